@@ -1,0 +1,93 @@
+# qmig: plain GNU make. `make`, `make check`, `make demo`, `make install`.
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := 0.1.0
+
+CC ?= cc
+PKGS := jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson)
+
+WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Werror -Wno-format-truncation
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 $(WARN) -fPIC -MMD -MP -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS)
+LDLIBS := $(PKG_LIBS) -lpthread
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+BUILD := build
+LIB_SRCS := $(wildcard qmp/*.c engine/*.c lab/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+GUEST := $(BUILD)/guest/qmig-guest.elf
+GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-protector \
+	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
+GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
+
+.PHONY: all check check-unit check-integration demo deps install clean bench-native
+all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DQMIG_DATADIR='"$(PREFIX)/share/qmig"' -c -o $@ $<
+
+$(BUILD)/libqmig.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libqmig.so: $(LIB_OBJS)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libqmig.so.0 -o $@ $^ $(LDLIBS)
+
+$(BUILD)/qmig: $(CLI_OBJS) $(BUILD)/libqmig.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The lab guest: freestanding 32-bit multiboot ELF, booted with -kernel.
+$(BUILD)/guest/%.o: guest/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
+$(BUILD)/guest/%.o: guest/%.S
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+$(GUEST): $(patsubst guest/%,$(BUILD)/guest/%.o,$(basename $(wildcard guest/*.c guest/*.S))) guest/guest.ld
+	$(CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^) -lgcc
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libqmig.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS) -lcmocka
+
+# deps: the one shared step that installs missing Debian packages (as root).
+deps:
+	@sh tests/deps.sh
+
+check: deps all $(UNIT_BINS)
+	@sh tests/run-tests.sh $(UNIT_BINS)
+
+check-unit: all $(UNIT_BINS)
+	@sh tests/run-tests.sh --unit-only $(UNIT_BINS)
+
+demo: deps all
+	$(BUILD)/qmig demo
+
+bench-native: deps all
+	sh bench/native.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/qmig
+	install -m 755 $(BUILD)/qmig $(DESTDIR)$(PREFIX)/bin/qmig
+	install -m 644 $(BUILD)/libqmig.a $(DESTDIR)$(PREFIX)/lib/libqmig.a
+	install -m 755 $(BUILD)/libqmig.so $(DESTDIR)$(PREFIX)/lib/libqmig.so.0
+	ln -sf libqmig.so.0 $(DESTDIR)$(PREFIX)/lib/libqmig.so
+	install -m 644 include/qmig.h $(DESTDIR)$(PREFIX)/include/qmig.h
+	install -m 644 $(GUEST) $(DESTDIR)$(PREFIX)/share/qmig/qmig-guest.elf
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' qmig.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/qmig.pc
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

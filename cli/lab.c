@@ -1,0 +1,225 @@
+/* lab.c - `qmig lab start|stop|status`, `qmig verify-memory`, `qmig demo`. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static void lab_help(FILE *f)
+{
+  fprintf(f,
+          "usage: qmig lab start [--dir DIR] [--fill MiB] [--mem MiB] [--dirty MiB/s]\n"
+          "                      [--heartbeat MS] [--accel kvm|tcg|auto] [--qemu BIN] [--guest ELF]\n"
+          "       qmig lab stop [--dir DIR]\n"
+          "       qmig lab status [--dir DIR]\n\n"
+          "Starts a source and a destination QEMU (-incoming defer) running the qmig\n"
+          "test guest; QMP and serial on unix sockets in DIR (default %s).\n"
+          "  --fill MiB      memory the guest fills with verifiable data (default 64)\n"
+          "  --mem MiB       guest RAM (default fill + 32)\n"
+          "  --dirty MiB/s   rate at which the guest rewrites its pages (default 0)\n"
+          "  --heartbeat MS  serial heartbeat period (default 2)\n"
+          "  --accel A       kvm, tcg, or auto: KVM, TCG if the guest is not ready in time\n",
+          cli_default_lab_dir());
+}
+
+/* Options shared by lab start and demo. */
+static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, const char *who)
+{
+  static const struct option lo[] = {
+    { "dir", required_argument, NULL, 'd' },  { "fill", required_argument, NULL, 'f' },
+    { "mem", required_argument, NULL, 'm' },  { "dirty", required_argument, NULL, 'r' },
+    { "heartbeat", required_argument, NULL, 'b' }, { "accel", required_argument, NULL, 'a' },
+    { "qemu", required_argument, NULL, 'q' }, { "guest", required_argument, NULL, 'g' },
+    { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
+  };
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    switch (c) {
+    case 'd': o->dir = optarg; break;
+    case 'f': o->fill_mib = cli_uint("fill", optarg); break;
+    case 'm': o->mem_mib = cli_uint("mem", optarg); break;
+    case 'r': o->dirty_mibps = cli_uint("dirty", optarg); break;
+    case 'b': o->heartbeat_ms = cli_uint("heartbeat", optarg); break;
+    case 'a': o->accel = optarg; break;
+    case 'q': o->qemu = optarg; break;
+    case 'g': o->guest = optarg; break;
+    case 'h': lab_help(stdout); return 1;
+    default: fprintf(stderr, "qmig %s: try --help\n", who); return -1;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "qmig %s: unexpected argument '%s'\n", who, argv[optind]);
+    return -1;
+  }
+  if (!o->dir)
+    o->dir = cli_default_lab_dir();
+  return 0;
+}
+
+int cmd_lab(int argc, char **argv)
+{
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    lab_help(argc < 2 ? stderr : stdout);
+    return argc < 2 ? QMIG_USAGE : 0;
+  }
+  const char *sub = argv[1];
+  struct qmig_lab_options o = { 0 };
+  int p = parse_lab_opts(argc - 1, argv + 1, &o, "lab");
+  if (p)
+    return p > 0 ? 0 : QMIG_USAGE;
+  char err[512];
+  if (!strcmp(sub, "start")) {
+    if (qmig_lab_start(&o, err, sizeof err) < 0) {
+      fprintf(stderr, "qmig lab start: %s\n", err);
+      return QMIG_NOT_STARTED;
+    }
+    struct qmig_lab_info li;
+    if (qmig_lab_info(o.dir, &li, err, sizeof err) == 0)
+      printf("lab started in %s (accel %s): source pid %d, destination pid %d\n"
+             "migrate it with: qmig migrate --lab %s\n", o.dir, li.accel, li.src_pid,
+             li.dst_pid, o.dir);
+    return 0;
+  }
+  if (!strcmp(sub, "stop")) {
+    if (qmig_lab_stop(o.dir, err, sizeof err) < 0) {
+      fprintf(stderr, "qmig lab stop: %s\n", err);
+      return 1;
+    }
+    return 0;
+  }
+  if (!strcmp(sub, "status")) {
+    struct qmig_lab_info li;
+    if (qmig_lab_info(o.dir, &li, err, sizeof err) < 0) {
+      fprintf(stderr, "qmig lab status: %s\n", err);
+      return 1;
+    }
+    printf("lab %s (accel %s, %u MiB RAM, fill %u MiB, dirty %u MiB/s, heartbeat %u ms)\n"
+           "  source:      %s  pid %d%s\n  destination: %s  pid %d%s\n", o.dir, li.accel,
+           li.mem_mib, li.fill_mib, li.dirty_mibps, li.heartbeat_ms, li.src_qmp, li.src_pid,
+           li.src_pid ? "" : " (not running)", li.dst_qmp, li.dst_pid,
+           li.dst_pid ? "" : " (not running)");
+    return 0;
+  }
+  fprintf(stderr, "qmig lab: unknown subcommand '%s' (start, stop, status)\n", sub);
+  return QMIG_USAGE;
+}
+
+/* QMP address of the lab side that runs the guest (the destination once
+ * it has one). */
+static int lab_guest_qmp(const char *dir, char *out, size_t len)
+{
+  struct qmig_lab_info li;
+  char err[512];
+  if (qmig_lab_info(dir, &li, err, sizeof err) < 0) {
+    fprintf(stderr, "qmig: %s\n", err);
+    return -1;
+  }
+  snprintf(out, len, "%s", li.dst_pid ? li.dst_qmp : li.src_qmp);
+  return 0;
+}
+
+static int verify(const char *addr, const char *tmpdir)
+{
+  struct qmig_memcheck r;
+  char err[512];
+  int rc = qmig_verify_memory(addr, tmpdir, &r, err, sizeof err);
+  if (rc < 0) {
+    fprintf(stderr, "qmig verify-memory: %s\n", err);
+    return 3;
+  }
+  printf("memory check: %s: %llu pages checked, %llu bad%s (guest page writes %u)\n",
+         rc == 0 ? "OK" : "FAILED", (unsigned long long)r.pages_checked,
+         (unsigned long long)r.pages_bad, r.excused ? ", 1 page mid-write excused" : "", r.pos);
+  if (rc)
+    printf("  %s\n", r.detail);
+  return rc;
+}
+
+int cmd_verify_memory(int argc, char **argv)
+{
+  static const struct option lo[] = {
+    { "qmp", required_argument, NULL, 'q' }, { "lab", required_argument, NULL, 'l' },
+    { "tmpdir", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  const char *addr = NULL, *lab = NULL, *tmp = NULL;
+  int c;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    switch (c) {
+    case 'q': addr = optarg; break;
+    case 'l': lab = optarg; break;
+    case 't': tmp = optarg; break;
+    case 'h':
+      printf("usage: qmig verify-memory --qmp ADDR | --lab DIR [--tmpdir DIR]\n\n"
+             "Stops the guest behind ADDR (with --lab: the side that runs it), dumps its\n"
+             "memory and checks every page against what the qmig test guest last wrote.\n"
+             "Exit: 0 all pages right, 1 wrong pages, 3 the check could not run.\n");
+      return 0;
+    default: return QMIG_USAGE;
+    }
+  }
+  char a[300];
+  if (lab) {
+    if (lab_guest_qmp(lab, a, sizeof a) < 0)
+      return 3;
+    addr = a;
+  }
+  if (!addr) {
+    fprintf(stderr, "qmig verify-memory: --qmp ADDR or --lab DIR needed\n");
+    return QMIG_USAGE;
+  }
+  return verify(addr, tmp ? tmp : lab ? lab : "/tmp");
+}
+
+int cmd_demo(int argc, char **argv)
+{
+  struct qmig_lab_options o = { .fill_mib = 256, .dirty_mibps = 20 };
+  char dir[] = "/tmp/qmig-demo-XXXXXX";
+  int p = parse_lab_opts(argc, argv, &o, "demo");
+  if (p)
+    return p > 0 ? 0 : QMIG_USAGE;
+  if (!strcmp(o.dir, cli_default_lab_dir())) {
+    if (!mkdtemp(dir)) {
+      perror("qmig demo: mkdtemp");
+      return QMIG_NOT_STARTED;
+    }
+    o.dir = dir;
+  }
+  char err[512];
+  printf("qmig demo: starting a lab pair in %s (guest fills %u MiB, dirties %u MiB/s)\n",
+         o.dir, o.fill_mib, o.dirty_mibps);
+  fflush(stdout);
+  if (qmig_lab_start(&o, err, sizeof err) < 0) {
+    fprintf(stderr, "qmig demo: %s\n", err);
+    return QMIG_NOT_STARTED;
+  }
+  struct qmig_migration *m = qmig_new();
+  int rc = QMIG_NOT_STARTED;
+  if (m && qmig_set(m, "lab", o.dir) == 0) {
+    printf("qmig demo: live-migrating...\n");
+    fflush(stdout);
+    rc = qmig_run(m);
+    cli_print_summary(stdout, qmig_report(m));
+    char a[300];
+    if (rc == QMIG_MIGRATED && (lab_guest_qmp(o.dir, a, sizeof a) < 0 || verify(a, o.dir) != 0))
+      rc = QMIG_UNCERTAIN;
+  } else if (m) {
+    fprintf(stderr, "qmig demo: %s\n", qmig_error(m));
+  }
+  qmig_free(m);
+  qmig_lab_stop(o.dir, err, sizeof err);
+  if (o.dir == dir) { /* our temporary run directory: leave nothing */
+    static const char *const files[] = { "lab.json", "src.log", "dst.log" };
+    char path[600];
+    for (size_t i = 0; i < 3; i++) {
+      snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+      unlink(path);
+    }
+    rmdir(dir);
+  }
+  return rc;
+}

@@ -1,0 +1,72 @@
+/* main.c - `qmig SUBCOMMAND ...` dispatch. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+          "usage: qmig COMMAND [options]   (qmig COMMAND --help for each)\n"
+          "\n"
+          "  migrate        live-migrate a guest between two QEMUs over QMP\n"
+          "  lab            start|stop|status a local source/destination pair\n"
+          "  verify-memory  check the lab guest's memory against what it wrote\n"
+          "  demo           start a lab pair, migrate it, print the downtime report\n"
+          "\n"
+          "Exit codes: 0 migrated; 1 not migrated, source running; 2 usage;\n"
+          "3 could not start; 4 guest state uncertain.\n");
+}
+
+const char *cli_default_lab_dir(void)
+{
+  static char d[64];
+  const char *e = getenv("QMIG_LAB_DIR");
+  if (e && *e)
+    return e;
+  snprintf(d, sizeof d, "/tmp/qmig-lab-%u", (unsigned)getuid());
+  return d;
+}
+
+unsigned cli_uint(const char *name, const char *v)
+{
+  char *end;
+  unsigned long x = strtoul(v, &end, 10);
+  if (*v == '\0' || *v == '-' || *end || x > 1000000000ul) {
+    fprintf(stderr, "qmig: --%s: '%s' is not a number\n", name, v);
+    exit(QMIG_USAGE);
+  }
+  return (unsigned)x;
+}
+
+int main(int argc, char **argv)
+{
+  if (argc < 2) {
+    usage(stderr);
+    return QMIG_USAGE;
+  }
+  const char *c = argv[1];
+  if (!strcmp(c, "--version") || !strcmp(c, "version")) {
+    printf("qmig %s\n", QMIG_VERSION);
+    return 0;
+  }
+  if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
+    usage(stdout);
+    return 0;
+  }
+  static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+  } cmds[] = {
+    { "migrate", cmd_migrate }, { "lab", cmd_lab },
+    { "verify-memory", cmd_verify_memory }, { "demo", cmd_demo },
+  };
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+    if (!strcmp(c, cmds[i].name))
+      return cmds[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "qmig: unknown command '%s'\n", c);
+  usage(stderr);
+  return QMIG_USAGE;
+}

@@ -1,0 +1,48 @@
+/* summary.c - the short human form of a downtime report. */
+#include "cli/cli.h"
+
+static void ms(FILE *f, const char *label, double v, const char *what)
+{
+  if (v < 0)
+    fprintf(f, "  %-22s %10s   %s\n", label, "n/a", what);
+  else
+    fprintf(f, "  %-22s %10.1f ms  %s\n", label, v, what);
+}
+
+void cli_print_summary(FILE *f, const struct qmig_report *r)
+{
+  static const char *const out[] = { "MIGRATED", "NOT MIGRATED (guest runs on the source)",
+                                      "USAGE ERROR", "NOT STARTED (nothing moved)",
+                                      "GUEST STATE UNCERTAIN - CHECK BOTH SIDES" };
+  fprintf(f, "qmig: %s\n", out[r->outcome]);
+  if (r->error[0])
+    fprintf(f, "  error: %s\n", r->error);
+  if (r->src_version[0])
+    fprintf(f, "  QEMU source %s, destination %s; stream %s\n", r->src_version,
+            r->dst_version, r->data_uri[0] ? r->data_uri : "-");
+  if (r->total_ms < 0 && r->outcome != QMIG_MIGRATED)
+    return;
+  ms(f, "setup", r->setup_ms, "QEMU setup-time");
+  ms(f, "total", r->total_ms, "QEMU total-time");
+  ms(f, "QEMU downtime", r->qemu_downtime_ms, "source's view, stop to completion");
+  ms(f, "vCPU pause", r->pause_ms, "source STOP event -> destination RESUME event");
+  if (r->guest_stall_ms >= 0)
+    fprintf(f, "  %-22s %10.1f ms  largest heartbeat gap across switchover (period %.0f ms)\n",
+            "guest stall", r->guest_stall_ms, r->heartbeat_period_ms);
+  fprintf(f, "  %-22s %10.1f MiB at %.1f MiB/s in %u pass%s\n", "transferred",
+          r->transferred_bytes / 1048576.0,
+          r->throughput_bytes_per_s > 0 ? r->throughput_bytes_per_s / 1048576.0 : 0.0,
+          r->npasses, r->npasses == 1 ? "" : "es");
+  for (unsigned i = 0; i < r->npasses && i < 12; i++) {
+    const struct qmig_pass *p = &r->passes[i];
+    fprintf(f, "    pass %-3u %10.1f MiB %9.1f ms", p->pass, p->bytes / 1048576.0, p->duration_ms);
+    if (p->dirty_bytes_per_s >= 0)
+      fprintf(f, "  dirtied %.1f MiB/s", p->dirty_bytes_per_s / 1048576.0);
+    fputc('\n', f);
+  }
+  if (r->npasses > 12)
+    fprintf(f, "    ... %u more passes in the JSON report\n", r->npasses - 12);
+  ms(f, "qmig wall", r->wall_ms, "connect to final statistics");
+  ms(f, "qmig overhead", r->engine_overhead_ms, "wall minus QEMU total-time");
+  fprintf(f, "  %-22s %10.3f s   CPU of this process\n", "qmig CPU", r->cpu_s);
+}

@@ -1,0 +1,229 @@
+/* follow.c - from `migrate` to completion: one poll loop over both QMP
+ * sockets and the cancel pipe, QMP events for state changes and timestamps,
+ * query-migrate every poll interval for progress. */
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/internal.h"
+
+static uint64_t jnum(json_t *o, const char *k)
+{
+  json_t *v = json_object_get(o, k);
+  if (json_is_integer(v))
+    return (uint64_t)json_integer_value(v);
+  if (json_is_real(v))
+    return (uint64_t)json_real_value(v);
+  return 0;
+}
+
+static int64_t jopt(json_t *o, const char *k)
+{
+  json_t *v = json_object_get(o, k);
+  return json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+}
+
+int eng_query_stats(struct qmig_migration *m, struct eng_stats *st)
+{
+  json_t *r = NULL;
+  if (qmp_cmd(m->src, &r, (int)m->cfg.qmp_timeout_ms, "query-migrate", NULL) < 0)
+    return eng_errorf(m, "%s", qmp_error(m->src));
+  memset(st, 0, sizeof *st);
+  snprintf(st->status, sizeof st->status, "%s",
+           json_string_value(json_object_get(r, "status")) ?: "none");
+  st->total_ms = jopt(r, "total-time");
+  st->setup_ms = jopt(r, "setup-time");
+  st->downtime_ms = jopt(r, "downtime");
+  st->expected_downtime_ms = jopt(r, "expected-downtime");
+  json_t *ram = json_object_get(r, "ram");
+  st->transferred = jnum(ram, "transferred");
+  st->remaining = jnum(ram, "remaining");
+  st->total = jnum(ram, "total");
+  st->dirty_pages_rate = jnum(ram, "dirty-pages-rate");
+  st->page_size = jnum(ram, "page-size");
+  if (st->page_size == 0)
+    st->page_size = 4096;
+  st->dirty_sync_count = jnum(ram, "dirty-sync-count");
+  json_t *mbps = json_object_get(ram, "mbps");
+  st->mbps = json_is_number(mbps) ? json_number_value(mbps) : 0;
+  snprintf(st->error_desc, sizeof st->error_desc, "%s",
+           json_string_value(json_object_get(r, "error-desc")) ?: "");
+  json_decref(r);
+  return 0;
+}
+
+static void report_progress(struct qmig_migration *m, const struct eng_stats *st)
+{
+  if (!m->progress_fn)
+    return;
+  struct qmig_progress p = {
+    .elapsed_s = (eng_mono_ns() - m->migrate_mono_ns) / 1e9,
+    .status = st->status,
+    .pass = (unsigned)st->dirty_sync_count,
+    .transferred_bytes = st->transferred,
+    .total_bytes = st->total,
+    .remaining_bytes = st->remaining,
+    .rate_bytes_per_s = st->mbps * 1e6 / 8,
+    .dirty_bytes_per_s = (double)st->dirty_pages_rate * (double)st->page_size,
+    .expected_downtime_ms = (double)st->expected_downtime_ms,
+  };
+  m->progress_fn(m->progress_ud, &p);
+}
+
+static bool src_terminal(const char *s)
+{
+  return !strcmp(s, "completed") || !strcmp(s, "failed") || !strcmp(s, "cancelled");
+}
+
+/* A MIGRATION_PASS event: remember where the pass started. */
+static void mark_pass(struct qmig_migration *m, unsigned pass, int64_t wall_us)
+{
+  struct eng_stats st;
+  if (m->nmarks >= sizeof m->marks / sizeof m->marks[0] || eng_query_stats(m, &st) < 0)
+    return;
+  m->marks[m->nmarks++] = (struct eng_pass_mark){ pass, wall_us, st.transferred, st.remaining };
+}
+
+/* Handle queued events of both sides.  Returns the source's terminal
+ * migration status if one was seen ("" otherwise) in `term`. */
+static void drain_events(struct qmig_migration *m, char *term, size_t len)
+{
+  struct qmp_event ev;
+  while (qmp_next_event(m->src, &ev)) {
+    const char *st = json_string_value(json_object_get(ev.data, "status"));
+    if (!strcmp(ev.name, "STOP") && !m->stop_seen) {
+      m->stop_seen = true;
+      m->stop_wall_us = ev.wall_us;
+    } else if (!strcmp(ev.name, "MIGRATION_PASS")) {
+      mark_pass(m, (unsigned)jnum(ev.data, "pass"), ev.wall_us);
+    } else if (!strcmp(ev.name, "MIGRATION") && st && src_terminal(st)) {
+      snprintf(term, len, "%s", st);
+      m->src_done_wall_us = ev.wall_us;
+    }
+    qmp_event_clear(&ev);
+  }
+  while (qmp_next_event(m->dst, &ev)) {
+    const char *st = json_string_value(json_object_get(ev.data, "status"));
+    if (!strcmp(ev.name, "RESUME") && !m->resume_seen) {
+      m->resume_seen = true;
+      m->resume_wall_us = ev.wall_us;
+    } else if (!strcmp(ev.name, "MIGRATION") && st) {
+      snprintf(m->dst_status, sizeof m->dst_status, "%s", st);
+    }
+    qmp_event_clear(&ev);
+  }
+}
+
+/* Wait for events on both sides (and cancel) for at most timeout_ms. */
+static int wait_io(struct qmig_migration *m, int timeout_ms)
+{
+  struct pollfd p[3] = {
+    { .fd = qmp_fd(m->src), .events = POLLIN },
+    { .fd = qmp_fd(m->dst), .events = POLLIN },
+    { .fd = m->cancel_pipe[0], .events = POLLIN },
+  };
+  if (poll(p, 3, timeout_ms < 0 ? 0 : timeout_ms) < 0)
+    return 0; /* EINTR: a signal; the cancel pipe tells if it mattered */
+  if (p[0].revents && qmp_pump(m->src, 0) < 0)
+    return eng_errorf(m, "lost the source QMP connection: %s", qmp_error(m->src));
+  if (p[1].revents && qmp_pump(m->dst, 0) < 0)
+    return eng_errorf(m, "destination QEMU went away (QMP: %s)", qmp_error(m->dst));
+  return 0;
+}
+
+/* After completion: final statistics (7.2 race: wait for postmigrate
+ * first), the destination's RESUME, and a first heartbeat from it. */
+static int complete(struct qmig_migration *m)
+{
+  int t = (int)m->cfg.qmp_timeout_ms;
+  int64_t give_up = eng_mono_ns() + (int64_t)t * 1000000;
+  char rs[32] = "", term[32] = "";
+  for (;;) {
+    json_t *r = NULL;
+    if (qmp_cmd(m->src, &r, t, "query-status", NULL) < 0)
+      return eng_errorf(m, "after completion: %s", qmp_error(m->src));
+    snprintf(rs, sizeof rs, "%s", json_string_value(json_object_get(r, "status")) ?: "");
+    json_decref(r);
+    if (!strcmp(rs, "postmigrate") || !m->src_was_running || eng_mono_ns() > give_up)
+      break;
+    usleep(2000);
+  }
+  if (eng_query_stats(m, &m->final) < 0)
+    return -1;
+
+  /* The destination: completed, and running (cont it if it was started
+   * with -S and the guest was running before). */
+  bool cont_sent = false;
+  while (!m->resume_seen && m->src_was_running) {
+    if (eng_mono_ns() > give_up)
+      return eng_errorf(m, "destination did not resume within %d ms after completion "
+                        "(its migration status: %s)", t, m->dst_status[0] ? m->dst_status : "?");
+    if (!strcmp(m->dst_status, "completed") && !cont_sent) {
+      json_t *r = NULL;
+      if (qmp_cmd(m->dst, &r, t, "query-status", NULL) < 0)
+        return eng_errorf(m, "destination after completion: %s", qmp_error(m->dst));
+      const char *s = json_string_value(json_object_get(r, "status"));
+      bool paused = s && !strcmp(s, "paused");
+      json_decref(r);
+      if (paused && qmp_cmd(m->dst, NULL, t, "cont", NULL) < 0)
+        return eng_errorf(m, "destination cont: %s", qmp_error(m->dst));
+      cont_sent = paused;
+    }
+    if (wait_io(m, 20) < 0)
+      return -1;
+    drain_events(m, term, sizeof term);
+  }
+  if (m->hb)
+    eng_hb_wait_dst(m->hb, 2000);
+  if (m->cfg.quit_source && qmp_cmd(m->src, NULL, t, "quit", NULL) < 0 && !qmp_broken(m->src))
+    return eng_errorf(m, "quitting the source after success: %s", qmp_error(m->src));
+  return 0;
+}
+
+int eng_follow(struct qmig_migration *m)
+{
+  const struct eng_config *cf = &m->cfg;
+  m->migrate_mono_ns = eng_mono_ns();
+  if (qmp_cmd(m->src, NULL, (int)cf->qmp_timeout_ms, "migrate", "{s:s}", "uri", m->uri) < 0)
+    return eng_errorf(m, "%s", qmp_error(m->src));
+  m->migrate_issued = true;
+
+  int64_t deadline = cf->timeout_s ? m->migrate_mono_ns + (int64_t)cf->timeout_s * 1000000000 : 0;
+  int64_t next_sample = m->migrate_mono_ns;
+  char term[32] = "";
+  for (;;) {
+    drain_events(m, term, sizeof term);
+    if (term[0])
+      break;
+    if (atomic_load(&m->cancel_requested)) {
+      eng_errorf(m, "cancelled on request");
+      return 1;
+    }
+    int64_t now = eng_mono_ns();
+    if (deadline && now >= deadline) {
+      eng_errorf(m, "timed out after %u s", cf->timeout_s);
+      return 1;
+    }
+    if (now >= next_sample) {
+      struct eng_stats st;
+      if (eng_query_stats(m, &st) < 0)
+        return -1;
+      report_progress(m, &st);
+      if (src_terminal(st.status) && !term[0])
+        snprintf(term, sizeof term, "%s", st.status);
+      next_sample = now + (int64_t)cf->poll_ms * 1000000;
+      continue;
+    }
+    int wait_ms = (int)((next_sample - now) / 1000000) + 1;
+    if (wait_io(m, wait_ms) < 0)
+      return -1;
+  }
+  if (strcmp(term, "completed") != 0) {
+    struct eng_stats st;
+    const char *why = eng_query_stats(m, &st) == 0 && st.error_desc[0] ? st.error_desc : "";
+    return eng_errorf(m, "migration %s on the source%s%s", term, why[0] ? ": " : "", why);
+  }
+  eng_set_state(m, QMIG_S_COMPLETING, NULL);
+  return complete(m);
+}

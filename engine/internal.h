@@ -1,0 +1,143 @@
+/* engine/ internals: the migration object, its configuration and the pieces
+ * of the run (options.c, state.c, run.c, follow.c, recover.c, report.c,
+ * heartbeat.c).  Errors: 0/-1 with a message recorded on the migration
+ * (eng_fail / eng_errorf). */
+#ifndef QMIG_ENGINE_INTERNAL_H
+#define QMIG_ENGINE_INTERNAL_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#include "qmig.h"
+#include "qmp/qmp.h"
+
+enum eng_tls { ENG_TLS_NONE, ENG_TLS_X509, ENG_TLS_PSK };
+
+/* Everything qmig_set() can set.  Strings are owned (strdup'd). */
+struct eng_config {
+  char *src, *dst;            /* QMP addresses */
+  char *data_uri;             /* explicit stream URI, or NULL */
+  char *data_host;            /* host the destination listens on */
+  unsigned port_lo, port_hi;  /* tcp port range tried in order */
+  uint64_t max_bandwidth;     /* bytes/s; 0 = unlimited */
+  uint64_t downtime_limit_ms;
+  unsigned multifd_channels;  /* 0 = multifd off */
+  char *multifd_compression;  /* none|zlib|zstd */
+  bool xbzrle;
+  uint64_t xbzrle_cache_size;
+  bool auto_converge;
+  int throttle_initial, throttle_increment, max_throttle; /* -1 = default */
+  enum eng_tls tls;
+  char *tls_dir, *tls_dst_dir, *tls_hostname, *tls_psk_user;
+  unsigned timeout_s;         /* whole migration; 0 = none */
+  unsigned qmp_timeout_ms;
+  unsigned poll_ms;           /* query-migrate period while active */
+  char *src_serial, *dst_serial; /* heartbeat sources (unix paths) */
+  unsigned heartbeat_ms;
+  bool quit_source;
+  char *lab;                  /* lab dir given (for the report) */
+};
+
+/* Host-side heartbeat monitor (heartbeat.c): a thread reading the guest's
+ * "HB seq pos" lines from both serial sockets, stamping each with
+ * CLOCK_MONOTONIC as it arrives. */
+struct eng_heartbeat;
+struct eng_hb_result {
+  unsigned src_lines, dst_lines;
+  uint32_t last_src_seq, first_dst_seq;
+  int64_t last_src_mono_ns, first_dst_mono_ns; /* 0 = none seen */
+  int64_t max_gap_src_ns, max_gap_dst_ns;      /* within each side */
+};
+struct eng_heartbeat *eng_hb_start(const char *src_path, const char *dst_path,
+                                   char *err, size_t errlen);
+/* Wait up to timeout_ms until a destination heartbeat has arrived. */
+bool eng_hb_wait_dst(struct eng_heartbeat *hb, int timeout_ms);
+/* Stops the thread, fills r (may be NULL), frees; accepts hb NULL. */
+void eng_hb_stop(struct eng_heartbeat *hb, struct eng_hb_result *r);
+
+/* One sample of query-migrate's return, parsed. */
+struct eng_stats {
+  char status[32];
+  int64_t total_ms, setup_ms, downtime_ms, expected_downtime_ms; /* -1 n/a */
+  uint64_t transferred, remaining, total, dirty_pages_rate, page_size;
+  uint64_t dirty_sync_count;
+  double mbps;
+  char error_desc[512];
+};
+
+struct eng_pass_mark {
+  unsigned pass;
+  int64_t wall_us;
+  uint64_t transferred, remaining;
+};
+
+struct qmig_migration {
+  struct eng_config cfg;
+  enum qmig_state state;
+  bool ran;
+  struct qmp_conn *src, *dst;
+  char uri[256];              /* the stream URI actually used */
+  char err[1024];
+
+  qmig_progress_fn progress_fn; void *progress_ud;
+  qmig_state_fn state_fn; void *state_ud;
+
+  int cancel_pipe[2];         /* written by qmig_cancel() */
+  atomic_int cancel_requested;
+
+  /* facts gathered while running */
+  bool src_was_running;
+  bool incoming_issued;       /* the destination listens for our stream */
+  bool migrate_issued;        /* `migrate` sent: the stream may have moved */
+  bool stop_seen, resume_seen;
+  int64_t stop_wall_us, resume_wall_us, src_done_wall_us;
+  char dst_status[32];        /* destination's last MIGRATION event status */
+  int64_t t0_mono_ns, migrate_mono_ns, end_mono_ns;
+  double cpu0_s;
+  struct eng_heartbeat *hb;
+  struct eng_hb_result hb_result;
+  unsigned nmarks;
+  struct eng_pass_mark marks[QMIG_MAX_PASSES + 1];
+  struct eng_stats final;
+
+  struct qmig_report report;
+};
+
+/* state.c: the one place states change.  Logs through the state callback. */
+void eng_set_state(struct qmig_migration *m, enum qmig_state to, const char *why);
+/* Record an error message (printf-style) on m; returns -1. */
+int eng_errorf(struct qmig_migration *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* options.c */
+void eng_config_init(struct eng_config *c);
+void eng_config_free(struct eng_config *c);
+int eng_config_check(struct qmig_migration *m); /* cross-option rules */
+json_t *eng_config_json(const struct eng_config *c); /* new reference */
+
+/* run.c: the phases before the stream moves */
+int eng_connect(struct qmig_migration *m);
+int eng_probe(struct qmig_migration *m);
+int eng_configure(struct qmig_migration *m);
+int eng_incoming(struct qmig_migration *m);
+
+/* follow.c: from `migrate` to completion.  Returns 0 on completion, -1 on
+ * failure (error recorded), 1 when cancelled or timed out. */
+int eng_follow(struct qmig_migration *m);
+int eng_query_stats(struct qmig_migration *m, struct eng_stats *st);
+
+/* recover.c: after a failure or cancel, bring the guest back to exactly one
+ * running side and return the outcome. */
+enum qmig_outcome eng_recover(struct qmig_migration *m);
+
+/* report.c */
+void eng_report_fill(struct qmig_migration *m);
+
+/* time helpers */
+int64_t eng_mono_ns(void);
+double eng_cpu_s(void);
+
+#endif

@@ -1,0 +1,338 @@
+/* options.c - every migration option: its key, parser and help, in one table.
+ * The CLI's long options and (later) scenario files use these keys. */
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "engine/internal.h"
+
+enum opt_type { T_STR, T_UINT, T_SIZE, T_BOOL, T_TLS, T_PORTS, T_COMP, T_LAB,
+                T_INT };
+
+struct opt {
+  const char *key;
+  enum opt_type type;
+  size_t off;          /* offset into struct eng_config */
+  uint64_t min, max;   /* for numbers */
+  const char *help;
+};
+
+#define O(f) offsetof(struct eng_config, f)
+static const struct opt opts[] = {
+  { "src", T_STR, O(src), 0, 0, "source QMP address: unix:PATH or tcp:HOST:PORT" },
+  { "dst", T_STR, O(dst), 0, 0, "destination QMP address: unix:PATH or tcp:HOST:PORT" },
+  { "lab", T_LAB, O(lab), 0, 0, "use the lab pair in DIR (sets src, dst, serials, heartbeat)" },
+  { "data-uri", T_STR, O(data_uri), 0, 0,
+    "migration stream URI (tcp:HOST:PORT or unix:PATH); overrides data-host/data-port" },
+  { "data-host", T_STR, O(data_host), 0, 0,
+    "address the destination listens on for the stream (default: host of --dst, else 127.0.0.1)" },
+  { "data-port", T_PORTS, 0, 1, 65535, "stream port or range LO-HI (default 49152-49215)" },
+  { "max-bandwidth", T_SIZE, O(max_bandwidth), 0, UINT64_C(1) << 50,
+    "bytes/s with K/M/G suffix; 0 = unlimited (default)" },
+  { "downtime-limit", T_UINT, O(downtime_limit_ms), 1, 2000000, "ms (default 300)" },
+  { "multifd-channels", T_UINT, O(multifd_channels), 0, 255, "0 = multifd off (default)" },
+  { "multifd-compression", T_COMP, O(multifd_compression), 0, 0, "none|zlib|zstd (needs multifd)" },
+  { "xbzrle", T_BOOL, O(xbzrle), 0, 0, "on|off: XBZRLE delta compression" },
+  { "xbzrle-cache-size", T_SIZE, O(xbzrle_cache_size), 4096, UINT64_C(1) << 40,
+    "bytes with K/M/G suffix (QEMU default 64M)" },
+  { "auto-converge", T_BOOL, O(auto_converge), 0, 0, "on|off: throttle vCPUs to converge" },
+  { "cpu-throttle-initial", T_INT, O(throttle_initial), 1, 99, "percent (QEMU default 20)" },
+  { "cpu-throttle-increment", T_INT, O(throttle_increment), 1, 99, "percent (QEMU default 10)" },
+  { "max-cpu-throttle", T_INT, O(max_throttle), 1, 99, "percent (QEMU default 99)" },
+  { "tls", T_TLS, O(tls), 0, 0, "none|x509|psk: QEMU-native TLS on the stream" },
+  { "tls-dir", T_STR, O(tls_dir), 0, 0,
+    "credentials dir (x509: ca-cert.pem, server-*/client-*.pem; psk: keys.psk)" },
+  { "tls-dst-dir", T_STR, O(tls_dst_dir), 0, 0, "credentials dir on the destination (default tls-dir)" },
+  { "tls-hostname", T_STR, O(tls_hostname), 0, 0, "name to verify in the destination's x509 certificate" },
+  { "tls-psk-user", T_STR, O(tls_psk_user), 0, 0, "PSK identity (default qemu)" },
+  { "timeout", T_UINT, O(timeout_s), 0, 86400, "seconds for the whole migration, 0 = none (default 3600)" },
+  { "qmp-timeout", T_UINT, O(qmp_timeout_ms), 100, 600000, "ms to wait for any QMP reply (default 10000)" },
+  { "poll-interval", T_UINT, O(poll_ms), 10, 10000, "ms between query-migrate samples (default 100)" },
+  { "src-serial", T_STR, O(src_serial), 0, 0, "unix socket of the source guest's serial (heartbeats)" },
+  { "dst-serial", T_STR, O(dst_serial), 0, 0, "unix socket of the destination guest's serial" },
+  { "heartbeat-ms", T_UINT, O(heartbeat_ms), 1, 10000, "the guest's heartbeat period, for the report" },
+  { "quit-source", T_BOOL, O(quit_source), 0, 0, "on|off: quit the source QEMU after success" },
+};
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+void eng_config_init(struct eng_config *c)
+{
+  memset(c, 0, sizeof *c);
+  c->port_lo = 49152;
+  c->port_hi = 49215;
+  c->downtime_limit_ms = 300;
+  c->xbzrle_cache_size = 64ull << 20;
+  c->throttle_initial = c->throttle_increment = c->max_throttle = -1;
+  c->timeout_s = 3600;
+  c->qmp_timeout_ms = 10000;
+  c->poll_ms = 100;
+}
+
+void eng_config_free(struct eng_config *c)
+{
+  for (size_t i = 0; i < NOPTS; i++)
+    if (opts[i].type == T_STR || opts[i].type == T_COMP || opts[i].type == T_LAB) {
+      char **p = (char **)((char *)c + opts[i].off);
+      free(*p);
+      *p = NULL;
+    }
+}
+
+static const struct opt *find_opt(const char *key)
+{
+  for (size_t i = 0; i < NOPTS; i++)
+    if (strcmp(opts[i].key, key) == 0)
+      return &opts[i];
+  return NULL;
+}
+
+const char *const *qmig_option_keys(void)
+{
+  static const char *keys[NOPTS + 1];
+  for (size_t i = 0; i < NOPTS; i++)
+    keys[i] = opts[i].key;
+  return keys;
+}
+
+const char *qmig_option_help(const char *key)
+{
+  const struct opt *o = find_opt(key);
+  return o ? o->help : NULL;
+}
+
+/* Parse an unsigned decimal with optional binary suffix (K, M, G, T; "iB" and
+ * "B" accepted).  Returns -1 on junk or overflow. */
+static int parse_u64(const char *s, bool suffix, uint64_t *out)
+{
+  char *end;
+  if (*s == '\0' || *s == '-')
+    return -1;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || end == s)
+    return -1;
+  unsigned shift = 0;
+  if (suffix && *end) {
+    switch (*end) {
+    case 'k': case 'K': shift = 10; break;
+    case 'm': case 'M': shift = 20; break;
+    case 'g': case 'G': shift = 30; break;
+    case 't': case 'T': shift = 40; break;
+    case 'b': case 'B': break;
+    default: return -1;
+    }
+    if (shift)
+      end++;
+    if (strcasecmp(end, "") != 0 && strcasecmp(end, "b") != 0 &&
+        strcasecmp(end, "ib") != 0)
+      return -1;
+  } else if (*end) {
+    return -1;
+  }
+  if (shift && v > (UINT64_MAX >> shift))
+    return -1;
+  *out = (uint64_t)v << shift;
+  return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+  static const char *yes[] = { "on", "yes", "true", "1" }, *no[] = { "off", "no", "false", "0" };
+  for (int i = 0; i < 4; i++) {
+    if (strcasecmp(s, yes[i]) == 0) { *out = true; return 0; }
+    if (strcasecmp(s, no[i]) == 0) { *out = false; return 0; }
+  }
+  return -1;
+}
+
+static int replace_str(char **p, const char *v)
+{
+  char *d = strdup(v);
+  if (!d)
+    return -1;
+  free(*p);
+  *p = d;
+  return 0;
+}
+
+/* "unix:PATH" or "tcp:HOST:PORT" with a sane port. */
+static bool addr_ok(const char *a)
+{
+  if (strncmp(a, "unix:", 5) == 0)
+    return a[5] != '\0';
+  if (strncmp(a, "tcp:", 4) != 0)
+    return false;
+  const char *colon = strrchr(a + 4, ':');
+  uint64_t port;
+  return colon && colon > a + 4 && parse_u64(colon + 1, false, &port) == 0 &&
+         port >= 1 && port <= 65535;
+}
+
+static int set_lab(struct qmig_migration *m, const char *dir)
+{
+  struct qmig_lab_info li;
+  char err[256];
+  if (qmig_lab_info(dir, &li, err, sizeof err) < 0)
+    return eng_errorf(m, "lab: %s", err);
+  struct eng_config *c = &m->cfg;
+  if (replace_str(&c->lab, dir) || replace_str(&c->src, li.src_qmp) ||
+      replace_str(&c->dst, li.dst_qmp) || replace_str(&c->src_serial, li.src_serial) ||
+      replace_str(&c->dst_serial, li.dst_serial))
+    return eng_errorf(m, "out of memory");
+  if (!c->data_uri && li.data_uri[0] && replace_str(&c->data_uri, li.data_uri))
+    return eng_errorf(m, "out of memory");
+  c->heartbeat_ms = li.heartbeat_ms;
+  c->quit_source = true;
+  return 0;
+}
+
+int qmig_set(struct qmig_migration *m, const char *key, const char *value)
+{
+  const struct opt *o = key ? find_opt(key) : NULL;
+  if (!o)
+    return eng_errorf(m, "unknown option '%s'", key ? key : "(null)");
+  if (!value)
+    return eng_errorf(m, "option '%s' needs a value", key);
+  if (m->ran)
+    return eng_errorf(m, "option '%s': the migration has already run", key);
+  void *field = (char *)&m->cfg + o->off;
+  uint64_t u;
+  bool b;
+
+  switch (o->type) {
+  case T_STR:
+    if (*value == '\0')
+      return eng_errorf(m, "option '%s': empty value", key);
+    if ((strcmp(key, "src") == 0 || strcmp(key, "dst") == 0) && !addr_ok(value))
+      return eng_errorf(m, "option '%s': '%s' is not unix:PATH or tcp:HOST:PORT", key, value);
+    if (strcmp(key, "data-uri") == 0 && !addr_ok(value))
+      return eng_errorf(m, "option 'data-uri': '%s' is not tcp:HOST:PORT or unix:PATH", value);
+    if (replace_str(field, value))
+      return eng_errorf(m, "out of memory");
+    return 0;
+  case T_LAB:
+    return set_lab(m, value);
+  case T_UINT:
+  case T_INT:
+  case T_SIZE:
+    if (parse_u64(value, o->type == T_SIZE, &u) < 0 || u < o->min || u > o->max)
+      return eng_errorf(m, "option '%s': '%s' is not a %s from %llu to %llu", key, value,
+                        o->type == T_SIZE ? "size" : "number",
+                        (unsigned long long)o->min, (unsigned long long)o->max);
+    if (o->type == T_SIZE || o->off == O(downtime_limit_ms))
+      *(uint64_t *)field = u;
+    else if (o->type == T_INT)
+      *(int *)field = (int)u;
+    else
+      *(unsigned *)field = (unsigned)u;
+    return 0;
+  case T_BOOL:
+    if (parse_bool(value, &b) < 0)
+      return eng_errorf(m, "option '%s': '%s' is not on or off", key, value);
+    *(bool *)field = b;
+    return 0;
+  case T_TLS:
+    if (strcmp(value, "none") == 0) m->cfg.tls = ENG_TLS_NONE;
+    else if (strcmp(value, "x509") == 0) m->cfg.tls = ENG_TLS_X509;
+    else if (strcmp(value, "psk") == 0) m->cfg.tls = ENG_TLS_PSK;
+    else return eng_errorf(m, "option 'tls': '%s' is not none, x509 or psk", value);
+    return 0;
+  case T_COMP:
+    if (strcmp(value, "none") && strcmp(value, "zlib") && strcmp(value, "zstd"))
+      return eng_errorf(m, "option '%s': '%s' is not none, zlib or zstd", key, value);
+    if (replace_str(field, value))
+      return eng_errorf(m, "out of memory");
+    return 0;
+  case T_PORTS: {
+    char lo[16], *dash = strchr(value, '-');
+    uint64_t a, z;
+    size_t n = dash ? (size_t)(dash - value) : strlen(value);
+    if (n == 0 || n >= sizeof lo)
+      return eng_errorf(m, "option 'data-port': '%s' is not PORT or LO-HI", value);
+    memcpy(lo, value, n);
+    lo[n] = '\0';
+    if (parse_u64(lo, false, &a) < 0 || (dash && parse_u64(dash + 1, false, &z) < 0))
+      return eng_errorf(m, "option 'data-port': '%s' is not PORT or LO-HI", value);
+    if (!dash)
+      z = a;
+    if (a < 1 || z > 65535 || a > z)
+      return eng_errorf(m, "option 'data-port': '%s' is not within 1-65535 (LO <= HI)", value);
+    m->cfg.port_lo = (unsigned)a;
+    m->cfg.port_hi = (unsigned)z;
+    return 0;
+  }
+  }
+  return eng_errorf(m, "option '%s': internal error", key);
+}
+
+/* Rules between options, checked before anything is touched. */
+int eng_config_check(struct qmig_migration *m)
+{
+  struct eng_config *c = &m->cfg;
+  if (!c->src || !c->dst)
+    return eng_errorf(m, "both a source (--src) and a destination (--dst) QMP address are needed");
+  if (strcmp(c->src, c->dst) == 0)
+    return eng_errorf(m, "source and destination QMP addresses are the same (%s)", c->src);
+  if (c->multifd_compression && strcmp(c->multifd_compression, "none") != 0 &&
+      c->multifd_channels == 0)
+    return eng_errorf(m, "multifd-compression %s needs multifd-channels >= 1",
+                      c->multifd_compression);
+  if (c->tls != ENG_TLS_NONE && !c->tls_dir)
+    return eng_errorf(m, "tls %s needs tls-dir", c->tls == ENG_TLS_X509 ? "x509" : "psk");
+  if (c->tls == ENG_TLS_NONE && (c->tls_dir || c->tls_hostname || c->tls_psk_user))
+    return eng_errorf(m, "tls-dir/tls-hostname/tls-psk-user given but tls is none");
+  if (c->tls == ENG_TLS_PSK && c->tls_hostname)
+    return eng_errorf(m, "tls-hostname applies to x509 only");
+  if (c->data_uri && strncmp(c->data_uri, "unix:", 5) == 0 && c->tls == ENG_TLS_X509 &&
+      !c->tls_hostname)
+    return eng_errorf(m, "x509 TLS over a unix socket needs tls-hostname (no address to verify)");
+  if ((c->src_serial == NULL) != (c->dst_serial == NULL))
+    return eng_errorf(m, "heartbeats need both src-serial and dst-serial");
+  if (c->xbzrle_cache_size != (64ull << 20) && !c->xbzrle)
+    return eng_errorf(m, "xbzrle-cache-size given but xbzrle is off");
+  if ((c->throttle_initial >= 0 || c->throttle_increment >= 0 || c->max_throttle >= 0) &&
+      !c->auto_converge)
+    return eng_errorf(m, "cpu-throttle options given but auto-converge is off");
+  return 0;
+}
+
+/* The configuration as JSON, every key of the table with its value. */
+json_t *eng_config_json(const struct eng_config *c)
+{
+  json_t *o = json_object();
+  for (size_t i = 0; i < NOPTS; i++) {
+    const struct opt *op = &opts[i];
+    const void *f = (const char *)c + op->off;
+    json_t *v = NULL;
+    switch (op->type) {
+    case T_STR: case T_COMP: case T_LAB:
+      v = *(char *const *)f ? json_string(*(char *const *)f) : json_null();
+      break;
+    case T_SIZE:
+      v = json_integer((json_int_t)*(const uint64_t *)f);
+      break;
+    case T_UINT:
+      v = op->off == O(downtime_limit_ms) ? json_integer((json_int_t)*(const uint64_t *)f)
+                                         : json_integer(*(const unsigned *)f);
+      break;
+    case T_INT:
+      v = *(const int *)f < 0 ? json_null() : json_integer(*(const int *)f);
+      break;
+    case T_BOOL:
+      v = json_boolean(*(const bool *)f);
+      break;
+    case T_TLS:
+      v = json_string(c->tls == ENG_TLS_X509 ? "x509" : c->tls == ENG_TLS_PSK ? "psk" : "none");
+      break;
+    case T_PORTS:
+      v = json_sprintf("%u-%u", c->port_lo, c->port_hi);
+      break;
+    }
+    json_object_set_new(o, op->key, v);
+  }
+  return o;
+}

@@ -1,0 +1,132 @@
+/* recover.c - after a failure, cancel or timeout: make sure exactly one side
+ * runs the guest, and say which.  The rules, in order:
+ *  1. Cancel the source's migration if it is still moving; wait for it to
+ *     end (bounded).
+ *  2. Learn both sides' run states (reconnecting once to a side whose QMP
+ *     connection broke; "connection refused" on a unix socket means gone).
+ *  3. If the destination runs the guest, the source must not: never `cont`
+ *     the source then.  If the source completed and the destination is
+ *     gone, the guest runs nowhere: get it back on the source.
+ *  4. Otherwise stop the destination (quit it if it is still there) and make
+ *     sure the source runs if it ran before.
+ * Anything we cannot establish ends in QMIG_UNCERTAIN with a loud message. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/internal.h"
+
+#define RECOVER_WAIT_MS 30000
+
+static bool moving(const char *s)
+{
+  return strcmp(s, "none") && strcmp(s, "completed") && strcmp(s, "failed") &&
+         strcmp(s, "cancelled");
+}
+
+/* Run state of one side into `out`; "gone" when it cannot be reached. */
+static void side_state(struct qmig_migration *m, struct qmp_conn **c, const char *name,
+                       const char *addr, char *out, size_t len)
+{
+  int t = (int)m->cfg.qmp_timeout_ms;
+  if (*c && qmp_broken(*c)) {
+    qmp_close(*c);
+    *c = qmp_connect(name, addr, t, NULL, 0);
+  }
+  json_t *r = NULL;
+  if (!*c || qmp_cmd(*c, &r, t, "query-status", NULL) < 0) {
+    snprintf(out, len, "gone");
+    return;
+  }
+  snprintf(out, len, "%s", json_string_value(json_object_get(r, "status")) ?: "?");
+  json_decref(r);
+}
+
+static void append(struct qmig_migration *m, const char *fmt, const char *arg)
+{
+  size_t n = strlen(m->err);
+  snprintf(m->err + n, sizeof m->err - n, fmt, arg);
+}
+
+static enum qmig_outcome end(struct qmig_migration *m, enum qmig_state st,
+                             enum qmig_outcome out)
+{
+  eng_set_state(m, st, m->err);
+  return out;
+}
+
+enum qmig_outcome eng_recover(struct qmig_migration *m)
+{
+  int t = (int)m->cfg.qmp_timeout_ms;
+  char mstat[32] = "none", src[32], dst[32];
+  struct eng_stats st;
+
+  /* 1. Stop the stream. */
+  if (m->migrate_issued && m->src && !qmp_broken(m->src) && eng_query_stats(m, &st) == 0) {
+    snprintf(mstat, sizeof mstat, "%s", st.status);
+    if (moving(mstat)) {
+      qmp_cmd(m->src, NULL, t, "migrate_cancel", NULL);
+      for (int i = 0; i < RECOVER_WAIT_MS / 10 && moving(mstat); i++) {
+        usleep(10000);
+        if (eng_query_stats(m, &st) < 0)
+          break;
+        snprintf(mstat, sizeof mstat, "%s", st.status);
+      }
+    }
+    m->final = st;
+  }
+
+  /* 2. Where is the guest? */
+  side_state(m, &m->src, "source", m->cfg.src, src, sizeof src);
+  side_state(m, &m->dst, "destination", m->cfg.dst, dst, sizeof dst);
+
+  /* 3. The guest already lives on the destination. */
+  if (!strcmp(dst, "running")) {
+    if (!strcmp(src, "running")) {
+      append(m, "; BOTH sides report running (%s): the engine paused nothing, look now", "");
+      return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
+    }
+    if (!strcmp(mstat, "completed")) {
+      append(m, "; but the migration had already %s: the guest runs on the destination",
+             "completed");
+      eng_set_state(m, QMIG_S_COMPLETING, "completed before the cancel took effect");
+      eng_set_state(m, QMIG_S_COMPLETED, NULL);
+      return QMIG_MIGRATED;
+    }
+    append(m, "; the destination runs the guest but the source says '%s'", mstat);
+    return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
+  }
+  if (!strcmp(src, "gone")) {
+    append(m, "; the source QEMU cannot be reached and the destination is '%s': "
+              "the guest may be running nowhere", dst);
+    return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
+  }
+  if (moving(mstat)) {
+    append(m, "; the source's migration did not end after cancel (still '%s')", mstat);
+    return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
+  }
+
+  /* 4. The destination must not run: stop it if we made it listen or it
+   * received anything.  It is not running (checked above). */
+  if (strcmp(dst, "gone") != 0 && (m->incoming_issued || m->migrate_issued)) {
+    if (qmp_cmd(m->dst, NULL, t, "quit", NULL) < 0 && !qmp_broken(m->dst)) {
+      append(m, "; could not quit the destination: %s", qmp_error(m->dst));
+      return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
+    }
+    append(m, "; destination QEMU %s", "stopped");
+  }
+  if (strcmp(src, "running") != 0 && m->src_was_running) {
+    if (qmp_cmd(m->src, NULL, t, "cont", NULL) < 0) {
+      append(m, "; the source guest is paused and cont failed: %s", qmp_error(m->src));
+      return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
+    }
+    side_state(m, &m->src, "source", m->cfg.src, src, sizeof src);
+    append(m, "; source guest resumed (%s)", src);
+  }
+  if (m->src_was_running && strcmp(src, "running") != 0) {
+    append(m, "; the source guest is '%s', not running", src);
+    return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
+  }
+  append(m, "; the guest runs on the source%s", m->src_was_running ? "" : " (paused, as before)");
+  return end(m, QMIG_S_FAILED, QMIG_NOT_MIGRATED);
+}

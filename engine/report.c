@@ -1,0 +1,130 @@
+/* report.c - the downtime report: derived from what the run gathered, as a
+ * struct (qmig_report) and as JSON.  docs/REPORT.md describes each field. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+
+static double ms_or_na(int64_t v)
+{
+  return v < 0 ? -1 : (double)v;
+}
+
+static void fill_passes(struct qmig_migration *m, struct qmig_report *r)
+{
+  r->npasses = 0;
+  for (unsigned i = 0; i < m->nmarks && r->npasses < QMIG_MAX_PASSES; i++) {
+    const struct eng_pass_mark *a = &m->marks[i];
+    struct qmig_pass *p = &r->passes[r->npasses++];
+    p->pass = a->pass;
+    p->dirty_bytes_per_s = -1;
+    if (i + 1 < m->nmarks) {
+      const struct eng_pass_mark *b = &m->marks[i + 1];
+      p->bytes = b->transferred - a->transferred;
+      p->duration_ms = (b->wall_us - a->wall_us) / 1000.0;
+      if (p->duration_ms > 0)
+        p->dirty_bytes_per_s = b->remaining / (p->duration_ms / 1000.0);
+    } else {
+      /* The last pass ends with the migration (in stop-and-copy). */
+      p->bytes = m->final.transferred > a->transferred ? m->final.transferred - a->transferred : 0;
+      p->duration_ms = m->src_done_wall_us > a->wall_us ? (m->src_done_wall_us - a->wall_us) / 1000.0 : -1;
+    }
+  }
+}
+
+void eng_report_fill(struct qmig_migration *m)
+{
+  struct qmig_report *r = &m->report;
+  const struct eng_stats *f = &m->final;
+  snprintf(r->status, sizeof r->status, "%s", f->status[0] ? f->status : qmig_state_name(m->state));
+  snprintf(r->error, sizeof r->error, "%s", r->outcome == QMIG_MIGRATED && m->state == QMIG_S_COMPLETED && !atomic_load(&m->cancel_requested) ? "" : m->err);
+  snprintf(r->data_uri, sizeof r->data_uri, "%s", m->uri);
+  bool have = f->status[0] != '\0';
+  r->setup_ms = have ? ms_or_na(f->setup_ms) : -1;
+  r->total_ms = have ? ms_or_na(f->total_ms) : -1;
+  r->qemu_downtime_ms = have ? ms_or_na(f->downtime_ms) : -1;
+  r->pause_ms = m->stop_seen && m->resume_seen ? (m->resume_wall_us - m->stop_wall_us) / 1000.0 : -1;
+  r->transferred_bytes = f->transferred;
+  r->total_bytes = f->total;
+  r->throughput_bytes_per_s = r->total_ms > 0 ? f->transferred / (r->total_ms / 1000.0) : -1;
+
+  struct eng_hb_result hb;
+  memset(&hb, 0, sizeof hb);
+  if (m->hb) {
+    eng_hb_stop(m->hb, &hb);
+    m->hb = NULL;
+  }
+  r->heartbeats_src = hb.src_lines;
+  r->heartbeats_dst = hb.dst_lines;
+  r->heartbeat_period_ms = m->cfg.src_serial ? (double)m->cfg.heartbeat_ms : -1.0;
+  r->guest_stall_ms = hb.last_src_mono_ns && hb.first_dst_mono_ns
+                          ? (hb.first_dst_mono_ns - hb.last_src_mono_ns) / 1e6
+                          : -1;
+  m->hb_result = hb;
+
+  r->wall_ms = (m->end_mono_ns - m->t0_mono_ns) / 1e6;
+  r->engine_overhead_ms = r->total_ms >= 0 ? r->wall_ms - r->total_ms : -1;
+  r->cpu_s = eng_cpu_s() - m->cpu0_s;
+  fill_passes(m, r);
+}
+
+static json_t *num(double v)
+{
+  return v < 0 ? json_null() : json_real(v);
+}
+
+char *qmig_report_json(const struct qmig_migration *m)
+{
+  const struct qmig_report *r = &m->report;
+  static const char *const outcomes[] = { "migrated", "not-migrated", "usage",
+                                          "not-started", "uncertain" };
+  json_t *passes = json_array();
+  for (unsigned i = 0; i < r->npasses; i++) {
+    const struct qmig_pass *p = &r->passes[i];
+    json_array_append_new(passes, json_pack("{s:i,s:I,s:o,s:o}", "pass", (int)p->pass,
+                                            "bytes", (json_int_t)p->bytes,
+                                            "duration_ms", num(p->duration_ms),
+                                            "dirty_bytes_per_s", num(p->dirty_bytes_per_s)));
+  }
+  const struct eng_hb_result *hb = &m->hb_result;
+  json_t *heart = json_pack("{s:o,s:i,s:i,s:o,s:o,s:o,s:o}",
+                            "period_ms", num(r->heartbeat_period_ms),
+                            "src_lines", (int)hb->src_lines, "dst_lines", (int)hb->dst_lines,
+                            "last_src_seq", hb->src_lines ? json_integer(hb->last_src_seq) : json_null(),
+                            "first_dst_seq", hb->dst_lines ? json_integer(hb->first_dst_seq) : json_null(),
+                            "max_gap_src_ms", hb->src_lines > 1 ? json_real(hb->max_gap_src_ns / 1e6) : json_null(),
+                            "max_gap_dst_ms", hb->dst_lines > 1 ? json_real(hb->max_gap_dst_ns / 1e6) : json_null());
+  json_t *o = json_pack(
+      "{s:s,s:i,s:s,s:s,s:s,s:s,s:{s:s?,s:s},s:{s:s?,s:s},s:s,s:o,"
+      "s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o}",
+      "qmig_version", QMIG_VERSION,
+      "outcome", (int)r->outcome,
+      "outcome_name", outcomes[r->outcome],
+      "status", r->status,
+      "error", r->error,
+      "failed_state", r->failed_state,
+      "src", "qmp", m->cfg.src, "qemu_version", r->src_version,
+      "dst", "qmp", m->cfg.dst, "qemu_version", r->dst_version,
+      "data_uri", r->data_uri,
+      "config", eng_config_json(&m->cfg),
+      "setup_ms", num(r->setup_ms),
+      "total_ms", num(r->total_ms),
+      "qemu_downtime_ms", num(r->qemu_downtime_ms),
+      "stop_to_resume_pause_ms", num(r->pause_ms),
+      "guest_stall_ms", num(r->guest_stall_ms),
+      "heartbeat", heart,
+      "transferred_bytes", (json_int_t)r->transferred_bytes,
+      "ram_total_bytes", (json_int_t)r->total_bytes,
+      "throughput_bytes_per_s", num(r->throughput_bytes_per_s),
+      "wall_ms", num(r->wall_ms),
+      "engine_overhead_ms", num(r->engine_overhead_ms),
+      "qmig_cpu_s", num(r->cpu_s),
+      "passes", passes,
+      "final_state", json_string(qmig_state_name(m->state)));
+  if (!o)
+    return NULL;
+  char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(o);
+  return s;
+}

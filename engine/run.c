@@ -1,0 +1,358 @@
+/* run.c - qmig_run() and the phases before the stream moves: connect, probe,
+ * configure, migrate-incoming.  Nothing here touches the source guest's run
+ * state; a failure in these phases leaves the source exactly as it was. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/internal.h"
+
+#define TLS_ID "qmig-tls0"
+
+int eng_connect(struct qmig_migration *m)
+{
+  char e[512];
+  int t = (int)m->cfg.qmp_timeout_ms;
+  m->src = qmp_connect("source", m->cfg.src, t, e, sizeof e);
+  if (!m->src)
+    return eng_errorf(m, "%s", e);
+  m->dst = qmp_connect("destination", m->cfg.dst, t, e, sizeof e);
+  if (!m->dst)
+    return eng_errorf(m, "%s", e);
+  return 0;
+}
+
+static int run_state(struct qmig_migration *m, struct qmp_conn *c, char *out, size_t len)
+{
+  json_t *r = NULL;
+  if (qmp_cmd(c, &r, (int)m->cfg.qmp_timeout_ms, "query-status", NULL) < 0)
+    return eng_errorf(m, "%s", qmp_error(c));
+  snprintf(out, len, "%s", json_string_value(json_object_get(r, "status")) ?: "?");
+  json_decref(r);
+  return 0;
+}
+
+static int mig_status(struct qmig_migration *m, struct qmp_conn *c, char *out, size_t len)
+{
+  json_t *r = NULL;
+  if (qmp_cmd(c, &r, (int)m->cfg.qmp_timeout_ms, "query-migrate", NULL) < 0)
+    return eng_errorf(m, "%s", qmp_error(c));
+  snprintf(out, len, "%s", json_string_value(json_object_get(r, "status")) ?: "none");
+  json_decref(r);
+  return 0;
+}
+
+/* Is capability `cap` known to the QEMU behind c?  caps = query result. */
+static bool has_cap(json_t *caps, const char *cap)
+{
+  size_t i;
+  json_t *v;
+  json_array_foreach(caps, i, v) {
+    const char *n = json_string_value(json_object_get(v, "capability"));
+    if (n && strcmp(n, cap) == 0)
+      return true;
+  }
+  return false;
+}
+
+struct cap_want {
+  const char *name;
+  bool on;
+};
+
+/* The capabilities qmig manages, always set explicitly (on or off) so a
+ * previous run on the same QEMU cannot leak settings into this one. */
+static size_t wanted_caps(const struct eng_config *c, struct cap_want *w)
+{
+  size_t n = 0;
+  w[n++] = (struct cap_want){ "events", true };
+  w[n++] = (struct cap_want){ "multifd", c->multifd_channels > 0 };
+  w[n++] = (struct cap_want){ "xbzrle", c->xbzrle };
+  w[n++] = (struct cap_want){ "auto-converge", c->auto_converge };
+  w[n++] = (struct cap_want){ "compress", false };
+  w[n++] = (struct cap_want){ "postcopy-ram", false };
+  w[n++] = (struct cap_want){ "pause-before-switchover", false };
+  w[n++] = (struct cap_want){ "zero-copy-send", false };
+  w[n++] = (struct cap_want){ "block", false };
+  w[n++] = (struct cap_want){ "release-ram", false };
+  return n;
+}
+
+static int check_side(struct qmig_migration *m, struct qmp_conn *c, json_t **caps_out)
+{
+  json_t *caps = NULL, *params = NULL;
+  int t = (int)m->cfg.qmp_timeout_ms;
+  if (qmp_cmd(c, &caps, t, "query-migrate-capabilities", NULL) < 0 ||
+      qmp_cmd(c, &params, t, "query-migrate-parameters", NULL) < 0) {
+    json_decref(caps);
+    return eng_errorf(m, "%s", qmp_error(c));
+  }
+  const struct qmp_version *v = qmp_version(c);
+  struct cap_want w[16];
+  size_t n = wanted_caps(&m->cfg, w);
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++)
+    if (w[i].on && !has_cap(caps, w[i].name))
+      rc = eng_errorf(m, "%s QEMU %d.%d.%d has no migration capability '%s'", qmp_name(c),
+                      v->major, v->minor, v->micro, w[i].name);
+  static const struct { const char *param; int need; } pn[] = {
+    { "multifd-compression", 1 }, { "tls-creds", 2 }, { "tls-hostname", 2 },
+  };
+  for (size_t i = 0; i < sizeof pn / sizeof pn[0] && rc == 0; i++) {
+    bool needed = (pn[i].need == 1 && m->cfg.multifd_compression) ||
+                  (pn[i].need == 2 && m->cfg.tls != ENG_TLS_NONE);
+    if (needed && !json_object_get(params, pn[i].param))
+      rc = eng_errorf(m, "%s QEMU %d.%d.%d has no migration parameter '%s'", qmp_name(c),
+                      v->major, v->minor, v->micro, pn[i].param);
+  }
+  json_decref(params);
+  if (rc < 0)
+    json_decref(caps);
+  else
+    *caps_out = caps;
+  return rc;
+}
+
+int eng_probe(struct qmig_migration *m)
+{
+  char s[64], ms[64];
+  const struct qmp_version *sv = qmp_version(m->src), *dv = qmp_version(m->dst);
+  snprintf(m->report.src_version, sizeof m->report.src_version, "%d.%d.%d%s%s", sv->major,
+           sv->minor, sv->micro, sv->package[0] ? " " : "", sv->package);
+  snprintf(m->report.dst_version, sizeof m->report.dst_version, "%d.%d.%d%s%s", dv->major,
+           dv->minor, dv->micro, dv->package[0] ? " " : "", dv->package);
+
+  if (run_state(m, m->src, s, sizeof s) < 0 || mig_status(m, m->src, ms, sizeof ms) < 0)
+    return -1;
+  if (strcmp(s, "running") != 0 && strcmp(s, "paused") != 0)
+    return eng_errorf(m, "source guest is '%s', not running or paused: nothing to migrate", s);
+  if (strcmp(ms, "none") && strcmp(ms, "completed") && strcmp(ms, "failed") &&
+      strcmp(ms, "cancelled"))
+    return eng_errorf(m, "source already has a migration in state '%s'", ms);
+  m->src_was_running = strcmp(s, "running") == 0;
+
+  if (run_state(m, m->dst, s, sizeof s) < 0 || mig_status(m, m->dst, ms, sizeof ms) < 0)
+    return -1;
+  if (strcmp(s, "inmigrate") != 0)
+    return eng_errorf(m, "destination is '%s', not waiting for a migration (start it with "
+                      "-incoming defer)", s);
+  if (strcmp(ms, "none") != 0)
+    return eng_errorf(m, "destination already has an incoming migration in state '%s'", ms);
+
+  json_t *c1 = NULL, *c2 = NULL;
+  if (check_side(m, m->src, &c1) < 0)
+    return -1;
+  int rc = check_side(m, m->dst, &c2);
+  json_decref(c1);
+  json_decref(c2);
+  return rc;
+}
+
+static int set_caps(struct qmig_migration *m, struct qmp_conn *c)
+{
+  json_t *caps = NULL;
+  int t = (int)m->cfg.qmp_timeout_ms;
+  if (qmp_cmd(c, &caps, t, "query-migrate-capabilities", NULL) < 0)
+    return eng_errorf(m, "%s", qmp_error(c));
+  struct cap_want w[16];
+  size_t n = wanted_caps(&m->cfg, w);
+  json_t *list = json_array();
+  for (size_t i = 0; i < n; i++)
+    if (has_cap(caps, w[i].name))
+      json_array_append_new(list, json_pack("{s:s,s:b}", "capability", w[i].name,
+                                            "state", w[i].on));
+  json_decref(caps);
+  if (qmp_cmd(c, NULL, t, "migrate-set-capabilities", "{s:o}", "capabilities", list) < 0)
+    return eng_errorf(m, "%s", qmp_error(c));
+  return 0;
+}
+
+/* Create (or re-create) the TLS credentials object on one side. */
+static int add_tls(struct qmig_migration *m, struct qmp_conn *c, bool server)
+{
+  const struct eng_config *cf = &m->cfg;
+  int t = (int)cf->qmp_timeout_ms;
+  const char *dir = server && cf->tls_dst_dir ? cf->tls_dst_dir : cf->tls_dir;
+  /* A previous run may have left ours: remove it (error ignored: absent). */
+  if (qmp_cmd(c, NULL, t, "object-del", "{s:s}", "id", TLS_ID) < 0 && qmp_broken(c))
+    return eng_errorf(m, "%s", qmp_error(c));
+  json_t *a;
+  if (cf->tls == ENG_TLS_X509)
+    a = json_pack("{s:s,s:s,s:s,s:s,s:b}", "qom-type", "tls-creds-x509", "id", TLS_ID,
+                  "dir", dir, "endpoint", server ? "server" : "client", "verify-peer", 1);
+  else {
+    a = json_pack("{s:s,s:s,s:s,s:s}", "qom-type", "tls-creds-psk", "id", TLS_ID, "dir", dir,
+                  "endpoint", server ? "server" : "client");
+    if (!server)
+      json_object_set_new(a, "username",
+                          json_string(cf->tls_psk_user ? cf->tls_psk_user : "qemu"));
+  }
+  if (qmp_execute(c, "object-add", a, NULL, t) < 0)
+    return eng_errorf(m, "%s (TLS credentials in %s)", qmp_error(c), dir);
+  return 0;
+}
+
+static int set_params(struct qmig_migration *m, struct qmp_conn *c, bool source)
+{
+  const struct eng_config *cf = &m->cfg;
+  json_t *p = json_object();
+  if (cf->multifd_channels)
+    json_object_set_new(p, "multifd-channels", json_integer(cf->multifd_channels));
+  if (cf->multifd_compression)
+    json_object_set_new(p, "multifd-compression", json_string(cf->multifd_compression));
+  json_object_set_new(p, "tls-creds", json_string(cf->tls != ENG_TLS_NONE ? TLS_ID : ""));
+  json_object_set_new(p, "tls-hostname", json_string(cf->tls_hostname ? cf->tls_hostname : ""));
+  if (source) {
+    /* 0 = unlimited: QEMU's default (128 MiB/s) throttles, so set it high. */
+    uint64_t bw = cf->max_bandwidth ? cf->max_bandwidth : UINT64_C(1) << 40;
+    json_object_set_new(p, "max-bandwidth", json_integer((json_int_t)bw));
+    json_object_set_new(p, "downtime-limit", json_integer((json_int_t)cf->downtime_limit_ms));
+    if (cf->xbzrle)
+      json_object_set_new(p, "xbzrle-cache-size", json_integer((json_int_t)cf->xbzrle_cache_size));
+    if (cf->throttle_initial >= 0)
+      json_object_set_new(p, "cpu-throttle-initial", json_integer(cf->throttle_initial));
+    if (cf->throttle_increment >= 0)
+      json_object_set_new(p, "cpu-throttle-increment", json_integer(cf->throttle_increment));
+    if (cf->max_throttle >= 0)
+      json_object_set_new(p, "max-cpu-throttle", json_integer(cf->max_throttle));
+  }
+  if (qmp_execute(c, "migrate-set-parameters", p, NULL, (int)cf->qmp_timeout_ms) < 0)
+    return eng_errorf(m, "%s", qmp_error(c));
+  return 0;
+}
+
+int eng_configure(struct qmig_migration *m)
+{
+  /* Destination first: multifd must be set there before migrate-incoming. */
+  if (set_caps(m, m->dst) < 0 || set_caps(m, m->src) < 0)
+    return -1;
+  if (m->cfg.tls != ENG_TLS_NONE && (add_tls(m, m->dst, true) < 0 || add_tls(m, m->src, false) < 0))
+    return -1;
+  return set_params(m, m->dst, false) < 0 || set_params(m, m->src, true) < 0 ? -1 : 0;
+}
+
+/* Host part of "tcp:HOST:PORT" into out ("" if not tcp). */
+static void tcp_host(const char *addr, char *out, size_t len)
+{
+  out[0] = '\0';
+  if (strncmp(addr, "tcp:", 4) != 0)
+    return;
+  const char *h = addr + 4, *colon = strrchr(h, ':');
+  size_t n = (size_t)(colon - h);
+  if (n >= len)
+    n = len - 1;
+  memcpy(out, h, n);
+  out[n] = '\0';
+}
+
+int eng_incoming(struct qmig_migration *m)
+{
+  int t = (int)m->cfg.qmp_timeout_ms;
+  if (m->cfg.data_uri) {
+    snprintf(m->uri, sizeof m->uri, "%s", m->cfg.data_uri);
+    if (qmp_cmd(m->dst, NULL, t, "migrate-incoming", "{s:s}", "uri", m->uri) < 0)
+      return eng_errorf(m, "%s", qmp_error(m->dst));
+    m->incoming_issued = true;
+    return 0;
+  }
+  char host[200];
+  if (m->cfg.data_host)
+    snprintf(host, sizeof host, "%s", m->cfg.data_host);
+  else
+    tcp_host(m->cfg.dst, host, sizeof host);
+  if (host[0] == '\0')
+    snprintf(host, sizeof host, "127.0.0.1");
+  bool v6 = strchr(host, ':') && host[0] != '[';
+  /* The destination binds: the first port of the range it can bind wins
+   * (a failed migrate-incoming can be retried in QEMU 7.2). */
+  for (unsigned port = m->cfg.port_lo; port <= m->cfg.port_hi; port++) {
+    snprintf(m->uri, sizeof m->uri, v6 ? "tcp:[%s]:%u" : "tcp:%s:%u", host, port);
+    if (qmp_cmd(m->dst, NULL, t, "migrate-incoming", "{s:s}", "uri", m->uri) == 0) {
+      m->incoming_issued = true;
+      return 0;
+    }
+    if (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use"))
+      return eng_errorf(m, "%s", qmp_error(m->dst));
+  }
+  return eng_errorf(m, "destination: no free port for the stream in %u-%u on %s (%s)",
+                    m->cfg.port_lo, m->cfg.port_hi, host, qmp_error(m->dst));
+}
+
+/* Phases before `migrate`: a failure here moved nothing. */
+static enum qmig_outcome setup(struct qmig_migration *m)
+{
+  static const struct {
+    enum qmig_state st;
+    int (*fn)(struct qmig_migration *);
+  } phases[] = {
+    { QMIG_S_CONNECTING, eng_connect },   { QMIG_S_PROBING, eng_probe },
+    { QMIG_S_CONFIGURING, eng_configure }, { QMIG_S_INCOMING, eng_incoming },
+  };
+  for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++) {
+    eng_set_state(m, phases[i].st, NULL);
+    if (atomic_load(&m->cancel_requested))
+      eng_errorf(m, "cancelled before the migration started");
+    else if (phases[i].fn(m) == 0)
+      continue;
+    return QMIG_NOT_STARTED;
+  }
+  return QMIG_MIGRATED;
+}
+
+enum qmig_outcome qmig_run(struct qmig_migration *m)
+{
+  if (m->ran) {
+    eng_errorf(m, "this migration has already run; create a new one");
+    return QMIG_USAGE;
+  }
+  m->ran = true;
+  m->t0_mono_ns = eng_mono_ns();
+  m->cpu0_s = eng_cpu_s();
+  enum qmig_outcome out;
+  if (eng_config_check(m) < 0) {
+    out = QMIG_USAGE;
+    eng_set_state(m, QMIG_S_FAILED, m->err);
+    goto done;
+  }
+  if (m->cfg.src_serial) {
+    char e[512];
+    m->hb = eng_hb_start(m->cfg.src_serial, m->cfg.dst_serial, e, sizeof e);
+    if (!m->hb) {
+      eng_errorf(m, "heartbeats: %s", e);
+      eng_set_state(m, QMIG_S_FAILED, m->err);
+      out = QMIG_NOT_STARTED;
+      goto done;
+    }
+  }
+  out = setup(m);
+  if (out == QMIG_NOT_STARTED && !m->incoming_issued) {
+    /* Nothing moved and nothing was started: both QEMUs are as they were
+     * (capabilities may have been set, which changes no guest state). */
+    size_t n = strlen(m->err);
+    snprintf(m->err + n, sizeof m->err - n, "; nothing moved, the source is untouched");
+    if (m->state != QMIG_S_CONNECTING && m->state != QMIG_S_PROBING)
+      eng_set_state(m, QMIG_S_CANCELLING, m->err);
+    eng_set_state(m, QMIG_S_FAILED, m->err);
+  } else if (out == QMIG_NOT_STARTED) {
+    /* migrate-incoming was issued: the destination listens for a stream
+     * that will not come; recovery stops it. */
+    eng_set_state(m, QMIG_S_CANCELLING, m->err);
+    enum qmig_outcome r = eng_recover(m);
+    out = r == QMIG_NOT_MIGRATED ? QMIG_NOT_STARTED : r;
+    goto done;
+  }
+  eng_set_state(m, QMIG_S_ACTIVE, NULL);
+  int rc = eng_follow(m);
+  if (rc == 0) {
+    eng_set_state(m, QMIG_S_COMPLETED, NULL);
+    out = QMIG_MIGRATED;
+  } else {
+    eng_set_state(m, QMIG_S_CANCELLING, m->err);
+    out = eng_recover(m);
+  }
+done:
+  m->end_mono_ns = eng_mono_ns();
+  m->report.outcome = out;
+  eng_report_fill(m);
+  return out;
+}

@@ -1,0 +1,156 @@
+/* state.c - the migration object's life: creation, the state transition
+ * function (the only place m->state changes), errors, cancel. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/internal.h"
+
+static const char *const state_names[] = {
+  [QMIG_S_INIT] = "init",           [QMIG_S_CONNECTING] = "connecting",
+  [QMIG_S_PROBING] = "probing",     [QMIG_S_CONFIGURING] = "configuring",
+  [QMIG_S_INCOMING] = "incoming",   [QMIG_S_ACTIVE] = "active",
+  [QMIG_S_COMPLETING] = "completing", [QMIG_S_COMPLETED] = "completed",
+  [QMIG_S_CANCELLING] = "cancelling", [QMIG_S_FAILED] = "failed",
+  [QMIG_S_UNCERTAIN] = "uncertain",
+};
+
+const char *qmig_state_name(enum qmig_state s)
+{
+  if ((unsigned)s < sizeof state_names / sizeof state_names[0] && state_names[s])
+    return state_names[s];
+  return "?";
+}
+
+/* Allowed transitions: forward along the happy path, into CANCELLING from
+ * any working state, and to the end states from CANCELLING (or FAILED
+ * straight from a state in which nothing has moved yet). */
+static bool allowed(enum qmig_state from, enum qmig_state to)
+{
+  switch (to) {
+  case QMIG_S_CONNECTING: return from == QMIG_S_INIT;
+  case QMIG_S_PROBING: return from == QMIG_S_CONNECTING;
+  case QMIG_S_CONFIGURING: return from == QMIG_S_PROBING;
+  case QMIG_S_INCOMING: return from == QMIG_S_CONFIGURING;
+  case QMIG_S_ACTIVE: return from == QMIG_S_INCOMING;
+  case QMIG_S_COMPLETING: return from == QMIG_S_ACTIVE || from == QMIG_S_CANCELLING;
+  case QMIG_S_COMPLETED: return from == QMIG_S_COMPLETING;
+  case QMIG_S_CANCELLING:
+    return from >= QMIG_S_CONNECTING && from <= QMIG_S_COMPLETING;
+  case QMIG_S_FAILED:
+  case QMIG_S_UNCERTAIN:
+    return from == QMIG_S_CANCELLING || from == QMIG_S_COMPLETING ||
+           (from >= QMIG_S_INIT && from <= QMIG_S_PROBING);
+  case QMIG_S_INIT: return false;
+  }
+  return false;
+}
+
+void eng_set_state(struct qmig_migration *m, enum qmig_state to, const char *why)
+{
+  enum qmig_state from = m->state;
+  if (from == to)
+    return;
+  if (!allowed(from, to)) {
+    /* A bug in the engine, never the user's fault: record it loudly and
+     * force the uncertain state so the caller looks at the guest. */
+    snprintf(m->err, sizeof m->err, "internal error: state %s -> %s not allowed (%s)",
+             qmig_state_name(from), qmig_state_name(to), why ? why : "");
+    to = QMIG_S_UNCERTAIN;
+  }
+  if ((to == QMIG_S_FAILED || to == QMIG_S_UNCERTAIN) && m->err[0] == '\0')
+    snprintf(m->err, sizeof m->err, "%s", why ? why : "failed without a recorded cause");
+  if (to == QMIG_S_CANCELLING && m->report.failed_state[0] == '\0')
+    snprintf(m->report.failed_state, sizeof m->report.failed_state, "%s",
+             qmig_state_name(from));
+  m->state = to;
+  if (m->state_fn)
+    m->state_fn(m->state_ud, from, to, why ? why : "");
+}
+
+int eng_errorf(struct qmig_migration *m, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m->err, sizeof m->err, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+const char *qmig_error(const struct qmig_migration *m)
+{
+  return m->err;
+}
+
+int64_t eng_mono_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+double eng_cpu_s(void)
+{
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+         (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
+
+struct qmig_migration *qmig_new(void)
+{
+  struct qmig_migration *m = calloc(1, sizeof *m);
+  if (!m)
+    return NULL;
+  if (pipe2(m->cancel_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    free(m);
+    return NULL;
+  }
+  eng_config_init(&m->cfg);
+  m->state = QMIG_S_INIT;
+  return m;
+}
+
+void qmig_free(struct qmig_migration *m)
+{
+  if (!m)
+    return;
+  eng_hb_stop(m->hb, NULL);
+  qmp_close(m->src);
+  qmp_close(m->dst);
+  eng_config_free(&m->cfg);
+  close(m->cancel_pipe[0]);
+  close(m->cancel_pipe[1]);
+  free(m);
+}
+
+void qmig_on_progress(struct qmig_migration *m, qmig_progress_fn fn, void *ud)
+{
+  m->progress_fn = fn;
+  m->progress_ud = ud;
+}
+
+void qmig_on_state(struct qmig_migration *m, qmig_state_fn fn, void *ud)
+{
+  m->state_fn = fn;
+  m->state_ud = ud;
+}
+
+/* Async-signal-safe: an atomic store and a write(2). */
+void qmig_cancel(struct qmig_migration *m)
+{
+  atomic_store(&m->cancel_requested, 1);
+  char b = 'c';
+  ssize_t r = write(m->cancel_pipe[1], &b, 1);
+  (void)r; /* a full pipe already holds a wake-up */
+}
+
+const struct qmig_report *qmig_report(const struct qmig_migration *m)
+{
+  return &m->report;
+}

@@ -1,0 +1,190 @@
+/* qmig.h - the whole embedding API of libqmig.
+ *
+ * Conventions: functions return 0 on success and -1 on failure (or a pointer
+ * / NULL) and leave a message on the object they failed on (qmig_error()).
+ * Nothing here writes to stdout/stderr.  Strings passed in are copied.
+ * Strings and structs returned are owned by the object they came from and
+ * stay valid until it is freed, unless a comment says "caller frees".
+ */
+#ifndef QMIG_H
+#define QMIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QMIG_VERSION "0.1.0"
+
+/* Outcome of a migration; also the exit code of `qmig migrate`. */
+enum qmig_outcome {
+  QMIG_MIGRATED = 0,      /* the guest runs on the destination only */
+  QMIG_NOT_MIGRATED = 1,  /* failed or cancelled; the guest runs on the source */
+  QMIG_USAGE = 2,         /* bad option or value; nothing was touched */
+  QMIG_NOT_STARTED = 3,   /* could not start (QMP unreachable, unsupported
+                             option...); nothing moved, source untouched */
+  QMIG_UNCERTAIN = 4,     /* guest state could not be established: look! */
+};
+
+/* Engine states, in the order a successful run passes through them. */
+enum qmig_state {
+  QMIG_S_INIT,
+  QMIG_S_CONNECTING,  /* opening both QMP sockets */
+  QMIG_S_PROBING,     /* versions, capabilities, parameters, run states */
+  QMIG_S_CONFIGURING, /* setting capabilities and parameters on both sides */
+  QMIG_S_INCOMING,    /* migrate-incoming on the destination */
+  QMIG_S_ACTIVE,      /* migrate issued; following progress */
+  QMIG_S_COMPLETING,  /* completed event seen; collecting final statistics */
+  QMIG_S_COMPLETED,   /* success: guest runs on the destination */
+  QMIG_S_CANCELLING,  /* failure/cancel seen; restoring the source */
+  QMIG_S_FAILED,      /* not migrated; guest runs on the source */
+  QMIG_S_UNCERTAIN,   /* guest state unknown; report says what is known */
+};
+const char *qmig_state_name(enum qmig_state s);
+
+/* A progress sample (from query-migrate while active). */
+struct qmig_progress {
+  double elapsed_s;           /* since `migrate` was issued */
+  const char *status;         /* QEMU's migration status */
+  unsigned pass;              /* dirty-sync count (1 = first full pass) */
+  uint64_t transferred_bytes; /* ram.transferred */
+  uint64_t total_bytes;       /* ram.total */
+  uint64_t remaining_bytes;   /* ram.remaining */
+  double rate_bytes_per_s;    /* ram.mbps converted to bytes/s */
+  double dirty_bytes_per_s;   /* ram.dirty-pages-rate x page size */
+  double expected_downtime_ms;
+};
+
+/* One precopy pass (between two MIGRATION_PASS events). */
+struct qmig_pass {
+  unsigned pass;
+  uint64_t bytes;        /* ram.transferred moved during the pass */
+  double duration_ms;    /* between QEMU's timestamps of the two events */
+  double dirty_bytes_per_s; /* bytes left dirty at the end / duration */
+};
+
+#define QMIG_MAX_PASSES 256
+
+/* The downtime report of one run.  Times in ms unless named otherwise;
+ * a figure that could not be measured is negative (-1). */
+struct qmig_report {
+  enum qmig_outcome outcome;
+  char status[32];        /* final QEMU migration status, or engine state */
+  char error[1024];       /* what happened, empty on success */
+  char src_version[64], dst_version[64];
+  char data_uri[256];     /* where the migration stream went */
+  char failed_state[32];  /* engine state when it failed, else "" */
+  double setup_ms;        /* QEMU setup-time */
+  double total_ms;        /* QEMU total-time */
+  double qemu_downtime_ms;/* QEMU downtime (source's view) */
+  double pause_ms;        /* source STOP event -> destination RESUME event */
+  double guest_stall_ms;  /* largest host-timestamped heartbeat gap across
+                             switchover (-1 without heartbeat source) */
+  double heartbeat_period_ms;
+  unsigned heartbeats_src, heartbeats_dst;
+  uint64_t transferred_bytes;
+  uint64_t total_bytes;   /* ram.total (guest RAM size) */
+  double throughput_bytes_per_s; /* transferred / (total - downtime) */
+  double wall_ms;         /* qmig's wall time from connect to final stats */
+  double engine_overhead_ms; /* wall_ms - total_ms - setup work before
+                                `migrate`: what qmig itself added */
+  double cpu_s;           /* CPU seconds of this process during the run */
+  unsigned npasses;
+  struct qmig_pass passes[QMIG_MAX_PASSES];
+};
+
+struct qmig_migration;
+
+/* Returns NULL only when out of memory. */
+struct qmig_migration *qmig_new(void);
+void qmig_free(struct qmig_migration *m); /* accepts NULL */
+
+/* Set an option by name; the CLI's long options map 1:1 onto these keys and
+ * the documentation lists them (docs/OPTIONS.md).  Values are validated
+ * here; -1 with a message naming the key on a bad key or value. */
+int qmig_set(struct qmig_migration *m, const char *key, const char *value);
+/* NULL-terminated list of all keys, for help texts and scenario files. */
+const char *const *qmig_option_keys(void);
+/* The help line of a key, or NULL if unknown. */
+const char *qmig_option_help(const char *key);
+
+/* Callbacks run on the thread calling qmig_run().  `fn` may be NULL. */
+typedef void (*qmig_progress_fn)(void *user_data, const struct qmig_progress *p);
+typedef void (*qmig_state_fn)(void *user_data, enum qmig_state from,
+                              enum qmig_state to, const char *why);
+void qmig_on_progress(struct qmig_migration *m, qmig_progress_fn fn, void *user_data);
+void qmig_on_state(struct qmig_migration *m, qmig_state_fn fn, void *user_data);
+
+/* Run the migration to the end; returns the outcome (also in the report).
+ * A qmig_migration runs once. */
+enum qmig_outcome qmig_run(struct qmig_migration *m);
+
+/* Ask a running qmig_run() to cancel.  Async-signal-safe and callable from
+ * any thread. */
+void qmig_cancel(struct qmig_migration *m);
+
+const struct qmig_report *qmig_report(const struct qmig_migration *m);
+/* The report (and configuration) as JSON text; caller frees. */
+char *qmig_report_json(const struct qmig_migration *m);
+const char *qmig_error(const struct qmig_migration *m);
+
+/* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
+
+struct qmig_lab_options {
+  const char *dir;       /* run directory (created 0700 if missing) */
+  const char *qemu;      /* QEMU binary; NULL = qemu-system-x86_64 */
+  const char *guest;     /* guest ELF; NULL = built-in search path */
+  const char *accel;     /* "kvm", "tcg" or "auto" (NULL = auto) */
+  unsigned mem_mib;      /* guest RAM; 0 = fill + 32 */
+  unsigned fill_mib;     /* memory the guest fills and dirties */
+  unsigned dirty_mibps;  /* dirty rate, MiB/s; 0 = idle */
+  unsigned heartbeat_ms; /* heartbeat period; 0 = 2 */
+  unsigned ready_timeout_s; /* per attempt; 0 = 60 */
+};
+
+/* Start the pair; blocks until the source guest reports READY.  Writes
+ * the lab description to DIR/lab.json.  On failure returns -1, stops what it
+ * started and writes a message into err. */
+int qmig_lab_start(const struct qmig_lab_options *o, char *err, size_t errlen);
+/* Stop whatever of the pair is still running (by pidfile); 0 if nothing was
+ * left running afterwards. */
+int qmig_lab_stop(const char *dir, char *err, size_t errlen);
+/* Fills paths of the lab in `dir`; returns -1 if it has no lab.json. */
+struct qmig_lab_info {
+  char src_qmp[256], dst_qmp[256];     /* "unix:..." addresses */
+  char src_serial[256], dst_serial[256];
+  char data_uri[256];                  /* suggested migration stream URI */
+  char accel[8];
+  int src_pid, dst_pid;                /* 0 if not running */
+  unsigned mem_mib, fill_mib, dirty_mibps, heartbeat_ms;
+};
+int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err,
+                  size_t errlen);
+
+/* ---- Memory verification against the qmig test guest ---- */
+
+struct qmig_memcheck {
+  uint64_t pages_checked;
+  uint64_t pages_bad;
+  uint64_t first_bad_page;  /* index of the first bad data page */
+  uint32_t pos;             /* guest's page-write counter at the stop */
+  uint32_t npages;
+  bool excused;             /* the page being written at the stop was
+                               excused (and found a valid partial write) */
+  char detail[512];         /* human description of the first problem */
+};
+
+/* Stop the guest behind QMP address `qmp_addr` (unix:... or tcp:...), dump
+ * its memory with pmemsave into `tmpdir` and check every page against what
+ * the guest last wrote.  Returns 0 when every page is right, 1 when pages
+ * are wrong (see r->detail), -1 when the check could not be done (err). */
+int qmig_verify_memory(const char *qmp_addr, const char *tmpdir,
+                       struct qmig_memcheck *r, char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
