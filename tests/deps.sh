@@ -1,0 +1,19 @@
+#!/bin/sh
+# The one shared set-up step (make deps): install the Debian packages qmig
+# needs to build, test and demo, if any are missing.  Needs root for apt-get.
+PKGS="build-essential gcc-multilib pkg-config libjansson-dev liburing-dev libssl-dev
+libnbd-dev libcmocka-dev qemu-system-x86 qemu-utils nbdkit jq socat openssl iproute2"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "qmig: missing Debian packages:$missing" >&2
+  echo "qmig: run 'make deps' as root (it uses apt-get), or install them yourself." >&2
+  exit 1
+fi
+echo "qmig: installing missing Debian packages:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q && apt-get install -y -q --no-install-recommends $missing

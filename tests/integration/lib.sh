@@ -1,0 +1,77 @@
+# Shared helpers for integration tests (bash).  Each test sources this, gets
+# a private run directory $D, and everything it started is stopped on exit,
+# even on failure: the lab pair by pidfile, extra pids listed in $D/pids.
+set -eu
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+QMIG=${QMIG:-$TOP/build/qmig}
+D=$(mktemp -d /tmp/qmig-test.XXXXXX)
+cleanup() {
+  rc=$?
+  "$QMIG" lab stop --dir "$D" >/dev/null 2>&1 || true
+  if [ -f "$D/pids" ]; then
+    while read -r p; do kill "$p" 2>/dev/null || true; done < "$D/pids"
+  fi
+  [ $rc -ne 0 ] && [ -n "${KEEP:-}" ] && { echo "kept $D"; exit $rc; }
+  rm -rf "$D"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || { echo "skip: $1 not installed"; exit 77; }; }
+need qemu-system-x86_64; need jq; need socat
+
+# start_lab [lab start options...]: starts the pair under TCG, records pids.
+start_lab() {
+  "$QMIG" lab start --dir "$D" --accel tcg "$@" >/dev/null
+  SRC_PID=$(cat "$D/src.pid"); DST_PID=$(cat "$D/dst.pid")
+}
+
+alive() { kill -0 "$1" 2>/dev/null; }
+
+# heartbeats SIDE SECONDS: number of heartbeat lines the guest prints there.
+heartbeats() {
+  timeout "$2" socat -u "UNIX-CONNECT:$D/$1.serial" - 2>/dev/null | grep -c '^HB' || true
+}
+
+# expect_guest_on SIDE: exactly one QEMU runs (SIDE's), its guest is
+# running (heartbeats flow) and its memory holds what the guest wrote.
+expect_guest_on() {
+  local side=$1 other pid opid
+  if [ "$side" = dst ]; then pid=$DST_PID; opid=$SRC_PID; other=src
+  else pid=$SRC_PID; opid=$DST_PID; other=dst; fi
+  for _ in $(seq 50); do alive "$opid" || break; sleep 0.1; done
+  alive "$pid" || fail "$side QEMU (pid $pid) is not running"
+  alive "$opid" && fail "$other QEMU (pid $opid) still runs: two QEMUs"
+  local n; n=$(heartbeats "$side" 1)
+  [ "$n" -ge 10 ] || fail "$side guest printed $n heartbeats in 1 s: not running"
+  "$QMIG" verify-memory --qmp "unix:$D/$side.qmp" --tmpdir "$D" || fail "memory check on $side"
+}
+
+# migrate [qmig migrate options...]: runs qmig migrate on the lab, report in
+# $D/report.json, exit code in $RC.
+migrate() {
+  set +e
+  "$QMIG" migrate --lab "$D" --json "$D/report.json" "$@" > "$D/migrate.out" 2>&1
+  RC=$?
+  set -e
+  cat "$D/migrate.out"
+}
+
+# jr FILTER: a field of the report.
+jr() { jq -r "$1" "$D/report.json"; }
+
+# expect_migrated: rc 0, status completed, figures present and plausible.
+expect_migrated() {
+  [ "$RC" = 0 ] || fail "qmig migrate exit $RC"
+  [ "$(jr .status)" = completed ] || fail "status $(jr .status)"
+  [ "$(jr .outcome_name)" = migrated ] || fail "outcome $(jr .outcome_name)"
+  for f in total_ms qemu_downtime_ms stop_to_resume_pause_ms guest_stall_ms; do
+    v=$(jr ".$f"); [ "$v" != null ] || fail "$f missing"
+    awk -v v="$v" 'BEGIN { exit !(v >= 0 && v < 60000) }' || fail "$f = $v"
+  done
+  [ "$(jr .transferred_bytes)" -gt 0 ] || fail "nothing transferred"
+  awk -v p="$(jr .stop_to_resume_pause_ms)" -v s="$(jr .guest_stall_ms)" \
+    'BEGIN { exit !(s + 1 >= p) }' || fail "guest stall below the pause"
+}

@@ -1,0 +1,10 @@
+# Plain native migration of a dirtying guest: report figures, memory check,
+# exactly one QEMU (the destination) left running.
+. "$(dirname "$0")/lib.sh"
+start_lab --fill 128 --dirty 20
+migrate
+expect_migrated
+[ "$(jr .config.\"multifd-channels\")" = 0 ] || fail "config not recorded"
+[ "$(jr '.passes | length')" -ge 2 ] || fail "fewer than 2 passes"
+[ "$(jr .heartbeat.dst_lines)" -gt 0 ] || fail "no destination heartbeats"
+expect_guest_on dst
