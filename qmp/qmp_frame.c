@@ -1,0 +1,128 @@
+/* qmp/qmp_frame.c - cut a QMP byte stream into JSON values.
+ *
+ * QMP sends JSON objects back to back, usually separated by CR LF.  We can't
+ * simply retry json_loadb(..., JSON_DISABLE_EOF_CHECK) on the buffered bytes
+ * and wait while it reports json_error_premature_end_of_input: jansson
+ * reports a value cut inside a token ("tr", "1.", "\u00", half of a UTF-8
+ * sequence) as invalid syntax, so a message split at such a byte would be
+ * taken for garbage.  Instead a small incremental scanner tracks strings,
+ * escapes and bracket depth (as QEMU's own json-streamer does) to find where
+ * a value ends; jansson then parses exactly that span and reports any real
+ * syntax error.  The scan resumes where it stopped, so a message arriving
+ * byte by byte costs O(n), not O(n^2).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "qmp/qmp.h"
+#include "qmp/qmp_int.h"
+
+#define READ_CHUNK ((size_t)64 << 10)
+/* Buffer bound: a partial value may reach QMP_MAX_MESSAGE plus one read
+ * before the size check sees it, plus room for the next read. */
+#define BUF_MAX ((size_t)QMP_MAX_MESSAGE + 2 * READ_CHUNK)
+/* Give memory back after a large message once the buffer is empty. */
+#define BUF_KEEP ((size_t)1 << 20)
+
+char *qmp_frame_space(struct qmp_frame *f, size_t *avail)
+{
+  if (f->start == f->len) { /* everything consumed: restart cheaply */
+    f->start = f->len = f->scan = 0;
+    if (f->cap > BUF_KEEP) {
+      free(f->buf);
+      f->buf = NULL;
+      f->cap = 0;
+    }
+  }
+  if (f->cap - f->len < READ_CHUNK && f->start > 0) {
+    /* Only compact when short of room, so a big message arriving in many
+     * reads is not moved again on every read. */
+    memmove(f->buf, f->buf + f->start, f->len - f->start);
+    f->len -= f->start;
+    f->scan -= f->start;
+    f->start = 0;
+  }
+  if (f->cap - f->len < READ_CHUNK) {
+    size_t want = f->len + READ_CHUNK;
+    if (want > BUF_MAX)
+      return NULL; /* unreachable while callers drain until MORE */
+    size_t ncap = f->cap ? f->cap : READ_CHUNK;
+    while (ncap < want)
+      ncap = ncap > BUF_MAX / 2 ? BUF_MAX : ncap * 2;
+    char *nbuf = realloc(f->buf, ncap);
+    if (!nbuf)
+      return NULL;
+    f->buf = nbuf;
+    f->cap = ncap;
+  }
+  *avail = f->cap - f->len;
+  return f->buf + f->len;
+}
+
+void qmp_frame_commit(struct qmp_frame *f, size_t n) { f->len += n; }
+
+static bool is_ws(unsigned char ch)
+{
+  return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+int qmp_frame_next(struct qmp_frame *f, json_t **out, char *why, size_t whylen)
+{
+  *out = NULL;
+  while (f->scan < f->len) {
+    unsigned char ch = (unsigned char)f->buf[f->scan++];
+    if (f->depth == 0) {
+      if (is_ws(ch)) {
+        f->start = f->scan;
+        continue;
+      }
+      if (ch != '{' && ch != '[') {
+        if (ch >= 0x20 && ch < 0x7f)
+          snprintf(why, whylen, "unexpected '%c' between messages", ch);
+        else
+          snprintf(why, whylen, "unexpected byte 0x%02x between messages", ch);
+        return QMP_FRAME_MALFORMED;
+      }
+      f->depth = 1;
+      continue;
+    }
+    if (f->in_str) {
+      if (f->esc)
+        f->esc = false;
+      else if (ch == '\\')
+        f->esc = true;
+      else if (ch == '"')
+        f->in_str = false;
+      continue;
+    }
+    if (ch == '"') {
+      f->in_str = true;
+    } else if (ch == '{' || ch == '[') {
+      f->depth++;
+    } else if ((ch == '}' || ch == ']') && --f->depth == 0) {
+      size_t n = f->scan - f->start;
+      const char *p = f->buf + f->start;
+      f->start = f->scan;
+      if (n > QMP_MAX_MESSAGE)
+        return QMP_FRAME_TOOBIG;
+      /* Mismatched brackets and bad tokens are jansson's to find. */
+      json_error_t err;
+      *out = json_loadb(p, n, 0, &err);
+      if (!*out) {
+        snprintf(why, whylen, "%s (byte %d of a %zu-byte message)", err.text,
+                 err.position, n);
+        return QMP_FRAME_MALFORMED;
+      }
+      return QMP_FRAME_VALUE;
+    }
+  }
+  if (f->depth > 0 && f->len - f->start > QMP_MAX_MESSAGE)
+    return QMP_FRAME_TOOBIG;
+  return QMP_FRAME_MORE;
+}
+
+void qmp_frame_free(struct qmp_frame *f)
+{
+  free(f->buf);
+  memset(f, 0, sizeof *f);
+}

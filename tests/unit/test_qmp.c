@@ -1,0 +1,1150 @@
+/* tests/unit/test_qmp.c - the QMP client against a scripted fake server on
+ * a socketpair (for the cases a real QEMU will not produce: garbage, split
+ * and oversized messages, hangs, drops) and once against a real QEMU.
+ *
+ * The fake server runs in a thread so that the client can block.  It never
+ * calls cmocka asserts (they longjmp on the wrong stack); it records its
+ * first failure in fake.fail, which the test checks after joining it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "qmp/qmp.h"
+
+#define T 5000 /* ms: generous timeout for calls that should succeed */
+
+#define GREETING                                                              \
+  "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, "         \
+  "\"major\": 7}, \"package\": \"Debian 1:7.2+dfsg-7\"}, "                    \
+  "\"capabilities\": [\"oob\"]}}\r\n"
+
+extern char **environ;
+
+/* ---- fake server (runs in its own thread) ---- */
+
+struct fake;
+typedef void fake_script(struct fake *f);
+
+struct fake {
+  int fd;        /* server end */
+  int listen_fd; /* if >= 0, accept fd from it first */
+  pthread_t thread;
+  fake_script *script;
+  const void *param;
+  bool hangup;    /* script closed on purpose: don't wait for EOF */
+  char fail[256]; /* first failure seen by the script */
+  json_t *last;   /* last command received */
+  char id[64];    /* its id */
+  char ids[8][64];
+  int nids;
+  int passed_fd; /* received with SCM_RIGHTS */
+  char fd_data[64];
+};
+
+static int __attribute__((format(printf, 2, 3)))
+fake_fail(struct fake *f, const char *fmt, ...)
+{
+  if (!f->fail[0]) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(f->fail, sizeof f->fail, fmt, ap);
+    va_end(ap);
+  }
+  return -1;
+}
+
+static void sleep_ms(long ms)
+{
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+    ;
+}
+
+static long now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* quiet: the client may legitimately have gone (oversized test). */
+static int fake_write(struct fake *f, const char *p, size_t n, bool quiet)
+{
+  while (n > 0) {
+    ssize_t r = send(f->fd, p, n, MSG_NOSIGNAL);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      return quiet ? -1 : fake_fail(f, "send: %s", strerror(errno));
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+static int __attribute__((format(printf, 2, 3)))
+fake_say(struct fake *f, const char *fmt, ...)
+{
+  char *s;
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vasprintf(&s, fmt, ap);
+  va_end(ap);
+  if (n < 0)
+    return fake_fail(f, "vasprintf failed");
+  int r = fake_write(f, s, (size_t)n, false);
+  free(s);
+  return r;
+}
+
+/* One byte per send, with a pause so that the client sees them apart. */
+static int fake_say_bytewise(struct fake *f, const char *s)
+{
+  for (; *s; s++) {
+    if (fake_write(f, s, 1, false) < 0)
+      return -1;
+    struct timespec ts = { 0, 100000 };
+    nanosleep(&ts, NULL);
+  }
+  return 0;
+}
+
+/* Read one command (byte by byte, to catch SCM_RIGHTS on any byte). */
+static int fake_recv(struct fake *f, const char *want)
+{
+  char buf[8192];
+  size_t n = 0;
+  int depth = 0;
+  bool in_str = false, esc = false;
+  json_decref(f->last);
+  f->last = NULL;
+  for (;;) {
+    struct pollfd p = { .fd = f->fd, .events = POLLIN };
+    if (poll(&p, 1, 5000) != 1)
+      return fake_fail(f, "no command within 5 s (want %s)", want);
+    char ch;
+    struct iovec iov = { &ch, 1 };
+    union {
+      struct cmsghdr align;
+      char b[CMSG_SPACE(sizeof(int))];
+    } u;
+    struct msghdr mh = { .msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = u.b,
+                         .msg_controllen = sizeof u.b };
+    ssize_t r = recvmsg(f->fd, &mh, MSG_CMSG_CLOEXEC);
+    if (r <= 0)
+      return fake_fail(f, "recv: %s", r == 0 ? "EOF" : strerror(errno));
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
+         cm = CMSG_NXTHDR(&mh, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+        if (f->passed_fd >= 0)
+          close(f->passed_fd);
+        memcpy(&f->passed_fd, CMSG_DATA(cm), sizeof(int));
+      }
+    }
+    if (n == 0 && (ch == ' ' || ch == '\r' || ch == '\n'))
+      continue;
+    if (n == sizeof buf)
+      return fake_fail(f, "command too long");
+    buf[n++] = ch;
+    if (in_str) {
+      if (esc)
+        esc = false;
+      else if (ch == '\\')
+        esc = true;
+      else if (ch == '"')
+        in_str = false;
+    } else if (ch == '"') {
+      in_str = true;
+    } else if (ch == '{') {
+      depth++;
+    } else if (ch == '}' && --depth == 0) {
+      break;
+    }
+  }
+  json_error_t err;
+  f->last = json_loadb(buf, n, 0, &err);
+  if (!f->last)
+    return fake_fail(f, "client sent bad JSON: %s", err.text);
+  const char *cmd = json_string_value(json_object_get(f->last, "execute"));
+  const char *id = json_string_value(json_object_get(f->last, "id"));
+  if (!cmd || !id)
+    return fake_fail(f, "command without execute or id");
+  snprintf(f->id, sizeof f->id, "%s", id);
+  if (f->nids < 8)
+    snprintf(f->ids[f->nids++], sizeof f->ids[0], "%s", id);
+  if (want && strcmp(cmd, want) != 0)
+    return fake_fail(f, "expected '%s', got '%s'", want, cmd);
+  return 0;
+}
+
+static int fake_reply(struct fake *f, const char *ret_json)
+{
+  return fake_say(f, "{\"return\": %s, \"id\": \"%s\"}\r\n", ret_json, f->id);
+}
+
+static int fake_handshake(struct fake *f)
+{
+  if (fake_say(f, GREETING) < 0 || fake_recv(f, "qmp_capabilities") < 0)
+    return -1;
+  if (json_object_get(f->last, "arguments"))
+    return fake_fail(f, "qmp_capabilities with arguments");
+  return fake_reply(f, "{}");
+}
+
+/* Keep the connection open until the client closes it. */
+static void fake_wait_eof(struct fake *f)
+{
+  char buf[4096];
+  long end = now_ms() + 10000;
+  while (now_ms() < end) {
+    struct pollfd p = { .fd = f->fd, .events = POLLIN };
+    if (poll(&p, 1, 1000) == 1 && recv(f->fd, buf, sizeof buf, 0) <= 0)
+      return;
+  }
+  fake_fail(f, "client did not close within 10 s");
+}
+
+static void *fake_main(void *arg)
+{
+  struct fake *f = arg;
+  if (f->listen_fd >= 0) {
+    struct pollfd p = { .fd = f->listen_fd, .events = POLLIN };
+    if (poll(&p, 1, 5000) != 1 ||
+        (f->fd = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+      fake_fail(f, "accept: no connection");
+      return NULL;
+    }
+  }
+  f->script(f);
+  if (!f->hangup)
+    fake_wait_eof(f);
+  close(f->fd);
+  f->fd = -1;
+  return NULL;
+}
+
+/* ---- fixture: one fake server and one client per test ---- */
+
+struct fx {
+  struct fake f;
+  struct qmp_conn *c;
+  int client_fd; /* until handed to qmp_open_fd */
+  bool running;
+};
+
+static int fx_setup(void **state)
+{
+  struct fx *x = calloc(1, sizeof *x);
+  if (!x)
+    return -1;
+  x->f.param = *state; /* prestate, if any */
+  x->f.fd = x->f.listen_fd = x->f.passed_fd = x->client_fd = -1;
+  *state = x;
+  return 0;
+}
+
+static int fx_teardown(void **state)
+{
+  struct fx *x = *state;
+  qmp_close(x->c);
+  if (x->client_fd >= 0)
+    close(x->client_fd);
+  if (x->running)
+    pthread_join(x->f.thread, NULL);
+  if (x->f.listen_fd >= 0)
+    close(x->f.listen_fd);
+  if (x->f.passed_fd >= 0)
+    close(x->f.passed_fd);
+  json_decref(x->f.last);
+  free(x);
+  return 0;
+}
+
+static void fx_start_thread(struct fx *x, fake_script *script)
+{
+  x->f.script = script;
+  assert_int_equal(pthread_create(&x->f.thread, NULL, fake_main, &x->f), 0);
+  x->running = true;
+}
+
+static void fx_start(struct fx *x, fake_script *script)
+{
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  x->f.fd = sv[0];
+  x->client_fd = sv[1];
+  fx_start_thread(x, script);
+}
+
+static struct qmp_conn *fx_open(struct fx *x, fake_script *script)
+{
+  char err[512] = "";
+  fx_start(x, script);
+  x->c = qmp_open_fd("test", x->client_fd, T, err, sizeof err);
+  x->client_fd = -1;
+  if (!x->c)
+    fail_msg("qmp_open_fd: %s", err);
+  return x->c;
+}
+
+/* Close the client, join the server, check what it saw. */
+static void fx_finish(struct fx *x)
+{
+  qmp_close(x->c);
+  x->c = NULL;
+  if (x->running) {
+    pthread_join(x->f.thread, NULL);
+    x->running = false;
+  }
+  if (x->f.fail[0])
+    fail_msg("fake server: %s", x->f.fail);
+}
+
+#define FX ((struct fx *)*state)
+
+/* ---- tests ---- */
+
+static void script_handshake(struct fake *f) { fake_handshake(f); }
+
+static void test_handshake(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_handshake);
+  const struct qmp_version *v = qmp_version(c);
+  assert_int_equal(v->major, 7);
+  assert_int_equal(v->minor, 2);
+  assert_int_equal(v->micro, 22);
+  assert_string_equal(v->package, "Debian 1:7.2+dfsg-7");
+  assert_string_equal(qmp_name(c), "test");
+  assert_false(qmp_broken(c));
+  assert_true(qmp_fd(c) >= 0);
+  fx_finish(FX);
+}
+
+static void script_ids(struct fake *f)
+{
+  if (fake_handshake(f) < 0 || fake_recv(f, "query-status") < 0)
+    return;
+  fake_say(f, "{\"return\": {\"status\": \"stale\"}, \"id\": \"qmig-0\"}\r\n"
+              "{\"return\": {\"status\": \"no id\"}}\r\n"
+              "{\"error\": {\"class\": \"GenericError\", \"desc\": \"x\"}, "
+              "\"id\": \"other\"}\r\n"
+              "{\"return\": {\"status\": \"numeric id\"}, \"id\": 2}\r\n");
+  sleep_ms(20); /* let the client see those alone first */
+  fake_say(f,
+           "{\"id\": \"%s\", \"return\": {\"status\": \"running\", "
+           "\"running\": true}}\r\n",
+           f->id);
+  if (fake_recv(f, "query-name") == 0)
+    fake_reply(f, "{}");
+}
+
+static void test_id_correlation(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_ids);
+  json_t *ret = NULL;
+  assert_int_equal(qmp_execute(c, "query-status", NULL, &ret, T), 0);
+  assert_non_null(ret);
+  assert_string_equal(json_string_value(json_object_get(ret, "status")),
+                      "running");
+  assert_true(json_is_true(json_object_get(ret, "running")));
+  json_decref(ret);
+  assert_int_equal(qmp_execute(c, "query-name", NULL, NULL, T), 0);
+  fx_finish(FX);
+  /* Every command got its own id. */
+  assert_int_equal(FX->f.nids, 3);
+  assert_string_not_equal(FX->f.ids[0], FX->f.ids[1]);
+  assert_string_not_equal(FX->f.ids[1], FX->f.ids[2]);
+}
+
+static void script_events(struct fake *f)
+{
+  if (fake_handshake(f) < 0 || fake_recv(f, "migrate") < 0)
+    return;
+  fake_say(f, "{\"timestamp\": {\"seconds\": 1700000000, \"microseconds\": "
+              "123456}, \"event\": \"STOP\"}\r\n");
+  fake_say(f, "{\"timestamp\": {\"seconds\": 1700000001, \"microseconds\": "
+              "1}, \"event\": \"MIGRATION\", \"data\": {\"status\": "
+              "\"active\"}}\r\n");
+  fake_say(f, "{\"event\": \"NO_TIMESTAMP\", \"data\": {}}\r\n");
+  fake_reply(f, "{}");
+}
+
+static void test_events_between_command_and_reply(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_events);
+  json_t *args = json_pack("{s:s}", "uri", "unix:/tmp/x");
+  assert_int_equal(qmp_execute(c, "migrate", args, NULL, T), 0);
+
+  struct qmp_event ev;
+  assert_true(qmp_next_event(c, &ev));
+  assert_string_equal(ev.name, "STOP");
+  assert_null(ev.data);
+  assert_int_equal(ev.wall_us, INT64_C(1700000000123456));
+  qmp_event_clear(&ev);
+
+  assert_true(qmp_next_event(c, &ev));
+  assert_string_equal(ev.name, "MIGRATION");
+  assert_int_equal(ev.wall_us, INT64_C(1700000001000001));
+  assert_string_equal(json_string_value(json_object_get(ev.data, "status")),
+                      "active");
+  qmp_event_clear(&ev);
+
+  assert_true(qmp_next_event(c, &ev));
+  assert_string_equal(ev.name, "NO_TIMESTAMP");
+  assert_int_equal(ev.wall_us, 0);
+  qmp_event_clear(&ev);
+
+  assert_false(qmp_next_event(c, &ev));
+  assert_int_equal(qmp_events_dropped(c), 0);
+  fx_finish(FX);
+  /* The arguments went out as given. */
+  json_t *a = json_object_get(FX->f.last, "arguments");
+  assert_string_equal(json_string_value(json_object_get(a, "uri")),
+                      "unix:/tmp/x");
+}
+
+static void script_error(struct fake *f)
+{
+  if (fake_handshake(f) < 0 || fake_recv(f, "nope") < 0)
+    return;
+  fake_say(f,
+           "{\"id\": \"%s\", \"error\": {\"class\": \"CommandNotFound\", "
+           "\"desc\": \"The command nope has not been found\"}}\r\n",
+           f->id);
+  if (fake_recv(f, "query-status") == 0)
+    fake_reply(f, "{\"status\": \"running\"}");
+}
+
+static void test_error_reply(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_error);
+  json_t *ret = (json_t *)1;
+  assert_int_equal(qmp_execute(c, "nope", NULL, &ret, T), -1);
+  assert_null(ret);
+  assert_string_equal(qmp_error_class(c), "CommandNotFound");
+  assert_string_equal(qmp_error(c),
+                      "test: nope: The command nope has not been found");
+  assert_false(qmp_broken(c));
+
+  assert_int_equal(qmp_cmd(c, &ret, T, "query-status", NULL), 0);
+  assert_string_equal(json_string_value(json_object_get(ret, "status")),
+                      "running");
+  json_decref(ret);
+  assert_string_equal(qmp_error_class(c), "");
+  fx_finish(FX);
+}
+
+/* Cuts inside every kind of token: literals, numbers, escapes, UTF-8. */
+#define TRICKY_RETURN                                                         \
+  "{\"t\": true, \"f\": false, \"n\": null, \"x\": 1.5e3, \"neg\": -12, "     \
+  "\"s\": \"a\\\"}{[\\\\\", \"u\": \"\\u00e9\", \"r\": \"\xc3\xa9\", "        \
+  "\"arr\": [1, [2, {\"k\": []}]]}"
+
+static void script_bytewise(struct fake *f)
+{
+  if (fake_say_bytewise(f, GREETING) < 0 ||
+      fake_recv(f, "qmp_capabilities") < 0)
+    return;
+  char *s;
+  if (asprintf(&s, "{\"return\": {}, \"id\": \"%s\"}\r\n", f->id) < 0)
+    return;
+  fake_say_bytewise(f, s);
+  free(s);
+  if (fake_recv(f, "query-tricky") < 0 ||
+      asprintf(&s, "{\"return\": " TRICKY_RETURN ", \"id\": \"%s\"}",
+               f->id) < 0) /* no CRLF: the client may be gone after '}' */
+    return;
+  fake_say_bytewise(f, s);
+  free(s);
+}
+
+static void test_split_byte_by_byte(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_bytewise);
+  assert_int_equal(qmp_version(c)->major, 7);
+  json_t *ret = NULL;
+  assert_int_equal(qmp_execute(c, "query-tricky", NULL, &ret, T), 0);
+  json_error_t err;
+  json_t *want = json_loads(TRICKY_RETURN, 0, &err);
+  assert_non_null(want);
+  assert_true(json_equal(ret, want));
+  assert_string_equal(json_string_value(json_object_get(ret, "s")),
+                      "a\"}{[\\");
+  assert_string_equal(json_string_value(json_object_get(ret, "u")),
+                      "\xc3\xa9");
+  json_decref(want);
+  json_decref(ret);
+  fx_finish(FX);
+}
+
+static void script_batched(struct fake *f)
+{
+  if (fake_recv(f, "qmp_capabilities") < 0)
+    return;
+  /* Reply and events in one write, with and without separators. */
+  fake_say(f,
+           "{\"event\": \"A\"}{\"return\": {\"n\": 1}, \"id\": \"%s\"}\n"
+           "{\"event\": \"B\"}\r\n\r\n  {\"event\": \"C\"}",
+           f->id);
+}
+
+static void test_several_messages_in_one_write(void **state)
+{
+  struct fx *x = FX;
+  fx_start(x, script_batched);
+  /* Greeting and the first event arrive together with nothing else. */
+  assert_int_equal(
+      send(x->f.fd, GREETING "{\"event\": \"EARLY\"}", strlen(GREETING) + 18,
+           MSG_NOSIGNAL),
+      (ssize_t)strlen(GREETING) + 18);
+  char err[256];
+  x->c = qmp_open_fd("test", x->client_fd, T, err, sizeof err);
+  x->client_fd = -1;
+  assert_non_null(x->c);
+  /* Everything already arrived: pump must not block. */
+  long t0 = now_ms();
+  assert_int_equal(qmp_pump(x->c, 2000), 4);
+  assert_true(now_ms() - t0 < 1000);
+  const char *want[] = { "EARLY", "A", "B", "C" };
+  for (int i = 0; i < 4; i++) {
+    struct qmp_event ev;
+    assert_true(qmp_next_event(x->c, &ev));
+    assert_string_equal(ev.name, want[i]);
+    qmp_event_clear(&ev);
+  }
+  assert_int_equal(qmp_pump(x->c, 0), 0);
+  fx_finish(x);
+}
+
+static void script_pump(struct fake *f)
+{
+  if (fake_handshake(f) < 0)
+    return;
+  sleep_ms(50);
+  fake_say(f, "{\"event\": \"RESUME\", \"timestamp\": {\"seconds\": 5, "
+              "\"microseconds\": 6}}\r\n{\"event\": \"SHUTDOWN\", \"data\": "
+              "{\"guest\": true}");
+  sleep_ms(20);
+  fake_say(f, ", \"timestamp\": {\"seconds\": 7, \"microseconds\": 8}}\r\n");
+}
+
+static void test_pump(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_pump);
+  assert_int_equal(qmp_pump(c, 0), 0);
+  int n = 0;
+  for (long end = now_ms() + T; n < 2 && now_ms() < end;) {
+    n = qmp_pump(c, 1000);
+    assert_true(n >= 0);
+  }
+  assert_int_equal(n, 2);
+  struct qmp_event ev;
+  assert_true(qmp_next_event(c, &ev));
+  assert_string_equal(ev.name, "RESUME");
+  assert_int_equal(ev.wall_us, 5000006);
+  qmp_event_clear(&ev);
+  assert_true(qmp_next_event(c, &ev));
+  assert_string_equal(ev.name, "SHUTDOWN");
+  assert_int_equal(ev.wall_us, 7000008);
+  assert_true(json_is_true(json_object_get(ev.data, "guest")));
+  qmp_event_clear(&ev);
+  /* Nothing more: a short pump times out quietly. */
+  assert_int_equal(qmp_pump(c, 20), 0);
+  assert_false(qmp_broken(c));
+  fx_finish(FX);
+}
+
+static void script_flood(struct fake *f)
+{
+  if (fake_handshake(f) < 0)
+    return;
+  size_t cap = 5000 * 64, len = 0;
+  char *buf = malloc(cap);
+  if (!buf)
+    return;
+  for (int i = 0; i < 5000; i++)
+    len += (size_t)snprintf(buf + len, cap - len,
+                            "{\"event\": \"E\", \"data\": {\"n\": %d}}\n", i);
+  fake_write(f, buf, len, false);
+  free(buf);
+}
+
+static void test_event_queue_cap(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_flood);
+  for (long end = now_ms() + T; now_ms() < end;) {
+    assert_true(qmp_pump(c, 500) >= 0);
+    if (qmp_events_dropped(c) == 5000 - QMP_MAX_EVENTS)
+      break;
+  }
+  assert_int_equal(qmp_events_dropped(c), 5000 - QMP_MAX_EVENTS);
+  struct qmp_event ev;
+  int n = 0, first = -1, last = -1;
+  while (qmp_next_event(c, &ev)) {
+    int k = (int)json_integer_value(json_object_get(ev.data, "n"));
+    if (first < 0)
+      first = k;
+    else if (k != last + 1)
+      fail_msg("event %d after %d", k, last);
+    last = k;
+    n++;
+    qmp_event_clear(&ev);
+  }
+  assert_int_equal(n, QMP_MAX_EVENTS);
+  assert_int_equal(first, 5000 - QMP_MAX_EVENTS); /* oldest were dropped */
+  assert_int_equal(last, 4999);
+  fx_finish(FX);
+}
+
+/* Prestate: the bytes the fake sends instead of a reply. */
+static void script_garbage(struct fake *f)
+{
+  if (fake_handshake(f) < 0 || fake_recv(f, "query-status") < 0)
+    return;
+  fake_say(f, "%s", (const char *)f->param);
+}
+
+static void test_malformed(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_garbage);
+  long t0 = now_ms();
+  assert_int_equal(qmp_execute(c, "query-status", NULL, NULL, T), -1);
+  assert_true(now_ms() - t0 < T / 2); /* detected, not timed out */
+  assert_true(qmp_broken(c));
+  const char *e = qmp_error(c);
+  print_message("    -> %s\n", e);
+  assert_true(strncmp(e, "malformed JSON from test: ", 26) == 0);
+  assert_string_equal(qmp_error_class(c), "");
+  /* Broken: fails at once with the same message. */
+  char first[1024];
+  snprintf(first, sizeof first, "%s", e);
+  assert_int_equal(qmp_execute(c, "query-status", NULL, NULL, T), -1);
+  assert_string_equal(qmp_error(c), first);
+  assert_int_equal(qmp_pump(c, 0), -1);
+  fx_finish(FX);
+}
+
+static void script_bad_greeting(struct fake *f)
+{
+  fake_say(f, "%s", (const char *)f->param);
+}
+
+static void test_bad_greeting(void **state)
+{
+  char err[512];
+  fx_start(FX, script_bad_greeting);
+  struct qmp_conn *c = qmp_open_fd("test", FX->client_fd, T, err, sizeof err);
+  FX->client_fd = -1;
+  assert_null(c);
+  print_message("    -> %s\n", err);
+  assert_true(strncmp(err, "test QMP: ", 10) == 0);
+  fx_finish(FX);
+}
+
+static void script_big(struct fake *f)
+{
+  if (fake_handshake(f) < 0 || fake_recv(f, "query-big") < 0)
+    return;
+  size_t n = (size_t)f->param;
+  char *s = malloc(n);
+  if (!s)
+    return;
+  memset(s, 'x', n);
+  bool complete = n < QMP_MAX_MESSAGE;
+  fake_say(f, "{\"return\": \"");
+  /* Oversized: the client hangs up mid-way, so writes may fail. */
+  if (fake_write(f, s, n, !complete) == 0 && complete)
+    fake_say(f, "\", \"id\": \"%s\"}\r\n", f->id);
+  free(s);
+}
+
+static void test_large_reply(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_big);
+  json_t *ret = NULL;
+  assert_int_equal(qmp_execute(c, "query-big", NULL, &ret, T), 0);
+  assert_int_equal(json_string_length(ret), (size_t)FX->f.param);
+  json_decref(ret);
+  fx_finish(FX);
+}
+
+static void test_oversized(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_big);
+  assert_int_equal(qmp_execute(c, "query-big", NULL, NULL, 10000), -1);
+  assert_true(qmp_broken(c));
+  assert_string_equal(qmp_error(c), "test: message exceeds 16777216 bytes");
+  fx_finish(FX);
+}
+
+static void script_drop(struct fake *f)
+{
+  if (fake_handshake(f) < 0 || fake_recv(f, "query-status") < 0)
+    return;
+  fake_say(f, "{\"event\": \"SHUTDOWN\"}\r\n{\"return\": {\"sta");
+  f->hangup = true;
+}
+
+static void test_peer_disconnect_mid_reply(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_drop);
+  assert_int_equal(qmp_execute(c, "query-status", NULL, NULL, T), -1);
+  assert_true(qmp_broken(c));
+  assert_string_equal(qmp_error(c), "test: connection closed by peer while "
+                                    "waiting for reply to 'query-status'");
+  /* The event that came before the hang-up is still there. */
+  struct qmp_event ev;
+  assert_true(qmp_next_event(c, &ev));
+  assert_string_equal(ev.name, "SHUTDOWN");
+  qmp_event_clear(&ev);
+  assert_int_equal(qmp_cmd(c, NULL, T, "cont", NULL), -1);
+  assert_string_equal(qmp_error(c), "test: connection closed by peer while "
+                                    "waiting for reply to 'query-status'");
+  fx_finish(FX);
+}
+
+static void script_drop_in_handshake(struct fake *f)
+{
+  fake_say(f, GREETING);
+  fake_recv(f, "qmp_capabilities");
+  f->hangup = true;
+}
+
+static void test_peer_disconnect_in_handshake(void **state)
+{
+  char err[512];
+  fx_start(FX, script_drop_in_handshake);
+  struct qmp_conn *c = qmp_open_fd("src", FX->client_fd, T, err, sizeof err);
+  FX->client_fd = -1;
+  assert_null(c);
+  assert_string_equal(err, "src QMP: connection closed by peer while waiting "
+                           "for reply to 'qmp_capabilities'");
+  fx_finish(FX);
+}
+
+static void script_silent(struct fake *f)
+{
+  if (fake_handshake(f) == 0)
+    fake_recv(f, "query-status");
+}
+
+static void test_timeout(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_silent);
+  long t0 = now_ms();
+  assert_int_equal(qmp_execute(c, "query-status", NULL, NULL, 200), -1);
+  long dt = now_ms() - t0;
+  assert_true(dt >= 195 && dt < 2000);
+  assert_true(qmp_broken(c));
+  assert_string_equal(qmp_error(c), "test: timed out after 200 ms waiting "
+                                    "for reply to 'query-status'");
+  t0 = now_ms();
+  assert_int_equal(qmp_execute(c, "query-status", NULL, NULL, 200), -1);
+  assert_true(now_ms() - t0 < 100);
+  assert_string_equal(qmp_error(c), "test: timed out after 200 ms waiting "
+                                    "for reply to 'query-status'");
+  fx_finish(FX);
+}
+
+static void script_mute(struct fake *f) { (void)f; }
+
+static void test_greeting_timeout(void **state)
+{
+  char err[512];
+  fx_start(FX, script_mute);
+  long t0 = now_ms();
+  struct qmp_conn *c = qmp_open_fd("dst", FX->client_fd, 150, err, sizeof err);
+  FX->client_fd = -1;
+  assert_null(c);
+  assert_true(now_ms() - t0 < 2000);
+  assert_string_equal(err, "dst QMP: timed out after 150 ms waiting for "
+                           "greeting");
+  fx_finish(FX);
+}
+
+static void script_getfd(struct fake *f)
+{
+  if (fake_handshake(f) < 0 || fake_recv(f, "getfd") < 0)
+    return;
+  const char *name = json_string_value(
+      json_object_get(json_object_get(f->last, "arguments"), "fdname"));
+  if (!name || strcmp(name, "mig") != 0) {
+    fake_fail(f, "getfd without fdname");
+    return;
+  }
+  if (f->passed_fd < 0) {
+    fake_fail(f, "no fd received");
+    return;
+  }
+  ssize_t n = read(f->passed_fd, f->fd_data, sizeof f->fd_data - 1);
+  if (n < 0)
+    fake_fail(f, "read passed fd: %s", strerror(errno));
+  fake_reply(f, "{}");
+}
+
+static void test_scm_rights(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_getfd);
+  int p[2];
+  assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+  const char msg[] = "hello through SCM_RIGHTS";
+  assert_int_equal(write(p[1], msg, sizeof msg - 1), (ssize_t)sizeof msg - 1);
+  close(p[1]);
+  /* A bad fd is the caller's error, not the connection's. */
+  assert_int_equal(qmp_execute_fd(c, "getfd", NULL, -1, NULL, T), -1);
+  assert_false(qmp_broken(c));
+  int r = qmp_execute_fd(c, "getfd", json_pack("{s:s}", "fdname", "mig"),
+                         p[0], NULL, T);
+  close(p[0]);
+  assert_int_equal(r, 0);
+  fx_finish(FX);
+  assert_string_equal(FX->f.fd_data, msg);
+}
+
+static void script_cmd(struct fake *f)
+{
+  if (fake_handshake(f) < 0 || fake_recv(f, "migrate-set-parameters") < 0)
+    return;
+  json_t *a = json_object_get(f->last, "arguments");
+  if (json_integer_value(json_object_get(a, "downtime-limit")) != 300 ||
+      !json_is_true(json_object_get(a, "x")))
+    fake_fail(f, "wrong arguments");
+  fake_reply(f, "{}");
+}
+
+static void test_qmp_cmd_args(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_cmd);
+  /* Caller mistakes: reported, connection intact, nothing sent. */
+  assert_int_equal(qmp_cmd(c, NULL, T, "x", "{s:s}", "k", NULL), -1);
+  assert_non_null(strstr(qmp_error(c), "test: x: bad arguments"));
+  assert_int_equal(qmp_execute(c, "x", json_integer(1), NULL, T), -1);
+  assert_string_equal(qmp_error(c), "test: x: arguments must be a JSON object");
+  assert_false(qmp_broken(c));
+  assert_int_equal(qmp_cmd(c, NULL, T, "migrate-set-parameters", "{s:i, s:b}",
+                           "downtime-limit", 300, "x", 1),
+                   0);
+  assert_string_equal(qmp_error(c), "");
+  fx_finish(FX);
+}
+
+/* ---- connecting by address ---- */
+
+static void test_connect_errors(void **state)
+{
+  (void)state;
+  char err[512];
+  assert_null(qmp_connect("source", "unix:/nonexistent-qmig/x.qmp", 1000, err,
+                          sizeof err));
+  assert_string_equal(err, "source QMP unix:/nonexistent-qmig/x.qmp: connect: "
+                           "No such file or directory");
+  assert_null(qmp_connect("source", "udp:1.2.3.4:5", 1000, err, sizeof err));
+  assert_non_null(strstr(err, "source QMP udp:1.2.3.4:5: unsupported address"));
+  assert_null(qmp_connect("dst", "tcp:nocolon", 1000, err, sizeof err));
+  assert_non_null(strstr(err, "dst QMP tcp:nocolon: expected tcp:HOST:PORT"));
+  /* (A bad service name fails locally; a bad host name would ask DNS.) */
+  assert_null(qmp_connect("dst", "tcp:127.0.0.1:no-such-service", 1000, err,
+                          sizeof err));
+  assert_non_null(
+      strstr(err, "dst QMP tcp:127.0.0.1:no-such-service: getaddrinfo: "));
+
+  /* A port nobody listens on: bind one, don't listen. */
+  int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(s >= 0);
+  struct sockaddr_in sin = { .sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  socklen_t sl = sizeof sin;
+  assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof sin), 0);
+  assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &sl), 0);
+  char addr[64];
+  snprintf(addr, sizeof addr, "tcp:127.0.0.1:%d", ntohs(sin.sin_port));
+  struct qmp_conn *c = qmp_connect("dst", addr, 1000, err, sizeof err);
+  close(s);
+  assert_null(c);
+  assert_non_null(strstr(err, "connect: Connection refused"));
+}
+
+/* Listen on `sa`, connect to `addr`, handshake. */
+static void connect_to(void **state, const struct sockaddr *sa, socklen_t sl,
+                       const char *addr)
+{
+  struct fx *x = FX;
+  x->f.listen_fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(x->f.listen_fd >= 0);
+  assert_int_equal(bind(x->f.listen_fd, sa, sl), 0);
+  assert_int_equal(listen(x->f.listen_fd, 1), 0);
+  fx_start_thread(x, script_handshake);
+  char err[512] = "";
+  x->c = qmp_connect("net", addr, T, err, sizeof err);
+  if (!x->c)
+    fail_msg("%s", err);
+  assert_int_equal(qmp_version(x->c)->major, 7);
+  fx_finish(x);
+}
+
+static int port_of(int fd)
+{
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  getsockname(fd, (struct sockaddr *)&ss, &sl);
+  return ntohs(ss.ss_family == AF_INET6
+                   ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                   : ((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* connect_to() with a port chosen by the kernel: listen first, then name. */
+static void test_connect_tcp(void **state)
+{
+  struct fx *x = FX;
+  struct sockaddr_in sin = { .sin_family = AF_INET,
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  x->f.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_int_equal(bind(x->f.listen_fd, (struct sockaddr *)&sin, sizeof sin),
+                   0);
+  assert_int_equal(listen(x->f.listen_fd, 1), 0);
+  char addr[64];
+  snprintf(addr, sizeof addr, "tcp:localhost:%d", port_of(x->f.listen_fd));
+  fx_start_thread(x, script_handshake);
+  char err[512] = "";
+  x->c = qmp_connect("net", addr, T, err, sizeof err);
+  if (!x->c)
+    fail_msg("%s", err);
+  assert_int_equal(qmp_version(x->c)->minor, 2);
+  fx_finish(x);
+}
+
+static void test_connect_tcp6(void **state)
+{
+  struct fx *x = FX;
+  struct sockaddr_in6 s6 = { .sin6_family = AF_INET6,
+                             .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+  x->f.listen_fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (x->f.listen_fd < 0 ||
+      bind(x->f.listen_fd, (struct sockaddr *)&s6, sizeof s6) < 0) {
+    print_message("skipping: no IPv6 loopback (%s)\n", strerror(errno));
+    skip();
+  }
+  assert_int_equal(listen(x->f.listen_fd, 1), 0);
+  char addr[64];
+  snprintf(addr, sizeof addr, "tcp:[::1]:%d", port_of(x->f.listen_fd));
+  fx_start_thread(x, script_handshake);
+  char err[512] = "";
+  x->c = qmp_connect("net6", addr, T, err, sizeof err);
+  if (!x->c)
+    fail_msg("%s", err);
+  fx_finish(x);
+}
+
+static void test_connect_unix(void **state)
+{
+  char dir[] = "/tmp/qmig-test-qmp-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  struct sockaddr_un sun = { .sun_family = AF_UNIX };
+  snprintf(sun.sun_path, sizeof sun.sun_path, "%s/qmp.sock", dir);
+  char addr[160];
+  snprintf(addr, sizeof addr, "unix:%s", sun.sun_path);
+  connect_to(state, (struct sockaddr *)&sun, sizeof sun, addr);
+  unlink(sun.sun_path);
+  rmdir(dir);
+}
+
+/* ---- a real QEMU ---- */
+
+struct qemu_fx {
+  char dir[64], sock[128], pidfile[128];
+  struct qmp_conn *c;
+};
+
+static bool in_path(const char *prog)
+{
+  const char *path = getenv("PATH");
+  char buf[4096];
+  for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+    size_t n = strcspn(p, ":");
+    snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, prog);
+    if (access(buf, X_OK) == 0)
+      return true;
+    p += n + (p[n] == ':');
+  }
+  return false;
+}
+
+static int qemu_setup(void **state)
+{
+  struct qemu_fx *q = calloc(1, sizeof *q);
+  if (!q)
+    return -1;
+  snprintf(q->dir, sizeof q->dir, "/tmp/qmig-test-qemu-XXXXXX");
+  if (!mkdtemp(q->dir)) {
+    free(q);
+    return -1;
+  }
+  snprintf(q->sock, sizeof q->sock, "%s/qmp.sock", q->dir);
+  snprintf(q->pidfile, sizeof q->pidfile, "%s/qemu.pid", q->dir);
+  /* Become the parent of the daemonized QEMU (it double-forks away from
+   * us) so that teardown can reap it instead of relying on pid 1. */
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  *state = q;
+  return 0;
+}
+
+static bool alive(pid_t pid)
+{
+  char path[64], st[256];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return false;
+  size_t n = fread(st, 1, sizeof st - 1, f);
+  fclose(f);
+  st[n] = '\0';
+  const char *rp = strrchr(st, ')'); /* "pid (comm) S ..." */
+  return rp && rp[1] == ' ' && rp[2] != 'Z';
+}
+
+static int qemu_teardown(void **state)
+{
+  struct qemu_fx *q = *state;
+  qmp_close(q->c);
+  FILE *f = fopen(q->pidfile, "r");
+  int pid = 0;
+  if (f) {
+    if (fscanf(f, "%d", &pid) != 1)
+      pid = 0;
+    fclose(f);
+  }
+  char comm[64] = "", path[64];
+  snprintf(path, sizeof path, "/proc/%d/comm", pid);
+  if (pid > 1 && (f = fopen(path, "r"))) {
+    if (!fgets(comm, sizeof comm, f))
+      comm[0] = '\0';
+    fclose(f);
+  }
+  if (strncmp(comm, "qemu", 4) == 0) { /* never kill a recycled pid */
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 300 && alive(pid); i++)
+      sleep_ms(10);
+    if (alive(pid))
+      kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+  }
+  while (waitpid(-1, NULL, WNOHANG) > 0) /* daemonize's middle process */
+    ;
+  prctl(PR_SET_CHILD_SUBREAPER, 0);
+  unlink(q->sock);
+  unlink(q->pidfile);
+  rmdir(q->dir);
+  free(q);
+  return 0;
+}
+
+static void test_real_qemu(void **state)
+{
+  struct qemu_fx *q = *state;
+  const char *qemu = "qemu-system-x86_64";
+  if (!in_path(qemu)) {
+    print_message("skipping: %s not found in PATH\n", qemu);
+    skip();
+  }
+  char qmparg[200];
+  snprintf(qmparg, sizeof qmparg, "unix:%s,server=on,wait=off", q->sock);
+  char *argv[] = { (char *)qemu, "-machine", "none", "-nodefaults",
+                   "-display", "none", "-qmp", qmparg, "-daemonize",
+                   "-pidfile", q->pidfile, NULL };
+  pid_t pid;
+  assert_int_equal(posix_spawnp(&pid, qemu, NULL, NULL, argv, environ), 0);
+  int status;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  /* -daemonize: the parent exits once the monitor socket listens. */
+  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  char addr[160], err[512] = "";
+  snprintf(addr, sizeof addr, "unix:%s", q->sock);
+  q->c = qmp_connect("qemu", addr, T, err, sizeof err);
+  if (!q->c)
+    fail_msg("%s", err);
+  const struct qmp_version *v = qmp_version(q->c);
+  print_message("    QEMU %d.%d.%d (%s)\n", v->major, v->minor, v->micro,
+                v->package);
+  assert_true(v->major > 0);
+
+  json_t *ret = NULL;
+  assert_int_equal(qmp_cmd(q->c, &ret, T, "query-status", NULL), 0);
+  assert_true(json_is_string(json_object_get(ret, "status")));
+  assert_true(json_is_boolean(json_object_get(ret, "running")));
+  json_decref(ret);
+
+  /* A real error reply, and the connection goes on. */
+  assert_int_equal(qmp_execute(q->c, "no-such-command", NULL, NULL, T), -1);
+  assert_string_equal(qmp_error_class(q->c), "CommandNotFound");
+  assert_false(qmp_broken(q->c));
+  assert_int_equal(qmp_cmd(q->c, &ret, T, "query-version", NULL), 0);
+  assert_int_equal(
+      json_integer_value(json_object_get(json_object_get(ret, "qemu"), "major")),
+      v->major);
+  json_decref(ret);
+}
+
+#define FXT(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
+#define FXP(t, p)                                                             \
+  cmocka_unit_test_prestate_setup_teardown(t, fx_setup, fx_teardown,          \
+                                           (void *)(p))
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    FXT(test_handshake),
+    FXT(test_id_correlation),
+    FXT(test_events_between_command_and_reply),
+    FXT(test_error_reply),
+    FXT(test_split_byte_by_byte),
+    FXT(test_several_messages_in_one_write),
+    FXT(test_pump),
+    FXT(test_event_queue_cap),
+    FXP(test_malformed, "hello world\r\n"),
+    FXP(test_malformed, "{\"return\": tru}\r\n"),
+    FXP(test_malformed, "{\"return\": {}]\r\n"),
+    FXP(test_malformed, "}\r\n"),
+    FXP(test_malformed, "{\"return\": \"\xff\xfe\"}\r\n"),
+    FXP(test_malformed, "{\"return\": {\"a\" 1}}\r\n"),
+    FXP(test_bad_greeting, "\x01\x02garbage"),
+    FXP(test_bad_greeting, "{\"QMP\": {\"version\": {}}}"),
+    FXP(test_large_reply, (size_t)3 << 20),
+    FXP(test_oversized, (size_t)QMP_MAX_MESSAGE + (256u << 10)),
+    FXT(test_peer_disconnect_mid_reply),
+    FXT(test_peer_disconnect_in_handshake),
+    FXT(test_timeout),
+    FXT(test_greeting_timeout),
+    FXT(test_scm_rights),
+    FXT(test_qmp_cmd_args),
+    cmocka_unit_test(test_connect_errors),
+    FXT(test_connect_tcp),
+    FXT(test_connect_tcp6),
+    FXT(test_connect_unix),
+    cmocka_unit_test_setup_teardown(test_real_qemu, qemu_setup, qemu_teardown),
+  };
+  return cmocka_run_group_tests_name("qmp", tests, NULL, NULL);
+}
