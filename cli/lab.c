@@ -43,7 +43,13 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     case 'm': o->mem_mib = cli_uint("mem", optarg); break;
     case 'r': o->dirty_mibps = cli_uint("dirty", optarg); break;
     case 'b': o->heartbeat_ms = cli_uint("heartbeat", optarg); break;
-    case 'a': o->accel = optarg; break;
+    case 'a':
+      if (strcmp(optarg, "kvm") && strcmp(optarg, "tcg") && strcmp(optarg, "auto")) {
+        fprintf(stderr, "qmig %s: --accel '%s' is not kvm, tcg or auto\n", who, optarg);
+        return -1;
+      }
+      o->accel = optarg;
+      break;
     case 'q': o->qemu = optarg; break;
     case 'g': o->guest = optarg; break;
     case 'h': lab_help(stdout); return 1;

@@ -35,7 +35,8 @@ static void on_state(void *ud, enum qmig_state from, enum qmig_state to, const c
 {
   (void)from;
   if (*(bool *)ud)
-    fprintf(stderr, "\r\033[Kqmig: %s%s%s\n", qmig_state_name(to), why[0] ? ": " : "", why);
+    fprintf(stderr, "%sqmig: %s%s%s\n", isatty(2) ? "\r\033[K" : "", qmig_state_name(to),
+            why[0] ? ": " : "", why);
 }
 
 static void help(FILE *f)

@@ -333,6 +333,7 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
     if (m->state != QMIG_S_CONNECTING && m->state != QMIG_S_PROBING)
       eng_set_state(m, QMIG_S_CANCELLING, m->err);
     eng_set_state(m, QMIG_S_FAILED, m->err);
+    goto done;
   } else if (out == QMIG_NOT_STARTED) {
     /* migrate-incoming was issued: the destination listens for a stream
      * that will not come; recovery stops it. */

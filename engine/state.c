@@ -57,13 +57,17 @@ void eng_set_state(struct qmig_migration *m, enum qmig_state to, const char *why
   if (from == to)
     return;
   if (!allowed(from, to)) {
-    /* A bug in the engine, never the user's fault: record it loudly and
-     * force the uncertain state so the caller looks at the guest. */
-    snprintf(m->err, sizeof m->err, "internal error: state %s -> %s not allowed (%s)",
-             qmig_state_name(from), qmig_state_name(to), why ? why : "");
+    /* A bug in the engine, never the user's fault: record it loudly (the
+     * earlier message kept) and force the uncertain state so the caller
+     * looks at the guest. */
+    char prev[sizeof m->err];
+    snprintf(prev, sizeof prev, "%s", m->err);
+    snprintf(m->err, sizeof m->err, "internal error: state %s -> %s not allowed; %s",
+             qmig_state_name(from), qmig_state_name(to), prev);
     to = QMIG_S_UNCERTAIN;
+    why = m->err;
   }
-  if ((to == QMIG_S_FAILED || to == QMIG_S_UNCERTAIN) && m->err[0] == '\0')
+  if ((to == QMIG_S_FAILED || to == QMIG_S_UNCERTAIN) && m->err[0] == '\0' && why != m->err)
     snprintf(m->err, sizeof m->err, "%s", why ? why : "failed without a recorded cause");
   if (to == QMIG_S_CANCELLING && m->report.failed_state[0] == '\0')
     snprintf(m->report.failed_state, sizeof m->report.failed_state, "%s",
