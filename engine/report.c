@@ -49,19 +49,17 @@ void eng_report_fill(struct qmig_migration *m)
   r->total_bytes = f->total;
   r->throughput_bytes_per_s = r->total_ms > 0 ? f->transferred / (r->total_ms / 1000.0) : -1;
 
-  struct eng_hb_result hb;
-  memset(&hb, 0, sizeof hb);
   if (m->hb) {
-    eng_hb_stop(m->hb, &hb);
+    eng_hb_stop(m->hb, &m->hb_result);
     m->hb = NULL;
   }
+  const struct eng_hb_result hb = m->hb_result;
   r->heartbeats_src = hb.src_lines;
   r->heartbeats_dst = hb.dst_lines;
   r->heartbeat_period_ms = m->cfg.src_serial ? (double)m->cfg.heartbeat_ms : -1.0;
   r->guest_stall_ms = hb.last_src_mono_ns && hb.first_dst_mono_ns
                           ? (hb.first_dst_mono_ns - hb.last_src_mono_ns) / 1e6
                           : -1;
-  m->hb_result = hb;
 
   r->wall_ms = (m->end_mono_ns - m->t0_mono_ns) / 1e6;
   r->engine_overhead_ms = r->total_ms >= 0 ? r->wall_ms - r->total_ms : -1;

@@ -247,6 +247,23 @@ static bool pid_is_ours(int pid, const char *dir)
   return strstr(cmd, dir) != NULL && strstr(cmd, "qmig-lab-") != NULL;
 }
 
+/* Alive and not a zombie (pid 1 may reap a daemonized QEMU late). */
+static bool pid_alive(int pid)
+{
+  char path[64], st[256];
+  snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t n = read(fd, st, sizeof st - 1);
+  close(fd);
+  if (n <= 0)
+    return false;
+  st[n] = '\0';
+  const char *paren = strrchr(st, ')');
+  return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
 int lab_side_pid(const char *dir, int side)
 {
   char path[PATH_MAX];
@@ -258,7 +275,7 @@ int lab_side_pid(const char *dir, int side)
   if (fscanf(f, "%d", &pid) != 1)
     pid = 0;
   fclose(f);
-  return pid > 0 && kill(pid, 0) == 0 && pid_is_ours(pid, dir) ? pid : 0;
+  return pid > 0 && pid_alive(pid) && pid_is_ours(pid, dir) ? pid : 0;
 }
 
 /* End one side by its pid: SIGTERM, then SIGKILL after 5 s. */
@@ -268,14 +285,14 @@ static int stop_side(const char *dir, int side)
   if (!pid)
     return 0;
   kill(pid, SIGTERM);
-  for (int i = 0; i < 500 && kill(pid, 0) == 0; i++)
+  for (int i = 0; i < 500 && pid_alive(pid); i++)
     usleep(10000);
-  if (kill(pid, 0) == 0) {
+  if (pid_alive(pid)) {
     kill(pid, SIGKILL);
-    for (int i = 0; i < 200 && kill(pid, 0) == 0; i++)
+    for (int i = 0; i < 200 && pid_alive(pid); i++)
       usleep(10000);
   }
-  return kill(pid, 0) == 0 ? -1 : 0;
+  return pid_alive(pid) ? -1 : 0;
 }
 
 int qmig_lab_stop(const char *dir, char *err, size_t errlen)

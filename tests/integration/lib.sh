@@ -28,7 +28,8 @@ start_lab() {
   SRC_PID=$(cat "$D/src.pid"); DST_PID=$(cat "$D/dst.pid")
 }
 
-alive() { kill -0 "$1" 2>/dev/null; }
+# alive PID: running and not a zombie (pid 1 here may reap daemons late).
+alive() { [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^[ZX]'; }
 
 # heartbeats SIDE SECONDS: number of heartbeat lines the guest prints there.
 heartbeats() {

@@ -1,0 +1,148 @@
+/* Option validation through the public API: every bad key or value is
+ * refused with a message naming the key, and cross-option rules stop a run
+ * before anything is contacted (QMIG_USAGE). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "qmig.h"
+
+static void refused(const char *key, const char *value, const char *want)
+{
+  struct qmig_migration *m = qmig_new();
+  assert_non_null(m);
+  assert_int_equal(qmig_set(m, key, value), -1);
+  if (!strstr(qmig_error(m), want))
+    fail_msg("qmig_set(%s, %s): '%s' lacks '%s'", key, value, qmig_error(m), want);
+  qmig_free(m);
+}
+
+static void accepted(const char *key, const char *value)
+{
+  struct qmig_migration *m = qmig_new();
+  if (qmig_set(m, key, value) != 0)
+    fail_msg("qmig_set(%s, %s) refused: %s", key, value, qmig_error(m));
+  qmig_free(m);
+}
+
+static void test_bad_values(void **state)
+{
+  (void)state;
+  refused("no-such-option", "1", "unknown option 'no-such-option'");
+  refused("src", "/tmp/x.qmp", "'src'");
+  refused("src", "tcp:host", "'src'");
+  refused("src", "tcp:host:0", "'src'");
+  refused("dst", "tcp:host:65536", "'dst'");
+  refused("src", "", "empty");
+  refused("multifd-channels", "256", "'multifd-channels'");
+  refused("multifd-channels", "-1", "'multifd-channels'");
+  refused("multifd-channels", "4x", "'multifd-channels'");
+  refused("downtime-limit", "0", "'downtime-limit'");
+  refused("max-bandwidth", "12Q", "'max-bandwidth'");
+  refused("max-bandwidth", "99999999999999999999", "'max-bandwidth'");
+  refused("max-bandwidth", "20000000T", "'max-bandwidth'");
+  refused("xbzrle", "maybe", "'xbzrle'");
+  refused("tls", "kerberos", "'tls'");
+  refused("multifd-compression", "lz4", "'multifd-compression'");
+  refused("data-port", "70000", "'data-port'");
+  refused("data-port", "50000-40000", "'data-port'");
+  refused("data-port", "-", "'data-port'");
+  refused("data-uri", "rdma:1.2.3.4:5", "'data-uri'");
+  refused("cpu-throttle-initial", "100", "'cpu-throttle-initial'");
+  refused("lab", "/nonexistent/lab", "lab");
+}
+
+static void test_good_values(void **state)
+{
+  (void)state;
+  accepted("src", "unix:/run/a.qmp");
+  accepted("dst", "tcp:[::1]:4444");
+  accepted("max-bandwidth", "1G");
+  accepted("max-bandwidth", "512MiB");
+  accepted("max-bandwidth", "0");
+  accepted("xbzrle", "on");
+  accepted("data-port", "49152-49215");
+  accepted("data-port", "5000");
+  accepted("tls", "x509");
+  accepted("multifd-compression", "zstd");
+}
+
+/* Rules between options: refused by qmig_run before any connection. */
+static void rule(const char *want, const char *const *kv)
+{
+  struct qmig_migration *m = qmig_new();
+  for (; *kv; kv += 2)
+    assert_int_equal(qmig_set(m, kv[0], kv[1]), 0);
+  assert_int_equal(qmig_run(m), QMIG_USAGE);
+  if (!strstr(qmig_error(m), want))
+    fail_msg("'%s' lacks '%s'", qmig_error(m), want);
+  assert_int_equal(qmig_report(m)->outcome, QMIG_USAGE);
+  assert_int_equal(qmig_run(m), QMIG_USAGE); /* runs once */
+  qmig_free(m);
+}
+
+static void test_rules(void **state)
+{
+  (void)state;
+  rule("both a source", (const char *const[]){ "dst", "unix:/b", NULL });
+  rule("same", (const char *const[]){ "src", "unix:/a", "dst", "unix:/a", NULL });
+  rule("needs multifd-channels", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
+                                                         "multifd-compression", "zstd", NULL });
+  rule("needs tls-dir", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls", "psk", NULL });
+  rule("but tls is none", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls-dir", "/x", NULL });
+  rule("needs tls-hostname", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls", "x509",
+                                                     "tls-dir", "/x", "data-uri", "unix:/s", NULL });
+  rule("xbzrle is off", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
+                                                "xbzrle-cache-size", "1G", NULL });
+  rule("auto-converge is off", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
+                                                       "cpu-throttle-initial", "30", NULL });
+  rule("both src-serial and dst-serial", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
+                                                                 "src-serial", "/s", NULL });
+}
+
+static void test_keys_have_help(void **state)
+{
+  (void)state;
+  size_t n = 0;
+  for (const char *const *k = qmig_option_keys(); *k; k++, n++)
+    assert_non_null(qmig_option_help(*k));
+  assert_true(n >= 25);
+  assert_null(qmig_option_help("nope"));
+  for (int s = QMIG_S_INIT; s <= QMIG_S_UNCERTAIN; s++)
+    assert_string_not_equal(qmig_state_name((enum qmig_state)s), "?");
+}
+
+/* QMP unreachable: exit 3, message names address and cause, and the JSON
+ * report says the same. */
+static void test_unreachable_report(void **state)
+{
+  (void)state;
+  struct qmig_migration *m = qmig_new();
+  assert_int_equal(qmig_set(m, "src", "unix:/nonexistent/src.qmp"), 0);
+  assert_int_equal(qmig_set(m, "dst", "unix:/nonexistent/dst.qmp"), 0);
+  assert_int_equal(qmig_run(m), QMIG_NOT_STARTED);
+  const struct qmig_report *r = qmig_report(m);
+  assert_non_null(strstr(r->error, "unix:/nonexistent/src.qmp"));
+  assert_non_null(strstr(r->error, "No such file"));
+  assert_true(r->pause_ms < 0 && r->total_ms < 0);
+  char *j = qmig_report_json(m);
+  assert_non_null(j);
+  assert_non_null(strstr(j, "\"outcome_name\": \"not-started\""));
+  assert_non_null(strstr(j, "\"stop_to_resume_pause_ms\": null"));
+  free(j);
+  qmig_free(m);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_bad_values), cmocka_unit_test(test_good_values),
+    cmocka_unit_test(test_rules), cmocka_unit_test(test_keys_have_help),
+    cmocka_unit_test(test_unreachable_report),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

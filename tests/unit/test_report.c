@@ -1,0 +1,124 @@
+/* The report's derived figures from known inputs: pause from the STOP and
+ * RESUME event timestamps, guest stall from heartbeat times, per-pass bytes,
+ * durations and dirty rates from the pass marks, and the JSON naming. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "engine/internal.h"
+
+static json_t *report(struct qmig_migration *m)
+{
+  eng_report_fill(m);
+  char *s = qmig_report_json(m);
+  assert_non_null(s);
+  json_error_t e;
+  json_t *j = json_loads(s, 0, &e);
+  free(s);
+  assert_non_null(j);
+  return j;
+}
+
+static double num(json_t *j, const char *k)
+{
+  json_t *v = json_object_get(j, k);
+  assert_true(json_is_number(v));
+  return json_number_value(v);
+}
+
+static void test_figures(void **state)
+{
+  (void)state;
+  struct qmig_migration *m = qmig_new();
+  assert_int_equal(qmig_set(m, "src", "unix:/s"), 0);
+  assert_int_equal(qmig_set(m, "dst", "unix:/d"), 0);
+  assert_int_equal(qmig_set(m, "multifd-channels", "4"), 0);
+  m->report.outcome = QMIG_MIGRATED;
+  m->state = QMIG_S_COMPLETED;
+  m->stop_seen = m->resume_seen = true;
+  m->stop_wall_us = 1000000000;
+  m->resume_wall_us = 1000000000 + 42500; /* 42.5 ms */
+  m->src_done_wall_us = 1000000000 + 30000;
+  m->t0_mono_ns = 0;
+  m->end_mono_ns = 2500000000; /* 2.5 s wall */
+  m->cfg.heartbeat_ms = 2;
+  m->cfg.src_serial = strdup("/s.ser");
+  m->cfg.dst_serial = strdup("/d.ser");
+  m->hb_result = (struct eng_hb_result){ .src_lines = 100, .dst_lines = 5,
+                                         .last_src_seq = 99, .first_dst_seq = 100,
+                                         .last_src_mono_ns = 7000000000,
+                                         .first_dst_mono_ns = 7045000000 };
+  strcpy(m->final.status, "completed");
+  m->final.total_ms = 2000;
+  m->final.setup_ms = 3;
+  m->final.downtime_ms = 30;
+  m->final.transferred = 1000u << 20;
+  m->final.total = 1024u << 20;
+  /* pass 1 at t=0 with 0 sent, pass 2 at +1.5 s with 900 MiB sent and
+   * 150 MiB dirty, pass 3 (stop-and-copy) at +1.97 s */
+  int64_t t = 1000000000 - 1970000;
+  m->marks[0] = (struct eng_pass_mark){ 1, t, 0, 1024u << 20 };
+  m->marks[1] = (struct eng_pass_mark){ 2, t + 1500000, 900u << 20, 150u << 20 };
+  m->marks[2] = (struct eng_pass_mark){ 3, t + 1970000, 990u << 20, 1u << 20 };
+  m->nmarks = 3;
+
+  json_t *j = report(m);
+  assert_string_equal(json_string_value(json_object_get(j, "outcome_name")), "migrated");
+  assert_string_equal(json_string_value(json_object_get(j, "error")), "");
+  assert_true(num(j, "stop_to_resume_pause_ms") == 42.5);
+  assert_true(num(j, "guest_stall_ms") == 45.0);
+  assert_true(num(j, "qemu_downtime_ms") == 30);
+  assert_true(num(j, "engine_overhead_ms") == 500);
+  assert_true(num(j, "throughput_bytes_per_s") == (1000u << 20) / 2.0);
+  json_t *p = json_object_get(j, "passes");
+  assert_int_equal(json_array_size(p), 3);
+  json_t *p1 = json_array_get(p, 0), *p3 = json_array_get(p, 2);
+  assert_int_equal(json_integer_value(json_object_get(p1, "bytes")), 900u << 20);
+  assert_true(num(p1, "duration_ms") == 1500);
+  assert_true(num(p1, "dirty_bytes_per_s") == (150u << 20) / 1.5);
+  assert_int_equal(json_integer_value(json_object_get(p3, "bytes")), 10u << 20);
+  assert_true(num(p3, "duration_ms") == 30);
+  assert_true(json_is_null(json_object_get(p3, "dirty_bytes_per_s")));
+  json_t *hb = json_object_get(j, "heartbeat");
+  assert_int_equal(json_integer_value(json_object_get(hb, "first_dst_seq")), 100);
+  json_t *cfg = json_object_get(j, "config");
+  assert_int_equal(json_integer_value(json_object_get(cfg, "multifd-channels")), 4);
+  assert_string_equal(json_string_value(json_object_get(cfg, "data-port")), "49152-49215");
+  json_decref(j);
+  qmig_free(m);
+}
+
+/* Unmeasured figures are null, never 0. */
+static void test_missing_is_null(void **state)
+{
+  (void)state;
+  struct qmig_migration *m = qmig_new();
+  m->report.outcome = QMIG_NOT_MIGRATED;
+  m->state = QMIG_S_FAILED;
+  strcpy(m->err, "migration failed on the source: x");
+  json_t *j = report(m);
+  static const char *const nulls[] = { "setup_ms", "total_ms", "qemu_downtime_ms",
+                                       "stop_to_resume_pause_ms", "guest_stall_ms",
+                                       "throughput_bytes_per_s", "engine_overhead_ms" };
+  for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
+    if (!json_is_null(json_object_get(j, nulls[i])))
+      fail_msg("%s is not null", nulls[i]);
+  assert_string_equal(json_string_value(json_object_get(j, "error")),
+                      "migration failed on the source: x");
+  json_decref(j);
+  qmig_free(m);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_figures),
+    cmocka_unit_test(test_missing_is_null),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
