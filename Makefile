@@ -15,11 +15,13 @@ CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -fPIC -MMD -MP -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lpthread
 ifeq ($(SANITIZE),1)
+# Sanitized objects live apart so they never mix with a plain build.
+BUILD := build-sanitize
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-BUILD := build
+BUILD ?= build
 LIB_SRCS := $(wildcard qmp/*.c engine/*.c lab/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)
@@ -74,7 +76,7 @@ deps:
 	@sh tests/deps.sh
 
 check: deps all $(UNIT_BINS)
-	@sh tests/run-tests.sh $(UNIT_BINS)
+	@QMIG=$(CURDIR)/$(BUILD)/qmig sh tests/run-tests.sh $(UNIT_BINS)
 
 check-unit: all $(UNIT_BINS)
 	@sh tests/run-tests.sh --unit-only $(UNIT_BINS)
