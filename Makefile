@@ -12,7 +12,7 @@ WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Werror
 # Messages are truncated into fixed buffers on purpose; gcc warns, clang lacks the flag.
 WARN += $(shell $(CC) -Werror -Wno-format-truncation -x c -c -o /dev/null /dev/null 2>/dev/null && echo -Wno-format-truncation)
 CFLAGS ?= -O2 -g
-CFLAGS += -std=gnu11 $(WARN) -fPIC -MMD -MP -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS)
+CFLAGS += -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -MMD -MP -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS)
 LDLIBS := $(PKG_LIBS) -lpthread
 ifeq ($(SANITIZE),1)
 # Sanitized objects live apart so they never mix with a plain build.
@@ -37,7 +37,7 @@ GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/gue
 .PHONY: all check check-unit demo deps install clean bench-native fuzz-qmp
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
 
-$(BUILD)/%.o: %.c
+$(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DQMIG_DATADIR='"$(PREFIX)/share/qmig"' -c -o $@ $<
 

@@ -19,6 +19,9 @@ extern "C" {
 
 #define QMIG_VERSION "0.1.0"
 
+/* libqmig.so exports exactly the functions marked QMIG_API. */
+#define QMIG_API __attribute__((visibility("default")))
+
 /* Outcome of a migration; also the exit code of `qmig migrate`. */
 enum qmig_outcome {
   QMIG_MIGRATED = 0,      /* the guest runs on the destination only */
@@ -43,7 +46,7 @@ enum qmig_state {
   QMIG_S_FAILED,      /* not migrated; guest runs on the source */
   QMIG_S_UNCERTAIN,   /* guest state unknown; report says what is known */
 };
-const char *qmig_state_name(enum qmig_state s);
+QMIG_API const char *qmig_state_name(enum qmig_state s);
 
 /* A progress sample (from query-migrate while active). */
 struct qmig_progress {
@@ -99,37 +102,37 @@ struct qmig_report {
 struct qmig_migration;
 
 /* Returns NULL only when out of memory. */
-struct qmig_migration *qmig_new(void);
-void qmig_free(struct qmig_migration *m); /* accepts NULL */
+QMIG_API struct qmig_migration *qmig_new(void);
+QMIG_API void qmig_free(struct qmig_migration *m); /* accepts NULL */
 
 /* Set an option by name; the CLI's long options map 1:1 onto these keys and
  * the documentation lists them (docs/OPTIONS.md).  Values are validated
  * here; -1 with a message naming the key on a bad key or value. */
-int qmig_set(struct qmig_migration *m, const char *key, const char *value);
+QMIG_API int qmig_set(struct qmig_migration *m, const char *key, const char *value);
 /* NULL-terminated list of all keys, for help texts and scenario files. */
-const char *const *qmig_option_keys(void);
+QMIG_API const char *const *qmig_option_keys(void);
 /* The help line of a key, or NULL if unknown. */
-const char *qmig_option_help(const char *key);
+QMIG_API const char *qmig_option_help(const char *key);
 
 /* Callbacks run on the thread calling qmig_run().  `fn` may be NULL. */
 typedef void (*qmig_progress_fn)(void *user_data, const struct qmig_progress *p);
 typedef void (*qmig_state_fn)(void *user_data, enum qmig_state from,
                               enum qmig_state to, const char *why);
-void qmig_on_progress(struct qmig_migration *m, qmig_progress_fn fn, void *user_data);
-void qmig_on_state(struct qmig_migration *m, qmig_state_fn fn, void *user_data);
+QMIG_API void qmig_on_progress(struct qmig_migration *m, qmig_progress_fn fn, void *user_data);
+QMIG_API void qmig_on_state(struct qmig_migration *m, qmig_state_fn fn, void *user_data);
 
 /* Run the migration to the end; returns the outcome (also in the report).
  * A qmig_migration runs once. */
-enum qmig_outcome qmig_run(struct qmig_migration *m);
+QMIG_API enum qmig_outcome qmig_run(struct qmig_migration *m);
 
 /* Ask a running qmig_run() to cancel.  Async-signal-safe and callable from
  * any thread. */
-void qmig_cancel(struct qmig_migration *m);
+QMIG_API void qmig_cancel(struct qmig_migration *m);
 
-const struct qmig_report *qmig_report(const struct qmig_migration *m);
+QMIG_API const struct qmig_report *qmig_report(const struct qmig_migration *m);
 /* The report (and configuration) as JSON text; caller frees. */
-char *qmig_report_json(const struct qmig_migration *m);
-const char *qmig_error(const struct qmig_migration *m);
+QMIG_API char *qmig_report_json(const struct qmig_migration *m);
+QMIG_API const char *qmig_error(const struct qmig_migration *m);
 
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
@@ -148,10 +151,10 @@ struct qmig_lab_options {
 /* Start the pair; blocks until the source guest reports READY.  Writes
  * the lab description to DIR/lab.json.  On failure returns -1, stops what it
  * started and writes a message into err. */
-int qmig_lab_start(const struct qmig_lab_options *o, char *err, size_t errlen);
+QMIG_API int qmig_lab_start(const struct qmig_lab_options *o, char *err, size_t errlen);
 /* Stop whatever of the pair is still running (by pidfile); 0 if nothing was
  * left running afterwards. */
-int qmig_lab_stop(const char *dir, char *err, size_t errlen);
+QMIG_API int qmig_lab_stop(const char *dir, char *err, size_t errlen);
 /* Fills paths of the lab in `dir`; returns -1 if it has no lab.json. */
 struct qmig_lab_info {
   char src_qmp[256], dst_qmp[256];     /* "unix:..." addresses */
@@ -161,7 +164,7 @@ struct qmig_lab_info {
   int src_pid, dst_pid;                /* 0 if not running */
   unsigned mem_mib, fill_mib, dirty_mibps, heartbeat_ms;
 };
-int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err,
+QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err,
                   size_t errlen);
 
 /* ---- Memory verification against the qmig test guest ---- */
@@ -181,7 +184,7 @@ struct qmig_memcheck {
  * its memory with pmemsave into `tmpdir` and check every page against what
  * the guest last wrote.  Returns 0 when every page is right, 1 when pages
  * are wrong (see r->detail), -1 when the check could not be done (err). */
-int qmig_verify_memory(const char *qmp_addr, const char *tmpdir,
+QMIG_API int qmig_verify_memory(const char *qmp_addr, const char *tmpdir,
                        struct qmig_memcheck *r, char *err, size_t errlen);
 
 #ifdef __cplusplus

@@ -59,9 +59,8 @@ static int find_guest(const char *given, char *out, size_t len)
     char *slash = strrchr(exe, '/');
     if (slash) {
       *slash = '\0';
-      static const char *const rel[] = { "guest/qmig-guest.elf", "../guest/qmig-guest.elf",
-                                         "../build/guest/qmig-guest.elf" };
-      for (size_t i = 0; i < 3; i++) {
+      static const char *const rel[] = { "guest/qmig-guest.elf", "../share/qmig/qmig-guest.elf" };
+      for (size_t i = 0; i < 2; i++) {
         snprintf(out, len, "%s/%s", exe, rel[i]);
         if (access(out, R_OK) == 0)
           return 0;
