@@ -82,7 +82,8 @@ static void mark_pass(struct qmig_migration *m, unsigned pass, int64_t wall_us)
   struct eng_stats st;
   if (m->nmarks >= sizeof m->marks / sizeof m->marks[0] || eng_query_stats(m, &st) < 0)
     return;
-  m->marks[m->nmarks++] = (struct eng_pass_mark){ pass, wall_us, st.transferred, st.remaining };
+  m->marks[m->nmarks++] = (struct eng_pass_mark){
+    pass, wall_us, st.transferred, (double)st.dirty_pages_rate * (double)st.page_size };
 }
 
 /* Handle queued events of both sides.  Returns the source's terminal

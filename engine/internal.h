@@ -71,7 +71,8 @@ struct eng_stats {
 struct eng_pass_mark {
   unsigned pass;
   int64_t wall_us;
-  uint64_t transferred, remaining;
+  uint64_t transferred;
+  double dirty_bytes_per_s; /* QEMU's dirty-pages-rate x page size; 0 = none yet */
 };
 
 struct qmig_migration {

@@ -23,8 +23,10 @@ static void fill_passes(struct qmig_migration *m, struct qmig_report *r)
       const struct eng_pass_mark *b = &m->marks[i + 1];
       p->bytes = b->transferred - a->transferred;
       p->duration_ms = (b->wall_us - a->wall_us) / 1000.0;
-      if (p->duration_ms > 0)
-        p->dirty_bytes_per_s = b->remaining / (p->duration_ms / 1000.0);
+      /* QEMU's own rate as of the end of this pass; it measures over
+       * periods of at least a second, so short runs have none (null). */
+      if (b->dirty_bytes_per_s > 0)
+        p->dirty_bytes_per_s = b->dirty_bytes_per_s;
     } else {
       /* The last pass ends with the migration (in stop-and-copy). */
       p->bytes = m->final.transferred > a->transferred ? m->final.transferred - a->transferred : 0;

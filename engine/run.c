@@ -355,5 +355,10 @@ done:
   m->end_mono_ns = eng_mono_ns();
   m->report.outcome = out;
   eng_report_fill(m);
+  /* QMP sockets take one client at a time: free them for whoever looks at
+   * the guests next (verification, the user's own tools). */
+  qmp_close(m->src);
+  qmp_close(m->dst);
+  m->src = m->dst = NULL;
   return out;
 }

@@ -66,7 +66,8 @@ struct qmig_pass {
   unsigned pass;
   uint64_t bytes;        /* ram.transferred moved during the pass */
   double duration_ms;    /* between QEMU's timestamps of the two events */
-  double dirty_bytes_per_s; /* bytes left dirty at the end / duration */
+  double dirty_bytes_per_s; /* QEMU's dirty-pages-rate at the end of the
+                               pass, bytes/s; -1 when QEMU had none yet */
 };
 
 #define QMIG_MAX_PASSES 256
