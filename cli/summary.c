@@ -42,7 +42,8 @@ void cli_print_summary(FILE *f, const struct qmig_report *r)
   }
   if (r->npasses > 12)
     fprintf(f, "    ... %u more passes in the JSON report\n", r->npasses - 12);
-  ms(f, "qmig wall", r->wall_ms, "connect to final statistics");
-  ms(f, "qmig overhead", r->engine_overhead_ms, "wall minus QEMU total-time");
+  ms(f, "destination tail", r->dst_tail_ms, "source completed -> destination RESUME");
+  ms(f, "qmig wall", r->wall_ms, "whole run: connect .. destination resumed, source quit");
+  ms(f, "qmig overhead", r->engine_overhead_ms, "wall - QEMU total - destination tail");
   fprintf(f, "  %-22s %10.3f s   CPU of this process\n", "qmig CPU", r->cpu_s);
 }

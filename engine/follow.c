@@ -45,6 +45,7 @@ int eng_query_stats(struct qmig_migration *m, struct eng_stats *st)
   if (st->page_size == 0)
     st->page_size = 4096;
   st->dirty_sync_count = jnum(ram, "dirty-sync-count");
+  st->downtime_bytes = jnum(ram, "downtime-bytes");
   json_t *mbps = json_object_get(ram, "mbps");
   st->mbps = json_is_number(mbps) ? json_number_value(mbps) : 0;
   snprintf(st->error_desc, sizeof st->error_desc, "%s",
@@ -76,11 +77,19 @@ static bool src_terminal(const char *s)
   return !strcmp(s, "completed") || !strcmp(s, "failed") || !strcmp(s, "cancelled");
 }
 
-/* A MIGRATION_PASS event: remember where the pass started. */
+/* A MIGRATION_PASS event: remember where the pass started.  After STOP the
+ * source answers QMP only when stop-and-copy is over, so the last pass is
+ * not sampled (its bytes come from the final statistics). */
 static void mark_pass(struct qmig_migration *m, unsigned pass, int64_t wall_us)
 {
   struct eng_stats st;
-  if (m->nmarks >= sizeof m->marks / sizeof m->marks[0] || eng_query_stats(m, &st) < 0)
+  if (m->nmarks >= sizeof m->marks / sizeof m->marks[0])
+    return;
+  if (m->stop_seen) {
+    m->marks[m->nmarks++] = (struct eng_pass_mark){ pass, wall_us, UINT64_MAX, 0 };
+    return;
+  }
+  if (eng_query_stats(m, &st) < 0)
     return;
   m->marks[m->nmarks++] = (struct eng_pass_mark){
     pass, wall_us, st.transferred, (double)st.dirty_pages_rate * (double)st.page_size };

@@ -64,6 +64,7 @@ struct eng_stats {
   int64_t total_ms, setup_ms, downtime_ms, expected_downtime_ms; /* -1 n/a */
   uint64_t transferred, remaining, total, dirty_pages_rate, page_size;
   uint64_t dirty_sync_count;
+  uint64_t downtime_bytes;    /* ram.downtime-bytes: sent during stop-and-copy */
   double mbps;
   char error_desc[512];
 };
@@ -80,6 +81,7 @@ struct qmig_migration {
   enum qmig_state state;
   bool ran;
   struct qmp_conn *src, *dst;
+  json_t *caps[2];            /* probed migration capabilities: src, dst */
   char uri[256];              /* the stream URI actually used */
   char err[1024];
 

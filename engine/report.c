@@ -11,27 +11,29 @@ static double ms_or_na(int64_t v)
   return v < 0 ? -1 : (double)v;
 }
 
+/* Passes from the marks taken at each MIGRATION_PASS event.  A mark taken
+ * after STOP has no sample (UINT64_MAX): the stop-and-copy pass's bytes are
+ * QEMU's ram.downtime-bytes and the pass before it gets the rest. */
 static void fill_passes(struct qmig_migration *m, struct qmig_report *r)
 {
+  const struct eng_stats *f = &m->final;
   r->npasses = 0;
   for (unsigned i = 0; i < m->nmarks && r->npasses < QMIG_MAX_PASSES; i++) {
     const struct eng_pass_mark *a = &m->marks[i];
+    const struct eng_pass_mark *b = i + 1 < m->nmarks ? &m->marks[i + 1] : NULL;
     struct qmig_pass *p = &r->passes[r->npasses++];
     p->pass = a->pass;
-    p->dirty_bytes_per_s = -1;
-    if (i + 1 < m->nmarks) {
-      const struct eng_pass_mark *b = &m->marks[i + 1];
+    p->dirty_bytes_per_s = b && b->dirty_bytes_per_s > 0 ? b->dirty_bytes_per_s : -1;
+    int64_t end_us = b ? b->wall_us : m->src_done_wall_us;
+    p->duration_ms = end_us > a->wall_us ? (end_us - a->wall_us) / 1000.0 : -1;
+    if (a->transferred == UINT64_MAX) /* stop-and-copy */
+      p->bytes = f->downtime_bytes;
+    else if (b && b->transferred != UINT64_MAX)
       p->bytes = b->transferred - a->transferred;
-      p->duration_ms = (b->wall_us - a->wall_us) / 1000.0;
-      /* QEMU's own rate as of the end of this pass; it measures over
-       * periods of at least a second, so short runs have none (null). */
-      if (b->dirty_bytes_per_s > 0)
-        p->dirty_bytes_per_s = b->dirty_bytes_per_s;
-    } else {
-      /* The last pass ends with the migration (in stop-and-copy). */
-      p->bytes = m->final.transferred > a->transferred ? m->final.transferred - a->transferred : 0;
-      p->duration_ms = m->src_done_wall_us > a->wall_us ? (m->src_done_wall_us - a->wall_us) / 1000.0 : -1;
-    }
+    else /* up to the end, less what stop-and-copy sent */
+      p->bytes = f->transferred > a->transferred + (b ? f->downtime_bytes : 0)
+                     ? f->transferred - a->transferred - (b ? f->downtime_bytes : 0)
+                     : 0;
   }
 }
 
@@ -63,8 +65,12 @@ void eng_report_fill(struct qmig_migration *m)
                           ? (hb.first_dst_mono_ns - hb.last_src_mono_ns) / 1e6
                           : -1;
 
+  r->dst_tail_ms = m->resume_seen && m->src_done_wall_us
+                       ? (m->resume_wall_us - m->src_done_wall_us) / 1000.0
+                       : -1;
   r->wall_ms = (m->end_mono_ns - m->t0_mono_ns) / 1e6;
-  r->engine_overhead_ms = r->total_ms >= 0 ? r->wall_ms - r->total_ms : -1;
+  r->engine_overhead_ms =
+      r->total_ms >= 0 ? r->wall_ms - r->total_ms - (r->dst_tail_ms > 0 ? r->dst_tail_ms : 0) : -1;
   r->cpu_s = eng_cpu_s() - m->cpu0_s;
   fill_passes(m, r);
 }
@@ -97,7 +103,7 @@ char *qmig_report_json(const struct qmig_migration *m)
                             "max_gap_dst_ms", hb->dst_lines > 1 ? json_real(hb->max_gap_dst_ns / 1e6) : json_null());
   json_t *o = json_pack(
       "{s:s,s:i,s:s,s:s,s:s,s:s,s:{s:s?,s:s},s:{s:s?,s:s},s:s,s:o,"
-      "s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o}",
+      "s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
       "qmig_version", QMIG_VERSION,
       "outcome", (int)r->outcome,
       "outcome_name", outcomes[r->outcome],
@@ -117,6 +123,7 @@ char *qmig_report_json(const struct qmig_migration *m)
       "transferred_bytes", (json_int_t)r->transferred_bytes,
       "ram_total_bytes", (json_int_t)r->total_bytes,
       "throughput_bytes_per_s", num(r->throughput_bytes_per_s),
+      "dst_tail_ms", num(r->dst_tail_ms),
       "wall_ms", num(r->wall_ms),
       "engine_overhead_ms", num(r->engine_overhead_ms),
       "qmig_cpu_s", num(r->cpu_s),

@@ -127,6 +127,8 @@ void qmig_free(struct qmig_migration *m)
   eng_hb_stop(m->hb, NULL);
   qmp_close(m->src);
   qmp_close(m->dst);
+  json_decref(m->caps[0]);
+  json_decref(m->caps[1]);
   eng_config_free(&m->cfg);
   close(m->cancel_pipe[0]);
   close(m->cancel_pipe[1]);

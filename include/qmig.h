@@ -92,9 +92,12 @@ struct qmig_report {
   uint64_t transferred_bytes;
   uint64_t total_bytes;   /* ram.total (guest RAM size) */
   double throughput_bytes_per_s; /* transferred / (total - downtime) */
-  double wall_ms;         /* qmig's wall time from connect to final stats */
-  double engine_overhead_ms; /* wall_ms - total_ms - setup work before
-                                `migrate`: what qmig itself added */
+  double dst_tail_ms;     /* source's completed event -> destination RESUME:
+                             QEMU finishing on the destination */
+  double wall_ms;         /* qmig_run() from start to end (connect .. final
+                             statistics, destination resumed, source quit) */
+  double engine_overhead_ms; /* wall_ms - total_ms - dst_tail_ms: what qmig
+                                itself added around QEMU's migration */
   double cpu_s;           /* CPU seconds of this process during the run */
   unsigned npasses;
   struct qmig_pass passes[QMIG_MAX_PASSES];

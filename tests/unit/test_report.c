@@ -64,7 +64,8 @@ static void test_figures(void **state)
   int64_t t = 1000000000 - 1970000;
   m->marks[0] = (struct eng_pass_mark){ 1, t, 0, 0 };
   m->marks[1] = (struct eng_pass_mark){ 2, t + 1500000, 900u << 20, 0 };
-  m->marks[2] = (struct eng_pass_mark){ 3, t + 1970000, 990u << 20, 100u << 20 };
+  m->marks[2] = (struct eng_pass_mark){ 3, t + 1970000, UINT64_MAX, 100u << 20 };
+  m->final.downtime_bytes = 10u << 20; /* stop-and-copy sent 10 MiB */
   m->nmarks = 3;
 
   json_t *j = report(m);
@@ -73,12 +74,16 @@ static void test_figures(void **state)
   assert_true(num(j, "stop_to_resume_pause_ms") == 42.5);
   assert_true(num(j, "guest_stall_ms") == 45.0);
   assert_true(num(j, "qemu_downtime_ms") == 30);
-  assert_true(num(j, "engine_overhead_ms") == 500);
+  /* tail: completed at +30 ms, RESUME at +42.5 ms */
+  assert_true(num(j, "dst_tail_ms") == 12.5);
+  assert_true(num(j, "engine_overhead_ms") == 500 - 12.5);
   assert_true(num(j, "throughput_bytes_per_s") == (1000u << 20) / 2.0);
   json_t *p = json_object_get(j, "passes");
   assert_int_equal(json_array_size(p), 3);
   json_t *p1 = json_array_get(p, 0), *p3 = json_array_get(p, 2);
   assert_int_equal(json_integer_value(json_object_get(p1, "bytes")), 900u << 20);
+  /* pass 2 ran until STOP: everything after its start less stop-and-copy */
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(p, 1), "bytes")), 90u << 20);
   assert_true(num(p1, "duration_ms") == 1500);
   /* QEMU had no dirty rate at the end of pass 1 (null), 100 MiB/s at the
    * end of pass 2 */
