@@ -20,7 +20,9 @@ static void lab_help(FILE *f)
           "  --mem MiB       guest RAM (default fill + 32)\n"
           "  --dirty MiB/s   rate at which the guest rewrites its pages (default 0)\n"
           "  --heartbeat MS  serial heartbeat period (default 2)\n"
-          "  --accel A       kvm, tcg, or auto: KVM, TCG if the guest is not ready in time\n",
+          "  --accel A       kvm, tcg, or auto: KVM, TCG if the guest is not ready in time\n"
+          "  --exact-mem     RAM exactly --mem MiB; by default TCG pairs get 8 KiB more so\n"
+          "                  QEMU < 9.0 does not lose dirty pages (QEMU bug, see docs/DESIGN.md)\n",
           cli_default_lab_dir());
 }
 
@@ -32,12 +34,14 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     { "mem", required_argument, NULL, 'm' },  { "dirty", required_argument, NULL, 'r' },
     { "heartbeat", required_argument, NULL, 'b' }, { "accel", required_argument, NULL, 'a' },
     { "qemu", required_argument, NULL, 'q' }, { "guest", required_argument, NULL, 'g' },
+    { "exact-mem", no_argument, NULL, 'x' },
     { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
   };
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
     switch (c) {
+    case 'x': o->exact_mem = true; break;
     case 'd': o->dir = optarg; break;
     case 'f': o->fill_mib = cli_uint("fill", optarg); break;
     case 'm': o->mem_mib = cli_uint("mem", optarg); break;

@@ -17,6 +17,8 @@ void cli_print_summary(FILE *f, const struct qmig_report *r)
   fprintf(f, "qmig: %s\n", out[r->outcome]);
   if (r->error[0])
     fprintf(f, "  error: %s\n", r->error);
+  if (r->warnings[0])
+    fprintf(f, "  warning: %s\n", r->warnings);
   if (r->src_version[0])
     fprintf(f, "  QEMU source %s, destination %s; stream %s\n", r->src_version,
             r->dst_version, r->data_uri[0] ? r->data_uri : "-");

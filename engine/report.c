@@ -101,34 +101,44 @@ char *qmig_report_json(const struct qmig_migration *m)
                             "first_dst_seq", hb->dst_lines ? json_integer(hb->first_dst_seq) : json_null(),
                             "max_gap_src_ms", hb->src_lines > 1 ? json_real(hb->max_gap_src_ns / 1e6) : json_null(),
                             "max_gap_dst_ms", hb->dst_lines > 1 ? json_real(hb->max_gap_dst_ns / 1e6) : json_null());
-  json_t *o = json_pack(
-      "{s:s,s:i,s:s,s:s,s:s,s:s,s:{s:s?,s:s},s:{s:s?,s:s},s:s,s:o,"
-      "s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o}",
-      "qmig_version", QMIG_VERSION,
-      "outcome", (int)r->outcome,
-      "outcome_name", outcomes[r->outcome],
-      "status", r->status,
-      "error", r->error,
-      "failed_state", r->failed_state,
-      "src", "qmp", m->cfg.src, "qemu_version", r->src_version,
-      "dst", "qmp", m->cfg.dst, "qemu_version", r->dst_version,
-      "data_uri", r->data_uri,
-      "config", eng_config_json(&m->cfg),
-      "setup_ms", num(r->setup_ms),
-      "total_ms", num(r->total_ms),
-      "qemu_downtime_ms", num(r->qemu_downtime_ms),
-      "stop_to_resume_pause_ms", num(r->pause_ms),
-      "guest_stall_ms", num(r->guest_stall_ms),
-      "heartbeat", heart,
-      "transferred_bytes", (json_int_t)r->transferred_bytes,
-      "ram_total_bytes", (json_int_t)r->total_bytes,
-      "throughput_bytes_per_s", num(r->throughput_bytes_per_s),
-      "dst_tail_ms", num(r->dst_tail_ms),
-      "wall_ms", num(r->wall_ms),
-      "engine_overhead_ms", num(r->engine_overhead_ms),
-      "qmig_cpu_s", num(r->cpu_s),
-      "passes", passes,
-      "final_state", json_string(qmig_state_name(m->state)));
+  json_t *warnings = json_array();
+  for (const char *w = r->warnings; *w;) {
+    const char *end = strstr(w, "; ");
+    size_t n = end ? (size_t)(end - w) : strlen(w);
+    json_array_append_new(warnings, json_stringn(w, n));
+    w += n + (end ? 2 : 0);
+  }
+  json_t *o = json_object();
+  const struct { const char *key; json_t *v; } f[] = {
+    { "qmig_version", json_string(QMIG_VERSION) },
+    { "outcome", json_integer(r->outcome) },
+    { "outcome_name", json_string(outcomes[r->outcome]) },
+    { "status", json_string(r->status) },
+    { "error", json_string(r->error) },
+    { "failed_state", json_string(r->failed_state) },
+    { "final_state", json_string(qmig_state_name(m->state)) },
+    { "warnings", warnings },
+    { "src", json_pack("{s:s?,s:s}", "qmp", m->cfg.src, "qemu_version", r->src_version) },
+    { "dst", json_pack("{s:s?,s:s}", "qmp", m->cfg.dst, "qemu_version", r->dst_version) },
+    { "data_uri", json_string(r->data_uri) },
+    { "config", eng_config_json(&m->cfg) },
+    { "setup_ms", num(r->setup_ms) },
+    { "total_ms", num(r->total_ms) },
+    { "qemu_downtime_ms", num(r->qemu_downtime_ms) },
+    { "stop_to_resume_pause_ms", num(r->pause_ms) },
+    { "guest_stall_ms", num(r->guest_stall_ms) },
+    { "heartbeat", heart },
+    { "transferred_bytes", json_integer((json_int_t)r->transferred_bytes) },
+    { "ram_total_bytes", json_integer((json_int_t)r->total_bytes) },
+    { "throughput_bytes_per_s", num(r->throughput_bytes_per_s) },
+    { "dst_tail_ms", num(r->dst_tail_ms) },
+    { "wall_ms", num(r->wall_ms) },
+    { "engine_overhead_ms", num(r->engine_overhead_ms) },
+    { "qmig_cpu_s", num(r->cpu_s) },
+    { "passes", passes },
+  };
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+    json_object_set_new(o, f[i].key, f[i].v ? f[i].v : json_null());
   if (!o)
     return NULL;
   char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -116,6 +116,35 @@ static int check_side(struct qmig_migration *m, struct qmp_conn *c, json_t **cap
   return rc;
 }
 
+static void warn(struct qmig_migration *m, const char *msg)
+{
+  char *w = m->report.warnings;
+  size_t n = strlen(w);
+  snprintf(w + n, sizeof m->report.warnings - n, "%s%s", n ? "; " : "", msg);
+}
+
+/* QEMU < 9.0 under TCG loses dirty pages when a RAM block is a multiple of
+ * 256 KiB (fixed by 03bfc2188f; docs/DESIGN.md).  Base memory stands in for
+ * the RAM block.  Only a warning: the user may know better. */
+static void warn_tcg_dirty_bug(struct qmig_migration *m)
+{
+  const struct qmp_version *v = qmp_version(m->src);
+  json_t *kvm = NULL, *mem = NULL;
+  int t = (int)m->cfg.qmp_timeout_ms;
+  if (v->major >= 9 || qmp_cmd(m->src, &kvm, t, "query-kvm", NULL) < 0)
+    return;
+  bool tcg = !json_is_true(json_object_get(kvm, "enabled"));
+  json_decref(kvm);
+  if (!tcg || qmp_cmd(m->src, &mem, t, "query-memory-size-summary", NULL) < 0)
+    return;
+  json_int_t base = json_integer_value(json_object_get(mem, "base-memory"));
+  json_decref(mem);
+  if (base > 0 && base % (256 << 10) == 0)
+    warn(m, "QEMU < 9.0 under TCG with RAM a multiple of 256 KiB can lose dirty pages "
+            "(QEMU bug, fixed upstream by 03bfc2188f): use KVM, a newer QEMU, or RAM "
+            "8 KiB off the multiple (-m SIZE_IN_KIB+8K)");
+}
+
 int eng_probe(struct qmig_migration *m)
 {
   char s[64], ms[64];
@@ -142,6 +171,7 @@ int eng_probe(struct qmig_migration *m)
   if (strcmp(ms, "none") != 0)
     return eng_errorf(m, "destination already has an incoming migration in state '%s'", ms);
 
+  warn_tcg_dirty_bug(m);
   if (check_side(m, m->src, &m->caps[0]) < 0)
     return -1;
   return check_side(m, m->dst, &m->caps[1]);

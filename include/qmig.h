@@ -81,6 +81,7 @@ struct qmig_report {
   char src_version[64], dst_version[64];
   char data_uri[256];     /* where the migration stream went */
   char failed_state[32];  /* engine state when it failed, else "" */
+  char warnings[1024];    /* known hazards found while probing, "; "-separated */
   double setup_ms;        /* QEMU setup-time */
   double total_ms;        /* QEMU total-time */
   double qemu_downtime_ms;/* QEMU downtime (source's view) */
@@ -150,6 +151,9 @@ struct qmig_lab_options {
   unsigned dirty_mibps;  /* dirty rate, MiB/s; 0 = idle */
   unsigned heartbeat_ms; /* heartbeat period; 0 = 2 */
   unsigned ready_timeout_s; /* per attempt; 0 = 60 */
+  bool exact_mem;        /* use exactly mem_mib: under TCG the lab otherwise
+                            adds 8 KiB to dodge a QEMU < 9.0 bug that loses
+                            dirty pages (docs/DESIGN.md, known QEMU bugs) */
 };
 
 /* Start the pair; blocks until the source guest reports READY.  Writes
