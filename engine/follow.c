@@ -150,11 +150,8 @@ static int complete(struct qmig_migration *m)
   int64_t give_up = eng_mono_ns() + (int64_t)t * 1000000;
   char rs[32] = "", term[32] = "";
   for (;;) {
-    json_t *r = NULL;
-    if (qmp_cmd(m->src, &r, t, "query-status", NULL) < 0)
+    if (eng_status(m, m->src, "query-status", rs, sizeof rs) < 0)
       return eng_errorf(m, "after completion: %s", qmp_error(m->src));
-    snprintf(rs, sizeof rs, "%s", json_string_value(json_object_get(r, "status")) ?: "");
-    json_decref(r);
     if (!strcmp(rs, "postmigrate") || !m->src_was_running || eng_mono_ns() > give_up)
       break;
     usleep(2000);
@@ -170,12 +167,10 @@ static int complete(struct qmig_migration *m)
       return eng_errorf(m, "destination did not resume within %d ms after completion "
                         "(its migration status: %s)", t, m->dst_status[0] ? m->dst_status : "?");
     if (!strcmp(m->dst_status, "completed") && !cont_sent) {
-      json_t *r = NULL;
-      if (qmp_cmd(m->dst, &r, t, "query-status", NULL) < 0)
+      char ds[32];
+      if (eng_status(m, m->dst, "query-status", ds, sizeof ds) < 0)
         return eng_errorf(m, "destination after completion: %s", qmp_error(m->dst));
-      const char *s = json_string_value(json_object_get(r, "status"));
-      bool paused = s && !strcmp(s, "paused");
-      json_decref(r);
+      bool paused = !strcmp(ds, "paused");
       if (paused && qmp_cmd(m->dst, NULL, t, "cont", NULL) < 0)
         return eng_errorf(m, "destination cont: %s", qmp_error(m->dst));
       cont_sent = paused;

@@ -126,6 +126,9 @@ int eng_connect(struct qmig_migration *m);
 int eng_probe(struct qmig_migration *m);
 int eng_configure(struct qmig_migration *m);
 int eng_incoming(struct qmig_migration *m);
+/* "status" of the reply to `cmd` (query-status, query-migrate) into out. */
+int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, char *out,
+               size_t len);
 
 /* follow.c: from `migrate` to completion.  Returns 0 on completion, -1 on
  * failure (error recorded), 1 when cancelled or timed out. */

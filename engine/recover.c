@@ -33,13 +33,14 @@ static void side_state(struct qmig_migration *m, struct qmp_conn **c, const char
     qmp_close(*c);
     *c = qmp_connect(name, addr, t, NULL, 0);
   }
-  json_t *r = NULL;
-  if (!*c || qmp_cmd(*c, &r, t, "query-status", NULL) < 0) {
+  /* An unreachable side is a fact here, not a new error: keep the message
+   * that says why we are recovering. */
+  char why[sizeof m->err];
+  snprintf(why, sizeof why, "%s", m->err);
+  if (!*c || eng_status(m, *c, "query-status", out, len) < 0) {
     snprintf(out, len, "gone");
-    return;
+    snprintf(m->err, sizeof m->err, "%s", why);
   }
-  snprintf(out, len, "%s", json_string_value(json_object_get(r, "status")) ?: "?");
-  json_decref(r);
 }
 
 static void append(struct qmig_migration *m, const char *fmt, const char *arg)
@@ -108,6 +109,9 @@ enum qmig_outcome eng_recover(struct qmig_migration *m)
 
   /* 4. The destination must not run: stop it if we made it listen or it
    * received anything.  It is not running (checked above). */
+  if (!strcmp(dst, "gone") && m->incoming_issued)
+    append(m, "; the destination QEMU is %s (QEMU exits when an incoming migration fails)",
+           "gone");
   if (strcmp(dst, "gone") != 0 && (m->incoming_issued || m->migrate_issued)) {
     if (qmp_cmd(m->dst, NULL, t, "quit", NULL) < 0 && !qmp_broken(m->dst)) {
       append(m, "; could not quit the destination: %s", qmp_error(m->dst));

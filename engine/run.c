@@ -22,20 +22,13 @@ int eng_connect(struct qmig_migration *m)
   return 0;
 }
 
-static int run_state(struct qmig_migration *m, struct qmp_conn *c, char *out, size_t len)
+/* The "status" of `cmd`'s reply (query-status: run state; query-migrate:
+ * migration status, "none" when absent) into out. */
+int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, char *out,
+               size_t len)
 {
   json_t *r = NULL;
-  if (qmp_cmd(c, &r, (int)m->cfg.qmp_timeout_ms, "query-status", NULL) < 0)
-    return eng_errorf(m, "%s", qmp_error(c));
-  snprintf(out, len, "%s", json_string_value(json_object_get(r, "status")) ?: "?");
-  json_decref(r);
-  return 0;
-}
-
-static int mig_status(struct qmig_migration *m, struct qmp_conn *c, char *out, size_t len)
-{
-  json_t *r = NULL;
-  if (qmp_cmd(c, &r, (int)m->cfg.qmp_timeout_ms, "query-migrate", NULL) < 0)
+  if (qmp_cmd(c, &r, (int)m->cfg.qmp_timeout_ms, cmd, NULL) < 0)
     return eng_errorf(m, "%s", qmp_error(c));
   snprintf(out, len, "%s", json_string_value(json_object_get(r, "status")) ?: "none");
   json_decref(r);
@@ -154,7 +147,8 @@ int eng_probe(struct qmig_migration *m)
   snprintf(m->report.dst_version, sizeof m->report.dst_version, "%d.%d.%d%s%s", dv->major,
            dv->minor, dv->micro, dv->package[0] ? " " : "", dv->package);
 
-  if (run_state(m, m->src, s, sizeof s) < 0 || mig_status(m, m->src, ms, sizeof ms) < 0)
+  if (eng_status(m, m->src, "query-status", s, sizeof s) < 0 ||
+      eng_status(m, m->src, "query-migrate", ms, sizeof ms) < 0)
     return -1;
   if (strcmp(s, "running") != 0 && strcmp(s, "paused") != 0)
     return eng_errorf(m, "source guest is '%s', not running or paused: nothing to migrate", s);
@@ -163,7 +157,8 @@ int eng_probe(struct qmig_migration *m)
     return eng_errorf(m, "source already has a migration in state '%s'", ms);
   m->src_was_running = strcmp(s, "running") == 0;
 
-  if (run_state(m, m->dst, s, sizeof s) < 0 || mig_status(m, m->dst, ms, sizeof ms) < 0)
+  if (eng_status(m, m->dst, "query-status", s, sizeof s) < 0 ||
+      eng_status(m, m->dst, "query-migrate", ms, sizeof ms) < 0)
     return -1;
   if (strcmp(s, "inmigrate") != 0)
     return eng_errorf(m, "destination is '%s', not waiting for a migration (start it with "

@@ -234,37 +234,36 @@ static int wait_ready(const char *dir, unsigned timeout_s, char *err, size_t err
   return rc;
 }
 
-static bool pid_is_ours(int pid, const char *dir)
+/* Read /proc/PID/NAME into buf (NUL-terminated); bytes read, or -1. */
+static ssize_t read_proc(int pid, const char *name, char *buf, size_t len)
 {
-  char path[64], cmd[8192];
-  snprintf(path, sizeof path, "/proc/%d/cmdline", pid);
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/%s", pid, name);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return false;
-  ssize_t n = read(fd, cmd, sizeof cmd - 1);
+    return -1;
+  ssize_t n = read(fd, buf, len - 1);
   close(fd);
-  if (n <= 0)
-    return false;
+  buf[n > 0 ? n : 0] = '\0';
+  return n > 0 ? n : -1;
+}
+
+static bool pid_is_ours(int pid, const char *dir)
+{
+  char cmd[8192];
+  ssize_t n = read_proc(pid, "cmdline", cmd, sizeof cmd);
   for (ssize_t i = 0; i < n; i++)
     if (cmd[i] == '\0')
       cmd[i] = ' ';
-  cmd[n] = '\0';
-  return strstr(cmd, dir) != NULL && strstr(cmd, "qmig-lab-") != NULL;
+  return n > 0 && strstr(cmd, dir) != NULL && strstr(cmd, "qmig-lab-") != NULL;
 }
 
 /* Alive and not a zombie (pid 1 may reap a daemonized QEMU late). */
 static bool pid_alive(int pid)
 {
-  char path[64], st[256];
-  snprintf(path, sizeof path, "/proc/%d/stat", pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
+  char st[256];
+  if (read_proc(pid, "stat", st, sizeof st) < 0)
     return false;
-  ssize_t n = read(fd, st, sizeof st - 1);
-  close(fd);
-  if (n <= 0)
-    return false;
-  st[n] = '\0';
   const char *paren = strrchr(st, ')');
   return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
 }
