@@ -1,8 +1,10 @@
 /* heartbeat.c - the guest-observed stall, measured outside the guest.
  * The lab guest prints "HB <seq> <pos>" on its serial port every few ms; a
  * thread here reads both guests' serial sockets and stamps each line with
- * CLOCK_MONOTONIC when it arrives.  The stall across switchover is the gap
- * between the last source line and the first destination line. */
+ * CLOCK_MONOTONIC when it arrives.  Only whole, well-formed lines count: a
+ * vCPU stop can cut a line in two, and the destination's migrated UART can
+ * send the cut line's tail while it loads, before the guest runs again.
+ * The report turns the line times and sequence numbers into the stall. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -22,7 +24,6 @@ struct hb_side {
   unsigned lines;
   uint32_t first_seq, last_seq;
   int64_t first_ns, last_ns, max_gap_ns;
-  int64_t first_byte_ns, last_byte_ns; /* any output, even a partial line */
 };
 
 struct eng_heartbeat {
@@ -86,13 +87,6 @@ static void hb_read(struct eng_heartbeat *hb, int s)
     }
     return;
   }
-  /* A vCPU stop can cut a line in two (the rest comes from the other
-   * side), so the switchover gap is taken between bytes, not lines. */
-  pthread_mutex_lock(&hb->lock);
-  if (!sd->first_byte_ns)
-    sd->first_byte_ns = now;
-  sd->last_byte_ns = now;
-  pthread_mutex_unlock(&hb->lock);
   for (ssize_t i = 0; i < n; i++) {
     if (buf[i] == '\n') {
       sd->line[sd->len] = '\0';
@@ -193,8 +187,8 @@ void eng_hb_stop(struct eng_heartbeat *hb, struct eng_hb_result *r)
     r->dst_lines = d->lines;
     r->last_src_seq = s->last_seq;
     r->first_dst_seq = d->first_seq;
-    r->last_src_mono_ns = s->last_byte_ns;
-    r->first_dst_mono_ns = d->first_byte_ns;
+    r->last_src_mono_ns = s->lines ? s->last_ns : 0;
+    r->first_dst_mono_ns = d->lines ? d->first_ns : 0;
     r->max_gap_src_ns = s->max_gap_ns;
     r->max_gap_dst_ns = d->max_gap_ns;
   }

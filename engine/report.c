@@ -61,9 +61,15 @@ void eng_report_fill(struct qmig_migration *m)
   r->heartbeats_src = hb.src_lines;
   r->heartbeats_dst = hb.dst_lines;
   r->heartbeat_period_ms = m->cfg.src_serial ? (double)m->cfg.heartbeat_ms : -1.0;
-  r->guest_stall_ms = hb.last_src_mono_ns && hb.first_dst_mono_ns
-                          ? (hb.first_dst_mono_ns - hb.last_src_mono_ns) / 1e6
-                          : -1;
+  /* The gap between two consecutive heartbeats across switchover.  When
+   * lines went missing (one cut in two), each missing heartbeat is one
+   * period the guest ran: take it off.  A destination sequence that does
+   * not follow the source's means the lines cannot be trusted: unknown. */
+  r->guest_stall_ms = -1;
+  if (hb.last_src_mono_ns && hb.first_dst_mono_ns && hb.first_dst_seq > hb.last_src_seq &&
+      m->cfg.heartbeat_ms)
+    r->guest_stall_ms = (hb.first_dst_mono_ns - hb.last_src_mono_ns) / 1e6 -
+                        (double)(hb.first_dst_seq - hb.last_src_seq - 1) * m->cfg.heartbeat_ms;
 
   r->dst_tail_ms = m->resume_seen && m->src_done_wall_us
                        ? (m->resume_wall_us - m->src_done_wall_us) / 1000.0
