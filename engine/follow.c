@@ -179,6 +179,8 @@ static int complete(struct qmig_migration *m)
       return -1;
     drain_events(m, term, sizeof term);
   }
+  if (eng_announce(m) < 0) /* the guest has moved: a warning, not a failure */
+    eng_warn(m, m->err);
   if (m->hb)
     eng_hb_wait_dst(m->hb, 2000);
   if (m->cfg.quit_source && qmp_cmd(m->src, NULL, t, "quit", NULL) < 0 && !qmp_broken(m->src))

@@ -38,6 +38,8 @@ struct eng_config {
   char *src_serial, *dst_serial; /* heartbeat sources (unix paths) */
   unsigned heartbeat_ms;
   bool quit_source;
+  bool no_preflight;          /* skip eng_preflight() before migrating */
+  bool predict;               /* measure dirty rate and predict first */
   char *lab;                  /* lab dir given (for the report) */
 };
 
@@ -107,7 +109,22 @@ struct qmig_migration {
   struct eng_stats final;
 
   struct qmig_report report;
+  /* Report sections owned by the modules that fill them ("preflight",
+   * "prediction", "announce", "policy", "postcopy"); merged into the JSON
+   * report as top-level keys. */
+  json_t *report_extra;
 };
+
+/* preflight.c: every check of `qmig check`, all problems at once, nothing
+ * changed.  Fills report_extra "preflight"; -1 with a message listing every
+ * failed check when any failed. */
+int eng_preflight(struct qmig_migration *m);
+/* predict.c: measure the source's dirty rate (calc-dirty-rate) and predict
+ * total time, downtime and convergence; fills report_extra "prediction".
+ * Called before `migrate` when the predict option is on. */
+int eng_predict(struct qmig_migration *m);
+/* announce.c: after switchover, announce-self on the destination. */
+int eng_announce(struct qmig_migration *m);
 
 /* state.c: the one place states change.  Logs through the state callback. */
 void eng_set_state(struct qmig_migration *m, enum qmig_state to, const char *why);
@@ -126,6 +143,8 @@ int eng_connect(struct qmig_migration *m);
 int eng_probe(struct qmig_migration *m);
 int eng_configure(struct qmig_migration *m);
 int eng_incoming(struct qmig_migration *m);
+/* Append a warning to the report ("; "-separated). */
+void eng_warn(struct qmig_migration *m, const char *msg);
 /* "status" of the reply to `cmd` (query-status, query-migrate) into out. */
 int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, char *out,
                size_t len);

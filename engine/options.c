@@ -56,6 +56,9 @@ static const struct opt opts[] = {
   { "dst-serial", T_STR, O(dst_serial), 0, 0, "unix socket of the destination guest's serial" },
   { "heartbeat-ms", T_UINT, O(heartbeat_ms), 1, 10000, "the guest's heartbeat period, for the report" },
   { "quit-source", T_BOOL, O(quit_source), 0, 0, "on|off: quit the source QEMU after success" },
+  { "no-preflight", T_BOOL, O(no_preflight), 0, 0, "on|off: skip the preflight checks (qmig check)" },
+  { "predict", T_BOOL, O(predict), 0, 0,
+    "on|off: measure the guest's dirty rate first and predict time, downtime, convergence" },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 

@@ -145,6 +145,7 @@ char *qmig_report_json(const struct qmig_migration *m)
   };
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
     json_object_set_new(o, f[i].key, f[i].v ? f[i].v : json_null());
+  json_object_update(o, m->report_extra); /* module sections */
   if (!o)
     return NULL;
   char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

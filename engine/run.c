@@ -109,7 +109,7 @@ static int check_side(struct qmig_migration *m, struct qmp_conn *c, json_t **cap
   return rc;
 }
 
-static void warn(struct qmig_migration *m, const char *msg)
+void eng_warn(struct qmig_migration *m, const char *msg)
 {
   char *w = m->report.warnings;
   size_t n = strlen(w);
@@ -133,7 +133,7 @@ static void warn_tcg_dirty_bug(struct qmig_migration *m)
   json_int_t base = json_integer_value(json_object_get(mem, "base-memory"));
   json_decref(mem);
   if (base > 0 && base % (256 << 10) == 0)
-    warn(m, "QEMU < 9.0 under TCG with RAM a multiple of 256 KiB can lose dirty pages "
+    eng_warn(m, "QEMU < 9.0 under TCG with RAM a multiple of 256 KiB can lose dirty pages "
             "(QEMU bug, fixed upstream by 03bfc2188f): use KVM, a newer QEMU, or RAM "
             "8 KiB off the multiple (-m SIZE_IN_KIB+8K)");
 }
@@ -306,6 +306,17 @@ int eng_incoming(struct qmig_migration *m)
                     m->cfg.port_lo, m->cfg.port_hi, host, qmp_error(m->dst));
 }
 
+/* Probing ends with the preflight checks (all problems at once) and, when
+ * asked, the dirty-rate prediction: still nothing changed. */
+static int probe_all(struct qmig_migration *m)
+{
+  if (eng_probe(m) < 0)
+    return -1;
+  if (!m->cfg.no_preflight && eng_preflight(m) < 0)
+    return -1;
+  return m->cfg.predict ? eng_predict(m) : 0;
+}
+
 /* Phases before `migrate`: a failure here moved nothing. */
 static enum qmig_outcome setup(struct qmig_migration *m)
 {
@@ -313,7 +324,7 @@ static enum qmig_outcome setup(struct qmig_migration *m)
     enum qmig_state st;
     int (*fn)(struct qmig_migration *);
   } phases[] = {
-    { QMIG_S_CONNECTING, eng_connect },   { QMIG_S_PROBING, eng_probe },
+    { QMIG_S_CONNECTING, eng_connect },   { QMIG_S_PROBING, probe_all },
     { QMIG_S_CONFIGURING, eng_configure }, { QMIG_S_INCOMING, eng_incoming },
   };
   for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++) {
@@ -325,6 +336,41 @@ static enum qmig_outcome setup(struct qmig_migration *m)
     return QMIG_NOT_STARTED;
   }
   return QMIG_MIGRATED;
+}
+
+/* Connect, probe and run the preflight checks; change nothing. */
+enum qmig_outcome qmig_check(struct qmig_migration *m)
+{
+  enum qmig_outcome out = QMIG_MIGRATED;
+  if (m->ran) {
+    eng_errorf(m, "this migration has already run; create a new one");
+    return QMIG_USAGE;
+  }
+  m->ran = true;
+  m->t0_mono_ns = eng_mono_ns();
+  m->cpu0_s = eng_cpu_s();
+  m->cfg.no_preflight = false;
+  if (eng_config_check(m) < 0)
+    out = QMIG_USAGE;
+  else {
+    eng_set_state(m, QMIG_S_CONNECTING, NULL);
+    if (eng_connect(m) < 0)
+      out = QMIG_NOT_STARTED;
+    else {
+      eng_set_state(m, QMIG_S_PROBING, NULL);
+      if (probe_all(m) < 0)
+        out = QMIG_NOT_STARTED;
+    }
+  }
+  if (out != QMIG_MIGRATED)
+    eng_set_state(m, QMIG_S_FAILED, m->err);
+  m->end_mono_ns = eng_mono_ns();
+  m->report.outcome = out;
+  eng_report_fill(m);
+  qmp_close(m->src);
+  qmp_close(m->dst);
+  m->src = m->dst = NULL;
+  return out;
 }
 
 enum qmig_outcome qmig_run(struct qmig_migration *m)

@@ -117,6 +117,7 @@ struct qmig_migration *qmig_new(void)
   }
   eng_config_init(&m->cfg);
   m->state = QMIG_S_INIT;
+  m->report_extra = json_object();
   return m;
 }
 
@@ -127,6 +128,7 @@ void qmig_free(struct qmig_migration *m)
   eng_hb_stop(m->hb, NULL);
   qmp_close(m->src);
   qmp_close(m->dst);
+  json_decref(m->report_extra);
   json_decref(m->caps[0]);
   json_decref(m->caps[1]);
   eng_config_free(&m->cfg);

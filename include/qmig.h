@@ -130,6 +130,13 @@ QMIG_API void qmig_on_state(struct qmig_migration *m, qmig_state_fn fn, void *us
  * A qmig_migration runs once. */
 QMIG_API enum qmig_outcome qmig_run(struct qmig_migration *m);
 
+/* Preflight only: connect, probe both sides and run every check `qmig
+ * migrate` runs before moving anything (all problems reported at once, in
+ * qmig_error() and the report's "preflight" section); nothing is changed.
+ * Returns QMIG_MIGRATED (0) when the migration could start, else
+ * QMIG_USAGE or QMIG_NOT_STARTED.  Like qmig_run(), once per object. */
+QMIG_API enum qmig_outcome qmig_check(struct qmig_migration *m);
+
 /* Ask a running qmig_run() to cancel.  Async-signal-safe and callable from
  * any thread. */
 QMIG_API void qmig_cancel(struct qmig_migration *m);
