@@ -46,6 +46,8 @@ int eng_query_stats(struct qmig_migration *m, struct eng_stats *st)
     st->page_size = 4096;
   st->dirty_sync_count = jnum(ram, "dirty-sync-count");
   st->downtime_bytes = jnum(ram, "downtime-bytes");
+  st->postcopy_bytes = jnum(ram, "postcopy-bytes");
+  st->postcopy_requests = jnum(ram, "postcopy-requests");
   json_t *mbps = json_object_get(ram, "mbps");
   st->mbps = json_is_number(mbps) ? json_number_value(mbps) : 0;
   snprintf(st->error_desc, sizeof st->error_desc, "%s",
@@ -93,6 +95,8 @@ static void mark_pass(struct qmig_migration *m, unsigned pass, int64_t wall_us)
     return;
   m->marks[m->nmarks++] = (struct eng_pass_mark){
     pass, wall_us, st.transferred, (double)st.dirty_pages_rate * (double)st.page_size };
+  m->pass_remaining = st.remaining;
+  m->pass_pending = pass;
 }
 
 /* Handle queued events of both sides.  Returns the source's terminal
@@ -107,6 +111,9 @@ static void drain_events(struct qmig_migration *m, char *term, size_t len)
       m->stop_wall_us = ev.wall_us;
     } else if (!strcmp(ev.name, "MIGRATION_PASS")) {
       mark_pass(m, (unsigned)jnum(ev.data, "pass"), ev.wall_us);
+    } else if (!strcmp(ev.name, "MIGRATION") && st && !strcmp(st, "postcopy-active")) {
+      m->policy.postcopy_started = true;
+      m->policy.postcopy_start_wall_us = ev.wall_us;
     } else if (!strcmp(ev.name, "MIGRATION") && st && src_terminal(st)) {
       snprintf(term, len, "%s", st);
       m->src_done_wall_us = ev.wall_us;
@@ -195,6 +202,7 @@ int eng_follow(struct qmig_migration *m)
   if (qmp_cmd(m->src, NULL, (int)cf->qmp_timeout_ms, "migrate", "{s:s}", "uri", m->uri) < 0)
     return eng_errorf(m, "%s", qmp_error(m->src));
   m->migrate_issued = true;
+  eng_policy_start(m);
 
   int64_t deadline = cf->timeout_s ? m->migrate_mono_ns + (int64_t)cf->timeout_s * 1000000000 : 0;
   int64_t next_sample = m->migrate_mono_ns;
@@ -203,12 +211,26 @@ int eng_follow(struct qmig_migration *m)
     drain_events(m, term, sizeof term);
     if (term[0])
       break;
-    if (atomic_load(&m->cancel_requested)) {
-      eng_errorf(m, "cancelled on request");
-      return 1;
+    if (m->pass_pending) { /* policy decisions at a pass boundary */
+      unsigned pass = m->pass_pending;
+      m->pass_pending = 0;
+      if (eng_policy_pass(m, pass, m->pass_remaining) < 0)
+        return -1;
     }
     int64_t now = eng_mono_ns();
-    if (deadline && now >= deadline) {
+    bool stop = atomic_load(&m->cancel_requested) || (deadline && now >= deadline);
+    if (stop && m->policy.postcopy_started) {
+      /* QEMU cannot cancel post-copy: the guest already runs on the
+       * destination and needs the rest of its pages from the source. */
+      if (!m->postcopy_cancel_noted)
+        eng_warn(m, "cancel or timeout during post-copy ignored: the guest already runs on "
+                    "the destination");
+      m->postcopy_cancel_noted = true;
+      deadline = 0;
+    } else if (atomic_load(&m->cancel_requested)) {
+      eng_errorf(m, "cancelled on request");
+      return 1;
+    } else if (deadline && now >= deadline) {
       eng_errorf(m, "timed out after %u s", cf->timeout_s);
       return 1;
     }
@@ -217,6 +239,9 @@ int eng_follow(struct qmig_migration *m)
       if (eng_query_stats(m, &st) < 0)
         return -1;
       report_progress(m, &st);
+      int pr = eng_policy_tick(m, &st);
+      if (pr != 0)
+        return pr;
       if (src_terminal(st.status) && !term[0])
         snprintf(term, sizeof term, "%s", st.status);
       next_sample = now + (int64_t)cf->poll_ms * 1000000;

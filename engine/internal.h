@@ -14,7 +14,11 @@
 #include "qmig.h"
 #include "qmp/qmp.h"
 
+/* Enum options are stored as ints: the index in their choices string. */
 enum eng_tls { ENG_TLS_NONE, ENG_TLS_X509, ENG_TLS_PSK };
+enum eng_policy_kind { ENG_POLICY_FIXED, ENG_POLICY_STEPPED, ENG_POLICY_DOUBLING };
+enum eng_deadline { ENG_DEADLINE_CANCEL, ENG_DEADLINE_PAUSE, ENG_DEADLINE_POSTCOPY };
+enum eng_after { ENG_AFTER_NONE, ENG_AFTER_PASSES, ENG_AFTER_SECONDS, ENG_AFTER_STALL };
 
 /* Everything qmig_set() can set.  Strings are owned (strdup'd). */
 struct eng_config {
@@ -30,13 +34,22 @@ struct eng_config {
   uint64_t xbzrle_cache_size;
   bool auto_converge;
   int throttle_initial, throttle_increment, max_throttle; /* -1 = default */
-  enum eng_tls tls;
+  int tls;                    /* enum eng_tls */
   char *tls_dir, *tls_dst_dir, *tls_hostname, *tls_psk_user;
   unsigned timeout_s;         /* whole migration; 0 = none */
   unsigned qmp_timeout_ms;
   unsigned poll_ms;           /* query-migrate period while active */
   char *src_serial, *dst_serial; /* heartbeat sources (unix paths) */
   unsigned heartbeat_ms;
+  int downtime_policy;        /* enum eng_policy_kind */
+  uint64_t max_downtime_ms;   /* 0 = downtime_limit_ms */
+  unsigned downtime_steps, downtime_step_delay_ms;
+  unsigned deadline_s;        /* 0 = none */
+  int deadline_action;        /* enum eng_deadline */
+  bool postcopy;
+  uint64_t max_postcopy_bandwidth;
+  int postcopy_after;         /* enum eng_after */
+  unsigned postcopy_after_n;
   bool quit_source;
   bool no_preflight;          /* skip eng_preflight() before migrating */
   bool predict;               /* measure dirty rate and predict first */
@@ -67,6 +80,7 @@ struct eng_stats {
   uint64_t transferred, remaining, total, dirty_pages_rate, page_size;
   uint64_t dirty_sync_count;
   uint64_t downtime_bytes;    /* ram.downtime-bytes: sent during stop-and-copy */
+  uint64_t postcopy_bytes, postcopy_requests;
   double mbps;
   char error_desc[512];
 };
@@ -76,6 +90,20 @@ struct eng_pass_mark {
   int64_t wall_us;
   uint64_t transferred;
   double dirty_bytes_per_s; /* QEMU's dirty-pages-rate x page size; 0 = none yet */
+};
+
+/* Convergence steering state (policy.c). */
+struct eng_policy {
+  uint64_t limit_ms;          /* downtime-limit currently set */
+  unsigned step;              /* stepped policy: steps taken */
+  int64_t next_step_ns;
+  uint64_t last_remaining;    /* at the previous pass start */
+  bool deadline_reached;
+  bool postcopy_requested, postcopy_started;
+  double postcopy_request_ms; /* since `migrate` */
+  int64_t postcopy_start_wall_us; /* source's postcopy-active event */
+  char postcopy_reason[96];
+  json_t *steps;              /* [{at_ms, downtime_limit_ms, why}] */
 };
 
 struct qmig_migration {
@@ -108,6 +136,10 @@ struct qmig_migration {
   struct eng_pass_mark marks[QMIG_MAX_PASSES + 1];
   struct eng_stats final;
 
+  struct eng_policy policy;
+  unsigned pass_pending;      /* pass whose start was just sampled */
+  uint64_t pass_remaining;    /* its ram.remaining */
+  bool postcopy_cancel_noted;
   struct qmig_report report;
   /* Report sections owned by the modules that fill them ("preflight",
    * "prediction", "announce", "policy", "postcopy"); merged into the JSON
@@ -119,6 +151,13 @@ struct qmig_migration {
  * changed.  Fills report_extra "preflight"; -1 with a message listing every
  * failed check when any failed. */
 int eng_preflight(struct qmig_migration *m);
+/* A preflight finding: failed, passed, or not checkable (passes, says why). */
+enum eng_pf { ENG_PF_FAIL, ENG_PF_OK, ENG_PF_SKIP };
+void eng_pf_add(json_t *findings, const char *check, enum eng_pf r, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* preflight_cpu.c: the "cpu" and "cpu-host" findings; -1 only when a QMP
+ * connection broke (error recorded). */
+int eng_pf_cpu(struct qmig_migration *m, json_t *findings);
 /* predict.c: measure the source's dirty rate (calc-dirty-rate) and predict
  * total time, downtime and convergence; fills report_extra "prediction".
  * Called before `migrate` when the predict option is on. */
@@ -143,6 +182,10 @@ int eng_connect(struct qmig_migration *m);
 int eng_probe(struct qmig_migration *m);
 int eng_configure(struct qmig_migration *m);
 int eng_incoming(struct qmig_migration *m);
+/* Host of "tcp:HOST:PORT" ("" if not tcp); the stream's listen address
+ * (data-host, else the tcp destination's host, else 127.0.0.1). */
+void eng_tcp_host(const char *addr, char *out, size_t len);
+void eng_data_host(const struct eng_config *c, char *out, size_t len);
 /* Append a warning to the report ("; "-separated). */
 void eng_warn(struct qmig_migration *m, const char *msg);
 /* "status" of the reply to `cmd` (query-status, query-migrate) into out. */
@@ -153,6 +196,14 @@ int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, ch
  * failure (error recorded), 1 when cancelled or timed out. */
 int eng_follow(struct qmig_migration *m);
 int eng_query_stats(struct qmig_migration *m, struct eng_stats *st);
+
+/* policy.c: downtime policy, deadline, post-copy triggers.  tick/pass
+ * return 0 to go on, 1 to stop (error recorded: deadline cancel), -1 on
+ * error. */
+void eng_policy_start(struct qmig_migration *m);
+int eng_policy_tick(struct qmig_migration *m, const struct eng_stats *st);
+int eng_policy_pass(struct qmig_migration *m, unsigned pass, uint64_t remaining);
+void eng_policy_report(struct qmig_migration *m);
 
 /* recover.c: after a failure or cancel, bring the guest back to exactly one
  * running side and return the outcome. */

@@ -10,15 +10,16 @@
 
 #include "engine/internal.h"
 
-enum opt_type { T_STR, T_UINT, T_SIZE, T_BOOL, T_TLS, T_PORTS, T_COMP, T_LAB,
-                T_INT };
+enum opt_type { T_STR, T_UINT, T_SIZE, T_BOOL, T_ENUM, T_PORTS, T_COMP, T_LAB,
+                T_INT, T_AFTER };
 
 struct opt {
   const char *key;
   enum opt_type type;
   size_t off;          /* offset into struct eng_config */
   uint64_t min, max;   /* for numbers */
-  const char *help;
+  const char *help;    /* T_ENUM: starts "a|b|c:", the choices; the value is
+                          stored as the index in an int */
 };
 
 #define O(f) offsetof(struct eng_config, f)
@@ -43,7 +44,7 @@ static const struct opt opts[] = {
   { "cpu-throttle-initial", T_INT, O(throttle_initial), 1, 99, "percent (QEMU default 20)" },
   { "cpu-throttle-increment", T_INT, O(throttle_increment), 1, 99, "percent (QEMU default 10)" },
   { "max-cpu-throttle", T_INT, O(max_throttle), 1, 99, "percent (QEMU default 99)" },
-  { "tls", T_TLS, O(tls), 0, 0, "none|x509|psk: QEMU-native TLS on the stream" },
+  { "tls", T_ENUM, O(tls), 0, 0, "none|x509|psk: QEMU-native TLS on the stream" },
   { "tls-dir", T_STR, O(tls_dir), 0, 0,
     "credentials dir (x509: ca-cert.pem, server-*/client-*.pem; psk: keys.psk)" },
   { "tls-dst-dir", T_STR, O(tls_dst_dir), 0, 0, "credentials dir on the destination (default tls-dir)" },
@@ -55,6 +56,24 @@ static const struct opt opts[] = {
   { "src-serial", T_STR, O(src_serial), 0, 0, "unix socket of the source guest's serial (heartbeats)" },
   { "dst-serial", T_STR, O(dst_serial), 0, 0, "unix socket of the destination guest's serial" },
   { "heartbeat-ms", T_UINT, O(heartbeat_ms), 1, 10000, "the guest's heartbeat period, for the report" },
+  { "downtime-policy", T_ENUM, O(downtime_policy), 0, 0,
+    "fixed|stepped|doubling: raise downtime-limit up to max-downtime (stepped: over "
+    "downtime-steps, one per downtime-step-delay; doubling: when remaining stops shrinking)" },
+  { "max-downtime", T_UINT, O(max_downtime_ms), 1, 2000000,
+    "ms: the downtime limit is never raised above this (default: downtime-limit)" },
+  { "downtime-steps", T_UINT, O(downtime_steps), 1, 1000, "stepped policy: number of steps (default 10)" },
+  { "downtime-step-delay", T_UINT, O(downtime_step_delay_ms), 10, 3600000,
+    "stepped policy: ms between steps (default 2000)" },
+  { "deadline", T_UINT, O(deadline_s), 0, 86400,
+    "seconds after which deadline-action is taken if not converged (0 = none)" },
+  { "deadline-action", T_ENUM, O(deadline_action), 0, 0,
+    "cancel|pause|postcopy: at the deadline cancel, pause the guest and finish, or switch "
+    "to post-copy (default cancel)" },
+  { "postcopy", T_BOOL, O(postcopy), 0, 0, "on|off: enable post-copy (postcopy-ram on both sides)" },
+  { "max-postcopy-bandwidth", T_SIZE, O(max_postcopy_bandwidth), 0, UINT64_C(1) << 50,
+    "bytes/s for the background page push in post-copy; 0 = unlimited (default)" },
+  { "postcopy-after", T_AFTER, 0, 0, 0,
+    "start post-copy after N passes (\"3passes\"), T seconds (\"20s\") or \"stall\"" },
   { "quit-source", T_BOOL, O(quit_source), 0, 0, "on|off: quit the source QEMU after success" },
   { "no-preflight", T_BOOL, O(no_preflight), 0, 0, "on|off: skip the preflight checks (qmig check)" },
   { "predict", T_BOOL, O(predict), 0, 0,
@@ -73,6 +92,8 @@ void eng_config_init(struct eng_config *c)
   c->timeout_s = 3600;
   c->qmp_timeout_ms = 10000;
   c->poll_ms = 100;
+  c->downtime_steps = 10;
+  c->downtime_step_delay_ms = 2000;
 }
 
 void eng_config_free(struct eng_config *c)
@@ -193,6 +214,34 @@ static int set_lab(struct qmig_migration *m, const char *dir)
   return 0;
 }
 
+/* "3passes", "3 passes", "3p", "20s", "20 seconds", "stall". */
+static int parse_after(struct qmig_migration *m, const char *v)
+{
+  struct eng_config *c = &m->cfg;
+  if (strcmp(v, "stall") == 0) {
+    c->postcopy_after = ENG_AFTER_STALL;
+    return 0;
+  }
+  char *end;
+  errno = 0;
+  unsigned long n = strtoul(v, &end, 10);
+  while (*end == ' ')
+    end++;
+  if (end != v && !errno && *v != '-' && n >= 1 && n <= 1000000) {
+    if (!strcmp(end, "p") || !strcmp(end, "pass") || !strcmp(end, "passes")) {
+      c->postcopy_after = ENG_AFTER_PASSES;
+      c->postcopy_after_n = (unsigned)n;
+      return 0;
+    }
+    if (!strcmp(end, "s") || !strcmp(end, "sec") || !strcmp(end, "seconds")) {
+      c->postcopy_after = ENG_AFTER_SECONDS;
+      c->postcopy_after_n = (unsigned)n;
+      return 0;
+    }
+  }
+  return eng_errorf(m, "option 'postcopy-after': '%s' is not N passes, T seconds or stall", v);
+}
+
 int qmig_set(struct qmig_migration *m, const char *key, const char *value)
 {
   const struct opt *o = key ? find_opt(key) : NULL;
@@ -226,7 +275,7 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
       return eng_errorf(m, "option '%s': '%s' is not a %s from %llu to %llu", key, value,
                         o->type == T_SIZE ? "size" : "number",
                         (unsigned long long)o->min, (unsigned long long)o->max);
-    if (o->type == T_SIZE || o->off == O(downtime_limit_ms))
+    if (o->type == T_SIZE || o->off == O(downtime_limit_ms) || o->off == O(max_downtime_ms))
       *(uint64_t *)field = u;
     else if (o->type == T_INT)
       *(int *)field = (int)u;
@@ -238,12 +287,21 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
       return eng_errorf(m, "option '%s': '%s' is not on or off", key, value);
     *(bool *)field = b;
     return 0;
-  case T_TLS:
-    if (strcmp(value, "none") == 0) m->cfg.tls = ENG_TLS_NONE;
-    else if (strcmp(value, "x509") == 0) m->cfg.tls = ENG_TLS_X509;
-    else if (strcmp(value, "psk") == 0) m->cfg.tls = ENG_TLS_PSK;
-    else return eng_errorf(m, "option 'tls': '%s' is not none, x509 or psk", value);
-    return 0;
+  case T_ENUM: {
+    int idx = 0;
+    size_t vl = strlen(value), nch = strcspn(o->help, ":");
+    for (const char *c = o->help; c < o->help + nch; idx++) {
+      size_t n = strcspn(c, "|:");
+      if (n == vl && strncmp(c, value, n) == 0) {
+        *(int *)field = idx;
+        return 0;
+      }
+      c += n + 1;
+    }
+    return eng_errorf(m, "option '%s': '%s' is not one of %.*s", key, value, (int)nch, o->help);
+  }
+  case T_AFTER:
+    return parse_after(m, value);
   case T_COMP:
     if (strcmp(value, "none") && strcmp(value, "zlib") && strcmp(value, "zstd"))
       return eng_errorf(m, "option '%s': '%s' is not none, zlib or zstd", key, value);
@@ -297,6 +355,21 @@ int eng_config_check(struct qmig_migration *m)
     return eng_errorf(m, "heartbeats need both src-serial and dst-serial");
   if (c->xbzrle_cache_size != (64ull << 20) && !c->xbzrle)
     return eng_errorf(m, "xbzrle-cache-size given but xbzrle is off");
+  if ((c->postcopy_after != ENG_AFTER_NONE || c->deadline_action == ENG_DEADLINE_POSTCOPY) &&
+      !c->postcopy)
+    return eng_errorf(m, "postcopy-after and deadline-action postcopy need postcopy on");
+  if (c->postcopy && c->multifd_channels)
+    return eng_errorf(m, "postcopy and multifd cannot be combined in QEMU 7.2");
+  if (c->deadline_action != ENG_DEADLINE_CANCEL && !c->deadline_s)
+    return eng_errorf(m, "deadline-action needs a deadline");
+  if (c->downtime_policy != ENG_POLICY_FIXED && c->max_downtime_ms &&
+      c->max_downtime_ms <= c->downtime_limit_ms)
+    return eng_errorf(m, "max-downtime (%llu ms) must be above downtime-limit (%llu ms) for "
+                      "an escalating policy", (unsigned long long)c->max_downtime_ms,
+                      (unsigned long long)c->downtime_limit_ms);
+  if (c->downtime_policy == ENG_POLICY_FIXED && c->max_downtime_ms &&
+      c->max_downtime_ms < c->downtime_limit_ms)
+    return eng_errorf(m, "downtime-limit is above max-downtime");
   if ((c->throttle_initial >= 0 || c->throttle_increment >= 0 || c->max_throttle >= 0) &&
       !c->auto_converge)
     return eng_errorf(m, "cpu-throttle options given but auto-converge is off");
@@ -319,7 +392,8 @@ json_t *eng_config_json(const struct eng_config *c)
       v = json_integer((json_int_t)*(const uint64_t *)f);
       break;
     case T_UINT:
-      v = op->off == O(downtime_limit_ms) ? json_integer((json_int_t)*(const uint64_t *)f)
+      v = op->off == O(downtime_limit_ms) || op->off == O(max_downtime_ms)
+              ? json_integer((json_int_t)*(const uint64_t *)f)
                                          : json_integer(*(const unsigned *)f);
       break;
     case T_INT:
@@ -328,8 +402,18 @@ json_t *eng_config_json(const struct eng_config *c)
     case T_BOOL:
       v = json_boolean(*(const bool *)f);
       break;
-    case T_TLS:
-      v = json_string(c->tls == ENG_TLS_X509 ? "x509" : c->tls == ENG_TLS_PSK ? "psk" : "none");
+    case T_ENUM: {
+      const char *ch = op->help;
+      for (int k = *(const int *)f; k > 0 && *ch != ':'; k--)
+        ch += strcspn(ch, "|:") + 1;
+      v = json_stringn(ch, strcspn(ch, "|:"));
+      break;
+    }
+    case T_AFTER:
+      v = c->postcopy_after == ENG_AFTER_NONE ? json_null()
+          : c->postcopy_after == ENG_AFTER_STALL ? json_string("stall")
+          : json_sprintf("%u%s", c->postcopy_after_n,
+                         c->postcopy_after == ENG_AFTER_PASSES ? "passes" : "s");
       break;
     case T_PORTS:
       v = json_sprintf("%u-%u", c->port_lo, c->port_hi);

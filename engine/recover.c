@@ -65,7 +65,7 @@ enum qmig_outcome eng_recover(struct qmig_migration *m)
   /* 1. Stop the stream. */
   if (m->migrate_issued && m->src && !qmp_broken(m->src) && eng_query_stats(m, &st) == 0) {
     snprintf(mstat, sizeof mstat, "%s", st.status);
-    if (moving(mstat)) {
+    if (moving(mstat) && !m->policy.postcopy_started) {
       qmp_cmd(m->src, NULL, t, "migrate_cancel", NULL);
       for (int i = 0; i < RECOVER_WAIT_MS / 10 && moving(mstat); i++) {
         usleep(10000);
@@ -80,6 +80,14 @@ enum qmig_outcome eng_recover(struct qmig_migration *m)
   /* 2. Where is the guest? */
   side_state(m, &m->src, "source", m->cfg.src, src, sizeof src);
   side_state(m, &m->dst, "destination", m->cfg.dst, dst, sizeof dst);
+
+  /* After the post-copy switchover the destination holds the only current
+   * copy of the guest's state: the source must never run it again. */
+  if (m->policy.postcopy_started && strcmp(mstat, "completed") != 0) {
+    append(m, "; failed after the post-copy switchover: the guest lives on the destination "
+              "(now '%s') and may miss pages; the source was NOT resumed", dst);
+    return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
+  }
 
   /* 3. The guest already lives on the destination. */
   if (!strcmp(dst, "running")) {

@@ -79,6 +79,7 @@ void eng_report_fill(struct qmig_migration *m)
       r->total_ms >= 0 ? r->wall_ms - r->total_ms - (r->dst_tail_ms > 0 ? r->dst_tail_ms : 0) : -1;
   r->cpu_s = eng_cpu_s() - m->cpu0_s;
   fill_passes(m, r);
+  eng_policy_report(m);
 }
 
 static json_t *num(double v)

@@ -64,7 +64,7 @@ static size_t wanted_caps(const struct eng_config *c, struct cap_want *w)
   w[n++] = (struct cap_want){ "xbzrle", c->xbzrle };
   w[n++] = (struct cap_want){ "auto-converge", c->auto_converge };
   w[n++] = (struct cap_want){ "compress", false };
-  w[n++] = (struct cap_want){ "postcopy-ram", false };
+  w[n++] = (struct cap_want){ "postcopy-ram", c->postcopy };
   w[n++] = (struct cap_want){ "pause-before-switchover", false };
   w[n++] = (struct cap_want){ "zero-copy-send", false };
   w[n++] = (struct cap_want){ "block", false };
@@ -235,6 +235,9 @@ static int set_params(struct qmig_migration *m, struct qmp_conn *c, bool source)
     uint64_t bw = cf->max_bandwidth ? cf->max_bandwidth : UINT64_C(1) << 40;
     json_object_set_new(p, "max-bandwidth", json_integer((json_int_t)bw));
     json_object_set_new(p, "downtime-limit", json_integer((json_int_t)cf->downtime_limit_ms));
+    if (cf->postcopy)
+      json_object_set_new(p, "max-postcopy-bandwidth",
+                          json_integer((json_int_t)cf->max_postcopy_bandwidth));
     if (cf->xbzrle)
       json_object_set_new(p, "xbzrle-cache-size", json_integer((json_int_t)cf->xbzrle_cache_size));
     if (cf->throttle_initial >= 0)
@@ -260,7 +263,7 @@ int eng_configure(struct qmig_migration *m)
 }
 
 /* Host part of "tcp:HOST:PORT" into out ("" if not tcp). */
-static void tcp_host(const char *addr, char *out, size_t len)
+void eng_tcp_host(const char *addr, char *out, size_t len)
 {
   out[0] = '\0';
   if (strncmp(addr, "tcp:", 4) != 0)
@@ -271,6 +274,18 @@ static void tcp_host(const char *addr, char *out, size_t len)
     n = len - 1;
   memcpy(out, h, n);
   out[n] = '\0';
+}
+
+/* The address the destination listens on for the stream: data-host, else
+ * the host of a tcp: destination QMP address, else 127.0.0.1. */
+void eng_data_host(const struct eng_config *c, char *out, size_t len)
+{
+  if (c->data_host)
+    snprintf(out, len, "%s", c->data_host);
+  else
+    eng_tcp_host(c->dst, out, len);
+  if (out[0] == '\0')
+    snprintf(out, len, "127.0.0.1");
 }
 
 int eng_incoming(struct qmig_migration *m)
@@ -284,12 +299,7 @@ int eng_incoming(struct qmig_migration *m)
     return 0;
   }
   char host[200];
-  if (m->cfg.data_host)
-    snprintf(host, sizeof host, "%s", m->cfg.data_host);
-  else
-    tcp_host(m->cfg.dst, host, sizeof host);
-  if (host[0] == '\0')
-    snprintf(host, sizeof host, "127.0.0.1");
+  eng_data_host(&m->cfg, host, sizeof host);
   bool v6 = strchr(host, ':') && host[0] != '[';
   /* The destination binds: the first port of the range it can bind wins
    * (a failed migrate-incoming can be retried in QEMU 7.2). */

@@ -129,6 +129,7 @@ void qmig_free(struct qmig_migration *m)
   qmp_close(m->src);
   qmp_close(m->dst);
   json_decref(m->report_extra);
+  json_decref(m->policy.steps);
   json_decref(m->caps[0]);
   json_decref(m->caps[1]);
   eng_config_free(&m->cfg);
