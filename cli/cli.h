@@ -2,16 +2,29 @@
 #ifndef QMIG_CLI_H
 #define QMIG_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "qmig.h"
 
 int cmd_migrate(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_dirty_rate(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
 int cmd_verify_memory(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 
+/* opts.c, shared by migrate and check.  A getopt_long table of every
+ * qmig_option_keys() key (val = its index; *nkeys gets their number) then
+ * `extra` up to its NULL name; caller frees, NULL when out of memory. */
+struct option;
+struct option *cli_long_options(const struct option *extra, size_t *nkeys);
+void cli_print_option_help(FILE *f);
+/* m's JSON report to path ("-" = stdout); -1 with a message on stderr. */
+int cli_write_report(const struct qmig_migration *m, const char *path, const char *who);
+
 /* Human summary of a report (summary.c). */
 void cli_print_summary(FILE *f, const struct qmig_report *r);
+void cli_print_prediction(FILE *f, const struct qmig_migration *m, bool outcome);
 /* Default lab run directory: $QMIG_LAB_DIR or /tmp/qmig-lab-UID. */
 const char *cli_default_lab_dir(void);
 /* Parse an unsigned number for option `name`; exits 2 with a message on junk. */

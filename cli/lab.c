@@ -12,6 +12,7 @@ static void lab_help(FILE *f)
   fprintf(f,
           "usage: qmig lab start [--dir DIR] [--fill MiB] [--mem MiB] [--dirty MiB/s]\n"
           "                      [--heartbeat MS] [--accel kvm|tcg|auto] [--qemu BIN] [--guest ELF]\n"
+          "                      [--cpu MODEL] [--dst-cpu MODEL] [--nic]\n"
           "       qmig lab stop [--dir DIR]\n"
           "       qmig lab status [--dir DIR]\n\n"
           "Starts a source and a destination QEMU (-incoming defer) running the qmig\n"
@@ -21,8 +22,12 @@ static void lab_help(FILE *f)
           "  --dirty MiB/s   rate at which the guest rewrites its pages (default 0)\n"
           "  --heartbeat MS  serial heartbeat period (default 2)\n"
           "  --accel A       kvm, tcg, or auto: KVM, TCG if the guest is not ready in time\n"
+          "  --cpu MODEL     -cpu of both QEMUs (default: QEMU's)\n"
+          "  --dst-cpu MODEL -cpu of the destination (default: --cpu)\n"
           "  --exact-mem     RAM exactly --mem MiB; by default TCG pairs get 8 KiB more so\n"
-          "                  QEMU < 9.0 does not lose dirty pages (QEMU bug, see docs/DESIGN.md)\n",
+          "                  QEMU < 9.0 does not lose dirty pages (QEMU bug, see docs/DESIGN.md)\n"
+          "  --nic           an e1000 (MAC 52:54:00:71:6d:01) on a restricted user netdev;\n"
+          "                  its frames go to DIR/src.pcap and DIR/dst.pcap\n",
           cli_default_lab_dir());
 }
 
@@ -34,7 +39,8 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     { "mem", required_argument, NULL, 'm' },  { "dirty", required_argument, NULL, 'r' },
     { "heartbeat", required_argument, NULL, 'b' }, { "accel", required_argument, NULL, 'a' },
     { "qemu", required_argument, NULL, 'q' }, { "guest", required_argument, NULL, 'g' },
-    { "exact-mem", no_argument, NULL, 'x' },
+    { "exact-mem", no_argument, NULL, 'x' },  { "nic", no_argument, NULL, 'n' },
+    { "cpu", required_argument, NULL, 'c' },  { "dst-cpu", required_argument, NULL, 'C' },
     { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
   };
   int c;
@@ -42,6 +48,9 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
   while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
     switch (c) {
     case 'x': o->exact_mem = true; break;
+    case 'n': o->nic = true; break;
+    case 'c': o->cpu = optarg; break;
+    case 'C': o->dst_cpu = optarg; break;
     case 'd': o->dir = optarg; break;
     case 'f': o->fill_mib = cli_uint("fill", optarg); break;
     case 'm': o->mem_mib = cli_uint("mem", optarg); break;
@@ -223,9 +232,10 @@ int cmd_demo(int argc, char **argv)
   qmig_free(m);
   qmig_lab_stop(o.dir, err, sizeof err);
   if (o.dir == dir) { /* our temporary run directory: leave nothing */
-    static const char *const files[] = { "lab.json", "src.log", "dst.log" };
+    static const char *const files[] = { "lab.json", "src.log", "dst.log", "src.pcap",
+                                         "dst.pcap" };
     char path[600];
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
       snprintf(path, sizeof path, "%s/%s", dir, files[i]);
       unlink(path);
     }

@@ -12,6 +12,8 @@ static void usage(FILE *f)
           "usage: qmig COMMAND [options]   (qmig COMMAND --help for each)\n"
           "\n"
           "  migrate        live-migrate a guest between two QEMUs over QMP\n"
+          "  check          preflight only: report every problem, change nothing\n"
+          "  dirty-rate     measure the source guest's dirty rate, predict a migration\n"
           "  lab            start|stop|status a local source/destination pair\n"
           "  verify-memory  check the lab guest's memory against what it wrote\n"
           "  demo           start a lab pair, migrate it, print the downtime report\n"
@@ -60,8 +62,8 @@ int main(int argc, char **argv)
     const char *name;
     int (*fn)(int, char **);
   } cmds[] = {
-    { "migrate", cmd_migrate }, { "lab", cmd_lab },
-    { "verify-memory", cmd_verify_memory }, { "demo", cmd_demo },
+    { "migrate", cmd_migrate }, { "check", cmd_check }, { "dirty-rate", cmd_dirty_rate },
+    { "lab", cmd_lab }, { "verify-memory", cmd_verify_memory }, { "demo", cmd_demo },
   };
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(c, cmds[i].name))

@@ -31,12 +31,19 @@ static void on_progress(void *ud, const struct qmig_progress *p)
   fflush(stderr);
 }
 
+struct show {
+  bool verbose, quiet;
+};
+
 static void on_state(void *ud, enum qmig_state from, enum qmig_state to, const char *why)
 {
-  (void)from;
-  if (*(bool *)ud)
+  const struct show *sh = ud;
+  if (sh->verbose)
     fprintf(stderr, "%sqmig: %s%s%s\n", isatty(2) ? "\r\033[K" : "", qmig_state_name(to),
             why[0] ? ": " : "", why);
+  /* Probing is over (with --predict: measured), nothing has moved yet. */
+  if (from == QMIG_S_PROBING && to == QMIG_S_CONFIGURING && !sh->quiet && running)
+    cli_print_prediction(stderr, running, false);
 }
 
 static void help(FILE *f)
@@ -44,8 +51,7 @@ static void help(FILE *f)
   fprintf(f, "usage: qmig migrate --src ADDR --dst ADDR [options]\n"
              "       qmig migrate --lab DIR [options]\n\n"
              "ADDR is unix:PATH or tcp:HOST:PORT (the QMP sockets).\n\n");
-  for (const char *const *k = qmig_option_keys(); *k; k++)
-    fprintf(f, "  --%-22s %s\n", *k, qmig_option_help(*k));
+  cli_print_option_help(f);
   fprintf(f, "  --%-22s %s\n", "json FILE|-", "write the JSON report to FILE (- = stdout)");
   fprintf(f, "  --%-22s %s\n", "progress", "show the progress line even when not on a TTY");
   fprintf(f, "  --%-22s %s\n", "verbose", "print every engine state change");
@@ -57,20 +63,16 @@ static void help(FILE *f)
 int cmd_migrate(int argc, char **argv)
 {
   const char *const *keys = qmig_option_keys();
-  size_t nk = 0;
-  while (keys[nk])
-    nk++;
+  size_t nk;
   enum { O_JSON = 1000, O_PROGRESS, O_QUIET, O_HELP, O_VERBOSE };
-  struct option *lo = calloc(nk + 6, sizeof *lo);
+  static const struct option own[] = {
+    { "json", required_argument, NULL, O_JSON }, { "progress", no_argument, NULL, O_PROGRESS },
+    { "quiet", no_argument, NULL, O_QUIET },     { "help", no_argument, NULL, O_HELP },
+    { "verbose", no_argument, NULL, O_VERBOSE }, { NULL, 0, NULL, 0 },
+  };
+  struct option *lo = cli_long_options(own, &nk);
   if (!lo)
     return QMIG_NOT_STARTED;
-  for (size_t i = 0; i < nk; i++)
-    lo[i] = (struct option){ keys[i], required_argument, NULL, (int)i };
-  lo[nk] = (struct option){ "json", required_argument, NULL, O_JSON };
-  lo[nk + 1] = (struct option){ "progress", no_argument, NULL, O_PROGRESS };
-  lo[nk + 2] = (struct option){ "quiet", no_argument, NULL, O_QUIET };
-  lo[nk + 3] = (struct option){ "help", no_argument, NULL, O_HELP };
-  lo[nk + 4] = (struct option){ "verbose", no_argument, NULL, O_VERBOSE };
 
   struct qmig_migration *m = qmig_new();
   if (!m) {
@@ -110,9 +112,10 @@ int cmd_migrate(int argc, char **argv)
   }
   if (progress)
     qmig_on_progress(m, on_progress, NULL);
-  qmig_on_state(m, on_state, &verbose);
-
+  struct show sh = { verbose, quiet };
   running = m;
+  qmig_on_state(m, on_state, &sh);
+
   struct sigaction sa = { .sa_handler = on_signal };
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
@@ -125,20 +128,12 @@ int cmd_migrate(int argc, char **argv)
     fprintf(stderr, "\r\033[K");
 
   bool json_stdout = json && !strcmp(json, "-");
-  if (!quiet)
+  if (!quiet) {
     cli_print_summary(json_stdout ? stderr : stdout, qmig_report(m));
-  if (json) {
-    char *s = qmig_report_json(m);
-    FILE *f = json_stdout ? stdout : fopen(json, "w");
-    if (!s || !f) {
-      fprintf(stderr, "qmig migrate: cannot write the report to %s\n", json);
-    } else {
-      fprintf(f, "%s\n", s);
-      if (!json_stdout)
-        fclose(f);
-    }
-    free(s);
+    cli_print_prediction(json_stdout ? stderr : stdout, m, true);
   }
+  if (json)
+    cli_write_report(m, json, "migrate");
 out:
   qmig_free(m);
   free(lo);

@@ -1,4 +1,8 @@
 /* summary.c - the short human form of a downtime report. */
+#include <stdlib.h>
+
+#include <jansson.h>
+
 #include "cli/cli.h"
 
 static void ms(FILE *f, const char *label, double v, const char *what)
@@ -48,4 +52,34 @@ void cli_print_summary(FILE *f, const struct qmig_report *r)
   ms(f, "qmig wall", r->wall_ms, "whole run: connect .. destination resumed, source quit");
   ms(f, "qmig overhead", r->engine_overhead_ms, "wall - QEMU total - destination tail");
   fprintf(f, "  %-22s %10.3f s   CPU of this process\n", "qmig CPU", r->cpu_s);
+}
+
+/* The "prediction" section of the report, if any: before the run (the
+ * engine has measured, nothing moved yet) and beside the outcome after. */
+void cli_print_prediction(FILE *f, const struct qmig_migration *m, bool outcome)
+{
+  char *s = qmig_report_json(m);
+  json_t *j = s ? json_loads(s, 0, NULL) : NULL;
+  free(s);
+  json_t *p = json_object_get(j, "prediction");
+  if (p) {
+    double mib = 1048576.0;
+    fprintf(f, "  prediction: dirty rate %.1f MiB/s, ",
+            json_number_value(json_object_get(p, "dirty_rate_bytes_per_s")) / mib);
+    if (json_is_true(json_object_get(p, "converges")))
+      fprintf(f, "converges in %lld passes, total %.0f ms, downtime %.0f ms",
+              (long long)json_integer_value(json_object_get(p, "passes")),
+              json_number_value(json_object_get(p, "total_ms")),
+              json_number_value(json_object_get(p, "downtime_ms")));
+    else
+      fprintf(f, "does not converge");
+    const char *note = json_string_value(json_object_get(p, "note"));
+    fprintf(f, "%s%s%s\n", note ? " (" : "", note ? note : "", note ? ")" : "");
+    if (outcome && json_is_number(json_object_get(j, "total_ms")))
+      fprintf(f, "  measured:   total %.0f ms, QEMU downtime %.0f ms in %zu passes\n",
+              json_number_value(json_object_get(j, "total_ms")),
+              json_number_value(json_object_get(j, "qemu_downtime_ms")),
+              json_array_size(json_object_get(j, "passes")));
+  }
+  json_decref(j);
 }

@@ -204,7 +204,7 @@ int eng_follow(struct qmig_migration *m)
   m->migrate_issued = true;
   eng_policy_start(m);
 
-  int64_t deadline = cf->timeout_s ? m->migrate_mono_ns + (int64_t)cf->timeout_s * 1000000000 : 0;
+  int64_t timeout_at = cf->timeout_s ? m->migrate_mono_ns + (int64_t)cf->timeout_s * 1000000000 : 0;
   int64_t next_sample = m->migrate_mono_ns;
   char term[32] = "";
   for (;;) {
@@ -218,19 +218,21 @@ int eng_follow(struct qmig_migration *m)
         return -1;
     }
     int64_t now = eng_mono_ns();
-    bool stop = atomic_load(&m->cancel_requested) || (deadline && now >= deadline);
+    bool stop = atomic_load(&m->cancel_requested) || (timeout_at && now >= timeout_at);
     if (stop && m->policy.postcopy_started) {
       /* QEMU cannot cancel post-copy: the guest already runs on the
        * destination and needs the rest of its pages from the source. */
-      if (!m->postcopy_cancel_noted)
-        eng_warn(m, "cancel or timeout during post-copy ignored: the guest already runs on "
-                    "the destination");
-      m->postcopy_cancel_noted = true;
-      deadline = 0;
+      eng_warn(m, "cancel or timeout during post-copy ignored: the guest already runs on "
+                  "the destination");
+      char drain[64];
+      while (read(m->cancel_pipe[0], drain, sizeof drain) > 0)
+        ; /* else poll() would wake at once, forever */
+      atomic_store(&m->cancel_requested, 0);
+      timeout_at = 0;
     } else if (atomic_load(&m->cancel_requested)) {
       eng_errorf(m, "cancelled on request");
       return 1;
-    } else if (deadline && now >= deadline) {
+    } else if (timeout_at && now >= timeout_at) {
       eng_errorf(m, "timed out after %u s", cf->timeout_s);
       return 1;
     }

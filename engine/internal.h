@@ -51,8 +51,13 @@ struct eng_config {
   int postcopy_after;         /* enum eng_after */
   unsigned postcopy_after_n;
   bool quit_source;
-  bool no_preflight;          /* skip eng_preflight() before migrating */
+  bool preflight;             /* run eng_preflight() before migrating */
   bool predict;               /* measure dirty rate and predict first */
+  unsigned dirty_rate_time_s; /* calc-dirty-rate period */
+  uint64_t link_bandwidth;    /* bytes/s the link gives; 0 = unknown */
+  uint64_t ram_in_use;        /* bytes of guest RAM that are not zero pages; 0 = unknown */
+  unsigned announce_rounds;   /* announce-self after switchover; 0 = off */
+  unsigned announce_initial_ms, announce_max_ms, announce_step_ms;
   char *lab;                  /* lab dir given (for the report) */
 };
 
@@ -139,7 +144,6 @@ struct qmig_migration {
   struct eng_policy policy;
   unsigned pass_pending;      /* pass whose start was just sampled */
   uint64_t pass_remaining;    /* its ram.remaining */
-  bool postcopy_cancel_noted;
   struct qmig_report report;
   /* Report sections owned by the modules that fill them ("preflight",
    * "prediction", "announce", "policy", "postcopy"); merged into the JSON
@@ -158,11 +162,33 @@ void eng_pf_add(json_t *findings, const char *check, enum eng_pf r, const char *
 /* preflight_cpu.c: the "cpu" and "cpu-host" findings; -1 only when a QMP
  * connection broke (error recorded). */
 int eng_pf_cpu(struct qmig_migration *m, json_t *findings);
+/* preflight_net.c: the "data-port" finding; whether the destination QEMU
+ * runs on this host (unix QMP socket, or tcp to one of its addresses). */
+void eng_pf_port(struct qmig_migration *m, json_t *findings);
+bool eng_pf_dst_local(const struct eng_config *c);
 /* predict.c: measure the source's dirty rate (calc-dirty-rate) and predict
  * total time, downtime and convergence; fills report_extra "prediction".
  * Called before `migrate` when the predict option is on. */
 int eng_predict(struct qmig_migration *m);
-/* announce.c: after switchover, announce-self on the destination. */
+/* The precopy model eng_predict() applies (QEMU 7.2's loop, simulated);
+ * bytes and bytes/s. */
+struct eng_pred_in {
+  double ram;     /* guest RAM */
+  double in_use;  /* bytes not in zero pages: what the first pass sends */
+  double dirty;   /* bytes the guest dirties per second */
+  double bw;      /* precopy rate: the lower of max-bandwidth and the link */
+  double stop_bw; /* stop-and-copy rate (QEMU lifts the limit): the link */
+  double limit_s; /* downtime-limit */
+};
+struct eng_pred_out {
+  bool converges;
+  unsigned passes;            /* MIGRATION_PASS events, as QEMU counts them */
+  double total_s, downtime_s; /* valid when it converges */
+};
+void eng_predict_model(const struct eng_pred_in *in, struct eng_pred_out *out);
+/* announce.c: after switchover, announce-self on the destination (the
+ * announce-* options); fills report_extra "announce".  -1 with a message
+ * when QEMU refused: the caller makes it a warning, the guest has moved. */
 int eng_announce(struct qmig_migration *m);
 
 /* state.c: the one place states change.  Logs through the state callback. */

@@ -75,9 +75,24 @@ static const struct opt opts[] = {
   { "postcopy-after", T_AFTER, 0, 0, 0,
     "start post-copy after N passes (\"3passes\"), T seconds (\"20s\") or \"stall\"" },
   { "quit-source", T_BOOL, O(quit_source), 0, 0, "on|off: quit the source QEMU after success" },
-  { "no-preflight", T_BOOL, O(no_preflight), 0, 0, "on|off: skip the preflight checks (qmig check)" },
+  { "preflight", T_BOOL, O(preflight), 0, 0, "on|off: run the preflight checks of qmig check first (default on)" },
   { "predict", T_BOOL, O(predict), 0, 0,
     "on|off: measure the guest's dirty rate first and predict time, downtime, convergence" },
+  { "dirty-rate-time", T_UINT, O(dirty_rate_time_s), 1, 60,
+    "seconds QEMU measures the dirty rate for (calc-dirty-rate; default 1)" },
+  { "link-bandwidth", T_SIZE, O(link_bandwidth), 0, UINT64_C(1) << 50,
+    "bytes/s the link gives (K/M/G suffix), for the prediction; 0 = unknown (default)" },
+  { "ram-in-use", T_SIZE, O(ram_in_use), 0, UINT64_C(1) << 50,
+    "bytes of guest RAM holding data (not zero pages), for the prediction (default: "
+    "all of RAM; a lab: its guest's fill)" },
+  { "announce-rounds", T_UINT, O(announce_rounds), 0, 1000,
+    "announce-self rounds on the destination after switchover; 0 = off (default 5)" },
+  { "announce-initial", T_UINT, O(announce_initial_ms), 1, 100000,
+    "ms before the second announcement (default 50)" },
+  { "announce-max", T_UINT, O(announce_max_ms), 1, 100000,
+    "ms, longest gap between announcements (default 550)" },
+  { "announce-step", T_UINT, O(announce_step_ms), 1, 10000,
+    "ms added to the gap after each announcement (default 100)" },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -92,6 +107,12 @@ void eng_config_init(struct eng_config *c)
   c->timeout_s = 3600;
   c->qmp_timeout_ms = 10000;
   c->poll_ms = 100;
+  c->preflight = true;
+  c->dirty_rate_time_s = 1;
+  c->announce_rounds = 5; /* QEMU's own defaults */
+  c->announce_initial_ms = 50;
+  c->announce_max_ms = 550;
+  c->announce_step_ms = 100;
   c->downtime_steps = 10;
   c->downtime_step_delay_ms = 2000;
 }

@@ -322,7 +322,7 @@ static int probe_all(struct qmig_migration *m)
 {
   if (eng_probe(m) < 0)
     return -1;
-  if (!m->cfg.no_preflight && eng_preflight(m) < 0)
+  if (m->cfg.preflight && eng_preflight(m) < 0)
     return -1;
   return m->cfg.predict ? eng_predict(m) : 0;
 }
@@ -359,7 +359,7 @@ enum qmig_outcome qmig_check(struct qmig_migration *m)
   m->ran = true;
   m->t0_mono_ns = eng_mono_ns();
   m->cpu0_s = eng_cpu_s();
-  m->cfg.no_preflight = false;
+  m->cfg.preflight = true;
   if (eng_config_check(m) < 0)
     out = QMIG_USAGE;
   else {

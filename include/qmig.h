@@ -137,6 +137,15 @@ QMIG_API enum qmig_outcome qmig_run(struct qmig_migration *m);
  * QMIG_USAGE or QMIG_NOT_STARTED.  Like qmig_run(), once per object. */
 QMIG_API enum qmig_outcome qmig_check(struct qmig_migration *m);
 
+/* Dirty rate and prediction only: connect to the source alone (no
+ * destination needed), measure the guest's dirty rate with QEMU's
+ * calc-dirty-rate (option dirty-rate-time) and predict precopy's total
+ * time, downtime and convergence from link-bandwidth / max-bandwidth,
+ * downtime-limit and ram-in-use; the report's "prediction" section holds
+ * it all.  Nothing is changed.  Returns QMIG_MIGRATED (0) when measured,
+ * QMIG_USAGE, or QMIG_NOT_STARTED.  Once per object, like qmig_run(). */
+QMIG_API enum qmig_outcome qmig_dirty_rate(struct qmig_migration *m);
+
 /* Ask a running qmig_run() to cancel.  Async-signal-safe and callable from
  * any thread. */
 QMIG_API void qmig_cancel(struct qmig_migration *m);
@@ -158,9 +167,14 @@ struct qmig_lab_options {
   unsigned dirty_mibps;  /* dirty rate, MiB/s; 0 = idle */
   unsigned heartbeat_ms; /* heartbeat period; 0 = 2 */
   unsigned ready_timeout_s; /* per attempt; 0 = 60 */
+  const char *cpu;       /* -cpu MODEL of both sides; NULL = QEMU's default */
+  const char *dst_cpu;   /* -cpu MODEL of the destination; NULL = cpu */
   bool exact_mem;        /* use exactly mem_mib: under TCG the lab otherwise
                             adds 8 KiB to dodge a QEMU < 9.0 bug that loses
                             dirty pages (docs/DESIGN.md, known QEMU bugs) */
+  bool nic;              /* an e1000 on a restricted user netdev, same MAC
+                            both sides, frames dumped to DIR/src.pcap and
+                            DIR/dst.pcap (to observe announcements) */
 };
 
 /* Start the pair; blocks until the source guest reports READY.  Writes

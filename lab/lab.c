@@ -113,7 +113,7 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
   snprintf(acc, sizeof acc, "%s", accel);
   unlink(pidfile);
 
-  const char *argv[40];
+  const char *argv[48];
   int n = 0;
   argv[n++] = o->qemu ? o->qemu : "qemu-system-x86_64";
   argv[n++] = "-name"; argv[n++] = name;
@@ -121,6 +121,10 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
   argv[n++] = "-accel"; argv[n++] = acc;
   argv[n++] = "-m"; argv[n++] = mem;
   argv[n++] = "-smp"; argv[n++] = "1";
+  const char *cpu = side == 1 && o->dst_cpu ? o->dst_cpu : o->cpu;
+  if (cpu) {
+    argv[n++] = "-cpu"; argv[n++] = cpu;
+  }
   argv[n++] = "-nodefaults"; argv[n++] = "-no-user-config";
   argv[n++] = "-display"; argv[n++] = "none";
   argv[n++] = "-uuid"; argv[n++] = uuid;
@@ -130,6 +134,16 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
   argv[n++] = "-serial"; argv[n++] = "chardev:ser0";
   argv[n++] = "-qmp"; argv[n++] = qmp;
   argv[n++] = "-pidfile"; argv[n++] = pidfile;
+  char dump[PATH_MAX + 48];
+  if (o->nic) {
+    /* The same MAC on both sides, as a migrated guest keeps it; restrict=on
+     * reaches nothing outside.  No option ROM: the guest boots with -kernel
+     * and drives no NIC (QEMU itself sends the announcements' RARPs). */
+    snprintf(dump, sizeof dump, "filter-dump,id=fd0,netdev=n0,file=%s/%s.pcap", dir, s);
+    argv[n++] = "-netdev"; argv[n++] = "user,id=n0,restrict=on";
+    argv[n++] = "-device"; argv[n++] = "e1000,netdev=n0,mac=52:54:00:71:6d:01,romfile=";
+    argv[n++] = "-object"; argv[n++] = dump;
+  }
   argv[n++] = "-daemonize";
   if (side == 1) {
     argv[n++] = "-incoming"; argv[n++] = "defer";

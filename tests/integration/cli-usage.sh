@@ -2,7 +2,7 @@
 # CLI's basics work.
 . "$(dirname "$0")/lib.sh"
 "$QMIG" --version | grep -q '^qmig ' || fail "--version"
-for c in migrate lab verify-memory demo; do "$QMIG" $c --help >/dev/null || fail "$c --help"; done
+for c in migrate lab verify-memory demo check dirty-rate; do "$QMIG" $c --help >/dev/null || fail "$c --help"; done
 bad() { # expected-text args...
   local want=$1; shift
   set +e; out=$("$QMIG" migrate "$@" 2>&1); rc=$?; set -e

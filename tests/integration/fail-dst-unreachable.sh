@@ -10,8 +10,13 @@ cat "$D/out"
 [ "$RC" = 3 ] || fail "exit $RC, expected 3"
 jr .error | grep -q "nowhere.qmp" || fail "error does not name the address"
 jr .error | grep -q "No such file" || fail "error does not give the cause"
-# The stream address: a host the destination cannot bind.
+# The stream address: a host the destination cannot bind.  Preflight
+# catches it before anything is touched...
 migrate --data-host 198.18.0.1 --data-port 49152
+[ "$RC" = 3 ] || fail "exit $RC, expected 3 from preflight"
+jr .error | grep -q "data-port" || fail "preflight error: $(jr .error)"
+# ...and without preflight, migrate-incoming fails on the destination.
+migrate --data-host 198.18.0.1 --data-port 49152 --preflight off
 [ "$RC" = 3 ] || fail "exit $RC, expected 3 for an unbindable stream address"
 jr .error | grep -qi "assign\|bind" || fail "error: $(jr .error)"
 # migrate-incoming failed, so the destination is still waiting, untouched:

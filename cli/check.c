@@ -1,0 +1,125 @@
+/* check.c - `qmig check`: the preflight of `qmig migrate` alone.  Takes the
+ * same options, changes nothing, prints one line per finding. */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli/cli.h"
+
+static void help(FILE *f)
+{
+  fprintf(f, "usage: qmig check --src ADDR --dst ADDR [migrate options] [--json FILE|-]\n"
+             "       qmig check --lab DIR [migrate options]\n\n"
+             "Connects to both QEMUs and runs every check `qmig migrate` runs before it\n"
+             "moves anything (versions, machine types, -uuid, CPU models and features,\n"
+             "guest RAM, the stream's address and ports, multifd); reports all problems\n"
+             "at once and changes nothing on either side.  Takes every migrate option:\n\n");
+  cli_print_option_help(f);
+  fprintf(f, "  --%-22s %s\n", "json FILE|-", "write the JSON report to FILE (- = stdout)");
+  fprintf(f, "  --%-22s %s\n", "quiet", "no finding lines (exit code and JSON only)");
+  fprintf(f, "  --%-22s %s\n", "verbose", "print every engine state change");
+  fprintf(f, "  --%-22s %s\n", "progress", "accepted for symmetry with migrate; no effect");
+  fprintf(f, "\nPrints \"ok\", \"skip\" (could not be checked) or \"FAIL\" and the check's\n"
+             "name per finding.  Exit: 0 every check passed, 2 usage, 3 a check failed\n"
+             "or the QEMUs could not be reached.\n");
+}
+
+static void on_state(void *ud, enum qmig_state from, enum qmig_state to, const char *why)
+{
+  (void)from;
+  if (*(bool *)ud)
+    fprintf(stderr, "qmig: %s%s%s\n", qmig_state_name(to), why[0] ? ": " : "", why);
+}
+
+/* One line per finding of the report's "preflight" section; the number of
+ * failed findings, or -1 when there is no such section. */
+static int print_findings(FILE *f, const struct qmig_migration *m)
+{
+  char *s = qmig_report_json(m);
+  json_t *r = s ? json_loads(s, 0, NULL) : NULL;
+  json_t *arr = json_object_get(r, "preflight"), *fd;
+  size_t i;
+  int nfail = arr ? 0 : -1;
+  json_array_foreach(arr, i, fd) {
+    bool ok = json_is_true(json_object_get(fd, "ok"));
+    bool skipped = json_is_true(json_object_get(fd, "skipped"));
+    fprintf(f, "%-4s %s: %s\n", !ok ? "FAIL" : skipped ? "skip" : "ok",
+            json_string_value(json_object_get(fd, "check")) ?: "?",
+            json_string_value(json_object_get(fd, "detail")) ?: "");
+    nfail += !ok;
+  }
+  json_decref(r);
+  free(s);
+  return nfail;
+}
+
+int cmd_check(int argc, char **argv)
+{
+  const char *const *keys = qmig_option_keys();
+  size_t nk;
+  enum { O_JSON = 1000, O_PROGRESS, O_QUIET, O_HELP, O_VERBOSE };
+  static const struct option own[] = {
+    { "json", required_argument, NULL, O_JSON }, { "progress", no_argument, NULL, O_PROGRESS },
+    { "quiet", no_argument, NULL, O_QUIET },     { "help", no_argument, NULL, O_HELP },
+    { "verbose", no_argument, NULL, O_VERBOSE }, { NULL, 0, NULL, 0 },
+  };
+  struct option *lo = cli_long_options(own, &nk);
+  struct qmig_migration *m = lo ? qmig_new() : NULL;
+  if (!m) {
+    free(lo);
+    return QMIG_NOT_STARTED;
+  }
+  const char *json = NULL;
+  bool quiet = false, verbose = false;
+  int c, rc = QMIG_USAGE;
+  optind = 1;
+  while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    if (c >= 0 && (size_t)c < nk) {
+      if (qmig_set(m, keys[c], optarg) < 0) {
+        fprintf(stderr, "qmig check: %s\n", qmig_error(m));
+        goto out;
+      }
+    } else if (c == O_JSON) {
+      json = optarg;
+    } else if (c == O_QUIET) {
+      quiet = true;
+    } else if (c == O_VERBOSE) {
+      verbose = true;
+    } else if (c == O_PROGRESS) {
+      continue;
+    } else if (c == O_HELP || c == 'h') {
+      help(stdout);
+      rc = 0;
+      goto out;
+    } else {
+      fprintf(stderr, "qmig check: try --help\n");
+      goto out;
+    }
+  }
+  if (optind < argc) {
+    fprintf(stderr, "qmig check: unexpected argument '%s'\n", argv[optind]);
+    goto out;
+  }
+  qmig_on_state(m, on_state, &verbose);
+  rc = qmig_check(m);
+  if (rc == QMIG_USAGE) {
+    fprintf(stderr, "qmig check: %s\n", qmig_error(m));
+    goto out;
+  }
+  FILE *f = json && !strcmp(json, "-") ? stderr : stdout;
+  int nfail = quiet ? 0 : print_findings(f, m);
+  /* A failure outside the findings (QMP unreachable, probing refused). */
+  if (rc != QMIG_MIGRATED && nfail <= 0)
+    fprintf(quiet ? stderr : f, "FAIL %s\n", qmig_error(m));
+  if (json)
+    cli_write_report(m, json, "check");
+  rc = rc == QMIG_MIGRATED ? 0 : QMIG_NOT_STARTED;
+out:
+  qmig_free(m);
+  free(lo);
+  return rc;
+}
