@@ -59,51 +59,17 @@ static int print_findings(FILE *f, const struct qmig_migration *m)
 
 int cmd_check(int argc, char **argv)
 {
-  const char *const *keys = qmig_option_keys();
-  size_t nk;
-  enum { O_JSON = 1000, O_PROGRESS, O_QUIET, O_HELP, O_VERBOSE };
-  static const struct option own[] = {
-    { "json", required_argument, NULL, O_JSON }, { "progress", no_argument, NULL, O_PROGRESS },
-    { "quiet", no_argument, NULL, O_QUIET },     { "help", no_argument, NULL, O_HELP },
-    { "verbose", no_argument, NULL, O_VERBOSE }, { NULL, 0, NULL, 0 },
-  };
-  struct option *lo = cli_long_options(own, &nk);
-  struct qmig_migration *m = lo ? qmig_new() : NULL;
-  if (!m) {
-    free(lo);
+  struct qmig_migration *m = qmig_new();
+  if (!m)
     return QMIG_NOT_STARTED;
-  }
-  const char *json = NULL;
-  bool quiet = false, verbose = false;
-  int c, rc = QMIG_USAGE;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-    if (c >= 0 && (size_t)c < nk) {
-      if (qmig_set(m, keys[c], optarg) < 0) {
-        fprintf(stderr, "qmig check: %s\n", qmig_error(m));
-        goto out;
-      }
-    } else if (c == O_JSON) {
-      json = optarg;
-    } else if (c == O_QUIET) {
-      quiet = true;
-    } else if (c == O_VERBOSE) {
-      verbose = true;
-    } else if (c == O_PROGRESS) {
-      continue;
-    } else if (c == O_HELP || c == 'h') {
-      help(stdout);
-      rc = 0;
-      goto out;
-    } else {
-      fprintf(stderr, "qmig check: try --help\n");
-      goto out;
-    }
-  }
-  if (optind < argc) {
-    fprintf(stderr, "qmig check: unexpected argument '%s'\n", argv[optind]);
+  struct cli_flags fl = { .progress = false };
+  int rc = cli_parse(argc, argv, "check", m, &fl, help);
+  if (rc != 0) {
+    rc = rc > 0 ? 0 : QMIG_USAGE;
     goto out;
   }
+  const char *json = fl.json;
+  bool quiet = fl.quiet, verbose = fl.verbose;
   qmig_on_state(m, on_state, &verbose);
   rc = qmig_check(m);
   if (rc == QMIG_USAGE) {
@@ -120,6 +86,5 @@ int cmd_check(int argc, char **argv)
   rc = rc == QMIG_MIGRATED ? 0 : QMIG_NOT_STARTED;
 out:
   qmig_free(m);
-  free(lo);
   return rc;
 }

@@ -17,7 +17,12 @@ int cmd_demo(int argc, char **argv);
  * qmig_option_keys() key (val = its index; *nkeys gets their number) then
  * `extra` up to its NULL name; caller frees, NULL when out of memory. */
 struct option;
-struct option *cli_long_options(const struct option *extra, size_t *nkeys);
+struct cli_flags {
+  const char *json; /* --json FILE|- */
+  bool progress, quiet, verbose;
+};
+int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
+              struct cli_flags *fl, void (*help)(FILE *));
 void cli_print_option_help(FILE *f);
 /* m's JSON report to path ("-" = stdout); -1 with a message on stderr. */
 int cli_write_report(const struct qmig_migration *m, const char *path, const char *who);

@@ -62,54 +62,18 @@ static void help(FILE *f)
 
 int cmd_migrate(int argc, char **argv)
 {
-  const char *const *keys = qmig_option_keys();
-  size_t nk;
-  enum { O_JSON = 1000, O_PROGRESS, O_QUIET, O_HELP, O_VERBOSE };
-  static const struct option own[] = {
-    { "json", required_argument, NULL, O_JSON }, { "progress", no_argument, NULL, O_PROGRESS },
-    { "quiet", no_argument, NULL, O_QUIET },     { "help", no_argument, NULL, O_HELP },
-    { "verbose", no_argument, NULL, O_VERBOSE }, { NULL, 0, NULL, 0 },
-  };
-  struct option *lo = cli_long_options(own, &nk);
-  if (!lo)
-    return QMIG_NOT_STARTED;
-
   struct qmig_migration *m = qmig_new();
-  if (!m) {
-    free(lo);
+  if (!m)
     return QMIG_NOT_STARTED;
-  }
-  const char *json = NULL;
-  bool progress = isatty(2), quiet = false, verbose = false;
-  int c, rc = QMIG_USAGE;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-    if (c >= 0 && (size_t)c < nk) {
-      if (qmig_set(m, keys[c], optarg) < 0) {
-        fprintf(stderr, "qmig migrate: %s\n", qmig_error(m));
-        goto out;
-      }
-    } else if (c == O_JSON) {
-      json = optarg;
-    } else if (c == O_PROGRESS) {
-      progress = true;
-    } else if (c == O_QUIET) {
-      quiet = true;
-    } else if (c == O_VERBOSE) {
-      verbose = true;
-    } else if (c == O_HELP || c == 'h') {
-      help(stdout);
-      rc = 0;
-      goto out;
-    } else {
-      fprintf(stderr, "qmig migrate: try --help\n");
-      goto out;
-    }
-  }
-  if (optind < argc) {
-    fprintf(stderr, "qmig migrate: unexpected argument '%s'\n", argv[optind]);
+  struct cli_flags fl = { .progress = isatty(2) };
+  int rc = cli_parse(argc, argv, "migrate", m, &fl, help);
+  if (rc != 0) {
+    rc = rc > 0 ? 0 : QMIG_USAGE;
     goto out;
   }
+  const char *json = fl.json;
+  bool quiet = fl.quiet, verbose = fl.verbose;
+  bool progress = fl.progress;
   if (progress)
     qmig_on_progress(m, on_progress, NULL);
   struct show sh = { verbose, quiet };
@@ -136,6 +100,5 @@ int cmd_migrate(int argc, char **argv)
     cli_write_report(m, json, "migrate");
 out:
   qmig_free(m);
-  free(lo);
   return rc;
 }

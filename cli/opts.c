@@ -2,27 +2,66 @@
  * as a long option (so a command line can switch between the two verbs
  * unchanged) and the JSON report output. */
 #include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 
-struct option *cli_long_options(const struct option *extra, size_t *nkeys)
+/* Parse the command line of `qmig migrate` / `qmig check`: every library
+ * option (qmig_set) plus the CLI's own flags.  0 to go on, 1 when --help
+ * was printed, -1 on a usage error (message printed). */
+int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
+              struct cli_flags *fl, void (*help)(FILE *))
 {
+  enum { O_JSON = 1000, O_PROGRESS, O_QUIET, O_HELP, O_VERBOSE };
+  static const struct option own[] = {
+    { "json", required_argument, NULL, O_JSON }, { "progress", no_argument, NULL, O_PROGRESS },
+    { "quiet", no_argument, NULL, O_QUIET },     { "help", no_argument, NULL, O_HELP },
+    { "verbose", no_argument, NULL, O_VERBOSE }, { NULL, 0, NULL, 0 },
+  };
   const char *const *keys = qmig_option_keys();
-  size_t nk = 0, ne = 0;
+  size_t nk = 0, ne = sizeof own / sizeof own[0];
   while (keys[nk])
     nk++;
-  while (extra[ne].name)
-    ne++;
-  struct option *lo = calloc(nk + ne + 1, sizeof *lo); /* zeroed terminator */
-  if (!lo)
-    return NULL;
+  struct option *lo = calloc(nk + ne, sizeof *lo); /* own[] ends with the terminator */
+  if (!lo) {
+    fprintf(stderr, "qmig %s: out of memory\n", who);
+    return -1;
+  }
   for (size_t i = 0; i < nk; i++)
     lo[i] = (struct option){ keys[i], required_argument, NULL, (int)i };
-  memcpy(lo + nk, extra, ne * sizeof *lo);
-  *nkeys = nk;
-  return lo;
+  memcpy(lo + nk, own, sizeof own);
+  int c, rc = 0;
+  optind = 1;
+  while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    if (c >= 0 && (size_t)c < nk) {
+      if (qmig_set(m, keys[c], optarg) < 0) {
+        fprintf(stderr, "qmig %s: %s\n", who, qmig_error(m));
+        rc = -1;
+      }
+    } else if (c == O_JSON) {
+      fl->json = optarg;
+    } else if (c == O_PROGRESS) {
+      fl->progress = true;
+    } else if (c == O_QUIET) {
+      fl->quiet = true;
+    } else if (c == O_VERBOSE) {
+      fl->verbose = true;
+    } else if (c == O_HELP || c == 'h') {
+      help(stdout);
+      rc = 1;
+    } else {
+      fprintf(stderr, "qmig %s: try --help\n", who);
+      rc = -1;
+    }
+  }
+  if (rc == 0 && optind < argc) {
+    fprintf(stderr, "qmig %s: unexpected argument '%s'\n", who, argv[optind]);
+    rc = -1;
+  }
+  free(lo);
+  return rc;
 }
 
 void cli_print_option_help(FILE *f)

@@ -212,6 +212,10 @@ int eng_incoming(struct qmig_migration *m);
  * (data-host, else the tcp destination's host, else 127.0.0.1). */
 void eng_tcp_host(const char *addr, char *out, size_t len);
 void eng_data_host(const struct eng_config *c, char *out, size_t len);
+/* The frame of every entry point: once per object; eng_end fills the
+ * report, closes QMP and returns `out`. */
+int eng_begin(struct qmig_migration *m);
+enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out);
 /* Append a warning to the report ("; "-separated). */
 void eng_warn(struct qmig_migration *m, const char *msg);
 /* "status" of the reply to `cmd` (query-status, query-migrate) into out. */

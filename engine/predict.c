@@ -215,13 +215,8 @@ int eng_predict(struct qmig_migration *m)
 
 enum qmig_outcome qmig_dirty_rate(struct qmig_migration *m)
 {
-  if (m->ran) {
-    eng_errorf(m, "this migration has already run; create a new one");
+  if (eng_begin(m) < 0)
     return QMIG_USAGE;
-  }
-  m->ran = true;
-  m->t0_mono_ns = eng_mono_ns();
-  m->cpu0_s = eng_cpu_s();
   enum qmig_outcome out = QMIG_MIGRATED;
   char e[512];
   if (!m->cfg.src) {
@@ -241,10 +236,5 @@ enum qmig_outcome qmig_dirty_rate(struct qmig_migration *m)
   }
   if (out != QMIG_MIGRATED)
     eng_set_state(m, QMIG_S_FAILED, m->err);
-  m->end_mono_ns = eng_mono_ns();
-  m->report.outcome = out;
-  eng_report_fill(m);
-  qmp_close(m->src);
-  m->src = NULL;
-  return out;
+  return eng_end(m, out);
 }

@@ -348,17 +348,37 @@ static enum qmig_outcome setup(struct qmig_migration *m)
   return QMIG_MIGRATED;
 }
 
+/* Every entry point (qmig_run, qmig_check, qmig_dirty_rate) runs once,
+ * between eng_begin and eng_end. */
+int eng_begin(struct qmig_migration *m)
+{
+  if (m->ran)
+    return eng_errorf(m, "this migration has already run; create a new one");
+  m->ran = true;
+  m->t0_mono_ns = eng_mono_ns();
+  m->cpu0_s = eng_cpu_s();
+  return 0;
+}
+
+/* Fill the report and free the QMP sockets: they take one client at a
+ * time, and whoever looks at the guests next needs them. */
+enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out)
+{
+  m->end_mono_ns = eng_mono_ns();
+  m->report.outcome = out;
+  eng_report_fill(m);
+  qmp_close(m->src);
+  qmp_close(m->dst);
+  m->src = m->dst = NULL;
+  return out;
+}
+
 /* Connect, probe and run the preflight checks; change nothing. */
 enum qmig_outcome qmig_check(struct qmig_migration *m)
 {
   enum qmig_outcome out = QMIG_MIGRATED;
-  if (m->ran) {
-    eng_errorf(m, "this migration has already run; create a new one");
+  if (eng_begin(m) < 0)
     return QMIG_USAGE;
-  }
-  m->ran = true;
-  m->t0_mono_ns = eng_mono_ns();
-  m->cpu0_s = eng_cpu_s();
   m->cfg.preflight = true;
   if (eng_config_check(m) < 0)
     out = QMIG_USAGE;
@@ -374,24 +394,13 @@ enum qmig_outcome qmig_check(struct qmig_migration *m)
   }
   if (out != QMIG_MIGRATED)
     eng_set_state(m, QMIG_S_FAILED, m->err);
-  m->end_mono_ns = eng_mono_ns();
-  m->report.outcome = out;
-  eng_report_fill(m);
-  qmp_close(m->src);
-  qmp_close(m->dst);
-  m->src = m->dst = NULL;
-  return out;
+  return eng_end(m, out);
 }
 
 enum qmig_outcome qmig_run(struct qmig_migration *m)
 {
-  if (m->ran) {
-    eng_errorf(m, "this migration has already run; create a new one");
+  if (eng_begin(m) < 0)
     return QMIG_USAGE;
-  }
-  m->ran = true;
-  m->t0_mono_ns = eng_mono_ns();
-  m->cpu0_s = eng_cpu_s();
   enum qmig_outcome out;
   if (eng_config_check(m) < 0) {
     out = QMIG_USAGE;
@@ -436,13 +445,5 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
     out = eng_recover(m);
   }
 done:
-  m->end_mono_ns = eng_mono_ns();
-  m->report.outcome = out;
-  eng_report_fill(m);
-  /* QMP sockets take one client at a time: free them for whoever looks at
-   * the guests next (verification, the user's own tools). */
-  qmp_close(m->src);
-  qmp_close(m->dst);
-  m->src = m->dst = NULL;
-  return out;
+  return eng_end(m, out);
 }
