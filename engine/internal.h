@@ -70,6 +70,7 @@ struct eng_hb_result {
   uint32_t last_src_seq, first_dst_seq;
   int64_t last_src_mono_ns, first_dst_mono_ns; /* 0 = none seen */
   int64_t max_gap_src_ns, max_gap_dst_ns;      /* within each side */
+  bool realtime;                               /* reader ran SCHED_FIFO */
 };
 struct eng_heartbeat *eng_hb_start(const char *src_path, const char *dst_path,
                                    char *err, size_t errlen);

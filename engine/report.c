@@ -101,13 +101,14 @@ char *qmig_report_json(const struct qmig_migration *m)
                                             "dirty_bytes_per_s", num(p->dirty_bytes_per_s)));
   }
   const struct eng_hb_result *hb = &m->hb_result;
-  json_t *heart = json_pack("{s:o,s:i,s:i,s:o,s:o,s:o,s:o}",
+  json_t *heart = json_pack("{s:o,s:i,s:i,s:o,s:o,s:o,s:o,s:b}",
                             "period_ms", num(r->heartbeat_period_ms),
                             "src_lines", (int)hb->src_lines, "dst_lines", (int)hb->dst_lines,
                             "last_src_seq", hb->src_lines ? json_integer(hb->last_src_seq) : json_null(),
                             "first_dst_seq", hb->dst_lines ? json_integer(hb->first_dst_seq) : json_null(),
                             "max_gap_src_ms", hb->src_lines > 1 ? json_real(hb->max_gap_src_ns / 1e6) : json_null(),
-                            "max_gap_dst_ms", hb->dst_lines > 1 ? json_real(hb->max_gap_dst_ns / 1e6) : json_null());
+                            "max_gap_dst_ms", hb->dst_lines > 1 ? json_real(hb->max_gap_dst_ns / 1e6) : json_null(),
+                            "reader_realtime", hb->realtime);
   json_t *warnings = json_array();
   for (const char *w = r->warnings; *w;) {
     const char *end = strstr(w, "; ");
