@@ -216,6 +216,33 @@ struct qmig_memcheck {
 QMIG_API int qmig_verify_memory(const char *qmp_addr, const char *tmpdir,
                        struct qmig_memcheck *r, char *err, size_t errlen);
 
+/* ---- Disk verification: two images compared through NBD ---- */
+
+struct qmig_diskdiff {
+  uint64_t size_src, size_dst;  /* virtual sizes in bytes */
+  uint64_t bytes_compared;      /* 0 when the sizes differ */
+  uint64_t bytes_differing;     /* bytes that differ, counted one by one */
+  unsigned nranges;             /* differing ranges found, all of them; the
+                                   first min(nranges, 10) are in ranges[] */
+  struct {
+    uint64_t offset, length;    /* first to last differing byte of a run of
+                                   adjacent differing 4 KiB blocks */
+  } ranges[10];
+  double seconds;               /* wall time, connections included */
+  char detail[512];             /* one-line summary */
+};
+
+/* Compare two disks as a guest reads them.  Each of src and dst is an NBD
+ * URI (nbd://HOST[:PORT]/EXPORT, nbd+unix:///EXPORT?socket=PATH; format
+ * NULL or "raw") or an image file with its format, "raw" or "qcow2": qmig
+ * never probes, a file without a format is refused.  Files are served
+ * read-only by a qemu-nbd child (found in PATH) that is gone when this
+ * returns.  Returns 0 identical, 1 different (sizes, or ranges in r), -1
+ * could not compare (err names the side and why). */
+QMIG_API int qmig_verify_disks(const char *src, const char *src_format, const char *dst,
+                               const char *dst_format, struct qmig_diskdiff *r, char *err,
+                               size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
