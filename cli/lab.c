@@ -13,6 +13,8 @@ static void lab_help(FILE *f)
           "usage: qmig lab start [--dir DIR] [--fill MiB] [--mem MiB] [--dirty MiB/s]\n"
           "                      [--heartbeat MS] [--accel kvm|tcg|auto] [--qemu BIN] [--guest ELF]\n"
           "                      [--cpu MODEL] [--dst-cpu MODEL] [--nic]\n"
+          "                      [--disk MiB [--disk-format raw|qcow2] [--disk-write KiB/s]\n"
+          "                       [--disk-cache none|writeback]]\n"
           "       qmig lab stop [--dir DIR]\n"
           "       qmig lab status [--dir DIR]\n\n"
           "Starts a source and a destination QEMU (-incoming defer) running the qmig\n"
@@ -27,7 +29,13 @@ static void lab_help(FILE *f)
           "  --exact-mem     RAM exactly --mem MiB; by default TCG pairs get 8 KiB more so\n"
           "                  QEMU < 9.0 does not lose dirty pages (QEMU bug, see docs/DESIGN.md)\n"
           "  --nic           an e1000 (MAC 52:54:00:71:6d:01) on a restricted user netdev;\n"
-          "                  its frames go to DIR/src.pcap and DIR/dst.pcap\n",
+          "                  its frames go to DIR/src.pcap and DIR/dst.pcap\n"
+          "  --disk MiB      an IDE disk DIR/disk.FORMAT, created anew and shared by both\n"
+          "                  sides, that the guest fills with verifiable data before READY\n"
+          "                  (check it with qmig verify-disk-image)\n"
+          "  --disk-format F raw (default) or qcow2\n"
+          "  --disk-write R  rate at which the guest rewrites its disk, KiB/s (default 0)\n"
+          "  --disk-cache C  none (default; writeback where O_DIRECT fails) or writeback\n",
           cli_default_lab_dir());
 }
 
@@ -41,6 +49,9 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     { "qemu", required_argument, NULL, 'q' }, { "guest", required_argument, NULL, 'g' },
     { "exact-mem", no_argument, NULL, 'x' },  { "nic", no_argument, NULL, 'n' },
     { "cpu", required_argument, NULL, 'c' },  { "dst-cpu", required_argument, NULL, 'C' },
+    { "disk", required_argument, NULL, 'D' }, { "disk-format", required_argument, NULL, 'F' },
+    { "disk-write", required_argument, NULL, 'W' },
+    { "disk-cache", required_argument, NULL, 'K' },
     { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
   };
   int c;
@@ -65,6 +76,22 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
       break;
     case 'q': o->qemu = optarg; break;
     case 'g': o->guest = optarg; break;
+    case 'D': o->disk_mib = cli_uint("disk", optarg); break;
+    case 'W': o->disk_write_kibps = cli_uint("disk-write", optarg); break;
+    case 'F':
+      if (strcmp(optarg, "raw") && strcmp(optarg, "qcow2")) {
+        fprintf(stderr, "qmig %s: --disk-format '%s' is not raw or qcow2\n", who, optarg);
+        return -1;
+      }
+      o->disk_format = optarg;
+      break;
+    case 'K':
+      if (strcmp(optarg, "none") && strcmp(optarg, "writeback")) {
+        fprintf(stderr, "qmig %s: --disk-cache '%s' is not none or writeback\n", who, optarg);
+        return -1;
+      }
+      o->disk_cache = optarg;
+      break;
     case 'h': lab_help(stdout); return 1;
     default: fprintf(stderr, "qmig %s: try --help\n", who); return -1;
     }
@@ -120,6 +147,9 @@ int cmd_lab(int argc, char **argv)
            li.mem_mib, li.fill_mib, li.dirty_mibps, li.heartbeat_ms, li.src_qmp, li.src_pid,
            li.src_pid ? "" : " (not running)", li.dst_qmp, li.dst_pid,
            li.dst_pid ? "" : " (not running)");
+    if (li.disk_mib)
+      printf("  disk:        %s (%s, %u MiB, cache=%s, rewritten at %u KiB/s)\n", li.disk,
+             li.disk_format, li.disk_mib, li.disk_cache, li.disk_write_kibps);
     return 0;
   }
   fprintf(stderr, "qmig lab: unknown subcommand '%s' (start, stop, status)\n", sub);
@@ -149,9 +179,12 @@ static int verify(const char *addr, const char *tmpdir)
     fprintf(stderr, "qmig verify-memory: %s\n", err);
     return 3;
   }
-  printf("memory check: %s: %llu pages checked, %llu bad%s (guest page writes %u)\n",
+  printf("memory check: %s: %llu pages checked, %llu bad%s (guest page writes %u",
          rc == 0 ? "OK" : "FAILED", (unsigned long long)r.pages_checked,
          (unsigned long long)r.pages_bad, r.excused ? ", 1 page mid-write excused" : "", r.pos);
+  if (r.dpos)
+    printf(", disk unit writes %u", r.dpos);
+  printf(")\n");
   if (rc)
     printf("  %s\n", r.detail);
   return rc;
@@ -233,7 +266,7 @@ int cmd_demo(int argc, char **argv)
   qmig_lab_stop(o.dir, err, sizeof err);
   if (o.dir == dir) { /* our temporary run directory: leave nothing */
     static const char *const files[] = { "lab.json", "src.log", "dst.log", "src.pcap",
-                                         "dst.pcap" };
+                                         "dst.pcap", "disk.raw", "disk.qcow2" };
     char path[600];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
       snprintf(path, sizeof path, "%s/%s", dir, files[i]);

@@ -17,6 +17,7 @@ static void usage(FILE *f)
           "  lab            start|stop|status a local source/destination pair\n"
           "  verify-memory  check the lab guest's memory against what it wrote\n"
           "  verify-disks   compare two disk images (files or NBD exports) block by block\n"
+          "  verify-disk-image  check the lab guest's disk image against what it wrote\n"
           "  demo           start a lab pair, migrate it, print the downtime report\n"
           "\n"
           "Exit codes: 0 migrated; 1 not migrated, source running; 2 usage;\n"
@@ -65,7 +66,8 @@ int main(int argc, char **argv)
   } cmds[] = {
     { "migrate", cmd_migrate }, { "check", cmd_check }, { "dirty-rate", cmd_dirty_rate },
     { "lab", cmd_lab }, { "verify-memory", cmd_verify_memory },
-    { "verify-disks", cmd_verify_disks }, { "demo", cmd_demo },
+    { "verify-disks", cmd_verify_disks }, { "verify-disk-image", cmd_verify_disk_image },
+    { "demo", cmd_demo },
   };
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(c, cmds[i].name))

@@ -109,9 +109,13 @@ idt_setup:
 	inc %ebx
 	cmp $32, %ebx
 	jne 2b
-	/* IRQ0 (PIT) after the remap */
+	/* IRQ0 (PIT) and IRQ14 (primary IDE) after the remap; IRQ14 stays
+	 * masked until the disk code unmasks it (guest/disk.c) */
 	mov $isr_timer, %eax
 	mov $0x20, %ecx
+	call set_gate
+	mov $isr_ide, %eax
+	mov $0x2E, %ecx
 	call set_gate
 	lidt idt_desc
 	pop %ebx
@@ -153,6 +157,16 @@ isr_timer:
 	incl g_ticks
 	push %eax
 	mov $0x20, %al /* non-specific EOI to the master */
+	out %al, $0x20
+	pop %eax
+	iret
+
+/* IDE completion: only wakes the hlt in ata_wait(), which reads the
+ * status register (that acknowledges the drive).  EOI slave, then master. */
+isr_ide:
+	push %eax
+	mov $0x20, %al
+	out %al, $0xA0
 	out %al, $0x20
 	pop %eax
 	iret

@@ -3,17 +3,21 @@
  *
  * Command line (multiboot cmdline, "key=value" words, others ignored):
  *   fill=MiB (64)  dirty=MiB/s (0 = idle)  hb=ms (2)  seed=N (1)
+ *   disk=MiB (0 = no disk)  dwrite=KiB/s (0 = no rewrites; at most 32768)
  * Serial protocol (one line each, decimal):
- *   QMIG-GUEST v1 base=0x1000000 pages=N fill=F dirty=D hb=H
- *   READY pos=N                after the first full fill
+ *   QMIG-GUEST v1 base=0x1000000 pages=N fill=F dirty=D hb=H [disk=M dwrite=W]
+ *   DREADY dpos=N              after the disk's first full fill (disk > 0)
+ *   READY pos=N                after the first full fills (RAM, then disk)
  *   HB <hb_seq> <pos>          every hb ms
  *   ERROR <why>                then the guest halts
- * Page contents and the progress rule are in guest/pattern.h. */
+ * Page and disk contents and the progress rules are in guest/pattern.h;
+ * the disk is written by disk.c. */
 #include <stdint.h>
 
+#include "guest/guest.h"
 #include "guest/pattern.h"
 
-_Static_assert(sizeof(struct qg_ctl) == 40, "control page layout");
+_Static_assert(sizeof(struct qg_ctl) == 44, "control page layout");
 
 #define MB_BOOT_MAGIC 0x2BADB002u
 #define MB_INFO_MEM (1u << 0)
@@ -26,10 +30,7 @@ struct mb_info {
   uint32_t cmdline; /* physical address of a NUL-terminated string */
 } __attribute__((packed));
 
-extern volatile uint32_t g_ticks; /* boot.S: incremented by IRQ0 at 1 kHz */
-
 void guest_main(uint32_t magic, const struct mb_info *mbi);
-void guest_exception(uint32_t vector, uint32_t error, uint32_t eip);
 
 /* gcc may emit calls to these even in freestanding code. */
 void *memset(void *d, int c, unsigned long n);
@@ -50,101 +51,10 @@ void *memcpy(void *d, const void *s, unsigned long n)
   return d;
 }
 
-/* ---- port I/O and COM1 ---- */
-
-#define COM1 0x3F8
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-  __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-  uint8_t v;
-  __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-  return v;
-}
-
-static void serial_init(void)
-{
-  outb(COM1 + 1, 0x00); /* no UART interrupts: we poll */
-  outb(COM1 + 3, 0x80); /* DLAB */
-  outb(COM1 + 0, 0x01); /* 115200 baud */
-  outb(COM1 + 1, 0x00);
-  outb(COM1 + 3, 0x03); /* 8N1 */
-  outb(COM1 + 2, 0xC7); /* FIFO on, cleared */
-  outb(COM1 + 4, 0x03); /* DTR, RTS */
-}
-
-static void putc_serial(char c)
-{
-  while (!(inb(COM1 + 5) & 0x20)) /* LSR.THRE */
-    ;
-  outb(COM1, (uint8_t)c);
-}
-
-static void puts_serial(const char *s)
-{
-  while (*s)
-    putc_serial(*s++);
-}
-
-static void putu(uint32_t v)
-{
-  char buf[11];
-  int n = 0;
-
-  do {
-    buf[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  while (n)
-    putc_serial(buf[--n]);
-}
-
-static void puthex(uint32_t v)
-{
-  int s;
-
-  puts_serial("0x");
-  for (s = 28; s > 0 && !(v >> s); s -= 4)
-    ;
-  for (; s >= 0; s -= 4)
-    putc_serial("0123456789abcdef"[(v >> s) & 15]);
-}
-
-static void __attribute__((noreturn)) halt_forever(void)
-{
-  for (;;)
-    __asm__ volatile("cli; hlt");
-}
-
-static void __attribute__((noreturn)) fail(const char *why, uint32_t v)
-{
-  puts_serial("ERROR ");
-  puts_serial(why);
-  putu(v);
-  putc_serial('\n');
-  halt_forever();
-}
-
-void guest_exception(uint32_t vector, uint32_t error, uint32_t eip)
-{
-  puts_serial("ERROR exception ");
-  putu(vector);
-  puts_serial(" error=");
-  puthex(error);
-  puts_serial(" eip=");
-  puthex(eip);
-  putc_serial('\n');
-  halt_forever();
-}
-
 /* ---- command line ---- */
 
 struct config {
-  uint32_t fill_mib, dirty_mibps, hb_ms, seed;
+  uint32_t fill_mib, dirty_mibps, hb_ms, seed, disk_mib, dwrite_kibps;
 };
 
 /* Parse the decimal value of "key=" in cmdline into *out.  Returns 0 if the
@@ -185,8 +95,9 @@ static int cmdline_get(const char *cmdline, const char *key, uint32_t *out)
 
 static void parse_config(const struct mb_info *mbi, struct config *c)
 {
-  static const char *const keys[] = {"fill", "dirty", "hb", "seed"};
-  uint32_t *vals[] = {&c->fill_mib, &c->dirty_mibps, &c->hb_ms, &c->seed};
+  static const char *const keys[] = {"fill", "dirty", "hb", "seed", "disk", "dwrite"};
+  uint32_t *vals[] = {&c->fill_mib, &c->dirty_mibps, &c->hb_ms,
+                      &c->seed,     &c->disk_mib,    &c->dwrite_kibps};
   const char *cmdline = "";
   unsigned k;
 
@@ -194,9 +105,11 @@ static void parse_config(const struct mb_info *mbi, struct config *c)
   c->dirty_mibps = 0;
   c->hb_ms = 2;
   c->seed = 1;
+  c->disk_mib = 0;
+  c->dwrite_kibps = 0;
   if ((mbi->flags & MB_INFO_CMDLINE) && mbi->cmdline)
     cmdline = (const char *)(uintptr_t)mbi->cmdline;
-  for (k = 0; k < 4; k++) {
+  for (k = 0; k < sizeof keys / sizeof *keys; k++) {
     if (cmdline_get(cmdline, keys[k], vals[k]) < 0) {
       puts_serial("ERROR bad value for ");
       puts_serial(keys[k]);
@@ -210,13 +123,16 @@ static void parse_config(const struct mb_info *mbi, struct config *c)
     fail("hb must be at least 1 ms, got ", c->hb_ms);
   if (c->fill_mib > QG_MAX_PAGES / QG_PAGES_PER_MIB)
     fail("fill too large for a 32-bit guest, MiB: ", c->fill_mib);
+  if (c->disk_mib > QG_MAX_DISK_MIB)
+    fail("disk too large for LBA28, MiB: ", c->disk_mib);
 }
 
 /* ---- the work ---- */
 
 static volatile struct qg_ctl *const ctl = (volatile struct qg_ctl *)QMIG_GUEST_BASE;
 
-static uint32_t g_pos; /* our copy of ctl->pos */
+static uint32_t g_pos;  /* our copy of ctl->pos */
+static uint32_t g_dpos; /* our copy of the disk's dpos, mirrored in ctl->dpos */
 
 /* Write the next page of the sweep and publish it with one store to pos. */
 static void write_next_page(uint32_t npages, uint32_t seed)
@@ -228,6 +144,13 @@ static void write_next_page(uint32_t npages, uint32_t seed)
   qg_write_page(page, i, g_pos / npages + 1, seed);
   g_pos++;
   ctl->pos = g_pos; /* volatile: stays after the page's volatile stores */
+}
+
+/* Write the next disk unit (data, then control sector), then mirror dpos. */
+static void write_next_unit(void)
+{
+  g_dpos = disk_write_unit(g_dpos);
+  ctl->dpos = g_dpos;
 }
 
 static void heartbeat(void)
@@ -254,13 +177,64 @@ static void wait_tick(uint32_t seen)
     __asm__ volatile("sti" ::: "memory");
 }
 
+/* Ticks and heartbeats: the one place that looks at the clock. */
+struct clock {
+  uint32_t last, next_hb, hb_ms;
+};
+
+/* Heartbeat if one is due; returns the ticks passed since the last call. */
+static uint32_t clock_poll(struct clock *k)
+{
+  uint32_t now = g_ticks, passed = now - k->last;
+
+  if (passed) {
+    k->last = now;
+    ctl->ticks = now;
+  }
+  if ((int32_t)(now - k->next_hb) >= 0) {
+    heartbeat();
+    k->next_hb += k->hb_ms;
+    if ((int32_t)(now - k->next_hb) >= 0) /* fell behind: don't catch up */
+      k->next_hb = now + k->hb_ms;
+  }
+  return passed;
+}
+
+/* 16.16 fixed-point budget of writes: `per_tick` more each tick, at most
+ * `cap` (a guest that cannot keep up writes flat out, and the cap keeps it
+ * from bursting after it falls behind). */
+struct budget {
+  uint64_t have, per_tick, cap;
+};
+#define ONE ((uint64_t)1 << 16)
+
+static void budget_add(struct budget *b, uint32_t ticks)
+{
+  b->have += b->per_tick * ticks;
+  if (b->have > b->cap)
+    b->have = b->cap;
+}
+
+static int budget_take(struct budget *b)
+{
+  if (b->have < ONE)
+    return 0;
+  b->have -= ONE;
+  return 1;
+}
+
+/* Disk units a 1 ms tick may ask for: a unit takes hundreds of us of PIO
+ * under TCG, and heartbeats must not wait for many. */
+#define MAX_UNITS_PER_TICK 8u
+#define PAGES_PER_ROUND 16
+
 void guest_main(uint32_t magic, const struct mb_info *mbi)
 {
   struct config c;
   uint64_t end, top;
-  uint32_t npages, now, last, next_hb;
-  uint64_t budget = 0, per_tick, cap;
-  const uint64_t one = 1u << 16; /* budget is in pages, 16.16 fixed point */
+  uint32_t npages, nunits = 0, passed;
+  struct clock k;
+  struct budget pages = {0, 0, 0}, units = {0, 0, 0};
 
   serial_init();
   if (magic != MB_BOOT_MAGIC)
@@ -293,8 +267,10 @@ void guest_main(uint32_t magic, const struct mb_info *mbi)
   ctl->dirty_mibps = c.dirty_mibps;
   ctl->hb_ms = c.hb_ms;
   ctl->ready = 0;
+  ctl->dpos = 0;
   ctl->magic = QG_CTL_MAGIC;
   g_pos = 0;
+  g_dpos = 0;
 
   puts_serial("QMIG-GUEST v1 base=");
   puthex(QMIG_GUEST_BASE);
@@ -306,43 +282,63 @@ void guest_main(uint32_t magic, const struct mb_info *mbi)
   putu(c.dirty_mibps);
   puts_serial(" hb=");
   putu(c.hb_ms);
+  if (c.disk_mib) {
+    puts_serial(" disk=");
+    putu(c.disk_mib);
+    puts_serial(" dwrite=");
+    putu(c.dwrite_kibps);
+  }
   putc_serial('\n');
 
-  __asm__ volatile("sti");
+  __asm__ volatile("sti"); /* before the disk: its timeouts count ticks */
+  if (c.disk_mib)
+    nunits = disk_init(c.disk_mib, c.seed);
   while (g_pos < npages)
     write_next_page(npages, c.seed);
+  k.last = g_ticks;
+  k.hb_ms = c.hb_ms;
+  k.next_hb = k.last + c.hb_ms;
+  if (c.disk_mib) {
+    /* The disk is slow (PIO): heartbeats keep flowing during its fill. */
+    while (g_dpos < nunits) {
+      write_next_unit();
+      clock_poll(&k);
+    }
+    puts_serial("DREADY dpos=");
+    putu(g_dpos);
+    putc_serial('\n');
+  }
   ctl->ready = 1;
   puts_serial("READY pos=");
   putu(g_pos);
   putc_serial('\n');
 
-  /* Pages per 1 ms tick; a guest that cannot keep up writes flat out, and
-   * the cap keeps it from bursting after it falls behind. */
-  per_tick = (uint64_t)c.dirty_mibps * QG_PAGES_PER_MIB * one / 1000;
-  cap = per_tick * 4 + one;
-  last = g_ticks;
-  next_hb = last + c.hb_ms;
+  /* Pages and units per 1 ms tick.  Per round at most PAGES_PER_ROUND
+   * pages (microseconds each) and one unit (a millisecond or more of PIO
+   * with cache=none), so neither starves the other nor the heartbeat. */
+  pages.per_tick = (uint64_t)c.dirty_mibps * QG_PAGES_PER_MIB * ONE / 1000;
+  pages.cap = pages.per_tick * 4 + ONE;
+  units.per_tick = (uint64_t)c.dwrite_kibps * ONE / (QG_UNIT_SIZE / 1024) / 1000;
+  units.cap = units.per_tick * 4 + ONE;
+  if (units.cap > MAX_UNITS_PER_TICK * ONE)
+    units.cap = MAX_UNITS_PER_TICK * ONE;
+  clock_poll(&k);
   for (;;) {
-    now = g_ticks;
-    if (now != last) {
-      budget += per_tick * (now - last);
-      if (budget > cap)
-        budget = cap;
-      last = now;
-      ctl->ticks = now;
-    }
-    if ((int32_t)(now - next_hb) >= 0) {
-      heartbeat();
-      next_hb += c.hb_ms;
-      if ((int32_t)(now - next_hb) >= 0) /* fell behind: don't catch up */
-        next_hb = now + c.hb_ms;
-    }
-    /* pos must never wrap: that would rewind every page's generation */
-    if (budget >= one && g_pos != 0xFFFFFFFFu) {
+    int wrote = 0;
+
+    passed = clock_poll(&k);
+    budget_add(&pages, passed);
+    budget_add(&units, passed);
+    /* pos and dpos must never wrap: that would rewind every generation */
+    for (int n = 0; n < PAGES_PER_ROUND && g_pos != 0xFFFFFFFFu && budget_take(&pages); n++) {
       write_next_page(npages, c.seed);
-      budget -= one;
-    } else {
-      wait_tick(now);
+      wrote = 1;
     }
+    if (nunits && g_dpos != 0xFFFFFFFFu && budget_take(&units)) {
+      write_next_unit();
+      wrote = 1;
+    }
+    if (!wrote)
+      wait_tick(k.last);
   }
 }

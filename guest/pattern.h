@@ -1,8 +1,9 @@
-/* guest/pattern.h - memory layout and page content of the qmig test guest.
+/* guest/pattern.h - memory and disk layout and content of the qmig test guest.
  *
- * Shared by the freestanding guest (guest/guest.c) and the host-side checker
- * (lab/memcheck.c, tests): one definition of what every page must hold, so
- * the two cannot drift apart.  Only <stdint.h> types; no libc.
+ * Shared by the freestanding guest (guest/guest.c, guest/disk.c) and the
+ * host-side checkers (lab/memcheck.c, lab/diskcheck.c, tests): one
+ * definition of what every page and disk sector must hold, so the two
+ * cannot drift apart.  Only <stdint.h> types; no libc.
  *
  * Layout (guest-physical):
  *   QMIG_GUEST_BASE                     control page (struct qg_ctl)
@@ -52,7 +53,9 @@ struct qg_ctl {
   uint32_t hb_seq;      /* heartbeats printed */
   uint32_t dirty_mibps; /* requested dirty rate */
   uint32_t hb_ms;       /* heartbeat period */
-  uint32_t ready;       /* 1 once the first fill (pos == npages) is done */
+  uint32_t ready;       /* 1 once the first fills (RAM, then disk) are done */
+  uint32_t dpos;        /* mirror of the disk's dpos (below), stored after the
+                           disk's control sector is written; 0 without a disk */
 } __attribute__((packed));
 
 /* Murmur3's 32-bit finalizer: a bijective avalanche mix. */
@@ -156,6 +159,84 @@ static inline uint32_t qg_page_mismatch(const uint32_t *p, uint32_t from, uint32
       return w;
   }
   return QG_PAGE_WORDS;
+}
+
+/* ---- The disk (IDE primary master, ATA PIO, LBA28) ----
+ *
+ * Unit = 4 KiB = 8 sectors of 512 bytes.  Layout (LBA = 512-byte sector):
+ *   LBA 0..7                  control unit: sector 0 starts with struct
+ *                             qg_dctl, the rest of the unit is zero
+ *   LBA 8 * (1 + i) .. + 7    data unit i, 0 <= i < nunits
+ * nunits = disk MiB * 256 - 1: the control unit and the data fill the disk.
+ *
+ * dpos counts unit writes, the same rule as pos for RAM: unit i holds
+ * generation dpos / nunits + (i < dpos % nunits), generation 0 (never
+ * written) is zero.  Sector s of unit i, generation g >= 1, is a header
+ * (QG_SECTOR_MAGIC, i, g, s, seed) then an xorshift32 stream seeded from
+ * (i, g, s, seed).  Per unit the guest issues one WRITE SECTORS of 8 (QEMU
+ * writes it sector by sector: sectors are atomic, the unit is not), waits
+ * for it, then rewrites the control sector with dpos + 1 (a second
+ * command).  So at a stop, unit cur = dpos % nunits may hold a prefix of
+ * new sectors followed by old ones (all old, all new, or a mix); every other
+ * unit holds exactly its generation.  As for RAM, a dpos one too low is
+ * indistinguishable from "unit cur written, control not yet".
+ */
+#define QG_SECTOR_SIZE 512u
+#define QG_SECTOR_WORDS 128u
+#define QG_UNIT_SECTORS 8u
+#define QG_UNIT_SIZE 4096u
+#define QG_UNITS_PER_MIB 256u
+#define QG_SEC_HDR_WORDS 5u
+
+#define QG_DCTL_MAGIC 0x44474D51u   /* "QMGD" little-endian */
+#define QG_SECTOR_MAGIC 0x53474D51u /* "QMGS" little-endian */
+#define QG_DCTL_VERSION 1u
+
+/* LBA28 addresses 2^28 - 1 sectors. */
+#define QG_MAX_DISK_MIB 131071u
+
+/* Sector 0 of the disk (the rest of the sector is zero). */
+struct qg_dctl {
+  uint32_t magic;   /* QG_DCTL_MAGIC */
+  uint32_t version; /* QG_DCTL_VERSION */
+  uint32_t nunits;  /* data units */
+  uint32_t seed;    /* the guest's seed= (same as the RAM's) */
+  uint32_t dpos;    /* unit writes completed */
+} __attribute__((packed));
+
+/* Initial xorshift32 state of sector `s` of unit `i`, generation `gen`;
+ * never zero.  A different start constant than pages: a disk sector never
+ * matches a RAM page's stream by accident. */
+static inline uint32_t qg_sector_state(uint32_t i, uint32_t gen, uint32_t s, uint32_t seed)
+{
+  uint32_t h = qg_mix32(seed ^ 0x3C6EF372u);
+  h = qg_mix32(h ^ i);
+  h = qg_mix32(h + gen * 0x9E3779B9u);
+  h = qg_mix32(h ^ (s * 0x85EBCA77u + 1u));
+  return h ? h : 0xA54FF53Au;
+}
+
+/* The 128 words of sector s of unit i, generation gen (0 = zero). */
+static inline void qg_fill_sector(uint32_t *w, uint32_t i, uint32_t gen, uint32_t s,
+                                  uint32_t seed)
+{
+  uint32_t x, k;
+
+  if (gen == 0) {
+    for (k = 0; k < QG_SECTOR_WORDS; k++)
+      w[k] = 0;
+    return;
+  }
+  w[0] = QG_SECTOR_MAGIC;
+  w[1] = i;
+  w[2] = gen;
+  w[3] = s;
+  w[4] = seed;
+  x = qg_sector_state(i, gen, s, seed);
+  for (k = QG_SEC_HDR_WORDS; k < QG_SECTOR_WORDS; k++) {
+    x = qg_xorshift32(x);
+    w[k] = x;
+  }
 }
 
 #endif

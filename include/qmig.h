@@ -175,9 +175,20 @@ struct qmig_lab_options {
   bool nic;              /* an e1000 on a restricted user netdev, same MAC
                             both sides, frames dumped to DIR/src.pcap and
                             DIR/dst.pcap (to observe announcements) */
+  unsigned disk_mib;     /* a disk the guest fills and rewrites with
+                            verifiable data (docs/DESIGN.md, the lab guest's
+                            disk contract); 0 = none.  DIR/disk.FORMAT is
+                            created anew and shared by both sides */
+  const char *disk_format; /* "raw" (NULL = raw) or "qcow2" */
+  const char *disk_cache;  /* -drive cache= of both sides: "none" (NULL:
+                              none, or writeback where O_DIRECT fails) or
+                              "writeback" */
+  unsigned disk_write_kibps; /* the guest's disk rewrite rate, KiB/s; 0 =
+                                idle after the fill; at most 32768 */
 };
 
-/* Start the pair; blocks until the source guest reports READY.  Writes
+/* Start the pair; blocks until the source guest reports READY (after its
+ * disk fill too, when it has a disk: the ready timeout grows with it).  Writes
  * the lab description to DIR/lab.json.  On failure returns -1, stops what it
  * started and writes a message into err. */
 QMIG_API int qmig_lab_start(const struct qmig_lab_options *o, char *err, size_t errlen);
@@ -192,6 +203,9 @@ struct qmig_lab_info {
   char accel[8];
   int src_pid, dst_pid;                /* 0 if not running */
   unsigned mem_mib, fill_mib, dirty_mibps, heartbeat_ms;
+  unsigned disk_mib, disk_write_kibps; /* 0 without a disk */
+  char disk[256];                      /* its image, "" without a disk */
+  char disk_format[8], disk_cache[16]; /* as given to QEMU */
 };
 QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err,
                   size_t errlen);
@@ -204,6 +218,9 @@ struct qmig_memcheck {
   uint64_t first_bad_page;  /* index of the first bad data page */
   uint32_t pos;             /* guest's page-write counter at the stop */
   uint32_t npages;
+  uint32_t dpos;            /* the guest's mirror of its disk's unit-write
+                               counter (0 without a disk): the disk's own
+                               is this or one more (qmig_verify_disk_image) */
   bool excused;             /* the page being written at the stop was
                                excused (and found a valid partial write) */
   char detail[512];         /* human description of the first problem */
@@ -215,6 +232,33 @@ struct qmig_memcheck {
  * are wrong (see r->detail), -1 when the check could not be done (err). */
 QMIG_API int qmig_verify_memory(const char *qmp_addr, const char *tmpdir,
                        struct qmig_memcheck *r, char *err, size_t errlen);
+
+/* ---- Disk verification against the qmig test guest ---- */
+
+struct qmig_diskcheck {
+  uint64_t units_checked;
+  uint64_t units_bad;       /* data units wrong, plus one for each bad area
+                               outside them (control unit, bytes past them) */
+  uint64_t first_bad_unit;  /* index of the first bad data unit, UINT64_MAX
+                               when only something outside them is bad */
+  uint32_t dpos;            /* the disk's unit-write counter (control sector) */
+  uint32_t nunits;
+  bool excused;             /* the unit being written at the stop held some
+                               of its new sectors (a valid partial write) */
+  char detail[512];         /* human description of the first problem */
+};
+
+/* Check a disk image the lab guest wrote (its guest must be stopped, or
+ * gone) against what the guest last wrote: every 4 KiB unit, from the
+ * control sector's unit-write counter.  `format` is required, "raw" or
+ * "qcow2" (never probed); a qcow2 is converted with `qemu-img convert -U`
+ * (from PATH) into a temporary raw file beside it (else in $TMPDIR or
+ * /tmp), which is removed.  Returns 0 when every unit is right, 1 when
+ * something is wrong (r->detail names the unit, its LBA and byte offset),
+ * -1 when the check could not be done or the image is not the lab guest's
+ * (err). */
+QMIG_API int qmig_verify_disk_image(const char *path, const char *format,
+                                    struct qmig_diskcheck *r, char *err, size_t errlen);
 
 /* ---- Disk verification: two images compared through NBD ---- */
 

@@ -1,12 +1,33 @@
-/* lab/ internals: the lab pair (lab.c) and the guest memory checker
- * (memcheck.c, see memcheck.h).  Public entry points are in qmig.h. */
+/* lab/ internals: the lab pair (lab.c), its shared disk (labdisk.c) and
+ * the guest checkers (memcheck.c, diskcheck.c, see their headers).  Public
+ * entry points are in qmig.h. */
 #ifndef QMIG_LAB_H
 #define QMIG_LAB_H
+
+#include <limits.h>
 
 #include "qmig.h"
 
 /* Pid of the lab's QEMU on side 0 (source) or 1 (destination) in the run
  * directory `dir` (absolute), or 0 if it is not running. */
 int lab_side_pid(const char *dir, int side);
+
+/* Run argv (argv[0] found in PATH) to its end, stdin and stdout on
+ * /dev/null.  0 when it exits 0; else -1 with the first line of its stderr
+ * (or how it ended) in err. */
+int lab_run(const char *const *argv, char *err, size_t errlen);
+
+/* The lab's disk image, as both QEMUs attach it. */
+struct lab_disk {
+  char path[PATH_MAX]; /* DIR/disk.FORMAT */
+  const char *format;  /* "raw" or "qcow2" (static strings or o's) */
+  const char *cache;   /* "none" or "writeback" */
+};
+
+/* Check o's disk options and create DIR/disk.FORMAT of o->disk_mib MiB
+ * anew with qemu-img (explicit format).  Picks the cache mode: o's, else
+ * none, or writeback where O_DIRECT is refused.  0, or -1 with err. */
+int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct lab_disk *d,
+                    char *err, size_t errlen);
 
 #endif

@@ -131,6 +131,7 @@ int mc_check(const void *region, size_t len, struct qmig_memcheck *r)
   }
   r->pos = ctl.pos;
   r->npages = ctl.npages;
+  r->dpos = ctl.dpos;
   full = ctl.pos / ctl.npages;
   cur = ctl.pos % ctl.npages;
 
