@@ -22,7 +22,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BUILD ?= build
-LIB_SRCS := $(wildcard qmp/*.c engine/*.c lab/*.c storage/*.c)
+LIB_SRCS := $(wildcard common/*.c qmp/*.c engine/*.c lab/*.c storage/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)

@@ -16,22 +16,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/errbuf.h"
 #include "guest/pattern.h"
 #include "lab/diskcheck.h"
 #include "lab/lab.h"
-
-static void dc_setf(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void dc_setf(char *buf, size_t len, const char *fmt, ...)
-{
-  va_list ap;
-
-  if (!buf || !len)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(buf, len, fmt, ap);
-  va_end(ap);
-}
 
 static uint64_t dc_unit_off(uint32_t i)
 {
@@ -83,7 +71,7 @@ static void dc_describe(const unsigned char *u, uint32_t i, uint32_t gen, uint32
 
   memcpy(h, p, sizeof h);
   if (dc_sector_ok(p, i, 0, s, seed, &byte, &want)) {
-    dc_setf(detail, len,
+    errbuf_setf(detail, len,
             "data unit %" PRIu32 " (LBA %" PRIu32 ", byte offset %" PRIu64 ")%s: sector %" PRIu32
             " is all zero (never written); expected generation %" PRIu32,
             i, lba - s, off - (uint64_t)s * QG_SECTOR_SIZE, what, s, gen);
@@ -95,7 +83,7 @@ static void dc_describe(const unsigned char *u, uint32_t i, uint32_t gen, uint32
     if (h[1] != i || h[3] != s)
       snprintf(whose, sizeof whose, " of unit %" PRIu32 " sector %" PRIu32 " (misplaced)", h[1],
                h[3]);
-    dc_setf(detail, len,
+    errbuf_setf(detail, len,
             "data unit %" PRIu32 " (LBA %" PRIu32 ", byte offset %" PRIu64 ")%s: sector %" PRIu32
             " holds generation %" PRIu32 "%s where generation %" PRIu32 " was expected%s",
             i, lba - s, off - (uint64_t)s * QG_SECTOR_SIZE, what, s, h[2], whose, gen,
@@ -103,7 +91,7 @@ static void dc_describe(const unsigned char *u, uint32_t i, uint32_t gen, uint32
     return;
   }
   dc_sector_ok(p, i, gen, s, seed, &byte, &want);
-  dc_setf(detail, len,
+  errbuf_setf(detail, len,
           "data unit %" PRIu32 " (LBA %" PRIu32 ")%s, generation %" PRIu32
           ": corrupt byte at image offset %" PRIu64 " (sector %" PRIu32 " at LBA %" PRIu32
           ", byte %" PRIu32 "): found 0x%02x, expected 0x%02x",
@@ -115,32 +103,32 @@ static int dc_read_ctl(const void *img, size_t len, struct qg_dctl *c,
                        struct qmig_diskcheck *r)
 {
   if (!img || len < QG_SECTOR_SIZE) {
-    dc_setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
             "image is %zu bytes, smaller than its %u-byte control sector", len, QG_SECTOR_SIZE);
     return -1;
   }
   memcpy(c, img, sizeof *c);
   if (c->magic != QG_DCTL_MAGIC) {
-    dc_setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
             "no disk control magic at LBA 0 (found 0x%08" PRIx32 ", want 0x%08x): not the "
             "qmig test guest's disk, or the guest has not written it yet",
             c->magic, QG_DCTL_MAGIC);
     return -1;
   }
   if (c->version != QG_DCTL_VERSION) {
-    dc_setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
             "disk control sector version %" PRIu32 ", this checker knows %u", c->version,
             QG_DCTL_VERSION);
     return -1;
   }
   if (c->nunits == 0 || c->nunits > QG_MAX_DISK_MIB * QG_UNITS_PER_MIB - 1) {
-    dc_setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
             "disk control sector says nunits=%" PRIu32 " (must be 1..%u)", c->nunits,
             QG_MAX_DISK_MIB * QG_UNITS_PER_MIB - 1);
     return -1;
   }
   if (len < dc_unit_off(c->nunits)) {
-    dc_setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
             "image is %zu bytes but its control sector says %" PRIu32
             " data units (%" PRIu64 " bytes with the control unit)",
             len, c->nunits, dc_unit_off(c->nunits));
@@ -154,7 +142,7 @@ static void dc_bad_area(struct qmig_diskcheck *r, const char *what, uint64_t off
                         unsigned found)
 {
   if (r->units_bad++ == 0)
-    dc_setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
             "%s: byte at image offset %" PRIu64 " is 0x%02x, expected 0x00", what, off, found);
 }
 
@@ -226,7 +214,7 @@ int dc_check(const void *img, size_t len, struct qmig_diskcheck *r)
 
   if (r->units_bad == 0) {
     r->first_bad_unit = 0;
-    dc_setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
             "all %" PRIu32 " data units match dpos=%" PRIu32 " (generation %" PRIu32
             " below unit %" PRIu32 ", %" PRIu32 " from it)%s",
             c.nunits, c.dpos, full + 1, cur, full,
@@ -235,7 +223,7 @@ int dc_check(const void *img, size_t len, struct qmig_diskcheck *r)
   }
   if (r->units_bad > 1) {
     size_t n = strlen(r->detail);
-    dc_setf(r->detail + n, sizeof r->detail - n, " (%" PRIu64 " bad in total)", r->units_bad);
+    errbuf_setf(r->detail + n, sizeof r->detail - n, " (%" PRIu64 " bad in total)", r->units_bad);
   }
   return 1;
 }
@@ -250,16 +238,16 @@ static int dc_check_file(const char *path, const char *shown, struct qmig_diskch
   int rc, fd = open(path, O_RDONLY | O_CLOEXEC);
 
   if (fd < 0) {
-    dc_setf(err, errlen, "diskcheck: open %s: %s", path, strerror(errno));
+    errbuf_setf(err, errlen, "diskcheck: open %s: %s", path, strerror(errno));
     return -1;
   }
   if (fstat(fd, &st) < 0) {
-    dc_setf(err, errlen, "diskcheck: fstat %s: %s", path, strerror(errno));
+    errbuf_setf(err, errlen, "diskcheck: fstat %s: %s", path, strerror(errno));
     close(fd);
     return -1;
   }
   if ((uint64_t)st.st_size > SIZE_MAX || st.st_size < QG_SECTOR_SIZE) {
-    dc_setf(err, errlen, "diskcheck: %s is %lld bytes: %s", shown, (long long)st.st_size,
+    errbuf_setf(err, errlen, "diskcheck: %s is %lld bytes: %s", shown, (long long)st.st_size,
             st.st_size < QG_SECTOR_SIZE ? "too small to be the lab guest's disk"
                                         : "does not fit the address space");
     close(fd);
@@ -268,7 +256,7 @@ static int dc_check_file(const char *path, const char *shown, struct qmig_diskch
   p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (p == MAP_FAILED) {
-    dc_setf(err, errlen, "diskcheck: mmap %s (%lld bytes): %s", path, (long long)st.st_size,
+    errbuf_setf(err, errlen, "diskcheck: mmap %s (%lld bytes): %s", path, (long long)st.st_size,
             strerror(errno));
     return -1;
   }
@@ -276,7 +264,7 @@ static int dc_check_file(const char *path, const char *shown, struct qmig_diskch
   rc = dc_check(p, (size_t)st.st_size, r);
   munmap(p, (size_t)st.st_size);
   if (rc < 0)
-    dc_setf(err, errlen, "diskcheck: %s: %s", shown, r->detail);
+    errbuf_setf(err, errlen, "diskcheck: %s: %s", shown, r->detail);
   return rc;
 }
 
@@ -312,12 +300,12 @@ int qmig_verify_disk_image(const char *path, const char *format, struct qmig_dis
   if (err && errlen)
     err[0] = '\0';
   if (!path || !r) {
-    dc_setf(err, errlen, "diskcheck: missing image path or result");
+    errbuf_setf(err, errlen, "diskcheck: missing image path or result");
     return -1;
   }
   memset(r, 0, sizeof *r);
   if (!format || (strcmp(format, "raw") && strcmp(format, "qcow2"))) {
-    dc_setf(err, errlen, "diskcheck: %s: format %s%s%s (qmig never probes a format; give "
+    errbuf_setf(err, errlen, "diskcheck: %s: format %s%s%s (qmig never probes a format; give "
             "raw or qcow2)", path, format ? "'" : "", format ? format : "missing",
             format ? "' is not supported" : "");
     return -1;
@@ -326,7 +314,7 @@ int qmig_verify_disk_image(const char *path, const char *format, struct qmig_dis
     return dc_check_file(path, path, r, err, errlen);
 
   if (dc_tmpfile(path, tmp, sizeof tmp) < 0) {
-    dc_setf(err, errlen, "diskcheck: no temporary file for a raw copy of %s: %s", path,
+    errbuf_setf(err, errlen, "diskcheck: no temporary file for a raw copy of %s: %s", path,
             strerror(errno));
     return -1;
   }
@@ -334,7 +322,7 @@ int qmig_verify_disk_image(const char *path, const char *format, struct qmig_dis
   const char *argv[] = { "qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw",
                          path, tmp, NULL };
   if (lab_run(argv, why, sizeof why) < 0) {
-    dc_setf(err, errlen, "diskcheck: %s to raw: %s", path, why);
+    errbuf_setf(err, errlen, "diskcheck: %s to raw: %s", path, why);
     rc = -1;
   } else {
     rc = dc_check_file(tmp, path, r, err, errlen);

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/errbuf.h"
 #include "guest/pattern.h"
 #include "lab/memcheck.h"
 #include "qmp/qmp.h"
@@ -24,45 +25,32 @@
 /* pmemsave goes through QEMU's slow physical-memory path: be generous. */
 #define MC_DUMP_TIMEOUT_MS(bytes) (int)(60000 + (bytes) / (1u << 30) * 60000)
 
-static void mc_setf(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void mc_setf(char *buf, size_t len, const char *fmt, ...)
-{
-  va_list ap;
-
-  if (!buf || !len)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(buf, len, fmt, ap);
-  va_end(ap);
-}
-
 /* Validate the control page at the start of `region` and copy it to *ctl.
  * Returns 0, or -1 with the reason in detail. */
 static int mc_read_ctl(const void *region, size_t len, struct qg_ctl *ctl,
                        char *detail, size_t detail_len)
 {
   if (!region || len < QG_PAGE_SIZE) {
-    mc_setf(detail, detail_len,
+    errbuf_setf(detail, detail_len,
             "region is %zu bytes, smaller than the %u-byte control page", len,
             QG_PAGE_SIZE);
     return -1;
   }
   memcpy(ctl, region, sizeof *ctl);
   if (ctl->magic != QG_CTL_MAGIC) {
-    mc_setf(detail, detail_len,
+    errbuf_setf(detail, detail_len,
             "no control page magic at guest-physical 0x%x (found 0x%08" PRIx32
             ", want 0x%08x): not the qmig test guest, or it has not booted",
             QMIG_GUEST_BASE, ctl->magic, QG_CTL_MAGIC);
     return -1;
   }
   if (ctl->version != QG_CTL_VERSION) {
-    mc_setf(detail, detail_len, "control page version %" PRIu32 ", this checker knows %u",
+    errbuf_setf(detail, detail_len, "control page version %" PRIu32 ", this checker knows %u",
             ctl->version, QG_CTL_VERSION);
     return -1;
   }
   if (ctl->npages == 0 || ctl->npages > QG_MAX_PAGES) {
-    mc_setf(detail, detail_len,
+    errbuf_setf(detail, detail_len,
             "control page says npages=%" PRIu32 " (must be 1..%u)", ctl->npages,
             QG_MAX_PAGES);
     return -1;
@@ -83,7 +71,7 @@ static void mc_describe(const uint32_t *p, uint32_t i, uint32_t gen, uint32_t se
   uint32_t w;
 
   if (qg_page_mismatch(p, 0, i, 0, seed) == QG_PAGE_WORDS) {
-    mc_setf(detail, detail_len,
+    errbuf_setf(detail, detail_len,
             "data page %" PRIu32 " (guest-physical 0x%" PRIx64
             ") is all zero (never written); expected generation %" PRIu32,
             i, gpa, gen);
@@ -92,13 +80,13 @@ static void mc_describe(const uint32_t *p, uint32_t i, uint32_t gen, uint32_t se
   if (p[0] == QG_PAGE_MAGIC && p[3] == seed && p[2] != 0 &&
       qg_page_mismatch(p, 0, p[1], p[2], seed) == QG_PAGE_WORDS) {
     if (p[1] == i)
-      mc_setf(detail, detail_len,
+      errbuf_setf(detail, detail_len,
               "data page %" PRIu32 " (guest-physical 0x%" PRIx64
               ") is %s: it holds generation %" PRIu32 " where %" PRIu32
               " was expected",
               i, gpa, p[2] < gen ? "stale" : "newer than pos allows", p[2], gen);
     else
-      mc_setf(detail, detail_len,
+      errbuf_setf(detail, detail_len,
               "data page %" PRIu32 " (guest-physical 0x%" PRIx64
               ") holds the content of page %" PRIu32 " generation %" PRIu32
               " (misplaced); expected its own generation %" PRIu32,
@@ -106,7 +94,7 @@ static void mc_describe(const uint32_t *p, uint32_t i, uint32_t gen, uint32_t se
     return;
   }
   w = qg_page_mismatch(p, 0, i, gen, seed);
-  mc_setf(detail, detail_len,
+  errbuf_setf(detail, detail_len,
           "data page %" PRIu32 " (guest-physical 0x%" PRIx64 "), generation %" PRIu32
           ": corrupt word at byte offset 0x%" PRIx32 " in the page: found 0x%08" PRIx32
           ", expected 0x%08" PRIx32,
@@ -123,7 +111,7 @@ int mc_check(const void *region, size_t len, struct qmig_memcheck *r)
   if (mc_read_ctl(region, len, &ctl, r->detail, sizeof r->detail) < 0)
     return -1;
   if (len < mc_region_bytes(ctl.npages)) {
-    mc_setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
             "region is %zu bytes but the control page says %" PRIu32
             " data pages (%" PRIu64 " bytes with the control page)",
             len, ctl.npages, mc_region_bytes(ctl.npages));
@@ -138,7 +126,7 @@ int mc_check(const void *region, size_t len, struct qmig_memcheck *r)
   /* The guest sets ready once, after pos reached npages. */
   if (ctl.ready > 1 || (ctl.ready == 0 && ctl.pos > ctl.npages) ||
       (ctl.ready == 1 && ctl.pos < ctl.npages)) {
-    mc_setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
             "control page inconsistent: ready=%" PRIu32 " with pos=%" PRIu32
             " and npages=%" PRIu32,
             ctl.ready, ctl.pos, ctl.npages);
@@ -168,7 +156,7 @@ int mc_check(const void *region, size_t len, struct qmig_memcheck *r)
       r->first_bad_page = i;
       if (i == cur) {
         uint32_t w = qg_page_mismatch(p, k, i, full, ctl.seed);
-        mc_setf(r->detail, sizeof r->detail,
+        errbuf_setf(r->detail, sizeof r->detail,
                 "data page %" PRIu32 " (being written at the stop, pos=%" PRIu32
                 ") is not a valid partial write: its first %" PRIu32
                 " words match generation %" PRIu32 ", then word %" PRIu32
@@ -185,7 +173,7 @@ int mc_check(const void *region, size_t len, struct qmig_memcheck *r)
   }
 
   if (r->pages_bad == 0) {
-    mc_setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
             "all %" PRIu32 " data pages match pos=%" PRIu32
             " (generation %" PRIu32 " below page %" PRIu32 ", %" PRIu32
             " from it)%s",
@@ -195,7 +183,7 @@ int mc_check(const void *region, size_t len, struct qmig_memcheck *r)
   }
   if (r->pages_bad > 1) {
     size_t n = strlen(r->detail);
-    mc_setf(r->detail + n, sizeof r->detail - n, " (%" PRIu64 " bad in total)",
+    errbuf_setf(r->detail + n, sizeof r->detail - n, " (%" PRIu64 " bad in total)",
             r->pages_bad);
   }
   return 1;
@@ -209,7 +197,7 @@ static int mc_pmemsave(struct qmp_conn *c, uint64_t size, const char *path,
   if (qmp_cmd(c, NULL, MC_DUMP_TIMEOUT_MS(size), "pmemsave", "{s:I, s:I, s:s}",
               "val", (json_int_t)QMIG_GUEST_BASE, "size", (json_int_t)size,
               "filename", path) < 0) {
-    mc_setf(err, errlen, "memcheck: pmemsave of %" PRIu64 " bytes at 0x%x to %s: %s",
+    errbuf_setf(err, errlen, "memcheck: pmemsave of %" PRIu64 " bytes at 0x%x to %s: %s",
             size, QMIG_GUEST_BASE, path, qmp_error(c));
     return -1;
   }
@@ -224,30 +212,30 @@ static const void *mc_map(const char *path, uint64_t size, char *err, size_t err
   int fd = open(path, O_RDONLY | O_CLOEXEC);
 
   if (fd < 0) {
-    mc_setf(err, errlen, "memcheck: open %s: %s", path, strerror(errno));
+    errbuf_setf(err, errlen, "memcheck: open %s: %s", path, strerror(errno));
     return NULL;
   }
   if (fstat(fd, &st) < 0) {
-    mc_setf(err, errlen, "memcheck: fstat %s: %s", path, strerror(errno));
+    errbuf_setf(err, errlen, "memcheck: fstat %s: %s", path, strerror(errno));
     close(fd);
     return NULL;
   }
   if ((uint64_t)st.st_size != size) {
-    mc_setf(err, errlen, "memcheck: %s is %lld bytes, expected %" PRIu64
+    errbuf_setf(err, errlen, "memcheck: %s is %lld bytes, expected %" PRIu64
             " (guest RAM smaller than the region?)",
             path, (long long)st.st_size, size);
     close(fd);
     return NULL;
   }
   if (size > SIZE_MAX) {
-    mc_setf(err, errlen, "memcheck: %" PRIu64 " bytes do not fit the address space", size);
+    errbuf_setf(err, errlen, "memcheck: %" PRIu64 " bytes do not fit the address space", size);
     close(fd);
     return NULL;
   }
   p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (p == MAP_FAILED) {
-    mc_setf(err, errlen, "memcheck: mmap %s (%" PRIu64 " bytes): %s", path, size,
+    errbuf_setf(err, errlen, "memcheck: mmap %s (%" PRIu64 " bytes): %s", path, size,
             strerror(errno));
     return NULL;
   }
@@ -270,19 +258,19 @@ int qmig_verify_memory(const char *qmp_addr, const char *tmpdir,
   if (err && errlen)
     err[0] = '\0';
   if (!qmp_addr || !tmpdir || !r) {
-    mc_setf(err, errlen, "memcheck: missing QMP address, directory or result");
+    errbuf_setf(err, errlen, "memcheck: missing QMP address, directory or result");
     return -1;
   }
   memset(r, 0, sizeof *r);
   /* pmemsave resolves relative names against QEMU's cwd, not ours. */
   if (!realpath(tmpdir, absdir)) {
-    mc_setf(err, errlen, "memcheck: directory %s: %s", tmpdir, strerror(errno));
+    errbuf_setf(err, errlen, "memcheck: directory %s: %s", tmpdir, strerror(errno));
     return -1;
   }
   /* A private directory: QEMU opens the name we give it, following links. */
   if (snprintf(dir, sizeof dir, "%s/qmig-memcheck.XXXXXX", absdir) >= (int)sizeof dir ||
       !mkdtemp(dir)) {
-    mc_setf(err, errlen, "memcheck: cannot create a directory in %s: %s", absdir,
+    errbuf_setf(err, errlen, "memcheck: cannot create a directory in %s: %s", absdir,
             strerror(errno));
     return -1;
   }
@@ -291,11 +279,11 @@ int qmig_verify_memory(const char *qmp_addr, const char *tmpdir,
 
   c = qmp_connect("memcheck", qmp_addr, MC_QMP_TIMEOUT_MS, cerr, sizeof cerr);
   if (!c) {
-    mc_setf(err, errlen, "%s", cerr); /* names "memcheck" and the address */
+    errbuf_setf(err, errlen, "%s", cerr); /* names "memcheck" and the address */
     goto out_dir;
   }
   if (qmp_cmd(c, NULL, MC_QMP_TIMEOUT_MS, "stop", NULL) < 0) {
-    mc_setf(err, errlen, "memcheck: stop the guest at %s: %s", qmp_addr, qmp_error(c));
+    errbuf_setf(err, errlen, "memcheck: stop the guest at %s: %s", qmp_addr, qmp_error(c));
     goto out_close;
   }
 
@@ -309,7 +297,7 @@ int qmig_verify_memory(const char *qmp_addr, const char *tmpdir,
   munmap((void *)map, QG_PAGE_SIZE);
   map = NULL;
   if (rc < 0) {
-    mc_setf(err, errlen, "memcheck: guest at %s: %s", qmp_addr, r->detail);
+    errbuf_setf(err, errlen, "memcheck: guest at %s: %s", qmp_addr, r->detail);
     goto out_files;
   }
   rc = -1;
@@ -322,7 +310,7 @@ int qmig_verify_memory(const char *qmp_addr, const char *tmpdir,
     goto out_files;
   rc = mc_check(map, (size_t)size, r);
   if (rc < 0)
-    mc_setf(err, errlen, "memcheck: guest at %s: %s", qmp_addr, r->detail);
+    errbuf_setf(err, errlen, "memcheck: guest at %s: %s", qmp_addr, r->detail);
   munmap((void *)map, (size_t)size);
 
 out_files:

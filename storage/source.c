@@ -19,22 +19,11 @@
 
 #include <libnbd.h>
 
+#include "common/errbuf.h"
 #include "storage/storage.h"
 
 /* Largest extent query; qemu-nbd and nbdkit take 32-bit counts. */
 #define STG_STATUS_MAX (1ull << 30)
-
-static void setf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void setf(char *buf, size_t len, const char *fmt, ...)
-{
-  va_list ap;
-
-  if (!buf || !len)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(buf, len, fmt, ap);
-  va_end(ap);
-}
 
 bool stg_is_uri(const char *spec)
 {
@@ -66,7 +55,7 @@ static void log_tail(int fd, char *out, size_t outlen)
   line = line ? line + 1 : buf;
   if (!strncmp(line, "qemu-nbd: ", 10))
     line += 10;
-  setf(out, outlen, "%s", line);
+  errbuf_setf(out, outlen, "%s", line);
 }
 
 /* A file for qemu-nbd's stderr, named in path; returns its fd or -1.
@@ -75,7 +64,7 @@ static int log_open(char *path, size_t len)
 {
   const char *tmp = getenv("TMPDIR");
 
-  setf(path, len, "%s/qmig-qemu-nbd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+  errbuf_setf(path, len, "%s/qmig-qemu-nbd-XXXXXX", tmp && *tmp ? tmp : "/tmp");
   return mkostemp(path, O_CLOEXEC);
 }
 
@@ -87,21 +76,21 @@ static int serve_file(struct stg_src *s, const char *file, const char *format, c
   struct stat st;
 
   if (stat(file, &st) < 0) {
-    setf(err, errlen, "%s: %s", s->what, strerror(errno));
+    errbuf_setf(err, errlen, "%s: %s", s->what, strerror(errno));
     return -1;
   }
   if (S_ISDIR(st.st_mode)) {
-    setf(err, errlen, "%s: is a directory", s->what);
+    errbuf_setf(err, errlen, "%s: is a directory", s->what);
     return -1;
   }
   if (strlen(file) + 3 > sizeof qpath) {
-    setf(err, errlen, "%s: path too long", s->what);
+    errbuf_setf(err, errlen, "%s: path too long", s->what);
     return -1;
   }
-  setf(qpath, sizeof qpath, "%s%s", file[0] == '/' ? "" : "./", file);
+  errbuf_setf(qpath, sizeof qpath, "%s%s", file[0] == '/' ? "" : "./", file);
   int logfd = log_open(logpath, sizeof logpath);
   if (logfd < 0) {
-    setf(err, errlen, "%s: temporary file for qemu-nbd's messages: %s", s->what,
+    errbuf_setf(err, errlen, "%s: temporary file for qemu-nbd's messages: %s", s->what,
          strerror(errno));
     return -1;
   }
@@ -122,11 +111,11 @@ static int serve_file(struct stg_src *s, const char *file, const char *format, c
   unlink(logpath); /* the child has it open by now, or has exited */
   if (rc < 0) {
     char nbderr[512];
-    setf(nbderr, sizeof nbderr, "%s", nbd_get_error());
+    errbuf_setf(nbderr, sizeof nbderr, "%s", nbd_get_error());
     nbd_close(s->nbd); /* waits for qemu-nbd, so its message is complete */
     s->nbd = NULL;
     log_tail(logfd, why, sizeof why);
-    setf(err, errlen, "%s: qemu-nbd (--format=%s) could not serve it: %s", s->what, format,
+    errbuf_setf(err, errlen, "%s: qemu-nbd (--format=%s) could not serve it: %s", s->what, format,
          why[0] ? why : nbderr);
   }
   close(logfd);
@@ -141,27 +130,27 @@ int stg_src_open(struct stg_src *s, const char *role, const char *spec, const ch
 
   memset(s, 0, sizeof *s);
   if (!spec || !*spec) {
-    setf(err, errlen, "%s: no image or NBD URI given", role);
+    errbuf_setf(err, errlen, "%s: no image or NBD URI given", role);
     return -1;
   }
-  setf(s->what, sizeof s->what, "%s %s", role, spec);
+  errbuf_setf(s->what, sizeof s->what, "%s %s", role, spec);
   uri = stg_is_uri(spec);
   if (uri && format && strcmp(format, "raw")) {
-    setf(err, errlen, "%s: an NBD export is read as the guest sees it; format '%s' does "
+    errbuf_setf(err, errlen, "%s: an NBD export is read as the guest sees it; format '%s' does "
          "not apply (give none, or raw)", s->what, format);
     return -1;
   }
   if (!uri && !format) {
-    setf(err, errlen, "%s: give its format (raw or qcow2); qmig never probes", s->what);
+    errbuf_setf(err, errlen, "%s: give its format (raw or qcow2); qmig never probes", s->what);
     return -1;
   }
   if (!uri && strcmp(format, "raw") && strcmp(format, "qcow2")) {
-    setf(err, errlen, "%s: format '%s' is not raw or qcow2", s->what, format);
+    errbuf_setf(err, errlen, "%s: format '%s' is not raw or qcow2", s->what, format);
     return -1;
   }
   s->nbd = nbd_create();
   if (!s->nbd) {
-    setf(err, errlen, "%s: %s", s->what, nbd_get_error());
+    errbuf_setf(err, errlen, "%s: %s", s->what, nbd_get_error());
     return -1;
   }
   /* Ask for holes and zeroes; a server without them is read in full. */
@@ -183,7 +172,7 @@ int stg_src_open(struct stg_src *s, const char *role, const char *spec, const ch
   return 0;
 
 nbd_fail:
-  setf(err, errlen, "%s: %s", s->what, nbd_get_error());
+  errbuf_setf(err, errlen, "%s: %s", s->what, nbd_get_error());
   stg_src_close(s);
   return -1;
 }

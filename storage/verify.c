@@ -21,6 +21,7 @@
 #include <libnbd.h>
 #include <openssl/evp.h>
 
+#include "common/errbuf.h"
 #include "qmig.h"
 #include "storage/storage.h"
 
@@ -50,18 +51,6 @@ struct vd {
   bool open;              /* a range of differing blocks is open... */
   uint64_t open_start, open_end, open_blk_end; /* ...its bytes, its last block's end */
 };
-
-static void setf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void setf(char *buf, size_t len, const char *fmt, ...)
-{
-  va_list ap;
-
-  if (!buf || !len)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(buf, len, fmt, ap);
-  va_end(ap);
-}
 
 static double mono_s(void)
 {
@@ -179,7 +168,7 @@ static int issue(struct vd *v, char *err, size_t errlen)
       s->cookie[k] = nbd_aio_pread(v->side[k].nbd, s->buf[k], s->len, s->off,
                                    NBD_NULL_COMPLETION, 0);
       if (s->cookie[k] < 0) {
-        setf(err, errlen, "%s: read of %zu bytes at %" PRIu64 ": %s", v->side[k].what,
+        errbuf_setf(err, errlen, "%s: read of %zu bytes at %" PRIu64 ": %s", v->side[k].what,
              s->len, s->off, nbd_get_error());
         return -1;
       }
@@ -202,7 +191,7 @@ static int pump(struct vd *v, char *err, size_t errlen)
                   (dir & LIBNBD_AIO_DIRECTION_WRITE ? POLLOUT : 0);
     p[k].revents = 0;
     if (p[k].fd < 0) {
-      setf(err, errlen, "%s: connection lost: %s", v->side[k].what, nbd_get_error());
+      errbuf_setf(err, errlen, "%s: connection lost: %s", v->side[k].what, nbd_get_error());
       return -1;
     }
   }
@@ -210,11 +199,11 @@ static int pump(struct vd *v, char *err, size_t errlen)
   if (n < 0 && errno == EINTR)
     return 0;
   if (n < 0) {
-    setf(err, errlen, "poll: %s", strerror(errno));
+    errbuf_setf(err, errlen, "poll: %s", strerror(errno));
     return -1;
   }
   if (n == 0) {
-    setf(err, errlen, "no data from either side for %d s", VD_IDLE_MS / 1000);
+    errbuf_setf(err, errlen, "no data from either side for %d s", VD_IDLE_MS / 1000);
     return -1;
   }
   for (int k = 0; k < 2; k++) {
@@ -224,7 +213,7 @@ static int pump(struct vd *v, char *err, size_t errlen)
     else if (p[k].revents & POLLOUT)
       rc = nbd_aio_notify_write(v->side[k].nbd);
     if (rc < 0) {
-      setf(err, errlen, "%s: %s", v->side[k].what, nbd_get_error());
+      errbuf_setf(err, errlen, "%s: %s", v->side[k].what, nbd_get_error());
       return -1;
     }
   }
@@ -242,7 +231,7 @@ static int retire(struct vd *v, char *err, size_t errlen)
         continue;
       int rc = nbd_aio_command_completed(v->side[k].nbd, (uint64_t)s->cookie[k]);
       if (rc < 0) {
-        setf(err, errlen, "%s: read of %zu bytes at %" PRIu64 ": %s", v->side[k].what,
+        errbuf_setf(err, errlen, "%s: read of %zu bytes at %" PRIu64 ": %s", v->side[k].what,
              s->len, s->off, nbd_get_error());
         return -1;
       }
@@ -272,7 +261,7 @@ static int compare_all(struct vd *v, char *err, size_t errlen)
     for (int k = 0; k < 2; k++) {
       v->slot[i].buf[k] = malloc(v->chunk);
       if (!v->slot[i].buf[k]) {
-        setf(err, errlen, "out of memory for %zu-byte read buffers", v->chunk);
+        errbuf_setf(err, errlen, "out of memory for %zu-byte read buffers", v->chunk);
         return -1;
       }
     }
@@ -293,16 +282,16 @@ static void describe(struct vd *v, int rc)
   struct qmig_diskdiff *r = v->r;
 
   if (rc == 1 && r->size_src != r->size_dst) {
-    setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
          "sizes differ: source %" PRIu64 " bytes, destination %" PRIu64 " bytes; contents "
          "not compared", r->size_src, r->size_dst);
   } else if (rc == 1) {
-    setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
          "%" PRIu64 " of %" PRIu64 " bytes differ in %u range%s, the first at offset %" PRIu64
          " (%" PRIu64 " bytes)", r->bytes_differing, r->bytes_compared, r->nranges,
          r->nranges == 1 ? "" : "s", r->ranges[0].offset, r->ranges[0].length);
   } else {
-    setf(r->detail, sizeof r->detail,
+    errbuf_setf(r->detail, sizeof r->detail,
          "identical: %" PRIu64 " bytes compared (%" PRIu64 " zero on both sides, not read); "
          "%.3f s, %.3f s of it hashing", r->bytes_compared, v->skipped, r->seconds,
          v->hash_s);
@@ -318,7 +307,7 @@ int qmig_verify_disks(const char *src, const char *src_format, const char *dst,
   int rc = -1;
 
   if (!r) {
-    setf(err, errlen, "qmig_verify_disks: no result struct");
+    errbuf_setf(err, errlen, "qmig_verify_disks: no result struct");
     return -1;
   }
   memset(r, 0, sizeof *r);
