@@ -13,7 +13,7 @@ WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Werror
 WARN += $(shell $(CC) -Werror -Wno-format-truncation -x c -c -o /dev/null /dev/null 2>/dev/null && echo -Wno-format-truncation)
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 $(WARN) -fPIC -fvisibility=hidden -MMD -MP -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS)
-LDLIBS := $(PKG_LIBS) -lpthread
+LDLIBS := $(PKG_LIBS) -lpthread -lm
 ifeq ($(SANITIZE),1)
 # Sanitized objects live apart so they never mix with a plain build.
 BUILD := build-sanitize
@@ -22,7 +22,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BUILD ?= build
-LIB_SRCS := $(wildcard common/*.c qmp/*.c engine/*.c lab/*.c storage/*.c)
+LIB_SRCS := $(wildcard common/*.c qmp/*.c engine/*.c lab/*.c storage/*.c bench/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)

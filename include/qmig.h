@@ -287,6 +287,77 @@ QMIG_API int qmig_verify_disks(const char *src, const char *src_format, const ch
                                const char *dst_format, struct qmig_diskdiff *r, char *err,
                                size_t errlen);
 
+/* ---- Bench: repeated, interleaved lab migrations with statistics ---- */
+
+/* A bench runs scenarios (every knob of a run: lab guest, migration
+ * options, transport) N times each, interleaved (A B C A B C ...), on a
+ * fresh lab pair per run, checks the destination guest's memory after each
+ * and writes the runs as JSON lines, a summary (text and CSV) and an HTML
+ * report into its output directory.  docs/BENCHMARKING.md lists the knobs,
+ * the presets and every figure. */
+struct qmig_bench;
+
+/* Returns NULL only when out of memory. */
+QMIG_API struct qmig_bench *qmig_bench_new(void);
+QMIG_API void qmig_bench_free(struct qmig_bench *b); /* accepts NULL */
+QMIG_API const char *qmig_bench_error(const struct qmig_bench *b);
+
+/* Bench settings (not scenario knobs): "runs" (measured runs per scenario,
+ * default 10), "warmup" (runs of the first scenario before them, recorded
+ * and left out of the statistics; default 1), "out" (output directory,
+ * default bench-out), "baseline" (scenario name the ratios are taken
+ * against; default the first), "seed" and "resamples" (bootstrap; default
+ * 1 and 2000), "accel" (lab accelerator, default tcg), "qemu", "guest"
+ * (lab binaries), "workdir" (scratch directory for the labs, default
+ * $TMPDIR or /tmp).  -1 with a message naming the setting. */
+QMIG_API int qmig_bench_set(struct qmig_bench *b, const char *key, const char *value);
+
+/* Add the scenarios of a scenario file (JSON: a scenario object, an array
+ * of them, or {"base": {...}, "scenarios": [...]}), of JSON text, or of a
+ * preset.  Each is checked at once: an unknown knob or a bad value is
+ * refused with -1 and a message naming the scenario, the knob and why;
+ * nothing runs. */
+QMIG_API int qmig_bench_load(struct qmig_bench *b, const char *path);
+QMIG_API int qmig_bench_load_text(struct qmig_bench *b, const char *json_text);
+QMIG_API int qmig_bench_preset(struct qmig_bench *b, const char *name);
+/* NULL-terminated preset names; the help line of one (NULL if unknown). */
+QMIG_API const char *const *qmig_bench_preset_names(void);
+QMIG_API const char *qmig_bench_preset_help(const char *name);
+/* "KEY=v1,v2,...": replace the scenarios by one per value, each the base
+ * scenario (the only one loaded, or an empty one) with KEY set; named
+ * "KEY=v". */
+QMIG_API int qmig_bench_sweep(struct qmig_bench *b, const char *spec);
+/* Set a knob in every scenario (applied when the bench runs or is
+ * checked, over what the scenarios say). */
+QMIG_API int qmig_bench_override(struct qmig_bench *b, const char *knob, const char *value);
+/* Check everything without running: 0, or -1 with the first problem. */
+QMIG_API int qmig_bench_check(struct qmig_bench *b);
+QMIG_API size_t qmig_bench_count(const struct qmig_bench *b);
+QMIG_API const char *qmig_bench_name(const struct qmig_bench *b, size_t i);
+
+/* Called after every run (on the thread of qmig_bench_run): runs done,
+ * runs in all, the scenario, its run index (0 for a warm-up), whether it
+ * succeeded (migrated and memory verified) and the error if not. */
+typedef void (*qmig_bench_run_fn)(void *user_data, unsigned done, unsigned total,
+                                  const char *scenario, unsigned run, bool warmup, bool ok,
+                                  const char *error);
+QMIG_API void qmig_bench_on_run(struct qmig_bench *b, qmig_bench_run_fn fn, void *user_data);
+
+/* Run every scenario and write OUT/runs.jsonl (written as runs finish),
+ * OUT/summary.txt, OUT/summary.csv, OUT/runs.csv and OUT/report.html.
+ * Returns 0 when every run migrated with its memory verified, 1 when some
+ * failed (recorded, with their errors), -1 when the bench could not run
+ * (message). */
+QMIG_API int qmig_bench_run(struct qmig_bench *b);
+/* Stop a running qmig_bench_run() after cancelling the migration under
+ * way (its lab is stopped, the run recorded).  Async-signal-safe. */
+QMIG_API void qmig_bench_cancel(struct qmig_bench *b);
+/* The outputs again from the JSON lines of an earlier bench (its runs,
+ * scenarios and settings come from the lines): 0, or -1. */
+QMIG_API int qmig_bench_render(struct qmig_bench *b, const char *jsonl_path);
+/* The summary table of the last run or render as text; caller frees. */
+QMIG_API char *qmig_bench_summary(const struct qmig_bench *b);
+
 #ifdef __cplusplus
 }
 #endif

@@ -310,6 +310,23 @@ int lab_side_pid(const char *dir, int side)
   return pid > 0 && pid_alive(pid) && pid_is_ours(pid, dir) ? pid : 0;
 }
 
+double lab_side_cpu_s(const char *dir, int side)
+{
+  char st[1024];
+  int pid = lab_side_pid(dir, side);
+  if (!pid || read_proc(pid, "stat", st, sizeof st) < 0)
+    return -1;
+  /* Fields after the command's closing parenthesis: state is field 3,
+   * utime and stime fields 14 and 15. */
+  const char *p = strrchr(st, ')');
+  unsigned long long ut, stime;
+  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                   &stime) != 2)
+    return -1;
+  long hz = sysconf(_SC_CLK_TCK);
+  return (double)(ut + stime) / (double)(hz > 0 ? hz : 100);
+}
+
 /* End one side by its pid: SIGTERM, then SIGKILL after 5 s. */
 static int stop_side(const char *dir, int side)
 {

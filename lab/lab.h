@@ -12,6 +12,10 @@
  * directory `dir` (absolute), or 0 if it is not running. */
 int lab_side_pid(const char *dir, int side);
 
+/* CPU seconds (user + system) the lab's QEMU on `side` has used so far,
+ * from /proc/PID/stat; -1 when it is not running. */
+double lab_side_cpu_s(const char *dir, int side);
+
 /* Run argv (argv[0] found in PATH) to its end, stdin and stdout on
  * /dev/null.  0 when it exits 0; else -1 with the first line of its stderr
  * (or how it ended) in err. */

@@ -1,0 +1,433 @@
+/* bench.c - the bench object: settings, scenarios from files, presets and
+ * sweeps, the interleaved run loop and the outputs. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench/bench.h"
+
+int bench_errorf(struct qmig_bench *b, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(b->err, sizeof b->err, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+struct qmig_bench *qmig_bench_new(void)
+{
+  struct qmig_bench *b = calloc(1, sizeof *b);
+  if (!b)
+    return NULL;
+  b->runs = 10;
+  b->warmup = 1;
+  b->resamples = 2000;
+  b->seed = 1;
+  b->overrides = json_object();
+  b->records = json_array();
+  b->out = strdup("bench-out");
+  b->accel = strdup("tcg");
+  if (!b->overrides || !b->records || !b->out || !b->accel) {
+    qmig_bench_free(b);
+    return NULL;
+  }
+  return b;
+}
+
+static void clear_scenarios(struct qmig_bench *b)
+{
+  for (size_t i = 0; i < b->nsc; i++)
+    bench_scenario_clear(&b->sc[i]);
+  free(b->sc);
+  b->sc = NULL;
+  b->nsc = 0;
+}
+
+void qmig_bench_free(struct qmig_bench *b)
+{
+  if (!b)
+    return;
+  clear_scenarios(b);
+  json_decref(b->overrides);
+  json_decref(b->records);
+  free(b->swept);
+  free(b->out);
+  free(b->baseline);
+  free(b->accel);
+  free(b->qemu);
+  free(b->guest);
+  free(b->workdir);
+  free(b);
+}
+
+const char *qmig_bench_error(const struct qmig_bench *b)
+{
+  return b->err;
+}
+
+static int replace(struct qmig_bench *b, char **p, const char *v)
+{
+  char *d = strdup(v);
+  if (!d)
+    return bench_errorf(b, "out of memory");
+  free(*p);
+  *p = d;
+  return 0;
+}
+
+static int set_uint(struct qmig_bench *b, const char *key, const char *v, unsigned long lo,
+                    unsigned long hi, unsigned *out)
+{
+  char *end;
+  errno = 0;
+  unsigned long x = strtoul(v, &end, 10);
+  if (!*v || *v == '-' || *end || errno || x < lo || x > hi)
+    return bench_errorf(b, "bench setting '%s' = '%s': not a number from %lu to %lu", key, v,
+                        lo, hi);
+  *out = (unsigned)x;
+  return 0;
+}
+
+int qmig_bench_set(struct qmig_bench *b, const char *key, const char *v)
+{
+  unsigned u;
+  if (!strcmp(key, "runs"))
+    return set_uint(b, key, v, 1, 100000, &b->runs);
+  if (!strcmp(key, "warmup"))
+    return set_uint(b, key, v, 0, 100, &b->warmup);
+  if (!strcmp(key, "resamples"))
+    return set_uint(b, key, v, 0, 1000000, &b->resamples);
+  if (!strcmp(key, "seed")) {
+    if (set_uint(b, key, v, 0, 4294967295ul, &u) < 0)
+      return -1;
+    b->seed = u;
+    return 0;
+  }
+  if (!*v)
+    return bench_errorf(b, "bench setting '%s': empty value", key);
+  if (!strcmp(key, "accel")) {
+    if (strcmp(v, "tcg") && strcmp(v, "kvm") && strcmp(v, "auto"))
+      return bench_errorf(b, "bench setting 'accel' = '%s': not tcg, kvm or auto", v);
+    return replace(b, &b->accel, v);
+  }
+  static const struct {
+    const char *key;
+    size_t off;
+  } strs[] = {
+    { "out", offsetof(struct qmig_bench, out) },
+    { "baseline", offsetof(struct qmig_bench, baseline) },
+    { "qemu", offsetof(struct qmig_bench, qemu) },
+    { "guest", offsetof(struct qmig_bench, guest) },
+    { "workdir", offsetof(struct qmig_bench, workdir) },
+  };
+  for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+    if (!strcmp(key, strs[i].key))
+      return replace(b, (char **)((char *)b + strs[i].off), v);
+  return bench_errorf(b, "unknown bench setting '%s' (runs, warmup, out, baseline, seed, "
+                         "resamples, accel, qemu, guest, workdir)", key);
+}
+
+int qmig_bench_load_text(struct qmig_bench *b, const char *text)
+{
+  return bench_scenarios_parse(text, "scenarios", &b->sc, &b->nsc, b->err, sizeof b->err);
+}
+
+int qmig_bench_load(struct qmig_bench *b, const char *path)
+{
+  FILE *f = fopen(path, "r");
+  if (!f)
+    return bench_errorf(b, "scenario file %s: %s", path, strerror(errno));
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&text, &len);
+  char buf[8192];
+  size_t n;
+  while (mem && (n = fread(buf, 1, sizeof buf, f)) > 0)
+    fwrite(buf, 1, n, mem);
+  bool rerr = ferror(f);
+  fclose(f);
+  if (!mem || fclose(mem) != 0 || rerr) {
+    free(text);
+    return bench_errorf(b, "scenario file %s: could not read it", path);
+  }
+  int rc = bench_scenarios_parse(text, path, &b->sc, &b->nsc, b->err, sizeof b->err);
+  free(text);
+  return rc;
+}
+
+int qmig_bench_preset(struct qmig_bench *b, const char *name)
+{
+  const struct bench_preset *p = bench_preset_find(name);
+  if (!p)
+    return bench_errorf(b, "unknown preset '%s' (qmig bench --list-presets)", name);
+  char where[96];
+  snprintf(where, sizeof where, "preset %s", name);
+  if (bench_scenarios_parse(p->json, where, &b->sc, &b->nsc, b->err, sizeof b->err) < 0)
+    return -1;
+  return replace(b, &b->swept, p->swept);
+}
+
+const char *const *qmig_bench_preset_names(void)
+{
+  static const char *names[32];
+  size_t i = 0;
+  for (; bench_presets[i].name && i + 1 < sizeof names / sizeof names[0]; i++)
+    names[i] = bench_presets[i].name;
+  names[i] = NULL;
+  return names;
+}
+
+const char *qmig_bench_preset_help(const char *name)
+{
+  const struct bench_preset *p = bench_preset_find(name);
+  return p ? p->help : NULL;
+}
+
+int qmig_bench_sweep(struct qmig_bench *b, const char *spec)
+{
+  const char *eq = strchr(spec, '=');
+  if (!eq || eq == spec || !eq[1])
+    return bench_errorf(b, "--sweep '%s': not KEY=v1,v2,...", spec);
+  if (b->nsc > 1)
+    return bench_errorf(b, "--sweep %.*s: needs one base scenario, %zu are loaded",
+                        (int)(eq - spec), spec, b->nsc);
+  struct bench_scenario base = { NULL, NULL };
+  if (b->nsc == 1) {
+    base = b->sc[0];
+    free(b->sc);
+    b->sc = NULL;
+    b->nsc = 0;
+  } else {
+    base.name = strdup("base");
+    base.knobs = json_object();
+  }
+  char key[128];
+  snprintf(key, sizeof key, "%.*s", (int)(eq - spec), spec);
+  char *vals = strdup(eq + 1), *save = NULL;
+  int rc = base.knobs && base.name && vals ? 0 : bench_errorf(b, "out of memory");
+  for (char *v = vals ? strtok_r(vals, ",", &save) : NULL; v && rc == 0;
+       v = strtok_r(NULL, ",", &save)) {
+    json_t *one = json_deep_copy(base.knobs);
+    char *text = NULL;
+    if (one && json_object_set_new(one, key, json_string(v)) == 0 &&
+        json_object_set_new(one, "name", json_sprintf("%s=%s", key, v)) == 0)
+      text = json_dumps(one, 0);
+    rc = text ? qmig_bench_load_text(b, text) : bench_errorf(b, "out of memory");
+    free(text);
+    json_decref(one);
+  }
+  free(vals);
+  bench_scenario_clear(&base);
+  if (rc == 0 && b->nsc == 0)
+    rc = bench_errorf(b, "--sweep %s: no values", key);
+  return rc ? rc : replace(b, &b->swept, key);
+}
+
+int qmig_bench_override(struct qmig_bench *b, const char *knob, const char *value)
+{
+  if (!*knob || !strcmp(knob, "name"))
+    return bench_errorf(b, "--set '%s': not a knob", knob);
+  if (json_object_set_new(b->overrides, knob, json_string(value)) < 0)
+    return bench_errorf(b, "--set %s: value is not UTF-8 or out of memory", knob);
+  return 0;
+}
+
+int qmig_bench_check(struct qmig_bench *b)
+{
+  if (b->nsc == 0)
+    return bench_errorf(b, "no scenarios (--scenario FILE, --preset NAME or --sweep KEY=...)");
+  for (size_t i = 0; i < b->nsc; i++) {
+    const char *k;
+    json_t *v;
+    json_object_foreach(b->overrides, k, v)
+      if (bench_scenario_put(&b->sc[i], k, json_string_value(v)) < 0)
+        return bench_errorf(b, "out of memory");
+    if (bench_scenario_check(&b->sc[i], b->err, sizeof b->err) < 0)
+      return -1;
+  }
+  if (!b->baseline)
+    return replace(b, &b->baseline, b->sc[0].name);
+  for (size_t i = 0; i < b->nsc; i++)
+    if (!strcmp(b->sc[i].name, b->baseline))
+      return 0;
+  return bench_errorf(b, "baseline '%s' is not one of the scenarios", b->baseline);
+}
+
+size_t qmig_bench_count(const struct qmig_bench *b)
+{
+  return b->nsc;
+}
+
+const char *qmig_bench_name(const struct qmig_bench *b, size_t i)
+{
+  return i < b->nsc ? b->sc[i].name : NULL;
+}
+
+void qmig_bench_on_run(struct qmig_bench *b, qmig_bench_run_fn fn, void *user_data)
+{
+  b->run_fn = fn;
+  b->run_ud = user_data;
+}
+
+void qmig_bench_cancel(struct qmig_bench *b)
+{
+  atomic_store(&b->cancelled, 1);
+  struct qmig_migration *m = atomic_load(&b->current);
+  if (m)
+    qmig_cancel(m);
+}
+
+/* mkdir that accepts an existing directory. */
+static int ensure_dir(struct qmig_bench *b, const char *d)
+{
+  if (mkdir(d, 0755) < 0 && errno != EEXIST)
+    return bench_errorf(b, "output directory %s: %s", d, strerror(errno));
+  return 0;
+}
+
+/* Summary, CSV and HTML from b->records into b->out. */
+static int write_outputs(struct qmig_bench *b)
+{
+  struct bench_cell *t = bench_table(b);
+  if (!t)
+    return bench_errorf(b, "out of memory");
+  char path[4200];
+  int rc = 0;
+  char *text = bench_summary_text(b, t);
+  snprintf(path, sizeof path, "%s/summary.txt", b->out);
+  FILE *f = text ? fopen(path, "w") : NULL;
+  if (!f || fputs(text, f) < 0 || fclose(f) != 0)
+    rc = bench_errorf(b, "%s: %s", path, text ? strerror(errno) : "out of memory");
+  free(text);
+  if (rc == 0 && bench_write_csv(b, t, b->out) < 0)
+    rc = -1;
+  snprintf(path, sizeof path, "%s/report.html", b->out);
+  if (rc == 0 && bench_write_html(b, t, path) < 0)
+    rc = -1;
+  free(t);
+  return rc;
+}
+
+int qmig_bench_run(struct qmig_bench *b)
+{
+  if (qmig_bench_check(b) < 0 || ensure_dir(b, b->out) < 0)
+    return -1;
+  snprintf(b->jsonl_path, sizeof b->jsonl_path, "%s/runs.jsonl", b->out);
+  FILE *jl = fopen(b->jsonl_path, "w");
+  if (!jl)
+    return bench_errorf(b, "%s: %s", b->jsonl_path, strerror(errno));
+  json_array_clear(b->records);
+  unsigned total = b->warmup + b->runs * (unsigned)b->nsc, done = 0;
+  bool all_ok = true;
+  int rc = 0;
+  for (unsigned k = 0; k < total && rc == 0 && !atomic_load(&b->cancelled); k++) {
+    bool warm = k < b->warmup;
+    size_t si = warm ? 0 : (k - b->warmup) % b->nsc;
+    unsigned run = warm ? 0 : (k - b->warmup) / (unsigned)b->nsc + 1;
+    json_t *rec = bench_run_one(b, &b->sc[si], k, run, warm);
+    if (!rec) {
+      rc = bench_errorf(b, "out of memory");
+      break;
+    }
+    char *line = json_dumps(rec, JSON_COMPACT);
+    if (!line || fprintf(jl, "%s\n", line) < 0 || fflush(jl) != 0)
+      rc = bench_errorf(b, "%s: could not write: %s", b->jsonl_path, strerror(errno));
+    free(line);
+    json_t *bo = json_object_get(rec, "bench");
+    bool ok = json_is_true(json_object_get(bo, "ok"));
+    all_ok = all_ok && ok;
+    json_array_append_new(b->records, rec);
+    done++;
+    if (b->run_fn)
+      b->run_fn(b->run_ud, done, total, b->sc[si].name, run, warm, ok,
+                json_string_value(json_object_get(bo, "error")));
+    if (json_is_true(json_object_get(bo, "lab_left_running")))
+      rc = bench_errorf(b, "the lab of run %u could not be stopped (kept in %s): giving up",
+                        k + 1, json_string_value(json_object_get(bo, "lab_dir")));
+  }
+  if (fclose(jl) != 0 && rc == 0)
+    rc = bench_errorf(b, "%s: %s", b->jsonl_path, strerror(errno));
+  if (rc == 0 && atomic_load(&b->cancelled))
+    rc = bench_errorf(b, "cancelled after %u of %u runs", done, total);
+  /* Whatever ran is written out, even when the bench stopped early. */
+  if (done > 0 && write_outputs(b) < 0)
+    rc = -1;
+  if (rc < 0)
+    return -1;
+  return all_ok ? 0 : 1;
+}
+
+int qmig_bench_render(struct qmig_bench *b, const char *jsonl)
+{
+  FILE *f = fopen(jsonl, "r");
+  if (!f)
+    return bench_errorf(b, "%s: %s", jsonl, strerror(errno));
+  clear_scenarios(b);
+  json_array_clear(b->records);
+  char *line = NULL;
+  size_t cap = 0;
+  unsigned lineno = 0;
+  int rc = 0;
+  while (rc == 0 && getline(&line, &cap, f) > 0) {
+    lineno++;
+    json_error_t je;
+    json_t *rec = json_loads(line, 0, &je);
+    json_t *bo = json_object_get(rec, "bench");
+    const char *name = json_string_value(json_object_get(bo, "scenario"));
+    json_t *knobs = json_object_get(rec, "scenario");
+    if (!name || !json_is_object(knobs)) {
+      rc = bench_errorf(b, "%s:%u: not a qmig bench run record", jsonl, lineno);
+      json_decref(rec);
+      break;
+    }
+    if (lineno == 1) {
+      json_t *v;
+      if ((v = json_object_get(bo, "baseline")) && json_is_string(v))
+        rc = replace(b, &b->baseline, json_string_value(v));
+      if (rc == 0 && (v = json_object_get(bo, "swept")) && json_is_string(v))
+        rc = replace(b, &b->swept, json_string_value(v));
+      if ((v = json_object_get(bo, "seed")) && json_is_integer(v))
+        b->seed = (uint64_t)json_integer_value(v);
+      if ((v = json_object_get(bo, "resamples")) && json_is_integer(v))
+        b->resamples = (unsigned)json_integer_value(v);
+    }
+    bool known = false;
+    for (size_t i = 0; i < b->nsc && !known; i++)
+      known = !strcmp(b->sc[i].name, name);
+    if (!known && rc == 0) {
+      struct bench_scenario *nv = realloc(b->sc, (b->nsc + 1) * sizeof *nv);
+      if (!nv) {
+        rc = bench_errorf(b, "out of memory");
+      } else {
+        b->sc = nv;
+        nv[b->nsc].name = strdup(name);
+        nv[b->nsc].knobs = json_incref(knobs);
+        if (!nv[b->nsc++].name)
+          rc = bench_errorf(b, "out of memory");
+      }
+    }
+    json_array_append_new(b->records, rec);
+  }
+  free(line);
+  fclose(f);
+  if (rc == 0 && lineno == 0)
+    rc = bench_errorf(b, "%s: no runs in it", jsonl);
+  if (rc == 0 && !b->baseline)
+    rc = replace(b, &b->baseline, b->sc[0].name);
+  if (rc == 0 && ensure_dir(b, b->out) == 0)
+    rc = write_outputs(b);
+  return rc < 0 ? -1 : 0;
+}
+
+char *qmig_bench_summary(const struct qmig_bench *b)
+{
+  struct bench_cell *t = bench_table(b);
+  char *s = t ? bench_summary_text(b, t) : NULL;
+  free(t);
+  return s;
+}

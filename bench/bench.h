@@ -1,0 +1,166 @@
+/* bench/ internals: scenarios (scenario.c, presets.c), the run loop
+ * (run.c), statistics (stats.c), the summary, CSV (summary.c) and the
+ * HTML report (html.c, svg.c).  The public entry points are qmig_bench_*
+ * in qmig.h. */
+#ifndef QMIG_BENCH_H
+#define QMIG_BENCH_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "qmig.h"
+
+/* ---- statistics (stats.c): pure functions, no allocation but in the
+ * bootstrap ---- */
+
+/* Quantile p (0..1) of n sorted values: linear interpolation between the
+ * closest ranks, h = (n - 1) p, x[floor h] + (h - floor h)(x[floor h + 1] -
+ * x[floor h]) (Hyndman & Fan type 7, R's and numpy's default).  n >= 1. */
+double bench_quantile(const double *sorted, size_t n, double p);
+/* Sort ascending in place. */
+void bench_sort(double *v, size_t n);
+
+/* Reproducible generator for the bootstrap (splitmix64). */
+struct bench_rng {
+  uint64_t s;
+};
+void bench_rng_seed(struct bench_rng *r, uint64_t seed);
+uint64_t bench_rng_next(struct bench_rng *r);
+
+struct bench_summary {
+  size_t n;
+  double median, p5, p95, min, max;
+  double ci_lo, ci_hi; /* 95% percentile-bootstrap interval of the median */
+};
+/* Summary of n values (any order; not modified); resamples bootstrap
+ * resamples seeded with seed.  0, or -1 when n is 0 or out of memory. */
+int bench_summarize(const double *v, size_t n, unsigned resamples, uint64_t seed,
+                    struct bench_summary *out);
+/* Ratio of medians a/b with a 95% bootstrap interval (a and b resampled
+ * independently, resamples times); -1 when either is empty, a median of b
+ * is 0, or out of memory. */
+int bench_ratio(const double *a, size_t na, const double *b, size_t nb, unsigned resamples,
+                uint64_t seed, double *ratio, double *lo, double *hi);
+
+/* ---- scenarios (scenario.c) ---- */
+
+/* A scenario: its name and every knob, as strings (JSON numbers and
+ * booleans converted: true "on", false "off"), in the order given. */
+struct bench_scenario {
+  char *name;
+  json_t *knobs; /* object: knob -> string */
+};
+
+/* Lab knobs, everything else must be a qmig_set() key (or "transport"). */
+struct bench_lab_knob {
+  const char *key;
+  const char *help;
+};
+extern const struct bench_lab_knob bench_lab_knobs[];
+
+/* Check one scenario: every knob known, every value valid (migration keys
+ * through qmig_set() on a scratch handle), features of other branches
+ * refused ("transport tunnel: not available in this build").  -1 with
+ * "scenario 'NAME': knob 'K' = 'V': why" in err. */
+int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errlen);
+/* Scenarios from JSON text: an array of scenario objects, one object, or
+ * {"base": {...}, "scenarios": [...]} (base knobs apply to each).  Each
+ * object has "name" (optional: "s1", "s2"...) and its knobs.  Appends to
+ * *v (*n entries, realloc'd); -1 with err (where and why). */
+int bench_scenarios_parse(const char *text, const char *where, struct bench_scenario **v,
+                          size_t *n, char *err, size_t errlen);
+void bench_scenario_clear(struct bench_scenario *s);
+/* Apply knob=value to s (a string value). 0, or -1 (out of memory). */
+int bench_scenario_put(struct bench_scenario *s, const char *key, const char *value);
+/* The knob's value or NULL. */
+const char *bench_knob(const struct bench_scenario *s, const char *key);
+/* Migration options of s onto m (every knob that is not a lab knob or
+ * "transport"; transports translated).  -1 with err naming the knob.
+ * tls_dir: where qemu-tls's PSK file is (NULL when only checking). */
+int bench_apply_migration(const struct bench_scenario *s, struct qmig_migration *m,
+                          const char *tls_dir, char *err, size_t errlen);
+/* Lab options of s into o (pointers into s; lives as long as s). */
+int bench_lab_options(const struct bench_scenario *s, struct qmig_lab_options *o, char *err,
+                      size_t errlen);
+
+/* ---- presets (presets.c) ---- */
+struct bench_preset {
+  const char *name, *help;
+  const char *json; /* scenario file text, same format as --scenario */
+  const char *swept; /* the knob the preset varies */
+};
+extern const struct bench_preset bench_presets[];
+const struct bench_preset *bench_preset_find(const char *name);
+
+/* ---- the bench object ---- */
+struct qmig_bench {
+  struct bench_scenario *sc;
+  size_t nsc;
+  json_t *overrides;      /* --set KEY=VALUE: applied to every scenario */
+  char *swept;            /* knob varied across scenarios, for the charts */
+  unsigned runs, warmup, resamples;
+  uint64_t seed;
+  char *out, *baseline, *accel, *qemu, *guest, *workdir;
+  qmig_bench_run_fn run_fn;
+  void *run_ud;
+  json_t *records;        /* one object per run, in run order */
+  atomic_int cancelled;   /* qmig_bench_cancel() */
+  _Atomic(struct qmig_migration *) current; /* the migration running now */
+  char jsonl_path[4096];
+  char err[1024];
+};
+int bench_errorf(struct qmig_bench *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* run.c: one run of scenario s; returns its record (new reference, never
+ * NULL unless out of memory).  The record says whether it succeeded. */
+json_t *bench_run_one(struct qmig_bench *b, const struct bench_scenario *s, unsigned index,
+                      unsigned run, bool warmup);
+
+/* ---- figures and output (summary.c, html.c, svg.c) ---- */
+struct bench_figure {
+  const char *key;   /* CSV/JSON name */
+  const char *label; /* for people */
+  const char *unit;
+};
+#define BENCH_NFIGURES 7
+extern const struct bench_figure bench_figures[BENCH_NFIGURES];
+/* Figure f of a run record, or NAN when the run has none. */
+double bench_figure_value(const json_t *rec, size_t f);
+/* Values of figure f over the measured (not warm-up), successful runs of
+ * scenario name; caller frees *out.  Count in *n. */
+int bench_collect(const json_t *records, const char *name, size_t f, double **out, size_t *n);
+
+struct bench_cell {
+  struct bench_summary s;
+  bool ok;              /* s valid */
+  double ratio, lo, hi; /* against the baseline; NAN when none */
+};
+/* Table of cells [scenario][figure], caller frees; NULL out of memory. */
+struct bench_cell *bench_table(const struct qmig_bench *b);
+/* Text summary (caller frees). */
+char *bench_summary_text(const struct qmig_bench *b, const struct bench_cell *t);
+int bench_write_csv(struct qmig_bench *b, const struct bench_cell *t, const char *dir);
+int bench_write_html(struct qmig_bench *b, const struct bench_cell *t, const char *path);
+
+/* Growable string for the writers (svg.c). */
+struct bench_buf {
+  char *p;
+  size_t len, cap;
+  bool oom;
+};
+void bench_bprintf(struct bench_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Append s HTML-escaped (& < > " '). */
+void bench_bescape(struct bench_buf *b, const char *s);
+/* Charts as inline SVG into out. */
+void bench_svg_box(struct bench_buf *out, const struct qmig_bench *b, size_t figure);
+void bench_svg_sweep(struct bench_buf *out, const struct qmig_bench *b,
+                     const struct bench_cell *t, size_t figure);
+void bench_svg_throughput(struct bench_buf *out, const struct qmig_bench *b);
+
+#endif

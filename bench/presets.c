@@ -1,0 +1,92 @@
+/* presets.c - the comparisons performance engineers run most (after QEMU's
+ * guestperf): each is a scenario file, loaded and checked like one.  The
+ * guest is 1 GiB of random data in 1100 MiB unless the preset is about
+ * the guest; `--set fill=128 --set mem=160` makes any of them small. */
+#include <string.h>
+
+#include "bench/bench.h"
+
+#define BASE "\"fill\": 1024, \"mem\": 1100"
+
+const struct bench_preset bench_presets[] = {
+  { "channels", "multifd off vs 2, 4, 8 channels",
+    "{\"base\": {" BASE "}, \"scenarios\": ["
+    "{\"name\": \"multifd-channels=0\", \"multifd-channels\": 0},"
+    "{\"name\": \"multifd-channels=2\", \"multifd-channels\": 2},"
+    "{\"name\": \"multifd-channels=4\", \"multifd-channels\": 4},"
+    "{\"name\": \"multifd-channels=8\", \"multifd-channels\": 8}]}",
+    "multifd-channels" },
+  { "compression", "multifd (2 channels) compression none vs zlib vs zstd",
+    "{\"base\": {" BASE ", \"multifd-channels\": 2}, \"scenarios\": ["
+    "{\"name\": \"multifd-compression=none\", \"multifd-compression\": \"none\"},"
+    "{\"name\": \"multifd-compression=zlib\", \"multifd-compression\": \"zlib\"},"
+    "{\"name\": \"multifd-compression=zstd\", \"multifd-compression\": \"zstd\"}]}",
+    "multifd-compression" },
+  { "xbzrle", "XBZRLE off vs on with a 16, 64, 256 MiB cache, guest dirtying 50 MiB/s",
+    "{\"base\": {" BASE ", \"dirty\": 50}, \"scenarios\": ["
+    "{\"name\": \"xbzrle=off\", \"xbzrle\": false},"
+    "{\"name\": \"xbzrle-cache-size=16M\", \"xbzrle\": true, \"xbzrle-cache-size\": \"16M\"},"
+    "{\"name\": \"xbzrle-cache-size=64M\", \"xbzrle\": true, \"xbzrle-cache-size\": \"64M\"},"
+    "{\"name\": \"xbzrle-cache-size=256M\", \"xbzrle\": true, \"xbzrle-cache-size\": \"256M\"}]}",
+    "xbzrle-cache-size" },
+  { "auto-converge", "auto-converge off vs on: guest dirtying 200 MiB/s over a 100 MiB/s "
+    "stream (off is expected to time out after 120 s: recorded as failed)",
+    "{\"base\": {" BASE ", \"dirty\": 200, \"max-bandwidth\": \"100M\", \"timeout\": 120},"
+    " \"scenarios\": ["
+    "{\"name\": \"auto-converge=off\", \"auto-converge\": false},"
+    "{\"name\": \"auto-converge=on\", \"auto-converge\": true}]}",
+    "auto-converge" },
+  { "postcopy", "precopy only vs post-copy after 1, 2, 4 passes: guest dirtying 200 MiB/s "
+    "over a 100 MiB/s stream",
+    "{\"base\": {" BASE ", \"dirty\": 200, \"max-bandwidth\": \"100M\", \"timeout\": 120},"
+    " \"scenarios\": ["
+    "{\"name\": \"precopy\"},"
+    "{\"name\": \"postcopy-after=1passes\", \"postcopy\": true, \"postcopy-after\": \"1passes\"},"
+    "{\"name\": \"postcopy-after=2passes\", \"postcopy\": true, \"postcopy-after\": \"2passes\"},"
+    "{\"name\": \"postcopy-after=4passes\", \"postcopy\": true, \"postcopy-after\": \"4passes\"}]}",
+    "postcopy-after" },
+  { "downtime", "downtime-limit 10, 30, 100, 300, 1000 ms, guest dirtying 50 MiB/s",
+    "{\"base\": {" BASE ", \"dirty\": 50}, \"scenarios\": ["
+    "{\"name\": \"downtime-limit=10\", \"downtime-limit\": 10},"
+    "{\"name\": \"downtime-limit=30\", \"downtime-limit\": 30},"
+    "{\"name\": \"downtime-limit=100\", \"downtime-limit\": 100},"
+    "{\"name\": \"downtime-limit=300\", \"downtime-limit\": 300},"
+    "{\"name\": \"downtime-limit=1000\", \"downtime-limit\": 1000}]}",
+    "downtime-limit" },
+  { "dirty-rate", "guest dirtying 0, 25, 50, 100, 200 MiB/s",
+    "{\"base\": {" BASE "}, \"scenarios\": ["
+    "{\"name\": \"dirty=0\", \"dirty\": 0},"
+    "{\"name\": \"dirty=25\", \"dirty\": 25},"
+    "{\"name\": \"dirty=50\", \"dirty\": 50},"
+    "{\"name\": \"dirty=100\", \"dirty\": 100},"
+    "{\"name\": \"dirty=200\", \"dirty\": 200}]}",
+    "dirty" },
+  { "link-rate", "link between two namespaces shaped to 100 Mbit/s, 1 Gbit/s, 10 Gbit/s",
+    "{\"base\": {" BASE "}, \"scenarios\": ["
+    "{\"name\": \"link-rate=100mbit\", \"link-rate\": \"100mbit\"},"
+    "{\"name\": \"link-rate=1gbit\", \"link-rate\": \"1gbit\"},"
+    "{\"name\": \"link-rate=10gbit\", \"link-rate\": \"10gbit\"}]}",
+    "link-rate" },
+  { "transports", "native vs qmig tunnel vs tunnel TLS vs QEMU TLS (PSK) vs stunnel",
+    "{\"base\": {" BASE "}, \"scenarios\": ["
+    "{\"name\": \"native\", \"transport\": \"native\"},"
+    "{\"name\": \"tunnel\", \"transport\": \"tunnel\"},"
+    "{\"name\": \"tunnel-tls\", \"transport\": \"tunnel-tls\"},"
+    "{\"name\": \"qemu-tls\", \"transport\": \"qemu-tls\"},"
+    "{\"name\": \"stunnel\", \"transport\": \"stunnel\"}]}",
+    "transport" },
+  { "tls", "native vs QEMU-native TLS (PSK): the transports this build has",
+    "{\"base\": {" BASE "}, \"scenarios\": ["
+    "{\"name\": \"native\", \"transport\": \"native\"},"
+    "{\"name\": \"qemu-tls\", \"transport\": \"qemu-tls\"}]}",
+    "transport" },
+  { NULL, NULL, NULL, NULL },
+};
+
+const struct bench_preset *bench_preset_find(const char *name)
+{
+  for (size_t i = 0; bench_presets[i].name; i++)
+    if (!strcmp(bench_presets[i].name, name))
+      return &bench_presets[i];
+  return NULL;
+}

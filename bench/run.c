@@ -1,0 +1,242 @@
+/* run.c - one run of a scenario: a fresh lab pair, the migration with its
+ * progress samples, the memory (and disk) check on the side that runs the
+ * guest, the QEMUs' CPU time, and a record that says what happened. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "bench/bench.h"
+#include "lab/lab.h"
+
+#define MAX_SAMPLES 100000
+
+/* Progress samples: [elapsed_s, transferred, rate, remaining, pass]. */
+static void on_progress(void *ud, const struct qmig_progress *p)
+{
+  json_t *samples = ud;
+  if (json_array_size(samples) >= MAX_SAMPLES)
+    return;
+  json_array_append_new(samples, json_pack("[f,I,f,I,i]", p->elapsed_s,
+                                           (json_int_t)p->transferred_bytes,
+                                           p->rate_bytes_per_s,
+                                           (json_int_t)p->remaining_bytes, (int)p->pass));
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+  (void)st;
+  (void)type;
+  (void)ftw;
+  remove(path);
+  return 0;
+}
+
+/* A PSK file for QEMU-native TLS in dir/psk ("qmig:HEX", 0600). */
+static int write_psk(const char *dir, char *out, size_t len, char *err, size_t errlen)
+{
+  unsigned char key[32];
+  char line[80];
+  snprintf(out, len, "%s/psk", dir);
+  if (RAND_bytes(key, sizeof key) != 1) {
+    snprintf(err, errlen, "qemu-tls: RAND_bytes failed");
+    return -1;
+  }
+  int n = snprintf(line, sizeof line, "qmig:");
+  for (size_t i = 0; i < sizeof key; i++)
+    n += snprintf(line + n, sizeof line - (size_t)n, "%02x", key[i]);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/keys.psk", out);
+  int fd = -1;
+  if (mkdir(out, 0700) < 0 || (fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0 ||
+      write(fd, line, (size_t)n) != n || write(fd, "\n", 1) != 1) {
+    snprintf(err, errlen, "qemu-tls: %s: %s", path, strerror(errno));
+    if (fd >= 0)
+      close(fd);
+    return -1;
+  }
+  return close(fd);
+}
+
+static double load1(void)
+{
+  double l = -1;
+  FILE *f = fopen("/proc/loadavg", "r");
+  if (f) {
+    if (fscanf(f, "%lf", &l) != 1)
+      l = -1;
+    fclose(f);
+  }
+  return l;
+}
+
+static json_t *num_or_null(double v)
+{
+  return v < 0 ? json_null() : json_real(v);
+}
+
+/* The memory check (and disk check with a disk) on the side running the
+ * guest; fills the record, returns true when everything was right. */
+static bool check_guest(const char *dir, bool migrated, json_t *bo, char *err, size_t errlen)
+{
+  struct qmig_lab_info li;
+  if (qmig_lab_info(dir, &li, err, errlen) < 0)
+    return false;
+  const char *side = migrated ? "dst" : "src";
+  struct qmig_memcheck mc;
+  char verr[512] = "";
+  int rc = qmig_verify_memory(migrated ? li.dst_qmp : li.src_qmp, dir, &mc, verr, sizeof verr);
+  json_object_set_new(bo, "memory",
+                      json_pack("{s:s,s:i,s:I,s:I,s:s}", "side", side, "rc", rc,
+                                "pages_checked", (json_int_t)(rc < 0 ? 0 : mc.pages_checked),
+                                "pages_bad", (json_int_t)(rc < 0 ? 0 : mc.pages_bad),
+                                "detail", rc < 0 ? verr : mc.detail));
+  if (rc != 0) {
+    snprintf(err, errlen, "memory check on %s: %s", side, rc < 0 ? verr : mc.detail);
+    return false;
+  }
+  if (!li.disk_mib)
+    return true;
+  struct qmig_diskcheck dc;
+  rc = qmig_verify_disk_image(li.disk, li.disk_format, &dc, verr, sizeof verr);
+  json_object_set_new(bo, "disk", json_pack("{s:i,s:I,s:I,s:s}", "rc", rc, "units_checked",
+                                            (json_int_t)(rc < 0 ? 0 : dc.units_checked),
+                                            "units_bad",
+                                            (json_int_t)(rc < 0 ? 0 : dc.units_bad), "detail",
+                                            rc < 0 ? verr : dc.detail));
+  if (rc != 0) {
+    snprintf(err, errlen, "disk check: %s", rc < 0 ? verr : dc.detail);
+    return false;
+  }
+  return true;
+}
+
+/* Lab start, migration, checks; the lab is left for the caller to stop.
+ * Returns the stage that failed ("" when none), err saying why. */
+static const char *migrate_once(struct qmig_bench *b, const struct bench_scenario *s,
+                                const char *dir, json_t *rec, char *err, size_t errlen)
+{
+  json_t *bo = json_object_get(rec, "bench");
+  struct qmig_lab_options o = { 0 };
+  if (bench_lab_options(s, &o, err, errlen) < 0)
+    return "lab";
+  o.dir = dir;
+  o.accel = b->accel;
+  o.qemu = b->qemu;
+  o.guest = b->guest;
+  if (qmig_lab_start(&o, err, errlen) < 0)
+    return "lab";
+  double cpu0[2] = { lab_side_cpu_s(dir, 0), lab_side_cpu_s(dir, 1) };
+  char tls[4200] = "";
+  const char *t = bench_knob(s, "transport");
+  if (t && !strcmp(t, "qemu-tls") && write_psk(dir, tls, sizeof tls, err, errlen) < 0)
+    return "migrate";
+  struct qmig_migration *m = qmig_new();
+  json_t *samples = json_array();
+  if (!m || !samples) {
+    qmig_free(m);
+    json_decref(samples);
+    snprintf(err, errlen, "out of memory");
+    return "migrate";
+  }
+  json_object_set_new(rec, "samples_fields",
+                      json_pack("[s,s,s,s,s]", "elapsed_s", "transferred_bytes",
+                                "rate_bytes_per_s", "remaining_bytes", "pass"));
+  json_object_set_new(rec, "samples", samples);
+  const char *stage = "";
+  /* The source stays up after success so its CPU time can be read; the
+   * scenario may still say otherwise. */
+  if (qmig_set(m, "lab", dir) < 0 || qmig_set(m, "quit-source", "off") < 0) {
+    snprintf(err, errlen, "%s", qmig_error(m));
+    stage = "migrate";
+  } else if (bench_apply_migration(s, m, tls, err, errlen) < 0) {
+    stage = "migrate";
+  } else {
+    qmig_on_progress(m, on_progress, samples);
+    atomic_store(&b->current, m);
+    if (atomic_load(&b->cancelled))
+      qmig_cancel(m);
+    enum qmig_outcome out = qmig_run(m);
+    atomic_store(&b->current, NULL);
+    double cpu1[2] = { lab_side_cpu_s(dir, 0), lab_side_cpu_s(dir, 1) };
+    char *rj = qmig_report_json(m);
+    json_t *rep = rj ? json_loads(rj, 0, NULL) : NULL;
+    free(rj);
+    json_object_set_new(rec, "report", rep ? rep : json_null());
+    double dsrc = cpu0[0] >= 0 && cpu1[0] >= 0 ? cpu1[0] - cpu0[0] : -1;
+    double ddst = cpu0[1] >= 0 && cpu1[1] >= 0 ? cpu1[1] - cpu0[1] : -1;
+    json_object_set_new(bo, "qemu_cpu_s",
+                        json_pack("{s:o,s:o}", "src", num_or_null(dsrc), "dst",
+                                  num_or_null(ddst)));
+    const struct qmig_report *r = qmig_report(m);
+    if (out == QMIG_MIGRATED && dsrc >= 0 && ddst >= 0 && r->transferred_bytes > 0)
+      json_object_set_new(bo, "cpu_s_per_gib",
+                          json_real((dsrc + ddst) / ((double)r->transferred_bytes / 1073741824.0)));
+    bool migrated = out == QMIG_MIGRATED;
+    if (!migrated) {
+      snprintf(err, errlen, "%s", qmig_error(m));
+      stage = "migrate";
+    }
+    char cerr[1024] = "";
+    /* Checked after a failure too: the source must have kept its guest. */
+    if (!check_guest(dir, migrated, bo, cerr, sizeof cerr) && migrated) {
+      snprintf(err, errlen, "%s", cerr);
+      stage = "verify";
+    } else if (!migrated && cerr[0]) {
+      size_t l = strlen(err);
+      snprintf(err + l, errlen - l, "; and %s", cerr);
+    }
+  }
+  qmig_free(m);
+  return stage;
+}
+
+json_t *bench_run_one(struct qmig_bench *b, const struct bench_scenario *s, unsigned index,
+                      unsigned run, bool warmup)
+{
+  char dir[4096], err[2048] = "", date[32];
+  const char *base = b->workdir ? b->workdir : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  snprintf(dir, sizeof dir, "%s/qmig-bench-%d-%u", base, (int)getpid(), index);
+  time_t now = time(NULL);
+  struct tm tm;
+  strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+  json_t *rec = json_pack("{s:{s:s,s:i,s:i,s:b,s:s,s:f,s:s?,s:s?,s:I,s:i},s:O,s:n}", "bench",
+                          "scenario", s->name, "index", (int)index, "run", (int)run, "warmup",
+                          warmup, "date", date, "load1", load1(), "baseline", b->baseline,
+                          "swept", b->swept, "seed", (json_int_t)b->seed, "resamples",
+                          (int)b->resamples, "scenario", s->knobs, "report");
+  if (!rec)
+    return NULL;
+  json_t *bo = json_object_get(rec, "bench");
+  const char *stage;
+  if (atomic_load(&b->cancelled)) {
+    stage = "cancelled";
+    snprintf(err, sizeof err, "the bench was cancelled before this run");
+  } else {
+    rmdir(dir);
+    stage = migrate_once(b, s, dir, rec, err, sizeof err);
+  }
+  char serr[512] = "";
+  bool left = qmig_lab_stop(dir, serr, sizeof serr) < 0;
+  if (left) {
+    json_object_set_new(bo, "lab_left_running", json_true());
+    json_object_set_new(bo, "lab_dir", json_string(dir));
+    if (!stage[0]) {
+      stage = "lab-stop";
+      snprintf(err, sizeof err, "lab stop: %s", serr);
+    }
+  } else {
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  }
+  json_object_set_new(bo, "ok", json_boolean(!stage[0]));
+  json_object_set_new(bo, "stage", json_string(stage));
+  json_object_set_new(bo, "error", json_string(err));
+  return rec;
+}

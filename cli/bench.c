@@ -1,0 +1,225 @@
+/* bench.c - `qmig bench`: scenarios, presets and sweeps in, the bench's
+ * outputs and a summary out; a progress bar on a TTY.  All the work is
+ * qmig_bench_*() in the library. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+static struct qmig_bench *running;
+
+static void on_signal(int sig)
+{
+  (void)sig;
+  if (running)
+    qmig_bench_cancel(running);
+}
+
+struct progress {
+  bool tty;
+};
+
+static void on_run(void *ud, unsigned done, unsigned total, const char *scenario, unsigned run,
+                   bool warmup, bool ok, const char *error)
+{
+  const struct progress *p = ud;
+  char what[64];
+  if (warmup)
+    snprintf(what, sizeof what, "warm-up");
+  else
+    snprintf(what, sizeof what, "run %u", run);
+  if (p->tty) {
+    int width = 30, fill = total ? (int)((long)width * done / total) : width;
+    fprintf(stderr, "\r\033[K[%.*s%*s] %u/%u  %s %s: %s", fill,
+            "##############################", width - fill, "", done, total, scenario, what,
+            ok ? "ok" : "FAILED");
+    if (!ok)
+      fprintf(stderr, "\n  %s\n", error ? error : "");
+    if (done == total)
+      fputc('\n', stderr);
+  } else {
+    fprintf(stderr, "qmig bench: %u/%u %s %s: %s%s%s\n", done, total, scenario, what,
+            ok ? "ok" : "FAILED", ok ? "" : ": ", ok ? "" : error ? error : "");
+  }
+  fflush(stderr);
+}
+
+static void help(FILE *f)
+{
+  fprintf(f,
+          "usage: qmig bench [--scenario FILE]... [--preset NAME] [--sweep KEY=v1,v2,...]\n"
+          "                  [--set KNOB=VALUE]... [--runs N] [--warmup N] [--out DIR]\n"
+          "                  [--baseline NAME] [--seed N] [--resamples N] [--accel A]\n"
+          "                  [--qemu BIN] [--guest ELF] [--workdir DIR] [--check]\n"
+          "       qmig bench --render RUNS.jsonl [--out DIR]\n"
+          "       qmig bench --list-presets | --list-knobs\n\n"
+          "Runs every scenario --runs times, interleaved (A B C A B C ...), each run on a\n"
+          "fresh lab pair whose destination memory is checked afterwards; writes\n"
+          "DIR/runs.jsonl, summary.txt, summary.csv, runs.csv and report.html.\n\n"
+          "  --scenario FILE  scenarios as JSON (see docs/BENCHMARKING.md)\n"
+          "  --preset NAME    a built-in comparison (--list-presets)\n"
+          "  --sweep K=v,...  one scenario per value of knob K over the base scenario\n"
+          "  --set K=V        knob K = V in every scenario (e.g. --set fill=128)\n"
+          "  --runs N         measured runs per scenario (default 10)\n"
+          "  --warmup N       runs of the first scenario first, not counted (default 1)\n"
+          "  --out DIR        output directory (default bench-out)\n"
+          "  --baseline NAME  scenario the ratios are taken against (default the first)\n"
+          "  --seed N, --resamples N  bootstrap (default 1, 2000)\n"
+          "  --accel A        tcg (default), kvm or auto\n"
+          "  --check          check the scenarios, list them and exit\n"
+          "  --render FILE    the outputs again from an earlier bench's runs.jsonl\n\n"
+          "Exit: 0 every run migrated and verified, 1 some runs failed (recorded),\n"
+          "2 usage or a scenario refused (nothing ran), 3 the bench could not run.\n");
+}
+
+static int list_knobs(void)
+{
+  printf("lab knobs:\n"
+         "  mem, fill, dirty, dirty-pattern, heartbeat, cpu, exact-mem, disk, disk-format,\n"
+         "  disk-write, disk-cache, link-rate; transport (native|qemu-tls|tunnel|tunnel-tls|\n"
+         "  stunnel)\nmigration knobs (qmig migrate's options):\n");
+  for (const char *const *k = qmig_option_keys(); *k; k++)
+    printf("  %-24s %s\n", *k, qmig_option_help(*k));
+  return 0;
+}
+
+/* "K=V" into the two parts (k points into a copy the caller frees). */
+static int split_kv(const char *arg, char **k, const char **v)
+{
+  *k = strdup(arg);
+  char *eq = *k ? strchr(*k, '=') : NULL;
+  if (!eq || eq == *k) {
+    fprintf(stderr, "qmig bench: '%s' is not KNOB=VALUE\n", arg);
+    free(*k);
+    return -1;
+  }
+  *eq = '\0';
+  *v = eq + 1;
+  return 0;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+  static const struct option lo[] = {
+    { "scenario", required_argument, NULL, 'S' }, { "preset", required_argument, NULL, 'P' },
+    { "sweep", required_argument, NULL, 'W' },    { "set", required_argument, NULL, 's' },
+    { "runs", required_argument, NULL, 'r' },     { "warmup", required_argument, NULL, 'w' },
+    { "out", required_argument, NULL, 'o' },      { "baseline", required_argument, NULL, 'b' },
+    { "seed", required_argument, NULL, 'e' },     { "resamples", required_argument, NULL, 'R' },
+    { "accel", required_argument, NULL, 'a' },    { "qemu", required_argument, NULL, 'q' },
+    { "guest", required_argument, NULL, 'g' },    { "workdir", required_argument, NULL, 'd' },
+    { "check", no_argument, NULL, 'c' },          { "render", required_argument, NULL, 'x' },
+    { "list-presets", no_argument, NULL, 'L' },   { "list-knobs", no_argument, NULL, 'K' },
+    { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+  };
+  static const struct {
+    int c;
+    const char *key;
+  } settings[] = {
+    { 'r', "runs" }, { 'w', "warmup" }, { 'o', "out" }, { 'b', "baseline" }, { 'e', "seed" },
+    { 'R', "resamples" }, { 'a', "accel" }, { 'q', "qemu" }, { 'g', "guest" },
+    { 'd', "workdir" },
+  };
+  struct qmig_bench *b = qmig_bench_new();
+  if (!b)
+    return QMIG_NOT_STARTED;
+  const char *sweep = NULL, *render = NULL;
+  bool check = false;
+  int rc = 0, c;
+  optind = 1;
+  while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    int r = 0;
+    char *k = NULL;
+    const char *v;
+    switch (c) {
+    case 'S': r = qmig_bench_load(b, optarg); break;
+    case 'P': r = qmig_bench_preset(b, optarg); break;
+    case 'W': sweep = optarg; break;
+    case 's':
+      if (split_kv(optarg, &k, &v) < 0) {
+        rc = QMIG_USAGE;
+        break;
+      }
+      r = qmig_bench_override(b, k, v);
+      free(k);
+      break;
+    case 'c': check = true; break;
+    case 'x': render = optarg; break;
+    case 'L':
+      for (const char *const *p = qmig_bench_preset_names(); *p; p++)
+        printf("  %-14s %s\n", *p, qmig_bench_preset_help(*p));
+      qmig_bench_free(b);
+      return 0;
+    case 'K':
+      qmig_bench_free(b);
+      return list_knobs();
+    case 'h':
+      help(stdout);
+      qmig_bench_free(b);
+      return 0;
+    default:
+      r = -2;
+      for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
+        if (settings[i].c == c)
+          r = qmig_bench_set(b, settings[i].key, optarg);
+      if (r == -2) {
+        fprintf(stderr, "qmig bench: try --help\n");
+        rc = QMIG_USAGE;
+        r = 0;
+      }
+    }
+    if (r < 0) {
+      fprintf(stderr, "qmig bench: %s\n", qmig_bench_error(b));
+      rc = QMIG_USAGE;
+    }
+  }
+  if (rc == 0 && optind < argc) {
+    fprintf(stderr, "qmig bench: unexpected argument '%s'\n", argv[optind]);
+    rc = QMIG_USAGE;
+  }
+  if (rc == 0 && render) {
+    if (qmig_bench_render(b, render) < 0) {
+      fprintf(stderr, "qmig bench: %s\n", qmig_bench_error(b));
+      rc = QMIG_NOT_STARTED;
+    } else {
+      char *s = qmig_bench_summary(b);
+      fputs(s ? s : "", stdout);
+      free(s);
+    }
+    qmig_bench_free(b);
+    return rc;
+  }
+  if (rc == 0 && ((sweep && qmig_bench_sweep(b, sweep) < 0) || qmig_bench_check(b) < 0)) {
+    fprintf(stderr, "qmig bench: %s\n", qmig_bench_error(b));
+    rc = QMIG_USAGE;
+  }
+  if (rc == 0 && check) {
+    for (size_t i = 0; i < qmig_bench_count(b); i++)
+      printf("%s\n", qmig_bench_name(b, i));
+    qmig_bench_free(b);
+    return 0;
+  }
+  if (rc == 0) {
+    struct progress p = { isatty(2) };
+    qmig_bench_on_run(b, on_run, &p);
+    running = b;
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    int r = qmig_bench_run(b);
+    running = NULL;
+    char *s = qmig_bench_summary(b);
+    fputs(s ? s : "", stdout);
+    free(s);
+    if (r < 0)
+      fprintf(stderr, "qmig bench: %s\n", qmig_bench_error(b));
+    rc = r < 0 ? QMIG_NOT_STARTED : r;
+  }
+  qmig_bench_free(b);
+  return rc;
+}
