@@ -156,7 +156,8 @@ int bench_write_html(struct qmig_bench *b, const struct bench_cell *t, const cha
     bench_svg_box(&o, b, f);
   bench_bprintf(&o, "<h2>Total time vs ");
   bench_bescape(&o, b->swept ? b->swept : "scenario");
-  bench_bprintf(&o, "</h2>\n");
+  bench_bprintf(&o, "</h2><p>Dot: median; thick bar: its 95%% bootstrap interval; thin "
+                    "bar: p5 to p95. Total time, then the STOP-&gt;RESUME pause.</p>\n");
   bench_svg_sweep(&o, b, t, 0);
   bench_svg_sweep(&o, b, t, 3);
   bench_bprintf(&o, "<h2>Throughput over time</h2><p>QEMU's transfer rate at each "

@@ -327,6 +327,7 @@ int bench_scenarios_parse(const char *text, const char *where, struct bench_scen
   }
   *v = nv;
   int rc = 0;
+  size_t first = *n;
   for (size_t i = 0; i < count && rc == 0; i++) {
     json_t *obj = json_is_array(list) ? json_array_get(list, i) : list;
     struct bench_scenario *s = &nv[*n];
@@ -347,6 +348,9 @@ int bench_scenarios_parse(const char *text, const char *where, struct bench_scen
     else
       bench_scenario_clear(s);
   }
+  /* All or nothing: a refused file adds no scenario. */
+  while (rc < 0 && *n > first)
+    bench_scenario_clear(&nv[--*n]);
   json_decref(root);
   return rc;
 }

@@ -200,8 +200,7 @@ void bench_svg_sweep(struct bench_buf *o, const struct qmig_bench *b,
   bench_bprintf(o, "</text><text x='12' y='%.0f' font-size='11' transform='rotate(-90 12 %.0f)' "
                    "text-anchor='middle'>", (top + bottom) / 2, (top + bottom) / 2);
   bench_bescape(o, bench_figures[fig].label);
-  bench_bprintf(o, " (%s): median, 95%% CI (thick), p5-p95 (thin)</text></svg>\n",
-                bench_figures[fig].unit);
+  bench_bprintf(o, " (%s)</text></svg>\n", bench_figures[fig].unit);
 }
 
 /* The measured, successful run of scenario `name` whose total time is the
@@ -269,6 +268,12 @@ void bench_svg_throughput(struct bench_buf *o, const struct qmig_bench *b)
     bench_bprintf(o, "'><title>run %lld</title></polyline>\n",
                   (long long)json_integer_value(
                       json_object_get(json_object_get(run, "bench"), "run")));
+    json_array_foreach(s, k, p) /* each sample too: short runs have few */
+      bench_bprintf(o, "<circle r='2' fill='%s' cx='%.1f' cy='%.1f'/>", c,
+                    left + (right - left) * json_number_value(json_array_get(p, 0)) / tmax,
+                    bottom - (bottom - top) * json_number_value(json_array_get(p, 2)) /
+                                 1048576 / rmax);
+    bench_bprintf(o, "\n");
   }
   bench_bprintf(o, "<text x='%.0f' y='290' font-size='11' text-anchor='middle'>seconds since "
                    "migrate</text><text x='12' y='%.0f' font-size='11' "
