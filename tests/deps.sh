@@ -8,6 +8,19 @@ for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     missing="$missing $p"
 done
+# Optional: only tests that need them use them, and skip (exit 77) without.
+# chromium: bench-html renders the bench's HTML report in a headless browser.
+OPTIONAL="chromium"
+opt_missing=""
+for p in $OPTIONAL; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    opt_missing="$opt_missing $p"
+done
+if [ -n "$opt_missing" ] && [ "$(id -u)" = 0 ]; then
+  echo "qmig: installing optional Debian packages:$opt_missing"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $opt_missing ||
+    echo "qmig: could not install$opt_missing; the tests that need them will skip" >&2
+fi
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "qmig: missing Debian packages:$missing" >&2
