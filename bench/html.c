@@ -149,6 +149,22 @@ int bench_write_html(struct qmig_bench *b, const struct bench_cell *t, const cha
   bench_bprintf(&o, ". Swept knob: ");
   bench_bescape(&o, b->swept ? b->swept : "(none)");
   bench_bprintf(&o, ". How each figure is measured: docs/BENCHMARKING.md.</p>\n");
+  json_t *first = json_array_get(b->records, 0);
+  json_t *mach = json_object_get(json_object_get(first, "bench"), "machine");
+  if (json_is_object(mach)) {
+    bench_bprintf(&o, "<p>Machine: ");
+    bench_bescape(&o, json_string_value(json_object_get(mach, "host")));
+    bench_bprintf(&o, ", %lld cores, Linux ",
+                  (long long)json_integer_value(json_object_get(mach, "cores")));
+    bench_bescape(&o, json_string_value(json_object_get(mach, "kernel")));
+    bench_bprintf(&o, "; QEMU ");
+    bench_bescape(&o, json_string_value(json_object_get(
+                          json_object_get(json_object_get(first, "report"), "src"),
+                          "qemu_version")));
+    bench_bprintf(&o, "; first run ");
+    bench_bescape(&o, json_string_value(json_object_get(json_object_get(first, "bench"), "date")));
+    bench_bprintf(&o, ". Load average (1 min) per run: see the runs table.</p>\n");
+  }
   summary_table(&o, b, t);
   bench_bprintf(&o, "<h2>Downtime distributions</h2><p>Box: quartiles; thick line: median; "
                     "whiskers: min to max; dots: every measured run.</p>\n");

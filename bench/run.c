@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,6 +76,16 @@ static double load1(void)
     fclose(f);
   }
   return l;
+}
+
+/* The machine a run ran on, for whoever reads the numbers later. */
+static json_t *machine(void)
+{
+  struct utsname u;
+  if (uname(&u) < 0)
+    return json_null();
+  return json_pack("{s:s,s:i,s:s}", "host", u.nodename, "cores",
+                   (int)sysconf(_SC_NPROCESSORS_ONLN), "kernel", u.release);
 }
 
 static json_t *num_or_null(double v)
@@ -215,6 +226,7 @@ json_t *bench_run_one(struct qmig_bench *b, const struct bench_scenario *s, unsi
   if (!rec)
     return NULL;
   json_t *bo = json_object_get(rec, "bench");
+  json_object_set_new(bo, "machine", machine());
   const char *stage;
   if (atomic_load(&b->cancelled)) {
     stage = "cancelled";

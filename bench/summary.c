@@ -125,6 +125,30 @@ char *bench_summary_text(const struct qmig_bench *b, const struct bench_cell *t)
                     "type 7), min-max; ratio = median / baseline's median [95%% CI]\n",
                 b->nsc, b->baseline ? b->baseline : "-", b->resamples,
                 (unsigned long long)b->seed);
+  /* At a glance: the medians that matter most, and their ratios. */
+  static const size_t glance[] = { 0, 2, 3, 4, 5 };
+  bench_bprintf(&o, "\n%-28s %7s", "scenario", "ok/runs");
+  for (size_t g = 0; g < sizeof glance / sizeof glance[0]; g++)
+    bench_bprintf(&o, " %18s (%s)", bench_figures[glance[g]].label, bench_figures[glance[g]].unit);
+  bench_bprintf(&o, "\n");
+  for (size_t i = 0; i < b->nsc; i++) {
+    unsigned meas, failed, warm;
+    counts(b, b->sc[i].name, &meas, &failed, &warm);
+    char okruns[32];
+    snprintf(okruns, sizeof okruns, "%u/%u", meas - failed, meas);
+    bench_bprintf(&o, "%-28.28s %7s", b->sc[i].name, okruns);
+    for (size_t g = 0; g < sizeof glance / sizeof glance[0]; g++) {
+      const struct bench_cell *c = &t[i * BENCH_NFIGURES + glance[g]];
+      char cell[48] = "-";
+      if (c->ok && !isnan(c->ratio))
+        snprintf(cell, sizeof cell, "%.1f (x%.2f)", c->s.median, c->ratio);
+      else if (c->ok)
+        snprintf(cell, sizeof cell, "%.1f", c->s.median);
+      bench_bprintf(&o, " %*s", glance[g] == 5 ? 26 : 23, cell);
+    }
+    bench_bprintf(&o, "\n");
+  }
+  bench_bprintf(&o, "(medians; x = ratio to %s)\n", b->baseline ? b->baseline : "-");
   for (size_t i = 0; i < b->nsc; i++) {
     unsigned meas, failed, warm;
     counts(b, b->sc[i].name, &meas, &failed, &warm);
