@@ -148,6 +148,6 @@ int eng_disks_probe(struct qmig_migration *m)
             "or shared disks" : "no disks");
   eng_mirror_report(m);
   if (probs[0])
-    return eng_errorf(m, "disks: %s; nothing moved", probs);
+    return eng_errorf(m, "disks: %s", probs);
   return 0;
 }

@@ -273,10 +273,14 @@ void eng_mirror_event(struct qmig_migration *m, const struct qmp_event *ev)
   if (!md)
     return;
   if (!strcmp(ev->name, "BLOCK_JOB_ERROR")) {
-    char why[128];
-    snprintf(why, sizeof why, "%s error (action %s)",
-             json_string_value(json_object_get(ev->data, "operation")) ?: "I/O",
-             json_string_value(json_object_get(ev->data, "action")) ?: "?");
+    /* A mirror reads the source disk and writes the NBD target. */
+    char why[400];
+    const char *op = json_string_value(json_object_get(ev->data, "operation")) ?: "";
+    if (!strcmp(op, "write"))
+      snprintf(why, sizeof why, "writing to the destination over NBD (%s) failed",
+               m->mirror->connect);
+    else
+      snprintf(why, sizeof why, "reading the source disk failed");
     set_error(m, md, why);
   } else if (!strcmp(ev->name, "BLOCK_JOB_COMPLETED") || !strcmp(ev->name, "BLOCK_JOB_CANCELLED")) {
     const char *e = json_string_value(json_object_get(ev->data, "error"));

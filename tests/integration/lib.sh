@@ -47,7 +47,27 @@ expect_guest_on() {
   alive "$opid" && fail "$other QEMU (pid $opid) still runs: two QEMUs"
   local n; n=$(heartbeats "$side" 1)
   [ "$n" -ge 10 ] || fail "$side guest printed $n heartbeats in 1 s: not running"
-  "$QMIG" verify-memory --qmp "unix:$D/$side.qmp" --tmpdir "$D" || fail "memory check on $side"
+  "$QMIG" verify-memory --qmp "unix:$D/$side.qmp" --tmpdir "$D" > "$D/memcheck.out" ||
+    { cat "$D/memcheck.out"; fail "memory check on $side"; }
+  cat "$D/memcheck.out"
+}
+
+# expect_disk IMG FMT: after expect_guest_on (its guest stopped by the
+# memory check): every unit of the disk image holds what the guest last
+# wrote, and the disk's unit-write counter is the RAM's mirror of it or one
+# more (the guest mirrors it after the control sector's write completes).
+expect_disk() {
+  local out rc m d
+  set +e
+  out=$("$QMIG" verify-disk-image --image "$1" --format "$2"); rc=$?
+  set -e
+  echo "$out"
+  [ $rc = 0 ] || fail "disk check of $1 exit $rc"
+  m=$(sed -n 's/.*disk unit writes \([0-9]*\)).*/\1/p' "$D/memcheck.out")
+  d=$(sed -n 's/.*(disk unit writes \([0-9]*\)).*/\1/p' <<<"$out")
+  echo "disk unit writes: disk control sector $d, RAM mirror $m"
+  [ -n "$m" ] && [ -n "$d" ] || fail "no unit counters in the output"
+  [ "$d" -ge "$m" ] && [ "$d" -le $((m + 1)) ] || fail "disk dpos $d vs RAM mirror $m"
 }
 
 # migrate [qmig migrate options...]: runs qmig migrate on the lab, report in
