@@ -261,7 +261,10 @@ int eng_mirror_start(struct qmig_migration *m)
       return -1;
   int64_t deadline = m->cfg.timeout_s ? m->t0_mono_ns + (int64_t)m->cfg.timeout_s * 1000000000 : 0;
   int period = m->cfg.poll_ms < 50 ? (int)m->cfg.poll_ms : 50;
-  return wait_jobs(m, W_READY, deadline, period);
+  int64_t t0 = eng_mono_ns();
+  int rc = wait_jobs(m, W_READY, deadline, period);
+  mi->sync_ms = (eng_mono_ns() - t0) / 1e6;
+  return rc;
 }
 
 void eng_mirror_event(struct qmig_migration *m, const struct qmp_event *ev)
@@ -448,6 +451,8 @@ void eng_mirror_report(struct qmig_migration *m)
                                                         ? "write-blocking" : "background"));
     json_object_set_new(o, "nbd_tls", json_boolean(m->cfg.nbd_tls));
   }
+  if (mi->sync_ms > 0)
+    json_object_set_new(o, "sync_ms", json_real(mi->sync_ms));
   if (mi->finished && !mi->failed && mi->switchover_ms > 0)
     json_object_set_new(o, "switchover_ms", json_real(mi->switchover_ms));
   json_object_set_new(m->report_extra, "storage", o);

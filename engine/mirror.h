@@ -36,6 +36,7 @@ struct eng_mirror {
   bool finished;             /* mirrors completed and torn down */
   bool failed;               /* a job failed; error recorded */
   double switchover_ms;      /* pre-switchover to migrate-continue */
+  double sync_ms;            /* the mirroring phase: first job to all ready */
 };
 
 bool eng_mirror_wanted(const struct eng_config *c);

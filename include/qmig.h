@@ -98,8 +98,9 @@ struct qmig_report {
                              QEMU finishing on the destination */
   double wall_ms;         /* qmig_run() from start to end (connect .. final
                              statistics, destination resumed, source quit) */
-  double engine_overhead_ms; /* wall_ms - total_ms - dst_tail_ms: what qmig
-                                itself added around QEMU's migration */
+  double engine_overhead_ms; /* wall_ms - total_ms - dst_tail_ms (- the
+                                disks' sync phase, when copying disks):
+                                what qmig itself added around QEMU's work */
   double cpu_s;           /* CPU seconds of this process during the run */
   unsigned npasses;
   struct qmig_pass passes[QMIG_MAX_PASSES];
