@@ -101,7 +101,7 @@ static void check_disk(const struct eng_config *c, const struct eng_mirror_disk 
             (unsigned long long)s->size);
   if (dst->read_only)
     problem(probs, plen, "%s: the destination opened it read-only", s->name);
-  if (c->disk_sync == ENG_SYNC_TOP && dst->backing_depth == 0)
+  if (c->disk_sync == ENG_SYNC_TOP && s->backing_depth > 0 && dst->backing_depth == 0)
     problem(probs, plen, "%s: disk-sync top needs the backing chain on the destination; its "
             "disk there has no backing image", s->name);
 }

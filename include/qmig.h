@@ -197,6 +197,11 @@ struct qmig_lab_options {
   unsigned data_disk_mib;  /* a second disk "drive1" (raw, shared by both
                               sides, random content the guest never writes);
                               0 = none */
+  bool data_disk_top;      /* drive1 becomes a qcow2 overlay over a shared raw
+                              base of random data, 1 MiB of it rewritten in the
+                              source's overlay; with disk_copy the destination
+                              has its own empty overlay over the same base (for
+                              copy-disks drive1 with disk-sync top) */
 };
 
 /* Start the pair; blocks until the source guest reports READY (after its
@@ -221,7 +226,9 @@ struct qmig_lab_info {
   char dst_disk[256];                  /* the destination's image: disk
                                           unless non-shared; "" if none */
   char dst_disk_format[8];
-  char data_disk[256];                 /* shared "drive1", "" without */
+  char data_disk[256];                 /* "drive1", "" without */
+  char dst_data_disk[256];             /* the destination's drive1 */
+  char data_disk_format[8];
 };
 QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err,
                   size_t errlen);

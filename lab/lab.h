@@ -25,7 +25,9 @@ struct lab_disk {
   /* the destination's: the same image (shared) or its own (disk_copy) */
   char dst_path[PATH_MAX];
   const char *dst_format; /* NULL: the destination has no disk */
-  char data_path[PATH_MAX]; /* shared raw "drive1", "" without */
+  char data_path[PATH_MAX]; /* "drive1", "" without */
+  char dst_data_path[PATH_MAX]; /* the destination's: data_path if shared */
+  const char *data_format;
 };
 
 /* Check o's disk options and create DIR/disk.FORMAT of o->disk_mib MiB

@@ -140,7 +140,7 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
   /* The destination's disk: the same image, or its own empty one. */
   snprintf(d->dst_path, sizeof d->dst_path, "%s", d->path);
   d->dst_format = d->format;
-  d->data_path[0] = '\0';
+  d->data_path[0] = d->dst_data_path[0] = '\0';
   if (!o->disk_copy && (o->dst_disk_format || o->dst_disk_mib || o->dst_no_disk))
     return ld_errf(err, errlen, "destination disk variants need a non-shared disk (disk copy)");
   if (o->disk_copy && o->dst_no_disk) {
@@ -156,11 +156,38 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
                      err, errlen) < 0)
       return -1;
   }
-  if (o->data_disk_mib) {
+  d->data_format = "raw";
+  if (o->data_disk_top && !o->data_disk_mib)
+    return ld_errf(err, errlen, "a data disk overlay needs a data disk size");
+  if (o->data_disk_mib && !o->data_disk_top) {
     snprintf(d->data_path, sizeof d->data_path, "%s/data.raw", dir);
     if (create_data_disk(d->data_path, o->data_disk_mib, err, errlen) < 0)
       return -1;
+  } else if (o->data_disk_mib) {
+    /* base (random, shared) <- overlay with 1 MiB rewritten at 1 MiB */
+    char base[PATH_MAX + 16], why[512];
+    snprintf(base, sizeof base, "%s/data-base.raw", dir);
+    if (create_data_disk(base, o->data_disk_mib, err, errlen) < 0)
+      return -1;
+    d->data_format = "qcow2";
+    snprintf(d->data_path, sizeof d->data_path, "%s/data.qcow2", dir);
+    snprintf(d->dst_data_path, sizeof d->dst_data_path, "%s/data-dst.qcow2", dir);
+    for (int k = 0; k < (o->disk_copy ? 2 : 1); k++) {
+      const char *p = k ? d->dst_data_path : d->data_path;
+      const char *mk[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw",
+                           p, NULL };
+      unlink(p);
+      if (lab_run(mk, why, sizeof why) < 0)
+        return ld_errf(err, errlen, "create %s: %s", p, why);
+    }
+    const char *wr[] = { "qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 1M", d->data_path,
+                         NULL };
+    if (o->data_disk_mib < 2 || lab_run(wr, why, sizeof why) < 0)
+      return ld_errf(err, errlen, "write into %s: %s", d->data_path,
+                     o->data_disk_mib < 2 ? "the data disk needs 2 MiB at least" : why);
   }
+  if (!d->dst_data_path[0] || !o->disk_copy)
+    snprintf(d->dst_data_path, sizeof d->dst_data_path, "%s", d->data_path);
 
   /* cache=none (O_DIRECT) is what shared storage between two hosts needs;
    * a filesystem without O_DIRECT (tmpfs before Linux 6.6) gets writeback,
