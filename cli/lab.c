@@ -46,6 +46,7 @@ static void lab_help(FILE *f)
           "  --data-disk MiB a second disk drive1 (raw, random content, shared by both sides)\n"
           "  --data-disk-top drive1 as a qcow2 overlay (1 MiB rewritten) over a shared raw\n"
           "                  base; with --disk-copy the destination gets its own empty overlay\n"
+          "  --data-disk-copy with --disk-copy: the destination's own empty raw drive1\n"
           "Disks are attached with -blockdev as nodes drive0 (and drive1), formats explicit.\n",
           cli_default_lab_dir());
 }
@@ -66,6 +67,7 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     { "disk-copy", no_argument, NULL, 'P' }, { "dst-disk-format", required_argument, NULL, 'G' },
     { "dst-disk", required_argument, NULL, 'S' }, { "dst-no-disk", no_argument, NULL, 'N' },
     { "data-disk", required_argument, NULL, 'A' }, { "data-disk-top", no_argument, NULL, 'T' },
+    { "data-disk-copy", no_argument, NULL, 'Y' },
     { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
   };
   int c;
@@ -98,6 +100,7 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     case 'N': o->dst_no_disk = true; break;
     case 'A': o->data_disk_mib = cli_uint("data-disk", optarg); break;
     case 'T': o->data_disk_top = true; break;
+    case 'Y': o->data_disk_copy = true; break;
     case 'F':
       if (strcmp(optarg, "raw") && strcmp(optarg, "qcow2")) {
         fprintf(stderr, "qmig %s: --disk-format '%s' is not raw or qcow2\n", who, optarg);
@@ -294,7 +297,8 @@ int cmd_demo(int argc, char **argv)
     static const char *const files[] = { "lab.json", "src.log", "dst.log", "src.pcap",
                                          "dst.pcap", "disk.raw", "disk.qcow2",
                                          "disk-dst.raw", "disk-dst.qcow2", "data.raw",
-                                         "data.qcow2", "data-dst.qcow2", "data-base.raw" };
+                                         "data.qcow2", "data-dst.qcow2", "data-base.raw",
+                                         "data-dst.raw" };
     char path[600];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
       snprintf(path, sizeof path, "%s/%s", dir, files[i]);

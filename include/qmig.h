@@ -202,6 +202,8 @@ struct qmig_lab_options {
                               source's overlay; with disk_copy the destination
                               has its own empty overlay over the same base (for
                               copy-disks drive1 with disk-sync top) */
+  bool data_disk_copy;     /* with disk_copy: the destination gets its own
+                              empty raw drive1 (to copy it whole) */
 };
 
 /* Start the pair; blocks until the source guest reports READY (after its

@@ -186,6 +186,14 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
       return ld_errf(err, errlen, "write into %s: %s", d->data_path,
                      o->data_disk_mib < 2 ? "the data disk needs 2 MiB at least" : why);
   }
+  if (o->data_disk_copy && (!o->disk_copy || o->data_disk_top || !o->data_disk_mib))
+    return ld_errf(err, errlen, "a destination data disk of its own needs a non-shared disk "
+                   "and a raw data disk");
+  if (o->data_disk_copy) {
+    snprintf(d->dst_data_path, sizeof d->dst_data_path, "%s/data-dst.raw", dir);
+    if (create_image(d->dst_data_path, "raw", o->data_disk_mib, err, errlen) < 0)
+      return -1;
+  }
   if (!d->dst_data_path[0] || !o->disk_copy)
     snprintf(d->dst_data_path, sizeof d->dst_data_path, "%s", d->data_path);
 
