@@ -34,7 +34,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit demo deps install clean bench-native bench-transports bench-dirty-rate fuzz-qmp
+.PHONY: all check check-unit demo deps install clean bench-native bench-storage bench-transports bench-dirty-rate fuzz-qmp
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
 
 $(BUILD)/%.o: %.c Makefile
@@ -86,6 +86,9 @@ demo: deps all
 
 bench-native: deps all
 	sh bench/native.sh
+
+bench-storage: deps all
+	bash bench/storage.sh
 
 # qmig bench presets at full size (docs/BENCHMARKING.md): 1 GiB guest, RUNS
 # runs each, interleaved; results in BENCH_OUT.  Run on a quiet machine.

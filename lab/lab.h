@@ -26,6 +26,12 @@ struct lab_disk {
   char path[PATH_MAX]; /* DIR/disk.FORMAT */
   const char *format;  /* "raw" or "qcow2" (static strings or o's) */
   const char *cache;   /* "none" or "writeback" */
+  /* the destination's: the same image (shared) or its own (disk_copy) */
+  char dst_path[PATH_MAX];
+  const char *dst_format; /* NULL: the destination has no disk */
+  char data_path[PATH_MAX]; /* "drive1", "" without */
+  char dst_data_path[PATH_MAX]; /* the destination's: data_path if shared */
+  const char *data_format;
 };
 
 /* Check o's disk options and create DIR/disk.FORMAT of o->disk_mib MiB
