@@ -80,6 +80,15 @@ const struct bench_preset bench_presets[] = {
     "{\"name\": \"native\", \"transport\": \"native\"},"
     "{\"name\": \"qemu-tls\", \"transport\": \"qemu-tls\"}]}",
     "transport" },
+  { "disks", "a 32 MiB disk rewritten at 512 KiB/s: shared vs copied over NBD "
+    "(background) vs copied with write-blocking",
+    "{\"base\": {\"fill\": 256, \"mem\": 288, \"disk\": 32, \"disk-write\": 512},"
+    " \"scenarios\": ["
+    "{\"name\": \"shared\"},"
+    "{\"name\": \"copied\", \"disk-copy\": true, \"copy-all-disks\": true},"
+    "{\"name\": \"copied-write-blocking\", \"disk-copy\": true, \"copy-all-disks\": true,"
+    " \"copy-mode\": \"write-blocking\"}]}",
+    "copy-mode" },
   { NULL, NULL, NULL, NULL },
 };
 

@@ -115,9 +115,14 @@ static bool check_guest(const char *dir, bool migrated, json_t *bo, char *err, s
   }
   if (!li.disk_mib)
     return true;
+  /* A copied disk is checked on the side that now runs the guest. */
+  bool own = migrated && li.dst_disk[0];
+  const char *img = own ? li.dst_disk : li.disk;
   struct qmig_diskcheck dc;
-  rc = qmig_verify_disk_image(li.disk, li.disk_format, &dc, verr, sizeof verr);
-  json_object_set_new(bo, "disk", json_pack("{s:i,s:I,s:I,s:s}", "rc", rc, "units_checked",
+  rc = qmig_verify_disk_image(img, own ? li.dst_disk_format : li.disk_format, &dc, verr,
+                              sizeof verr);
+  json_object_set_new(bo, "disk", json_pack("{s:s,s:i,s:I,s:I,s:s}", "image", img, "rc", rc,
+                                            "units_checked",
                                             (json_int_t)(rc < 0 ? 0 : dc.units_checked),
                                             "units_bad",
                                             (json_int_t)(rc < 0 ? 0 : dc.units_bad), "detail",

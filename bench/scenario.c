@@ -22,6 +22,8 @@ const struct bench_lab_knob bench_lab_knobs[] = {
   { "disk-format", "raw|qcow2" },
   { "disk-write", "KiB/s the guest rewrites its disk" },
   { "disk-cache", "none|writeback" },
+  { "disk-copy", "on|off: the destination has its own empty disk (copy it with "
+                 "copy-all-disks); default off, both share one image" },
   { "link-rate", "rate of the link between two network namespaces (tc units, 1gbit)" },
   { "transport", "native|qemu-tls|tunnel|tunnel-tls|stunnel: how the stream travels" },
   { NULL, NULL },
@@ -117,7 +119,7 @@ static const char *lab_value_problem(const char *k, const char *v)
     return one_of(v, formats) ? NULL : "not raw or qcow2";
   if (!strcmp(k, "disk-cache"))
     return one_of(v, caches) ? NULL : "not none or writeback";
-  if (!strcmp(k, "exact-mem"))
+  if (!strcmp(k, "exact-mem") || !strcmp(k, "disk-copy"))
     return one_of(v, bools) ? NULL : "not on or off";
   if (!strcmp(k, "cpu"))
     return v[0] ? NULL : "empty";
@@ -236,6 +238,8 @@ int bench_lab_options(const struct bench_scenario *s, struct qmig_lab_options *o
   o->disk_cache = bench_knob(s, "disk-cache");
   const char *x = bench_knob(s, "exact-mem");
   o->exact_mem = x && !strcmp(x, "on");
+  x = bench_knob(s, "disk-copy");
+  o->disk_copy = x && !strcmp(x, "on");
   return 0;
 }
 
