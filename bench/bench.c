@@ -274,6 +274,21 @@ void qmig_bench_on_run(struct qmig_bench *b, qmig_bench_run_fn fn, void *user_da
   b->run_ud = user_data;
 }
 
+void qmig_bench_on_status(struct qmig_bench *b, qmig_bench_status_fn fn, void *user_data)
+{
+  b->status_fn = fn;
+  b->status_ud = user_data;
+}
+
+void bench_status(struct qmig_bench *b, const char *phase, const struct qmig_progress *p)
+{
+  if (!b->status_fn)
+    return;
+  b->status.phase = phase;
+  b->status.progress = p;
+  b->status_fn(b->status_ud, &b->status);
+}
+
 void qmig_bench_cancel(struct qmig_bench *b)
 {
   atomic_store(&b->cancelled, 1);
@@ -329,6 +344,9 @@ int qmig_bench_run(struct qmig_bench *b)
     bool warm = k < b->warmup;
     size_t si = warm ? 0 : (k - b->warmup) % b->nsc;
     unsigned run = warm ? 0 : (k - b->warmup) / (unsigned)b->nsc + 1;
+    b->status = (struct qmig_bench_status){ .done = done, .total = total,
+                                             .scenario = b->sc[si].name, .run = run,
+                                             .warmup = warm };
     json_t *rec = bench_run_one(b, &b->sc[si], k, run, warm);
     if (!rec) {
       rc = bench_errorf(b, "out of memory");

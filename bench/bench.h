@@ -107,6 +107,9 @@ struct qmig_bench {
   char *out, *baseline, *accel, *qemu, *guest, *workdir;
   qmig_bench_run_fn run_fn;
   void *run_ud;
+  qmig_bench_status_fn status_fn;
+  void *status_ud;
+  struct qmig_bench_status status; /* of the run under way */
   json_t *records;        /* one object per run, in run order */
   atomic_int cancelled;   /* qmig_bench_cancel() */
   _Atomic(struct qmig_migration *) current; /* the migration running now */
@@ -116,6 +119,8 @@ struct qmig_bench {
 int bench_errorf(struct qmig_bench *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Tell the status callback (if any) the run under way is in `phase`. */
+void bench_status(struct qmig_bench *b, const char *phase, const struct qmig_progress *p);
 /* run.c: one run of scenario s; returns its record (new reference, never
  * NULL unless out of memory).  The record says whether it succeeded. */
 json_t *bench_run_one(struct qmig_bench *b, const struct bench_scenario *s, unsigned index,

@@ -19,10 +19,17 @@
 
 #define MAX_SAMPLES 100000
 
+struct sampler {
+  struct qmig_bench *b;
+  json_t *samples;
+};
+
 /* Progress samples: [elapsed_s, transferred, rate, remaining, pass]. */
 static void on_progress(void *ud, const struct qmig_progress *p)
 {
-  json_t *samples = ud;
+  struct sampler *sp = ud;
+  json_t *samples = sp->samples;
+  bench_status(sp->b, "migrating", p);
   if (json_array_size(samples) >= MAX_SAMPLES)
     return;
   json_array_append_new(samples, json_pack("[f,I,f,I,i]", p->elapsed_s,
@@ -147,6 +154,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   o.accel = b->accel;
   o.qemu = b->qemu;
   o.guest = b->guest;
+  bench_status(b, "lab", NULL);
   if (qmig_lab_start(&o, err, errlen) < 0)
     return "lab";
   double cpu0[2] = { lab_side_cpu_s(dir, 0), lab_side_cpu_s(dir, 1) };
@@ -175,7 +183,9 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   } else if (bench_apply_migration(s, m, tls, err, errlen) < 0) {
     stage = "migrate";
   } else {
-    qmig_on_progress(m, on_progress, samples);
+    struct sampler sp = { b, samples };
+    qmig_on_progress(m, on_progress, &sp);
+    bench_status(b, "migrating", NULL);
     atomic_store(&b->current, m);
     if (atomic_load(&b->cancelled))
       qmig_cancel(m);
@@ -201,6 +211,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
       stage = "migrate";
     }
     char cerr[1024] = "";
+    bench_status(b, "checking", NULL);
     /* Checked after a failure too: the source must have kept its guest. */
     if (!check_guest(dir, migrated, bo, cerr, sizeof cerr) && migrated) {
       snprintf(err, errlen, "%s", cerr);

@@ -23,28 +23,51 @@ struct progress {
   bool tty;
 };
 
-static void on_run(void *ud, unsigned done, unsigned total, const char *scenario, unsigned run,
-                   bool warmup, bool ok, const char *error)
+/* "[####    ] 3/9  scenario run 2: " at the start of a cleared line. */
+static void bar(unsigned done, unsigned total, const char *scenario, unsigned run, bool warmup)
 {
-  const struct progress *p = ud;
-  char what[64];
+  int width = 30, fill = total ? (int)((long)width * done / total) : 0;
+  char what[32];
   if (warmup)
     snprintf(what, sizeof what, "warm-up");
   else
     snprintf(what, sizeof what, "run %u", run);
+  fprintf(stderr, "\r\033[K[%.*s%*s] %u/%u  %s %s: ", fill, "##############################",
+          width - fill, "", done, total, scenario, what);
+}
+
+static void on_run(void *ud, unsigned done, unsigned total, const char *scenario, unsigned run,
+                   bool warmup, bool ok, const char *error)
+{
+  const struct progress *p = ud;
   if (p->tty) {
-    int width = 30, fill = total ? (int)((long)width * done / total) : width;
-    fprintf(stderr, "\r\033[K[%.*s%*s] %u/%u  %s %s: %s", fill,
-            "##############################", width - fill, "", done, total, scenario, what,
-            ok ? "ok" : "FAILED");
+    bar(done, total, scenario, run, warmup);
+    fprintf(stderr, "%s", ok ? "ok" : "FAILED");
     if (!ok)
       fprintf(stderr, "\n  %s\n", error ? error : "");
     if (done == total)
       fputc('\n', stderr);
+  } else if (warmup) {
+    fprintf(stderr, "qmig bench: %u/%u %s warm-up: %s%s%s\n", done, total, scenario,
+            ok ? "ok" : "FAILED", ok ? "" : ": ", ok ? "" : error ? error : "");
   } else {
-    fprintf(stderr, "qmig bench: %u/%u %s %s: %s%s%s\n", done, total, scenario, what,
+    fprintf(stderr, "qmig bench: %u/%u %s run %u: %s%s%s\n", done, total, scenario, run,
             ok ? "ok" : "FAILED", ok ? "" : ": ", ok ? "" : error ? error : "");
   }
+  fflush(stderr);
+}
+
+/* The bar's line while a run goes on (TTY only). */
+static void on_status(void *ud, const struct qmig_bench_status *s)
+{
+  (void)ud;
+  bar(s->done, s->total, s->scenario, s->run, s->warmup);
+  fprintf(stderr, "%s", s->phase);
+  const struct qmig_progress *p = s->progress;
+  if (p && p->total_bytes)
+    fprintf(stderr, " pass %u, %.0f%% sent, %.0f MiB/s", p->pass,
+            100.0 * (double)p->transferred_bytes / (double)p->total_bytes,
+            p->rate_bytes_per_s / 1048576);
   fflush(stderr);
 }
 
@@ -206,6 +229,8 @@ int cmd_bench(int argc, char **argv)
   if (rc == 0) {
     struct progress p = { isatty(2) };
     qmig_bench_on_run(b, on_run, &p);
+    if (p.tty)
+      qmig_bench_on_status(b, on_status, NULL);
     running = b;
     struct sigaction sa = { .sa_handler = on_signal };
     sigemptyset(&sa.sa_mask);

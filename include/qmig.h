@@ -368,6 +368,21 @@ typedef void (*qmig_bench_run_fn)(void *user_data, unsigned done, unsigned total
                                   const char *error);
 QMIG_API void qmig_bench_on_run(struct qmig_bench *b, qmig_bench_run_fn fn, void *user_data);
 
+/* While a run goes on: what it is doing ("lab" starting the pair,
+ * "migrating" with each progress sample in `progress`, "checking" the
+ * guest).  Runs `done` of `total` have finished.  Valid during the call. */
+struct qmig_bench_status {
+  unsigned done, total;
+  const char *scenario;
+  unsigned run;                         /* 0 for a warm-up */
+  bool warmup;
+  const char *phase;
+  const struct qmig_progress *progress; /* NULL unless migrating */
+};
+typedef void (*qmig_bench_status_fn)(void *user_data, const struct qmig_bench_status *s);
+QMIG_API void qmig_bench_on_status(struct qmig_bench *b, qmig_bench_status_fn fn,
+                                   void *user_data);
+
 /* Run every scenario and write OUT/runs.jsonl (written as runs finish),
  * OUT/summary.txt, OUT/summary.csv, OUT/runs.csv and OUT/report.html.
  * Returns 0 when every run migrated with its memory verified, 1 when some
