@@ -23,15 +23,22 @@ struct progress {
   bool tty;
 };
 
+/* "warm-up" or "run N". */
+static const char *run_label(char *buf, size_t len, unsigned run, bool warmup)
+{
+  if (warmup)
+    snprintf(buf, len, "warm-up");
+  else
+    snprintf(buf, len, "run %u", run);
+  return buf;
+}
+
 /* "[####    ] 3/9  scenario run 2: " at the start of a cleared line. */
 static void bar(unsigned done, unsigned total, const char *scenario, unsigned run, bool warmup)
 {
   int width = 30, fill = total ? (int)((long)width * done / total) : 0;
   char what[32];
-  if (warmup)
-    snprintf(what, sizeof what, "warm-up");
-  else
-    snprintf(what, sizeof what, "run %u", run);
+  run_label(what, sizeof what, run, warmup);
   fprintf(stderr, "\r\033[K[%.*s%*s] %u/%u  %s %s: ", fill, "##############################",
           width - fill, "", done, total, scenario, what);
 }
@@ -47,12 +54,11 @@ static void on_run(void *ud, unsigned done, unsigned total, const char *scenario
       fprintf(stderr, "\n  %s\n", error ? error : "");
     if (done == total)
       fputc('\n', stderr);
-  } else if (warmup) {
-    fprintf(stderr, "qmig bench: %u/%u %s warm-up: %s%s%s\n", done, total, scenario,
-            ok ? "ok" : "FAILED", ok ? "" : ": ", ok ? "" : error ? error : "");
   } else {
-    fprintf(stderr, "qmig bench: %u/%u %s run %u: %s%s%s\n", done, total, scenario, run,
-            ok ? "ok" : "FAILED", ok ? "" : ": ", ok ? "" : error ? error : "");
+    char what[32];
+    fprintf(stderr, "qmig bench: %u/%u %s %s: %s%s%s\n", done, total, scenario,
+            run_label(what, sizeof what, run, warmup), ok ? "ok" : "FAILED", ok ? "" : ": ",
+            ok ? "" : error ? error : "");
   }
   fflush(stderr);
 }
