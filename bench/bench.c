@@ -332,10 +332,19 @@ int qmig_bench_run(struct qmig_bench *b)
 {
   if (qmig_bench_check(b) < 0 || ensure_dir(b, b->out) < 0)
     return -1;
+  /* The labs live in a private directory (short: unix socket paths in it
+   * must stay under 108 bytes), removed at the end unless a lab in it
+   * could not be stopped. */
+  const char *base = b->workdir ? b->workdir : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+  snprintf(b->rundir, sizeof b->rundir, "%s/qmig-bench-XXXXXX", base);
+  if (!mkdtemp(b->rundir))
+    return bench_errorf(b, "work directory in %s: %s", base, strerror(errno));
   snprintf(b->jsonl_path, sizeof b->jsonl_path, "%s/runs.jsonl", b->out);
   FILE *jl = fopen(b->jsonl_path, "w");
-  if (!jl)
+  if (!jl) {
+    rmdir(b->rundir);
     return bench_errorf(b, "%s: %s", b->jsonl_path, strerror(errno));
+  }
   json_array_clear(b->records);
   unsigned total = b->warmup + b->runs * (unsigned)b->nsc, done = 0;
   bool all_ok = true;
@@ -368,6 +377,7 @@ int qmig_bench_run(struct qmig_bench *b)
       rc = bench_errorf(b, "the lab of run %u could not be stopped (kept in %s): giving up",
                         k + 1, json_string_value(json_object_get(bo, "lab_dir")));
   }
+  rmdir(b->rundir); /* fails, and stays, when a lab was left in it */
   if (fclose(jl) != 0 && rc == 0)
     rc = bench_errorf(b, "%s: %s", b->jsonl_path, strerror(errno));
   if (rc == 0 && atomic_load(&b->cancelled))

@@ -114,6 +114,7 @@ struct qmig_bench {
   atomic_int cancelled;   /* qmig_bench_cancel() */
   _Atomic(struct qmig_migration *) current; /* the migration running now */
   char jsonl_path[4096];
+  char rundir[4096];      /* private (mkdtemp) directory of this bench's labs */
   char err[1024];
 };
 int bench_errorf(struct qmig_bench *b, const char *fmt, ...)

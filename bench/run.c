@@ -229,8 +229,7 @@ json_t *bench_run_one(struct qmig_bench *b, const struct bench_scenario *s, unsi
                       unsigned run, bool warmup)
 {
   char dir[4096], err[2048] = "", date[32];
-  const char *base = b->workdir ? b->workdir : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
-  snprintf(dir, sizeof dir, "%s/qmig-bench-%d-%u", base, (int)getpid(), index);
+  snprintf(dir, sizeof dir, "%s/run-%u", b->rundir, index);
   time_t now = time(NULL);
   struct tm tm;
   strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
@@ -248,7 +247,6 @@ json_t *bench_run_one(struct qmig_bench *b, const struct bench_scenario *s, unsi
     stage = "cancelled";
     snprintf(err, sizeof err, "the bench was cancelled before this run");
   } else {
-    rmdir(dir);
     stage = migrate_once(b, s, dir, rec, err, sizeof err);
   }
   char serr[512] = "";

@@ -9,7 +9,7 @@ cleanup() {
   rc=$?
   "$QMIG" lab stop --dir "$D" >/dev/null 2>&1 || true
   # Labs a test started below $D (qmig bench --workdir $D/...), by pidfile.
-  find "$D" -mindepth 2 -maxdepth 3 -name lab.json 2>/dev/null | while read -r l; do
+  find "$D" -mindepth 2 -maxdepth 5 -name lab.json 2>/dev/null | while read -r l; do
     "$QMIG" lab stop --dir "$(dirname "$l")" >/dev/null 2>&1 || true
   done
   if [ -f "$D/pids" ]; then
