@@ -8,8 +8,9 @@ D=$(mktemp -d /tmp/qmig-test.XXXXXX)
 cleanup() {
   rc=$?
   "$QMIG" lab stop --dir "$D" >/dev/null 2>&1 || true
-  # Labs a test started below $D (qmig bench --workdir $D/...), by pidfile.
-  find "$D" -mindepth 2 -maxdepth 5 -name lab.json 2>/dev/null | while read -r l; do
+  # Labs a test started below $D (qmig bench --workdir $D/...), by pidfile
+  # (a lab killed while starting has pidfiles but no lab.json yet).
+  find "$D" -mindepth 2 -maxdepth 5 -name src.pid 2>/dev/null | while read -r l; do
     "$QMIG" lab stop --dir "$(dirname "$l")" >/dev/null 2>&1 || true
   done
   if [ -f "$D/pids" ]; then
