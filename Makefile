@@ -34,7 +34,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit demo deps install clean bench-native bench-storage bench-transports bench-dirty-rate fuzz-qmp
+.PHONY: all check check-unit demo deps install clean bench-native bench-storage bench-transports bench-dirty-rate fuzz-qmp fuzz-scenario
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
 
 $(BUILD)/%.o: %.c Makefile
@@ -70,6 +70,14 @@ fuzz-qmp:
 	@mkdir -p $(BUILD)
 	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	  -I. -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz_qmp fuzz/fuzz_qmp.c $(wildcard qmp/*.c) $(PKG_LIBS)
+
+# libFuzzer target for scenario files (the whole library, clang);
+# run: $(BUILD)/fuzz_scenario -max_total_time=60
+fuzz-scenario:
+	@mkdir -p $(BUILD)
+	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -DQMIG_DATADIR='"$(PREFIX)/share/qmig"' \
+	  -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Iinclude $(PKG_CFLAGS) \
+	  -o $(BUILD)/fuzz_scenario fuzz/fuzz_scenario.c $(LIB_SRCS) $(PKG_LIBS) -lpthread -lm
 
 # deps: the one shared step that installs missing Debian packages (as root).
 deps:
