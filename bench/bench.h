@@ -78,11 +78,25 @@ void bench_scenario_clear(struct bench_scenario *s);
 int bench_scenario_put(struct bench_scenario *s, const char *key, const char *value);
 /* The knob's value or NULL. */
 const char *bench_knob(const struct bench_scenario *s, const char *key);
+/* What a run's transport set up (run.c, stunnel.c). */
+struct bench_transport {
+  char tls_dir[4200];      /* qemu-tls: dir with keys.psk */
+  char data_uri[64];       /* stunnel: where the destination QEMU listens */
+  char data_connect[64];   /* stunnel: where the source QEMU sends */
+  int stunnel_pid[2];      /* server, client; 0 = not running */
+};
 /* Migration options of s onto m (every knob that is not a lab knob or
- * "transport"; transports translated).  -1 with err naming the knob.
- * tls_dir: where qemu-tls's PSK file is (NULL when only checking). */
+ * "transport"; transports translated with tp, NULL when only checking).
+ * -1 with err naming the knob. */
 int bench_apply_migration(const struct bench_scenario *s, struct qmig_migration *m,
-                          const char *tls_dir, char *err, size_t errlen);
+                          const struct bench_transport *tp, char *err, size_t errlen);
+/* stunnel.c: whether stunnel is in PATH; start the pair for a run in dir
+ * (psk_file: "qmig:HEX"), filling tp (0, or -1 with err; what started is
+ * in tp either way); stop what runs (accepts a tp with nothing). */
+bool bench_stunnel_available(void);
+int bench_stunnel_start(const char *dir, const char *psk_file, struct bench_transport *tp,
+                        char *err, size_t errlen);
+void bench_stunnel_stop(struct bench_transport *tp);
 /* Lab options of s into o (pointers into s; lives as long as s). */
 int bench_lab_options(const struct bench_scenario *s, struct qmig_lab_options *o, char *err,
                       size_t errlen);

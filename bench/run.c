@@ -158,15 +158,25 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   if (qmig_lab_start(&o, err, errlen) < 0)
     return "lab";
   double cpu0[2] = { lab_side_cpu_s(dir, 0), lab_side_cpu_s(dir, 1) };
-  char tls[4200] = "";
+  struct bench_transport tp = { .tls_dir = "" };
   const char *t = bench_knob(s, "transport");
-  if (t && !strcmp(t, "qemu-tls") && write_psk(dir, tls, sizeof tls, err, errlen) < 0)
-    return "migrate";
+  bool psk = t && (!strcmp(t, "qemu-tls") || !strcmp(t, "stunnel"));
+  if (psk && write_psk(dir, tp.tls_dir, sizeof tp.tls_dir, err, errlen) < 0)
+    return "transport";
+  if (t && !strcmp(t, "stunnel")) {
+    char keys[4300];
+    snprintf(keys, sizeof keys, "%s/keys.psk", tp.tls_dir);
+    if (bench_stunnel_start(dir, keys, &tp, err, errlen) < 0) {
+      bench_stunnel_stop(&tp);
+      return "transport";
+    }
+  }
   struct qmig_migration *m = qmig_new();
   json_t *samples = json_array();
   if (!m || !samples) {
     qmig_free(m);
     json_decref(samples);
+    bench_stunnel_stop(&tp);
     snprintf(err, errlen, "out of memory");
     return "migrate";
   }
@@ -180,7 +190,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   if (qmig_set(m, "lab", dir) < 0 || qmig_set(m, "quit-source", "off") < 0) {
     snprintf(err, errlen, "%s", qmig_error(m));
     stage = "migrate";
-  } else if (bench_apply_migration(s, m, tls, err, errlen) < 0) {
+  } else if (bench_apply_migration(s, m, &tp, err, errlen) < 0) {
     stage = "migrate";
   } else {
     struct sampler sp = { b, samples };
@@ -222,6 +232,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
     }
   }
   qmig_free(m);
+  bench_stunnel_stop(&tp);
   return stage;
 }
 

@@ -137,14 +137,14 @@ static const char *lab_value_problem(const char *k, const char *v)
       return "transport tunnel: not available in this build";
     if (!strcmp(v, "tunnel-tls") && !(qmig_option_help("tunnel") && qmig_option_help("tunnel-tls")))
       return "transport tunnel-tls: not available in this build";
-    if (!strcmp(v, "stunnel"))
-      return "transport stunnel: not available in this build";
+    if (!strcmp(v, "stunnel") && !bench_stunnel_available())
+      return "transport stunnel: stunnel is not installed (Debian package stunnel4)";
   }
   return NULL;
 }
 
 int bench_apply_migration(const struct bench_scenario *s, struct qmig_migration *m,
-                          const char *tls_dir, char *err, size_t errlen)
+                          const struct bench_transport *tp, char *err, size_t errlen)
 {
   const char *k;
   json_t *v;
@@ -172,8 +172,11 @@ int bench_apply_migration(const struct bench_scenario *s, struct qmig_migration 
   const char *t = bench_knob(s, "transport");
   int rc = 0;
   if (t && !strcmp(t, "qemu-tls"))
-    rc = qmig_set(m, "tls", "psk") || qmig_set(m, "tls-dir", tls_dir ? tls_dir : "/") ||
+    rc = qmig_set(m, "tls", "psk") || qmig_set(m, "tls-dir", tp ? tp->tls_dir : "/") ||
          qmig_set(m, "tls-psk-user", "qmig");
+  else if (t && !strcmp(t, "stunnel"))
+    rc = qmig_set(m, "data-uri", tp ? tp->data_uri : "tcp:127.0.0.1:1") ||
+         qmig_set(m, "data-connect", tp ? tp->data_connect : "tcp:127.0.0.1:2");
   else if (t && !strcmp(t, "tunnel"))
     rc = qmig_set(m, "tunnel", "on");
   else if (t && !strcmp(t, "tunnel-tls"))

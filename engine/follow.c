@@ -204,7 +204,8 @@ int eng_follow(struct qmig_migration *m)
 {
   const struct eng_config *cf = &m->cfg;
   m->migrate_mono_ns = eng_mono_ns();
-  if (qmp_cmd(m->src, NULL, (int)cf->qmp_timeout_ms, "migrate", "{s:s}", "uri", m->uri) < 0)
+  const char *to = cf->data_connect ? cf->data_connect : m->uri;
+  if (qmp_cmd(m->src, NULL, (int)cf->qmp_timeout_ms, "migrate", "{s:s}", "uri", to) < 0)
     return eng_errorf(m, "%s", qmp_error(m->src));
   m->migrate_issued = true;
   eng_policy_start(m);

@@ -28,6 +28,8 @@ enum eng_copy_mode { ENG_COPY_BACKGROUND, ENG_COPY_WRITE_BLOCKING };
 struct eng_config {
   char *src, *dst;            /* QMP addresses */
   char *data_uri;             /* explicit stream URI, or NULL */
+  char *data_connect;         /* where the source sends it, when a proxy sits
+                                 in between (needs data_uri); NULL = data_uri */
   char *data_host;            /* host the destination listens on */
   unsigned port_lo, port_hi;  /* tcp port range tried in order */
   uint64_t max_bandwidth;     /* bytes/s; 0 = unlimited */

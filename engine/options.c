@@ -29,6 +29,9 @@ static const struct opt opts[] = {
   { "lab", T_LAB, O(lab), 0, 0, "use the lab pair in DIR (sets src, dst, serials, heartbeat)" },
   { "data-uri", T_STR, O(data_uri), 0, 0,
     "migration stream URI (tcp:HOST:PORT or unix:PATH); overrides data-host/data-port" },
+  { "data-connect", T_STR, O(data_connect), 0, 0,
+    "URI the source sends the stream to when it differs from where the destination "
+    "listens (a proxy such as stunnel between them; needs data-uri)" },
   { "data-host", T_STR, O(data_host), 0, 0,
     "address the destination listens on for the stream (default: host of --dst, else 127.0.0.1)" },
   { "data-port", T_PORTS, 0, 1, 65535, "stream port or range LO-HI (default 49152-49215)" },
@@ -304,8 +307,8 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
       return eng_errorf(m, "option '%s': empty value", key);
     if ((strcmp(key, "src") == 0 || strcmp(key, "dst") == 0) && !addr_ok(value))
       return eng_errorf(m, "option '%s': '%s' is not unix:PATH or tcp:HOST:PORT", key, value);
-    if (strcmp(key, "data-uri") == 0 && !addr_ok(value))
-      return eng_errorf(m, "option 'data-uri': '%s' is not tcp:HOST:PORT or unix:PATH", value);
+    if ((strcmp(key, "data-uri") == 0 || strcmp(key, "data-connect") == 0) && !addr_ok(value))
+      return eng_errorf(m, "option '%s': '%s' is not tcp:HOST:PORT or unix:PATH", key, value);
     if (replace_str(field, value))
       return eng_errorf(m, "out of memory");
     return 0;
@@ -385,6 +388,9 @@ int eng_config_check(struct qmig_migration *m)
       c->multifd_channels == 0)
     return eng_errorf(m, "multifd-compression %s needs multifd-channels >= 1",
                       c->multifd_compression);
+  if (c->data_connect && !c->data_uri)
+    return eng_errorf(m, "data-connect needs data-uri (where the destination listens, "
+                         "which the proxy forwards to)");
   if (c->tls != ENG_TLS_NONE && !c->tls_dir)
     return eng_errorf(m, "tls %s needs tls-dir", c->tls == ENG_TLS_X509 ? "x509" : "psk");
   if (c->tls == ENG_TLS_NONE && (c->tls_dir || c->tls_hostname || c->tls_psk_user))

@@ -9,8 +9,9 @@ for p in $PKGS; do
     missing="$missing $p"
 done
 # Optional: only tests that need them use them, and skip (exit 77) without.
-# chromium: bench-html renders the bench's HTML report in a headless browser.
-OPTIONAL="chromium"
+# chromium: bench-html renders the bench's HTML report in a headless browser;
+# stunnel4: qmig bench's stunnel transport (bench-transports).
+OPTIONAL="chromium stunnel4"
 opt_missing=""
 for p in $OPTIONAL; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

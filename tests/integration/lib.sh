@@ -13,6 +13,11 @@ cleanup() {
   find "$D" -mindepth 2 -maxdepth 5 -name src.pid 2>/dev/null | while read -r l; do
     "$QMIG" lab stop --dir "$(dirname "$l")" >/dev/null 2>&1 || true
   done
+  # stunnels a qmig bench run started (children of a bench that was killed).
+  find "$D" -mindepth 2 -maxdepth 5 -name 'stunnel-*.pid' 2>/dev/null | while read -r f; do
+    p=$(cat "$f" 2>/dev/null) && [ -n "$p" ] && grep -qF "$D" "/proc/$p/cmdline" 2>/dev/null &&
+      kill "$p" 2>/dev/null || true
+  done
   if [ -f "$D/pids" ]; then
     while read -r p; do kill "$p" 2>/dev/null || true; done < "$D/pids"
   fi

@@ -52,6 +52,7 @@ static void test_bad_values(void **state)
   refused("data-port", "50000-40000", "'data-port'");
   refused("data-port", "-", "'data-port'");
   refused("data-uri", "rdma:1.2.3.4:5", "'data-uri'");
+  refused("data-connect", "tcp:host", "'data-connect'");
   refused("cpu-throttle-initial", "100", "'cpu-throttle-initial'");
   refused("lab", "/nonexistent/lab", "lab");
 }
@@ -93,6 +94,9 @@ static void test_rules(void **state)
   rule("needs multifd-channels", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
                                                          "multifd-compression", "zstd", NULL });
   rule("needs tls-dir", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls", "psk", NULL });
+  rule("data-connect needs data-uri", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
+                                                             "data-connect", "tcp:127.0.0.1:9",
+                                                             NULL });
   rule("but tls is none", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls-dir", "/x", NULL });
   rule("needs tls-hostname", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls", "x509",
                                                      "tls-dir", "/x", "data-uri", "unix:/s", NULL });
