@@ -55,6 +55,11 @@ static void test_refused(void **state)
   REFUSED("{\"scenarios\":[{}],\"extra\":1}", "unknown top-level key 'extra'");
   REFUSED("[{\"name\":\"a\",", "line 1");
   REFUSED("[]", "0 scenarios");
+  /* Rules between options, before anything runs. */
+  REFUSED("{\"name\":\"z\",\"multifd-compression\":\"zstd\"}", "scenario 'z'",
+          "multifd-compression zstd needs multifd-channels");
+  REFUSED("{\"name\":\"p\",\"postcopy\":true,\"multifd-channels\":2}", "scenario 'p'",
+          "postcopy and multifd");
 }
 
 static void test_accepted(void **state)
