@@ -241,6 +241,8 @@ int qmig_bench_check(struct qmig_bench *b)
 {
   if (b->nsc == 0)
     return bench_errorf(b, "no scenarios (--scenario FILE, --preset NAME or --sweep KEY=...)");
+  if (b->nsc > 10000 || (uint64_t)b->runs * b->nsc + b->warmup > 1000000)
+    return bench_errorf(b, "%zu scenarios x %u runs: more than a million runs", b->nsc, b->runs);
   for (size_t i = 0; i < b->nsc; i++) {
     const char *k;
     json_t *v;
