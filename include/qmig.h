@@ -148,6 +148,17 @@ QMIG_API enum qmig_outcome qmig_check(struct qmig_migration *m);
  * QMIG_USAGE, or QMIG_NOT_STARTED.  Once per object, like qmig_run(). */
 QMIG_API enum qmig_outcome qmig_dirty_rate(struct qmig_migration *m);
 
+/* Before starting a destination QEMU whose disks do not exist yet: for
+ * every disk of the source that the copy-disks / copy-all-disks options
+ * copy, create an empty image of the same format (raw or qcow2) and virtual
+ * size in `dir` on this host (DIR/NAME.FORMAT, never overwriting a file),
+ * with qemu-img.  The report's "created_disks" lists each image and the
+ * -blockdev options that attach it under the source's disk name (add the
+ * same -device as on the source).  Needs only the source (src).  Returns
+ * QMIG_MIGRATED (0) when every image was created, else QMIG_USAGE or
+ * QMIG_NOT_STARTED with qmig_error().  Once per object. */
+QMIG_API enum qmig_outcome qmig_create_disks(struct qmig_migration *m, const char *dir);
+
 /* Ask a running qmig_run() to cancel.  Async-signal-safe and callable from
  * any thread. */
 QMIG_API void qmig_cancel(struct qmig_migration *m);

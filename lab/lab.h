@@ -16,11 +16,6 @@ int lab_side_pid(const char *dir, int side);
  * from /proc/PID/stat; -1 when it is not running. */
 double lab_side_cpu_s(const char *dir, int side);
 
-/* Run argv (argv[0] found in PATH) to its end, stdin and stdout on
- * /dev/null.  0 when it exits 0; else -1 with the first line of its stderr
- * (or how it ended) in err. */
-int lab_run(const char *const *argv, char *err, size_t errlen);
-
 /* The lab's disk image, as both QEMUs attach it. */
 struct lab_disk {
   char path[PATH_MAX]; /* DIR/disk.FORMAT */
