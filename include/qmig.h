@@ -401,7 +401,9 @@ QMIG_API void qmig_bench_on_status(struct qmig_bench *b, qmig_bench_status_fn fn
  * (message). */
 QMIG_API int qmig_bench_run(struct qmig_bench *b);
 /* Stop a running qmig_bench_run() after cancelling the migration under
- * way (its lab is stopped, the run recorded).  Async-signal-safe. */
+ * way (its lab is stopped, the run recorded).  Async-signal-safe; call it
+ * from a signal handler or a callback on the thread running the bench (from
+ * another thread it could reach a migration just being freed). */
 QMIG_API void qmig_bench_cancel(struct qmig_bench *b);
 /* The outputs again from the JSON lines of an earlier bench (its runs,
  * scenarios and settings come from the lines): 0, or -1. */
