@@ -150,6 +150,23 @@ void bench_svg_box(struct bench_buf *o, const struct qmig_bench *b, size_t fig)
   free(ns);
 }
 
+/* Whether every scenario sets the swept knob to a plain number; its range. */
+static bool swept_numeric(const struct qmig_bench *b, double *lo, double *hi)
+{
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (size_t i = 0; b->swept && i < b->nsc; i++) {
+    const char *v = bench_knob(&b->sc[i], b->swept);
+    char *end;
+    double x = v ? strtod(v, &end) : NAN;
+    if (!v || end == v || *end || !isfinite(x))
+      return false;
+    *lo = fmin(*lo, x);
+    *hi = fmax(*hi, x);
+  }
+  return b->swept && b->nsc > 1;
+}
+
 void bench_svg_sweep(struct bench_buf *o, const struct qmig_bench *b,
                      const struct bench_cell *t, size_t fig)
 {
@@ -168,12 +185,17 @@ void bench_svg_sweep(struct bench_buf *o, const struct qmig_bench *b,
   bench_bescape(o, b->swept ? b->swept : "scenario");
   bench_bprintf(o, "</title>\n");
   ticks(o, max, false, bottom, top, left, right);
+  double lo, hi;
+  bool numeric = swept_numeric(b, &lo, &hi);
   double step = (right - left) / (double)(b->nsc ? b->nsc : 1);
   struct bench_buf line = { 0 };
   for (size_t i = 0; i < b->nsc; i++) {
     const struct bench_cell *c = &t[i * BENCH_NFIGURES + fig];
-    double x = left + step * ((double)i + 0.5);
     const char *lab = b->swept ? bench_knob(&b->sc[i], b->swept) : NULL;
+    /* A numeric knob on a linear axis (the scenarios' order otherwise). */
+    double x = numeric ? left + step / 2 + (right - left - step) * (strtod(lab, NULL) - lo) /
+                                               (hi > lo ? hi - lo : 1)
+                       : left + step * ((double)i + 0.5);
     bench_bprintf(o, "<text x='%.1f' y='%.0f' font-size='11' text-anchor='middle'>", x,
                   bottom + 16);
     bench_bescape(o, lab ? lab : b->sc[i].name);
