@@ -228,6 +228,11 @@ int tp_conn_read_exact(struct tp_conn *c, void *p, size_t n, int timeout_ms)
 
 const char *tp_conn_error(const struct tp_conn *c) { return c->err; }
 const char *tp_conn_label(const struct tp_conn *c) { return c->label; }
+
+void tp_conn_set_label(struct tp_conn *c, const char *label)
+{
+  snprintf(c->label, sizeof c->label, "%s", label);
+}
 int tp_conn_fd(const struct tp_conn *c) { return c->fd; }
 
 void tp_conn_describe(const struct tp_conn *c, char *out, size_t len)

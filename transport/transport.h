@@ -124,6 +124,7 @@ int tp_conn_read_exact(struct tp_conn *c, void *p, size_t n, int timeout_ms);
 ssize_t tp_conn_read_some(struct tp_conn *c, void *p, size_t n, int timeout_ms);
 const char *tp_conn_error(const struct tp_conn *c);
 const char *tp_conn_label(const struct tp_conn *c);
+void tp_conn_set_label(struct tp_conn *c, const char *label);
 /* "TLSv1.3 TLS_AES_128_GCM_SHA256" or "plain". */
 void tp_conn_describe(const struct tp_conn *c, char *out, size_t len);
 int tp_conn_fd(const struct tp_conn *c);
