@@ -204,8 +204,8 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
     a->fwd[slot] = NULL;
     pthread_mutex_unlock(&a->lock);
   }
-  agt_log(a, "session %.8s %s ended: %llu bytes in, %llu out, %.3f CPU s%s%s", hex, what,
-          (unsigned long long)st.bytes_out, (unsigned long long)st.bytes_in, st.cpu_s,
+  agt_log(a, "session %.8s %s ended: %llu bytes to QEMU, %llu from QEMU, %.3f CPU s%s%s", hex,
+          what, (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out, st.cpu_s,
           st.failed ? "; " : "", st.failed ? st.error : "");
   return;
 out:
