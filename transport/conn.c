@@ -226,6 +226,15 @@ int tp_conn_read_exact(struct tp_conn *c, void *p, size_t n, int timeout_ms)
   return 0;
 }
 
+void tp_conn_close(struct tp_conn *c, int timeout_ms)
+{
+  if (c->ssl && c->ops) {
+    SSL_shutdown(c->ssl);
+    flush_wbio(c, tp_mono_ms() + timeout_ms);
+  }
+  shutdown(c->fd, SHUT_WR);
+}
+
 const char *tp_conn_error(const struct tp_conn *c) { return c->err; }
 const char *tp_conn_label(const struct tp_conn *c) { return c->label; }
 
@@ -242,7 +251,7 @@ void tp_conn_describe(const struct tp_conn *c, char *out, size_t len)
   else
     snprintf(out, len, "%s %s%s", SSL_get_version(c->ssl),
              SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)),
-             c->tls_mode_psk ? " (PSK)" : " (x509)");
+             c->tls_mode_psk ? " (psk)" : " (x509)");
 }
 
 int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, char *msg, size_t msglen,

@@ -122,6 +122,8 @@ int tp_conn_write_all(struct tp_conn *c, const void *p, size_t n, int timeout_ms
 int tp_conn_read_exact(struct tp_conn *c, void *p, size_t n, int timeout_ms);
 /* Up to n bytes; 0 on orderly close; -1 on error or timeout. */
 ssize_t tp_conn_read_some(struct tp_conn *c, void *p, size_t n, int timeout_ms);
+/* Orderly end of our sending side: TLS close_notify, then a TCP half-close. */
+void tp_conn_close(struct tp_conn *c, int timeout_ms);
 const char *tp_conn_error(const struct tp_conn *c);
 const char *tp_conn_label(const struct tp_conn *c);
 void tp_conn_set_label(struct tp_conn *c, const char *label);

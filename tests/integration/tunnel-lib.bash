@@ -71,3 +71,31 @@ expect_tunnel_report() {
     fail "main channel moved nothing"
   [ "$(jr '.tunnel.clock.samples')" -ge 8 ] || fail "clock samples: $(jr .tunnel.clock)"
 }
+
+# tunnel_ok MODE CHANNELS: a full tunnelled migration of a dirtying guest
+# with tunnel TLS MODE (none|x509|psk) and CHANNELS multifd channels (0 =
+# multifd off); checks the report, the agent log, memory, one QEMU.
+tunnel_ok() {
+  local mode=$1 ch=$2 eng=() agt=()
+  case $mode in
+    x509) make_pki
+          agt=(--tls x509 --tls-dir "$C/ca")
+          eng=(--tunnel-tls x509 --tunnel-tls-dir "$C/ca") ;;
+    psk)  make_psk "$D/keys.psk"
+          agt=(--tls psk --tls-psk-file "$D/keys.psk")
+          eng=(--tunnel-tls psk --tunnel-psk-file "$D/keys.psk") ;;
+  esac
+  [ "$ch" -gt 0 ] && eng+=(--multifd-channels "$ch")
+  start_lab --fill 64 --dirty 10
+  start_agent --once "${agt[@]}"
+  migrate --tunnel "$AGENT" "${eng[@]}"
+  expect_migrated
+  expect_tunnel_report "$ch"
+  case $mode in
+    none) [ "$(jr .tunnel.tls)" = plain ] || fail "tls: $(jr .tunnel.tls)" ;;
+    *) jr .tunnel.tls | grep -q "^TLSv1.3 TLS_AES_128_GCM_SHA256 ($mode)" ||
+         fail "tls: $(jr .tunnel.tls)" ;;
+  esac
+  grep -q "refused" "$D/agent.log" && fail "agent refused something: $(cat "$D/agent.log")"
+  expect_guest_on dst
+}
