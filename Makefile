@@ -34,7 +34,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit demo deps install clean bench-native fuzz-qmp
+.PHONY: all check check-unit demo deps install clean bench-native fuzz-qmp fuzz-tunnel
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
 
 $(BUILD)/%.o: %.c Makefile
@@ -70,6 +70,13 @@ fuzz-qmp:
 	@mkdir -p $(BUILD)
 	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	  -I. -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz_qmp fuzz/fuzz_qmp.c $(wildcard qmp/*.c) $(PKG_LIBS)
+
+# libFuzzer target for the tunnel hello, reply and channel classifier;
+# run: $(BUILD)/fuzz_tunnel -max_total_time=60
+fuzz-tunnel:
+	@mkdir -p $(BUILD)
+	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+	  -I. -Iinclude -o $(BUILD)/fuzz_tunnel fuzz/fuzz_tunnel.c transport/hello.c common/errbuf.c
 
 # deps: the one shared step that installs missing Debian packages (as root).
 deps:
