@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "qmig.h"
 #include "transport/transport.h"
 
 static void good_hello(uint8_t b[TP_HELLO_LEN], unsigned kind, unsigned index)
@@ -271,6 +272,41 @@ static void test_forward_tls_psk(void **state)
   rmdir(dir);
 }
 
+/* The tunnel options through the public API: values and the rules between
+ * them, refused before anything is contacted. */
+static void expect_usage(const char *const *kv, const char *why)
+{
+  struct qmig_migration *m = qmig_new();
+  assert_int_equal(qmig_set(m, "src", "unix:/nonexistent/s"), 0);
+  for (; kv[0]; kv += 2)
+    assert_int_equal(qmig_set(m, kv[0], kv[1]), 0);
+  assert_int_equal(qmig_run(m), QMIG_USAGE);
+  if (!strstr(qmig_error(m), why))
+    fail_msg("expected '%s' in '%s'", why, qmig_error(m));
+  qmig_free(m);
+}
+
+static void test_options(void **state)
+{
+  (void)state;
+  struct qmig_migration *m = qmig_new();
+  assert_int_equal(qmig_set(m, "tunnel", "nohostport"), -1);
+  assert_int_equal(qmig_set(m, "tunnel", "tcp:1.2.3.4:5"), -1);
+  assert_int_equal(qmig_set(m, "tunnel", "1.2.3.4:99999"), -1);
+  assert_int_equal(qmig_set(m, "tunnel-tls", "ssl"), -1);
+  assert_int_equal(qmig_set(m, "tunnel", "198.18.0.2:7000"), 0);
+  assert_int_equal(qmig_set(m, "tunnel", "[::1]:7000"), 0);
+  qmig_free(m);
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-tls", "x509", NULL },
+               "tunnel-tls-dir");
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-tls", "psk", NULL },
+               "tunnel-psk-file");
+  expect_usage((const char *const[]){ "dst", "unix:/d", "tunnel-tls", "psk", NULL },
+               "needs tunnel");
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-psk-file", "/k", NULL },
+               "not psk");
+}
+
 int main(void)
 {
   signal(SIGPIPE, SIG_IGN); /* a failed forwarder shows as a message, not a kill */
@@ -278,6 +314,7 @@ int main(void)
     cmocka_unit_test(test_hello_roundtrip), cmocka_unit_test(test_hello_refused),
     cmocka_unit_test(test_reply),           cmocka_unit_test(test_classify),
     cmocka_unit_test(test_forward_plain),   cmocka_unit_test(test_forward_tls_psk),
+    cmocka_unit_test(test_options),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
