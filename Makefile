@@ -34,7 +34,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit demo deps install clean bench-native fuzz-qmp fuzz-tunnel
+.PHONY: all check check-unit demo deps install clean bench-native fuzz-qmp fuzz-tunnel bench-fwd
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
 
 $(BUILD)/%.o: %.c Makefile
@@ -93,6 +93,15 @@ demo: deps all
 
 bench-native: deps all
 	sh bench/native.sh
+
+# The tunnel's forwarding alone (raw TCP vs tunnel plain vs TLS), see docs/TUNNEL.md.
+GIB ?= 4
+ROUNDS ?= 3
+$(BUILD)/bench_tunnel_fwd: bench/tunnel_fwd.c $(BUILD)/libqmig.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS)
+bench-fwd: $(BUILD)/bench_tunnel_fwd
+	@k=$$(mktemp); echo "qemu:$$(openssl rand -hex 32)" > $$k; uptime; \
+	  $(BUILD)/bench_tunnel_fwd $(GIB) $(ROUNDS) $$k; rc=$$?; rm -f $$k; exit $$rc
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/qmig
