@@ -14,7 +14,9 @@ static void lab_help(FILE *f)
           "                      [--heartbeat MS] [--accel kvm|tcg|auto] [--qemu BIN] [--guest ELF]\n"
           "                      [--cpu MODEL] [--dst-cpu MODEL] [--nic]\n"
           "                      [--disk MiB [--disk-format raw|qcow2] [--disk-write KiB/s]\n"
-          "                       [--disk-cache none|writeback]]\n"
+          "                       [--disk-cache none|writeback] [--disk-copy\n"
+          "                       [--dst-disk-format F] [--dst-disk MiB] [--dst-no-disk]]\n"
+          "                       [--data-disk MiB]]\n"
           "       qmig lab stop [--dir DIR]\n"
           "       qmig lab status [--dir DIR]\n\n"
           "Starts a source and a destination QEMU (-incoming defer) running the qmig\n"
@@ -35,7 +37,17 @@ static void lab_help(FILE *f)
           "                  (check it with qmig verify-disk-image)\n"
           "  --disk-format F raw (default) or qcow2\n"
           "  --disk-write R  rate at which the guest rewrites its disk, KiB/s (default 0)\n"
-          "  --disk-cache C  none (default; writeback where O_DIRECT fails) or writeback\n",
+          "  --disk-cache C  none (default; writeback where O_DIRECT fails) or writeback\n"
+          "  --disk-copy     a non-shared disk: the destination opens its own empty\n"
+          "                  DIR/disk-dst.FORMAT (copy it with qmig migrate --copy-disks drive0)\n"
+          "  --dst-disk-format F, --dst-disk MiB, --dst-no-disk\n"
+          "                  a destination disk of another format or size, or none (to see\n"
+          "                  the preflight refuse)\n"
+          "  --data-disk MiB a second disk drive1 (raw, random content, shared by both sides)\n"
+          "  --data-disk-top drive1 as a qcow2 overlay (1 MiB rewritten) over a shared raw\n"
+          "                  base; with --disk-copy the destination gets its own empty overlay\n"
+          "  --data-disk-copy with --disk-copy: the destination's own empty raw drive1\n"
+          "Disks are attached with -blockdev as nodes drive0 (and drive1), formats explicit.\n",
           cli_default_lab_dir());
 }
 
@@ -52,6 +64,10 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     { "disk", required_argument, NULL, 'D' }, { "disk-format", required_argument, NULL, 'F' },
     { "disk-write", required_argument, NULL, 'W' },
     { "disk-cache", required_argument, NULL, 'K' },
+    { "disk-copy", no_argument, NULL, 'P' }, { "dst-disk-format", required_argument, NULL, 'G' },
+    { "dst-disk", required_argument, NULL, 'S' }, { "dst-no-disk", no_argument, NULL, 'N' },
+    { "data-disk", required_argument, NULL, 'A' }, { "data-disk-top", no_argument, NULL, 'T' },
+    { "data-disk-copy", no_argument, NULL, 'Y' },
     { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
   };
   int c;
@@ -78,6 +94,13 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     case 'g': o->guest = optarg; break;
     case 'D': o->disk_mib = cli_uint("disk", optarg); break;
     case 'W': o->disk_write_kibps = cli_uint("disk-write", optarg); break;
+    case 'P': o->disk_copy = true; break;
+    case 'G': o->dst_disk_format = optarg; break;
+    case 'S': o->dst_disk_mib = cli_uint("dst-disk", optarg); break;
+    case 'N': o->dst_no_disk = true; break;
+    case 'A': o->data_disk_mib = cli_uint("data-disk", optarg); break;
+    case 'T': o->data_disk_top = true; break;
+    case 'Y': o->data_disk_copy = true; break;
     case 'F':
       if (strcmp(optarg, "raw") && strcmp(optarg, "qcow2")) {
         fprintf(stderr, "qmig %s: --disk-format '%s' is not raw or qcow2\n", who, optarg);
@@ -150,6 +173,12 @@ int cmd_lab(int argc, char **argv)
     if (li.disk_mib)
       printf("  disk:        %s (%s, %u MiB, cache=%s, rewritten at %u KiB/s)\n", li.disk,
              li.disk_format, li.disk_mib, li.disk_cache, li.disk_write_kibps);
+    if (li.disk_mib && strcmp(li.dst_disk, li.disk))
+      printf("  dst disk:    %s (%s, not shared)\n", li.dst_disk[0] ? li.dst_disk : "none",
+             li.dst_disk_format[0] ? li.dst_disk_format : "-");
+    if (li.data_disk[0])
+      printf("  data disk:   %s (%s, %s)\n", li.data_disk, li.data_disk_format,
+             strcmp(li.data_disk, li.dst_data_disk) ? "not shared" : "shared");
     return 0;
   }
   fprintf(stderr, "qmig lab: unknown subcommand '%s' (start, stop, status)\n", sub);
@@ -266,7 +295,10 @@ int cmd_demo(int argc, char **argv)
   qmig_lab_stop(o.dir, err, sizeof err);
   if (o.dir == dir) { /* our temporary run directory: leave nothing */
     static const char *const files[] = { "lab.json", "src.log", "dst.log", "src.pcap",
-                                         "dst.pcap", "disk.raw", "disk.qcow2" };
+                                         "dst.pcap", "disk.raw", "disk.qcow2",
+                                         "disk-dst.raw", "disk-dst.qcow2", "data.raw",
+                                         "data.qcow2", "data-dst.qcow2", "data-base.raw",
+                                         "data-dst.raw" };
     char path[600];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
       snprintf(path, sizeof path, "%s/%s", dir, files[i]);

@@ -38,6 +38,7 @@ enum qmig_state {
   QMIG_S_CONNECTING,  /* opening both QMP sockets */
   QMIG_S_PROBING,     /* versions, capabilities, parameters, run states */
   QMIG_S_CONFIGURING, /* setting capabilities and parameters on both sides */
+  QMIG_S_MIRRORING,   /* copying non-shared disks until they are in sync */
   QMIG_S_INCOMING,    /* migrate-incoming on the destination */
   QMIG_S_ACTIVE,      /* migrate issued; following progress */
   QMIG_S_COMPLETING,  /* completed event seen; collecting final statistics */
@@ -97,8 +98,9 @@ struct qmig_report {
                              QEMU finishing on the destination */
   double wall_ms;         /* qmig_run() from start to end (connect .. final
                              statistics, destination resumed, source quit) */
-  double engine_overhead_ms; /* wall_ms - total_ms - dst_tail_ms: what qmig
-                                itself added around QEMU's migration */
+  double engine_overhead_ms; /* wall_ms - total_ms - dst_tail_ms (- the
+                                disks' sync phase, when copying disks):
+                                what qmig itself added around QEMU's work */
   double cpu_s;           /* CPU seconds of this process during the run */
   unsigned npasses;
   struct qmig_pass passes[QMIG_MAX_PASSES];
@@ -146,6 +148,17 @@ QMIG_API enum qmig_outcome qmig_check(struct qmig_migration *m);
  * QMIG_USAGE, or QMIG_NOT_STARTED.  Once per object, like qmig_run(). */
 QMIG_API enum qmig_outcome qmig_dirty_rate(struct qmig_migration *m);
 
+/* Before starting a destination QEMU whose disks do not exist yet: for
+ * every disk of the source that the copy-disks / copy-all-disks options
+ * copy, create an empty image of the same format (raw or qcow2) and virtual
+ * size in `dir` on this host (DIR/NAME.FORMAT, never overwriting a file),
+ * with qemu-img.  The report's "created_disks" lists each image and the
+ * -blockdev options that attach it under the source's disk name (add the
+ * same -device as on the source).  Needs only the source (src).  Returns
+ * QMIG_MIGRATED (0) when every image was created, else QMIG_USAGE or
+ * QMIG_NOT_STARTED with qmig_error().  Once per object. */
+QMIG_API enum qmig_outcome qmig_create_disks(struct qmig_migration *m, const char *dir);
+
 /* Ask a running qmig_run() to cancel.  Async-signal-safe and callable from
  * any thread. */
 QMIG_API void qmig_cancel(struct qmig_migration *m);
@@ -185,6 +198,23 @@ struct qmig_lab_options {
                               "writeback" */
   unsigned disk_write_kibps; /* the guest's disk rewrite rate, KiB/s; 0 =
                                 idle after the fill; at most 32768 */
+  bool disk_copy;        /* non-shared disk: the destination opens its own
+                            empty DIR/disk-dst.FORMAT (to be copied with
+                            copy-disks); default: both open DIR/disk.FORMAT */
+  /* Destination disk variants, for preflight tests (disk_copy only): */
+  const char *dst_disk_format; /* created and opened as; NULL = the source's */
+  unsigned dst_disk_mib;       /* its size; 0 = the source's */
+  bool dst_no_disk;            /* the destination has no disk at all */
+  unsigned data_disk_mib;  /* a second disk "drive1" (raw, shared by both
+                              sides, random content the guest never writes);
+                              0 = none */
+  bool data_disk_top;      /* drive1 becomes a qcow2 overlay over a shared raw
+                              base of random data, 1 MiB of it rewritten in the
+                              source's overlay; with disk_copy the destination
+                              has its own empty overlay over the same base (for
+                              copy-disks drive1 with disk-sync top) */
+  bool data_disk_copy;     /* with disk_copy: the destination gets its own
+                              empty raw drive1 (to copy it whole) */
 };
 
 /* Start the pair; blocks until the source guest reports READY (after its
@@ -206,6 +236,12 @@ struct qmig_lab_info {
   unsigned disk_mib, disk_write_kibps; /* 0 without a disk */
   char disk[256];                      /* its image, "" without a disk */
   char disk_format[8], disk_cache[16]; /* as given to QEMU */
+  char dst_disk[256];                  /* the destination's image: disk
+                                          unless non-shared; "" if none */
+  char dst_disk_format[8];
+  char data_disk[256];                 /* "drive1", "" without */
+  char dst_data_disk[256];             /* the destination's drive1 */
+  char data_disk_format[8];
 };
 QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err,
                   size_t errlen);

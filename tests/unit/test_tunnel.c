@@ -305,6 +305,8 @@ static void test_options(void **state)
                "needs tunnel");
   expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-psk-file", "/k", NULL },
                "not psk");
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "copy-all-disks", "on", NULL },
+               "through the tunnel is not supported");
 }
 
 int main(void)
