@@ -271,8 +271,11 @@ static void *loop(void *arg)
 {
   struct tp_fwd *f = arg;
   int rc = start_recv(f, &f->out);
+  /* TLS: the setup phase may have read records past the agent's reply (one
+   * TCP read can hold the reply and the first forwarded bytes); they wait
+   * in the rbio, so decrypt those before asking the socket for more. */
   if (rc == 0)
-    rc = start_recv(f, &f->in);
+    rc = tls(f) ? in_drain(f, &f->in) : start_recv(f, &f->in);
   while (rc == 0 && !(f->out.done && f->in.done)) {
     struct io_uring_cqe *cqe;
     struct __kernel_timespec ts = { .tv_sec = 1 };
