@@ -2,6 +2,10 @@
 # loopback in front of the lab's destination QEMU (stopped by lib.sh's
 # cleanup through $D/pids), and credentials made here with openssl.
 
+need python3
+[ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ] ||
+  { echo "skip: io_uring is disabled (kernel.io_uring_disabled)"; exit 77; }
+
 # free_port: a TCP port on 127.0.0.1 nobody listens on right now.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
