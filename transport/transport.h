@@ -148,14 +148,15 @@ struct tp_fwd_stats {
   char error[256];      /* "LABEL: what failed" when failed */
 };
 struct tp_fwd;
-/* Forward between local_fd (plain stream socket, taken) and remote (taken)
- * until both directions reached EOF or one failed.  Runs on its own thread
- * when `thread` is true, else in tp_fwd_run's caller. */
+/* Forward between local_fd (plain stream socket, taken) and remote (taken,
+ * handshake done) on a new thread with its own io_uring, until both
+ * directions reached EOF or one failed.  NULL with a message in err when it
+ * could not start (local_fd and remote are then closed). */
 struct tp_fwd *tp_fwd_start(int local_fd, struct tp_conn *remote, char *err, size_t errlen);
 /* Plain channels: splice through a pipe (true) or copy through a user
  * buffer (false) from the next tp_fwd_start on; process-wide. */
 void tp_fwd_set_splice(bool on);
-/* Wait for the end; fills st (may be NULL).  Frees. */
+/* Wait for the end; fills st (may be NULL).  Frees; accepts NULL. */
 void tp_fwd_join(struct tp_fwd *f, struct tp_fwd_stats *st);
 /* Ask it to stop (shuts both sockets down); any thread. */
 void tp_fwd_abort(struct tp_fwd *f);
