@@ -4,9 +4,9 @@ DESTDIR ?=
 VERSION := 0.1.0
 
 CC ?= cc
-PKGS := jansson libnbd libcrypto
+PKGS := jansson libnbd libssl libcrypto liburing
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lnbd -lcrypto)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lnbd -lssl -lcrypto -luring)
 
 WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Werror
 # Messages are truncated into fixed buffers on purpose; gcc warns, clang lacks the flag.
@@ -22,7 +22,9 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BUILD ?= build
-LIB_SRCS := $(wildcard common/*.c qmp/*.c engine/*.c lab/*.c storage/*.c bench/*.c)
+# bench/*.c is libqmig's bench module; bench/tunnel_fwd.c is a program of its own.
+LIB_SRCS := $(wildcard common/*.c qmp/*.c engine/*.c lab/*.c storage/*.c transport/*.c agent/*.c) \
+  $(filter-out bench/tunnel_fwd.c,$(wildcard bench/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
@@ -34,7 +36,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit demo deps install clean bench-native bench-storage bench-transports bench-dirty-rate fuzz-qmp fuzz-scenario
+.PHONY: all check check-unit demo deps install clean bench-native bench-storage bench-transports bench-dirty-rate fuzz-qmp fuzz-scenario fuzz-tunnel bench-fwd
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
 
 $(BUILD)/%.o: %.c Makefile
@@ -78,6 +80,12 @@ fuzz-scenario:
 	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -DQMIG_DATADIR='"$(PREFIX)/share/qmig"' \
 	  -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Iinclude $(PKG_CFLAGS) \
 	  -o $(BUILD)/fuzz_scenario fuzz/fuzz_scenario.c $(LIB_SRCS) $(PKG_LIBS) -lpthread -lm
+# libFuzzer target for the tunnel hello, reply and channel classifier;
+# run: $(BUILD)/fuzz_tunnel -max_total_time=60
+fuzz-tunnel:
+	@mkdir -p $(BUILD)
+	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+	  -I. -Iinclude -o $(BUILD)/fuzz_tunnel fuzz/fuzz_tunnel.c transport/hello.c common/errbuf.c
 
 # deps: the one shared step that installs missing Debian packages (as root).
 deps:
@@ -106,6 +114,14 @@ bench-transports: deps all
 	$(BUILD)/qmig bench --preset transports --runs $(RUNS) --out $(BENCH_OUT)/transports
 bench-dirty-rate: deps all
 	$(BUILD)/qmig bench --preset dirty-rate --runs $(RUNS) --out $(BENCH_OUT)/dirty-rate
+# The tunnel's forwarding alone (raw TCP vs tunnel plain vs TLS), see docs/TUNNEL.md.
+GIB ?= 4
+ROUNDS ?= 3
+$(BUILD)/bench_tunnel_fwd: bench/tunnel_fwd.c $(BUILD)/libqmig.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS)
+bench-fwd: $(BUILD)/bench_tunnel_fwd
+	@k=$$(mktemp); echo "qemu:$$(openssl rand -hex 32)" > $$k; uptime; \
+	  $(BUILD)/bench_tunnel_fwd $(GIB) $(ROUNDS) $$k; rc=$$?; rm -f $$k; exit $$rc
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/qmig

@@ -84,6 +84,9 @@ struct bench_transport {
   char data_uri[64];       /* stunnel: where the destination QEMU listens */
   char data_connect[64];   /* stunnel: where the source QEMU sends */
   int stunnel_pid[2];      /* server, client; 0 = not running */
+  char tunnel[64];         /* tunnel, tunnel-tls: the agent's HOST:PORT */
+  char psk_file[4300];     /* tunnel-tls, stunnel: tls_dir/keys.psk */
+  struct bench_agent *agent; /* tunnel.c; NULL = none */
 };
 /* Migration options of s onto m (every knob that is not a lab knob or
  * "transport"; transports translated with tp, NULL when only checking).
@@ -97,6 +100,17 @@ bool bench_stunnel_available(void);
 int bench_stunnel_start(const char *dir, const char *psk_file, struct bench_transport *tp,
                         char *err, size_t errlen);
 void bench_stunnel_stop(struct bench_transport *tp);
+/* CPU seconds both stunnels have used since they started (0 without). */
+double bench_stunnel_cpu_s(const struct bench_transport *tp);
+/* A port on 127.0.0.1 nobody listens on now; -1 if none. */
+int bench_free_port(void);
+/* tunnel.c: qmig's agent for a run's destination QMP (dst_qmp), listening
+ * on a free port of 127.0.0.1, TLS with psk_file unless it is NULL; fills
+ * tp->tunnel.  0, or -1 with err (stop it anyway).  Stop returns its log
+ * lines (new reference, NULL when none ran). */
+int bench_agent_start(const char *dir, const char *dst_qmp, const char *psk_file,
+                      struct bench_transport *tp, char *err, size_t errlen);
+json_t *bench_agent_stop(struct bench_transport *tp);
 /* Lab options of s into o (pointers into s; lives as long as s). */
 int bench_lab_options(const struct bench_scenario *s, struct qmig_lab_options *o, char *err,
                       size_t errlen);

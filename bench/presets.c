@@ -75,13 +75,6 @@ const struct bench_preset bench_presets[] = {
     "{\"name\": \"qemu-tls\", \"transport\": \"qemu-tls\"},"
     "{\"name\": \"stunnel\", \"transport\": \"stunnel\"}]}",
     "transport" },
-  { "transports-available", "native vs QEMU-native TLS (PSK) vs stunnel: the transports "
-    "this build has",
-    "{\"base\": {" BASE "}, \"scenarios\": ["
-    "{\"name\": \"native\", \"transport\": \"native\"},"
-    "{\"name\": \"qemu-tls\", \"transport\": \"qemu-tls\"},"
-    "{\"name\": \"stunnel\", \"transport\": \"stunnel\"}]}",
-    "transport" },
   { "disks", "a 32 MiB disk rewritten at 512 KiB/s: shared vs copied over NBD "
     "(background) vs copied with write-blocking",
     "{\"base\": {\"fill\": 256, \"mem\": 288, \"disk\": 32, \"disk-write\": 512},"

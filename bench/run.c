@@ -141,6 +141,15 @@ static bool check_guest(const char *dir, bool migrated, json_t *bo, char *err, s
   return true;
 }
 
+/* Whatever the transport started; the agent's log goes into the record. */
+static void stop_transport(struct bench_transport *tp, json_t *bo)
+{
+  bench_stunnel_stop(tp);
+  json_t *log = bench_agent_stop(tp);
+  if (log)
+    json_object_set_new(bo, "agent_log", log);
+}
+
 /* Lab start, migration, checks; the lab is left for the caller to stop.
  * Returns the stage that failed ("" when none), err saying why. */
 static const char *migrate_once(struct qmig_bench *b, const struct bench_scenario *s,
@@ -160,31 +169,36 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   double cpu0[2] = { lab_side_cpu_s(dir, 0), lab_side_cpu_s(dir, 1) };
   struct bench_transport tp = { .tls_dir = "" };
   const char *t = bench_knob(s, "transport");
-  bool psk = t && (!strcmp(t, "qemu-tls") || !strcmp(t, "stunnel"));
+  bool psk = t && (!strcmp(t, "qemu-tls") || !strcmp(t, "stunnel") || !strcmp(t, "tunnel-tls"));
   if (psk && write_psk(dir, tp.tls_dir, sizeof tp.tls_dir, err, errlen) < 0)
     return "transport";
-  if (t && !strcmp(t, "stunnel")) {
-    char keys[4300];
-    snprintf(keys, sizeof keys, "%s/keys.psk", tp.tls_dir);
-    if (bench_stunnel_start(dir, keys, &tp, err, errlen) < 0) {
-      bench_stunnel_stop(&tp);
-      return "transport";
-    }
+  snprintf(tp.psk_file, sizeof tp.psk_file, "%s/keys.psk", tp.tls_dir);
+  const char *stage = "";
+  if (t && !strcmp(t, "stunnel") && bench_stunnel_start(dir, tp.psk_file, &tp, err, errlen) < 0)
+    stage = "transport";
+  if (t && !strncmp(t, "tunnel", 6)) {
+    struct qmig_lab_info li;
+    if (qmig_lab_info(dir, &li, err, errlen) < 0 ||
+        bench_agent_start(dir, li.dst_qmp, !strcmp(t, "tunnel-tls") ? tp.psk_file : NULL, &tp,
+                          err, errlen) < 0)
+      stage = "transport";
   }
-  struct qmig_migration *m = qmig_new();
-  json_t *samples = json_array();
-  if (!m || !samples) {
+  struct qmig_migration *m = stage[0] ? NULL : qmig_new();
+  json_t *samples = stage[0] ? NULL : json_array();
+  if (!stage[0] && (!m || !samples)) {
+    snprintf(err, errlen, "out of memory");
+    stage = "migrate";
+  }
+  if (stage[0]) {
     qmig_free(m);
     json_decref(samples);
-    bench_stunnel_stop(&tp);
-    snprintf(err, errlen, "out of memory");
-    return "migrate";
+    stop_transport(&tp, bo);
+    return stage;
   }
   json_object_set_new(rec, "samples_fields",
                       json_pack("[s,s,s,s,s]", "elapsed_s", "transferred_bytes",
                                 "rate_bytes_per_s", "remaining_bytes", "pass"));
   json_object_set_new(rec, "samples", samples);
-  const char *stage = "";
   /* The source stays up after success so its CPU time can be read; the
    * scenario may still say otherwise. */
   if (qmig_set(m, "lab", dir) < 0 || qmig_set(m, "quit-source", "off") < 0) {
@@ -208,13 +222,19 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
     json_object_set_new(rec, "report", rep ? rep : json_null());
     double dsrc = cpu0[0] >= 0 && cpu1[0] >= 0 ? cpu1[0] - cpu0[0] : -1;
     double ddst = cpu0[1] >= 0 && cpu1[1] >= 0 ? cpu1[1] - cpu0[1] : -1;
-    json_object_set_new(bo, "qemu_cpu_s",
-                        json_pack("{s:o,s:o}", "src", num_or_null(dsrc), "dst",
-                                  num_or_null(ddst)));
     const struct qmig_report *r = qmig_report(m);
-    if (out == QMIG_MIGRATED && dsrc >= 0 && ddst >= 0 && r->transferred_bytes > 0)
+    /* Every process the stream passes through: both QEMUs, this one (the
+     * engine, and the agent's thread when tunnelled) and stunnel. */
+    double dst_tunnel = bench_stunnel_cpu_s(&tp);
+    json_object_set_new(bo, "cpu_s",
+                        json_pack("{s:o,s:o,s:o,s:f}", "qemu_src", num_or_null(dsrc), "qemu_dst",
+                                  num_or_null(ddst), "qmig", num_or_null(r->cpu_s), "stunnel",
+                                  dst_tunnel));
+    if (out == QMIG_MIGRATED && dsrc >= 0 && ddst >= 0 && r->cpu_s >= 0 &&
+        r->transferred_bytes > 0)
       json_object_set_new(bo, "cpu_s_per_gib",
-                          json_real((dsrc + ddst) / ((double)r->transferred_bytes / 1073741824.0)));
+                          json_real((dsrc + ddst + r->cpu_s + dst_tunnel) /
+                                    ((double)r->transferred_bytes / 1073741824.0)));
     bool migrated = out == QMIG_MIGRATED;
     if (!migrated) {
       snprintf(err, errlen, "%s", qmig_error(m));
@@ -232,7 +252,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
     }
   }
   qmig_free(m);
-  bench_stunnel_stop(&tp);
+  stop_transport(&tp, bo);
   return stage;
 }
 

@@ -136,7 +136,7 @@ static const char *lab_value_problem(const char *k, const char *v)
       return "not native, qemu-tls, tunnel, tunnel-tls or stunnel";
     if (!strcmp(v, "tunnel") && !qmig_option_help("tunnel"))
       return "transport tunnel: not available in this build";
-    if (!strcmp(v, "tunnel-tls") && !(qmig_option_help("tunnel") && qmig_option_help("tunnel-tls")))
+    if (!strcmp(v, "tunnel-tls") && !qmig_option_help("tunnel-tls"))
       return "transport tunnel-tls: not available in this build";
     if (!strcmp(v, "stunnel") && !bench_stunnel_available())
       return "transport stunnel: stunnel is not installed (Debian package stunnel4)";
@@ -178,10 +178,12 @@ int bench_apply_migration(const struct bench_scenario *s, struct qmig_migration 
   else if (t && !strcmp(t, "stunnel"))
     rc = qmig_set(m, "data-uri", tp ? tp->data_uri : "tcp:127.0.0.1:1") ||
          qmig_set(m, "data-connect", tp ? tp->data_connect : "tcp:127.0.0.1:2");
-  else if (t && !strcmp(t, "tunnel"))
-    rc = qmig_set(m, "tunnel", "on");
-  else if (t && !strcmp(t, "tunnel-tls"))
-    rc = qmig_set(m, "tunnel", "on") || qmig_set(m, "tunnel-tls", "psk");
+  else if (t && !strncmp(t, "tunnel", 6))
+    rc = qmig_set(m, "tunnel", tp ? tp->tunnel : "127.0.0.1:1");
+  if (rc == 0 && t && !strcmp(t, "tunnel-tls"))
+    rc = qmig_set(m, "tunnel-tls", "psk") ||
+         qmig_set(m, "tunnel-psk-file", tp ? tp->psk_file : "/bench/keys.psk") ||
+         qmig_set(m, "tunnel-psk-identity", "qmig");
   if (rc) {
     errbuf_setf(err, errlen, "scenario '%s': knob 'transport' = '%s': %s", s->name, t,
                 qmig_error(m));

@@ -4,6 +4,7 @@
  * (engine options data-uri and data-connect).  Both stunnels run in the
  * foreground as children of this process, pids in DIR/stunnel-*.pid. */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -17,11 +18,12 @@
 
 #include "bench/bench.h"
 #include "common/errbuf.h"
+#include "lab/lab.h"
 
 static const char *const side[2] = { "srv", "cli" };
 
-/* A port nobody listens on now (the kernel's choice for port 0). */
-static int free_port(void)
+/* The kernel's choice for port 0. */
+int bench_free_port(void)
 {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -87,7 +89,7 @@ static pid_t spawn(const char *conf, const char *log, char *err, size_t errlen)
 int bench_stunnel_start(const char *dir, const char *psk_file, struct bench_transport *tp,
                         char *err, size_t errlen)
 {
-  int port[3] = { free_port(), free_port(), free_port() }; /* qemu, tls, plain */
+  int port[3] = { bench_free_port(), bench_free_port(), bench_free_port() }; /* qemu, tls, plain */
   if (port[0] < 0 || port[1] < 0 || port[2] < 0 || port[0] == port[1] ||
       port[1] == port[2] || port[0] == port[2]) {
     errbuf_setf(err, errlen, "stunnel: no free ports on 127.0.0.1");
@@ -136,6 +138,15 @@ int bench_stunnel_start(const char *dir, const char *psk_file, struct bench_tran
   errbuf_setf(err, errlen, "stunnel: not accepting on ports %d and %d after 5 s", port[1],
               port[2]);
   return -1;
+}
+
+double bench_stunnel_cpu_s(const struct bench_transport *tp)
+{
+  double sum = 0;
+  for (int s = 0; s < 2; s++)
+    if (tp->stunnel_pid[s] > 0)
+      sum += fmax(lab_pid_cpu_s(tp->stunnel_pid[s]), 0);
+  return sum;
 }
 
 void bench_stunnel_stop(struct bench_transport *tp)

@@ -15,7 +15,7 @@ const struct bench_figure bench_figures[BENCH_NFIGURES] = {
   { "stop_to_resume_pause_ms", "STOP->RESUME pause", "ms" },
   { "guest_stall_ms", "guest stall", "ms" },
   { "throughput_mib_s", "throughput", "MiB/s" },
-  { "qemu_cpu_s_per_gib", "QEMU CPU per GiB moved", "s/GiB" },
+  { "cpu_s_per_gib", "CPU per GiB moved", "s/GiB" },
 };
 
 double bench_figure_value(const json_t *rec, size_t f)

@@ -324,9 +324,14 @@ int lab_side_pid(const char *dir, int side)
 
 double lab_side_cpu_s(const char *dir, int side)
 {
-  char st[1024];
   int pid = lab_side_pid(dir, side);
-  if (!pid || read_proc(pid, "stat", st, sizeof st) < 0)
+  return pid ? lab_pid_cpu_s(pid) : -1;
+}
+
+double lab_pid_cpu_s(int pid)
+{
+  char st[1024];
+  if (pid <= 0 || read_proc(pid, "stat", st, sizeof st) < 0)
     return -1;
   /* Fields after the command's closing parenthesis: state is field 3,
    * utime and stime fields 14 and 15. */

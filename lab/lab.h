@@ -13,8 +13,10 @@
 int lab_side_pid(const char *dir, int side);
 
 /* CPU seconds (user + system) the lab's QEMU on `side` has used so far,
- * from /proc/PID/stat; -1 when it is not running. */
+ * from /proc/PID/stat; -1 when it is not running.  lab_pid_cpu_s: the
+ * same for any process. */
 double lab_side_cpu_s(const char *dir, int side);
+double lab_pid_cpu_s(int pid);
 
 /* The lab's disk image, as both QEMUs attach it. */
 struct lab_disk {
