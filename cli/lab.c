@@ -15,6 +15,7 @@ static void lab_help(FILE *f)
           "                      [--cpu MODEL] [--dst-cpu MODEL] [--nic]\n"
           "                      [--disk MiB [--disk-format raw|qcow2] [--disk-write KiB/s]\n"
           "                       [--disk-cache none|writeback]]\n"
+          "                      [--netns [--link-rate RATE]]\n"
           "       qmig lab stop [--dir DIR]\n"
           "       qmig lab status [--dir DIR]\n\n"
           "Starts a source and a destination QEMU (-incoming defer) running the qmig\n"
@@ -35,7 +36,13 @@ static void lab_help(FILE *f)
           "                  (check it with qmig verify-disk-image)\n"
           "  --disk-format F raw (default) or qcow2\n"
           "  --disk-write R  rate at which the guest rewrites its disk, KiB/s (default 0)\n"
-          "  --disk-cache C  none (default; writeback where O_DIRECT fails) or writeback\n",
+          "  --disk-cache C  none (default; writeback where O_DIRECT fails) or writeback\n"
+          "  --netns         two hosts on one machine: each QEMU in a network namespace of\n"
+          "                  its own (names in lab.json), joined by a veth pair: source\n"
+          "                  198.18.0.1, destination 198.18.0.2; the stream goes there.\n"
+          "                  Run qmig migrate in the source's namespace:\n"
+          "                  ip netns exec $(jq -r .src_netns DIR/lab.json) qmig migrate --lab DIR\n"
+          "  --link-rate R   with --netns: shape both ends with tc tbf at R (1gbit, 200mbit)\n",
           cli_default_lab_dir());
 }
 
@@ -52,6 +59,7 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     { "disk", required_argument, NULL, 'D' }, { "disk-format", required_argument, NULL, 'F' },
     { "disk-write", required_argument, NULL, 'W' },
     { "disk-cache", required_argument, NULL, 'K' },
+    { "netns", no_argument, NULL, 'N' },      { "link-rate", required_argument, NULL, 'L' },
     { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
   };
   int c;
@@ -60,6 +68,8 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     switch (c) {
     case 'x': o->exact_mem = true; break;
     case 'n': o->nic = true; break;
+    case 'N': o->netns = true; break;
+    case 'L': o->link_rate = optarg; break;
     case 'c': o->cpu = optarg; break;
     case 'C': o->dst_cpu = optarg; break;
     case 'd': o->dir = optarg; break;
@@ -147,6 +157,10 @@ int cmd_lab(int argc, char **argv)
            li.mem_mib, li.fill_mib, li.dirty_mibps, li.heartbeat_ms, li.src_qmp, li.src_pid,
            li.src_pid ? "" : " (not running)", li.dst_qmp, li.dst_pid,
            li.dst_pid ? "" : " (not running)");
+    if (li.src_netns[0])
+      printf("  network:     source %s in netns %s, destination %s in netns %s, %s\n",
+             li.src_addr, li.src_netns, li.dst_addr, li.dst_netns,
+             li.link_rate_bps ? "shaped (tc tbf, see lab.json)" : "not shaped");
     if (li.disk_mib)
       printf("  disk:        %s (%s, %u MiB, cache=%s, rewritten at %u KiB/s)\n", li.disk,
              li.disk_format, li.disk_mib, li.disk_cache, li.disk_write_kibps);

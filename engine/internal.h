@@ -167,6 +167,12 @@ int eng_pf_cpu(struct qmig_migration *m, json_t *findings);
  * runs on this host (unix QMP socket, or tcp to one of its addresses). */
 void eng_pf_port(struct qmig_migration *m, json_t *findings);
 bool eng_pf_dst_local(const struct eng_config *c);
+/* netns.c: the network namespace ("net:[ino]") of the QEMU behind a unix
+ * QMP connection, of the calling thread when c is NULL; "" when unknown. */
+void eng_netns_id(struct qmp_conn *c, char *out, size_t len);
+/* Run fn(arg) on a thread inside the network namespace of the QEMU behind
+ * c (unix QMP); 0 when it ran, else -1 with the cause in why. */
+int eng_netns_run(struct qmp_conn *c, void (*fn)(void *), void *arg, char *why, size_t len);
 /* predict.c: measure the source's dirty rate (calc-dirty-rate) and predict
  * total time, downtime and convergence; fills report_extra "prediction".
  * Called before `migrate` when the predict option is on. */

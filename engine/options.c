@@ -230,6 +230,9 @@ static int set_lab(struct qmig_migration *m, const char *dir)
     return eng_errorf(m, "out of memory");
   if (!c->data_uri && li.data_uri[0] && replace_str(&c->data_uri, li.data_uri))
     return eng_errorf(m, "out of memory");
+  /* A two-namespace lab: the destination listens on its veth address. */
+  if (!c->data_host && li.dst_addr[0] && replace_str(&c->data_host, li.dst_addr))
+    return eng_errorf(m, "out of memory");
   c->heartbeat_ms = li.heartbeat_ms;
   c->quit_source = true;
   return 0;
