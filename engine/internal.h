@@ -39,6 +39,8 @@ struct eng_config {
   unsigned timeout_s;         /* whole migration; 0 = none */
   unsigned qmp_timeout_ms;
   unsigned poll_ms;           /* query-migrate period while active */
+  unsigned stall_timeout_s;   /* no progress while active for this long:
+                                 cancel (a dead link); 0 = never */
   char *src_serial, *dst_serial; /* heartbeat sources (unix paths) */
   unsigned heartbeat_ms;
   int downtime_policy;        /* enum eng_policy_kind */
