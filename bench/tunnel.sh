@@ -13,6 +13,10 @@
 #   FILL      MiB of guest RAM filled with verifiable random data [1024]
 #   MEM       guest RAM in MiB [FILL + 76]
 #   DIRTY     MiB/s the guest rewrites while migrating [0]
+#   DOWNTIME  downtime-limit in ms [30]: at QEMU's 300 the switchover
+#             happens with hundreds of MiB unsent and the pause swings
+#             0.4-1 s (docs/BENCHMARKING.md), hiding a few ms of tunnel cost
+#   MIGRATE_OPTS  extra qmig migrate options for every variant (word-split) []
 #   CHANNELS  channel counts [1 4]; 1 = one stream (multifd off),
 #             N > 1 = multifd with N channels
 #   VARIANTS  [native tls stunnel tunnel tunnel-tls]
@@ -31,6 +35,8 @@ RUNS=${RUNS:-10}
 FILL=${FILL:-1024}
 MEM=${MEM:-$((FILL + 76))}
 DIRTY=${DIRTY:-0}
+DOWNTIME=${DOWNTIME:-30}
+MIGRATE_OPTS=${MIGRATE_OPTS:-}
 CHANNELS=${CHANNELS:-1 4}
 VARIANTS=${VARIANTS:-native tls stunnel tunnel tunnel-tls}
 LINK_RATE=${LINK_RATE:-}
@@ -164,7 +170,9 @@ run_one() {
   rep=$WORK/report.json
   rm -rf "$LAB" "$rep" "$WORK/migrate.out" "$WORK"/stunnel-*.log
   lab_rc=0 mig_rc=-1 ver_rc=-1 ver_msg="" why="" helper_cpu=0 skipped=false
-  opts="--preflight off"
+  # preflight off for all: its port check cannot tell stunnel's listener
+  # from a busy port, and every variant must run the same engine path.
+  opts="--preflight off --downtime-limit $DOWNTIME $MIGRATE_OPTS"
   [ "$ch" -gt 1 ] && opts="$opts --multifd-channels $ch"
   if [ -n "$TUNNEL_NOTE" ] && { [ "$var" = tunnel ] || [ "$var" = tunnel-tls ]; }; then
     skipped=true why=$TUNNEL_NOTE
@@ -199,6 +207,9 @@ run_one() {
     ip netns exec "$src_ns" "$QMIG" migrate --lab "$LAB" --json "$rep" --quiet $opts \
       >"$WORK/migrate.out" 2>&1
     mig_rc=$?
+    if [ "$mig_rc" -ne 0 ]; then # the destination's side of a failure
+      { echo "destination QEMU log:"; tail -n 3 "$LAB/dst.log"; } >>"$WORK/migrate.out" 2>&1
+    fi
     if [ -f "$HELPERS" ]; then
       helper_cpu=$(while read -r p; do cpu_of "$p"; done <"$HELPERS" | awk '{ s += $1 } END { print s + 0 }')
     fi
@@ -251,7 +262,7 @@ run_one() {
 
 say "qmig tunnel bench $STAMP on $(uname -n): $(nproc) cores, $(uname -sr)"
 say "guest: fill $FILL MiB, mem $MEM MiB, dirty $DIRTY MiB/s, accel $ACCEL; two-namespace lab," \
-  "veth ${LINK_RATE:-unshaped}; rounds $RUNS; channels: $CHANNELS; variants: $VARIANTS"
+  "veth ${LINK_RATE:-unshaped}; downtime-limit $DOWNTIME ms ${MIGRATE_OPTS:+, $MIGRATE_OPTS}; rounds $RUNS; channels: $CHANNELS; variants: $VARIANTS"
 say "stunnel: $(stunnel -version 2>&1 | grep -m1 '^stunnel'), TLS 1.3, mutual x509 (same certificates as QEMU's TLS)"
 [ -n "$TUNNEL_NOTE" ] && say "NOTE: $TUNNEL_NOTE"
 say "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
