@@ -14,7 +14,9 @@ static void lab_help(FILE *f)
           "                      [--heartbeat MS] [--accel kvm|tcg|auto] [--qemu BIN] [--guest ELF]\n"
           "                      [--cpu MODEL] [--dst-cpu MODEL] [--nic]\n"
           "                      [--disk MiB [--disk-format raw|qcow2] [--disk-write KiB/s]\n"
-          "                       [--disk-cache none|writeback]]\n"
+          "                       [--disk-cache none|writeback] [--disk-copy\n"
+          "                       [--dst-disk-format F] [--dst-disk MiB] [--dst-no-disk]]\n"
+          "                       [--data-disk MiB]]\n"
           "                      [--netns [--link-rate RATE]]\n"
           "       qmig lab stop [--dir DIR]\n"
           "       qmig lab status [--dir DIR]\n\n"
@@ -37,6 +39,13 @@ static void lab_help(FILE *f)
           "  --disk-format F raw (default) or qcow2\n"
           "  --disk-write R  rate at which the guest rewrites its disk, KiB/s (default 0)\n"
           "  --disk-cache C  none (default; writeback where O_DIRECT fails) or writeback\n"
+          "  --disk-copy     a non-shared disk: the destination opens its own empty\n"
+          "                  DIR/disk-dst.FORMAT (copy it with qmig migrate --copy-disks drive0)\n"
+          "  --dst-disk-format F, --dst-disk MiB, --dst-no-disk\n"
+          "                  a destination disk of another format or size, or none (to see\n"
+          "                  the preflight refuse)\n"
+          "  --data-disk MiB a second disk drive1 (raw, random content, shared by both sides)\n"
+          "Disks are attached with -blockdev as nodes drive0 (and drive1), formats explicit.\n"
           "  --netns         two hosts on one machine: each QEMU in a network namespace of\n"
           "                  its own (names in lab.json), joined by a veth pair: source\n"
           "                  198.18.0.1, destination 198.18.0.2; the stream goes there.\n"
@@ -59,7 +68,10 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     { "disk", required_argument, NULL, 'D' }, { "disk-format", required_argument, NULL, 'F' },
     { "disk-write", required_argument, NULL, 'W' },
     { "disk-cache", required_argument, NULL, 'K' },
-    { "netns", no_argument, NULL, 'N' },      { "link-rate", required_argument, NULL, 'L' },
+    { "disk-copy", no_argument, NULL, 'P' }, { "dst-disk-format", required_argument, NULL, 'G' },
+    { "dst-disk", required_argument, NULL, 'S' }, { "dst-no-disk", no_argument, NULL, 'N' },
+    { "data-disk", required_argument, NULL, 'A' },
+    { "netns", no_argument, NULL, 'E' },      { "link-rate", required_argument, NULL, 'L' },
     { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
   };
   int c;
@@ -68,7 +80,7 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     switch (c) {
     case 'x': o->exact_mem = true; break;
     case 'n': o->nic = true; break;
-    case 'N': o->netns = true; break;
+    case 'E': o->netns = true; break;
     case 'L': o->link_rate = optarg; break;
     case 'c': o->cpu = optarg; break;
     case 'C': o->dst_cpu = optarg; break;
@@ -88,6 +100,11 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     case 'g': o->guest = optarg; break;
     case 'D': o->disk_mib = cli_uint("disk", optarg); break;
     case 'W': o->disk_write_kibps = cli_uint("disk-write", optarg); break;
+    case 'P': o->disk_copy = true; break;
+    case 'G': o->dst_disk_format = optarg; break;
+    case 'S': o->dst_disk_mib = cli_uint("dst-disk", optarg); break;
+    case 'N': o->dst_no_disk = true; break;
+    case 'A': o->data_disk_mib = cli_uint("data-disk", optarg); break;
     case 'F':
       if (strcmp(optarg, "raw") && strcmp(optarg, "qcow2")) {
         fprintf(stderr, "qmig %s: --disk-format '%s' is not raw or qcow2\n", who, optarg);
@@ -164,6 +181,11 @@ int cmd_lab(int argc, char **argv)
     if (li.disk_mib)
       printf("  disk:        %s (%s, %u MiB, cache=%s, rewritten at %u KiB/s)\n", li.disk,
              li.disk_format, li.disk_mib, li.disk_cache, li.disk_write_kibps);
+    if (li.disk_mib && strcmp(li.dst_disk, li.disk))
+      printf("  dst disk:    %s (%s, not shared)\n", li.dst_disk[0] ? li.dst_disk : "none",
+             li.dst_disk_format[0] ? li.dst_disk_format : "-");
+    if (li.data_disk[0])
+      printf("  data disk:   %s (raw, shared)\n", li.data_disk);
     return 0;
   }
   fprintf(stderr, "qmig lab: unknown subcommand '%s' (start, stop, status)\n", sub);
@@ -280,7 +302,8 @@ int cmd_demo(int argc, char **argv)
   qmig_lab_stop(o.dir, err, sizeof err);
   if (o.dir == dir) { /* our temporary run directory: leave nothing */
     static const char *const files[] = { "lab.json", "src.log", "dst.log", "src.pcap",
-                                         "dst.pcap", "disk.raw", "disk.qcow2" };
+                                         "dst.pcap", "disk.raw", "disk.qcow2",
+                                         "disk-dst.raw", "disk-dst.qcow2", "data.raw" };
     char path[600];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
       snprintf(path, sizeof path, "%s/%s", dir, files[i]);

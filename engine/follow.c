@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "engine/internal.h"
+#include "engine/mirror.h"
 
 static uint64_t jnum(json_t *o, const char *k)
 {
@@ -111,6 +112,10 @@ static void drain_events(struct qmig_migration *m, char *term, size_t len)
       m->stop_wall_us = ev.wall_us;
     } else if (!strcmp(ev.name, "MIGRATION_PASS")) {
       mark_pass(m, (unsigned)jnum(ev.data, "pass"), ev.wall_us);
+    } else if (!strncmp(ev.name, "BLOCK_JOB_", 10)) {
+      eng_mirror_event(m, &ev);
+    } else if (!strcmp(ev.name, "MIGRATION") && st && !strcmp(st, "pre-switchover")) {
+      m->switchover_pending = true;
     } else if (!strcmp(ev.name, "MIGRATION") && st && !strcmp(st, "postcopy-active")) {
       m->policy.postcopy_started = true;
       m->policy.postcopy_start_wall_us = ev.wall_us;
@@ -216,6 +221,13 @@ int eng_follow(struct qmig_migration *m)
     drain_events(m, term, sizeof term);
     if (term[0])
       break;
+    if (m->mirror && m->mirror->failed)
+      return -1; /* a disk's mirror failed: error recorded */
+    if (m->switchover_pending) { /* stopped before the switchover: disks */
+      m->switchover_pending = false;
+      if (eng_mirror_switchover(m) < 0)
+        return -1;
+    }
     if (m->pass_pending) { /* policy decisions at a pass boundary */
       unsigned pass = m->pass_pending;
       m->pass_pending = 0;

@@ -14,11 +14,15 @@
 #include "qmig.h"
 #include "qmp/qmp.h"
 
+#define ENG_TLS_ID "qmig-tls0" /* the TLS credentials object on both sides */
+
 /* Enum options are stored as ints: the index in their choices string. */
 enum eng_tls { ENG_TLS_NONE, ENG_TLS_X509, ENG_TLS_PSK };
 enum eng_policy_kind { ENG_POLICY_FIXED, ENG_POLICY_STEPPED, ENG_POLICY_DOUBLING };
 enum eng_deadline { ENG_DEADLINE_CANCEL, ENG_DEADLINE_PAUSE, ENG_DEADLINE_POSTCOPY };
 enum eng_after { ENG_AFTER_NONE, ENG_AFTER_PASSES, ENG_AFTER_SECONDS, ENG_AFTER_STALL };
+enum eng_sync { ENG_SYNC_FULL, ENG_SYNC_TOP };
+enum eng_copy_mode { ENG_COPY_BACKGROUND, ENG_COPY_WRITE_BLOCKING };
 
 /* Everything qmig_set() can set.  Strings are owned (strdup'd). */
 struct eng_config {
@@ -61,6 +65,15 @@ struct eng_config {
   unsigned announce_rounds;   /* announce-self after switchover; 0 = off */
   unsigned announce_initial_ms, announce_max_ms, announce_step_ms;
   char *lab;                  /* lab dir given (for the report) */
+  /* disks (mirror.c) */
+  char *copy_disks;           /* "a,b": copied; NULL with copy_all_disks */
+  bool copy_all_disks;
+  char *shared_disks;         /* excluded from copy_all_disks */
+  int disk_sync;              /* enum eng_sync */
+  int copy_mode;              /* enum eng_copy_mode */
+  uint64_t disk_bandwidth;    /* bytes/s per disk; 0 = unlimited */
+  char *nbd_addr, *nbd_connect;
+  bool nbd_tls;
 };
 
 /* Host-side heartbeat monitor (heartbeat.c): a thread reading the guest's
@@ -134,6 +147,7 @@ struct qmig_migration {
   bool incoming_issued;       /* the destination listens for our stream */
   bool migrate_issued;        /* `migrate` sent: the stream may have moved */
   bool stop_seen, resume_seen;
+  bool switchover_pending;    /* source paused before the switchover */
   int64_t stop_wall_us, resume_wall_us, src_done_wall_us;
   char dst_status[32];        /* destination's last MIGRATION event status */
   int64_t t0_mono_ns, migrate_mono_ns, end_mono_ns;
@@ -152,6 +166,7 @@ struct qmig_migration {
    * "prediction", "announce", "policy", "postcopy"); merged into the JSON
    * report as top-level keys. */
   json_t *report_extra;
+  struct eng_mirror *mirror;  /* disks to copy (mirror.h); NULL without */
 };
 
 /* preflight.c: every check of `qmig check`, all problems at once, nothing

@@ -96,6 +96,28 @@ static const struct opt opts[] = {
     "ms, longest gap between announcements (default 550)" },
   { "announce-step", T_UINT, O(announce_step_ms), 1, 10000,
     "ms added to the gap after each announcement (default 100)" },
+  { "copy-disks", T_STR, O(copy_disks), 0, 0,
+    "NAME,...: disks to copy to the destination over NBD (the rest are shared)" },
+  { "copy-all-disks", T_BOOL, O(copy_all_disks), 0, 0,
+    "on|off: copy every writable disk except those in shared-disks" },
+  { "shared-disks", T_STR, O(shared_disks), 0, 0,
+    "NAME,...: disks both hosts open (not copied) with copy-all-disks" },
+  { "disk-sync", T_ENUM, O(disk_sync), 0, 0,
+    "full|top: copy whole disks, or only the top image (the backing chain is already "
+    "on the destination)" },
+  { "copy-mode", T_ENUM, O(copy_mode), 0, 0,
+    "background|write-blocking: guest writes wait for the copy (converges on busy "
+    "disks; default background)" },
+  { "disk-bandwidth", T_SIZE, O(disk_bandwidth), 0, UINT64_C(1) << 50,
+    "bytes/s per copied disk, 0 = unlimited (K/M/G suffixes)" },
+  { "nbd-addr", T_STR, O(nbd_addr), 0, 0,
+    "where the destination's NBD server listens: unix:PATH or tcp:HOST[:PORT] (default: "
+    "a private unix socket when both QEMUs are local, else tcp on the data host and the "
+    "data-port range)" },
+  { "nbd-connect", T_STR, O(nbd_connect), 0, 0,
+    "address the source QEMU connects to for NBD, when it differs from nbd-addr (a proxy)" },
+  { "nbd-tls", T_BOOL, O(nbd_tls), 0, 0,
+    "on|off: NBD over QEMU-native TLS with the migration's credentials (needs tls)" },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -401,6 +423,25 @@ int eng_config_check(struct qmig_migration *m)
   if ((c->throttle_initial >= 0 || c->throttle_increment >= 0 || c->max_throttle >= 0) &&
       !c->auto_converge)
     return eng_errorf(m, "cpu-throttle options given but auto-converge is off");
+  bool copying = c->copy_disks || c->copy_all_disks;
+  if (c->copy_disks && c->copy_all_disks)
+    return eng_errorf(m, "copy-disks and copy-all-disks exclude each other");
+  if (c->shared_disks && !c->copy_all_disks)
+    return eng_errorf(m, "shared-disks is for copy-all-disks (with copy-disks, every disk "
+                      "not listed is shared)");
+  if (!copying && (c->disk_sync || c->copy_mode || c->disk_bandwidth || c->nbd_addr ||
+                   c->nbd_connect || c->nbd_tls))
+    return eng_errorf(m, "disk-sync/copy-mode/disk-bandwidth/nbd-* given but no disk is "
+                      "copied (copy-disks or copy-all-disks)");
+  if (c->nbd_tls && c->tls == ENG_TLS_NONE)
+    return eng_errorf(m, "nbd-tls needs tls x509 or psk (NBD uses the same credentials)");
+  if (copying && c->postcopy)
+    return eng_errorf(m, "copying disks together with post-copy is not supported: the "
+                      "mirrors finish at the switchover, before post-copy could start");
+  const char *nbd[] = { c->nbd_addr, c->nbd_connect };
+  for (size_t i = 0; i < 2; i++)
+    if (nbd[i] && strncmp(nbd[i], "unix:", 5) && strncmp(nbd[i], "tcp:", 4))
+      return eng_errorf(m, "NBD address '%s' is not unix:PATH or tcp:HOST[:PORT]", nbd[i]);
   return 0;
 }
 

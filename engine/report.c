@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine/internal.h"
+#include "engine/mirror.h"
 
 static double ms_or_na(int64_t v)
 {
@@ -76,7 +77,9 @@ void eng_report_fill(struct qmig_migration *m)
                        : -1;
   r->wall_ms = (m->end_mono_ns - m->t0_mono_ns) / 1e6;
   r->engine_overhead_ms =
-      r->total_ms >= 0 ? r->wall_ms - r->total_ms - (r->dst_tail_ms > 0 ? r->dst_tail_ms : 0) : -1;
+      r->total_ms >= 0 ? r->wall_ms - r->total_ms - (r->dst_tail_ms > 0 ? r->dst_tail_ms : 0) -
+                             (m->mirror ? m->mirror->sync_ms : 0)
+                       : -1;
   r->cpu_s = eng_cpu_s() - m->cpu0_s;
   fill_passes(m, r);
   eng_policy_report(m);

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "engine/internal.h"
+#include "engine/mirror.h"
 
-#define TLS_ID "qmig-tls0"
 
 int eng_connect(struct qmig_migration *m)
 {
@@ -65,7 +65,7 @@ static size_t wanted_caps(const struct eng_config *c, struct cap_want *w)
   w[n++] = (struct cap_want){ "auto-converge", c->auto_converge };
   w[n++] = (struct cap_want){ "compress", false };
   w[n++] = (struct cap_want){ "postcopy-ram", c->postcopy };
-  w[n++] = (struct cap_want){ "pause-before-switchover", false };
+  w[n++] = (struct cap_want){ "pause-before-switchover", eng_mirror_wanted(c) };
   w[n++] = (struct cap_want){ "zero-copy-send", false };
   w[n++] = (struct cap_want){ "block", false };
   w[n++] = (struct cap_want){ "release-ram", false };
@@ -167,9 +167,9 @@ int eng_probe(struct qmig_migration *m)
     return eng_errorf(m, "destination already has an incoming migration in state '%s'", ms);
 
   warn_tcg_dirty_bug(m);
-  if (check_side(m, m->src, &m->caps[0]) < 0)
+  if (check_side(m, m->src, &m->caps[0]) < 0 || check_side(m, m->dst, &m->caps[1]) < 0)
     return -1;
-  return check_side(m, m->dst, &m->caps[1]);
+  return eng_disks_probe(m);
 }
 
 /* Set the managed capabilities that are not already as wanted (QEMU 7.2
@@ -202,14 +202,14 @@ static int add_tls(struct qmig_migration *m, struct qmp_conn *c, bool server)
   int t = (int)cf->qmp_timeout_ms;
   const char *dir = server && cf->tls_dst_dir ? cf->tls_dst_dir : cf->tls_dir;
   /* A previous run may have left ours: remove it (error ignored: absent). */
-  if (qmp_cmd(c, NULL, t, "object-del", "{s:s}", "id", TLS_ID) < 0 && qmp_broken(c))
+  if (qmp_cmd(c, NULL, t, "object-del", "{s:s}", "id", ENG_TLS_ID) < 0 && qmp_broken(c))
     return eng_errorf(m, "%s", qmp_error(c));
   json_t *a;
   if (cf->tls == ENG_TLS_X509)
-    a = json_pack("{s:s,s:s,s:s,s:s,s:b}", "qom-type", "tls-creds-x509", "id", TLS_ID,
+    a = json_pack("{s:s,s:s,s:s,s:s,s:b}", "qom-type", "tls-creds-x509", "id", ENG_TLS_ID,
                   "dir", dir, "endpoint", server ? "server" : "client", "verify-peer", 1);
   else {
-    a = json_pack("{s:s,s:s,s:s,s:s}", "qom-type", "tls-creds-psk", "id", TLS_ID, "dir", dir,
+    a = json_pack("{s:s,s:s,s:s,s:s}", "qom-type", "tls-creds-psk", "id", ENG_TLS_ID, "dir", dir,
                   "endpoint", server ? "server" : "client");
     if (!server)
       json_object_set_new(a, "username",
@@ -228,7 +228,7 @@ static int set_params(struct qmig_migration *m, struct qmp_conn *c, bool source)
     json_object_set_new(p, "multifd-channels", json_integer(cf->multifd_channels));
   if (cf->multifd_compression)
     json_object_set_new(p, "multifd-compression", json_string(cf->multifd_compression));
-  json_object_set_new(p, "tls-creds", json_string(cf->tls != ENG_TLS_NONE ? TLS_ID : ""));
+  json_object_set_new(p, "tls-creds", json_string(cf->tls != ENG_TLS_NONE ? ENG_TLS_ID : ""));
   json_object_set_new(p, "tls-hostname", json_string(cf->tls_hostname ? cf->tls_hostname : ""));
   if (source) {
     /* 0 = unlimited: QEMU's default (128 MiB/s) throttles, so set it high. */
@@ -335,9 +335,12 @@ static enum qmig_outcome setup(struct qmig_migration *m)
     int (*fn)(struct qmig_migration *);
   } phases[] = {
     { QMIG_S_CONNECTING, eng_connect },   { QMIG_S_PROBING, probe_all },
-    { QMIG_S_CONFIGURING, eng_configure }, { QMIG_S_INCOMING, eng_incoming },
+    { QMIG_S_CONFIGURING, eng_configure }, { QMIG_S_MIRRORING, eng_mirror_start },
+    { QMIG_S_INCOMING, eng_incoming },
   };
   for (size_t i = 0; i < sizeof phases / sizeof phases[0]; i++) {
+    if (phases[i].st == QMIG_S_MIRRORING && !m->mirror)
+      continue; /* no disk to copy */
     eng_set_state(m, phases[i].st, NULL);
     if (atomic_load(&m->cancel_requested))
       eng_errorf(m, "cancelled before the migration started");
@@ -366,6 +369,7 @@ enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out)
 {
   m->end_mono_ns = eng_mono_ns();
   m->report.outcome = out;
+  eng_mirror_report(m);
   eng_report_fill(m);
   qmp_close(m->src);
   qmp_close(m->dst);
@@ -418,6 +422,8 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
     }
   }
   out = setup(m);
+  if (out == QMIG_NOT_STARTED)
+    eng_mirror_abort(m); /* the source's disks were only read */
   if (out == QMIG_NOT_STARTED && !m->incoming_issued) {
     /* Nothing moved and nothing was started: both QEMUs are as they were
      * (capabilities may have been set, which changes no guest state). */
@@ -442,6 +448,7 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
     out = QMIG_MIGRATED;
   } else {
     eng_set_state(m, QMIG_S_CANCELLING, m->err);
+    eng_mirror_abort(m);
     out = eng_recover(m);
   }
 done:

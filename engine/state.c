@@ -10,10 +10,11 @@
 #include <unistd.h>
 
 #include "engine/internal.h"
+#include "engine/mirror.h"
 
 static const char *const state_names[] = {
   [QMIG_S_INIT] = "init",           [QMIG_S_CONNECTING] = "connecting",
-  [QMIG_S_PROBING] = "probing",     [QMIG_S_CONFIGURING] = "configuring",
+  [QMIG_S_PROBING] = "probing",     [QMIG_S_CONFIGURING] = "configuring", [QMIG_S_MIRRORING] = "mirroring",
   [QMIG_S_INCOMING] = "incoming",   [QMIG_S_ACTIVE] = "active",
   [QMIG_S_COMPLETING] = "completing", [QMIG_S_COMPLETED] = "completed",
   [QMIG_S_CANCELLING] = "cancelling", [QMIG_S_FAILED] = "failed",
@@ -36,7 +37,8 @@ static bool allowed(enum qmig_state from, enum qmig_state to)
   case QMIG_S_CONNECTING: return from == QMIG_S_INIT;
   case QMIG_S_PROBING: return from == QMIG_S_CONNECTING;
   case QMIG_S_CONFIGURING: return from == QMIG_S_PROBING;
-  case QMIG_S_INCOMING: return from == QMIG_S_CONFIGURING;
+  case QMIG_S_MIRRORING: return from == QMIG_S_CONFIGURING;
+  case QMIG_S_INCOMING: return from == QMIG_S_CONFIGURING || from == QMIG_S_MIRRORING;
   case QMIG_S_ACTIVE: return from == QMIG_S_INCOMING;
   case QMIG_S_COMPLETING: return from == QMIG_S_ACTIVE || from == QMIG_S_CANCELLING;
   case QMIG_S_COMPLETED: return from == QMIG_S_COMPLETING;
@@ -129,6 +131,7 @@ void qmig_free(struct qmig_migration *m)
   qmp_close(m->src);
   qmp_close(m->dst);
   json_decref(m->report_extra);
+  eng_mirror_free(m->mirror);
   json_decref(m->policy.steps);
   json_decref(m->caps[0]);
   json_decref(m->caps[1]);

@@ -38,6 +38,7 @@ enum qmig_state {
   QMIG_S_CONNECTING,  /* opening both QMP sockets */
   QMIG_S_PROBING,     /* versions, capabilities, parameters, run states */
   QMIG_S_CONFIGURING, /* setting capabilities and parameters on both sides */
+  QMIG_S_MIRRORING,   /* copying non-shared disks until they are in sync */
   QMIG_S_INCOMING,    /* migrate-incoming on the destination */
   QMIG_S_ACTIVE,      /* migrate issued; following progress */
   QMIG_S_COMPLETING,  /* completed event seen; collecting final statistics */
@@ -97,8 +98,9 @@ struct qmig_report {
                              QEMU finishing on the destination */
   double wall_ms;         /* qmig_run() from start to end (connect .. final
                              statistics, destination resumed, source quit) */
-  double engine_overhead_ms; /* wall_ms - total_ms - dst_tail_ms: what qmig
-                                itself added around QEMU's migration */
+  double engine_overhead_ms; /* wall_ms - total_ms - dst_tail_ms (- the
+                                disks' sync phase, when copying disks):
+                                what qmig itself added around QEMU's work */
   double cpu_s;           /* CPU seconds of this process during the run */
   unsigned npasses;
   struct qmig_pass passes[QMIG_MAX_PASSES];
@@ -185,6 +187,16 @@ struct qmig_lab_options {
                               "writeback" */
   unsigned disk_write_kibps; /* the guest's disk rewrite rate, KiB/s; 0 =
                                 idle after the fill; at most 32768 */
+  bool disk_copy;        /* non-shared disk: the destination opens its own
+                            empty DIR/disk-dst.FORMAT (to be copied with
+                            copy-disks); default: both open DIR/disk.FORMAT */
+  /* Destination disk variants, for preflight tests (disk_copy only): */
+  const char *dst_disk_format; /* created and opened as; NULL = the source's */
+  unsigned dst_disk_mib;       /* its size; 0 = the source's */
+  bool dst_no_disk;            /* the destination has no disk at all */
+  unsigned data_disk_mib;  /* a second disk "drive1" (raw, shared by both
+                              sides, random content the guest never writes);
+                              0 = none */
   bool netns;            /* two hosts on one machine: each QEMU in a network
                             namespace of its own (named after dir), joined by
                             a veth pair, source 198.18.0.1/30, destination
@@ -215,6 +227,10 @@ struct qmig_lab_info {
   unsigned disk_mib, disk_write_kibps; /* 0 without a disk */
   char disk[256];                      /* its image, "" without a disk */
   char disk_format[8], disk_cache[16]; /* as given to QEMU */
+  char dst_disk[256];                  /* the destination's image: disk
+                                          unless non-shared; "" if none */
+  char dst_disk_format[8];
+  char data_disk[256];                 /* shared "drive1", "" without */
   /* With netns ("" / 0 otherwise): */
   char src_netns[32], dst_netns[32];   /* network namespace names */
   char src_addr[48], dst_addr[48];     /* the veth addresses; the native

@@ -120,7 +120,7 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
   snprintf(acc, sizeof acc, "%s", accel);
   unlink(pidfile);
 
-  const char *argv[48];
+  const char *argv[64];
   int n = 0;
   argv[n++] = o->qemu ? o->qemu : "qemu-system-x86_64";
   argv[n++] = "-name"; argv[n++] = name;
@@ -151,14 +151,25 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
     argv[n++] = "-device"; argv[n++] = "e1000,netdev=n0,mac=52:54:00:71:6d:01,romfile=";
     argv[n++] = "-object"; argv[n++] = dump;
   }
-  char drive[PATH_MAX + 96];
-  if (disk) {
-    /* Shared storage: both sides open the same image.  The destination,
-     * -incoming, keeps it inactive (no image locks taken, no metadata
-     * cached) until the switchover hands it over. */
-    snprintf(drive, sizeof drive, "file=%s,format=%s,if=ide,index=0,media=disk,cache=%s",
-             disk->path, disk->format, disk->cache);
-    argv[n++] = "-drive"; argv[n++] = drive;
+  char bd[2][2][PATH_MAX + 96], dev[2][64];
+  /* -blockdev with explicit node names and formats ("drive0": the guest's
+   * disk; "drive1": the shared data disk).  Shared storage: both sides
+   * open the same image and the destination, -incoming, keeps it inactive
+   * until the switchover.  A non-shared disk: the destination opens its own
+   * image, which qmig's NBD mirror fills. */
+  for (int k = 0; disk && k < 2; k++) {
+    const char *path = k ? disk->data_path : side == 0 ? disk->path : disk->dst_path;
+    const char *fmt = k ? "raw" : side == 0 ? disk->format : disk->dst_format;
+    if (!fmt || !path[0])
+      continue;
+    snprintf(bd[k][0], sizeof bd[k][0], "driver=file,filename=%s,node-name=drive%d-file,"
+             "cache.direct=%s", path, k, strcmp(disk->cache, "none") ? "off" : "on");
+    snprintf(bd[k][1], sizeof bd[k][1], "driver=%s,file=drive%d-file,node-name=drive%d",
+             fmt, k, k);
+    snprintf(dev[k], sizeof dev[k], "ide-hd,drive=drive%d,bus=ide.0,unit=%d,id=disk%d", k, k, k);
+    argv[n++] = "-blockdev"; argv[n++] = bd[k][0];
+    argv[n++] = "-blockdev"; argv[n++] = bd[k][1];
+    argv[n++] = "-device"; argv[n++] = dev[k];
   }
   argv[n++] = "-daemonize";
   if (side == 1) {
@@ -350,8 +361,8 @@ static int stop_qemus(const char *dir, char *err, size_t errlen)
 }
 
 /* The lab's network by the names lab.json recorded; a lab whose start
- * crashed before writing it by the names its directory gives.  0 when the
- * network may not exist at all: removing it is then a no-op. */
+ * crashed before writing it by the names its directory gives.  A lab
+ * without a network gets names that do not exist: removing is a no-op. */
 static void net_of(const char *dir, struct lab_net *n)
 {
   char real[PATH_MAX], path[PATH_MAX + 16];
@@ -403,6 +414,9 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
     json_object_set_new(j, "disk_cache", json_string(disk->cache));
     json_object_set_new(j, "disk_mib", json_integer(o->disk_mib));
     json_object_set_new(j, "disk_write_kibps", json_integer(o->disk_write_kibps));
+    json_object_set_new(j, "dst_disk", json_string(disk->dst_path));
+    json_object_set_new(j, "dst_disk_format", json_string(disk->dst_format ?: ""));
+    json_object_set_new(j, "data_disk", json_string(disk->data_path));
   }
   if (j && net) {
     json_t *nj = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "src_netns", net->ns[0],
@@ -452,8 +466,9 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
     if (lab_disk_create(&o, dir, &disk_, why, sizeof why) < 0)
       return errf(err, errlen, "lab: disk: %s", why);
     disk = &disk_;
-  } else if (o.disk_write_kibps || o.disk_format || o.disk_cache) {
-    return errf(err, errlen, "lab: disk format, cache or write rate given without a disk size");
+  } else if (o.disk_write_kibps || o.disk_format || o.disk_cache || o.disk_copy ||
+             o.data_disk_mib) {
+    return errf(err, errlen, "lab: disk options given without a disk size");
   }
   random_uuid(uuid, sizeof uuid);
   struct lab_net net_, *net = NULL;
@@ -548,10 +563,15 @@ int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t e
   li->fill_mib = (unsigned)fill;
   li->dirty_mibps = (unsigned)dirty;
   li->heartbeat_ms = (unsigned)hb;
-  const char *disk = NULL, *dfmt = NULL, *dcache = NULL;
+  const char *disk = NULL, *dfmt = NULL, *dcache = NULL, *ddisk = NULL, *ddfmt = NULL,
+             *data = NULL;
   int dmib = 0, dw = 0; /* optional: absent without a disk (and before disks) */
-  json_unpack(j, "{s?s,s?s,s?s,s?i,s?i}", "disk", &disk, "disk_format", &dfmt, "disk_cache",
-              &dcache, "disk_mib", &dmib, "disk_write_kibps", &dw);
+  json_unpack(j, "{s?s,s?s,s?s,s?i,s?i,s?s,s?s,s?s}", "disk", &disk, "disk_format", &dfmt,
+              "disk_cache", &dcache, "disk_mib", &dmib, "disk_write_kibps", &dw, "dst_disk",
+              &ddisk, "dst_disk_format", &ddfmt, "data_disk", &data);
+  snprintf(li->dst_disk, sizeof li->dst_disk, "%s", ddisk ? ddisk : "");
+  snprintf(li->dst_disk_format, sizeof li->dst_disk_format, "%s", ddfmt ? ddfmt : "");
+  snprintf(li->data_disk, sizeof li->data_disk, "%s", data ? data : "");
   snprintf(li->disk, sizeof li->disk, "%s", disk ? disk : "");
   snprintf(li->disk_format, sizeof li->disk_format, "%s", dfmt ? dfmt : "");
   snprintf(li->disk_cache, sizeof li->disk_cache, "%s", dcache ? dcache : "");

@@ -23,6 +23,10 @@ struct lab_disk {
   char path[PATH_MAX]; /* DIR/disk.FORMAT */
   const char *format;  /* "raw" or "qcow2" (static strings or o's) */
   const char *cache;   /* "none" or "writeback" */
+  /* the destination's: the same image (shared) or its own (disk_copy) */
+  char dst_path[PATH_MAX];
+  const char *dst_format; /* NULL: the destination has no disk */
+  char data_path[PATH_MAX]; /* shared raw "drive1", "" without */
 };
 
 /* Check o's disk options and create DIR/disk.FORMAT of o->disk_mib MiB

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,10 +78,46 @@ int lab_run(const char *const *argv, char *err, size_t errlen)
   return ld_errf(err, errlen, "%s killed by signal %d", argv[0], WTERMSIG(st));
 }
 
+/* A new image at path (the guest's generations begin at 1 again). */
+static int create_image(const char *path, const char *format, unsigned mib, char *err,
+                        size_t errlen)
+{
+  char size[32], why[512];
+  snprintf(size, sizeof size, "%uM", mib);
+  const char *argv[] = { "qemu-img", "create", "-q", "-f", format, path, size, NULL };
+  if (unlink(path) < 0 && errno != ENOENT)
+    return ld_errf(err, errlen, "remove the old %s: %s", path, strerror(errno));
+  if (lab_run(argv, why, sizeof why) < 0)
+    return ld_errf(err, errlen, "create %s: %s", path, why);
+  return 0;
+}
+
+/* The shared data disk: raw, random content (the guest never touches it). */
+static int create_data_disk(const char *path, unsigned mib, char *err, size_t errlen)
+{
+  int in = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  char buf[65536];
+  int rc = 0;
+  if (in < 0 || out < 0)
+    rc = ld_errf(err, errlen, "%s: %s", in < 0 ? "/dev/urandom" : path, strerror(errno));
+  for (uint64_t left = (uint64_t)mib << 20; rc == 0 && left;) {
+    ssize_t n = read(in, buf, sizeof buf);
+    if (n <= 0 || write(out, buf, (size_t)n) != n)
+      rc = ld_errf(err, errlen, "filling %s: %s", path, strerror(errno));
+    else
+      left -= (uint64_t)n;
+  }
+  if (in >= 0)
+    close(in);
+  if (out >= 0 && close(out) < 0 && rc == 0)
+    rc = ld_errf(err, errlen, "%s: %s", path, strerror(errno));
+  return rc;
+}
+
 int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct lab_disk *d,
                     char *err, size_t errlen)
 {
-  char size[32], why[512];
   int fd;
 
   d->format = o->disk_format ? o->disk_format : "raw";
@@ -97,13 +134,33 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
   if (snprintf(d->path, sizeof d->path, "%s/disk.%s", dir, d->format) >= (int)sizeof d->path)
     return ld_errf(err, errlen, "run directory path %s too long", dir);
 
-  /* A new image every start: the guest's generations begin at 1 again. */
-  snprintf(size, sizeof size, "%uM", o->disk_mib);
-  const char *argv[] = { "qemu-img", "create", "-q", "-f", d->format, d->path, size, NULL };
-  if (unlink(d->path) < 0 && errno != ENOENT)
-    return ld_errf(err, errlen, "remove the old %s: %s", d->path, strerror(errno));
-  if (lab_run(argv, why, sizeof why) < 0)
-    return ld_errf(err, errlen, "create %s: %s", d->path, why);
+  if (create_image(d->path, d->format, o->disk_mib, err, errlen) < 0)
+    return -1;
+
+  /* The destination's disk: the same image, or its own empty one. */
+  snprintf(d->dst_path, sizeof d->dst_path, "%s", d->path);
+  d->dst_format = d->format;
+  d->data_path[0] = '\0';
+  if (!o->disk_copy && (o->dst_disk_format || o->dst_disk_mib || o->dst_no_disk))
+    return ld_errf(err, errlen, "destination disk variants need a non-shared disk (disk copy)");
+  if (o->disk_copy && o->dst_no_disk) {
+    d->dst_path[0] = '\0';
+    d->dst_format = NULL;
+  } else if (o->disk_copy) {
+    d->dst_format = o->dst_disk_format ? o->dst_disk_format : d->format;
+    if (strcmp(d->dst_format, "raw") && strcmp(d->dst_format, "qcow2"))
+      return ld_errf(err, errlen, "destination disk format '%s' is not raw or qcow2",
+                     d->dst_format);
+    snprintf(d->dst_path, sizeof d->dst_path, "%s/disk-dst.%s", dir, d->dst_format);
+    if (create_image(d->dst_path, d->dst_format, o->dst_disk_mib ? o->dst_disk_mib : o->disk_mib,
+                     err, errlen) < 0)
+      return -1;
+  }
+  if (o->data_disk_mib) {
+    snprintf(d->data_path, sizeof d->data_path, "%s/data.raw", dir);
+    if (create_data_disk(d->data_path, o->data_disk_mib, err, errlen) < 0)
+      return -1;
+  }
 
   /* cache=none (O_DIRECT) is what shared storage between two hosts needs;
    * a filesystem without O_DIRECT (tmpfs before Linux 6.6) gets writeback,

@@ -44,4 +44,24 @@ void stg_src_close(struct stg_src *s);
  * error just turns the information off. */
 uint64_t stg_zero_until(struct stg_src *s, uint64_t off);
 
+/* ---- inventory.c: a QEMU's disks (from its query-block reply) ---- */
+typedef struct json_t json_t;
+struct stg_disk {
+  char name[128];      /* drive id, or the root node-name of a -blockdev disk */
+  char node[128];      /* root node-name (block-export-add wants this) */
+  char qdev[256];      /* the device it is attached to */
+  char format[16];     /* driver of the root node: qcow2, raw, ... */
+  char file[1024];     /* image file or device */
+  uint64_t size;       /* virtual size in bytes */
+  bool read_only, removable;
+  unsigned backing_depth;    /* length of the backing chain below it */
+  char backing[1024];        /* first backing image, "" without one */
+  char backing_format[16];
+};
+/* Parse query-block's return into at most max disks (drives without a
+ * medium are skipped).  0, or -1 with a message in err. */
+int stg_inventory(json_t *query_block, struct stg_disk *disks, size_t max, size_t *n,
+                  char *err, size_t errlen);
+const struct stg_disk *stg_find(const struct stg_disk *disks, size_t n, const char *name);
+
 #endif

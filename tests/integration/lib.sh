@@ -81,7 +81,27 @@ expect_guest_on() {
   alive "$opid" && fail "$other QEMU (pid $opid) still runs: two QEMUs"
   local n; n=$(heartbeats "$side" 1)
   [ "$n" -ge 10 ] || fail "$side guest printed $n heartbeats in 1 s: not running"
-  "$QMIG" verify-memory --qmp "unix:$D/$side.qmp" --tmpdir "$D" || fail "memory check on $side"
+  "$QMIG" verify-memory --qmp "unix:$D/$side.qmp" --tmpdir "$D" > "$D/memcheck.out" ||
+    { cat "$D/memcheck.out"; fail "memory check on $side"; }
+  cat "$D/memcheck.out"
+}
+
+# expect_disk IMG FMT: after expect_guest_on (its guest stopped by the
+# memory check): every unit of the disk image holds what the guest last
+# wrote, and the disk's unit-write counter is the RAM's mirror of it or one
+# more (the guest mirrors it after the control sector's write completes).
+expect_disk() {
+  local out rc m d
+  set +e
+  out=$("$QMIG" verify-disk-image --image "$1" --format "$2"); rc=$?
+  set -e
+  echo "$out"
+  [ $rc = 0 ] || fail "disk check of $1 exit $rc"
+  m=$(sed -n 's/.*disk unit writes \([0-9]*\)).*/\1/p' "$D/memcheck.out")
+  d=$(sed -n 's/.*(disk unit writes \([0-9]*\)).*/\1/p' <<<"$out")
+  echo "disk unit writes: disk control sector $d, RAM mirror $m"
+  [ -n "$m" ] && [ -n "$d" ] || fail "no unit counters in the output"
+  [ "$d" -ge "$m" ] && [ "$d" -le $((m + 1)) ] || fail "disk dpos $d vs RAM mirror $m"
 }
 
 # migrate [qmig migrate options...]: runs qmig migrate on the lab, report in
@@ -109,4 +129,23 @@ expect_migrated() {
   [ "$(jr .transferred_bytes)" -gt 0 ] || fail "nothing transferred"
   awk -v p="$(jr .stop_to_resume_pause_ms)" -v s="$(jr .guest_stall_ms)" \
     'BEGIN { exit !(s + 1 >= p) }' || fail "guest stall below the pause"
+}
+
+# make_pki DIR: a CA, a server certificate for the destination (name
+# "dst.qmig.test" and 127.0.0.1) and a client certificate for the source,
+# in QEMU's tls-creds-x509 layout.
+make_pki() {
+  local C=$1
+  mkdir -m 700 "$C"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=qmig-test-ca \
+    -keyout "$C/ca-key.pem" -out "$C/ca-cert.pem" 2>/dev/null
+  _cert "$C" server dst.qmig.test "subjectAltName=DNS:dst.qmig.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n"
+  _cert "$C" client src.qmig.test "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n"
+}
+_cert() { # dir name CN extfile-lines
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$3" -keyout "$1/$2-key.pem" \
+    -out "$1/$2.csr" 2>/dev/null
+  printf '%b' "$4" > "$1/$2.ext"
+  openssl x509 -req -in "$1/$2.csr" -CA "$1/ca-cert.pem" -CAkey "$1/ca-key.pem" \
+    -CAcreateserial -days 2 -extfile "$1/$2.ext" -out "$1/$2-cert.pem" 2>/dev/null
 }

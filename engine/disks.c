@@ -1,0 +1,153 @@
+/* disks.c - which disks move and whether the destination can take them.
+ *
+ * Both sides' disks come from query-block (storage/inventory.c).  A disk is
+ * copied when copy-disks names it or copy-all-disks is on (and shared-disks
+ * does not name it); every other disk is shared storage both hosts open.
+ * Before anything moves, every copied disk must exist on the destination
+ * with the same format driver and the same virtual size (QEMU's mirror
+ * refuses any other size), writable; all problems are reported at once.
+ * Formats are compared as QEMU opened them: a qcow2 image that the
+ * destination opened as raw is refused, never mirrored into. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/errbuf.h"
+#include "engine/internal.h"
+#include "engine/mirror.h"
+
+/* Is `name` an element of the comma-separated `list`? */
+static bool in_list(const char *list, const char *name)
+{
+  size_t n = strlen(name);
+  for (const char *p = list; p && *p;) {
+    const char *e = strchr(p, ',');
+    size_t len = e ? (size_t)(e - p) : strlen(p);
+    if (len == n && !strncmp(p, name, n))
+      return true;
+    p = e ? e + 1 : NULL;
+  }
+  return false;
+}
+
+/* Every element of `list` must name a source disk. */
+static void check_names(struct eng_mirror *mi, const char *opt, const char *list, char *probs,
+                        size_t plen)
+{
+  for (const char *p = list; p && *p;) {
+    const char *e = strchr(p, ',');
+    int len = e ? (int)(e - p) : (int)strlen(p);
+    bool found = false;
+    for (size_t i = 0; i < mi->n && !found; i++)
+      found = (int)strlen(mi->d[i].src.name) == len && !strncmp(mi->d[i].src.name, p, (size_t)len);
+    if (!found) {
+      size_t k = strlen(probs);
+      snprintf(probs + k, plen - k, "%s%s: the source has no disk '%.*s'", k ? "; " : "", opt,
+               len, p);
+    }
+    p = e ? e + 1 : NULL;
+  }
+}
+
+static int inventory(struct qmig_migration *m, struct qmp_conn *c, struct stg_disk *d,
+                     size_t *n)
+{
+  json_t *r = NULL;
+  char e[256];
+  if (qmp_cmd(c, &r, (int)m->cfg.qmp_timeout_ms, "query-block", NULL) < 0)
+    return eng_errorf(m, "%s", qmp_error(c));
+  int rc = stg_inventory(r, d, ENG_MAX_DISKS, n, e, sizeof e);
+  json_decref(r);
+  return rc < 0 ? eng_errorf(m, "%s disks: %s", qmp_name(c), e) : 0;
+}
+
+static void problem(char *probs, size_t plen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void problem(char *probs, size_t plen, const char *fmt, ...)
+{
+  size_t k = strlen(probs);
+  va_list ap;
+  if (k && k < plen)
+    k += (size_t)snprintf(probs + k, plen - k, "; ");
+  if (k >= plen)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(probs + k, plen - k, fmt, ap);
+  va_end(ap);
+}
+
+/* The checks of one copied disk against the destination's. */
+static void check_disk(const struct eng_config *c, const struct eng_mirror_disk *md,
+                       const struct stg_disk *dst, char *probs, size_t plen)
+{
+  const struct stg_disk *s = &md->src;
+  if (!dst) {
+    problem(probs, plen, "%s: the destination QEMU has no disk '%s' (start it with the disk "
+            "attached: a %s image of %llu bytes)", s->name, s->name, s->format,
+            (unsigned long long)s->size);
+    return;
+  }
+  if (strcmp(s->format, dst->format))
+    problem(probs, plen, "%s: format differs: source %s, destination %s%s", s->name, s->format,
+            dst->format, !strcmp(dst->format, "raw") ? " (the destination would take the "
+            "source's image metadata for guest data)" : "");
+  if (dst->size < s->size)
+    problem(probs, plen, "%s: destination disk too small: %llu bytes, the source has %llu",
+            s->name, (unsigned long long)dst->size, (unsigned long long)s->size);
+  else if (dst->size > s->size)
+    problem(probs, plen, "%s: destination disk larger (%llu bytes, source %llu): QEMU's "
+            "mirror needs equal sizes", s->name, (unsigned long long)dst->size,
+            (unsigned long long)s->size);
+  if (dst->read_only)
+    problem(probs, plen, "%s: the destination opened it read-only", s->name);
+  if (c->disk_sync == ENG_SYNC_TOP && dst->backing_depth == 0)
+    problem(probs, plen, "%s: disk-sync top needs the backing chain on the destination; its "
+            "disk there has no backing image", s->name);
+}
+
+int eng_disks_probe(struct qmig_migration *m)
+{
+  const struct eng_config *c = &m->cfg;
+  if (!eng_mirror_wanted(c))
+    return 0;
+  struct eng_mirror *mi = calloc(1, sizeof *mi);
+  if (!mi)
+    return eng_errorf(m, "out of memory");
+  eng_mirror_free(m->mirror);
+  m->mirror = mi;
+  struct stg_disk src[ENG_MAX_DISKS], dst[ENG_MAX_DISKS];
+  size_t ns, nd;
+  if (inventory(m, m->src, src, &ns) < 0 || inventory(m, m->dst, dst, &nd) < 0)
+    return -1;
+  char probs[2048] = "";
+  for (size_t i = 0; i < ns; i++) {
+    struct eng_mirror_disk *md = &mi->d[mi->n++];
+    md->src = src[i];
+    md->copy = c->copy_all_disks ? !src[i].read_only && !in_list(c->shared_disks, src[i].name)
+                                 : in_list(c->copy_disks, src[i].name);
+  }
+  check_names(mi, "copy-disks", c->copy_disks, probs, sizeof probs);
+  check_names(mi, "shared-disks", c->shared_disks, probs, sizeof probs);
+  size_t ncopy = 0;
+  for (size_t i = 0; i < mi->n; i++) {
+    struct eng_mirror_disk *md = &mi->d[i];
+    const struct stg_disk *d = stg_find(dst, nd, md->src.name);
+    if (d)
+      md->dst = *d;
+    md->dst_found = d != NULL;
+    if (!md->copy)
+      continue;
+    ncopy++;
+    if (md->src.read_only)
+      problem(probs, sizeof probs, "%s: read-only on the source: share it instead", md->src.name);
+    check_disk(c, md, d, probs, sizeof probs);
+  }
+  if (!probs[0] && ncopy == 0)
+    problem(probs, sizeof probs, "no disk to copy: the source has %s", ns ? "only read-only "
+            "or shared disks" : "no disks");
+  eng_mirror_report(m);
+  if (probs[0])
+    return eng_errorf(m, "disks: %s", probs);
+  return 0;
+}

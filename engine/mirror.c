@@ -1,0 +1,464 @@
+/* mirror.c - the NBD mirror sequence of engine/mirror.h.
+ *
+ * Job progress and completion are read with query-block-jobs (jobs are
+ * created with auto-dismiss off, so a finished job stays "concluded" with
+ * its error until dismissed): the phases that wait for jobs never take
+ * events from the QMP queues that the follow loop reads.  During the RAM
+ * migration the follow loop hands the source's job events to
+ * eng_mirror_event(), so a failing mirror stops the migration at once. */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/internal.h"
+#include "engine/mirror.h"
+
+bool eng_mirror_wanted(const struct eng_config *c)
+{
+  return c->copy_disks || c->copy_all_disks;
+}
+
+static void job_id(size_t i, char *out, size_t len) { snprintf(out, len, "qmig-mirror-%zu", i); }
+static void node_id(size_t i, char *out, size_t len) { snprintf(out, len, "qmig-nbd-%zu", i); }
+static void export_id(size_t i, char *out, size_t len) { snprintf(out, len, "qmig-export-%zu", i); }
+
+/* "tcp:HOST:PORT" / "tcp:[V6]:PORT" / "tcp:HOST" into host and port ("" if none). */
+static void split_tcp(const char *a, char *host, size_t hlen, char *port, size_t plen)
+{
+  const char *h = a + 4, *end;
+  port[0] = '\0';
+  if (*h == '[') {
+    end = strchr(h, ']');
+    snprintf(host, hlen, "%.*s", end ? (int)(end - h - 1) : (int)strlen(h + 1), h + 1);
+    if (end && end[1] == ':')
+      snprintf(port, plen, "%s", end + 2);
+    return;
+  }
+  end = strrchr(h, ':');
+  snprintf(host, hlen, "%.*s", end ? (int)(end - h) : (int)strlen(h), h);
+  if (end)
+    snprintf(port, plen, "%s", end + 1);
+}
+
+/* SocketAddress (blockdev-add's flat form) or, legacy, nbd-server-start's. */
+static json_t *sock_json(const char *a, bool legacy)
+{
+  if (!strncmp(a, "unix:", 5))
+    return legacy ? json_pack("{s:s,s:{s:s}}", "type", "unix", "data", "path", a + 5)
+                  : json_pack("{s:s,s:s}", "type", "unix", "path", a + 5);
+  char host[256], port[16];
+  split_tcp(a, host, sizeof host, port, sizeof port);
+  return legacy ? json_pack("{s:s,s:{s:s,s:s}}", "type", "inet", "data", "host", host, "port", port)
+                : json_pack("{s:s,s:s,s:s}", "type", "inet", "host", host, "port", port);
+}
+
+static int server_start_at(struct qmig_migration *m, const char *addr)
+{
+  json_t *a = json_pack("{s:o}", "addr", sock_json(addr, true));
+  if (m->cfg.nbd_tls)
+    json_object_set_new(a, "tls-creds", json_string(ENG_TLS_ID));
+  return qmp_execute(m->dst, "nbd-server-start", a, NULL, (int)m->cfg.qmp_timeout_ms);
+}
+
+/* Start the destination's NBD server: at nbd-addr, else a private unix
+ * socket for a local destination, else tcp on the data host, first free
+ * port of the data-port range (or nbd-addr's host without a port). */
+static int server_start(struct qmig_migration *m)
+{
+  struct eng_mirror *mi = m->mirror;
+  const struct eng_config *c = &m->cfg;
+  char host[256] = "", port[16] = "";
+  if (c->nbd_addr)
+    split_tcp(c->nbd_addr, host, sizeof host, port, sizeof port);
+  if (c->nbd_addr && (!strncmp(c->nbd_addr, "unix:", 5) || port[0])) {
+    snprintf(mi->listen, sizeof mi->listen, "%s", c->nbd_addr);
+    if (server_start_at(m, mi->listen) < 0)
+      return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));
+  } else if (!c->nbd_addr && eng_pf_dst_local(c)) {
+    snprintf(mi->sockdir, sizeof mi->sockdir, "/tmp/qmig-nbd.XXXXXX");
+    if (!mkdtemp(mi->sockdir)) { /* 0700: only we and QEMU (same user) */
+      mi->sockdir[0] = '\0';
+      return eng_errorf(m, "NBD socket directory: %m");
+    }
+    snprintf(mi->listen, sizeof mi->listen, "unix:%s/nbd.sock", mi->sockdir);
+    if (server_start_at(m, mi->listen) < 0)
+      return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));
+  } else {
+    if (!host[0])
+      eng_data_host(c, host, sizeof host);
+    bool v6 = strchr(host, ':') != NULL;
+    unsigned p;
+    for (p = c->port_lo; p <= c->port_hi; p++) {
+      snprintf(mi->listen, sizeof mi->listen, v6 ? "tcp:[%s]:%u" : "tcp:%s:%u", host, p);
+      if (server_start_at(m, mi->listen) == 0)
+        break;
+      if (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use"))
+        return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));
+    }
+    if (p > c->port_hi)
+      return eng_errorf(m, "destination NBD server: no free port in %u-%u on %s", c->port_lo,
+                        c->port_hi, host);
+  }
+  mi->server_started = true;
+  snprintf(mi->connect, sizeof mi->connect, "%s", c->nbd_connect ? c->nbd_connect : mi->listen);
+  return 0;
+}
+
+/* Export, client node and mirror job of copied disk i. */
+static int start_disk(struct qmig_migration *m, size_t i)
+{
+  struct eng_mirror_disk *md = &m->mirror->d[i];
+  const struct eng_config *c = &m->cfg;
+  int t = (int)c->qmp_timeout_ms;
+  char job[32], node[32], exp[32];
+  job_id(i, job, sizeof job);
+  node_id(i, node, sizeof node);
+  export_id(i, exp, sizeof exp);
+
+  if (qmp_cmd(m->dst, NULL, t, "block-export-add", "{s:s,s:s,s:s,s:s,s:b}", "type", "nbd",
+              "id", exp, "node-name", md->dst.node, "name", md->src.name, "writable", 1) < 0)
+    return eng_errorf(m, "%s: destination export of node %s: %s", md->src.name, md->dst.node,
+                      qmp_error(m->dst));
+  md->export_added = true;
+
+  json_t *a = json_pack("{s:s,s:s,s:o,s:s}", "driver", "nbd", "node-name", node, "server",
+                        sock_json(m->mirror->connect, false), "export", md->src.name);
+  if (c->nbd_tls) {
+    json_object_set_new(a, "tls-creds", json_string(ENG_TLS_ID));
+    if (c->tls_hostname)
+      json_object_set_new(a, "tls-hostname", json_string(c->tls_hostname));
+  }
+  if (qmp_execute(m->src, "blockdev-add", a, NULL, t) < 0)
+    return eng_errorf(m, "%s: source NBD connection to %s: %s", md->src.name,
+                      m->mirror->connect, qmp_error(m->src));
+  md->node_added = true;
+
+  a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "job-id", job, "device", md->src.name,
+                "target", node, "sync", c->disk_sync == ENG_SYNC_TOP ? "top" : "full",
+                "copy-mode", c->copy_mode == ENG_COPY_WRITE_BLOCKING ? "write-blocking"
+                                                                     : "background",
+                "auto-finalize", 1, "auto-dismiss", 0);
+  if (c->disk_bandwidth)
+    json_object_set_new(a, "speed", json_integer((json_int_t)c->disk_bandwidth));
+  md->start_mono_ns = eng_mono_ns();
+  if (qmp_execute(m->src, "blockdev-mirror", a, NULL, t) < 0)
+    return eng_errorf(m, "%s: blockdev-mirror: %s", md->src.name, qmp_error(m->src));
+  md->job_started = true;
+  return 0;
+}
+
+static struct eng_mirror_disk *disk_of_job(struct eng_mirror *mi, const char *job)
+{
+  unsigned long i;
+  char *end;
+  if (!job || strncmp(job, "qmig-mirror-", 12))
+    return NULL;
+  i = strtoul(job + 12, &end, 10);
+  return *end == '\0' && i < mi->n ? &mi->d[i] : NULL;
+}
+
+static void set_error(struct qmig_migration *m, struct eng_mirror_disk *md, const char *why)
+{
+  if (!md->error[0])
+    snprintf(md->error, sizeof md->error, "%s", why);
+  if (!m->mirror->failed) {
+    m->mirror->failed = true;
+    eng_errorf(m, "disk %s: mirror failed: %s", md->src.name, why);
+  }
+}
+
+/* Read query-block-jobs into the disks; 0, or -1 when QMP failed. */
+static int poll_jobs(struct qmig_migration *m)
+{
+  json_t *r = NULL, *j;
+  size_t k;
+  if (qmp_cmd(m->src, &r, (int)m->cfg.qmp_timeout_ms, "query-block-jobs", NULL) < 0)
+    return eng_errorf(m, "query-block-jobs: %s", qmp_error(m->src));
+  json_array_foreach(r, k, j) {
+    struct eng_mirror_disk *md =
+        disk_of_job(m->mirror, json_string_value(json_object_get(j, "device")));
+    if (!md)
+      continue;
+    const char *st = json_string_value(json_object_get(j, "status")) ?: "";
+    const char *err = json_string_value(json_object_get(j, "error"));
+    md->offset = (uint64_t)json_integer_value(json_object_get(j, "offset"));
+    md->len = (uint64_t)json_integer_value(json_object_get(j, "len"));
+    if (!md->ready && json_is_true(json_object_get(j, "ready"))) {
+      md->ready = true;
+      md->ready_bytes = md->offset;
+      md->ready_mono_ns = eng_mono_ns();
+    }
+    if (!strcmp(st, "concluded") || !strcmp(st, "null")) {
+      if (err)
+        set_error(m, md, err);
+      else if (!md->completed) {
+        md->completed = true;
+        md->done_mono_ns = eng_mono_ns();
+      }
+    } else if (!strcmp(st, "aborting")) {
+      set_error(m, md, err ? err : "job aborting");
+    }
+  }
+  json_decref(r);
+  return 0;
+}
+
+static void progress(struct qmig_migration *m)
+{
+  if (!m->progress_fn)
+    return;
+  struct qmig_progress p = { .status = "mirroring" };
+  p.elapsed_s = (eng_mono_ns() - m->t0_mono_ns) / 1e9;
+  for (size_t i = 0; i < m->mirror->n; i++) {
+    p.transferred_bytes += m->mirror->d[i].offset;
+    p.total_bytes += m->mirror->d[i].len;
+  }
+  p.remaining_bytes = p.total_bytes - p.transferred_bytes;
+  m->progress_fn(m->progress_ud, &p);
+}
+
+enum wait_for { W_READY, W_COMPLETED };
+
+/* Poll the jobs until every copied disk is ready (or completed), a job
+ * fails, the user cancels or `deadline_ns` passes. */
+static int wait_jobs(struct qmig_migration *m, enum wait_for w, int64_t deadline_ns, int period_ms)
+{
+  struct eng_mirror *mi = m->mirror;
+  for (;;) {
+    if (poll_jobs(m) < 0)
+      return -1;
+    if (mi->failed)
+      return -1;
+    bool all = true;
+    for (size_t i = 0; i < mi->n; i++)
+      if (mi->d[i].copy)
+        all &= w == W_READY ? mi->d[i].ready : mi->d[i].completed;
+    if (all)
+      return 0;
+    if (w == W_READY)
+      progress(m);
+    if (atomic_load(&m->cancel_requested))
+      return eng_errorf(m, "cancelled while copying disks");
+    if (deadline_ns && eng_mono_ns() > deadline_ns)
+      return eng_errorf(m, "disks not %s in time (%s)", w == W_READY ? "in sync" : "completed",
+                        w == W_READY ? "timeout" : "qmp-timeout");
+    struct pollfd p = { .fd = m->cancel_pipe[0], .events = POLLIN };
+    poll(&p, 1, period_ms);
+  }
+}
+
+int eng_mirror_start(struct qmig_migration *m)
+{
+  struct eng_mirror *mi = m->mirror;
+  if (!mi)
+    return 0;
+  if (server_start(m) < 0)
+    return -1;
+  for (size_t i = 0; i < mi->n; i++)
+    if (mi->d[i].copy && start_disk(m, i) < 0)
+      return -1;
+  int64_t deadline = m->cfg.timeout_s ? m->t0_mono_ns + (int64_t)m->cfg.timeout_s * 1000000000 : 0;
+  int period = m->cfg.poll_ms < 50 ? (int)m->cfg.poll_ms : 50;
+  int64_t t0 = eng_mono_ns();
+  int rc = wait_jobs(m, W_READY, deadline, period);
+  mi->sync_ms = (eng_mono_ns() - t0) / 1e6;
+  return rc;
+}
+
+void eng_mirror_event(struct qmig_migration *m, const struct qmp_event *ev)
+{
+  if (!m->mirror || m->mirror->finished)
+    return;
+  struct eng_mirror_disk *md =
+      disk_of_job(m->mirror, json_string_value(json_object_get(ev->data, "device")));
+  if (!md)
+    return;
+  if (!strcmp(ev->name, "BLOCK_JOB_ERROR")) {
+    /* A mirror reads the source disk and writes the NBD target. */
+    char why[400];
+    const char *op = json_string_value(json_object_get(ev->data, "operation")) ?: "";
+    if (!strcmp(op, "write"))
+      snprintf(why, sizeof why, "writing to the destination over NBD (%s) failed",
+               m->mirror->connect);
+    else
+      snprintf(why, sizeof why, "reading the source disk failed");
+    set_error(m, md, why);
+  } else if (!strcmp(ev->name, "BLOCK_JOB_COMPLETED") || !strcmp(ev->name, "BLOCK_JOB_CANCELLED")) {
+    const char *e = json_string_value(json_object_get(ev->data, "error"));
+    if (e || !m->mirror->at_switchover)
+      set_error(m, md, e ? e : "the job ended before the switchover");
+  }
+}
+
+/* Remove what the sequence added on both sides; errors only collected into
+ * `why` (a side may be gone). */
+static void teardown(struct qmig_migration *m, char *why, size_t len)
+{
+  struct eng_mirror *mi = m->mirror;
+  int t = (int)m->cfg.qmp_timeout_ms;
+  char id[32];
+  for (size_t i = 0; i < mi->n; i++) {
+    struct eng_mirror_disk *md = &mi->d[i];
+    job_id(i, id, sizeof id);
+    if (md->job_started && !md->dismissed && qmp_cmd(m->src, NULL, t, "job-dismiss", "{s:s}",
+                                                     "id", id) == 0)
+      md->dismissed = true;
+    node_id(i, id, sizeof id);
+    if (md->node_added && qmp_cmd(m->src, NULL, t, "blockdev-del", "{s:s}", "node-name", id) == 0)
+      md->node_added = false;
+    else if (md->node_added)
+      snprintf(why, len, "source blockdev-del %s: %s", id, qmp_error(m->src));
+    export_id(i, id, sizeof id);
+    if (md->export_added && qmp_cmd(m->dst, NULL, t, "block-export-del", "{s:s,s:s}", "id", id,
+                                    "mode", "hard") == 0)
+      md->export_added = false;
+    else if (md->export_added)
+      snprintf(why, len, "destination block-export-del %s: %s", id, qmp_error(m->dst));
+  }
+  if (mi->server_started && qmp_cmd(m->dst, NULL, t, "nbd-server-stop", NULL) == 0)
+    mi->server_started = false;
+  else if (mi->server_started)
+    snprintf(why, len, "destination nbd-server-stop: %s", qmp_error(m->dst));
+  if (mi->sockdir[0]) {
+    char p[128];
+    snprintf(p, sizeof p, "%s/nbd.sock", mi->sockdir);
+    unlink(p);
+    rmdir(mi->sockdir);
+    mi->sockdir[0] = '\0';
+  }
+}
+
+/* The destination must hold no export when it activates its disks at the
+ * end of the migration (QEMU: permission conflict): wait until the exports
+ * are gone (block-export-del finishes asynchronously). */
+static int exports_gone(struct qmig_migration *m, int64_t deadline_ns)
+{
+  for (;;) {
+    json_t *r = NULL;
+    if (qmp_cmd(m->dst, &r, (int)m->cfg.qmp_timeout_ms, "query-block-exports", NULL) < 0)
+      return eng_errorf(m, "destination query-block-exports: %s", qmp_error(m->dst));
+    size_t left = 0, k;
+    json_t *e;
+    json_array_foreach(r, k, e)
+      left += !strncmp(json_string_value(json_object_get(e, "id")) ?: "", "qmig-export-", 12);
+    json_decref(r);
+    if (left == 0)
+      return 0;
+    if (eng_mono_ns() > deadline_ns)
+      return eng_errorf(m, "destination still has %zu NBD exports", left);
+    usleep(1000);
+  }
+}
+
+int eng_mirror_switchover(struct qmig_migration *m)
+{
+  struct eng_mirror *mi = m->mirror;
+  int t = (int)m->cfg.qmp_timeout_ms;
+  int64_t t0 = eng_mono_ns(), deadline = t0 + (int64_t)t * 1000000;
+  char id[32], why[512] = "";
+  mi->at_switchover = true;
+  /* The source is stopped: cancelling a READY mirror completes it with a
+   * point-in-time copy, which is now the final one. */
+  for (size_t i = 0; i < mi->n; i++) {
+    job_id(i, id, sizeof id);
+    if (mi->d[i].copy && qmp_cmd(m->src, NULL, t, "block-job-cancel", "{s:s}", "device", id) < 0)
+      return eng_errorf(m, "%s: finishing the mirror: %s", mi->d[i].src.name, qmp_error(m->src));
+  }
+  if (wait_jobs(m, W_COMPLETED, deadline, 1) < 0)
+    return -1;
+  teardown(m, why, sizeof why);
+  if (why[0])
+    return eng_errorf(m, "after the disks were copied: %s", why);
+  if (exports_gone(m, deadline) < 0)
+    return -1;
+  mi->finished = true;
+  if (qmp_cmd(m->src, NULL, t, "migrate-continue", "{s:s}", "state", "pre-switchover") < 0)
+    return eng_errorf(m, "migrate-continue: %s", qmp_error(m->src));
+  mi->switchover_ms = (eng_mono_ns() - t0) / 1e6;
+  return 0;
+}
+
+void eng_mirror_abort(struct qmig_migration *m)
+{
+  struct eng_mirror *mi = m->mirror;
+  if (!mi || mi->finished)
+    return;
+  int t = (int)m->cfg.qmp_timeout_ms;
+  char id[32], why[512] = "";
+  bool any = false;
+  for (size_t i = 0; i < mi->n; i++) {
+    job_id(i, id, sizeof id);
+    if (mi->d[i].job_started && !mi->d[i].dismissed && m->src && !qmp_broken(m->src)) {
+      qmp_cmd(m->src, NULL, t, "block-job-cancel", "{s:s,s:b}", "device", id, "force", 1);
+      any = true;
+    }
+  }
+  /* A forced cancel ends each job quickly ("concluded"); then dismiss. */
+  for (int k = 0; any && k < 500 && m->src && !qmp_broken(m->src); k++) {
+    json_t *r = NULL, *j;
+    size_t n, busy = 0;
+    if (qmp_cmd(m->src, &r, t, "query-block-jobs", NULL) < 0)
+      break;
+    json_array_foreach(r, n, j)
+      busy += disk_of_job(mi, json_string_value(json_object_get(j, "device"))) &&
+              strcmp(json_string_value(json_object_get(j, "status")) ?: "", "concluded");
+    json_decref(r);
+    if (!busy)
+      break;
+    usleep(10000);
+  }
+  if (m->src && m->dst)
+    teardown(m, why, sizeof why);
+  mi->finished = true;
+  if (why[0])
+    eng_warn(m, why);
+}
+
+void eng_mirror_report(struct qmig_migration *m)
+{
+  struct eng_mirror *mi = m->mirror;
+  if (!mi)
+    return;
+  json_t *arr = json_array();
+  for (size_t i = 0; i < mi->n; i++) {
+    const struct eng_mirror_disk *md = &mi->d[i];
+    json_t *d = json_pack("{s:s,s:s,s:s,s:I,s:s}", "name", md->src.name, "action",
+                          md->copy ? "copy" : "shared", "format", md->src.format, "size",
+                          (json_int_t)md->src.size, "source_file", md->src.file);
+    if (md->dst_found)
+      json_object_set_new(d, "destination_file", json_string(md->dst.file));
+    if (md->copy && md->job_started) {
+      json_object_set_new(d, "bytes", json_integer((json_int_t)md->offset));
+      if (md->ready) {
+        double s = (md->ready_mono_ns - md->start_mono_ns) / 1e9;
+        json_object_set_new(d, "time_to_ready_ms", json_real(s * 1e3));
+        json_object_set_new(d, "rate_bytes_per_s", json_real(s > 0 ? md->ready_bytes / s : 0));
+      }
+      json_object_set_new(d, "completed", json_boolean(md->completed));
+    }
+    if (md->error[0])
+      json_object_set_new(d, "error", json_string(md->error));
+    json_array_append_new(arr, d);
+  }
+  json_t *o = json_pack("{s:o}", "disks", arr);
+  if (mi->listen[0]) {
+    json_object_set_new(o, "nbd_listen", json_string(mi->listen));
+    json_object_set_new(o, "nbd_connect", json_string(mi->connect));
+    json_object_set_new(o, "sync", json_string(m->cfg.disk_sync == ENG_SYNC_TOP ? "top" : "full"));
+    json_object_set_new(o, "copy_mode", json_string(m->cfg.copy_mode == ENG_COPY_WRITE_BLOCKING
+                                                        ? "write-blocking" : "background"));
+    json_object_set_new(o, "nbd_tls", json_boolean(m->cfg.nbd_tls));
+  }
+  if (mi->sync_ms > 0)
+    json_object_set_new(o, "sync_ms", json_real(mi->sync_ms));
+  if (mi->finished && !mi->failed && mi->switchover_ms > 0)
+    json_object_set_new(o, "switchover_ms", json_real(mi->switchover_ms));
+  json_object_set_new(m->report_extra, "storage", o);
+}
+
+void eng_mirror_free(struct eng_mirror *mi)
+{
+  free(mi);
+}

@@ -1,0 +1,56 @@
+/* engine/mirror.h - copying non-shared disks over NBD during a migration
+ * (disks.c: which disks, checks; mirror.c: the sequence).
+ *
+ * Sequence (QEMU 7.2, docs/DESIGN.md "Disks"): destination NBD server and a
+ * writable export per copied disk; on the source an NBD client node and a
+ * blockdev-mirror job per disk; every job READY before `migrate`; the RAM
+ * migration pauses before the switchover (pause-before-switchover), where
+ * the mirrors are finished (block-job-cancel of a READY mirror completes
+ * it), the NBD nodes, exports and server removed, and the migration let go
+ * on.  Any failure cancels the jobs: the source's disks are only read. */
+#ifndef QMIG_ENGINE_MIRROR_H
+#define QMIG_ENGINE_MIRROR_H
+
+#include "storage/storage.h"
+
+#define ENG_MAX_DISKS 16
+
+struct eng_mirror_disk {
+  struct stg_disk src, dst;  /* dst valid when dst_found */
+  bool copy, dst_found;
+  /* progress of its copy */
+  bool export_added, node_added, job_started, ready, completed, dismissed;
+  int64_t start_mono_ns, ready_mono_ns, done_mono_ns;
+  uint64_t offset, len;      /* the job's, last seen */
+  uint64_t ready_bytes;      /* offset when it became ready */
+  char error[256];
+};
+
+struct eng_mirror {
+  size_t n;
+  struct eng_mirror_disk d[ENG_MAX_DISKS];
+  bool server_started;
+  char listen[300], connect[300]; /* unix:PATH or tcp:HOST:PORT */
+  char sockdir[64];          /* private dir of a default unix socket */
+  bool at_switchover;        /* the source reached pre-switchover */
+  bool finished;             /* mirrors completed and torn down */
+  bool failed;               /* a job failed; error recorded */
+  double switchover_ms;      /* pre-switchover to migrate-continue */
+  double sync_ms;            /* the mirroring phase: first job to all ready */
+};
+
+bool eng_mirror_wanted(const struct eng_config *c);
+/* disks.c: inventory both sides, classify, check; -1 lists every problem. */
+int eng_disks_probe(struct qmig_migration *m);
+/* mirror.c */
+int eng_mirror_start(struct qmig_migration *m);  /* to every job READY */
+/* A source event during the migration: job state and failures. */
+void eng_mirror_event(struct qmig_migration *m, const struct qmp_event *ev);
+/* At pre-switchover: complete the mirrors, tear down NBD, migrate-continue. */
+int eng_mirror_switchover(struct qmig_migration *m);
+/* After a failure: cancel jobs, remove nodes, exports and the server. */
+void eng_mirror_abort(struct qmig_migration *m);
+void eng_mirror_report(struct qmig_migration *m);
+void eng_mirror_free(struct eng_mirror *mi);
+
+#endif
