@@ -208,7 +208,7 @@ run_one() {
       >"$WORK/migrate.out" 2>&1
     mig_rc=$?
     if [ "$mig_rc" -ne 0 ]; then # the destination's side of a failure
-      { echo "destination QEMU log:"; tail -n 3 "$LAB/dst.log"; } >>"$WORK/migrate.out" 2>&1
+      [ -s "$LAB/dst.log" ] && { echo "destination QEMU log:"; tail -n 3 "$LAB/dst.log"; } >>"$WORK/migrate.out"
     fi
     if [ -f "$HELPERS" ]; then
       helper_cpu=$(while read -r p; do cpu_of "$p"; done <"$HELPERS" | awk '{ s += $1 } END { print s + 0 }')
