@@ -46,6 +46,7 @@ GUEST=${GUEST:-build/guest/qmig-guest.elf}
 OUTDIR=${OUTDIR:-build/bench}
 PORT=49152              # QEMU's incoming port, on the destination's loopback or veth
 STUNNEL_PORT=49153      # the stunnel server on the destination's veth address
+AGENT_PORT=49154        # qmig agent on the destination's veth address
 
 for tool in jq awk openssl ip; do
   command -v "$tool" >/dev/null 2>&1 || { echo "bench: $tool not found" >&2; exit 2; }
@@ -163,12 +164,31 @@ stunnel_start() {
   return 1
 }
 
+# agent_start NS [agent TLS options...]: qmig agent in the destination's
+# namespace (pid in $HELPERS; not --once, so that its CPU can still be read
+# after the migration); returns once it listens (bounded: 10 s).
+agent_start() {
+  ns=$1
+  shift
+  mkdir -p -m 700 "$WORK/agent"
+  ip netns exec "$ns" "$QMIG" agent --listen "198.18.0.2:$AGENT_PORT" --qmp "unix:$LAB/dst.qmp" \
+    --run-dir "$WORK/agent" "$@" >"$WORK/agent.log" 2>&1 &
+  echo $! >>"$HELPERS"
+  for _ in $(seq 100); do
+    ip netns exec "$ns" ss -Hltn "sport = :$AGENT_PORT" 2>/dev/null | grep -q . && return 0
+    kill -0 "$!" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "qmig agent did not start: $(tail -n 3 "$WORK/agent.log" | tr '\n' ' ')"
+  return 1
+}
+
 # run_one ROUND CH VARIANT: fresh lab, the variant's helpers, migrate,
 # verify, stop.  Appends one JSON line (the report plus a "bench" object).
 run_one() {
   round=$1 ch=$2 var=$3
   rep=$WORK/report.json
-  rm -rf "$LAB" "$rep" "$WORK/migrate.out" "$WORK"/stunnel-*.log
+  rm -rf "$LAB" "$rep" "$WORK/migrate.out" "$WORK"/stunnel-*.log "$WORK/agent.log" "$WORK/agent"
   lab_rc=0 mig_rc=-1 ver_rc=-1 ver_msg="" why="" helper_cpu=0 skipped=false
   # preflight off for all: its port check cannot tell stunnel's listener
   # from a busy port, and every variant must run the same engine path.
@@ -200,6 +220,16 @@ run_one() {
             "cert = $PKI/client-cert.pem" "key = $PKI/client-key.pem" >"$WORK/helper.err" ||
           { lab_rc=3; why=$(cat "$WORK/helper.err"); }
         ;;
+      tunnel)
+        opts="$opts --tunnel 198.18.0.2:$AGENT_PORT"
+        agent_start "$dst_ns" >"$WORK/helper.err" || { lab_rc=3; why=$(cat "$WORK/helper.err"); }
+        ;;
+      tunnel-tls)
+        opts="$opts --tunnel 198.18.0.2:$AGENT_PORT --tunnel-tls x509 --tunnel-tls-dir $PKI"
+        opts="$opts --tunnel-peer-name dst.qmig.test"
+        agent_start "$dst_ns" --tls x509 --tls-dir "$PKI" >"$WORK/helper.err" ||
+          { lab_rc=3; why=$(cat "$WORK/helper.err"); }
+        ;;
     esac
   fi
   if [ "$lab_rc" -eq 0 ] && [ $skipped = false ]; then
@@ -213,6 +243,7 @@ run_one() {
     if [ -f "$HELPERS" ]; then
       helper_cpu=$(while read -r p; do cpu_of "$p"; done <"$HELPERS" | awk '{ s += $1 } END { print s + 0 }')
     fi
+    stop_helpers # before the check: the agent may still hold the destination's QMP
     mkdir -p "$WORK/dump"
     ver_msg=$("$QMIG" verify-memory --lab "$LAB" --tmpdir "$WORK/dump" 2>&1)
     ver_rc=$?

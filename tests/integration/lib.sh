@@ -59,6 +59,34 @@ ns_gone() {
   done
 }
 
+# need_tunnel: this qmig has the tunnel (qmig agent, migrate --tunnel), else skip.
+need_tunnel() {
+  "$QMIG" agent --help >/dev/null 2>&1 && "$QMIG" migrate --help 2>&1 | grep -q -- '--tunnel ' ||
+    { echo "skip: this qmig has no tunnel (qmig agent, --tunnel)"; exit 77; }
+}
+
+# start_agent [agent options...]: qmig agent for the lab's destination, in
+# its namespace on its veth address (netns lab) or on loopback; pid in
+# AGENT_PID (stopped by cleanup), address in AGENT_ADDR, log in $D/agent.log.
+# Returns once it listens (bounded: 10 s).
+start_agent() {
+  local host=127.0.0.1 port=49250 in_dst=""
+  [ -n "$DST_NS" ] && { host=$(jq -r .dst_addr "$D/lab.json"); in_dst="ip netns exec $DST_NS"; }
+  AGENT_ADDR=$host:$port
+  mkdir -p -m 700 "$D/agent"
+  $in_dst "$QMIG" agent --listen "$AGENT_ADDR" --qmp "unix:$D/dst.qmp" --run-dir "$D/agent" \
+    --once "$@" 2>"$D/agent.log" &
+  AGENT_PID=$!
+  echo "$AGENT_PID" >>"$D/pids"
+  for _ in $(seq 100); do
+    $in_dst ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && return 0
+    alive "$AGENT_PID" || break
+    sleep 0.1
+  done
+  cat "$D/agent.log"
+  fail "agent did not listen on $AGENT_ADDR"
+}
+
 # rx_bytes NS IF: bytes received on interface IF inside namespace NS.
 rx_bytes() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_bytes"; }
 
