@@ -32,7 +32,7 @@ one() { # tls(none|x509) channels
   [ "$ch" -gt 1 ] && mopts+=(--multifd-channels "$ch")
   start_agent "${aopts[@]}"
   local rx0; rx0=$(rx_bytes "$DST_NS" "$DST_IF")
-  migrate --tunnel "$AGENT_ADDR" "${mopts[@]}"
+  migrate --tunnel "$AGENT_ADDR" "${mopts[@]}" ${TUNNEL_MIGRATE_OPTS:-}
   expect_migrated
   local rx=$(( $(rx_bytes "$DST_NS" "$DST_IF") - rx0 ))
   [ "$rx" -ge "$(jr .transferred_bytes)" ] ||
