@@ -4,9 +4,9 @@ DESTDIR ?=
 VERSION := 0.1.0
 
 CC ?= cc
-PKGS := jansson libnbd libcrypto
+PKGS := jansson libnbd libssl libcrypto liburing
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lnbd -lcrypto)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson -lnbd -lssl -lcrypto -luring)
 
 WARN := -Wall -Wextra -Wshadow -Wvla -Wstrict-prototypes -Werror
 # Messages are truncated into fixed buffers on purpose; gcc warns, clang lacks the flag.
@@ -22,7 +22,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BUILD ?= build
-LIB_SRCS := $(wildcard common/*.c qmp/*.c engine/*.c lab/*.c storage/*.c)
+LIB_SRCS := $(wildcard common/*.c qmp/*.c engine/*.c lab/*.c storage/*.c transport/*.c agent/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)

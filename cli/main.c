@@ -19,6 +19,7 @@ static void usage(FILE *f)
           "  verify-disks   compare two disk images (files or NBD exports) block by block\n"
           "  verify-disk-image  check the lab guest's disk image against what it wrote\n"
           "  demo           start a lab pair, migrate it, print the downtime report\n"
+          "  agent          destination side of a tunnelled migration (--tunnel)\n"
           "\n"
           "Exit codes: 0 migrated; 1 not migrated, source running; 2 usage;\n"
           "3 could not start; 4 guest state uncertain.\n");
@@ -67,7 +68,7 @@ int main(int argc, char **argv)
     { "migrate", cmd_migrate }, { "check", cmd_check }, { "dirty-rate", cmd_dirty_rate },
     { "lab", cmd_lab }, { "verify-memory", cmd_verify_memory },
     { "verify-disks", cmd_verify_disks }, { "verify-disk-image", cmd_verify_disk_image },
-    { "demo", cmd_demo },
+    { "demo", cmd_demo }, { "agent", cmd_agent },
   };
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(c, cmds[i].name))

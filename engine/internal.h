@@ -40,6 +40,9 @@ struct eng_config {
   int throttle_initial, throttle_increment, max_throttle; /* -1 = default */
   int tls;                    /* enum eng_tls */
   char *tls_dir, *tls_dst_dir, *tls_hostname, *tls_psk_user;
+  char *tunnel;               /* agent HOST:PORT: tunnelled mode (tunnel.c) */
+  int tunnel_tls;             /* enum eng_tls */
+  char *tunnel_tls_dir, *tunnel_peer_name, *tunnel_psk_file, *tunnel_psk_identity;
   unsigned timeout_s;         /* whole migration; 0 = none */
   unsigned qmp_timeout_ms;
   unsigned poll_ms;           /* query-migrate period while active */
@@ -167,6 +170,8 @@ struct qmig_migration {
    * report as top-level keys. */
   json_t *report_extra;
   struct eng_mirror *mirror;  /* disks to copy (mirror.h); NULL without */
+  struct eng_tunnel *tunnel;  /* tunnelled mode only (tunnel.c) */
+  int64_t dst_clock_offset_us; /* destination wall clock minus ours (tunnel) */
 };
 
 /* preflight.c: every check of `qmig check`, all problems at once, nothing
@@ -214,6 +219,19 @@ void eng_predict_model(const struct eng_pred_in *in, struct eng_pred_out *out);
  * announce-* options); fills report_extra "announce".  -1 with a message
  * when QEMU refused: the caller makes it a warning, the guest has moved. */
 int eng_announce(struct qmig_migration *m);
+
+/* tunnel.c: tunnelled mode (option tunnel).  connect_dst opens the session
+ * and m->dst through the agent; incoming issues migrate-incoming with the
+ * agent's URI and points m->uri at a private socket the source connects
+ * to; blame appends the tunnel failure behind a failed run to the error;
+ * end (from eng_end, after QMP is closed) joins the forwarders and writes
+ * the "tunnel" report section.  qmp reconnects QMP through the agent (for
+ * recovery), NULL when it cannot. */
+int eng_tunnel_connect_dst(struct qmig_migration *m);
+int eng_tunnel_incoming(struct qmig_migration *m);
+void eng_tunnel_blame(struct qmig_migration *m);
+void eng_tunnel_end(struct qmig_migration *m);
+struct qmp_conn *eng_tunnel_qmp(struct qmig_migration *m);
 
 /* state.c: the one place states change.  Logs through the state callback. */
 void eng_set_state(struct qmig_migration *m, enum qmig_state to, const char *why);

@@ -50,6 +50,17 @@ static const struct opt opts[] = {
   { "tls-dst-dir", T_STR, O(tls_dst_dir), 0, 0, "credentials dir on the destination (default tls-dir)" },
   { "tls-hostname", T_STR, O(tls_hostname), 0, 0, "name to verify in the destination's x509 certificate" },
   { "tls-psk-user", T_STR, O(tls_psk_user), 0, 0, "PSK identity (default qemu)" },
+  { "tunnel", T_STR, O(tunnel), 0, 0,
+    "HOST:PORT of a qmig agent on the destination host: QMP and the stream go through "
+    "the tunnel (dst then optional; data-uri ignored)" },
+  { "tunnel-tls", T_ENUM, O(tunnel_tls), 0, 0, "none|x509|psk: TLS 1.3 on the tunnel" },
+  { "tunnel-tls-dir", T_STR, O(tunnel_tls_dir), 0, 0,
+    "x509 credentials dir: ca-cert.pem, client-cert.pem, client-key.pem" },
+  { "tunnel-peer-name", T_STR, O(tunnel_peer_name), 0, 0,
+    "name or IP the agent's certificate must carry (default: the tunnel host)" },
+  { "tunnel-psk-file", T_STR, O(tunnel_psk_file), 0, 0, "PSK file, lines IDENTITY:HEXKEY" },
+  { "tunnel-psk-identity", T_STR, O(tunnel_psk_identity), 0, 0,
+    "which PSK identity to use (default qemu)" },
   { "timeout", T_UINT, O(timeout_s), 0, 86400, "seconds for the whole migration, 0 = none (default 3600)" },
   { "qmp-timeout", T_UINT, O(qmp_timeout_ms), 100, 600000, "ms to wait for any QMP reply (default 10000)" },
   { "stall-timeout", T_UINT, O(stall_timeout_s), 0, 86400,
@@ -243,6 +254,13 @@ static bool addr_ok(const char *a)
          port >= 1 && port <= 65535;
 }
 
+static bool addr_ok_tunnel(const char *a)
+{
+  char tcp[300];
+  snprintf(tcp, sizeof tcp, "tcp:%s", a);
+  return strncmp(a, "tcp:", 4) != 0 && strncmp(a, "unix:", 5) != 0 && addr_ok(tcp);
+}
+
 static int set_lab(struct qmig_migration *m, const char *dir)
 {
   struct qmig_lab_info li;
@@ -311,6 +329,8 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
       return eng_errorf(m, "option '%s': empty value", key);
     if ((strcmp(key, "src") == 0 || strcmp(key, "dst") == 0) && !addr_ok(value))
       return eng_errorf(m, "option '%s': '%s' is not unix:PATH or tcp:HOST:PORT", key, value);
+    if (strcmp(key, "tunnel") == 0 && !addr_ok_tunnel(value))
+      return eng_errorf(m, "option 'tunnel': '%s' is not HOST:PORT", value);
     if (strcmp(key, "data-uri") == 0 && !addr_ok(value))
       return eng_errorf(m, "option 'data-uri': '%s' is not tcp:HOST:PORT or unix:PATH", value);
     if (replace_str(field, value))
@@ -384,8 +404,24 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
 int eng_config_check(struct qmig_migration *m)
 {
   struct eng_config *c = &m->cfg;
+  if (c->tunnel && !c->dst) { /* the destination QMP is reached through the agent */
+    char d[300];
+    snprintf(d, sizeof d, "tunnel:%s", c->tunnel);
+    if (replace_str(&c->dst, d))
+      return eng_errorf(m, "out of memory");
+  }
   if (!c->src || !c->dst)
     return eng_errorf(m, "both a source (--src) and a destination (--dst) QMP address are needed");
+  if (c->tunnel_tls != ENG_TLS_NONE && !c->tunnel)
+    return eng_errorf(m, "tunnel-tls needs tunnel");
+  if (c->tunnel_tls == ENG_TLS_X509 && !c->tunnel_tls_dir)
+    return eng_errorf(m, "tunnel-tls x509 needs tunnel-tls-dir");
+  if (c->tunnel_tls == ENG_TLS_PSK && !c->tunnel_psk_file)
+    return eng_errorf(m, "tunnel-tls psk needs tunnel-psk-file");
+  if (c->tunnel_tls != ENG_TLS_X509 && (c->tunnel_tls_dir || c->tunnel_peer_name))
+    return eng_errorf(m, "tunnel-tls-dir/tunnel-peer-name given but tunnel-tls is not x509");
+  if (c->tunnel_tls != ENG_TLS_PSK && (c->tunnel_psk_file || c->tunnel_psk_identity))
+    return eng_errorf(m, "tunnel-psk-file/tunnel-psk-identity given but tunnel-tls is not psk");
   if (strcmp(c->src, c->dst) == 0)
     return eng_errorf(m, "source and destination QMP addresses are the same (%s)", c->src);
   if (c->multifd_compression && strcmp(c->multifd_compression, "none") != 0 &&

@@ -49,7 +49,10 @@ void eng_report_fill(struct qmig_migration *m)
   r->setup_ms = have ? ms_or_na(f->setup_ms) : -1;
   r->total_ms = have ? ms_or_na(f->total_ms) : -1;
   r->qemu_downtime_ms = have ? ms_or_na(f->downtime_ms) : -1;
-  r->pause_ms = m->stop_seen && m->resume_seen ? (m->resume_wall_us - m->stop_wall_us) / 1000.0 : -1;
+  /* Destination timestamps are its host's wall clock: on ours they are
+   * earlier by the measured offset (0 unless tunnelled). */
+  int64_t resume_us = m->resume_wall_us - m->dst_clock_offset_us;
+  r->pause_ms = m->stop_seen && m->resume_seen ? (resume_us - m->stop_wall_us) / 1000.0 : -1;
   r->transferred_bytes = f->transferred;
   r->total_bytes = f->total;
   r->throughput_bytes_per_s = r->total_ms > 0 ? f->transferred / (r->total_ms / 1000.0) : -1;
@@ -73,7 +76,7 @@ void eng_report_fill(struct qmig_migration *m)
                         (double)(hb.first_dst_seq - hb.last_src_seq - 1) * m->cfg.heartbeat_ms;
 
   r->dst_tail_ms = m->resume_seen && m->src_done_wall_us
-                       ? (m->resume_wall_us - m->src_done_wall_us) / 1000.0
+                       ? (resume_us - m->src_done_wall_us) / 1000.0
                        : -1;
   r->wall_ms = (m->end_mono_ns - m->t0_mono_ns) / 1e6;
   r->engine_overhead_ms =

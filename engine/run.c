@@ -16,6 +16,8 @@ int eng_connect(struct qmig_migration *m)
   m->src = qmp_connect("source", m->cfg.src, t, e, sizeof e);
   if (!m->src)
     return eng_errorf(m, "%s", e);
+  if (m->cfg.tunnel)
+    return eng_tunnel_connect_dst(m);
   m->dst = qmp_connect("destination", m->cfg.dst, t, e, sizeof e);
   if (!m->dst)
     return eng_errorf(m, "%s", e);
@@ -291,6 +293,8 @@ void eng_data_host(const struct eng_config *c, char *out, size_t len)
 int eng_incoming(struct qmig_migration *m)
 {
   int t = (int)m->cfg.qmp_timeout_ms;
+  if (m->cfg.tunnel)
+    return eng_tunnel_incoming(m);
   if (m->cfg.data_uri) {
     snprintf(m->uri, sizeof m->uri, "%s", m->cfg.data_uri);
     if (qmp_cmd(m->dst, NULL, t, "migrate-incoming", "{s:s}", "uri", m->uri) < 0)
@@ -374,6 +378,7 @@ enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out)
   qmp_close(m->src);
   qmp_close(m->dst);
   m->src = m->dst = NULL;
+  eng_tunnel_end(m);
   return out;
 }
 
@@ -425,6 +430,7 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
   if (out == QMIG_NOT_STARTED)
     eng_mirror_abort(m); /* the source's disks were only read */
   if (out == QMIG_NOT_STARTED && !m->incoming_issued) {
+    eng_tunnel_blame(m);
     /* Nothing moved and nothing was started: both QEMUs are as they were
      * (capabilities may have been set, which changes no guest state). */
     size_t n = strlen(m->err);
@@ -436,6 +442,7 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
   } else if (out == QMIG_NOT_STARTED) {
     /* migrate-incoming was issued: the destination listens for a stream
      * that will not come; recovery stops it. */
+    eng_tunnel_blame(m);
     eng_set_state(m, QMIG_S_CANCELLING, m->err);
     enum qmig_outcome r = eng_recover(m);
     out = r == QMIG_NOT_MIGRATED ? QMIG_NOT_STARTED : r;
@@ -447,6 +454,7 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
     eng_set_state(m, QMIG_S_COMPLETED, NULL);
     out = QMIG_MIGRATED;
   } else {
+    eng_tunnel_blame(m);
     eng_set_state(m, QMIG_S_CANCELLING, m->err);
     eng_mirror_abort(m);
     out = eng_recover(m);

@@ -317,6 +317,36 @@ QMIG_API int qmig_verify_disks(const char *src, const char *src_format, const ch
                                const char *dst_format, struct qmig_diskdiff *r, char *err,
                                size_t errlen);
 
+/* ---- Tunnel agent: the destination side of a tunnelled migration ---- */
+
+/* `qmig agent` as a library: accepts the engine's tunnel connections (control,
+ * qmp, main, multifd; each opened by a hello, docs/TUNNEL.md), relays the
+ * destination QEMU's QMP and connects migration channels to the incoming
+ * socket it chose in its private run directory, in the order QEMU needs.
+ * It connects to nothing but the QEMU it was configured for. */
+struct qmig_agent;
+/* Returns NULL only when out of memory. */
+QMIG_API struct qmig_agent *qmig_agent_new(void);
+QMIG_API void qmig_agent_free(struct qmig_agent *a); /* accepts NULL */
+/* Keys: listen (HOST:PORT), qmp (unix:PATH of the destination QEMU's QMP),
+ * run-dir (private dir, created 0700; default a new /tmp/qmig-agent.XXXXXX),
+ * tls (none|x509|psk), tls-dir (x509: ca-cert.pem, server-cert.pem,
+ * server-key.pem), tls-psk-file (lines IDENTITY:HEXKEY), once (on|off: exit
+ * after one session), handshake-timeout (ms, default 5000) and
+ * test-clock-skew-ms (TEST ONLY: the agent and the destination QMP events it
+ * relays pretend the clock is N ms ahead, to prove the engine's offset
+ * correction).  -1 with a message naming the key. */
+QMIG_API int qmig_agent_set(struct qmig_agent *a, const char *key, const char *value);
+/* Each log line (refusals with their reason, sessions, channel ends). */
+typedef void (*qmig_log_fn)(void *user_data, const char *line);
+QMIG_API void qmig_agent_on_log(struct qmig_agent *a, qmig_log_fn fn, void *user_data);
+/* Listen and serve until qmig_agent_stop() (or, with once, until the first
+ * session ended).  0 on a clean end, -1 with qmig_agent_error(). */
+QMIG_API int qmig_agent_run(struct qmig_agent *a);
+/* Async-signal-safe; any thread. */
+QMIG_API void qmig_agent_stop(struct qmig_agent *a);
+QMIG_API const char *qmig_agent_error(const struct qmig_agent *a);
+
 #ifdef __cplusplus
 }
 #endif

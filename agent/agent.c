@@ -1,0 +1,268 @@
+/* agent.c - qmig_agent_*: options, the listener and the session table.  One
+ * thread per accepted connection (agent/conn.c); one session at a time,
+ * created by a control connection and ended when it closes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+
+static int errorf(struct qmig_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int errorf(struct qmig_agent *a, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(a->err, sizeof a->err, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+void agt_log(struct qmig_agent *a, const char *fmt, ...)
+{
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (a->log_fn)
+    a->log_fn(a->log_ud, line);
+}
+
+struct qmig_agent *qmig_agent_new(void)
+{
+  struct qmig_agent *a = calloc(1, sizeof *a);
+  if (!a)
+    return NULL;
+  if (pipe2(a->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+    free(a);
+    return NULL;
+  }
+  a->handshake_ms = 5000;
+  pthread_mutex_init(&a->lock, NULL);
+  pthread_cond_init(&a->cond, NULL);
+  return a;
+}
+
+void qmig_agent_free(struct qmig_agent *a)
+{
+  if (!a)
+    return;
+  free(a->listen);
+  free(a->qmp);
+  free(a->run_dir);
+  free(a->tls_dir);
+  free(a->psk_file);
+  tp_tls_free(a->tls_ctx);
+  close(a->stop_pipe[0]);
+  close(a->stop_pipe[1]);
+  pthread_cond_destroy(&a->cond);
+  pthread_mutex_destroy(&a->lock);
+  free(a);
+}
+
+void qmig_agent_on_log(struct qmig_agent *a, qmig_log_fn fn, void *ud)
+{
+  a->log_fn = fn;
+  a->log_ud = ud;
+}
+
+const char *qmig_agent_error(const struct qmig_agent *a) { return a->err; }
+
+void qmig_agent_stop(struct qmig_agent *a)
+{
+  char c = 1;
+  ssize_t r = write(a->stop_pipe[1], &c, 1);
+  (void)r;
+}
+
+static int set_str(struct qmig_agent *a, char **p, const char *key, const char *v)
+{
+  if (!*v)
+    return errorf(a, "agent option '%s': empty value", key);
+  free(*p);
+  if (!(*p = strdup(v)))
+    return errorf(a, "out of memory");
+  return 0;
+}
+
+int qmig_agent_set(struct qmig_agent *a, const char *key, const char *v)
+{
+  char h[256], port[16], *end;
+  if (!key || !v)
+    return errorf(a, "agent option: missing key or value");
+  if (!strcmp(key, "listen")) {
+    if (tp_split_hostport(v, h, sizeof h, port, sizeof port) < 0)
+      return errorf(a, "agent option 'listen': '%s' is not HOST:PORT", v);
+    return set_str(a, &a->listen, key, v);
+  }
+  if (!strcmp(key, "qmp")) {
+    if (strncmp(v, "unix:", 5) != 0 || !v[5])
+      return errorf(a, "agent option 'qmp': '%s' is not unix:PATH", v);
+    return set_str(a, &a->qmp, key, v + 5);
+  }
+  if (!strcmp(key, "run-dir"))
+    return set_str(a, &a->run_dir, key, v);
+  if (!strcmp(key, "tls-dir"))
+    return set_str(a, &a->tls_dir, key, v);
+  if (!strcmp(key, "tls-psk-file"))
+    return set_str(a, &a->psk_file, key, v);
+  if (!strcmp(key, "tls")) {
+    static const char *const m[] = { "none", "x509", "psk" };
+    for (int i = 0; i < 3; i++)
+      if (!strcmp(v, m[i])) {
+        a->tls = i;
+        return 0;
+      }
+    return errorf(a, "agent option 'tls': '%s' is not none, x509 or psk", v);
+  }
+  if (!strcmp(key, "once")) {
+    if (strcasecmp(v, "on") && strcasecmp(v, "off"))
+      return errorf(a, "agent option 'once': '%s' is not on or off", v);
+    a->once = !strcasecmp(v, "on");
+    return 0;
+  }
+  if (!strcmp(key, "handshake-timeout") || !strcmp(key, "test-clock-skew-ms")) {
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    bool hs = key[0] == 'h';
+    if (errno || end == v || *end || (hs && (n < 100 || n > 600000)) ||
+        (!hs && (n < -86400000L || n > 86400000L)))
+      return errorf(a, "agent option '%s': '%s' is not a number in range", key, v);
+    if (hs)
+      a->handshake_ms = (unsigned)n;
+    else
+      a->skew_ms = n;
+    return 0;
+  }
+  return errorf(a, "unknown agent option '%s'", key);
+}
+
+static int prepare(struct qmig_agent *a)
+{
+  char e[512];
+  if (!a->listen || !a->qmp)
+    return errorf(a, "the agent needs listen (HOST:PORT) and qmp (unix:PATH)");
+  if (a->tls == TP_TLS_X509 && !a->tls_dir)
+    return errorf(a, "tls x509 needs tls-dir");
+  if (a->tls == TP_TLS_PSK && !a->psk_file)
+    return errorf(a, "tls psk needs tls-psk-file");
+  if (a->tls != TP_TLS_NONE) {
+    struct tp_tls_opts o = { .mode = a->tls, .server = true, .dir = a->tls_dir,
+                             .psk_file = a->psk_file };
+    if (!(a->tls_ctx = tp_tls_new(&o, e, sizeof e)))
+      return errorf(a, "agent TLS: %s", e);
+  }
+  if (!a->run_dir) {
+    char t[] = "/tmp/qmig-agent.XXXXXX";
+    if (!mkdtemp(t) || !(a->run_dir = strdup(t)))
+      return errorf(a, "creating a run directory: %s", strerror(errno));
+    a->made_run_dir = true;
+  } else if (mkdir(a->run_dir, 0700) < 0 && errno != EEXIST) {
+    return errorf(a, "run directory %s: %s", a->run_dir, strerror(errno));
+  }
+  chmod(a->run_dir, 0700);
+  return 0;
+}
+
+struct serve_arg {
+  struct qmig_agent *a;
+  int fd;
+};
+
+static void *serve_thread(void *p)
+{
+  struct serve_arg *sa = p;
+  struct qmig_agent *a = sa->a;
+  agt_serve(a, sa->fd);
+  free(sa);
+  pthread_mutex_lock(&a->lock);
+  a->handlers--;
+  pthread_cond_broadcast(&a->cond);
+  pthread_mutex_unlock(&a->lock);
+  return NULL;
+}
+
+static bool once_done(struct qmig_agent *a)
+{
+  pthread_mutex_lock(&a->lock);
+  bool done = a->once && a->sessions_ended > 0 && a->handlers == 0;
+  pthread_mutex_unlock(&a->lock);
+  return done;
+}
+
+int qmig_agent_run(struct qmig_agent *a)
+{
+  char e[512];
+  if (prepare(a) < 0)
+    return -1;
+  int lfd = tp_tcp_listen(a->listen, e, sizeof e);
+  if (lfd < 0)
+    return errorf(a, "agent: %s", e);
+  agt_log(a, "listening on %s (tls %s), destination QMP %s, run dir %s", a->listen,
+          a->tls == TP_TLS_X509 ? "x509" : a->tls == TP_TLS_PSK ? "psk" : "none", a->qmp,
+          a->run_dir);
+  if (a->skew_ms)
+    agt_log(a, "TEST ONLY: pretending the clock is %+ld ms off", a->skew_ms);
+  int rc = 0;
+  while (!once_done(a)) {
+    struct pollfd p[2] = { { .fd = lfd, .events = POLLIN },
+                           { .fd = a->stop_pipe[0], .events = POLLIN } };
+    if (poll(p, 2, 200) < 0 && errno != EINTR) {
+      rc = errorf(a, "agent: poll: %s", strerror(errno));
+      break;
+    }
+    if (p[1].revents) {
+      agt_log(a, "stopping");
+      break;
+    }
+    if (!(p[0].revents & POLLIN))
+      continue;
+    int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0)
+      continue;
+    tp_tcp_tune(fd);
+    struct serve_arg *sa = malloc(sizeof *sa);
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_mutex_lock(&a->lock);
+    a->handlers++;
+    pthread_mutex_unlock(&a->lock);
+    if (!sa || (sa->a = a, sa->fd = fd, pthread_create(&t, &at, serve_thread, sa)) != 0) {
+      free(sa);
+      close(fd);
+      pthread_mutex_lock(&a->lock);
+      a->handlers--;
+      pthread_mutex_unlock(&a->lock);
+      agt_log(a, "refused a connection: cannot start its thread");
+    }
+    pthread_attr_destroy(&at);
+  }
+  close(lfd);
+  /* Stop what still runs, and wait (bounded) for the connection threads. */
+  pthread_mutex_lock(&a->lock);
+  for (int i = 0; i < AGT_MAX_FWD; i++)
+    tp_fwd_abort(a->fwd[i]);
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += 10;
+  while (a->handlers > 0 && pthread_cond_timedwait(&a->cond, &a->lock, &until) == 0)
+    ;
+  unsigned left = a->handlers;
+  pthread_mutex_unlock(&a->lock);
+  if (left)
+    agt_log(a, "%u connection threads did not end within 10 s", left);
+  if (a->made_run_dir)
+    rmdir(a->run_dir);
+  return left && rc == 0 ? errorf(a, "agent: connection threads did not end") : rc;
+}

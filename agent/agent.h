@@ -1,0 +1,55 @@
+/* agent/ - the destination side of a tunnelled migration (`qmig agent`):
+ * agent.c (options, listener, sessions), serve.c (one accepted connection:
+ * TLS, hello, its channel), skew.c (the test-only clock skew of relayed QMP
+ * events).  Errors: 0/-1 with a message in the agent (agt_errorf) or logged
+ * for the connection that failed. */
+#ifndef QMIG_AGENT_H
+#define QMIG_AGENT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "qmig.h"
+#include "transport/transport.h"
+
+#define AGT_MAX_FWD 64
+
+struct agt_session {
+  bool active;                  /* its control connection is open */
+  uint8_t id[TP_SESSION_LEN];
+  char hex[2 * TP_SESSION_LEN + 1];
+  char incoming[256];           /* QEMU's listening socket path */
+  bool main_connected;          /* main channel connected to QEMU */
+};
+
+struct qmig_agent {
+  char *listen, *qmp, *run_dir, *tls_dir, *psk_file;
+  int tls;                      /* enum tp_tls_mode */
+  bool once, made_run_dir;
+  unsigned handshake_ms;
+  long skew_ms;                 /* TEST ONLY */
+  qmig_log_fn log_fn;
+  void *log_ud;
+  int stop_pipe[2];
+  struct tp_tls *tls_ctx;
+
+  pthread_mutex_t lock;         /* guards everything below */
+  pthread_cond_t cond;
+  struct agt_session s;
+  unsigned sessions_ended;
+  unsigned handlers;            /* connection threads running */
+  struct tp_fwd *fwd[AGT_MAX_FWD]; /* running forwarders, for stop */
+  char err[512];
+};
+
+void agt_log(struct qmig_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Thread body for one accepted connection (takes fd). */
+void agt_serve(struct qmig_agent *a, int fd);
+/* skew.c: a socket that relays `qmp_fd` with every event timestamp moved by
+ * skew_ms (takes qmp_fd; a thread runs until either side closes).  -1 on
+ * failure. */
+int agt_skew_qmp(int qmp_fd, long skew_ms, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,242 @@
+/* serve.c - one accepted tunnel connection: TLS handshake, hello, then its
+ * channel.  control: creates the session, answers clock probes until it
+ * closes.  qmp: relayed to the destination QMP.  main: connected to QEMU's
+ * incoming socket.  multifd: connected only after main was (QEMU 7.2 takes
+ * the first connection it accepts as the main channel).  Every refusal is
+ * answered with a reason and logged. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "agent/agent.h"
+
+#define MAIN_WAIT_S 30
+#define CONTROL_IDLE_MS (24 * 3600 * 1000)
+
+static void refuse(struct qmig_agent *a, struct tp_conn *c, const char *peer, uint8_t st,
+                   const char *why)
+{
+  agt_log(a, "refused %s: %s", peer, why);
+  tp_reply_send(c, st, why, (int)a->handshake_ms);
+}
+
+static int64_t agent_wall_us(const struct qmig_agent *a)
+{
+  return tp_wall_us() + (int64_t)a->skew_ms * 1000;
+}
+
+/* The control connection's messages: one JSON object per line.
+ *   {"op":"clock","t1":US} -> {"t1":US,"t2":US,"t3":US} (agent wall clock) */
+static void control_loop(struct qmig_agent *a, struct tp_conn *c)
+{
+  char buf[4096];
+  size_t have = 0;
+  for (;;) {
+    ssize_t r = tp_conn_read_some(c, buf + have, sizeof buf - 1 - have, CONTROL_IDLE_MS);
+    int64_t t2 = agent_wall_us(a);
+    if (r <= 0) {
+      if (r < 0)
+        agt_log(a, "control: %s", tp_conn_error(c));
+      return;
+    }
+    have += (size_t)r;
+    buf[have] = '\0';
+    char *nl;
+    while ((nl = strchr(buf, '\n'))) {
+      *nl = '\0';
+      json_t *j = json_loads(buf, 0, NULL);
+      const char *op = json_string_value(json_object_get(j, "op"));
+      if (op && !strcmp(op, "clock")) {
+        json_t *t1 = json_object_get(j, "t1");
+        char out[160];
+        int n = snprintf(out, sizeof out, "{\"t1\":%lld,\"t2\":%lld,\"t3\":%lld}\n",
+                         (long long)json_integer_value(t1), (long long)t2,
+                         (long long)agent_wall_us(a));
+        if (tp_conn_write_all(c, out, (size_t)n, (int)a->handshake_ms) < 0) {
+          json_decref(j);
+          agt_log(a, "control: %s", tp_conn_error(c));
+          return;
+        }
+      } else {
+        agt_log(a, "control: ignored a message that is not a known operation");
+      }
+      json_decref(j);
+      size_t used = (size_t)(nl + 1 - buf);
+      memmove(buf, nl + 1, have - used + 1);
+      have -= used;
+    }
+    if (have >= sizeof buf - 1) {
+      agt_log(a, "control: message longer than %zu bytes, closing", sizeof buf - 1);
+      return;
+    }
+  }
+}
+
+static void serve_control(struct qmig_agent *a, struct tp_conn *c, const struct tp_hello *h,
+                          const char *peer)
+{
+  struct agt_session *s = &a->s;
+  pthread_mutex_lock(&a->lock);
+  if (s->active) {
+    pthread_mutex_unlock(&a->lock);
+    refuse(a, c, peer, TP_ST_BUSY, "busy: another session is running on this agent");
+    return;
+  }
+  memset(s, 0, sizeof *s);
+  s->active = true;
+  memcpy(s->id, h->session, TP_SESSION_LEN);
+  for (int i = 0; i < TP_SESSION_LEN; i++)
+    snprintf(s->hex + 2 * i, 3, "%02x", h->session[i]);
+  snprintf(s->incoming, sizeof s->incoming, "%s/incoming-%.8s.sock", a->run_dir, s->hex);
+  unlink(s->incoming);
+  char hex[sizeof s->hex], incoming[sizeof s->incoming];
+  memcpy(hex, s->hex, sizeof hex);
+  memcpy(incoming, s->incoming, sizeof incoming);
+  pthread_mutex_unlock(&a->lock);
+
+  char msg[512];
+  snprintf(msg, sizeof msg, "{\"incoming\":\"unix:%s\",\"agent\":\"qmig %s\"}", incoming,
+           QMIG_VERSION);
+  if (tp_reply_send(c, TP_ST_OK, msg, (int)a->handshake_ms) < 0) {
+    agt_log(a, "session %.8s: %s", hex, tp_conn_error(c));
+  } else {
+    agt_log(a, "session %.8s opened by %s, incoming unix:%s", hex, peer, incoming);
+    control_loop(a, c);
+  }
+  pthread_mutex_lock(&a->lock);
+  s->active = false;
+  a->sessions_ended++;
+  pthread_cond_broadcast(&a->cond);
+  pthread_mutex_unlock(&a->lock);
+  unlink(incoming);
+  agt_log(a, "session %.8s ended (control connection closed)", hex);
+}
+
+/* Wait until the session's main channel is connected; false after
+ * MAIN_WAIT_S or when the session ended.  Called with the lock held. */
+static bool wait_main(struct qmig_agent *a)
+{
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += MAIN_WAIT_S;
+  while (a->s.active && !a->s.main_connected)
+    if (pthread_cond_timedwait(&a->cond, &a->lock, &until) != 0)
+      break;
+  return a->s.active && a->s.main_connected;
+}
+
+static int add_fwd(struct qmig_agent *a, struct tp_fwd *f)
+{
+  pthread_mutex_lock(&a->lock);
+  int slot = -1;
+  for (int i = 0; i < AGT_MAX_FWD && slot < 0; i++)
+    if (!a->fwd[i]) {
+      a->fwd[i] = f;
+      slot = i;
+    }
+  pthread_mutex_unlock(&a->lock);
+  return slot;
+}
+
+/* Takes c. */
+static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_hello *h,
+                       const char *peer)
+{
+  char what[64], e[512], incoming[256];
+  snprintf(what, sizeof what, h->kind == TP_K_MULTIFD ? "%s channel %u" : "%s channel",
+           tp_kind_name(h->kind), h->index);
+  pthread_mutex_lock(&a->lock);
+  bool known = a->s.active && memcmp(a->s.id, h->session, TP_SESSION_LEN) == 0;
+  bool ok = known && (h->kind != TP_K_MULTIFD || wait_main(a));
+  snprintf(incoming, sizeof incoming, "%s", a->s.incoming);
+  char hex[2 * TP_SESSION_LEN + 1];
+  memcpy(hex, a->s.hex, sizeof hex);
+  pthread_mutex_unlock(&a->lock);
+  if (!known) {
+    refuse(a, c, peer, TP_ST_UNKNOWN_SESSION,
+           "unknown session id (no open control connection created it)");
+    goto out;
+  }
+  if (!ok) {
+    refuse(a, c, peer, TP_ST_UNAVAILABLE, "multifd channel before any main channel");
+    goto out;
+  }
+  if (h->kind == TP_K_NBD) {
+    refuse(a, c, peer, TP_ST_UNAVAILABLE, "nbd channels are reserved, not served yet");
+    goto out;
+  }
+  /* Only ever the configured QEMU: its QMP, or the socket in our run dir. */
+  const char *target = h->kind == TP_K_QMP ? a->qmp : incoming;
+  int fd = tp_unix_connect(target, (int)a->handshake_ms, e, sizeof e);
+  if (fd >= 0 && h->kind == TP_K_QMP && a->skew_ms)
+    fd = agt_skew_qmp(fd, a->skew_ms, e, sizeof e);
+  if (fd < 0) {
+    char why[600];
+    snprintf(why, sizeof why, "destination QEMU unavailable for the %s: %s", what, e);
+    refuse(a, c, peer, TP_ST_UNAVAILABLE, why);
+    goto out;
+  }
+  if (h->kind == TP_K_MAIN) {
+    pthread_mutex_lock(&a->lock);
+    a->s.main_connected = true;
+    pthread_cond_broadcast(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+  }
+  if (tp_reply_send(c, TP_ST_OK, "ok", (int)a->handshake_ms) < 0) {
+    agt_log(a, "session %.8s %s: %s", hex, what, tp_conn_error(c));
+    close(fd);
+    goto out;
+  }
+  struct tp_fwd *f = tp_fwd_start(fd, c, e, sizeof e); /* takes fd and c */
+  if (!f) {
+    agt_log(a, "session %.8s %s: %s", hex, what, e);
+    return;
+  }
+  int slot = add_fwd(a, f);
+  struct tp_fwd_stats st;
+  tp_fwd_join(f, &st);
+  if (slot >= 0) {
+    pthread_mutex_lock(&a->lock);
+    a->fwd[slot] = NULL;
+    pthread_mutex_unlock(&a->lock);
+  }
+  agt_log(a, "session %.8s %s ended: %llu bytes to QEMU, %llu from QEMU, %.3f CPU s%s%s", hex,
+          what, (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out, st.cpu_s,
+          st.failed ? "; " : "", st.failed ? st.error : "");
+  return;
+out:
+  tp_conn_free(c);
+}
+
+void agt_serve(struct qmig_agent *a, int fd)
+{
+  char peer[80], label[160], why[300];
+  tp_peer_name(fd, peer, sizeof peer);
+  snprintf(label, sizeof label, "connection from %s", peer);
+  struct tp_conn *c = tp_conn_new(fd, a->tls_ctx, NULL, label);
+  if (!c) {
+    agt_log(a, "refused %s: out of memory", peer);
+    return;
+  }
+  uint8_t b[TP_HELLO_LEN];
+  struct tp_hello h;
+  if (tp_conn_handshake(c, (int)a->handshake_ms) < 0) {
+    agt_log(a, "refused %s", tp_conn_error(c));
+  } else if (tp_conn_read_exact(c, b, sizeof b, (int)a->handshake_ms) < 0) {
+    agt_log(a, "refused %s (no complete hello)", tp_conn_error(c));
+  } else if (tp_hello_parse(b, sizeof b, &h, why, sizeof why) < 0) {
+    refuse(a, c, peer, TP_ST_BAD_HELLO, why);
+  } else if (h.kind == TP_K_CONTROL) {
+    serve_control(a, c, &h, peer);
+  } else {
+    snprintf(label, sizeof label, "%s channel %u from %s", tp_kind_name(h.kind), h.index, peer);
+    tp_conn_set_label(c, label);
+    serve_data(a, c, &h, peer);
+    return;
+  }
+  tp_conn_free(c);
+}

@@ -1,0 +1,108 @@
+/* agent.c - `qmig agent`: the destination side of a tunnelled migration, a
+ * thin wrapper over qmig_agent_* (include/qmig.h).  Logs go to stderr, one
+ * line each, stamped with the wall clock. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "cli/cli.h"
+
+static struct qmig_agent *running;
+
+static void on_signal(int sig)
+{
+  (void)sig;
+  if (running)
+    qmig_agent_stop(running);
+}
+
+static void on_log(void *ud, const char *line)
+{
+  (void)ud;
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  struct tm tm;
+  gmtime_r(&tv.tv_sec, &tm);
+  fprintf(stderr, "qmig agent %02d:%02d:%02d.%03ld %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+          (long)tv.tv_usec / 1000, line);
+  fflush(stderr);
+}
+
+static void help(FILE *f)
+{
+  fprintf(f,
+          "usage: qmig agent --listen HOST:PORT --qmp unix:PATH [options]\n\n"
+          "Runs on the destination host: accepts qmig's tunnel connections, relays the\n"
+          "destination QEMU's QMP and feeds its incoming migration socket.\n\n"
+          "  --listen HOST:PORT          where the engine connects\n"
+          "  --qmp unix:PATH             the destination QEMU's QMP socket\n"
+          "  --run-dir DIR               private dir for QEMU's incoming socket (0700)\n"
+          "  --tls none|x509|psk         tunnel TLS 1.3 (default none)\n"
+          "  --tls-dir DIR               x509: ca-cert.pem, server-cert.pem, server-key.pem\n"
+          "  --tls-psk-file FILE         psk: lines IDENTITY:HEXKEY\n"
+          "  --handshake-timeout MS      TLS handshake and hello (default 5000)\n"
+          "  --once                      exit after one session\n"
+          "  --test-clock-skew-ms N      TEST ONLY: pretend this host's clock is N ms ahead\n");
+}
+
+int cmd_agent(int argc, char **argv)
+{
+  static const struct option lo[] = {
+    { "listen", required_argument, NULL, 'l' },     { "qmp", required_argument, NULL, 'q' },
+    { "run-dir", required_argument, NULL, 'r' },    { "tls", required_argument, NULL, 't' },
+    { "tls-dir", required_argument, NULL, 'd' },    { "tls-psk-file", required_argument, NULL, 'p' },
+    { "handshake-timeout", required_argument, NULL, 'H' },
+    { "test-clock-skew-ms", required_argument, NULL, 'S' },
+    { "once", no_argument, NULL, 'o' },             { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+  };
+  struct qmig_agent *a = qmig_agent_new();
+  if (!a)
+    return QMIG_NOT_STARTED;
+  int c, rc = 0;
+  optind = 1;
+  while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    const char *key = NULL;
+    for (const struct option *o = lo; o->name; o++)
+      if (o->val == c)
+        key = o->name;
+    if (c == 'h') {
+      help(stdout);
+      qmig_agent_free(a);
+      return 0;
+    } else if (c == 'o') {
+      rc = qmig_agent_set(a, "once", "on");
+    } else if (key) {
+      rc = qmig_agent_set(a, key, optarg);
+    } else {
+      help(stderr);
+      rc = -1;
+    }
+  }
+  if (rc == 0 && optind < argc) {
+    fprintf(stderr, "qmig agent: unexpected argument '%s'\n", argv[optind]);
+    qmig_agent_free(a);
+    return QMIG_USAGE;
+  }
+  if (rc < 0) {
+    fprintf(stderr, "qmig agent: %s\n", qmig_agent_error(a));
+    qmig_agent_free(a);
+    return QMIG_USAGE;
+  }
+  qmig_agent_on_log(a, on_log, NULL);
+  running = a;
+  struct sigaction sa = { .sa_handler = on_signal };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  rc = qmig_agent_run(a);
+  running = NULL;
+  if (rc < 0)
+    fprintf(stderr, "qmig agent: %s\n", qmig_agent_error(a));
+  qmig_agent_free(a);
+  return rc < 0 ? QMIG_NOT_STARTED : 0;
+}

@@ -1,0 +1,420 @@
+/* tunnel.c - the engine's side of a tunnelled migration (option `tunnel`).
+ *
+ * Connect: a control connection to the agent creates the session (16 random
+ * bytes) and answers with the destination's incoming URI; NTP-style clock
+ * probes over it give the offset of the destination's clock; a `qmp`
+ * channel relays the destination QMP into a local socketpair that the
+ * ordinary QMP client uses.
+ * Incoming: migrate-incoming with the agent's URI on the destination; the
+ * source gets a private unix socket (0600 in a 0700 dir).  An acceptor
+ * thread reads the first bytes of each connection the source QEMU opens,
+ * tells main from multifd (and its id), opens one tunnel connection per
+ * QEMU channel and hands both to an io_uring forwarder (transport/fwd.c).
+ * End: waits (bounded) for the forwarders, then writes the "tunnel" report
+ * section: channels, bytes, TLS, clock offset, forwarder CPU. */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <openssl/rand.h>
+
+#include "engine/internal.h"
+#include "transport/transport.h"
+
+#define MAX_CH 300
+#define CLOCK_SAMPLES 8
+#define CLASSIFY_MS 10000
+#define END_WAIT_MS 10000
+
+struct chan {
+  unsigned kind, index;
+  size_t prefix;               /* header bytes sent before the forwarder ran */
+  struct tp_fwd *fwd;
+  struct tp_fwd_stats st;
+};
+
+struct eng_tunnel {
+  struct tp_tls *tls;
+  const char *agent;           /* cfg.tunnel */
+  char host[256];
+  uint8_t session[TP_SESSION_LEN];
+  char session_hex[2 * TP_SESSION_LEN + 1];
+  struct tp_conn *control;
+  char incoming[256];          /* the agent's URI for migrate-incoming */
+  char tls_desc[96];
+  int timeout_ms;
+  double offset_ms, uncertainty_ms;
+  unsigned samples;
+  char dir[64], path[96];
+  int lfd;
+  pthread_t acceptor;
+  bool acceptor_started;
+  atomic_bool stop;
+  pthread_mutex_t lock;        /* ch, nch, error */
+  struct chan ch[MAX_CH];
+  unsigned nch;
+  char error[512];             /* first channel that could not be opened */
+};
+
+static void record(struct eng_tunnel *t, const char *msg)
+{
+  pthread_mutex_lock(&t->lock);
+  if (!t->error[0])
+    snprintf(t->error, sizeof t->error, "%s", msg);
+  pthread_mutex_unlock(&t->lock);
+}
+
+static void add_chan(struct eng_tunnel *t, unsigned kind, unsigned index, size_t prefix,
+                     struct tp_fwd *f)
+{
+  pthread_mutex_lock(&t->lock);
+  if (t->nch < MAX_CH)
+    t->ch[t->nch++] = (struct chan){ kind, index, prefix, f, { 0 } };
+  else
+    tp_fwd_abort(f); /* cannot track it: do not let it run unseen */
+  pthread_mutex_unlock(&t->lock);
+}
+
+/* A new tunnel connection: TCP, TLS, hello; the reply text into msg. */
+static struct tp_conn *open_channel(struct eng_tunnel *t, unsigned kind, unsigned index,
+                                    char *msg, size_t msglen, char *err, size_t errlen)
+{
+  char label[200];
+  if (kind == TP_K_MULTIFD)
+    snprintf(label, sizeof label, "multifd channel %u to %s", index, t->agent);
+  else
+    snprintf(label, sizeof label, "%s %s to %s", tp_kind_name(kind),
+             kind == TP_K_CONTROL ? "connection" : "channel", t->agent);
+  int fd = tp_tcp_connect(t->agent, t->timeout_ms, err, errlen);
+  if (fd < 0) {
+    char e[400];
+    snprintf(e, sizeof e, "%s", err);
+    snprintf(err, errlen, "%s: %s", label, e);
+    return NULL;
+  }
+  struct tp_conn *c = tp_conn_new(fd, t->tls, t->host, label);
+  struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = (uint8_t)kind,
+                        .index = (uint16_t)index };
+  memcpy(h.session, t->session, TP_SESSION_LEN);
+  if (!c || tp_conn_handshake(c, t->timeout_ms) < 0 ||
+      tp_hello_exchange(c, &h, msg, msglen, t->timeout_ms) < 0) {
+    snprintf(err, errlen, "%s", c ? tp_conn_error(c) : "out of memory");
+    tp_conn_free(c);
+    return NULL;
+  }
+  return c;
+}
+
+/* One line from the control connection (replies are one line each). */
+static int control_line(struct eng_tunnel *t, char *buf, size_t len)
+{
+  size_t have = 0;
+  while (have < len - 1) {
+    ssize_t r = tp_conn_read_some(t->control, buf + have, 1, t->timeout_ms);
+    if (r <= 0)
+      return -1;
+    if (buf[have] == '\n') {
+      buf[have] = '\0';
+      return 0;
+    }
+    have++;
+  }
+  return -1;
+}
+
+/* NTP-style: t1 (ours) -> t2, t3 (agent) -> t4 (ours).  offset = ((t2-t1) +
+ * (t3-t4))/2, wrong by at most rtt/2 where rtt = (t4-t1) - (t3-t2); the
+ * sample with the smallest rtt wins. */
+static int clock_sync(struct qmig_migration *m, struct eng_tunnel *t)
+{
+  int64_t best_rtt = INT64_MAX, best_off = 0;
+  for (int i = 0; i < CLOCK_SAMPLES; i++) {
+    char line[256];
+    int64_t t1 = tp_wall_us();
+    int n = snprintf(line, sizeof line, "{\"op\":\"clock\",\"t1\":%lld}\n", (long long)t1);
+    if (tp_conn_write_all(t->control, line, (size_t)n, t->timeout_ms) < 0 ||
+        control_line(t, line, sizeof line) < 0)
+      return eng_errorf(m, "tunnel clock probe: %s", tp_conn_error(t->control)[0]
+                                                         ? tp_conn_error(t->control)
+                                                         : "bad reply from the agent");
+    int64_t t4 = tp_wall_us();
+    json_t *j = json_loads(line, 0, NULL);
+    int64_t r1 = json_integer_value(json_object_get(j, "t1"));
+    int64_t t2 = json_integer_value(json_object_get(j, "t2"));
+    int64_t t3 = json_integer_value(json_object_get(j, "t3"));
+    json_decref(j);
+    if (r1 != t1 || t3 < t2)
+      return eng_errorf(m, "tunnel clock probe: the agent's reply does not match the probe");
+    int64_t rtt = (t4 - t1) - (t3 - t2);
+    if (rtt < best_rtt) {
+      best_rtt = rtt;
+      best_off = ((t2 - t1) + (t3 - t4)) / 2;
+    }
+    t->samples++;
+  }
+  t->offset_ms = best_off / 1000.0;
+  t->uncertainty_ms = best_rtt / 2000.0;
+  m->dst_clock_offset_us = best_off;
+  return 0;
+}
+
+/* A QMP client for the destination over a new qmp channel. */
+static struct qmp_conn *open_qmp(struct qmig_migration *m, char *err, size_t errlen)
+{
+  struct eng_tunnel *t = m->tunnel;
+  struct tp_conn *c = open_channel(t, TP_K_QMP, 0, NULL, 0, err, errlen);
+  int sv[2];
+  if (!c)
+    return NULL;
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+    snprintf(err, errlen, "socketpair: %s", strerror(errno));
+    tp_conn_free(c);
+    return NULL;
+  }
+  struct tp_fwd *f = tp_fwd_start(sv[1], c, err, errlen);
+  if (!f) {
+    close(sv[0]);
+    return NULL;
+  }
+  add_chan(t, TP_K_QMP, 0, 0, f);
+  return qmp_open_fd("destination", sv[0], (int)m->cfg.qmp_timeout_ms, err, errlen);
+}
+
+struct qmp_conn *eng_tunnel_qmp(struct qmig_migration *m)
+{
+  char e[512];
+  return m->tunnel && m->tunnel->control ? open_qmp(m, e, sizeof e) : NULL;
+}
+
+int eng_tunnel_connect_dst(struct qmig_migration *m)
+{
+  const struct eng_config *c = &m->cfg;
+  char e[512], port[16], msg[TP_REPLY_MAX_MSG + 1];
+  struct eng_tunnel *t = calloc(1, sizeof *t);
+  if (!t)
+    return eng_errorf(m, "out of memory");
+  m->tunnel = t;
+  pthread_mutex_init(&t->lock, NULL);
+  t->lfd = -1;
+  t->agent = c->tunnel;
+  t->timeout_ms = (int)c->qmp_timeout_ms;
+  tp_split_hostport(c->tunnel, t->host, sizeof t->host, port, sizeof port);
+  if (c->tunnel_tls != ENG_TLS_NONE) {
+    struct tp_tls_opts o = { .mode = c->tunnel_tls, .dir = c->tunnel_tls_dir,
+                             .peer_name = c->tunnel_peer_name, .psk_file = c->tunnel_psk_file,
+                             .psk_identity = c->tunnel_psk_identity };
+    if (!(t->tls = tp_tls_new(&o, e, sizeof e)))
+      return eng_errorf(m, "tunnel TLS: %s", e);
+  }
+  if (RAND_bytes(t->session, sizeof t->session) != 1)
+    return eng_errorf(m, "tunnel: no random bytes for the session id");
+  for (int i = 0; i < TP_SESSION_LEN; i++)
+    snprintf(t->session_hex + 2 * i, 3, "%02x", t->session[i]);
+  t->control = open_channel(t, TP_K_CONTROL, 0, msg, sizeof msg, e, sizeof e);
+  if (!t->control)
+    return eng_errorf(m, "tunnel: %s", e);
+  tp_conn_describe(t->control, t->tls_desc, sizeof t->tls_desc);
+  json_t *j = json_loads(msg, 0, NULL);
+  const char *in = json_string_value(json_object_get(j, "incoming"));
+  if (!in || strncmp(in, "unix:", 5) != 0) {
+    json_decref(j);
+    return eng_errorf(m, "tunnel: the agent at %s gave no incoming URI (reply '%.200s')",
+                      t->agent, msg);
+  }
+  snprintf(t->incoming, sizeof t->incoming, "%s", in);
+  json_decref(j);
+  if (clock_sync(m, t) < 0)
+    return -1;
+  m->dst = open_qmp(m, e, sizeof e);
+  if (!m->dst)
+    return eng_errorf(m, "destination QMP through the tunnel: %s", e);
+  return 0;
+}
+
+/* Read QEMU's first bytes; the channel's kind and index.  0, or -1 with a
+ * message. */
+static int classify(int fd, uint8_t *b, size_t *n, unsigned *kind, unsigned *index, char *e,
+                    size_t elen)
+{
+  int64_t deadline = tp_mono_ms() + CLASSIFY_MS;
+  *n = 0;
+  for (;;) {
+    int rc = tp_classify(b, *n, kind, index);
+    if (rc == 0)
+      return 0;
+    if (rc < 0) {
+      snprintf(e, elen, "the source opened a connection that is neither a main nor a "
+                        "multifd channel (it starts %02x%02x%02x%02x)", b[0], b[1], b[2], b[3]);
+      return -1;
+    }
+    int64_t left = deadline - tp_mono_ms();
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
+      snprintf(e, elen, "the source's new channel sent no header within %d ms", CLASSIFY_MS);
+      return -1;
+    }
+    ssize_t r = recv(fd, b + *n, TP_CLASSIFY_NEED - *n, 0);
+    if (r <= 0) {
+      snprintf(e, elen, "the source closed a new channel before its header");
+      return -1;
+    }
+    *n += (size_t)r;
+  }
+}
+
+/* One connection from the source QEMU: to the agent, forwarded. */
+static void take_channel(struct eng_tunnel *t, int fd)
+{
+  uint8_t b[TP_CLASSIFY_NEED] = { 0 };
+  size_t n;
+  unsigned kind, index;
+  char e[512];
+  if (classify(fd, b, &n, &kind, &index, e, sizeof e) < 0) {
+    record(t, e);
+    close(fd);
+    return;
+  }
+  struct tp_conn *c = open_channel(t, kind, index, NULL, 0, e, sizeof e);
+  if (!c) {
+    record(t, e);
+    close(fd);
+    return;
+  }
+  /* What we read to classify goes first. */
+  if (tp_conn_write_all(c, b, n, t->timeout_ms) < 0) {
+    record(t, tp_conn_error(c));
+    tp_conn_free(c);
+    close(fd);
+    return;
+  }
+  struct tp_fwd *f = tp_fwd_start(fd, c, e, sizeof e);
+  if (!f) {
+    record(t, e);
+    return;
+  }
+  add_chan(t, kind, index, n, f);
+}
+
+static void *acceptor(void *p)
+{
+  struct eng_tunnel *t = p;
+  while (!atomic_load(&t->stop)) {
+    int fd = tp_accept(t->lfd, 200);
+    if (fd >= 0)
+      take_channel(t, fd);
+  }
+  return NULL;
+}
+
+int eng_tunnel_incoming(struct qmig_migration *m)
+{
+  struct eng_tunnel *t = m->tunnel;
+  char e[512];
+  if (qmp_cmd(m->dst, NULL, (int)m->cfg.qmp_timeout_ms, "migrate-incoming", "{s:s}", "uri",
+              t->incoming) < 0)
+    return eng_errorf(m, "%s", qmp_error(m->dst));
+  m->incoming_issued = true;
+  snprintf(t->dir, sizeof t->dir, "/tmp/qmig-tunnel.XXXXXX");
+  if (!mkdtemp(t->dir)) { /* 0700 */
+    t->dir[0] = '\0';
+    return eng_errorf(m, "tunnel: private directory: %s", strerror(errno));
+  }
+  snprintf(t->path, sizeof t->path, "%s/source.sock", t->dir);
+  t->lfd = tp_unix_listen(t->path, e, sizeof e);
+  if (t->lfd < 0)
+    return eng_errorf(m, "tunnel: %s", e);
+  snprintf(m->uri, sizeof m->uri, "unix:%s", t->path);
+  int rc = pthread_create(&t->acceptor, NULL, acceptor, t);
+  if (rc != 0)
+    return eng_errorf(m, "tunnel: acceptor thread: %s", strerror(rc));
+  t->acceptor_started = true;
+  return 0;
+}
+
+/* The tunnel failure that explains a failed migration: the first channel
+ * that could not be opened, else the first forwarder that failed. */
+void eng_tunnel_blame(struct qmig_migration *m)
+{
+  struct eng_tunnel *t = m->tunnel;
+  if (!t)
+    return;
+  char why[512] = "";
+  pthread_mutex_lock(&t->lock);
+  snprintf(why, sizeof why, "%s", t->error);
+  for (unsigned i = 0; i < t->nch && !why[0]; i++) {
+    struct tp_fwd_stats st;
+    tp_fwd_peek(t->ch[i].fwd, &st);
+    if (st.failed)
+      snprintf(why, sizeof why, "%s", st.error);
+  }
+  pthread_mutex_unlock(&t->lock);
+  if (why[0] && !strstr(m->err, why)) {
+    size_t n = strlen(m->err);
+    snprintf(m->err + n, sizeof m->err - n, "%stunnel: %s", n ? "; " : "", why);
+  }
+}
+
+static json_t *report_section(struct eng_tunnel *t)
+{
+  json_t *chans = json_array();
+  double cpu = 0;
+  for (unsigned i = 0; i < t->nch; i++) {
+    const struct chan *c = &t->ch[i];
+    cpu += c->st.cpu_s;
+    json_array_append_new(
+        chans, json_pack("{s:s,s:o,s:I,s:I,s:f,s:o}", "kind", tp_kind_name(c->kind), "index",
+                         c->kind == TP_K_MULTIFD ? json_integer(c->index) : json_null(),
+                         "bytes_to_dst", (json_int_t)c->st.bytes_out, "bytes_from_dst",
+                         (json_int_t)c->st.bytes_in, "cpu_s", c->st.cpu_s, "error",
+                         c->st.failed ? json_string(c->st.error) : json_null()));
+  }
+  return json_pack("{s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
+                   "session", t->session_hex, "incoming", t->incoming, "tls",
+                   t->tls_desc[0] ? t->tls_desc : "none", "clock", "offset_ms", t->offset_ms,
+                   "uncertainty_ms", t->uncertainty_ms, "samples", (int)t->samples,
+                   "channels", chans, "forwarder_cpu_s", cpu, "error",
+                   t->error[0] ? json_string(t->error) : json_null());
+}
+
+void eng_tunnel_end(struct qmig_migration *m)
+{
+  struct eng_tunnel *t = m->tunnel;
+  if (!t)
+    return;
+  atomic_store(&t->stop, true);
+  if (t->acceptor_started)
+    pthread_join(t->acceptor, NULL);
+  if (t->lfd >= 0)
+    close(t->lfd);
+  if (t->path[0])
+    unlink(t->path);
+  if (t->dir[0])
+    rmdir(t->dir);
+  /* QEMU closes its channels when the migration ends; wait for that, then
+   * stop whatever still runs. */
+  int64_t until = tp_mono_ms() + END_WAIT_MS;
+  for (unsigned i = 0; i < t->nch; i++) {
+    while (!tp_fwd_done(t->ch[i].fwd) && tp_mono_ms() < until)
+      usleep(10000);
+    if (!tp_fwd_done(t->ch[i].fwd))
+      tp_fwd_abort(t->ch[i].fwd);
+    tp_fwd_join(t->ch[i].fwd, &t->ch[i].st);
+    t->ch[i].st.bytes_out += t->ch[i].prefix;
+    t->ch[i].fwd = NULL;
+  }
+  if (t->control) {
+    tp_conn_close(t->control, t->timeout_ms);
+    tp_conn_free(t->control);
+  }
+  if (t->incoming[0] || t->error[0])
+    json_object_set_new(m->report_extra, "tunnel", report_section(t));
+  tp_tls_free(t->tls);
+  pthread_mutex_destroy(&t->lock);
+  free(t);
+  m->tunnel = NULL;
+}

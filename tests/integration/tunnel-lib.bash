@@ -1,0 +1,101 @@
+# Helpers for the tunnel tests (bash), sourced after lib.sh: an agent on
+# loopback in front of the lab's destination QEMU (stopped by lib.sh's
+# cleanup through $D/pids), and credentials made here with openssl.
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_agent [qmig agent options...]: AGENT=127.0.0.1:PORT, AGENT_PID; log
+# in $D/agent.log.
+start_agent() {
+  local port; port=$(free_port)
+  "$QMIG" agent --listen "127.0.0.1:$port" --qmp "unix:$D/dst.qmp" --run-dir "$D/agent" \
+    "$@" 2>>"$D/agent.log" &
+  AGENT_PID=$!
+  echo "$AGENT_PID" >> "$D/pids"
+  AGENT=127.0.0.1:$port
+  for _ in $(seq 50); do
+    grep -q "listening on" "$D/agent.log" 2>/dev/null && return 0
+    alive "$AGENT_PID" || break
+    sleep 0.1
+  done
+  cat "$D/agent.log" >&2
+  fail "agent did not start"
+}
+
+# make_pki: $C/ca (ca-cert.pem + server and client certificates; the
+# server's for dst.qmig.test and 127.0.0.1), $C/ca2 (another CA with its own
+# client certificate), $C/badname (server certificate for another name).
+make_pki() {
+  need openssl
+  C=$D/pki; mkdir -m 700 -p "$C/ca" "$C/ca2" "$C/badname"
+  ca "$C/ca"; ca "$C/ca2"
+  cert "$C/ca" server dst.qmig.test "subjectAltName=DNS:dst.qmig.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
+  cert "$C/ca" client src.qmig.test "extendedKeyUsage=clientAuth\n"
+  cert "$C/ca2" client src.qmig.test "extendedKeyUsage=clientAuth\n"
+  cp "$C/ca/ca-cert.pem" "$C/badname/"
+  cert "$C/badname" server other.qmig.test "subjectAltName=DNS:other.qmig.test\nextendedKeyUsage=serverAuth\n" "$C/ca"
+}
+ca() {
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=qmig-test-ca-$(basename "$1")" \
+    -keyout "$1/ca-key.pem" -out "$1/ca-cert.pem" 2>/dev/null
+}
+cert() { # dir name CN ext [ca-dir]
+  local cadir=${5:-$1}
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$3" -keyout "$1/$2-key.pem" \
+    -out "$1/$2.csr" 2>/dev/null
+  printf '%b' "$4" > "$1/$2.ext"
+  openssl x509 -req -in "$1/$2.csr" -CA "$cadir/ca-cert.pem" -CAkey "$cadir/ca-key.pem" \
+    -CAcreateserial -days 2 -extfile "$1/$2.ext" -out "$1/$2-cert.pem" 2>/dev/null
+}
+
+# make_psk FILE [IDENTITY]: a random 32-byte key in QEMU's keys.psk format.
+make_psk() {
+  need openssl
+  echo "${2:-qemu}:$(openssl rand -hex 32)" > "$1"
+  chmod 600 "$1"
+}
+
+# expect_tunnel_report CHANNELS: the report's tunnel section shows the main
+# channel and CHANNELS multifd channels, each carrying bytes, none failed.
+expect_tunnel_report() {
+  [ "$(jr '.tunnel.error')" = null ] || fail "tunnel error: $(jr .tunnel.error)"
+  [ "$(jr '[.tunnel.channels[] | select(.kind=="main")] | length')" = 1 ] || fail "no main channel"
+  [ "$(jr '[.tunnel.channels[] | select(.kind=="multifd")] | length')" = "$1" ] ||
+    fail "expected $1 multifd channels: $(jr '.tunnel.channels')"
+  [ "$(jr '[.tunnel.channels[] | select(.error != null)] | length')" = 0 ] ||
+    fail "a channel failed: $(jr '.tunnel.channels')"
+  [ "$(jr '[.tunnel.channels[] | select(.kind=="main")][0].bytes_to_dst')" -gt 0 ] ||
+    fail "main channel moved nothing"
+  [ "$(jr '.tunnel.clock.samples')" -ge 8 ] || fail "clock samples: $(jr .tunnel.clock)"
+}
+
+# tunnel_ok MODE CHANNELS: a full tunnelled migration of a dirtying guest
+# with tunnel TLS MODE (none|x509|psk) and CHANNELS multifd channels (0 =
+# multifd off); checks the report, the agent log, memory, one QEMU.
+tunnel_ok() {
+  local mode=$1 ch=$2 eng=() agt=()
+  case $mode in
+    x509) make_pki
+          agt=(--tls x509 --tls-dir "$C/ca")
+          eng=(--tunnel-tls x509 --tunnel-tls-dir "$C/ca") ;;
+    psk)  make_psk "$D/keys.psk"
+          agt=(--tls psk --tls-psk-file "$D/keys.psk")
+          eng=(--tunnel-tls psk --tunnel-psk-file "$D/keys.psk") ;;
+  esac
+  [ "$ch" -gt 0 ] && eng+=(--multifd-channels "$ch")
+  start_lab --fill 64 --dirty 10
+  start_agent --once "${agt[@]}"
+  migrate --tunnel "$AGENT" "${eng[@]}"
+  expect_migrated
+  expect_tunnel_report "$ch"
+  case $mode in
+    none) [ "$(jr .tunnel.tls)" = plain ] || fail "tls: $(jr .tunnel.tls)" ;;
+    *) jr .tunnel.tls | grep -q "^TLSv1.3 TLS_AES_128_GCM_SHA256 ($mode)" ||
+         fail "tls: $(jr .tunnel.tls)" ;;
+  esac
+  grep -q "refused" "$D/agent.log" && fail "agent refused something: $(cat "$D/agent.log")"
+  expect_guest_on dst
+}

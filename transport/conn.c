@@ -1,0 +1,290 @@
+/* conn.c - a tunnel connection for the blocking setup phase (TLS handshake,
+ * hello, control messages): plain TCP and TLS 1.3 behind one ops table.  TLS
+ * runs over memory BIOs: this file does the socket I/O, OpenSSL only turns
+ * bytes into bytes, exactly as the io_uring forwarder does later. */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "transport/conn_int.h"
+
+int tp_conn_fail(struct tp_conn *c, const char *fmt, ...)
+{
+  char m[400];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(m, sizeof m, fmt, ap);
+  va_end(ap);
+  snprintf(c->err, sizeof c->err, "%s: %s", c->label, m);
+  return -1;
+}
+
+/* Wait for `ev` on fd until the deadline; 0 ready, -1 timed out/failed. */
+static int wait_fd(struct tp_conn *c, short ev, int64_t deadline, const char *what)
+{
+  for (;;) {
+    int64_t left = deadline - tp_mono_ms();
+    if (left <= 0)
+      return tp_conn_fail(c, "timed out %s", what);
+    struct pollfd p = { .fd = c->fd, .events = ev };
+    int rc = poll(&p, 1, (int)left);
+    if (rc > 0)
+      return 0;
+    if (rc < 0 && errno != EINTR)
+      return tp_conn_fail(c, "%s: %s", what, strerror(errno));
+  }
+}
+
+static int raw_send_all(struct tp_conn *c, const void *p, size_t n, int64_t deadline)
+{
+  while (n > 0) {
+    ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (r > 0) {
+      p = (const char *)p + r;
+      n -= (size_t)r;
+    } else if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (wait_fd(c, POLLOUT, deadline, "sending") < 0)
+        return -1;
+    } else {
+      return tp_conn_fail(c, "sending: %s", strerror(errno));
+    }
+  }
+  return 0;
+}
+
+/* >0 bytes, 0 on EOF, -1 on error/timeout. */
+static ssize_t raw_recv(struct tp_conn *c, void *p, size_t n, int64_t deadline)
+{
+  for (;;) {
+    ssize_t r = recv(c->fd, p, n, MSG_DONTWAIT);
+    if (r >= 0)
+      return r;
+    if (errno != EAGAIN && errno != EINTR)
+      return tp_conn_fail(c, "receiving: %s", strerror(errno));
+    if (wait_fd(c, POLLIN, deadline, "waiting for the peer") < 0)
+      return -1;
+  }
+}
+
+/* ---- plain ---- */
+
+static int plain_handshake(struct tp_conn *c, int64_t deadline)
+{
+  (void)c;
+  (void)deadline;
+  return 0;
+}
+
+const struct tp_ops tp_plain_ops = { "plain", plain_handshake, raw_send_all, raw_recv };
+
+/* ---- TLS over memory BIOs ---- */
+
+static int flush_wbio(struct tp_conn *c, int64_t deadline)
+{
+  char buf[16384];
+  int n;
+  while ((n = BIO_read(c->wbio, buf, sizeof buf)) > 0)
+    if (raw_send_all(c, buf, (size_t)n, deadline) < 0)
+      return -1;
+  return 0;
+}
+
+/* Feed rbio from the socket; -1 on EOF (named `what`) or error. */
+static int fill_rbio(struct tp_conn *c, int64_t deadline, const char *what)
+{
+  char buf[16384];
+  ssize_t r = raw_recv(c, buf, sizeof buf, deadline);
+  if (r == 0)
+    return tp_conn_fail(c, "%s", what);
+  if (r < 0)
+    return -1;
+  BIO_write(c->rbio, buf, (int)r);
+  return 0;
+}
+
+static int tls_handshake(struct tp_conn *c, int64_t deadline)
+{
+  for (;;) {
+    ERR_clear_error();
+    int r = SSL_do_handshake(c->ssl);
+    /* Whatever the handshake produced goes out first, alerts included. */
+    int fr = flush_wbio(c, deadline);
+    if (r == 1)
+      return fr;
+    int e = SSL_get_error(c->ssl, r);
+    if (e != SSL_ERROR_WANT_READ) {
+      tp_tls_why(c, "TLS handshake failed");
+      return -1;
+    }
+    if (fr < 0 ||
+        fill_rbio(c, deadline, "the peer closed the connection during the TLS handshake "
+                               "(it refused our credentials, or does not speak TLS)") < 0)
+      return -1;
+  }
+}
+
+static int tls_write_all(struct tp_conn *c, const void *p, size_t n, int64_t deadline)
+{
+  while (n > 0) {
+    int chunk = n > (1 << 20) ? 1 << 20 : (int)n;
+    ERR_clear_error();
+    int r = SSL_write(c->ssl, p, chunk);
+    if (r <= 0) {
+      tp_tls_why(c, "TLS write failed");
+      return -1;
+    }
+    p = (const char *)p + r;
+    n -= (size_t)r;
+  }
+  return flush_wbio(c, deadline);
+}
+
+static ssize_t tls_read_some(struct tp_conn *c, void *p, size_t n, int64_t deadline)
+{
+  for (;;) {
+    ERR_clear_error();
+    int r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
+    if (r > 0)
+      return r;
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_ZERO_RETURN)
+      return 0;
+    if (e != SSL_ERROR_WANT_READ) {
+      tp_tls_why(c, "TLS read failed");
+      return -1;
+    }
+    if (flush_wbio(c, deadline) < 0 ||
+        fill_rbio(c, deadline, "connection closed by the peer without TLS close_notify") < 0)
+      return -1;
+  }
+}
+
+const struct tp_ops tp_tls_ops = { "tls", tls_handshake, tls_write_all, tls_read_some };
+
+/* ---- the object ---- */
+
+struct tp_conn *tp_conn_new(int fd, struct tp_tls *tls, const char *peer_host,
+                            const char *label)
+{
+  struct tp_conn *c = calloc(1, sizeof *c);
+  if (!c) {
+    close(fd);
+    return NULL;
+  }
+  c->fd = fd;
+  c->ops = tls ? &tp_tls_ops : &tp_plain_ops;
+  snprintf(c->label, sizeof c->label, "%s", label);
+  if (tls && tp_tls_attach(c, tls, peer_host) < 0)
+    c->ops = NULL; /* every call fails with the message recorded */
+  return c;
+}
+
+void tp_conn_free(struct tp_conn *c)
+{
+  if (!c)
+    return;
+  SSL_free(c->ssl); /* frees both BIOs */
+  if (c->fd >= 0)
+    close(c->fd);
+  free(c);
+}
+
+int tp_conn_handshake(struct tp_conn *c, int timeout_ms)
+{
+  return c->ops ? c->ops->handshake(c, tp_mono_ms() + timeout_ms) : -1;
+}
+
+int tp_conn_write_all(struct tp_conn *c, const void *p, size_t n, int timeout_ms)
+{
+  return c->ops ? c->ops->write_all(c, p, n, tp_mono_ms() + timeout_ms) : -1;
+}
+
+ssize_t tp_conn_read_some(struct tp_conn *c, void *p, size_t n, int timeout_ms)
+{
+  return c->ops ? c->ops->read_some(c, p, n, tp_mono_ms() + timeout_ms) : -1;
+}
+
+int tp_conn_read_exact(struct tp_conn *c, void *p, size_t n, int timeout_ms)
+{
+  int64_t deadline = tp_mono_ms() + timeout_ms;
+  while (n > 0) {
+    if (!c->ops)
+      return -1;
+    ssize_t r = c->ops->read_some(c, p, n, deadline);
+    if (r == 0)
+      return tp_conn_fail(c, "connection closed by the peer");
+    if (r < 0)
+      return -1;
+    p = (char *)p + r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+void tp_conn_close(struct tp_conn *c, int timeout_ms)
+{
+  if (c->ssl && c->ops) {
+    SSL_shutdown(c->ssl);
+    flush_wbio(c, tp_mono_ms() + timeout_ms);
+  }
+  shutdown(c->fd, SHUT_WR);
+}
+
+const char *tp_conn_error(const struct tp_conn *c) { return c->err; }
+const char *tp_conn_label(const struct tp_conn *c) { return c->label; }
+
+void tp_conn_set_label(struct tp_conn *c, const char *label)
+{
+  snprintf(c->label, sizeof c->label, "%s", label);
+}
+int tp_conn_fd(const struct tp_conn *c) { return c->fd; }
+
+void tp_conn_describe(const struct tp_conn *c, char *out, size_t len)
+{
+  if (!c->ssl)
+    snprintf(out, len, "plain");
+  else
+    snprintf(out, len, "%s %s%s", SSL_get_version(c->ssl),
+             SSL_CIPHER_get_name(SSL_get_current_cipher(c->ssl)),
+             c->tls_mode_psk ? " (psk)" : " (x509)");
+}
+
+int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, char *msg, size_t msglen,
+                      int timeout_ms)
+{
+  uint8_t b[TP_HELLO_LEN], hdr[TP_REPLY_HDR];
+  char text[TP_REPLY_MAX_MSG + 1], why[256];
+  uint8_t st;
+  tp_hello_encode(h, b);
+  if (tp_conn_write_all(c, b, sizeof b, timeout_ms) < 0)
+    return -1;
+  ssize_t r = c->ops->read_some(c, hdr, 1, tp_mono_ms() + timeout_ms);
+  if (r == 0)
+    return tp_conn_fail(c, "the agent closed the connection without replying to our hello "
+                           "(does it expect TLS?)");
+  if (r < 0 || tp_conn_read_exact(c, hdr + 1, sizeof hdr - 1, timeout_ms) < 0)
+    return -1;
+  int n = tp_reply_parse_hdr(hdr, &st, why, sizeof why);
+  if (n < 0)
+    return tp_conn_fail(c, "%s", why);
+  if (tp_conn_read_exact(c, text, (size_t)n, timeout_ms) < 0)
+    return -1;
+  text[n] = '\0';
+  if (st != TP_ST_OK)
+    return tp_conn_fail(c, "refused by the agent: %s", text);
+  if (msg)
+    snprintf(msg, msglen, "%s", text);
+  return 0;
+}
+
+int tp_reply_send(struct tp_conn *c, uint8_t status, const char *msg, int timeout_ms)
+{
+  uint8_t b[TP_REPLY_HDR + TP_REPLY_MAX_MSG];
+  size_t n = tp_reply_encode(status, msg, b, sizeof b);
+  return tp_conn_write_all(c, b, n, timeout_ms);
+}

@@ -1,0 +1,163 @@
+/* transport/ - the tunnel's wire: the hello that opens every tunnel
+ * connection, the classifier of QEMU's migration channels, TCP sockets,
+ * connections (plain or TLS 1.3 over OpenSSL memory BIOs behind one ops
+ * table) and the io_uring forwarder.  docs/TUNNEL.md describes the protocol.
+ *
+ * Errors: functions return 0/-1 (or pointer/NULL) and leave a message on the
+ * object they failed on (tp_conn_error(), tp_fwd_error()) or in the caller's
+ * err buffer; code next to liburing returns -errno. */
+#ifndef QMIG_TRANSPORT_H
+#define QMIG_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- hello (client -> agent) and its reply (agent -> client) ---- */
+
+#define TP_HELLO_LEN 32
+#define TP_HELLO_VERSION 1
+#define TP_SESSION_LEN 16
+#define TP_REPLY_HDR 8
+#define TP_REPLY_MAX_MSG 1024
+
+enum tp_kind {
+  TP_K_CONTROL = 1, /* first: creates the session */
+  TP_K_QMP = 2,     /* relayed to the destination QEMU's QMP */
+  TP_K_MAIN = 3,    /* QEMU's main migration channel */
+  TP_K_MULTIFD = 4, /* multifd channel `index` */
+  TP_K_NBD = 5,     /* reserved: NBD export `index` (disk mirroring) */
+};
+#define TP_K_MAX TP_K_NBD
+#define TP_MAX_INDEX 255
+
+struct tp_hello {
+  uint8_t version;
+  uint8_t kind;   /* enum tp_kind */
+  uint16_t index; /* multifd channel id / nbd export; 0 otherwise */
+  uint8_t session[TP_SESSION_LEN];
+};
+
+enum tp_status {
+  TP_ST_OK = 0,
+  TP_ST_BAD_HELLO = 1,       /* malformed, unknown version or kind */
+  TP_ST_UNKNOWN_SESSION = 2, /* no such session (or control for a busy agent) */
+  TP_ST_UNAVAILABLE = 3,     /* the destination QEMU cannot be reached */
+  TP_ST_BUSY = 4,            /* a session is already running */
+};
+
+struct tp_reply {
+  uint8_t status; /* enum tp_status */
+  char msg[TP_REPLY_MAX_MSG + 1];
+};
+
+const char *tp_kind_name(unsigned kind); /* "control", ..., "?" */
+void tp_hello_encode(const struct tp_hello *h, uint8_t out[TP_HELLO_LEN]);
+/* Strict: exactly TP_HELLO_LEN bytes, magic, version 1, known kind, index
+ * within bounds for the kind, reserved bytes zero.  -1 with a reason. */
+int tp_hello_parse(const uint8_t *buf, size_t len, struct tp_hello *h, char *err,
+                   size_t errlen);
+/* Reply: header then msglen bytes of text (no NUL).  Returns the bytes
+ * written to out (at most TP_REPLY_HDR + TP_REPLY_MAX_MSG). */
+size_t tp_reply_encode(uint8_t status, const char *msg, uint8_t *out, size_t cap);
+/* Header only: -1 when malformed; else the message length still to read. */
+int tp_reply_parse_hdr(const uint8_t hdr[TP_REPLY_HDR], uint8_t *status, char *err,
+                       size_t errlen);
+
+/* ---- QEMU's migration channels, told apart by their first bytes ---- */
+
+#define TP_CLASSIFY_NEED 25 /* enough bytes for either header */
+/* 0 classified (kind TP_K_MAIN or TP_K_MULTIFD, *index the multifd channel
+ * id), 1 needs more bytes, -1 neither a main nor a multifd channel. */
+int tp_classify(const uint8_t *b, size_t n, unsigned *kind, unsigned *index);
+
+/* ---- sockets (sock.c) ---- */
+
+/* "HOST:PORT" / "[V6]:PORT" split; -1 on junk. */
+int tp_split_hostport(const char *s, char *host, size_t hostlen, char *port, size_t portlen);
+/* TCP: connect within timeout_ms, then TCP_NODELAY, keepalive and
+ * TCP_USER_TIMEOUT so that a dead link fails in bounded time. */
+int tp_tcp_connect(const char *hostport, int timeout_ms, char *err, size_t errlen);
+int tp_tcp_listen(const char *hostport, char *err, size_t errlen);
+void tp_tcp_tune(int fd); /* the options above, for accepted sockets */
+int tp_unix_listen(const char *path, char *err, size_t errlen); /* mode 0600 */
+int tp_unix_connect(const char *path, int timeout_ms, char *err, size_t errlen);
+/* Accept with a timeout (ms, <0 forever); -1 with errno ETIMEDOUT on timeout. */
+int tp_accept(int lfd, int timeout_ms);
+/* Peer of a TCP socket as "ADDR:PORT". */
+void tp_peer_name(int fd, char *out, size_t len);
+int64_t tp_mono_ms(void);
+int64_t tp_wall_us(void);
+
+/* ---- TLS contexts (tls.c) ---- */
+
+enum tp_tls_mode { TP_TLS_NONE, TP_TLS_X509, TP_TLS_PSK };
+struct tp_tls_opts {
+  int mode;              /* enum tp_tls_mode */
+  bool server;
+  const char *dir;       /* x509: ca-cert.pem and server-cert.pem/server-key.pem
+                            (server) or client-cert.pem/client-key.pem */
+  const char *peer_name; /* x509 client: name or IP the server's certificate
+                            must carry (default: the host connected to) */
+  const char *psk_file;  /* PSK: lines "identity:hexkey" (QEMU's keys.psk) */
+  const char *psk_identity; /* PSK client: which line to use (default qemu) */
+};
+struct tp_tls;
+struct tp_tls *tp_tls_new(const struct tp_tls_opts *o, char *err, size_t errlen);
+void tp_tls_free(struct tp_tls *t); /* accepts NULL */
+
+/* ---- connections: plain or TLS, one ops table ---- */
+
+struct tp_conn;
+/* Takes fd (closed by tp_conn_free).  tls NULL = plain; the context must
+ * outlive the connection.  peer_host: for x509 clients, the name/IP to
+ * verify when no peer_name was configured.  label names the connection in
+ * messages ("multifd channel 2 to 198.18.0.2:7000"). */
+struct tp_conn *tp_conn_new(int fd, struct tp_tls *tls, const char *peer_host,
+                            const char *label);
+void tp_conn_free(struct tp_conn *c); /* accepts NULL */
+int tp_conn_handshake(struct tp_conn *c, int timeout_ms);
+int tp_conn_write_all(struct tp_conn *c, const void *p, size_t n, int timeout_ms);
+int tp_conn_read_exact(struct tp_conn *c, void *p, size_t n, int timeout_ms);
+/* Up to n bytes; 0 on orderly close; -1 on error or timeout. */
+ssize_t tp_conn_read_some(struct tp_conn *c, void *p, size_t n, int timeout_ms);
+/* Orderly end of our sending side: TLS close_notify, then a TCP half-close. */
+void tp_conn_close(struct tp_conn *c, int timeout_ms);
+const char *tp_conn_error(const struct tp_conn *c);
+const char *tp_conn_label(const struct tp_conn *c);
+void tp_conn_set_label(struct tp_conn *c, const char *label);
+/* "TLSv1.3 TLS_AES_128_GCM_SHA256" or "plain". */
+void tp_conn_describe(const struct tp_conn *c, char *out, size_t len);
+int tp_conn_fd(const struct tp_conn *c);
+
+/* Client side of a tunnel connection: send the hello, read the reply.  On
+ * refusal -1 with "refused by the agent: MSG"; the reply text of an OK goes
+ * to msg (may be NULL). */
+int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, char *msg, size_t msglen,
+                      int timeout_ms);
+int tp_reply_send(struct tp_conn *c, uint8_t status, const char *msg, int timeout_ms);
+
+/* ---- the forwarder: one thread, one io_uring, both directions ---- */
+
+struct tp_fwd_stats {
+  uint64_t bytes_out;   /* local -> remote (plaintext) */
+  uint64_t bytes_in;    /* remote -> local (plaintext) */
+  double cpu_s;         /* the forwarder thread's CPU time */
+  bool failed;
+  char error[256];      /* "LABEL: what failed" when failed */
+};
+struct tp_fwd;
+/* Forward between local_fd (plain stream socket, taken) and remote (taken)
+ * until both directions reached EOF or one failed.  Runs on its own thread
+ * when `thread` is true, else in tp_fwd_run's caller. */
+struct tp_fwd *tp_fwd_start(int local_fd, struct tp_conn *remote, char *err, size_t errlen);
+/* Wait for the end; fills st (may be NULL).  Frees. */
+void tp_fwd_join(struct tp_fwd *f, struct tp_fwd_stats *st);
+/* Ask it to stop (shuts both sockets down); any thread. */
+void tp_fwd_abort(struct tp_fwd *f);
+bool tp_fwd_done(struct tp_fwd *f);
+/* Snapshot while running (error is set once failed). */
+void tp_fwd_peek(struct tp_fwd *f, struct tp_fwd_stats *st);
+
+#endif
