@@ -35,10 +35,12 @@ def lpad(n): tostring | if length >= n then . else (" " * (n - length)) + . end;
       | if op == "ratio" then $x / $y else $x - $y end ];
   def stat($ch; $v; fig): [ ($ok[$ch | tostring][$v] // {})[] | fig | select(. != null) ];
   # [status, text] of a target
-  def target($ch; $name; $value; $pass; $unit):
+  # pass: a filter applied to the value
+  def target($ch; $name; $value; pass; $unit):
     if $value == null then ["n/a", "\($name) at \($ch) ch: n/a (variant skipped or every run failed)"]
-    else [(if $pass then "PASS" else "MISS" end),
-          "\($name) at \($ch) ch: \($value | f(3))\($unit)  \(if $pass then "PASS" else "MISS" end)"]
+    else ($value | pass) as $ok
+    | [(if $ok then "PASS" else "MISS" end),
+       "\($name) at \($ch) ch: \($value | f(3))\($unit)  \(if $ok then "PASS" else "MISS" end)"]
     end;
 
   [ "summary: \($rounds) of \($runs) rounds, \($ran | length) runs, \($failed) failed, "
