@@ -15,6 +15,7 @@ int cmd_verify_disks(int argc, char **argv);
 int cmd_verify_disk_image(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_create_disks(int argc, char **argv);
 
 /* opts.c, shared by migrate and check.  A getopt_long table of every
  * qmig_option_keys() key (val = its index; *nkeys gets their number) then

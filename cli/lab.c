@@ -45,6 +45,9 @@ static void lab_help(FILE *f)
           "                  a destination disk of another format or size, or none (to see\n"
           "                  the preflight refuse)\n"
           "  --data-disk MiB a second disk drive1 (raw, random content, shared by both sides)\n"
+          "  --data-disk-top drive1 as a qcow2 overlay (1 MiB rewritten) over a shared raw\n"
+          "                  base; with --disk-copy the destination gets its own empty overlay\n"
+          "  --data-disk-copy with --disk-copy: the destination's own empty raw drive1\n"
           "Disks are attached with -blockdev as nodes drive0 (and drive1), formats explicit.\n"
           "  --netns         two hosts on one machine: each QEMU in a network namespace of\n"
           "                  its own (names in lab.json), joined by a veth pair: source\n"
@@ -70,7 +73,8 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     { "disk-cache", required_argument, NULL, 'K' },
     { "disk-copy", no_argument, NULL, 'P' }, { "dst-disk-format", required_argument, NULL, 'G' },
     { "dst-disk", required_argument, NULL, 'S' }, { "dst-no-disk", no_argument, NULL, 'N' },
-    { "data-disk", required_argument, NULL, 'A' },
+    { "data-disk", required_argument, NULL, 'A' }, { "data-disk-top", no_argument, NULL, 'T' },
+    { "data-disk-copy", no_argument, NULL, 'Y' },
     { "netns", no_argument, NULL, 'E' },      { "link-rate", required_argument, NULL, 'L' },
     { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
   };
@@ -105,6 +109,8 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     case 'S': o->dst_disk_mib = cli_uint("dst-disk", optarg); break;
     case 'N': o->dst_no_disk = true; break;
     case 'A': o->data_disk_mib = cli_uint("data-disk", optarg); break;
+    case 'T': o->data_disk_top = true; break;
+    case 'Y': o->data_disk_copy = true; break;
     case 'F':
       if (strcmp(optarg, "raw") && strcmp(optarg, "qcow2")) {
         fprintf(stderr, "qmig %s: --disk-format '%s' is not raw or qcow2\n", who, optarg);
@@ -185,7 +191,8 @@ int cmd_lab(int argc, char **argv)
       printf("  dst disk:    %s (%s, not shared)\n", li.dst_disk[0] ? li.dst_disk : "none",
              li.dst_disk_format[0] ? li.dst_disk_format : "-");
     if (li.data_disk[0])
-      printf("  data disk:   %s (raw, shared)\n", li.data_disk);
+      printf("  data disk:   %s (%s, %s)\n", li.data_disk, li.data_disk_format,
+             strcmp(li.data_disk, li.dst_data_disk) ? "not shared" : "shared");
     return 0;
   }
   fprintf(stderr, "qmig lab: unknown subcommand '%s' (start, stop, status)\n", sub);
@@ -303,7 +310,9 @@ int cmd_demo(int argc, char **argv)
   if (o.dir == dir) { /* our temporary run directory: leave nothing */
     static const char *const files[] = { "lab.json", "src.log", "dst.log", "src.pcap",
                                          "dst.pcap", "disk.raw", "disk.qcow2",
-                                         "disk-dst.raw", "disk-dst.qcow2", "data.raw" };
+                                         "disk-dst.raw", "disk-dst.qcow2", "data.raw",
+                                         "data.qcow2", "data-dst.qcow2", "data-base.raw",
+                                         "data-dst.raw" };
     char path[600];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
       snprintf(path, sizeof path, "%s/%s", dir, files[i]);

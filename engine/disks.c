@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "common/errbuf.h"
+#include "common/run.h"
 #include "engine/internal.h"
 #include "engine/mirror.h"
 
@@ -101,9 +104,23 @@ static void check_disk(const struct eng_config *c, const struct eng_mirror_disk 
             (unsigned long long)s->size);
   if (dst->read_only)
     problem(probs, plen, "%s: the destination opened it read-only", s->name);
-  if (c->disk_sync == ENG_SYNC_TOP && dst->backing_depth == 0)
+  if (c->disk_sync == ENG_SYNC_TOP && s->backing_depth > 0 && dst->backing_depth == 0)
     problem(probs, plen, "%s: disk-sync top needs the backing chain on the destination; its "
             "disk there has no backing image", s->name);
+}
+
+/* Which of the source's disks the options copy; unknown names into probs. */
+static void classify(const struct eng_config *c, struct eng_mirror *mi, const struct stg_disk *src,
+                     size_t ns, char *probs, size_t plen)
+{
+  for (size_t i = 0; i < ns; i++) {
+    struct eng_mirror_disk *md = &mi->d[mi->n++];
+    md->src = src[i];
+    md->copy = c->copy_all_disks ? !src[i].read_only && !in_list(c->shared_disks, src[i].name)
+                                 : in_list(c->copy_disks, src[i].name);
+  }
+  check_names(mi, "copy-disks", c->copy_disks, probs, plen);
+  check_names(mi, "shared-disks", c->shared_disks, probs, plen);
 }
 
 int eng_disks_probe(struct qmig_migration *m)
@@ -121,14 +138,7 @@ int eng_disks_probe(struct qmig_migration *m)
   if (inventory(m, m->src, src, &ns) < 0 || inventory(m, m->dst, dst, &nd) < 0)
     return -1;
   char probs[2048] = "";
-  for (size_t i = 0; i < ns; i++) {
-    struct eng_mirror_disk *md = &mi->d[mi->n++];
-    md->src = src[i];
-    md->copy = c->copy_all_disks ? !src[i].read_only && !in_list(c->shared_disks, src[i].name)
-                                 : in_list(c->copy_disks, src[i].name);
-  }
-  check_names(mi, "copy-disks", c->copy_disks, probs, sizeof probs);
-  check_names(mi, "shared-disks", c->shared_disks, probs, sizeof probs);
+  classify(c, mi, src, ns, probs, sizeof probs);
   size_t ncopy = 0;
   for (size_t i = 0; i < mi->n; i++) {
     struct eng_mirror_disk *md = &mi->d[i];
@@ -150,4 +160,88 @@ int eng_disks_probe(struct qmig_migration *m)
   if (probs[0])
     return eng_errorf(m, "disks: %s", probs);
   return 0;
+}
+
+/* qmig_create_disks: for every disk the options copy, an empty image of the
+ * same format and virtual size in dir, created on this host with qemu-img
+ * (explicit format; an existing file is never overwritten), and the
+ * -blockdev options that attach it to the destination QEMU under the
+ * source's disk name.  Only the source is needed. */
+static void safe_name(const char *name, char *out, size_t len)
+{
+  size_t i;
+  for (i = 0; name[i] && i + 1 < len; i++)
+    out[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
+                    name[i]) ? name[i] : '_';
+  out[i] = '\0';
+}
+
+static int create_one(struct qmig_migration *m, const char *dir, const struct stg_disk *s,
+                      json_t *list)
+{
+  char base[128], path[4096], size[32], why[512], bd[8192];
+  safe_name(s->name, base, sizeof base);
+  if (strcmp(s->format, "raw") && strcmp(s->format, "qcow2"))
+    return eng_errorf(m, "%s: format %s: qmig creates raw and qcow2 images only", s->name,
+                      s->format);
+  snprintf(path, sizeof path, "%s/%s.%s", dir, base, s->format);
+  if (access(path, F_OK) == 0)
+    return eng_errorf(m, "%s: %s exists; qmig never overwrites an image", s->name, path);
+  if (strchr(path, ','))
+    return eng_errorf(m, "%s: %s has a ',' (cannot go into -blockdev)", s->name, path);
+  snprintf(size, sizeof size, "%llu", (unsigned long long)s->size);
+  const char *argv[] = { "qemu-img", "create", "-q", "-f", s->format, path, size, NULL };
+  if (run_argv(argv, why, sizeof why) < 0)
+    return eng_errorf(m, "%s: creating %s: %s", s->name, path, why);
+  snprintf(bd, sizeof bd, "-blockdev driver=file,filename=%s,node-name=%s-file "
+           "-blockdev driver=%s,file=%s-file,node-name=%s", path, base, s->format, base, s->name);
+  json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:I,s:s}", "name", s->name, "path", path,
+                                        "format", s->format, "size", (json_int_t)s->size,
+                                        "blockdev", bd));
+  return 0;
+}
+
+enum qmig_outcome qmig_create_disks(struct qmig_migration *m, const char *dir)
+{
+  if (eng_begin(m) < 0)
+    return QMIG_USAGE;
+  const struct eng_config *c = &m->cfg;
+  enum qmig_outcome out = QMIG_NOT_STARTED;
+  json_t *list = json_array();
+  struct eng_mirror *mi = calloc(1, sizeof *mi);
+  struct stg_disk src[ENG_MAX_DISKS];
+  size_t ns, ncreated = 0;
+  char probs[2048] = "", e[512];
+  if (!mi || !dir || !c->src || !eng_mirror_wanted(c)) {
+    eng_errorf(m, "create-disks needs a source (src), a directory and the disks to copy "
+               "(copy-disks or copy-all-disks)");
+    out = QMIG_USAGE;
+    goto done;
+  }
+  m->src = qmp_connect("source", c->src, (int)c->qmp_timeout_ms, e, sizeof e);
+  if (!m->src) {
+    eng_errorf(m, "%s", e);
+    goto done;
+  }
+  if (inventory(m, m->src, src, &ns) < 0)
+    goto done;
+  classify(c, mi, src, ns, probs, sizeof probs);
+  if (probs[0]) {
+    eng_errorf(m, "disks: %s", probs);
+    goto done;
+  }
+  for (size_t i = 0; i < mi->n; i++) {
+    if (!mi->d[i].copy)
+      continue;
+    if (create_one(m, dir, &mi->d[i].src, list) < 0)
+      goto done; /* the ones created so far are listed in the report */
+    ncreated++;
+  }
+  out = ncreated ? QMIG_MIGRATED : QMIG_NOT_STARTED;
+  if (!ncreated)
+    eng_errorf(m, "no disk to create: the source has only read-only or shared disks");
+done:
+  json_object_set_new(m->report_extra, "created_disks", list);
+  free(mi);
+  return eng_end(m, out);
 }

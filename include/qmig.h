@@ -148,6 +148,17 @@ QMIG_API enum qmig_outcome qmig_check(struct qmig_migration *m);
  * QMIG_USAGE, or QMIG_NOT_STARTED.  Once per object, like qmig_run(). */
 QMIG_API enum qmig_outcome qmig_dirty_rate(struct qmig_migration *m);
 
+/* Before starting a destination QEMU whose disks do not exist yet: for
+ * every disk of the source that the copy-disks / copy-all-disks options
+ * copy, create an empty image of the same format (raw or qcow2) and virtual
+ * size in `dir` on this host (DIR/NAME.FORMAT, never overwriting a file),
+ * with qemu-img.  The report's "created_disks" lists each image and the
+ * -blockdev options that attach it under the source's disk name (add the
+ * same -device as on the source).  Needs only the source (src).  Returns
+ * QMIG_MIGRATED (0) when every image was created, else QMIG_USAGE or
+ * QMIG_NOT_STARTED with qmig_error().  Once per object. */
+QMIG_API enum qmig_outcome qmig_create_disks(struct qmig_migration *m, const char *dir);
+
 /* Ask a running qmig_run() to cancel.  Async-signal-safe and callable from
  * any thread. */
 QMIG_API void qmig_cancel(struct qmig_migration *m);
@@ -197,6 +208,13 @@ struct qmig_lab_options {
   unsigned data_disk_mib;  /* a second disk "drive1" (raw, shared by both
                               sides, random content the guest never writes);
                               0 = none */
+  bool data_disk_top;      /* drive1 becomes a qcow2 overlay over a shared raw
+                              base of random data, 1 MiB of it rewritten in the
+                              source's overlay; with disk_copy the destination
+                              has its own empty overlay over the same base (for
+                              copy-disks drive1 with disk-sync top) */
+  bool data_disk_copy;     /* with disk_copy: the destination gets its own
+                              empty raw drive1 (to copy it whole) */
   bool netns;            /* two hosts on one machine: each QEMU in a network
                             namespace of its own (named after dir), joined by
                             a veth pair, source 198.18.0.1/30, destination
@@ -230,7 +248,9 @@ struct qmig_lab_info {
   char dst_disk[256];                  /* the destination's image: disk
                                           unless non-shared; "" if none */
   char dst_disk_format[8];
-  char data_disk[256];                 /* shared "drive1", "" without */
+  char data_disk[256];                 /* "drive1", "" without */
+  char dst_data_disk[256];             /* the destination's drive1 */
+  char data_disk_format[8];
   /* With netns ("" / 0 otherwise): */
   char src_netns[32], dst_netns[32];   /* network namespace names */
   char src_addr[48], dst_addr[48];     /* the veth addresses; the native

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/errbuf.h"
+#include "common/run.h"
 #include "guest/pattern.h"
 #include "lab/diskcheck.h"
 #include "lab/lab.h"
@@ -321,7 +322,7 @@ int qmig_verify_disk_image(const char *path, const char *format, struct qmig_dis
   /* -U: a stopped QEMU may still hold the image's locks; it writes nothing. */
   const char *argv[] = { "qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw",
                          path, tmp, NULL };
-  if (lab_run(argv, why, sizeof why) < 0) {
+  if (run_argv(argv, why, sizeof why) < 0) {
     errbuf_setf(err, errlen, "diskcheck: %s to raw: %s", path, why);
     rc = -1;
   } else {

@@ -158,8 +158,9 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
    * until the switchover.  A non-shared disk: the destination opens its own
    * image, which qmig's NBD mirror fills. */
   for (int k = 0; disk && k < 2; k++) {
-    const char *path = k ? disk->data_path : side == 0 ? disk->path : disk->dst_path;
-    const char *fmt = k ? "raw" : side == 0 ? disk->format : disk->dst_format;
+    const char *path = k ? (side == 0 ? disk->data_path : disk->dst_data_path)
+                         : (side == 0 ? disk->path : disk->dst_path);
+    const char *fmt = k ? disk->data_format : side == 0 ? disk->format : disk->dst_format;
     if (!fmt || !path[0])
       continue;
     snprintf(bd[k][0], sizeof bd[k][0], "driver=file,filename=%s,node-name=drive%d-file,"
@@ -417,6 +418,8 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
     json_object_set_new(j, "dst_disk", json_string(disk->dst_path));
     json_object_set_new(j, "dst_disk_format", json_string(disk->dst_format ?: ""));
     json_object_set_new(j, "data_disk", json_string(disk->data_path));
+    json_object_set_new(j, "dst_data_disk", json_string(disk->dst_data_path));
+    json_object_set_new(j, "data_disk_format", json_string(disk->data_format));
   }
   if (j && net) {
     json_t *nj = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "src_netns", net->ns[0],
@@ -467,7 +470,7 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
       return errf(err, errlen, "lab: disk: %s", why);
     disk = &disk_;
   } else if (o.disk_write_kibps || o.disk_format || o.disk_cache || o.disk_copy ||
-             o.data_disk_mib) {
+             o.data_disk_mib || o.data_disk_top) {
     return errf(err, errlen, "lab: disk options given without a disk size");
   }
   random_uuid(uuid, sizeof uuid);
@@ -564,11 +567,14 @@ int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t e
   li->dirty_mibps = (unsigned)dirty;
   li->heartbeat_ms = (unsigned)hb;
   const char *disk = NULL, *dfmt = NULL, *dcache = NULL, *ddisk = NULL, *ddfmt = NULL,
-             *data = NULL;
+             *data = NULL, *ddata = NULL, *datafmt = NULL;
   int dmib = 0, dw = 0; /* optional: absent without a disk (and before disks) */
-  json_unpack(j, "{s?s,s?s,s?s,s?i,s?i,s?s,s?s,s?s}", "disk", &disk, "disk_format", &dfmt,
-              "disk_cache", &dcache, "disk_mib", &dmib, "disk_write_kibps", &dw, "dst_disk",
-              &ddisk, "dst_disk_format", &ddfmt, "data_disk", &data);
+  json_unpack(j, "{s?s,s?s,s?s,s?i,s?i,s?s,s?s,s?s,s?s,s?s}", "disk", &disk, "disk_format",
+              &dfmt, "disk_cache", &dcache, "disk_mib", &dmib, "disk_write_kibps", &dw,
+              "dst_disk", &ddisk, "dst_disk_format", &ddfmt, "data_disk", &data, "dst_data_disk",
+              &ddata, "data_disk_format", &datafmt);
+  snprintf(li->dst_data_disk, sizeof li->dst_data_disk, "%s", ddata ? ddata : "");
+  snprintf(li->data_disk_format, sizeof li->data_disk_format, "%s", datafmt ? datafmt : "");
   snprintf(li->dst_disk, sizeof li->dst_disk, "%s", ddisk ? ddisk : "");
   snprintf(li->dst_disk_format, sizeof li->dst_disk_format, "%s", ddfmt ? ddfmt : "");
   snprintf(li->data_disk, sizeof li->data_disk, "%s", data ? data : "");

@@ -13,11 +13,6 @@
  * directory `dir` (absolute), or 0 if it is not running. */
 int lab_side_pid(const char *dir, int side);
 
-/* Run argv (argv[0] found in PATH) to its end, stdin and stdout on
- * /dev/null.  0 when it exits 0; else -1 with the first line of its stderr
- * (or how it ended) in err. */
-int lab_run(const char *const *argv, char *err, size_t errlen);
-
 /* The lab's disk image, as both QEMUs attach it. */
 struct lab_disk {
   char path[PATH_MAX]; /* DIR/disk.FORMAT */
@@ -26,7 +21,9 @@ struct lab_disk {
   /* the destination's: the same image (shared) or its own (disk_copy) */
   char dst_path[PATH_MAX];
   const char *dst_format; /* NULL: the destination has no disk */
-  char data_path[PATH_MAX]; /* shared raw "drive1", "" without */
+  char data_path[PATH_MAX]; /* "drive1", "" without */
+  char dst_data_path[PATH_MAX]; /* the destination's: data_path if shared */
+  const char *data_format;
 };
 
 /* Check o's disk options and create DIR/disk.FORMAT of o->disk_mib MiB

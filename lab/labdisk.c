@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "guest/pattern.h"
+#include "common/run.h"
 #include "lab/lab.h"
 
 static int ld_errf(char *err, size_t len, const char *fmt, ...)
@@ -26,58 +27,6 @@ static int ld_errf(char *err, size_t len, const char *fmt, ...)
   return -1;
 }
 
-int lab_run(const char *const *argv, char *err, size_t errlen)
-{
-  char out[1024];
-  size_t len = 0;
-  int p[2], st;
-  pid_t pid;
-
-  if (pipe2(p, O_CLOEXEC) < 0)
-    return ld_errf(err, errlen, "%s: pipe: %s", argv[0], strerror(errno));
-  pid = fork();
-  if (pid < 0) {
-    close(p[0]);
-    close(p[1]);
-    return ld_errf(err, errlen, "%s: fork: %s", argv[0], strerror(errno));
-  }
-  if (pid == 0) {
-    int nul = open("/dev/null", O_RDWR);
-    if (nul >= 0) {
-      dup2(nul, 0);
-      dup2(nul, 1);
-    }
-    dup2(p[1], 2);
-    execvp(argv[0], (char *const *)argv);
-    dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-  }
-  close(p[1]);
-  for (;;) { /* keep the start of stderr, drain the rest */
-    char sink[4096];
-    ssize_t n = len < sizeof out - 1 ? read(p[0], out + len, sizeof out - 1 - len)
-                                     : read(p[0], sink, sizeof sink);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    if (len < sizeof out - 1)
-      len += (size_t)n;
-  }
-  out[len] = '\0';
-  close(p[0]);
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-    ;
-  if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-    return 0;
-  out[strcspn(out, "\n")] = '\0';
-  if (out[0])
-    return ld_errf(err, errlen, "%s: %s", argv[0], out);
-  if (WIFEXITED(st))
-    return ld_errf(err, errlen, "%s exited with status %d", argv[0], WEXITSTATUS(st));
-  return ld_errf(err, errlen, "%s killed by signal %d", argv[0], WTERMSIG(st));
-}
-
 /* A new image at path (the guest's generations begin at 1 again). */
 static int create_image(const char *path, const char *format, unsigned mib, char *err,
                         size_t errlen)
@@ -87,7 +36,7 @@ static int create_image(const char *path, const char *format, unsigned mib, char
   const char *argv[] = { "qemu-img", "create", "-q", "-f", format, path, size, NULL };
   if (unlink(path) < 0 && errno != ENOENT)
     return ld_errf(err, errlen, "remove the old %s: %s", path, strerror(errno));
-  if (lab_run(argv, why, sizeof why) < 0)
+  if (run_argv(argv, why, sizeof why) < 0)
     return ld_errf(err, errlen, "create %s: %s", path, why);
   return 0;
 }
@@ -140,7 +89,7 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
   /* The destination's disk: the same image, or its own empty one. */
   snprintf(d->dst_path, sizeof d->dst_path, "%s", d->path);
   d->dst_format = d->format;
-  d->data_path[0] = '\0';
+  d->data_path[0] = d->dst_data_path[0] = '\0';
   if (!o->disk_copy && (o->dst_disk_format || o->dst_disk_mib || o->dst_no_disk))
     return ld_errf(err, errlen, "destination disk variants need a non-shared disk (disk copy)");
   if (o->disk_copy && o->dst_no_disk) {
@@ -156,11 +105,46 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
                      err, errlen) < 0)
       return -1;
   }
-  if (o->data_disk_mib) {
+  d->data_format = "raw";
+  if (o->data_disk_top && !o->data_disk_mib)
+    return ld_errf(err, errlen, "a data disk overlay needs a data disk size");
+  if (o->data_disk_mib && !o->data_disk_top) {
     snprintf(d->data_path, sizeof d->data_path, "%s/data.raw", dir);
     if (create_data_disk(d->data_path, o->data_disk_mib, err, errlen) < 0)
       return -1;
+  } else if (o->data_disk_mib) {
+    /* base (random, shared) <- overlay with 1 MiB rewritten at 1 MiB */
+    char base[PATH_MAX + 16], why[512];
+    snprintf(base, sizeof base, "%s/data-base.raw", dir);
+    if (create_data_disk(base, o->data_disk_mib, err, errlen) < 0)
+      return -1;
+    d->data_format = "qcow2";
+    snprintf(d->data_path, sizeof d->data_path, "%s/data.qcow2", dir);
+    snprintf(d->dst_data_path, sizeof d->dst_data_path, "%s/data-dst.qcow2", dir);
+    for (int k = 0; k < (o->disk_copy ? 2 : 1); k++) {
+      const char *p = k ? d->dst_data_path : d->data_path;
+      const char *mk[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw",
+                           p, NULL };
+      unlink(p);
+      if (run_argv(mk, why, sizeof why) < 0)
+        return ld_errf(err, errlen, "create %s: %s", p, why);
+    }
+    const char *wr[] = { "qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 1M", d->data_path,
+                         NULL };
+    if (o->data_disk_mib < 2 || run_argv(wr, why, sizeof why) < 0)
+      return ld_errf(err, errlen, "write into %s: %s", d->data_path,
+                     o->data_disk_mib < 2 ? "the data disk needs 2 MiB at least" : why);
   }
+  if (o->data_disk_copy && (!o->disk_copy || o->data_disk_top || !o->data_disk_mib))
+    return ld_errf(err, errlen, "a destination data disk of its own needs a non-shared disk "
+                   "and a raw data disk");
+  if (o->data_disk_copy) {
+    snprintf(d->dst_data_path, sizeof d->dst_data_path, "%s/data-dst.raw", dir);
+    if (create_image(d->dst_data_path, "raw", o->data_disk_mib, err, errlen) < 0)
+      return -1;
+  }
+  if (!d->dst_data_path[0] || !o->disk_copy)
+    snprintf(d->dst_data_path, sizeof d->dst_data_path, "%s", d->data_path);
 
   /* cache=none (O_DIRECT) is what shared storage between two hosts needs;
    * a filesystem without O_DIRECT (tmpfs before Linux 6.6) gets writeback,

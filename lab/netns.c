@@ -2,7 +2,7 @@
  * destination QEMU each in a network namespace of its own, joined by a veth
  * pair with addresses from 198.18.0.0/15 (RFC 2544 benchmarking space),
  * optionally shaped with tc tbf.  Everything is done with iproute2's `ip`
- * and `tc`, run with argv (lab_run), so each failure names the command and
+ * and `tc`, run with argv (run_argv), so each failure names the command and
  * what it printed.  Names derive from the run directory, so a lab's network
  * can be found and removed after a crash even without its lab.json. */
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "common/errbuf.h"
+#include "common/run.h"
 #include "lab/lab.h"
 
 /* A /30 inside 198.18.0.0/15: each lab's pair lives in namespaces of its
@@ -91,13 +92,13 @@ int lab_net_down(const struct lab_net *n, char *err, size_t errlen)
   for (int s = 0; s < 2; s++) {
     if (host_link_exists(n->veth[s])) {
       const char *argv[] = { "ip", "link", "del", n->veth[s], NULL };
-      if (lab_run(argv, why, sizeof why) < 0 && host_link_exists(n->veth[s]))
+      if (run_argv(argv, why, sizeof why) < 0 && host_link_exists(n->veth[s]))
         rc = -1, errbuf_setf(err, errlen, "network: %s", why);
     }
     if (n->ns[s][0] && ns_exists(n->ns[s])) {
       /* Deleting a namespace deletes its end of the veth (and the peer). */
       const char *argv[] = { "ip", "netns", "del", n->ns[s], NULL };
-      if (lab_run(argv, why, sizeof why) < 0 && ns_exists(n->ns[s]))
+      if (run_argv(argv, why, sizeof why) < 0 && ns_exists(n->ns[s]))
         rc = -1, errbuf_setf(err, errlen, "network: %s", why);
     }
   }
@@ -110,7 +111,7 @@ static int run_all(const char *const *const *cmds, size_t ncmds, char *err, size
 {
   char why[512];
   for (size_t i = 0; i < ncmds; i++)
-    if (lab_run(cmds[i], why, sizeof why) < 0) {
+    if (run_argv(cmds[i], why, sizeof why) < 0) {
       errbuf_setf(err, errlen, "network: %s", why);
       return -1;
     }

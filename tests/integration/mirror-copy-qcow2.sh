@@ -1,2 +1,2 @@
-# qcow2 images on both sides: see mirror-copy.sh.
-FMT=qcow2 exec bash "$(dirname "$0")/mirror-copy.sh"
+# qcow2 images on both sides, the copy limited to 8 MiB/s: see mirror-copy.sh.
+FMT=qcow2 BW=8M exec bash "$(dirname "$0")/mirror-copy.sh"

@@ -33,4 +33,14 @@ refused --disk-format qcow2 --dst-disk-format raw -- \
   "drive0: format differs: source qcow2, destination raw (the destination would take"
 refused --dst-no-disk -- "drive0: the destination QEMU has no disk 'drive0'"
 refused -- "copy-disks: the source has no disk 'nosuch'" nosuch
+
+# A qcow2 image given without a format is never opened as raw (nor probed):
+# every qmig command that opens an image refuses it.
+qemu-img create -q -f qcow2 "$D/x.qcow2" 4M
+set +e
+"$QMIG" verify-disk-image --image "$D/x.qcow2" 2> "$D/err"; rc1=$?
+"$QMIG" verify-disks --src "$D/x.qcow2" --dst "$D/x.qcow2" --dst-format qcow2 2>> "$D/err"; rc2=$?
+set -e
+[ $rc1 = 2 ] && [ $rc2 = 2 ] || fail "formatless image: exits $rc1 $rc2: $(cat "$D/err")"
+grep -q "qmig never probes" "$D/err" || fail "$(cat "$D/err")"
 echo "mirror-preflight: ok"
