@@ -263,8 +263,9 @@ int eng_follow(struct qmig_migration *m)
         moved_ns = now;
       } else if (cf->stall_timeout_s && now - moved_ns >= (int64_t)cf->stall_timeout_s * 1000000000) {
         eng_errorf(m, "stream stalled: no progress for %u s (ram.transferred stayed at %llu "
-                   "bytes, status active): the link to %s is down or blocked", cf->stall_timeout_s,
-                   (unsigned long long)moved, m->uri);
+                   "bytes, status active): the link to %s%s is down or blocked", cf->stall_timeout_s,
+                   (unsigned long long)moved, cf->tunnel ? "the agent at " : "",
+                   cf->tunnel ? cf->tunnel : m->uri);
         return 1;
       }
       int pr = eng_policy_tick(m, &st);
