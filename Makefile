@@ -34,7 +34,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage fuzz-qmp
+.PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage fuzz-qmp fuzz-tunnel bench-fwd
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
 
 $(BUILD)/%.o: %.c Makefile
@@ -71,6 +71,13 @@ fuzz-qmp:
 	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	  -I. -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz_qmp fuzz/fuzz_qmp.c $(wildcard qmp/*.c) $(PKG_LIBS)
 
+# libFuzzer target for the tunnel hello, reply and channel classifier;
+# run: $(BUILD)/fuzz_tunnel -max_total_time=60
+fuzz-tunnel:
+	@mkdir -p $(BUILD)
+	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+	  -I. -Iinclude -o $(BUILD)/fuzz_tunnel fuzz/fuzz_tunnel.c transport/hello.c common/errbuf.c
+
 # deps: the one shared step that installs missing Debian packages (as root).
 deps:
 	@sh tests/deps.sh
@@ -92,6 +99,15 @@ bench-tunnel: deps all
 
 bench-storage: deps all
 	bash bench/storage.sh
+
+# The tunnel's forwarding alone (raw TCP vs tunnel plain vs TLS), see docs/TUNNEL.md.
+GIB ?= 4
+ROUNDS ?= 3
+$(BUILD)/bench_tunnel_fwd: bench/tunnel_fwd.c $(BUILD)/libqmig.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS)
+bench-fwd: $(BUILD)/bench_tunnel_fwd
+	@k=$$(mktemp); echo "qemu:$$(openssl rand -hex 32)" > $$k; uptime; \
+	  $(BUILD)/bench_tunnel_fwd $(GIB) $(ROUNDS) $$k; rc=$$?; rm -f $$k; exit $$rc
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/qmig

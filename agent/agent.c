@@ -47,6 +47,7 @@ struct qmig_agent *qmig_agent_new(void)
     return NULL;
   }
   a->handshake_ms = 5000;
+  a->control_fd = -1;
   pthread_mutex_init(&a->lock, NULL);
   pthread_cond_init(&a->cond, NULL);
   return a;
@@ -249,20 +250,29 @@ int qmig_agent_run(struct qmig_agent *a)
     pthread_attr_destroy(&at);
   }
   close(lfd);
-  /* Stop what still runs, and wait (bounded) for the connection threads. */
+  /* Stop what still runs (forwarders, the control connection, channels
+   * waiting for main), and wait for the connection threads: every wait they
+   * do is bounded by handshake-timeout or ended here. */
   pthread_mutex_lock(&a->lock);
+  a->stopping = true;
   for (int i = 0; i < AGT_MAX_FWD; i++)
     tp_fwd_abort(a->fwd[i]);
+  if (a->control_fd >= 0)
+    shutdown(a->control_fd, SHUT_RDWR);
+  pthread_cond_broadcast(&a->cond);
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += 10;
+  until.tv_sec += 10 + a->handshake_ms / 1000;
   while (a->handlers > 0 && pthread_cond_timedwait(&a->cond, &a->lock, &until) == 0)
     ;
   unsigned left = a->handlers;
   pthread_mutex_unlock(&a->lock);
-  if (left)
-    agt_log(a, "%u connection threads did not end within 10 s", left);
+  if (left) {
+    /* Cannot happen with the bounds above; never free under running threads. */
+    agt_log(a, "%u connection threads did not end: exiting", left);
+    _exit(1);
+  }
   if (a->made_run_dir)
     rmdir(a->run_dir);
-  return left && rc == 0 ? errorf(a, "agent: connection threads did not end") : rc;
+  return rc;
 }

@@ -40,6 +40,8 @@ struct qmig_agent {
   struct agt_session s;
   unsigned sessions_ended;
   unsigned handlers;            /* connection threads running */
+  int control_fd;               /* the session's control socket, -1 */
+  bool stopping;
   struct tp_fwd *fwd[AGT_MAX_FWD]; /* running forwarders, for stop */
   char err[512];
 };

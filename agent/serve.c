@@ -81,13 +81,14 @@ static void serve_control(struct qmig_agent *a, struct tp_conn *c, const struct 
 {
   struct agt_session *s = &a->s;
   pthread_mutex_lock(&a->lock);
-  if (s->active) {
+  if (s->active || a->stopping) {
     pthread_mutex_unlock(&a->lock);
     refuse(a, c, peer, TP_ST_BUSY, "busy: another session is running on this agent");
     return;
   }
   memset(s, 0, sizeof *s);
   s->active = true;
+  a->control_fd = tp_conn_fd(c);
   memcpy(s->id, h->session, TP_SESSION_LEN);
   for (int i = 0; i < TP_SESSION_LEN; i++)
     snprintf(s->hex + 2 * i, 3, "%02x", h->session[i]);
@@ -109,6 +110,7 @@ static void serve_control(struct qmig_agent *a, struct tp_conn *c, const struct 
   }
   pthread_mutex_lock(&a->lock);
   s->active = false;
+  a->control_fd = -1;
   a->sessions_ended++;
   pthread_cond_broadcast(&a->cond);
   pthread_mutex_unlock(&a->lock);
@@ -123,10 +125,10 @@ static bool wait_main(struct qmig_agent *a)
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   until.tv_sec += MAIN_WAIT_S;
-  while (a->s.active && !a->s.main_connected)
+  while (a->s.active && !a->s.main_connected && !a->stopping)
     if (pthread_cond_timedwait(&a->cond, &a->lock, &until) != 0)
       break;
-  return a->s.active && a->s.main_connected;
+  return a->s.active && a->s.main_connected && !a->stopping;
 }
 
 static int add_fwd(struct qmig_agent *a, struct tp_fwd *f)

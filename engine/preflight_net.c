@@ -241,9 +241,9 @@ static void check_port(void *arg)
 void eng_pf_port(struct qmig_migration *m, json_t *arr)
 {
   char self[64], src[64], dst[64], why[300];
-  if (m->cfg.tunnel) { /* QEMU's stream goes to the engine's private socket */
-    eng_pf_add(arr, "data-port", ENG_PF_SKIP, "not checked: the stream goes through the tunnel "
-               "to the agent at %s", m->cfg.tunnel);
+  if (m->cfg.tunnel) { /* reaching the agent was the check (connecting) */
+    eng_pf_add(arr, "data-port", ENG_PF_SKIP, "not checked: the stream goes through the "
+               "tunnel agent at %s", m->cfg.tunnel);
     return;
   }
   eng_netns_id(NULL, self, sizeof self);

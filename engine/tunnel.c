@@ -336,23 +336,51 @@ int eng_tunnel_incoming(struct qmig_migration *m)
   return 0;
 }
 
+/* Whether the agent closed the control connection (it is gone, or ended the
+ * session).  Nothing else is ever sent on it unasked. */
+static bool control_closed(struct eng_tunnel *t)
+{
+  struct pollfd p = { .fd = tp_conn_fd(t->control), .events = POLLIN };
+  char b[64];
+  return poll(&p, 1, 0) == 1 && tp_conn_read_some(t->control, b, sizeof b, 10) <= 0;
+}
+
 /* The tunnel failure that explains a failed migration: the first channel
- * that could not be opened, else the first forwarder that failed. */
+ * that could not be opened, else a failed data channel (given up to 1 s to
+ * notice: QEMU may see the break first), else the QMP relay, else a control
+ * connection the agent closed. */
 void eng_tunnel_blame(struct qmig_migration *m)
 {
   struct eng_tunnel *t = m->tunnel;
   if (!t)
     return;
-  char why[512] = "";
-  pthread_mutex_lock(&t->lock);
-  snprintf(why, sizeof why, "%s", t->error);
-  for (unsigned i = 0; i < t->nch && !why[0]; i++) {
-    struct tp_fwd_stats st;
-    tp_fwd_peek(t->ch[i].fwd, &st);
-    if (st.failed)
-      snprintf(why, sizeof why, "%s", st.error);
+  char why[512] = "", qmp_why[300] = "";
+  int64_t until = tp_mono_ms() + 1000;
+  for (bool settled = false; !settled && !why[0];) {
+    settled = tp_mono_ms() >= until;
+    pthread_mutex_lock(&t->lock);
+    snprintf(why, sizeof why, "%s", t->error);
+    bool running = false;
+    for (unsigned i = 0; i < t->nch && !why[0]; i++) {
+      struct tp_fwd_stats st;
+      tp_fwd_peek(t->ch[i].fwd, &st);
+      if (t->ch[i].kind == TP_K_QMP)
+        snprintf(qmp_why, sizeof qmp_why, "%s", st.failed ? st.error : "");
+      else if (st.failed)
+        snprintf(why, sizeof why, "%s", st.error);
+      else
+        running |= !tp_fwd_done(t->ch[i].fwd);
+    }
+    pthread_mutex_unlock(&t->lock);
+    settled |= !running;
+    if (!why[0] && !settled)
+      usleep(20000);
   }
-  pthread_mutex_unlock(&t->lock);
+  if (!why[0] && qmp_why[0])
+    snprintf(why, sizeof why, "%s", qmp_why);
+  if (!why[0] && t->control && control_closed(t))
+    snprintf(why, sizeof why, "%s: closed by the agent (is it still running?)",
+             tp_conn_label(t->control));
   if (why[0] && !strstr(m->err, why)) {
     size_t n = strlen(m->err);
     snprintf(m->err + n, sizeof m->err - n, "%stunnel: %s", n ? "; " : "", why);

@@ -14,6 +14,7 @@
  * forwarder ends when both directions are done or one failed; failing closes
  * both sockets, so QEMU on either side sees its channel break. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -50,6 +51,7 @@ struct dir {
   size_t len, off;    /* what is being sent, and how far */
   bool sending_wire;
   bool eof_seen, done;
+  int pipe[2];        /* splice mode: the kernel moves the bytes via this */
 };
 
 struct tp_fwd {
@@ -93,11 +95,20 @@ static int sqe_recv(struct tp_fwd *f, struct dir *d, void *buf, size_t n)
   return 0;
 }
 
+static bool spliced(const struct dir *d) { return d->pipe[0] >= 0; }
+
 static int sqe_send(struct tp_fwd *f, struct dir *d)
 {
   struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
   if (!sqe)
     return -EBUSY;
+  if (spliced(d)) {
+    io_uring_prep_splice(sqe, d->pipe[0], -1, d->to, -1, (unsigned)(d->len - d->off),
+                         SPLICE_F_MOVE);
+    io_uring_sqe_set_data(sqe, &d->send_req);
+    f->inflight++;
+    return 0;
+  }
   const uint8_t *p = (d->sending_wire ? d->wire : d->pbuf) + d->off;
   io_uring_prep_send(sqe, d->to, p, d->len - d->off, MSG_NOSIGNAL);
   io_uring_sqe_set_data(sqe, &d->send_req);
@@ -110,6 +121,15 @@ static bool tls(const struct tp_fwd *f) { return f->remote->ssl != NULL; }
 /* Start receiving for d: plaintext from local, or records from the remote. */
 static int start_recv(struct tp_fwd *f, struct dir *d)
 {
+  if (spliced(d)) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
+    if (!sqe)
+      return -EBUSY;
+    io_uring_prep_splice(sqe, d->from, -1, d->pipe[1], -1, BUF_SIZE, SPLICE_F_MOVE);
+    io_uring_sqe_set_data(sqe, &d->recv_req);
+    f->inflight++;
+    return 0;
+  }
   if (!d->out && tls(f))
     return sqe_recv(f, d, d->wire, WIRE_SIZE);
   return sqe_recv(f, d, d->pbuf, BUF_SIZE);
@@ -251,8 +271,11 @@ static void *loop(void *arg)
 {
   struct tp_fwd *f = arg;
   int rc = start_recv(f, &f->out);
+  /* TLS: the setup phase may have read records past the agent's reply (one
+   * TCP read can hold the reply and the first forwarded bytes); they wait
+   * in the rbio, so decrypt those before asking the socket for more. */
   if (rc == 0)
-    rc = start_recv(f, &f->in);
+    rc = tls(f) ? in_drain(f, &f->in) : start_recv(f, &f->in);
   while (rc == 0 && !(f->out.done && f->in.done)) {
     struct io_uring_cqe *cqe;
     struct __kernel_timespec ts = { .tv_sec = 1 };
@@ -303,6 +326,7 @@ static void *loop(void *arg)
 
 static void init_dir(struct dir *d, bool out, int from, int to)
 {
+  d->pipe[0] = d->pipe[1] = -1;
   d->out = out;
   d->from = from;
   d->to = to;
@@ -310,8 +334,18 @@ static void init_dir(struct dir *d, bool out, int from, int to)
   d->send_req = (struct req){ REQ_SEND, d };
 }
 
+static void close_pipe(struct dir *d)
+{
+  if (spliced(d)) {
+    close(d->pipe[0]);
+    close(d->pipe[1]);
+  }
+}
+
 static void fwd_free(struct tp_fwd *f)
 {
+  close_pipe(&f->out);
+  close_pipe(&f->in);
   if (f->ring_ok)
     io_uring_queue_exit(&f->ring);
   free(f->out.pbuf);
@@ -323,6 +357,10 @@ static void fwd_free(struct tp_fwd *f)
   pthread_mutex_destroy(&f->lock);
   free(f);
 }
+
+static atomic_bool use_splice;
+
+void tp_fwd_set_splice(bool on) { atomic_store(&use_splice, on); }
 
 struct tp_fwd *tp_fwd_start(int local_fd, struct tp_conn *remote, char *err, size_t errlen)
 {
@@ -343,13 +381,24 @@ struct tp_fwd *tp_fwd_start(int local_fd, struct tp_conn *remote, char *err, siz
   f->out.wire = malloc(WIRE_SIZE);
   f->in.wire = malloc(WIRE_SIZE);
   int rc = io_uring_queue_init(RING_DEPTH, &f->ring, 0);
+  f->ring_ok = rc == 0;
+  /* Plain channels may move bytes with splice through a pipe instead of
+   * copying them through user space (tp_fwd_set_splice; docs/TUNNEL.md has
+   * the measurement that chose the default). */
+  if (rc == 0 && !remote->ssl && atomic_load(&use_splice))
+    for (struct dir *d = &f->out; d && rc == 0; d = d == &f->out ? &f->in : NULL) {
+      if (pipe2(d->pipe, O_CLOEXEC) < 0) {
+        rc = -errno;
+        d->pipe[0] = d->pipe[1] = -1;
+      } else {
+        fcntl(d->pipe[1], F_SETPIPE_SZ, (int)BUF_SIZE); /* best effort */
+      }
+    }
   if (rc < 0 || !f->out.pbuf || !f->in.pbuf || !f->out.wire || !f->in.wire) {
     errbuf_setf(err, errlen, "%s: forwarder: %s", remote->label,
                 rc < 0 ? strerror(-rc) : "out of memory");
-    f->ring_ok = rc == 0;
     goto fail;
   }
-  f->ring_ok = true;
   if ((rc = pthread_create(&f->thread, NULL, loop, f)) != 0) {
     errbuf_setf(err, errlen, "%s: forwarder thread: %s", remote->label, strerror(rc));
     goto fail;

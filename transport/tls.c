@@ -276,9 +276,11 @@ void tp_tls_why(struct tp_conn *c, const char *what)
   } else if (reason && (strstr(reason, "wrong version") || strstr(reason, "http") ||
                         strstr(reason, "packet length") || strstr(reason, "record layer"))) {
     snprintf(hint, sizeof hint, "plaintext peer: it does not speak TLS");
-  } else if (reason && (strstr(reason, "no shared cipher") || strstr(reason, "handshake failure")) &&
-             c->tls_mode_psk) {
-    snprintf(hint, sizeof hint, "bad PSK: the peer has no key for our identity");
+  } else if (reason && c->tls_mode_psk &&
+             (strstr(reason, "no shared cipher") || strstr(reason, "handshake failure") ||
+              strstr(reason, "illegal parameter"))) {
+    /* The peer's alert is all we learn: its log says which of the two. */
+    snprintf(hint, sizeof hint, "bad PSK: the peer rejected our key or identity");
   }
   tp_conn_fail(c, "%s: %s%s%s", what, hint[0] ? hint : "", hint[0] && reason ? "; " : "",
                reason ? reason : (hint[0] ? "" : "connection closed"));

@@ -152,6 +152,9 @@ struct tp_fwd;
  * until both directions reached EOF or one failed.  Runs on its own thread
  * when `thread` is true, else in tp_fwd_run's caller. */
 struct tp_fwd *tp_fwd_start(int local_fd, struct tp_conn *remote, char *err, size_t errlen);
+/* Plain channels: splice through a pipe (true) or copy through a user
+ * buffer (false) from the next tp_fwd_start on; process-wide. */
+void tp_fwd_set_splice(bool on);
 /* Wait for the end; fills st (may be NULL).  Frees. */
 void tp_fwd_join(struct tp_fwd *f, struct tp_fwd_stats *st);
 /* Ask it to stop (shuts both sockets down); any thread. */

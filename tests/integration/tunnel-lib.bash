@@ -10,14 +10,15 @@ free_port() {
 # start_agent [qmig agent options...]: AGENT=127.0.0.1:PORT, AGENT_PID; log
 # in $D/agent.log.
 start_agent() {
-  local port; port=$(free_port)
+  local port n0; port=$(free_port)
+  n0=$(grep -c "listening on" "$D/agent.log" 2>/dev/null || true)
   "$QMIG" agent --listen "127.0.0.1:$port" --qmp "unix:$D/dst.qmp" --run-dir "$D/agent" \
     "$@" 2>>"$D/agent.log" &
   AGENT_PID=$!
   echo "$AGENT_PID" >> "$D/pids"
   AGENT=127.0.0.1:$port
   for _ in $(seq 50); do
-    grep -q "listening on" "$D/agent.log" 2>/dev/null && return 0
+    [ "$(grep -c "listening on" "$D/agent.log" 2>/dev/null)" -gt "${n0:-0}" ] && return 0
     alive "$AGENT_PID" || break
     sleep 0.1
   done
@@ -98,4 +99,34 @@ tunnel_ok() {
   esac
   grep -q "refused" "$D/agent.log" && fail "agent refused something: $(cat "$D/agent.log")"
   expect_guest_on dst
+}
+
+# refused WHAT PATTERN [migrate options...]: a tunnelled migration that
+# must not start: exit 3, the error matches PATTERN (grep -Ei), nothing
+# moved (source running, destination still waiting, untouched).
+refused() {
+  local what=$1 pat=$2; shift 2
+  migrate --tunnel "$AGENT" "$@"
+  [ "$RC" = 3 ] || fail "$what: exit $RC, expected 3"
+  jr .error | grep -Eqi "$pat" || fail "$what: error does not say '$pat': $(jr .error)"
+  jr .error | grep -q "nothing moved" || fail "$what: error does not say nothing moved"
+  alive "$SRC_PID" && alive "$DST_PID" || fail "$what: a QEMU went away"
+  [ "$(heartbeats src 1)" -ge 10 ] || fail "$what: source guest not running"
+  echo "refused as expected ($what): $(jr .error)"
+}
+
+# agent_logged PATTERN: the agent logged a refusal matching PATTERN.
+agent_logged() {
+  for _ in $(seq 30); do
+    grep -Eqi "refused.*($1)" "$D/agent.log" && return 0
+    sleep 0.1
+  done
+  cat "$D/agent.log" >&2
+  fail "agent did not log a refusal matching '$1'"
+}
+
+# restart_agent [options...]: stop the running agent (by pid) and start anew.
+restart_agent() {
+  kill "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null || true
+  start_agent "$@"
 }

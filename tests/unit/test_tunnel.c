@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "qmig.h"
 #include "transport/transport.h"
 
 static void good_hello(uint8_t b[TP_HELLO_LEN], unsigned kind, unsigned index)
@@ -271,6 +272,113 @@ static void test_forward_tls_psk(void **state)
   rmdir(dir);
 }
 
+/* Records that arrived with the last setup read (the agent's reply and the
+ * first forwarded bytes in one TCP read) must come out of the forwarder. */
+struct early {
+  int lfd;
+  struct tp_tls *tls;
+};
+
+static void *early_server(void *p)
+{
+  struct early *e = p;
+  struct tp_conn *c = tp_conn_new(tp_accept(e->lfd, 5000), e->tls, NULL, "early server");
+  assert_int_equal(tp_conn_handshake(c, 5000), 0);
+  assert_int_equal(tp_conn_write_all(c, "reply", 5, 5000), 0);
+  assert_int_equal(tp_conn_write_all(c, "DATA", 4, 5000), 0);
+  tp_conn_close(c, 5000);
+  tp_conn_free(c);
+  return NULL;
+}
+
+static void test_forward_early_records(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/qmig-unit-early.XXXXXX", path[64], err[256], hp[64], b[16];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/keys.psk", dir);
+  FILE *f = fopen(path, "w");
+  fprintf(f, "qemu:00112233445566778899aabbccddeeff\n");
+  fclose(f);
+  struct tp_tls_opts so = { .mode = TP_TLS_PSK, .server = true, .psk_file = path };
+  struct tp_tls_opts co = { .mode = TP_TLS_PSK, .psk_file = path };
+  struct early e = { .tls = tp_tls_new(&so, err, sizeof err) };
+  struct tp_tls *ct = tp_tls_new(&co, err, sizeof err);
+  assert_non_null(e.tls);
+  assert_non_null(ct);
+  e.lfd = tp_tcp_listen("127.0.0.1:0", err, sizeof err);
+  struct sockaddr_in sa;
+  socklen_t sl = sizeof sa;
+  getsockname(e.lfd, (struct sockaddr *)&sa, &sl);
+  snprintf(hp, sizeof hp, "127.0.0.1:%u", ntohs(sa.sin_port));
+  pthread_t t;
+  pthread_create(&t, NULL, early_server, &e);
+  struct tp_conn *c = tp_conn_new(tp_tcp_connect(hp, 5000, err, sizeof err), ct, NULL, "early");
+  assert_int_equal(tp_conn_handshake(c, 5000), 0);
+  pthread_join(t, NULL); /* both records and close_notify are on their way */
+  usleep(50000);
+  assert_int_equal(tp_conn_read_exact(c, b, 5, 5000), 0);
+  assert_memory_equal(b, "reply", 5);
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  struct tp_fwd *fw = tp_fwd_start(sv[1], c, err, sizeof err);
+  assert_non_null(fw);
+  shutdown(sv[0], SHUT_WR);
+  size_t got = 0;
+  ssize_t r;
+  while (got < sizeof b && (r = read(sv[0], b + got, sizeof b - got)) > 0)
+    got += (size_t)r;
+  assert_int_equal(got, 4);
+  assert_memory_equal(b, "DATA", 4);
+  struct tp_fwd_stats st;
+  tp_fwd_join(fw, &st);
+  if (st.failed)
+    fail_msg("%s", st.error);
+  close(sv[0]);
+  close(e.lfd);
+  tp_tls_free(e.tls);
+  tp_tls_free(ct);
+  unlink(path);
+  rmdir(dir);
+}
+
+/* The tunnel options through the public API: values and the rules between
+ * them, refused before anything is contacted. */
+static void expect_usage(const char *const *kv, const char *why)
+{
+  struct qmig_migration *m = qmig_new();
+  assert_int_equal(qmig_set(m, "src", "unix:/nonexistent/s"), 0);
+  for (; kv[0]; kv += 2)
+    assert_int_equal(qmig_set(m, kv[0], kv[1]), 0);
+  assert_int_equal(qmig_run(m), QMIG_USAGE);
+  if (!strstr(qmig_error(m), why))
+    fail_msg("expected '%s' in '%s'", why, qmig_error(m));
+  qmig_free(m);
+}
+
+static void test_options(void **state)
+{
+  (void)state;
+  struct qmig_migration *m = qmig_new();
+  assert_int_equal(qmig_set(m, "tunnel", "nohostport"), -1);
+  assert_int_equal(qmig_set(m, "tunnel", "tcp:1.2.3.4:5"), -1);
+  assert_int_equal(qmig_set(m, "tunnel", "1.2.3.4:99999"), -1);
+  assert_int_equal(qmig_set(m, "tunnel-tls", "ssl"), -1);
+  assert_int_equal(qmig_set(m, "tunnel", "198.18.0.2:7000"), 0);
+  assert_int_equal(qmig_set(m, "tunnel", "[::1]:7000"), 0);
+  qmig_free(m);
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-tls", "x509", NULL },
+               "tunnel-tls-dir");
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-tls", "psk", NULL },
+               "tunnel-psk-file");
+  expect_usage((const char *const[]){ "dst", "unix:/d", "tunnel-tls", "psk", NULL },
+               "needs tunnel");
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-psk-file", "/k", NULL },
+               "not psk");
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "copy-all-disks", "on", NULL },
+               "through the tunnel is not supported");
+}
+
 int main(void)
 {
   signal(SIGPIPE, SIG_IGN); /* a failed forwarder shows as a message, not a kill */
@@ -278,6 +386,7 @@ int main(void)
     cmocka_unit_test(test_hello_roundtrip), cmocka_unit_test(test_hello_refused),
     cmocka_unit_test(test_reply),           cmocka_unit_test(test_classify),
     cmocka_unit_test(test_forward_plain),   cmocka_unit_test(test_forward_tls_psk),
+    cmocka_unit_test(test_forward_early_records), cmocka_unit_test(test_options),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
