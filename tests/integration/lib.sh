@@ -104,7 +104,7 @@ expect_guest_on() {
   local side=$1 other pid opid
   if [ "$side" = dst ]; then pid=$DST_PID; opid=$SRC_PID; other=src
   else pid=$SRC_PID; opid=$DST_PID; other=dst; fi
-  for _ in $(seq 50); do alive "$opid" || break; sleep 0.1; done
+  for _ in $(seq 150); do alive "$opid" || break; sleep 0.1; done # quit takes long under load
   alive "$pid" || fail "$side QEMU (pid $pid) is not running"
   alive "$opid" && fail "$other QEMU (pid $opid) still runs: two QEMUs"
   local n; n=$(heartbeats "$side" 1)
