@@ -229,6 +229,11 @@ int eng_announce(struct qmig_migration *m);
  * recovery), NULL when it cannot. */
 int eng_tunnel_connect_dst(struct qmig_migration *m);
 int eng_tunnel_incoming(struct qmig_migration *m);
+/* Disk copy through the tunnel: the destination's NBD server listens at the
+ * agent's socket (*listen, "unix:..."), the source connects to our private
+ * socket (*connect) whose connections become nbd channels. */
+int eng_tunnel_nbd(struct qmig_migration *m, char *listen, size_t llen, char *connect,
+                   size_t clen);
 void eng_tunnel_blame(struct qmig_migration *m);
 void eng_tunnel_end(struct qmig_migration *m);
 struct qmp_conn *eng_tunnel_qmp(struct qmig_migration *m);

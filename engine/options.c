@@ -414,9 +414,9 @@ int eng_config_check(struct qmig_migration *m)
     return eng_errorf(m, "both a source (--src) and a destination (--dst) QMP address are needed");
   if (c->tunnel_tls != ENG_TLS_NONE && !c->tunnel)
     return eng_errorf(m, "tunnel-tls needs tunnel");
-  if (c->tunnel && (c->copy_disks || c->copy_all_disks))
-    return eng_errorf(m, "copying disks through the tunnel is not supported yet (its nbd "
-                      "channels are reserved, not served): use shared storage or no tunnel");
+  if (c->tunnel && (c->nbd_addr || c->nbd_connect))
+    return eng_errorf(m, "nbd-addr/nbd-connect do not apply with tunnel: NBD goes through the "
+                      "tunnel to the agent's own socket");
   if (c->tunnel_tls == ENG_TLS_X509 && !c->tunnel_tls_dir)
     return eng_errorf(m, "tunnel-tls x509 needs tunnel-tls-dir");
   if (c->tunnel_tls == ENG_TLS_PSK && !c->tunnel_psk_file)
