@@ -106,7 +106,12 @@ expect_guest_on() {
   else pid=$SRC_PID; opid=$DST_PID; other=dst; fi
   for _ in $(seq 150); do alive "$opid" || break; sleep 0.1; done # quit takes long under load
   alive "$pid" || fail "$side QEMU (pid $pid) is not running"
-  alive "$opid" && fail "$other QEMU (pid $opid) still runs: two QEMUs"
+  if alive "$opid"; then # say what it is doing, for whoever reads the failure
+    printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"query-status"}' \
+      '{"execute":"query-migrate"}' | timeout 3 socat -t 2 - "UNIX-CONNECT:$D/$other.qmp" >&2 || true
+    for t in /proc/"$opid"/task/*; do echo "thread $(cat "$t/comm") in $(cat "$t/wchan")"; done >&2
+    fail "$other QEMU (pid $opid) still runs: two QEMUs"
+  fi
   local n; n=$(heartbeats "$side" 1)
   [ "$n" -ge 10 ] || fail "$side guest printed $n heartbeats in 1 s: not running"
   "$QMIG" verify-memory --qmp "unix:$D/$side.qmp" --tmpdir "$D" > "$D/memcheck.out" ||
