@@ -36,7 +36,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit demo deps install clean bench-native bench-storage bench-transports bench-dirty-rate fuzz-qmp fuzz-scenario fuzz-tunnel bench-fwd
+.PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz-qmp fuzz-scenario fuzz-tunnel bench-fwd
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
 
 $(BUILD)/%.o: %.c Makefile
@@ -102,6 +102,9 @@ demo: deps all
 
 bench-native: deps all
 	sh bench/native.sh
+
+bench-tunnel: deps all
+	bash bench/tunnel.sh
 
 bench-storage: deps all
 	bash bench/storage.sh

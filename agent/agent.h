@@ -21,6 +21,7 @@ struct agt_session {
   uint8_t id[TP_SESSION_LEN];
   char hex[2 * TP_SESSION_LEN + 1];
   char incoming[256];           /* QEMU's listening socket path */
+  char nbd[256];                /* QEMU's NBD server socket path (disk copy) */
   bool main_connected;          /* main channel connected to QEMU */
 };
 

@@ -93,15 +93,18 @@ static void serve_control(struct qmig_agent *a, struct tp_conn *c, const struct 
   for (int i = 0; i < TP_SESSION_LEN; i++)
     snprintf(s->hex + 2 * i, 3, "%02x", h->session[i]);
   snprintf(s->incoming, sizeof s->incoming, "%s/incoming-%.8s.sock", a->run_dir, s->hex);
+  snprintf(s->nbd, sizeof s->nbd, "%s/nbd-%.8s.sock", a->run_dir, s->hex);
   unlink(s->incoming);
-  char hex[sizeof s->hex], incoming[sizeof s->incoming];
+  unlink(s->nbd);
+  char hex[sizeof s->hex], incoming[sizeof s->incoming], nbd[sizeof s->nbd];
   memcpy(hex, s->hex, sizeof hex);
   memcpy(incoming, s->incoming, sizeof incoming);
+  memcpy(nbd, s->nbd, sizeof nbd);
   pthread_mutex_unlock(&a->lock);
 
-  char msg[512];
-  snprintf(msg, sizeof msg, "{\"incoming\":\"unix:%s\",\"agent\":\"qmig %s\"}", incoming,
-           QMIG_VERSION);
+  char msg[800];
+  snprintf(msg, sizeof msg, "{\"incoming\":\"unix:%s\",\"nbd\":\"unix:%s\",\"agent\":\"qmig %s\"}",
+           incoming, nbd, QMIG_VERSION);
   if (tp_reply_send(c, TP_ST_OK, msg, (int)a->handshake_ms) < 0) {
     agt_log(a, "session %.8s: %s", hex, tp_conn_error(c));
   } else {
@@ -115,6 +118,7 @@ static void serve_control(struct qmig_agent *a, struct tp_conn *c, const struct 
   pthread_cond_broadcast(&a->cond);
   pthread_mutex_unlock(&a->lock);
   unlink(incoming);
+  unlink(nbd);
   agt_log(a, "session %.8s ended (control connection closed)", hex);
 }
 
@@ -148,13 +152,15 @@ static int add_fwd(struct qmig_agent *a, struct tp_fwd *f)
 static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_hello *h,
                        const char *peer)
 {
-  char what[64], e[512], incoming[256];
-  snprintf(what, sizeof what, h->kind == TP_K_MULTIFD ? "%s channel %u" : "%s channel",
+  char what[64], e[512], incoming[256], nbd[256];
+  snprintf(what, sizeof what,
+           h->kind == TP_K_MULTIFD || h->kind == TP_K_NBD ? "%s channel %u" : "%s channel",
            tp_kind_name(h->kind), h->index);
   pthread_mutex_lock(&a->lock);
   bool known = a->s.active && memcmp(a->s.id, h->session, TP_SESSION_LEN) == 0;
   bool ok = known && (h->kind != TP_K_MULTIFD || wait_main(a));
   snprintf(incoming, sizeof incoming, "%s", a->s.incoming);
+  snprintf(nbd, sizeof nbd, "%s", a->s.nbd);
   char hex[2 * TP_SESSION_LEN + 1];
   memcpy(hex, a->s.hex, sizeof hex);
   pthread_mutex_unlock(&a->lock);
@@ -167,12 +173,9 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
     refuse(a, c, peer, TP_ST_UNAVAILABLE, "multifd channel before any main channel");
     goto out;
   }
-  if (h->kind == TP_K_NBD) {
-    refuse(a, c, peer, TP_ST_UNAVAILABLE, "nbd channels are reserved, not served yet");
-    goto out;
-  }
-  /* Only ever the configured QEMU: its QMP, or the socket in our run dir. */
-  const char *target = h->kind == TP_K_QMP ? a->qmp : incoming;
+  /* Only ever the configured QEMU: its QMP, or its sockets in our run dir
+   * (the migration stream, the NBD server of a disk copy). */
+  const char *target = h->kind == TP_K_QMP ? a->qmp : h->kind == TP_K_NBD ? nbd : incoming;
   int fd = tp_unix_connect(target, (int)a->handshake_ms, e, sizeof e);
   if (fd >= 0 && h->kind == TP_K_QMP && a->skew_ms)
     fd = agt_skew_qmp(fd, a->skew_ms, e, sizeof e);

@@ -8,6 +8,7 @@
 #include "bench/bench.h"
 #include "common/errbuf.h"
 #include "engine/internal.h"
+#include "lab/lab.h"
 
 /* Knobs of the lab pair; every other knob is a qmig_set() key or
  * "transport".  link-rate and netns wait for the two-namespace lab. */
@@ -25,7 +26,9 @@ const struct bench_lab_knob bench_lab_knobs[] = {
   { "disk-cache", "none|writeback" },
   { "disk-copy", "on|off: the destination has its own empty disk (copy it with "
                  "copy-all-disks); default off, both share one image" },
-  { "link-rate", "rate of the link between two network namespaces (tc units, 1gbit)" },
+  { "netns", "on|off: source and destination in two network namespaces joined by a veth "
+             "(198.18.0.1/.2)" },
+  { "link-rate", "rate of that link, tc tbf (1gbit, 200mbit); implies netns" },
   { "transport", "native|qemu-tls|tunnel|tunnel-tls|stunnel: how the stream travels" },
   { NULL, NULL },
 };
@@ -120,7 +123,7 @@ static const char *lab_value_problem(const char *k, const char *v)
     return one_of(v, formats) ? NULL : "not raw or qcow2";
   if (!strcmp(k, "disk-cache"))
     return one_of(v, caches) ? NULL : "not none or writeback";
-  if (!strcmp(k, "exact-mem") || !strcmp(k, "disk-copy"))
+  if (!strcmp(k, "exact-mem") || !strcmp(k, "disk-copy") || !strcmp(k, "netns"))
     return one_of(v, bools) ? NULL : "not on or off";
   if (!strcmp(k, "cpu"))
     return v[0] ? NULL : "empty";
@@ -128,9 +131,9 @@ static const char *lab_value_problem(const char *k, const char *v)
     return strcmp(v, "sequential") ? "not available: the lab guest rewrites its pages in order "
                                      "(sequential) and has no other pattern"
                                    : NULL;
+  uint64_t bps;
   if (!strcmp(k, "link-rate"))
-    return "not available in this build (needs the two-namespace lab, qmig lab --netns "
-           "--link-rate)";
+    return lab_parse_rate(v, &bps) < 0 ? "not a rate (tc units: 1gbit, 200mbit)" : NULL;
   if (!strcmp(k, "transport")) {
     if (!one_of(v, transports))
       return "not native, qemu-tls, tunnel, tunnel-tls or stunnel";
@@ -194,6 +197,17 @@ int bench_apply_migration(const struct bench_scenario *s, struct qmig_migration 
 
 int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errlen)
 {
+  /* stunnel and the tunnel's agent run in the bench's own namespace on
+   * 127.0.0.1: with the pair in two namespaces they would not sit on the
+   * shaped link (QEMU-native TLS does). */
+  const char *t = bench_knob(s, "transport"), *ns = bench_knob(s, "netns");
+  if (t && (!strcmp(t, "stunnel") || !strncmp(t, "tunnel", 6)) &&
+      (bench_knob(s, "link-rate") || (ns && !strcmp(ns, "on")))) {
+    errbuf_setf(err, errlen, "scenario '%s': knob 'transport' = '%s': not with netns or "
+                "link-rate in qmig bench (its processes would run outside the namespaces)",
+                s->name, t);
+    return -1;
+  }
   const char *k;
   json_t *v;
   json_object_foreach(s->knobs, k, v) {
@@ -251,6 +265,9 @@ int bench_lab_options(const struct bench_scenario *s, struct qmig_lab_options *o
   o->disk_cache = bench_knob(s, "disk-cache");
   const char *x = bench_knob(s, "exact-mem");
   o->exact_mem = x && !strcmp(x, "on");
+  x = bench_knob(s, "netns");
+  o->link_rate = bench_knob(s, "link-rate");
+  o->netns = (x && !strcmp(x, "on")) || o->link_rate;
   x = bench_knob(s, "disk-copy");
   o->disk_copy = x && !strcmp(x, "on");
   return 0;

@@ -17,6 +17,7 @@ static void lab_help(FILE *f)
           "                       [--disk-cache none|writeback] [--disk-copy\n"
           "                       [--dst-disk-format F] [--dst-disk MiB] [--dst-no-disk]]\n"
           "                       [--data-disk MiB]]\n"
+          "                      [--netns [--link-rate RATE]]\n"
           "       qmig lab stop [--dir DIR]\n"
           "       qmig lab status [--dir DIR]\n\n"
           "Starts a source and a destination QEMU (-incoming defer) running the qmig\n"
@@ -47,7 +48,13 @@ static void lab_help(FILE *f)
           "  --data-disk-top drive1 as a qcow2 overlay (1 MiB rewritten) over a shared raw\n"
           "                  base; with --disk-copy the destination gets its own empty overlay\n"
           "  --data-disk-copy with --disk-copy: the destination's own empty raw drive1\n"
-          "Disks are attached with -blockdev as nodes drive0 (and drive1), formats explicit.\n",
+          "Disks are attached with -blockdev as nodes drive0 (and drive1), formats explicit.\n"
+          "  --netns         two hosts on one machine: each QEMU in a network namespace of\n"
+          "                  its own (names in lab.json), joined by a veth pair: source\n"
+          "                  198.18.0.1, destination 198.18.0.2; the stream goes there.\n"
+          "                  Run qmig migrate in the source's namespace:\n"
+          "                  ip netns exec $(jq -r .src_netns DIR/lab.json) qmig migrate --lab DIR\n"
+          "  --link-rate R   with --netns: shape both ends with tc tbf at R (1gbit, 200mbit)\n",
           cli_default_lab_dir());
 }
 
@@ -68,6 +75,7 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     { "dst-disk", required_argument, NULL, 'S' }, { "dst-no-disk", no_argument, NULL, 'N' },
     { "data-disk", required_argument, NULL, 'A' }, { "data-disk-top", no_argument, NULL, 'T' },
     { "data-disk-copy", no_argument, NULL, 'Y' },
+    { "netns", no_argument, NULL, 'E' },      { "link-rate", required_argument, NULL, 'L' },
     { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
   };
   int c;
@@ -76,6 +84,8 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     switch (c) {
     case 'x': o->exact_mem = true; break;
     case 'n': o->nic = true; break;
+    case 'E': o->netns = true; break;
+    case 'L': o->link_rate = optarg; break;
     case 'c': o->cpu = optarg; break;
     case 'C': o->dst_cpu = optarg; break;
     case 'd': o->dir = optarg; break;
@@ -170,6 +180,10 @@ int cmd_lab(int argc, char **argv)
            li.mem_mib, li.fill_mib, li.dirty_mibps, li.heartbeat_ms, li.src_qmp, li.src_pid,
            li.src_pid ? "" : " (not running)", li.dst_qmp, li.dst_pid,
            li.dst_pid ? "" : " (not running)");
+    if (li.src_netns[0])
+      printf("  network:     source %s in netns %s, destination %s in netns %s, %s\n",
+             li.src_addr, li.src_netns, li.dst_addr, li.dst_netns,
+             li.link_rate_bps ? "shaped (tc tbf, see lab.json)" : "not shaped");
     if (li.disk_mib)
       printf("  disk:        %s (%s, %u MiB, cache=%s, rewritten at %u KiB/s)\n", li.disk,
              li.disk_format, li.disk_mib, li.disk_cache, li.disk_write_kibps);

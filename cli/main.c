@@ -70,8 +70,8 @@ int main(int argc, char **argv)
     { "migrate", cmd_migrate }, { "check", cmd_check }, { "dirty-rate", cmd_dirty_rate },
     { "lab", cmd_lab }, { "verify-memory", cmd_verify_memory },
     { "verify-disks", cmd_verify_disks }, { "verify-disk-image", cmd_verify_disk_image },
-    { "demo", cmd_demo }, { "bench", cmd_bench }, { "create-disks", cmd_create_disks },
-    { "agent", cmd_agent },
+    { "demo", cmd_demo }, { "bench", cmd_bench }, { "agent", cmd_agent },
+    { "create-disks", cmd_create_disks },
   };
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(c, cmds[i].name))

@@ -212,6 +212,11 @@ int eng_follow(struct qmig_migration *m)
 
   int64_t timeout_at = cf->timeout_s ? m->migrate_mono_ns + (int64_t)cf->timeout_s * 1000000000 : 0;
   int64_t next_sample = m->migrate_mono_ns;
+  /* Watchdog: a dead link leaves QEMU blocked in send() for the kernel's
+   * retransmission timeout (~15 min) with status "active" and
+   * ram.transferred frozen; cancelling shuts the socket down. */
+  int64_t moved_ns = m->migrate_mono_ns;
+  uint64_t moved = 0;
   char term[32] = "";
   for (;;) {
     drain_events(m, term, sizeof term);
@@ -254,6 +259,16 @@ int eng_follow(struct qmig_migration *m)
       if (eng_query_stats(m, &st) < 0)
         return -1;
       report_progress(m, &st);
+      if (st.transferred != moved || strcmp(st.status, "active") || m->policy.postcopy_started) {
+        moved = st.transferred;
+        moved_ns = now;
+      } else if (cf->stall_timeout_s && now - moved_ns >= (int64_t)cf->stall_timeout_s * 1000000000) {
+        eng_errorf(m, "stream stalled: no progress for %u s (ram.transferred stayed at %llu "
+                   "bytes, status active): the link to %s%s is down or blocked", cf->stall_timeout_s,
+                   (unsigned long long)moved, cf->tunnel ? "the agent at " : "",
+                   cf->tunnel ? cf->tunnel : m->uri);
+        return 1;
+      }
       int pr = eng_policy_tick(m, &st);
       if (pr != 0)
         return pr;

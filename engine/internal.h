@@ -48,6 +48,8 @@ struct eng_config {
   unsigned timeout_s;         /* whole migration; 0 = none */
   unsigned qmp_timeout_ms;
   unsigned poll_ms;           /* query-migrate period while active */
+  unsigned stall_timeout_s;   /* no progress while active for this long:
+                                 cancel (a dead link); 0 = never */
   char *src_serial, *dst_serial; /* heartbeat sources (unix paths) */
   unsigned heartbeat_ms;
   int downtime_policy;        /* enum eng_policy_kind */
@@ -169,9 +171,9 @@ struct qmig_migration {
    * "prediction", "announce", "policy", "postcopy"); merged into the JSON
    * report as top-level keys. */
   json_t *report_extra;
+  struct eng_mirror *mirror;  /* disks to copy (mirror.h); NULL without */
   struct eng_tunnel *tunnel;  /* tunnelled mode only (tunnel.c) */
   int64_t dst_clock_offset_us; /* destination wall clock minus ours (tunnel) */
-  struct eng_mirror *mirror;  /* disks to copy (mirror.h); NULL without */
 };
 
 /* preflight.c: every check of `qmig check`, all problems at once, nothing
@@ -189,6 +191,12 @@ int eng_pf_cpu(struct qmig_migration *m, json_t *findings);
  * runs on this host (unix QMP socket, or tcp to one of its addresses). */
 void eng_pf_port(struct qmig_migration *m, json_t *findings);
 bool eng_pf_dst_local(const struct eng_config *c);
+/* netns.c: the network namespace ("net:[ino]") of the QEMU behind a unix
+ * QMP connection, of the calling thread when c is NULL; "" when unknown. */
+void eng_netns_id(struct qmp_conn *c, char *out, size_t len);
+/* Run fn(arg) on a thread inside the network namespace of the QEMU behind
+ * c (unix QMP); 0 when it ran, else -1 with the cause in why. */
+int eng_netns_run(struct qmp_conn *c, void (*fn)(void *), void *arg, char *why, size_t len);
 /* predict.c: measure the source's dirty rate (calc-dirty-rate) and predict
  * total time, downtime and convergence; fills report_extra "prediction".
  * Called before `migrate` when the predict option is on. */
@@ -223,6 +231,11 @@ int eng_announce(struct qmig_migration *m);
  * recovery), NULL when it cannot. */
 int eng_tunnel_connect_dst(struct qmig_migration *m);
 int eng_tunnel_incoming(struct qmig_migration *m);
+/* Disk copy through the tunnel: the destination's NBD server listens at the
+ * agent's socket (*listen, "unix:..."), the source connects to our private
+ * socket (*connect) whose connections become nbd channels. */
+int eng_tunnel_nbd(struct qmig_migration *m, char *listen, size_t llen, char *connect,
+                   size_t clen);
 void eng_tunnel_blame(struct qmig_migration *m);
 void eng_tunnel_end(struct qmig_migration *m);
 struct qmp_conn *eng_tunnel_qmp(struct qmig_migration *m);

@@ -72,7 +72,15 @@ static int server_start(struct qmig_migration *m)
   char host[256] = "", port[16] = "";
   if (c->nbd_addr)
     split_tcp(c->nbd_addr, host, sizeof host, port, sizeof port);
-  if (c->nbd_addr && (!strncmp(c->nbd_addr, "unix:", 5) || port[0])) {
+  if (c->tunnel) { /* through the tunnel: the agent's socket; ours for the source */
+    if (eng_tunnel_nbd(m, mi->listen, sizeof mi->listen, mi->connect, sizeof mi->connect) < 0)
+      return -1;
+    if (server_start_at(m, mi->listen) < 0)
+      return eng_errorf(m, "destination NBD server at %s (through the tunnel): %s", mi->listen,
+                        qmp_error(m->dst));
+    mi->server_started = true;
+    return 0;
+  } else if (c->nbd_addr && (!strncmp(c->nbd_addr, "unix:", 5) || port[0])) {
     snprintf(mi->listen, sizeof mi->listen, "%s", c->nbd_addr);
     if (server_start_at(m, mi->listen) < 0)
       return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));

@@ -66,6 +66,9 @@ static const struct opt opts[] = {
     "which PSK identity to use (default qemu)" },
   { "timeout", T_UINT, O(timeout_s), 0, 86400, "seconds for the whole migration, 0 = none (default 3600)" },
   { "qmp-timeout", T_UINT, O(qmp_timeout_ms), 100, 600000, "ms to wait for any QMP reply (default 10000)" },
+  { "stall-timeout", T_UINT, O(stall_timeout_s), 0, 86400,
+    "seconds without progress (ram.transferred) while active before cancelling: a dead "
+    "link; 0 = never (default 30)" },
   { "poll-interval", T_UINT, O(poll_ms), 10, 10000, "ms between query-migrate samples (default 100)" },
   { "src-serial", T_STR, O(src_serial), 0, 0, "unix socket of the source guest's serial (heartbeats)" },
   { "dst-serial", T_STR, O(dst_serial), 0, 0, "unix socket of the destination guest's serial" },
@@ -143,6 +146,7 @@ void eng_config_init(struct eng_config *c)
   c->timeout_s = 3600;
   c->qmp_timeout_ms = 10000;
   c->poll_ms = 100;
+  c->stall_timeout_s = 30;
   c->preflight = true;
   c->dirty_rate_time_s = 1;
   c->announce_rounds = 5; /* QEMU's own defaults */
@@ -272,6 +276,9 @@ static int set_lab(struct qmig_migration *m, const char *dir)
       replace_str(&c->dst_serial, li.dst_serial))
     return eng_errorf(m, "out of memory");
   if (!c->data_uri && li.data_uri[0] && replace_str(&c->data_uri, li.data_uri))
+    return eng_errorf(m, "out of memory");
+  /* A two-namespace lab: the destination listens on its veth address. */
+  if (!c->data_host && li.dst_addr[0] && replace_str(&c->data_host, li.dst_addr))
     return eng_errorf(m, "out of memory");
   c->heartbeat_ms = li.heartbeat_ms;
   c->quit_source = true;
@@ -410,9 +417,9 @@ int eng_config_check(struct qmig_migration *m)
     return eng_errorf(m, "both a source (--src) and a destination (--dst) QMP address are needed");
   if (c->tunnel_tls != ENG_TLS_NONE && !c->tunnel)
     return eng_errorf(m, "tunnel-tls needs tunnel");
-  if (c->tunnel && (c->copy_disks || c->copy_all_disks))
-    return eng_errorf(m, "copying disks through the tunnel is not supported yet (its nbd "
-                      "channels are reserved, not served): use shared storage or no tunnel");
+  if (c->tunnel && (c->nbd_addr || c->nbd_connect))
+    return eng_errorf(m, "nbd-addr/nbd-connect do not apply with tunnel: NBD goes through the "
+                      "tunnel to the agent's own socket");
   if (c->tunnel_tls == ENG_TLS_X509 && !c->tunnel_tls_dir)
     return eng_errorf(m, "tunnel-tls x509 needs tunnel-tls-dir");
   if (c->tunnel_tls == ENG_TLS_PSK && !c->tunnel_psk_file)

@@ -141,7 +141,7 @@ static bool is_wildcard(const struct sockaddr_storage *sa)
 /* From a host that is not this one, only a connection can tell: refused
  * means reachable with nothing listening. */
 static void check_remote(json_t *arr, const char *host, struct sockaddr_storage *sa,
-                         socklen_t len, unsigned lo, unsigned hi)
+                         socklen_t len, unsigned lo, unsigned hi, const char *from)
 {
   int64_t end = eng_mono_ns() + REMOTE_BUDGET_NS;
   unsigned p, used = 0;
@@ -149,13 +149,13 @@ static void check_remote(json_t *arr, const char *host, struct sockaddr_storage 
     set_port(sa, p);
     int e = try_connect((struct sockaddr *)sa, len, CONNECT_TIMEOUT_MS);
     if (e == ECONNREFUSED) {
-      eng_pf_add(arr, "data-port", ENG_PF_OK, "%s:%u reachable from this host, nothing listens",
-                 host, p);
+      eng_pf_add(arr, "data-port", ENG_PF_OK, "%s:%u reachable from %s, nothing listens",
+                 host, p, from);
       return;
     }
     if (e != 0) {
-      eng_pf_add(arr, "data-port", ENG_PF_FAIL, "%s:%u unreachable from this host (%s): a "
-                 "firewall or routing problem?", host, p, strerror(e));
+      eng_pf_add(arr, "data-port", ENG_PF_FAIL, "%s:%u unreachable from %s (%s): a "
+                 "firewall or routing problem?", host, p, from, strerror(e));
       return;
     }
     used++;
@@ -167,16 +167,21 @@ static void check_remote(json_t *arr, const char *host, struct sockaddr_storage 
                host, used, lo, hi);
 }
 
-void eng_pf_port(struct qmig_migration *m, json_t *arr)
+struct port_job {
+  struct qmig_migration *m;
+  json_t *arr;
+  bool dst_here; /* the destination QEMU shares the checking thread's network */
+  const char *from; /* where the check runs, for messages */
+};
+
+static void check_port(void *arg)
 {
+  struct port_job *j = arg;
+  struct qmig_migration *m = j->m;
+  json_t *arr = j->arr;
   const struct eng_config *c = &m->cfg;
   unsigned lo = c->port_lo, hi = c->port_hi, p;
   char host[256], why[300];
-  if (c->tunnel) { /* reaching the agent was the check (connecting) */
-    eng_pf_add(arr, "data-port", ENG_PF_SKIP, "not checked: the stream goes through the "
-               "tunnel agent at %s", c->tunnel);
-    return;
-  }
   if (c->data_uri && strncmp(c->data_uri, "unix:", 5) == 0) {
     check_unix(m, arr, c->data_uri + 5);
     return;
@@ -198,12 +203,12 @@ void eng_pf_port(struct qmig_migration *m, json_t *arr)
     eng_pf_add(arr, "data-port", ENG_PF_FAIL, "%s", why);
     return;
   }
-  if (!eng_pf_dst_local(c)) {
+  if (!j->dst_here) {
     if (is_wildcard(&sa))
       eng_pf_add(arr, "data-port", ENG_PF_SKIP, "not checked: %s is every address of the "
                  "destination's host", host);
     else
-      check_remote(arr, host, &sa, len, lo, hi);
+      check_remote(arr, host, &sa, len, lo, hi, j->from);
     return;
   }
   /* The destination listens on this host: a bind tells, disturbing nobody. */
@@ -230,3 +235,28 @@ void eng_pf_port(struct qmig_migration *m, json_t *arr)
                strerror(first));
 }
 
+/* The check runs where the source QEMU connects from: in its network
+ * namespace when that is not qmig's (a thread enters it), and binds only
+ * when the destination QEMU shares that namespace too. */
+void eng_pf_port(struct qmig_migration *m, json_t *arr)
+{
+  char self[64], src[64], dst[64], why[300];
+  if (m->cfg.tunnel) { /* reaching the agent was the check (connecting) */
+    eng_pf_add(arr, "data-port", ENG_PF_SKIP, "not checked: the stream goes through the "
+               "tunnel agent at %s", m->cfg.tunnel);
+    return;
+  }
+  eng_netns_id(NULL, self, sizeof self);
+  eng_netns_id(m->src, src, sizeof src);
+  eng_netns_id(m->dst, dst, sizeof dst);
+  const char *from = src[0] ? src : self;
+  struct port_job j = { m, arr, eng_pf_dst_local(&m->cfg) && (!dst[0] || !strcmp(dst, from)),
+                        "this host" };
+  if (!src[0] || !strcmp(src, self)) {
+    check_port(&j);
+    return;
+  }
+  j.from = "the source QEMU's network namespace";
+  if (eng_netns_run(m->src, check_port, &j, why, sizeof why) < 0)
+    eng_pf_add(arr, "data-port", ENG_PF_SKIP, "not checked: %s", why);
+}

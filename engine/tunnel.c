@@ -46,6 +46,12 @@ struct eng_tunnel {
   char session_hex[2 * TP_SESSION_LEN + 1];
   struct tp_conn *control;
   char incoming[256];          /* the agent's URI for migrate-incoming */
+  char nbd[256];               /* the agent's socket for QEMU's NBD server */
+  char nbd_path[96];           /* ours, that the source's NBD client uses */
+  int nbd_lfd;
+  pthread_t nbd_acceptor;
+  bool nbd_acceptor_started;
+  unsigned nbd_next;           /* index of the next NBD channel */
   char tls_desc[96];
   int timeout_ms;
   double offset_ms, uncertainty_ms;
@@ -200,7 +206,7 @@ int eng_tunnel_connect_dst(struct qmig_migration *m)
     return eng_errorf(m, "out of memory");
   m->tunnel = t;
   pthread_mutex_init(&t->lock, NULL);
-  t->lfd = -1;
+  t->lfd = t->nbd_lfd = -1;
   t->agent = c->tunnel;
   t->timeout_ms = (int)c->qmp_timeout_ms;
   tp_split_hostport(c->tunnel, t->host, sizeof t->host, port, sizeof port);
@@ -227,6 +233,8 @@ int eng_tunnel_connect_dst(struct qmig_migration *m)
                       t->agent, msg);
   }
   snprintf(t->incoming, sizeof t->incoming, "%s", in);
+  const char *nbd = json_string_value(json_object_get(j, "nbd"));
+  snprintf(t->nbd, sizeof t->nbd, "%s", nbd && !strncmp(nbd, "unix:", 5) ? nbd : "");
   json_decref(j);
   if (clock_sync(m, t) < 0)
     return -1;
@@ -311,6 +319,65 @@ static void *acceptor(void *p)
   return NULL;
 }
 
+/* The private 0700 directory of our unix sockets. */
+static int private_dir(struct qmig_migration *m, struct eng_tunnel *t)
+{
+  if (t->dir[0])
+    return 0;
+  snprintf(t->dir, sizeof t->dir, "/tmp/qmig-tunnel.XXXXXX");
+  if (!mkdtemp(t->dir)) {
+    t->dir[0] = '\0';
+    return eng_errorf(m, "tunnel: private directory: %s", strerror(errno));
+  }
+  return 0;
+}
+
+/* One NBD connection of the source QEMU (the client speaks second: nothing
+ * to classify): to the agent as the next nbd channel, forwarded. */
+static void *nbd_acceptor(void *p)
+{
+  struct eng_tunnel *t = p;
+  char e[512];
+  while (!atomic_load(&t->stop)) {
+    int fd = tp_accept(t->nbd_lfd, 200);
+    if (fd < 0)
+      continue;
+    unsigned index = t->nbd_next++;
+    struct tp_conn *c = open_channel(t, TP_K_NBD, index, NULL, 0, e, sizeof e);
+    struct tp_fwd *f = c ? tp_fwd_start(fd, c, e, sizeof e) : NULL;
+    if (!c)
+      close(fd);
+    if (!f)
+      record(t, e);
+    else
+      add_chan(t, TP_K_NBD, index, 0, f);
+  }
+  return NULL;
+}
+
+int eng_tunnel_nbd(struct qmig_migration *m, char *listen, size_t llen, char *connect,
+                   size_t clen)
+{
+  struct eng_tunnel *t = m->tunnel;
+  char e[512];
+  if (!t->nbd[0])
+    return eng_errorf(m, "tunnel: the agent at %s does not serve NBD (an older qmig agent?)",
+                      t->agent);
+  if (private_dir(m, t) < 0)
+    return -1;
+  snprintf(t->nbd_path, sizeof t->nbd_path, "%s/nbd.sock", t->dir);
+  t->nbd_lfd = tp_unix_listen(t->nbd_path, e, sizeof e);
+  if (t->nbd_lfd < 0)
+    return eng_errorf(m, "tunnel: %s", e);
+  int rc = pthread_create(&t->nbd_acceptor, NULL, nbd_acceptor, t);
+  if (rc != 0)
+    return eng_errorf(m, "tunnel: NBD acceptor thread: %s", strerror(rc));
+  t->nbd_acceptor_started = true;
+  snprintf(listen, llen, "%s", t->nbd);
+  snprintf(connect, clen, "unix:%s", t->nbd_path);
+  return 0;
+}
+
 int eng_tunnel_incoming(struct qmig_migration *m)
 {
   struct eng_tunnel *t = m->tunnel;
@@ -319,11 +386,8 @@ int eng_tunnel_incoming(struct qmig_migration *m)
               t->incoming) < 0)
     return eng_errorf(m, "%s", qmp_error(m->dst));
   m->incoming_issued = true;
-  snprintf(t->dir, sizeof t->dir, "/tmp/qmig-tunnel.XXXXXX");
-  if (!mkdtemp(t->dir)) { /* 0700 */
-    t->dir[0] = '\0';
-    return eng_errorf(m, "tunnel: private directory: %s", strerror(errno));
-  }
+  if (private_dir(m, t) < 0)
+    return -1;
   snprintf(t->path, sizeof t->path, "%s/source.sock", t->dir);
   t->lfd = tp_unix_listen(t->path, e, sizeof e);
   if (t->lfd < 0)
@@ -396,7 +460,8 @@ static json_t *report_section(struct eng_tunnel *t)
     cpu += c->st.cpu_s;
     json_array_append_new(
         chans, json_pack("{s:s,s:o,s:I,s:I,s:f,s:o}", "kind", tp_kind_name(c->kind), "index",
-                         c->kind == TP_K_MULTIFD ? json_integer(c->index) : json_null(),
+                         c->kind == TP_K_MULTIFD || c->kind == TP_K_NBD ? json_integer(c->index)
+                                                                        : json_null(),
                          "bytes_to_dst", (json_int_t)c->st.bytes_out, "bytes_from_dst",
                          (json_int_t)c->st.bytes_in, "cpu_s", c->st.cpu_s, "error",
                          c->st.failed ? json_string(c->st.error) : json_null()));
@@ -417,10 +482,16 @@ void eng_tunnel_end(struct qmig_migration *m)
   atomic_store(&t->stop, true);
   if (t->acceptor_started)
     pthread_join(t->acceptor, NULL);
+  if (t->nbd_acceptor_started)
+    pthread_join(t->nbd_acceptor, NULL);
   if (t->lfd >= 0)
     close(t->lfd);
+  if (t->nbd_lfd >= 0)
+    close(t->nbd_lfd);
   if (t->path[0])
     unlink(t->path);
+  if (t->nbd_path[0])
+    unlink(t->nbd_path);
   if (t->dir[0])
     rmdir(t->dir);
   /* QEMU closes its channels when the migration ends; wait for that, then

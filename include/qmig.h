@@ -215,6 +215,15 @@ struct qmig_lab_options {
                               copy-disks drive1 with disk-sync top) */
   bool data_disk_copy;     /* with disk_copy: the destination gets its own
                               empty raw drive1 (to copy it whole) */
+  bool netns;            /* two hosts on one machine: each QEMU in a network
+                            namespace of its own (named after dir), joined by
+                            a veth pair, source 198.18.0.1/30, destination
+                            198.18.0.2/30; needs root and iproute2.  QMP and
+                            serial stay unix sockets in dir.  Run the engine
+                            in the source's namespace (ip netns exec) */
+  const char *link_rate; /* with netns: tc tbf on both veth ends at this
+                            rate ("1gbit", "200mbit", tc's units); NULL =
+                            not shaped */
 };
 
 /* Start the pair; blocks until the source guest reports READY (after its
@@ -242,6 +251,11 @@ struct qmig_lab_info {
   char data_disk[256];                 /* "drive1", "" without */
   char dst_data_disk[256];             /* the destination's drive1 */
   char data_disk_format[8];
+  /* With netns ("" / 0 otherwise): */
+  char src_netns[32], dst_netns[32];   /* network namespace names */
+  char src_addr[48], dst_addr[48];     /* the veth addresses; the native
+                                          stream goes to dst_addr */
+  uint64_t link_rate_bps;              /* tbf rate, bit/s; 0 = not shaped */
 };
 QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err,
                   size_t errlen);

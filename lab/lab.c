@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "common/errbuf.h"
 #include "lab/lab.h"
 #include "qmp/qmp.h"
 
@@ -91,7 +92,8 @@ static void random_uuid(char *out, size_t len)
 /* Start one QEMU daemonized; returns its pid (from the pidfile) or -1. */
 static int start_qemu(const struct qmig_lab_options *o, const char *dir, int side,
                       const char *accel, const char *guest, const char *uuid,
-                      const struct lab_disk *disk, char *err, size_t errlen)
+                      const struct lab_disk *disk, const char *netns, char *err,
+                      size_t errlen)
 {
   char mem[32], append[128], chardev[PATH_MAX + 64], qmp[PATH_MAX + 32], pidfile[PATH_MAX],
       logf[PATH_MAX], name[64], acc[32];
@@ -188,6 +190,10 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
     }
     if (nul >= 0)
       dup2(nul, 0);
+    if (netns && lab_net_enter(netns) < 0) {
+      dprintf(2, "cannot enter network namespace %s: %s\n", netns, strerror(errno));
+      _exit(127);
+    }
     execvp(argv[0], (char *const *)argv);
     dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
     _exit(127);
@@ -361,7 +367,7 @@ static int stop_side(const char *dir, int side)
   return pid_alive(pid) ? -1 : 0;
 }
 
-int qmig_lab_stop(const char *dir, char *err, size_t errlen)
+static int stop_qemus(const char *dir, char *err, size_t errlen)
 {
   int rc = 0;
   char path[PATH_MAX];
@@ -377,8 +383,43 @@ int qmig_lab_stop(const char *dir, char *err, size_t errlen)
   return rc;
 }
 
+/* The lab's network by the names lab.json recorded; a lab whose start
+ * crashed before writing it by the names its directory gives.  A lab
+ * without a network gets names that do not exist: removing is a no-op. */
+static void net_of(const char *dir, struct lab_net *n)
+{
+  char real[PATH_MAX], path[PATH_MAX + 16];
+  if (!realpath(dir, real))
+    snprintf(real, sizeof real, "%s", dir);
+  lab_net_names(real, n);
+  snprintf(path, sizeof path, "%s/lab.json", real);
+  json_t *j = json_load_file(path, 0, NULL);
+  const char *ns[2] = { NULL, NULL }, *veth[2] = { NULL, NULL };
+  if (j && json_unpack(j, "{s:s,s:s,s:s,s:s}", "src_netns", &ns[0], "dst_netns", &ns[1],
+                       "src_veth", &veth[0], "dst_veth", &veth[1]) == 0) {
+    for (int s = 0; s < 2; s++) {
+      snprintf(n->ns[s], sizeof n->ns[s], "%s", ns[s]);
+      snprintf(n->veth[s], sizeof n->veth[s], "%s", veth[s]);
+    }
+  }
+  json_decref(j);
+}
+
+int qmig_lab_stop(const char *dir, char *err, size_t errlen)
+{
+  struct lab_net n;
+  char why[512];
+  /* QEMUs first: a namespace lives on while a process is inside. */
+  int rc = stop_qemus(dir, err, errlen);
+  net_of(dir, &n);
+  if (lab_net_down(&n, why, sizeof why) < 0 && rc == 0)
+    rc = -1, errbuf_setf(err, errlen, "%s", why);
+  return rc;
+}
+
 static int write_info(const struct qmig_lab_options *o, const char *dir, const char *accel,
-                      const char *uuid, const struct lab_disk *disk, char *err, size_t errlen)
+                      const char *uuid, const struct lab_disk *disk, const struct lab_net *net,
+                      char *err, size_t errlen)
 {
   char path[PATH_MAX], a[2][PATH_MAX + 8], ser[2][PATH_MAX];
   for (int s = 0; s < 2; s++) {
@@ -401,6 +442,15 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
     json_object_set_new(j, "data_disk", json_string(disk->data_path));
     json_object_set_new(j, "dst_data_disk", json_string(disk->dst_data_path));
     json_object_set_new(j, "data_disk_format", json_string(disk->data_format));
+  }
+  if (j && net) {
+    json_t *nj = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "src_netns", net->ns[0],
+                           "dst_netns", net->ns[1], "src_veth", net->veth[0], "dst_veth",
+                           net->veth[1], "src_addr", net->addr[0], "dst_addr", net->addr[1],
+                           "link_rate_bps", (json_int_t)net->rate_bps, "link_burst_bytes",
+                           (json_int_t)net->burst_bytes);
+    json_object_update(j, nj);
+    json_decref(nj);
   }
   snprintf(path, sizeof path, "%s/lab.json", dir);
   int rc = json_dump_file(j, path, JSON_INDENT(2));
@@ -446,6 +496,18 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
     return errf(err, errlen, "lab: disk options given without a disk size");
   }
   random_uuid(uuid, sizeof uuid);
+  struct lab_net net_, *net = NULL;
+  if (o.netns) {
+    lab_net_names(dir, &net_);
+    if (o.link_rate && lab_parse_rate(o.link_rate, &net_.rate_bps) < 0)
+      return errf(err, errlen, "lab: link rate '%s' is not a rate (e.g. 1gbit, 200mbit)",
+                  o.link_rate);
+    if (lab_net_up(&net_, why, sizeof why) < 0)
+      return errf(err, errlen, "lab: %s", why);
+    net = &net_;
+  } else if (o.link_rate) {
+    return errf(err, errlen, "lab: a link rate needs the two-namespace lab (netns)");
+  }
 
   /* auto: KVM first when /dev/kvm is usable, TCG if the guest does not come
    * up in time (a KVM that cannot run this guest usefully). */
@@ -467,12 +529,14 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
    * cache=none about 2 MiB/s under TCG on a loaded host, 7 with writeback. */
   unsigned disk_s = 2 * o.disk_mib;
   for (int i = 0; i < ntries; i++) {
-    if (start_qemu(&o, dir, 0, tries[i], guest, uuid, disk, why, sizeof why) < 0 ||
+    if (start_qemu(&o, dir, 0, tries[i], guest, uuid, disk, net ? net->ns[0] : NULL, why,
+                   sizeof why) < 0 ||
         wait_ready(dir, tmo[i] + disk_s, why, sizeof why) < 0) {
-      qmig_lab_stop(dir, NULL, 0);
+      stop_qemus(dir, NULL, 0);
       continue;
     }
-    if (start_qemu(&o, dir, 1, tries[i], guest, uuid, disk, why, sizeof why) < 0) {
+    if (start_qemu(&o, dir, 1, tries[i], guest, uuid, disk, net ? net->ns[1] : NULL, why,
+                   sizeof why) < 0) {
       qmig_lab_stop(dir, NULL, 0);
       return errf(err, errlen, "lab: %s", why);
     }
@@ -484,8 +548,14 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
       return errf(err, errlen, "lab: %s", why);
     }
     qmp_close(c);
-    return write_info(&o, dir, tries[i], uuid, disk, err, errlen);
+    if (write_info(&o, dir, tries[i], uuid, disk, net, err, errlen) < 0) {
+      qmig_lab_stop(dir, NULL, 0);
+      return -1;
+    }
+    return 0;
   }
+  if (net)
+    lab_net_down(net, NULL, 0);
   return errf(err, errlen, "lab: %s", why);
 }
 
@@ -535,6 +605,15 @@ int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t e
   snprintf(li->disk_cache, sizeof li->disk_cache, "%s", dcache ? dcache : "");
   li->disk_mib = (unsigned)dmib;
   li->disk_write_kibps = (unsigned)dw;
+  const char *nss = NULL, *nsd = NULL, *as = NULL, *ad = NULL;
+  json_int_t rate = 0; /* optional: only a netns lab has them */
+  json_unpack(j, "{s?s,s?s,s?s,s?s,s?I}", "src_netns", &nss, "dst_netns", &nsd, "src_addr", &as,
+              "dst_addr", &ad, "link_rate_bps", &rate);
+  snprintf(li->src_netns, sizeof li->src_netns, "%s", nss ? nss : "");
+  snprintf(li->dst_netns, sizeof li->dst_netns, "%s", nsd ? nsd : "");
+  snprintf(li->src_addr, sizeof li->src_addr, "%s", as ? as : "");
+  snprintf(li->dst_addr, sizeof li->dst_addr, "%s", ad ? ad : "");
+  li->link_rate_bps = rate > 0 ? (uint64_t)rate : 0;
   li->src_pid = lab_side_pid(real, 0);
   li->dst_pid = lab_side_pid(real, 1);
   json_decref(j);

@@ -5,6 +5,7 @@
 #define QMIG_LAB_H
 
 #include <limits.h>
+#include <stdint.h>
 
 #include "qmig.h"
 
@@ -36,5 +37,31 @@ struct lab_disk {
  * none, or writeback where O_DIRECT is refused.  0, or -1 with err. */
 int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct lab_disk *d,
                     char *err, size_t errlen);
+
+/* The lab's network (netns.c): two namespaces joined by a veth pair. */
+struct lab_net {
+  char ns[2][32];       /* namespace names: source, destination ("" = none) */
+  char veth[2][16];     /* their ends of the veth pair */
+  char addr[2][20];     /* IPv4 addresses on them (198.18.0.0/15) */
+  uint64_t rate_bps;    /* tbf rate on both ends, bit/s; 0 = not shaped */
+  uint64_t burst_bytes; /* tbf bucket, set by lab_net_up */
+};
+
+/* The names a lab in the absolute run directory `dir` uses (unique per
+ * directory); rate 0. */
+void lab_net_names(const char *dir, struct lab_net *n);
+/* "200mbit", "1gbit", "125mbps" (tc's units, bytes with "bps") into bit/s;
+ * -1 when not such a rate. */
+int lab_parse_rate(const char *s, uint64_t *bps);
+/* Create both namespaces (loopback up), the veth pair with its addresses,
+ * and the shaping when n->rate_bps; removes leftovers of the same names
+ * first.  0, or -1 with err (and nothing left behind). */
+int lab_net_up(struct lab_net *n, char *err, size_t errlen);
+/* Remove whatever of n exists (idempotent).  Processes still inside keep
+ * their namespace alive: stop them first.  0, or -1 with err. */
+int lab_net_down(const struct lab_net *n, char *err, size_t errlen);
+/* Move the calling thread into namespace `ns` (in a child before exec);
+ * -1 with errno. */
+int lab_net_enter(const char *ns);
 
 #endif

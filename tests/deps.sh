@@ -2,7 +2,8 @@
 # The one shared set-up step (make deps): install the Debian packages qmig
 # needs to build, test and demo, if any are missing.  Needs root for apt-get.
 PKGS="build-essential gcc-multilib pkg-config libjansson-dev liburing-dev libssl-dev
-libnbd-dev libcmocka-dev qemu-system-x86 qemu-utils nbdkit jq socat openssl iproute2"
+libnbd-dev libcmocka-dev qemu-system-x86 qemu-utils nbdkit jq socat openssl iproute2
+stunnel4"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -27,7 +27,7 @@ enum tp_kind {
   TP_K_QMP = 2,     /* relayed to the destination QEMU's QMP */
   TP_K_MAIN = 3,    /* QEMU's main migration channel */
   TP_K_MULTIFD = 4, /* multifd channel `index` */
-  TP_K_NBD = 5,     /* reserved: NBD export `index` (disk mirroring) */
+  TP_K_NBD = 5,     /* an NBD connection of a disk copy (`index`: which one) */
 };
 #define TP_K_MAX TP_K_NBD
 #define TP_MAX_INDEX 255

@@ -7,6 +7,10 @@ QMIG=${QMIG:-$TOP/build/qmig}
 D=$(mktemp -d /tmp/qmig-test.XXXXXX)
 cleanup() {
   rc=$?
+  # Extra processes first: one inside a lab's namespace keeps it alive.
+  if [ -f "$D/pids" ]; then
+    while read -r p; do kill "$p" 2>/dev/null || true; done < "$D/pids"
+  fi
   "$QMIG" lab stop --dir "$D" >/dev/null 2>&1 || true
   # Labs a test started below $D (qmig bench --workdir $D/...), by pidfile
   # (a lab killed while starting has pidfiles but no lab.json yet).
@@ -18,9 +22,6 @@ cleanup() {
     p=$(cat "$f" 2>/dev/null) && [ -n "$p" ] && grep -qF "$D" "/proc/$p/cmdline" 2>/dev/null &&
       kill "$p" 2>/dev/null || true
   done
-  if [ -f "$D/pids" ]; then
-    while read -r p; do kill "$p" 2>/dev/null || true; done < "$D/pids"
-  fi
   [ $rc -ne 0 ] && [ -n "${KEEP:-}" ] && { echo "kept $D"; exit $rc; }
   rm -rf "$D"
   exit $rc
@@ -32,11 +33,72 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || { echo "skip: $1 not installed"; exit 77; }; }
 need qemu-system-x86_64; need jq; need socat
 
-# start_lab [lab start options...]: starts the pair under TCG, records pids.
+# start_lab [lab start options...]: starts the pair under TCG, records pids;
+# with --netns also the namespaces (SRC_NS, DST_NS), their veth ends
+# (SRC_IF, DST_IF) and IN_SRC, the prefix that runs a command in the
+# source's namespace (migrate uses it: the engine runs on the source host).
+IN_SRC=""
 start_lab() {
   "$QMIG" lab start --dir "$D" --accel tcg "$@" >/dev/null
   SRC_PID=$(cat "$D/src.pid"); DST_PID=$(cat "$D/dst.pid")
+  SRC_NS=$(jq -r '.src_netns // empty' "$D/lab.json")
+  DST_NS=$(jq -r '.dst_netns // empty' "$D/lab.json")
+  SRC_IF=$(jq -r '.src_veth // empty' "$D/lab.json")
+  DST_IF=$(jq -r '.dst_veth // empty' "$D/lab.json")
+  [ -n "$SRC_NS" ] && IN_SRC="ip netns exec $SRC_NS"
+  return 0
 }
+
+# need_netns: root, iproute2 and network namespaces that work, else skip.
+need_netns() {
+  need ip; need tc
+  [ "$(id -u)" = 0 ] || { echo "skip: network namespaces need root"; exit 77; }
+  local probe="qmig-probe-$$"
+  ip netns add "$probe" 2>/dev/null || { echo "skip: cannot create a network namespace"; exit 77; }
+  ip netns del "$probe"
+}
+
+# ns_gone: the lab's namespaces and veth ends no longer exist.
+ns_gone() {
+  local n
+  for n in "$SRC_NS" "$DST_NS"; do
+    [ ! -e "/run/netns/$n" ] || fail "namespace $n still exists"
+  done
+  for n in "$SRC_IF" "$DST_IF"; do
+    [ ! -e "/sys/class/net/$n" ] || fail "veth $n left in the host's namespace"
+  done
+}
+
+# need_tunnel: this qmig has the tunnel (qmig agent, migrate --tunnel), else skip.
+need_tunnel() {
+  "$QMIG" agent --help >/dev/null 2>&1 && "$QMIG" migrate --help 2>&1 | grep -q -- '--tunnel ' ||
+    { echo "skip: this qmig has no tunnel (qmig agent, --tunnel)"; exit 77; }
+}
+
+# start_agent [agent options...]: qmig agent for the lab's destination, in
+# its namespace on its veth address (netns lab) or on loopback; pid in
+# AGENT_PID (stopped by cleanup), address in AGENT_ADDR, log in $D/agent.log.
+# Returns once it listens (bounded: 10 s).
+start_agent() {
+  local host=127.0.0.1 port=49250 in_dst=""
+  [ -n "$DST_NS" ] && { host=$(jq -r .dst_addr "$D/lab.json"); in_dst="ip netns exec $DST_NS"; }
+  AGENT_ADDR=$host:$port
+  mkdir -p -m 700 "$D/agent"
+  $in_dst "$QMIG" agent --listen "$AGENT_ADDR" --qmp "unix:$D/dst.qmp" --run-dir "$D/agent" \
+    --once "$@" 2>"$D/agent.log" &
+  AGENT_PID=$!
+  echo "$AGENT_PID" >>"$D/pids"
+  for _ in $(seq 100); do
+    $in_dst ss -Hltn "sport = :$port" 2>/dev/null | grep -q . && return 0
+    alive "$AGENT_PID" || break
+    sleep 0.1
+  done
+  cat "$D/agent.log"
+  fail "agent did not listen on $AGENT_ADDR"
+}
+
+# rx_bytes NS IF: bytes received on interface IF inside namespace NS.
+rx_bytes() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_bytes"; }
 
 # alive PID: running and not a zombie (pid 1 here may reap daemons late).
 alive() { [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^[ZX]'; }
@@ -54,7 +116,12 @@ expect_guest_on() {
   else pid=$SRC_PID; opid=$DST_PID; other=dst; fi
   for _ in $(seq 150); do alive "$opid" || break; sleep 0.1; done # quit takes long under load
   alive "$pid" || fail "$side QEMU (pid $pid) is not running"
-  alive "$opid" && fail "$other QEMU (pid $opid) still runs: two QEMUs"
+  if alive "$opid"; then # say what it is doing, for whoever reads the failure
+    printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"query-status"}' \
+      '{"execute":"query-migrate"}' | timeout 3 socat -t 2 - "UNIX-CONNECT:$D/$other.qmp" >&2 || true
+    for t in /proc/"$opid"/task/*; do echo "thread $(cat "$t/comm") in $(cat "$t/wchan")"; done >&2
+    fail "$other QEMU (pid $opid) still runs: two QEMUs"
+  fi
   local n; n=$(heartbeats "$side" 1)
   [ "$n" -ge 10 ] || fail "$side guest printed $n heartbeats in 1 s: not running"
   "$QMIG" verify-memory --qmp "unix:$D/$side.qmp" --tmpdir "$D" > "$D/memcheck.out" ||
@@ -84,7 +151,7 @@ expect_disk() {
 # $D/report.json, exit code in $RC.
 migrate() {
   set +e
-  "$QMIG" migrate --lab "$D" --json "$D/report.json" "$@" > "$D/migrate.out" 2>&1
+  $IN_SRC "$QMIG" migrate --lab "$D" --json "$D/report.json" "$@" > "$D/migrate.out" 2>&1
   RC=$?
   set -e
   cat "$D/migrate.out"

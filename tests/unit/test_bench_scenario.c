@@ -45,8 +45,10 @@ static void test_refused(void **state)
   if (!qmig_option_help("tunnel")) /* until the tunnel is in this build */
     REFUSED("{\"name\":\"t\",\"transport\":\"tunnel-tls\"}",
             "transport tunnel-tls: not available in this build");
-  REFUSED("{\"name\":\"l\",\"link-rate\":\"1gbit\"}", "knob 'link-rate'",
-          "not available in this build");
+  REFUSED("{\"name\":\"l\",\"link-rate\":\"fast\"}", "knob 'link-rate' = 'fast'",
+          "not a rate");
+  REFUSED("{\"name\":\"s\",\"link-rate\":\"1gbit\",\"transport\":\"stunnel\"}",
+          "knob 'transport' = 'stunnel': not with netns or link-rate");
   REFUSED("{\"name\":\"x\",\"src\":\"unix:/tmp/x\"}", "knob 'src'", "set by the bench");
   REFUSED("{\"name\":\"x\",\"fill\":[64]}", "knob 'fill'", "string, number or boolean");
   REFUSED("[{\"name\":\"a\"},{\"name\":\"a\"}]", "two scenarios are named 'a'");

@@ -375,8 +375,9 @@ static void test_options(void **state)
                "needs tunnel");
   expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-psk-file", "/k", NULL },
                "not psk");
-  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "copy-all-disks", "on", NULL },
-               "through the tunnel is not supported");
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "copy-all-disks", "on",
+                                      "nbd-addr", "unix:/x", NULL },
+               "do not apply with tunnel");
 }
 
 int main(void)
