@@ -12,6 +12,12 @@ cleanup() {
     while read -r p; do kill "$p" 2>/dev/null || true; done < "$D/pids"
   fi
   "$QMIG" lab stop --dir "$D" >/dev/null 2>&1 || true
+  # Should qmig itself be unusable (a rebuild under way), by pidfile: only a
+  # pid whose command line names $D, so a reused pid is never hit.
+  for f in "$D/src.pid" "$D/dst.pid"; do
+    p=$(cat "$f" 2>/dev/null) && [ -n "$p" ] && grep -qF "$D/" "/proc/$p/cmdline" 2>/dev/null &&
+      kill "$p" 2>/dev/null || true
+  done
   # Labs a test started below $D (qmig bench --workdir $D/...), by pidfile
   # (a lab killed while starting has pidfiles but no lab.json yet).
   find "$D" -mindepth 2 -maxdepth 5 -name src.pid 2>/dev/null | while read -r l; do
