@@ -299,12 +299,23 @@ void qmig_bench_cancel(struct qmig_bench *b)
     qmig_cancel(m);
 }
 
-/* mkdir that accepts an existing directory. */
+/* mkdir -p: the directory and its missing parents; an existing one is fine. */
 static int ensure_dir(struct qmig_bench *b, const char *d)
 {
-  if (mkdir(d, 0755) < 0 && errno != EEXIST)
-    return bench_errorf(b, "output directory %s: %s", d, strerror(errno));
-  return 0;
+  char p[4096];
+  if (snprintf(p, sizeof p, "%s", d) >= (int)sizeof p)
+    return bench_errorf(b, "output directory %s: path too long", d);
+  for (char *s = p + 1; ; s++) {
+    if (*s != '/' && *s != '\0')
+      continue;
+    char c = *s;
+    *s = '\0';
+    if (mkdir(p, 0755) < 0 && errno != EEXIST)
+      return bench_errorf(b, "output directory %s: %s", p, strerror(errno));
+    *s = c;
+    if (c == '\0')
+      return 0;
+  }
 }
 
 /* Summary, CSV and HTML from b->records into b->out. */
