@@ -198,3 +198,32 @@ _cert() { # dir name CN extfile-lines
   openssl x509 -req -in "$1/$2.csr" -CA "$1/ca-cert.pem" -CAkey "$1/ca-key.pem" \
     -CAcreateserial -days 2 -extfile "$1/$2.ext" -out "$1/$2-cert.pem" 2>/dev/null
 }
+
+# migrate_link_down [qmig migrate options...]: on a --netns lab, a migration
+# run from the source's namespace; the veth is set down once 8 MiB crossed
+# it (bounded: 30 s).  Waits (bounded: 60 s) for qmig to give up; sets RC
+# and T (seconds from the link going down to qmig's end).
+migrate_link_down() {
+  local mig rx0 t0
+  set +e
+  $IN_SRC "$QMIG" migrate --lab "$D" --json "$D/report.json" --timeout 120 "$@" \
+    >"$D/migrate.out" 2>&1 &
+  mig=$!
+  set -e
+  echo "$mig" >>"$D/pids"
+  rx0=$(rx_bytes "$DST_NS" "$DST_IF")
+  for _ in $(seq 300); do
+    [ $(( $(rx_bytes "$DST_NS" "$DST_IF") - rx0 )) -ge $((8 << 20)) ] && break
+    alive "$mig" || break
+    sleep 0.1
+  done
+  alive "$mig" || { cat "$D/migrate.out"; fail "qmig ended before the link went down"; }
+  ip -n "$SRC_NS" link set "$SRC_IF" down
+  t0=$(date +%s)
+  for _ in $(seq 600); do alive "$mig" || break; sleep 0.1; done
+  alive "$mig" && fail "qmig still running 60 s after the link went down"
+  set +e; wait "$mig"; RC=$?; set -e
+  T=$(( $(date +%s) - t0 ))
+  cat "$D/migrate.out"
+  echo "qmig ended $T s after the link went down, exit $RC"
+}
