@@ -15,7 +15,10 @@ qemu-img convert -f raw -O qcow2 "$D/a.raw" "$D/a.qcow2"
 
 run --src "$D/a.raw" --src-format raw --dst "$D/a.qcow2" --dst-format qcow2
 expect 0 "disks identical: 8388608 bytes compared in"
-printf '\377' | dd of="$D/b.raw" bs=1 seek=4096 conv=notrunc status=none
+# Flip every bit of byte 4096 (a constant could equal the random byte there).
+old=$(od -An -tu1 -j 4096 -N1 "$D/b.raw" | tr -d ' ')
+printf "\\$(printf '%03o' $((255 - old)))" | dd of="$D/b.raw" bs=1 seek=4096 conv=notrunc status=none
+cmp -s "$D/a.raw" "$D/b.raw" && fail "the planted difference did not land"
 run --src "$D/a.raw" --src-format raw --dst "$D/b.raw" --dst-format raw --json "$D/r.json"
 expect 1 "disks DIFFER: 1 bytes in 1 range; first: 4096..4097"
 [ "$(jq -r '.result + " " + (.ranges[0].offset|tostring)' "$D/r.json")" = "different 4096" ] ||
