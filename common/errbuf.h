@@ -9,4 +9,9 @@
 void errbuf_setf(char *buf, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Append to the message in buf, after "; " when it is not empty (one
+ * message listing several problems).  Truncates; NULL/0 as above. */
+void errbuf_appendf(char *buf, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -8,7 +8,6 @@
  * refuses any other size), writable; all problems are reported at once.
  * Formats are compared as QEMU opened them: a qcow2 image that the
  * destination opened as raw is refused, never mirrored into. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +43,8 @@ static void check_names(struct eng_mirror *mi, const char *opt, const char *list
     bool found = false;
     for (size_t i = 0; i < mi->n && !found; i++)
       found = (int)strlen(mi->d[i].src.name) == len && !strncmp(mi->d[i].src.name, p, (size_t)len);
-    if (!found) {
-      size_t k = strlen(probs);
-      snprintf(probs + k, plen - k, "%s%s: the source has no disk '%.*s'", k ? "; " : "", opt,
-               len, p);
-    }
+    if (!found)
+      errbuf_appendf(probs, plen, "%s: the source has no disk '%.*s'", opt, len, p);
     p = e ? e + 1 : NULL;
   }
 }
@@ -65,47 +61,33 @@ static int inventory(struct qmig_migration *m, struct qmp_conn *c, struct stg_di
   return rc < 0 ? eng_errorf(m, "%s disks: %s", qmp_name(c), e) : 0;
 }
 
-static void problem(char *probs, size_t plen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void problem(char *probs, size_t plen, const char *fmt, ...)
-{
-  size_t k = strlen(probs);
-  va_list ap;
-  if (k && k < plen)
-    k += (size_t)snprintf(probs + k, plen - k, "; ");
-  if (k >= plen)
-    return;
-  va_start(ap, fmt);
-  vsnprintf(probs + k, plen - k, fmt, ap);
-  va_end(ap);
-}
-
 /* The checks of one copied disk against the destination's. */
 static void check_disk(const struct eng_config *c, const struct eng_mirror_disk *md,
                        const struct stg_disk *dst, char *probs, size_t plen)
 {
   const struct stg_disk *s = &md->src;
   if (!dst) {
-    problem(probs, plen, "%s: the destination QEMU has no disk '%s' (start it with the disk "
+    errbuf_appendf(probs, plen, "%s: the destination QEMU has no disk '%s' (start it with the disk "
             "attached: a %s image of %llu bytes)", s->name, s->name, s->format,
             (unsigned long long)s->size);
     return;
   }
   if (strcmp(s->format, dst->format))
-    problem(probs, plen, "%s: format differs: source %s, destination %s%s", s->name, s->format,
+    errbuf_appendf(probs, plen, "%s: format differs: source %s, destination %s%s", s->name,
+                   s->format,
             dst->format, !strcmp(dst->format, "raw") ? " (the destination would take the "
             "source's image metadata for guest data)" : "");
   if (dst->size < s->size)
-    problem(probs, plen, "%s: destination disk too small: %llu bytes, the source has %llu",
+    errbuf_appendf(probs, plen, "%s: destination disk too small: %llu bytes, the source has %llu",
             s->name, (unsigned long long)dst->size, (unsigned long long)s->size);
   else if (dst->size > s->size)
-    problem(probs, plen, "%s: destination disk larger (%llu bytes, source %llu): QEMU's "
+    errbuf_appendf(probs, plen, "%s: destination disk larger (%llu bytes, source %llu): QEMU's "
             "mirror needs equal sizes", s->name, (unsigned long long)dst->size,
             (unsigned long long)s->size);
   if (dst->read_only)
-    problem(probs, plen, "%s: the destination opened it read-only", s->name);
+    errbuf_appendf(probs, plen, "%s: the destination opened it read-only", s->name);
   if (c->disk_sync == ENG_SYNC_TOP && s->backing_depth > 0 && dst->backing_depth == 0)
-    problem(probs, plen, "%s: disk-sync top needs the backing chain on the destination; its "
+    errbuf_appendf(probs, plen, "%s: disk-sync top needs the backing chain on the destination; its "
             "disk there has no backing image", s->name);
 }
 
@@ -150,11 +132,12 @@ int eng_disks_probe(struct qmig_migration *m)
       continue;
     ncopy++;
     if (md->src.read_only)
-      problem(probs, sizeof probs, "%s: read-only on the source: share it instead", md->src.name);
+      errbuf_appendf(probs, sizeof probs, "%s: read-only on the source: share it instead",
+                     md->src.name);
     check_disk(c, md, d, probs, sizeof probs);
   }
   if (!probs[0] && ncopy == 0)
-    problem(probs, sizeof probs, "no disk to copy: the source has %s", ns ? "only read-only "
+    errbuf_appendf(probs, sizeof probs, "no disk to copy: the source has %s", ns ? "only read-only "
             "or shared disks" : "no disks");
   eng_mirror_report(m);
   if (probs[0])

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/errbuf.h"
 #include "engine/internal.h"
 #include "engine/mirror.h"
 
@@ -113,9 +114,7 @@ static int check_side(struct qmig_migration *m, struct qmp_conn *c, json_t **cap
 
 void eng_warn(struct qmig_migration *m, const char *msg)
 {
-  char *w = m->report.warnings;
-  size_t n = strlen(w);
-  snprintf(w + n, sizeof m->report.warnings - n, "%s%s", n ? "; " : "", msg);
+  errbuf_appendf(m->report.warnings, sizeof m->report.warnings, "%s", msg);
 }
 
 /* QEMU < 9.0 under TCG loses dirty pages when a RAM block is a multiple of

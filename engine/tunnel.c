@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <openssl/rand.h>
 
+#include "common/errbuf.h"
 #include "engine/internal.h"
 #include "transport/transport.h"
 
@@ -445,10 +446,8 @@ void eng_tunnel_blame(struct qmig_migration *m)
   if (!why[0] && t->control && control_closed(t))
     snprintf(why, sizeof why, "%s: closed by the agent (is it still running?)",
              tp_conn_label(t->control));
-  if (why[0] && !strstr(m->err, why)) {
-    size_t n = strlen(m->err);
-    snprintf(m->err + n, sizeof m->err - n, "%stunnel: %s", n ? "; " : "", why);
-  }
+  if (why[0] && !strstr(m->err, why))
+    errbuf_appendf(m->err, sizeof m->err, "tunnel: %s", why);
 }
 
 static json_t *report_section(struct eng_tunnel *t)
