@@ -300,8 +300,11 @@ void eng_mirror_event(struct qmig_migration *m, const struct qmp_event *ev)
   }
 }
 
-/* Remove what the sequence added on both sides; errors only collected into
- * `why` (a side may be gone). */
+static bool usable(struct qmp_conn *c) { return c && !qmp_broken(c); }
+
+/* Remove what the sequence added on both sides; a refusal is collected into
+ * `why`.  A side that is gone (QMP broken or closed, e.g. a destination the
+ * recovery quit) is skipped: what was added there went with it. */
 static void teardown(struct qmig_migration *m, char *why, size_t len)
 {
   struct eng_mirror *mi = m->mirror;
@@ -310,24 +313,26 @@ static void teardown(struct qmig_migration *m, char *why, size_t len)
   for (size_t i = 0; i < mi->n; i++) {
     struct eng_mirror_disk *md = &mi->d[i];
     job_id(i, id, sizeof id);
-    if (md->job_started && !md->dismissed && qmp_cmd(m->src, NULL, t, "job-dismiss", "{s:s}",
-                                                     "id", id) == 0)
+    if (md->job_started && !md->dismissed && usable(m->src) &&
+        qmp_cmd(m->src, NULL, t, "job-dismiss", "{s:s}", "id", id) == 0)
       md->dismissed = true;
     node_id(i, id, sizeof id);
-    if (md->node_added && qmp_cmd(m->src, NULL, t, "blockdev-del", "{s:s}", "node-name", id) == 0)
+    if (md->node_added && usable(m->src) &&
+        qmp_cmd(m->src, NULL, t, "blockdev-del", "{s:s}", "node-name", id) == 0)
       md->node_added = false;
-    else if (md->node_added)
+    else if (md->node_added && usable(m->src))
       snprintf(why, len, "source blockdev-del %s: %s", id, qmp_error(m->src));
     export_id(i, id, sizeof id);
-    if (md->export_added && qmp_cmd(m->dst, NULL, t, "block-export-del", "{s:s,s:s}", "id", id,
-                                    "mode", "hard") == 0)
+    if (md->export_added && usable(m->dst) &&
+        qmp_cmd(m->dst, NULL, t, "block-export-del", "{s:s,s:s}", "id", id, "mode", "hard") == 0)
       md->export_added = false;
-    else if (md->export_added)
+    else if (md->export_added && usable(m->dst))
       snprintf(why, len, "destination block-export-del %s: %s", id, qmp_error(m->dst));
   }
-  if (mi->server_started && qmp_cmd(m->dst, NULL, t, "nbd-server-stop", NULL) == 0)
+  if (mi->server_started && usable(m->dst) &&
+      qmp_cmd(m->dst, NULL, t, "nbd-server-stop", NULL) == 0)
     mi->server_started = false;
-  else if (mi->server_started)
+  else if (mi->server_started && usable(m->dst))
     snprintf(why, len, "destination nbd-server-stop: %s", qmp_error(m->dst));
   if (mi->sockdir[0]) {
     char p[128];
@@ -398,13 +403,13 @@ void eng_mirror_abort(struct qmig_migration *m)
   bool any = false;
   for (size_t i = 0; i < mi->n; i++) {
     job_id(i, id, sizeof id);
-    if (mi->d[i].job_started && !mi->d[i].dismissed && m->src && !qmp_broken(m->src)) {
+    if (mi->d[i].job_started && !mi->d[i].dismissed && usable(m->src)) {
       qmp_cmd(m->src, NULL, t, "block-job-cancel", "{s:s,s:b}", "device", id, "force", 1);
       any = true;
     }
   }
   /* A forced cancel ends each job quickly ("concluded"); then dismiss. */
-  for (int k = 0; any && k < 500 && m->src && !qmp_broken(m->src); k++) {
+  for (int k = 0; any && k < 500 && usable(m->src); k++) {
     json_t *r = NULL, *j;
     size_t n, busy = 0;
     if (qmp_cmd(m->src, &r, t, "query-block-jobs", NULL) < 0)
@@ -417,8 +422,7 @@ void eng_mirror_abort(struct qmig_migration *m)
       break;
     usleep(10000);
   }
-  if (m->src && m->dst)
-    teardown(m, why, sizeof why);
+  teardown(m, why, sizeof why);
   mi->finished = true;
   if (why[0])
     eng_warn(m, why);

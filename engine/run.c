@@ -455,8 +455,10 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
   } else {
     eng_tunnel_blame(m);
     eng_set_state(m, QMIG_S_CANCELLING, m->err);
-    eng_mirror_abort(m);
+    /* Recovery first: a source paused before the switchover resumes without
+     * waiting for the disk jobs to be cancelled and NBD torn down. */
     out = eng_recover(m);
+    eng_mirror_abort(m);
   }
 done:
   return eng_end(m, out);
