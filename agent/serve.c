@@ -304,6 +304,9 @@ void agt_serve(struct qmig_agent *a, int fd)
   } else if (tp_conn_read_exact(c, b, sizeof b, (int)a->handshake_ms) < 0) {
     agt_log(a, "refused %s (no complete hello)", tp_conn_error(c));
   } else if (tp_hello_parse(b, sizeof b, &h, why, sizeof why) < 0) {
+    if (!a->tls_ctx && b[0] == 0x16)
+      snprintf(why, sizeof why, "a TLS client, but this agent runs without a credential "
+                                "(insecure-no-auth)");
     refuse(a, c, peer, TP_ST_BAD_HELLO, why);
   } else if (!tls && !a->insecure && (plain_no = plain_refusal(a, h.kind))) {
     refuse(a, c, peer, TP_ST_BAD_HELLO, plain_no);
