@@ -81,7 +81,8 @@ fuzz-scenario:
 	  -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Iinclude $(PKG_CFLAGS) \
 	  -o $(BUILD)/fuzz_scenario fuzz/fuzz_scenario.c $(LIB_SRCS) $(PKG_LIBS) -lpthread -lm
 # libFuzzer target for the tunnel hello, reply, challenge/response, control
-# JSON and channel classifier; run: $(BUILD)/fuzz_tunnel -max_total_time=60
+# JSON and channel classifier; run: $(BUILD)/fuzz_tunnel -max_total_time=60 fuzz/seeds/tunnel
+# (seeds: one valid message of each kind, so the JSON parsers are reached)
 fuzz-tunnel:
 	@mkdir -p $(BUILD)
 	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
