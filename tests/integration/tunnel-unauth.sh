@@ -75,7 +75,6 @@ attack nbd-madeup "$(hello 5 0 $MADEUP)" | grep -q "unknown session" || fail "ma
 # s_client NAME KEY HEX...: TLS 1.3 with PSK KEY (identity qemu) sends the
 # bytes and keeps the connection until the agent closes it or SPID is
 # killed (background; its input stays open on fd SFD; output in $D/got-NAME).
-need xxd
 s_client() {
   local name=$1 key=$2; shift 2
   mkfifo "$D/in-$name"
@@ -84,7 +83,7 @@ s_client() {
     -quiet -nocommands <"$D/in-$name" >"$D/got-$name" 2>"$D/err-$name" &
   SPID=$!; echo "$SPID" >>"$D/pids"
   exec {SFD}>"$D/in-$name"
-  for h in "$@"; do printf '%s' "$h" | xxd -r -p >&"$SFD"; done
+  for h in "$@"; do printf "$(sed 's/../\\x&/g' <<<"$h")" >&"$SFD"; done
 }
 
 echo "== qmp hello over TLS with a wrong PSK"
