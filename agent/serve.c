@@ -2,8 +2,9 @@
  * by its first byte), hello, then its channel.  control (TLS only): issues
  * the session and its key, answers clock probes until it closes.  Every
  * other channel first proves it belongs to the session (a challenge
- * answered with an HMAC under the session key, tp_auth_challenge).  qmp: relayed to the destination QMP.  main: connected to QEMU's
- * incoming socket.  multifd: connected only after main was (QEMU 7.2 takes
+ * answered with an HMAC under the session key, tp_auth_challenge).  qmp:
+ * relayed to the destination QMP.  main: connected to QEMU's incoming
+ * socket.  multifd: connected only after main was (QEMU 7.2 takes
  * the first connection it accepts as the main channel).  Every refusal is
  * answered with a reason and logged. */
 #include <errno.h>
@@ -131,7 +132,8 @@ static void serve_control(struct qmig_agent *a, struct tp_conn *c, const char *p
   si.plain_data = a->insecure || !a->refuse_plain_data;
   tp_conn_describe(c, desc, sizeof desc);
   if (tp_session_encode(&si, msg, sizeof msg) < 0) {
-    refuse(a, c, peer, TP_ST_UNAVAILABLE, "the session reply does not fit (run dir path too long?)");
+    refuse(a, c, peer, TP_ST_UNAVAILABLE,
+           "the session reply does not fit (run dir path too long?)");
   } else if (tp_reply_send(c, TP_ST_OK, msg, (int)a->handshake_ms) < 0) {
     agt_log(a, "session %.8s: %s", hex, tp_conn_error(c));
   } else {

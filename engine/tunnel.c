@@ -486,7 +486,8 @@ static json_t *report_section(struct eng_tunnel *t)
   return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
                    "session", t->session_hex, "incoming", t->incoming, "tls",
                    t->tls_desc[0] ? t->tls_desc : "none", "auth", t->auth[0] ? t->auth : "none",
-                   "data", t->tls ? (t->data_plain ? "plain" : "tls") : "plain", "clock", "offset_ms", t->offset_ms,
+                   "data", t->tls && !t->data_plain ? "tls" : "plain", "clock", "offset_ms",
+                   t->offset_ms,
                    "uncertainty_ms", t->uncertainty_ms, "samples", (int)t->samples,
                    "channels", chans, "forwarder_cpu_s", cpu, "error",
                    t->error[0] ? json_string(t->error) : json_null());
