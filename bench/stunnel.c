@@ -100,7 +100,7 @@ int bench_stunnel_start(const char *dir, const char *psk_file, struct bench_tran
     snprintf(conf, sizeof conf, "%s/stunnel-%s.conf", dir, side[s]);
     snprintf(log, sizeof log, "%s/stunnel-%s.log", dir, side[s]);
     snprintf(pidf, sizeof pidf, "%s/stunnel-%s.pid", dir, side[s]);
-    FILE *f = fopen(conf, "w");
+    FILE *f = fopen(conf, "we");
     if (!f) {
       errbuf_setf(err, errlen, "stunnel: %s: %s", conf, strerror(errno));
       return -1;

@@ -20,6 +20,8 @@
 #include <jansson.h>
 
 #include "common/errbuf.h"
+#include "common/files.h"
+#include "common/run.h"
 #include "lab/lab.h"
 #include "qmp/qmp.h"
 
@@ -172,6 +174,11 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
     argv[n++] = "-blockdev"; argv[n++] = bd[k][1];
     argv[n++] = "-device"; argv[n++] = dev[k];
   }
+  /* seccomp: obsolete syscalls and resource control (scheduler, affinity)
+   * denied.  elevateprivileges and spawn stay allowed: QEMU 7.2 applies the
+   * filter before -daemonize, whose fork() and setsid() they would block
+   * ("Bad system call"; checked).  The lab never uses exec: migration. */
+  argv[n++] = "-sandbox"; argv[n++] = "on,obsolete=deny,resourcecontrol=deny";
   argv[n++] = "-daemonize";
   if (side == 1) {
     argv[n++] = "-incoming"; argv[n++] = "defer";
@@ -182,12 +189,14 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
   if (pid < 0)
     return errf(err, errlen, "fork: %s", strerror(errno));
   if (pid == 0) {
-    int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int nul = open("/dev/null", O_RDONLY);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
+    int fd = files_open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      dprintf(2, "lab: log %s: %s\n", logf, strerror(errno));
+      _exit(126);
     }
+    dup2(fd, 1);
+    dup2(fd, 2);
     if (nul >= 0)
       dup2(nul, 0);
     if (netns && lab_net_enter(netns) < 0) {
@@ -198,12 +207,17 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
     dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
     _exit(127);
   }
+  /* QEMU's -daemonize parent exits once the machine is set up: seconds. */
   int st;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-    ;
+  if (run_wait(pid, &st, RUN_TIMEOUT_MS) < 0)
+    return errf(err, errlen, "%s QEMU (%s): %s", s, accel,
+                errno == ETIMEDOUT ? "did not daemonize within 60 s (killed)" : strerror(errno));
   if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
     char msg[512] = "";
-    FILE *f = fopen(logf, "r");
+    int lfd = files_open(logf, O_RDONLY, 0);
+    FILE *f = lfd >= 0 ? fdopen(lfd, "r") : NULL;
+    if (!f && lfd >= 0)
+      close(lfd);
     if (f) {
       size_t k = fread(msg, 1, sizeof msg - 1, f);
       msg[k] = '\0';
@@ -213,7 +227,7 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
     return errf(err, errlen, "%s QEMU (%s) did not start: %s", s, accel,
                 msg[0] ? msg : "see log");
   }
-  FILE *f = fopen(pidfile, "r");
+  FILE *f = fopen(pidfile, "re");
   int qpid = 0;
   if (!f || fscanf(f, "%d", &qpid) != 1 || qpid <= 0) {
     if (f)
@@ -318,7 +332,7 @@ int lab_side_pid(const char *dir, int side)
 {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s.pid", dir, side_name[side]);
-  FILE *f = fopen(path, "r");
+  FILE *f = fopen(path, "re");
   int pid = 0;
   if (!f)
     return 0;
@@ -383,6 +397,20 @@ static int stop_qemus(const char *dir, char *err, size_t errlen)
   return rc;
 }
 
+/* lab.json, read without following a symlink planted in its place. */
+static json_t *load_info(const char *path, json_error_t *je)
+{
+  int fd = files_open(path, O_RDONLY, 0);
+  json_t *j = NULL;
+  if (fd < 0) {
+    snprintf(je->text, sizeof je->text, "%s", strerror(errno));
+    return NULL;
+  }
+  j = json_loadfd(fd, 0, je);
+  close(fd);
+  return j;
+}
+
 /* The lab's network by the names lab.json recorded; a lab whose start
  * crashed before writing it by the names its directory gives.  A lab
  * without a network gets names that do not exist: removing is a no-op. */
@@ -393,7 +421,8 @@ static void net_of(const char *dir, struct lab_net *n)
     snprintf(real, sizeof real, "%s", dir);
   lab_net_names(real, n);
   snprintf(path, sizeof path, "%s/lab.json", real);
-  json_t *j = json_load_file(path, 0, NULL);
+  json_error_t je;
+  json_t *j = load_info(path, &je);
   const char *ns[2] = { NULL, NULL }, *veth[2] = { NULL, NULL };
   if (j && json_unpack(j, "{s:s,s:s,s:s,s:s}", "src_netns", &ns[0], "dst_netns", &ns[1],
                        "src_veth", &veth[0], "dst_veth", &veth[1]) == 0) {
@@ -409,6 +438,11 @@ int qmig_lab_stop(const char *dir, char *err, size_t errlen)
 {
   struct lab_net n;
   char why[512];
+  struct stat st;
+  /* A lab that is gone stops as a no-op; one in a directory another user
+   * controls is not ours to act on. */
+  if (lstat(dir, &st) == 0 && files_private_dir(dir, false, why, sizeof why) < 0)
+    return errf(err, errlen, "lab: %s", why);
   /* QEMUs first: a namespace lives on while a process is inside. */
   int rc = stop_qemus(dir, err, errlen);
   net_of(dir, &n);
@@ -453,9 +487,13 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
     json_decref(nj);
   }
   snprintf(path, sizeof path, "%s/lab.json", dir);
-  int rc = json_dump_file(j, path, JSON_INDENT(2));
+  int fd = files_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int rc = fd < 0 ? -1 : json_dumpfd(j, fd, JSON_INDENT(2));
+  int e = fd < 0 ? errno : 0;
+  if (fd >= 0 && close(fd) < 0 && rc == 0)
+    rc = -1, e = errno;
   json_decref(j);
-  return rc < 0 ? errf(err, errlen, "cannot write %s", path) : 0;
+  return rc < 0 ? errf(err, errlen, "cannot write %s: %s", path, e ? strerror(e) : "JSON") : 0;
 }
 
 int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errlen)
@@ -478,8 +516,11 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
   if (o.mem_mib < o.fill_mib + 20 || o.fill_mib > 3000)
     return errf(err, errlen, "lab: fill %u MiB does not fit in %u MiB of guest RAM "
                 "(needs fill + 20 MiB, fill at most 3000)", o.fill_mib, o.mem_mib);
-  if (mkdir(o.dir, 0700) < 0 && errno != EEXIST)
-    return errf(err, errlen, "lab: mkdir %s: %s", o.dir, strerror(errno));
+  /* Everything the lab writes goes here (logs, lab.json, pidfiles,
+   * sockets, disks): a directory someone else planted, or can write to,
+   * could redirect those writes (a symlink as src.log truncated its target). */
+  if (files_private_dir(o.dir, true, why, sizeof why) < 0)
+    return errf(err, errlen, "lab: %s", why);
   if (!realpath(o.dir, dir))
     return errf(err, errlen, "lab: %s: %s", o.dir, strerror(errno));
   if (lab_side_pid(dir, 0) || lab_side_pid(dir, 1))
@@ -565,9 +606,11 @@ int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t e
   memset(li, 0, sizeof *li);
   if (!realpath(dir, real))
     return errf(err, errlen, "%s: %s", dir, strerror(errno));
+  if (files_private_dir(dir, false, path, sizeof path) < 0)
+    return errf(err, errlen, "%s", path);
   snprintf(path, sizeof path, "%s/lab.json", real);
   json_error_t je;
-  json_t *j = json_load_file(path, 0, &je);
+  json_t *j = load_info(path, &je);
   if (!j)
     return errf(err, errlen, "%s: %s (no lab here? qmig lab start first)", path, je.text);
   const char *ss = NULL, *ds = NULL, *sser = NULL, *dser = NULL, *acc = NULL;
