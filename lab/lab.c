@@ -13,6 +13,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,8 +96,8 @@ static void random_uuid(char *out, size_t len)
 /* Start one QEMU daemonized; returns its pid (from the pidfile) or -1. */
 static int start_qemu(const struct qmig_lab_options *o, const char *dir, int side,
                       const char *accel, const char *guest, const char *uuid,
-                      const struct lab_disk *disk, const char *netns, char *err,
-                      size_t errlen)
+                      const struct lab_disk *disk, const char *netns, int tls_port,
+                      char *err, size_t errlen)
 {
   char mem[32], append[128], chardev[PATH_MAX + 64], qmp[PATH_MAX + 32], pidfile[PATH_MAX],
       logf[PATH_MAX], name[64], acc[32];
@@ -143,6 +145,19 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
   argv[n++] = "-serial"; argv[n++] = "chardev:ser0";
   argv[n++] = "-qmp"; argv[n++] = qmp;
   argv[n++] = "-pidfile"; argv[n++] = pidfile;
+  char tlsobj[PATH_MAX + 96], tlsdev[128];
+  if (tls_port) {
+    /* A second monitor: QEMU's TLS server (GnuTLS), which asks for and
+     * verifies the client's certificate; the unix one stays for the
+     * lab's own tools (verify-memory). */
+    snprintf(tlsobj, sizeof tlsobj, "tls-creds-x509,id=qmptls,dir=%s,endpoint=server,"
+             "verify-peer=on", o->qmp_tls_dir);
+    snprintf(tlsdev, sizeof tlsdev, "socket,id=qmptls0,host=127.0.0.1,port=%d,server=on,"
+             "wait=off,tls-creds=qmptls", tls_port);
+    argv[n++] = "-object"; argv[n++] = tlsobj;
+    argv[n++] = "-chardev"; argv[n++] = tlsdev;
+    argv[n++] = "-mon"; argv[n++] = "chardev=qmptls0,mode=control";
+  }
   char dump[PATH_MAX + 48];
   if (o->nic) {
     /* The same MAC on both sides, as a migrated guest keeps it; restrict=on
@@ -236,6 +251,21 @@ static int start_qemu(const struct qmig_lab_options *o, const char *dir, int sid
   }
   fclose(f);
   return qpid;
+}
+
+/* A TCP port on 127.0.0.1 nobody listens on now (QEMU binds it soon after:
+ * a race another process may rarely win; QEMU then fails to start). */
+static int free_port(void)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  socklen_t len = sizeof sa;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+      getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+    port = ntohs(sa.sin_port);
+  if (fd >= 0)
+    close(fd);
+  return port;
 }
 
 static int64_t now_ms(void)
@@ -453,7 +483,7 @@ int qmig_lab_stop(const char *dir, char *err, size_t errlen)
 
 static int write_info(const struct qmig_lab_options *o, const char *dir, const char *accel,
                       const char *uuid, const struct lab_disk *disk, const struct lab_net *net,
-                      char *err, size_t errlen)
+                      const int tls_port[2], char *err, size_t errlen)
 {
   char path[PATH_MAX], a[2][PATH_MAX + 8], ser[2][PATH_MAX];
   for (int s = 0; s < 2; s++) {
@@ -485,6 +515,14 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
                            (json_int_t)net->burst_bytes);
     json_object_update(j, nj);
     json_decref(nj);
+  }
+  if (j && tls_port[0]) {
+    char t[2][64];
+    for (int s = 0; s < 2; s++)
+      snprintf(t[s], sizeof t[s], "tls:127.0.0.1:%d", tls_port[s]);
+    json_object_set_new(j, "src_qmp_tls", json_string(t[0]));
+    json_object_set_new(j, "dst_qmp_tls", json_string(t[1]));
+    json_object_set_new(j, "qmp_tls_dir", json_string(o->qmp_tls_dir));
   }
   snprintf(path, sizeof path, "%s/lab.json", dir);
   int fd = files_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -537,6 +575,20 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
     return errf(err, errlen, "lab: disk options given without a disk size");
   }
   random_uuid(uuid, sizeof uuid);
+  int tls_port[2] = { 0, 0 };
+  char tlsdir[PATH_MAX];
+  if (o.qmp_tls_dir) {
+    if (o.netns)
+      return errf(err, errlen, "lab: a TLS QMP monitor is not available with netns");
+    if (!realpath(o.qmp_tls_dir, tlsdir))
+      return errf(err, errlen, "lab: QMP TLS directory %s: %s", o.qmp_tls_dir, strerror(errno));
+    o.qmp_tls_dir = tlsdir;
+    for (int s = 0; s < 2; s++)
+      if ((tls_port[s] = free_port()) <= 0)
+        return errf(err, errlen, "lab: no free TCP port on 127.0.0.1 for a TLS QMP monitor");
+    if (tls_port[0] == tls_port[1])
+      return errf(err, errlen, "lab: no two free TCP ports on 127.0.0.1 (try again)");
+  }
   struct lab_net net_, *net = NULL;
   if (o.netns) {
     lab_net_names(dir, &net_);
@@ -570,14 +622,14 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
    * cache=none about 2 MiB/s under TCG on a loaded host, 7 with writeback. */
   unsigned disk_s = 2 * o.disk_mib;
   for (int i = 0; i < ntries; i++) {
-    if (start_qemu(&o, dir, 0, tries[i], guest, uuid, disk, net ? net->ns[0] : NULL, why,
-                   sizeof why) < 0 ||
+    if (start_qemu(&o, dir, 0, tries[i], guest, uuid, disk, net ? net->ns[0] : NULL,
+                   tls_port[0], why, sizeof why) < 0 ||
         wait_ready(dir, tmo[i] + disk_s, why, sizeof why) < 0) {
       stop_qemus(dir, NULL, 0);
       continue;
     }
-    if (start_qemu(&o, dir, 1, tries[i], guest, uuid, disk, net ? net->ns[1] : NULL, why,
-                   sizeof why) < 0) {
+    if (start_qemu(&o, dir, 1, tries[i], guest, uuid, disk, net ? net->ns[1] : NULL,
+                   tls_port[1], why, sizeof why) < 0) {
       qmig_lab_stop(dir, NULL, 0);
       return errf(err, errlen, "lab: %s", why);
     }
@@ -589,7 +641,7 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
       return errf(err, errlen, "lab: %s", why);
     }
     qmp_close(c);
-    if (write_info(&o, dir, tries[i], uuid, disk, net, err, errlen) < 0) {
+    if (write_info(&o, dir, tries[i], uuid, disk, net, tls_port, err, errlen) < 0) {
       qmig_lab_stop(dir, NULL, 0);
       return -1;
     }
@@ -657,6 +709,11 @@ int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t e
   snprintf(li->src_addr, sizeof li->src_addr, "%s", as ? as : "");
   snprintf(li->dst_addr, sizeof li->dst_addr, "%s", ad ? ad : "");
   li->link_rate_bps = rate > 0 ? (uint64_t)rate : 0;
+  const char *ts = NULL, *td = NULL, *tdir = NULL; /* optional: TLS QMP monitors */
+  json_unpack(j, "{s?s,s?s,s?s}", "src_qmp_tls", &ts, "dst_qmp_tls", &td, "qmp_tls_dir", &tdir);
+  snprintf(li->src_qmp_tls, sizeof li->src_qmp_tls, "%s", ts ? ts : "");
+  snprintf(li->dst_qmp_tls, sizeof li->dst_qmp_tls, "%s", td ? td : "");
+  snprintf(li->qmp_tls_dir, sizeof li->qmp_tls_dir, "%s", tdir ? tdir : "");
   li->src_pid = lab_side_pid(real, 0);
   li->dst_pid = lab_side_pid(real, 1);
   json_decref(j);

@@ -130,6 +130,12 @@ void tp_conn_set_label(struct tp_conn *c, const char *label);
 /* "TLSv1.3 TLS_AES_128_GCM_SHA256" or "plain". */
 void tp_conn_describe(const struct tp_conn *c, char *out, size_t len);
 int tp_conn_fd(const struct tp_conn *c);
+/* TLS peers that read a record's plaintext a byte at a time and wait for the
+ * socket before reading on (QEMU 7.2's TLS monitor: the rest of a record
+ * sits in GnuTLS until the next record arrives, so every QMP command was
+ * answered one command late): the forwarder sends the last byte of each
+ * chunk in a record of its own.  Same bytes, one more small record. */
+void tp_conn_split_last_byte(struct tp_conn *c, bool on);
 
 /* Client side of a tunnel connection: send the hello, read the reply.  On
  * refusal -1 with "refused by the agent: MSG"; the reply text of an OK goes
