@@ -59,18 +59,17 @@ int eng_qmp_addr_check(struct qmig_migration *m, const char *name, const char *a
   eng_tcp_host(addr, host, sizeof host);
   if (loopback(host))
     return 0;
-  char msg[600];
-  snprintf(msg, sizeof msg, "%s QMP %s is unauthenticated, plaintext control of that QEMU; "
-           "use a TLS QMP socket (tls:HOST:PORT with qmp-tls-dir) or the tunnel agent, "
-           "or insecure-qmp-tcp on to accept the risk", name, addr);
   if (!m->cfg.insecure_qmp_tcp) {
-    errbuf_setf(err, errlen, "%s", msg);
+    errbuf_setf(err, errlen, "%s QMP %s is unauthenticated, plaintext control of that QEMU; "
+                "use a TLS QMP socket (tls:HOST:PORT with qmp-tls-dir) or the tunnel agent, "
+                "or insecure-qmp-tcp on to accept the risk", name, addr);
     return -1;
   }
   /* Accepted: said once per address in the report's warnings (which the
    * CLI prints as they come). */
-  char w[700];
-  snprintf(w, sizeof w, "insecure-qmp-tcp: %s", msg);
+  char w[600];
+  snprintf(w, sizeof w, "insecure-qmp-tcp: %s QMP %s is unauthenticated, plaintext control of "
+           "that QEMU: anyone on the path can read and drive it", name, addr);
   if (!strstr(m->report.warnings, addr))
     eng_warn(m, w);
   return 0;

@@ -171,7 +171,9 @@ QMIG_API const char *qmig_error(const struct qmig_migration *m);
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
 struct qmig_lab_options {
-  const char *dir;       /* run directory (created 0700 if missing) */
+  const char *dir;       /* run directory (created 0700 if missing; an
+                            existing one must be a real directory of ours
+                            that group/others cannot write) */
   const char *qemu;      /* QEMU binary; NULL = qemu-system-x86_64 */
   const char *guest;     /* guest ELF; NULL = built-in search path */
   const char *accel;     /* "kvm", "tcg" or "auto" (NULL = auto) */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <signal.h>
 #include <arpa/inet.h>
@@ -260,6 +261,7 @@ static void test_forward_tls_psk(void **state)
   FILE *f = fopen(path, "w");
   fprintf(f, "qemu:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
   fclose(f);
+  chmod(path, 0600); /* key files others can read are refused */
   struct tp_tls_opts so = { .mode = TP_TLS_PSK, .server = true, .psk_file = path };
   struct tp_tls_opts co = { .mode = TP_TLS_PSK, .psk_file = path, .psk_identity = "qemu" };
   struct tp_tls *s = tp_tls_new(&so, err, sizeof err), *c = tp_tls_new(&co, err, sizeof err);
@@ -300,6 +302,7 @@ static void test_forward_early_records(void **state)
   FILE *f = fopen(path, "w");
   fprintf(f, "qemu:00112233445566778899aabbccddeeff\n");
   fclose(f);
+  chmod(path, 0600); /* key files others can read are refused */
   struct tp_tls_opts so = { .mode = TP_TLS_PSK, .server = true, .psk_file = path };
   struct tp_tls_opts co = { .mode = TP_TLS_PSK, .psk_file = path };
   struct early e = { .tls = tp_tls_new(&so, err, sizeof err) };
