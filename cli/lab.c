@@ -191,6 +191,9 @@ int cmd_lab(int argc, char **argv)
       printf("  network:     source %s in netns %s, destination %s in netns %s, %s\n",
              li.src_addr, li.src_netns, li.dst_addr, li.dst_netns,
              li.link_rate_bps ? "shaped (tc tbf, see lab.json)" : "not shaped");
+    if (li.src_qmp_tls[0])
+      printf("  TLS QMP:     source %s, destination %s (x509 in %s)\n", li.src_qmp_tls,
+             li.dst_qmp_tls, li.qmp_tls_dir);
     if (li.disk_mib)
       printf("  disk:        %s (%s, %u MiB, cache=%s, rewritten at %u KiB/s)\n", li.disk,
              li.disk_format, li.disk_mib, li.disk_cache, li.disk_write_kibps);

@@ -11,6 +11,7 @@ make_pki "$D/pki"; C=$D/pki
 start_lab --fill 32 --dirty 5 --qmp-tls-dir "$C"
 S=$(jq -r .src_qmp_tls "$D/lab.json"); T=$(jq -r .dst_qmp_tls "$D/lab.json")
 case $S$T in tls:127.0.0.1:*tls:127.0.0.1:*) ;; *) fail "lab.json: no tls: QMP addresses ($S, $T)" ;; esac
+"$QMIG" lab status --dir "$D" | grep -qF "TLS QMP:     source $S, destination $T" || fail "lab status: no TLS QMP line"
 
 # try NAME EXIT PATTERN [qmig migrate options]: refused, nothing moved.
 try() {
