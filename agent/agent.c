@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "common/files.h"
 
 static int errorf(struct qmig_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int errorf(struct qmig_agent *a, const char *fmt, ...)
@@ -180,10 +181,9 @@ static int prepare(struct qmig_agent *a)
     if (!mkdtemp(t) || !(a->run_dir = strdup(t)))
       return errorf(a, "creating a run directory: %s", strerror(errno));
     a->made_run_dir = true;
-  } else if (mkdir(a->run_dir, 0700) < 0 && errno != EEXIST) {
-    return errorf(a, "run directory %s: %s", a->run_dir, strerror(errno));
+  } else if (files_private_dir(a->run_dir, true, e, sizeof e) < 0) {
+    return errorf(a, "run directory: %s", e); /* QEMU's sockets go there */
   }
-  chmod(a->run_dir, 0700);
   return 0;
 }
 

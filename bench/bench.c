@@ -139,7 +139,7 @@ int qmig_bench_load_text(struct qmig_bench *b, const char *text)
 
 int qmig_bench_load(struct qmig_bench *b, const char *path)
 {
-  FILE *f = fopen(path, "r");
+  FILE *f = fopen(path, "re");
   if (!f)
     return bench_errorf(b, "scenario file %s: %s", path, strerror(errno));
   char *text = NULL;
@@ -328,7 +328,7 @@ static int write_outputs(struct qmig_bench *b)
   int rc = 0;
   char *text = bench_summary_text(b, t);
   snprintf(path, sizeof path, "%s/summary.txt", b->out);
-  FILE *f = text ? fopen(path, "w") : NULL;
+  FILE *f = text ? fopen(path, "we") : NULL;
   if (!f || fputs(text, f) < 0 || fclose(f) != 0)
     rc = bench_errorf(b, "%s: %s", path, text ? strerror(errno) : "out of memory");
   free(text);
@@ -353,7 +353,7 @@ int qmig_bench_run(struct qmig_bench *b)
   if (!mkdtemp(b->rundir))
     return bench_errorf(b, "work directory in %s: %s", base, strerror(errno));
   snprintf(b->jsonl_path, sizeof b->jsonl_path, "%s/runs.jsonl", b->out);
-  FILE *jl = fopen(b->jsonl_path, "w");
+  FILE *jl = fopen(b->jsonl_path, "we"); /* not into every QEMU the bench forks */
   if (!jl) {
     rmdir(b->rundir);
     return bench_errorf(b, "%s: %s", b->jsonl_path, strerror(errno));
@@ -405,7 +405,7 @@ int qmig_bench_run(struct qmig_bench *b)
 
 int qmig_bench_render(struct qmig_bench *b, const char *jsonl)
 {
-  FILE *f = fopen(jsonl, "r");
+  FILE *f = fopen(jsonl, "re");
   if (!f)
     return bench_errorf(b, "%s: %s", jsonl, strerror(errno));
   clear_scenarios(b);

@@ -187,7 +187,7 @@ int bench_write_html(struct qmig_bench *b, const struct bench_cell *t, const cha
     free(o.p);
     return bench_errorf(b, "%s: out of memory", path);
   }
-  FILE *f = fopen(path, "w");
+  FILE *f = fopen(path, "we");
   int rc = 0;
   if (!f || fwrite(o.p, 1, o.len, f) != o.len)
     rc = bench_errorf(b, "%s: %s", path, strerror(errno));

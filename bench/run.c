@@ -63,7 +63,7 @@ static int write_psk(const char *dir, char *out, size_t len, char *err, size_t e
   char path[4200];
   snprintf(path, sizeof path, "%s/keys.psk", out);
   int fd = -1;
-  if (mkdir(out, 0700) < 0 || (fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0 ||
+  if (mkdir(out, 0700) < 0 || (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
       write(fd, line, (size_t)n) != n || write(fd, "\n", 1) != 1) {
     snprintf(err, errlen, "qemu-tls: %s: %s", path, strerror(errno));
     if (fd >= 0)
@@ -76,7 +76,7 @@ static int write_psk(const char *dir, char *out, size_t len, char *err, size_t e
 static double load1(void)
 {
   double l = -1;
-  FILE *f = fopen("/proc/loadavg", "r");
+  FILE *f = fopen("/proc/loadavg", "re");
   if (f) {
     if (fscanf(f, "%lf", &l) != 1)
       l = -1;

@@ -18,6 +18,7 @@
 
 #include "bench/bench.h"
 #include "common/errbuf.h"
+#include "common/files.h"
 #include "lab/lab.h"
 
 static const char *const side[2] = { "srv", "cli" };
@@ -73,7 +74,7 @@ static pid_t spawn(const char *conf, const char *log, char *err, size_t errlen)
     return -1;
   }
   if (pid == 0) {
-    int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    int fd = files_open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
     int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (fd >= 0 && nul >= 0) {
       dup2(nul, 0);
@@ -100,7 +101,7 @@ int bench_stunnel_start(const char *dir, const char *psk_file, struct bench_tran
     snprintf(conf, sizeof conf, "%s/stunnel-%s.conf", dir, side[s]);
     snprintf(log, sizeof log, "%s/stunnel-%s.log", dir, side[s]);
     snprintf(pidf, sizeof pidf, "%s/stunnel-%s.pid", dir, side[s]);
-    FILE *f = fopen(conf, "w");
+    FILE *f = fopen(conf, "we");
     if (!f) {
       errbuf_setf(err, errlen, "stunnel: %s: %s", conf, strerror(errno));
       return -1;

@@ -200,7 +200,7 @@ int bench_write_csv(struct qmig_bench *b, const struct bench_cell *t, const char
 {
   char path[4200];
   snprintf(path, sizeof path, "%s/summary.csv", dir);
-  FILE *f = fopen(path, "w");
+  FILE *f = fopen(path, "we");
   if (!f)
     return bench_errorf(b, "%s: %s", path, strerror(errno));
   fputs("scenario,figure,unit,n,median,ci_lo,ci_hi,p5,p95,min,max,ratio,ratio_lo,ratio_hi\n",
@@ -222,7 +222,7 @@ int bench_write_csv(struct qmig_bench *b, const struct bench_cell *t, const char
     }
   int rc = fclose(f);
   snprintf(path, sizeof path, "%s/runs.csv", dir);
-  f = rc == 0 ? fopen(path, "w") : NULL;
+  f = rc == 0 ? fopen(path, "we") : NULL;
   if (!f)
     return bench_errorf(b, "%s: %s", path, strerror(errno));
   fputs("index,scenario,run,warmup,ok,stage,error", f);

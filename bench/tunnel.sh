@@ -126,6 +126,7 @@ pki() {
     fi
     openssl req -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout "$PKI/$who-key.pem" \
       -out "$PKI/$who.csr" 2>/dev/null || return 1
+    chmod 600 "$PKI/$who-key.pem" # qmig refuses keys group/others can read
     printf '%b\nkeyUsage=digitalSignature,keyEncipherment\n' "$ext" >"$PKI/$who.ext"
     openssl x509 -req -in "$PKI/$who.csr" -CA "$PKI/ca-cert.pem" -CAkey "$PKI/ca-key.pem" \
       -CAcreateserial -days 2 -extfile "$PKI/$who.ext" -out "$PKI/$who-cert.pem" 2>/dev/null ||

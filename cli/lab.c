@@ -17,11 +17,12 @@ static void lab_help(FILE *f)
           "                       [--disk-cache none|writeback] [--disk-copy\n"
           "                       [--dst-disk-format F] [--dst-disk MiB] [--dst-no-disk]]\n"
           "                       [--data-disk MiB]]\n"
-          "                      [--netns [--link-rate RATE]]\n"
+          "                      [--netns [--link-rate RATE]] [--qmp-tls-dir DIR]\n"
           "       qmig lab stop [--dir DIR]\n"
           "       qmig lab status [--dir DIR]\n\n"
           "Starts a source and a destination QEMU (-incoming defer) running the qmig\n"
-          "test guest; QMP and serial on unix sockets in DIR (default %s).\n"
+          "test guest; QMP and serial on unix sockets in DIR (default %s; created\n"
+          "0700, or refused when it is a symlink, another user's or writable by others).\n"
           "  --fill MiB      memory the guest fills with verifiable data (default 64)\n"
           "  --mem MiB       guest RAM (default fill + 32)\n"
           "  --dirty MiB/s   rate at which the guest rewrites its pages (default 0)\n"
@@ -54,7 +55,11 @@ static void lab_help(FILE *f)
           "                  198.18.0.1, destination 198.18.0.2; the stream goes there.\n"
           "                  Run qmig migrate in the source's namespace:\n"
           "                  ip netns exec $(jq -r .src_netns DIR/lab.json) qmig migrate --lab DIR\n"
-          "  --link-rate R   with --netns: shape both ends with tc tbf at R (1gbit, 200mbit)\n",
+          "  --link-rate R   with --netns: shape both ends with tc tbf at R (1gbit, 200mbit)\n"
+          "  --qmp-tls-dir DIR  each QEMU also gets a TLS QMP monitor on 127.0.0.1 (x509,\n"
+          "                  verify-peer; DIR: ca-cert.pem, server-cert.pem, server-key.pem,\n"
+          "                  and qmig's client-cert.pem, client-key.pem); qmig migrate --lab\n"
+          "                  then controls both QEMUs over it (tls: addresses in lab.json)\n",
           cli_default_lab_dir());
 }
 
@@ -76,6 +81,7 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     { "data-disk", required_argument, NULL, 'A' }, { "data-disk-top", no_argument, NULL, 'T' },
     { "data-disk-copy", no_argument, NULL, 'Y' },
     { "netns", no_argument, NULL, 'E' },      { "link-rate", required_argument, NULL, 'L' },
+    { "qmp-tls-dir", required_argument, NULL, 'Q' },
     { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
   };
   int c;
@@ -86,6 +92,7 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     case 'n': o->nic = true; break;
     case 'E': o->netns = true; break;
     case 'L': o->link_rate = optarg; break;
+    case 'Q': o->qmp_tls_dir = optarg; break;
     case 'c': o->cpu = optarg; break;
     case 'C': o->dst_cpu = optarg; break;
     case 'd': o->dir = optarg; break;
@@ -184,6 +191,9 @@ int cmd_lab(int argc, char **argv)
       printf("  network:     source %s in netns %s, destination %s in netns %s, %s\n",
              li.src_addr, li.src_netns, li.dst_addr, li.dst_netns,
              li.link_rate_bps ? "shaped (tc tbf, see lab.json)" : "not shaped");
+    if (li.src_qmp_tls[0])
+      printf("  TLS QMP:     source %s, destination %s (x509 in %s)\n", li.src_qmp_tls,
+             li.dst_qmp_tls, li.qmp_tls_dir);
     if (li.disk_mib)
       printf("  disk:        %s (%s, %u MiB, cache=%s, rewritten at %u KiB/s)\n", li.disk,
              li.disk_format, li.disk_mib, li.disk_cache, li.disk_write_kibps);

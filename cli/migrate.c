@@ -38,6 +38,15 @@ struct show {
 static void on_state(void *ud, enum qmig_state from, enum qmig_state to, const char *why)
 {
   const struct show *sh = ud;
+  /* Warnings as they arise (insecure-qmp-tcp, QEMU bugs), not only in the
+   * summary at the end. */
+  static size_t warned;
+  const char *w = running ? qmig_report(running)->warnings : "";
+  if (strlen(w) > warned) {
+    fprintf(stderr, "%sqmig: warning: %s\n", isatty(2) ? "\r\033[K" : "",
+            w + warned + (warned ? 2 : 0));
+    warned = strlen(w);
+  }
   if (sh->verbose)
     fprintf(stderr, "%sqmig: %s%s%s\n", isatty(2) ? "\r\033[K" : "", qmig_state_name(to),
             why[0] ? ": " : "", why);

@@ -74,7 +74,7 @@ int cli_write_report(const struct qmig_migration *m, const char *path, const cha
 {
   bool to_stdout = !strcmp(path, "-");
   char *s = qmig_report_json(m);
-  FILE *f = s ? (to_stdout ? stdout : fopen(path, "w")) : NULL;
+  FILE *f = s ? (to_stdout ? stdout : fopen(path, "we")) : NULL;
   if (!f) {
     fprintf(stderr, "qmig %s: cannot write the report to %s\n", who, path);
     free(s);

@@ -1,9 +1,11 @@
 /* verifydisks.c - `qmig verify-disks`: are two disk images identical? */
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -44,8 +46,10 @@ static int write_json(const char *path, const struct qmig_diskdiff *r, int rc, c
     fprintf(stderr, "qmig verify-disks: out of memory for the JSON result\n");
     return -1;
   }
-  int bad = strcmp(path, "-") ? json_dump_file(o, path, JSON_INDENT(2))
-                              : json_dumpf(o, stdout, JSON_INDENT(2));
+  int fd = strcmp(path, "-") ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : 1;
+  int bad = fd < 0 || json_dumpfd(o, fd, JSON_INDENT(2)) < 0;
+  if (fd > 1 && close(fd) < 0)
+    bad = 1;
   if (!bad && !strcmp(path, "-"))
     putchar('\n');
   json_decref(o);

@@ -201,7 +201,7 @@ enum qmig_outcome qmig_create_disks(struct qmig_migration *m, const char *dir)
     out = QMIG_USAGE;
     goto done;
   }
-  m->src = qmp_connect("source", c->src, (int)c->qmp_timeout_ms, e, sizeof e);
+  m->src = eng_qmp_connect(m, "source", c->src, e, sizeof e);
   if (!m->src) {
     eng_errorf(m, "%s", e);
     goto done;

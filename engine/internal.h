@@ -49,6 +49,9 @@ struct eng_config {
   int tunnel_data;            /* enum eng_tunnel_data */
   bool tunnel_insecure;       /* tunnel-insecure-no-auth: no credential at all */
   char *tunnel_tls_dir, *tunnel_peer_name, *tunnel_psk_file, *tunnel_psk_identity;
+  char *qmp_tls_dir;          /* x509 client credentials for tls: QMP addresses */
+  char *qmp_tls_name;         /* name/IP QEMU's QMP certificate must carry */
+  bool insecure_qmp_tcp;      /* accept tcp: QMP off loopback (warned) */
   unsigned timeout_s;         /* whole migration; 0 = none */
   unsigned qmp_timeout_ms;
   unsigned poll_ms;           /* query-migrate period while active */
@@ -177,6 +180,7 @@ struct qmig_migration {
   json_t *report_extra;
   struct eng_mirror *mirror;  /* disks to copy (mirror.h); NULL without */
   struct eng_tunnel *tunnel;  /* tunnelled mode only (tunnel.c) */
+  struct eng_qmp_tls *qmp_tls; /* tls: QMP connections (qmpconn.c); NULL without */
   int64_t dst_clock_offset_us; /* destination wall clock minus ours (tunnel) */
 };
 
@@ -243,6 +247,19 @@ int eng_tunnel_nbd(struct qmig_migration *m, char *listen, size_t llen, char *co
 void eng_tunnel_blame(struct qmig_migration *m);
 void eng_tunnel_end(struct qmig_migration *m);
 struct qmp_conn *eng_tunnel_qmp(struct qmig_migration *m);
+/* qmpconn.c: a QEMU's QMP at addr as the options allow.  unix: as is;
+ * tcp: only on loopback unless insecure-qmp-tcp (then a warning); tls:HOST:PORT
+ * through TLS 1.3 with qmp-tls-dir's x509 client credentials, QEMU's
+ * certificate and name verified, relayed to the QMP client by a forwarder
+ * over a socketpair.  NULL with the reason in err.  `name` labels messages. */
+struct qmp_conn *eng_qmp_connect(struct qmig_migration *m, const char *name, const char *addr,
+                                 char *err, size_t errlen);
+/* Refuse (-1, message in err) what eng_qmp_connect would refuse before
+ * connecting: a plain tcp: address off loopback without insecure-qmp-tcp. */
+int eng_qmp_addr_check(struct qmig_migration *m, const char *name, const char *addr, char *err,
+                       size_t errlen);
+/* Stop and free the forwarders of tls: QMP connections (after qmp_close). */
+void eng_qmp_end(struct qmig_migration *m);
 
 /* state.c: the one place states change.  Logs through the state callback. */
 void eng_set_state(struct qmig_migration *m, enum qmig_state to, const char *why);

@@ -26,7 +26,9 @@ static pid_t qmp_peer_pid(struct qmp_conn *c)
   if (fd < 0 || getsockname(fd, (struct sockaddr *)&sa, &sl) < 0 || sa.ss_family != AF_UNIX ||
       getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0)
     return 0;
-  return cr.pid > 0 ? cr.pid : 0;
+  /* Our own pid: a socketpair whose other end is a forwarder of ours
+   * (tls: QMP, the tunnel), not a QEMU. */
+  return cr.pid > 0 && cr.pid != getpid() ? cr.pid : 0;
 }
 
 void eng_netns_id(struct qmp_conn *c, char *out, size_t len)

@@ -24,8 +24,17 @@ struct opt {
 
 #define O(f) offsetof(struct eng_config, f)
 static const struct opt opts[] = {
-  { "src", T_STR, O(src), 0, 0, "source QMP address: unix:PATH or tcp:HOST:PORT" },
-  { "dst", T_STR, O(dst), 0, 0, "destination QMP address: unix:PATH or tcp:HOST:PORT" },
+  { "src", T_STR, O(src), 0, 0,
+    "source QMP address: unix:PATH, tls:HOST:PORT (QEMU's TLS monitor), or tcp:HOST:PORT "
+    "(loopback only unless insecure-qmp-tcp)" },
+  { "dst", T_STR, O(dst), 0, 0, "destination QMP address: unix:PATH, tls:HOST:PORT or tcp:HOST:PORT" },
+  { "qmp-tls-dir", T_STR, O(qmp_tls_dir), 0, 0,
+    "x509 credentials for tls: QMP addresses: ca-cert.pem, client-cert.pem, client-key.pem" },
+  { "qmp-tls-name", T_STR, O(qmp_tls_name), 0, 0,
+    "name or IP QEMU's QMP certificate must carry (default: the host of the tls: address)" },
+  { "insecure-qmp-tcp", T_BOOL, O(insecure_qmp_tcp), 0, 0,
+    "on|off: accept a plain tcp: QMP address off loopback (unauthenticated, plaintext "
+    "control of that QEMU; warned)" },
   { "lab", T_LAB, O(lab), 0, 0, "use the lab pair in DIR (sets src, dst, serials, heartbeat)" },
   { "data-uri", T_STR, O(data_uri), 0, 0,
     "migration stream URI (tcp:HOST:PORT or unix:PATH); overrides data-host/data-port" },
@@ -252,17 +261,22 @@ static int replace_str(char **p, const char *v)
   return 0;
 }
 
-/* "unix:PATH" or "tcp:HOST:PORT" with a sane port. */
-static bool addr_ok(const char *a)
+/* "unix:PATH" or "tcp:HOST:PORT" (or with tls, "tls:HOST:PORT") with a sane port. */
+static bool addr_ok_tls(const char *a, bool tls)
 {
   if (strncmp(a, "unix:", 5) == 0)
     return a[5] != '\0';
-  if (strncmp(a, "tcp:", 4) != 0)
+  if (strncmp(a, "tcp:", 4) != 0 && (!tls || strncmp(a, "tls:", 4) != 0))
     return false;
   const char *colon = strrchr(a + 4, ':');
   uint64_t port;
   return colon && colon > a + 4 && parse_u64(colon + 1, false, &port) == 0 &&
          port >= 1 && port <= 65535;
+}
+
+static bool addr_ok(const char *a)
+{
+  return addr_ok_tls(a, false);
 }
 
 static bool addr_ok_tunnel(const char *a)
@@ -284,6 +298,11 @@ static int set_lab(struct qmig_migration *m, const char *dir)
       replace_str(&c->dst_serial, li.dst_serial))
     return eng_errorf(m, "out of memory");
   if (!c->data_uri && li.data_uri[0] && replace_str(&c->data_uri, li.data_uri))
+    return eng_errorf(m, "out of memory");
+  /* A lab with TLS QMP monitors: those, with its credentials. */
+  if (li.src_qmp_tls[0] &&
+      (replace_str(&c->src, li.src_qmp_tls) || replace_str(&c->dst, li.dst_qmp_tls) ||
+       (!c->qmp_tls_dir && replace_str(&c->qmp_tls_dir, li.qmp_tls_dir))))
     return eng_errorf(m, "out of memory");
   /* A two-namespace lab: the destination listens on its veth address. */
   if (!c->data_host && li.dst_addr[0] && replace_str(&c->data_host, li.dst_addr))
@@ -338,8 +357,9 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
   case T_STR:
     if (*value == '\0')
       return eng_errorf(m, "option '%s': empty value", key);
-    if ((strcmp(key, "src") == 0 || strcmp(key, "dst") == 0) && !addr_ok(value))
-      return eng_errorf(m, "option '%s': '%s' is not unix:PATH or tcp:HOST:PORT", key, value);
+    if ((strcmp(key, "src") == 0 || strcmp(key, "dst") == 0) && !addr_ok_tls(value, true))
+      return eng_errorf(m, "option '%s': '%s' is not unix:PATH, tls:HOST:PORT or tcp:HOST:PORT",
+                        key, value);
     if (strcmp(key, "tunnel") == 0 && !addr_ok_tunnel(value))
       return eng_errorf(m, "option 'tunnel': '%s' is not HOST:PORT", value);
     if ((strcmp(key, "data-uri") == 0 || strcmp(key, "data-connect") == 0) && !addr_ok(value))
@@ -445,6 +465,12 @@ int eng_config_check(struct qmig_migration *m)
     return eng_errorf(m, "tunnel-tls-dir/tunnel-peer-name given but tunnel-tls is not x509");
   if (c->tunnel_tls != ENG_TLS_PSK && (c->tunnel_psk_file || c->tunnel_psk_identity))
     return eng_errorf(m, "tunnel-psk-file/tunnel-psk-identity given but tunnel-tls is not psk");
+  bool tls_qmp = !strncmp(c->src, "tls:", 4) || !strncmp(c->dst, "tls:", 4);
+  if (tls_qmp && !c->qmp_tls_dir)
+    return eng_errorf(m, "a tls: QMP address needs qmp-tls-dir (ca-cert.pem, client-cert.pem, "
+                      "client-key.pem)");
+  if (!tls_qmp && (c->qmp_tls_dir || c->qmp_tls_name))
+    return eng_errorf(m, "qmp-tls-dir/qmp-tls-name given but no QMP address is tls:HOST:PORT");
   if (strcmp(c->src, c->dst) == 0)
     return eng_errorf(m, "source and destination QMP addresses are the same (%s)", c->src);
   if (c->multifd_compression && strcmp(c->multifd_compression, "none") != 0 &&

@@ -224,7 +224,7 @@ enum qmig_outcome qmig_dirty_rate(struct qmig_migration *m)
     out = QMIG_USAGE;
   } else {
     eng_set_state(m, QMIG_S_CONNECTING, NULL);
-    m->src = qmp_connect("source", m->cfg.src, (int)m->cfg.qmp_timeout_ms, e, sizeof e);
+    m->src = eng_qmp_connect(m, "source", m->cfg.src, e, sizeof e);
     if (!m->src) {
       eng_errorf(m, "%s", e);
       out = QMIG_NOT_STARTED;

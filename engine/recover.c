@@ -28,11 +28,11 @@ static bool moving(const char *s)
 static void side_state(struct qmig_migration *m, struct qmp_conn **c, const char *name,
                        const char *addr, char *out, size_t len)
 {
-  int t = (int)m->cfg.qmp_timeout_ms;
   if (*c && qmp_broken(*c)) {
     qmp_close(*c);
     /* Tunnelled: the destination is reached through the agent only. */
-    *c = m->cfg.tunnel && c == &m->dst ? eng_tunnel_qmp(m) : qmp_connect(name, addr, t, NULL, 0);
+    *c = m->cfg.tunnel && c == &m->dst ? eng_tunnel_qmp(m)
+                                       : eng_qmp_connect(m, name, addr, NULL, 0);
   }
   /* An unreachable side is a fact here, not a new error: keep the message
    * that says why we are recovering. */

@@ -13,13 +13,16 @@
 int eng_connect(struct qmig_migration *m)
 {
   char e[512];
-  int t = (int)m->cfg.qmp_timeout_ms;
-  m->src = qmp_connect("source", m->cfg.src, t, e, sizeof e);
+  /* Both addresses first: a refused one stops us before any connection. */
+  if (eng_qmp_addr_check(m, "source", m->cfg.src, e, sizeof e) < 0 ||
+      (!m->cfg.tunnel && eng_qmp_addr_check(m, "destination", m->cfg.dst, e, sizeof e) < 0))
+    return eng_errorf(m, "%s", e);
+  m->src = eng_qmp_connect(m, "source", m->cfg.src, e, sizeof e);
   if (!m->src)
     return eng_errorf(m, "%s", e);
   if (m->cfg.tunnel)
     return eng_tunnel_connect_dst(m);
-  m->dst = qmp_connect("destination", m->cfg.dst, t, e, sizeof e);
+  m->dst = eng_qmp_connect(m, "destination", m->cfg.dst, e, sizeof e);
   if (!m->dst)
     return eng_errorf(m, "%s", e);
   return 0;
@@ -263,11 +266,11 @@ int eng_configure(struct qmig_migration *m)
   return set_params(m, m->dst, false) < 0 || set_params(m, m->src, true) < 0 ? -1 : 0;
 }
 
-/* Host part of "tcp:HOST:PORT" into out ("" if not tcp). */
+/* Host part of "tcp:HOST:PORT" or "tls:HOST:PORT" into out ("" if neither). */
 void eng_tcp_host(const char *addr, char *out, size_t len)
 {
   out[0] = '\0';
-  if (strncmp(addr, "tcp:", 4) != 0)
+  if (strncmp(addr, "tcp:", 4) != 0 && strncmp(addr, "tls:", 4) != 0)
     return;
   const char *h = addr + 4, *colon = strrchr(h, ':');
   size_t n = (size_t)(colon - h);
@@ -377,6 +380,7 @@ enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out)
   qmp_close(m->src);
   qmp_close(m->dst);
   m->src = m->dst = NULL;
+  eng_qmp_end(m);
   eng_tunnel_end(m);
   return out;
 }

@@ -130,6 +130,7 @@ void qmig_free(struct qmig_migration *m)
   eng_hb_stop(m->hb, NULL);
   qmp_close(m->src);
   qmp_close(m->dst);
+  eng_qmp_end(m);
   eng_tunnel_end(m);
   json_decref(m->report_extra);
   eng_mirror_free(m->mirror);

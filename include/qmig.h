@@ -177,7 +177,9 @@ QMIG_API const char *qmig_error(const struct qmig_migration *m);
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
 struct qmig_lab_options {
-  const char *dir;       /* run directory (created 0700 if missing) */
+  const char *dir;       /* run directory (created 0700 if missing; an
+                            existing one must be a real directory of ours
+                            that group/others cannot write) */
   const char *qemu;      /* QEMU binary; NULL = qemu-system-x86_64 */
   const char *guest;     /* guest ELF; NULL = built-in search path */
   const char *accel;     /* "kvm", "tcg" or "auto" (NULL = auto) */
@@ -230,6 +232,12 @@ struct qmig_lab_options {
   const char *link_rate; /* with netns: tc tbf on both veth ends at this
                             rate ("1gbit", "200mbit", tc's units); NULL =
                             not shaped */
+  const char *qmp_tls_dir; /* each QEMU also gets a TLS QMP monitor on
+                            127.0.0.1 (x509, verify-peer: DIR holds ca-cert.pem,
+                            server-cert.pem, server-key.pem and, for qmig,
+                            client-cert.pem, client-key.pem); lab.json records
+                            its tls: addresses, which migrate --lab uses.  Not
+                            with netns */
 };
 
 /* Start the pair; blocks until the source guest reports READY (after its
@@ -262,6 +270,10 @@ struct qmig_lab_info {
   char src_addr[48], dst_addr[48];     /* the veth addresses; the native
                                           stream goes to dst_addr */
   uint64_t link_rate_bps;              /* tbf rate, bit/s; 0 = not shaped */
+  /* With qmp_tls_dir ("" otherwise): the TLS QMP monitors and the
+   * credentials directory (absolute). */
+  char src_qmp_tls[64], dst_qmp_tls[64]; /* "tls:127.0.0.1:PORT" */
+  char qmp_tls_dir[256];
 };
 QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err,
                   size_t errlen);

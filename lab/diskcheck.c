@@ -281,10 +281,10 @@ static int dc_tmpfile(const char *image, char *out, size_t len)
     snprintf(out, len, "%.*s/.qmig-diskcheck.XXXXXX", (int)(slash - image), image);
   else
     snprintf(out, len, ".qmig-diskcheck.XXXXXX");
-  fd = mkstemp(out);
+  fd = mkostemp(out, O_CLOEXEC);
   if (fd < 0) {
     snprintf(out, len, "%s/qmig-diskcheck.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    fd = mkstemp(out);
+    fd = mkostemp(out, O_CLOEXEC);
   }
   if (fd < 0)
     return -1;
@@ -322,7 +322,8 @@ int qmig_verify_disk_image(const char *path, const char *format, struct qmig_dis
   /* -U: a stopped QEMU may still hold the image's locks; it writes nothing. */
   const char *argv[] = { "qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw",
                          path, tmp, NULL };
-  if (run_argv(argv, why, sizeof why) < 0) {
+  /* Bounded like every child, by a time no lab disk conversion nears. */
+  if (run_argv_timeout(argv, 600000, why, sizeof why) < 0) {
     errbuf_setf(err, errlen, "diskcheck: %s to raw: %s", path, why);
     rc = -1;
   } else {

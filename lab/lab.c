@@ -20,12 +20,10 @@
 #include <jansson.h>
 
 #include "common/errbuf.h"
+#include "common/files.h"
 #include "lab/lab.h"
 #include "qmp/qmp.h"
 
-#ifndef QMIG_DATADIR
-#define QMIG_DATADIR "/usr/local/share/qmig"
-#endif
 
 static const char *const side_name[2] = { "src", "dst" };
 
@@ -38,38 +36,6 @@ static int errf(char *err, size_t len, const char *fmt, ...)
   vsnprintf(err, len, fmt, ap);
   va_end(ap);
   return -1;
-}
-
-/* The guest ELF: explicit, $QMIG_GUEST, next to the running binary (build
- * tree), or the installed data dir. */
-static int find_guest(const char *given, char *out, size_t len)
-{
-  if (given) {
-    snprintf(out, len, "%s", given);
-    return access(out, R_OK);
-  }
-  const char *env = getenv("QMIG_GUEST");
-  if (env) {
-    snprintf(out, len, "%s", env);
-    return access(out, R_OK);
-  }
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) {
-    exe[n] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash) {
-      *slash = '\0';
-      static const char *const rel[] = { "guest/qmig-guest.elf", "../share/qmig/qmig-guest.elf" };
-      for (size_t i = 0; i < 2; i++) {
-        snprintf(out, len, "%s/%s", exe, rel[i]);
-        if (access(out, R_OK) == 0)
-          return 0;
-      }
-    }
-  }
-  snprintf(out, len, "%s/qmig-guest.elf", QMIG_DATADIR);
-  return access(out, R_OK);
 }
 
 static void random_uuid(char *out, size_t len)
@@ -87,141 +53,6 @@ static void random_uuid(char *out, size_t len)
   snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
            b[13], b[14], b[15]);
-}
-
-/* Start one QEMU daemonized; returns its pid (from the pidfile) or -1. */
-static int start_qemu(const struct qmig_lab_options *o, const char *dir, int side,
-                      const char *accel, const char *guest, const char *uuid,
-                      const struct lab_disk *disk, const char *netns, char *err,
-                      size_t errlen)
-{
-  char mem[32], append[128], chardev[PATH_MAX + 64], qmp[PATH_MAX + 32], pidfile[PATH_MAX],
-      logf[PATH_MAX], name[64], acc[32];
-  const char *s = side_name[side];
-  /* QEMU < 9.0 under TCG loses dirty pages when a RAM block is a multiple
-   * of 256 KiB: the fast bitmap sync clears dirty bits without resetting
-   * the TCG TLB (fixed upstream by 03bfc2188f, "physmem: Fix migration
-   * dirty bitmap coherency with TCG memory access").  8 KiB more makes QEMU
-   * take its per-page path.  docs/DESIGN.md, "Known QEMU bugs". */
-  bool workaround = !strcmp(accel, "tcg") && !o->exact_mem;
-  snprintf(mem, sizeof mem, "%uK", o->mem_mib * 1024 + (workaround ? 8 : 0));
-  snprintf(append, sizeof append, "fill=%u dirty=%u hb=%u", o->fill_mib, o->dirty_mibps,
-           o->heartbeat_ms);
-  if (disk) {
-    size_t k = strlen(append);
-    snprintf(append + k, sizeof append - k, " disk=%u dwrite=%u", o->disk_mib,
-             o->disk_write_kibps);
-  }
-  snprintf(chardev, sizeof chardev, "socket,id=ser0,path=%s/%s.serial,server=on,wait=off", dir, s);
-  snprintf(qmp, sizeof qmp, "unix:%s/%s.qmp,server=on,wait=off", dir, s);
-  snprintf(pidfile, sizeof pidfile, "%s/%s.pid", dir, s);
-  snprintf(logf, sizeof logf, "%s/%s.log", dir, s);
-  snprintf(name, sizeof name, "qmig-lab-%s", s);
-  snprintf(acc, sizeof acc, "%s", accel);
-  unlink(pidfile);
-
-  const char *argv[64];
-  int n = 0;
-  argv[n++] = o->qemu ? o->qemu : "qemu-system-x86_64";
-  argv[n++] = "-name"; argv[n++] = name;
-  argv[n++] = "-machine"; argv[n++] = "pc";
-  argv[n++] = "-accel"; argv[n++] = acc;
-  argv[n++] = "-m"; argv[n++] = mem;
-  argv[n++] = "-smp"; argv[n++] = "1";
-  const char *cpu = side == 1 && o->dst_cpu ? o->dst_cpu : o->cpu;
-  if (cpu) {
-    argv[n++] = "-cpu"; argv[n++] = cpu;
-  }
-  argv[n++] = "-nodefaults"; argv[n++] = "-no-user-config";
-  argv[n++] = "-display"; argv[n++] = "none";
-  argv[n++] = "-uuid"; argv[n++] = uuid;
-  argv[n++] = "-kernel"; argv[n++] = guest;
-  argv[n++] = "-append"; argv[n++] = append;
-  argv[n++] = "-chardev"; argv[n++] = chardev;
-  argv[n++] = "-serial"; argv[n++] = "chardev:ser0";
-  argv[n++] = "-qmp"; argv[n++] = qmp;
-  argv[n++] = "-pidfile"; argv[n++] = pidfile;
-  char dump[PATH_MAX + 48];
-  if (o->nic) {
-    /* The same MAC on both sides, as a migrated guest keeps it; restrict=on
-     * reaches nothing outside.  No option ROM: the guest boots with -kernel
-     * and drives no NIC (QEMU itself sends the announcements' RARPs). */
-    snprintf(dump, sizeof dump, "filter-dump,id=fd0,netdev=n0,file=%s/%s.pcap", dir, s);
-    argv[n++] = "-netdev"; argv[n++] = "user,id=n0,restrict=on";
-    argv[n++] = "-device"; argv[n++] = "e1000,netdev=n0,mac=52:54:00:71:6d:01,romfile=";
-    argv[n++] = "-object"; argv[n++] = dump;
-  }
-  char bd[2][2][PATH_MAX + 96], dev[2][64];
-  /* -blockdev with explicit node names and formats ("drive0": the guest's
-   * disk; "drive1": the shared data disk).  Shared storage: both sides
-   * open the same image and the destination, -incoming, keeps it inactive
-   * until the switchover.  A non-shared disk: the destination opens its own
-   * image, which qmig's NBD mirror fills. */
-  for (int k = 0; disk && k < 2; k++) {
-    const char *path = k ? (side == 0 ? disk->data_path : disk->dst_data_path)
-                         : (side == 0 ? disk->path : disk->dst_path);
-    const char *fmt = k ? disk->data_format : side == 0 ? disk->format : disk->dst_format;
-    if (!fmt || !path[0])
-      continue;
-    snprintf(bd[k][0], sizeof bd[k][0], "driver=file,filename=%s,node-name=drive%d-file,"
-             "cache.direct=%s", path, k, strcmp(disk->cache, "none") ? "off" : "on");
-    snprintf(bd[k][1], sizeof bd[k][1], "driver=%s,file=drive%d-file,node-name=drive%d",
-             fmt, k, k);
-    snprintf(dev[k], sizeof dev[k], "ide-hd,drive=drive%d,bus=ide.0,unit=%d,id=disk%d", k, k, k);
-    argv[n++] = "-blockdev"; argv[n++] = bd[k][0];
-    argv[n++] = "-blockdev"; argv[n++] = bd[k][1];
-    argv[n++] = "-device"; argv[n++] = dev[k];
-  }
-  argv[n++] = "-daemonize";
-  if (side == 1) {
-    argv[n++] = "-incoming"; argv[n++] = "defer";
-  }
-  argv[n] = NULL;
-
-  pid_t pid = fork();
-  if (pid < 0)
-    return errf(err, errlen, "fork: %s", strerror(errno));
-  if (pid == 0) {
-    int fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    int nul = open("/dev/null", O_RDONLY);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    if (nul >= 0)
-      dup2(nul, 0);
-    if (netns && lab_net_enter(netns) < 0) {
-      dprintf(2, "cannot enter network namespace %s: %s\n", netns, strerror(errno));
-      _exit(127);
-    }
-    execvp(argv[0], (char *const *)argv);
-    dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-  }
-  int st;
-  while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-    ;
-  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-    char msg[512] = "";
-    FILE *f = fopen(logf, "r");
-    if (f) {
-      size_t k = fread(msg, 1, sizeof msg - 1, f);
-      msg[k] = '\0';
-      fclose(f);
-      msg[strcspn(msg, "\n")] = '\0';
-    }
-    return errf(err, errlen, "%s QEMU (%s) did not start: %s", s, accel,
-                msg[0] ? msg : "see log");
-  }
-  FILE *f = fopen(pidfile, "r");
-  int qpid = 0;
-  if (!f || fscanf(f, "%d", &qpid) != 1 || qpid <= 0) {
-    if (f)
-      fclose(f);
-    return errf(err, errlen, "%s QEMU: no pid in %s", s, pidfile);
-  }
-  fclose(f);
-  return qpid;
 }
 
 static int64_t now_ms(void)
@@ -318,7 +149,7 @@ int lab_side_pid(const char *dir, int side)
 {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s.pid", dir, side_name[side]);
-  FILE *f = fopen(path, "r");
+  FILE *f = fopen(path, "re");
   int pid = 0;
   if (!f)
     return 0;
@@ -383,6 +214,20 @@ static int stop_qemus(const char *dir, char *err, size_t errlen)
   return rc;
 }
 
+/* lab.json, read without following a symlink planted in its place. */
+static json_t *load_info(const char *path, json_error_t *je)
+{
+  int fd = files_open(path, O_RDONLY, 0);
+  json_t *j = NULL;
+  if (fd < 0) {
+    snprintf(je->text, sizeof je->text, "%s", strerror(errno));
+    return NULL;
+  }
+  j = json_loadfd(fd, 0, je);
+  close(fd);
+  return j;
+}
+
 /* The lab's network by the names lab.json recorded; a lab whose start
  * crashed before writing it by the names its directory gives.  A lab
  * without a network gets names that do not exist: removing is a no-op. */
@@ -393,7 +238,8 @@ static void net_of(const char *dir, struct lab_net *n)
     snprintf(real, sizeof real, "%s", dir);
   lab_net_names(real, n);
   snprintf(path, sizeof path, "%s/lab.json", real);
-  json_t *j = json_load_file(path, 0, NULL);
+  json_error_t je;
+  json_t *j = load_info(path, &je);
   const char *ns[2] = { NULL, NULL }, *veth[2] = { NULL, NULL };
   if (j && json_unpack(j, "{s:s,s:s,s:s,s:s}", "src_netns", &ns[0], "dst_netns", &ns[1],
                        "src_veth", &veth[0], "dst_veth", &veth[1]) == 0) {
@@ -409,6 +255,11 @@ int qmig_lab_stop(const char *dir, char *err, size_t errlen)
 {
   struct lab_net n;
   char why[512];
+  struct stat st;
+  /* A lab that is gone stops as a no-op; one in a directory another user
+   * controls is not ours to act on. */
+  if (lstat(dir, &st) == 0 && files_private_dir(dir, false, why, sizeof why) < 0)
+    return errf(err, errlen, "lab: %s", why);
   /* QEMUs first: a namespace lives on while a process is inside. */
   int rc = stop_qemus(dir, err, errlen);
   net_of(dir, &n);
@@ -419,7 +270,7 @@ int qmig_lab_stop(const char *dir, char *err, size_t errlen)
 
 static int write_info(const struct qmig_lab_options *o, const char *dir, const char *accel,
                       const char *uuid, const struct lab_disk *disk, const struct lab_net *net,
-                      char *err, size_t errlen)
+                      const int tls_port[2], char *err, size_t errlen)
 {
   char path[PATH_MAX], a[2][PATH_MAX + 8], ser[2][PATH_MAX];
   for (int s = 0; s < 2; s++) {
@@ -452,10 +303,22 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
     json_object_update(j, nj);
     json_decref(nj);
   }
+  if (j && tls_port[0]) {
+    char t[2][64];
+    for (int s = 0; s < 2; s++)
+      snprintf(t[s], sizeof t[s], "tls:127.0.0.1:%d", tls_port[s]);
+    json_object_set_new(j, "src_qmp_tls", json_string(t[0]));
+    json_object_set_new(j, "dst_qmp_tls", json_string(t[1]));
+    json_object_set_new(j, "qmp_tls_dir", json_string(o->qmp_tls_dir));
+  }
   snprintf(path, sizeof path, "%s/lab.json", dir);
-  int rc = json_dump_file(j, path, JSON_INDENT(2));
+  int fd = files_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int rc = fd < 0 ? -1 : json_dumpfd(j, fd, JSON_INDENT(2));
+  int e = fd < 0 ? errno : 0;
+  if (fd >= 0 && close(fd) < 0 && rc == 0)
+    rc = -1, e = errno;
   json_decref(j);
-  return rc < 0 ? errf(err, errlen, "cannot write %s", path) : 0;
+  return rc < 0 ? errf(err, errlen, "cannot write %s: %s", path, e ? strerror(e) : "JSON") : 0;
 }
 
 int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errlen)
@@ -478,13 +341,16 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
   if (o.mem_mib < o.fill_mib + 20 || o.fill_mib > 3000)
     return errf(err, errlen, "lab: fill %u MiB does not fit in %u MiB of guest RAM "
                 "(needs fill + 20 MiB, fill at most 3000)", o.fill_mib, o.mem_mib);
-  if (mkdir(o.dir, 0700) < 0 && errno != EEXIST)
-    return errf(err, errlen, "lab: mkdir %s: %s", o.dir, strerror(errno));
+  /* Everything the lab writes goes here (logs, lab.json, pidfiles,
+   * sockets, disks): a directory someone else planted, or can write to,
+   * could redirect those writes (a symlink as src.log truncated its target). */
+  if (files_private_dir(o.dir, true, why, sizeof why) < 0)
+    return errf(err, errlen, "lab: %s", why);
   if (!realpath(o.dir, dir))
     return errf(err, errlen, "lab: %s: %s", o.dir, strerror(errno));
   if (lab_side_pid(dir, 0) || lab_side_pid(dir, 1))
     return errf(err, errlen, "lab: a pair is already running in %s (qmig lab stop first)", dir);
-  if (find_guest(o.guest, guest, sizeof guest) < 0)
+  if (lab_find_guest(o.guest, guest, sizeof guest) < 0)
     return errf(err, errlen, "lab: guest image %s not found (build it with make)", guest);
   struct lab_disk disk_, *disk = NULL;
   if (o.disk_mib) {
@@ -496,6 +362,20 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
     return errf(err, errlen, "lab: disk options given without a disk size");
   }
   random_uuid(uuid, sizeof uuid);
+  int tls_port[2] = { 0, 0 };
+  char tlsdir[PATH_MAX];
+  if (o.qmp_tls_dir) {
+    if (o.netns)
+      return errf(err, errlen, "lab: a TLS QMP monitor is not available with netns");
+    if (!realpath(o.qmp_tls_dir, tlsdir))
+      return errf(err, errlen, "lab: QMP TLS directory %s: %s", o.qmp_tls_dir, strerror(errno));
+    o.qmp_tls_dir = tlsdir;
+    for (int s = 0; s < 2; s++)
+      if ((tls_port[s] = lab_free_port()) <= 0)
+        return errf(err, errlen, "lab: no free TCP port on 127.0.0.1 for a TLS QMP monitor");
+    if (tls_port[0] == tls_port[1])
+      return errf(err, errlen, "lab: no two free TCP ports on 127.0.0.1 (try again)");
+  }
   struct lab_net net_, *net = NULL;
   if (o.netns) {
     lab_net_names(dir, &net_);
@@ -529,14 +409,14 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
    * cache=none about 2 MiB/s under TCG on a loaded host, 7 with writeback. */
   unsigned disk_s = 2 * o.disk_mib;
   for (int i = 0; i < ntries; i++) {
-    if (start_qemu(&o, dir, 0, tries[i], guest, uuid, disk, net ? net->ns[0] : NULL, why,
-                   sizeof why) < 0 ||
+    if (lab_start_qemu(&o, dir, 0, tries[i], guest, uuid, disk, net ? net->ns[0] : NULL,
+                   tls_port[0], why, sizeof why) < 0 ||
         wait_ready(dir, tmo[i] + disk_s, why, sizeof why) < 0) {
       stop_qemus(dir, NULL, 0);
       continue;
     }
-    if (start_qemu(&o, dir, 1, tries[i], guest, uuid, disk, net ? net->ns[1] : NULL, why,
-                   sizeof why) < 0) {
+    if (lab_start_qemu(&o, dir, 1, tries[i], guest, uuid, disk, net ? net->ns[1] : NULL,
+                   tls_port[1], why, sizeof why) < 0) {
       qmig_lab_stop(dir, NULL, 0);
       return errf(err, errlen, "lab: %s", why);
     }
@@ -548,7 +428,7 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
       return errf(err, errlen, "lab: %s", why);
     }
     qmp_close(c);
-    if (write_info(&o, dir, tries[i], uuid, disk, net, err, errlen) < 0) {
+    if (write_info(&o, dir, tries[i], uuid, disk, net, tls_port, err, errlen) < 0) {
       qmig_lab_stop(dir, NULL, 0);
       return -1;
     }
@@ -565,9 +445,11 @@ int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t e
   memset(li, 0, sizeof *li);
   if (!realpath(dir, real))
     return errf(err, errlen, "%s: %s", dir, strerror(errno));
+  if (files_private_dir(dir, false, path, sizeof path) < 0)
+    return errf(err, errlen, "%s", path);
   snprintf(path, sizeof path, "%s/lab.json", real);
   json_error_t je;
-  json_t *j = json_load_file(path, 0, &je);
+  json_t *j = load_info(path, &je);
   if (!j)
     return errf(err, errlen, "%s: %s (no lab here? qmig lab start first)", path, je.text);
   const char *ss = NULL, *ds = NULL, *sser = NULL, *dser = NULL, *acc = NULL;
@@ -614,6 +496,11 @@ int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t e
   snprintf(li->src_addr, sizeof li->src_addr, "%s", as ? as : "");
   snprintf(li->dst_addr, sizeof li->dst_addr, "%s", ad ? ad : "");
   li->link_rate_bps = rate > 0 ? (uint64_t)rate : 0;
+  const char *ts = NULL, *td = NULL, *tdir = NULL; /* optional: TLS QMP monitors */
+  json_unpack(j, "{s?s,s?s,s?s}", "src_qmp_tls", &ts, "dst_qmp_tls", &td, "qmp_tls_dir", &tdir);
+  snprintf(li->src_qmp_tls, sizeof li->src_qmp_tls, "%s", ts ? ts : "");
+  snprintf(li->dst_qmp_tls, sizeof li->dst_qmp_tls, "%s", td ? td : "");
+  snprintf(li->qmp_tls_dir, sizeof li->qmp_tls_dir, "%s", tdir ? tdir : "");
   li->src_pid = lab_side_pid(real, 0);
   li->dst_pid = lab_side_pid(real, 1);
   json_decref(j);

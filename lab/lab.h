@@ -19,6 +19,21 @@ int lab_side_pid(const char *dir, int side);
 double lab_side_cpu_s(const char *dir, int side);
 double lab_pid_cpu_s(int pid);
 
+struct lab_disk;
+/* qemu.c: the test guest ELF (given, $QMIG_GUEST, beside the binary, or
+ * installed) into out; 0 when readable. */
+int lab_find_guest(const char *given, char *out, size_t len);
+/* Start the lab's QEMU for side 0 (source) or 1 (destination, -incoming
+ * defer), daemonized, in namespace netns (NULL: ours), with a TLS QMP
+ * monitor on 127.0.0.1:tls_port when tls_port (o->qmp_tls_dir's
+ * credentials); its pid, or -1 with err. */
+int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side,
+                   const char *accel, const char *guest, const char *uuid,
+                   const struct lab_disk *disk, const char *netns, int tls_port, char *err,
+                   size_t errlen);
+/* A TCP port on 127.0.0.1 nobody listens on now; -1 if none. */
+int lab_free_port(void);
+
 /* The lab's disk image, as both QEMUs attach it. */
 struct lab_disk {
   char path[PATH_MAX]; /* DIR/disk.FORMAT */

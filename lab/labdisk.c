@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "guest/pattern.h"
+#include "common/files.h"
 #include "common/run.h"
 #include "lab/lab.h"
 
@@ -45,7 +46,7 @@ static int create_image(const char *path, const char *format, unsigned mib, char
 static int create_data_disk(const char *path, unsigned mib, char *err, size_t errlen)
 {
   int in = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int out = files_open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   char buf[65536];
   int rc = 0;
   if (in < 0 || out < 0)

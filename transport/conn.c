@@ -239,6 +239,7 @@ void tp_conn_close(struct tp_conn *c, int timeout_ms)
 
 const char *tp_conn_error(const struct tp_conn *c) { return c->err; }
 const char *tp_conn_label(const struct tp_conn *c) { return c->label; }
+void tp_conn_split_last_byte(struct tp_conn *c, bool on) { c->split_last = on; }
 
 void tp_conn_set_label(struct tp_conn *c, const char *label)
 {

@@ -25,6 +25,7 @@ struct tp_conn {
   SSL *ssl;        /* TLS only: bytes in through rbio, out through wbio */
   BIO *rbio, *wbio;
   bool tls_mode_psk;
+  bool split_last; /* fwd.c: last byte of each chunk in a record of its own */
   char label[160];
   char err[512];
 };

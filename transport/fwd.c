@@ -219,10 +219,13 @@ static int on_recv(struct tp_fwd *f, struct dir *d, int res)
   if (d->out)
     atomic_fetch_add(&f->bytes_out, (uint64_t)res);
   if (d->out && tls(f)) {
-    /* The memory BIO takes everything: SSL_write never waits here. */
+    /* The memory BIO takes everything: SSL_write never waits here.  With
+     * split_last the chunk's last byte goes in a record of its own. */
+    int body = f->remote->split_last && res > 1 ? res - 1 : res;
     for (int done = 0, w; done < res; done += w) {
       ERR_clear_error();
-      if ((w = SSL_write(f->remote->ssl, d->pbuf + done, res - done)) <= 0) {
+      int end = done < body ? body : res;
+      if ((w = SSL_write(f->remote->ssl, d->pbuf + done, end - done)) <= 0) {
         tp_tls_why(f->remote, "TLS");
         fail(f, "%s", f->remote->err + strlen(f->remote->label) + 2);
         return -EPROTO;

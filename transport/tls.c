@@ -3,6 +3,7 @@
  * keys.psk format).  AES-128-GCM first, full 16 KiB records, no session
  * tickets (nothing resumes; and no post-handshake bytes to flush). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/errbuf.h"
+#include "common/files.h"
 #include "transport/conn_int.h"
 
 #define CIPHERS "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
@@ -91,11 +93,24 @@ static int psk_find_cb(SSL *ssl, const unsigned char *id, size_t idlen, SSL_SESS
   return 1; /* unknown identity: no PSK, the handshake fails */
 }
 
+/* A file we read a secret from: group/other access refused as ssh does
+ * (common/files.c); the one place tls.c checks key files. */
+static int secret_ok(const char *file, const char *what, char *err, size_t errlen)
+{
+  char why[PATH_MAX + 160];
+  if (files_check_secret(file, why, sizeof why) == 0)
+    return 0;
+  errbuf_setf(err, errlen, "%s: %s", what, why);
+  return -1;
+}
+
 /* keys.psk: "identity:hexkey" lines.  A client keeps only `want`. */
 static int load_psk(struct tp_tls *t, const char *file, const char *want, char *err,
                     size_t errlen)
 {
-  FILE *f = fopen(file, "r");
+  if (secret_ok(file, "PSK file", err, errlen) < 0)
+    return -1;
+  FILE *f = fopen(file, "re");
   if (!f) {
     errbuf_setf(err, errlen, "PSK file %s: %s", file, strerror(errno));
     return -1;
@@ -141,6 +156,8 @@ static int load_x509(struct tp_tls *t, const char *dir, char *err, size_t errlen
   snprintf(ca, sizeof ca, "%s/ca-cert.pem", dir);
   snprintf(cert, sizeof cert, "%s/%s-cert.pem", dir, who);
   snprintf(key, sizeof key, "%s/%s-key.pem", dir, who);
+  if (secret_ok(key, "private key", err, errlen) < 0)
+    return -1;
   ERR_clear_error();
   if (SSL_CTX_load_verify_locations(t->ctx, ca, NULL) != 1) {
     errbuf_setf(err, errlen, "CA certificate %s: %s", ca, ssl_err());

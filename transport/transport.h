@@ -202,6 +202,12 @@ int tp_conn_export_key(struct tp_conn *c, const uint8_t session[TP_SESSION_LEN],
  * record (first byte 0x16), without consuming it: 1 TLS, 0 something else,
  * -1 closed or silent for timeout_ms. */
 int tp_peek_tls(int fd, int timeout_ms);
+/* TLS peers that read a record's plaintext a byte at a time and wait for the
+ * socket before reading on (QEMU 7.2's TLS monitor: the rest of a record
+ * sits in GnuTLS until the next record arrives, so every QMP command was
+ * answered one command late): the forwarder sends the last byte of each
+ * chunk in a record of its own.  Same bytes, one more small record. */
+void tp_conn_split_last_byte(struct tp_conn *c, bool on);
 
 /* Client side of a tunnel connection: send the hello, answer the agent's
  * challenge with the session key (key NULL: a control connection, or an

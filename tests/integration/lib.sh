@@ -194,12 +194,14 @@ make_pki() {
   mkdir -m 700 "$C"
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=qmig-test-ca \
     -keyout "$C/ca-key.pem" -out "$C/ca-cert.pem" 2>/dev/null
+  chmod 600 "$C/ca-key.pem"
   _cert "$C" server dst.qmig.test "subjectAltName=DNS:dst.qmig.test,IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n"
   _cert "$C" client src.qmig.test "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature,keyEncipherment\n"
 }
 _cert() { # dir name CN extfile-lines
   openssl req -newkey rsa:2048 -nodes -subj "/CN=$3" -keyout "$1/$2-key.pem" \
     -out "$1/$2.csr" 2>/dev/null
+  chmod 600 "$1/$2-key.pem" # qmig refuses keys group/others can read
   printf '%b' "$4" > "$1/$2.ext"
   openssl x509 -req -in "$1/$2.csr" -CA "$1/ca-cert.pem" -CAkey "$1/ca-key.pem" \
     -CAcreateserial -days 2 -extfile "$1/$2.ext" -out "$1/$2-cert.pem" 2>/dev/null

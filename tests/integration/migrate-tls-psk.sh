@@ -3,6 +3,7 @@
 need openssl
 mkdir -m 700 "$D/psk"
 echo "qmig:$(openssl rand -hex 32)" > "$D/psk/keys.psk"
+chmod 600 "$D/psk/keys.psk"
 start_lab --fill 64 --dirty 10
 migrate --tls psk --tls-dir "$D/psk" --tls-psk-user qmig
 expect_migrated

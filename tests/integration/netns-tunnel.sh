@@ -14,6 +14,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=qmig-test-ca \
 cert() { # name CN ext-lines
   openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" -keyout "$C/$1-key.pem" \
     -out "$C/$1.csr" 2>/dev/null
+  chmod 600 "$C/$1-key.pem"
   printf '%b' "$3" > "$C/$1.ext"
   openssl x509 -req -in "$C/$1.csr" -CA "$C/ca-cert.pem" -CAkey "$C/ca-key.pem" \
     -CAcreateserial -days 2 -extfile "$C/$1.ext" -out "$C/$1-cert.pem" 2>/dev/null

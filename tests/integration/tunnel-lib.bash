@@ -48,11 +48,13 @@ make_pki() {
 ca() {
   openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=qmig-test-ca-$(basename "$1")" \
     -keyout "$1/ca-key.pem" -out "$1/ca-cert.pem" 2>/dev/null
+  chmod 600 "$1/ca-key.pem"
 }
 cert() { # dir name CN ext [ca-dir]
   local cadir=${5:-$1}
   openssl req -newkey rsa:2048 -nodes -subj "/CN=$3" -keyout "$1/$2-key.pem" \
     -out "$1/$2.csr" 2>/dev/null
+  chmod 600 "$1/$2-key.pem" # qmig refuses keys group/others can read
   printf '%b' "$4" > "$1/$2.ext"
   openssl x509 -req -in "$1/$2.csr" -CA "$cadir/ca-cert.pem" -CAkey "$cadir/ca-key.pem" \
     -CAcreateserial -days 2 -extfile "$1/$2.ext" -out "$1/$2-cert.pem" 2>/dev/null

@@ -55,6 +55,8 @@ static void test_bad_values(void **state)
   refused("data-connect", "tcp:host", "'data-connect'");
   refused("cpu-throttle-initial", "100", "'cpu-throttle-initial'");
   refused("lab", "/nonexistent/lab", "lab");
+  refused("src", "tls:host", "'src'");
+  refused("data-uri", "tls:127.0.0.1:4444", "'data-uri'"); /* QMP addresses only */
 }
 
 static void test_good_values(void **state)
@@ -62,6 +64,9 @@ static void test_good_values(void **state)
   (void)state;
   accepted("src", "unix:/run/a.qmp");
   accepted("dst", "tcp:[::1]:4444");
+  accepted("src", "tls:qemu1.example:4444");
+  accepted("dst", "tls:[::1]:4444");
+  accepted("insecure-qmp-tcp", "on");
   accepted("max-bandwidth", "1G");
   accepted("max-bandwidth", "512MiB");
   accepted("max-bandwidth", "0");
@@ -93,6 +98,9 @@ static void test_rules(void **state)
   rule("same", (const char *const[]){ "src", "unix:/a", "dst", "unix:/a", NULL });
   rule("needs multifd-channels", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
                                                          "multifd-compression", "zstd", NULL });
+  rule("needs qmp-tls-dir", (const char *const[]){ "src", "tls:127.0.0.1:1", "dst", "unix:/b", NULL });
+  rule("no QMP address is tls", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
+                                                       "qmp-tls-dir", "/x", NULL });
   rule("needs tls-dir", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls", "psk", NULL });
   rule("data-connect needs data-uri", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
                                                              "data-connect", "tcp:127.0.0.1:9",
@@ -141,12 +149,44 @@ static void test_unreachable_report(void **state)
   qmig_free(m);
 }
 
+/* A plain tcp: QMP address off loopback: refused before any connection
+ * (exit 3) naming the risk and the ways out; with insecure-qmp-tcp the
+ * connection is tried and the report warns.  0.0.0.0 is not loopback to
+ * the check, yet a connection to it stays on this host (refused: port 1). */
+static void test_insecure_tcp(void **state)
+{
+  (void)state;
+  struct qmig_migration *m = qmig_new();
+  assert_int_equal(qmig_set(m, "src", "unix:/nonexistent/src.qmp"), 0);
+  assert_int_equal(qmig_set(m, "dst", "tcp:0.0.0.0:1"), 0);
+  assert_int_equal(qmig_run(m), QMIG_NOT_STARTED);
+  const char *e = qmig_report(m)->error;
+  assert_non_null(strstr(e, "destination QMP tcp:0.0.0.0:1 is unauthenticated, plaintext "
+                            "control of that QEMU; use a TLS QMP socket (tls:HOST:PORT with "
+                            "qmp-tls-dir) or the tunnel agent, or insecure-qmp-tcp on"));
+  assert_null(strstr(e, "No such file")); /* refused before connecting anywhere */
+  qmig_free(m);
+
+  m = qmig_new();
+  assert_int_equal(qmig_set(m, "src", "tcp:0.0.0.0:1"), 0);
+  assert_int_equal(qmig_set(m, "dst", "tcp:127.0.0.1:1"), 0); /* loopback: no question */
+  assert_int_equal(qmig_set(m, "insecure-qmp-tcp", "on"), 0);
+  assert_int_equal(qmig_run(m), QMIG_NOT_STARTED);
+  const struct qmig_report *r = qmig_report(m);
+  assert_non_null(strstr(r->error, "tcp:0.0.0.0:1"));
+  assert_non_null(strstr(r->error, "refused"));
+  assert_non_null(strstr(r->warnings, "insecure-qmp-tcp: source QMP tcp:0.0.0.0:1 is "
+                                      "unauthenticated"));
+  assert_null(strstr(r->warnings, "127.0.0.1"));
+  qmig_free(m);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_bad_values), cmocka_unit_test(test_good_values),
     cmocka_unit_test(test_rules), cmocka_unit_test(test_keys_have_help),
-    cmocka_unit_test(test_unreachable_report),
+    cmocka_unit_test(test_unreachable_report), cmocka_unit_test(test_insecure_tcp),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

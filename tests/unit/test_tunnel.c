@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <signal.h>
 #include <arpa/inet.h>
@@ -263,6 +264,7 @@ static void test_forward_tls_psk(void **state)
   FILE *f = fopen(path, "w");
   fprintf(f, "qemu:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
   fclose(f);
+  chmod(path, 0600); /* key files others can read are refused */
   struct tp_tls_opts so = { .mode = TP_TLS_PSK, .server = true, .psk_file = path };
   struct tp_tls_opts co = { .mode = TP_TLS_PSK, .psk_file = path, .psk_identity = "qemu" };
   struct tp_tls *s = tp_tls_new(&so, err, sizeof err), *c = tp_tls_new(&co, err, sizeof err);
@@ -303,6 +305,7 @@ static void test_forward_early_records(void **state)
   FILE *f = fopen(path, "w");
   fprintf(f, "qemu:00112233445566778899aabbccddeeff\n");
   fclose(f);
+  chmod(path, 0600); /* key files others can read are refused */
   struct tp_tls_opts so = { .mode = TP_TLS_PSK, .server = true, .psk_file = path };
   struct tp_tls_opts co = { .mode = TP_TLS_PSK, .psk_file = path };
   struct early e = { .tls = tp_tls_new(&so, err, sizeof err) };
@@ -395,6 +398,89 @@ static void test_options(void **state)
                "do not apply with tunnel");
 }
 
+/* tp_conn_split_last_byte: the forwarder sends a chunk's last byte in a
+ * TLS record of its own (QEMU 7.2's TLS monitor answers a command only once
+ * a record after it arrives); without it, one record.  The receiver's
+ * SSL_read returns one record at a time, so the sizes it sees are the
+ * records. */
+static const char split_cmd[] = "{\"execute\":\"qmp_capabilities\"}\n";
+
+struct rec_server {
+  int lfd;
+  struct tp_tls *tls;
+  size_t sizes[8], n;
+};
+
+static void *rec_server(void *p)
+{
+  struct rec_server *s = p;
+  struct tp_conn *c = tp_conn_new(tp_accept(s->lfd, 5000), s->tls, NULL, "record server");
+  assert_int_equal(tp_conn_handshake(c, 5000), 0);
+  char b[256];
+  ssize_t r;
+  while (s->n < 8 && (r = tp_conn_read_some(c, b, sizeof b, 5000)) > 0)
+    s->sizes[s->n++] = (size_t)r;
+  tp_conn_free(c);
+  return NULL;
+}
+
+static void records_for(bool split, size_t *sizes, size_t *n)
+{
+  char dir[] = "/tmp/qmig-unit-split.XXXXXX", path[64], err[256], hp[64];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/keys.psk", dir);
+  FILE *f = fopen(path, "w");
+  fprintf(f, "qemu:00112233445566778899aabbccddeeff\n");
+  fclose(f);
+  chmod(path, 0600);
+  struct tp_tls_opts so = { .mode = TP_TLS_PSK, .server = true, .psk_file = path };
+  struct tp_tls_opts co = { .mode = TP_TLS_PSK, .psk_file = path };
+  struct rec_server s = { .tls = tp_tls_new(&so, err, sizeof err) };
+  struct tp_tls *ct = tp_tls_new(&co, err, sizeof err);
+  assert_non_null(s.tls);
+  assert_non_null(ct);
+  s.lfd = tp_tcp_listen("127.0.0.1:0", err, sizeof err);
+  struct sockaddr_in sa;
+  socklen_t sl = sizeof sa;
+  getsockname(s.lfd, (struct sockaddr *)&sa, &sl);
+  snprintf(hp, sizeof hp, "127.0.0.1:%u", ntohs(sa.sin_port));
+  pthread_t t;
+  pthread_create(&t, NULL, rec_server, &s);
+  struct tp_conn *c = tp_conn_new(tp_tcp_connect(hp, 5000, err, sizeof err), ct, NULL, "split");
+  assert_int_equal(tp_conn_handshake(c, 5000), 0);
+  tp_conn_split_last_byte(c, split);
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  struct tp_fwd *fw = tp_fwd_start(sv[1], c, err, sizeof err);
+  assert_non_null(fw);
+  assert_int_equal(write(sv[0], split_cmd, sizeof split_cmd - 1), (ssize_t)(sizeof split_cmd - 1));
+  shutdown(sv[0], SHUT_WR); /* close_notify after the data: the server's loop ends */
+  pthread_join(t, NULL);
+  tp_fwd_abort(fw);
+  tp_fwd_join(fw, NULL);
+  close(sv[0]);
+  close(s.lfd);
+  tp_tls_free(s.tls);
+  tp_tls_free(ct);
+  unlink(path);
+  rmdir(dir);
+  memcpy(sizes, s.sizes, sizeof s.sizes);
+  *n = s.n;
+}
+
+static void test_forward_split_last(void **state)
+{
+  (void)state;
+  size_t sz[8], n;
+  records_for(true, sz, &n);
+  assert_int_equal(n, 2);
+  assert_int_equal(sz[0], sizeof split_cmd - 2); /* the command without its newline */
+  assert_int_equal(sz[1], 1);
+  records_for(false, sz, &n);
+  assert_int_equal(n, 1);
+  assert_int_equal(sz[0], sizeof split_cmd - 1);
+}
+
 int main(void)
 {
   signal(SIGPIPE, SIG_IGN); /* a failed forwarder shows as a message, not a kill */
@@ -403,6 +489,7 @@ int main(void)
     cmocka_unit_test(test_reply),           cmocka_unit_test(test_classify),
     cmocka_unit_test(test_forward_plain),   cmocka_unit_test(test_forward_tls_psk),
     cmocka_unit_test(test_forward_early_records), cmocka_unit_test(test_options),
+    cmocka_unit_test(test_forward_split_last),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
