@@ -66,7 +66,7 @@ static bool own_uri(const char *uri, const struct agt_qmp_rules *r, char *why, s
     return true;
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
     if (strncmp(uri, kinds[i], strlen(kinds[i])) == 0)
-      return deny(why, len, "uri '%.80s' is a %s address; only the session's socket %s is allowed",
+      return deny(why, len, "uri '%.80s': %s addresses are refused; only the session's socket %s",
                   uri, kinds[i], r->incoming && r->incoming[0] ? r->incoming : "(none)");
   return deny(why, len, "uri '%.80s' is not the session's socket %s", uri,
               r->incoming && r->incoming[0] ? r->incoming : "(none)");

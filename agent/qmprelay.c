@@ -164,6 +164,8 @@ static void *run(void *p)
         shutdown(q->qmp, SHUT_WR);
         up = false;
         until = tp_mono_ms() + DRAIN_MS;
+        if (r <= 0 && (f[0].revents & (POLLHUP | POLLERR)))
+          break; /* closed both ways (the forwarder ended): no one to answer */
       }
     }
     if (f[1].revents) {
