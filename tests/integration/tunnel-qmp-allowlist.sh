@@ -1,5 +1,5 @@
 # The agent's QMP allow-list, from outside: a client that opens a session and
-# a qmp channel itself (the documented wire protocol, tunnel-qmp-client.py)
+# a qmp channel itself (the documented wire protocol, tunnel_client.py)
 # and sends what the engine never sends.  human-monitor-command and a
 # migrate-incoming to an exec: URI (which would create a file) come back as
 # QMP errors naming the rule, and nothing happens: no file, the destination
@@ -11,7 +11,7 @@ start_lab --fill 32 --dirty 5
 start_agent
 pwned=$D/pwned
 
-python3 "$(dirname "$0")/tunnel-qmp-client.py" "$AGENT" > "$D/client.out" 2>&1 <<EOF || { cat "$D/client.out"; fail "QMP client failed"; }
+python3 "$(dirname "$0")/tunnel_client.py" "$AGENT" > "$D/client.out" 2>&1 <<EOF || { cat "$D/client.out"; fail "QMP client failed"; }
 {"execute":"qmp_capabilities","id":"caps"}
 {"execute":"query-status","id":"status"}
 {"execute":"human-monitor-command","id":"hmp","arguments":{"command-line":"info status"}}

@@ -2,7 +2,7 @@
 """A stranger's QMP client through a qmig agent: opens a session and a qmp
 channel with the documented wire protocol (docs/TUNNEL.md), then sends each
 line of stdin as a QMP command and prints "ID REPLY" for every reply that
-carries an id.  usage: tunnel-qmp-client.py HOST:PORT < commands"""
+carries an id.  usage: tunnel_client.py HOST:PORT < commands"""
 import json
 import os
 import socket
