@@ -108,13 +108,17 @@ static int drain_input(struct agt_qmp_relay *q)
   size_t off = 0;
   int rc = 0;
   while (rc == 0 && !q->fatal) {
-    while (off < q->have && strchr(" \t\r\n", q->in[off]))
+    while (off < q->have && q->in[off] && strchr(" \t\r\n", q->in[off]))
       off++;
     if (off == q->have)
       break;
-    json_error_t je;
-    json_t *j = json_loadb(q->in + off, q->have - off,
-                           JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &je);
+    json_error_t je = { .line = 0 }; /* the code byte too: checked below */
+    json_t *j = NULL;
+    if (memchr(q->in + off, '\0', q->have - off)) /* jansson would wait for more */
+      snprintf(je.text, sizeof je.text, "a NUL byte");
+    else
+      j = json_loadb(q->in + off, q->have - off, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
+                     &je);
     if (j) {
       rc = one(q, j);
       json_decref(j);

@@ -356,19 +356,27 @@ static void test_relay_oversized(void **state)
   rig_down(&r);
 }
 
-static void test_relay_malformed(void **state)
+static void malformed(const char *bytes, size_t n)
 {
-  (void)state;
   struct rig r;
   char buf[8192];
   rig_up(&r);
-  send_str(r.client, "{\"execute\":]}");
+  send_all(r.client, bytes, n);
   read_until(r.client, buf, sizeof buf, "closing");
   assert_non_null(strstr(buf, "qmig agent: refused input"));
   struct pollfd p = { .fd = r.qemu, .events = POLLIN };
   assert_int_equal(poll(&p, 1, 2000), 1);
   assert_int_equal(recv(r.qemu, buf, sizeof buf, 0), 0);
   rig_down(&r);
+}
+
+static void test_relay_malformed(void **state)
+{
+  (void)state;
+#define MALFORMED(lit) malformed(lit, sizeof lit - 1)
+  MALFORMED("{\"execute\":]}");
+  MALFORMED("\0{\"execute\":\"cont\"}");  /* a NUL is not whitespace */
+  MALFORMED("{\"execute\":\"cont\",\"execute\":\"quit\"}"); /* duplicate keys */
 }
 
 int main(void)
