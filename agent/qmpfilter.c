@@ -130,15 +130,26 @@ static bool set_params(const json_t *args, const struct agt_qmp_rules *r, char *
   return only(args, k, why, len) && creds_ok(args, "tls-creds", why, len);
 }
 
-/* An absolute path equal to allowed, ignoring trailing slashes. */
-static bool same_dir(const char *d, const char *allowed)
+/* d is allowed or a directory under it: absolute, no "." or ".." component,
+ * no empty one (so "/a/b/../../etc" cannot climb out); trailing slashes
+ * ignored. */
+static bool inside(const char *d, const char *allowed)
 {
   size_t n = strlen(d), m = strlen(allowed);
   while (n > 1 && d[n - 1] == '/')
     n--;
   while (m > 1 && allowed[m - 1] == '/')
     m--;
-  return d[0] == '/' && n == m && strncmp(d, allowed, n) == 0;
+  if (d[0] != '/')
+    return false;
+  for (const char *p = d; n > 1 && p < d + n;) { /* each component after a '/' */
+    const char *c = p + 1, *e = memchr(c, '/', (size_t)(d + n - c));
+    size_t l = e ? (size_t)(e - c) : (size_t)(d + n - c);
+    if (l == 0 || (l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.'))
+      return false;
+    p = c + l;
+  }
+  return strncmp(d, allowed, m) == 0 && (n == m || (m == 1 ? true : d[m] == '/'));
 }
 
 static bool obj_add(const json_t *args, const struct agt_qmp_rules *r, char *why, size_t len)
@@ -158,8 +169,8 @@ static bool obj_add(const json_t *args, const struct agt_qmp_rules *r, char *why
     return deny(why, len, "endpoint must be server (the destination's side)");
   if (!r->tls_dir || !r->tls_dir[0])
     return deny(why, len, "the agent has no qemu-tls-dir (nor tls-dir/tls-psk-file) to allow");
-  if (!dir || !same_dir(dir, r->tls_dir))
-    return deny(why, len, "dir '%.100s' is not the agent's qemu-tls-dir %.100s",
+  if (!dir || !inside(dir, r->tls_dir))
+    return deny(why, len, "dir '%.100s' is not the agent's qemu-tls-dir %.100s or under it",
                 dir ? dir : "?", r->tls_dir);
   return true;
 }
@@ -256,7 +267,7 @@ static const struct row {
   { "migrate-set-parameters", false, set_params,
     "multifd, TLS object name and hostname (run.c); no URIs" },
   { "object-add", false, obj_add,
-    "native/NBD TLS: qmig's tls-creds object, server side, from qemu-tls-dir only" },
+    "native/NBD TLS: qmig's tls-creds object, server side, dir in qemu-tls-dir" },
   { "object-del", false, obj_del, "removes qmig's tls-creds object before re-adding it" },
   { "migrate-incoming", false, incoming, "only the session's own incoming socket" },
   { "migrate-recover", false, incoming, "post-copy recovery, only to the session's socket" },

@@ -151,6 +151,20 @@ static void test_tls_objects(void **state)
      "\"dir\":\"/root/.ssh\",\"endpoint\":\"server\"}}", "not the agent's qemu-tls-dir");
   NO("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"tls-creds-psk\",\"id\":\"qmig-tls0\","
      "\"dir\":\"/etc/qmig/pki/../../root\",\"endpoint\":\"server\"}}", "not the agent's");
+  OK("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"tls-creds-psk\",\"id\":\"qmig-tls0\","
+     "\"dir\":\"/etc/qmig/pki/vm1\",\"endpoint\":\"server\"}}");
+  static const char *const outside[] = { "/etc/qmig/pkix", "/etc/qmig", "/etc/qmig/pki/./x",
+                                          "/etc/qmig/pki//x", "/etc/qmig/pki/x/..", "etc/qmig/pki",
+                                          "/", "" };
+  for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
+    json_t *o = json_pack("{s:s,s:{s:s,s:s,s:s,s:s}}", "execute", "object-add", "arguments",
+                          "qom-type", "tls-creds-x509", "id", "qmig-tls0", "dir", outside[i],
+                          "endpoint", "server");
+    char w[300];
+    if (agt_qmp_check(o, &R, w, sizeof w))
+      fail_msg("dir '%s' was allowed", outside[i]);
+    json_decref(o);
+  }
   NO("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"memory-backend-file\",\"id\":\"m\","
      "\"mem-path\":\"/etc/passwd\",\"size\":4096}}", "qom-type");
   NO("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"secret\",\"id\":\"s\",\"file\":\"/x\"}}",
