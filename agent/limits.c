@@ -44,7 +44,8 @@ int agt_limits_set(struct qmig_agent *a, const char *key, const char *v)
 {
   if (!strcmp(key, "qemu-tls-dir")) {
     if (v[0] != '/') {
-      snprintf(a->err, sizeof a->err, "agent option 'qemu-tls-dir': '%s' is not an absolute path", v);
+      snprintf(a->err, sizeof a->err, "agent option 'qemu-tls-dir': '%s' is not an absolute path",
+               v);
       return -1;
     }
     free(a->qemu_tls_dir);
@@ -143,8 +144,9 @@ int agt_channel_enter(struct qmig_agent *a, const uint8_t *id, unsigned kind, un
     snprintf(why, len, "no such session or channel kind");
     rc = -1;
   } else if (kind == TP_K_MULTIFD && index >= cap) {
-    snprintf(why, len, "multifd channel %u: this agent takes channels 0-%u (max-multifd-channels %u)",
-             index, cap - 1, cap);
+    snprintf(why, len,
+             "multifd channel %u: this agent takes channels 0-%u (max-multifd-channels %u)", index,
+             cap - 1, cap);
     rc = -1;
   } else if (*n >= cap) {
     snprintf(why, len, "the session already has %u %s channels open (max-%s-channels %u)", *n,

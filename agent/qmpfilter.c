@@ -182,8 +182,9 @@ static bool obj_del(const json_t *args, const struct agt_qmp_rules *r, char *why
   const char *id = str(args, "id");
   if (!only(args, k, why, len))
     return false;
-  return id && !strcmp(id, AGT_QMP_TLS_ID) ? true
-                                            : deny(why, len, "id must be qmig's '%s'", AGT_QMP_TLS_ID);
+  if (!id || strcmp(id, AGT_QMP_TLS_ID) != 0)
+    return deny(why, len, "id must be qmig's '%s'", AGT_QMP_TLS_ID);
+  return true;
 }
 
 /* nbd-server-start's addr: the legacy {type, data: {path}} or the flat

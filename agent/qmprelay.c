@@ -51,7 +51,8 @@ static int put(int fd, const char *p, size_t n)
   return 0;
 }
 
-static void logf_(struct agt_qmp_relay *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct agt_qmp_relay *q, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void logf_(struct agt_qmp_relay *q, const char *fmt, ...)
 {
   char line[700];

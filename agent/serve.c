@@ -36,12 +36,14 @@ static void control_loop(struct qmig_agent *a, struct tp_conn *c)
   char buf[4096];
   size_t have = 0;
   for (;;) {
+    unsigned idle_ms = a->bound[AGT_B_IDLE];
     int64_t t0 = tp_mono_ms();
-    ssize_t r = tp_conn_read_some(c, buf + have, sizeof buf - 1 - have, (int)a->bound[AGT_B_IDLE]);
+    ssize_t r = tp_conn_read_some(c, buf + have, sizeof buf - 1 - have, (int)idle_ms);
     int64_t t2 = agent_wall_us(a);
-    if (r < 0 && tp_mono_ms() - t0 >= a->bound[AGT_B_IDLE] && agt_session_busy(a))
+    bool silent = r < 0 && tp_mono_ms() - t0 >= idle_ms;
+    if (silent && agt_session_busy(a))
       continue; /* silent, but its channels are working */
-    if (r < 0 && tp_mono_ms() - t0 >= a->bound[AGT_B_IDLE]) {
+    if (silent) {
       agt_log(a, "control: silent for %u ms and no channel of the session open "
               "(control-idle-timeout): closing", a->bound[AGT_B_IDLE]);
       return;
@@ -179,7 +181,8 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
   if (fd >= 0 && h->kind == TP_K_QMP && a->skew_ms)
     fd = agt_skew_qmp(fd, a->skew_ms, e, sizeof e);
   struct agt_qmp_relay *qr = NULL; /* the allow-list, between us and QMP */
-  if (fd >= 0 && h->kind == TP_K_QMP && !(qr = agt_qmp_attach(a, hex, incoming, nbd, &fd, e, sizeof e)))
+  if (fd >= 0 && h->kind == TP_K_QMP &&
+      !(qr = agt_qmp_attach(a, hex, incoming, nbd, &fd, e, sizeof e)))
     fd = -1;
   if (fd < 0) {
     char why[600];
