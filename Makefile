@@ -36,7 +36,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz-qmp fuzz-scenario fuzz-tunnel bench-fwd
+.PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz-qmp fuzz-scenario fuzz-tunnel fuzz-qmpfilter bench-fwd
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
 
 $(BUILD)/%.o: %.c Makefile
@@ -88,6 +88,13 @@ fuzz-tunnel:
 	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 	  -I. -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz_tunnel fuzz/fuzz_tunnel.c transport/hello.c \
 	  transport/auth.c transport/control.c common/errbuf.c $(PKG_LIBS)
+
+# libFuzzer target for the agent's QMP allow-list (agt_qmp_check);
+# run: $(BUILD)/fuzz_qmpfilter -max_total_time=60 CORPUS_DIR fuzz/qmpfilter-seeds
+fuzz-qmpfilter:
+	@mkdir -p $(BUILD)
+	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+	  -I. -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz_qmpfilter fuzz/fuzz_qmpfilter.c agent/qmpfilter.c $(PKG_LIBS)
 
 # deps: the one shared step that installs missing Debian packages (as root).
 deps:

@@ -49,6 +49,7 @@ struct qmig_agent *qmig_agent_new(void)
   }
   a->handshake_ms = 5000;
   a->control_fd = -1;
+  agt_limits_init(a);
   pthread_mutex_init(&a->lock, NULL);
   pthread_cond_init(&a->cond, NULL);
   return a;
@@ -64,6 +65,7 @@ void qmig_agent_free(struct qmig_agent *a)
   free(a->tls_dir);
   free(a->psk_file);
   tp_tls_free(a->tls_ctx);
+  agt_limits_free(a);
   close(a->stop_pipe[0]);
   close(a->stop_pipe[1]);
   pthread_cond_destroy(&a->cond);
@@ -151,6 +153,9 @@ int qmig_agent_set(struct qmig_agent *a, const char *key, const char *v)
       a->skew_ms = n;
     return 0;
   }
+  int r = agt_limits_set(a, key, v);
+  if (r <= 0)
+    return r;
   return errorf(a, "unknown agent option '%s'", key);
 }
 
@@ -218,6 +223,8 @@ int qmig_agent_run(struct qmig_agent *a)
   char e[512];
   if (prepare(a) < 0)
     return -1;
+  if (agt_limits_prepare(a) < 0)
+    return errorf(a, "out of memory");
   int lfd = tp_tcp_listen(a->listen, e, sizeof e);
   if (lfd < 0)
     return errorf(a, "agent: %s", e);
@@ -244,7 +251,11 @@ int qmig_agent_run(struct qmig_agent *a)
     if (!(p[0].revents & POLLIN))
       continue;
     int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+      agt_accept_failed(a, errno);
+      continue;
+    }
+    if (!agt_admit(a, fd))
       continue;
     tp_tcp_tune(fd);
     struct serve_arg *sa = malloc(sizeof *sa);
@@ -271,8 +282,7 @@ int qmig_agent_run(struct qmig_agent *a)
    * do is bounded by handshake-timeout or ended here. */
   pthread_mutex_lock(&a->lock);
   a->stopping = true;
-  for (int i = 0; i < AGT_MAX_FWD; i++)
-    tp_fwd_abort(a->fwd[i]);
+  agt_fwd_abort_all(a);
   if (a->control_fd >= 0)
     shutdown(a->control_fd, SHUT_RDWR);
   pthread_cond_broadcast(&a->cond);

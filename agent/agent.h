@@ -14,11 +14,12 @@
 #include "qmig.h"
 #include "transport/transport.h"
 
-#define AGT_MAX_FWD 64
 #define AGT_INSECURE_WARNING                                                                  \
   "WARNING: insecure-no-auth: no credential, no TLS; anyone who can connect gets the "       \
   "destination's QMP"
 
+/* limits.c: the bounds (docs/TUNNEL.md "Bounds"). */
+enum { AGT_B_CONNS, AGT_B_QMP, AGT_B_MAIN, AGT_B_MULTIFD, AGT_B_NBD, AGT_B_IDLE, AGT_B_N };
 
 struct agt_session {
   bool active;                  /* its control connection is open */
@@ -28,6 +29,7 @@ struct agt_session {
   char incoming[256];           /* QEMU's listening socket path */
   char nbd[256];                /* QEMU's NBD server socket path (disk copy) */
   bool main_connected;          /* main channel connected to QEMU */
+  unsigned open[TP_K_MAX + 1];  /* its data channels open now, by kind */
 };
 
 struct qmig_agent {
@@ -38,6 +40,9 @@ struct qmig_agent {
   bool once, made_run_dir;
   unsigned handshake_ms;
   long skew_ms;                 /* TEST ONLY */
+  char *qemu_tls_dir;           /* the only dir QEMU's TLS objects may use */
+  unsigned bound[AGT_B_N];      /* limits.c; idle in ms */
+  unsigned accept_fails, over_cap; /* the current episode of each, for one log line */
   qmig_log_fn log_fn;
   void *log_ud;
   int stop_pipe[2];
@@ -50,7 +55,8 @@ struct qmig_agent {
   unsigned handlers;            /* connection threads running */
   int control_fd;               /* the session's control socket, -1 */
   bool stopping;
-  struct tp_fwd *fwd[AGT_MAX_FWD]; /* running forwarders, for stop */
+  struct tp_fwd **fwd;          /* running forwarders, for stop (limits.c) */
+  unsigned nfwd;
   char err[512];
 };
 
@@ -61,5 +67,32 @@ void agt_serve(struct qmig_agent *a, int fd);
  * skew_ms (takes qmp_fd; a thread runs until either side closes).  -1 on
  * failure. */
 int agt_skew_qmp(int qmp_fd, long skew_ms, char *err, size_t errlen);
+
+/* limits.c */
+void agt_limits_init(struct qmig_agent *a);
+/* The bound options: 0 set, -1 bad value (message in a->err), 1 not one. */
+int agt_limits_set(struct qmig_agent *a, const char *key, const char *v);
+int agt_limits_prepare(struct qmig_agent *a); /* before listening; -1 out of memory */
+void agt_limits_free(struct qmig_agent *a);
+/* An accepted connection: false when over max-connections (fd closed,
+ * logged once per episode). */
+bool agt_admit(struct qmig_agent *a, int fd);
+/* accept4 failed with err: back off (descriptors exhausted) without
+ * spinning, logging once per episode. */
+void agt_accept_failed(struct qmig_agent *a, int err);
+/* A data channel of session `id` opens / ends.  enter: -1 when that kind is
+ * at its bound (why says so).  Take the lock themselves. */
+int agt_channel_enter(struct qmig_agent *a, const uint8_t *id, unsigned kind, unsigned index,
+                      char *why, size_t len);
+void agt_channel_leave(struct qmig_agent *a, const uint8_t *id, unsigned kind);
+/* The control connection of a session has been silent for the idle bound:
+ * true to keep it (a data channel is open). */
+bool agt_session_busy(struct qmig_agent *a);
+/* The running forwarders: add returns a slot (or -1: the agent is stopping
+ * and f was aborted at once); remove before tp_fwd_join frees f, so that
+ * the stop path (agt_fwd_abort_all, lock held) never touches a freed one. */
+int agt_fwd_add(struct qmig_agent *a, struct tp_fwd *f);
+void agt_fwd_remove(struct qmig_agent *a, int slot);
+void agt_fwd_abort_all(struct qmig_agent *a);
 
 #endif

@@ -17,9 +17,9 @@
 #include <openssl/rand.h>
 
 #include "agent/agent.h"
+#include "agent/qmpfilter.h"
 
 #define MAIN_WAIT_S 30
-#define CONTROL_IDLE_MS (24 * 3600 * 1000)
 
 static void refuse(struct qmig_agent *a, struct tp_conn *c, const char *peer, uint8_t st,
                    const char *why)
@@ -47,8 +47,18 @@ static void control_loop(struct qmig_agent *a, struct tp_conn *c)
   char buf[4096], why[200];
   size_t have = 0;
   for (;;) {
-    ssize_t r = tp_conn_read_some(c, buf + have, sizeof buf - 1 - have, CONTROL_IDLE_MS);
+    unsigned idle_ms = a->bound[AGT_B_IDLE];
+    int64_t t0 = tp_mono_ms();
+    ssize_t r = tp_conn_read_some(c, buf + have, sizeof buf - 1 - have, (int)idle_ms);
     int64_t t2 = agent_wall_us(a);
+    bool silent = r < 0 && tp_mono_ms() - t0 >= idle_ms;
+    if (silent && agt_session_busy(a))
+      continue; /* silent, but its channels are working */
+    if (silent) {
+      agt_log(a, "control: silent for %u ms and no channel of the session open "
+              "(control-idle-timeout): closing", a->bound[AGT_B_IDLE]);
+      return;
+    }
     if (r <= 0) {
       if (r < 0)
         agt_log(a, "control: %s", tp_conn_error(c));
@@ -166,19 +176,6 @@ static bool wait_main(struct qmig_agent *a)
   return a->s.active && a->s.main_connected && !a->stopping;
 }
 
-static int add_fwd(struct qmig_agent *a, struct tp_fwd *f)
-{
-  pthread_mutex_lock(&a->lock);
-  int slot = -1;
-  for (int i = 0; i < AGT_MAX_FWD && slot < 0; i++)
-    if (!a->fwd[i]) {
-      a->fwd[i] = f;
-      slot = i;
-    }
-  pthread_mutex_unlock(&a->lock);
-  return slot;
-}
-
 /* Takes c. */
 static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_hello *h,
                        const char *peer)
@@ -221,17 +218,25 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
     refuse(a, c, peer, TP_ST_UNAVAILABLE, "multifd channel before any main channel");
     goto out;
   }
+  if (agt_channel_enter(a, h->session, h->kind, h->index, e, sizeof e) < 0) {
+    refuse(a, c, peer, TP_ST_UNAVAILABLE, e);
+    goto out;
+  }
   /* Only ever the configured QEMU: its QMP, or its sockets in our run dir
    * (the migration stream, the NBD server of a disk copy). */
   const char *target = h->kind == TP_K_QMP ? a->qmp : h->kind == TP_K_NBD ? nbd : incoming;
   int fd = tp_unix_connect(target, (int)a->handshake_ms, e, sizeof e);
   if (fd >= 0 && h->kind == TP_K_QMP && a->skew_ms)
     fd = agt_skew_qmp(fd, a->skew_ms, e, sizeof e);
+  struct agt_qmp_relay *qr = NULL; /* the allow-list, between us and QMP */
+  if (fd >= 0 && h->kind == TP_K_QMP &&
+      !(qr = agt_qmp_attach(a, hex, incoming, nbd, &fd, e, sizeof e)))
+    fd = -1;
   if (fd < 0) {
     char why[600];
     snprintf(why, sizeof why, "destination QEMU unavailable for the %s: %s", what, e);
     refuse(a, c, peer, TP_ST_UNAVAILABLE, why);
-    goto out;
+    goto leave;
   }
   if (h->kind == TP_K_MAIN) {
     pthread_mutex_lock(&a->lock);
@@ -242,25 +247,27 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
   if (tp_reply_send(c, TP_ST_OK, "ok", (int)a->handshake_ms) < 0) {
     agt_log(a, "session %.8s %s: %s", hex, what, tp_conn_error(c));
     close(fd);
-    goto out;
+    goto leave;
   }
   struct tp_fwd *f = tp_fwd_start(fd, c, e, sizeof e); /* takes fd and c */
+  c = NULL;
   if (!f) {
     agt_log(a, "session %.8s %s: %s", hex, what, e);
-    return;
+    goto leave;
   }
-  int slot = add_fwd(a, f);
+  /* Out of the set before tp_fwd_join frees f: the stop path aborts only
+   * what is in the set, under the same lock. */
+  int slot = agt_fwd_add(a, f);
+  tp_fwd_wait(f);
+  agt_fwd_remove(a, slot);
   struct tp_fwd_stats st;
   tp_fwd_join(f, &st);
-  if (slot >= 0) {
-    pthread_mutex_lock(&a->lock);
-    a->fwd[slot] = NULL;
-    pthread_mutex_unlock(&a->lock);
-  }
   agt_log(a, "session %.8s %s ended: %llu bytes to QEMU, %llu from QEMU, %.3f CPU s%s%s", hex,
           what, (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out, st.cpu_s,
           st.failed ? "; " : "", st.failed ? st.error : "");
-  return;
+leave:
+  agt_qmp_relay_join(qr); /* ends: the forwarder closed its socket */
+  agt_channel_leave(a, h->session, h->kind);
 out:
   tp_conn_free(c);
 }

@@ -51,6 +51,15 @@ static void help(FILE *f)
           "                              gets the destination's QMP (tests, closed labs)\n"
           "  --handshake-timeout MS      TLS handshake and hello (default 5000)\n"
           "  --once                      exit after one session\n"
+          "  --qemu-tls-dir DIR          the only dir QEMU's TLS objects may load (default:\n"
+          "                              tls-dir, or the dir of tls-psk-file)\n"
+          "  --max-connections N         served at once; more are closed at once (default 64)\n"
+          "  --max-qmp-channels N        per session, open at once (default 4)\n"
+          "  --max-main-channels N       per session, open at once (default 2)\n"
+          "  --max-multifd-channels N    per session; indices 0..N-1 (default 16)\n"
+          "  --max-nbd-channels N        per session, open at once (default 16)\n"
+          "  --control-idle-timeout MS   close a silent control connection whose session\n"
+          "                              has no channel open (default 60000)\n"
           "  --test-clock-skew-ms N      TEST ONLY: pretend this host's clock is N ms ahead\n");
 }
 
@@ -64,6 +73,13 @@ int cmd_agent(int argc, char **argv)
     { "test-clock-skew-ms", required_argument, NULL, 'S' },
     { "plain-data", required_argument, NULL, 'P' },
     { "insecure-no-auth", no_argument, NULL, 'I' },
+    { "qemu-tls-dir", required_argument, NULL, 1000 },
+    { "max-connections", required_argument, NULL, 1001 },
+    { "max-qmp-channels", required_argument, NULL, 1002 },
+    { "max-main-channels", required_argument, NULL, 1003 },
+    { "max-multifd-channels", required_argument, NULL, 1004 },
+    { "max-nbd-channels", required_argument, NULL, 1005 },
+    { "control-idle-timeout", required_argument, NULL, 1006 },
     { "once", no_argument, NULL, 'o' },             { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };

@@ -467,7 +467,12 @@ QMIG_API void qmig_agent_free(struct qmig_agent *a); /* accepts NULL */
  * handshake-timeout (ms, default 5000) and
  * test-clock-skew-ms (TEST ONLY: the agent and the destination QMP events it
  * relays pretend the clock is N ms ahead, to prove the engine's offset
- * correction).  -1 with a message naming the key. */
+ * correction).  Bounds (docs/TUNNEL.md): max-connections (64),
+ * max-qmp-channels (4), max-main-channels (2), max-multifd-channels (16),
+ * max-nbd-channels (16), control-idle-timeout (ms, 60000); qemu-tls-dir: the
+ * only directory the relayed QMP may name in object-add of TLS credentials
+ * (default tls-dir, or the directory of tls-psk-file).  -1 with a message
+ * naming the key. */
 QMIG_API int qmig_agent_set(struct qmig_agent *a, const char *key, const char *value);
 /* Each log line (refusals with their reason, sessions, channel ends). */
 typedef void (*qmig_log_fn)(void *user_data, const char *line);

@@ -63,6 +63,7 @@ struct tp_fwd {
   bool ring_ok;
   unsigned inflight;  /* SQEs not yet completed: buffers stay until 0 */
   atomic_bool stop, finished;
+  bool joined;        /* the thread was joined (tp_fwd_wait) */
   _Atomic uint64_t bytes_out, bytes_in;
   pthread_mutex_t lock;
   struct tp_fwd_stats st;
@@ -432,11 +433,19 @@ void tp_fwd_peek(struct tp_fwd *f, struct tp_fwd_stats *st)
   st->bytes_in = atomic_load(&f->bytes_in);
 }
 
+void tp_fwd_wait(struct tp_fwd *f)
+{
+  if (f && !f->joined) {
+    pthread_join(f->thread, NULL);
+    f->joined = true;
+  }
+}
+
 void tp_fwd_join(struct tp_fwd *f, struct tp_fwd_stats *st)
 {
   if (!f)
     return;
-  pthread_join(f->thread, NULL);
+  tp_fwd_wait(f);
   if (st)
     tp_fwd_peek(f, st);
   fwd_free(f);

@@ -241,6 +241,9 @@ struct tp_fwd *tp_fwd_start(int local_fd, struct tp_conn *remote, char *err, siz
 /* Plain channels: splice through a pipe (true) or copy through a user
  * buffer (false) from the next tp_fwd_start on; process-wide. */
 void tp_fwd_set_splice(bool on);
+/* Wait for the end without freeing: tp_fwd_abort stays safe until the
+ * tp_fwd_join that frees (one thread waits or joins; accepts NULL). */
+void tp_fwd_wait(struct tp_fwd *f);
 /* Wait for the end; fills st (may be NULL).  Frees; accepts NULL. */
 void tp_fwd_join(struct tp_fwd *f, struct tp_fwd_stats *st);
 /* Ask it to stop (shuts both sockets down); any thread. */
