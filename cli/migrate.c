@@ -57,7 +57,8 @@ static void help(FILE *f)
   fprintf(f, "  --%-22s %s\n", "verbose", "print every engine state change");
   fprintf(f, "  --%-22s %s\n", "quiet", "no summary (the JSON report still goes where asked)");
   fprintf(f, "\nExit: 0 migrated, 1 not migrated (source runs), 2 usage, 3 could not start,\n"
-             "4 guest state uncertain.  SIGINT/SIGTERM cancel; the source keeps running.\n");
+             "4 guest state uncertain.  SIGINT/SIGTERM/SIGHUP cancel; the source keeps running.\n"
+             "If qmig itself is killed (SIGKILL) mid-run: qmig recover, same addressing options.\n");
 }
 
 int cmd_migrate(int argc, char **argv)
@@ -82,11 +83,16 @@ int cmd_migrate(int argc, char **argv)
 
   struct sigaction sa = { .sa_handler = on_signal };
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  /* SIGHUP is a closed terminal or ssh session: cancel, as for ^C.  A
+   * closed stdout or stderr must not kill us half-way (SIGPIPE): writes
+   * fail with EPIPE instead, and the run goes on to its end. */
+  static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    sigaction(sigs[i], &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
   rc = qmig_run(m);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    signal(sigs[i], SIG_DFL);
   running = NULL;
   if (progress)
     fprintf(stderr, "\r\033[K");

@@ -20,9 +20,9 @@ bool eng_mirror_wanted(const struct eng_config *c)
   return c->copy_disks || c->copy_all_disks;
 }
 
-static void job_id(size_t i, char *out, size_t len) { snprintf(out, len, "qmig-mirror-%zu", i); }
-static void node_id(size_t i, char *out, size_t len) { snprintf(out, len, "qmig-nbd-%zu", i); }
-static void export_id(size_t i, char *out, size_t len) { snprintf(out, len, "qmig-export-%zu", i); }
+static void job_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIRROR_JOB "%zu", i); }
+static void node_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIRROR_NODE "%zu", i); }
+static void export_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIRROR_EXPORT "%zu", i); }
 
 /* "tcp:HOST:PORT" / "tcp:[V6]:PORT" / "tcp:HOST" into host and port ("" if none). */
 static void split_tcp(const char *a, char *host, size_t hlen, char *port, size_t plen)
