@@ -75,8 +75,8 @@ static enum eng_ract on_destination(const struct eng_rfacts *f, char *why, size_
     return ENG_R_SRC_MIRROR_CLEAN;
   if (f->quit_source && !gone(f->src_run) && want(f, ENG_R_SRC_QUIT))
     return ENG_R_SRC_QUIT;
-  SAY("the guest runs on the destination; the source %s", gone(f->src_run) ? "is gone"
-      : f->tried[ENG_R_SRC_QUIT] ? "was quit" : "stays stopped");
+  SAY("the guest runs on the destination; the source %s", f->tried[ENG_R_SRC_QUIT] ? "was quit"
+      : gone(f->src_run) ? "is gone" : "stays stopped");
   return ENG_R_END_DST;
 }
 

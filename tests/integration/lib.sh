@@ -228,10 +228,10 @@ migrate_link_down() {
   echo "qmig ended $T s after the link went down, exit $RC"
 }
 
-# migrate_bg [qmig migrate options...]: qmig migrate --lab --verbose in the
-# background (states on $D/migrate.out), its pid in MIG_PID.
+# migrate_bg qmig-migrate-options...: qmig migrate --verbose --progress in
+# the background (states and progress on $D/migrate.out), pid in MIG_PID.
 migrate_bg() {
-  $IN_SRC "$QMIG" migrate --lab "$D" --verbose --json "$D/report.json" "$@" \
+  $IN_SRC "$QMIG" migrate --verbose --progress --json "$D/report.json" "$@" \
     >"$D/migrate.out" 2>&1 &
   MIG_PID=$!
   echo "$MIG_PID" >>"$D/pids"
@@ -239,11 +239,14 @@ migrate_bg() {
 
 # wait_for SECONDS CMD...: until CMD succeeds (polled every 0.1 s), else fail.
 wait_for() {
-  local n=$(($1 * 10)); shift
-  for _ in $(seq "$n"); do "$@" && return 0; sleep 0.1; done
+  local end=$((SECONDS + $1)); shift
+  while [ "$SECONDS" -lt "$end" ]; do "$@" && return 0; sleep 0.1; done
   cat "$D/migrate.out" 2>/dev/null || true
   fail "timed out waiting for: $*"
 }
+
+# guest_stopped SIDE: the guest there printed no heartbeat for a second.
+guest_stopped() { [ "$(heartbeats "$1" 1)" = 0 ]; }
 
 # qmp_peek SIDE CMD: CMD's "return" on a QMP socket no one else holds.
 qmp_peek() {

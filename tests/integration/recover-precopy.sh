@@ -5,7 +5,7 @@
 # nothing to do and says so.
 . "$(dirname "$0")/lib.sh"
 start_lab --fill 128 --dirty 10
-migrate_bg --max-bandwidth 16M
+migrate_bg --lab "$D" --max-bandwidth 16M
 wait_for 60 grep -q '^qmig: active' "$D/migrate.out"
 sleep 1
 kill -KILL "$MIG_PID"
