@@ -72,7 +72,7 @@ static struct qmp_conn *conn(struct qmig_migration *m, struct side *sd)
   *c = NULL;
   if (m->cfg.tunnel && c == &m->dst) { /* reached through the agent only */
     *c = eng_tunnel_qmp(m);
-    if (!*c)
+    if (!*c && !sd->err[0]) /* else keep why the tunnel could not be opened */
       snprintf(sd->err, sizeof sd->err, "no QMP channel through the agent at %s", m->cfg.tunnel);
   } else {
     *c = qmp_connect(sd->name, sd->addr, (int)m->cfg.qmp_timeout_ms, sd->err, sizeof sd->err);
@@ -327,9 +327,11 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
 
 enum qmig_outcome eng_recover(struct qmig_migration *m)
 {
+  char tun[300];
+  snprintf(tun, sizeof tun, "tunnel:%s", m->cfg.tunnel ? m->cfg.tunnel : "");
   struct rec r = {
     .s = { .name = "source", .c = &m->src, .addr = m->cfg.src },
-    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.dst },
+    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel ? tun : m->cfg.dst },
     .f = { .postcopy_started = m->policy.postcopy_started,
            .dst_touched = m->incoming_issued || m->migrate_issued,
            .dst_never_ran = !m->resume_seen,
@@ -352,10 +354,12 @@ enum qmig_outcome qmig_recover(struct qmig_migration *m)
     eng_set_state(m, QMIG_S_FAILED, m->err);
     return eng_end(m, QMIG_USAGE);
   }
+  char tun[300];
+  snprintf(tun, sizeof tun, "tunnel:%s", m->cfg.tunnel ? m->cfg.tunnel : "");
   struct rec r = {
     .standalone = true,
     .s = { .name = "source", .c = &m->src, .addr = m->cfg.src },
-    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.dst },
+    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel ? tun : m->cfg.dst },
     .f = { .can_resume_postcopy = !m->cfg.tunnel,
            .keep_dst = m->cfg.dst_action == ENG_DST_KEEP,
            .quit_source = m->cfg.quit_source },

@@ -120,7 +120,7 @@ static const struct row rows[] = {
   { "post-copy paused on both sides: resume", "postmigrate", "postcopy-paused", "running",
     "postcopy-paused", false, 0, 0, 0, F_CAN_RESUME, ENG_R_POSTCOPY_RESUME, NULL },
   { "post-copy paused, cannot resume (tunnel)", "postmigrate", "postcopy-paused", "running",
-    "postcopy-paused", false, 0, 0, 0, 0, ENG_R_END_UNCERTAIN, "run qmig recover once" },
+    "postcopy-paused", false, 0, 0, 0, 0, ENG_R_END_UNCERTAIN, "migrate-recover" },
   { "post-copy resumed: wait for it", "postmigrate", "postcopy-recover", "running",
     "postcopy-recover", false, 0, 0, T(ENG_R_POSTCOPY_RESUME), F_CAN_RESUME, ENG_R_WAIT, NULL },
   { "post-copy resume did not take", "postmigrate", "postcopy-paused", "running",
