@@ -67,7 +67,9 @@ int cmd_recover(int argc, char **argv)
     "the guest runs on the destination", "the guest runs on the source", "usage",
     "could not reach either side; nothing was touched", "NOT ESTABLISHED: look at both sides",
   };
-  if (rc == QMIG_USAGE || rc == QMIG_NOT_STARTED || fl.quiet)
+  if (rc == QMIG_USAGE)
+    fprintf(stderr, "qmig recover: %s\n", qmig_error(m));
+  else if (rc == QMIG_NOT_STARTED || fl.quiet)
     fprintf(rc == QMIG_USAGE ? stderr : out, "qmig recover: %s%s%s\n",
             rc >= 0 && rc <= 4 ? what[rc] : "?", qmig_error(m)[0] ? ": " : "", qmig_error(m));
   else

@@ -106,10 +106,8 @@ static enum eng_ract on_source(const struct eng_rfacts *f, char *why, size_t len
     if (f->keep_dst && f->dst_exports && want(f, ENG_R_DST_NBD_CLEAN))
       return ENG_R_DST_NBD_CLEAN;
   }
-  if (is(f->src_run, "running"))
-    SAY("the guest runs on the source");
-  else
-    SAY("the guest stays on the source, paused as it was");
+  SAY("the guest %s on the source%s", is(f->src_run, "running") ? "runs" : "stays, paused as it was,",
+      involved && f->keep_dst && !gone(f->dst_run) ? "; the destination is kept (dst-action keep)" : "");
   return ENG_R_END_SRC;
 }
 

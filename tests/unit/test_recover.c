@@ -62,7 +62,7 @@ static const struct row rows[] = {
   { "dst-action keep: exports removed instead", "running", "cancelled", "inmigrate", "active",
     true, 0, 1, T(ENG_R_CANCEL), F_KEEP_DST, ENG_R_DST_NBD_CLEAN, NULL },
   { "dst-action keep, clean: done", "running", "cancelled", "inmigrate", "active", true, 0, 0,
-    T(ENG_R_CANCEL) | T(ENG_R_DST_NBD_CLEAN), F_KEEP_DST, ENG_R_END_SRC, "runs on the source" },
+    T(ENG_R_CANCEL) | T(ENG_R_DST_NBD_CLEAN), F_KEEP_DST, ENG_R_END_SRC, "destination is kept" },
   { "destination quit: done", "running", "cancelled", "gone", "none", false, 0, 0,
     T(ENG_R_CANCEL) | T(ENG_R_DST_QUIT), 0, ENG_R_END_SRC, "runs on the source" },
   { "failed run, source paused by it: resume", "paused", "failed", "gone", "none", false, 0, 0,
