@@ -88,7 +88,7 @@ static enum eng_ract on_source(const struct eng_rfacts *f, char *why, size_t len
     return ENG_R_END_UNCERTAIN;
   }
   bool involved = f->dst_touched || f->dst_listening || !is(f->dst_mig, "none") ||
-                  f->dst_exports;
+                  f->dst_exports || f->tried[ENG_R_DST_NBD_CLEAN];
   /* Resume first: a source paused at pre-switchover must not wait for the
    * disk jobs to be cancelled and NBD torn down. */
   if (!is(f->src_run, "running") && !f->src_keep_paused) {

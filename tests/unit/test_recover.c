@@ -61,7 +61,7 @@ static const struct row rows[] = {
     T(ENG_R_CANCEL) | T(ENG_R_SRC_MIRROR_CLEAN), 0, ENG_R_DST_QUIT, NULL },
   { "dst-action keep: exports removed instead", "running", "cancelled", "inmigrate", "active",
     true, 0, 1, T(ENG_R_CANCEL), F_KEEP_DST, ENG_R_DST_NBD_CLEAN, NULL },
-  { "dst-action keep, clean: done", "running", "cancelled", "inmigrate", "active", true, 0, 0,
+  { "dst-action keep, clean: done", "running", "cancelled", "inmigrate", "none", false, 0, 0,
     T(ENG_R_CANCEL) | T(ENG_R_DST_NBD_CLEAN), F_KEEP_DST, ENG_R_END_SRC, "destination is kept" },
   { "destination quit: done", "running", "cancelled", "gone", "none", false, 0, 0,
     T(ENG_R_CANCEL) | T(ENG_R_DST_QUIT), 0, ENG_R_END_SRC, "runs on the source" },
