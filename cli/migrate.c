@@ -46,6 +46,12 @@ static void on_state(void *ud, enum qmig_state from, enum qmig_state to, const c
     cli_print_prediction(stderr, running, false);
 }
 
+static void on_log(void *ud, const char *line)
+{
+  (void)ud;
+  fprintf(stderr, "%sqmig: recovery: %s\n", isatty(2) ? "\r\033[K" : "", line);
+}
+
 static void help(FILE *f)
 {
   fprintf(f, "usage: qmig migrate --src ADDR --dst ADDR [options]\n"
@@ -80,6 +86,8 @@ int cmd_migrate(int argc, char **argv)
   struct show sh = { verbose, quiet };
   running = m;
   qmig_on_state(m, on_state, &sh);
+  if (verbose)
+    qmig_on_log(m, on_log, NULL);
 
   struct sigaction sa = { .sa_handler = on_signal };
   sigemptyset(&sa.sa_mask);

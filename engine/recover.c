@@ -129,7 +129,10 @@ static void observe_side(struct qmig_migration *m, struct rec *r, struct side *s
 static void describe(const struct side *sd, bool src, char *out, size_t len)
 {
   if (!strcmp(sd->run, "gone")) {
-    snprintf(out, len, "%s %s: gone (%s)", sd->name, sd->addr, sd->err[0] ? sd->err : "?");
+    /* Connected but no greeting: QEMU serves one QMP client at a time. */
+    snprintf(out, len, "%s %s: unreachable (%s)%s", sd->name, sd->addr,
+             sd->err[0] ? sd->err : "?", strstr(sd->err, "greeting")
+             ? " - another QMP client holds it: is a qmig migrate of this pair still running?" : "");
     return;
   }
   snprintf(out, len, "%s %s: guest %s, %smigration %s", sd->name, sd->addr, sd->run,
