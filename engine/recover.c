@@ -207,14 +207,15 @@ static int postcopy_resume(struct qmig_migration *m, char *why, size_t len)
 static int act(struct qmig_migration *m, struct rec *r, enum eng_ract a, char *did, size_t len)
 {
   int t = (int)m->cfg.qmp_timeout_ms;
-  struct qmp_conn *s = conn(m, &r->s), *d = conn(m, &r->d);
-  struct qmp_conn *c = a == ENG_R_CANCEL || a == ENG_R_SRC_CONT || a == ENG_R_SRC_QUIT ||
-                               a == ENG_R_SRC_MIRROR_CLEAN || a == ENG_R_POSTCOPY_RESUME
-                           ? s : d;
-  const char *who = c == s ? "source" : "destination";
+  bool on_src = a == ENG_R_CANCEL || a == ENG_R_SRC_CONT || a == ENG_R_SRC_QUIT ||
+                a == ENG_R_SRC_MIRROR_CLEAN || a == ENG_R_POSTCOPY_RESUME;
+  struct qmp_conn *s = on_src ? conn(m, &r->s) : NULL;
+  struct qmp_conn *d = !on_src || a == ENG_R_POSTCOPY_RESUME ? conn(m, &r->d) : NULL;
+  struct qmp_conn *c = on_src ? s : d;
+  const char *who = on_src ? "source" : "destination";
   did[0] = '\0';
   if (!c || (a == ENG_R_POSTCOPY_RESUME && !d))
-    return snprintf(did, len, "%s: cannot reach the %s", eng_ract_name(a), who), -1;
+    return snprintf(did, len, "%s: cannot reach the %s", eng_ract_name(a), c ? "destination" : who), -1;
   int rc = 0;
   const char *ok = "";
   switch (a) {
@@ -225,12 +226,12 @@ static int act(struct qmig_migration *m, struct rec *r, enum eng_ract a, char *d
   case ENG_R_SRC_CONT:
   case ENG_R_DST_CONT:
     rc = qmp_cmd(c, NULL, t, "cont", NULL);
-    ok = c == s ? "source guest resumed (cont)" : "destination guest resumed (cont)";
+    ok = on_src ? "source guest resumed (cont)" : "destination guest resumed (cont)";
     break;
   case ENG_R_SRC_QUIT:
   case ENG_R_DST_QUIT:
     rc = qmp_cmd(c, NULL, t, "quit", NULL) < 0 && !qmp_broken(c) ? -1 : 0;
-    ok = c == s ? "source QEMU stopped (quit)" : "destination QEMU stopped (quit)";
+    ok = on_src ? "source QEMU stopped (quit)" : "destination QEMU stopped (quit)";
     break;
   case ENG_R_SRC_MIRROR_CLEAN:
     if (!r->standalone && m->mirror && !m->mirror->finished)
@@ -296,7 +297,9 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
   r->actions = json_array();
   observe(m, r);
   say_found(m, r);
-  for (int step = 0; step < MAX_STEPS * 10; step++) {
+  /* Actions are bounded by MAX_STEPS (each is taken once anyway), waits by
+   * time: waited_out. */
+  for (int steps = 0; steps < MAX_STEPS;) {
     enum eng_ract a = eng_recover_next(&r->f, why, sizeof why);
     if (a >= ENG_R_END_SRC)
       return finish(m, r, a, why);
@@ -315,6 +318,7 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
                         (cap_ns && now - start > cap_ns);
       continue;
     }
+    steps++;
     r->f.tried[a] = true;
     int rc = act(m, r, a, did, sizeof did);
     eng_log(m, "%s", did);
