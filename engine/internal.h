@@ -240,6 +240,11 @@ int eng_tunnel_incoming(struct qmig_migration *m);
 int eng_tunnel_nbd(struct qmig_migration *m, char *listen, size_t llen, char *connect,
                    size_t clen);
 void eng_tunnel_blame(struct qmig_migration *m);
+/* Post-copy resume through the session opened by connect_dst:
+ * migrate-recover with the agent's URI on the destination, m->uri our
+ * socket for the source's `migrate resume` (its one connection forwarded
+ * as the main channel, unclassified). */
+int eng_tunnel_recover(struct qmig_migration *m);
 void eng_tunnel_end(struct qmig_migration *m);
 struct qmp_conn *eng_tunnel_qmp(struct qmig_migration *m);
 

@@ -172,14 +172,25 @@ static void say_found(struct qmig_migration *m, struct rec *r)
   json_array_append_new(r->found, json_string(b));
 }
 
-/* A fresh stream URI for post-copy's resume: a unix data-uri gets a new
- * path beside it, else tcp on the data host, first port that binds. */
+/* A fresh stream URI for post-copy's resume: through the tunnel's new
+ * session (the agent's socket; ours for the source), a unix data-uri gets a
+ * new path beside it, else tcp on the data host, first port that binds. */
 static int postcopy_resume(struct qmig_migration *m, char *why, size_t len)
 {
   int t = (int)m->cfg.qmp_timeout_ms;
   char uri[300], host[200];
   bool bound = false;
-  if (m->cfg.data_uri && !strncmp(m->cfg.data_uri, "unix:", 5)) {
+  if (m->cfg.tunnel) {
+    char keep[sizeof m->err];
+    snprintf(keep, sizeof keep, "%s", m->err);
+    if (eng_tunnel_recover(m) < 0) {
+      snprintf(why, len, "%s", m->err);
+      snprintf(m->err, sizeof m->err, "%s", keep);
+      return -1;
+    }
+    snprintf(uri, sizeof uri, "%s", m->uri);
+    bound = true;
+  } else if (m->cfg.data_uri && !strncmp(m->cfg.data_uri, "unix:", 5)) {
     snprintf(uri, sizeof uri, "%s-recover", m->cfg.data_uri);
     unlink(uri + 5);
     bound = qmp_cmd(m->dst, NULL, t, "migrate-recover", "{s:s}", "uri", uri) == 0;
@@ -367,7 +378,7 @@ enum qmig_outcome qmig_recover(struct qmig_migration *m)
     .standalone = true,
     .s = { .name = "source", .c = &m->src, .addr = m->cfg.src },
     .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel ? tun : m->cfg.dst },
-    .f = { .can_resume_postcopy = !m->cfg.tunnel,
+    .f = { .can_resume_postcopy = true,
            .keep_dst = m->cfg.dst_action == ENG_DST_KEEP,
            .quit_source = m->cfg.quit_source },
   };

@@ -132,9 +132,9 @@ static enum eng_ract on_postcopy(const struct eng_rfacts *f, char *why, size_t l
     SAY("post-copy is paused on both sides (the stream broke)%s: the guest waits on the "
         "destination for its remaining pages; the source is never started%s",
         f->tried[ENG_R_POSTCOPY_RESUME] ? " and resuming it did not take" : "",
-        f->can_resume_postcopy ? "" : "; not resumed here (qmig resumes post-copy only on a "
-        "native stream): resume it with migrate-recover on the destination and migrate "
-        "with resume on the source once both sides reach each other");
+        f->can_resume_postcopy ? "" : "; not resumed by the run itself: once both sides "
+        "reach each other, qmig recover resumes it (migrate-recover on the destination, "
+        "migrate with resume on the source)");
     return ENG_R_END_UNCERTAIN;
   }
   if (!f->waited_out) {

@@ -151,7 +151,8 @@ QMIG_API enum qmig_outcome qmig_run(struct qmig_migration *m);
  *    option lab sets);
  *  - post-copy under way: waited for (bounded); paused on both sides by a
  *    broken stream: resumed with migrate-recover on the destination and
- *    migrate resume on the source (native only, not yet through a tunnel);
+ *    migrate resume on the source (through the tunnel: a new session with
+ *    the agent, whose forwarders run until qmig_recover() returns);
  *  - post-copy whose source (or destination) is gone: the guest is lost,
  *    said so; the source is never started.
  * Returns QMIG_MIGRATED (0) when the guest runs on the destination,
