@@ -102,7 +102,10 @@ static void observe_side(struct qmig_migration *m, struct rec *r, struct side *s
   sd->objs = 0;
   snprintf(sd->mig, sizeof sd->mig, "none");
   if (!c) {
-    snprintf(sd->run, sizeof sd->run, "gone");
+    /* No QMP greeting: the QEMU is there but another client holds its
+     * monitor (QEMU serves one at a time), so its state is unknown, not
+     * gone: nothing may be concluded from its absence. */
+    snprintf(sd->run, sizeof sd->run, "%s", strstr(sd->err, "greeting") ? "unknown" : "gone");
     return;
   }
   status_of(c, t, "query-status", sd->run, sizeof sd->run, NULL);
@@ -128,8 +131,7 @@ static void observe_side(struct qmig_migration *m, struct rec *r, struct side *s
 
 static void describe(const struct side *sd, bool src, char *out, size_t len)
 {
-  if (!strcmp(sd->run, "gone")) {
-    /* Connected but no greeting: QEMU serves one QMP client at a time. */
+  if (!strcmp(sd->run, "gone") || !strcmp(sd->run, "unknown")) {
     snprintf(out, len, "%s %s: unreachable (%s)%s", sd->name, sd->addr,
              sd->err[0] ? sd->err : "?", strstr(sd->err, "greeting")
              ? " - another QMP client holds it: is a qmig migrate of this pair still running?" : "");

@@ -107,7 +107,10 @@ static enum eng_ract on_source(const struct eng_rfacts *f, char *why, size_t len
       return ENG_R_DST_NBD_CLEAN;
   }
   SAY("the guest %s on the source%s", is(f->src_run, "running") ? "runs" : "stays, paused as it was,",
-      involved && f->keep_dst && !gone(f->dst_run) ? "; the destination is kept (dst-action keep)" : "");
+      is(f->dst_run, "unknown") ? "; the destination could not be inspected (another QMP client "
+                                  "holds it), so it was left as it is"
+      : involved && f->keep_dst && !gone(f->dst_run) ? "; the destination is kept (dst-action keep)"
+      : "");
   return ENG_R_END_SRC;
 }
 
@@ -154,6 +157,11 @@ enum eng_ract eng_recover_next(const struct eng_rfacts *f, char *why, size_t len
   if (src_run && dst_run) {
     SAY("BOTH sides report a running guest (source migration '%s', destination '%s'): "
         "qmig touched neither, look now", f->src_mig, f->dst_mig);
+    return ENG_R_END_UNCERTAIN;
+  }
+  if (is(f->src_run, "unknown")) {
+    SAY("the source could not be inspected (another QMP client holds its monitor: is a qmig "
+        "still running?); the destination is '%s'; nothing concluded", f->dst_run);
     return ENG_R_END_UNCERTAIN;
   }
   if (is(f->src_mig, "completed") || is(f->dst_mig, "completed")) {

@@ -88,6 +88,12 @@ static const struct row rows[] = {
     "BOTH" },
   { "destination runs but the source still migrates", "paused", "active", "running", "active",
     false, 0, 0, 0, 0, ENG_R_END_UNCERTAIN, "destination runs a guest" },
+  { "source held by another QMP client, destination runs", "unknown", "none", "running",
+    "none", false, 0, 0, 0, 0, ENG_R_END_UNCERTAIN, "could not be inspected" },
+  { "destination held by another QMP client", "running", "active", "unknown", "none", false, 0,
+    0, T(ENG_R_CANCEL), F_WAITED_OUT, ENG_R_END_UNCERTAIN, "did not end" },
+  { "destination held by another client, source cancelled", "running", "cancelled", "unknown",
+    "none", false, 0, 0, T(ENG_R_CANCEL), 0, ENG_R_END_SRC, "could not be inspected" },
   /* After the source completed. */
   { "completed, destination runs, quit-source", "postmigrate", "completed", "running",
     "completed", false, 0, 0, 0, F_QUIT_SRC, ENG_R_SRC_QUIT, NULL },
