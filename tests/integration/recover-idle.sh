@@ -1,7 +1,8 @@
 # qmig recover where no migration moves: a pair never touched is left alone
 # (exit 1, no action); a destination left listening (the engine died between
 # migrate-incoming and migrate) is kept with --dst-action keep and quit by
-# default; neither side reachable is exit 3 with both causes; bad usage is
+# default; a source whose QMP another client holds is not concluded on
+# (exit 4); neither side reachable is exit 3 with both causes; bad usage is
 # exit 2.  Then exactly one QEMU, the guest's memory right.
 . "$(dirname "$0")/lib.sh"
 start_lab --fill 32 --dirty 5
@@ -11,6 +12,18 @@ grep -q 'found: destination .*guest inmigrate, incoming migration none$' "$D/rec
   fail "destination not described"
 grep -q 'cancelled (\|stopped\|resumed' "$D/recover.out" && fail "acted on an untouched pair"
 alive "$DST_PID" || fail "the untouched destination was stopped"
+
+# Another client holds the source's QMP (QEMU serves one at a time): the
+# source is unknown, nothing is concluded or touched (exit 4).
+socat -u "UNIX-CONNECT:$D/src.qmp" OPEN:/dev/null &
+HOLD=$!; echo "$HOLD" >>"$D/pids"
+sleep 0.5
+recover --qmp-timeout 1000
+kill "$HOLD" 2>/dev/null || true
+[ "$RC" = 4 ] || fail "source held by another client: exit $RC, expected 4"
+grep -q 'another QMP client holds it' "$D/recover.out" || fail "the holder is not suspected"
+grep -q 'stopped\|resumed\|cancelled (' "$D/recover.out" && fail "acted without seeing the source"
+
 
 printf '%s\n' '{"execute":"qmp_capabilities"}' \
   '{"execute":"migrate-incoming","arguments":{"uri":"tcp:127.0.0.1:49213"}}' |
