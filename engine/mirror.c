@@ -85,7 +85,7 @@ static int server_start(struct qmig_migration *m)
     if (server_start_at(m, mi->listen) < 0)
       return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));
   } else if (!c->nbd_addr && eng_pf_dst_local(c)) {
-    snprintf(mi->sockdir, sizeof mi->sockdir, "/tmp/qmig-nbd.XXXXXX");
+    snprintf(mi->sockdir, sizeof mi->sockdir, ENG_MIRROR_SOCKDIR "XXXXXX");
     if (!mkdtemp(mi->sockdir)) { /* 0700: only we and QEMU (same user) */
       mi->sockdir[0] = '\0';
       return eng_errorf(m, "NBD socket directory: %m");

@@ -18,6 +18,7 @@
 #define ENG_MIRROR_JOB "qmig-mirror-"     /* source: blockdev-mirror job */
 #define ENG_MIRROR_NODE "qmig-nbd-"       /* source: NBD client node */
 #define ENG_MIRROR_EXPORT "qmig-export-"  /* destination: NBD export */
+#define ENG_MIRROR_SOCKDIR "/tmp/qmig-nbd." /* private socket dir (mkdtemp) */
 
 struct eng_mirror_disk {
   struct stg_disk src, dst;  /* dst valid when dst_found */

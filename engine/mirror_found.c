@@ -33,6 +33,31 @@ static int names(struct qmp_conn *c, int t, const char *cmd, const char *key, co
   return n;
 }
 
+/* The unix socket of NBD client node `node` when it is a private directory
+ * of mirror.c ("/tmp/qmig-nbd.XXXXXX/nbd.sock"), else "". */
+static void node_socket(struct qmp_conn *c, int t, const char *node, char *out, size_t len)
+{
+  json_t *r = NULL, *o;
+  size_t i;
+  out[0] = '\0';
+  if (qmp_cmd(c, &r, t, "query-named-block-nodes", NULL) < 0)
+    return;
+  json_array_foreach(r, i, o) {
+    const char *n = json_string_value(json_object_get(o, "node-name"));
+    const char *f = json_string_value(json_object_get(o, "file"));
+    const char *p = f ? strstr(f, "socket=") : NULL;
+    if (!n || strcmp(n, node) || !p)
+      continue;
+    p += 7;
+    size_t plen = strcspn(p, "&");
+    if (plen < len && !strncmp(p, ENG_MIRROR_SOCKDIR, strlen(ENG_MIRROR_SOCKDIR)) &&
+        plen > 9 && !strncmp(p + plen - 9, "/nbd.sock", 9) &&
+        !memchr(p + strlen(ENG_MIRROR_SOCKDIR), '/', plen - strlen(ENG_MIRROR_SOCKDIR) - 9))
+      snprintf(out, len, "%.*s", (int)plen, p);
+  }
+  json_decref(r);
+}
+
 unsigned eng_mirror_found_src(struct qmig_migration *m, struct qmp_conn *c)
 {
   char x[ENG_MAX_DISKS * 2][48];
@@ -80,9 +105,19 @@ int eng_mirror_clean_src(struct qmig_migration *m, struct qmp_conn *c, char *why
     qmp_cmd(c, NULL, t, "job-dismiss", "{s:s}", "id", jobs[i]);
   int nn = names(c, t, "query-named-block-nodes", "node-name", ENG_MIRROR_NODE, nodes,
                  ENG_MAX_DISKS * 2);
-  for (int i = 0; i < nn; i++)
+  char sock[ENG_MAX_DISKS * 2][160];
+  for (int i = 0; i < nn; i++) {
+    node_socket(c, t, nodes[i], sock[i], sizeof sock[i]);
     if (qmp_cmd(c, NULL, t, "blockdev-del", "{s:s}", "node-name", nodes[i]) < 0)
       snprintf(why, len, "source blockdev-del %s: %s", nodes[i], qmp_error(c));
+  }
+  /* The dead run's private NBD socket directory (mirror.c: a local
+   * destination's default), when this host has it: nothing else removes it. */
+  for (int i = 0; i < nn; i++)
+    if (sock[i][0] && unlink(sock[i]) == 0) {
+      *strrchr(sock[i], '/') = '\0';
+      rmdir(sock[i]);
+    }
   unsigned left = eng_mirror_found_src(m, c);
   if (left && !why[0])
     snprintf(why, len, "the source still has %u of qmig's mirror jobs or NBD nodes", left);

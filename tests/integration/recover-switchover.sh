@@ -2,7 +2,8 @@
 # disk's mirror still running (the engine is stopped with SIGSTOP once the
 # RAM stream moves, so QEMU reaches pre-switchover on its own, then killed).
 # qmig recover --lab cancels, the source guest runs again, the mirror job and
-# its NBD node are gone from the source, the destination is quit: exactly one
+# its NBD node are gone from the source (and the dead run's private NBD
+# socket directory from /tmp), the destination is quit: exactly one
 # QEMU, memory right, the source's disk image consistent with its RAM.
 . "$(dirname "$0")/lib.sh"
 need qemu-img
@@ -20,6 +21,9 @@ wait "$MIG_PID" 2>/dev/null || true
 [ "$(qmp_peek src query-migrate | jq -r .status)" = pre-switchover ] || fail "source not at pre-switchover"
 qmp_peek src query-block-jobs | jq -e 'map(select(.device == "qmig-mirror-0")) | length == 1' \
   >/dev/null || fail "no mirror job on the source"
+SOCKDIR=$(qmp_peek src query-named-block-nodes |
+  jq -r '.[] | select(.["node-name"] == "qmig-nbd-0") | .file' | sed -n 's|.*socket=\(/tmp/qmig-nbd\.[^/]*\)/nbd.sock.*|\1|p')
+[ -n "$SOCKDIR" ] && [ -d "$SOCKDIR" ] || fail "no private NBD socket directory of the dead run"
 
 recover
 [ "$RC" = 1 ] || fail "qmig recover exit $RC, expected 1 (guest on the source)"
@@ -32,5 +36,6 @@ grep -q 'the guest runs on the source' "$D/recover.out" || fail "conclusion miss
 [ "$(qmp_peek src query-block-jobs)" = "[]" ] || fail "jobs left: $(qmp_peek src query-block-jobs)"
 qmp_peek src query-named-block-nodes | jq -e 'map(select(.["node-name"] | startswith("qmig-"))) | length == 0' \
   >/dev/null || fail "qmig NBD node left on the source"
+[ ! -e "$SOCKDIR" ] || fail "the dead run's NBD socket directory $SOCKDIR is left"
 expect_guest_on src
 expect_disk "$SRC_IMG" raw
