@@ -37,7 +37,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
 .PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz-qmp fuzz-scenario fuzz-tunnel fuzz-qmpfilter bench-fwd
-all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
+all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST) $(BUILD)/tests/tunnel_client
 
 $(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
@@ -66,6 +66,12 @@ $(GUEST): $(patsubst guest/%,$(BUILD)/guest/%.o,$(basename $(wildcard guest/*.c 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libqmig.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS) -lcmocka
+
+# The integration tests' tunnel client (a test helper, not installed): the
+# library's protocol 2 client behind a line interface on stdin/stdout.
+$(BUILD)/tests/tunnel_client: tests/helpers/tunnel_client.c $(BUILD)/libqmig.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS)
 
 # libFuzzer target for the QMP parser (clang); run: $(BUILD)/fuzz_qmp -max_total_time=60
 fuzz-qmp:

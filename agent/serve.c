@@ -262,9 +262,9 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
   agt_fwd_remove(a, slot);
   struct tp_fwd_stats st;
   tp_fwd_join(f, &st);
-  agt_log(a, "session %.8s %s ended: %llu bytes to QEMU, %llu from QEMU, %.3f CPU s%s%s", hex,
+  agt_log(a, "session %.8s %s ended: %llu bytes to QEMU, %llu from QEMU, %.3f CPU s%s%s%s", hex,
           what, (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out, st.cpu_s,
-          st.failed ? "; " : "", st.failed ? st.error : "");
+          st.failed ? "; " : "", st.failed ? st.error : "", insecure_note(a));
 leave:
   agt_qmp_relay_join(qr); /* ends: the forwarder closed its socket */
   agt_channel_leave(a, h->session, h->kind);

@@ -45,7 +45,6 @@ struct chan {
 struct eng_tunnel {
   struct tp_tls *tls;
   const char *agent;           /* cfg.tunnel */
-  char host[256];
   bool data_plain;             /* tunnel-data plain: main/multifd/nbd without TLS */
   uint8_t session[TP_SESSION_LEN]; /* issued by the agent */
   uint8_t key[TP_KEY_LEN];     /* exported from the control connection's TLS */
@@ -95,38 +94,22 @@ static void add_chan(struct eng_tunnel *t, unsigned kind, unsigned index, size_t
   pthread_mutex_unlock(&t->lock);
 }
 
-/* A new tunnel connection: TCP, TLS, hello; the reply text into msg. */
+/* A new data channel of the session: TCP, TLS, hello, the session proof. */
 static struct tp_conn *open_channel(struct eng_tunnel *t, unsigned kind, unsigned index,
-                                    char *msg, size_t msglen, char *err, size_t errlen)
+                                    char *err, size_t errlen)
 {
   char label[200];
   if (kind == TP_K_MULTIFD)
     snprintf(label, sizeof label, "multifd channel %u to %s", index, t->agent);
   else
-    snprintf(label, sizeof label, "%s %s to %s", tp_kind_name(kind),
-             kind == TP_K_CONTROL ? "connection" : "channel", t->agent);
-  int fd = tp_tcp_connect(t->agent, t->timeout_ms, err, errlen);
-  if (fd < 0) {
-    char e[400];
-    snprintf(e, sizeof e, "%s", err);
-    snprintf(err, errlen, "%s: %s", label, e);
-    return NULL;
-  }
-  /* Control and QMP always over TLS; migration and NBD per tunnel-data. */
-  bool plain = t->data_plain && kind != TP_K_CONTROL && kind != TP_K_QMP;
-  struct tp_conn *c = tp_conn_new(fd, plain ? NULL : t->tls, t->host, label);
+    snprintf(label, sizeof label, "%s channel to %s", tp_kind_name(kind), t->agent);
+  /* QMP always over TLS; migration and NBD per tunnel-data. */
+  bool plain = t->data_plain && kind != TP_K_QMP;
   struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = (uint8_t)kind,
                         .index = (uint16_t)index };
-  if (kind != TP_K_CONTROL) /* the agent issues the session: none in a control hello */
-    memcpy(h.session, t->session, TP_SESSION_LEN);
-  const uint8_t *key = kind != TP_K_CONTROL && t->have_key ? t->key : NULL;
-  if (!c || tp_conn_handshake(c, t->timeout_ms) < 0 ||
-      tp_hello_exchange(c, &h, key, msg, msglen, t->timeout_ms) < 0) {
-    snprintf(err, errlen, "%s", c ? tp_conn_error(c) : "out of memory");
-    tp_conn_free(c);
-    return NULL;
-  }
-  return c;
+  memcpy(h.session, t->session, TP_SESSION_LEN);
+  return tp_channel_open(t->agent, plain ? NULL : t->tls, label, &h,
+                         t->have_key ? t->key : NULL, NULL, 0, t->timeout_ms, err, errlen);
 }
 
 /* One line from the control connection (replies are one line each). */
@@ -185,7 +168,7 @@ static int clock_sync(struct qmig_migration *m, struct eng_tunnel *t)
 static struct qmp_conn *open_qmp(struct qmig_migration *m, char *err, size_t errlen)
 {
   struct eng_tunnel *t = m->tunnel;
-  struct tp_conn *c = open_channel(t, TP_K_QMP, 0, NULL, 0, err, errlen);
+  struct tp_conn *c = open_channel(t, TP_K_QMP, 0, err, errlen);
   int sv[2];
   if (!c)
     return NULL;
@@ -212,7 +195,7 @@ struct qmp_conn *eng_tunnel_qmp(struct qmig_migration *m)
 int eng_tunnel_connect_dst(struct qmig_migration *m)
 {
   const struct eng_config *c = &m->cfg;
-  char e[512], port[16], msg[TP_REPLY_MAX_MSG + 1];
+  char e[512];
   struct eng_tunnel *t = calloc(1, sizeof *t);
   if (!t)
     return eng_errorf(m, "out of memory");
@@ -221,7 +204,6 @@ int eng_tunnel_connect_dst(struct qmig_migration *m)
   t->lfd = t->nbd_lfd = -1;
   t->agent = c->tunnel;
   t->timeout_ms = (int)c->qmp_timeout_ms;
-  tp_split_hostport(c->tunnel, t->host, sizeof t->host, port, sizeof port);
   if (c->tunnel_tls != ENG_TLS_NONE) {
     struct tp_tls_opts o = { .mode = c->tunnel_tls, .dir = c->tunnel_tls_dir,
                              .peer_name = c->tunnel_peer_name, .psk_file = c->tunnel_psk_file,
@@ -230,12 +212,13 @@ int eng_tunnel_connect_dst(struct qmig_migration *m)
       return eng_errorf(m, "tunnel TLS: %s", e);
   }
   t->data_plain = c->tunnel_data == ENG_TDATA_PLAIN;
-  t->control = open_channel(t, TP_K_CONTROL, 0, msg, sizeof msg, e, sizeof e);
+  char label[300];
+  snprintf(label, sizeof label, "control connection to %s", t->agent);
+  struct tp_session_info si;
+  t->control = tp_session_open(t->agent, t->tls, label, &si, t->key, t->timeout_ms, e, sizeof e);
   if (!t->control)
     return eng_errorf(m, "tunnel: %s", e);
-  struct tp_session_info si;
-  if (tp_session_parse(msg, strlen(msg), &si, e, sizeof e) < 0)
-    return eng_errorf(m, "tunnel: the agent at %s: %s (reply '%.200s')", t->agent, e, msg);
+  t->have_key = t->tls != NULL;
   if (t->data_plain && !si.plain_data)
     return eng_errorf(m, "tunnel: the agent at %s refuses plaintext data channels (it runs "
                          "with plain-data refuse): use tunnel-data tls", t->agent);
@@ -243,11 +226,6 @@ int eng_tunnel_connect_dst(struct qmig_migration *m)
   tp_hex(t->session, TP_SESSION_LEN, t->session_hex);
   snprintf(t->incoming, sizeof t->incoming, "%s", si.incoming);
   snprintf(t->nbd, sizeof t->nbd, "%s", si.nbd);
-  if (t->tls) {
-    if (tp_conn_export_key(t->control, t->session, t->key) < 0)
-      return eng_errorf(m, "tunnel: %s", tp_conn_error(t->control));
-    t->have_key = true;
-  }
   snprintf(t->auth, sizeof t->auth, "%s", si.auth);
   char ctl[96];
   tp_conn_describe(t->control, ctl, sizeof ctl);
@@ -311,7 +289,7 @@ static void take_channel(struct eng_tunnel *t, int fd)
     close(fd);
     return;
   }
-  struct tp_conn *c = open_channel(t, kind, index, NULL, 0, e, sizeof e);
+  struct tp_conn *c = open_channel(t, kind, index, e, sizeof e);
   if (!c) {
     record(t, e);
     close(fd);
@@ -367,7 +345,7 @@ static void *nbd_acceptor(void *p)
     if (fd < 0)
       continue;
     unsigned index = t->nbd_next++;
-    struct tp_conn *c = open_channel(t, TP_K_NBD, index, NULL, 0, e, sizeof e);
+    struct tp_conn *c = open_channel(t, TP_K_NBD, index, e, sizeof e);
     struct tp_fwd *f = c ? tp_fwd_start(fd, c, e, sizeof e) : NULL;
     if (!c)
       close(fd);

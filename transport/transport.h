@@ -223,6 +223,26 @@ int tp_reply_send(struct tp_conn *c, uint8_t status, const char *msg, int timeou
 int tp_auth_challenge(struct tp_conn *c, const struct tp_hello *h, const uint8_t key[TP_KEY_LEN],
                       int timeout_ms, char *why, size_t whylen);
 
+/* ---- the client side of protocol 2 (client.c) ---- */
+
+/* One tunnel connection to the agent at hostport: TCP, then TLS with tls
+ * (NULL: plaintext; x509 verifies the host of hostport unless the context
+ * has a peer_name), then tp_hello_exchange with key (NULL for a control
+ * connection or an insecure-no-auth agent).  label names the connection in
+ * messages.  The connection (the caller frees it), the OK reply's text in
+ * msg (may be NULL); or NULL with "LABEL: why" in err. */
+struct tp_conn *tp_channel_open(const char *hostport, struct tp_tls *tls, const char *label,
+                                const struct tp_hello *h, const uint8_t *key, char *msg,
+                                size_t msglen, int timeout_ms, char *err, size_t errlen);
+/* A session: a control connection, the session the agent issued (its
+ * reply, parsed, in si) and with tls the session key exported from the
+ * control's TLS (untouched without tls).  The control connection (the
+ * session lasts as long as it is open; the caller frees it), or NULL with
+ * the reason in err. */
+struct tp_conn *tp_session_open(const char *hostport, struct tp_tls *tls, const char *label,
+                                struct tp_session_info *si, uint8_t key[TP_KEY_LEN],
+                                int timeout_ms, char *err, size_t errlen);
+
 /* ---- the forwarder: one thread, one io_uring, both directions ---- */
 
 struct tp_fwd_stats {

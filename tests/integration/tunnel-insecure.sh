@@ -1,6 +1,6 @@
 # An agent without a credential refuses to start, naming the way out; with
-# --insecure-no-auth it starts, warns at start and in its session's log
-# lines.  An engine without a credential is refused before it touches
+# --insecure-no-auth it starts, warns at start and in its session's and
+# channels' log lines.  An engine without a credential is refused before it touches
 # anything; with --tunnel-insecure-no-auth on it migrates through that
 # agent and its report says the run was unauthenticated; an engine with a
 # credential gets no session from it.  Memory check, exactly one QEMU.
@@ -45,4 +45,7 @@ for _ in $(seq 50); do grep -q "session .* ended" "$D/agent.log" && break; sleep
 cat "$D/agent.log"
 grep "session .* opened" "$D/agent.log" | grep -q "UNAUTHENTICATED" || fail "session opened without warning"
 grep "session .* ended" "$D/agent.log" | grep -q "UNAUTHENTICATED" || fail "session ended without warning"
+for _ in $(seq 50); do grep -q "main channel ended:" "$D/agent.log" && break; sleep 0.1; done
+grep -q "main channel ended:.*UNAUTHENTICATED" "$D/agent.log" || fail "main channel ended without warning"
+grep "channel.* ended:" "$D/agent.log" | grep -v "UNAUTHENTICATED" && fail "a channel ended without warning"
 expect_guest_on dst

@@ -32,6 +32,14 @@ start_agent() {
   fail "agent did not start"
 }
 
+# need_tunnel_client: TCLIENT, the tests' own client of an agent
+# (tests/helpers/tunnel_client.c: the library's protocol 2 client behind a
+# line interface; `make all` builds it next to qmig).
+need_tunnel_client() {
+  TCLIENT=${QMIG_TUNNEL_CLIENT:-$(dirname "$QMIG")/tests/tunnel_client}
+  [ -x "$TCLIENT" ] || { echo "skip: no tunnel client at $TCLIENT (make all builds it)"; exit 77; }
+}
+
 # make_pki: $C/ca (ca-cert.pem + server and client certificates; the
 # server's for dst.qmig.test and 127.0.0.1), $C/ca2 (another CA with its own
 # client certificate), $C/badname (server certificate for another name).

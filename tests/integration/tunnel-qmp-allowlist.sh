@@ -1,6 +1,7 @@
-# The agent's QMP allow-list, from outside: a client that opens a session and
-# a qmp channel itself (the documented wire protocol, tunnel_client.py)
-# and sends what the engine never sends.  human-monitor-command and a
+# The agent's QMP allow-list, from outside: a client that holds the
+# credential opens a session and a qmp channel itself (protocol 2: TLS with
+# the PSK, the issued session, the channel proved with the session key;
+# tests/helpers/tunnel_client.c) and sends what the engine never sends.  human-monitor-command and a
 # migrate-incoming to an exec: URI (which would create a file) come back as
 # QMP errors naming the rule, and nothing happens: no file, the destination
 # still waits with no incoming migration; a read (query-status) works.  Then
@@ -8,19 +9,23 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tunnel-lib.bash"
 start_lab --fill 32 --dirty 5
+need_tunnel_client
 start_agent
 pwned=$D/pwned
 
-python3 "$(dirname "$0")/tunnel_client.py" "$AGENT" > "$D/client.out" 2>&1 <<EOF || { cat "$D/client.out"; fail "QMP client failed"; }
-{"execute":"qmp_capabilities","id":"caps"}
-{"execute":"query-status","id":"status"}
-{"execute":"human-monitor-command","id":"hmp","arguments":{"command-line":"info status"}}
-{"execute":"migrate-incoming","id":"exec","arguments":{"uri":"exec:touch $pwned"}}
-{"execute":"migrate-incoming","id":"tcp","arguments":{"uri":"tcp:127.0.0.1:1"}}
-{"execute":"device_del","id":"dev","arguments":{"id":"x"}}
-{"execute":"query-migrate","id":"mig"}
+"$TCLIENT" "$AGENT" --psk "$TPSK" > "$D/client.out" 2>&1 <<EOF || { cat "$D/client.out"; fail "QMP client failed"; }
+session
+open qmp
+qmp 1 {"execute":"qmp_capabilities","id":"caps"}
+qmp 1 {"execute":"query-status","id":"status"}
+qmp 1 {"execute":"human-monitor-command","id":"hmp","arguments":{"command-line":"info status"}}
+qmp 1 {"execute":"migrate-incoming","id":"exec","arguments":{"uri":"exec:touch $pwned"}}
+qmp 1 {"execute":"migrate-incoming","id":"tcp","arguments":{"uri":"tcp:127.0.0.1:1"}}
+qmp 1 {"execute":"device_del","id":"dev","arguments":{"id":"x"}}
+qmp 1 {"execute":"query-migrate","id":"mig"}
 EOF
 cat "$D/client.out"
+grep -q "^channel 1$" "$D/client.out" || fail "no qmp channel: $(cat "$D/client.out")"
 reply() { grep "^$1 " "$D/client.out" | cut -d' ' -f2-; }
 
 reply caps | jq -e '.return == {}' >/dev/null || fail "qmp_capabilities: $(reply caps)"
@@ -44,7 +49,7 @@ grep -q "qmp channel: refused human-monitor-command: HMP" "$D/agent.log" ||
 
 # The agent (and the destination) are still fine for the engine.
 alive "$AGENT_PID" || fail "the agent died"
-migrate --tunnel "$AGENT"
+migrate --tunnel "$AGENT" "${ENGINE_PSK[@]}"
 expect_migrated
 expect_guest_on dst
 echo "tunnel-qmp-allowlist: ok"

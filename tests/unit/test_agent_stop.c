@@ -2,10 +2,12 @@
  * 100 live qmp channels was a use-after-free: the stop path aborted
  * forwarders that their serving threads had just freed).  Five rounds of: a
  * real agent (qmig_agent_run on a thread) in front of a unix socket server
- * that stands in for QMP, a session with 72 live qmp channels (each through
- * the allow-list relay and a forwarder), one command relayed on each, then
- * qmig_agent_stop.  The run must return 0 and free cleanly; the suite runs
- * this under ASan with `make SANITIZE=1` (build-sanitize/tests/). */
+ * that stands in for QMP, with a PSK; a session opened with the real
+ * protocol 2 (TLS, the issued session, its exported key) and 72 live qmp
+ * channels (each TLS and proved, through the allow-list relay and a
+ * forwarder), one command relayed on each, then qmig_agent_stop.  The run
+ * must return 0 and free cleanly; the suite runs this under ASan with
+ * `make SANITIZE=1` (build-sanitize/tests/). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <openssl/rand.h>
 
 #include "qmig.h"
 #include "transport/transport.h"
@@ -66,30 +70,20 @@ static int fake_count(struct fake *f)
   return n;
 }
 
-/* ---- the tunnel handshake: the one place that knows it ---- */
+/* ---- the client: the library's own (transport/client.c) ---- */
 
-/* Open a tunnel connection of `kind` for `session` and complete its
- * handshake; the connection, or NULL with the reason printed. */
-static struct tp_conn *open_channel(int port, unsigned kind, const uint8_t *session)
+/* A qmp channel of the session, proved with its key; NULL with the reason
+ * printed. */
+static struct tp_conn *open_qmp(const char *agent, struct tp_tls *tls,
+                                const struct tp_session_info *si, const uint8_t *key)
 {
-  char err[256];
-  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-    print_error("connect: %s\n", strerror(errno));
-    if (fd >= 0)
-      close(fd);
-    return NULL;
-  }
-  struct tp_conn *c = tp_conn_new(fd, NULL, NULL, "test channel");
-  struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = (uint8_t)kind };
-  memcpy(h.session, session, TP_SESSION_LEN);
-  if (!c || tp_hello_exchange(c, &h, err, sizeof err, 5000) < 0) {
-    print_error("%s channel: %s\n", tp_kind_name(kind), c ? tp_conn_error(c) : "no memory");
-    tp_conn_free(c);
-    return NULL;
-  }
+  char err[600];
+  struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = TP_K_QMP };
+  memcpy(h.session, si->session, TP_SESSION_LEN);
+  struct tp_conn *c = tp_channel_open(agent, tls, "test qmp channel", &h, key, NULL, 0, 5000,
+                                      err, sizeof err);
+  if (!c)
+    print_error("%s\n", err);
   return c;
 }
 
@@ -126,7 +120,7 @@ static int free_port(void)
   return ntohs(sa.sin_port);
 }
 
-static void one_round(const char *dir, int round)
+static void one_round(const char *dir, int round, const char *psk)
 {
   char path[300], run_dir[300], listen[64], qmp[320];
   struct fake f = { .n = 0 };
@@ -147,21 +141,35 @@ static void one_round(const char *dir, int round)
   assert_int_equal(qmig_agent_set(r.a, "listen", listen), 0);
   assert_int_equal(qmig_agent_set(r.a, "qmp", qmp), 0);
   assert_int_equal(qmig_agent_set(r.a, "run-dir", run_dir), 0);
+  assert_int_equal(qmig_agent_set(r.a, "tls", "psk"), 0);
+  assert_int_equal(qmig_agent_set(r.a, "tls-psk-file", psk), 0);
   assert_int_equal(qmig_agent_set(r.a, "max-connections", "100"), 0);
   assert_int_equal(qmig_agent_set(r.a, "max-qmp-channels", "100"), 0);
   pthread_t at;
   assert_int_equal(pthread_create(&at, NULL, agent_thread, &r), 0);
 
-  uint8_t session[TP_SESSION_LEN];
-  for (int i = 0; i < TP_SESSION_LEN; i++)
-    session[i] = (uint8_t)(round * 31 + i);
+  /* The real protocol 2: TLS 1.3 with the PSK, the session the agent
+   * issues, its key exported from the control's TLS, every qmp channel over
+   * TLS and proved with that key. */
+  struct tp_tls_opts o = { .mode = TP_TLS_PSK, .psk_file = psk };
+  struct tp_tls *tls = tp_tls_new(&o, e, sizeof e);
+  if (!tls)
+    print_error("client TLS: %s\n", e);
+  assert_non_null(tls);
+  struct tp_session_info si;
+  uint8_t key[TP_KEY_LEN];
+  char err[600];
   struct tp_conn *control = NULL, *ch[CHANNELS] = { 0 };
   for (int i = 0; i < 50 && !control; i++) /* the agent may not listen yet */
-    if (!(control = open_channel(port, TP_K_CONTROL, session)))
+    if (!(control = tp_session_open(listen, tls, "test control", &si, key, 5000, err,
+                                    sizeof err)))
       usleep(100000);
+  if (!control)
+    print_error("%s\n", err);
   assert_non_null(control);
+  assert_string_equal(si.auth, "psk");
   for (int i = 0; i < CHANNELS; i++)
-    assert_non_null(ch[i] = open_channel(port, TP_K_QMP, session));
+    assert_non_null(ch[i] = open_qmp(listen, tls, &si, key));
   /* Every channel live: a command goes through relay and forwarder. */
   for (int i = 0; i < CHANNELS; i++) {
     static const char cmd[] = "{\"execute\":\"query-status\"}\n";
@@ -179,6 +187,7 @@ static void one_round(const char *dir, int round)
   tp_conn_free(control);
   for (int i = 0; i < CHANNELS; i++)
     tp_conn_free(ch[i]);
+  tp_tls_free(tls);
   shutdown(f.lfd, SHUT_RDWR);
   pthread_join(f.t, NULL);
   close(f.lfd);
@@ -206,8 +215,22 @@ static void test_stop_with_live_forwarders(void **state)
   }
   char dir[] = "/tmp/qmig-test-agent-stop.XXXXXX";
   assert_non_null(mkdtemp(dir));
+  /* The credential both ends hold: a random key, 0600 (the agent refuses
+   * key files that group or others can read). */
+  char psk[300], hex[2 * TP_KEY_LEN + 1];
+  uint8_t k[TP_KEY_LEN];
+  snprintf(psk, sizeof psk, "%s/keys.psk", dir);
+  assert_int_equal(RAND_bytes(k, sizeof k), 1);
+  tp_hex(k, sizeof k, hex);
+  int kfd = open(psk, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  assert_true(kfd >= 0);
+  FILE *kf = fdopen(kfd, "w");
+  assert_non_null(kf);
+  fprintf(kf, "qemu:%s\n", hex);
+  assert_int_equal(fclose(kf), 0);
   for (int round = 0; round < ROUNDS; round++)
-    one_round(dir, round);
+    one_round(dir, round, psk);
+  unlink(psk);
   rmdir(dir);
 }
 

@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -279,6 +280,7 @@ static void test_session_key_and_proof(void **state)
   FILE *f = fopen(path, "w");
   fprintf(f, "qemu:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
   fclose(f);
+  chmod(path, 0600); /* key files others can read are refused */
   struct tp_tls_opts so = { .mode = TP_TLS_PSK, .server = true, .psk_file = path };
   struct tp_tls_opts co = { .mode = TP_TLS_PSK, .psk_file = path };
   struct tp_tls *s = tp_tls_new(&so, err, sizeof err), *c = tp_tls_new(&co, err, sizeof err);
