@@ -36,7 +36,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz-qmp fuzz-scenario fuzz-tunnel bench-fwd
+.PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz fuzz-build fuzz-ci bench-fwd
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
 
 $(BUILD)/%.o: %.c Makefile
@@ -67,31 +67,45 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libqmig.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS) -lcmocka
 
-# libFuzzer target for the QMP parser (clang); run: $(BUILD)/fuzz_qmp -max_total_time=60
-fuzz-qmp:
-	@mkdir -p $(BUILD)
-	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-	  -I. -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz_qmp fuzz/fuzz_qmp.c $(wildcard qmp/*.c) $(PKG_LIBS)
-
-# libFuzzer target for scenario files (the whole library, clang);
-# run: $(BUILD)/fuzz_scenario -max_total_time=60
-fuzz-scenario:
-	@mkdir -p $(BUILD)
-	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -DQMIG_DATADIR='"$(PREFIX)/share/qmig"' \
-	  -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Iinclude $(PKG_CFLAGS) \
-	  -o $(BUILD)/fuzz_scenario fuzz/fuzz_scenario.c $(LIB_SRCS) $(PKG_LIBS) -lpthread -lm
-# libFuzzer target for the tunnel hello, reply and channel classifier;
-# run: $(BUILD)/fuzz_tunnel -max_total_time=60
-fuzz-tunnel:
-	@mkdir -p $(BUILD)
-	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-	  -I. -Iinclude -o $(BUILD)/fuzz_tunnel fuzz/fuzz_tunnel.c transport/hello.c common/errbuf.c
+# libFuzzer targets, one per parser of untrusted input (fuzz/fuzz_NAME.c;
+# docs/FUZZING.md).  The library is built apart with clang and the
+# sanitizers into $(FUZZ_BUILD); every target links that archive.
+# `make fuzz-NAME` builds one; `make fuzz` builds all and runs each for
+# FUZZ_TIME seconds (or FUZZ_RUNS inputs) from fuzz/corpus/NAME.
+FUZZ_BUILD := build-fuzz
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_RUNS ?=
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Wvla \
+  -Wstrict-prototypes -Werror -MMD -MP -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS) \
+  -DQMIG_DATADIR='"$(PREFIX)/share/qmig"' $(FUZZ_SAN)
+FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+$(FUZZ_BUILD)/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_BUILD)/libqmig.a: $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz/fuzz_%.o $(FUZZ_BUILD)/libqmig.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread -lm
+.SECONDARY: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz/fuzz_%.o)
+fuzz-%: $(FUZZ_BUILD)/fuzz_%
+	@:
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	@sh fuzz/run.sh "$(FUZZ_TIME)" "$(FUZZ_RUNS)" $(FUZZ_BINS)
+# What CI runs (make check): every target for 30 s.
+fuzz-ci: fuzz-build
+	@sh fuzz/run.sh 30 "" $(FUZZ_BINS)
 
 # deps: the one shared step that installs missing Debian packages (as root).
 deps:
 	@sh tests/deps.sh
 
-check: deps all $(UNIT_BINS)
+# fuzz-ci first: every fuzz target for 30 s (docs/FUZZING.md).
+check: deps all $(UNIT_BINS) fuzz-ci
 	@QMIG=$(CURDIR)/$(BUILD)/qmig sh tests/run-tests.sh $(UNIT_BINS)
 
 check-unit: all $(UNIT_BINS)
@@ -137,6 +151,6 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' qmig.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/qmig.pc
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

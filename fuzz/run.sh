@@ -1,0 +1,50 @@
+#!/bin/sh
+# fuzz/run.sh SECONDS RUNS BIN... - run each libFuzzer target BIN (named
+# fuzz_NAME) from its committed seed corpus fuzz/corpus/NAME for SECONDS
+# (or, when RUNS is not empty, for RUNS inputs), one after the other.
+# The committed corpus is only read: new inputs go to a scratch copy.
+# Prints one line per target (executions, seconds, crash or not) and exits
+# non-zero when any target crashed, leaked or timed out; the crashing input
+# is kept as build-fuzz/artifacts/NAME.crash-* (or .leak-, .timeout-, .oom-) and the log's tail printed.
+secs=$1 runs=$2
+shift 2
+out=build-fuzz/artifacts
+mkdir -p "$out" || exit 1
+failed=""
+for bin in "$@"; do
+  name=$(basename "$bin" | sed 's/^fuzz_//')
+  seeds=fuzz/corpus/$name
+  if [ ! -d "$seeds" ]; then
+    echo "fuzz $name: no seed corpus $seeds" >&2
+    failed="$failed $name"
+    continue
+  fi
+  work=$(mktemp -d "${TMPDIR:-/tmp}/qmig-fuzz-$name.XXXXXX") || exit 1
+  cp "$seeds"/* "$work"/
+  log=$out/$name.log
+  if [ -n "$runs" ]; then limit="-runs=$runs"; else limit="-max_total_time=$secs"; fi
+  start=$(date +%s)
+  # -timeout: one input taking 20 s is a hang; -rss_limit_mb: a leak or a
+  # runaway allocation.  Inputs grow up to the largest seed (at least 4 KiB).
+  "$bin" $limit -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
+    -artifact_prefix="$out/$name." "$work" >"$log" 2>&1
+  rc=$?
+  t=$(( $(date +%s) - start ))
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
+  [ -n "$execs" ] || execs=$(grep -o '#[0-9]*' "$log" | tail -n 1 | tr -d '#')
+  corpus=$(ls "$work" | wc -l)
+  rm -rf "$work"
+  if [ $rc = 0 ]; then
+    echo "fuzz $name: ${execs:-?} executions in ${t}s, corpus $corpus, no crash"
+  else
+    echo "fuzz $name: CRASH (rc $rc) after ${execs:-?} executions in ${t}s; input kept as:"
+    ls "$out/$name".* 2>/dev/null | grep -v '\.log$' | sed 's/^/    /'
+    tail -n 40 "$log" | sed 's/^/    /'
+    failed="$failed $name"
+  fi
+done
+if [ -n "$failed" ]; then
+  echo "fuzz: failed:$failed"
+  exit 1
+fi
+echo "fuzz: $# targets, no crash"
