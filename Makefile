@@ -36,7 +36,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz fuzz-build fuzz-ci bench-fwd
+.PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz fuzz-build fuzz-ci soak bench-fwd
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST)
 
 $(BUILD)/%.o: %.c Makefile
@@ -100,12 +100,20 @@ fuzz: fuzz-build
 fuzz-ci: fuzz-build
 	@sh fuzz/run.sh 30 "" $(FUZZ_BINS)
 
+# Soak: N lab migrations back and forth in one process through libqmig
+# (tests/soak.c); fails on any failed round or fd/RSS growth.  Minutes.
+N ?= 100
+$(BUILD)/soak: tests/soak.c $(BUILD)/libqmig.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS)
+soak: deps all $(BUILD)/soak
+	$(BUILD)/soak -n $(N)
+
 # deps: the one shared step that installs missing Debian packages (as root).
 deps:
 	@sh tests/deps.sh
 
 # fuzz-ci first: every fuzz target for 30 s (docs/FUZZING.md).
-check: deps all $(UNIT_BINS) fuzz-ci
+check: deps all $(UNIT_BINS) $(BUILD)/soak fuzz-ci
 	@QMIG=$(CURDIR)/$(BUILD)/qmig sh tests/run-tests.sh $(UNIT_BINS)
 
 check-unit: all $(UNIT_BINS)
