@@ -5,10 +5,12 @@
 # The committed corpus is only read: new inputs go to a scratch copy.
 # Prints one line per target (executions, seconds, crash or not) and exits
 # non-zero when any target crashed, leaked or timed out; the crashing input
-# is kept as build-fuzz/artifacts/NAME.crash-* (or .leak-, .timeout-, .oom-) and the log's tail printed.
+# is kept as $FUZZ_OUT/NAME.crash-* (or .leak-, .timeout-, .oom-; FUZZ_OUT
+# defaults to build-fuzz/artifacts) and the tail of the target's log
+# ($FUZZ_OUT/NAME.log) printed.
 secs=$1 runs=$2
 shift 2
-out=build-fuzz/artifacts
+out=${FUZZ_OUT:-build-fuzz/artifacts}
 mkdir -p "$out" || exit 1
 failed=""
 for bin in "$@"; do
