@@ -71,11 +71,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libqmig.a
 # docs/FUZZING.md).  The library is built apart with clang and the
 # sanitizers into $(FUZZ_BUILD); every target links that archive.
 # `make fuzz-NAME` builds one; `make fuzz` builds all and runs each for
-# FUZZ_TIME seconds (or FUZZ_RUNS inputs) from fuzz/corpus/NAME.
+# FUZZ_TIME seconds (or FUZZ_RUNS inputs) from fuzz/corpus/NAME, FUZZ_JOBS
+# at a time.
 FUZZ_BUILD := build-fuzz
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 60
 FUZZ_RUNS ?=
+FUZZ_JOBS ?= 1
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Wvla \
   -Wstrict-prototypes -Werror -MMD -MP -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS) \
@@ -95,10 +97,10 @@ fuzz-%: $(FUZZ_BUILD)/fuzz_%
 	@:
 fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
-	@sh fuzz/run.sh "$(FUZZ_TIME)" "$(FUZZ_RUNS)" $(FUZZ_BINS)
-# What CI runs (make check): every target for 30 s.
+	@FUZZ_JOBS=$(FUZZ_JOBS) sh fuzz/run.sh "$(FUZZ_TIME)" "$(FUZZ_RUNS)" $(FUZZ_BINS)
+# What CI runs (make check): every target for 30 s, two at a time.
 fuzz-ci: fuzz-build
-	@sh fuzz/run.sh 30 "" $(FUZZ_BINS)
+	@FUZZ_JOBS=2 sh fuzz/run.sh 30 "" $(FUZZ_BINS)
 
 # Soak: N lab migrations back and forth in one process through libqmig
 # (tests/soak.c); fails on any failed round or fd/RSS growth.  Minutes.
