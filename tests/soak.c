@@ -40,6 +40,20 @@
 
 static const char *const side_name[2] = { "src", "dst" };
 
+/* SIGINT/SIGTERM: cancel the migration under way, stop after the round,
+ * stop the lab as on failure. */
+static volatile sig_atomic_t stop_requested;
+static struct qmig_migration *volatile current;
+
+static void on_signal(int sig)
+{
+  (void)sig;
+  stop_requested = 1;
+  struct qmig_migration *m = current;
+  if (m)
+    qmig_cancel(m);
+}
+
 static double now_s(void)
 {
   struct timespec ts;
@@ -276,7 +290,7 @@ static int migrate(const struct qmig_lab_info *li, int from, double *secs, doubl
       qmig_set(m, "src-serial", ser[from]) < 0 || qmig_set(m, "dst-serial", ser[!from]) < 0 ||
       qmig_set(m, "heartbeat-ms", hb) < 0 || qmig_set(m, "quit-source", "on") < 0) {
     snprintf(err, errlen, "options: %s", qmig_error(m));
-  } else if (qmig_run(m) != QMIG_MIGRATED) {
+  } else if ((current = m, qmig_run(m)) != QMIG_MIGRATED) {
     snprintf(err, errlen, "migration %s -> %s: %s", side_name[from], side_name[!from],
              qmig_error(m));
   } else {
@@ -284,6 +298,7 @@ static int migrate(const struct qmig_lab_info *li, int from, double *secs, doubl
     rc = 0;
   }
   *secs = now_s() - t0;
+  current = NULL;
   qmig_free(m);
   return rc;
 }
@@ -354,6 +369,9 @@ int main(int argc, char **argv)
   if (rounds == 0 || rss_bound < 0 || optind != argc)
     usage();
   signal(SIGPIPE, SIG_IGN);
+  struct sigaction sa = { .sa_handler = on_signal };
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (system("command -v qemu-system-x86_64 >/dev/null 2>&1") != 0) {
     printf("soak: SKIP: qemu-system-x86_64 not found\n");
@@ -398,6 +416,11 @@ int main(int argc, char **argv)
   double slowest = 0;
   for (unsigned r = 1; !failed && r <= rounds; r++) {
     double secs = 0, pause_ms = -1;
+    if (stop_requested) {
+      printf("soak: interrupted before round %u\n", r);
+      failed = 1;
+      break;
+    }
     if (round_once(dir, &t, side, &secs, &pause_ms, err, sizeof err) < 0) {
       printf("soak: round %u (%s -> %s) FAILED: %s\n", r, side_name[side], side_name[!side],
              err);
