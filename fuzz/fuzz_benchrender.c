@@ -3,8 +3,8 @@
  * summary, CSV and HTML from them.  Whatever the file holds, that must not
  * crash, leak or take unbounded time; a refusal says why.
  *
- * Each input is written to a private scratch directory and rendered into
- * it (files: a few KiB per input).
+ * Each input is written to a scratch directory of its own and rendered into
+ * it (a few KiB), which is removed afterwards.
  *
  *   make fuzz-benchrender && build-fuzz/fuzz_benchrender -max_total_time=60 fuzz/corpus/benchrender
  */
@@ -19,27 +19,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char dir[PATH_MAX], jsonl[PATH_MAX + 16], out[PATH_MAX + 16];
-
-static void remove_dir(void)
-{
-  char cmd[PATH_MAX + 16];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  if (system(cmd) != 0)
-    fprintf(stderr, "fuzz_benchrender: could not remove %s\n", dir);
-}
+/* The scratch files of one input, removed after it: libFuzzer ends with
+ * _Exit, so nothing could clean up at exit. */
+static const char *const outputs[] = { "out/summary.txt", "out/summary.csv", "out/runs.csv",
+                                       "out/report.html", "runs.jsonl" };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  if (!dir[0]) {
-    const char *base = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/qmig-fuzz-render.XXXXXX", base ? base : "/tmp");
-    if (!mkdtemp(dir))
-      abort();
-    snprintf(jsonl, sizeof jsonl, "%s/runs.jsonl", dir);
-    snprintf(out, sizeof out, "%s/out", dir);
-    atexit(remove_dir);
-  }
+  char dir[PATH_MAX], jsonl[PATH_MAX + 16], out[PATH_MAX + 16], path[PATH_MAX + 32];
+  const char *base = getenv("TMPDIR");
+  snprintf(dir, sizeof dir, "%s/qmig-fuzz-render.XXXXXX", base ? base : "/tmp");
+  if (!mkdtemp(dir))
+    abort();
+  snprintf(jsonl, sizeof jsonl, "%s/runs.jsonl", dir);
+  snprintf(out, sizeof out, "%s/out", dir);
   FILE *f = fopen(jsonl, "we");
   if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0)
     abort();
@@ -52,5 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(qmig_bench_summary(b));
   }
   qmig_bench_free(b);
+  for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, outputs[i]);
+    unlink(path);
+  }
+  rmdir(out);
+  if (rmdir(dir) < 0)
+    abort(); /* the render wrote a file this target does not know of */
   return 0;
 }

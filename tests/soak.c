@@ -395,16 +395,17 @@ int main(int argc, char **argv)
   struct qmig_lab_options o = { .dir = dir, .accel = "tcg", .mem_mib = 64, .fill_mib = 32,
                                 .dirty_mibps = 4 };
   double t0 = now_s();
-  if (qmig_lab_start(&o, err, sizeof err) < 0) {
-    fprintf(stderr, "soak: %s\n", err);
-    return 1;
-  }
   struct template t = { 0 };
-  int dst_pid = lab_pid(dir, 1, err, sizeof err);
   int failed = 0;
-  if (dst_pid <= 0 || read_template(dst_pid, &t, err, sizeof err) < 0) {
-    fprintf(stderr, "soak: lab destination: %s\n", err);
+  if (qmig_lab_start(&o, err, sizeof err) < 0) {
+    printf("soak: %s\n", err);
     failed = 1;
+  } else {
+    int dst_pid = lab_pid(dir, 1, err, sizeof err);
+    if (dst_pid <= 0 || read_template(dst_pid, &t, err, sizeof err) < 0) {
+      printf("soak: lab destination: %s\n", err);
+      failed = 1;
+    }
   }
 
   /* Warm-up: the first rounds fill the allocator's arenas and the threads'
