@@ -114,7 +114,7 @@ soak: deps all $(BUILD)/soak
 deps:
 	@sh tests/deps.sh
 
-# fuzz-ci first: every fuzz target for 30 s (docs/FUZZING.md).
+# Before the tests: every fuzz target for 30 s (fuzz-ci, docs/FUZZING.md).
 check: deps all $(UNIT_BINS) $(BUILD)/soak fuzz-ci
 	@QMIG=$(CURDIR)/$(BUILD)/qmig sh tests/run-tests.sh $(UNIT_BINS)
 
