@@ -36,7 +36,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz-qmp fuzz-scenario fuzz-tunnel fuzz-qmpfilter bench-fwd
+.PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz fuzz-build fuzz-ci soak bench-fwd
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST) $(BUILD)/tests/tunnel_client
 
 $(BUILD)/%.o: %.c Makefile
@@ -73,40 +73,55 @@ $(BUILD)/tests/tunnel_client: tests/helpers/tunnel_client.c $(BUILD)/libqmig.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS)
 
-# libFuzzer target for the QMP parser (clang); run: $(BUILD)/fuzz_qmp -max_total_time=60
-fuzz-qmp:
-	@mkdir -p $(BUILD)
-	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-	  -I. -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz_qmp fuzz/fuzz_qmp.c $(wildcard qmp/*.c) $(PKG_LIBS)
+# libFuzzer targets, one per parser of untrusted input (fuzz/fuzz_NAME.c;
+# docs/FUZZING.md).  The library is built apart with clang and the
+# sanitizers into $(FUZZ_BUILD); every target links that archive.
+# `make fuzz-NAME` builds one; `make fuzz` builds all and runs each for
+# FUZZ_TIME seconds (or FUZZ_RUNS inputs) from fuzz/corpus/NAME, FUZZ_JOBS
+# at a time.
+FUZZ_BUILD := build-fuzz
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 60
+FUZZ_RUNS ?=
+FUZZ_JOBS ?= 1
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Wvla \
+  -Wstrict-prototypes -Werror -MMD -MP -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS) \
+  -DQMIG_DATADIR='"$(PREFIX)/share/qmig"' $(FUZZ_SAN)
+FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+$(FUZZ_BUILD)/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_BUILD)/libqmig.a: $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+$(FUZZ_BUILD)/fuzz_%: $(FUZZ_BUILD)/fuzz/fuzz_%.o $(FUZZ_BUILD)/libqmig.a
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lpthread -lm
+.SECONDARY: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz/fuzz_%.o)
+fuzz-%: $(FUZZ_BUILD)/fuzz_%
+	@:
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	@FUZZ_JOBS=$(FUZZ_JOBS) sh fuzz/run.sh "$(FUZZ_TIME)" "$(FUZZ_RUNS)" $(FUZZ_BINS)
+# What CI runs (make check): every target for 30 s, two at a time.
+fuzz-ci: fuzz-build
+	@FUZZ_JOBS=2 sh fuzz/run.sh 30 "" $(FUZZ_BINS)
 
-# libFuzzer target for scenario files (the whole library, clang);
-# run: $(BUILD)/fuzz_scenario -max_total_time=60
-fuzz-scenario:
-	@mkdir -p $(BUILD)
-	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -DQMIG_DATADIR='"$(PREFIX)/share/qmig"' \
-	  -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Iinclude $(PKG_CFLAGS) \
-	  -o $(BUILD)/fuzz_scenario fuzz/fuzz_scenario.c $(LIB_SRCS) $(PKG_LIBS) -lpthread -lm
-# libFuzzer target for the tunnel hello, reply, challenge/response, control
-# JSON and channel classifier; run: $(BUILD)/fuzz_tunnel -max_total_time=60 fuzz/seeds/tunnel
-# (seeds: one valid message of each kind, so the JSON parsers are reached)
-fuzz-tunnel:
-	@mkdir -p $(BUILD)
-	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-	  -I. -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz_tunnel fuzz/fuzz_tunnel.c transport/hello.c \
-	  transport/auth.c transport/control.c common/errbuf.c $(PKG_LIBS)
-
-# libFuzzer target for the agent's QMP allow-list (agt_qmp_check);
-# run: $(BUILD)/fuzz_qmpfilter -max_total_time=60 CORPUS_DIR fuzz/qmpfilter-seeds
-fuzz-qmpfilter:
-	@mkdir -p $(BUILD)
-	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-	  -I. -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz_qmpfilter fuzz/fuzz_qmpfilter.c agent/qmpfilter.c $(PKG_LIBS)
+# Soak: N lab migrations back and forth in one process through libqmig
+# (tests/soak.c); fails on any failed round or fd/RSS growth.  Minutes.
+N ?= 100
+$(BUILD)/soak: tests/soak.c $(BUILD)/libqmig.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS)
+soak: deps all $(BUILD)/soak
+	$(BUILD)/soak -n $(N)
 
 # deps: the one shared step that installs missing Debian packages (as root).
 deps:
 	@sh tests/deps.sh
 
-check: deps all $(UNIT_BINS)
+# Before the tests: every fuzz target for 30 s (fuzz-ci, docs/FUZZING.md).
+check: deps all $(UNIT_BINS) $(BUILD)/soak fuzz-ci
 	@QMIG=$(CURDIR)/$(BUILD)/qmig sh tests/run-tests.sh $(UNIT_BINS)
 
 check-unit: all $(UNIT_BINS)
@@ -152,6 +167,6 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' qmig.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/qmig.pc
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) $(FUZZ_BUILD) -name '*.d' 2>/dev/null)

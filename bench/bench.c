@@ -434,8 +434,15 @@ int qmig_bench_render(struct qmig_bench *b, const char *jsonl)
         rc = replace(b, &b->swept, json_string_value(v));
       if ((v = json_object_get(bo, "seed")) && json_is_integer(v))
         b->seed = (uint64_t)json_integer_value(v);
-      if ((v = json_object_get(bo, "resamples")) && json_is_integer(v))
-        b->resamples = (unsigned)json_integer_value(v);
+      /* The bounds of qmig_bench_set: a file asking for 2^32 resamples
+       * must not make the render allocate and compute for hours. */
+      if ((v = json_object_get(bo, "resamples")) && json_is_integer(v)) {
+        if (json_integer_value(v) < 0 || json_integer_value(v) > 1000000)
+          rc = bench_errorf(b, "%s:1: resamples %" JSON_INTEGER_FORMAT " is not 0..1000000",
+                            jsonl, json_integer_value(v));
+        else
+          b->resamples = (unsigned)json_integer_value(v);
+      }
     }
     bool known = false;
     for (size_t i = 0; i < b->nsc && !known; i++)

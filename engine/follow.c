@@ -14,7 +14,8 @@ static uint64_t jnum(json_t *o, const char *k)
   json_t *v = json_object_get(o, k);
   if (json_is_integer(v))
     return (uint64_t)json_integer_value(v);
-  if (json_is_real(v))
+  /* A real outside uint64_t's range would be undefined to convert. */
+  if (json_is_real(v) && json_real_value(v) >= 0 && json_real_value(v) < 0x1p64)
     return (uint64_t)json_real_value(v);
   return 0;
 }
@@ -30,6 +31,13 @@ int eng_query_stats(struct qmig_migration *m, struct eng_stats *st)
   json_t *r = NULL;
   if (qmp_cmd(m->src, &r, (int)m->cfg.qmp_timeout_ms, "query-migrate", NULL) < 0)
     return eng_errorf(m, "%s", qmp_error(m->src));
+  eng_stats_parse(r, st);
+  json_decref(r);
+  return 0;
+}
+
+void eng_stats_parse(json_t *r, struct eng_stats *st)
+{
   memset(st, 0, sizeof *st);
   snprintf(st->status, sizeof st->status, "%s",
            json_string_value(json_object_get(r, "status")) ?: "none");
@@ -53,8 +61,6 @@ int eng_query_stats(struct qmig_migration *m, struct eng_stats *st)
   st->mbps = json_is_number(mbps) ? json_number_value(mbps) : 0;
   snprintf(st->error_desc, sizeof st->error_desc, "%s",
            json_string_value(json_object_get(r, "error-desc")) ?: "");
-  json_decref(r);
-  return 0;
 }
 
 static void report_progress(struct qmig_migration *m, const struct eng_stats *st)

@@ -304,6 +304,9 @@ int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, ch
  * failure (error recorded), 1 when cancelled or timed out. */
 int eng_follow(struct qmig_migration *m);
 int eng_query_stats(struct qmig_migration *m, struct eng_stats *st);
+/* A query-migrate reply (whatever QEMU sent) into *st; absent or mistyped
+ * figures become 0 (-1 for the times).  Pure: fuzz/fuzz_qmpreply.c. */
+void eng_stats_parse(json_t *r, struct eng_stats *st);
 
 /* policy.c: downtime policy, deadline, post-copy triggers.  tick/pass
  * return 0 to go on, 1 to stop (error recorded: deadline cancel), -1 on

@@ -1,6 +1,6 @@
 /* libFuzzer target for the agent's QMP allow-list: any bytes, parsed as
  * the relay parses a command (one JSON object, duplicates rejected), then
- * decided with a session's rules.  run: build/fuzz_qmpfilter -max_total_time=60 CORPUS_DIR fuzz/qmpfilter-seeds
+ * decided with a session's rules.  run: make fuzz-qmpfilter; build-fuzz/fuzz_qmpfilter -max_total_time=60 CORPUS_DIR fuzz/corpus/qmpfilter
  * (a corpus dir of its own first: libFuzzer writes into the first dir). */
 #include <stddef.h>
 #include <stdint.h>

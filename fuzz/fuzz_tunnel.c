@@ -5,7 +5,7 @@
  * should refuse.  What parses must encode back to the same bytes (hello,
  * challenge, response) or carry fields within their bounds.
  *
- *   make fuzz-tunnel && build/fuzz_tunnel -max_total_time=60
+ *   make fuzz-tunnel && build-fuzz/fuzz_tunnel -max_total_time=60 fuzz/corpus/tunnel
  */
 #include <stdint.h>
 #include <stdlib.h>

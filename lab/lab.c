@@ -240,6 +240,12 @@ static void net_of(const char *dir, struct lab_net *n)
   snprintf(path, sizeof path, "%s/lab.json", real);
   json_error_t je;
   json_t *j = load_info(path, &je);
+  lab_net_from_json(j, n);
+  json_decref(j);
+}
+
+void lab_net_from_json(json_t *j, struct lab_net *n)
+{
   const char *ns[2] = { NULL, NULL }, *veth[2] = { NULL, NULL };
   if (j && json_unpack(j, "{s:s,s:s,s:s,s:s}", "src_netns", &ns[0], "dst_netns", &ns[1],
                        "src_veth", &veth[0], "dst_veth", &veth[1]) == 0) {
@@ -248,7 +254,6 @@ static void net_of(const char *dir, struct lab_net *n)
       snprintf(n->veth[s], sizeof n->veth[s], "%s", veth[s]);
     }
   }
-  json_decref(j);
 }
 
 int qmig_lab_stop(const char *dir, char *err, size_t errlen)
@@ -441,7 +446,7 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
 
 int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t errlen)
 {
-  char path[PATH_MAX], real[PATH_MAX];
+  char path[PATH_MAX], real[PATH_MAX], why[256];
   memset(li, 0, sizeof *li);
   if (!realpath(dir, real))
     return errf(err, errlen, "%s: %s", dir, strerror(errno));
@@ -452,15 +457,25 @@ int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t e
   json_t *j = load_info(path, &je);
   if (!j)
     return errf(err, errlen, "%s: %s (no lab here? qmig lab start first)", path, je.text);
+  int rc = lab_info_from_json(j, li, why, sizeof why);
+  json_decref(j);
+  if (rc < 0)
+    return errf(err, errlen, "%s: %s", path, why);
+  li->src_pid = lab_side_pid(real, 0);
+  li->dst_pid = lab_side_pid(real, 1);
+  return 0;
+}
+
+int lab_info_from_json(json_t *j, struct qmig_lab_info *li, char *err, size_t errlen)
+{
+  json_error_t je;
   const char *ss = NULL, *ds = NULL, *sser = NULL, *dser = NULL, *acc = NULL;
   int mem = 0, fill = 0, dirty = 0, hb = 0;
   if (json_unpack_ex(j, &je, 0, "{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i}", "src_qmp", &ss,
                      "dst_qmp", &ds, "src_serial", &sser, "dst_serial", &dser, "accel", &acc,
                      "mem_mib", &mem, "fill_mib", &fill, "dirty_mibps", &dirty, "heartbeat_ms",
-                     &hb) < 0) {
-    json_decref(j);
-    return errf(err, errlen, "%s: %s", path, je.text);
-  }
+                     &hb) < 0)
+    return errf(err, errlen, "%s", je.text);
   snprintf(li->src_qmp, sizeof li->src_qmp, "%s", ss);
   snprintf(li->dst_qmp, sizeof li->dst_qmp, "%s", ds);
   snprintf(li->src_serial, sizeof li->src_serial, "%s", sser);
@@ -501,8 +516,5 @@ int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t e
   snprintf(li->src_qmp_tls, sizeof li->src_qmp_tls, "%s", ts ? ts : "");
   snprintf(li->dst_qmp_tls, sizeof li->dst_qmp_tls, "%s", td ? td : "");
   snprintf(li->qmp_tls_dir, sizeof li->qmp_tls_dir, "%s", tdir ? tdir : "");
-  li->src_pid = lab_side_pid(real, 0);
-  li->dst_pid = lab_side_pid(real, 1);
-  json_decref(j);
   return 0;
 }

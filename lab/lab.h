@@ -6,8 +6,14 @@
 
 #include <limits.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "qmig.h"
+
+/* The fields of a lab.json document j (as qmig_lab_start writes it) into
+ * *li, which the caller cleared; pids are left alone.  0, or -1 with
+ * jansson's reason in err.  Pure: fuzzed by fuzz/fuzz_labjson.c. */
+int lab_info_from_json(json_t *j, struct qmig_lab_info *li, char *err, size_t errlen);
 
 /* Pid of the lab's QEMU on side 0 (source) or 1 (destination) in the run
  * directory `dir` (absolute), or 0 if it is not running. */
@@ -68,6 +74,9 @@ void lab_net_names(const char *dir, struct lab_net *n);
 /* "200mbit", "1gbit", "125mbps" (tc's units, bytes with "bps") into bit/s;
  * -1 when not such a rate. */
 int lab_parse_rate(const char *s, uint64_t *bps);
+/* The namespace and veth names a lab.json document j records over those
+ * already in *n (kept when j is NULL or lacks any of the four). */
+void lab_net_from_json(json_t *j, struct lab_net *n);
 /* Create both namespaces (loopback up), the veth pair with its addresses,
  * and the shaping when n->rate_bps; removes leftovers of the same names
  * first.  0, or -1 with err (and nothing left behind). */

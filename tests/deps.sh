@@ -3,12 +3,15 @@
 # needs to build, test and demo, if any are missing.  Needs root for apt-get.
 PKGS="build-essential gcc-multilib pkg-config libjansson-dev liburing-dev libssl-dev
 libnbd-dev libcmocka-dev qemu-system-x86 qemu-utils nbdkit jq socat openssl iproute2
-stunnel4"
+stunnel4 clang libclang-rt-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
     missing="$missing $p"
 done
+# clang, libclang-rt-dev (libFuzzer and the sanitizer runtimes: only a
+# Recommends of clang, which --no-install-recommends skips): the fuzz
+# targets (make fuzz; make check runs each for 30 s).
 # Optional: only tests that need them use them, and skip (exit 77) without.
 # chromium: bench-html renders the bench's HTML report in a headless browser;
 # stunnel4: qmig bench's stunnel transport (bench-transports).

@@ -24,11 +24,7 @@ struct tp_tls {
   bool server;
   char *peer_name;
   /* PSK: the client's one key, or every key of the file (server) */
-  struct psk {
-    char id[128];
-    unsigned char key[64];
-    size_t keylen;
-  } psk[MAX_PSK];
+  struct tp_psk psk[MAX_PSK];
   size_t npsk;
 };
 
@@ -44,7 +40,7 @@ static const char *ssl_err(void)
 }
 
 /* One PSK session for `p`, bound to TLS_AES_128_GCM_SHA256. */
-static SSL_SESSION *psk_session(SSL *ssl, const struct psk *p)
+static SSL_SESSION *psk_session(SSL *ssl, const struct tp_psk *p)
 {
   static const unsigned char aes128gcm[] = { 0x13, 0x01 };
   const SSL_CIPHER *cipher = SSL_CIPHER_find(ssl, aes128gcm);
@@ -115,37 +111,24 @@ static int load_psk(struct tp_tls *t, const char *file, const char *want, char *
     errbuf_setf(err, errlen, "PSK file %s: %s", file, strerror(errno));
     return -1;
   }
-  char line[512];
-  unsigned ln = 0;
-  int rc = 0;
-  while (rc == 0 && fgets(line, sizeof line, f)) {
-    ln++;
-    line[strcspn(line, "\r\n")] = '\0';
-    if (!line[0] || line[0] == '#')
-      continue;
-    char *colon = strchr(line, ':');
-    long klen = 0;
-    unsigned char *key = colon ? OPENSSL_hexstr2buf(colon + 1, &klen) : NULL;
-    if (!colon || colon == line || (size_t)(colon - line) >= sizeof t->psk[0].id || !key ||
-        klen < 16 || klen > 64) {
-      errbuf_setf(err, errlen, "PSK file %s line %u: not IDENTITY:HEXKEY (16 to 64 bytes)",
-                  file, ln);
-      rc = -1;
-    } else if ((!want || !strncmp(line, want, (size_t)(colon - line))) && t->npsk < MAX_PSK &&
-               (!want || strlen(want) == (size_t)(colon - line))) {
-      struct psk *p = &t->psk[t->npsk++];
-      snprintf(p->id, sizeof p->id, "%.*s", (int)(colon - line), line);
-      memcpy(p->key, key, (size_t)klen);
-      p->keylen = (size_t)klen;
-    }
-    OPENSSL_free(key);
-  }
+  /* A keys.psk is a few lines: anything past 64 KiB is not one. */
+  enum { PSK_FILE_MAX = 64 << 10 };
+  char *text = malloc(PSK_FILE_MAX + 1);
+  size_t len = text ? fread(text, 1, PSK_FILE_MAX + 1, f) : 0;
+  int rc = -1;
+  char why[256];
+  if (!text)
+    errbuf_setf(err, errlen, "PSK file %s: out of memory", file);
+  else if (ferror(f))
+    errbuf_setf(err, errlen, "PSK file %s: read error", file);
+  else if (len > PSK_FILE_MAX)
+    errbuf_setf(err, errlen, "PSK file %s: larger than %d bytes", file, PSK_FILE_MAX);
+  else if ((rc = tp_psk_parse(text, len, want, t->psk, MAX_PSK, &t->npsk, why, sizeof why)) < 0)
+    errbuf_setf(err, errlen, "PSK file %s %s", file, why);
   fclose(f);
-  if (rc == 0 && t->npsk == 0) {
-    errbuf_setf(err, errlen, "PSK file %s has no key%s%s", file, want ? " for identity " : "",
-                want ? want : "");
-    rc = -1;
-  }
+  if (text)
+    OPENSSL_cleanse(text, len);
+  free(text);
   return rc;
 }
 

@@ -151,6 +151,23 @@ void tp_peer_name(int fd, char *out, size_t len);
 int64_t tp_mono_ms(void);
 int64_t tp_wall_us(void);
 
+/* ---- PSK files (psk.c) ---- */
+
+#define TP_PSK_KEY_MIN 16
+#define TP_PSK_KEY_MAX 64
+struct tp_psk {
+  char id[128];
+  unsigned char key[TP_PSK_KEY_MAX];
+  size_t keylen;
+};
+/* The text of a keys.psk file (QEMU's format: "identity:hexkey" lines;
+ * blank lines and '#' comments skipped), `len` bytes, no NUL needed.  Keeps
+ * the keys whose identity is `want` (every key when NULL), at most `max`,
+ * in out[0..*n).  0, or -1 with "line N: why" or "has no key ..." in err
+ * (the caller names the file).  Key bytes it copied are cleansed. */
+int tp_psk_parse(const char *text, size_t len, const char *want, struct tp_psk *out,
+                 size_t max, size_t *n, char *err, size_t errlen);
+
 /* ---- TLS contexts (tls.c) ---- */
 
 enum tp_tls_mode { TP_TLS_NONE, TP_TLS_X509, TP_TLS_PSK };
