@@ -159,6 +159,15 @@ enum eng_ract eng_recover_next(const struct eng_rfacts *f, char *why, size_t len
         "qmig touched neither, look now", f->src_mig, f->dst_mig);
     return ENG_R_END_UNCERTAIN;
   }
+  if (is(f->src_run, "unknown") && (postcopy(f->dst_mig) || f->postcopy_started)) {
+    /* A source killed during post-copy can still accept on its socket
+     * while it dies, and never greet: whatever it is, the guest is on the
+     * destination now and the source must never run again. */
+    SAY("post-copy with the source unreachable (its QMP never greeted: dying, or held by "
+        "another client): the guest lives on the destination (now '%s') and may lack pages "
+        "the source held; the source is never started", f->dst_run);
+    return ENG_R_END_UNCERTAIN;
+  }
   if (is(f->src_run, "unknown")) {
     SAY("the source could not be inspected (another QMP client holds its monitor: is a qmig "
         "still running?); the destination is '%s'; nothing concluded", f->dst_run);
