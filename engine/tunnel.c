@@ -132,6 +132,8 @@ static int control_line(struct eng_tunnel *t, char *buf, size_t len)
 /* NTP-style: t1 (ours) -> t2, t3 (agent) -> t4 (ours).  offset = ((t2-t1) +
  * (t3-t4))/2, wrong by at most rtt/2 where rtt = (t4-t1) - (t3-t2); the
  * sample with the smallest rtt wins. */
+#define CLOCK_MAX_OFF_US (86400LL * 1000000)
+
 static int clock_sync(struct qmig_migration *m, struct eng_tunnel *t)
 {
   int64_t best_rtt = INT64_MAX, best_off = 0;
@@ -151,6 +153,10 @@ static int clock_sync(struct qmig_migration *m, struct eng_tunnel *t)
     int64_t r1 = tt[0], t2 = tt[1], t3 = tt[2];
     if (r1 != t1 || t3 < t2)
       return eng_errorf(m, "tunnel clock probe: the agent's reply does not match the probe");
+    /* Bound the agent's figures before any arithmetic (no signed overflow
+     * from a hostile reply): a clock a day off is no clock to correct by. */
+    if (t2 < t1 - CLOCK_MAX_OFF_US || t2 > t1 + CLOCK_MAX_OFF_US || t3 - t2 > CLOCK_MAX_OFF_US)
+      return eng_errorf(m, "tunnel clock probe: the agent's clock is more than a day off ours");
     int64_t rtt = (t4 - t1) - (t3 - t2);
     if (rtt < best_rtt) {
       best_rtt = rtt;
