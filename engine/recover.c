@@ -3,10 +3,12 @@
  *  1. Cancel the source's migration if it is still moving; wait for it to
  *     end (bounded).
  *  2. Learn both sides' run states (reconnecting once to a side whose QMP
- *     connection broke; "connection refused" on a unix socket means gone).
+ *     connection broke or did not answer; "connection refused" on a unix
+ *     socket means gone, a QMP that does not answer means "unreachable").
  *  3. If the destination runs the guest, the source must not: never `cont`
  *     the source then.  If the source completed and the destination is
- *     gone, the guest runs nowhere: get it back on the source.
+ *     gone, the guest runs nowhere: get it back on the source; if it is
+ *     only unreachable it may run the guest: uncertain, the source stays.
  *  4. Otherwise stop the destination (quit it if it is still there) and make
  *     sure the source runs if it ran before.
  * Anything we cannot establish ends in QMIG_UNCERTAIN with a loud message. */
@@ -24,24 +26,32 @@ static bool moving(const char *s)
          strcmp(s, "cancelled");
 }
 
-/* Run state of one side into `out`; "gone" when it cannot be reached. */
+/* Run state of one side into `out`: "gone" when nothing answers a new
+ * connection, "unreachable" when a connection is there but its QMP does not
+ * answer (a timeout, garbage): that QEMU may well run the guest.  A side
+ * whose connection broke or failed the query gets one fresh connection. */
 static void side_state(struct qmig_migration *m, struct qmp_conn **c, const char *name,
                        const char *addr, char *out, size_t len)
 {
   int t = (int)m->cfg.qmp_timeout_ms;
-  if (*c && qmp_broken(*c)) {
-    qmp_close(*c);
-    /* Tunnelled: the destination is reached through the agent only. */
-    *c = m->cfg.tunnel && c == &m->dst ? eng_tunnel_qmp(m) : qmp_connect(name, addr, t, NULL, 0);
-  }
   /* An unreachable side is a fact here, not a new error: keep the message
    * that says why we are recovering. */
   char why[sizeof m->err];
   snprintf(why, sizeof why, "%s", m->err);
-  if (!*c || eng_status(m, *c, "query-status", out, len) < 0) {
-    snprintf(out, len, "gone");
-    snprintf(m->err, sizeof m->err, "%s", why);
+  snprintf(out, len, "gone");
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (*c && (attempt > 0 || qmp_broken(*c))) {
+      qmp_close(*c);
+      /* Tunnelled: the destination is reached through the agent only. */
+      *c = m->cfg.tunnel && c == &m->dst ? eng_tunnel_qmp(m) : qmp_connect(name, addr, t, NULL, 0);
+    }
+    if (!*c)
+      break;
+    if (eng_status(m, *c, "query-status", out, len) == 0)
+      break;
+    snprintf(out, len, "unreachable");
   }
+  snprintf(m->err, sizeof m->err, "%s", why);
 }
 
 static void append(struct qmig_migration *m, const char *fmt, const char *arg)
@@ -99,6 +109,8 @@ enum qmig_outcome eng_recover(struct qmig_migration *m)
     if (!strcmp(mstat, "completed")) {
       append(m, "; but the migration had already %s: the guest runs on the destination",
              "completed");
+      if (m->cfg.quit_source && qmp_cmd(m->src, NULL, t, "quit", NULL) < 0 && !qmp_broken(m->src))
+        append(m, "; could not quit the source: %s", qmp_error(m->src));
       eng_set_state(m, QMIG_S_COMPLETING, "completed before the cancel took effect");
       eng_set_state(m, QMIG_S_COMPLETED, NULL);
       return QMIG_MIGRATED;
@@ -109,6 +121,13 @@ enum qmig_outcome eng_recover(struct qmig_migration *m)
   if (!strcmp(src, "gone")) {
     append(m, "; the source QEMU cannot be reached and the destination is '%s': "
               "the guest may be running nowhere", dst);
+    return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
+  }
+  /* The source sent everything: a destination we cannot ask may run the
+   * guest, so the source must not. */
+  if (!strcmp(mstat, "completed") && !strcmp(dst, "unreachable")) {
+    append(m, "; the source completed but the destination's QMP does not answer: it may "
+              "run the guest%s, the source was NOT resumed", "");
     return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
   }
   if (moving(mstat)) {
