@@ -93,13 +93,16 @@ fault_agent() {
 
 # qmp_proxy SIDE [qmp-proxy.py options...]: tests/faults/qmp-proxy.py in
 # front of SIDE's QMP socket, listening on $D/SIDE-proxy.qmp; flag file
-# $D/flag, log $D/SIDE-proxy.log.  Waits (bounded: 10 s) for its socket.
+# $D/flag, log $D/SIDE-proxy.log, pid PROXY_PID (a proxy started before is
+# stopped).  Waits (bounded: 10 s) for its socket.
 qmp_proxy() {
   local side=$1; shift
-  rm -f "$D/flag"
+  [ -n "${PROXY_PID:-}" ] && { kill "$PROXY_PID" 2>/dev/null || true; }
+  rm -f "$D/flag" "$D/$side-proxy.qmp"
   python3 "$FAULTS/qmp-proxy.py" --listen "$D/$side-proxy.qmp" --upstream "$D/$side.qmp" \
     --flag "$D/flag" --log "$D/$side-proxy.log" "$@" 2>>"$D/$side-proxy.err" &
-  echo $! >>"$D/pids"
+  PROXY_PID=$!
+  echo "$PROXY_PID" >>"$D/pids"
   for _ in $(seq 100); do [ -S "$D/$side-proxy.qmp" ] && return 0; sleep 0.1; done
   cat "$D/$side-proxy.err" >&2
   fail "QMP proxy for $side did not start"

@@ -8,7 +8,11 @@
 #           through the agent's qmp channel)
 #   disks   the source's QMP while the disk is copied (mirror running)
 # qmig must notice within a bounded time, name what it got, and leave the
-# guest running on one side only, its memory (and disk) right.
+# guest running on one side only, its memory (and disk) right.  A half value
+# on the destination's QMP shows only when qmig waits for the destination to
+# resume: the migration has completed by then, the guest lives there (this
+# cell found qmig resuming the source too: two running guests; fixed in
+# engine/recover.c).
 garbage_run() {
   local kind=$1 side match mig=()
   case $MODE in
@@ -36,12 +40,21 @@ garbage_run() {
   case $kind in
     malformed) expect_error "malformed JSON from $who" ;;
     oversized) expect_error "$who.*message exceeds 16777216 bytes" ;;
-    truncated) expect_error "$who.*timed out after [0-9]+ ms waiting" ;;
+    truncated) if [ "$side" = dst ]; then
+                 expect_error "destination did not resume within [0-9]+ ms"
+               else
+                 expect_error "$who: timed out after [0-9]+ ms waiting"
+               fi ;;
   esac
-  case $MODE in
-    disks) expect_rc 3; source_only_running ;;
-    *) expect_rc 1; guest_ok src ;;
-  esac
+  if [ "$MODE" = disks ]; then
+    expect_rc 3; source_only_running
+  elif [ "$kind:$side" = truncated:dst ]; then
+    # The migration completed; qmig, deaf to the destination, cancelled,
+    # then asked again on a fresh connection: the guest runs there.
+    expect_rc 0; guest_ok dst
+  else
+    expect_rc 1; guest_ok src
+  fi
 }
 cell() {
   for kind in ${GARBAGE:-malformed truncated oversized}; do garbage_run "$kind"; done
