@@ -229,6 +229,31 @@ static void progress(struct qmig_migration *m)
 
 enum wait_for { W_READY, W_COMPLETED };
 
+/* The copy's stall watchdog (stall-timeout, as for the stream): a disk not
+ * yet in sync whose job has not moved for that long fails the copy (a dead
+ * link leaves NBD requests waiting for TCP's retransmission timeout). */
+static int check_stall(struct qmig_migration *m)
+{
+  unsigned s = m->cfg.stall_timeout_s;
+  int64_t now = eng_mono_ns();
+  for (size_t i = 0; i < m->mirror->n; i++) {
+    struct eng_mirror_disk *md = &m->mirror->d[i];
+    if (!md->copy || md->ready)
+      continue;
+    if (!md->moved_mono_ns || md->offset != md->moved_offset) {
+      md->moved_offset = md->offset;
+      md->moved_mono_ns = now;
+    } else if (s && now - md->moved_mono_ns >= (int64_t)s * 1000000000) {
+      m->mirror->failed = true;
+      return eng_errorf(m, "disk %s: mirror stalled: no progress for %u s (%llu of %llu bytes "
+                        "copied): the link to the NBD server at %s is down or blocked",
+                        md->src.name, s, (unsigned long long)md->offset,
+                        (unsigned long long)md->len, m->mirror->connect);
+    }
+  }
+  return 0;
+}
+
 /* Poll the jobs until every copied disk is ready (or completed), a job
  * fails, the user cancels or `deadline_ns` passes. */
 static int wait_jobs(struct qmig_migration *m, enum wait_for w, int64_t deadline_ns, int period_ms)
@@ -245,6 +270,8 @@ static int wait_jobs(struct qmig_migration *m, enum wait_for w, int64_t deadline
         all &= w == W_READY ? mi->d[i].ready : mi->d[i].completed;
     if (all)
       return 0;
+    if (w == W_READY && check_stall(m) < 0)
+      return -1;
     if (w == W_READY)
       progress(m);
     if (atomic_load(&m->cancel_requested))

@@ -23,6 +23,8 @@ struct eng_mirror_disk {
   int64_t start_mono_ns, ready_mono_ns, done_mono_ns;
   uint64_t offset, len;      /* the job's, last seen */
   uint64_t ready_bytes;      /* offset when it became ready */
+  uint64_t moved_offset;     /* stall watchdog: offset last seen moving, */
+  int64_t moved_mono_ns;     /* and when */
   char error[256];
 };
 

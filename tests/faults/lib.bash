@@ -179,8 +179,21 @@ expect_recovered() { # CODE PATTERN: recover's exit code and what it says it fou
 # guest_ok SIDE: exactly one QEMU runs, SIDE's guest runs, memory right;
 # with a disk, the image SIDE's guest uses holds what it wrote.
 guest_ok() {
+  [ "$1" = src ] && copy_gone
   expect_guest_on "$1"
   disk_ok "$1"
+}
+# copy_gone: with disks, nothing of the copy (job, NBD node) is left on the
+# source (checked before the memory check, whose `stop` would hang on a
+# job stuck in I/O).
+copy_gone() {
+  [ "$MODE" = disks ] || [ -n "${WITH_DISK:-}" ] || return 0
+  local left
+  left=$(printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"query-block-jobs"}' \
+    '{"execute":"query-named-block-nodes"}' | timeout 10 socat -t 5 - "UNIX-CONNECT:$D/src.qmp" |
+    jq -r 'select(.return | type == "array") | .return[] | .device // ."node-name"' |
+    grep -v '^drive[0-9]' | tr '\n' ' ' || true)
+  [ -z "$left" ] || fail "the copy is left on the source: $left"
 }
 disk_ok() {
   [ "$MODE" = disks ] || [ -n "${WITH_DISK:-}" ] || return 0
