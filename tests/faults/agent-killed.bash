@@ -3,8 +3,8 @@
 cell() {
   tunnelled || na "no agent: the $MODE mode does not tunnel"
   setup_pair
-  migrate_bg "${TUN[@]}" "${ENG[@]}" --max-bandwidth 8M
-  wait_for "pre-copy" 60 said "qmig: active"
+  start_migrate "${TUN[@]}" "${ENG[@]}" --max-bandwidth 8M
+  await "pre-copy" 60 said "qmig: active"
   sleep 1
   kill -KILL "$AGENT_PID"
   finish

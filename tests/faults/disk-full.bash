@@ -22,7 +22,7 @@ cell() {
   mount -t tmpfs -o size=24m,mode=0700 qmig-faults "$D" || fail "cannot mount a tmpfs on $D"
   trap disk_full_exit EXIT
   setup_pair
-  migrate_bg "${ENG[@]}"
+  start_migrate "${ENG[@]}"
   finish
   df -k "$D" | tail -n 1
   expect_rc 3

@@ -3,8 +3,8 @@
 # the guest keeps running on the source.
 cell() {
   setup_pair
-  migrate_bg "${TUN[@]}" "${ENG[@]}" --max-bandwidth 8M
-  wait_for "pre-copy" 60 said "qmig: active"
+  start_migrate "${TUN[@]}" "${ENG[@]}" --max-bandwidth 8M
+  await "pre-copy" 60 said "qmig: active"
   sleep 1
   kill -KILL "$DST_PID"
   gone "$DST_PID" 60

@@ -34,24 +34,32 @@ kill_engine() {
     postcopy)  qmp_proxy src --match '"status": *"postcopy-active"' --action signal
                mig=(--max-bandwidth 8M --postcopy on --postcopy-after 1s --max-postcopy-bandwidth 2M) ;;
   esac
-  migrate_bg --src "unix:$D/src-proxy.qmp" "${TUN[@]}" "${ENG[@]}" "${mig[@]}"
-  wait_for "the $phase moment" 90 flagged
+  start_migrate --src "unix:$D/src-proxy.qmp" "${TUN[@]}" "${ENG[@]}" "${mig[@]}"
+  await "the $phase moment" 90 flagged
   case $phase in active|postcopy) sleep 1 ;; esac
   alive "$QPID" || { cat "$D/migrate.out"; fail "qmig ended before it could be killed"; }
   kill -KILL "$QPID"
   finish
   expect_rc 137
-  recover
+  run_recover
+  # recover says what it found (the moment of the kill) and where the guest
+  # runs; the tunnelled stream died with qmig (the source's migration failed).
+  case $phase in
+    setup)     expect_recovered 1 "found: source .*migration none" ;;
+    active)    expect_recovered 1 "found: source .*migration (active|failed)" ;;
+    preswitch) expect_recovered 1 "found: source .*migration (pre-switchover|failed)" ;;
+    postcopy)  expect_recovered 0 "found: source .*migration (postcopy-active|postcopy-paused|completed)" ;;
+  esac
   case $phase in
     setup|active|preswitch)
       # Before the switchover: the migration is cancelled, the source runs.
-      expect_recovered 1 "source"
+      expect_recovered 1 "the guest runs on the source"
       guest_ok src ;;
     postcopy)
       # After the post-copy switchover only the destination holds the guest:
       # natively QEMU finishes on its own; tunnelled, the stream died with
       # qmig and recover resumes the post-copy through the agent.
-      expect_recovered 0 "destination"
+      expect_recovered 0 "the guest runs on the destination"
       guest_ok dst ;;
   esac
 }

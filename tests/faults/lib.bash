@@ -108,9 +108,9 @@ qmp_proxy() {
   fail "QMP proxy for $side did not start"
 }
 
-# migrate_bg [migrate options...]: qmig migrate on the lab in the background
+# start_migrate [migrate options...]: qmig migrate on the lab in the background
 # (--verbose: state changes in $D/migrate.out), pid QPID.
-migrate_bg() {
+start_migrate() {
   rm -f "$OUT/report.json"
   $IN_SRC "$QMIG" migrate --lab "$D" --json "$OUT/report.json" --verbose "$@" \
     >"$OUT/migrate.out" 2>&1 &
@@ -118,9 +118,9 @@ migrate_bg() {
   echo "$QPID" >>"$D/pids"
 }
 
-# wait_for WHAT SECONDS CMD...: until CMD succeeds, bounded; fails naming
+# await WHAT SECONDS CMD...: until CMD succeeds, bounded; fails naming
 # WHAT if qmig ended first or time ran out.
-wait_for() {
+await() {
   local what=$1 secs=$2 end=$((SECONDS + $2)); shift 2
   while [ $SECONDS -lt $end ]; do
     "$@" && return 0
@@ -162,7 +162,7 @@ expect_error() {
 
 # recover [recover options...]: qmig recover on the lab with the mode's
 # tunnel, output in $D/recover.out, exit code RRC.
-recover() {
+run_recover() {
   has_recover || pending "qmig recover is not in this build (branch recover)"
   set +e
   $IN_SRC "$QMIG" recover --lab "$D" "${TUN[@]}" "$@" >"$D/recover.out" 2>&1

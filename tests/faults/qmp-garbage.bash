@@ -32,8 +32,8 @@ garbage_run() {
   qmp_proxy "$side" --match "$match" --action "$kind"
   local at=()
   if ! tunnelled; then at=("--$side" "unix:$D/$side-proxy.qmp"); fi
-  migrate_bg "${at[@]}" "${TUN[@]}" "${ENG[@]}" "${mig[@]}"
-  wait_for "the $kind frame" 90 flagged
+  start_migrate "${at[@]}" "${TUN[@]}" "${ENG[@]}" "${mig[@]}"
+  await "the $kind frame" 90 flagged
   finish
   local who=source
   [ "$side" = dst ] && who=destination
