@@ -138,9 +138,13 @@ static int start_disk(struct qmig_migration *m, size_t i)
     if (c->tls_hostname)
       json_object_set_new(a, "tls-hostname", json_string(c->tls_hostname));
   }
-  if (qmp_execute(m->src, "blockdev-add", a, NULL, t) < 0)
+  /* A command whose connection broke may have been done: the abort then
+   * removes what may be there. */
+  if (qmp_execute(m->src, "blockdev-add", a, NULL, t) < 0) {
+    md->node_added = qmp_broken(m->src);
     return eng_errorf(m, "%s: source NBD connection to %s: %s", md->src.name,
                       m->mirror->connect, qmp_error(m->src));
+  }
   md->node_added = true;
 
   a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "job-id", job, "device", md->src.name,
@@ -151,8 +155,10 @@ static int start_disk(struct qmig_migration *m, size_t i)
   if (c->disk_bandwidth)
     json_object_set_new(a, "speed", json_integer((json_int_t)c->disk_bandwidth));
   md->start_mono_ns = eng_mono_ns();
-  if (qmp_execute(m->src, "blockdev-mirror", a, NULL, t) < 0)
+  if (qmp_execute(m->src, "blockdev-mirror", a, NULL, t) < 0) {
+    md->job_started = qmp_broken(m->src);
     return eng_errorf(m, "%s: blockdev-mirror: %s", md->src.name, qmp_error(m->src));
+  }
   md->job_started = true;
   return 0;
 }
@@ -428,6 +434,16 @@ void eng_mirror_abort(struct qmig_migration *m)
   int t = (int)m->cfg.qmp_timeout_ms;
   char id[32], why[512] = "";
   bool any = false;
+  /* A source whose QMP broke (a timeout, garbage) still holds the jobs and
+   * nodes: one fresh connection to remove them (it is always reached
+   * directly, never through the tunnel). */
+  bool left = false;
+  for (size_t i = 0; i < mi->n; i++)
+    left |= (mi->d[i].job_started && !mi->d[i].dismissed) || mi->d[i].node_added;
+  if (left && m->src && qmp_broken(m->src) && m->cfg.src) {
+    qmp_close(m->src);
+    m->src = qmp_connect("source", m->cfg.src, t, NULL, 0);
+  }
   for (size_t i = 0; i < mi->n; i++) {
     job_id(i, id, sizeof id);
     if (mi->d[i].job_started && !mi->d[i].dismissed && usable(m->src)) {
