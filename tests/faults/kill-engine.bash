@@ -18,6 +18,7 @@ kill_engine() {
   case $phase:$MODE in
     preswitch:native) na "no copied disk: qmig pauses before switchover only to finish disk copies (see the disks column)" ;;
     preswitch:tunnel|preswitch:tls) WITH_DISK=1 ;;
+    postcopy:disks) na "qmig refuses copied disks with post-copy (the mirrors finish at the switchover, before post-copy could start)" ;;
   esac
   has_recover || pending "qmig recover is not in this build (branch recover)"
   if [ -n "${WITH_DISK:-}" ]; then
