@@ -80,12 +80,14 @@ fuzz-scenario:
 	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -DQMIG_DATADIR='"$(PREFIX)/share/qmig"' \
 	  -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Iinclude $(PKG_CFLAGS) \
 	  -o $(BUILD)/fuzz_scenario fuzz/fuzz_scenario.c $(LIB_SRCS) $(PKG_LIBS) -lpthread -lm
-# libFuzzer target for the tunnel hello, reply and channel classifier;
-# run: $(BUILD)/fuzz_tunnel -max_total_time=60
+# libFuzzer target for the tunnel hello, reply, challenge/response, control
+# JSON and channel classifier; run: $(BUILD)/fuzz_tunnel -max_total_time=60 fuzz/seeds/tunnel
+# (seeds: one valid message of each kind, so the JSON parsers are reached)
 fuzz-tunnel:
 	@mkdir -p $(BUILD)
 	clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-	  -I. -Iinclude -o $(BUILD)/fuzz_tunnel fuzz/fuzz_tunnel.c transport/hello.c common/errbuf.c
+	  -I. -Iinclude $(PKG_CFLAGS) -o $(BUILD)/fuzz_tunnel fuzz/fuzz_tunnel.c transport/hello.c \
+	  transport/auth.c transport/control.c common/errbuf.c $(PKG_LIBS)
 
 # deps: the one shared step that installs missing Debian packages (as root).
 deps:

@@ -125,10 +125,16 @@ int qmig_agent_set(struct qmig_agent *a, const char *key, const char *v)
       }
     return errorf(a, "agent option 'tls': '%s' is not none, x509 or psk", v);
   }
-  if (!strcmp(key, "once")) {
+  if (!strcmp(key, "once") || !strcmp(key, "insecure-no-auth")) {
     if (strcasecmp(v, "on") && strcasecmp(v, "off"))
-      return errorf(a, "agent option 'once': '%s' is not on or off", v);
-    a->once = !strcasecmp(v, "on");
+      return errorf(a, "agent option '%s': '%s' is not on or off", key, v);
+    *(key[0] == 'o' ? &a->once : &a->insecure) = !strcasecmp(v, "on");
+    return 0;
+  }
+  if (!strcmp(key, "plain-data")) {
+    if (strcmp(v, "allow") && strcmp(v, "refuse"))
+      return errorf(a, "agent option 'plain-data': '%s' is not allow or refuse", v);
+    a->refuse_plain_data = !strcmp(v, "refuse");
     return 0;
   }
   if (!strcmp(key, "handshake-timeout") || !strcmp(key, "test-clock-skew-ms")) {
@@ -152,6 +158,13 @@ static int prepare(struct qmig_agent *a)
   char e[512];
   if (!a->listen || !a->qmp)
     return errorf(a, "the agent needs listen (HOST:PORT) and qmp (unix:PATH)");
+  if (a->tls == TP_TLS_NONE && !a->insecure)
+    return errorf(a, "no credential: give --tls psk|x509 with its file, or --insecure-no-auth "
+                     "to run an unauthenticated agent that gives anyone who can connect the "
+                     "destination's QMP");
+  if (a->tls != TP_TLS_NONE && a->insecure)
+    return errorf(a, "insecure-no-auth and tls %s contradict each other: drop one",
+                  a->tls == TP_TLS_X509 ? "x509" : "psk");
   if (a->tls == TP_TLS_X509 && !a->tls_dir)
     return errorf(a, "tls x509 needs tls-dir");
   if (a->tls == TP_TLS_PSK && !a->psk_file)
@@ -208,9 +221,12 @@ int qmig_agent_run(struct qmig_agent *a)
   int lfd = tp_tcp_listen(a->listen, e, sizeof e);
   if (lfd < 0)
     return errorf(a, "agent: %s", e);
-  agt_log(a, "listening on %s (tls %s), destination QMP %s, run dir %s", a->listen,
-          a->tls == TP_TLS_X509 ? "x509" : a->tls == TP_TLS_PSK ? "psk" : "none", a->qmp,
+  agt_log(a, "listening on %s (tls %s, plain data %s), destination QMP %s, run dir %s",
+          a->listen, a->tls == TP_TLS_X509 ? "x509" : a->tls == TP_TLS_PSK ? "psk" : "none",
+          a->insecure ? "only" : a->refuse_plain_data ? "refused" : "allowed", a->qmp,
           a->run_dir);
+  if (a->insecure)
+    agt_log(a, "%s", AGT_INSECURE_WARNING);
   if (a->skew_ms)
     agt_log(a, "TEST ONLY: pretending the clock is %+ld ms off", a->skew_ms);
   int rc = 0;

@@ -15,10 +15,15 @@
 #include "transport/transport.h"
 
 #define AGT_MAX_FWD 64
+#define AGT_INSECURE_WARNING                                                                  \
+  "WARNING: insecure-no-auth: no credential, no TLS; anyone who can connect gets the "       \
+  "destination's QMP"
+
 
 struct agt_session {
   bool active;                  /* its control connection is open */
-  uint8_t id[TP_SESSION_LEN];
+  uint8_t id[TP_SESSION_LEN];   /* issued by the agent (RAND_bytes) */
+  uint8_t key[TP_KEY_LEN];      /* exported from the control TLS; zero when insecure */
   char hex[2 * TP_SESSION_LEN + 1];
   char incoming[256];           /* QEMU's listening socket path */
   char nbd[256];                /* QEMU's NBD server socket path (disk copy) */
@@ -27,7 +32,9 @@ struct agt_session {
 
 struct qmig_agent {
   char *listen, *qmp, *run_dir, *tls_dir, *psk_file;
-  int tls;                      /* enum tp_tls_mode */
+  int tls;                      /* enum tp_tls_mode: the credential */
+  bool insecure;                /* insecure-no-auth: no credential, anyone is served */
+  bool refuse_plain_data;       /* plain-data refuse */
   bool once, made_run_dir;
   unsigned handshake_ms;
   long skew_ms;                 /* TEST ONLY */

@@ -1,7 +1,10 @@
-/* serve.c - one accepted tunnel connection: TLS handshake, hello, then its
- * channel.  control: creates the session, answers clock probes until it
- * closes.  qmp: relayed to the destination QMP.  main: connected to QEMU's
- * incoming socket.  multifd: connected only after main was (QEMU 7.2 takes
+/* serve.c - one accepted tunnel connection: TLS handshake (or plain, told
+ * by its first byte), hello, then its channel.  control (TLS only): issues
+ * the session and its key, answers clock probes until it closes.  Every
+ * other channel first proves it belongs to the session (a challenge
+ * answered with an HMAC under the session key, tp_auth_challenge).  qmp:
+ * relayed to the destination QMP.  main: connected to QEMU's incoming
+ * socket.  multifd: connected only after main was (QEMU 7.2 takes
  * the first connection it accepts as the main channel).  Every refusal is
  * answered with a reason and logged. */
 #include <errno.h>
@@ -10,7 +13,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "agent/agent.h"
 
@@ -29,11 +33,18 @@ static int64_t agent_wall_us(const struct qmig_agent *a)
   return tp_wall_us() + (int64_t)a->skew_ms * 1000;
 }
 
-/* The control connection's messages: one JSON object per line.
+/* Appended to every line of a session of an agent without credential. */
+static const char *insecure_note(const struct qmig_agent *a)
+{
+  return a->insecure ? " [UNAUTHENTICATED: insecure-no-auth, anyone could have opened it]" : "";
+}
+
+/* The control connection's messages: one JSON object per line
+ * (tp_control_parse).
  *   {"op":"clock","t1":US} -> {"t1":US,"t2":US,"t3":US} (agent wall clock) */
 static void control_loop(struct qmig_agent *a, struct tp_conn *c)
 {
-  char buf[4096];
+  char buf[4096], why[200];
   size_t have = 0;
   for (;;) {
     ssize_t r = tp_conn_read_some(c, buf + have, sizeof buf - 1 - have, CONTROL_IDLE_MS);
@@ -46,25 +57,19 @@ static void control_loop(struct qmig_agent *a, struct tp_conn *c)
     have += (size_t)r;
     buf[have] = '\0';
     char *nl;
-    while ((nl = strchr(buf, '\n'))) {
-      *nl = '\0';
-      json_t *j = json_loads(buf, 0, NULL);
-      const char *op = json_string_value(json_object_get(j, "op"));
-      if (op && !strcmp(op, "clock")) {
-        json_t *t1 = json_object_get(j, "t1");
+    while ((nl = memchr(buf, '\n', have))) {
+      struct tp_control_msg msg;
+      if (tp_control_parse(buf, (size_t)(nl - buf), &msg, why, sizeof why) < 0) {
+        agt_log(a, "control: ignored a message: %s", why);
+      } else if (msg.op == TP_CTL_CLOCK) {
         char out[160];
         int n = snprintf(out, sizeof out, "{\"t1\":%lld,\"t2\":%lld,\"t3\":%lld}\n",
-                         (long long)json_integer_value(t1), (long long)t2,
-                         (long long)agent_wall_us(a));
+                         (long long)msg.t1, (long long)t2, (long long)agent_wall_us(a));
         if (tp_conn_write_all(c, out, (size_t)n, (int)a->handshake_ms) < 0) {
-          json_decref(j);
           agt_log(a, "control: %s", tp_conn_error(c));
           return;
         }
-      } else {
-        agt_log(a, "control: ignored a message that is not a known operation");
       }
-      json_decref(j);
       size_t used = (size_t)(nl + 1 - buf);
       memmove(buf, nl + 1, have - used + 1);
       have -= used;
@@ -76,22 +81,35 @@ static void control_loop(struct qmig_agent *a, struct tp_conn *c)
   }
 }
 
-static void serve_control(struct qmig_agent *a, struct tp_conn *c, const struct tp_hello *h,
-                          const char *peer)
+/* A control connection (TLS with our credential, or insecure-no-auth)
+ * opens the session: we issue its id, and both ends export its key from
+ * this connection's TLS. */
+static void serve_control(struct qmig_agent *a, struct tp_conn *c, const char *peer)
 {
   struct agt_session *s = &a->s;
+  uint8_t id[TP_SESSION_LEN], key[TP_KEY_LEN] = { 0 };
+  if (RAND_bytes(id, sizeof id) != 1) {
+    refuse(a, c, peer, TP_ST_UNAVAILABLE, "no random bytes for a session id");
+    return;
+  }
+  if (!a->insecure && tp_conn_export_key(c, id, key) < 0) {
+    refuse(a, c, peer, TP_ST_UNAVAILABLE, tp_conn_error(c));
+    return;
+  }
   pthread_mutex_lock(&a->lock);
   if (s->active || a->stopping) {
     pthread_mutex_unlock(&a->lock);
+    OPENSSL_cleanse(key, sizeof key);
     refuse(a, c, peer, TP_ST_BUSY, "busy: another session is running on this agent");
     return;
   }
   memset(s, 0, sizeof *s);
   s->active = true;
   a->control_fd = tp_conn_fd(c);
-  memcpy(s->id, h->session, TP_SESSION_LEN);
-  for (int i = 0; i < TP_SESSION_LEN; i++)
-    snprintf(s->hex + 2 * i, 3, "%02x", h->session[i]);
+  memcpy(s->id, id, TP_SESSION_LEN);
+  memcpy(s->key, key, TP_KEY_LEN);
+  OPENSSL_cleanse(key, sizeof key);
+  tp_hex(id, TP_SESSION_LEN, s->hex);
   snprintf(s->incoming, sizeof s->incoming, "%s/incoming-%.8s.sock", a->run_dir, s->hex);
   snprintf(s->nbd, sizeof s->nbd, "%s/nbd-%.8s.sock", a->run_dir, s->hex);
   unlink(s->incoming);
@@ -102,24 +120,37 @@ static void serve_control(struct qmig_agent *a, struct tp_conn *c, const struct 
   memcpy(nbd, s->nbd, sizeof nbd);
   pthread_mutex_unlock(&a->lock);
 
-  char msg[800];
-  snprintf(msg, sizeof msg, "{\"incoming\":\"unix:%s\",\"nbd\":\"unix:%s\",\"agent\":\"qmig %s\"}",
-           incoming, nbd, QMIG_VERSION);
-  if (tp_reply_send(c, TP_ST_OK, msg, (int)a->handshake_ms) < 0) {
+  struct tp_session_info si;
+  char msg[TP_REPLY_MAX_MSG + 1], desc[96];
+  memset(&si, 0, sizeof si);
+  memcpy(si.session, id, TP_SESSION_LEN);
+  snprintf(si.incoming, sizeof si.incoming, "unix:%s", incoming);
+  snprintf(si.nbd, sizeof si.nbd, "unix:%s", nbd);
+  snprintf(si.agent, sizeof si.agent, "qmig %s", QMIG_VERSION);
+  snprintf(si.auth, sizeof si.auth, "%s",
+           a->insecure ? "none" : a->tls == TP_TLS_X509 ? "x509" : "psk");
+  si.plain_data = a->insecure || !a->refuse_plain_data;
+  tp_conn_describe(c, desc, sizeof desc);
+  if (tp_session_encode(&si, msg, sizeof msg) < 0) {
+    refuse(a, c, peer, TP_ST_UNAVAILABLE,
+           "the session reply does not fit (run dir path too long?)");
+  } else if (tp_reply_send(c, TP_ST_OK, msg, (int)a->handshake_ms) < 0) {
     agt_log(a, "session %.8s: %s", hex, tp_conn_error(c));
   } else {
-    agt_log(a, "session %.8s opened by %s, incoming unix:%s", hex, peer, incoming);
+    agt_log(a, "session %.8s opened by %s (%s), incoming unix:%s%s", hex, peer, desc, incoming,
+            insecure_note(a));
     control_loop(a, c);
   }
   pthread_mutex_lock(&a->lock);
   s->active = false;
+  OPENSSL_cleanse(s->key, sizeof s->key);
   a->control_fd = -1;
   a->sessions_ended++;
   pthread_cond_broadcast(&a->cond);
   pthread_mutex_unlock(&a->lock);
   unlink(incoming);
   unlink(nbd);
-  agt_log(a, "session %.8s ended (control connection closed)", hex);
+  agt_log(a, "session %.8s ended (control connection closed)%s", hex, insecure_note(a));
 }
 
 /* Wait until the session's main channel is connected; false after
@@ -156,8 +187,26 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
   snprintf(what, sizeof what,
            h->kind == TP_K_MULTIFD || h->kind == TP_K_NBD ? "%s channel %u" : "%s channel",
            tp_kind_name(h->kind), h->index);
+  /* The session's key, then the proof (outside the lock: the peer may be slow). */
+  uint8_t key[TP_KEY_LEN];
   pthread_mutex_lock(&a->lock);
   bool known = a->s.active && memcmp(a->s.id, h->session, TP_SESSION_LEN) == 0;
+  memcpy(key, a->s.key, sizeof key);
+  pthread_mutex_unlock(&a->lock);
+  if (!known) {
+    OPENSSL_cleanse(key, sizeof key);
+    refuse(a, c, peer, TP_ST_UNKNOWN_SESSION,
+           "unknown session id (no open control connection created it)");
+    goto out;
+  }
+  int proved = a->insecure ? 0 : tp_auth_challenge(c, h, key, (int)a->handshake_ms, e, sizeof e);
+  OPENSSL_cleanse(key, sizeof key);
+  if (proved < 0) {
+    refuse(a, c, peer, TP_ST_UNKNOWN_SESSION, e);
+    goto out;
+  }
+  pthread_mutex_lock(&a->lock);
+  known = a->s.active && memcmp(a->s.id, h->session, TP_SESSION_LEN) == 0;
   bool ok = known && (h->kind != TP_K_MULTIFD || wait_main(a));
   snprintf(incoming, sizeof incoming, "%s", a->s.incoming);
   snprintf(nbd, sizeof nbd, "%s", a->s.nbd);
@@ -165,8 +214,7 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
   memcpy(hex, a->s.hex, sizeof hex);
   pthread_mutex_unlock(&a->lock);
   if (!known) {
-    refuse(a, c, peer, TP_ST_UNKNOWN_SESSION,
-           "unknown session id (no open control connection created it)");
+    refuse(a, c, peer, TP_ST_UNKNOWN_SESSION, "the session ended");
     goto out;
   }
   if (!ok) {
@@ -217,26 +265,55 @@ out:
   tp_conn_free(c);
 }
 
+/* Which connections an agent with a credential takes in plaintext: data
+ * channels (authenticated by the session proof) unless plain-data refuse;
+ * never control or qmp.  NULL when allowed, else why not. */
+static const char *plain_refusal(const struct qmig_agent *a, unsigned kind)
+{
+  if (kind == TP_K_CONTROL || kind == TP_K_QMP)
+    return kind == TP_K_CONTROL
+               ? "plaintext control connection: this agent requires TLS with its credential"
+               : "plaintext qmp channel: this agent requires TLS with its credential";
+  if (a->refuse_plain_data)
+    return "plaintext data channel: this agent refuses them (plain-data refuse); use "
+           "tunnel-data tls";
+  return NULL;
+}
+
 void agt_serve(struct qmig_agent *a, int fd)
 {
   char peer[80], label[160], why[300];
   tp_peer_name(fd, peer, sizeof peer);
   snprintf(label, sizeof label, "connection from %s", peer);
-  struct tp_conn *c = tp_conn_new(fd, a->tls_ctx, NULL, label);
+  /* TLS or plain, told by the first byte; without a credential plain only. */
+  int tls = a->tls_ctx ? tp_peek_tls(fd, (int)a->handshake_ms) : 0;
+  if (tls < 0) {
+    agt_log(a, "refused %s: closed or silent for %u ms before its first byte", peer,
+            a->handshake_ms);
+    close(fd);
+    return;
+  }
+  struct tp_conn *c = tp_conn_new(fd, tls ? a->tls_ctx : NULL, NULL, label);
   if (!c) {
     agt_log(a, "refused %s: out of memory", peer);
     return;
   }
   uint8_t b[TP_HELLO_LEN];
   struct tp_hello h;
+  const char *plain_no = NULL;
   if (tp_conn_handshake(c, (int)a->handshake_ms) < 0) {
     agt_log(a, "refused %s", tp_conn_error(c));
   } else if (tp_conn_read_exact(c, b, sizeof b, (int)a->handshake_ms) < 0) {
     agt_log(a, "refused %s (no complete hello)", tp_conn_error(c));
   } else if (tp_hello_parse(b, sizeof b, &h, why, sizeof why) < 0) {
+    if (!a->tls_ctx && b[0] == 0x16)
+      snprintf(why, sizeof why, "a TLS client, but this agent runs without a credential "
+                                "(insecure-no-auth)");
     refuse(a, c, peer, TP_ST_BAD_HELLO, why);
+  } else if (!tls && !a->insecure && (plain_no = plain_refusal(a, h.kind))) {
+    refuse(a, c, peer, TP_ST_BAD_HELLO, plain_no);
   } else if (h.kind == TP_K_CONTROL) {
-    serve_control(a, c, &h, peer);
+    serve_control(a, c, peer);
   } else {
     snprintf(label, sizeof label, "%s channel %u from %s", tp_kind_name(h.kind), h.index, peer);
     tp_conn_set_label(c, label);

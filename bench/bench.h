@@ -105,7 +105,7 @@ double bench_stunnel_cpu_s(const struct bench_transport *tp);
 /* A port on 127.0.0.1 nobody listens on now; -1 if none. */
 int bench_free_port(void);
 /* tunnel.c: qmig's agent for a run's destination QMP (dst_qmp), listening
- * on a free port of 127.0.0.1, TLS with psk_file unless it is NULL; fills
+ * on a free port of 127.0.0.1, psk_file its credential (required); fills
  * tp->tunnel.  0, or -1 with err (stop it anyway).  Stop returns its log
  * lines (new reference, NULL when none ran). */
 int bench_agent_start(const char *dir, const char *dst_qmp, const char *psk_file,

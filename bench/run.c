@@ -169,7 +169,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   double cpu0[2] = { lab_side_cpu_s(dir, 0), lab_side_cpu_s(dir, 1) };
   struct bench_transport tp = { .tls_dir = "" };
   const char *t = bench_knob(s, "transport");
-  bool psk = t && (!strcmp(t, "qemu-tls") || !strcmp(t, "stunnel") || !strcmp(t, "tunnel-tls"));
+  bool psk = t && (!strcmp(t, "qemu-tls") || !strcmp(t, "stunnel") || !strncmp(t, "tunnel", 6));
   if (psk && write_psk(dir, tp.tls_dir, sizeof tp.tls_dir, err, errlen) < 0)
     return "transport";
   snprintf(tp.psk_file, sizeof tp.psk_file, "%s/keys.psk", tp.tls_dir);
@@ -179,8 +179,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   if (t && !strncmp(t, "tunnel", 6)) {
     struct qmig_lab_info li;
     if (qmig_lab_info(dir, &li, err, errlen) < 0 ||
-        bench_agent_start(dir, li.dst_qmp, !strcmp(t, "tunnel-tls") ? tp.psk_file : NULL, &tp,
-                          err, errlen) < 0)
+        bench_agent_start(dir, li.dst_qmp, tp.psk_file, &tp, err, errlen) < 0)
       stage = "transport";
   }
   struct qmig_migration *m = stage[0] ? NULL : qmig_new();

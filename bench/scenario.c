@@ -29,7 +29,8 @@ const struct bench_lab_knob bench_lab_knobs[] = {
   { "netns", "on|off: source and destination in two network namespaces joined by a veth "
              "(198.18.0.1/.2)" },
   { "link-rate", "rate of that link, tc tbf (1gbit, 200mbit); implies netns" },
-  { "transport", "native|qemu-tls|tunnel|tunnel-tls|stunnel: how the stream travels" },
+  { "transport", "native|qemu-tls|tunnel|tunnel-tls|stunnel: how the stream travels "
+                 "(tunnel: authenticated plaintext data; tunnel-tls: TLS data)" },
   { NULL, NULL },
 };
 
@@ -183,10 +184,13 @@ int bench_apply_migration(const struct bench_scenario *s, struct qmig_migration 
          qmig_set(m, "data-connect", tp ? tp->data_connect : "tcp:127.0.0.1:2");
   else if (t && !strncmp(t, "tunnel", 6))
     rc = qmig_set(m, "tunnel", tp ? tp->tunnel : "127.0.0.1:1");
-  if (rc == 0 && t && !strcmp(t, "tunnel-tls"))
+  /* Both tunnels authenticate with the run's PSK (control and QMP over TLS);
+   * "tunnel" carries the migration channels in authenticated plaintext. */
+  if (rc == 0 && t && !strncmp(t, "tunnel", 6))
     rc = qmig_set(m, "tunnel-tls", "psk") ||
          qmig_set(m, "tunnel-psk-file", tp ? tp->psk_file : "/bench/keys.psk") ||
-         qmig_set(m, "tunnel-psk-identity", "qmig");
+         qmig_set(m, "tunnel-psk-identity", "qmig") ||
+         qmig_set(m, "tunnel-data", strcmp(t, "tunnel-tls") ? "plain" : "tls");
   if (rc) {
     errbuf_setf(err, errlen, "scenario '%s': knob 'transport' = '%s': %s", s->name, t,
                 qmig_error(m));

@@ -1,7 +1,8 @@
 /* tunnel.c - the tunnel transports: qmig's own agent, in this process on
- * its own thread, in front of the lab's destination QEMU on 127.0.0.1
- * (plain, or TLS 1.3 with the run's PSK); the engine reaches it with the
- * `tunnel*` options.  Its log lines go into the run's record. */
+ * its own thread, in front of the lab's destination QEMU on 127.0.0.1,
+ * with the run's PSK as its credential (the migration channels in
+ * authenticated plaintext or TLS 1.3, as the engine's tunnel-data asks);
+ * the engine reaches it with the `tunnel*` options.  Its log lines go into the run's record. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,8 +54,8 @@ int bench_agent_start(const char *dir, const char *dst_qmp, const char *psk_file
   if (port < 0 || qmig_agent_set(ag->a, "listen", listen) < 0 ||
       qmig_agent_set(ag->a, "qmp", dst_qmp) < 0 || qmig_agent_set(ag->a, "run-dir", rundir) < 0 ||
       qmig_agent_set(ag->a, "once", "on") < 0 ||
-      (psk_file && (qmig_agent_set(ag->a, "tls", "psk") < 0 ||
-                    qmig_agent_set(ag->a, "tls-psk-file", psk_file) < 0))) {
+      qmig_agent_set(ag->a, "tls", "psk") < 0 ||
+      qmig_agent_set(ag->a, "tls-psk-file", psk_file) < 0) {
     errbuf_setf(err, errlen, "tunnel agent: %s", port < 0 ? "no free port" : qmig_agent_error(ag->a));
     goto fail;
   }

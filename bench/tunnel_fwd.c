@@ -2,7 +2,9 @@
  * writer through  app socket -> forwarder A -> loopback TCP -> forwarder B ->
  * app socket  to a reader, as the engine and the agent forward one channel.
  * Modes, interleaved in one run: raw (writer straight into loopback TCP, the
- * floor), plain and tls (TLS 1.3 PSK, AES-128-GCM).  Prints wall time,
+ * floor), plain (copy and splice: a `tunnel-data plain` channel once it has
+ * proved its session; the proof is a one-time exchange at connect, not
+ * measured here) and tls (TLS 1.3 PSK, AES-128-GCM).  Prints wall time,
  * throughput and CPU seconds of the two forwarder threads (their own clocks)
  * per GB.  A measurement, not a test.
  *

@@ -40,9 +40,15 @@ static void help(FILE *f)
           "  --listen HOST:PORT          where the engine connects\n"
           "  --qmp unix:PATH             the destination QEMU's QMP socket\n"
           "  --run-dir DIR               private dir for QEMU's incoming socket (0700)\n"
-          "  --tls none|x509|psk         tunnel TLS 1.3 (default none)\n"
+          "  --tls x509|psk              the credential (required): control and QMP always\n"
+          "                              go over TLS 1.3 with it, every channel proves its\n"
+          "                              session\n"
           "  --tls-dir DIR               x509: ca-cert.pem, server-cert.pem, server-key.pem\n"
           "  --tls-psk-file FILE         psk: lines IDENTITY:HEXKEY\n"
+          "  --plain-data allow|refuse   authenticated plaintext migration channels\n"
+          "                              (engine: --tunnel-data plain); default allow\n"
+          "  --insecure-no-auth          run WITHOUT a credential: anyone who can connect\n"
+          "                              gets the destination's QMP (tests, closed labs)\n"
           "  --handshake-timeout MS      TLS handshake and hello (default 5000)\n"
           "  --once                      exit after one session\n"
           "  --test-clock-skew-ms N      TEST ONLY: pretend this host's clock is N ms ahead\n");
@@ -56,6 +62,8 @@ int cmd_agent(int argc, char **argv)
     { "tls-dir", required_argument, NULL, 'd' },    { "tls-psk-file", required_argument, NULL, 'p' },
     { "handshake-timeout", required_argument, NULL, 'H' },
     { "test-clock-skew-ms", required_argument, NULL, 'S' },
+    { "plain-data", required_argument, NULL, 'P' },
+    { "insecure-no-auth", no_argument, NULL, 'I' },
     { "once", no_argument, NULL, 'o' },             { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -73,8 +81,8 @@ int cmd_agent(int argc, char **argv)
       help(stdout);
       qmig_agent_free(a);
       return 0;
-    } else if (c == 'o') {
-      rc = qmig_agent_set(a, "once", "on");
+    } else if (c == 'o' || c == 'I') {
+      rc = qmig_agent_set(a, key, "on");
     } else if (key) {
       rc = qmig_agent_set(a, key, optarg);
     } else {

@@ -18,6 +18,8 @@
 
 /* Enum options are stored as ints: the index in their choices string. */
 enum eng_tls { ENG_TLS_NONE, ENG_TLS_X509, ENG_TLS_PSK };
+/* Migration channels through the tunnel: TLS, or authenticated plaintext. */
+enum eng_tunnel_data { ENG_TDATA_TLS, ENG_TDATA_PLAIN };
 enum eng_policy_kind { ENG_POLICY_FIXED, ENG_POLICY_STEPPED, ENG_POLICY_DOUBLING };
 enum eng_deadline { ENG_DEADLINE_CANCEL, ENG_DEADLINE_PAUSE, ENG_DEADLINE_POSTCOPY };
 enum eng_after { ENG_AFTER_NONE, ENG_AFTER_PASSES, ENG_AFTER_SECONDS, ENG_AFTER_STALL };
@@ -43,7 +45,9 @@ struct eng_config {
   int tls;                    /* enum eng_tls */
   char *tls_dir, *tls_dst_dir, *tls_hostname, *tls_psk_user;
   char *tunnel;               /* agent HOST:PORT: tunnelled mode (tunnel.c) */
-  int tunnel_tls;             /* enum eng_tls */
+  int tunnel_tls;             /* enum eng_tls: the tunnel's credential */
+  int tunnel_data;            /* enum eng_tunnel_data */
+  bool tunnel_insecure;       /* tunnel-insecure-no-auth: no credential at all */
   char *tunnel_tls_dir, *tunnel_peer_name, *tunnel_psk_file, *tunnel_psk_identity;
   unsigned timeout_s;         /* whole migration; 0 = none */
   unsigned qmp_timeout_ms;

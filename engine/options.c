@@ -56,7 +56,15 @@ static const struct opt opts[] = {
   { "tunnel", T_STR, O(tunnel), 0, 0,
     "HOST:PORT of a qmig agent on the destination host: QMP and the stream go through "
     "the tunnel (dst then optional; data-uri ignored)" },
-  { "tunnel-tls", T_ENUM, O(tunnel_tls), 0, 0, "none|x509|psk: TLS 1.3 on the tunnel" },
+  { "tunnel-tls", T_ENUM, O(tunnel_tls), 0, 0,
+    "none|x509|psk: the tunnel's credential; control and QMP always go over TLS 1.3 with "
+    "it (none needs tunnel-insecure-no-auth)" },
+  { "tunnel-data", T_ENUM, O(tunnel_data), 0, 0,
+    "tls|plain: migration and NBD channels over TLS 1.3 (default), or plaintext "
+    "authenticated by the session (faster; readable and hijackable on the path)" },
+  { "tunnel-insecure-no-auth", T_BOOL, O(tunnel_insecure), 0, 0,
+    "on|off: tunnel without any credential (an agent run with --insecure-no-auth): "
+    "anyone on the path can read, and anyone who can connect can use, the agent" },
   { "tunnel-tls-dir", T_STR, O(tunnel_tls_dir), 0, 0,
     "x509 credentials dir: ca-cert.pem, client-cert.pem, client-key.pem" },
   { "tunnel-peer-name", T_STR, O(tunnel_peer_name), 0, 0,
@@ -415,8 +423,17 @@ int eng_config_check(struct qmig_migration *m)
   }
   if (!c->src || !c->dst)
     return eng_errorf(m, "both a source (--src) and a destination (--dst) QMP address are needed");
-  if (c->tunnel_tls != ENG_TLS_NONE && !c->tunnel)
-    return eng_errorf(m, "tunnel-tls needs tunnel");
+  if ((c->tunnel_tls != ENG_TLS_NONE || c->tunnel_insecure || c->tunnel_data) && !c->tunnel)
+    return eng_errorf(m, "tunnel-tls/tunnel-data/tunnel-insecure-no-auth need tunnel");
+  if (c->tunnel && c->tunnel_tls == ENG_TLS_NONE && !c->tunnel_insecure)
+    return eng_errorf(m, "tunnel needs a credential: tunnel-tls psk (tunnel-psk-file) or x509 "
+                         "(tunnel-tls-dir), or tunnel-insecure-no-auth on for an agent run "
+                         "without one");
+  if (c->tunnel_tls != ENG_TLS_NONE && c->tunnel_insecure)
+    return eng_errorf(m, "tunnel-insecure-no-auth and tunnel-tls contradict each other: drop one");
+  if (c->tunnel_insecure && c->tunnel_data == ENG_TDATA_PLAIN)
+    return eng_errorf(m, "tunnel-data plain does not apply with tunnel-insecure-no-auth "
+                         "(everything is plaintext and unauthenticated there)");
   if (c->tunnel && (c->nbd_addr || c->nbd_connect))
     return eng_errorf(m, "nbd-addr/nbd-connect do not apply with tunnel: NBD goes through the "
                       "tunnel to the agent's own socket");

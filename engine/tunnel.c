@@ -1,7 +1,10 @@
 /* tunnel.c - the engine's side of a tunnelled migration (option `tunnel`).
  *
- * Connect: a control connection to the agent creates the session (16 random
- * bytes) and answers with the destination's incoming URI; NTP-style clock
+ * Connect: a control connection (TLS 1.3 with the credential) to the agent
+ * opens the session: the agent issues its id and the destination's
+ * incoming URI, both ends export the session key from that TLS, and every
+ * other connection answers the agent's challenge with it (wire protocol 2,
+ * docs/TUNNEL.md); data channels are TLS or plain (tunnel-data); NTP-style clock
  * probes over it give the offset of the destination's clock; a `qmp`
  * channel relays the destination QMP into a local socketpair that the
  * ordinary QMP client uses.
@@ -21,7 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <openssl/rand.h>
+#include <openssl/crypto.h>
 
 #include "common/errbuf.h"
 #include "engine/internal.h"
@@ -43,7 +46,10 @@ struct eng_tunnel {
   struct tp_tls *tls;
   const char *agent;           /* cfg.tunnel */
   char host[256];
-  uint8_t session[TP_SESSION_LEN];
+  bool data_plain;             /* tunnel-data plain: main/multifd/nbd without TLS */
+  uint8_t session[TP_SESSION_LEN]; /* issued by the agent */
+  uint8_t key[TP_KEY_LEN];     /* exported from the control connection's TLS */
+  bool have_key;               /* false only with tunnel-insecure-no-auth */
   char session_hex[2 * TP_SESSION_LEN + 1];
   struct tp_conn *control;
   char incoming[256];          /* the agent's URI for migrate-incoming */
@@ -53,7 +59,8 @@ struct eng_tunnel {
   pthread_t nbd_acceptor;
   bool nbd_acceptor_started;
   unsigned nbd_next;           /* index of the next NBD channel */
-  char tls_desc[96];
+  char tls_desc[160];
+  char auth[16];               /* the agent's: psk, x509, none */
   int timeout_ms;
   double offset_ms, uncertainty_ms;
   unsigned samples;
@@ -104,12 +111,16 @@ static struct tp_conn *open_channel(struct eng_tunnel *t, unsigned kind, unsigne
     snprintf(err, errlen, "%s: %s", label, e);
     return NULL;
   }
-  struct tp_conn *c = tp_conn_new(fd, t->tls, t->host, label);
+  /* Control and QMP always over TLS; migration and NBD per tunnel-data. */
+  bool plain = t->data_plain && kind != TP_K_CONTROL && kind != TP_K_QMP;
+  struct tp_conn *c = tp_conn_new(fd, plain ? NULL : t->tls, t->host, label);
   struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = (uint8_t)kind,
                         .index = (uint16_t)index };
-  memcpy(h.session, t->session, TP_SESSION_LEN);
+  if (kind != TP_K_CONTROL) /* the agent issues the session: none in a control hello */
+    memcpy(h.session, t->session, TP_SESSION_LEN);
+  const uint8_t *key = kind != TP_K_CONTROL && t->have_key ? t->key : NULL;
   if (!c || tp_conn_handshake(c, t->timeout_ms) < 0 ||
-      tp_hello_exchange(c, &h, msg, msglen, t->timeout_ms) < 0) {
+      tp_hello_exchange(c, &h, key, msg, msglen, t->timeout_ms) < 0) {
     snprintf(err, errlen, "%s", c ? tp_conn_error(c) : "out of memory");
     tp_conn_free(c);
     return NULL;
@@ -149,12 +160,11 @@ static int clock_sync(struct qmig_migration *m, struct eng_tunnel *t)
       return eng_errorf(m, "tunnel clock probe: %s", tp_conn_error(t->control)[0]
                                                          ? tp_conn_error(t->control)
                                                          : "bad reply from the agent");
-    int64_t t4 = tp_wall_us();
-    json_t *j = json_loads(line, 0, NULL);
-    int64_t r1 = json_integer_value(json_object_get(j, "t1"));
-    int64_t t2 = json_integer_value(json_object_get(j, "t2"));
-    int64_t t3 = json_integer_value(json_object_get(j, "t3"));
-    json_decref(j);
+    int64_t t4 = tp_wall_us(), tt[3];
+    char why[200];
+    if (tp_clock_reply_parse(line, strlen(line), tt, why, sizeof why) < 0)
+      return eng_errorf(m, "tunnel clock probe: %s", why);
+    int64_t r1 = tt[0], t2 = tt[1], t3 = tt[2];
     if (r1 != t1 || t3 < t2)
       return eng_errorf(m, "tunnel clock probe: the agent's reply does not match the probe");
     int64_t rtt = (t4 - t1) - (t3 - t2);
@@ -218,25 +228,33 @@ int eng_tunnel_connect_dst(struct qmig_migration *m)
     if (!(t->tls = tp_tls_new(&o, e, sizeof e)))
       return eng_errorf(m, "tunnel TLS: %s", e);
   }
-  if (RAND_bytes(t->session, sizeof t->session) != 1)
-    return eng_errorf(m, "tunnel: no random bytes for the session id");
-  for (int i = 0; i < TP_SESSION_LEN; i++)
-    snprintf(t->session_hex + 2 * i, 3, "%02x", t->session[i]);
+  t->data_plain = c->tunnel_data == ENG_TDATA_PLAIN;
   t->control = open_channel(t, TP_K_CONTROL, 0, msg, sizeof msg, e, sizeof e);
   if (!t->control)
     return eng_errorf(m, "tunnel: %s", e);
-  tp_conn_describe(t->control, t->tls_desc, sizeof t->tls_desc);
-  json_t *j = json_loads(msg, 0, NULL);
-  const char *in = json_string_value(json_object_get(j, "incoming"));
-  if (!in || strncmp(in, "unix:", 5) != 0) {
-    json_decref(j);
-    return eng_errorf(m, "tunnel: the agent at %s gave no incoming URI (reply '%.200s')",
-                      t->agent, msg);
+  struct tp_session_info si;
+  if (tp_session_parse(msg, strlen(msg), &si, e, sizeof e) < 0)
+    return eng_errorf(m, "tunnel: the agent at %s: %s (reply '%.200s')", t->agent, e, msg);
+  if (t->data_plain && !si.plain_data)
+    return eng_errorf(m, "tunnel: the agent at %s refuses plaintext data channels (it runs "
+                         "with plain-data refuse): use tunnel-data tls", t->agent);
+  memcpy(t->session, si.session, TP_SESSION_LEN);
+  tp_hex(t->session, TP_SESSION_LEN, t->session_hex);
+  snprintf(t->incoming, sizeof t->incoming, "%s", si.incoming);
+  snprintf(t->nbd, sizeof t->nbd, "%s", si.nbd);
+  if (t->tls) {
+    if (tp_conn_export_key(t->control, t->session, t->key) < 0)
+      return eng_errorf(m, "tunnel: %s", tp_conn_error(t->control));
+    t->have_key = true;
   }
-  snprintf(t->incoming, sizeof t->incoming, "%s", in);
-  const char *nbd = json_string_value(json_object_get(j, "nbd"));
-  snprintf(t->nbd, sizeof t->nbd, "%s", nbd && !strncmp(nbd, "unix:", 5) ? nbd : "");
-  json_decref(j);
+  snprintf(t->auth, sizeof t->auth, "%s", si.auth);
+  char ctl[96];
+  tp_conn_describe(t->control, ctl, sizeof ctl);
+  if (!t->tls)
+    snprintf(t->tls_desc, sizeof t->tls_desc, "plain, UNAUTHENTICATED (insecure-no-auth)");
+  else
+    snprintf(t->tls_desc, sizeof t->tls_desc, "%s; data %s", ctl,
+             t->data_plain ? "plain (authenticated)" : "TLS");
   if (clock_sync(m, t) < 0)
     return -1;
   m->dst = open_qmp(m, e, sizeof e);
@@ -465,9 +483,11 @@ static json_t *report_section(struct eng_tunnel *t)
                          (json_int_t)c->st.bytes_in, "cpu_s", c->st.cpu_s, "error",
                          c->st.failed ? json_string(c->st.error) : json_null()));
   }
-  return json_pack("{s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
+  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
                    "session", t->session_hex, "incoming", t->incoming, "tls",
-                   t->tls_desc[0] ? t->tls_desc : "none", "clock", "offset_ms", t->offset_ms,
+                   t->tls_desc[0] ? t->tls_desc : "none", "auth", t->auth[0] ? t->auth : "none",
+                   "data", t->tls && !t->data_plain ? "tls" : "plain", "clock", "offset_ms",
+                   t->offset_ms,
                    "uncertainty_ms", t->uncertainty_ms, "samples", (int)t->samples,
                    "channels", chans, "forwarder_cpu_s", cpu, "error",
                    t->error[0] ? json_string(t->error) : json_null());
@@ -512,6 +532,7 @@ void eng_tunnel_end(struct qmig_migration *m)
   if (t->incoming[0] || t->error[0])
     json_object_set_new(m->report_extra, "tunnel", report_section(t));
   tp_tls_free(t->tls);
+  OPENSSL_cleanse(t->key, sizeof t->key);
   pthread_mutex_destroy(&t->lock);
   free(t);
   m->tunnel = NULL;

@@ -114,7 +114,13 @@ QMIG_API void qmig_free(struct qmig_migration *m); /* accepts NULL */
 
 /* Set an option by name; the CLI's long options map 1:1 onto these keys and
  * the documentation lists them (docs/OPTIONS.md).  Values are validated
- * here; -1 with a message naming the key on a bad key or value. */
+ * here; -1 with a message naming the key on a bad key or value.
+ * Tunnelled mode (tunnel HOST:PORT, docs/TUNNEL.md) needs a credential,
+ * tunnel-tls psk (tunnel-psk-file) or x509 (tunnel-tls-dir): control and
+ * QMP go over TLS 1.3 with it; tunnel-data tls|plain chooses TLS or
+ * authenticated plaintext for the migration and NBD channels.  Only
+ * tunnel-insecure-no-auth on runs without one (an agent started with
+ * insecure-no-auth); qmig_run() refuses a tunnel with neither. */
 QMIG_API int qmig_set(struct qmig_migration *m, const char *key, const char *value);
 /* NULL-terminated list of all keys, for help texts and scenario files. */
 QMIG_API const char *const *qmig_option_keys(void);
@@ -438,9 +444,15 @@ QMIG_API struct qmig_agent *qmig_agent_new(void);
 QMIG_API void qmig_agent_free(struct qmig_agent *a); /* accepts NULL */
 /* Keys: listen (HOST:PORT), qmp (unix:PATH of the destination QEMU's QMP),
  * run-dir (private dir, created 0700; default a new /tmp/qmig-agent.XXXXXX),
- * tls (none|x509|psk), tls-dir (x509: ca-cert.pem, server-cert.pem,
- * server-key.pem), tls-psk-file (lines IDENTITY:HEXKEY), once (on|off: exit
- * after one session), handshake-timeout (ms, default 5000) and
+ * tls (x509|psk: the credential; control and QMP connections are always TLS
+ * 1.3 with it and every other connection proves it belongs to the session),
+ * tls-dir (x509: ca-cert.pem, server-cert.pem, server-key.pem), tls-psk-file
+ * (lines IDENTITY:HEXKEY), plain-data (allow|refuse: migration and NBD
+ * channels in authenticated plaintext; default allow), insecure-no-auth
+ * (on|off: run without a credential, so that anyone who can connect gets
+ * the destination's QMP; qmig_agent_run() refuses to start with neither a
+ * credential nor this), once (on|off: exit after one session),
+ * handshake-timeout (ms, default 5000) and
  * test-clock-skew-ms (TEST ONLY: the agent and the destination QMP events it
  * relays pretend the clock is N ms ahead, to prove the engine's offset
  * correction).  -1 with a message naming the key. */

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "transport/conn_int.h"
 
 int tp_conn_fail(struct tp_conn *c, const char *fmt, ...)
@@ -243,6 +245,24 @@ void tp_conn_set_label(struct tp_conn *c, const char *label)
   snprintf(c->label, sizeof c->label, "%s", label);
 }
 int tp_conn_fd(const struct tp_conn *c) { return c->fd; }
+bool tp_conn_is_tls(const struct tp_conn *c) { return c->ssl != NULL; }
+
+int tp_peek_tls(int fd, int timeout_ms)
+{
+  int64_t deadline = tp_mono_ms() + timeout_ms;
+  for (;;) {
+    uint8_t b;
+    ssize_t r = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r == 1)
+      return b == 0x16; /* TLS record type handshake */
+    if (r == 0 || (errno != EAGAIN && errno != EINTR))
+      return -1;
+    int64_t left = deadline - tp_mono_ms();
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    if (left <= 0 || (poll(&p, 1, (int)left) < 0 && errno != EINTR))
+      return -1;
+  }
+}
 
 void tp_conn_describe(const struct tp_conn *c, char *out, size_t len)
 {
@@ -254,20 +274,51 @@ void tp_conn_describe(const struct tp_conn *c, char *out, size_t len)
              c->tls_mode_psk ? " (psk)" : " (x509)");
 }
 
-int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, char *msg, size_t msglen,
-                      int timeout_ms)
+/* Read the 8 bytes that start a reply or a challenge; the first byte alone
+ * first, so that an agent that hung up is told from a short read. */
+static int read_hdr(struct tp_conn *c, uint8_t hdr[TP_REPLY_HDR], int timeout_ms)
+{
+  ssize_t r = c->ops->read_some(c, hdr, 1, tp_mono_ms() + timeout_ms);
+  if (r == 0)
+    return tp_conn_fail(c, "the agent closed the connection without replying to our hello "
+                           "(does it expect TLS, or another credential?)");
+  if (r < 0 || tp_conn_read_exact(c, hdr + 1, TP_REPLY_HDR - 1, timeout_ms) < 0)
+    return -1;
+  return 0;
+}
+
+static int answer_challenge(struct tp_conn *c, const struct tp_hello *h, const uint8_t *key,
+                            const uint8_t hdr[TP_REPLY_HDR], int timeout_ms)
+{
+  uint8_t b[TP_AUTH_LEN], nonce[TP_NONCE_LEN], mac[TP_MAC_LEN];
+  char why[256];
+  memcpy(b, hdr, TP_REPLY_HDR);
+  if (tp_conn_read_exact(c, b + TP_REPLY_HDR, sizeof b - TP_REPLY_HDR, timeout_ms) < 0)
+    return -1;
+  if (tp_challenge_parse(b, sizeof b, nonce, why, sizeof why) < 0)
+    return tp_conn_fail(c, "%s", why);
+  if (!key)
+    return tp_conn_fail(c, "the agent asks us to prove a session, but we have no session "
+                           "key (tunnel-insecure-no-auth against an agent with credentials?)");
+  if (tp_auth_mac(key, nonce, h, mac) < 0)
+    return tp_conn_fail(c, "computing the challenge response failed");
+  tp_response_encode(mac, b);
+  OPENSSL_cleanse(mac, sizeof mac);
+  return tp_conn_write_all(c, b, sizeof b, timeout_ms);
+}
+
+int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, const uint8_t *key,
+                      char *msg, size_t msglen, int timeout_ms)
 {
   uint8_t b[TP_HELLO_LEN], hdr[TP_REPLY_HDR];
   char text[TP_REPLY_MAX_MSG + 1], why[256];
   uint8_t st;
   tp_hello_encode(h, b);
-  if (tp_conn_write_all(c, b, sizeof b, timeout_ms) < 0)
+  if (tp_conn_write_all(c, b, sizeof b, timeout_ms) < 0 || read_hdr(c, hdr, timeout_ms) < 0)
     return -1;
-  ssize_t r = c->ops->read_some(c, hdr, 1, tp_mono_ms() + timeout_ms);
-  if (r == 0)
-    return tp_conn_fail(c, "the agent closed the connection without replying to our hello "
-                           "(does it expect TLS?)");
-  if (r < 0 || tp_conn_read_exact(c, hdr + 1, sizeof hdr - 1, timeout_ms) < 0)
+  bool challenged = tp_is_challenge(hdr, sizeof hdr);
+  if (challenged &&
+      (answer_challenge(c, h, key, hdr, timeout_ms) < 0 || read_hdr(c, hdr, timeout_ms) < 0))
     return -1;
   int n = tp_reply_parse_hdr(hdr, &st, why, sizeof why);
   if (n < 0)
@@ -277,8 +328,36 @@ int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, char *msg, si
   text[n] = '\0';
   if (st != TP_ST_OK)
     return tp_conn_fail(c, "refused by the agent: %s", text);
+  /* An OK without a challenge would let whoever answers skip the proof. */
+  if (key && !challenged)
+    return tp_conn_fail(c, "the agent accepted the channel without asking for the session "
+                           "proof (not a qmig agent of protocol %d?)", TP_HELLO_VERSION);
   if (msg)
     snprintf(msg, msglen, "%s", text);
+  return 0;
+}
+
+int tp_auth_challenge(struct tp_conn *c, const struct tp_hello *h, const uint8_t key[TP_KEY_LEN],
+                      int timeout_ms, char *why, size_t whylen)
+{
+  uint8_t b[TP_AUTH_LEN], nonce[TP_NONCE_LEN], mac[TP_MAC_LEN];
+  if (RAND_bytes(nonce, sizeof nonce) != 1) {
+    snprintf(why, whylen, "no random bytes for a challenge");
+    return -1;
+  }
+  tp_challenge_encode(nonce, b);
+  if (tp_conn_write_all(c, b, sizeof b, timeout_ms) < 0 ||
+      tp_conn_read_exact(c, b, sizeof b, timeout_ms) < 0) {
+    snprintf(why, whylen, "no challenge response: %s", c->err);
+    return -1;
+  }
+  if (tp_response_parse(b, sizeof b, mac, why, whylen) < 0)
+    return -1;
+  if (!tp_auth_verify(key, nonce, h, mac)) {
+    snprintf(why, whylen, "authentication failed: wrong session proof (the peer does not "
+                          "hold this session's key)");
+    return -1;
+  }
   return 0;
 }
 

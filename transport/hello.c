@@ -1,5 +1,5 @@
 /* hello.c - the fixed-size hello that opens every tunnel connection, and the
- * agent's reply.  Both are parsed strictly: fixed sizes, known version and
+ * agent's reply (wire protocol 2).  Both are parsed strictly: fixed sizes, known version and
  * kind, reserved bytes zero (docs/TUNNEL.md). */
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +55,12 @@ int tp_hello_parse(const uint8_t *b, size_t len, struct tp_hello *h, char *err, 
                 tp_kind_name(kind));
     return -1;
   }
+  if (kind == TP_K_CONTROL)
+    for (int i = 8; i < 8 + TP_SESSION_LEN; i++)
+      if (b[i]) {
+        errbuf_setf(err, errlen, "a control hello carries no session id (the agent issues it)");
+        return -1;
+      }
   for (int i = 8 + TP_SESSION_LEN; i < TP_HELLO_LEN; i++)
     if (b[i]) {
       errbuf_setf(err, errlen, "reserved hello byte %d is not zero", i);

@@ -253,6 +253,19 @@ int tp_tls_attach(struct tp_conn *c, struct tp_tls *t, const char *peer_host)
   return 0;
 }
 
+int tp_conn_export_key(struct tp_conn *c, const uint8_t session[TP_SESSION_LEN],
+                       uint8_t key[TP_KEY_LEN])
+{
+  static const char label[] = "EXPORTER-qmig-session";
+  if (!c->ssl || !SSL_is_init_finished(c->ssl))
+    return tp_conn_fail(c, "no session key: the connection is not TLS");
+  ERR_clear_error();
+  if (SSL_export_keying_material(c->ssl, key, TP_KEY_LEN, label, sizeof label - 1, session,
+                                 TP_SESSION_LEN, 1) != 1)
+    return tp_conn_fail(c, "TLS key export failed: %s", ssl_err());
+  return 0;
+}
+
 void tp_tls_why(struct tp_conn *c, const char *what)
 {
   long v = SSL_get_verify_result(c->ssl);

@@ -1,5 +1,6 @@
 /* transport/ - the tunnel's wire: the hello that opens every tunnel
- * connection, the classifier of QEMU's migration channels, TCP sockets,
+ * connection, the session's authentication (auth.c) and control messages
+ * (control.c), the classifier of QEMU's migration channels, TCP sockets,
  * connections (plain or TLS 1.3 over OpenSSL memory BIOs behind one ops
  * table) and the io_uring forwarder.  docs/TUNNEL.md describes the protocol.
  *
@@ -17,8 +18,12 @@
 /* ---- hello (client -> agent) and its reply (agent -> client) ---- */
 
 #define TP_HELLO_LEN 32
-#define TP_HELLO_VERSION 1
+#define TP_HELLO_VERSION 2
 #define TP_SESSION_LEN 16
+#define TP_KEY_LEN 32   /* the session key, exported from the control's TLS */
+#define TP_NONCE_LEN 32 /* the agent's challenge */
+#define TP_MAC_LEN 32   /* HMAC-SHA256 */
+#define TP_AUTH_LEN 40  /* a challenge or a response on the wire */
 #define TP_REPLY_HDR 8
 #define TP_REPLY_MAX_MSG 1024
 
@@ -36,13 +41,14 @@ struct tp_hello {
   uint8_t version;
   uint8_t kind;   /* enum tp_kind */
   uint16_t index; /* multifd channel id / nbd export; 0 otherwise */
-  uint8_t session[TP_SESSION_LEN];
+  uint8_t session[TP_SESSION_LEN]; /* the agent's; zero in a control hello */
 };
 
 enum tp_status {
   TP_ST_OK = 0,
   TP_ST_BAD_HELLO = 1,       /* malformed, unknown version or kind */
-  TP_ST_UNKNOWN_SESSION = 2, /* no such session (or control for a busy agent) */
+  TP_ST_UNKNOWN_SESSION = 2, /* no such session, or the connection could not
+                                prove it belongs to it */
   TP_ST_UNAVAILABLE = 3,     /* the destination QEMU cannot be reached */
   TP_ST_BUSY = 4,            /* a session is already running */
 };
@@ -54,8 +60,9 @@ struct tp_reply {
 
 const char *tp_kind_name(unsigned kind); /* "control", ..., "?" */
 void tp_hello_encode(const struct tp_hello *h, uint8_t out[TP_HELLO_LEN]);
-/* Strict: exactly TP_HELLO_LEN bytes, magic, version 1, known kind, index
- * within bounds for the kind, reserved bytes zero.  -1 with a reason. */
+/* Strict: exactly TP_HELLO_LEN bytes, magic, version 2, known kind, index
+ * within bounds for the kind, a zero session id in a control hello,
+ * reserved bytes zero.  -1 with a reason. */
 int tp_hello_parse(const uint8_t *buf, size_t len, struct tp_hello *h, char *err,
                    size_t errlen);
 /* Reply: header then msglen bytes of text (no NUL).  Returns the bytes
@@ -64,6 +71,60 @@ size_t tp_reply_encode(uint8_t status, const char *msg, uint8_t *out, size_t cap
 /* Header only: -1 when malformed; else the message length still to read. */
 int tp_reply_parse_hdr(const uint8_t hdr[TP_REPLY_HDR], uint8_t *status, char *err,
                        size_t errlen);
+
+/* ---- authentication of a data connection (auth.c) ----
+ * After a data hello the agent sends a challenge (a fresh random nonce);
+ * the engine answers with tp_auth_mac() under the session key. */
+
+void tp_challenge_encode(const uint8_t nonce[TP_NONCE_LEN], uint8_t out[TP_AUTH_LEN]);
+/* Strict: exactly TP_AUTH_LEN bytes, magic, version, reserved zero. */
+int tp_challenge_parse(const uint8_t *b, size_t len, uint8_t nonce[TP_NONCE_LEN], char *err,
+                       size_t errlen);
+void tp_response_encode(const uint8_t mac[TP_MAC_LEN], uint8_t out[TP_AUTH_LEN]);
+int tp_response_parse(const uint8_t *b, size_t len, uint8_t mac[TP_MAC_LEN], char *err,
+                      size_t errlen);
+/* Whether b starts like a challenge (the engine reads a challenge or a
+ * reply after its hello: both start with 4 magic bytes). */
+bool tp_is_challenge(const uint8_t *b, size_t len);
+/* HMAC-SHA256(key, "qmig-chan-v2" || nonce || kind || index(be16) ||
+ * session) for the hello h.  0, or -1 when OpenSSL failed. */
+int tp_auth_mac(const uint8_t key[TP_KEY_LEN], const uint8_t nonce[TP_NONCE_LEN],
+                const struct tp_hello *h, uint8_t mac[TP_MAC_LEN]);
+/* The response's MAC is the right one (constant time). */
+bool tp_auth_verify(const uint8_t key[TP_KEY_LEN], const uint8_t nonce[TP_NONCE_LEN],
+                    const struct tp_hello *h, const uint8_t mac[TP_MAC_LEN]);
+
+/* ---- the control connection's JSON (control.c) ---- */
+
+/* The agent's OK reply to a control hello: the session it issued. */
+struct tp_session_info {
+  uint8_t session[TP_SESSION_LEN];
+  char incoming[256]; /* unix:PATH for the destination's migrate-incoming */
+  char nbd[256];      /* unix:PATH for the destination's NBD server */
+  char agent[64];     /* "qmig VERSION" */
+  char auth[16];      /* "psk", "x509" or "none" (insecure-no-auth) */
+  bool plain_data;    /* the agent takes authenticated plaintext data channels */
+};
+/* JSON into out (at most TP_REPLY_MAX_MSG bytes); -1 when it does not fit. */
+int tp_session_encode(const struct tp_session_info *s, char *out, size_t cap);
+/* Every field present, the session 32 lower-case hex digits, incoming and
+ * nbd unix: URIs that fit.  -1 with a reason. */
+int tp_session_parse(const char *msg, size_t len, struct tp_session_info *s, char *err,
+                     size_t errlen);
+
+enum tp_control_op { TP_CTL_CLOCK = 1 };
+struct tp_control_msg {
+  int op;     /* enum tp_control_op */
+  int64_t t1; /* clock: the engine's wall clock (us) when it sent the probe */
+};
+/* One line (without its newline) the engine sent: a known op with its
+ * fields.  -1 with a reason otherwise. */
+int tp_control_parse(const char *line, size_t len, struct tp_control_msg *m, char *err,
+                     size_t errlen);
+/* The agent's clock answer {"t1":US,"t2":US,"t3":US} into t[0..2]. */
+int tp_clock_reply_parse(const char *line, size_t len, int64_t t[3], char *err, size_t errlen);
+/* n bytes as 2n lower-case hex digits and a NUL. */
+void tp_hex(const uint8_t *b, size_t n, char *out);
 
 /* ---- QEMU's migration channels, told apart by their first bytes ---- */
 
@@ -127,16 +188,34 @@ void tp_conn_close(struct tp_conn *c, int timeout_ms);
 const char *tp_conn_error(const struct tp_conn *c);
 const char *tp_conn_label(const struct tp_conn *c);
 void tp_conn_set_label(struct tp_conn *c, const char *label);
-/* "TLSv1.3 TLS_AES_128_GCM_SHA256" or "plain". */
+/* "TLSv1.3 TLS_AES_128_GCM_SHA256 (psk)" or "plain". */
 void tp_conn_describe(const struct tp_conn *c, char *out, size_t len);
 int tp_conn_fd(const struct tp_conn *c);
+bool tp_conn_is_tls(const struct tp_conn *c);
+/* tls.c: the session key, from the TLS 1.3 exporter of this (handshaken)
+ * connection with label "EXPORTER-qmig-session" and the session id as
+ * context: both ends of the control connection get the same 32 bytes, and
+ * nobody else can.  -1 on a plain connection or an OpenSSL failure. */
+int tp_conn_export_key(struct tp_conn *c, const uint8_t session[TP_SESSION_LEN],
+                       uint8_t key[TP_KEY_LEN]);
+/* Whether the peer of a new accepted socket starts with a TLS handshake
+ * record (first byte 0x16), without consuming it: 1 TLS, 0 something else,
+ * -1 closed or silent for timeout_ms. */
+int tp_peek_tls(int fd, int timeout_ms);
 
-/* Client side of a tunnel connection: send the hello, read the reply.  On
+/* Client side of a tunnel connection: send the hello, answer the agent's
+ * challenge with the session key (key NULL: a control connection, or an
+ * agent without authentication, which sends none), read the reply.  On
  * refusal -1 with "refused by the agent: MSG"; the reply text of an OK goes
  * to msg (may be NULL). */
-int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, char *msg, size_t msglen,
-                      int timeout_ms);
+int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, const uint8_t *key,
+                      char *msg, size_t msglen, int timeout_ms);
 int tp_reply_send(struct tp_conn *c, uint8_t status, const char *msg, int timeout_ms);
+/* Agent side: challenge the peer of hello h and check its response against
+ * key.  0 when it proved the session; -1 with the reason in why (the
+ * connection failed, a malformed response, or a wrong MAC). */
+int tp_auth_challenge(struct tp_conn *c, const struct tp_hello *h, const uint8_t key[TP_KEY_LEN],
+                      int timeout_ms, char *why, size_t whylen);
 
 /* ---- the forwarder: one thread, one io_uring, both directions ---- */
 

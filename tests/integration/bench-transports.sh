@@ -1,5 +1,6 @@
 # Every transport side by side (the transports preset, shrunk): native,
-# qmig's tunnel plain and TLS (its agent on a thread of the bench), QEMU's
+# qmig's tunnel with authenticated plaintext and TLS data (its agent on a
+# thread of the bench, the run's PSK its credential), QEMU's
 # TLS (PSK) and stunnel (TLS 1.3 PSK between two stunnels; the source sends
 # to the stunnel client, the destination listens behind the stunnel
 # server).  Every run migrates with its memory verified; nothing is left
@@ -17,10 +18,12 @@ J="$D/out/runs.jsonl"
   fail "not every transport migrated and verified: $(jq -c .bench "$J")"
 jq -se 'map(select(.bench.scenario == "qemu-tls"))[0].report.config.tls == "psk"' "$J" > /dev/null ||
   fail "qemu-tls did not use QEMU's TLS"
-# The tunnel: through the agent, plain and TLS 1.3 with the run's PSK.
+# The tunnel: through the agent, authenticated with the run's PSK (control
+# and QMP over TLS 1.3); data in authenticated plaintext or TLS.
 r() { jq -sr --arg s "$1" "map(select(.bench.scenario == \$s))[0] | $2" "$J"; }
-[ "$(r tunnel .report.tunnel.tls)" = plain ] || fail "tunnel: tls $(r tunnel .report.tunnel.tls)"
-r tunnel-tls .report.tunnel.tls | grep -q '^TLSv1.3 .*(psk)' ||
+r tunnel .report.tunnel.tls | grep -q '^TLSv1.3 .*(psk); data plain (authenticated)$' ||
+  fail "tunnel: tls $(r tunnel .report.tunnel.tls)"
+r tunnel-tls .report.tunnel.tls | grep -q '^TLSv1.3 .*(psk); data TLS$' ||
   fail "tunnel-tls: tls $(r tunnel-tls .report.tunnel.tls)"
 r tunnel-tls '.bench.agent_log | join("\n")' | grep -q "session .* opened" ||
   fail "tunnel-tls: no session in the agent's log"

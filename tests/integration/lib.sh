@@ -84,12 +84,18 @@ need_tunnel() {
 # start_agent [agent options...]: qmig agent for the lab's destination, in
 # its namespace on its veth address (netns lab) or on loopback; pid in
 # AGENT_PID (stopped by cleanup), address in AGENT_ADDR, log in $D/agent.log.
-# Returns once it listens (bounded: 10 s).
+# Without --tls or --insecure-no-auth it gets the test's PSK: then pass
+# "${ENGINE_PSK[@]}" to qmig migrate.  Returns once it listens (bounded: 10 s).
 start_agent() {
   local host=127.0.0.1 port=49250 in_dst=""
   [ -n "$DST_NS" ] && { host=$(jq -r .dst_addr "$D/lab.json"); in_dst="ip netns exec $DST_NS"; }
   AGENT_ADDR=$host:$port
   mkdir -p -m 700 "$D/agent"
+  ENGINE_PSK=(--tunnel-tls psk --tunnel-psk-file "$D/tunnel.psk")
+  case " $* " in *" --tls "*|*" --insecure-no-auth "*) ;; *)
+    [ -f "$D/tunnel.psk" ] || (umask 077; echo "qemu:$(openssl rand -hex 32)" > "$D/tunnel.psk")
+    set -- --tls psk --tls-psk-file "$D/tunnel.psk" "$@" ;;
+  esac
   $in_dst "$QMIG" agent --listen "$AGENT_ADDR" --qmp "unix:$D/dst.qmp" --run-dir "$D/agent" \
     --once "$@" 2>"$D/agent.log" &
   AGENT_PID=$!

@@ -10,7 +10,8 @@ need_tunnel
 STALL=${STALL:-0}
 start_lab --netns --link-rate 100mbit --fill 256
 start_agent
-migrate_link_down --tunnel "$AGENT_ADDR" --stall-timeout "$STALL" ${TUNNEL_MIGRATE_OPTS:-}
+migrate_link_down --tunnel "$AGENT_ADDR" "${ENGINE_PSK[@]}" --tunnel-data plain \
+  --stall-timeout "$STALL" ${TUNNEL_MIGRATE_OPTS:-}
 [ "$RC" = 1 ] || fail "exit $RC, expected 1 (not migrated, guest on the source)"
 if [ "$STALL" = 0 ]; then
   jr .error | grep -q "tunnel: .* to $AGENT_ADDR" || fail "failed tunnel connection not named: $(jr .error)"

@@ -1,7 +1,8 @@
 # Tunnelled migration between two hosts on one machine: the source QEMU and
 # qmig in one network namespace, the destination QEMU and qmig agent in the
-# other.  Plain and TLS (x509, both peers verified) at 1 and 4 channels
-# (TUNNEL_CASES to choose); every case ends with the memory check and
+# other.  Authenticated plaintext data and TLS data (x509, both peers
+# verified; control and QMP always TLS) at 1 and 4 channels (TUNNEL_CASES
+# to choose); every case ends with the memory check and
 # exactly one QEMU, and the stream must have crossed the veth to the agent.
 . "$(dirname "$0")/lib.sh"
 need_netns
@@ -25,15 +26,18 @@ one() { # tls(none|x509) channels
   echo "== tunnel tls=$tls channels=$ch"
   "$QMIG" lab stop --dir "$D" >/dev/null
   start_lab --netns --fill 64 --dirty 10
-  if [ "$tls" = x509 ]; then
-    aopts=(--tls x509 --tls-dir "$C")
-    mopts=(--tunnel-tls x509 --tunnel-tls-dir "$C" --tunnel-peer-name dst.qmig.test)
-  fi
+  # Both authenticate with x509 (control and QMP over TLS); plain carries
+  # the migration channels in authenticated plaintext.
+  aopts=(--tls x509 --tls-dir "$C")
+  mopts=(--tunnel-tls x509 --tunnel-tls-dir "$C" --tunnel-peer-name dst.qmig.test)
+  [ "$tls" = x509 ] || mopts+=(--tunnel-data plain)
   [ "$ch" -gt 1 ] && mopts+=(--multifd-channels "$ch")
   start_agent "${aopts[@]}"
   local rx0; rx0=$(rx_bytes "$DST_NS" "$DST_IF")
   migrate --tunnel "$AGENT_ADDR" "${mopts[@]}" ${TUNNEL_MIGRATE_OPTS:-}
   expect_migrated
+  local want='plain (authenticated)'; [ "$tls" = x509 ] && want=TLS
+  jr .tunnel.tls | grep -q "(x509); data $want\$" || fail "tls: $(jr .tunnel.tls)"
   local rx=$(( $(rx_bytes "$DST_NS" "$DST_IF") - rx0 ))
   [ "$rx" -ge "$(jr .transferred_bytes)" ] ||
     fail "destination veth received $rx bytes, less than the $(jr .transferred_bytes) transferred"
@@ -42,6 +46,6 @@ one() { # tls(none|x509) channels
   alive "$AGENT_PID" && fail "agent (--once) still runs after the migration"
   return 0
 }
-for c in ${TUNNEL_CASES:-none:1 none:4 x509:1 x509:4}; do one "${c%%:*}" "${c##*:}"; done
+for c in ${TUNNEL_CASES:-plain:1 plain:4 x509:1 x509:4}; do one "${c%%:*}" "${c##*:}"; done
 "$QMIG" lab stop --dir "$D"
 ns_gone

@@ -5,7 +5,7 @@
 . "$(dirname "$0")/tunnel-lib.bash"
 start_lab --fill 128 --dirty 10
 start_agent
-"$QMIG" migrate --lab "$D" --tunnel "$AGENT" --max-bandwidth 16M \
+"$QMIG" migrate --lab "$D" --tunnel "$AGENT" "${ENGINE_PSK[@]}" --max-bandwidth 16M \
   --json "$D/report.json" > "$D/out" 2>&1 &
 QPID=$!; echo $QPID >> "$D/pids"
 for _ in $(seq 100); do grep -q "session .* opened" "$D/agent.log" 2>/dev/null && break; sleep 0.1; done

@@ -1,7 +1,9 @@
 # Tunnel authentication failures move nothing and name their cause, on the
 # engine's side (error, exit 3) and in the agent's log: an unknown CA, a
-# certificate for another name, a wrong PSK, a plaintext engine against a TLS
-# agent.  Afterwards the untouched destination takes a correct migration.
+# certificate for another name, a wrong PSK, an unknown PSK identity, an
+# engine without credential against an agent with one, plaintext data asked
+# of an agent that refuses it.  Afterwards the untouched destination takes a
+# correct migration.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tunnel-lib.bash"
 make_pki
@@ -10,14 +12,14 @@ start_lab --fill 32 --dirty 5
 start_agent --tls x509 --tls-dir "$C/ca"
 refused "unknown CA" "unknown CA" --tunnel-tls x509 --tunnel-tls-dir "$C/ca2"
 agent_logged "unknown ca|handshake"
-refused "plaintext engine" "expect TLS|closed" --preflight on
-agent_logged "plaintext peer"
+refused "engine without credential" "requires TLS" --tunnel-insecure-no-auth on --preflight on
+agent_logged "plaintext control connection"
 
 restart_agent --tls x509 --tls-dir "$C/badname"
 refused "name mismatch" "name mismatch" --tunnel-tls x509 --tunnel-tls-dir "$C/ca"
 
 make_psk "$D/agent.psk"; make_psk "$D/engine.psk"
-restart_agent --tls psk --tls-psk-file "$D/agent.psk"
+restart_agent --tls psk --tls-psk-file "$D/agent.psk" --plain-data refuse
 refused "wrong PSK" "bad PSK" --tunnel-tls psk --tunnel-psk-file "$D/engine.psk"
 agent_logged "PSK|binder|decrypt"
 
@@ -26,7 +28,11 @@ refused "unknown PSK identity" "bad PSK" --tunnel-tls psk --tunnel-psk-file "$D/
   --tunnel-psk-identity other
 agent_logged "handshake"
 
+refused "plain data refused" "refuses plaintext data" --tunnel-tls psk \
+  --tunnel-psk-file "$D/agent.psk" --tunnel-data plain
+
 # Right credentials: the same destination migrates.
 migrate --tunnel "$AGENT" --tunnel-tls psk --tunnel-psk-file "$D/agent.psk"
 expect_migrated
+jr .tunnel.tls | grep -q "(psk); data TLS$" || fail "tls: $(jr .tunnel.tls)"
 expect_guest_on dst

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/tunnel-lib.bash"
 start_lab --fill 64 --dirty 10
 start_agent --once --test-clock-skew-ms 5000
-migrate --tunnel "$AGENT"
+migrate --tunnel "$AGENT" "${ENGINE_PSK[@]}"
 expect_migrated
 off=$(jr .tunnel.clock.offset_ms); unc=$(jr .tunnel.clock.uncertainty_ms)
 awk -v o="$off" 'BEGIN { exit !(o > 4990 && o < 5010) }' || fail "offset $off ms, expected ~5000"

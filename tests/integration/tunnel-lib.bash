@@ -12,10 +12,12 @@ free_port() {
 }
 
 # start_agent [qmig agent options...]: AGENT=127.0.0.1:PORT, AGENT_PID; log
-# in $D/agent.log.
+# in $D/agent.log.  Without --tls or --insecure-no-auth among the options
+# the agent gets the test's PSK ($TPSK, see tunnel_psk).
 start_agent() {
   local port n0; port=$(free_port)
   n0=$(grep -c "listening on" "$D/agent.log" 2>/dev/null || true)
+  case " $* " in *" --tls "*|*" --insecure-no-auth "*) ;; *) tunnel_psk; set -- "${AGENT_PSK[@]}" "$@" ;; esac
   "$QMIG" agent --listen "127.0.0.1:$port" --qmp "unix:$D/dst.qmp" --run-dir "$D/agent" \
     "$@" 2>>"$D/agent.log" &
   AGENT_PID=$!
@@ -63,6 +65,15 @@ make_psk() {
   chmod 600 "$1"
 }
 
+# tunnel_psk: the test's PSK (made once) as the tunnel's credential:
+# TPSK=FILE, AGENT_PSK (qmig agent options), ENGINE_PSK (qmig migrate options).
+tunnel_psk() {
+  TPSK=$D/tunnel.psk
+  [ -f "$TPSK" ] || make_psk "$TPSK"
+  AGENT_PSK=(--tls psk --tls-psk-file "$TPSK")
+  ENGINE_PSK=(--tunnel-tls psk --tunnel-psk-file "$TPSK")
+}
+
 # expect_tunnel_report CHANNELS: the report's tunnel section shows the main
 # channel and CHANNELS multifd channels, each carrying bytes, none failed.
 expect_tunnel_report() {
@@ -78,29 +89,37 @@ expect_tunnel_report() {
 }
 
 # tunnel_ok MODE CHANNELS: a full tunnelled migration of a dirtying guest
-# with tunnel TLS MODE (none|x509|psk) and CHANNELS multifd channels (0 =
-# multifd off); checks the report, the agent log, memory, one QEMU.
+# with MODE x509 or psk (TLS data with that credential) or plain (the PSK,
+# migration channels in authenticated plaintext) and CHANNELS multifd
+# channels (0 = multifd off); checks the report, the agent log, memory, one
+# QEMU.
 tunnel_ok() {
-  local mode=$1 ch=$2 eng=() agt=()
+  local mode=$1 ch=$2 eng=() agt=() want
   case $mode in
     x509) make_pki
           agt=(--tls x509 --tls-dir "$C/ca")
-          eng=(--tunnel-tls x509 --tunnel-tls-dir "$C/ca") ;;
-    psk)  make_psk "$D/keys.psk"
-          agt=(--tls psk --tls-psk-file "$D/keys.psk")
-          eng=(--tunnel-tls psk --tunnel-psk-file "$D/keys.psk") ;;
+          eng=(--tunnel-tls x509 --tunnel-tls-dir "$C/ca")
+          want="^TLSv1.3 TLS_AES_128_GCM_SHA256 (x509); data TLS\$" ;;
+    psk|plain) tunnel_psk
+          agt=("${AGENT_PSK[@]}")
+          eng=("${ENGINE_PSK[@]}")
+          want="^TLSv1.3 TLS_AES_128_GCM_SHA256 (psk); data TLS\$" ;;
+    *) fail "tunnel_ok: unknown mode $mode" ;;
   esac
+  if [ "$mode" = plain ]; then
+    eng+=(--tunnel-data plain)
+    want="^TLSv1.3 TLS_AES_128_GCM_SHA256 (psk); data plain (authenticated)\$"
+  fi
   [ "$ch" -gt 0 ] && eng+=(--multifd-channels "$ch")
   start_lab --fill 64 --dirty 10
   start_agent --once "${agt[@]}"
   migrate --tunnel "$AGENT" "${eng[@]}"
   expect_migrated
   expect_tunnel_report "$ch"
-  case $mode in
-    none) [ "$(jr .tunnel.tls)" = plain ] || fail "tls: $(jr .tunnel.tls)" ;;
-    *) jr .tunnel.tls | grep -q "^TLSv1.3 TLS_AES_128_GCM_SHA256 ($mode)" ||
-         fail "tls: $(jr .tunnel.tls)" ;;
-  esac
+  jr .tunnel.tls | grep -q "$want" || fail "tls: $(jr .tunnel.tls), expected $want"
+  [ "$(jr .tunnel.data)" = "$([ "$mode" = plain ] && echo plain || echo tls)" ] ||
+    fail "data: $(jr .tunnel.data)"
+  grep -q "UNAUTHENTICATED" "$D/agent.log" && fail "agent ran unauthenticated: $(cat "$D/agent.log")"
   grep -q "refused" "$D/agent.log" && fail "agent refused something: $(cat "$D/agent.log")"
   expect_guest_on dst
 }

@@ -1,4 +1,7 @@
-# Tunnelled migration without TLS, 4 multifd channels, each its own tunnel connection: memory check, exactly one QEMU.
+# Tunnelled migration with authenticated plaintext data: control and QMP over
+# TLS 1.3 with a PSK, the main and 4 multifd channels (each its own tunnel
+# connection) in plaintext, each proving the session with its HMAC: memory
+# check, exactly one QEMU.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tunnel-lib.bash"
-tunnel_ok none 4
+tunnel_ok plain 4

@@ -1,5 +1,5 @@
 /* The tunnel's wire: the hello parser (strict: sizes, magic, version, kind,
- * index, reserved bytes), the agent reply, the classifier of QEMU's channel
+ * index, reserved bytes, no session in a control hello), the agent reply, the classifier of QEMU's channel
  * headers, and the io_uring forwarder moving bytes both ways over real
  * loopback TCP, plain and TLS 1.3 with a PSK (OpenSSL on both ends). */
 #include <setjmp.h>
@@ -23,8 +23,8 @@ static void good_hello(uint8_t b[TP_HELLO_LEN], unsigned kind, unsigned index)
 {
   struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = (uint8_t)kind,
                         .index = (uint16_t)index };
-  for (int i = 0; i < TP_SESSION_LEN; i++)
-    h.session[i] = (uint8_t)(i * 7 + 1);
+  for (int i = 0; i < TP_SESSION_LEN && kind != TP_K_CONTROL; i++)
+    h.session[i] = (uint8_t)(i * 7 + 1); /* a control hello carries none */
   tp_hello_encode(&h, b);
 }
 
@@ -63,8 +63,11 @@ static void test_hello_refused(void **state)
   b[0] = 'G';
   expect_bad(b, TP_HELLO_LEN, "magic");           /* "GET / HTTP..." */
   good_hello(b, TP_K_MAIN, 0);
-  b[4] = 2;
-  expect_bad(b, TP_HELLO_LEN, "version 2");
+  b[4] = 1; /* protocol 1: the engine chose the session, nothing proved it */
+  expect_bad(b, TP_HELLO_LEN, "version 1");
+  good_hello(b, TP_K_CONTROL, 0);
+  b[8] = 1; /* a session id the client picked */
+  expect_bad(b, TP_HELLO_LEN, "carries no session id");
   good_hello(b, 0, 0);
   expect_bad(b, TP_HELLO_LEN, "unknown channel kind 0");
   good_hello(b, 6, 0);
@@ -372,11 +375,23 @@ static void test_options(void **state)
   expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-tls", "psk", NULL },
                "tunnel-psk-file");
   expect_usage((const char *const[]){ "dst", "unix:/d", "tunnel-tls", "psk", NULL },
-               "needs tunnel");
-  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-psk-file", "/k", NULL },
+               "need tunnel");
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-tls", "none",
+                                      "tunnel-psk-file", "/k", "tunnel-insecure-no-auth", "on",
+                                      NULL },
                "not psk");
-  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "copy-all-disks", "on",
-                                      "nbd-addr", "unix:/x", NULL },
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", NULL }, "needs a credential");
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-tls", "psk",
+                                      "tunnel-psk-file", "/k", "tunnel-insecure-no-auth", "on",
+                                      NULL },
+               "contradict");
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-insecure-no-auth", "on",
+                                      "tunnel-data", "plain", NULL },
+               "does not apply");
+  expect_usage((const char *const[]){ "dst", "unix:/d", "tunnel-data", "plain", NULL },
+               "need tunnel");
+  expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-insecure-no-auth", "on",
+                                      "copy-all-disks", "on", "nbd-addr", "unix:/x", NULL },
                "do not apply with tunnel");
 }
 
