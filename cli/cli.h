@@ -17,6 +17,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_create_disks(int argc, char **argv);
+int cmd_recover(int argc, char **argv);
 
 /* opts.c, shared by migrate and check.  A getopt_long table of every
  * qmig_option_keys() key (val = its index; *nkeys gets their number) then

@@ -12,6 +12,7 @@ static void usage(FILE *f)
           "usage: qmig COMMAND [options]   (qmig COMMAND --help for each)\n"
           "\n"
           "  migrate        live-migrate a guest between two QEMUs over QMP\n"
+          "  recover        after qmig migrate died: bring the pair to one running guest\n"
           "  check          preflight only: report every problem, change nothing\n"
           "  dirty-rate     measure the source guest's dirty rate, predict a migration\n"
           "  lab            start|stop|status a local source/destination pair\n"
@@ -71,7 +72,7 @@ int main(int argc, char **argv)
     { "lab", cmd_lab }, { "verify-memory", cmd_verify_memory },
     { "verify-disks", cmd_verify_disks }, { "verify-disk-image", cmd_verify_disk_image },
     { "demo", cmd_demo }, { "bench", cmd_bench }, { "agent", cmd_agent },
-    { "create-disks", cmd_create_disks },
+    { "create-disks", cmd_create_disks }, { "recover", cmd_recover },
   };
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(c, cmds[i].name))

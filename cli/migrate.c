@@ -46,6 +46,12 @@ static void on_state(void *ud, enum qmig_state from, enum qmig_state to, const c
     cli_print_prediction(stderr, running, false);
 }
 
+static void on_log(void *ud, const char *line)
+{
+  (void)ud;
+  fprintf(stderr, "%sqmig: recovery: %s\n", isatty(2) ? "\r\033[K" : "", line);
+}
+
 static void help(FILE *f)
 {
   fprintf(f, "usage: qmig migrate --src ADDR --dst ADDR [options]\n"
@@ -57,7 +63,8 @@ static void help(FILE *f)
   fprintf(f, "  --%-22s %s\n", "verbose", "print every engine state change");
   fprintf(f, "  --%-22s %s\n", "quiet", "no summary (the JSON report still goes where asked)");
   fprintf(f, "\nExit: 0 migrated, 1 not migrated (source runs), 2 usage, 3 could not start,\n"
-             "4 guest state uncertain.  SIGINT/SIGTERM cancel; the source keeps running.\n");
+             "4 guest state uncertain.  SIGINT/SIGTERM/SIGHUP cancel; the source keeps running.\n"
+             "If qmig itself is killed (SIGKILL) mid-run: qmig recover, same addressing options.\n");
 }
 
 int cmd_migrate(int argc, char **argv)
@@ -79,14 +86,21 @@ int cmd_migrate(int argc, char **argv)
   struct show sh = { verbose, quiet };
   running = m;
   qmig_on_state(m, on_state, &sh);
+  if (verbose)
+    qmig_on_log(m, on_log, NULL);
 
   struct sigaction sa = { .sa_handler = on_signal };
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  /* SIGHUP is a closed terminal or ssh session: cancel, as for ^C.  A
+   * closed stdout or stderr must not kill us half-way (SIGPIPE): writes
+   * fail with EPIPE instead, and the run goes on to its end. */
+  static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    sigaction(sigs[i], &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
   rc = qmig_run(m);
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    signal(sigs[i], SIG_DFL);
   running = NULL;
   if (progress)
     fprintf(stderr, "\r\033[K");

@@ -25,6 +25,7 @@ enum eng_deadline { ENG_DEADLINE_CANCEL, ENG_DEADLINE_PAUSE, ENG_DEADLINE_POSTCO
 enum eng_after { ENG_AFTER_NONE, ENG_AFTER_PASSES, ENG_AFTER_SECONDS, ENG_AFTER_STALL };
 enum eng_sync { ENG_SYNC_FULL, ENG_SYNC_TOP };
 enum eng_copy_mode { ENG_COPY_BACKGROUND, ENG_COPY_WRITE_BLOCKING };
+enum eng_dst_action { ENG_DST_QUIT, ENG_DST_KEEP };
 
 /* Everything qmig_set() can set.  Strings are owned (strdup'd). */
 struct eng_config {
@@ -66,6 +67,7 @@ struct eng_config {
   int postcopy_after;         /* enum eng_after */
   unsigned postcopy_after_n;
   bool quit_source;
+  int dst_action;             /* enum eng_dst_action: recovery, guest on the source */
   bool preflight;             /* run eng_preflight() before migrating */
   bool predict;               /* measure dirty rate and predict first */
   unsigned dirty_rate_time_s; /* calc-dirty-rate period */
@@ -147,6 +149,7 @@ struct qmig_migration {
 
   qmig_progress_fn progress_fn; void *progress_ud;
   qmig_state_fn state_fn; void *state_ud;
+  qmig_log_fn log_fn; void *log_ud;
 
   int cancel_pipe[2];         /* written by qmig_cancel() */
   atomic_int cancel_requested;
@@ -241,6 +244,11 @@ int eng_tunnel_incoming(struct qmig_migration *m);
 int eng_tunnel_nbd(struct qmig_migration *m, char *listen, size_t llen, char *connect,
                    size_t clen);
 void eng_tunnel_blame(struct qmig_migration *m);
+/* Post-copy resume through the session opened by connect_dst:
+ * migrate-recover with the agent's URI on the destination, m->uri our
+ * socket for the source's `migrate resume` (its one connection forwarded
+ * as the main channel, unclassified). */
+int eng_tunnel_recover(struct qmig_migration *m);
 void eng_tunnel_end(struct qmig_migration *m);
 struct qmp_conn *eng_tunnel_qmp(struct qmig_migration *m);
 
@@ -289,8 +297,13 @@ int eng_policy_pass(struct qmig_migration *m, unsigned pass, uint64_t remaining)
 void eng_policy_report(struct qmig_migration *m);
 
 /* recover.c: after a failure or cancel, bring the guest back to exactly one
- * running side and return the outcome. */
+ * running side and return the outcome (the decision: engine/recover.h). */
 enum qmig_outcome eng_recover(struct qmig_migration *m);
+/* run.c: "; if the qmig that started it died, ...: qmig recover --lab DIR"
+ * (or --src/--dst, --tunnel): the hint of a refusal. */
+void eng_recover_hint(const struct eng_config *c, char *out, size_t len);
+/* A line for qmig_on_log()'s callback, if any. */
+void eng_log(struct qmig_migration *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* report.c */
 void eng_report_fill(struct qmig_migration *m);

@@ -20,9 +20,9 @@ bool eng_mirror_wanted(const struct eng_config *c)
   return c->copy_disks || c->copy_all_disks;
 }
 
-static void job_id(size_t i, char *out, size_t len) { snprintf(out, len, "qmig-mirror-%zu", i); }
-static void node_id(size_t i, char *out, size_t len) { snprintf(out, len, "qmig-nbd-%zu", i); }
-static void export_id(size_t i, char *out, size_t len) { snprintf(out, len, "qmig-export-%zu", i); }
+static void job_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIRROR_JOB "%zu", i); }
+static void node_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIRROR_NODE "%zu", i); }
+static void export_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIRROR_EXPORT "%zu", i); }
 
 /* "tcp:HOST:PORT" / "tcp:[V6]:PORT" / "tcp:HOST" into host and port ("" if none). */
 static void split_tcp(const char *a, char *host, size_t hlen, char *port, size_t plen)
@@ -85,7 +85,7 @@ static int server_start(struct qmig_migration *m)
     if (server_start_at(m, mi->listen) < 0)
       return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));
   } else if (!c->nbd_addr && eng_pf_dst_local(c)) {
-    snprintf(mi->sockdir, sizeof mi->sockdir, "/tmp/qmig-nbd.XXXXXX");
+    snprintf(mi->sockdir, sizeof mi->sockdir, ENG_MIRROR_SOCKDIR "XXXXXX");
     if (!mkdtemp(mi->sockdir)) { /* 0700: only we and QEMU (same user) */
       mi->sockdir[0] = '\0';
       return eng_errorf(m, "NBD socket directory: %m");

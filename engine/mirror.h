@@ -14,6 +14,11 @@
 #include "storage/storage.h"
 
 #define ENG_MAX_DISKS 16
+/* Name prefixes of what the sequence creates (then the disk's index). */
+#define ENG_MIRROR_JOB "qmig-mirror-"     /* source: blockdev-mirror job */
+#define ENG_MIRROR_NODE "qmig-nbd-"       /* source: NBD client node */
+#define ENG_MIRROR_EXPORT "qmig-export-"  /* destination: NBD export */
+#define ENG_MIRROR_SOCKDIR "/tmp/qmig-nbd." /* private socket dir (mkdtemp) */
 
 struct eng_mirror_disk {
   struct stg_disk src, dst;  /* dst valid when dst_found */
@@ -53,6 +58,14 @@ int eng_mirror_switchover(struct qmig_migration *m);
 /* After a failure: cancel jobs, remove nodes, exports and the server. */
 void eng_mirror_abort(struct qmig_migration *m);
 void eng_mirror_report(struct qmig_migration *m);
+/* mirror_found.c: the same objects found by name on a QEMU (recovery after
+ * qmig died).  found: how many are there (0 when QMP failed); clean: remove
+ * them (jobs force-cancelled and dismissed, nodes deleted; exports deleted
+ * hard and the NBD server stopped), 0, or -1 with the cause in `why`. */
+unsigned eng_mirror_found_src(struct qmig_migration *m, struct qmp_conn *c);
+unsigned eng_mirror_found_dst(struct qmig_migration *m, struct qmp_conn *c);
+int eng_mirror_clean_src(struct qmig_migration *m, struct qmp_conn *c, char *why, size_t len);
+int eng_mirror_clean_dst(struct qmig_migration *m, struct qmp_conn *c, char *why, size_t len);
 void eng_mirror_free(struct eng_mirror *mi);
 
 #endif

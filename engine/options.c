@@ -100,6 +100,9 @@ static const struct opt opts[] = {
   { "postcopy-after", T_AFTER, 0, 0, 0,
     "start post-copy after N passes (\"3passes\"), T seconds (\"20s\") or \"stall\"" },
   { "quit-source", T_BOOL, O(quit_source), 0, 0, "on|off: quit the source QEMU after success" },
+  { "dst-action", T_ENUM, O(dst_action), 0, 0,
+    "quit|keep: when recovery leaves the guest on the source, quit the destination QEMU "
+    "(default) or keep it (its NBD exports removed)" },
   { "preflight", T_BOOL, O(preflight), 0, 0, "on|off: run the preflight checks of qmig check first (default on)" },
   { "predict", T_BOOL, O(predict), 0, 0,
     "on|off: measure the guest's dirty rate first and predict time, downtime, convergence" },

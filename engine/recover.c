@@ -1,164 +1,422 @@
-/* recover.c - after a failure, cancel or timeout: make sure exactly one side
- * runs the guest, and say which.  The rules, in order:
- *  1. Cancel the source's migration if it is still moving; wait for it to
- *     end (bounded).
- *  2. Learn both sides' run states (reconnecting once to a side whose QMP
- *     connection broke or did not answer; "connection refused" on a unix
- *     socket means gone, a QMP that does not answer means "unreachable").
- *  3. If the destination runs the guest, the source must not: never `cont`
- *     the source then.  If the source completed and the destination is
- *     gone, the guest runs nowhere: get it back on the source; if it is
- *     only unreachable it may run the guest: uncertain, the source stays.
- *  4. Otherwise stop the destination (quit it if it is still there) and make
- *     sure the source runs if it ran before.
- * Anything we cannot establish ends in QMIG_UNCERTAIN with a loud message. */
+/* recover.c - bring a source/destination pair to exactly one running guest:
+ * after a failure, cancel or timeout of a run (eng_recover), and after qmig
+ * itself died mid-run (qmig_recover, `qmig recover`).
+ *
+ * Both observe each side (run state, migration state, qmig's mirror jobs,
+ * NBD nodes and exports), ask eng_recover_next() (recover_plan.c) what to do,
+ * do it, and observe again, until it answers with an end.  A side whose QMP
+ * connection broke is reconnected (a few times at most; "connection refused"
+ * on a unix socket means the QEMU is gone).  Every wait is bounded: no change
+ * at all for RECOVER_WAIT_MS, or the run's timeout option overall. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/errbuf.h"
 #include "engine/internal.h"
+#include "engine/mirror.h"
+#include "engine/recover.h"
 
 #define RECOVER_WAIT_MS 30000
+#define MAX_STEPS 64
+#define MAX_RECONNECTS 3
 
-static bool moving(const char *s)
+struct side {
+  const char *name;           /* "source", "destination" */
+  struct qmp_conn **c;
+  const char *addr;
+  unsigned reconnects;
+  char run[32], mig[32];
+  bool listening;
+  unsigned objs;              /* mirror jobs + NBD nodes (source), exports (destination) */
+  uint64_t transferred;
+  char err[300];              /* why it is "gone" */
+};
+
+struct rec {
+  bool standalone;            /* qmig_recover: nothing known but what is observed */
+  struct side s, d;
+  struct eng_rfacts f;
+  json_t *found, *actions;    /* report section "recover" */
+};
+
+void eng_log(struct qmig_migration *m, const char *fmt, ...)
 {
-  return strcmp(s, "none") && strcmp(s, "completed") && strcmp(s, "failed") &&
-         strcmp(s, "cancelled");
+  char line[1200];
+  va_list ap;
+  if (!m->log_fn)
+    return;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  m->log_fn(m->log_ud, line);
 }
 
-/* Run state of one side into `out`: "gone" when nothing answers a new
- * connection, "unreachable" when a connection is there but its QMP does not
- * answer (a timeout, garbage): that QEMU may well run the guest.  A side
- * whose connection broke or failed the query gets one fresh connection. */
-static void side_state(struct qmig_migration *m, struct qmp_conn **c, const char *name,
-                       const char *addr, char *out, size_t len)
+void qmig_on_log(struct qmig_migration *m, qmig_log_fn fn, void *ud)
+{
+  m->log_fn = fn;
+  m->log_ud = ud;
+}
+
+/* A usable connection to the side, reconnecting a broken one. */
+static struct qmp_conn *conn(struct qmig_migration *m, struct side *sd)
+{
+  struct qmp_conn **c = sd->c;
+  if (*c && !qmp_broken(*c))
+    return *c;
+  if (sd->reconnects >= MAX_RECONNECTS)
+    return NULL;
+  sd->reconnects++;
+  qmp_close(*c);
+  *c = NULL;
+  if (m->cfg.tunnel && c == &m->dst) { /* reached through the agent only */
+    *c = eng_tunnel_qmp(m);
+    if (!*c && !sd->err[0]) /* else keep why the tunnel could not be opened */
+      snprintf(sd->err, sizeof sd->err, "no QMP channel through the agent at %s", m->cfg.tunnel);
+  } else {
+    *c = qmp_connect(sd->name, sd->addr, (int)m->cfg.qmp_timeout_ms, sd->err, sizeof sd->err);
+  }
+  return *c;
+}
+
+static void status_of(struct qmp_conn *c, int t, const char *cmd, char *out, size_t len,
+                      bool *listening)
+{
+  json_t *r = NULL;
+  if (qmp_cmd(c, &r, t, cmd, NULL) < 0) {
+    snprintf(out, len, "%s", qmp_broken(c) ? "gone" : "?");
+    return;
+  }
+  snprintf(out, len, "%s", json_string_value(json_object_get(r, "status")) ?: "none");
+  if (listening)
+    *listening = json_object_get(r, "socket-address") != NULL;
+  json_decref(r);
+}
+
+/* One look at a side; true when its connection broke while being asked
+ * (a timeout, garbage): a QMP that misbehaves, not a QEMU known gone. */
+static bool observe_once(struct qmig_migration *m, struct rec *r, struct side *sd, bool src)
 {
   int t = (int)m->cfg.qmp_timeout_ms;
-  /* An unreachable side is a fact here, not a new error: keep the message
-   * that says why we are recovering. */
-  char why[sizeof m->err];
-  snprintf(why, sizeof why, "%s", m->err);
-  snprintf(out, len, "gone");
-  for (int attempt = 0; attempt < 2; attempt++) {
-    if (*c && (attempt > 0 || qmp_broken(*c))) {
-      qmp_close(*c);
-      /* Tunnelled: the destination is reached through the agent only. */
-      *c = m->cfg.tunnel && c == &m->dst ? eng_tunnel_qmp(m) : qmp_connect(name, addr, t, NULL, 0);
-    }
-    if (!*c)
-      break;
-    if (eng_status(m, *c, "query-status", out, len) == 0)
-      break;
-    snprintf(out, len, "unreachable");
+  struct qmp_conn *c = conn(m, sd);
+  sd->listening = false;
+  sd->objs = 0;
+  snprintf(sd->mig, sizeof sd->mig, "none");
+  if (!c) {
+    /* No QMP greeting: the QEMU is there but another client holds its
+     * monitor (QEMU serves one at a time), so its state is unknown, not
+     * gone: nothing may be concluded from its absence. */
+    snprintf(sd->run, sizeof sd->run, "%s", strstr(sd->err, "greeting") ? "unknown" : "gone");
+    return false;
   }
-  snprintf(m->err, sizeof m->err, "%s", why);
+  status_of(c, t, "query-status", sd->run, sizeof sd->run, NULL);
+  if (src && (r->standalone || m->migrate_issued)) {
+    struct eng_stats st;
+    char keep[sizeof m->err];
+    snprintf(keep, sizeof keep, "%s", m->err); /* an observation is no new error */
+    if (eng_query_stats(m, &st) == 0) {
+      snprintf(sd->mig, sizeof sd->mig, "%s", st.status);
+      sd->transferred = st.transferred;
+      m->final = st;
+    }
+    snprintf(m->err, sizeof m->err, "%s", keep);
+  } else if (!src) {
+    status_of(c, t, "query-migrate", sd->mig, sizeof sd->mig, &sd->listening);
+  }
+  sd->objs = src ? eng_mirror_found_src(m, c) : eng_mirror_found_dst(m, c);
+  if (qmp_broken(c)) {
+    snprintf(sd->run, sizeof sd->run, "gone");
+    snprintf(sd->err, sizeof sd->err, "%s", qmp_error(c));
+    return true;
+  }
+  return false;
 }
 
-static void append(struct qmig_migration *m, const char *fmt, const char *arg)
+/* A connection that breaks while being asked is tried once more, fresh; if
+ * that breaks too the side is "unknown", never "gone": a destination whose
+ * QMP stalls or sends garbage may be running the guest (taking it for gone
+ * resumed the source of a completed migration: two running guests, found
+ * by tests/faults qmp-garbage x tunnel). */
+static void observe_side(struct qmig_migration *m, struct rec *r, struct side *sd, bool src)
 {
-  size_t n = strlen(m->err);
-  snprintf(m->err + n, sizeof m->err - n, fmt, arg);
+  if (observe_once(m, r, sd, src) && observe_once(m, r, sd, src))
+    snprintf(sd->run, sizeof sd->run, "unknown");
 }
 
-static enum qmig_outcome end(struct qmig_migration *m, enum qmig_state st,
-                             enum qmig_outcome out)
+static void describe(const struct side *sd, bool src, char *out, size_t len)
 {
-  eng_set_state(m, st, m->err);
-  return out;
+  if (!strcmp(sd->run, "gone") || !strcmp(sd->run, "unknown")) {
+    snprintf(out, len, "%s %s: unreachable (%s)%s", sd->name, sd->addr,
+             sd->err[0] ? sd->err : "?", strstr(sd->err, "greeting")
+             ? " - another QMP client holds it: is a qmig migrate of this pair still running?" : "");
+    return;
+  }
+  snprintf(out, len, "%s %s: guest %s, %smigration %s", sd->name, sd->addr, sd->run,
+           src ? "" : "incoming ", sd->mig);
+  if (src && sd->transferred)
+    errbuf_appendf(out, len, "%llu MiB sent", (unsigned long long)(sd->transferred >> 20));
+  if (sd->listening)
+    errbuf_appendf(out, len, "listening");
+  if (sd->objs)
+    errbuf_appendf(out, len, "%u qmig %s", sd->objs,
+                   src ? "mirror jobs/NBD nodes" : "NBD exports");
+  for (char *p = strstr(out, "; "); p; p = strstr(p, "; ")) /* one line, commas */
+    p[0] = ',';
+}
+
+static void observe(struct qmig_migration *m, struct rec *r)
+{
+  observe_side(m, r, &r->s, true);
+  observe_side(m, r, &r->d, false);
+  r->f.src_run = r->s.run;
+  r->f.src_mig = r->s.mig;
+  r->f.dst_run = r->d.run;
+  r->f.dst_mig = r->d.mig;
+  r->f.dst_listening = r->d.listening;
+  r->f.src_mirror = r->s.objs;
+  r->f.dst_exports = r->d.objs;
+}
+
+static void say_found(struct qmig_migration *m, struct rec *r)
+{
+  char a[600], b[600];
+  describe(&r->s, true, a, sizeof a);
+  describe(&r->d, false, b, sizeof b);
+  eng_log(m, "found: %s", a);
+  eng_log(m, "found: %s", b);
+  json_array_append_new(r->found, json_string(a));
+  json_array_append_new(r->found, json_string(b));
+}
+
+/* A fresh stream URI for post-copy's resume: through the tunnel's new
+ * session (the agent's socket; ours for the source), a unix data-uri gets a
+ * new path beside it, else tcp on the data host, first port that binds. */
+static int postcopy_resume(struct qmig_migration *m, char *why, size_t len)
+{
+  int t = (int)m->cfg.qmp_timeout_ms;
+  char uri[300], host[200];
+  bool bound = false;
+  if (m->cfg.tunnel) {
+    char keep[sizeof m->err];
+    snprintf(keep, sizeof keep, "%s", m->err);
+    if (eng_tunnel_recover(m) < 0) {
+      snprintf(why, len, "%s", m->err);
+      snprintf(m->err, sizeof m->err, "%s", keep);
+      return -1;
+    }
+    snprintf(uri, sizeof uri, "%s", m->uri);
+    bound = true;
+  } else if (m->cfg.data_uri && !strncmp(m->cfg.data_uri, "unix:", 5)) {
+    snprintf(uri, sizeof uri, "%s-recover", m->cfg.data_uri);
+    unlink(uri + 5);
+    bound = qmp_cmd(m->dst, NULL, t, "migrate-recover", "{s:s}", "uri", uri) == 0;
+  } else {
+    eng_data_host(&m->cfg, host, sizeof host);
+    bool v6 = strchr(host, ':') && host[0] != '[';
+    for (unsigned p = m->cfg.port_lo; p <= m->cfg.port_hi && !bound; p++) {
+      snprintf(uri, sizeof uri, v6 ? "tcp:[%s]:%u" : "tcp:%s:%u", host, p);
+      bound = qmp_cmd(m->dst, NULL, t, "migrate-recover", "{s:s}", "uri", uri) == 0;
+      if (!bound && (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use")))
+        break;
+    }
+  }
+  if (!bound)
+    return snprintf(why, len, "destination migrate-recover: %s", qmp_error(m->dst)), -1;
+  if (qmp_cmd(m->src, NULL, t, "migrate", "{s:s,s:b}", "uri", uri, "resume", 1) < 0)
+    return snprintf(why, len, "source migrate resume to %s: %s", uri, qmp_error(m->src)), -1;
+  snprintf(m->uri, sizeof m->uri, "%s", uri);
+  snprintf(why, len, "post-copy resumed over %s", uri);
+  return 0;
+}
+
+/* Do action a; a short account into `did` (past tense, or why it failed).
+ * 0, or -1 when it failed (the plan then sees it tried and the new facts). */
+static int act(struct qmig_migration *m, struct rec *r, enum eng_ract a, char *did, size_t len)
+{
+  int t = (int)m->cfg.qmp_timeout_ms;
+  bool on_src = a == ENG_R_CANCEL || a == ENG_R_SRC_CONT || a == ENG_R_SRC_QUIT ||
+                a == ENG_R_SRC_MIRROR_CLEAN || a == ENG_R_POSTCOPY_RESUME;
+  struct qmp_conn *s = on_src ? conn(m, &r->s) : NULL;
+  struct qmp_conn *d = !on_src || a == ENG_R_POSTCOPY_RESUME ? conn(m, &r->d) : NULL;
+  struct qmp_conn *c = on_src ? s : d;
+  const char *who = on_src ? "source" : "destination";
+  did[0] = '\0';
+  if (!c || (a == ENG_R_POSTCOPY_RESUME && !d))
+    return snprintf(did, len, "%s: cannot reach the %s", eng_ract_name(a), c ? "destination" : who), -1;
+  int rc = 0;
+  const char *ok = "";
+  switch (a) {
+  case ENG_R_CANCEL:
+    rc = qmp_cmd(c, NULL, t, "migrate_cancel", NULL);
+    ok = "source migration cancelled (migrate_cancel)";
+    break;
+  case ENG_R_SRC_CONT:
+  case ENG_R_DST_CONT:
+    rc = qmp_cmd(c, NULL, t, "cont", NULL);
+    ok = on_src ? "source guest resumed (cont)" : "destination guest resumed (cont)";
+    break;
+  case ENG_R_SRC_QUIT:
+  case ENG_R_DST_QUIT:
+    rc = qmp_cmd(c, NULL, t, "quit", NULL) < 0 && !qmp_broken(c) ? -1 : 0;
+    ok = on_src ? "source QEMU stopped (quit)" : "destination QEMU stopped (quit)";
+    break;
+  case ENG_R_SRC_MIRROR_CLEAN:
+    if (!r->standalone && m->mirror && !m->mirror->finished)
+      eng_mirror_abort(m); /* knows what it made, on both sides */
+    else
+      rc = eng_mirror_clean_src(m, c, did, len);
+    ok = "disk mirrors cancelled, NBD client nodes removed on the source";
+    break;
+  case ENG_R_DST_NBD_CLEAN:
+    rc = eng_mirror_clean_dst(m, c, did, len);
+    ok = "NBD exports and server removed on the destination";
+    break;
+  case ENG_R_POSTCOPY_RESUME:
+    rc = postcopy_resume(m, did, len);
+    ok = did;
+    break;
+  case ENG_R_WAIT:
+  case ENG_R_NACTIONS:
+  case ENG_R_END_SRC:
+  case ENG_R_END_DST:
+  case ENG_R_END_UNCERTAIN:
+    break;
+  }
+  if (rc == 0 && ok != did)
+    snprintf(did, len, "%s", ok);
+  else if (rc < 0 && did[0] == '\0')
+    snprintf(did, len, "%s: the %s refused: %s", eng_ract_name(a), who, qmp_error(c));
+  return rc;
+}
+
+/* A fingerprint of what waiting waits for: any change restarts the bound. */
+static void fingerprint(const struct rec *r, char *out, size_t len)
+{
+  snprintf(out, len, "%s/%s/%s/%s/%llu", r->s.run, r->s.mig, r->d.run, r->d.mig,
+           (unsigned long long)r->s.transferred);
+}
+
+static enum qmig_outcome finish(struct qmig_migration *m, struct rec *r, enum eng_ract end,
+                                const char *why)
+{
+  json_object_set_new(m->report_extra, "recover",
+                      json_pack("{s:o,s:o,s:s,s:s}", "found", r->found, "actions", r->actions,
+                                "result", eng_ract_name(end), "why", why));
+  errbuf_appendf(m->err, sizeof m->err, "%s", why);
+  eng_log(m, "%s", why);
+  if (end == ENG_R_END_DST) {
+    eng_set_state(m, QMIG_S_COMPLETING, "the guest runs on the destination");
+    eng_set_state(m, QMIG_S_COMPLETED, NULL);
+    return QMIG_MIGRATED;
+  }
+  eng_set_state(m, end == ENG_R_END_SRC ? QMIG_S_FAILED : QMIG_S_UNCERTAIN, m->err);
+  return end == ENG_R_END_SRC ? QMIG_NOT_MIGRATED : QMIG_UNCERTAIN;
+}
+
+/* The loop both entry points share; r->f holds what the caller knows. */
+static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
+{
+  char why[600], did[600], fp[200], last_fp[200] = "";
+  int64_t start = eng_mono_ns(), changed = start;
+  int64_t cap_ns = m->cfg.timeout_s ? (int64_t)m->cfg.timeout_s * 1000000000 : 0;
+  int wait_ms = m->cfg.poll_ms < 50 ? 50 : m->cfg.poll_ms > 500 ? 500 : (int)m->cfg.poll_ms;
+  r->found = json_array();
+  r->actions = json_array();
+  observe(m, r);
+  say_found(m, r);
+  /* Actions are bounded by MAX_STEPS (each is taken once anyway), waits by
+   * time: waited_out. */
+  for (int steps = 0; steps < MAX_STEPS;) {
+    enum eng_ract a = eng_recover_next(&r->f, why, sizeof why);
+    if (a >= ENG_R_END_SRC)
+      return finish(m, r, a, why);
+    if (a == ENG_R_WAIT) {
+      if (strcmp(why, last_fp) != 0) /* say what we wait for, once */
+        eng_log(m, "%s", why);
+      snprintf(last_fp, sizeof last_fp, "%s", why);
+      usleep((useconds_t)wait_ms * 1000);
+      observe(m, r);
+      fingerprint(r, did, sizeof did);
+      int64_t now = eng_mono_ns();
+      if (strcmp(did, fp) != 0)
+        changed = now;
+      snprintf(fp, sizeof fp, "%s", did);
+      r->f.waited_out = now - changed > (int64_t)RECOVER_WAIT_MS * 1000000 ||
+                        (cap_ns && now - start > cap_ns);
+      continue;
+    }
+    steps++;
+    r->f.tried[a] = true;
+    int rc = act(m, r, a, did, sizeof did);
+    eng_log(m, "%s", did);
+    json_array_append_new(r->actions, json_pack("{s:s,s:b}", "did", did, "ok", rc == 0));
+    errbuf_appendf(m->err, sizeof m->err, "%s", did);
+    observe(m, r);
+    fingerprint(r, fp, sizeof fp);
+    changed = eng_mono_ns();
+    r->f.waited_out = false;
+  }
+  return finish(m, r, ENG_R_END_UNCERTAIN, "recovery took too many steps");
 }
 
 enum qmig_outcome eng_recover(struct qmig_migration *m)
 {
+  char tun[300];
+  snprintf(tun, sizeof tun, "tunnel:%s", m->cfg.tunnel ? m->cfg.tunnel : "");
+  struct rec r = {
+    .s = { .name = "source", .c = &m->src, .addr = m->cfg.src },
+    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel ? tun : m->cfg.dst },
+    .f = { .postcopy_started = m->policy.postcopy_started,
+           .dst_touched = m->incoming_issued || m->migrate_issued,
+           .dst_never_ran = !m->resume_seen,
+           .src_keep_paused = !m->src_was_running,
+           .keep_dst = m->cfg.dst_action == ENG_DST_KEEP,
+           .quit_source = m->cfg.quit_source },
+  };
+  /* The first reconnect of a broken side is the only one (as before). */
+  r.s.reconnects = r.d.reconnects = MAX_RECONNECTS - 1;
+  return recover_loop(m, &r);
+}
+
+/* ---- qmig_recover(): the same, knowing nothing but what is observed ---- */
+
+enum qmig_outcome qmig_recover(struct qmig_migration *m)
+{
+  if (eng_begin(m) < 0)
+    return QMIG_USAGE;
+  if (eng_config_check(m) < 0) {
+    eng_set_state(m, QMIG_S_FAILED, m->err);
+    return eng_end(m, QMIG_USAGE);
+  }
+  char tun[300];
+  snprintf(tun, sizeof tun, "tunnel:%s", m->cfg.tunnel ? m->cfg.tunnel : "");
+  struct rec r = {
+    .standalone = true,
+    .s = { .name = "source", .c = &m->src, .addr = m->cfg.src },
+    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel ? tun : m->cfg.dst },
+    .f = { .can_resume_postcopy = true,
+           .keep_dst = m->cfg.dst_action == ENG_DST_KEEP,
+           .quit_source = m->cfg.quit_source },
+  };
+  eng_set_state(m, QMIG_S_CONNECTING, NULL);
   int t = (int)m->cfg.qmp_timeout_ms;
-  char mstat[32] = "none", src[32], dst[32];
-  struct eng_stats st;
-
-  /* 1. Stop the stream. */
-  if (m->migrate_issued && m->src && !qmp_broken(m->src) && eng_query_stats(m, &st) == 0) {
-    snprintf(mstat, sizeof mstat, "%s", st.status);
-    if (moving(mstat) && !m->policy.postcopy_started) {
-      qmp_cmd(m->src, NULL, t, "migrate_cancel", NULL);
-      for (int i = 0; i < RECOVER_WAIT_MS / 10 && moving(mstat); i++) {
-        usleep(10000);
-        if (eng_query_stats(m, &st) < 0)
-          break;
-        snprintf(mstat, sizeof mstat, "%s", st.status);
-      }
-    }
-    m->final = st;
+  m->src = qmp_connect("source", m->cfg.src, t, r.s.err, sizeof r.s.err);
+  if (m->cfg.tunnel) {
+    if (eng_tunnel_connect_dst(m) < 0)
+      snprintf(r.d.err, sizeof r.d.err, "%s", m->err);
+    m->err[0] = '\0';
+  } else {
+    m->dst = qmp_connect("destination", m->cfg.dst, t, r.d.err, sizeof r.d.err);
   }
-
-  /* 2. Where is the guest? */
-  side_state(m, &m->src, "source", m->cfg.src, src, sizeof src);
-  side_state(m, &m->dst, "destination", m->cfg.dst, dst, sizeof dst);
-
-  /* After the post-copy switchover the destination holds the only current
-   * copy of the guest's state: the source must never run it again. */
-  if (m->policy.postcopy_started && strcmp(mstat, "completed") != 0) {
-    append(m, "; failed after the post-copy switchover: the guest lives on the destination "
-              "(now '%s') and may miss pages; the source was NOT resumed", dst);
-    return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
+  r.s.reconnects = r.d.reconnects = 1; /* just tried */
+  if (!m->src && !m->dst) {
+    eng_errorf(m, "neither side can be reached: source %s: %s; destination %s: %s",
+               m->cfg.src, r.s.err, m->cfg.dst, r.d.err);
+    eng_set_state(m, QMIG_S_FAILED, m->err);
+    return eng_end(m, QMIG_NOT_STARTED);
   }
-
-  /* 3. The guest already lives on the destination. */
-  if (!strcmp(dst, "running")) {
-    if (!strcmp(src, "running")) {
-      append(m, "; BOTH sides report running (%s): the engine paused nothing, look now", "");
-      return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
-    }
-    if (!strcmp(mstat, "completed")) {
-      append(m, "; but the migration had already %s: the guest runs on the destination",
-             "completed");
-      if (m->cfg.quit_source && qmp_cmd(m->src, NULL, t, "quit", NULL) < 0 && !qmp_broken(m->src))
-        append(m, "; could not quit the source: %s", qmp_error(m->src));
-      eng_set_state(m, QMIG_S_COMPLETING, "completed before the cancel took effect");
-      eng_set_state(m, QMIG_S_COMPLETED, NULL);
-      return QMIG_MIGRATED;
-    }
-    append(m, "; the destination runs the guest but the source says '%s'", mstat);
-    return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
-  }
-  if (!strcmp(src, "gone")) {
-    append(m, "; the source QEMU cannot be reached and the destination is '%s': "
-              "the guest may be running nowhere", dst);
-    return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
-  }
-  /* The source sent everything: a destination we cannot ask may run the
-   * guest, so the source must not. */
-  if (!strcmp(mstat, "completed") && !strcmp(dst, "unreachable")) {
-    append(m, "; the source completed but the destination's QMP does not answer: it may "
-              "run the guest%s, the source was NOT resumed", "");
-    return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
-  }
-  if (moving(mstat)) {
-    append(m, "; the source's migration did not end after cancel (still '%s')", mstat);
-    return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
-  }
-
-  /* 4. The destination must not run: stop it if we made it listen or it
-   * received anything.  It is not running (checked above). */
-  if (!strcmp(dst, "gone") && m->incoming_issued)
-    append(m, "; the destination QEMU is %s (QEMU exits when an incoming migration fails)",
-           "gone");
-  if (strcmp(dst, "gone") != 0 && (m->incoming_issued || m->migrate_issued)) {
-    if (qmp_cmd(m->dst, NULL, t, "quit", NULL) < 0 && !qmp_broken(m->dst)) {
-      append(m, "; could not quit the destination: %s", qmp_error(m->dst));
-      return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
-    }
-    append(m, "; destination QEMU %s", "stopped");
-  }
-  if (strcmp(src, "running") != 0 && m->src_was_running) {
-    if (qmp_cmd(m->src, NULL, t, "cont", NULL) < 0) {
-      append(m, "; the source guest is paused and cont failed: %s", qmp_error(m->src));
-      return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
-    }
-    side_state(m, &m->src, "source", m->cfg.src, src, sizeof src);
-    append(m, "; source guest resumed (%s)", src);
-  }
-  if (m->src_was_running && strcmp(src, "running") != 0) {
-    append(m, "; the source guest is '%s', not running", src);
-    return end(m, QMIG_S_UNCERTAIN, QMIG_UNCERTAIN);
-  }
-  append(m, "; the guest runs on the source%s", m->src_was_running ? "" : " (paused, as before)");
-  return end(m, QMIG_S_FAILED, QMIG_NOT_MIGRATED);
+  eng_set_state(m, QMIG_S_PROBING, NULL);
+  eng_set_state(m, QMIG_S_CANCELLING, "recovering");
+  return eng_end(m, recover_loop(m, &r));
 }

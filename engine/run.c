@@ -38,6 +38,23 @@ int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, ch
   return 0;
 }
 
+/* "; if the qmig that ran it died, run: qmig recover ..." with the options
+ * that address this pair. */
+void eng_recover_hint(const struct eng_config *c, char *out, size_t len)
+{
+  int n = snprintf(out, len, "; if the qmig that started it died, bring the pair to one "
+                   "running guest with: qmig recover");
+  if (n < 0 || (size_t)n >= len)
+    return;
+  if (c->lab)
+    snprintf(out + n, len - (size_t)n, " --lab %s", c->lab);
+  else if (c->tunnel)
+    snprintf(out + n, len - (size_t)n, " --src %s --tunnel %s%s", c->src, c->tunnel,
+             c->tunnel_tls ? " (and the same --tunnel-tls options)" : "");
+  else
+    snprintf(out + n, len - (size_t)n, " --src %s --dst %s", c->src, c->dst);
+}
+
 /* State of capability `cap` in a query-migrate-capabilities result:
  * 1 on, 0 off, -1 unknown to that QEMU. */
 static int cap_state(json_t *caps, const char *cap)
@@ -153,19 +170,29 @@ int eng_probe(struct qmig_migration *m)
     return -1;
   if (strcmp(s, "running") != 0 && strcmp(s, "paused") != 0)
     return eng_errorf(m, "source guest is '%s', not running or paused: nothing to migrate", s);
+  char hint[700];
+  eng_recover_hint(&m->cfg, hint, sizeof hint);
   if (strcmp(ms, "none") && strcmp(ms, "completed") && strcmp(ms, "failed") &&
       strcmp(ms, "cancelled"))
-    return eng_errorf(m, "source already has a migration in state '%s'", ms);
+    return eng_errorf(m, "source already has a migration in state '%s'%s", ms, hint);
   m->src_was_running = strcmp(s, "running") == 0;
 
+  json_t *dm = NULL;
   if (eng_status(m, m->dst, "query-status", s, sizeof s) < 0 ||
-      eng_status(m, m->dst, "query-migrate", ms, sizeof ms) < 0)
-    return -1;
+      qmp_cmd(m->dst, &dm, (int)m->cfg.qmp_timeout_ms, "query-migrate", NULL) < 0)
+    return m->dst && qmp_error(m->dst)[0] ? eng_errorf(m, "%s", qmp_error(m->dst)) : -1;
+  snprintf(ms, sizeof ms, "%s", json_string_value(json_object_get(dm, "status")) ?: "none");
+  bool listening = json_object_get(dm, "socket-address") != NULL;
+  json_decref(dm);
   if (strcmp(s, "inmigrate") != 0)
     return eng_errorf(m, "destination is '%s', not waiting for a migration (start it with "
                       "-incoming defer)", s);
   if (strcmp(ms, "none") != 0)
-    return eng_errorf(m, "destination already has an incoming migration in state '%s'", ms);
+    return eng_errorf(m, "destination already has an incoming migration in state '%s'%s", ms,
+                      hint);
+  if (listening)
+    return eng_errorf(m, "destination already listens for an incoming migration "
+                      "(migrate-incoming was issued)%s", hint);
 
   warn_tcg_dirty_bug(m);
   if (check_side(m, m->src, &m->caps[0]) < 0 || check_side(m, m->dst, &m->caps[1]) < 0)

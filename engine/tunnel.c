@@ -68,6 +68,7 @@ struct eng_tunnel {
   int lfd;
   pthread_t acceptor;
   bool acceptor_started;
+  bool resume;                 /* post-copy resume: the source's one connection is main */
   atomic_bool stop;
   pthread_mutex_t lock;        /* ch, nch, error */
   struct chan ch[MAX_CH];
@@ -299,9 +300,13 @@ static void take_channel(struct eng_tunnel *t, int fd)
 {
   uint8_t b[TP_CLASSIFY_NEED] = { 0 };
   size_t n;
-  unsigned kind, index;
+  unsigned kind = TP_K_MAIN, index = 0;
   char e[512];
-  if (classify(fd, b, &n, &kind, &index, e, sizeof e) < 0) {
+  /* A resumed post-copy stream starts with commands, not QEMU's stream
+   * header: nothing to classify, it is the main channel. */
+  if (t->resume)
+    n = 0;
+  else if (classify(fd, b, &n, &kind, &index, e, sizeof e) < 0) {
     record(t, e);
     close(fd);
     return;
@@ -397,12 +402,14 @@ int eng_tunnel_nbd(struct qmig_migration *m, char *listen, size_t llen, char *co
   return 0;
 }
 
-int eng_tunnel_incoming(struct qmig_migration *m)
+/* `cmd` (migrate-incoming, or migrate-recover to resume post-copy) with the
+ * agent's URI on the destination; m->uri becomes our private socket, whose
+ * connections the acceptor forwards. */
+static int listen_source(struct qmig_migration *m, const char *cmd)
 {
   struct eng_tunnel *t = m->tunnel;
   char e[512];
-  if (qmp_cmd(m->dst, NULL, (int)m->cfg.qmp_timeout_ms, "migrate-incoming", "{s:s}", "uri",
-              t->incoming) < 0)
+  if (qmp_cmd(m->dst, NULL, (int)m->cfg.qmp_timeout_ms, cmd, "{s:s}", "uri", t->incoming) < 0)
     return eng_errorf(m, "%s", qmp_error(m->dst));
   m->incoming_issued = true;
   if (private_dir(m, t) < 0)
@@ -417,6 +424,19 @@ int eng_tunnel_incoming(struct qmig_migration *m)
     return eng_errorf(m, "tunnel: acceptor thread: %s", strerror(rc));
   t->acceptor_started = true;
   return 0;
+}
+
+int eng_tunnel_incoming(struct qmig_migration *m)
+{
+  return listen_source(m, "migrate-incoming");
+}
+
+int eng_tunnel_recover(struct qmig_migration *m)
+{
+  if (!m->tunnel || !m->tunnel->control || m->tunnel->acceptor_started)
+    return eng_errorf(m, "tunnel: no fresh session to resume post-copy through");
+  m->tunnel->resume = true;
+  return listen_source(m, "migrate-recover");
 }
 
 /* Whether the agent closed the control connection (it is gone, or ended the

@@ -133,10 +133,42 @@ typedef void (*qmig_state_fn)(void *user_data, enum qmig_state from,
                               enum qmig_state to, const char *why);
 QMIG_API void qmig_on_progress(struct qmig_migration *m, qmig_progress_fn fn, void *user_data);
 QMIG_API void qmig_on_state(struct qmig_migration *m, qmig_state_fn fn, void *user_data);
+/* One human-readable line at a time (`line` valid during the call): what
+ * recovery found on each side, each action it took, its conclusion. */
+typedef void (*qmig_log_fn)(void *user_data, const char *line);
+QMIG_API void qmig_on_log(struct qmig_migration *m, qmig_log_fn fn, void *user_data);
 
 /* Run the migration to the end; returns the outcome (also in the report).
  * A qmig_migration runs once. */
 QMIG_API enum qmig_outcome qmig_run(struct qmig_migration *m);
+
+/* Recovery, for when the process that ran a migration died (SIGKILL, a
+ * crash, a closed ssh session) and left the pair half-way: connect to both
+ * sides as qmig_run() would (same options: src/dst, lab, tunnel and its
+ * credentials), read each side's run state, migration state, and the mirror
+ * jobs, NBD nodes and exports qmig creates, report them (qmig_on_log(), and
+ * the report's "recover" section), and bring the pair to exactly one
+ * running guest:
+ *  - before the switchover: migrate_cancel (waited for, bounded), mirrors
+ *    cancelled and their NBD nodes removed, the source guest resumed, the
+ *    destination quit (option dst-action keep: kept, its exports removed);
+ *  - the source completed: the destination runs (NBD exports removed, cont
+ *    if paused), the source stays stopped (quit with quit-source on, which
+ *    option lab sets);
+ *  - post-copy under way: waited for (bounded); paused on both sides by a
+ *    broken stream: resumed with migrate-recover on the destination and
+ *    migrate resume on the source (through the tunnel: a new session with
+ *    the agent, whose forwarders run until qmig_recover() returns);
+ *  - post-copy whose source (or destination) is gone: the guest is lost,
+ *    said so; the source is never started.
+ * Returns QMIG_MIGRATED (0) when the guest runs on the destination,
+ * QMIG_NOT_MIGRATED (1) when on the source, QMIG_USAGE (2), QMIG_NOT_STARTED
+ * (3) when neither side could be reached (nothing touched), QMIG_UNCERTAIN
+ * (4) when one running guest could not be established or the guest is
+ * lost; qmig_error() says what was found and done in every case.  Every
+ * wait is bounded (30 s without any change, the timeout option overall).
+ * Once per object, like qmig_run(). */
+QMIG_API enum qmig_outcome qmig_recover(struct qmig_migration *m);
 
 /* Preflight only: connect, probe both sides and run every check `qmig
  * migrate` runs before moving anything (all problems reported at once, in
@@ -457,8 +489,8 @@ QMIG_API void qmig_agent_free(struct qmig_agent *a); /* accepts NULL */
  * relays pretend the clock is N ms ahead, to prove the engine's offset
  * correction).  -1 with a message naming the key. */
 QMIG_API int qmig_agent_set(struct qmig_agent *a, const char *key, const char *value);
-/* Each log line (refusals with their reason, sessions, channel ends). */
-typedef void (*qmig_log_fn)(void *user_data, const char *line);
+/* Each log line (refusals with their reason, sessions, channel ends);
+ * qmig_log_fn is declared with qmig_on_log(). */
 QMIG_API void qmig_agent_on_log(struct qmig_agent *a, qmig_log_fn fn, void *user_data);
 /* Listen and serve until qmig_agent_stop() (or, with once, until the first
  * session ended).  0 on a clean end, -1 with qmig_agent_error(). */

@@ -233,3 +233,40 @@ migrate_link_down() {
   cat "$D/migrate.out"
   echo "qmig ended $T s after the link went down, exit $RC"
 }
+
+# migrate_bg qmig-migrate-options...: qmig migrate --verbose --progress in
+# the background (states and progress on $D/migrate.out), pid in MIG_PID.
+migrate_bg() {
+  $IN_SRC "$QMIG" migrate --verbose --progress --json "$D/report.json" "$@" \
+    >"$D/migrate.out" 2>&1 &
+  MIG_PID=$!
+  echo "$MIG_PID" >>"$D/pids"
+}
+
+# wait_for SECONDS CMD...: until CMD succeeds (polled every 0.1 s), else fail.
+wait_for() {
+  local end=$((SECONDS + $1)); shift
+  while [ "$SECONDS" -lt "$end" ]; do "$@" && return 0; sleep 0.1; done
+  cat "$D/migrate.out" 2>/dev/null || true
+  fail "timed out waiting for: $*"
+}
+
+# guest_stopped SIDE: the guest there printed no heartbeat for a second.
+guest_stopped() { [ "$(heartbeats "$1" 1)" = 0 ]; }
+
+# qmp_peek SIDE CMD: CMD's "return" on a QMP socket no one else holds.
+qmp_peek() {
+  printf '%s\n' '{"execute":"qmp_capabilities"}' "{\"execute\":\"$2\"}" |
+    timeout 5 socat -t 2 - "UNIX-CONNECT:$D/$1.qmp" | jq -c 'select(has("return")) | .return' |
+    tail -n 1
+}
+
+# recover [qmig recover options...]: qmig recover --lab on the lab, output in
+# $D/recover.out, report in $D/recover.json, exit code in RC.
+recover() {
+  set +e
+  $IN_SRC "$QMIG" recover --lab "$D" --json "$D/recover.json" "$@" >"$D/recover.out" 2>&1
+  RC=$?
+  set -e
+  cat "$D/recover.out"
+}

@@ -1,0 +1,150 @@
+/* mirror_found.c - what a disk copy left behind, found by name rather than
+ * remembered: for recovery after qmig itself died (qmig_recover), when no
+ * struct eng_mirror describes it.  mirror.c names everything it creates
+ * qmig-mirror-N (jobs), qmig-nbd-N (the source's NBD client nodes) and
+ * qmig-export-N (the destination's exports). */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/internal.h"
+#include "engine/mirror.h"
+
+static bool ours(json_t *o, const char *key, const char *prefix)
+{
+  const char *v = json_string_value(json_object_get(o, key));
+  return v && !strncmp(v, prefix, strlen(prefix));
+}
+
+/* The names in `cmd`'s reply under `key` that start with `prefix` into
+ * out[] (up to max); their number, or -1 when QMP failed. */
+static int names(struct qmp_conn *c, int t, const char *cmd, const char *key, const char *prefix,
+                 char out[][48], int max)
+{
+  json_t *r = NULL, *o;
+  size_t i;
+  int n = 0;
+  if (qmp_cmd(c, &r, t, cmd, NULL) < 0)
+    return -1;
+  json_array_foreach(r, i, o)
+    if (ours(o, key, prefix) && n < max)
+      snprintf(out[n++], 48, "%s", json_string_value(json_object_get(o, key)));
+  json_decref(r);
+  return n;
+}
+
+/* The unix socket of NBD client node `node` when it is a private directory
+ * of mirror.c ("/tmp/qmig-nbd.XXXXXX/nbd.sock"), else "". */
+static void node_socket(struct qmp_conn *c, int t, const char *node, char *out, size_t len)
+{
+  json_t *r = NULL, *o;
+  size_t i;
+  out[0] = '\0';
+  if (qmp_cmd(c, &r, t, "query-named-block-nodes", NULL) < 0)
+    return;
+  json_array_foreach(r, i, o) {
+    const char *n = json_string_value(json_object_get(o, "node-name"));
+    const char *f = json_string_value(json_object_get(o, "file"));
+    const char *p = f ? strstr(f, "socket=") : NULL;
+    if (!n || strcmp(n, node) || !p)
+      continue;
+    p += 7;
+    size_t plen = strcspn(p, "&");
+    if (plen < len && !strncmp(p, ENG_MIRROR_SOCKDIR, strlen(ENG_MIRROR_SOCKDIR)) &&
+        plen > 9 && !strncmp(p + plen - 9, "/nbd.sock", 9) &&
+        !memchr(p + strlen(ENG_MIRROR_SOCKDIR), '/', plen - strlen(ENG_MIRROR_SOCKDIR) - 9))
+      snprintf(out, len, "%.*s", (int)plen, p);
+  }
+  json_decref(r);
+}
+
+unsigned eng_mirror_found_src(struct qmig_migration *m, struct qmp_conn *c)
+{
+  char x[ENG_MAX_DISKS * 2][48];
+  int t = (int)m->cfg.qmp_timeout_ms;
+  int jobs = names(c, t, "query-block-jobs", "device", ENG_MIRROR_JOB, x, ENG_MAX_DISKS);
+  int nodes = names(c, t, "query-named-block-nodes", "node-name", ENG_MIRROR_NODE, x,
+                    ENG_MAX_DISKS * 2);
+  return (unsigned)((jobs > 0 ? jobs : 0) + (nodes > 0 ? nodes : 0));
+}
+
+unsigned eng_mirror_found_dst(struct qmig_migration *m, struct qmp_conn *c)
+{
+  char x[ENG_MAX_DISKS][48];
+  int n = names(c, (int)m->cfg.qmp_timeout_ms, "query-block-exports", "id", ENG_MIRROR_EXPORT,
+                x, ENG_MAX_DISKS);
+  return n > 0 ? (unsigned)n : 0;
+}
+
+int eng_mirror_clean_src(struct qmig_migration *m, struct qmp_conn *c, char *why, size_t len)
+{
+  char jobs[ENG_MAX_DISKS][48], nodes[ENG_MAX_DISKS * 2][48];
+  int t = (int)m->cfg.qmp_timeout_ms;
+  int nj = names(c, t, "query-block-jobs", "device", ENG_MIRROR_JOB, jobs, ENG_MAX_DISKS);
+  if (nj < 0)
+    return snprintf(why, len, "source query-block-jobs: %s", qmp_error(c)), -1;
+  for (int i = 0; i < nj; i++)
+    qmp_cmd(c, NULL, t, "block-job-cancel", "{s:s,s:b}", "device", jobs[i], "force", 1);
+  /* A forced cancel ends a job quickly ("concluded", kept: auto-dismiss
+   * off); bounded by the QMP timeout. */
+  int64_t until = eng_mono_ns() + (int64_t)t * 1000000;
+  for (bool busy = nj > 0; busy && eng_mono_ns() < until;) {
+    json_t *r = NULL, *j;
+    size_t k;
+    if (qmp_cmd(c, &r, t, "query-block-jobs", NULL) < 0)
+      break;
+    busy = false;
+    json_array_foreach(r, k, j)
+      busy |= ours(j, "device", ENG_MIRROR_JOB) &&
+              strcmp(json_string_value(json_object_get(j, "status")) ?: "", "concluded");
+    json_decref(r);
+    if (busy)
+      usleep(10000);
+  }
+  for (int i = 0; i < nj; i++)
+    qmp_cmd(c, NULL, t, "job-dismiss", "{s:s}", "id", jobs[i]);
+  int nn = names(c, t, "query-named-block-nodes", "node-name", ENG_MIRROR_NODE, nodes,
+                 ENG_MAX_DISKS * 2);
+  char sock[ENG_MAX_DISKS * 2][160];
+  for (int i = 0; i < nn; i++) {
+    node_socket(c, t, nodes[i], sock[i], sizeof sock[i]);
+    if (qmp_cmd(c, NULL, t, "blockdev-del", "{s:s}", "node-name", nodes[i]) < 0)
+      snprintf(why, len, "source blockdev-del %s: %s", nodes[i], qmp_error(c));
+  }
+  /* The dead run's private NBD socket directory (mirror.c: a local
+   * destination's default), when this host has it: nothing else removes it. */
+  for (int i = 0; i < nn; i++)
+    if (sock[i][0] && unlink(sock[i]) == 0) {
+      *strrchr(sock[i], '/') = '\0';
+      rmdir(sock[i]);
+    }
+  unsigned left = eng_mirror_found_src(m, c);
+  if (left && !why[0])
+    snprintf(why, len, "the source still has %u of qmig's mirror jobs or NBD nodes", left);
+  return left ? -1 : 0;
+}
+
+int eng_mirror_clean_dst(struct qmig_migration *m, struct qmp_conn *c, char *why, size_t len)
+{
+  char exp[ENG_MAX_DISKS][48];
+  int t = (int)m->cfg.qmp_timeout_ms;
+  int n = names(c, t, "query-block-exports", "id", ENG_MIRROR_EXPORT, exp, ENG_MAX_DISKS);
+  if (n < 0)
+    return snprintf(why, len, "destination query-block-exports: %s", qmp_error(c)), -1;
+  for (int i = 0; i < n; i++)
+    if (qmp_cmd(c, NULL, t, "block-export-del", "{s:s,s:s}", "id", exp[i], "mode", "hard") < 0)
+      snprintf(why, len, "destination block-export-del %s: %s", exp[i], qmp_error(c));
+  /* Ours or nobody's: the destination was started for the migration.  "not
+   * running" is no error here. */
+  if (qmp_cmd(c, NULL, t, "nbd-server-stop", NULL) < 0 && qmp_broken(c))
+    snprintf(why, len, "destination nbd-server-stop: %s", qmp_error(c));
+  /* block-export-del finishes asynchronously: wait (bounded) until gone,
+   * the destination must hold none when it activates its disks. */
+  int64_t until = eng_mono_ns() + (int64_t)t * 1000000;
+  unsigned left;
+  while ((left = eng_mirror_found_dst(m, c)) && eng_mono_ns() < until && !qmp_broken(c))
+    usleep(10000);
+  if (left && !why[0])
+    snprintf(why, len, "the destination still has %u NBD exports", left);
+  return left || why[0] ? -1 : 0;
+}

@@ -1,0 +1,3 @@
+# qmig migrate killed during post-copy, then the stream broken: qmig recover
+# resumes post-copy.  See recover-postcopy.sh.
+PAUSE=1 exec bash "$(dirname "$0")/recover-postcopy.sh"
