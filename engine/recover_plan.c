@@ -132,6 +132,11 @@ static enum eng_ract on_postcopy(const struct eng_rfacts *f, char *why, size_t l
   if (src_paused && dst_paused) {
     if (f->can_resume_postcopy && want(f, ENG_R_POSTCOPY_RESUME))
       return ENG_R_POSTCOPY_RESUME;
+    /* QEMU leaves postcopy-paused a moment after `migrate resume`. */
+    if (f->tried[ENG_R_POSTCOPY_RESUME] && !f->waited_out) {
+      SAY("waiting for the resumed post-copy to leave postcopy-paused");
+      return ENG_R_WAIT;
+    }
     SAY("post-copy is paused on both sides (the stream broke)%s: the guest waits on the "
         "destination for its remaining pages; the source is never started%s",
         f->tried[ENG_R_POSTCOPY_RESUME] ? " and resuming it did not take" : "",
@@ -159,7 +164,9 @@ enum eng_ract eng_recover_next(const struct eng_rfacts *f, char *why, size_t len
         "qmig touched neither, look now", f->src_mig, f->dst_mig);
     return ENG_R_END_UNCERTAIN;
   }
-  if (is(f->src_run, "unknown")) {
+  /* A source we quit may refuse new clients while it exits: that is no
+   * unknown state. */
+  if (is(f->src_run, "unknown") && !f->tried[ENG_R_SRC_QUIT]) {
     SAY("the source could not be inspected (another QMP client holds its monitor: is a qmig "
         "still running?); the destination is '%s'; nothing concluded", f->dst_run);
     return ENG_R_END_UNCERTAIN;
