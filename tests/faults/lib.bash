@@ -47,6 +47,7 @@ mode_opts() {
       ENG=(--copy-disks drive0) ;;
     *) fail "unknown mode $MODE" ;;
   esac
+  echo "mode $MODE: lab ${LAB[*]:-} / agent ${AGT[*]:-} / engine ${CRED[*]:-} ${ENG[*]:-}"
 }
 tunnelled() { [ "$MODE" = tunnel ] || [ "$MODE" = tls ]; }
 
