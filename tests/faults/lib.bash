@@ -2,8 +2,8 @@
 # cell.sh after tests/integration/lib.sh (private dir $D, cleanup on exit)
 # and tunnel-lib.bash (credentials).  A cell is one fault in one mode:
 #   native  the stream straight between the QEMUs
-#   tunnel  through qmig agent, data not encrypted (with the auth branch: a
-#           PSK credential and --tunnel-data plain)
+#   tunnel  through qmig agent, authenticated with a PSK, data not encrypted
+#           (--tunnel-data plain; a qmig without it: no credential at all)
 #   tls     through qmig agent, TLS 1.3 with x509 (both peers verified)
 #   disks   native, with the guest's disk copied over NBD (--copy-disks)
 # Exit 0 pass, 75 n.a. (the reason on the last line), 76 pending (a qmig
