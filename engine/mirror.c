@@ -467,6 +467,8 @@ void eng_mirror_abort(struct qmig_migration *m)
   }
   teardown(m, why, sizeof why);
   mi->finished = true;
+  for (size_t i = 0; i < mi->n; i++)
+    mi->src_left |= (mi->d[i].job_started && !mi->d[i].dismissed) || mi->d[i].node_added;
   if (why[0])
     eng_warn(m, why);
 }

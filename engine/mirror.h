@@ -42,6 +42,7 @@ struct eng_mirror {
   bool at_switchover;        /* the source reached pre-switchover */
   bool finished;             /* mirrors completed and torn down */
   bool failed;               /* a job failed; error recorded */
+  bool src_left;             /* the abort could not remove a job or node from the source */
   double switchover_ms;      /* pre-switchover to migrate-continue */
   double sync_ms;            /* the mirroring phase: first job to all ready */
 };
