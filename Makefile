@@ -36,7 +36,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz fuzz-build fuzz-ci soak bench-fwd
+.PHONY: all check check-unit check-faults check-faults-fast demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz fuzz-build fuzz-ci soak bench-fwd
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST) $(BUILD)/tests/tunnel_client
 
 $(BUILD)/%.o: %.c Makefile
@@ -123,6 +123,14 @@ deps:
 # Before the tests: every fuzz target for 30 s (fuzz-ci, docs/FUZZING.md).
 check: deps all $(UNIT_BINS) $(BUILD)/soak fuzz-ci
 	@QMIG=$(CURDIR)/$(BUILD)/qmig sh tests/run-tests.sh $(UNIT_BINS)
+
+# The fault matrix (tests/faults/run.sh): every fault in every mode, then the
+# table; check-faults-fast is the subset make check runs
+# (tests/integration/faults-fast.sh).  FAULTS="kill-active dst-killed:tls" picks cells.
+check-faults: deps all
+	@QMIG=$(CURDIR)/$(BUILD)/qmig bash tests/faults/run.sh $(FAULTS)
+check-faults-fast: deps all
+	@QMIG=$(CURDIR)/$(BUILD)/qmig bash tests/faults/run.sh --fast
 
 check-unit: all $(UNIT_BINS)
 	@sh tests/run-tests.sh --unit-only $(UNIT_BINS)

@@ -138,9 +138,13 @@ static int start_disk(struct qmig_migration *m, size_t i)
     if (c->tls_hostname)
       json_object_set_new(a, "tls-hostname", json_string(c->tls_hostname));
   }
-  if (qmp_execute(m->src, "blockdev-add", a, NULL, t) < 0)
+  /* A command whose connection broke may have been done: the abort then
+   * removes what may be there. */
+  if (qmp_execute(m->src, "blockdev-add", a, NULL, t) < 0) {
+    md->node_added = qmp_broken(m->src);
     return eng_errorf(m, "%s: source NBD connection to %s: %s", md->src.name,
                       m->mirror->connect, qmp_error(m->src));
+  }
   md->node_added = true;
 
   a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "job-id", job, "device", md->src.name,
@@ -151,8 +155,10 @@ static int start_disk(struct qmig_migration *m, size_t i)
   if (c->disk_bandwidth)
     json_object_set_new(a, "speed", json_integer((json_int_t)c->disk_bandwidth));
   md->start_mono_ns = eng_mono_ns();
-  if (qmp_execute(m->src, "blockdev-mirror", a, NULL, t) < 0)
+  if (qmp_execute(m->src, "blockdev-mirror", a, NULL, t) < 0) {
+    md->job_started = qmp_broken(m->src);
     return eng_errorf(m, "%s: blockdev-mirror: %s", md->src.name, qmp_error(m->src));
+  }
   md->job_started = true;
   return 0;
 }
@@ -229,6 +235,31 @@ static void progress(struct qmig_migration *m)
 
 enum wait_for { W_READY, W_COMPLETED };
 
+/* The copy's stall watchdog (stall-timeout, as for the stream): a disk not
+ * yet in sync whose job has not moved for that long fails the copy (a dead
+ * link leaves NBD requests waiting for TCP's retransmission timeout). */
+static int check_stall(struct qmig_migration *m)
+{
+  unsigned s = m->cfg.stall_timeout_s;
+  int64_t now = eng_mono_ns();
+  for (size_t i = 0; i < m->mirror->n; i++) {
+    struct eng_mirror_disk *md = &m->mirror->d[i];
+    if (!md->copy || md->ready)
+      continue;
+    if (!md->moved_mono_ns || md->offset != md->moved_offset) {
+      md->moved_offset = md->offset;
+      md->moved_mono_ns = now;
+    } else if (s && now - md->moved_mono_ns >= (int64_t)s * 1000000000) {
+      m->mirror->failed = true;
+      return eng_errorf(m, "disk %s: mirror stalled: no progress for %u s (%llu of %llu bytes "
+                        "copied): the link to the NBD server at %s is down or blocked",
+                        md->src.name, s, (unsigned long long)md->offset,
+                        (unsigned long long)md->len, m->mirror->connect);
+    }
+  }
+  return 0;
+}
+
 /* Poll the jobs until every copied disk is ready (or completed), a job
  * fails, the user cancels or `deadline_ns` passes. */
 static int wait_jobs(struct qmig_migration *m, enum wait_for w, int64_t deadline_ns, int period_ms)
@@ -245,6 +276,8 @@ static int wait_jobs(struct qmig_migration *m, enum wait_for w, int64_t deadline
         all &= w == W_READY ? mi->d[i].ready : mi->d[i].completed;
     if (all)
       return 0;
+    if (w == W_READY && check_stall(m) < 0)
+      return -1;
     if (w == W_READY)
       progress(m);
     if (atomic_load(&m->cancel_requested))
@@ -401,6 +434,16 @@ void eng_mirror_abort(struct qmig_migration *m)
   int t = (int)m->cfg.qmp_timeout_ms;
   char id[32], why[512] = "";
   bool any = false;
+  /* A source whose QMP broke (a timeout, garbage) still holds the jobs and
+   * nodes: one fresh connection to remove them (it is always reached
+   * directly, never through the tunnel). */
+  bool left = false;
+  for (size_t i = 0; i < mi->n; i++)
+    left |= (mi->d[i].job_started && !mi->d[i].dismissed) || mi->d[i].node_added;
+  if (left && m->src && qmp_broken(m->src) && m->cfg.src) {
+    qmp_close(m->src);
+    m->src = qmp_connect("source", m->cfg.src, t, NULL, 0);
+  }
   for (size_t i = 0; i < mi->n; i++) {
     job_id(i, id, sizeof id);
     if (mi->d[i].job_started && !mi->d[i].dismissed && usable(m->src)) {
@@ -424,6 +467,8 @@ void eng_mirror_abort(struct qmig_migration *m)
   }
   teardown(m, why, sizeof why);
   mi->finished = true;
+  for (size_t i = 0; i < mi->n; i++)
+    mi->src_left |= (mi->d[i].job_started && !mi->d[i].dismissed) || mi->d[i].node_added;
   if (why[0])
     eng_warn(m, why);
 }

@@ -28,6 +28,8 @@ struct eng_mirror_disk {
   int64_t start_mono_ns, ready_mono_ns, done_mono_ns;
   uint64_t offset, len;      /* the job's, last seen */
   uint64_t ready_bytes;      /* offset when it became ready */
+  uint64_t moved_offset;     /* stall watchdog: offset last seen moving, */
+  int64_t moved_mono_ns;     /* and when */
   char error[256];
 };
 
@@ -40,6 +42,7 @@ struct eng_mirror {
   bool at_switchover;        /* the source reached pre-switchover */
   bool finished;             /* mirrors completed and torn down */
   bool failed;               /* a job failed; error recorded */
+  bool src_left;             /* the abort could not remove a job or node from the source */
   double switchover_ms;      /* pre-switchover to migrate-continue */
   double sync_ms;            /* the mirroring phase: first job to all ready */
 };

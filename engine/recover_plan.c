@@ -132,6 +132,11 @@ static enum eng_ract on_postcopy(const struct eng_rfacts *f, char *why, size_t l
   if (src_paused && dst_paused) {
     if (f->can_resume_postcopy && want(f, ENG_R_POSTCOPY_RESUME))
       return ENG_R_POSTCOPY_RESUME;
+    /* QEMU leaves postcopy-paused a moment after `migrate resume`. */
+    if (f->tried[ENG_R_POSTCOPY_RESUME] && !f->waited_out) {
+      SAY("waiting for the resumed post-copy to leave postcopy-paused");
+      return ENG_R_WAIT;
+    }
     SAY("post-copy is paused on both sides (the stream broke)%s: the guest waits on the "
         "destination for its remaining pages; the source is never started%s",
         f->tried[ENG_R_POSTCOPY_RESUME] ? " and resuming it did not take" : "",
@@ -159,7 +164,10 @@ enum eng_ract eng_recover_next(const struct eng_rfacts *f, char *why, size_t len
         "qmig touched neither, look now", f->src_mig, f->dst_mig);
     return ENG_R_END_UNCERTAIN;
   }
-  if (is(f->src_run, "unknown") && (postcopy(f->dst_mig) || f->postcopy_started)) {
+  /* A source we quit may refuse new clients while it exits: that is no
+   * unknown state. */
+  bool src_unknown = is(f->src_run, "unknown") && !f->tried[ENG_R_SRC_QUIT];
+  if (src_unknown && (postcopy(f->dst_mig) || f->postcopy_started)) {
     /* A source killed during post-copy can still accept on its socket
      * while it dies, and never greet: whatever it is, the guest is on the
      * destination now and the source must never run again. */
@@ -168,7 +176,7 @@ enum eng_ract eng_recover_next(const struct eng_rfacts *f, char *why, size_t len
         "the source held; the source is never started", f->dst_run);
     return ENG_R_END_UNCERTAIN;
   }
-  if (is(f->src_run, "unknown")) {
+  if (src_unknown) {
     SAY("the source could not be inspected (another QMP client holds its monitor: is a qmig "
         "still running?); the destination is '%s'; nothing concluded", f->dst_run);
     return ENG_R_END_UNCERTAIN;

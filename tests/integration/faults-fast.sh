@@ -1,0 +1,4 @@
+# The fast subset of the fault matrix (make check-faults-fast; the whole
+# matrix is make check-faults): each cell in a process and directory of its
+# own, the table at the end; fails if a cell failed.
+exec bash "$(dirname "$0")/../faults/run.sh" --fast
