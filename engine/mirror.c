@@ -14,6 +14,7 @@
 
 #include "engine/internal.h"
 #include "engine/mirror.h"
+#include "engine/nbdfwd.h"
 
 bool eng_mirror_wanted(const struct eng_config *c)
 {
@@ -60,6 +61,27 @@ static int server_start_at(struct qmig_migration *m, const char *addr)
   if (m->cfg.nbd_tls)
     json_object_set_new(a, "tls-creds", json_string(ENG_TLS_ID));
   return qmp_execute(m->dst, "nbd-server-start", a, NULL, (int)m->cfg.qmp_timeout_ms);
+}
+
+/* mi->connect is tcp:HOST:PORT: the source's NBD client goes through our
+ * forwarder instead (a private unix socket), so that a dead link ends its
+ * connection in seconds, not after TCP's ~15 min of retransmission. */
+static int forward_start(struct qmig_migration *m)
+{
+  struct eng_mirror *mi = m->mirror;
+  char e[512], path[128];
+  snprintf(mi->fwd_to, sizeof mi->fwd_to, "%s", mi->connect + 4);
+  snprintf(mi->sockdir, sizeof mi->sockdir, ENG_MIRROR_SOCKDIR "XXXXXX");
+  if (!mkdtemp(mi->sockdir)) { /* 0700: only we and QEMU (same user) */
+    mi->sockdir[0] = '\0';
+    return eng_errorf(m, "NBD forwarder directory: %m");
+  }
+  snprintf(path, sizeof path, "%s/nbd.sock", mi->sockdir);
+  mi->fwd = eng_nbdfwd_start_tcp(path, mi->fwd_to, (int)m->cfg.qmp_timeout_ms, e, sizeof e);
+  if (!mi->fwd)
+    return eng_errorf(m, "NBD forwarder to %s: %s", mi->fwd_to, e);
+  snprintf(mi->connect, sizeof mi->connect, "unix:%s", path);
+  return 0;
 }
 
 /* Start the destination's NBD server: at nbd-addr, else a private unix
@@ -111,6 +133,8 @@ static int server_start(struct qmig_migration *m)
   }
   mi->server_started = true;
   snprintf(mi->connect, sizeof mi->connect, "%s", c->nbd_connect ? c->nbd_connect : mi->listen);
+  if (!strncmp(mi->connect, "tcp:", 4))
+    return forward_start(m);
   return 0;
 }
 
@@ -135,8 +159,16 @@ static int start_disk(struct qmig_migration *m, size_t i)
                         sock_json(m->mirror->connect, false), "export", md->src.name);
   if (c->nbd_tls) {
     json_object_set_new(a, "tls-creds", json_string(ENG_TLS_ID));
-    if (c->tls_hostname)
-      json_object_set_new(a, "tls-hostname", json_string(c->tls_hostname));
+    char host[256] = "", port[16];
+    /* Through our forwarder QEMU sees a unix socket: the name its x509
+     * check needs is the one it would have used over TCP. */
+    if (!c->tls_hostname && m->mirror->fwd_to[0]) {
+      char tcp[310];
+      snprintf(tcp, sizeof tcp, "tcp:%s", m->mirror->fwd_to);
+      split_tcp(tcp, host, sizeof host, port, sizeof port);
+    }
+    if (c->tls_hostname || host[0])
+      json_object_set_new(a, "tls-hostname", json_string(c->tls_hostname ?: host));
   }
   /* A command whose connection broke may have been done: the abort then
    * removes what may be there. */
@@ -254,7 +286,8 @@ static int check_stall(struct qmig_migration *m)
       return eng_errorf(m, "disk %s: mirror stalled: no progress for %u s (%llu of %llu bytes "
                         "copied): the link to the NBD server at %s is down or blocked",
                         md->src.name, s, (unsigned long long)md->offset,
-                        (unsigned long long)md->len, m->mirror->connect);
+                        (unsigned long long)md->len,
+                        m->mirror->fwd_to[0] ? m->mirror->fwd_to : m->mirror->connect);
     }
   }
   return 0;
@@ -367,6 +400,10 @@ static void teardown(struct qmig_migration *m, char *why, size_t len)
     mi->server_started = false;
   else if (mi->server_started && usable(m->dst))
     snprintf(why, len, "destination nbd-server-stop: %s", qmp_error(m->dst));
+  /* The nodes and the server are gone: so are both ends of each forwarded
+   * connection (bounded wait, then aborted). */
+  eng_nbdfwd_end(mi->fwd, 2000);
+  mi->fwd = NULL;
   if (mi->sockdir[0]) {
     char p[128];
     snprintf(p, sizeof p, "%s/nbd.sock", mi->sockdir);
@@ -434,6 +471,9 @@ void eng_mirror_abort(struct qmig_migration *m)
   int t = (int)m->cfg.qmp_timeout_ms;
   char id[32], why[512] = "";
   bool any = false;
+  /* Forwarded NBD connections end now: QEMU's NBD client sees EOF at once
+   * (a job waiting on a dead link could not be cancelled). */
+  eng_nbdfwd_abort(mi->fwd);
   /* A source whose QMP broke (a timeout, garbage) still holds the jobs and
    * nodes: one fresh connection to remove them (it is always reached
    * directly, never through the tunnel). */
@@ -503,6 +543,8 @@ void eng_mirror_report(struct qmig_migration *m)
   if (mi->listen[0]) {
     json_object_set_new(o, "nbd_listen", json_string(mi->listen));
     json_object_set_new(o, "nbd_connect", json_string(mi->connect));
+    if (mi->fwd_to[0])
+      json_object_set_new(o, "nbd_forwarded_to", json_string(mi->fwd_to));
     json_object_set_new(o, "sync", json_string(m->cfg.disk_sync == ENG_SYNC_TOP ? "top" : "full"));
     json_object_set_new(o, "copy_mode", json_string(m->cfg.copy_mode == ENG_COPY_WRITE_BLOCKING
                                                         ? "write-blocking" : "background"));
@@ -517,5 +559,12 @@ void eng_mirror_report(struct qmig_migration *m)
 
 void eng_mirror_free(struct eng_mirror *mi)
 {
+  if (mi && mi->fwd) { /* not torn down: a failure before anything was added */
+    eng_nbdfwd_end(mi->fwd, 0);
+    char p[128];
+    snprintf(p, sizeof p, "%s/nbd.sock", mi->sockdir);
+    unlink(p);
+    rmdir(mi->sockdir);
+  }
   free(mi);
 }

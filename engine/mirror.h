@@ -33,12 +33,18 @@ struct eng_mirror_disk {
   char error[256];
 };
 
+struct eng_nbdfwd;
+
 struct eng_mirror {
   size_t n;
   struct eng_mirror_disk d[ENG_MAX_DISKS];
   bool server_started;
   char listen[300], connect[300]; /* unix:PATH or tcp:HOST:PORT */
-  char sockdir[64];          /* private dir of a default unix socket */
+  char sockdir[64];          /* private dir of a default unix socket, or of ours */
+  /* Native mode, NBD server over TCP: the source connects to our socket,
+   * each connection forwarded by engine/nbdfwd.c to fwd_to (HOST:PORT). */
+  struct eng_nbdfwd *fwd;
+  char fwd_to[300];
   bool at_switchover;        /* the source reached pre-switchover */
   bool finished;             /* mirrors completed and torn down */
   bool failed;               /* a job failed; error recorded */

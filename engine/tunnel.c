@@ -28,6 +28,7 @@
 
 #include "common/errbuf.h"
 #include "engine/internal.h"
+#include "engine/nbdfwd.h"
 #include "transport/transport.h"
 
 #define MAX_CH 300
@@ -54,10 +55,7 @@ struct eng_tunnel {
   char incoming[256];          /* the agent's URI for migrate-incoming */
   char nbd[256];               /* the agent's socket for QEMU's NBD server */
   char nbd_path[96];           /* ours, that the source's NBD client uses */
-  int nbd_lfd;
-  pthread_t nbd_acceptor;
-  bool nbd_acceptor_started;
-  unsigned nbd_next;           /* index of the next NBD channel */
+  struct eng_nbdfwd *nbd_fwd;  /* its acceptor (engine/nbdfwd.c) */
   char tls_desc[160];
   char auth[16];               /* the agent's: psk, x509, none */
   int timeout_ms;
@@ -207,7 +205,7 @@ int eng_tunnel_connect_dst(struct qmig_migration *m)
     return eng_errorf(m, "out of memory");
   m->tunnel = t;
   pthread_mutex_init(&t->lock, NULL);
-  t->lfd = t->nbd_lfd = -1;
+  t->lfd = -1;
   t->agent = c->tunnel;
   t->timeout_ms = (int)c->qmp_timeout_ms;
   if (c->tunnel_tls != ENG_TLS_NONE) {
@@ -342,25 +340,19 @@ static int private_dir(struct qmig_migration *m, struct eng_tunnel *t)
 
 /* One NBD connection of the source QEMU (the client speaks second: nothing
  * to classify): to the agent as the next nbd channel, forwarded. */
-static void *nbd_acceptor(void *p)
+static struct tp_conn *nbd_open(void *ctx, unsigned index, char *err, size_t errlen)
 {
-  struct eng_tunnel *t = p;
-  char e[512];
-  while (!atomic_load(&t->stop)) {
-    int fd = tp_accept(t->nbd_lfd, 200);
-    if (fd < 0)
-      continue;
-    unsigned index = t->nbd_next++;
-    struct tp_conn *c = open_channel(t, TP_K_NBD, index, e, sizeof e);
-    struct tp_fwd *f = c ? tp_fwd_start(fd, c, e, sizeof e) : NULL;
-    if (!c)
-      close(fd);
-    if (!f)
-      record(t, e);
-    else
-      add_chan(t, TP_K_NBD, index, 0, f);
-  }
-  return NULL;
+  return open_channel(ctx, TP_K_NBD, index, err, errlen);
+}
+
+static void nbd_add(void *ctx, unsigned index, struct tp_fwd *f)
+{
+  add_chan(ctx, TP_K_NBD, index, 0, f);
+}
+
+static void nbd_fail(void *ctx, const char *why)
+{
+  record(ctx, why);
 }
 
 int eng_tunnel_nbd(struct qmig_migration *m, char *listen, size_t llen, char *connect,
@@ -374,13 +366,10 @@ int eng_tunnel_nbd(struct qmig_migration *m, char *listen, size_t llen, char *co
   if (private_dir(m, t) < 0)
     return -1;
   snprintf(t->nbd_path, sizeof t->nbd_path, "%s/nbd.sock", t->dir);
-  t->nbd_lfd = tp_unix_listen(t->nbd_path, e, sizeof e);
-  if (t->nbd_lfd < 0)
+  static const struct eng_nbdfwd_ops ops = { nbd_open, nbd_add, nbd_fail };
+  t->nbd_fwd = eng_nbdfwd_start(t->nbd_path, &ops, t, e, sizeof e);
+  if (!t->nbd_fwd)
     return eng_errorf(m, "tunnel: %s", e);
-  int rc = pthread_create(&t->nbd_acceptor, NULL, nbd_acceptor, t);
-  if (rc != 0)
-    return eng_errorf(m, "tunnel: NBD acceptor thread: %s", strerror(rc));
-  t->nbd_acceptor_started = true;
   snprintf(listen, llen, "%s", t->nbd);
   snprintf(connect, clen, "unix:%s", t->nbd_path);
   return 0;
@@ -505,16 +494,12 @@ void eng_tunnel_end(struct qmig_migration *m)
   atomic_store(&t->stop, true);
   if (t->acceptor_started)
     pthread_join(t->acceptor, NULL);
-  if (t->nbd_acceptor_started)
-    pthread_join(t->nbd_acceptor, NULL);
+  eng_nbdfwd_end(t->nbd_fwd, 0); /* its forwarders are ours, below */
+  t->nbd_fwd = NULL;
   if (t->lfd >= 0)
     close(t->lfd);
-  if (t->nbd_lfd >= 0)
-    close(t->nbd_lfd);
   if (t->path[0])
     unlink(t->path);
-  if (t->nbd_path[0])
-    unlink(t->nbd_path);
   if (t->dir[0])
     rmdir(t->dir);
   /* QEMU closes its channels when the migration ends; wait for that, then

@@ -21,9 +21,7 @@ CELL_TIMEOUT=${CELL_TIMEOUT:-300}
 # Cells that fail for a reason qmig cannot remove today (docs/FAULTS.md). They
 # still run and assert everything; the table shows KNOWN and the run does not
 # fail for them. One that passes says so: then take it off this list.
-declare -A KNOWN=(
-  [link-cut:disks]="QEMU 7.2's NBD client waits ~15 min on a dead TCP link (no TCP_USER_TIMEOUT): the source's mirror cannot be removed until then"
-)
+declare -A KNOWN=()
 
 cells=()
 if [ "${1:-}" = --fast ]; then
