@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/unit/psk_fixture.h"
+
 #include "qmig.h"
 #include "transport/transport.h"
 
@@ -258,23 +260,10 @@ static void test_forward_plain(void **state)
 static void test_forward_tls_psk(void **state)
 {
   (void)state;
-  char dir[] = "/tmp/qmig-unit-psk.XXXXXX", path[64], err[256];
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/keys.psk", dir);
-  FILE *f = fopen(path, "w");
-  fprintf(f, "qemu:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
-  fclose(f);
-  chmod(path, 0600); /* key files others can read are refused */
-  struct tp_tls_opts so = { .mode = TP_TLS_PSK, .server = true, .psk_file = path };
-  struct tp_tls_opts co = { .mode = TP_TLS_PSK, .psk_file = path, .psk_identity = "qemu" };
-  struct tp_tls *s = tp_tls_new(&so, err, sizeof err), *c = tp_tls_new(&co, err, sizeof err);
-  if (!s || !c)
-    fail_msg("%s", err);
-  forward_both_ways(c, s);
-  tp_tls_free(s);
-  tp_tls_free(c);
-  unlink(path);
-  rmdir(dir);
+  struct psk_pair k;
+  psk_pair_new(&k, "qemu");
+  forward_both_ways(k.client, k.server);
+  psk_pair_free(&k);
 }
 
 /* Records that arrived with the last setup read (the agent's reply and the

@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "tests/unit/psk_fixture.h"
+
 #include "transport/transport.h"
 
 static const struct tp_hello mfd3 = {
@@ -274,24 +276,11 @@ static void session_run(struct tp_tls *ctls, struct tp_tls *stls, bool tamper)
 static void test_session_key_and_proof(void **state)
 {
   (void)state;
-  char dir[] = "/tmp/qmig-unit-auth.XXXXXX", path[64], err[256];
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/keys.psk", dir);
-  FILE *f = fopen(path, "w");
-  fprintf(f, "qemu:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n");
-  fclose(f);
-  chmod(path, 0600); /* key files others can read are refused */
-  struct tp_tls_opts so = { .mode = TP_TLS_PSK, .server = true, .psk_file = path };
-  struct tp_tls_opts co = { .mode = TP_TLS_PSK, .psk_file = path };
-  struct tp_tls *s = tp_tls_new(&so, err, sizeof err), *c = tp_tls_new(&co, err, sizeof err);
-  if (!s || !c)
-    fail_msg("%s", err);
-  session_run(c, s, false);
-  session_run(c, s, true);
-  tp_tls_free(s);
-  tp_tls_free(c);
-  unlink(path);
-  rmdir(dir);
+  struct psk_pair k;
+  psk_pair_new(&k, NULL);
+  session_run(k.client, k.server, false);
+  session_run(k.client, k.server, true);
+  psk_pair_free(&k);
 }
 
 int main(void)
