@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "common/errbuf.h"
 #include "common/files.h"
 
 static int errorf(struct qmig_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -22,7 +23,7 @@ static int errorf(struct qmig_agent *a, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(a->err, sizeof a->err, fmt, ap);
+  errbuf_vsetf(a->err, sizeof a->err, fmt, ap);
   va_end(ap);
   return -1;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agent/qmpfilter.h"
+#include "common/errbuf.h"
 
 typedef bool check_fn(const json_t *args, const struct agt_qmp_rules *r, char *why, size_t len);
 
@@ -17,8 +18,7 @@ static bool deny(char *why, size_t len, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  if (why && len)
-    vsnprintf(why, len, fmt, ap);
+  errbuf_vsetf(why, len, fmt, ap);
   va_end(ap);
   return false;
 }

@@ -9,12 +9,13 @@
 #include <unistd.h>
 
 #include "bench/bench.h"
+#include "common/errbuf.h"
 
 int bench_errorf(struct qmig_bench *b, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(b->err, sizeof b->err, fmt, ap);
+  errbuf_vsetf(b->err, sizeof b->err, fmt, ap);
   va_end(ap);
   return -1;
 }

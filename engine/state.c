@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/errbuf.h"
 #include "engine/internal.h"
 #include "engine/mirror.h"
 
@@ -83,7 +84,7 @@ int eng_errorf(struct qmig_migration *m, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(m->err, sizeof m->err, fmt, ap);
+  errbuf_vsetf(m->err, sizeof m->err, fmt, ap);
   va_end(ap);
   return -1;
 }

@@ -27,17 +27,6 @@
 
 static const char *const side_name[2] = { "src", "dst" };
 
-static int errf(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int errf(char *err, size_t len, const char *fmt, ...)
-{
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, len, fmt, ap);
-  va_end(ap);
-  return -1;
-}
-
 static void random_uuid(char *out, size_t len)
 {
   unsigned char b[16];
@@ -71,20 +60,20 @@ static int wait_ready(const char *dir, unsigned timeout_s, char *err, size_t err
   if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
     if (fd >= 0)
       close(fd);
-    return errf(err, errlen, "serial %s: %s", sa.sun_path, strerror(errno));
+    return errbuf_setf(err, errlen, "serial %s: %s", sa.sun_path, strerror(errno));
   }
   char buf[8192];
   size_t len = 0;
   int64_t end = now_ms() + (int64_t)timeout_s * 1000;
   int rc = -1;
-  errf(err, errlen, "guest did not report READY within %u s", timeout_s);
+  errbuf_setf(err, errlen, "guest did not report READY within %u s", timeout_s);
   for (int64_t left; (left = end - now_ms()) > 0;) {
     struct pollfd p = { .fd = fd, .events = POLLIN };
     if (poll(&p, 1, (int)left) <= 0)
       continue;
     ssize_t n = read(fd, buf + len, sizeof buf - 1 - len);
     if (n <= 0) {
-      errf(err, errlen, "guest serial closed before READY");
+      errbuf_setf(err, errlen, "guest serial closed before READY");
       break;
     }
     len += (size_t)n;
@@ -92,7 +81,7 @@ static int wait_ready(const char *dir, unsigned timeout_s, char *err, size_t err
     char *e = strstr(buf, "ERROR");
     if (e) {
       e[strcspn(e, "\n")] = '\0';
-      errf(err, errlen, "guest: %s", e);
+      errbuf_setf(err, errlen, "guest: %s", e);
       break;
     }
     if (!strncmp(buf, "READY", 5) || strstr(buf, "\nREADY")) { /* not DREADY */
@@ -204,7 +193,7 @@ static int stop_qemus(const char *dir, char *err, size_t errlen)
   char path[PATH_MAX];
   for (int s = 0; s < 2; s++) {
     if (stop_side(dir, s) < 0)
-      rc = errf(err, errlen, "%s QEMU does not die", side_name[s]);
+      rc = errbuf_setf(err, errlen, "%s QEMU does not die", side_name[s]);
     static const char *const files[] = { "pid", "qmp", "serial" };
     for (int i = 0; i < 3; i++) {
       snprintf(path, sizeof path, "%s/%s.%s", dir, side_name[s], files[i]);
@@ -264,7 +253,7 @@ int qmig_lab_stop(const char *dir, char *err, size_t errlen)
   /* A lab that is gone stops as a no-op; one in a directory another user
    * controls is not ours to act on. */
   if (lstat(dir, &st) == 0 && files_private_dir(dir, false, why, sizeof why) < 0)
-    return errf(err, errlen, "lab: %s", why);
+    return errbuf_setf(err, errlen, "lab: %s", why);
   /* QEMUs first: a namespace lives on while a process is inside. */
   int rc = stop_qemus(dir, err, errlen);
   net_of(dir, &n);
@@ -323,7 +312,7 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
   if (fd >= 0 && close(fd) < 0 && rc == 0)
     rc = -1, e = errno;
   json_decref(j);
-  return rc < 0 ? errf(err, errlen, "cannot write %s: %s", path, e ? strerror(e) : "JSON") : 0;
+  return rc < 0 ? errbuf_setf(err, errlen, "cannot write %s: %s", path, e ? strerror(e) : "JSON") : 0;
 }
 
 int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errlen)
@@ -331,7 +320,7 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
   struct qmig_lab_options o = *given;
   char dir[PATH_MAX], guest[PATH_MAX], uuid[40], why[512] = "";
   if (!o.dir)
-    return errf(err, errlen, "lab: no run directory given");
+    return errbuf_setf(err, errlen, "lab: no run directory given");
   if (o.fill_mib == 0)
     o.fill_mib = 64;
   if (o.heartbeat_ms == 0)
@@ -342,56 +331,56 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
     o.ready_timeout_s = 60;
   const char *accel = o.accel ? o.accel : "auto";
   if (strcmp(accel, "kvm") && strcmp(accel, "tcg") && strcmp(accel, "auto"))
-    return errf(err, errlen, "lab: accel '%s' is not kvm, tcg or auto", accel);
+    return errbuf_setf(err, errlen, "lab: accel '%s' is not kvm, tcg or auto", accel);
   if (o.mem_mib < o.fill_mib + 20 || o.fill_mib > 3000)
-    return errf(err, errlen, "lab: fill %u MiB does not fit in %u MiB of guest RAM "
+    return errbuf_setf(err, errlen, "lab: fill %u MiB does not fit in %u MiB of guest RAM "
                 "(needs fill + 20 MiB, fill at most 3000)", o.fill_mib, o.mem_mib);
   /* Everything the lab writes goes here (logs, lab.json, pidfiles,
    * sockets, disks): a directory someone else planted, or can write to,
    * could redirect those writes (a symlink as src.log truncated its target). */
   if (files_private_dir(o.dir, true, why, sizeof why) < 0)
-    return errf(err, errlen, "lab: %s", why);
+    return errbuf_setf(err, errlen, "lab: %s", why);
   if (!realpath(o.dir, dir))
-    return errf(err, errlen, "lab: %s: %s", o.dir, strerror(errno));
+    return errbuf_setf(err, errlen, "lab: %s: %s", o.dir, strerror(errno));
   if (lab_side_pid(dir, 0) || lab_side_pid(dir, 1))
-    return errf(err, errlen, "lab: a pair is already running in %s (qmig lab stop first)", dir);
+    return errbuf_setf(err, errlen, "lab: a pair is already running in %s (qmig lab stop first)", dir);
   if (lab_find_guest(o.guest, guest, sizeof guest) < 0)
-    return errf(err, errlen, "lab: guest image %s not found (build it with make)", guest);
+    return errbuf_setf(err, errlen, "lab: guest image %s not found (build it with make)", guest);
   struct lab_disk disk_, *disk = NULL;
   if (o.disk_mib) {
     if (lab_disk_create(&o, dir, &disk_, why, sizeof why) < 0)
-      return errf(err, errlen, "lab: disk: %s", why);
+      return errbuf_setf(err, errlen, "lab: disk: %s", why);
     disk = &disk_;
   } else if (o.disk_write_kibps || o.disk_format || o.disk_cache || o.disk_copy ||
              o.data_disk_mib || o.data_disk_top) {
-    return errf(err, errlen, "lab: disk options given without a disk size");
+    return errbuf_setf(err, errlen, "lab: disk options given without a disk size");
   }
   random_uuid(uuid, sizeof uuid);
   int tls_port[2] = { 0, 0 };
   char tlsdir[PATH_MAX];
   if (o.qmp_tls_dir) {
     if (o.netns)
-      return errf(err, errlen, "lab: a TLS QMP monitor is not available with netns");
+      return errbuf_setf(err, errlen, "lab: a TLS QMP monitor is not available with netns");
     if (!realpath(o.qmp_tls_dir, tlsdir))
-      return errf(err, errlen, "lab: QMP TLS directory %s: %s", o.qmp_tls_dir, strerror(errno));
+      return errbuf_setf(err, errlen, "lab: QMP TLS directory %s: %s", o.qmp_tls_dir, strerror(errno));
     o.qmp_tls_dir = tlsdir;
     for (int s = 0; s < 2; s++)
       if ((tls_port[s] = lab_free_port()) <= 0)
-        return errf(err, errlen, "lab: no free TCP port on 127.0.0.1 for a TLS QMP monitor");
+        return errbuf_setf(err, errlen, "lab: no free TCP port on 127.0.0.1 for a TLS QMP monitor");
     if (tls_port[0] == tls_port[1])
-      return errf(err, errlen, "lab: no two free TCP ports on 127.0.0.1 (try again)");
+      return errbuf_setf(err, errlen, "lab: no two free TCP ports on 127.0.0.1 (try again)");
   }
   struct lab_net net_, *net = NULL;
   if (o.netns) {
     lab_net_names(dir, &net_);
     if (o.link_rate && lab_parse_rate(o.link_rate, &net_.rate_bps) < 0)
-      return errf(err, errlen, "lab: link rate '%s' is not a rate (e.g. 1gbit, 200mbit)",
+      return errbuf_setf(err, errlen, "lab: link rate '%s' is not a rate (e.g. 1gbit, 200mbit)",
                   o.link_rate);
     if (lab_net_up(&net_, why, sizeof why) < 0)
-      return errf(err, errlen, "lab: %s", why);
+      return errbuf_setf(err, errlen, "lab: %s", why);
     net = &net_;
   } else if (o.link_rate) {
-    return errf(err, errlen, "lab: a link rate needs the two-namespace lab (netns)");
+    return errbuf_setf(err, errlen, "lab: a link rate needs the two-namespace lab (netns)");
   }
 
   /* auto: KVM first when /dev/kvm is usable, TCG if the guest does not come
@@ -423,14 +412,14 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
     if (lab_start_qemu(&o, dir, 1, tries[i], guest, uuid, disk, net ? net->ns[1] : NULL,
                    tls_port[1], why, sizeof why) < 0) {
       qmig_lab_stop(dir, NULL, 0);
-      return errf(err, errlen, "lab: %s", why);
+      return errbuf_setf(err, errlen, "lab: %s", why);
     }
     char a[PATH_MAX + 8];
     snprintf(a, sizeof a, "unix:%s/dst.qmp", dir);
     struct qmp_conn *c = qmp_connect("destination", a, 10000, why, sizeof why);
     if (!c) {
       qmig_lab_stop(dir, NULL, 0);
-      return errf(err, errlen, "lab: %s", why);
+      return errbuf_setf(err, errlen, "lab: %s", why);
     }
     qmp_close(c);
     if (write_info(&o, dir, tries[i], uuid, disk, net, tls_port, err, errlen) < 0) {
@@ -441,7 +430,7 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
   }
   if (net)
     lab_net_down(net, NULL, 0);
-  return errf(err, errlen, "lab: %s", why);
+  return errbuf_setf(err, errlen, "lab: %s", why);
 }
 
 int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t errlen)
@@ -449,18 +438,18 @@ int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t e
   char path[PATH_MAX], real[PATH_MAX], why[256];
   memset(li, 0, sizeof *li);
   if (!realpath(dir, real))
-    return errf(err, errlen, "%s: %s", dir, strerror(errno));
+    return errbuf_setf(err, errlen, "%s: %s", dir, strerror(errno));
   if (files_private_dir(dir, false, path, sizeof path) < 0)
-    return errf(err, errlen, "%s", path);
+    return errbuf_setf(err, errlen, "%s", path);
   snprintf(path, sizeof path, "%s/lab.json", real);
   json_error_t je;
   json_t *j = load_info(path, &je);
   if (!j)
-    return errf(err, errlen, "%s: %s (no lab here? qmig lab start first)", path, je.text);
+    return errbuf_setf(err, errlen, "%s: %s (no lab here? qmig lab start first)", path, je.text);
   int rc = lab_info_from_json(j, li, why, sizeof why);
   json_decref(j);
   if (rc < 0)
-    return errf(err, errlen, "%s: %s", path, why);
+    return errbuf_setf(err, errlen, "%s: %s", path, why);
   li->src_pid = lab_side_pid(real, 0);
   li->dst_pid = lab_side_pid(real, 1);
   return 0;
@@ -475,7 +464,7 @@ int lab_info_from_json(json_t *j, struct qmig_lab_info *li, char *err, size_t er
                      "dst_qmp", &ds, "src_serial", &sser, "dst_serial", &dser, "accel", &acc,
                      "mem_mib", &mem, "fill_mib", &fill, "dirty_mibps", &dirty, "heartbeat_ms",
                      &hb) < 0)
-    return errf(err, errlen, "%s", je.text);
+    return errbuf_setf(err, errlen, "%s", je.text);
   snprintf(li->src_qmp, sizeof li->src_qmp, "%s", ss);
   snprintf(li->dst_qmp, sizeof li->dst_qmp, "%s", ds);
   snprintf(li->src_serial, sizeof li->src_serial, "%s", sser);

@@ -10,23 +10,10 @@
 #include <unistd.h>
 
 #include "guest/pattern.h"
+#include "common/errbuf.h"
 #include "common/files.h"
 #include "common/run.h"
 #include "lab/lab.h"
-
-static int ld_errf(char *err, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int ld_errf(char *err, size_t len, const char *fmt, ...)
-{
-  va_list ap;
-
-  if (err && len) {
-    va_start(ap, fmt);
-    vsnprintf(err, len, fmt, ap);
-    va_end(ap);
-  }
-  return -1;
-}
 
 /* A new image at path (the guest's generations begin at 1 again). */
 static int create_image(const char *path, const char *format, unsigned mib, char *err,
@@ -36,9 +23,9 @@ static int create_image(const char *path, const char *format, unsigned mib, char
   snprintf(size, sizeof size, "%uM", mib);
   const char *argv[] = { "qemu-img", "create", "-q", "-f", format, path, size, NULL };
   if (unlink(path) < 0 && errno != ENOENT)
-    return ld_errf(err, errlen, "remove the old %s: %s", path, strerror(errno));
+    return errbuf_setf(err, errlen, "remove the old %s: %s", path, strerror(errno));
   if (run_argv(argv, why, sizeof why) < 0)
-    return ld_errf(err, errlen, "create %s: %s", path, why);
+    return errbuf_setf(err, errlen, "create %s: %s", path, why);
   return 0;
 }
 
@@ -50,18 +37,18 @@ static int create_data_disk(const char *path, unsigned mib, char *err, size_t er
   char buf[65536];
   int rc = 0;
   if (in < 0 || out < 0)
-    rc = ld_errf(err, errlen, "%s: %s", in < 0 ? "/dev/urandom" : path, strerror(errno));
+    rc = errbuf_setf(err, errlen, "%s: %s", in < 0 ? "/dev/urandom" : path, strerror(errno));
   for (uint64_t left = (uint64_t)mib << 20; rc == 0 && left;) {
     ssize_t n = read(in, buf, sizeof buf);
     if (n <= 0 || write(out, buf, (size_t)n) != n)
-      rc = ld_errf(err, errlen, "filling %s: %s", path, strerror(errno));
+      rc = errbuf_setf(err, errlen, "filling %s: %s", path, strerror(errno));
     else
       left -= (uint64_t)n;
   }
   if (in >= 0)
     close(in);
   if (out >= 0 && close(out) < 0 && rc == 0)
-    rc = ld_errf(err, errlen, "%s: %s", path, strerror(errno));
+    rc = errbuf_setf(err, errlen, "%s: %s", path, strerror(errno));
   return rc;
 }
 
@@ -72,17 +59,17 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
 
   d->format = o->disk_format ? o->disk_format : "raw";
   if (strcmp(d->format, "raw") && strcmp(d->format, "qcow2"))
-    return ld_errf(err, errlen, "disk format '%s' is not raw or qcow2", d->format);
+    return errbuf_setf(err, errlen, "disk format '%s' is not raw or qcow2", d->format);
   if (o->disk_cache && strcmp(o->disk_cache, "none") && strcmp(o->disk_cache, "writeback"))
-    return ld_errf(err, errlen, "disk cache '%s' is not none or writeback", o->disk_cache);
+    return errbuf_setf(err, errlen, "disk cache '%s' is not none or writeback", o->disk_cache);
   if (o->disk_mib > QG_MAX_DISK_MIB)
-    return ld_errf(err, errlen, "disk of %u MiB is beyond the guest's LBA28 (at most %u MiB)",
+    return errbuf_setf(err, errlen, "disk of %u MiB is beyond the guest's LBA28 (at most %u MiB)",
                    o->disk_mib, QG_MAX_DISK_MIB);
   /* -drive takes ',' as its separator: a path with one would need escaping */
   if (strchr(dir, ','))
-    return ld_errf(err, errlen, "run directory %s has a ',' (cannot go into -drive)", dir);
+    return errbuf_setf(err, errlen, "run directory %s has a ',' (cannot go into -drive)", dir);
   if (snprintf(d->path, sizeof d->path, "%s/disk.%s", dir, d->format) >= (int)sizeof d->path)
-    return ld_errf(err, errlen, "run directory path %s too long", dir);
+    return errbuf_setf(err, errlen, "run directory path %s too long", dir);
 
   if (create_image(d->path, d->format, o->disk_mib, err, errlen) < 0)
     return -1;
@@ -92,14 +79,14 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
   d->dst_format = d->format;
   d->data_path[0] = d->dst_data_path[0] = '\0';
   if (!o->disk_copy && (o->dst_disk_format || o->dst_disk_mib || o->dst_no_disk))
-    return ld_errf(err, errlen, "destination disk variants need a non-shared disk (disk copy)");
+    return errbuf_setf(err, errlen, "destination disk variants need a non-shared disk (disk copy)");
   if (o->disk_copy && o->dst_no_disk) {
     d->dst_path[0] = '\0';
     d->dst_format = NULL;
   } else if (o->disk_copy) {
     d->dst_format = o->dst_disk_format ? o->dst_disk_format : d->format;
     if (strcmp(d->dst_format, "raw") && strcmp(d->dst_format, "qcow2"))
-      return ld_errf(err, errlen, "destination disk format '%s' is not raw or qcow2",
+      return errbuf_setf(err, errlen, "destination disk format '%s' is not raw or qcow2",
                      d->dst_format);
     snprintf(d->dst_path, sizeof d->dst_path, "%s/disk-dst.%s", dir, d->dst_format);
     if (create_image(d->dst_path, d->dst_format, o->dst_disk_mib ? o->dst_disk_mib : o->disk_mib,
@@ -108,7 +95,7 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
   }
   d->data_format = "raw";
   if (o->data_disk_top && !o->data_disk_mib)
-    return ld_errf(err, errlen, "a data disk overlay needs a data disk size");
+    return errbuf_setf(err, errlen, "a data disk overlay needs a data disk size");
   if (o->data_disk_mib && !o->data_disk_top) {
     snprintf(d->data_path, sizeof d->data_path, "%s/data.raw", dir);
     if (create_data_disk(d->data_path, o->data_disk_mib, err, errlen) < 0)
@@ -128,16 +115,16 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
                            p, NULL };
       unlink(p);
       if (run_argv(mk, why, sizeof why) < 0)
-        return ld_errf(err, errlen, "create %s: %s", p, why);
+        return errbuf_setf(err, errlen, "create %s: %s", p, why);
     }
     const char *wr[] = { "qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 1M", d->data_path,
                          NULL };
     if (o->data_disk_mib < 2 || run_argv(wr, why, sizeof why) < 0)
-      return ld_errf(err, errlen, "write into %s: %s", d->data_path,
+      return errbuf_setf(err, errlen, "write into %s: %s", d->data_path,
                      o->data_disk_mib < 2 ? "the data disk needs 2 MiB at least" : why);
   }
   if (o->data_disk_copy && (!o->disk_copy || o->data_disk_top || !o->data_disk_mib))
-    return ld_errf(err, errlen, "a destination data disk of its own needs a non-shared disk "
+    return errbuf_setf(err, errlen, "a destination data disk of its own needs a non-shared disk "
                    "and a raw data disk");
   if (o->data_disk_copy) {
     snprintf(d->dst_data_path, sizeof d->dst_data_path, "%s/data-dst.raw", dir);
@@ -158,7 +145,7 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
     } else if (errno == EINVAL && !o->disk_cache) {
       d->cache = "writeback";
     } else {
-      return ld_errf(err, errlen, "%s with O_DIRECT (cache=none): %s", d->path,
+      return errbuf_setf(err, errlen, "%s with O_DIRECT (cache=none): %s", d->path,
                      strerror(errno));
     }
   }

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "common/errbuf.h"
 #include "qmp/qmp.h"
 #include "qmp/qmp_int.h"
 
@@ -54,13 +55,13 @@ set_msg(struct qmp_conn *c, bool brk, bool prefix, const char *fmt, ...)
 {
   size_t off = 0;
   if (prefix) {
-    int n = snprintf(c->err, sizeof c->err, "%s: ", c->name);
-    off = n < 0 ? 0 : (size_t)n < sizeof c->err ? (size_t)n : sizeof c->err - 1;
+    errbuf_setf(c->err, sizeof c->err, "%s: ", c->name);
+    off = strlen(c->err);
   }
   c->err_cause = off;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(c->err + off, sizeof c->err - off, fmt, ap);
+  errbuf_vsetf(c->err + off, sizeof c->err - off, fmt, ap);
   va_end(ap);
   if (brk)
     c->broken = true;
