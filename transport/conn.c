@@ -13,17 +13,23 @@
 
 #include <openssl/rand.h>
 
+#include "common/errbuf.h"
 #include "transport/conn_int.h"
 
 int tp_conn_fail(struct tp_conn *c, const char *fmt, ...)
 {
-  char m[400];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(m, sizeof m, fmt, ap);
+  errbuf_vlabelf(c->err, sizeof c->err, c->label, fmt, ap);
   va_end(ap);
-  snprintf(c->err, sizeof c->err, "%s: %s", c->label, m);
   return -1;
+}
+
+static int tls_fail(struct tp_conn *c, const char *what)
+{
+  char why[400];
+  tp_tls_why(c, what, why, sizeof why);
+  return tp_conn_fail(c, "%s", why);
 }
 
 /* Wait for `ev` on fd until the deadline; 0 ready, -1 timed out/failed. */
@@ -120,8 +126,7 @@ static int tls_handshake(struct tp_conn *c, int64_t deadline)
       return fr;
     int e = SSL_get_error(c->ssl, r);
     if (e != SSL_ERROR_WANT_READ) {
-      tp_tls_why(c, "TLS handshake failed");
-      return -1;
+      return tls_fail(c, "TLS handshake failed");
     }
     if (fr < 0 ||
         fill_rbio(c, deadline, "the peer closed the connection during the TLS handshake "
@@ -137,8 +142,7 @@ static int tls_write_all(struct tp_conn *c, const void *p, size_t n, int64_t dea
     ERR_clear_error();
     int r = SSL_write(c->ssl, p, chunk);
     if (r <= 0) {
-      tp_tls_why(c, "TLS write failed");
-      return -1;
+      return tls_fail(c, "TLS write failed");
     }
     p = (const char *)p + r;
     n -= (size_t)r;
@@ -157,8 +161,7 @@ static ssize_t tls_read_some(struct tp_conn *c, void *p, size_t n, int64_t deadl
     if (e == SSL_ERROR_ZERO_RETURN)
       return 0;
     if (e != SSL_ERROR_WANT_READ) {
-      tp_tls_why(c, "TLS read failed");
-      return -1;
+      return tls_fail(c, "TLS read failed");
     }
     if (flush_wbio(c, deadline) < 0 ||
         fill_rbio(c, deadline, "connection closed by the peer without TLS close_notify") < 0)

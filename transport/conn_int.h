@@ -34,9 +34,10 @@ extern const struct tp_ops tp_plain_ops, tp_tls_ops;
 
 /* tls.c: a new SSL for c, client or server per the context. */
 int tp_tls_attach(struct tp_conn *c, struct tp_tls *t, const char *peer_host);
-/* Why the TLS layer failed: OpenSSL's error queue and the verify result,
- * translated into a cause a user can act on. */
-void tp_tls_why(struct tp_conn *c, const char *what);
+/* Why the TLS layer of c failed: OpenSSL's error queue and the verify
+ * result, translated into a cause a user can act on, as "WHAT: cause" in
+ * out (no label: the caller records it where it belongs). */
+void tp_tls_why(const struct tp_conn *c, const char *what, char *out, size_t len);
 /* conn.c: set c->err to "LABEL: ..." and return -1. */
 int tp_conn_fail(struct tp_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

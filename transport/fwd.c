@@ -10,6 +10,9 @@
  *   out: local --recv--> pbuf [--SSL_write--> wbio --> wire] --send--> remote
  *   in:  remote --recv--> [wire --> rbio --SSL_read-->] pbuf --send--> local
  *
+ * What a direction does with its bytes (copy, splice, TLS out, TLS in) is a
+ * struct dir_ops chosen once in tp_fwd_start; the loop only calls hooks.
+ *
  * EOF is forwarded as a half-close (TLS: close_notify, then SHUT_WR) and the
  * forwarder ends when both directions are done or one failed; failing closes
  * both sockets, so QEMU on either side sees its channel break. */
@@ -41,17 +44,34 @@ struct req {
   struct dir *d;
 };
 
+struct tp_fwd;
+struct dir;
+
+/* What one direction does with its bytes, chosen once in tp_fwd_start (the
+ * loop never asks whether the remote side is TLS): copied through a user
+ * buffer, spliced through a pipe, encrypted into records (out, TLS) or
+ * decrypted from them (in, TLS).  Each hook queues the next SQE (at most one
+ * per direction) or finishes the direction; 0, or -errno after fail(). */
+struct dir_ops {
+  int (*start)(struct tp_fwd *f, struct dir *d); /* first step */
+  int (*recv)(struct tp_fwd *f, struct dir *d);  /* queue a receive */
+  int (*send)(struct tp_fwd *f, struct dir *d);  /* queue sbuf[off, len) */
+  int (*got)(struct tp_fwd *f, struct dir *d, size_t n); /* n > 0 received */
+  int (*eof)(struct tp_fwd *f, struct dir *d);   /* the sender closed */
+  int (*sent)(struct tp_fwd *f, struct dir *d);  /* all of sbuf went out */
+};
+
 struct dir {
-  const char *name;   /* "to the peer" / "to local QEMU" */
+  const struct dir_ops *ops;
   bool out;           /* local -> remote */
   int from, to;
   struct req recv_req, send_req;
   uint8_t *pbuf;      /* plaintext */
   uint8_t *wire;      /* TLS records */
-  size_t len, off;    /* what is being sent, and how far */
-  bool sending_wire;
+  const uint8_t *sbuf; /* what is being sent (pbuf or wire) */
+  size_t len, off;    /* its length, and how far it went */
   bool eof_seen, done;
-  int pipe[2];        /* splice mode: the kernel moves the bytes via this */
+  int pipe[2];        /* splice: the kernel moves the bytes via this */
 };
 
 struct tp_fwd {
@@ -69,71 +89,29 @@ struct tp_fwd {
   struct tp_fwd_stats st;
 };
 
+/* Record the first failure as "LABEL: what" (the remote connection's label). */
 static void fail(struct tp_fwd *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(struct tp_fwd *f, const char *fmt, ...)
 {
-  char m[200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(m, sizeof m, fmt, ap);
-  va_end(ap);
   pthread_mutex_lock(&f->lock);
   if (!f->st.failed) {
     f->st.failed = true;
-    snprintf(f->st.error, sizeof f->st.error, "%s: %s", f->remote->label, m);
+    va_list ap;
+    va_start(ap, fmt);
+    errbuf_vlabelf(f->st.error, sizeof f->st.error, f->remote->label, fmt, ap);
+    va_end(ap);
   }
   pthread_mutex_unlock(&f->lock);
 }
 
-static int sqe_recv(struct tp_fwd *f, struct dir *d, void *buf, size_t n)
+static struct io_uring_sqe *sqe_for(struct tp_fwd *f, struct req *r)
 {
   struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
-  if (!sqe)
-    return -EBUSY;
-  io_uring_prep_recv(sqe, d->from, buf, n, 0);
-  io_uring_sqe_set_data(sqe, &d->recv_req);
-  f->inflight++;
-  return 0;
-}
-
-static bool spliced(const struct dir *d) { return d->pipe[0] >= 0; }
-
-static int sqe_send(struct tp_fwd *f, struct dir *d)
-{
-  struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
-  if (!sqe)
-    return -EBUSY;
-  if (spliced(d)) {
-    io_uring_prep_splice(sqe, d->pipe[0], -1, d->to, -1, (unsigned)(d->len - d->off),
-                         SPLICE_F_MOVE);
-    io_uring_sqe_set_data(sqe, &d->send_req);
+  if (sqe) {
+    io_uring_sqe_set_data(sqe, r);
     f->inflight++;
-    return 0;
   }
-  const uint8_t *p = (d->sending_wire ? d->wire : d->pbuf) + d->off;
-  io_uring_prep_send(sqe, d->to, p, d->len - d->off, MSG_NOSIGNAL);
-  io_uring_sqe_set_data(sqe, &d->send_req);
-  f->inflight++;
-  return 0;
-}
-
-static bool tls(const struct tp_fwd *f) { return f->remote->ssl != NULL; }
-
-/* Start receiving for d: plaintext from local, or records from the remote. */
-static int start_recv(struct tp_fwd *f, struct dir *d)
-{
-  if (spliced(d)) {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&f->ring);
-    if (!sqe)
-      return -EBUSY;
-    io_uring_prep_splice(sqe, d->from, -1, d->pipe[1], -1, BUF_SIZE, SPLICE_F_MOVE);
-    io_uring_sqe_set_data(sqe, &d->recv_req);
-    f->inflight++;
-    return 0;
-  }
-  if (!d->out && tls(f))
-    return sqe_recv(f, d, d->wire, WIRE_SIZE);
-  return sqe_recv(f, d, d->pbuf, BUF_SIZE);
+  return sqe;
 }
 
 static void finish_dir(struct dir *d)
@@ -142,25 +120,147 @@ static void finish_dir(struct dir *d)
   d->done = true;
 }
 
-/* out, TLS: send what SSL put into wbio; when empty, receive or finish. */
-static int out_flush(struct tp_fwd *f, struct dir *d)
+/* Send buf[0, n) next. */
+static int send_buf(struct tp_fwd *f, struct dir *d, const uint8_t *buf, size_t n)
+{
+  d->sbuf = buf;
+  d->len = n;
+  d->off = 0;
+  return d->ops->send(f, d);
+}
+
+/* ---- plain: through a user buffer ---- */
+
+static int copy_recv_into(struct tp_fwd *f, struct dir *d, uint8_t *buf, size_t n)
+{
+  struct io_uring_sqe *sqe = sqe_for(f, &d->recv_req);
+  if (!sqe)
+    return -EBUSY;
+  io_uring_prep_recv(sqe, d->from, buf, n, 0);
+  return 0;
+}
+
+static int copy_recv(struct tp_fwd *f, struct dir *d)
+{
+  return copy_recv_into(f, d, d->pbuf, BUF_SIZE);
+}
+
+static int copy_send(struct tp_fwd *f, struct dir *d)
+{
+  struct io_uring_sqe *sqe = sqe_for(f, &d->send_req);
+  if (!sqe)
+    return -EBUSY;
+  io_uring_prep_send(sqe, d->to, d->sbuf + d->off, d->len - d->off, MSG_NOSIGNAL);
+  return 0;
+}
+
+static int plain_got(struct tp_fwd *f, struct dir *d, size_t n)
+{
+  return send_buf(f, d, d->pbuf, n);
+}
+
+static int plain_eof(struct tp_fwd *f, struct dir *d)
+{
+  (void)f;
+  finish_dir(d);
+  return 0;
+}
+
+static int plain_sent(struct tp_fwd *f, struct dir *d) { return d->ops->recv(f, d); }
+
+static const struct dir_ops copy_ops = {
+  .start = copy_recv, .recv = copy_recv, .send = copy_send,
+  .got = plain_got,   .eof = plain_eof,  .sent = plain_sent,
+};
+
+/* ---- plain: splice through a pipe (the bytes stay in the kernel) ---- */
+
+static int splice_recv(struct tp_fwd *f, struct dir *d)
+{
+  struct io_uring_sqe *sqe = sqe_for(f, &d->recv_req);
+  if (!sqe)
+    return -EBUSY;
+  io_uring_prep_splice(sqe, d->from, -1, d->pipe[1], -1, BUF_SIZE, SPLICE_F_MOVE);
+  return 0;
+}
+
+static int splice_send(struct tp_fwd *f, struct dir *d)
+{
+  struct io_uring_sqe *sqe = sqe_for(f, &d->send_req);
+  if (!sqe)
+    return -EBUSY;
+  io_uring_prep_splice(sqe, d->pipe[0], -1, d->to, -1, (unsigned)(d->len - d->off),
+                       SPLICE_F_MOVE);
+  return 0;
+}
+
+static int splice_got(struct tp_fwd *f, struct dir *d, size_t n)
+{
+  return send_buf(f, d, NULL, n); /* the bytes are in the pipe */
+}
+
+static const struct dir_ops splice_ops = {
+  .start = splice_recv, .recv = splice_recv, .send = splice_send,
+  .got = splice_got,    .eof = plain_eof,    .sent = plain_sent,
+};
+
+/* ---- TLS out: local plaintext -> SSL_write -> wbio -> records to the peer ---- */
+
+/* Send what SSL put into wbio; when empty, receive more or finish. */
+static int tls_out_flush(struct tp_fwd *f, struct dir *d)
 {
   int n = BIO_read(f->remote->wbio, d->wire, WIRE_SIZE);
-  if (n > 0) {
-    d->sending_wire = true;
-    d->len = (size_t)n;
-    d->off = 0;
-    return sqe_send(f, d);
-  }
+  if (n > 0)
+    return send_buf(f, d, d->wire, (size_t)n);
   if (d->eof_seen) {
     finish_dir(d);
     return 0;
   }
-  return start_recv(f, d);
+  return d->ops->recv(f, d);
 }
 
-/* in, TLS: decrypt what rbio holds into pbuf; send it, or receive more. */
-static int in_drain(struct tp_fwd *f, struct dir *d)
+static int tls_fail(struct tp_fwd *f, const char *what, int ssl_error)
+{
+  char why[300];
+  tp_tls_why(f->remote, what, why, sizeof why);
+  if (ssl_error)
+    fail(f, "%s (SSL error %d)", why, ssl_error);
+  else
+    fail(f, "%s", why);
+  return -EPROTO;
+}
+
+static int tls_out_got(struct tp_fwd *f, struct dir *d, size_t n)
+{
+  /* The memory BIO takes everything: SSL_write never waits here.  With
+   * split_last the chunk's last byte goes in a record of its own. */
+  SSL *ssl = f->remote->ssl;
+  int res = (int)n;
+  int body = f->remote->split_last && res > 1 ? res - 1 : res;
+  for (int done = 0, w; done < res; done += w) {
+    ERR_clear_error();
+    int end = done < body ? body : res;
+    if ((w = SSL_write(ssl, d->pbuf + done, end - done)) <= 0)
+      return tls_fail(f, "TLS", 0);
+  }
+  return tls_out_flush(f, d);
+}
+
+static int tls_out_eof(struct tp_fwd *f, struct dir *d)
+{
+  SSL_shutdown(f->remote->ssl); /* close_notify goes after the data */
+  return tls_out_flush(f, d);
+}
+
+static const struct dir_ops tls_out_ops = {
+  .start = copy_recv,   .recv = copy_recv,      .send = copy_send,
+  .got = tls_out_got,   .eof = tls_out_eof,     .sent = tls_out_flush,
+};
+
+/* ---- TLS in: records from the peer -> rbio -> SSL_read -> local plaintext ---- */
+
+/* Decrypt what rbio holds into pbuf; send it, or receive more. */
+static int tls_in_drain(struct tp_fwd *f, struct dir *d)
 {
   SSL *ssl = f->remote->ssl;
   size_t got = 0;
@@ -174,22 +274,44 @@ static int in_drain(struct tp_fwd *f, struct dir *d)
     }
     got += (size_t)r;
   }
-  if (got) {
-    d->sending_wire = false;
-    d->len = got;
-    d->off = 0;
-    return sqe_send(f, d);
-  }
+  if (got)
+    return send_buf(f, d, d->pbuf, got);
   if (e == SSL_ERROR_WANT_READ)
-    return start_recv(f, d);
+    return d->ops->recv(f, d);
   if (e == SSL_ERROR_ZERO_RETURN) { /* close_notify: the peer's EOF */
     finish_dir(d);
     return 0;
   }
-  tp_tls_why(f->remote, "TLS");
-  fail(f, "%s (SSL error %d)", f->remote->err + strlen(f->remote->label) + 2, e);
-  return -EPROTO;
+  return tls_fail(f, "TLS", e);
 }
+
+static int tls_in_recv(struct tp_fwd *f, struct dir *d)
+{
+  return copy_recv_into(f, d, d->wire, WIRE_SIZE);
+}
+
+static int tls_in_got(struct tp_fwd *f, struct dir *d, size_t n)
+{
+  BIO_write(f->remote->rbio, d->wire, (int)n);
+  return tls_in_drain(f, d);
+}
+
+static int tls_in_eof(struct tp_fwd *f, struct dir *d)
+{
+  (void)d;
+  fail(f, "connection closed by the peer without TLS close_notify");
+  return -EPIPE;
+}
+
+/* start: the setup phase may have read records past the agent's reply (one
+ * TCP read can hold the reply and the first forwarded bytes); they wait in
+ * the rbio, so decrypt those before asking the socket for more. */
+static const struct dir_ops tls_in_ops = {
+  .start = tls_in_drain, .recv = tls_in_recv, .send = copy_send,
+  .got = tls_in_got,     .eof = tls_in_eof,   .sent = tls_in_drain,
+};
+
+/* ---- the loop ---- */
 
 static const char *peer_what(const struct dir *d, bool reading)
 {
@@ -199,69 +321,34 @@ static const char *peer_what(const struct dir *d, bool reading)
 static int on_recv(struct tp_fwd *f, struct dir *d, int res)
 {
   if (res == -EINTR || res == -EAGAIN || res == -ENOBUFS)
-    return start_recv(f, d);
+    return d->ops->recv(f, d);
   if (res < 0) {
     fail(f, "receiving from the %s: %s", peer_what(d, true), strerror(-res));
     return res;
   }
   if (res == 0) {
     d->eof_seen = true;
-    if (d->out && tls(f)) { /* local EOF: close_notify goes after the data */
-      SSL_shutdown(f->remote->ssl);
-      return out_flush(f, d);
-    }
-    if (!d->out && tls(f)) {
-      fail(f, "connection closed by the peer without TLS close_notify");
-      return -EPIPE;
-    }
-    finish_dir(d);
-    return 0;
+    return d->ops->eof(f, d);
   }
   if (d->out)
     atomic_fetch_add(&f->bytes_out, (uint64_t)res);
-  if (d->out && tls(f)) {
-    /* The memory BIO takes everything: SSL_write never waits here.  With
-     * split_last the chunk's last byte goes in a record of its own. */
-    int body = f->remote->split_last && res > 1 ? res - 1 : res;
-    for (int done = 0, w; done < res; done += w) {
-      ERR_clear_error();
-      int end = done < body ? body : res;
-      if ((w = SSL_write(f->remote->ssl, d->pbuf + done, end - done)) <= 0) {
-        tp_tls_why(f->remote, "TLS");
-        fail(f, "%s", f->remote->err + strlen(f->remote->label) + 2);
-        return -EPROTO;
-      }
-    }
-    return out_flush(f, d);
-  }
-  if (!d->out && tls(f)) {
-    BIO_write(f->remote->rbio, d->wire, res);
-    return in_drain(f, d);
-  }
-  d->sending_wire = false;
-  d->len = (size_t)res;
-  d->off = 0;
-  return sqe_send(f, d);
+  return d->ops->got(f, d, (size_t)res);
 }
 
 static int on_send(struct tp_fwd *f, struct dir *d, int res)
 {
   if (res == -EINTR || res == -EAGAIN)
-    return sqe_send(f, d);
+    return d->ops->send(f, d);
   if (res <= 0) {
     fail(f, "sending to the %s: %s", peer_what(d, false), res ? strerror(-res) : "sent nothing");
     return res ? res : -EPIPE;
   }
   d->off += (size_t)res;
   if (d->off < d->len) /* short send: the rest */
-    return sqe_send(f, d);
-  if (!d->out && !d->sending_wire)
+    return d->ops->send(f, d);
+  if (!d->out) /* plaintext to local QEMU */
     atomic_fetch_add(&f->bytes_in, d->len);
-  if (d->out && tls(f))
-    return out_flush(f, d);
-  if (!d->out && tls(f))
-    return in_drain(f, d);
-  return start_recv(f, d);
+  return d->ops->sent(f, d);
 }
 
 static double thread_cpu_s(void)
@@ -274,12 +361,9 @@ static double thread_cpu_s(void)
 static void *loop(void *arg)
 {
   struct tp_fwd *f = arg;
-  int rc = start_recv(f, &f->out);
-  /* TLS: the setup phase may have read records past the agent's reply (one
-   * TCP read can hold the reply and the first forwarded bytes); they wait
-   * in the rbio, so decrypt those before asking the socket for more. */
+  int rc = f->out.ops->start(f, &f->out);
   if (rc == 0)
-    rc = tls(f) ? in_drain(f, &f->in) : start_recv(f, &f->in);
+    rc = f->in.ops->start(f, &f->in);
   while (rc == 0 && !(f->out.done && f->in.done)) {
     struct io_uring_cqe *cqe;
     struct __kernel_timespec ts = { .tv_sec = 1 };
@@ -330,6 +414,7 @@ static void *loop(void *arg)
 
 static void init_dir(struct dir *d, bool out, int from, int to)
 {
+  d->ops = &copy_ops;
   d->pipe[0] = d->pipe[1] = -1;
   d->out = out;
   d->from = from;
@@ -340,7 +425,7 @@ static void init_dir(struct dir *d, bool out, int from, int to)
 
 static void close_pipe(struct dir *d)
 {
-  if (spliced(d)) {
+  if (d->pipe[0] >= 0) {
     close(d->pipe[0]);
     close(d->pipe[1]);
   }
@@ -366,6 +451,29 @@ static atomic_bool use_splice;
 
 void tp_fwd_set_splice(bool on) { atomic_store(&use_splice, on); }
 
+/* The hooks of both directions, once: TLS remote, or plain copied or (plain
+ * channels, tp_fwd_set_splice; docs/TUNNEL.md has the measurement that chose
+ * the default) spliced through a pipe per direction.  0 or -errno. */
+static int choose_ops(struct tp_fwd *f)
+{
+  if (tp_conn_is_tls(f->remote)) {
+    f->out.ops = &tls_out_ops;
+    f->in.ops = &tls_in_ops;
+    return 0;
+  }
+  if (!atomic_load(&use_splice))
+    return 0; /* copy_ops, from init_dir */
+  for (struct dir *d = &f->out; d; d = d == &f->out ? &f->in : NULL) {
+    if (pipe2(d->pipe, O_CLOEXEC) < 0) {
+      d->pipe[0] = d->pipe[1] = -1;
+      return -errno;
+    }
+    fcntl(d->pipe[1], F_SETPIPE_SZ, (int)BUF_SIZE); /* best effort */
+    d->ops = &splice_ops;
+  }
+  return 0;
+}
+
 struct tp_fwd *tp_fwd_start(int local_fd, struct tp_conn *remote, char *err, size_t errlen)
 {
   struct tp_fwd *f = calloc(1, sizeof *f);
@@ -386,18 +494,8 @@ struct tp_fwd *tp_fwd_start(int local_fd, struct tp_conn *remote, char *err, siz
   f->in.wire = malloc(WIRE_SIZE);
   int rc = io_uring_queue_init(RING_DEPTH, &f->ring, 0);
   f->ring_ok = rc == 0;
-  /* Plain channels may move bytes with splice through a pipe instead of
-   * copying them through user space (tp_fwd_set_splice; docs/TUNNEL.md has
-   * the measurement that chose the default). */
-  if (rc == 0 && !remote->ssl && atomic_load(&use_splice))
-    for (struct dir *d = &f->out; d && rc == 0; d = d == &f->out ? &f->in : NULL) {
-      if (pipe2(d->pipe, O_CLOEXEC) < 0) {
-        rc = -errno;
-        d->pipe[0] = d->pipe[1] = -1;
-      } else {
-        fcntl(d->pipe[1], F_SETPIPE_SZ, (int)BUF_SIZE); /* best effort */
-      }
-    }
+  if (rc == 0)
+    rc = choose_ops(f);
   if (rc < 0 || !f->out.pbuf || !f->in.pbuf || !f->out.wire || !f->in.wire) {
     errbuf_setf(err, errlen, "%s: forwarder: %s", remote->label,
                 rc < 0 ? strerror(-rc) : "out of memory");

@@ -266,7 +266,7 @@ int tp_conn_export_key(struct tp_conn *c, const uint8_t session[TP_SESSION_LEN],
   return 0;
 }
 
-void tp_tls_why(struct tp_conn *c, const char *what)
+void tp_tls_why(const struct tp_conn *c, const char *what, char *out, size_t len)
 {
   long v = SSL_get_verify_result(c->ssl);
   unsigned long e = ERR_peek_last_error();
@@ -295,7 +295,7 @@ void tp_tls_why(struct tp_conn *c, const char *what)
     /* The peer's alert is all we learn: its log says which of the two. */
     snprintf(hint, sizeof hint, "bad PSK: the peer rejected our key or identity");
   }
-  tp_conn_fail(c, "%s: %s%s%s", what, hint[0] ? hint : "", hint[0] && reason ? "; " : "",
-               reason ? reason : (hint[0] ? "" : "connection closed"));
+  errbuf_setf(out, len, "%s: %s%s%s", what, hint[0] ? hint : "", hint[0] && reason ? "; " : "",
+              reason ? reason : (hint[0] ? "" : "connection closed"));
   ERR_clear_error();
 }
