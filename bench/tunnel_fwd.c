@@ -82,7 +82,7 @@ static void *acceptor(void *p)
 {
   struct accept_arg *a = p;
   char err[256];
-  a->fd = tp_accept(a->lfd, 5000);
+  a->fd = tp_accept(a->lfd, 5000, NULL, 0);
   if (a->fd < 0 || a->app < 0)
     return NULL;
   int sv[2];

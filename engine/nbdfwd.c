@@ -70,7 +70,7 @@ static void *acceptor(void *p)
   struct eng_nbdfwd *f = p;
   char e[512];
   while (!atomic_load(&f->stop)) {
-    int fd = tp_accept(f->lfd, 200);
+    int fd = tp_accept(f->lfd, 200, NULL, 0);
     if (fd < 0)
       continue;
     unsigned index = f->next++;

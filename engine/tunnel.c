@@ -318,7 +318,7 @@ static void *acceptor(void *p)
 {
   struct eng_tunnel *t = p;
   while (!atomic_load(&t->stop)) {
-    int fd = tp_accept(t->lfd, 200);
+    int fd = tp_accept(t->lfd, 200, NULL, 0);
     if (fd >= 0)
       take_channel(t, fd);
   }

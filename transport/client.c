@@ -8,28 +8,27 @@
 
 #include <openssl/crypto.h>
 
+#include "common/errbuf.h"
 #include "transport/transport.h"
 
 struct tp_conn *tp_channel_open(const char *hostport, struct tp_tls *tls, const char *label,
                                 const struct tp_hello *h, const uint8_t *key, char *msg,
                                 size_t msglen, int timeout_ms, char *err, size_t errlen)
 {
-  char host[256], port[16];
+  char host[256], port[16], why[400];
   if (tp_split_hostport(hostport, host, sizeof host, port, sizeof port) < 0) {
-    snprintf(err, errlen, "%s: not HOST:PORT", label);
+    errbuf_setf(err, errlen, "%s: not HOST:PORT", label);
     return NULL;
   }
-  int fd = tp_tcp_connect(hostport, timeout_ms, err, errlen);
+  int fd = tp_tcp_connect(hostport, timeout_ms, why, sizeof why);
   if (fd < 0) {
-    char e[400];
-    snprintf(e, sizeof e, "%s", err);
-    snprintf(err, errlen, "%s: %s", label, e);
+    errbuf_setf(err, errlen, "%s: %s", label, why);
     return NULL;
   }
   struct tp_conn *c = tp_conn_new(fd, tls, host, label);
   if (!c || tp_conn_handshake(c, timeout_ms) < 0 ||
       tp_hello_exchange(c, h, key, msg, msglen, timeout_ms) < 0) {
-    snprintf(err, errlen, "%s", c ? tp_conn_error(c) : "out of memory");
+    errbuf_setf(err, errlen, "%s", c ? tp_conn_error(c) : "out of memory");
     tp_conn_free(c);
     return NULL;
   }
@@ -47,12 +46,12 @@ struct tp_conn *tp_session_open(const char *hostport, struct tp_tls *tls, const 
   if (!c)
     return NULL;
   if (tp_session_parse(msg, strlen(msg), si, why, sizeof why) < 0) {
-    snprintf(err, errlen, "%s: %s (reply '%.200s')", label, why, msg);
+    errbuf_setf(err, errlen, "%s: %s (reply '%.200s')", label, why, msg);
     tp_conn_free(c);
     return NULL;
   }
   if (tls && tp_conn_export_key(c, si->session, key) < 0) {
-    snprintf(err, errlen, "%s", tp_conn_error(c));
+    errbuf_setf(err, errlen, "%s", tp_conn_error(c));
     OPENSSL_cleanse(key, TP_KEY_LEN);
     tp_conn_free(c);
     return NULL;

@@ -346,21 +346,18 @@ int tp_auth_challenge(struct tp_conn *c, const struct tp_hello *h, const uint8_t
 {
   uint8_t b[TP_AUTH_LEN], nonce[TP_NONCE_LEN], mac[TP_MAC_LEN];
   if (RAND_bytes(nonce, sizeof nonce) != 1) {
-    snprintf(why, whylen, "no random bytes for a challenge");
-    return -1;
+    return errbuf_setf(why, whylen, "no random bytes for a challenge");
   }
   tp_challenge_encode(nonce, b);
   if (tp_conn_write_all(c, b, sizeof b, timeout_ms) < 0 ||
       tp_conn_read_exact(c, b, sizeof b, timeout_ms) < 0) {
-    snprintf(why, whylen, "no challenge response: %s", c->err);
-    return -1;
+    return errbuf_setf(why, whylen, "no challenge response: %s", c->err);
   }
   if (tp_response_parse(b, sizeof b, mac, why, whylen) < 0)
     return -1;
   if (!tp_auth_verify(key, nonce, h, mac)) {
-    snprintf(why, whylen, "authentication failed: wrong session proof (the peer does not "
-                          "hold this session's key)");
-    return -1;
+    return errbuf_setf(why, whylen, "authentication failed: wrong session proof (the peer "
+                                    "does not hold this session's key)");
   }
   return 0;
 }

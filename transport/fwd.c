@@ -479,8 +479,8 @@ struct tp_fwd *tp_fwd_start(int local_fd, struct tp_conn *remote, char *err, siz
   struct tp_fwd *f = calloc(1, sizeof *f);
   if (!f) {
     close(local_fd);
+    errbuf_setf(err, errlen, "%s: forwarder: out of memory", tp_conn_label(remote));
     tp_conn_free(remote);
-    errbuf_setf(err, errlen, "out of memory");
     return NULL;
   }
   f->local = local_fd;

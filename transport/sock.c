@@ -97,34 +97,28 @@ static int resolve(const char *hostport, bool passive, struct addrinfo **res, ch
   return 0;
 }
 
-/* Wait for a non-blocking connect; 0 connected, else -1 with errno. */
-static int finish_connect(int fd, int timeout_ms)
-{
-  struct pollfd p = { .fd = fd, .events = POLLOUT };
-  int rc = poll(&p, 1, timeout_ms);
-  if (rc == 0) {
-    errno = ETIMEDOUT;
-    return -1;
-  }
-  if (rc < 0)
-    return -1;
-  int soerr = 0;
-  socklen_t sl = sizeof soerr;
-  getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-  if (soerr) {
-    errno = soerr;
-    return -1;
-  }
-  return 0;
-}
-
-static int connect_fd(int fd, const struct sockaddr *sa, socklen_t sl, int timeout_ms)
+/* Connect the non-blocking fd to sa within timeout_ms; 0, or -1 with
+ * "connecting to NAME: why" in err. */
+static int connect_fd(int fd, const struct sockaddr *sa, socklen_t sl, int timeout_ms,
+                      const char *name, char *err, size_t errlen)
 {
   if (connect(fd, sa, sl) == 0)
     return 0;
-  if (errno != EINPROGRESS)
-    return -1;
-  return finish_connect(fd, timeout_ms);
+  int e = errno;
+  if (e == EINPROGRESS) {
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    int rc = poll(&p, 1, timeout_ms);
+    socklen_t el = sizeof e;
+    if (rc == 0)
+      e = ETIMEDOUT;
+    else if (rc < 0)
+      e = errno;
+    else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+      e = errno;
+    if (e == 0)
+      return 0;
+  }
+  return errbuf_setf(err, errlen, "connecting to %s: %s", name, strerror(e));
 }
 
 /* Back to blocking: the forwarder and the setup code expect it. */
@@ -139,25 +133,22 @@ int tp_tcp_connect(const char *hostport, int timeout_ms, char *err, size_t errle
   struct addrinfo *res, *ai;
   if (resolve(hostport, false, &res, err, errlen) < 0)
     return -1;
-  int fd = -1, e = 0;
-  for (ai = res; ai; ai = ai->ai_next) {
+  int fd = -1;
+  for (ai = res; ai; ai = ai->ai_next) { /* the message of the last address tried */
     fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
-      e = errno;
+      errbuf_setf(err, errlen, "connecting to %s: %s", hostport, strerror(errno));
       continue;
     }
     tp_tcp_tune(fd);
-    if (connect_fd(fd, ai->ai_addr, ai->ai_addrlen, timeout_ms) == 0)
+    if (connect_fd(fd, ai->ai_addr, ai->ai_addrlen, timeout_ms, hostport, err, errlen) == 0)
       break;
-    e = errno;
     close(fd);
     fd = -1;
   }
   freeaddrinfo(res);
-  if (fd < 0) {
-    errbuf_setf(err, errlen, "connecting to %s: %s", hostport, strerror(e));
+  if (fd < 0)
     return -1;
-  }
   set_blocking(fd);
   return fd;
 }
@@ -217,25 +208,26 @@ int tp_unix_connect(const char *path, int timeout_ms, char *err, size_t errlen)
   if (unix_addr(path, &sa, err, errlen) < 0)
     return -1;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0 || connect_fd(fd, (struct sockaddr *)&sa, sizeof sa, timeout_ms) < 0) {
-    errbuf_setf(err, errlen, "connecting to %s: %s", path, strerror(errno));
-    if (fd >= 0)
-      close(fd);
+  if (fd < 0)
+    return errbuf_setf(err, errlen, "connecting to %s: %s", path, strerror(errno));
+  if (connect_fd(fd, (struct sockaddr *)&sa, sizeof sa, timeout_ms, path, err, errlen) < 0) {
+    close(fd);
     return -1;
   }
   set_blocking(fd);
   return fd;
 }
 
-int tp_accept(int lfd, int timeout_ms)
+int tp_accept(int lfd, int timeout_ms, char *err, size_t errlen)
 {
   struct pollfd p = { .fd = lfd, .events = POLLIN };
   int rc = poll(&p, 1, timeout_ms);
   if (rc == 0)
-    errno = ETIMEDOUT;
-  if (rc <= 0)
-    return -1;
-  return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+    return errbuf_setf(err, errlen, "accepting: nobody connected within %d ms", timeout_ms);
+  int fd = rc < 0 ? -1 : accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+  if (fd < 0)
+    return errbuf_setf(err, errlen, "accepting: %s", strerror(errno));
+  return fd;
 }
 
 void tp_peer_name(int fd, char *out, size_t len)

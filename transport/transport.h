@@ -4,9 +4,16 @@
  * connections (plain or TLS 1.3 over OpenSSL memory BIOs behind one ops
  * table) and the io_uring forwarder.  docs/TUNNEL.md describes the protocol.
  *
- * Errors: functions return 0/-1 (or pointer/NULL) and leave a message on the
- * object they failed on (tp_conn_error(), tp_fwd_error()) or in the caller's
- * err buffer; code next to liburing returns -errno. */
+ * Errors, one convention for all of transport/: a function returns 0/-1 (or
+ * a count, or pointer/NULL) and records a message built once, naming what
+ * failed and why:
+ *   - on the object it failed on when there is one: a struct tp_conn
+ *     ("LABEL: why", tp_conn_error()) or a forwarder (its stats' error);
+ *   - otherwise in the caller's err/errlen buffer (parsers, sockets, TLS
+ *     contexts, opening a channel; err may be NULL).
+ * errno is never part of a result.  Only the io_uring internals of fwd.c
+ * return -errno among themselves, as the kernel and liburing do.  Messages
+ * are composed right the first time (common/errbuf), never cut apart. */
 #ifndef QMIG_TRANSPORT_H
 #define QMIG_TRANSPORT_H
 
@@ -144,8 +151,9 @@ int tp_tcp_listen(const char *hostport, char *err, size_t errlen);
 void tp_tcp_tune(int fd); /* the options above, for accepted sockets */
 int tp_unix_listen(const char *path, char *err, size_t errlen); /* mode 0600 */
 int tp_unix_connect(const char *path, int timeout_ms, char *err, size_t errlen);
-/* Accept with a timeout (ms, <0 forever); -1 with errno ETIMEDOUT on timeout. */
-int tp_accept(int lfd, int timeout_ms);
+/* Accept with a timeout (ms, <0 forever): the new fd, or -1 with why
+ * (nobody came within timeout_ms, or accept failed) in err. */
+int tp_accept(int lfd, int timeout_ms, char *err, size_t errlen);
 /* Peer of a TCP socket as "ADDR:PORT". */
 void tp_peer_name(int fd, char *out, size_t len);
 int64_t tp_mono_ms(void);
@@ -217,7 +225,8 @@ int tp_conn_export_key(struct tp_conn *c, const uint8_t session[TP_SESSION_LEN],
                        uint8_t key[TP_KEY_LEN]);
 /* Whether the peer of a new accepted socket starts with a TLS handshake
  * record (first byte 0x16), without consuming it: 1 TLS, 0 something else,
- * -1 closed or silent for timeout_ms. */
+ * -1 closed or silent for timeout_ms (a question, not a failure: no
+ * message). */
 int tp_peek_tls(int fd, int timeout_ms);
 /* TLS peers that read a record's plaintext a byte at a time and wait for the
  * socket before reading on (QEMU 7.2's TLS monitor: the rest of a record
@@ -236,7 +245,8 @@ int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, const uint8_t
 int tp_reply_send(struct tp_conn *c, uint8_t status, const char *msg, int timeout_ms);
 /* Agent side: challenge the peer of hello h and check its response against
  * key.  0 when it proved the session; -1 with the reason in why (the
- * connection failed, a malformed response, or a wrong MAC). */
+ * connection failed, a malformed response, or a wrong MAC): the refusal
+ * text the agent sends back, so without the connection's label. */
 int tp_auth_challenge(struct tp_conn *c, const struct tp_hello *h, const uint8_t key[TP_KEY_LEN],
                       int timeout_ms, char *why, size_t whylen);
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "common/errbuf.h"
 #include "common/files.h"
 #include "common/run.h"
 
@@ -186,9 +187,45 @@ static void test_secret(void **state)
   assert_non_null(strstr(err, "No such file"));
 }
 
+static int labelf(char *buf, size_t len, const char *label, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = errbuf_vlabelf(buf, len, label, fmt, ap);
+  va_end(ap);
+  return rc;
+}
+
+/* The one error setter: -1 for `return errbuf_setf(...)`, NULL/0 ignored,
+ * "LABEL: msg" built in one go, truncation always NUL-terminated. */
+static void test_errbuf(void **state)
+{
+  (void)state;
+  char b[16];
+  assert_int_equal(errbuf_setf(b, sizeof b, "x %d", 1), -1);
+  assert_string_equal(b, "x 1");
+  assert_int_equal(errbuf_setf(NULL, 0, "x"), -1);
+  assert_int_equal(labelf(b, sizeof b, "conn", "closed %s", "now"), -1);
+  assert_string_equal(b, "conn: closed no");
+  labelf(b, sizeof b, NULL, "plain");
+  assert_string_equal(b, "plain");
+  labelf(b, sizeof b, "", "plain");
+  assert_string_equal(b, "plain");
+  labelf(b, 4, "long label", "m");
+  assert_string_equal(b, "lon");
+  b[0] = '\0';
+  errbuf_appendf(b, sizeof b, "a");
+  errbuf_appendf(b, sizeof b, "b");
+  assert_string_equal(b, "a; b");
+  errbuf_appendf(b, sizeof b, "0123456789abcdef");
+  assert_int_equal(strlen(b), sizeof b - 1);
+  assert_memory_equal(b, "a; b; ", 6);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_errbuf),
     cmocka_unit_test(test_run_timeout),
     cmocka_unit_test(test_run_ok_and_fail),
     cmocka_unit_test(test_run_wait),

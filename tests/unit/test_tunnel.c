@@ -200,7 +200,7 @@ struct srv {
 static void *server_side(void *arg)
 {
   struct srv *sv = arg;
-  int fd = tp_accept(sv->lfd, 5000);
+  int fd = tp_accept(sv->lfd, 5000, NULL, 0);
   assert_true(fd >= 0);
   start_side(&sv->side, fd, sv->tls, "test server");
   return NULL;
@@ -276,7 +276,7 @@ struct early {
 static void *early_server(void *p)
 {
   struct early *e = p;
-  struct tp_conn *c = tp_conn_new(tp_accept(e->lfd, 5000), e->tls, NULL, "early server");
+  struct tp_conn *c = tp_conn_new(tp_accept(e->lfd, 5000, NULL, 0), e->tls, NULL, "early server");
   assert_int_equal(tp_conn_handshake(c, 5000), 0);
   assert_int_equal(tp_conn_write_all(c, "reply", 5, 5000), 0);
   assert_int_equal(tp_conn_write_all(c, "DATA", 4, 5000), 0);
@@ -403,7 +403,7 @@ struct rec_server {
 static void *rec_server(void *p)
 {
   struct rec_server *s = p;
-  struct tp_conn *c = tp_conn_new(tp_accept(s->lfd, 5000), s->tls, NULL, "record server");
+  struct tp_conn *c = tp_conn_new(tp_accept(s->lfd, 5000, NULL, 0), s->tls, NULL, "record server");
   assert_int_equal(tp_conn_handshake(c, 5000), 0);
   char b[256];
   ssize_t r;

@@ -208,11 +208,11 @@ static int port_of(int lfd, char *hp, size_t len)
 static void *agent_side(void *p)
 {
   struct srv *s = p;
-  struct tp_conn *c = tp_conn_new(tp_accept(s->lfd, 5000), s->tls, NULL, "control");
+  struct tp_conn *c = tp_conn_new(tp_accept(s->lfd, 5000, NULL, 0), s->tls, NULL, "control");
   assert_int_equal(tp_conn_handshake(c, 5000), 0);
   assert_int_equal(tp_conn_export_key(c, s->session, s->key), 0);
   assert_int_equal(tp_reply_send(c, TP_ST_OK, "{}", 5000), 0);
-  int fd = tp_accept(s->lfd, 5000);
+  int fd = tp_accept(s->lfd, 5000, NULL, 0);
   assert_int_equal(tp_peek_tls(fd, 5000), 0); /* the data connection is plain */
   struct tp_conn *d = tp_conn_new(fd, NULL, NULL, "data");
   uint8_t b[TP_HELLO_LEN];
