@@ -10,8 +10,9 @@
  *   out: local --recv--> pbuf [--SSL_write--> wbio --> wire] --send--> remote
  *   in:  remote --recv--> [wire --> rbio --SSL_read-->] pbuf --send--> local
  *
- * What a direction does with its bytes (copy, splice, TLS out, TLS in) is a
- * struct dir_ops chosen once in tp_fwd_start; the loop only calls hooks.
+ * What a direction does with its bytes (copy, splice; TLS out and in live
+ * in fwd_tls.c) is a struct tp_dir_ops chosen once in tp_fwd_start; the
+ * loop only calls hooks (transport/fwd_int.h).
  *
  * EOF is forwarded as a half-close (TLS: close_notify, then SHUT_WR) and the
  * forwarder ends when both directions are done or one failed; failing closes
@@ -28,70 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <liburing.h>
-#include <openssl/err.h>
 
 #include "common/errbuf.h"
-#include "transport/conn_int.h"
+#include "transport/fwd_int.h"
 
-#define BUF_SIZE (256u << 10)
-#define WIRE_SIZE (BUF_SIZE + (BUF_SIZE / 16384 + 1) * 64)
-#define RING_DEPTH 8
-
-enum req_kind { REQ_RECV, REQ_SEND };
-
-struct req {
-  enum req_kind kind; /* first: what user_data points at */
-  struct dir *d;
-};
-
-struct tp_fwd;
-struct dir;
-
-/* What one direction does with its bytes, chosen once in tp_fwd_start (the
- * loop never asks whether the remote side is TLS): copied through a user
- * buffer, spliced through a pipe, encrypted into records (out, TLS) or
- * decrypted from them (in, TLS).  Each hook queues the next SQE (at most one
- * per direction) or finishes the direction; 0, or -errno after fail(). */
-struct dir_ops {
-  int (*start)(struct tp_fwd *f, struct dir *d); /* first step */
-  int (*recv)(struct tp_fwd *f, struct dir *d);  /* queue a receive */
-  int (*send)(struct tp_fwd *f, struct dir *d);  /* queue sbuf[off, len) */
-  int (*got)(struct tp_fwd *f, struct dir *d, size_t n); /* n > 0 received */
-  int (*eof)(struct tp_fwd *f, struct dir *d);   /* the sender closed */
-  int (*sent)(struct tp_fwd *f, struct dir *d);  /* all of sbuf went out */
-};
-
-struct dir {
-  const struct dir_ops *ops;
-  bool out;           /* local -> remote */
-  int from, to;
-  struct req recv_req, send_req;
-  uint8_t *pbuf;      /* plaintext */
-  uint8_t *wire;      /* TLS records */
-  const uint8_t *sbuf; /* what is being sent (pbuf or wire) */
-  size_t len, off;    /* its length, and how far it went */
-  bool eof_seen, done;
-  int pipe[2];        /* splice: the kernel moves the bytes via this */
-};
-
-struct tp_fwd {
-  pthread_t thread;
-  struct tp_conn *remote;
-  int local;
-  struct io_uring ring;
-  struct dir out, in;
-  bool ring_ok;
-  unsigned inflight;  /* SQEs not yet completed: buffers stay until 0 */
-  atomic_bool stop, finished;
-  bool joined;        /* the thread was joined (tp_fwd_wait) */
-  _Atomic uint64_t bytes_out, bytes_in;
-  pthread_mutex_t lock;
-  struct tp_fwd_stats st;
-};
-
-/* Record the first failure as "LABEL: what" (the remote connection's label). */
-static void fail(struct tp_fwd *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail(struct tp_fwd *f, const char *fmt, ...)
+void tp_fwd_fail(struct tp_fwd *f, const char *fmt, ...)
 {
   pthread_mutex_lock(&f->lock);
   if (!f->st.failed) {
@@ -114,14 +56,14 @@ static struct io_uring_sqe *sqe_for(struct tp_fwd *f, struct req *r)
   return sqe;
 }
 
-static void finish_dir(struct dir *d)
+void tp_fwd_finish_dir(struct tp_dir *d)
 {
   shutdown(d->to, SHUT_WR);
   d->done = true;
 }
 
 /* Send buf[0, n) next. */
-static int send_buf(struct tp_fwd *f, struct dir *d, const uint8_t *buf, size_t n)
+int tp_fwd_send_buf(struct tp_fwd *f, struct tp_dir *d, const uint8_t *buf, size_t n)
 {
   d->sbuf = buf;
   d->len = n;
@@ -131,7 +73,7 @@ static int send_buf(struct tp_fwd *f, struct dir *d, const uint8_t *buf, size_t 
 
 /* ---- plain: through a user buffer ---- */
 
-static int copy_recv_into(struct tp_fwd *f, struct dir *d, uint8_t *buf, size_t n)
+int tp_fwd_recv_into(struct tp_fwd *f, struct tp_dir *d, uint8_t *buf, size_t n)
 {
   struct io_uring_sqe *sqe = sqe_for(f, &d->recv_req);
   if (!sqe)
@@ -140,12 +82,12 @@ static int copy_recv_into(struct tp_fwd *f, struct dir *d, uint8_t *buf, size_t 
   return 0;
 }
 
-static int copy_recv(struct tp_fwd *f, struct dir *d)
+int tp_fwd_copy_recv(struct tp_fwd *f, struct tp_dir *d)
 {
-  return copy_recv_into(f, d, d->pbuf, BUF_SIZE);
+  return tp_fwd_recv_into(f, d, d->pbuf, BUF_SIZE);
 }
 
-static int copy_send(struct tp_fwd *f, struct dir *d)
+int tp_fwd_copy_send(struct tp_fwd *f, struct tp_dir *d)
 {
   struct io_uring_sqe *sqe = sqe_for(f, &d->send_req);
   if (!sqe)
@@ -154,28 +96,28 @@ static int copy_send(struct tp_fwd *f, struct dir *d)
   return 0;
 }
 
-static int plain_got(struct tp_fwd *f, struct dir *d, size_t n)
+static int plain_got(struct tp_fwd *f, struct tp_dir *d, size_t n)
 {
-  return send_buf(f, d, d->pbuf, n);
+  return tp_fwd_send_buf(f, d, d->pbuf, n);
 }
 
-static int plain_eof(struct tp_fwd *f, struct dir *d)
+static int plain_eof(struct tp_fwd *f, struct tp_dir *d)
 {
   (void)f;
-  finish_dir(d);
+  tp_fwd_finish_dir(d);
   return 0;
 }
 
-static int plain_sent(struct tp_fwd *f, struct dir *d) { return d->ops->recv(f, d); }
+static int plain_sent(struct tp_fwd *f, struct tp_dir *d) { return d->ops->recv(f, d); }
 
-static const struct dir_ops copy_ops = {
-  .start = copy_recv, .recv = copy_recv, .send = copy_send,
+static const struct tp_dir_ops copy_ops = {
+  .start = tp_fwd_copy_recv, .recv = tp_fwd_copy_recv, .send = tp_fwd_copy_send,
   .got = plain_got,   .eof = plain_eof,  .sent = plain_sent,
 };
 
 /* ---- plain: splice through a pipe (the bytes stay in the kernel) ---- */
 
-static int splice_recv(struct tp_fwd *f, struct dir *d)
+static int splice_recv(struct tp_fwd *f, struct tp_dir *d)
 {
   struct io_uring_sqe *sqe = sqe_for(f, &d->recv_req);
   if (!sqe)
@@ -184,7 +126,7 @@ static int splice_recv(struct tp_fwd *f, struct dir *d)
   return 0;
 }
 
-static int splice_send(struct tp_fwd *f, struct dir *d)
+static int splice_send(struct tp_fwd *f, struct tp_dir *d)
 {
   struct io_uring_sqe *sqe = sqe_for(f, &d->send_req);
   if (!sqe)
@@ -194,136 +136,29 @@ static int splice_send(struct tp_fwd *f, struct dir *d)
   return 0;
 }
 
-static int splice_got(struct tp_fwd *f, struct dir *d, size_t n)
+static int splice_got(struct tp_fwd *f, struct tp_dir *d, size_t n)
 {
-  return send_buf(f, d, NULL, n); /* the bytes are in the pipe */
+  return tp_fwd_send_buf(f, d, NULL, n); /* the bytes are in the pipe */
 }
 
-static const struct dir_ops splice_ops = {
+static const struct tp_dir_ops splice_ops = {
   .start = splice_recv, .recv = splice_recv, .send = splice_send,
   .got = splice_got,    .eof = plain_eof,    .sent = plain_sent,
 };
 
-/* ---- TLS out: local plaintext -> SSL_write -> wbio -> records to the peer ---- */
-
-/* Send what SSL put into wbio; when empty, receive more or finish. */
-static int tls_out_flush(struct tp_fwd *f, struct dir *d)
-{
-  int n = BIO_read(f->remote->wbio, d->wire, WIRE_SIZE);
-  if (n > 0)
-    return send_buf(f, d, d->wire, (size_t)n);
-  if (d->eof_seen) {
-    finish_dir(d);
-    return 0;
-  }
-  return d->ops->recv(f, d);
-}
-
-static int tls_fail(struct tp_fwd *f, const char *what, int ssl_error)
-{
-  char why[300];
-  tp_tls_why(f->remote, what, why, sizeof why);
-  if (ssl_error)
-    fail(f, "%s (SSL error %d)", why, ssl_error);
-  else
-    fail(f, "%s", why);
-  return -EPROTO;
-}
-
-static int tls_out_got(struct tp_fwd *f, struct dir *d, size_t n)
-{
-  /* The memory BIO takes everything: SSL_write never waits here.  With
-   * split_last the chunk's last byte goes in a record of its own. */
-  SSL *ssl = f->remote->ssl;
-  int res = (int)n;
-  int body = f->remote->split_last && res > 1 ? res - 1 : res;
-  for (int done = 0, w; done < res; done += w) {
-    ERR_clear_error();
-    int end = done < body ? body : res;
-    if ((w = SSL_write(ssl, d->pbuf + done, end - done)) <= 0)
-      return tls_fail(f, "TLS", 0);
-  }
-  return tls_out_flush(f, d);
-}
-
-static int tls_out_eof(struct tp_fwd *f, struct dir *d)
-{
-  SSL_shutdown(f->remote->ssl); /* close_notify goes after the data */
-  return tls_out_flush(f, d);
-}
-
-static const struct dir_ops tls_out_ops = {
-  .start = copy_recv,   .recv = copy_recv,      .send = copy_send,
-  .got = tls_out_got,   .eof = tls_out_eof,     .sent = tls_out_flush,
-};
-
-/* ---- TLS in: records from the peer -> rbio -> SSL_read -> local plaintext ---- */
-
-/* Decrypt what rbio holds into pbuf; send it, or receive more. */
-static int tls_in_drain(struct tp_fwd *f, struct dir *d)
-{
-  SSL *ssl = f->remote->ssl;
-  size_t got = 0;
-  int e = SSL_ERROR_NONE;
-  while (got + 16384 <= BUF_SIZE) {
-    ERR_clear_error();
-    int r = SSL_read(ssl, d->pbuf + got, (int)(BUF_SIZE - got));
-    if (r <= 0) {
-      e = SSL_get_error(ssl, r);
-      break;
-    }
-    got += (size_t)r;
-  }
-  if (got)
-    return send_buf(f, d, d->pbuf, got);
-  if (e == SSL_ERROR_WANT_READ)
-    return d->ops->recv(f, d);
-  if (e == SSL_ERROR_ZERO_RETURN) { /* close_notify: the peer's EOF */
-    finish_dir(d);
-    return 0;
-  }
-  return tls_fail(f, "TLS", e);
-}
-
-static int tls_in_recv(struct tp_fwd *f, struct dir *d)
-{
-  return copy_recv_into(f, d, d->wire, WIRE_SIZE);
-}
-
-static int tls_in_got(struct tp_fwd *f, struct dir *d, size_t n)
-{
-  BIO_write(f->remote->rbio, d->wire, (int)n);
-  return tls_in_drain(f, d);
-}
-
-static int tls_in_eof(struct tp_fwd *f, struct dir *d)
-{
-  (void)d;
-  fail(f, "connection closed by the peer without TLS close_notify");
-  return -EPIPE;
-}
-
-/* start: the setup phase may have read records past the agent's reply (one
- * TCP read can hold the reply and the first forwarded bytes); they wait in
- * the rbio, so decrypt those before asking the socket for more. */
-static const struct dir_ops tls_in_ops = {
-  .start = tls_in_drain, .recv = tls_in_recv, .send = copy_send,
-  .got = tls_in_got,     .eof = tls_in_eof,   .sent = tls_in_drain,
-};
-
 /* ---- the loop ---- */
 
-static const char *peer_what(const struct dir *d, bool reading)
+static const char *peer_what(const struct tp_dir *d, bool reading)
 {
   return d->out == reading ? "local QEMU socket" : "tunnel peer";
 }
 
-static int on_recv(struct tp_fwd *f, struct dir *d, int res)
+static int on_recv(struct tp_fwd *f, struct tp_dir *d, int res)
 {
   if (res == -EINTR || res == -EAGAIN || res == -ENOBUFS)
     return d->ops->recv(f, d);
   if (res < 0) {
-    fail(f, "receiving from the %s: %s", peer_what(d, true), strerror(-res));
+    tp_fwd_fail(f, "receiving from the %s: %s", peer_what(d, true), strerror(-res));
     return res;
   }
   if (res == 0) {
@@ -335,12 +170,12 @@ static int on_recv(struct tp_fwd *f, struct dir *d, int res)
   return d->ops->got(f, d, (size_t)res);
 }
 
-static int on_send(struct tp_fwd *f, struct dir *d, int res)
+static int on_send(struct tp_fwd *f, struct tp_dir *d, int res)
 {
   if (res == -EINTR || res == -EAGAIN)
     return d->ops->send(f, d);
   if (res <= 0) {
-    fail(f, "sending to the %s: %s", peer_what(d, false), res ? strerror(-res) : "sent nothing");
+    tp_fwd_fail(f, "sending to the %s: %s", peer_what(d, false), res ? strerror(-res) : "sent nothing");
     return res ? res : -EPIPE;
   }
   d->off += (size_t)res;
@@ -369,11 +204,11 @@ static void *loop(void *arg)
     struct __kernel_timespec ts = { .tv_sec = 1 };
     int w = io_uring_submit_and_wait_timeout(&f->ring, &cqe, 1, &ts, NULL);
     if (atomic_load(&f->stop)) {
-      fail(f, "stopped");
+      tp_fwd_fail(f, "stopped");
       break;
     }
     if (w < 0 && w != -ETIME && w != -EINTR) {
-      fail(f, "io_uring: %s", strerror(-w));
+      tp_fwd_fail(f, "io_uring: %s", strerror(-w));
       break;
     }
     unsigned head, seen = 0;
@@ -387,7 +222,7 @@ static void *loop(void *arg)
     io_uring_cq_advance(&f->ring, seen);
   }
   if (rc < 0 && !f->st.failed)
-    fail(f, "%s", strerror(-rc));
+    tp_fwd_fail(f, "%s", strerror(-rc));
   /* Closing both ends tells QEMU (and the peer) at once. */
   shutdown(f->local, SHUT_RDWR);
   shutdown(f->remote->fd, SHUT_RDWR);
@@ -412,7 +247,7 @@ static void *loop(void *arg)
   return NULL;
 }
 
-static void init_dir(struct dir *d, bool out, int from, int to)
+static void init_dir(struct tp_dir *d, bool out, int from, int to)
 {
   d->ops = &copy_ops;
   d->pipe[0] = d->pipe[1] = -1;
@@ -423,7 +258,7 @@ static void init_dir(struct dir *d, bool out, int from, int to)
   d->send_req = (struct req){ REQ_SEND, d };
 }
 
-static void close_pipe(struct dir *d)
+static void close_pipe(struct tp_dir *d)
 {
   if (d->pipe[0] >= 0) {
     close(d->pipe[0]);
@@ -457,13 +292,13 @@ void tp_fwd_set_splice(bool on) { atomic_store(&use_splice, on); }
 static int choose_ops(struct tp_fwd *f)
 {
   if (tp_conn_is_tls(f->remote)) {
-    f->out.ops = &tls_out_ops;
-    f->in.ops = &tls_in_ops;
+    f->out.ops = &tp_fwd_tls_out;
+    f->in.ops = &tp_fwd_tls_in;
     return 0;
   }
   if (!atomic_load(&use_splice))
     return 0; /* copy_ops, from init_dir */
-  for (struct dir *d = &f->out; d; d = d == &f->out ? &f->in : NULL) {
+  for (struct tp_dir *d = &f->out; d; d = d == &f->out ? &f->in : NULL) {
     if (pipe2(d->pipe, O_CLOEXEC) < 0) {
       d->pipe[0] = d->pipe[1] = -1;
       return -errno;
