@@ -334,7 +334,7 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
     return errbuf_setf(err, errlen, "lab: accel '%s' is not kvm, tcg or auto", accel);
   if (o.mem_mib < o.fill_mib + 20 || o.fill_mib > 3000)
     return errbuf_setf(err, errlen, "lab: fill %u MiB does not fit in %u MiB of guest RAM "
-                "(needs fill + 20 MiB, fill at most 3000)", o.fill_mib, o.mem_mib);
+                       "(needs fill + 20 MiB, fill at most 3000)", o.fill_mib, o.mem_mib);
   /* Everything the lab writes goes here (logs, lab.json, pidfiles,
    * sockets, disks): a directory someone else planted, or can write to,
    * could redirect those writes (a symlink as src.log truncated its target). */
@@ -375,7 +375,7 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
     lab_net_names(dir, &net_);
     if (o.link_rate && lab_parse_rate(o.link_rate, &net_.rate_bps) < 0)
       return errbuf_setf(err, errlen, "lab: link rate '%s' is not a rate (e.g. 1gbit, 200mbit)",
-                  o.link_rate);
+                         o.link_rate);
     if (lab_net_up(&net_, why, sizeof why) < 0)
       return errbuf_setf(err, errlen, "lab: %s", why);
     net = &net_;

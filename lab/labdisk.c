@@ -64,7 +64,7 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
     return errbuf_setf(err, errlen, "disk cache '%s' is not none or writeback", o->disk_cache);
   if (o->disk_mib > QG_MAX_DISK_MIB)
     return errbuf_setf(err, errlen, "disk of %u MiB is beyond the guest's LBA28 (at most %u MiB)",
-                   o->disk_mib, QG_MAX_DISK_MIB);
+                       o->disk_mib, QG_MAX_DISK_MIB);
   /* -drive takes ',' as its separator: a path with one would need escaping */
   if (strchr(dir, ','))
     return errbuf_setf(err, errlen, "run directory %s has a ',' (cannot go into -drive)", dir);
@@ -87,7 +87,7 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
     d->dst_format = o->dst_disk_format ? o->dst_disk_format : d->format;
     if (strcmp(d->dst_format, "raw") && strcmp(d->dst_format, "qcow2"))
       return errbuf_setf(err, errlen, "destination disk format '%s' is not raw or qcow2",
-                     d->dst_format);
+                         d->dst_format);
     snprintf(d->dst_path, sizeof d->dst_path, "%s/disk-dst.%s", dir, d->dst_format);
     if (create_image(d->dst_path, d->dst_format, o->dst_disk_mib ? o->dst_disk_mib : o->disk_mib,
                      err, errlen) < 0)
@@ -121,11 +121,11 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
                          NULL };
     if (o->data_disk_mib < 2 || run_argv(wr, why, sizeof why) < 0)
       return errbuf_setf(err, errlen, "write into %s: %s", d->data_path,
-                     o->data_disk_mib < 2 ? "the data disk needs 2 MiB at least" : why);
+                         o->data_disk_mib < 2 ? "the data disk needs 2 MiB at least" : why);
   }
   if (o->data_disk_copy && (!o->disk_copy || o->data_disk_top || !o->data_disk_mib))
     return errbuf_setf(err, errlen, "a destination data disk of its own needs a non-shared disk "
-                   "and a raw data disk");
+                       "and a raw data disk");
   if (o->data_disk_copy) {
     snprintf(d->dst_data_path, sizeof d->dst_data_path, "%s/data-dst.raw", dir);
     if (create_image(d->dst_data_path, "raw", o->data_disk_mib, err, errlen) < 0)
@@ -146,7 +146,7 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
       d->cache = "writeback";
     } else {
       return errbuf_setf(err, errlen, "%s with O_DIRECT (cache=none): %s", d->path,
-                     strerror(errno));
+                         strerror(errno));
     }
   }
   return 0;

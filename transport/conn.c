@@ -125,9 +125,8 @@ static int tls_handshake(struct tp_conn *c, int64_t deadline)
     if (r == 1)
       return fr;
     int e = SSL_get_error(c->ssl, r);
-    if (e != SSL_ERROR_WANT_READ) {
+    if (e != SSL_ERROR_WANT_READ)
       return tls_fail(c, "TLS handshake failed");
-    }
     if (fr < 0 ||
         fill_rbio(c, deadline, "the peer closed the connection during the TLS handshake "
                                "(it refused our credentials, or does not speak TLS)") < 0)
@@ -141,9 +140,8 @@ static int tls_write_all(struct tp_conn *c, const void *p, size_t n, int64_t dea
     int chunk = n > (1 << 20) ? 1 << 20 : (int)n;
     ERR_clear_error();
     int r = SSL_write(c->ssl, p, chunk);
-    if (r <= 0) {
+    if (r <= 0)
       return tls_fail(c, "TLS write failed");
-    }
     p = (const char *)p + r;
     n -= (size_t)r;
   }
@@ -160,9 +158,8 @@ static ssize_t tls_read_some(struct tp_conn *c, void *p, size_t n, int64_t deadl
     int e = SSL_get_error(c->ssl, r);
     if (e == SSL_ERROR_ZERO_RETURN)
       return 0;
-    if (e != SSL_ERROR_WANT_READ) {
+    if (e != SSL_ERROR_WANT_READ)
       return tls_fail(c, "TLS read failed");
-    }
     if (flush_wbio(c, deadline) < 0 ||
         fill_rbio(c, deadline, "connection closed by the peer without TLS close_notify") < 0)
       return -1;
@@ -345,20 +342,17 @@ int tp_auth_challenge(struct tp_conn *c, const struct tp_hello *h, const uint8_t
                       int timeout_ms, char *why, size_t whylen)
 {
   uint8_t b[TP_AUTH_LEN], nonce[TP_NONCE_LEN], mac[TP_MAC_LEN];
-  if (RAND_bytes(nonce, sizeof nonce) != 1) {
+  if (RAND_bytes(nonce, sizeof nonce) != 1)
     return errbuf_setf(why, whylen, "no random bytes for a challenge");
-  }
   tp_challenge_encode(nonce, b);
   if (tp_conn_write_all(c, b, sizeof b, timeout_ms) < 0 ||
-      tp_conn_read_exact(c, b, sizeof b, timeout_ms) < 0) {
+      tp_conn_read_exact(c, b, sizeof b, timeout_ms) < 0)
     return errbuf_setf(why, whylen, "no challenge response: %s", c->err);
-  }
   if (tp_response_parse(b, sizeof b, mac, why, whylen) < 0)
     return -1;
-  if (!tp_auth_verify(key, nonce, h, mac)) {
+  if (!tp_auth_verify(key, nonce, h, mac))
     return errbuf_setf(why, whylen, "authentication failed: wrong session proof (the peer "
                                     "does not hold this session's key)");
-  }
   return 0;
 }
 
