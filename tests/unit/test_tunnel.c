@@ -2,6 +2,7 @@
  * index, reserved bytes, no session in a control hello), the agent reply, the classifier of QEMU's channel
  * headers, and the io_uring forwarder moving bytes both ways over real
  * loopback TCP, plain and TLS 1.3 with a PSK (OpenSSL on both ends). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -470,6 +472,32 @@ static void test_forward_split_last(void **state)
   assert_int_equal(sz[0], sizeof split_cmd - 1);
 }
 
+/* Sockets report their failures in the caller's buffer, errno plays no
+ * part (transport.h's one convention). */
+static void test_socket_errors(void **state)
+{
+  (void)state;
+  char err[256] = "", hp[64];
+  int lfd = tp_tcp_listen("127.0.0.1:0", err, sizeof err);
+  assert_true(lfd >= 0);
+  struct sockaddr_in sa;
+  socklen_t sl = sizeof sa;
+  assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &sl), 0);
+  snprintf(hp, sizeof hp, "127.0.0.1:%u", ntohs(sa.sin_port));
+  assert_int_equal(tp_accept(lfd, 50, err, sizeof err), -1);
+  assert_string_equal(err, "accepting: nobody connected within 50 ms");
+  assert_int_equal(tp_accept(lfd, 50, NULL, 0), -1); /* no buffer: fine */
+  close(lfd); /* nobody listens there now */
+  assert_int_equal(tp_tcp_connect(hp, 2000, err, sizeof err), -1);
+  char want[128];
+  snprintf(want, sizeof want, "connecting to %s: %s", hp, strerror(ECONNREFUSED));
+  assert_string_equal(err, want);
+  assert_int_equal(tp_tcp_connect("nocolon", 2000, err, sizeof err), -1);
+  assert_string_equal(err, "'nocolon' is not HOST:PORT");
+  assert_int_equal(tp_unix_connect("/nonexistent/qmig.sock", 2000, err, sizeof err), -1);
+  assert_string_equal(err, "connecting to /nonexistent/qmig.sock: No such file or directory");
+}
+
 int main(void)
 {
   signal(SIGPIPE, SIG_IGN); /* a failed forwarder shows as a message, not a kill */
@@ -478,7 +506,7 @@ int main(void)
     cmocka_unit_test(test_reply),           cmocka_unit_test(test_classify),
     cmocka_unit_test(test_forward_plain),   cmocka_unit_test(test_forward_tls_psk),
     cmocka_unit_test(test_forward_early_records), cmocka_unit_test(test_options),
-    cmocka_unit_test(test_forward_split_last),
+    cmocka_unit_test(test_forward_split_last), cmocka_unit_test(test_socket_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
