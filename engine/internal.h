@@ -1,7 +1,8 @@
 /* engine/ internals: the migration object, its configuration and the pieces
- * of the run (options.c, state.c, run.c, follow.c, recover.c, report.c,
- * heartbeat.c).  Errors: 0/-1 with a message recorded on the migration
- * (eng_fail / eng_errorf). */
+ * of the run (options.c, state.c, frame.c, run.c, follow.c, recover.c,
+ * report.c, heartbeat.c; the transport session behind engine/session.h:
+ * native.c, tunnel.c).  Errors: 0/-1 with a message recorded on the
+ * migration (eng_errorf). */
 #ifndef QMIG_ENGINE_INTERNAL_H
 #define QMIG_ENGINE_INTERNAL_H
 
@@ -182,7 +183,9 @@ struct qmig_migration {
    * report as top-level keys. */
   json_t *report_extra;
   struct eng_mirror *mirror;  /* disks to copy (mirror.h); NULL without */
-  struct eng_tunnel *tunnel;  /* tunnelled mode only (tunnel.c) */
+  /* The transport session (session.h), picked by eng_begin; NULL before. */
+  const struct eng_session_ops *session;
+  struct eng_tunnel *tunnel;  /* the tunnel session's state (tunnel.h); NULL when native */
   struct eng_qmp_tls *qmp_tls; /* tls: QMP connections (qmpconn.c); NULL without */
   int64_t dst_clock_offset_us; /* destination wall clock minus ours (tunnel) */
 };
@@ -233,28 +236,10 @@ void eng_predict_model(const struct eng_pred_in *in, struct eng_pred_out *out);
  * when QEMU refused: the caller makes it a warning, the guest has moved. */
 int eng_announce(struct qmig_migration *m);
 
-/* tunnel.c: tunnelled mode (option tunnel).  connect_dst opens the session
- * and m->dst through the agent; incoming issues migrate-incoming with the
- * agent's URI and points m->uri at a private socket the source connects
- * to; blame appends the tunnel failure behind a failed run to the error;
- * end (from eng_end, after QMP is closed) joins the forwarders and writes
- * the "tunnel" report section.  qmp reconnects QMP through the agent (for
- * recovery), NULL when it cannot. */
-int eng_tunnel_connect_dst(struct qmig_migration *m);
-int eng_tunnel_incoming(struct qmig_migration *m);
-/* Disk copy through the tunnel: the destination's NBD server listens at the
- * agent's socket (*listen, "unix:..."), the source connects to our private
- * socket (*connect) whose connections become nbd channels. */
-int eng_tunnel_nbd(struct qmig_migration *m, char *listen, size_t llen, char *connect,
-                   size_t clen);
-void eng_tunnel_blame(struct qmig_migration *m);
-/* Post-copy resume through the session opened by connect_dst:
- * migrate-recover with the agent's URI on the destination, m->uri our
- * socket for the source's `migrate resume` (its one connection forwarded
- * as the main channel, unclassified). */
-int eng_tunnel_recover(struct qmig_migration *m);
-void eng_tunnel_end(struct qmig_migration *m);
-struct qmp_conn *eng_tunnel_qmp(struct qmig_migration *m);
+/* tunnel.c: the tunnel session's state for the agent of option `tunnel`
+ * (the tunnel_* options read through opts from here on), into m->tunnel;
+ * the pick (frame.c) calls it.  -1 out of memory. */
+int eng_tunnel_new(struct qmig_migration *m, const struct eng_config *opts);
 /* qmpconn.c: a QEMU's QMP at addr as the options allow.  unix: as is;
  * tcp: only on loopback unless insecure-qmp-tcp (then a warning); tls:HOST:PORT
  * through TLS 1.3 with qmp-tls-dir's x509 client credentials, QEMU's
@@ -281,24 +266,30 @@ void eng_config_free(struct eng_config *c);
 int eng_config_check(struct qmig_migration *m); /* cross-option rules */
 json_t *eng_config_json(const struct eng_config *c); /* new reference */
 
-/* run.c: the phases before the stream moves */
+/* run.c: the phases before the stream moves (connect and incoming through
+ * the session) */
 int eng_connect(struct qmig_migration *m);
 int eng_probe(struct qmig_migration *m);
 int eng_configure(struct qmig_migration *m);
 int eng_incoming(struct qmig_migration *m);
-/* Host of "tcp:HOST:PORT" ("" if not tcp); the stream's listen address
- * (data-host, else the tcp destination's host, else 127.0.0.1). */
-void eng_tcp_host(const char *addr, char *out, size_t len);
-void eng_data_host(const struct eng_config *c, char *out, size_t len);
-/* The frame of every entry point: once per object; eng_end fills the
- * report, closes QMP and returns `out`. */
-int eng_begin(struct qmig_migration *m);
-enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out);
-/* Append a warning to the report ("; "-separated). */
-void eng_warn(struct qmig_migration *m, const char *msg);
-/* "status" of the reply to `cmd` (query-status, query-migrate) into out. */
+/* qmpconn.c: "status" of the reply to `cmd` (query-status, query-migrate)
+ * into out ("none" when absent). */
 int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, char *out,
                size_t len);
+/* addr.c: host of "tcp:HOST:PORT" or "tls:HOST:PORT" ("" if neither);
+ * "tcp:HOST:PORT" split into host (IPv6 without brackets) and port ("" if
+ * none); the stream's listen address (data-host, else the tcp destination's
+ * host, else 127.0.0.1). */
+void eng_tcp_host(const char *addr, char *out, size_t len);
+void eng_split_tcp(const char *a, char *host, size_t hlen, char *port, size_t plen);
+void eng_data_host(const struct eng_config *c, char *out, size_t len);
+/* frame.c: the frame of every entry point: eng_begin once per object (and
+ * the session's pick; -1 when it already ran), eng_end fills the report,
+ * closes QMP, ends the session and returns `out`. */
+int eng_begin(struct qmig_migration *m);
+enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out);
+/* frame.c: append a warning to the report ("; "-separated). */
+void eng_warn(struct qmig_migration *m, const char *msg);
 
 /* follow.c: from `migrate` to completion.  Returns 0 on completion, -1 on
  * failure (error recorded), 1 when cancelled or timed out. */
@@ -319,9 +310,9 @@ void eng_policy_report(struct qmig_migration *m);
 /* recover.c: after a failure or cancel, bring the guest back to exactly one
  * running side and return the outcome (the decision: engine/recover.h). */
 enum qmig_outcome eng_recover(struct qmig_migration *m);
-/* run.c: "; if the qmig that started it died, ...: qmig recover --lab DIR"
- * (or --src/--dst, --tunnel): the hint of a refusal. */
-void eng_recover_hint(const struct eng_config *c, char *out, size_t len);
+/* recover.c: "; if the qmig that started it died, ...: qmig recover --lab
+ * DIR" (or the session's --src/--dst, --tunnel): the hint of a refusal. */
+void eng_recover_hint(const struct qmig_migration *m, char *out, size_t len);
 /* A line for qmig_on_log()'s callback, if any. */
 void eng_log(struct qmig_migration *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

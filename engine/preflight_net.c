@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "engine/internal.h"
+#include "engine/session.h"
 
 #define CONNECT_TIMEOUT_MS 1000
 #define REMOTE_BUDGET_NS 2000000000LL /* probing a remote port range */
@@ -241,9 +242,10 @@ static void check_port(void *arg)
 void eng_pf_port(struct qmig_migration *m, json_t *arr)
 {
   char self[64], src[64], dst[64], why[300];
-  if (m->cfg.tunnel) { /* reaching the agent was the check (connecting) */
+  const char *agent = m->session->agent(m);
+  if (agent) { /* reaching the agent was the check (connecting) */
     eng_pf_add(arr, "data-port", ENG_PF_SKIP, "not checked: the stream goes through the "
-               "tunnel agent at %s", m->cfg.tunnel);
+               "tunnel agent at %s", agent);
     return;
   }
   eng_netns_id(NULL, self, sizeof self);

@@ -17,6 +17,7 @@
 #include "engine/internal.h"
 #include "engine/mirror.h"
 #include "engine/recover.h"
+#include "engine/session.h"
 
 #define RECOVER_WAIT_MS 30000
 #define MAX_STEPS 64
@@ -70,13 +71,10 @@ static struct qmp_conn *conn(struct qmig_migration *m, struct side *sd)
   sd->reconnects++;
   qmp_close(*c);
   *c = NULL;
-  if (m->cfg.tunnel && c == &m->dst) { /* reached through the agent only */
-    *c = eng_tunnel_qmp(m);
-    if (!*c && !sd->err[0]) /* else keep why the tunnel could not be opened */
-      snprintf(sd->err, sizeof sd->err, "no QMP channel through the agent at %s", m->cfg.tunnel);
-  } else {
+  if (c == &m->dst) /* as the session reaches it */
+    *c = m->session->reconnect_dst(m, sd->err, sizeof sd->err);
+  else
     *c = eng_qmp_connect(m, sd->name, sd->addr, sd->err, sizeof sd->err);
-  }
   return *c;
 }
 
@@ -189,40 +187,16 @@ static void say_found(struct qmig_migration *m, struct rec *r)
   json_array_append_new(r->found, json_string(b));
 }
 
-/* A fresh stream URI for post-copy's resume: through the tunnel's new
- * session (the agent's socket; ours for the source), a unix data-uri gets a
- * new path beside it, else tcp on the data host, first port that binds. */
+/* A fresh stream URI for post-copy's resume, from the session (native: a
+ * new unix path beside data-uri, or tcp on the data host; tunnel: the
+ * agent's socket, ours for the source), then the source's `migrate
+ * resume` to it. */
 static int postcopy_resume(struct qmig_migration *m, char *why, size_t len)
 {
   int t = (int)m->cfg.qmp_timeout_ms;
-  char uri[300], host[200];
-  bool bound = false;
-  if (m->cfg.tunnel) {
-    char keep[sizeof m->err];
-    snprintf(keep, sizeof keep, "%s", m->err);
-    if (eng_tunnel_recover(m) < 0) {
-      snprintf(why, len, "%s", m->err);
-      snprintf(m->err, sizeof m->err, "%s", keep);
-      return -1;
-    }
-    snprintf(uri, sizeof uri, "%s", m->uri);
-    bound = true;
-  } else if (m->cfg.data_uri && !strncmp(m->cfg.data_uri, "unix:", 5)) {
-    snprintf(uri, sizeof uri, "%s-recover", m->cfg.data_uri);
-    unlink(uri + 5);
-    bound = qmp_cmd(m->dst, NULL, t, "migrate-recover", "{s:s}", "uri", uri) == 0;
-  } else {
-    eng_data_host(&m->cfg, host, sizeof host);
-    bool v6 = strchr(host, ':') && host[0] != '[';
-    for (unsigned p = m->cfg.port_lo; p <= m->cfg.port_hi && !bound; p++) {
-      snprintf(uri, sizeof uri, v6 ? "tcp:[%s]:%u" : "tcp:%s:%u", host, p);
-      bound = qmp_cmd(m->dst, NULL, t, "migrate-recover", "{s:s}", "uri", uri) == 0;
-      if (!bound && (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use")))
-        break;
-    }
-  }
-  if (!bound)
-    return snprintf(why, len, "destination migrate-recover: %s", qmp_error(m->dst)), -1;
+  char uri[300];
+  if (m->session->resume(m, uri, sizeof uri, why, len) < 0)
+    return -1;
   if (qmp_cmd(m->src, NULL, t, "migrate", "{s:s,s:b}", "uri", uri, "resume", 1) < 0)
     return snprintf(why, len, "source migrate resume to %s: %s", uri, qmp_error(m->src)), -1;
   snprintf(m->uri, sizeof m->uri, "%s", uri);
@@ -360,13 +334,36 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
   return finish(m, r, ENG_R_END_UNCERTAIN, "recovery took too many steps");
 }
 
+/* The destination as messages name it: its QMP address, or tunnel:AGENT. */
+static const char *dst_addr(const struct qmig_migration *m, char *buf, size_t len)
+{
+  const char *agent = m->session->agent(m);
+  if (!agent)
+    return m->cfg.dst;
+  snprintf(buf, len, "tunnel:%s", agent);
+  return buf;
+}
+
+/* "; if the qmig that ran it died, run: qmig recover ..." with the options
+ * that address this pair. */
+void eng_recover_hint(const struct qmig_migration *m, char *out, size_t len)
+{
+  int n = snprintf(out, len, "; if the qmig that started it died, bring the pair to one "
+                   "running guest with: qmig recover");
+  if (n < 0 || (size_t)n >= len)
+    return;
+  if (m->cfg.lab)
+    snprintf(out + n, len - (size_t)n, " --lab %s", m->cfg.lab);
+  else
+    m->session->recover_args(m, out + n, len - (size_t)n);
+}
+
 enum qmig_outcome eng_recover(struct qmig_migration *m)
 {
   char tun[300];
-  snprintf(tun, sizeof tun, "tunnel:%s", m->cfg.tunnel ? m->cfg.tunnel : "");
   struct rec r = {
     .s = { .name = "source", .c = &m->src, .addr = m->cfg.src },
-    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel ? tun : m->cfg.dst },
+    .d = { .name = "destination", .c = &m->dst, .addr = dst_addr(m, tun, sizeof tun) },
     .f = { .postcopy_started = m->policy.postcopy_started,
            .dst_touched = m->incoming_issued || m->migrate_issued,
            .dst_never_ran = !m->resume_seen,
@@ -390,24 +387,19 @@ enum qmig_outcome qmig_recover(struct qmig_migration *m)
     return eng_end(m, QMIG_USAGE);
   }
   char tun[300];
-  snprintf(tun, sizeof tun, "tunnel:%s", m->cfg.tunnel ? m->cfg.tunnel : "");
   struct rec r = {
     .standalone = true,
     .s = { .name = "source", .c = &m->src, .addr = m->cfg.src },
-    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel ? tun : m->cfg.dst },
+    .d = { .name = "destination", .c = &m->dst, .addr = dst_addr(m, tun, sizeof tun) },
     .f = { .can_resume_postcopy = true,
            .keep_dst = m->cfg.dst_action == ENG_DST_KEEP,
            .quit_source = m->cfg.quit_source },
   };
   eng_set_state(m, QMIG_S_CONNECTING, NULL);
   m->src = eng_qmp_connect(m, "source", m->cfg.src, r.s.err, sizeof r.s.err);
-  if (m->cfg.tunnel) {
-    if (eng_tunnel_connect_dst(m) < 0)
-      snprintf(r.d.err, sizeof r.d.err, "%s", m->err);
-    m->err[0] = '\0';
-  } else {
-    m->dst = eng_qmp_connect(m, "destination", m->cfg.dst, r.d.err, sizeof r.d.err);
-  }
+  if (m->session->connect_dst(m) < 0) /* its reason is the side's, not the run's */
+    snprintf(r.d.err, sizeof r.d.err, "%s", m->err);
+  m->err[0] = '\0';
   r.s.reconnects = r.d.reconnects = 1; /* just tried */
   if (!m->src && !m->dst) {
     eng_errorf(m, "neither side can be reached: source %s: %s; destination %s: %s",

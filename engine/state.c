@@ -11,6 +11,7 @@
 
 #include "engine/internal.h"
 #include "engine/mirror.h"
+#include "engine/session.h"
 
 static const char *const state_names[] = {
   [QMIG_S_INIT] = "init",           [QMIG_S_CONNECTING] = "connecting",
@@ -131,7 +132,8 @@ void qmig_free(struct qmig_migration *m)
   qmp_close(m->src);
   qmp_close(m->dst);
   eng_qmp_end(m);
-  eng_tunnel_end(m);
+  if (m->session)
+    m->session->end(m);
   json_decref(m->report_extra);
   eng_mirror_free(m->mirror);
   json_decref(m->policy.steps);
