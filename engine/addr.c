@@ -42,8 +42,8 @@ void eng_split_tcp(const char *a, char *host, size_t hlen, char *port, size_t pl
  * the host of a tcp: destination QMP address, else 127.0.0.1. */
 void eng_data_host(const struct eng_config *c, char *out, size_t len)
 {
-  if (c->data_host)
-    snprintf(out, len, "%s", c->data_host);
+  if (c->stream.host)
+    snprintf(out, len, "%s", c->stream.host);
   else
     eng_tcp_host(c->dst, out, len);
   if (out[0] == '\0')

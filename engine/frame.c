@@ -12,12 +12,13 @@
  * option `tunnel` (whose options the tunnel keeps from here on). */
 static int session_pick(struct qmig_migration *m)
 {
-  if (!m->cfg.tunnel) {
+  const struct eng_tunnel_cfg *tc = &m->cfg.tunnel;
+  if (!tc->agent) {
     m->session = &eng_native_session;
     return 0;
   }
   m->session = &eng_tunnel_session;
-  return eng_tunnel_new(m, &m->cfg);
+  return eng_tunnel_new(m, tc, (int)m->cfg.qmp.timeout_ms);
 }
 
 int eng_begin(struct qmig_migration *m)
@@ -25,8 +26,8 @@ int eng_begin(struct qmig_migration *m)
   if (m->ran)
     return eng_errorf(m, "this migration has already run; create a new one");
   m->ran = true;
-  m->t0_mono_ns = eng_mono_ns();
-  m->cpu0_s = eng_cpu_s();
+  m->facts.t0_mono_ns = eng_mono_ns();
+  m->facts.cpu0_s = eng_cpu_s();
   return session_pick(m);
 }
 
@@ -35,7 +36,7 @@ int eng_begin(struct qmig_migration *m)
  * after QMP is closed (a tunnel's QMP relay ends with it). */
 enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out)
 {
-  m->end_mono_ns = eng_mono_ns();
+  m->facts.end_mono_ns = eng_mono_ns();
   m->report.outcome = out;
   eng_mirror_report(m);
   eng_report_fill(m);

@@ -45,9 +45,9 @@ static int listen_tcp(struct qmig_migration *m, const char *cmd, const char *hos
                       size_t ulen)
 {
   bool v6 = strchr(host, ':') && host[0] != '[';
-  for (unsigned port = m->cfg.port_lo; port <= m->cfg.port_hi; port++) {
+  for (unsigned port = m->cfg.stream.port_lo; port <= m->cfg.stream.port_hi; port++) {
     snprintf(uri, ulen, v6 ? "tcp:[%s]:%u" : "tcp:%s:%u", host, port);
-    if (qmp_cmd(m->dst, NULL, (int)m->cfg.qmp_timeout_ms, cmd, "{s:s}", "uri", uri) == 0)
+    if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, cmd, "{s:s}", "uri", uri) == 0)
       return 0;
     if (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use"))
       return -1;
@@ -57,25 +57,25 @@ static int listen_tcp(struct qmig_migration *m, const char *cmd, const char *hos
 
 static int native_incoming(struct qmig_migration *m)
 {
-  if (m->cfg.data_uri) {
-    snprintf(m->uri, sizeof m->uri, "%s", m->cfg.data_uri);
-    if (qmp_cmd(m->dst, NULL, (int)m->cfg.qmp_timeout_ms, "migrate-incoming", "{s:s}", "uri",
+  if (m->cfg.stream.uri) {
+    snprintf(m->uri, sizeof m->uri, "%s", m->cfg.stream.uri);
+    if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-incoming", "{s:s}", "uri",
                 m->uri) < 0)
       return eng_errorf(m, "%s", qmp_error(m->dst));
-    m->incoming_issued = true;
+    m->facts.incoming_issued = true;
     return 0;
   }
   char host[200];
   eng_data_host(&m->cfg, host, sizeof host);
   int rc = listen_tcp(m, "migrate-incoming", host, m->uri, sizeof m->uri);
   if (rc == 0) {
-    m->incoming_issued = true;
+    m->facts.incoming_issued = true;
     return 0;
   }
   if (rc < 0)
     return eng_errorf(m, "%s", qmp_error(m->dst));
   return eng_errorf(m, "destination: no free port for the stream in %u-%u on %s (%s)",
-                    m->cfg.port_lo, m->cfg.port_hi, host, qmp_error(m->dst));
+                    m->cfg.stream.port_lo, m->cfg.stream.port_hi, host, qmp_error(m->dst));
 }
 
 /* A fresh stream URI: a unix data-uri gets a new path beside it, else tcp
@@ -85,10 +85,10 @@ static int native_resume(struct qmig_migration *m, char *uri, size_t ulen, char 
 {
   char host[200];
   bool bound;
-  if (m->cfg.data_uri && !strncmp(m->cfg.data_uri, "unix:", 5)) {
-    snprintf(uri, ulen, "%s-recover", m->cfg.data_uri);
+  if (m->cfg.stream.uri && !strncmp(m->cfg.stream.uri, "unix:", 5)) {
+    snprintf(uri, ulen, "%s-recover", m->cfg.stream.uri);
     unlink(uri + 5);
-    bound = qmp_cmd(m->dst, NULL, (int)m->cfg.qmp_timeout_ms, "migrate-recover", "{s:s}", "uri",
+    bound = qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-recover", "{s:s}", "uri",
                     uri) == 0;
   } else {
     eng_data_host(&m->cfg, host, sizeof host);
@@ -106,7 +106,7 @@ static struct tp_conn *tcp_open(void *ctx, unsigned index, char *err, size_t err
   struct qmig_migration *m = ctx;
   const char *to = m->mirror->fwd_to;
   char label[360];
-  int fd = tp_tcp_connect(to, (int)m->cfg.qmp_timeout_ms, err, errlen);
+  int fd = tp_tcp_connect(to, (int)m->cfg.qmp.timeout_ms, err, errlen);
   if (fd < 0)
     return NULL;
   snprintf(label, sizeof label, "NBD connection %u to %s", index, to);
@@ -147,13 +147,13 @@ static int native_nbd(struct qmig_migration *m)
   struct eng_mirror *mi = m->mirror;
   const struct eng_config *c = &m->cfg;
   char host[256] = "", port[16] = "";
-  if (c->nbd_addr)
-    eng_split_tcp(c->nbd_addr, host, sizeof host, port, sizeof port);
-  if (c->nbd_addr && (!strncmp(c->nbd_addr, "unix:", 5) || port[0])) {
-    snprintf(mi->listen, sizeof mi->listen, "%s", c->nbd_addr);
+  if (c->disks.nbd_addr)
+    eng_split_tcp(c->disks.nbd_addr, host, sizeof host, port, sizeof port);
+  if (c->disks.nbd_addr && (!strncmp(c->disks.nbd_addr, "unix:", 5) || port[0])) {
+    snprintf(mi->listen, sizeof mi->listen, "%s", c->disks.nbd_addr);
     if (eng_mirror_server_at(m, mi->listen) < 0)
       return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));
-  } else if (!c->nbd_addr && eng_pf_dst_local(c)) {
+  } else if (!c->disks.nbd_addr && eng_pf_dst_local(c)) {
     snprintf(mi->sockdir, sizeof mi->sockdir, ENG_MIRROR_SOCKDIR "XXXXXX");
     if (!mkdtemp(mi->sockdir)) { /* 0700: only we and QEMU (same user) */
       mi->sockdir[0] = '\0';
@@ -167,18 +167,18 @@ static int native_nbd(struct qmig_migration *m)
       eng_data_host(c, host, sizeof host);
     bool v6 = strchr(host, ':') != NULL;
     unsigned p;
-    for (p = c->port_lo; p <= c->port_hi; p++) {
+    for (p = c->stream.port_lo; p <= c->stream.port_hi; p++) {
       snprintf(mi->listen, sizeof mi->listen, v6 ? "tcp:[%s]:%u" : "tcp:%s:%u", host, p);
       if (eng_mirror_server_at(m, mi->listen) == 0)
         break;
       if (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use"))
         return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));
     }
-    if (p > c->port_hi)
-      return eng_errorf(m, "destination NBD server: no free port in %u-%u on %s", c->port_lo,
-                        c->port_hi, host);
+    if (p > c->stream.port_hi)
+      return eng_errorf(m, "destination NBD server: no free port in %u-%u on %s", c->stream.port_lo,
+                        c->stream.port_hi, host);
   }
-  snprintf(mi->connect, sizeof mi->connect, "%s", c->nbd_connect ? c->nbd_connect : mi->listen);
+  snprintf(mi->connect, sizeof mi->connect, "%s", c->disks.nbd_connect ? c->disks.nbd_connect : mi->listen);
   if (!strncmp(mi->connect, "tcp:", 4))
     return forward_start(m);
   return 0;

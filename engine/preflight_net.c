@@ -181,15 +181,15 @@ static void check_port(void *arg)
   struct qmig_migration *m = j->m;
   json_t *arr = j->arr;
   const struct eng_config *c = &m->cfg;
-  unsigned lo = c->port_lo, hi = c->port_hi, p;
+  unsigned lo = c->stream.port_lo, hi = c->stream.port_hi, p;
   char host[256], why[300];
-  if (c->data_uri && strncmp(c->data_uri, "unix:", 5) == 0) {
-    check_unix(m, arr, c->data_uri + 5);
+  if (c->stream.uri && strncmp(c->stream.uri, "unix:", 5) == 0) {
+    check_unix(m, arr, c->stream.uri + 5);
     return;
   }
-  if (c->data_uri) {
-    eng_tcp_host(c->data_uri, host, sizeof host);
-    lo = hi = (unsigned)atoi(strrchr(c->data_uri, ':') + 1);
+  if (c->stream.uri) {
+    eng_tcp_host(c->stream.uri, host, sizeof host);
+    lo = hi = (unsigned)atoi(strrchr(c->stream.uri, ':') + 1);
   } else {
     eng_data_host(c, host, sizeof host);
   }

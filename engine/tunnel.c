@@ -82,7 +82,7 @@ static int clock_sync(struct qmig_migration *m, struct eng_tunnel *t)
   }
   t->offset_ms = best_off / 1000.0;
   t->uncertainty_ms = best_rtt / 2000.0;
-  m->dst_clock_offset_us = best_off;
+  m->facts.dst_clock_offset_us = best_off;
   return 0;
 }
 
@@ -121,7 +121,7 @@ static struct qmp_conn *tunnel_reconnect_dst(struct qmig_migration *m, char *err
   return c;
 }
 
-int eng_tunnel_new(struct qmig_migration *m, const struct eng_config *opts)
+int eng_tunnel_new(struct qmig_migration *m, const struct eng_tunnel_cfg *opts, int timeout_ms)
 {
   struct eng_tunnel *t = calloc(1, sizeof *t);
   if (!t)
@@ -130,8 +130,8 @@ int eng_tunnel_new(struct qmig_migration *m, const struct eng_config *opts)
   pthread_mutex_init(&t->lock, NULL);
   t->lfd = -1;
   t->opts = opts;
-  t->agent = opts->tunnel;
-  t->timeout_ms = (int)opts->qmp_timeout_ms;
+  t->agent = opts->agent;
+  t->timeout_ms = timeout_ms;
   return 0;
 }
 
@@ -145,16 +145,15 @@ static int tunnel_check_dst(struct qmig_migration *m, char *err, size_t errlen)
 static int tunnel_connect_dst(struct qmig_migration *m)
 {
   struct eng_tunnel *t = m->tunnel;
-  const struct eng_config *c = t->opts;
+  const struct eng_tunnel_cfg *o = t->opts;
   char e[512];
-  if (c->tunnel_tls != ENG_TLS_NONE) {
-    struct tp_tls_opts o = { .mode = c->tunnel_tls, .dir = c->tunnel_tls_dir,
-                             .peer_name = c->tunnel_peer_name, .psk_file = c->tunnel_psk_file,
-                             .psk_identity = c->tunnel_psk_identity };
-    if (!(t->tls = tp_tls_new(&o, e, sizeof e)))
+  if (o->tls != ENG_TLS_NONE) {
+    struct tp_tls_opts to = { .mode = o->tls, .dir = o->tls_dir, .peer_name = o->peer_name,
+                              .psk_file = o->psk_file, .psk_identity = o->psk_identity };
+    if (!(t->tls = tp_tls_new(&to, e, sizeof e)))
       return eng_errorf(m, "tunnel TLS: %s", e);
   }
-  t->data_plain = c->tunnel_data == ENG_TDATA_PLAIN;
+  t->data_plain = o->data == ENG_TDATA_PLAIN;
   char label[300];
   snprintf(label, sizeof label, "control connection to %s", t->agent);
   struct tp_session_info si;
@@ -309,7 +308,7 @@ static void tunnel_recover_args(const struct qmig_migration *m, char *out, size_
 {
   const struct eng_tunnel *t = m->tunnel;
   snprintf(out, len, " --src %s --tunnel %s%s", m->cfg.src, t ? t->agent : "?",
-           t && t->opts->tunnel_tls ? " (and the same --tunnel-tls options)" : "");
+           t && t->opts->tls ? " (and the same --tunnel-tls options)" : "");
 }
 
 const struct eng_session_ops eng_tunnel_session = {

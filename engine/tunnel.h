@@ -24,7 +24,7 @@ struct chan {
 };
 
 struct eng_tunnel {
-  const struct eng_config *opts; /* the tunnel_* options, given by the pick */
+  const struct eng_tunnel_cfg *opts; /* the tunnel options, given by the pick */
   struct tp_tls *tls;
   const char *agent;           /* option tunnel: HOST:PORT */
   bool data_plain;             /* tunnel-data plain: main/multifd/nbd without TLS */

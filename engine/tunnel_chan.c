@@ -201,9 +201,9 @@ static int listen_source(struct qmig_migration *m, const char *cmd)
 {
   struct eng_tunnel *t = m->tunnel;
   char e[512];
-  if (qmp_cmd(m->dst, NULL, t->timeout_ms, cmd, "{s:s}", "uri", t->incoming) < 0)
+  if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, cmd, "{s:s}", "uri", t->incoming) < 0)
     return eng_errorf(m, "%s", qmp_error(m->dst));
-  m->incoming_issued = true;
+  m->facts.incoming_issued = true;
   if (private_dir(m, t) < 0)
     return -1;
   snprintf(t->path, sizeof t->path, "%s/source.sock", t->dir);

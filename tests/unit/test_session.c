@@ -87,7 +87,7 @@ static void test_addr(void **state)
   c.dst = strdup("unix:/d");
   eng_data_host(&c, h, sizeof h);
   assert_string_equal(h, "127.0.0.1");
-  c.data_host = strdup("198.18.0.4");
+  c.stream.host = strdup("198.18.0.4");
   eng_data_host(&c, h, sizeof h);
   assert_string_equal(h, "198.18.0.4");
   eng_config_free(&c);
