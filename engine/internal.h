@@ -47,7 +47,7 @@ struct eng_tls_cfg {          /* QEMU-native TLS on the stream */
   int kind;                   /* enum eng_tls */
   char *dir, *dst_dir, *hostname, *psk_user;
 };
-struct eng_tunnel_cfg {       /* tunnelled mode: read by tunnel.c only */
+struct eng_tunnel_cfg {       /* tunnelled mode: options.c checks, frame.c picks, tunnel.c reads */
   char *agent;                /* agent HOST:PORT; NULL = native mode */
   int tls;                    /* enum eng_tls: the tunnel's credential */
   int data;                   /* enum eng_tunnel_data */
