@@ -145,6 +145,7 @@ struct eng_policy {
 /* The report's sections (include/qmig.h), each filled by the module named
  * beside it; NULL until then, which the JSON report shows as an absent key.
  * Allocated by eng_section(), freed with the handle. */
+#define ENG_NSECTIONS 9
 struct eng_sections {
   struct qmig_report_preflight *preflight;   /* preflight.c */
   struct qmig_report_prediction *prediction; /* predict.c */
@@ -155,12 +156,17 @@ struct eng_sections {
   struct qmig_report_policy *policy;         /* policy.c */
   struct qmig_report_postcopy *postcopy;     /* policy.c */
   struct qmig_report_tunnel *tunnel;         /* tunnel.c */
+  /* The slots above in the order they were first filled: the JSON lists
+   * the sections in that order, as it always has. */
+  void **order[ENG_NSECTIONS];
+  unsigned norder;
 };
-/* The section in *slot, allocated zeroed on first use (a section is filled
- * once per run); NULL when out of memory, and the section stays absent. */
-void *eng_section(void **slot, size_t size);
+/* The section in *slot, allocated zeroed on first use; later calls return
+ * it to be filled again.  NULL when out of memory: the section stays absent. */
+void *eng_section(struct eng_sections *s, void **slot, size_t size);
 #define ENG_SECTION(m, name) \
-  ((__typeof__((m)->sec.name))eng_section((void **)&(m)->sec.name, sizeof *(m)->sec.name))
+  ((__typeof__((m)->sec.name))eng_section(&(m)->sec, (void **)&(m)->sec.name, \
+                                          sizeof *(m)->sec.name))
 void eng_sections_free(struct eng_sections *s);
 /* report_json.c: the JSON object of the sections present, in the order the
  * run fills them, added to `o`. */

@@ -19,8 +19,9 @@ static json_t *str_or_null(const char *s)
   return s ? json_string(s) : json_null();
 }
 
-static json_t *preflight_json(const struct qmig_report_preflight *p)
+static json_t *preflight_json(const void *section)
 {
+  const struct qmig_report_preflight *p = section;
   json_t *arr = json_array();
   for (unsigned i = 0; i < p->nfindings; i++) {
     const struct qmig_finding *f = &p->findings[i];
@@ -32,8 +33,9 @@ static json_t *preflight_json(const struct qmig_report_preflight *p)
   return arr;
 }
 
-static json_t *prediction_json(const struct qmig_report_prediction *p)
+static json_t *prediction_json(const void *section)
 {
+  const struct qmig_report_prediction *p = section;
   bool bw = p->bandwidth_bytes_per_s != 0, conv = p->converges == 1;
   json_t *o = json_object();
   const struct { const char *key; json_t *v; } f[] = {
@@ -61,14 +63,16 @@ static json_t *prediction_json(const struct qmig_report_prediction *p)
   return o;
 }
 
-static json_t *announce_json(const struct qmig_report_announce *a)
+static json_t *announce_json(const void *section)
 {
+  const struct qmig_report_announce *a = section;
   return json_pack("{s:i,s:i,s:i,s:i,s:b}", "rounds", a->rounds, "initial_ms", a->initial_ms,
                    "max_ms", a->max_ms, "step_ms", a->step_ms, "sent", a->sent);
 }
 
-static json_t *recover_json(const struct qmig_report_recover *r)
+static json_t *recover_json(const void *section)
 {
+  const struct qmig_report_recover *r = section;
   json_t *found = json_array(), *actions = json_array();
   for (unsigned i = 0; i < r->nfound; i++)
     json_array_append_new(found, json_string(r->found[i]));
@@ -79,8 +83,9 @@ static json_t *recover_json(const struct qmig_report_recover *r)
                    r->result, "why", r->why);
 }
 
-static json_t *created_disks_json(const struct qmig_report_created_disks *c)
+static json_t *created_disks_json(const void *section)
 {
+  const struct qmig_report_created_disks *c = section;
   json_t *arr = json_array();
   for (unsigned i = 0; i < c->ndisks; i++) {
     const struct qmig_created_disk *d = &c->disks[i];
@@ -91,8 +96,9 @@ static json_t *created_disks_json(const struct qmig_report_created_disks *c)
   return arr;
 }
 
-static json_t *storage_json(const struct qmig_report_storage *st)
+static json_t *storage_json(const void *section)
 {
+  const struct qmig_report_storage *st = section;
   json_t *arr = json_array();
   for (unsigned i = 0; i < st->ndisks; i++) {
     const struct qmig_storage_disk *sd = &st->disks[i];
@@ -130,8 +136,9 @@ static json_t *storage_json(const struct qmig_report_storage *st)
   return o;
 }
 
-static json_t *policy_json(const struct qmig_report_policy *p)
+static json_t *policy_json(const void *section)
 {
+  const struct qmig_report_policy *p = section;
   json_t *steps = json_array();
   for (size_t i = 0; i < p->nsteps; i++)
     json_array_append_new(steps, json_pack("{s:f,s:I,s:s}", "at_ms", p->steps[i].at_ms,
@@ -147,8 +154,9 @@ static json_t *policy_json(const struct qmig_report_policy *p)
                    "deadline_reached", p->deadline_reached);
 }
 
-static json_t *postcopy_json(const struct qmig_report_postcopy *p)
+static json_t *postcopy_json(const void *section)
 {
+  const struct qmig_report_postcopy *p = section;
   json_t *o = json_pack("{s:b,s:b,s:s}", "enabled", 1, "started", p->started, "reason",
                         p->reason);
   if (p->requested)
@@ -161,8 +169,9 @@ static json_t *postcopy_json(const struct qmig_report_postcopy *p)
   return o;
 }
 
-static json_t *tunnel_json(const struct qmig_report_tunnel *t)
+static json_t *tunnel_json(const void *section)
 {
+  const struct qmig_report_tunnel *t = section;
   json_t *chans = json_array();
   for (size_t i = 0; i < t->nchannels; i++) {
     const struct qmig_tunnel_channel *c = &t->channels[i];
@@ -181,23 +190,25 @@ static json_t *tunnel_json(const struct qmig_report_tunnel *t)
                    t->error[0] ? json_string(t->error) : json_null());
 }
 
-/* In the order a run fills them (and the order the keys always had). */
+/* In the order the run first filled them (the order the keys always had:
+ * e.g. "storage" from probing comes before "preflight"). */
 void eng_sections_json(const struct eng_sections *s, json_t *o)
 {
-  const struct { const char *key; json_t *v; } f[] = {
-    { "preflight", s->preflight ? preflight_json(s->preflight) : NULL },
-    { "prediction", s->prediction ? prediction_json(s->prediction) : NULL },
-    { "announce", s->announce ? announce_json(s->announce) : NULL },
-    { "recover", s->recover ? recover_json(s->recover) : NULL },
-    { "created_disks", s->created_disks ? created_disks_json(s->created_disks) : NULL },
-    { "storage", s->storage ? storage_json(s->storage) : NULL },
-    { "policy", s->policy ? policy_json(s->policy) : NULL },
-    { "postcopy", s->postcopy ? postcopy_json(s->postcopy) : NULL },
-    { "tunnel", s->tunnel ? tunnel_json(s->tunnel) : NULL },
+  const struct {
+    const char *key;
+    void *const *slot;
+    json_t *(*fn)(const void *section);
+  } f[] = {
+#define SEC(name) { #name, (void *const *)&s->name, name##_json }
+    SEC(preflight), SEC(prediction), SEC(announce), SEC(recover), SEC(created_disks),
+    SEC(storage),   SEC(policy),     SEC(postcopy), SEC(tunnel),
+#undef SEC
   };
-  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-    if (f[i].v)
-      json_object_set_new(o, f[i].key, f[i].v);
+  _Static_assert(sizeof f / sizeof f[0] == ENG_NSECTIONS, "every section has its JSON");
+  for (unsigned i = 0; i < s->norder; i++)
+    for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
+      if (f[k].slot == s->order[i] && *f[k].slot)
+        json_object_set_new(o, f[k].key, f[k].fn(*f[k].slot));
 }
 
 char *qmig_report_json(const struct qmig_migration *m)

@@ -5,10 +5,13 @@
 
 #include "engine/internal.h"
 
-void *eng_section(void **slot, size_t size)
+void *eng_section(struct eng_sections *s, void **slot, size_t size)
 {
-  if (!*slot)
-    *slot = calloc(1, size);
+  if (*slot)
+    return *slot;
+  if (s->norder == ENG_NSECTIONS || !(*slot = calloc(1, size)))
+    return NULL;
+  s->order[s->norder++] = slot;
   return *slot;
 }
 

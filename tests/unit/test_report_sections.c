@@ -17,7 +17,7 @@ static json_t *report(struct qmig_migration *m)
 {
   char *s = qmig_report_json(m);
   assert_non_null(s);
-  json_t *j = json_loads(s, 0, NULL);
+  json_t *j = json_loads(s, 0, NULL); /* jansson keeps the order of keys */
   free(s);
   assert_non_null(j);
   return j;
@@ -231,12 +231,38 @@ static void test_preflight(void **state)
   qmig_free(m);
 }
 
+/* Sections appear in the order first filled ("storage" from probing comes
+ * before "preflight"), refilling keeps the place. */
+static void test_order(void **state)
+{
+  (void)state;
+  struct qmig_migration *m = qmig_new();
+  struct qmig_report_storage *st = ENG_SECTION(m, storage);
+  st->sync_ms = st->switchover_ms = -1;
+  ENG_SECTION(m, preflight);
+  *ENG_SECTION(m, announce) = (struct qmig_report_announce){ 5, 50, 550, 100, true };
+  assert_ptr_equal(ENG_SECTION(m, storage), st);
+  json_t *j = report(m);
+  const char *want[] = { "storage", "preflight", "announce" }, *key;
+  size_t n = 0;
+  json_t *v;
+  json_object_foreach(j, key, v)
+    if (json_is_object(v) || json_is_array(v))
+      if (n < 3 && !strcmp(key, want[n]))
+        n++;
+  assert_int_equal(n, 3);
+  assert_true(json_is_true(json_object_get(json_object_get(j, "announce"), "sent")));
+  json_decref(j);
+  qmig_free(m);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_absent),           cmocka_unit_test(test_prediction_unknown),
     cmocka_unit_test(test_policy_postcopy),  cmocka_unit_test(test_storage),
     cmocka_unit_test(test_tunnel),           cmocka_unit_test(test_preflight),
+    cmocka_unit_test(test_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
