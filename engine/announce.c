@@ -13,17 +13,17 @@
 int eng_announce(struct qmig_migration *m)
 {
   const struct eng_config *c = &m->cfg;
-  bool on = c->announce_rounds > 0;
+  bool on = c->announce.rounds > 0;
   int rc = 0;
-  if (on && qmp_cmd(m->dst, NULL, (int)c->qmp_timeout_ms, "announce-self",
-                    "{s:i,s:i,s:i,s:i,s:s}", "initial", (int)c->announce_initial_ms, "max",
-                    (int)c->announce_max_ms, "rounds", (int)c->announce_rounds, "step",
-                    (int)c->announce_step_ms, "id", "qmig") < 0)
+  if (on && qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "announce-self",
+                    "{s:i,s:i,s:i,s:i,s:s}", "initial", (int)c->announce.initial_ms, "max",
+                    (int)c->announce.max_ms, "rounds", (int)c->announce.rounds, "step",
+                    (int)c->announce.step_ms, "id", "qmig") < 0)
     rc = eng_errorf(m, "announce-self on the destination: %s", qmp_error(m->dst));
   struct qmig_report_announce *a = ENG_SECTION(m, announce);
   if (a)
-    *a = (struct qmig_report_announce){ (int)c->announce_rounds, (int)c->announce_initial_ms,
-                                        (int)c->announce_max_ms, (int)c->announce_step_ms,
+    *a = (struct qmig_report_announce){ (int)c->announce.rounds, (int)c->announce.initial_ms,
+                                        (int)c->announce.max_ms, (int)c->announce.step_ms,
                                         on && rc == 0 };
   return rc;
 }

@@ -224,7 +224,7 @@ char *qmig_report_json(const struct qmig_migration *m)
                                             "duration_ms", num(p->duration_ms),
                                             "dirty_bytes_per_s", num(p->dirty_bytes_per_s)));
   }
-  const struct eng_hb_result *hb = &m->hb_result;
+  const struct eng_hb_result *hb = &m->facts.hb_result;
   json_t *heart = json_pack("{s:o,s:i,s:i,s:o,s:o,s:o,s:o,s:b}",
                             "period_ms", num(r->heartbeat_period_ms),
                             "src_lines", (int)hb->src_lines, "dst_lines", (int)hb->dst_lines,
