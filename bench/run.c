@@ -215,6 +215,9 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
     enum qmig_outcome out = qmig_run(m);
     atomic_store(&b->current, NULL);
     double cpu1[2] = { lab_side_cpu_s(dir, 0), lab_side_cpu_s(dir, 1) };
+    /* The report goes into runs.jsonl whole (the file's format): its text
+     * becomes a member of the record.  Figures are read from the typed
+     * report below, never from this. */
     char *rj = qmig_report_json(m);
     json_t *rep = rj ? json_loads(rj, 0, NULL) : NULL;
     free(rj);

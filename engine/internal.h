@@ -163,8 +163,39 @@ struct eng_policy {
   double postcopy_request_ms; /* since `migrate` */
   int64_t postcopy_start_wall_us; /* source's postcopy-active event */
   char postcopy_reason[96];
-  json_t *steps;              /* [{at_ms, downtime_limit_ms, why}] */
+  struct qmig_policy_step *steps; /* every change of downtime-limit */
+  size_t nsteps, cap_steps;
 };
+
+/* The report's sections (include/qmig.h), each filled by the module named
+ * beside it; NULL until then, which the JSON report shows as an absent key.
+ * Allocated by eng_section(), freed with the handle. */
+#define ENG_NSECTIONS 9
+struct eng_sections {
+  struct qmig_report_preflight *preflight;   /* preflight.c */
+  struct qmig_report_prediction *prediction; /* predict.c */
+  struct qmig_report_announce *announce;     /* announce.c */
+  struct qmig_report_recover *recover;       /* recover.c */
+  struct qmig_report_created_disks *created_disks; /* disks.c */
+  struct qmig_report_storage *storage;       /* mirror.c */
+  struct qmig_report_policy *policy;         /* policy.c */
+  struct qmig_report_postcopy *postcopy;     /* policy.c */
+  struct qmig_report_tunnel *tunnel;         /* tunnel.c */
+  /* The slots above in the order they were first filled: the JSON lists
+   * the sections in that order, as it always has. */
+  void **order[ENG_NSECTIONS];
+  unsigned norder;
+};
+/* The section in *slot, allocated zeroed on first use; later calls return
+ * it to be filled again.  NULL when out of memory: the section stays absent. */
+void *eng_section(struct eng_sections *s, void **slot, size_t size);
+#define ENG_SECTION(m, name) \
+  ((__typeof__((m)->sec.name))eng_section(&(m)->sec, (void **)&(m)->sec.name, \
+                                          sizeof *(m)->sec.name))
+void eng_sections_free(struct eng_sections *s);
+/* report_json.c: the JSON object of the sections present, in the order the
+ * run fills them, added to `o`. */
+void eng_sections_json(const struct eng_sections *s, json_t *o);
 
 /* What happened during a run, when, and on which side: written by the
  * phases as they see it (run.c before `migrate`, follow.c from `migrate` to
@@ -210,10 +241,7 @@ struct qmig_migration {
   struct eng_facts facts;     /* what happened: written while following */
   struct eng_policy policy;
   struct qmig_report report;
-  /* Report sections owned by the modules that fill them ("preflight",
-   * "prediction", "announce", "policy", "postcopy"); merged into the JSON
-   * report as top-level keys. */
-  json_t *report_extra;
+  struct eng_sections sec;    /* the report's typed sections (report_sections.c) */
   struct eng_mirror *mirror;  /* disks to copy (mirror.h); NULL without */
   /* The transport session (session.h), picked by eng_begin; NULL before. */
   const struct eng_session_ops *session;
@@ -222,19 +250,19 @@ struct qmig_migration {
 };
 
 /* preflight.c: every check of `qmig check`, all problems at once, nothing
- * changed.  Fills report_extra "preflight"; -1 with a message listing every
+ * changed.  Fills the report's "preflight" section; -1 with a message listing every
  * failed check when any failed. */
 int eng_preflight(struct qmig_migration *m);
 /* A preflight finding: failed, passed, or not checkable (passes, says why). */
 enum eng_pf { ENG_PF_FAIL, ENG_PF_OK, ENG_PF_SKIP };
-void eng_pf_add(json_t *findings, const char *check, enum eng_pf r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void eng_pf_add(struct qmig_report_preflight *findings, const char *check, enum eng_pf r,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* preflight_cpu.c: the "cpu" and "cpu-host" findings; -1 only when a QMP
  * connection broke (error recorded). */
-int eng_pf_cpu(struct qmig_migration *m, json_t *findings);
+int eng_pf_cpu(struct qmig_migration *m, struct qmig_report_preflight *findings);
 /* preflight_net.c: the "data-port" finding; whether the destination QEMU
  * runs on this host (unix QMP socket, or tcp to one of its addresses). */
-void eng_pf_port(struct qmig_migration *m, json_t *findings);
+void eng_pf_port(struct qmig_migration *m, struct qmig_report_preflight *findings);
 bool eng_pf_dst_local(const struct eng_config *c);
 /* netns.c: the network namespace ("net:[ino]") of the QEMU behind a unix
  * QMP connection, of the calling thread when c is NULL; "" when unknown. */
@@ -243,7 +271,7 @@ void eng_netns_id(struct qmp_conn *c, char *out, size_t len);
  * c (unix QMP); 0 when it ran, else -1 with the cause in why. */
 int eng_netns_run(struct qmp_conn *c, void (*fn)(void *), void *arg, char *why, size_t len);
 /* predict.c: measure the source's dirty rate (calc-dirty-rate) and predict
- * total time, downtime and convergence; fills report_extra "prediction".
+ * total time, downtime and convergence; fills the report's "prediction" section.
  * Called before `migrate` when the predict option is on. */
 int eng_predict(struct qmig_migration *m);
 /* The precopy model eng_predict() applies (QEMU 7.2's loop, simulated);
@@ -263,7 +291,7 @@ struct eng_pred_out {
 };
 void eng_predict_model(const struct eng_pred_in *in, struct eng_pred_out *out);
 /* announce.c: after switchover, announce-self on the destination (the
- * announce-* options); fills report_extra "announce".  -1 with a message
+ * announce-* options); fills the report's "announce" section.  -1 with a message
  * when QEMU refused: the caller makes it a warning, the guest has moved. */
 int eng_announce(struct qmig_migration *m);
 

@@ -422,48 +422,47 @@ void eng_mirror_abort(struct qmig_migration *m)
     eng_warn(m, why);
 }
 
+_Static_assert(ENG_MAX_DISKS <= QMIG_MAX_DISKS, "the storage section holds every disk");
+
 void eng_mirror_report(struct qmig_migration *m)
 {
   struct eng_mirror *mi = m->mirror;
-  if (!mi)
+  struct qmig_report_storage *o = mi ? ENG_SECTION(m, storage) : NULL;
+  if (!o)
     return;
-  json_t *arr = json_array();
+  *o = (struct qmig_report_storage){ .ndisks = (unsigned)mi->n };
   for (size_t i = 0; i < mi->n; i++) {
     const struct eng_mirror_disk *md = &mi->d[i];
-    json_t *d = json_pack("{s:s,s:s,s:s,s:I,s:s}", "name", md->src.name, "action",
-                          md->copy ? "copy" : "shared", "format", md->src.format, "size",
-                          (json_int_t)md->src.size, "source_file", md->src.file);
+    struct qmig_storage_disk *d = &o->disks[i];
+    snprintf(d->name, sizeof d->name, "%s", md->src.name);
+    d->copy = md->copy;
+    snprintf(d->format, sizeof d->format, "%s", md->src.format);
+    d->size = md->src.size;
+    snprintf(d->source_file, sizeof d->source_file, "%s", md->src.file);
+    d->have_destination = md->dst_found;
     if (md->dst_found)
-      json_object_set_new(d, "destination_file", json_string(md->dst.file));
-    if (md->copy && md->job_started) {
-      json_object_set_new(d, "bytes", json_integer((json_int_t)md->offset));
-      if (md->ready) {
-        double s = (md->ready_mono_ns - md->start_mono_ns) / 1e9;
-        json_object_set_new(d, "time_to_ready_ms", json_real(s * 1e3));
-        json_object_set_new(d, "rate_bytes_per_s", json_real(s > 0 ? md->ready_bytes / s : 0));
-      }
-      json_object_set_new(d, "completed", json_boolean(md->completed));
+      snprintf(d->destination_file, sizeof d->destination_file, "%s", md->dst.file);
+    d->job_started = md->copy && md->job_started;
+    d->bytes = md->offset;
+    d->ready = md->ready;
+    if (md->ready) {
+      double s = (md->ready_mono_ns - md->start_mono_ns) / 1e9;
+      d->time_to_ready_ms = s * 1e3;
+      d->rate_bytes_per_s = s > 0 ? md->ready_bytes / s : 0;
     }
-    if (md->error[0])
-      json_object_set_new(d, "error", json_string(md->error));
-    json_array_append_new(arr, d);
+    d->completed = md->completed;
+    snprintf(d->error, sizeof d->error, "%s", md->error);
   }
-  json_t *o = json_pack("{s:o}", "disks", arr);
   if (mi->listen[0]) {
-    json_object_set_new(o, "nbd_listen", json_string(mi->listen));
-    json_object_set_new(o, "nbd_connect", json_string(mi->connect));
-    if (mi->fwd_to[0])
-      json_object_set_new(o, "nbd_forwarded_to", json_string(mi->fwd_to));
-    json_object_set_new(o, "sync", json_string(m->cfg.disks.sync == ENG_SYNC_TOP ? "top" : "full"));
-    json_object_set_new(o, "copy_mode", json_string(m->cfg.disks.copy_mode == ENG_COPY_WRITE_BLOCKING
-                                                        ? "write-blocking" : "background"));
-    json_object_set_new(o, "nbd_tls", json_boolean(m->cfg.disks.nbd_tls));
+    snprintf(o->nbd_listen, sizeof o->nbd_listen, "%s", mi->listen);
+    snprintf(o->nbd_connect, sizeof o->nbd_connect, "%s", mi->connect);
+    snprintf(o->nbd_forwarded_to, sizeof o->nbd_forwarded_to, "%s", mi->fwd_to);
+    o->sync = m->cfg.disks.sync == ENG_SYNC_TOP ? "top" : "full";
+    o->copy_mode = m->cfg.disks.copy_mode == ENG_COPY_WRITE_BLOCKING ? "write-blocking" : "background";
+    o->nbd_tls = m->cfg.disks.nbd_tls;
   }
-  if (mi->sync_ms > 0)
-    json_object_set_new(o, "sync_ms", json_real(mi->sync_ms));
-  if (mi->finished && !mi->failed && mi->switchover_ms > 0)
-    json_object_set_new(o, "switchover_ms", json_real(mi->switchover_ms));
-  json_object_set_new(m->report_extra, "storage", o);
+  o->sync_ms = mi->sync_ms > 0 ? mi->sync_ms : -1;
+  o->switchover_ms = mi->finished && !mi->failed && mi->switchover_ms > 0 ? mi->switchover_ms : -1;
 }
 
 void eng_mirror_free(struct eng_mirror *mi)

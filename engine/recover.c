@@ -20,7 +20,7 @@
 #include "engine/session.h"
 
 #define RECOVER_WAIT_MS 30000
-#define MAX_STEPS 64
+#define MAX_STEPS QMIG_MAX_RECOVER_STEPS
 #define MAX_RECONNECTS 3
 
 struct side {
@@ -39,7 +39,7 @@ struct rec {
   bool standalone;            /* qmig_recover: nothing known but what is observed */
   struct side s, d;
   struct eng_rfacts f;
-  json_t *found, *actions;    /* report section "recover" */
+  struct qmig_report_recover *out; /* the report's "recover"; NULL out of memory */
 };
 
 void eng_log(struct qmig_migration *m, const char *fmt, ...)
@@ -182,8 +182,11 @@ static void say_found(struct qmig_migration *m, struct rec *r)
   describe(&r->d, false, b, sizeof b);
   eng_log(m, "found: %s", a);
   eng_log(m, "found: %s", b);
-  json_array_append_new(r->found, json_string(a));
-  json_array_append_new(r->found, json_string(b));
+  if (r->out) {
+    r->out->nfound = 2;
+    snprintf(r->out->found[0], sizeof r->out->found[0], "%s", a);
+    snprintf(r->out->found[1], sizeof r->out->found[1], "%s", b);
+  }
 }
 
 /* A fresh stream URI for post-copy's resume, from the session (native: a
@@ -271,9 +274,10 @@ static void fingerprint(const struct rec *r, char *out, size_t len)
 static enum qmig_outcome finish(struct qmig_migration *m, struct rec *r, enum eng_ract end,
                                 const char *why)
 {
-  json_object_set_new(m->report_extra, "recover",
-                      json_pack("{s:o,s:o,s:s,s:s}", "found", r->found, "actions", r->actions,
-                                "result", eng_ract_name(end), "why", why));
+  if (r->out) {
+    r->out->result = eng_ract_name(end);
+    snprintf(r->out->why, sizeof r->out->why, "%s", why);
+  }
   errbuf_appendf(m->err, sizeof m->err, "%s", why);
   eng_log(m, "%s", why);
   if (end == ENG_R_END_DST) {
@@ -292,8 +296,9 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
   int64_t start = eng_mono_ns(), changed = start;
   int64_t cap_ns = m->cfg.timeout_s ? (int64_t)m->cfg.timeout_s * 1000000000 : 0;
   int wait_ms = m->cfg.poll_ms < 50 ? 50 : m->cfg.poll_ms > 500 ? 500 : (int)m->cfg.poll_ms;
-  r->found = json_array();
-  r->actions = json_array();
+  r->out = ENG_SECTION(m, recover);
+  if (r->out)
+    memset(r->out, 0, sizeof *r->out);
   observe(m, r);
   say_found(m, r);
   /* Actions are bounded by MAX_STEPS (each is taken once anyway), waits by
@@ -321,7 +326,11 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
     r->f.tried[a] = true;
     int rc = act(m, r, a, did, sizeof did);
     eng_log(m, "%s", did);
-    json_array_append_new(r->actions, json_pack("{s:s,s:b}", "did", did, "ok", rc == 0));
+    if (r->out && r->out->nactions < QMIG_MAX_RECOVER_STEPS) { /* = MAX_STEPS */
+      struct qmig_recover_action *ra = &r->out->actions[r->out->nactions++];
+      snprintf(ra->did, sizeof ra->did, "%s", did);
+      ra->ok = rc == 0;
+    }
     errbuf_appendf(m->err, sizeof m->err, "%s", did);
     observe(m, r);
     fingerprint(r, fp, sizeof fp);

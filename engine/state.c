@@ -120,7 +120,6 @@ struct qmig_migration *qmig_new(void)
   }
   eng_config_init(&m->cfg);
   m->state = QMIG_S_INIT;
-  m->report_extra = json_object();
   return m;
 }
 
@@ -134,9 +133,9 @@ void qmig_free(struct qmig_migration *m)
   eng_qmp_end(m);
   if (m->session)
     m->session->end(m);
-  json_decref(m->report_extra);
+  eng_sections_free(&m->sec);
   eng_mirror_free(m->mirror);
-  json_decref(m->policy.steps);
+  free(m->policy.steps);
   json_decref(m->caps[0]);
   json_decref(m->caps[1]);
   eng_config_free(&m->cfg);

@@ -233,29 +233,41 @@ static void tunnel_blame(struct qmig_migration *m)
     errbuf_appendf(m->err, sizeof m->err, "tunnel: %s", why);
 }
 
-static json_t *report_section(struct eng_tunnel *t)
+/* The report's "tunnel" section; out of memory it stays absent. */
+static void report_section(struct qmig_migration *m, struct eng_tunnel *t)
 {
-  json_t *chans = json_array();
-  double cpu = 0;
+  struct qmig_report_tunnel *r = ENG_SECTION(m, tunnel);
+  struct qmig_tunnel_channel *ch = t->nch ? calloc(t->nch, sizeof *ch) : NULL;
+  if (!r || (t->nch && !ch)) {
+    free(ch);
+    return;
+  }
+  free((void *)r->channels); /* a second session of the handle replaces the first */
+  *r = (struct qmig_report_tunnel){ .data = t->tls && !t->data_plain ? "tls" : "plain",
+                                    .offset_ms = t->offset_ms,
+                                    .uncertainty_ms = t->uncertainty_ms,
+                                    .samples = t->samples,
+                                    .nchannels = t->nch,
+                                    .channels = ch };
+  snprintf(r->agent, sizeof r->agent, "%s", t->agent);
+  snprintf(r->session, sizeof r->session, "%s", t->session_hex);
+  snprintf(r->incoming, sizeof r->incoming, "%s", t->incoming);
+  snprintf(r->tls, sizeof r->tls, "%s", t->tls_desc[0] ? t->tls_desc : "none");
+  snprintf(r->auth, sizeof r->auth, "%s", t->auth[0] ? t->auth : "none");
+  snprintf(r->error, sizeof r->error, "%s", t->error);
   for (unsigned i = 0; i < t->nch; i++) {
     const struct chan *c = &t->ch[i];
-    cpu += c->st.cpu_s;
-    json_array_append_new(
-        chans, json_pack("{s:s,s:o,s:I,s:I,s:f,s:o}", "kind", tp_kind_name(c->kind), "index",
-                         c->kind == TP_K_MULTIFD || c->kind == TP_K_NBD ? json_integer(c->index)
-                                                                        : json_null(),
-                         "bytes_to_dst", (json_int_t)c->st.bytes_out, "bytes_from_dst",
-                         (json_int_t)c->st.bytes_in, "cpu_s", c->st.cpu_s, "error",
-                         c->st.failed ? json_string(c->st.error) : json_null()));
+    ch[i] = (struct qmig_tunnel_channel){
+      .kind = tp_kind_name(c->kind),
+      .index = c->kind == TP_K_MULTIFD || c->kind == TP_K_NBD ? (int)c->index : -1,
+      .bytes_to_dst = c->st.bytes_out,
+      .bytes_from_dst = c->st.bytes_in,
+      .cpu_s = c->st.cpu_s,
+      .failed = c->st.failed,
+    };
+    snprintf(ch[i].error, sizeof ch[i].error, "%s", c->st.error);
+    r->forwarder_cpu_s += c->st.cpu_s;
   }
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
-                   "session", t->session_hex, "incoming", t->incoming, "tls",
-                   t->tls_desc[0] ? t->tls_desc : "none", "auth", t->auth[0] ? t->auth : "none",
-                   "data", t->tls && !t->data_plain ? "tls" : "plain", "clock", "offset_ms",
-                   t->offset_ms,
-                   "uncertainty_ms", t->uncertainty_ms, "samples", (int)t->samples,
-                   "channels", chans, "forwarder_cpu_s", cpu, "error",
-                   t->error[0] ? json_string(t->error) : json_null());
 }
 
 void eng_tunnel_end(struct qmig_migration *m)
@@ -291,7 +303,7 @@ void eng_tunnel_end(struct qmig_migration *m)
     tp_conn_free(t->control);
   }
   if (t->incoming[0] || t->error[0])
-    json_object_set_new(m->report_extra, "tunnel", report_section(t));
+    report_section(m, t);
   tp_tls_free(t->tls);
   OPENSSL_cleanse(t->key, sizeof t->key);
   pthread_mutex_destroy(&t->lock);

@@ -206,6 +206,170 @@ QMIG_API const struct qmig_report *qmig_report(const struct qmig_migration *m);
 QMIG_API char *qmig_report_json(const struct qmig_migration *m);
 QMIG_API const char *qmig_error(const struct qmig_migration *m);
 
+/* ---- Report sections ----
+ * The sections of the JSON report beyond struct qmig_report, typed (the
+ * JSON is built from these; docs/REPORT.md describes each field).  Each
+ * accessor returns the section of the run on `m`, or NULL when that run
+ * had none: the JSON report then has no such key.  A section is owned by
+ * `m`: valid until qmig_free(m), never freed by the caller.  A `const char *`
+ * member points to a static string, or is NULL where the JSON has null.
+ * Lists: a fixed array and a count where the engine bounds the list (the
+ * preflight checks, a source's disks, the recovery's steps), so they need
+ * no allocation and nothing to free; a count and a pointer (owned by `m`)
+ * where an option or the peer decides the length (the policy's steps, up
+ * to downtime-steps; the tunnel's channels, one per multifd channel and
+ * NBD connection), so a handle does not carry the largest case. */
+
+#define QMIG_MAX_FINDINGS 32   /* more than the checks that exist */
+#define QMIG_MAX_DISKS 16      /* disks of one source that qmig handles */
+#define QMIG_MAX_RECOVER_STEPS 64
+
+/* "preflight": qmig_check(), and qmig_run() with option preflight. */
+struct qmig_finding {
+  char check[32];        /* "versions", "machine", "cpu", "memory", "data-port", ... */
+  bool ok;               /* false: this check failed */
+  bool skipped;          /* could not be checked (ok stays true) */
+  char detail[1024];
+};
+struct qmig_report_preflight {
+  unsigned nfindings;
+  struct qmig_finding findings[QMIG_MAX_FINDINGS];
+};
+QMIG_API const struct qmig_report_preflight *qmig_report_preflight(const struct qmig_migration *m);
+
+/* "prediction": qmig_dirty_rate(), and qmig_run() with option predict;
+ * NULL when the measurement failed. */
+struct qmig_report_prediction {
+  int64_t dirty_rate_bytes_per_s;
+  int64_t qemu_dirty_rate_mib_per_s;  /* calc-dirty-rate's answer */
+  unsigned measure_s, sample_pages_per_gib;
+  uint64_t ram_bytes, ram_in_use_bytes;
+  const char *ram_in_use_from;
+  uint64_t bandwidth_bytes_per_s;     /* 0: unknown (null), no prediction then */
+  const char *bandwidth_from;         /* NULL when unknown */
+  uint64_t stop_copy_bytes_per_s;     /* 0 when the bandwidth is unknown (null) */
+  uint64_t downtime_limit_ms;
+  int converges;                      /* 1, 0, or -1: unknown (null) */
+  unsigned passes;                    /* passes, total_ms and downtime_ms */
+  double total_ms, downtime_ms;       /* only when converges == 1 */
+  const char *note;                   /* why no prediction, or what it assumes */
+};
+QMIG_API const struct qmig_report_prediction *
+qmig_report_prediction(const struct qmig_migration *m);
+
+/* "announce": after the destination resumed (announce-* options). */
+struct qmig_report_announce {
+  int rounds, initial_ms, max_ms, step_ms;
+  bool sent;
+};
+QMIG_API const struct qmig_report_announce *qmig_report_announce(const struct qmig_migration *m);
+
+/* "policy": every run that got as far as connecting. */
+struct qmig_policy_step {
+  double at_ms;              /* since `migrate` */
+  uint64_t downtime_limit_ms;
+  char why[96];              /* "initial", "step 2 of 4", "pass 3: ...", ... */
+};
+struct qmig_report_policy {
+  const char *downtime_policy;        /* "fixed", "stepped", "doubling" */
+  uint64_t max_downtime_ms, final_downtime_limit_ms;
+  size_t nsteps;
+  const struct qmig_policy_step *steps;
+  unsigned deadline_s;                /* 0: no deadline (null) */
+  const char *deadline_action;        /* "cancel", "pause", "postcopy" */
+  bool deadline_reached;
+};
+QMIG_API const struct qmig_report_policy *qmig_report_policy(const struct qmig_migration *m);
+
+/* "postcopy": runs with option postcopy on. */
+struct qmig_report_postcopy {
+  bool started;
+  char reason[96];
+  bool requested;
+  double requested_at_ms;    /* since `migrate`, when requested */
+  double duration_ms;        /* when started; -1: unknown (null) */
+  uint64_t bytes, page_requests; /* when started */
+};
+QMIG_API const struct qmig_report_postcopy *qmig_report_postcopy(const struct qmig_migration *m);
+
+/* "storage": runs with copy-disks or copy-all-disks. */
+struct qmig_storage_disk {
+  char name[128];
+  bool copy;                 /* copied; else shared */
+  char format[16];
+  uint64_t size;
+  char source_file[1024];
+  bool have_destination;     /* destination_file known */
+  char destination_file[1024];
+  bool job_started;          /* copied disks: bytes and completed known */
+  uint64_t bytes;
+  bool ready;                /* time_to_ready_ms and rate_bytes_per_s known */
+  double time_to_ready_ms, rate_bytes_per_s;
+  bool completed;
+  char error[256];           /* "" when it did not fail */
+};
+struct qmig_report_storage {
+  unsigned ndisks;
+  struct qmig_storage_disk disks[QMIG_MAX_DISKS];
+  /* "" when no NBD server was set up: then none of the five below */
+  char nbd_listen[300], nbd_connect[300];
+  char nbd_forwarded_to[300];         /* "" unless forwarded */
+  const char *sync, *copy_mode;
+  bool nbd_tls;
+  double sync_ms, switchover_ms;      /* -1 when not measured (absent) */
+};
+QMIG_API const struct qmig_report_storage *qmig_report_storage(const struct qmig_migration *m);
+
+/* "tunnel": runs through `qmig agent` that opened a session or failed to. */
+struct qmig_tunnel_channel {
+  const char *kind;          /* "qmp", "main", "multifd", "nbd" */
+  int index;                 /* multifd and nbd; -1 for the others (null) */
+  uint64_t bytes_to_dst, bytes_from_dst;
+  double cpu_s;
+  bool failed;
+  char error[256];           /* when failed */
+};
+struct qmig_report_tunnel {
+  char agent[256], session[64], incoming[256];
+  char tls[160], auth[16];
+  const char *data;          /* "tls" or "plain" */
+  double offset_ms, uncertainty_ms;
+  unsigned samples;
+  size_t nchannels;
+  const struct qmig_tunnel_channel *channels;
+  double forwarder_cpu_s;
+  char error[512];           /* "" when every channel opened (null) */
+};
+QMIG_API const struct qmig_report_tunnel *qmig_report_tunnel(const struct qmig_migration *m);
+
+/* "created_disks": qmig_create_disks(), also when it failed part-way. */
+struct qmig_created_disk {
+  char name[128], path[4096], format[16];
+  uint64_t size;
+  char blockdev[8192];       /* the -blockdev options that attach it */
+};
+struct qmig_report_created_disks {
+  unsigned ndisks;
+  struct qmig_created_disk disks[QMIG_MAX_DISKS];
+};
+QMIG_API const struct qmig_report_created_disks *
+qmig_report_created_disks(const struct qmig_migration *m);
+
+/* "recover": a recovery ran (qmig_recover(), or qmig_run() after a failure). */
+struct qmig_recover_action {
+  char did[600];
+  bool ok;
+};
+struct qmig_report_recover {
+  unsigned nfound;
+  char found[2][600];        /* what it found on the source, the destination */
+  unsigned nactions;
+  struct qmig_recover_action actions[QMIG_MAX_RECOVER_STEPS];
+  const char *result;        /* "guest on the source", ... */
+  char why[600];
+};
+QMIG_API const struct qmig_report_recover *qmig_report_recover(const struct qmig_migration *m);
+
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
 struct qmig_lab_options {
