@@ -64,6 +64,25 @@ int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
   return rc;
 }
 
+struct option *cli_longopts(const struct qmig_optkey *keys, const struct option *own,
+                            size_t *nkeys)
+{
+  size_t nk = 0, ne = 1;
+  while (keys[nk].key)
+    nk++;
+  while (own[ne - 1].name)
+    ne++;
+  struct option *lo = calloc(nk + ne, sizeof *lo);
+  if (!lo)
+    return NULL;
+  for (size_t i = 0; i < nk; i++)
+    lo[i] = (struct option){ keys[i].key, keys[i].flag ? no_argument : required_argument, NULL,
+                             (int)i };
+  memcpy(lo + nk, own, ne * sizeof *own);
+  *nkeys = nk;
+  return lo;
+}
+
 void cli_print_option_help(FILE *f)
 {
   for (const char *const *k = qmig_option_keys(); *k; k++)
