@@ -162,8 +162,7 @@ int qmig_agent_set(struct qmig_agent *a, const char *key, const char *v)
 const struct qmig_optkey *qmig_agent_option_keys(void)
 {
   static struct qmig_optkey keys[NROWS + 1];
-  for (size_t i = 0; i < NROWS; i++)
-    keys[i] = (struct qmig_optkey){ rows[i].key, (rows[i].flags & OPT_F_FLAG) != 0 };
+  opt_cli_keys(&agent_opts, keys);
   return keys;
 }
 

@@ -93,12 +93,7 @@ const char *qmig_bench_error(const struct qmig_bench *b)
 
 static int replace(struct qmig_bench *b, char **p, const char *v)
 {
-  char *d = strdup(v);
-  if (!d)
-    return bench_errorf(b, "out of memory");
-  free(*p);
-  *p = d;
-  return 0;
+  return opt_replace_str(p, v) < 0 ? bench_errorf(b, "out of memory") : 0;
 }
 
 int qmig_bench_set(struct qmig_bench *b, const char *key, const char *v)

@@ -101,7 +101,7 @@ static int choice_index(const char *choices, const char *v)
   return -1;
 }
 
-static int replace_str(char **p, const char *v)
+int opt_replace_str(char **p, const char *v)
 {
   char *d = strdup(v);
   if (!d)
@@ -186,7 +186,7 @@ static enum opt_err set_row(const struct opt_table *t, const struct opt_row *r, 
       *(const char **)field = v;
       return OPT_OK;
     }
-    return replace_str(field, v) < 0 ? OPT_E_NOMEM : OPT_OK;
+    return opt_replace_str(field, v) < 0 ? OPT_E_NOMEM : OPT_OK;
   case OPT_CUSTOM:
     return r->parse(obj, v, why, len) < 0 ? OPT_E_VALUE : OPT_OK;
   }
@@ -325,6 +325,13 @@ void opt_keys(const struct opt_table *t, const char **keys)
   for (size_t i = 0; i < t->n; i++)
     keys[i] = t->rows[i].key;
   keys[t->n] = NULL;
+}
+
+void opt_cli_keys(const struct opt_table *t, struct qmig_optkey *keys)
+{
+  for (size_t i = 0; i < t->n; i++)
+    keys[i] = (struct qmig_optkey){ t->rows[i].key, (t->rows[i].flags & OPT_F_FLAG) != 0 };
+  keys[t->n] = (struct qmig_optkey){ NULL, false };
 }
 
 void opt_key_list(const struct opt_table *t, char *buf, size_t len)

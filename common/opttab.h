@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <jansson.h>
 
+#include "qmig.h"
+
 enum opt_type {
   OPT_BOOL,   /* bool: on|off (yes|no, true|false, 1|0) */
   OPT_UINT,   /* unsigned, min..max */
@@ -110,6 +112,9 @@ void opt_help(const struct opt_table *t, FILE *f);
 char *opt_help_text(const struct opt_table *t);
 /* The keys, NULL-terminated, into keys[] (at least t->n + 1 long). */
 void opt_keys(const struct opt_table *t, const char **keys);
+/* The keys and whether each is a flag, ending with a NULL key, into keys[]
+ * (at least t->n + 1 long), for a handle's public key list. */
+void opt_cli_keys(const struct opt_table *t, struct qmig_optkey *keys);
 /* The keys, ", "-separated, into buf (truncated). */
 void opt_key_list(const struct opt_table *t, char *buf, size_t len);
 
@@ -118,6 +123,9 @@ void opt_key_list(const struct opt_table *t, char *buf, size_t len);
  * words, 0 or -1. */
 int opt_parse_u64(const char *s, bool suffix, uint64_t *out);
 int opt_parse_bool(const char *s, bool *out);
+/* *p = a copy of v, the old value freed; -1 (and *p unchanged) when out of
+ * memory. */
+int opt_replace_str(char **p, const char *v);
 /* Whether a is an address of one of the kinds. */
 bool opt_addr_ok(const char *a, unsigned kinds);
 

@@ -15,16 +15,6 @@
 
 #define BAD_QMP_ADDR "not unix:PATH, tls:HOST:PORT or tcp:HOST:PORT"
 
-static int replace_str(char **p, const char *v)
-{
-  char *d = strdup(v);
-  if (!d)
-    return -1;
-  free(*p);
-  *p = d;
-  return 0;
-}
-
 static int check_compression(const char *v, char *why, size_t len)
 {
   if (strcmp(v, "none") && strcmp(v, "zlib") && strcmp(v, "zstd")) {
@@ -119,19 +109,19 @@ static int parse_lab(void *obj, const char *dir, char *why, size_t len)
     errbuf_setf(why, len, "lab: %s", err);
     return -1;
   }
-  if (replace_str(&c->lab, dir) || replace_str(&c->src, li.src_qmp) ||
-      replace_str(&c->dst, li.dst_qmp) || replace_str(&c->src_serial, li.src_serial) ||
-      replace_str(&c->dst_serial, li.dst_serial))
+  if (opt_replace_str(&c->lab, dir) || opt_replace_str(&c->src, li.src_qmp) ||
+      opt_replace_str(&c->dst, li.dst_qmp) || opt_replace_str(&c->src_serial, li.src_serial) ||
+      opt_replace_str(&c->dst_serial, li.dst_serial))
     goto oom;
-  if (!c->data_uri && li.data_uri[0] && replace_str(&c->data_uri, li.data_uri))
+  if (!c->data_uri && li.data_uri[0] && opt_replace_str(&c->data_uri, li.data_uri))
     goto oom;
   /* A lab with TLS QMP monitors: those, with its credentials. */
   if (li.src_qmp_tls[0] &&
-      (replace_str(&c->src, li.src_qmp_tls) || replace_str(&c->dst, li.dst_qmp_tls) ||
-       (!c->qmp_tls_dir && replace_str(&c->qmp_tls_dir, li.qmp_tls_dir))))
+      (opt_replace_str(&c->src, li.src_qmp_tls) || opt_replace_str(&c->dst, li.dst_qmp_tls) ||
+       (!c->qmp_tls_dir && opt_replace_str(&c->qmp_tls_dir, li.qmp_tls_dir))))
     goto oom;
   /* A two-namespace lab: the destination listens on its veth address. */
-  if (!c->data_host && li.dst_addr[0] && replace_str(&c->data_host, li.dst_addr))
+  if (!c->data_host && li.dst_addr[0] && opt_replace_str(&c->data_host, li.dst_addr))
     goto oom;
   c->heartbeat_ms = li.heartbeat_ms;
   c->quit_source = true;
@@ -399,7 +389,7 @@ int eng_config_check(struct qmig_migration *m)
   if (c->tunnel && !c->dst) { /* the destination QMP is reached through the agent */
     char d[300];
     snprintf(d, sizeof d, "tunnel:%s", c->tunnel);
-    if (replace_str(&c->dst, d))
+    if (opt_replace_str(&c->dst, d))
       return eng_errorf(m, "out of memory");
   }
   if (!c->src || !c->dst)

@@ -150,8 +150,7 @@ int qmig_lab_set(struct qmig_lab_options *o, const char *key, const char *value,
 const struct qmig_optkey *qmig_lab_option_keys(void)
 {
   static struct qmig_optkey keys[NROWS + 1];
-  for (size_t i = 0; i < NROWS; i++)
-    keys[i] = (struct qmig_optkey){ rows[i].key, (rows[i].flags & OPT_F_FLAG) != 0 };
+  opt_cli_keys(&lab_opt_table, keys);
   return keys;
 }
 
