@@ -64,6 +64,25 @@ static const struct opt_table *table_of(const char *k)
   return opt_find(&knob_table, k) ? &knob_table : NULL;
 }
 
+const char *const *qmig_bench_knob_keys(void)
+{
+  static const char *keys[64];
+  size_t n = 0;
+  for (size_t i = 0; i < lab_opt_table.n && n + 1 < sizeof keys / sizeof keys[0]; i++)
+    if (lab_opt_table.rows[i].flags & OPT_F_BENCH)
+      keys[n++] = lab_opt_table.rows[i].key;
+  for (size_t i = 0; i < knob_table.n && n + 1 < sizeof keys / sizeof keys[0]; i++)
+    keys[n++] = knob_table.rows[i].key;
+  keys[n] = NULL;
+  return keys;
+}
+
+const char *qmig_bench_knob_help(const char *key)
+{
+  const struct opt_table *t = table_of(key);
+  return t ? opt_find(t, key)->help : NULL;
+}
+
 /* Set by the bench for every run; a scenario may not set them. */
 static const char *const owned[] = { "src", "dst", "lab", "src-serial", "dst-serial", NULL };
 

@@ -105,12 +105,27 @@ static void help(FILE *f)
           "2 usage or a scenario refused (nothing ran), 3 the bench could not run.\n");
 }
 
+/* The lab's and the bench's own knobs by name (a knob whose help starts
+ * "a|b|c:" with its choices), wrapped; then every migration option. */
 static int list_knobs(void)
 {
-  printf("lab knobs:\n"
-         "  mem, fill, dirty, dirty-pattern, heartbeat, cpu, exact-mem, disk, disk-format,\n"
-         "  disk-write, disk-cache, link-rate; transport (native|qemu-tls|tunnel|tunnel-tls|\n"
-         "  stunnel)\nmigration knobs (qmig migrate's options):\n");
+  size_t col = 2;
+  printf("lab knobs:\n ");
+  for (const char *const *k = qmig_bench_knob_keys(); *k; k++) {
+    const char *h = qmig_bench_knob_help(*k);
+    size_t nch = h ? strcspn(h, ": ") : 0;
+    char item[160];
+    snprintf(item, sizeof item, "%s%s%.*s%s%s", *k, nch && h[nch] == ':' ? " (" : "",
+             nch && h[nch] == ':' ? (int)nch : 0, h ? h : "", nch && h[nch] == ':' ? ")" : "",
+             k[1] ? "," : "");
+    if (col + 1 + strlen(item) > 80) {
+      printf("\n ");
+      col = 2;
+    }
+    printf(" %s", item);
+    col += 1 + strlen(item);
+  }
+  printf("\nmigration knobs (qmig migrate's options):\n");
   for (const char *const *k = qmig_option_keys(); *k; k++)
     printf("  %-24s %s\n", *k, qmig_option_help(*k));
   return 0;

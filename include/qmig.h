@@ -446,6 +446,12 @@ QMIG_API int qmig_bench_preset(struct qmig_bench *b, const char *name);
 /* NULL-terminated preset names; the help line of one (NULL if unknown). */
 QMIG_API const char *const *qmig_bench_preset_names(void);
 QMIG_API const char *qmig_bench_preset_help(const char *name);
+/* The scenario knobs that are not qmig_set() keys, NULL-terminated: the
+ * lab's (the options of qmig_lab_set it takes) and the bench's own
+ * (transport, dirty-pattern); and the help text of one (lines separated by
+ * '\n'; NULL for a key that is none of them). */
+QMIG_API const char *const *qmig_bench_knob_keys(void);
+QMIG_API const char *qmig_bench_knob_help(const char *key);
 /* "KEY=v1,v2,...": replace the scenarios by one per value, each the base
  * scenario (the only one loaded, or an empty one) with KEY set; named
  * "KEY=v". */
