@@ -44,8 +44,8 @@ static int parse_ports(void *obj, const char *value, char *why, size_t len)
     errbuf_setf(why, len, "not within 1-65535 (LO <= HI)");
     return -1;
   }
-  c->port_lo = (unsigned)a;
-  c->port_hi = (unsigned)z;
+  c->stream.port_lo = (unsigned)a;
+  c->stream.port_hi = (unsigned)z;
   return 0;
 bad:
   errbuf_setf(why, len, "not PORT or LO-HI");
@@ -55,7 +55,7 @@ bad:
 static json_t *json_ports(const void *obj)
 {
   const struct eng_config *c = obj;
-  return json_sprintf("%u-%u", c->port_lo, c->port_hi);
+  return json_sprintf("%u-%u", c->stream.port_lo, c->stream.port_hi);
 }
 
 /* "3passes", "3 passes", "3p", "20s", "20 seconds", "stall". */
@@ -63,7 +63,7 @@ static int parse_after(void *obj, const char *v, char *why, size_t len)
 {
   struct eng_config *c = obj;
   if (strcmp(v, "stall") == 0) {
-    c->postcopy_after = ENG_AFTER_STALL;
+    c->policy.postcopy_after = ENG_AFTER_STALL;
     return 0;
   }
   char *end;
@@ -73,13 +73,13 @@ static int parse_after(void *obj, const char *v, char *why, size_t len)
     end++;
   if (end != v && !errno && *v != '-' && n >= 1 && n <= 1000000) {
     if (!strcmp(end, "p") || !strcmp(end, "pass") || !strcmp(end, "passes")) {
-      c->postcopy_after = ENG_AFTER_PASSES;
-      c->postcopy_after_n = (unsigned)n;
+      c->policy.postcopy_after = ENG_AFTER_PASSES;
+      c->policy.postcopy_after_n = (unsigned)n;
       return 0;
     }
     if (!strcmp(end, "s") || !strcmp(end, "sec") || !strcmp(end, "seconds")) {
-      c->postcopy_after = ENG_AFTER_SECONDS;
-      c->postcopy_after_n = (unsigned)n;
+      c->policy.postcopy_after = ENG_AFTER_SECONDS;
+      c->policy.postcopy_after_n = (unsigned)n;
       return 0;
     }
   }
@@ -90,12 +90,12 @@ static int parse_after(void *obj, const char *v, char *why, size_t len)
 static json_t *json_after(const void *obj)
 {
   const struct eng_config *c = obj;
-  return c->postcopy_after == ENG_AFTER_NONE    ? json_null()
-         : c->postcopy_after == ENG_AFTER_STALL ? json_string("stall")
-                                                : json_sprintf("%u%s", c->postcopy_after_n,
-                                                               c->postcopy_after == ENG_AFTER_PASSES
-                                                                   ? "passes"
-                                                                   : "s");
+  if (c->policy.postcopy_after == ENG_AFTER_NONE)
+    return json_null();
+  if (c->policy.postcopy_after == ENG_AFTER_STALL)
+    return json_string("stall");
+  return json_sprintf("%u%s", c->policy.postcopy_after_n,
+                      c->policy.postcopy_after == ENG_AFTER_PASSES ? "passes" : "s");
 }
 
 /* The lab's keys (src, dst, serials, data host, heartbeat) from its
@@ -113,15 +113,15 @@ static int parse_lab(void *obj, const char *dir, char *why, size_t len)
       opt_replace_str(&c->dst, li.dst_qmp) || opt_replace_str(&c->src_serial, li.src_serial) ||
       opt_replace_str(&c->dst_serial, li.dst_serial))
     goto oom;
-  if (!c->data_uri && li.data_uri[0] && opt_replace_str(&c->data_uri, li.data_uri))
+  if (!c->stream.uri && li.data_uri[0] && opt_replace_str(&c->stream.uri, li.data_uri))
     goto oom;
   /* A lab with TLS QMP monitors: those, with its credentials. */
   if (li.src_qmp_tls[0] &&
       (opt_replace_str(&c->src, li.src_qmp_tls) || opt_replace_str(&c->dst, li.dst_qmp_tls) ||
-       (!c->qmp_tls_dir && opt_replace_str(&c->qmp_tls_dir, li.qmp_tls_dir))))
+       (!c->qmp.tls_dir && opt_replace_str(&c->qmp.tls_dir, li.qmp_tls_dir))))
     goto oom;
   /* A two-namespace lab: the destination listens on its veth address. */
-  if (!c->data_host && li.dst_addr[0] && opt_replace_str(&c->data_host, li.dst_addr))
+  if (!c->stream.host && li.dst_addr[0] && opt_replace_str(&c->stream.host, li.dst_addr))
     goto oom;
   c->heartbeat_ms = li.heartbeat_ms;
   c->quit_source = true;
@@ -146,89 +146,89 @@ static const struct opt_row rows[] = {
   { .key = "dst", .type = OPT_ADDR, .off = O(dst), .addr = OPT_A_UNIX | OPT_A_TCP | OPT_A_TLS,
     .bad = BAD_QMP_ADDR,
     .help = "destination QMP address: unix:PATH, tls:HOST:PORT or tcp:HOST:PORT" },
-  { .key = "qmp-tls-dir", .type = OPT_STR, .off = O(qmp_tls_dir),
+  { .key = "qmp-tls-dir", .type = OPT_STR, .off = O(qmp.tls_dir),
     .help = "x509 credentials for tls: QMP addresses: ca-cert.pem, client-cert.pem, client-key.pem" },
-  { .key = "qmp-tls-name", .type = OPT_STR, .off = O(qmp_tls_name),
+  { .key = "qmp-tls-name", .type = OPT_STR, .off = O(qmp.tls_name),
     .help = "name or IP QEMU's QMP certificate must carry (default: the host of the tls: address)" },
-  { .key = "insecure-qmp-tcp", .type = OPT_BOOL, .off = O(insecure_qmp_tcp),
+  { .key = "insecure-qmp-tcp", .type = OPT_BOOL, .off = O(qmp.insecure_tcp),
     .help = "on|off: accept a plain tcp: QMP address off loopback (unauthenticated, plaintext "
             "control of that QEMU; warned)" },
   { .key = "lab", .type = OPT_CUSTOM, .off = O(lab), .parse = parse_lab, .json = json_lab,
     .help = "use the lab pair in DIR (sets src, dst, serials, heartbeat)" },
-  { .key = "data-uri", .type = OPT_ADDR, .off = O(data_uri), .addr = OPT_A_UNIX | OPT_A_TCP,
+  { .key = "data-uri", .type = OPT_ADDR, .off = O(stream.uri), .addr = OPT_A_UNIX | OPT_A_TCP,
     .bad = "not tcp:HOST:PORT or unix:PATH",
     .help = "migration stream URI (tcp:HOST:PORT or unix:PATH); overrides data-host/data-port" },
-  { .key = "data-connect", .type = OPT_ADDR, .off = O(data_connect),
+  { .key = "data-connect", .type = OPT_ADDR, .off = O(stream.connect),
     .addr = OPT_A_UNIX | OPT_A_TCP, .bad = "not tcp:HOST:PORT or unix:PATH",
     .help = "URI the source sends the stream to when it differs from where the destination "
             "listens (a proxy such as stunnel between them; needs data-uri)" },
-  { .key = "data-host", .type = OPT_STR, .off = O(data_host),
+  { .key = "data-host", .type = OPT_STR, .off = O(stream.host),
     .help = "address the destination listens on for the stream (default: host of --dst, else 127.0.0.1)" },
   { .key = "data-port", .type = OPT_CUSTOM, .def = "49152-49215", .parse = parse_ports,
     .json = json_ports,
     .help = "stream port or range LO-HI (default 49152-49215)" },
-  { .key = "max-bandwidth", .type = OPT_SIZE, .off = O(max_bandwidth), .min = 0,
+  { .key = "max-bandwidth", .type = OPT_SIZE, .off = O(stream.max_bandwidth), .min = 0,
     .max = UINT64_C(1) << 50,
     .help = "bytes/s with K/M/G suffix; 0 = unlimited (default)" },
-  { .key = "downtime-limit", .type = OPT_U64, .off = O(downtime_limit_ms), .min = 1,
+  { .key = "downtime-limit", .type = OPT_U64, .off = O(stream.downtime_limit_ms), .min = 1,
     .max = 2000000, .def = "300",
     .help = "ms (default 300)" },
-  { .key = "multifd-channels", .type = OPT_UINT, .off = O(multifd_channels), .min = 0, .max = 255,
+  { .key = "multifd-channels", .type = OPT_UINT, .off = O(stream.multifd_channels), .min = 0, .max = 255,
     .help = "0 = multifd off (default)" },
-  { .key = "multifd-compression", .type = OPT_STR, .off = O(multifd_compression),
+  { .key = "multifd-compression", .type = OPT_STR, .off = O(stream.multifd_compression),
     .check = check_compression,
     .help = "none|zlib|zstd (needs multifd)" },
-  { .key = "xbzrle", .type = OPT_BOOL, .off = O(xbzrle),
+  { .key = "xbzrle", .type = OPT_BOOL, .off = O(stream.xbzrle),
     .help = "on|off: XBZRLE delta compression" },
-  { .key = "xbzrle-cache-size", .type = OPT_SIZE, .off = O(xbzrle_cache_size), .min = 4096,
+  { .key = "xbzrle-cache-size", .type = OPT_SIZE, .off = O(stream.xbzrle_cache_size), .min = 4096,
     .max = UINT64_C(1) << 40, .def = "64M",
     .help = "bytes with K/M/G suffix (QEMU default 64M)" },
-  { .key = "auto-converge", .type = OPT_BOOL, .off = O(auto_converge),
+  { .key = "auto-converge", .type = OPT_BOOL, .off = O(policy.auto_converge),
     .help = "on|off: throttle vCPUs to converge" },
-  { .key = "cpu-throttle-initial", .type = OPT_INT, .off = O(throttle_initial), .min = 1,
+  { .key = "cpu-throttle-initial", .type = OPT_INT, .off = O(policy.throttle_initial), .min = 1,
     .max = 99, .def = "-1",
     .help = "percent (QEMU default 20)" },
-  { .key = "cpu-throttle-increment", .type = OPT_INT, .off = O(throttle_increment), .min = 1,
+  { .key = "cpu-throttle-increment", .type = OPT_INT, .off = O(policy.throttle_increment), .min = 1,
     .max = 99, .def = "-1",
     .help = "percent (QEMU default 10)" },
-  { .key = "max-cpu-throttle", .type = OPT_INT, .off = O(max_throttle), .min = 1, .max = 99,
+  { .key = "max-cpu-throttle", .type = OPT_INT, .off = O(policy.max_throttle), .min = 1, .max = 99,
     .def = "-1",
     .help = "percent (QEMU default 99)" },
-  { .key = "tls", .type = OPT_ENUM, .off = O(tls), .choices = "none|x509|psk",
+  { .key = "tls", .type = OPT_ENUM, .off = O(tls.kind), .choices = "none|x509|psk",
     .help = "none|x509|psk: QEMU-native TLS on the stream" },
-  { .key = "tls-dir", .type = OPT_STR, .off = O(tls_dir),
+  { .key = "tls-dir", .type = OPT_STR, .off = O(tls.dir),
     .help = "credentials dir (x509: ca-cert.pem, server-*/client-*.pem; psk: keys.psk)" },
-  { .key = "tls-dst-dir", .type = OPT_STR, .off = O(tls_dst_dir),
+  { .key = "tls-dst-dir", .type = OPT_STR, .off = O(tls.dst_dir),
     .help = "credentials dir on the destination (default tls-dir)" },
-  { .key = "tls-hostname", .type = OPT_STR, .off = O(tls_hostname),
+  { .key = "tls-hostname", .type = OPT_STR, .off = O(tls.hostname),
     .help = "name to verify in the destination's x509 certificate" },
-  { .key = "tls-psk-user", .type = OPT_STR, .off = O(tls_psk_user),
+  { .key = "tls-psk-user", .type = OPT_STR, .off = O(tls.psk_user),
     .help = "PSK identity (default qemu)" },
-  { .key = "tunnel", .type = OPT_ADDR, .off = O(tunnel), .addr = OPT_A_HOSTPORT,
+  { .key = "tunnel", .type = OPT_ADDR, .off = O(tunnel.agent), .addr = OPT_A_HOSTPORT,
     .bad = "not HOST:PORT",
     .help = "HOST:PORT of a qmig agent on the destination host: QMP and the stream go through "
             "the tunnel (dst then optional; data-uri ignored)" },
-  { .key = "tunnel-tls", .type = OPT_ENUM, .off = O(tunnel_tls), .choices = "none|x509|psk",
+  { .key = "tunnel-tls", .type = OPT_ENUM, .off = O(tunnel.tls), .choices = "none|x509|psk",
     .help = "none|x509|psk: the tunnel's credential; control and QMP always go over TLS 1.3 with "
             "it (none needs tunnel-insecure-no-auth)" },
-  { .key = "tunnel-data", .type = OPT_ENUM, .off = O(tunnel_data), .choices = "tls|plain",
+  { .key = "tunnel-data", .type = OPT_ENUM, .off = O(tunnel.data), .choices = "tls|plain",
     .help = "tls|plain: migration and NBD channels over TLS 1.3 (default), or plaintext "
             "authenticated by the session (faster; readable and hijackable on the path)" },
-  { .key = "tunnel-insecure-no-auth", .type = OPT_BOOL, .off = O(tunnel_insecure),
+  { .key = "tunnel-insecure-no-auth", .type = OPT_BOOL, .off = O(tunnel.insecure),
     .help = "on|off: tunnel without any credential (an agent run with --insecure-no-auth): "
             "anyone on the path can read, and anyone who can connect can use, the agent" },
-  { .key = "tunnel-tls-dir", .type = OPT_STR, .off = O(tunnel_tls_dir),
+  { .key = "tunnel-tls-dir", .type = OPT_STR, .off = O(tunnel.tls_dir),
     .help = "x509 credentials dir: ca-cert.pem, client-cert.pem, client-key.pem" },
-  { .key = "tunnel-peer-name", .type = OPT_STR, .off = O(tunnel_peer_name),
+  { .key = "tunnel-peer-name", .type = OPT_STR, .off = O(tunnel.peer_name),
     .help = "name or IP the agent's certificate must carry (default: the tunnel host)" },
-  { .key = "tunnel-psk-file", .type = OPT_STR, .off = O(tunnel_psk_file),
+  { .key = "tunnel-psk-file", .type = OPT_STR, .off = O(tunnel.psk_file),
     .help = "PSK file, lines IDENTITY:HEXKEY" },
-  { .key = "tunnel-psk-identity", .type = OPT_STR, .off = O(tunnel_psk_identity),
+  { .key = "tunnel-psk-identity", .type = OPT_STR, .off = O(tunnel.psk_identity),
     .help = "which PSK identity to use (default qemu)" },
   { .key = "timeout", .type = OPT_UINT, .off = O(timeout_s), .min = 0, .max = 86400,
     .def = "3600",
     .help = "seconds for the whole migration, 0 = none (default 3600)" },
-  { .key = "qmp-timeout", .type = OPT_UINT, .off = O(qmp_timeout_ms), .min = 100, .max = 600000,
+  { .key = "qmp-timeout", .type = OPT_UINT, .off = O(qmp.timeout_ms), .min = 100, .max = 600000,
     .def = "10000",
     .help = "ms to wait for any QMP reply (default 10000)" },
   { .key = "stall-timeout", .type = OPT_UINT, .off = O(stall_timeout_s), .min = 0, .max = 86400,
@@ -244,27 +244,27 @@ static const struct opt_row rows[] = {
     .help = "unix socket of the destination guest's serial" },
   { .key = "heartbeat-ms", .type = OPT_UINT, .off = O(heartbeat_ms), .min = 1, .max = 10000,
     .help = "the guest's heartbeat period, for the report" },
-  { .key = "downtime-policy", .type = OPT_ENUM, .off = O(downtime_policy),
+  { .key = "downtime-policy", .type = OPT_ENUM, .off = O(policy.kind),
     .choices = "fixed|stepped|doubling",
     .help = "fixed|stepped|doubling: raise downtime-limit up to max-downtime (stepped: over "
             "downtime-steps, one per downtime-step-delay; doubling: when remaining stops shrinking)" },
-  { .key = "max-downtime", .type = OPT_U64, .off = O(max_downtime_ms), .min = 1, .max = 2000000,
+  { .key = "max-downtime", .type = OPT_U64, .off = O(policy.max_downtime_ms), .min = 1, .max = 2000000,
     .help = "ms: the downtime limit is never raised above this (default: downtime-limit)" },
-  { .key = "downtime-steps", .type = OPT_UINT, .off = O(downtime_steps), .min = 1, .max = 1000,
+  { .key = "downtime-steps", .type = OPT_UINT, .off = O(policy.steps), .min = 1, .max = 1000,
     .def = "10",
     .help = "stepped policy: number of steps (default 10)" },
-  { .key = "downtime-step-delay", .type = OPT_UINT, .off = O(downtime_step_delay_ms), .min = 10,
+  { .key = "downtime-step-delay", .type = OPT_UINT, .off = O(policy.step_delay_ms), .min = 10,
     .max = 3600000, .def = "2000",
     .help = "stepped policy: ms between steps (default 2000)" },
-  { .key = "deadline", .type = OPT_UINT, .off = O(deadline_s), .min = 0, .max = 86400,
+  { .key = "deadline", .type = OPT_UINT, .off = O(policy.deadline_s), .min = 0, .max = 86400,
     .help = "seconds after which deadline-action is taken if not converged (0 = none)" },
-  { .key = "deadline-action", .type = OPT_ENUM, .off = O(deadline_action),
+  { .key = "deadline-action", .type = OPT_ENUM, .off = O(policy.deadline_action),
     .choices = "cancel|pause|postcopy",
     .help = "cancel|pause|postcopy: at the deadline cancel, pause the guest and finish, or switch "
             "to post-copy (default cancel)" },
-  { .key = "postcopy", .type = OPT_BOOL, .off = O(postcopy),
+  { .key = "postcopy", .type = OPT_BOOL, .off = O(policy.postcopy),
     .help = "on|off: enable post-copy (postcopy-ram on both sides)" },
-  { .key = "max-postcopy-bandwidth", .type = OPT_SIZE, .off = O(max_postcopy_bandwidth), .min = 0,
+  { .key = "max-postcopy-bandwidth", .type = OPT_SIZE, .off = O(policy.max_postcopy_bandwidth), .min = 0,
     .max = UINT64_C(1) << 50,
     .help = "bytes/s for the background page push in post-copy; 0 = unlimited (default)" },
   { .key = "postcopy-after", .type = OPT_CUSTOM, .parse = parse_after, .json = json_after,
@@ -276,53 +276,53 @@ static const struct opt_row rows[] = {
             "(default) or keep it (its NBD exports removed)" },
   { .key = "preflight", .type = OPT_BOOL, .off = O(preflight), .def = "on",
     .help = "on|off: run the preflight checks of qmig check first (default on)" },
-  { .key = "predict", .type = OPT_BOOL, .off = O(predict),
+  { .key = "predict", .type = OPT_BOOL, .off = O(predict.on),
     .help = "on|off: measure the guest's dirty rate first and predict time, downtime, convergence" },
-  { .key = "dirty-rate-time", .type = OPT_UINT, .off = O(dirty_rate_time_s), .min = 1, .max = 60,
+  { .key = "dirty-rate-time", .type = OPT_UINT, .off = O(predict.dirty_rate_time_s), .min = 1, .max = 60,
     .def = "1",
     .help = "seconds QEMU measures the dirty rate for (calc-dirty-rate; default 1)" },
-  { .key = "link-bandwidth", .type = OPT_SIZE, .off = O(link_bandwidth), .min = 0,
+  { .key = "link-bandwidth", .type = OPT_SIZE, .off = O(predict.link_bandwidth), .min = 0,
     .max = UINT64_C(1) << 50,
     .help = "bytes/s the link gives (K/M/G suffix), for the prediction; 0 = unknown (default)" },
-  { .key = "ram-in-use", .type = OPT_SIZE, .off = O(ram_in_use), .min = 0,
+  { .key = "ram-in-use", .type = OPT_SIZE, .off = O(predict.ram_in_use), .min = 0,
     .max = UINT64_C(1) << 50,
     .help = "bytes of guest RAM holding data (not zero pages), for the prediction (default: "
             "all of RAM; a lab: its guest's fill)" },
-  { .key = "announce-rounds", .type = OPT_UINT, .off = O(announce_rounds), .min = 0, .max = 1000,
+  { .key = "announce-rounds", .type = OPT_UINT, .off = O(announce.rounds), .min = 0, .max = 1000,
     .def = "5",
     .help = "announce-self rounds on the destination after switchover; 0 = off (default 5)" },
-  { .key = "announce-initial", .type = OPT_UINT, .off = O(announce_initial_ms), .min = 1,
+  { .key = "announce-initial", .type = OPT_UINT, .off = O(announce.initial_ms), .min = 1,
     .max = 100000, .def = "50",
     .help = "ms before the second announcement (default 50)" },
-  { .key = "announce-max", .type = OPT_UINT, .off = O(announce_max_ms), .min = 1, .max = 100000,
+  { .key = "announce-max", .type = OPT_UINT, .off = O(announce.max_ms), .min = 1, .max = 100000,
     .def = "550",
     .help = "ms, longest gap between announcements (default 550)" },
-  { .key = "announce-step", .type = OPT_UINT, .off = O(announce_step_ms), .min = 1, .max = 10000,
+  { .key = "announce-step", .type = OPT_UINT, .off = O(announce.step_ms), .min = 1, .max = 10000,
     .def = "100",
     .help = "ms added to the gap after each announcement (default 100)" },
-  { .key = "copy-disks", .type = OPT_STR, .off = O(copy_disks),
+  { .key = "copy-disks", .type = OPT_STR, .off = O(disks.copy),
     .help = "NAME,...: disks to copy to the destination over NBD (the rest are shared)" },
-  { .key = "copy-all-disks", .type = OPT_BOOL, .off = O(copy_all_disks),
+  { .key = "copy-all-disks", .type = OPT_BOOL, .off = O(disks.copy_all),
     .help = "on|off: copy every writable disk except those in shared-disks" },
-  { .key = "shared-disks", .type = OPT_STR, .off = O(shared_disks),
+  { .key = "shared-disks", .type = OPT_STR, .off = O(disks.shared),
     .help = "NAME,...: disks both hosts open (not copied) with copy-all-disks" },
-  { .key = "disk-sync", .type = OPT_ENUM, .off = O(disk_sync), .choices = "full|top",
+  { .key = "disk-sync", .type = OPT_ENUM, .off = O(disks.sync), .choices = "full|top",
     .help = "full|top: copy whole disks, or only the top image (the backing chain is already "
             "on the destination)" },
-  { .key = "copy-mode", .type = OPT_ENUM, .off = O(copy_mode),
+  { .key = "copy-mode", .type = OPT_ENUM, .off = O(disks.copy_mode),
     .choices = "background|write-blocking",
     .help = "background|write-blocking: guest writes wait for the copy (converges on busy "
             "disks; default background)" },
-  { .key = "disk-bandwidth", .type = OPT_SIZE, .off = O(disk_bandwidth), .min = 0,
+  { .key = "disk-bandwidth", .type = OPT_SIZE, .off = O(disks.bandwidth), .min = 0,
     .max = UINT64_C(1) << 50,
     .help = "bytes/s per copied disk, 0 = unlimited (K/M/G suffixes)" },
-  { .key = "nbd-addr", .type = OPT_STR, .off = O(nbd_addr),
+  { .key = "nbd-addr", .type = OPT_STR, .off = O(disks.nbd_addr),
     .help = "where the destination's NBD server listens: unix:PATH or tcp:HOST[:PORT] (default: "
             "a private unix socket when both QEMUs are local, else tcp on the data host and the "
             "data-port range)" },
-  { .key = "nbd-connect", .type = OPT_STR, .off = O(nbd_connect),
+  { .key = "nbd-connect", .type = OPT_STR, .off = O(disks.nbd_connect),
     .help = "address the source QEMU connects to for NBD, when it differs from nbd-addr (a proxy)" },
-  { .key = "nbd-tls", .type = OPT_BOOL, .off = O(nbd_tls),
+  { .key = "nbd-tls", .type = OPT_BOOL, .off = O(disks.nbd_tls),
     .help = "on|off: NBD over QEMU-native TLS with the migration's credentials (needs tls)" },
 
 };
@@ -386,98 +386,98 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
 int eng_config_check(struct qmig_migration *m)
 {
   struct eng_config *c = &m->cfg;
-  if (c->tunnel && !c->dst) { /* the destination QMP is reached through the agent */
+  if (c->tunnel.agent && !c->dst) { /* the destination QMP is reached through the agent */
     char d[300];
-    snprintf(d, sizeof d, "tunnel:%s", c->tunnel);
+    snprintf(d, sizeof d, "tunnel:%s", c->tunnel.agent);
     if (opt_replace_str(&c->dst, d))
       return eng_errorf(m, "out of memory");
   }
   if (!c->src || !c->dst)
     return eng_errorf(m, "both a source (--src) and a destination (--dst) QMP address are needed");
-  if ((c->tunnel_tls != ENG_TLS_NONE || c->tunnel_insecure || c->tunnel_data) && !c->tunnel)
+  if ((c->tunnel.tls != ENG_TLS_NONE || c->tunnel.insecure || c->tunnel.data) && !c->tunnel.agent)
     return eng_errorf(m, "tunnel-tls/tunnel-data/tunnel-insecure-no-auth need tunnel");
-  if (c->tunnel && c->tunnel_tls == ENG_TLS_NONE && !c->tunnel_insecure)
+  if (c->tunnel.agent && c->tunnel.tls == ENG_TLS_NONE && !c->tunnel.insecure)
     return eng_errorf(m, "tunnel needs a credential: tunnel-tls psk (tunnel-psk-file) or x509 "
                          "(tunnel-tls-dir), or tunnel-insecure-no-auth on for an agent run "
                          "without one");
-  if (c->tunnel_tls != ENG_TLS_NONE && c->tunnel_insecure)
+  if (c->tunnel.tls != ENG_TLS_NONE && c->tunnel.insecure)
     return eng_errorf(m, "tunnel-insecure-no-auth and tunnel-tls contradict each other: drop one");
-  if (c->tunnel_insecure && c->tunnel_data == ENG_TDATA_PLAIN)
+  if (c->tunnel.insecure && c->tunnel.data == ENG_TDATA_PLAIN)
     return eng_errorf(m, "tunnel-data plain does not apply with tunnel-insecure-no-auth "
                          "(everything is plaintext and unauthenticated there)");
-  if (c->tunnel && (c->nbd_addr || c->nbd_connect))
+  if (c->tunnel.agent && (c->disks.nbd_addr || c->disks.nbd_connect))
     return eng_errorf(m, "nbd-addr/nbd-connect do not apply with tunnel: NBD goes through the "
                       "tunnel to the agent's own socket");
-  if (c->tunnel_tls == ENG_TLS_X509 && !c->tunnel_tls_dir)
+  if (c->tunnel.tls == ENG_TLS_X509 && !c->tunnel.tls_dir)
     return eng_errorf(m, "tunnel-tls x509 needs tunnel-tls-dir");
-  if (c->tunnel_tls == ENG_TLS_PSK && !c->tunnel_psk_file)
+  if (c->tunnel.tls == ENG_TLS_PSK && !c->tunnel.psk_file)
     return eng_errorf(m, "tunnel-tls psk needs tunnel-psk-file");
-  if (c->tunnel_tls != ENG_TLS_X509 && (c->tunnel_tls_dir || c->tunnel_peer_name))
+  if (c->tunnel.tls != ENG_TLS_X509 && (c->tunnel.tls_dir || c->tunnel.peer_name))
     return eng_errorf(m, "tunnel-tls-dir/tunnel-peer-name given but tunnel-tls is not x509");
-  if (c->tunnel_tls != ENG_TLS_PSK && (c->tunnel_psk_file || c->tunnel_psk_identity))
+  if (c->tunnel.tls != ENG_TLS_PSK && (c->tunnel.psk_file || c->tunnel.psk_identity))
     return eng_errorf(m, "tunnel-psk-file/tunnel-psk-identity given but tunnel-tls is not psk");
   bool tls_qmp = !strncmp(c->src, "tls:", 4) || !strncmp(c->dst, "tls:", 4);
-  if (tls_qmp && !c->qmp_tls_dir)
+  if (tls_qmp && !c->qmp.tls_dir)
     return eng_errorf(m, "a tls: QMP address needs qmp-tls-dir (ca-cert.pem, client-cert.pem, "
                       "client-key.pem)");
-  if (!tls_qmp && (c->qmp_tls_dir || c->qmp_tls_name))
+  if (!tls_qmp && (c->qmp.tls_dir || c->qmp.tls_name))
     return eng_errorf(m, "qmp-tls-dir/qmp-tls-name given but no QMP address is tls:HOST:PORT");
   if (strcmp(c->src, c->dst) == 0)
     return eng_errorf(m, "source and destination QMP addresses are the same (%s)", c->src);
-  if (c->multifd_compression && strcmp(c->multifd_compression, "none") != 0 &&
-      c->multifd_channels == 0)
+  if (c->stream.multifd_compression && strcmp(c->stream.multifd_compression, "none") != 0 &&
+      c->stream.multifd_channels == 0)
     return eng_errorf(m, "multifd-compression %s needs multifd-channels >= 1",
-                      c->multifd_compression);
-  if (c->data_connect && !c->data_uri)
+                      c->stream.multifd_compression);
+  if (c->stream.connect && !c->stream.uri)
     return eng_errorf(m, "data-connect needs data-uri (where the destination listens, "
                          "which the proxy forwards to)");
-  if (c->tls != ENG_TLS_NONE && !c->tls_dir)
-    return eng_errorf(m, "tls %s needs tls-dir", c->tls == ENG_TLS_X509 ? "x509" : "psk");
-  if (c->tls == ENG_TLS_NONE && (c->tls_dir || c->tls_hostname || c->tls_psk_user))
+  if (c->tls.kind != ENG_TLS_NONE && !c->tls.dir)
+    return eng_errorf(m, "tls %s needs tls-dir", c->tls.kind == ENG_TLS_X509 ? "x509" : "psk");
+  if (c->tls.kind == ENG_TLS_NONE && (c->tls.dir || c->tls.hostname || c->tls.psk_user))
     return eng_errorf(m, "tls-dir/tls-hostname/tls-psk-user given but tls is none");
-  if (c->tls == ENG_TLS_PSK && c->tls_hostname)
+  if (c->tls.kind == ENG_TLS_PSK && c->tls.hostname)
     return eng_errorf(m, "tls-hostname applies to x509 only");
-  if (c->data_uri && strncmp(c->data_uri, "unix:", 5) == 0 && c->tls == ENG_TLS_X509 &&
-      !c->tls_hostname)
+  if (c->stream.uri && strncmp(c->stream.uri, "unix:", 5) == 0 && c->tls.kind == ENG_TLS_X509 &&
+      !c->tls.hostname)
     return eng_errorf(m, "x509 TLS over a unix socket needs tls-hostname (no address to verify)");
   if ((c->src_serial == NULL) != (c->dst_serial == NULL))
     return eng_errorf(m, "heartbeats need both src-serial and dst-serial");
-  if (c->xbzrle_cache_size != (64ull << 20) && !c->xbzrle)
+  if (c->stream.xbzrle_cache_size != (64ull << 20) && !c->stream.xbzrle)
     return eng_errorf(m, "xbzrle-cache-size given but xbzrle is off");
-  if ((c->postcopy_after != ENG_AFTER_NONE || c->deadline_action == ENG_DEADLINE_POSTCOPY) &&
-      !c->postcopy)
+  if ((c->policy.postcopy_after != ENG_AFTER_NONE || c->policy.deadline_action == ENG_DEADLINE_POSTCOPY) &&
+      !c->policy.postcopy)
     return eng_errorf(m, "postcopy-after and deadline-action postcopy need postcopy on");
-  if (c->postcopy && c->multifd_channels)
+  if (c->policy.postcopy && c->stream.multifd_channels)
     return eng_errorf(m, "postcopy and multifd cannot be combined in QEMU 7.2");
-  if (c->deadline_action != ENG_DEADLINE_CANCEL && !c->deadline_s)
+  if (c->policy.deadline_action != ENG_DEADLINE_CANCEL && !c->policy.deadline_s)
     return eng_errorf(m, "deadline-action needs a deadline");
-  if (c->downtime_policy != ENG_POLICY_FIXED && c->max_downtime_ms &&
-      c->max_downtime_ms <= c->downtime_limit_ms)
+  if (c->policy.kind != ENG_POLICY_FIXED && c->policy.max_downtime_ms &&
+      c->policy.max_downtime_ms <= c->stream.downtime_limit_ms)
     return eng_errorf(m, "max-downtime (%llu ms) must be above downtime-limit (%llu ms) for "
-                      "an escalating policy", (unsigned long long)c->max_downtime_ms,
-                      (unsigned long long)c->downtime_limit_ms);
-  if (c->downtime_policy == ENG_POLICY_FIXED && c->max_downtime_ms &&
-      c->max_downtime_ms < c->downtime_limit_ms)
+                      "an escalating policy", (unsigned long long)c->policy.max_downtime_ms,
+                      (unsigned long long)c->stream.downtime_limit_ms);
+  if (c->policy.kind == ENG_POLICY_FIXED && c->policy.max_downtime_ms &&
+      c->policy.max_downtime_ms < c->stream.downtime_limit_ms)
     return eng_errorf(m, "downtime-limit is above max-downtime");
-  if ((c->throttle_initial >= 0 || c->throttle_increment >= 0 || c->max_throttle >= 0) &&
-      !c->auto_converge)
+  if ((c->policy.throttle_initial >= 0 || c->policy.throttle_increment >= 0 || c->policy.max_throttle >= 0) &&
+      !c->policy.auto_converge)
     return eng_errorf(m, "cpu-throttle options given but auto-converge is off");
-  bool copying = c->copy_disks || c->copy_all_disks;
-  if (c->copy_disks && c->copy_all_disks)
+  bool copying = c->disks.copy || c->disks.copy_all;
+  if (c->disks.copy && c->disks.copy_all)
     return eng_errorf(m, "copy-disks and copy-all-disks exclude each other");
-  if (c->shared_disks && !c->copy_all_disks)
+  if (c->disks.shared && !c->disks.copy_all)
     return eng_errorf(m, "shared-disks is for copy-all-disks (with copy-disks, every disk "
                       "not listed is shared)");
-  if (!copying && (c->disk_sync || c->copy_mode || c->disk_bandwidth || c->nbd_addr ||
-                   c->nbd_connect || c->nbd_tls))
+  if (!copying && (c->disks.sync || c->disks.copy_mode || c->disks.bandwidth || c->disks.nbd_addr ||
+                   c->disks.nbd_connect || c->disks.nbd_tls))
     return eng_errorf(m, "disk-sync/copy-mode/disk-bandwidth/nbd-* given but no disk is "
                       "copied (copy-disks or copy-all-disks)");
-  if (c->nbd_tls && c->tls == ENG_TLS_NONE)
+  if (c->disks.nbd_tls && c->tls.kind == ENG_TLS_NONE)
     return eng_errorf(m, "nbd-tls needs tls x509 or psk (NBD uses the same credentials)");
-  if (copying && c->postcopy)
+  if (copying && c->policy.postcopy)
     return eng_errorf(m, "copying disks together with post-copy is not supported: the "
                       "mirrors finish at the switchover, before post-copy could start");
-  const char *nbd[] = { c->nbd_addr, c->nbd_connect };
+  const char *nbd[] = { c->disks.nbd_addr, c->disks.nbd_connect };
   for (size_t i = 0; i < 2; i++)
     if (nbd[i] && strncmp(nbd[i], "unix:", 5) && strncmp(nbd[i], "tcp:", 4))
       return eng_errorf(m, "NBD address '%s' is not unix:PATH or tcp:HOST[:PORT]", nbd[i]);
