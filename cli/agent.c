@@ -57,7 +57,7 @@ int cmd_agent(int argc, char **argv)
     qmig_agent_free(a);
     return QMIG_NOT_STARTED;
   }
-  int c, rc = 0;
+  int c, k, rc = 0;
   optind = 1;
   while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
     if (c == 'h') {
@@ -65,8 +65,8 @@ int cmd_agent(int argc, char **argv)
       free(lo);
       qmig_agent_free(a);
       return 0;
-    } else if (c >= 0 && (size_t)c < nk) {
-      rc = qmig_agent_set(a, keys[c].key, keys[c].flag ? "on" : optarg);
+    } else if ((k = cli_key_index(c, nk)) >= 0) {
+      rc = qmig_agent_set(a, keys[k].key, keys[k].flag ? "on" : optarg);
     } else {
       help(stderr);
       rc = -1;

@@ -30,11 +30,17 @@ struct cli_flags {
 int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
               struct cli_flags *fl, void (*help)(FILE *));
 void cli_print_option_help(FILE *f);
-/* getopt_long options: one per key (val = its index, *nkeys their number;
- * a flag takes no argument), then own[] up to and with its NULL name.
- * Caller frees; NULL when out of memory. */
+/* getopt_long options: one per key (val = CLI_KEY0 + its index, *nkeys
+ * their number; a flag takes no argument), then own[] (vals below
+ * CLI_KEY0) up to and with its NULL name.  Caller frees; NULL when out of
+ * memory.  cli_key_index: the index of getopt's return c, or -1. */
+#define CLI_KEY0 10000
 struct option *cli_longopts(const struct qmig_optkey *keys, const struct option *own,
                             size_t *nkeys);
+static inline int cli_key_index(int c, size_t nkeys)
+{
+  return c >= CLI_KEY0 && (size_t)(c - CLI_KEY0) < nkeys ? c - CLI_KEY0 : -1;
+}
 /* m's JSON report to path ("-" = stdout); -1 with a message on stderr. */
 int cli_write_report(const struct qmig_migration *m, const char *path, const char *who);
 

@@ -44,12 +44,12 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     fprintf(stderr, "qmig %s: out of memory\n", who);
     return -1;
   }
-  int c, rc = 0;
+  int c, k, rc = 0;
   char err[512];
   optind = 1;
   while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-    if (c >= 0 && (size_t)c < nk) {
-      if (qmig_lab_set(o, keys[c].key, keys[c].flag ? "on" : optarg, err, sizeof err) < 0) {
+    if ((k = cli_key_index(c, nk)) >= 0) {
+      if (qmig_lab_set(o, keys[k].key, keys[k].flag ? "on" : optarg, err, sizeof err) < 0) {
         fprintf(stderr, "qmig %s: %s\n", who, err);
         rc = -1;
       }
