@@ -134,6 +134,10 @@ int qmig_lab_set(struct qmig_lab_options *o, const char *key, const char *value,
                  size_t errlen)
 {
   char why[256];
+  if (key && !value) {
+    errbuf_setf(err, errlen, "option '%s' needs a value", key);
+    return -1;
+  }
   enum opt_err e = opt_set(&lab_opt_table, o, key, value, why, sizeof why);
   if (e == OPT_OK)
     return 0;
@@ -142,8 +146,7 @@ int qmig_lab_set(struct qmig_lab_options *o, const char *key, const char *value,
   else if (e == OPT_E_EMPTY)
     errbuf_setf(err, errlen, "option '%s': empty value", key);
   else
-    errbuf_setf(err, errlen, "option '%s': '%s' is %s", key, value ? value : "",
-                lab_opt_why(e, why));
+    errbuf_setf(err, errlen, "option '%s': '%s' is %s", key, value, lab_opt_why(e, why));
   return -1;
 }
 
