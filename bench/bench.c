@@ -35,20 +35,39 @@ static int check_accel(const char *v, char *why, size_t len)
  * scenario.c. */
 #define O(f) offsetof(struct qmig_bench, f)
 static const struct opt_row rows[] = {
-  { .key = "runs", .type = OPT_UINT, .off = O(runs), .min = 1, .max = 100000, .def = "10" },
-  { .key = "warmup", .type = OPT_UINT, .off = O(warmup), .min = 0, .max = 100, .def = "1" },
-  { .key = "out", .type = OPT_STR, .off = O(out), .def = "bench-out" },
-  { .key = "baseline", .type = OPT_STR, .off = O(baseline) },
-  { .key = "seed", .type = OPT_U64, .off = O(seed), .min = 0, .max = 4294967295u, .def = "1" },
+  { .key = "runs", .type = OPT_UINT, .off = O(runs), .min = 1, .max = 100000, .def = "10",
+    .arg = "N", .help = "measured runs per scenario (default 10)" },
+  { .key = "warmup", .type = OPT_UINT, .off = O(warmup), .min = 0, .max = 100, .def = "1",
+    .arg = "N", .help = "runs of the first scenario first, not counted (default 1)" },
+  { .key = "out", .type = OPT_STR, .off = O(out), .def = "bench-out", .arg = "DIR",
+    .help = "output directory (default bench-out)" },
+  { .key = "baseline", .type = OPT_STR, .off = O(baseline), .arg = "NAME",
+    .help = "scenario the ratios are taken against (default the first)" },
+  /* (the label is longer than the column: two spaces, as always) */
+  { .key = "seed", .type = OPT_U64, .off = O(seed), .min = 0, .max = 4294967295u, .def = "1",
+    .label = "--seed N, --resamples N", .help = " bootstrap (default 1, 2000)" },
   { .key = "resamples", .type = OPT_UINT, .off = O(resamples), .min = 0, .max = 1000000,
     .def = "2000" },
-  { .key = "accel", .type = OPT_STR, .off = O(accel), .check = check_accel, .def = "tcg" },
+  { .key = "accel", .type = OPT_STR, .off = O(accel), .check = check_accel, .def = "tcg",
+    .arg = "A", .help = "tcg (default), kvm or auto" },
   { .key = "qemu", .type = OPT_STR, .off = O(qemu) },
   { .key = "guest", .type = OPT_STR, .off = O(guest) },
   { .key = "workdir", .type = OPT_STR, .off = O(workdir) },
 };
-static const struct opt_table settings = { rows, sizeof rows / sizeof rows[0], OPT_RANGE_FROM_TO,
-                                           26 };
+#define NROWS (sizeof rows / sizeof rows[0])
+static const struct opt_table settings = { rows, NROWS, OPT_RANGE_FROM_TO, 19 };
+
+const struct qmig_optkey *qmig_bench_setting_keys(void)
+{
+  static struct qmig_optkey keys[NROWS + 1];
+  opt_cli_keys(&settings, keys);
+  return keys;
+}
+
+char *qmig_bench_setting_help(void)
+{
+  return opt_help_text(&settings);
+}
 
 struct qmig_bench *qmig_bench_new(void)
 {

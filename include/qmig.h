@@ -434,6 +434,10 @@ QMIG_API const char *qmig_bench_error(const struct qmig_bench *b);
  * (lab binaries), "workdir" (scratch directory for the labs, default
  * $TMPDIR or /tmp).  -1 with a message naming the setting. */
 QMIG_API int qmig_bench_set(struct qmig_bench *b, const char *key, const char *value);
+/* The settings, ending with a NULL key; and the help lines of those `qmig
+ * bench --help` lists (caller frees; NULL when out of memory). */
+QMIG_API const struct qmig_optkey *qmig_bench_setting_keys(void);
+QMIG_API char *qmig_bench_setting_help(void);
 
 /* Add the scenarios of a scenario file (JSON: a scenario object, an array
  * of them, or {"base": {...}, "scenarios": [...]}), of JSON text, or of a
