@@ -159,11 +159,10 @@ int qmig_agent_set(struct qmig_agent *a, const char *key, const char *v)
   return agt_errorf(a, "agent option '%s': '%s' is %s", key, v, why);
 }
 
+static struct qmig_optkey public_keys[NROWS + 1];
 const struct qmig_optkey *qmig_agent_option_keys(void)
 {
-  static struct qmig_optkey keys[NROWS + 1];
-  opt_cli_keys(&agent_opts, keys);
-  return keys;
+  return opt_cli_keys(&agent_opts, public_keys);
 }
 
 char *qmig_agent_help(void)

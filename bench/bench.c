@@ -57,11 +57,10 @@ static const struct opt_row rows[] = {
 #define NROWS (sizeof rows / sizeof rows[0])
 static const struct opt_table settings = { rows, NROWS, OPT_RANGE_FROM_TO, 19 };
 
+static struct qmig_optkey public_keys[NROWS + 1];
 const struct qmig_optkey *qmig_bench_setting_keys(void)
 {
-  static struct qmig_optkey keys[NROWS + 1];
-  opt_cli_keys(&settings, keys);
-  return keys;
+  return opt_cli_keys(&settings, public_keys);
 }
 
 char *qmig_bench_setting_help(void)

@@ -327,11 +327,12 @@ void opt_keys(const struct opt_table *t, const char **keys)
   keys[t->n] = NULL;
 }
 
-void opt_cli_keys(const struct opt_table *t, struct qmig_optkey *keys)
+const struct qmig_optkey *opt_cli_keys(const struct opt_table *t, struct qmig_optkey *keys)
 {
   for (size_t i = 0; i < t->n; i++)
     keys[i] = (struct qmig_optkey){ t->rows[i].key, (t->rows[i].flags & OPT_F_FLAG) != 0 };
   keys[t->n] = (struct qmig_optkey){ NULL, false };
+  return keys;
 }
 
 void opt_key_list(const struct opt_table *t, char *buf, size_t len)

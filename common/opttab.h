@@ -113,8 +113,8 @@ char *opt_help_text(const struct opt_table *t);
 /* The keys, NULL-terminated, into keys[] (at least t->n + 1 long). */
 void opt_keys(const struct opt_table *t, const char **keys);
 /* The keys and whether each is a flag, ending with a NULL key, into keys[]
- * (at least t->n + 1 long), for a handle's public key list. */
-void opt_cli_keys(const struct opt_table *t, struct qmig_optkey *keys);
+ * (at least t->n + 1 long), for a handle's public key list; returns keys. */
+const struct qmig_optkey *opt_cli_keys(const struct opt_table *t, struct qmig_optkey *keys);
 /* The keys, ", "-separated, into buf (truncated). */
 void opt_key_list(const struct opt_table *t, char *buf, size_t len);
 

@@ -150,11 +150,10 @@ int qmig_lab_set(struct qmig_lab_options *o, const char *key, const char *value,
   return -1;
 }
 
+static struct qmig_optkey public_keys[NROWS + 1];
 const struct qmig_optkey *qmig_lab_option_keys(void)
 {
-  static struct qmig_optkey keys[NROWS + 1];
-  opt_cli_keys(&lab_opt_table, keys);
-  return keys;
+  return opt_cli_keys(&lab_opt_table, public_keys);
 }
 
 char *qmig_lab_help(void)
