@@ -20,23 +20,24 @@ int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
     { "quiet", no_argument, NULL, O_QUIET },     { "help", no_argument, NULL, O_HELP },
     { "verbose", no_argument, NULL, O_VERBOSE }, { NULL, 0, NULL, 0 },
   };
-  const char *const *keys = qmig_option_keys();
-  size_t nk = 0, ne = sizeof own / sizeof own[0];
-  while (keys[nk])
+  const char *const *names = qmig_option_keys();
+  size_t nk = 0;
+  while (names[nk])
     nk++;
-  struct option *lo = calloc(nk + ne, sizeof *lo); /* own[] ends with the terminator */
+  struct qmig_optkey *keys = calloc(nk + 1, sizeof *keys); /* every key takes a value */
+  for (size_t i = 0; keys && i < nk; i++)
+    keys[i].key = names[i];
+  struct option *lo = keys ? cli_longopts(keys, own, &nk) : NULL;
+  free(keys);
   if (!lo) {
     fprintf(stderr, "qmig %s: out of memory\n", who);
     return -1;
   }
-  for (size_t i = 0; i < nk; i++)
-    lo[i] = (struct option){ keys[i], required_argument, NULL, (int)i };
-  memcpy(lo + nk, own, sizeof own);
-  int c, rc = 0;
+  int c, k, rc = 0;
   optind = 1;
   while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-    if (c >= 0 && (size_t)c < nk) {
-      if (qmig_set(m, keys[c], optarg) < 0) {
+    if ((k = cli_key_index(c, nk)) >= 0) {
+      if (qmig_set(m, names[k], optarg) < 0) {
         fprintf(stderr, "qmig %s: %s\n", who, qmig_error(m));
         rc = -1;
       }
@@ -62,6 +63,25 @@ int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
   }
   free(lo);
   return rc;
+}
+
+struct option *cli_longopts(const struct qmig_optkey *keys, const struct option *own,
+                            size_t *nkeys)
+{
+  size_t nk = 0, ne = 1;
+  while (keys[nk].key)
+    nk++;
+  while (own[ne - 1].name)
+    ne++;
+  struct option *lo = calloc(nk + ne, sizeof *lo);
+  if (!lo)
+    return NULL;
+  for (size_t i = 0; i < nk; i++)
+    lo[i] = (struct option){ keys[i].key, keys[i].flag ? no_argument : required_argument, NULL,
+                             CLI_KEY0 + (int)i };
+  memcpy(lo + nk, own, ne * sizeof *own);
+  *nkeys = nk;
+  return lo;
 }
 
 void cli_print_option_help(FILE *f)

@@ -127,6 +127,14 @@ QMIG_API const char *const *qmig_option_keys(void);
 /* The help line of a key, or NULL if unknown. */
 QMIG_API const char *qmig_option_help(const char *key);
 
+/* One option of a handle's table (the agent's, the lab's), for building a
+ * command line: its key, the long option --KEY, and whether it is a flag
+ * (--KEY alone means "on") or takes a value. */
+struct qmig_optkey {
+  const char *key;
+  bool flag;
+};
+
 /* Callbacks run on the thread calling qmig_run().  `fn` may be NULL. */
 typedef void (*qmig_progress_fn)(void *user_data, const struct qmig_progress *p);
 typedef void (*qmig_state_fn)(void *user_data, enum qmig_state from,
@@ -436,6 +444,21 @@ struct qmig_lab_options {
                             with netns */
 };
 
+/* Set one lab option by its key, the long option of `qmig lab start`
+ * (fill, mem, dirty, heartbeat, accel, cpu, disk, netns, ...; the lab's
+ * table lists them all: qmig_lab_option_keys(), qmig_lab_help()).  Unlike
+ * elsewhere in this API a string value is NOT copied: o points at `value`,
+ * which must outlive o (a command line, a scenario).  Flags take on|off.
+ * Returns 0, or -1 with "option 'KEY': 'VALUE' is not ..." (or "unknown
+ * lab option 'KEY'") in err. */
+QMIG_API int qmig_lab_set(struct qmig_lab_options *o, const char *key, const char *value,
+                          char *err, size_t errlen);
+/* The lab options, ending with a NULL key. */
+QMIG_API const struct qmig_optkey *qmig_lab_option_keys(void);
+/* The help lines of the lab options, as `qmig lab --help` prints them;
+ * caller frees (NULL when out of memory). */
+QMIG_API char *qmig_lab_help(void);
+
 /* Start the pair; blocks until the source guest reports READY (after its
  * disk fill too, when it has a disk: the ready timeout grows with it).  Writes
  * the lab description to DIR/lab.json.  On failure returns -1, stops what it
@@ -575,6 +598,10 @@ QMIG_API const char *qmig_bench_error(const struct qmig_bench *b);
  * (lab binaries), "workdir" (scratch directory for the labs, default
  * $TMPDIR or /tmp).  -1 with a message naming the setting. */
 QMIG_API int qmig_bench_set(struct qmig_bench *b, const char *key, const char *value);
+/* The settings, ending with a NULL key; and the help lines of those `qmig
+ * bench --help` lists (caller frees; NULL when out of memory). */
+QMIG_API const struct qmig_optkey *qmig_bench_setting_keys(void);
+QMIG_API char *qmig_bench_setting_help(void);
 
 /* Add the scenarios of a scenario file (JSON: a scenario object, an array
  * of them, or {"base": {...}, "scenarios": [...]}), of JSON text, or of a
@@ -587,6 +614,12 @@ QMIG_API int qmig_bench_preset(struct qmig_bench *b, const char *name);
 /* NULL-terminated preset names; the help line of one (NULL if unknown). */
 QMIG_API const char *const *qmig_bench_preset_names(void);
 QMIG_API const char *qmig_bench_preset_help(const char *name);
+/* The scenario knobs that are not qmig_set() keys, NULL-terminated: the
+ * lab's (the options of qmig_lab_set it takes) and the bench's own
+ * (transport, dirty-pattern); and the help text of one (lines separated by
+ * '\n'; NULL for a key that is none of them). */
+QMIG_API const char *const *qmig_bench_knob_keys(void);
+QMIG_API const char *qmig_bench_knob_help(const char *key);
 /* "KEY=v1,v2,...": replace the scenarios by one per value, each the base
  * scenario (the only one loaded, or an empty one) with KEY set; named
  * "KEY=v". */
@@ -670,6 +703,10 @@ QMIG_API void qmig_agent_free(struct qmig_agent *a); /* accepts NULL */
  * (default tls-dir, or the directory of tls-psk-file).  -1 with a message
  * naming the key. */
 QMIG_API int qmig_agent_set(struct qmig_agent *a, const char *key, const char *value);
+/* The agent's options, ending with a NULL key; and their help lines as
+ * `qmig agent --help` prints them (caller frees; NULL when out of memory). */
+QMIG_API const struct qmig_optkey *qmig_agent_option_keys(void);
+QMIG_API char *qmig_agent_help(void);
 /* Each log line (refusals with their reason, sessions, channel ends);
  * qmig_log_fn is declared with qmig_on_log(). */
 QMIG_API void qmig_agent_on_log(struct qmig_agent *a, qmig_log_fn fn, void *user_data);
