@@ -7,7 +7,6 @@
 
 #include "bench/bench.h"
 #include "common/errbuf.h"
-#include "engine/internal.h"
 #include "lab/lab.h"
 
 /* Knobs of the lab pair; every other knob is a qmig_set() key or
@@ -233,7 +232,7 @@ int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errle
   /* The rules between options too (what qmig_run() checks first), with
    * stand-ins for what each run's lab supplies. */
   if (rc == 0 && (qmig_set(m, "src", "unix:/bench/src.qmp") < 0 ||
-                  qmig_set(m, "dst", "unix:/bench/dst.qmp") < 0 || eng_config_check(m) < 0)) {
+                  qmig_set(m, "dst", "unix:/bench/dst.qmp") < 0 || qmig_validate(m) < 0)) {
     errbuf_setf(err, errlen, "scenario '%s': %s", s->name, qmig_error(m));
     rc = -1;
   }

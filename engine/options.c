@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "engine/internal.h"
 
-enum opt_type { T_STR, T_UINT, T_SIZE, T_BOOL, T_ENUM, T_PORTS, T_COMP, T_LAB,
-                T_INT, T_AFTER };
+enum opt_type { T_STR, T_UINT, T_SIZE, T_BOOL, T_ENUM, T_PORTS, T_COMP, T_INT, T_AFTER };
 
 struct opt {
   const char *key;
@@ -35,7 +35,9 @@ static const struct opt opts[] = {
   { "insecure-qmp-tcp", T_BOOL, O(insecure_qmp_tcp), 0, 0,
     "on|off: accept a plain tcp: QMP address off loopback (unauthenticated, plaintext "
     "control of that QEMU; warned)" },
-  { "lab", T_LAB, O(lab), 0, 0, "use the lab pair in DIR (sets src, dst, serials, heartbeat)" },
+  { "lab", T_STR, O(lab), 0, 0,
+    "use the lab pair in DIR: sets src, dst, serials, heartbeat (qmig_lab_apply(); "
+    "qmig_set() only records DIR)" },
   { "data-uri", T_STR, O(data_uri), 0, 0,
     "migration stream URI (tcp:HOST:PORT or unix:PATH); overrides data-host/data-port" },
   { "data-connect", T_STR, O(data_connect), 0, 0,
@@ -180,7 +182,7 @@ void eng_config_init(struct eng_config *c)
 void eng_config_free(struct eng_config *c)
 {
   for (size_t i = 0; i < NOPTS; i++)
-    if (opts[i].type == T_STR || opts[i].type == T_COMP || opts[i].type == T_LAB) {
+    if (opts[i].type == T_STR || opts[i].type == T_COMP) {
       char **p = (char **)((char *)c + opts[i].off);
       free(*p);
       *p = NULL;
@@ -277,6 +279,13 @@ static bool addr_ok_tls(const char *a, bool tls)
          port >= 1 && port <= 65535;
 }
 
+static bool is_dir(const char *path)
+{
+  struct stat st;
+  errno = 0;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static bool addr_ok(const char *a)
 {
   return addr_ok_tls(a, false);
@@ -287,32 +296,6 @@ static bool addr_ok_tunnel(const char *a)
   char tcp[300];
   snprintf(tcp, sizeof tcp, "tcp:%s", a);
   return strncmp(a, "tcp:", 4) != 0 && strncmp(a, "unix:", 5) != 0 && addr_ok(tcp);
-}
-
-static int set_lab(struct qmig_migration *m, const char *dir)
-{
-  struct qmig_lab_info li;
-  char err[256];
-  if (qmig_lab_info(dir, &li, err, sizeof err) < 0)
-    return eng_errorf(m, "lab: %s", err);
-  struct eng_config *c = &m->cfg;
-  if (replace_str(&c->lab, dir) || replace_str(&c->src, li.src_qmp) ||
-      replace_str(&c->dst, li.dst_qmp) || replace_str(&c->src_serial, li.src_serial) ||
-      replace_str(&c->dst_serial, li.dst_serial))
-    return eng_errorf(m, "out of memory");
-  if (!c->data_uri && li.data_uri[0] && replace_str(&c->data_uri, li.data_uri))
-    return eng_errorf(m, "out of memory");
-  /* A lab with TLS QMP monitors: those, with its credentials. */
-  if (li.src_qmp_tls[0] &&
-      (replace_str(&c->src, li.src_qmp_tls) || replace_str(&c->dst, li.dst_qmp_tls) ||
-       (!c->qmp_tls_dir && replace_str(&c->qmp_tls_dir, li.qmp_tls_dir))))
-    return eng_errorf(m, "out of memory");
-  /* A two-namespace lab: the destination listens on its veth address. */
-  if (!c->data_host && li.dst_addr[0] && replace_str(&c->data_host, li.dst_addr))
-    return eng_errorf(m, "out of memory");
-  c->heartbeat_ms = li.heartbeat_ms;
-  c->quit_source = true;
-  return 0;
 }
 
 /* "3passes", "3 passes", "3p", "20s", "20 seconds", "stall". */
@@ -367,11 +350,13 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
       return eng_errorf(m, "option 'tunnel': '%s' is not HOST:PORT", value);
     if ((strcmp(key, "data-uri") == 0 || strcmp(key, "data-connect") == 0) && !addr_ok(value))
       return eng_errorf(m, "option '%s': '%s' is not tcp:HOST:PORT or unix:PATH", key, value);
+    /* The lab's dir is only recorded here (the edge expands it into the
+     * other keys, qmig_lab_apply()); still refuse one that is not there. */
+    if (strcmp(key, "lab") == 0 && !is_dir(value))
+      return eng_errorf(m, "lab: %s: %s", value, errno ? strerror(errno) : "not a directory");
     if (replace_str(field, value))
       return eng_errorf(m, "out of memory");
     return 0;
-  case T_LAB:
-    return set_lab(m, value);
   case T_UINT:
   case T_INT:
   case T_SIZE:
@@ -545,7 +530,7 @@ json_t *eng_config_json(const struct eng_config *c)
     const void *f = (const char *)c + op->off;
     json_t *v = NULL;
     switch (op->type) {
-    case T_STR: case T_COMP: case T_LAB:
+    case T_STR: case T_COMP:
       v = *(char *const *)f ? json_string(*(char *const *)f) : json_null();
       break;
     case T_SIZE:

@@ -126,6 +126,24 @@ QMIG_API int qmig_set(struct qmig_migration *m, const char *key, const char *val
 QMIG_API const char *const *qmig_option_keys(void);
 /* The help line of a key, or NULL if unknown. */
 QMIG_API const char *qmig_option_help(const char *key);
+/* Option `key`'s value as text qmig_set() accepts ("unix:/run/a.qmp", "300",
+ * "on", "49152-49215"), as the report's config shows it; the caller frees.
+ * NULL when the key is unknown, the option unset (a string not given, an
+ * optional number), or out of memory. */
+QMIG_API char *qmig_get(const struct qmig_migration *m, const char *key);
+/* The rules between options that qmig_run() checks before contacting
+ * anything (both QMP addresses given, tunnel credentials, tls-dir with tls,
+ * ...).  0, or -1 with the message in qmig_error().  With a tunnel and no
+ * dst it sets dst to the tunnel's QMP, as qmig_run() does. */
+QMIG_API int qmig_validate(struct qmig_migration *m);
+/* What the caller knows of the guest RAM that holds data, when option
+ * ram-in-use is not given: the prediction (qmig_dirty_rate, predict on)
+ * assumes the first pass sends `bytes` (0: all of RAM) and names `from`
+ * (copied, 1-63 characters) as the source, in its ram_in_use_from.  Not an
+ * option: the report's config does not show it.  qmig_lab_apply() sets it
+ * to the lab guest's fill.  0, or -1 with qmig_error(). */
+QMIG_API int qmig_set_ram_in_use_hint(struct qmig_migration *m, uint64_t bytes,
+                                      const char *from);
 
 /* Callbacks run on the thread calling qmig_run().  `fn` may be NULL. */
 typedef void (*qmig_progress_fn)(void *user_data, const struct qmig_progress *p);
@@ -309,6 +327,15 @@ struct qmig_lab_info {
 };
 QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err,
                   size_t errlen);
+/* Point migration m at the lab pair in `dir` (what --lab means): sets
+ * src, dst (its TLS monitors when it has them), src-serial, dst-serial,
+ * heartbeat-ms, quit-source on, lab (recorded in the report) and, unless
+ * already set, data-uri, qmp-tls-dir and data-host (a two-namespace lab:
+ * the destination's veth address); the prediction's RAM in use is the
+ * guest's fill (qmig_set_ram_in_use_hint).  Options set later override
+ * these.  0, or -1 with err ("lab: ..." when `dir` holds no lab). */
+QMIG_API int qmig_lab_apply(struct qmig_migration *m, const char *dir, char *err,
+                            size_t errlen);
 
 /* ---- Memory verification against the qmig test guest ---- */
 
