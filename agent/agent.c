@@ -1,5 +1,5 @@
 /* agent.c - qmig_agent_*: options, the listener and the session table.  One
- * thread per accepted connection (agent/conn.c); one session at a time,
+ * thread per accepted connection (serve.c); one session at a time,
  * created by a control connection and ended when it closes. */
 #include <errno.h>
 #include <fcntl.h>
@@ -140,6 +140,11 @@ int qmig_agent_set(struct qmig_agent *a, const char *key, const char *v)
     a->refuse_plain_data = !strcmp(v, "refuse");
     return 0;
   }
+#ifndef QMIG_TEST_HOOKS
+  if (!strcmp(key, "test-clock-skew-ms"))
+    return errorf(a, "agent option 'test-clock-skew-ms': only in the tests' build of qmig "
+                     "(make build/tests/qmig-testhooks)");
+#endif
   if (!strcmp(key, "handshake-timeout") || !strcmp(key, "test-clock-skew-ms")) {
     errno = 0;
     long n = strtol(v, &end, 10);

@@ -60,7 +60,8 @@ static void help(FILE *f)
           "  --max-nbd-channels N        per session, open at once (default 16)\n"
           "  --control-idle-timeout MS   close a silent control connection whose session\n"
           "                              has no channel open (default 60000)\n"
-          "  --test-clock-skew-ms N      TEST ONLY: pretend this host's clock is N ms ahead\n");
+          "  --test-clock-skew-ms N      TEST ONLY (the tests' build of qmig): pretend this\n"
+          "                              host's clock is N ms ahead\n");
 }
 
 int cmd_agent(int argc, char **argv)

@@ -113,7 +113,7 @@ QMIG_API struct qmig_migration *qmig_new(void);
 QMIG_API void qmig_free(struct qmig_migration *m); /* accepts NULL */
 
 /* Set an option by name; the CLI's long options map 1:1 onto these keys and
- * the documentation lists them (docs/OPTIONS.md).  Values are validated
+ * `qmig migrate --help` lists them (qmig_option_help).  Values are validated
  * here; -1 with a message naming the key on a bad key or value.
  * Tunnelled mode (tunnel HOST:PORT, docs/TUNNEL.md) needs a credential,
  * tunnel-tls psk (tunnel-psk-file) or x509 (tunnel-tls-dir): control and
@@ -524,9 +524,9 @@ QMIG_API void qmig_agent_free(struct qmig_agent *a); /* accepts NULL */
  * the destination's QMP; qmig_agent_run() refuses to start with neither a
  * credential nor this), once (on|off: exit after one session),
  * handshake-timeout (ms, default 5000) and
- * test-clock-skew-ms (TEST ONLY: the agent and the destination QMP events it
- * relays pretend the clock is N ms ahead, to prove the engine's offset
- * correction).  Bounds (docs/TUNNEL.md): max-connections (64),
+ * test-clock-skew-ms (TEST ONLY, refused by libqmig: in the tests' build
+ * the agent and the destination QMP events it relays pretend the clock is N
+ * ms ahead, to prove the engine's offset correction).  Bounds (docs/TUNNEL.md): max-connections (64),
  * max-qmp-channels (4), max-main-channels (2), max-multifd-channels (16),
  * max-nbd-channels (16), control-idle-timeout (ms, 60000); qemu-tls-dir: the
  * only directory the relayed QMP may name in object-add of TLS credentials
