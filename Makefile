@@ -1,5 +1,10 @@
 # qmig: plain GNU make. `make`, `make check`, `make demo`, `make install`.
 PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share/qmig
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR ?=
 # The one version: QMIG_VERSION in include/qmig.h (qmig --version, the
 # report, the agent's hello); qmig.pc takes it from there.
@@ -40,15 +45,32 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit check-faults check-faults-fast demo deps install clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz fuzz-build fuzz-ci soak bench-fwd
+.PHONY: all check check-unit check-faults check-faults-fast demo deps install uninstall clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz fuzz-build fuzz-ci soak bench-fwd
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST) $(BUILD)/tests/tunnel_client \
   $(BUILD)/tests/qmig-testhooks
 
 $(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DQMIG_DATADIR='"$(PREFIX)/share/qmig"' -c -o $@ $<
+	$(CC) $(CFLAGS) -c -o $@ $<
 
+# Where the installed lab guest lives is compiled into lab/qemu.o alone; the
+# stamp changes when DATADIR does, so `make install PREFIX=/usr` after a
+# plain `make` rebuilds that object instead of keeping /usr/local.
+DATADIR_STAMP := $(BUILD)/datadir.stamp
+$(shell mkdir -p $(BUILD) && (echo '$(DATADIR)' | cmp -s - $(DATADIR_STAMP) || echo '$(DATADIR)' > $(DATADIR_STAMP)))
+$(BUILD)/lab/qemu.o: $(DATADIR_STAMP)
+$(BUILD)/lab/qemu.o: CFLAGS += -DQMIG_DATADIR='"$(DATADIR)"'
+
+# libqmig.a as installed: one relocatable object whose hidden symbols (all
+# but QMIG_API) are made local, so an embedder's own qmp_connect or
+# errbuf_setf never clashes with ours.  The tests and tools that exercise
+# internals link libqmig-internal.a, the same objects as they are.
 $(BUILD)/libqmig.a: $(LIB_OBJS)
+	@rm -f $@ $(BUILD)/libqmig-all.o
+	$(LD) -r -o $(BUILD)/libqmig-all.o $^
+	objcopy --localize-hidden $(BUILD)/libqmig-all.o
+	ar rcs $@ $(BUILD)/libqmig-all.o
+$(BUILD)/libqmig-internal.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -68,15 +90,15 @@ $(BUILD)/guest/%.o: guest/%.S
 $(GUEST): $(patsubst guest/%,$(BUILD)/guest/%.o,$(basename $(wildcard guest/*.c guest/*.S))) guest/guest.ld
 	$(CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^) -lgcc
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libqmig.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libqmig-internal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig-internal.a $(LDLIBS) -lcmocka
 
 # The integration tests' tunnel client (a test helper, not installed): the
 # library's protocol 2 client behind a line interface on stdin/stdout.
-$(BUILD)/tests/tunnel_client: tests/helpers/tunnel_client.c $(BUILD)/libqmig.a
+$(BUILD)/tests/tunnel_client: tests/helpers/tunnel_client.c $(BUILD)/libqmig-internal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig-internal.a $(LDLIBS)
 
 # The tests' build of qmig (not installed): the agent with its test-only
 # option test-clock-skew-ms (agent/skew.c, -DQMIG_TEST_HOOKS), for
@@ -85,7 +107,7 @@ $(BUILD)/tests/tunnel_client: tests/helpers/tunnel_client.c $(BUILD)/libqmig.a
 TESTHOOK_SRCS := agent/agent.c agent/serve.c agent/skew.c
 $(BUILD)/testhooks/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DQMIG_TEST_HOOKS -DQMIG_DATADIR='"$(PREFIX)/share/qmig"' -c -o $@ $<
+	$(CC) $(CFLAGS) -DQMIG_TEST_HOOKS -c -o $@ $<
 $(BUILD)/tests/qmig-testhooks: $(CLI_OBJS) $(TESTHOOK_SRCS:%.c=$(BUILD)/testhooks/%.o) \
   $(filter-out $(TESTHOOK_SRCS:%.c=$(BUILD)/%.o),$(LIB_OBJS))
 	@mkdir -p $(dir $@)
@@ -105,7 +127,7 @@ FUZZ_JOBS ?= 1
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wshadow -Wvla \
   -Wstrict-prototypes -Werror -MMD -MP -D_GNU_SOURCE -Iinclude -I. $(PKG_CFLAGS) \
-  -DQMIG_DATADIR='"$(PREFIX)/share/qmig"' $(FUZZ_SAN)
+  $(FUZZ_SAN)
 FUZZ_NAMES := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 $(FUZZ_BUILD)/%.o: %.c Makefile
@@ -129,8 +151,8 @@ fuzz-ci: fuzz-build
 # Soak: N lab migrations back and forth in one process through libqmig
 # (tests/soak.c); fails on any failed round or fd/RSS growth.  Minutes.
 N ?= 100
-$(BUILD)/soak: tests/soak.c $(BUILD)/libqmig.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS)
+$(BUILD)/soak: tests/soak.c $(BUILD)/libqmig-internal.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig-internal.a $(LDLIBS)
 soak: deps all $(BUILD)/soak
 	$(BUILD)/soak -n $(N)
 
@@ -176,21 +198,30 @@ bench-dirty-rate: deps all
 # The tunnel's forwarding alone (raw TCP vs tunnel plain vs TLS), see docs/TUNNEL.md.
 GIB ?= 4
 ROUNDS ?= 3
-$(BUILD)/bench_tunnel_fwd: tools/bench/tunnel_fwd.c $(BUILD)/libqmig.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS)
+$(BUILD)/bench_tunnel_fwd: tools/bench/tunnel_fwd.c $(BUILD)/libqmig-internal.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig-internal.a $(LDLIBS)
 bench-fwd: $(BUILD)/bench_tunnel_fwd
 	@k=$$(mktemp); echo "qemu:$$(openssl rand -hex 32)" > $$k; uptime; \
 	  $(BUILD)/bench_tunnel_fwd $(GIB) $(ROUNDS) $$k; rc=$$?; rm -f $$k; exit $$rc
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/share/qmig
-	install -m 755 $(BUILD)/qmig $(DESTDIR)$(PREFIX)/bin/qmig
-	install -m 644 $(BUILD)/libqmig.a $(DESTDIR)$(PREFIX)/lib/libqmig.a
-	install -m 755 $(BUILD)/libqmig.so $(DESTDIR)$(PREFIX)/lib/libqmig.so.0
-	ln -sf libqmig.so.0 $(DESTDIR)$(PREFIX)/lib/libqmig.so
-	install -m 644 include/qmig.h $(DESTDIR)$(PREFIX)/include/qmig.h
-	install -m 644 $(GUEST) $(DESTDIR)$(PREFIX)/share/qmig/qmig-guest.elf
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' qmig.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/qmig.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
+	  $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(DATADIR)
+	install -m 755 $(BUILD)/qmig $(DESTDIR)$(BINDIR)/qmig
+	install -m 644 $(BUILD)/libqmig.a $(DESTDIR)$(LIBDIR)/libqmig.a
+	install -m 755 $(BUILD)/libqmig.so $(DESTDIR)$(LIBDIR)/libqmig.so.0
+	ln -sf libqmig.so.0 $(DESTDIR)$(LIBDIR)/libqmig.so
+	install -m 644 include/qmig.h $(DESTDIR)$(INCLUDEDIR)/qmig.h
+	install -m 644 $(GUEST) $(DESTDIR)$(DATADIR)/qmig-guest.elf
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' qmig.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/qmig.pc
+
+# Removes exactly what install put there (same PREFIX/LIBDIR/... and DESTDIR).
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/qmig $(DESTDIR)$(LIBDIR)/libqmig.a $(DESTDIR)$(LIBDIR)/libqmig.so.0 \
+	  $(DESTDIR)$(LIBDIR)/libqmig.so $(DESTDIR)$(INCLUDEDIR)/qmig.h \
+	  $(DESTDIR)$(DATADIR)/qmig-guest.elf $(DESTDIR)$(PKGCONFIGDIR)/qmig.pc
+	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD)

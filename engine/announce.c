@@ -13,17 +13,17 @@
 int eng_announce(struct qmig_migration *m)
 {
   const struct eng_config *c = &m->cfg;
-  bool on = c->announce_rounds > 0;
+  bool on = c->announce.rounds > 0;
   int rc = 0;
-  if (on && qmp_cmd(m->dst, NULL, (int)c->qmp_timeout_ms, "announce-self",
-                    "{s:i,s:i,s:i,s:i,s:s}", "initial", (int)c->announce_initial_ms, "max",
-                    (int)c->announce_max_ms, "rounds", (int)c->announce_rounds, "step",
-                    (int)c->announce_step_ms, "id", "qmig") < 0)
+  if (on && qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "announce-self",
+                    "{s:i,s:i,s:i,s:i,s:s}", "initial", (int)c->announce.initial_ms, "max",
+                    (int)c->announce.max_ms, "rounds", (int)c->announce.rounds, "step",
+                    (int)c->announce.step_ms, "id", "qmig") < 0)
     rc = eng_errorf(m, "announce-self on the destination: %s", qmp_error(m->dst));
   json_object_set_new(m->report_extra, "announce",
-                      json_pack("{s:i,s:i,s:i,s:i,s:b}", "rounds", (int)c->announce_rounds,
-                                "initial_ms", (int)c->announce_initial_ms, "max_ms",
-                                (int)c->announce_max_ms, "step_ms", (int)c->announce_step_ms,
+                      json_pack("{s:i,s:i,s:i,s:i,s:b}", "rounds", (int)c->announce.rounds,
+                                "initial_ms", (int)c->announce.initial_ms, "max_ms",
+                                (int)c->announce.max_ms, "step_ms", (int)c->announce.step_ms,
                                 "sent", on && rc == 0));
   return rc;
 }

@@ -54,7 +54,7 @@ static int inventory(struct qmig_migration *m, struct qmp_conn *c, struct stg_di
 {
   json_t *r = NULL;
   char e[256];
-  if (qmp_cmd(c, &r, (int)m->cfg.qmp_timeout_ms, "query-block", NULL) < 0)
+  if (qmp_cmd(c, &r, QMP_TIMEOUT_DEFAULT, "query-block", NULL) < 0)
     return eng_errorf(m, "%s", qmp_error(c));
   int rc = stg_inventory(r, d, ENG_MAX_DISKS, n, e, sizeof e);
   json_decref(r);
@@ -86,7 +86,7 @@ static void check_disk(const struct eng_config *c, const struct eng_mirror_disk 
             (unsigned long long)s->size);
   if (dst->read_only)
     errbuf_appendf(probs, plen, "%s: the destination opened it read-only", s->name);
-  if (c->disk_sync == ENG_SYNC_TOP && s->backing_depth > 0 && dst->backing_depth == 0)
+  if (c->disks.sync == ENG_SYNC_TOP && s->backing_depth > 0 && dst->backing_depth == 0)
     errbuf_appendf(probs, plen, "%s: disk-sync top needs the backing chain on the destination; its "
             "disk there has no backing image", s->name);
 }
@@ -98,11 +98,11 @@ static void classify(const struct eng_config *c, struct eng_mirror *mi, const st
   for (size_t i = 0; i < ns; i++) {
     struct eng_mirror_disk *md = &mi->d[mi->n++];
     md->src = src[i];
-    md->copy = c->copy_all_disks ? !src[i].read_only && !in_list(c->shared_disks, src[i].name)
-                                 : in_list(c->copy_disks, src[i].name);
+    md->copy = c->disks.copy_all ? !src[i].read_only && !in_list(c->disks.shared, src[i].name)
+                                 : in_list(c->disks.copy, src[i].name);
   }
-  check_names(mi, "copy-disks", c->copy_disks, probs, plen);
-  check_names(mi, "shared-disks", c->shared_disks, probs, plen);
+  check_names(mi, "copy-disks", c->disks.copy, probs, plen);
+  check_names(mi, "shared-disks", c->disks.shared, probs, plen);
 }
 
 int eng_disks_probe(struct qmig_migration *m)

@@ -29,7 +29,7 @@ static int64_t jopt(json_t *o, const char *k)
 int eng_query_stats(struct qmig_migration *m, struct eng_stats *st)
 {
   json_t *r = NULL;
-  if (qmp_cmd(m->src, &r, (int)m->cfg.qmp_timeout_ms, "query-migrate", NULL) < 0)
+  if (qmp_cmd(m->src, &r, QMP_TIMEOUT_DEFAULT, "query-migrate", NULL) < 0)
     return eng_errorf(m, "%s", qmp_error(m->src));
   eng_stats_parse(r, st);
   json_decref(r);
@@ -68,7 +68,7 @@ static void report_progress(struct qmig_migration *m, const struct eng_stats *st
   if (!m->progress_fn)
     return;
   struct qmig_progress p = {
-    .elapsed_s = (eng_mono_ns() - m->migrate_mono_ns) / 1e9,
+    .elapsed_s = (eng_mono_ns() - m->facts.migrate_mono_ns) / 1e9,
     .status = st->status,
     .pass = (unsigned)st->dirty_sync_count,
     .transferred_bytes = st->transferred,
@@ -92,18 +92,18 @@ static bool src_terminal(const char *s)
 static void mark_pass(struct qmig_migration *m, unsigned pass, int64_t wall_us)
 {
   struct eng_stats st;
-  if (m->nmarks >= sizeof m->marks / sizeof m->marks[0])
+  if (m->facts.nmarks >= sizeof m->facts.marks / sizeof m->facts.marks[0])
     return;
-  if (m->stop_seen) {
-    m->marks[m->nmarks++] = (struct eng_pass_mark){ pass, wall_us, UINT64_MAX, 0 };
+  if (m->facts.stop_seen) {
+    m->facts.marks[m->facts.nmarks++] = (struct eng_pass_mark){ pass, wall_us, UINT64_MAX, 0 };
     return;
   }
   if (eng_query_stats(m, &st) < 0)
     return;
-  m->marks[m->nmarks++] = (struct eng_pass_mark){
+  m->facts.marks[m->facts.nmarks++] = (struct eng_pass_mark){
     pass, wall_us, st.transferred, (double)st.dirty_pages_rate * (double)st.page_size };
-  m->pass_remaining = st.remaining;
-  m->pass_pending = pass;
+  m->facts.pass_remaining = st.remaining;
+  m->facts.pass_pending = pass;
 }
 
 /* Handle queued events of both sides.  Returns the source's terminal
@@ -113,31 +113,31 @@ static void drain_events(struct qmig_migration *m, char *term, size_t len)
   struct qmp_event ev;
   while (qmp_next_event(m->src, &ev)) {
     const char *st = json_string_value(json_object_get(ev.data, "status"));
-    if (!strcmp(ev.name, "STOP") && !m->stop_seen) {
-      m->stop_seen = true;
-      m->stop_wall_us = ev.wall_us;
+    if (!strcmp(ev.name, "STOP") && !m->facts.stop_seen) {
+      m->facts.stop_seen = true;
+      m->facts.stop_wall_us = ev.wall_us;
     } else if (!strcmp(ev.name, "MIGRATION_PASS")) {
       mark_pass(m, (unsigned)jnum(ev.data, "pass"), ev.wall_us);
     } else if (!strncmp(ev.name, "BLOCK_JOB_", 10)) {
       eng_mirror_event(m, &ev);
     } else if (!strcmp(ev.name, "MIGRATION") && st && !strcmp(st, "pre-switchover")) {
-      m->switchover_pending = true;
+      m->facts.switchover_pending = true;
     } else if (!strcmp(ev.name, "MIGRATION") && st && !strcmp(st, "postcopy-active")) {
       m->policy.postcopy_started = true;
       m->policy.postcopy_start_wall_us = ev.wall_us;
     } else if (!strcmp(ev.name, "MIGRATION") && st && src_terminal(st)) {
       snprintf(term, len, "%s", st);
-      m->src_done_wall_us = ev.wall_us;
+      m->facts.src_done_wall_us = ev.wall_us;
     }
     qmp_event_clear(&ev);
   }
   while (qmp_next_event(m->dst, &ev)) {
     const char *st = json_string_value(json_object_get(ev.data, "status"));
-    if (!strcmp(ev.name, "RESUME") && !m->resume_seen) {
-      m->resume_seen = true;
-      m->resume_wall_us = ev.wall_us;
+    if (!strcmp(ev.name, "RESUME") && !m->facts.resume_seen) {
+      m->facts.resume_seen = true;
+      m->facts.resume_wall_us = ev.wall_us;
     } else if (!strcmp(ev.name, "MIGRATION") && st) {
-      snprintf(m->dst_status, sizeof m->dst_status, "%s", st);
+      snprintf(m->facts.dst_status, sizeof m->facts.dst_status, "%s", st);
     }
     qmp_event_clear(&ev);
   }
@@ -164,27 +164,27 @@ static int wait_io(struct qmig_migration *m, int timeout_ms)
  * first), the destination's RESUME, and a first heartbeat from it. */
 static int complete(struct qmig_migration *m)
 {
-  int t = (int)m->cfg.qmp_timeout_ms;
+  int t = qmp_timeout(m->dst);
   int64_t give_up = eng_mono_ns() + (int64_t)t * 1000000;
   char rs[32] = "", term[32] = "";
   for (;;) {
     if (eng_status(m, m->src, "query-status", rs, sizeof rs) < 0)
       return eng_errorf(m, "after completion: %s", qmp_error(m->src));
-    if (!strcmp(rs, "postmigrate") || !m->src_was_running || eng_mono_ns() > give_up)
+    if (!strcmp(rs, "postmigrate") || !m->facts.src_was_running || eng_mono_ns() > give_up)
       break;
     usleep(2000);
   }
-  if (eng_query_stats(m, &m->final) < 0)
+  if (eng_query_stats(m, &m->facts.final) < 0)
     return -1;
 
   /* The destination: completed, and running (cont it if it was started
    * with -S and the guest was running before). */
   bool cont_sent = false;
-  while (!m->resume_seen && m->src_was_running) {
+  while (!m->facts.resume_seen && m->facts.src_was_running) {
     if (eng_mono_ns() > give_up)
       return eng_errorf(m, "destination did not resume within %d ms after completion "
-                        "(its migration status: %s)", t, m->dst_status[0] ? m->dst_status : "?");
-    if (!strcmp(m->dst_status, "completed") && !cont_sent) {
+                        "(its migration status: %s)", t, m->facts.dst_status[0] ? m->facts.dst_status : "?");
+    if (!strcmp(m->facts.dst_status, "completed") && !cont_sent) {
       char ds[32];
       if (eng_status(m, m->dst, "query-status", ds, sizeof ds) < 0)
         return eng_errorf(m, "destination after completion: %s", qmp_error(m->dst));
@@ -209,19 +209,19 @@ static int complete(struct qmig_migration *m)
 int eng_follow(struct qmig_migration *m)
 {
   const struct eng_config *cf = &m->cfg;
-  m->migrate_mono_ns = eng_mono_ns();
-  const char *to = cf->data_connect ? cf->data_connect : m->uri;
-  if (qmp_cmd(m->src, NULL, (int)cf->qmp_timeout_ms, "migrate", "{s:s}", "uri", to) < 0)
+  m->facts.migrate_mono_ns = eng_mono_ns();
+  const char *to = cf->stream.connect ? cf->stream.connect : m->uri;
+  if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "migrate", "{s:s}", "uri", to) < 0)
     return eng_errorf(m, "%s", qmp_error(m->src));
-  m->migrate_issued = true;
+  m->facts.migrate_issued = true;
   eng_policy_start(m);
 
-  int64_t timeout_at = cf->timeout_s ? m->migrate_mono_ns + (int64_t)cf->timeout_s * 1000000000 : 0;
-  int64_t next_sample = m->migrate_mono_ns;
+  int64_t timeout_at = cf->timeout_s ? m->facts.migrate_mono_ns + (int64_t)cf->timeout_s * 1000000000 : 0;
+  int64_t next_sample = m->facts.migrate_mono_ns;
   /* Watchdog: a dead link leaves QEMU blocked in send() for the kernel's
    * retransmission timeout (~15 min) with status "active" and
    * ram.transferred frozen; cancelling shuts the socket down. */
-  int64_t moved_ns = m->migrate_mono_ns;
+  int64_t moved_ns = m->facts.migrate_mono_ns;
   uint64_t moved = 0;
   char term[32] = "";
   for (;;) {
@@ -230,15 +230,15 @@ int eng_follow(struct qmig_migration *m)
       break;
     if (m->mirror && m->mirror->failed)
       return -1; /* a disk's mirror failed: error recorded */
-    if (m->switchover_pending) { /* stopped before the switchover: disks */
-      m->switchover_pending = false;
+    if (m->facts.switchover_pending) { /* stopped before the switchover: disks */
+      m->facts.switchover_pending = false;
       if (eng_mirror_switchover(m) < 0)
         return -1;
     }
-    if (m->pass_pending) { /* policy decisions at a pass boundary */
-      unsigned pass = m->pass_pending;
-      m->pass_pending = 0;
-      if (eng_policy_pass(m, pass, m->pass_remaining) < 0)
+    if (m->facts.pass_pending) { /* policy decisions at a pass boundary */
+      unsigned pass = m->facts.pass_pending;
+      m->facts.pass_pending = 0;
+      if (eng_policy_pass(m, pass, m->facts.pass_remaining) < 0)
         return -1;
     }
     int64_t now = eng_mono_ns();
@@ -271,8 +271,8 @@ int eng_follow(struct qmig_migration *m)
       } else if (cf->stall_timeout_s && now - moved_ns >= (int64_t)cf->stall_timeout_s * 1000000000) {
         eng_errorf(m, "stream stalled: no progress for %u s (ram.transferred stayed at %llu "
                    "bytes, status active): the link to %s%s is down or blocked", cf->stall_timeout_s,
-                   (unsigned long long)moved, cf->tunnel ? "the agent at " : "",
-                   cf->tunnel ? cf->tunnel : m->uri);
+                   (unsigned long long)moved, cf->tunnel.agent ? "the agent at " : "",
+                   cf->tunnel.agent ? cf->tunnel.agent : m->uri);
         return 1;
       }
       int pr = eng_policy_tick(m, &st);

@@ -27,13 +27,13 @@ enum eng_sync { ENG_SYNC_FULL, ENG_SYNC_TOP };
 enum eng_copy_mode { ENG_COPY_BACKGROUND, ENG_COPY_WRITE_BLOCKING };
 enum eng_dst_action { ENG_DST_QUIT, ENG_DST_KEEP };
 
-/* Everything qmig_set() can set.  Strings are owned (strdup'd). */
-struct eng_config {
-  char *src, *dst;            /* QMP addresses */
-  char *data_uri;             /* explicit stream URI, or NULL */
-  char *data_connect;         /* where the source sends it, when a proxy sits
-                                 in between (needs data_uri); NULL = data_uri */
-  char *data_host;            /* host the destination listens on */
+/* Everything qmig_set() can set, grouped by what it steers.  Strings are
+ * owned (strdup'd). */
+struct eng_stream_cfg {       /* the migration stream and QEMU's tuning of it */
+  char *uri;                  /* explicit stream URI (data-uri), or NULL */
+  char *connect;              /* where the source sends it, when a proxy sits
+                                 in between (needs uri); NULL = uri */
+  char *host;                 /* host the destination listens on */
   unsigned port_lo, port_hi;  /* tcp port range tried in order */
   uint64_t max_bandwidth;     /* bytes/s; 0 = unlimited */
   uint64_t downtime_limit_ms;
@@ -41,53 +41,77 @@ struct eng_config {
   char *multifd_compression;  /* none|zlib|zstd */
   bool xbzrle;
   uint64_t xbzrle_cache_size;
+};
+struct eng_tls_cfg {          /* QEMU-native TLS on the stream */
+  int kind;                   /* enum eng_tls */
+  char *dir, *dst_dir, *hostname, *psk_user;
+};
+struct eng_tunnel_cfg {       /* tunnelled mode: read by tunnel.c only */
+  char *agent;                /* agent HOST:PORT; NULL = native mode */
+  int tls;                    /* enum eng_tls: the tunnel's credential */
+  int data;                   /* enum eng_tunnel_data */
+  bool insecure;              /* tunnel-insecure-no-auth: no credential at all */
+  char *tls_dir, *peer_name, *psk_file, *psk_identity;
+};
+struct eng_qmp_cfg {
+  char *tls_dir;              /* x509 client credentials for tls: QMP addresses */
+  char *tls_name;             /* name/IP QEMU's QMP certificate must carry */
+  bool insecure_tcp;          /* accept tcp: QMP off loopback (warned) */
+  unsigned timeout_ms;        /* every QMP connection's default timeout */
+};
+struct eng_policy_cfg {       /* convergence, deadline and post-copy (policy.c) */
   bool auto_converge;
   int throttle_initial, throttle_increment, max_throttle; /* -1 = default */
-  int tls;                    /* enum eng_tls */
-  char *tls_dir, *tls_dst_dir, *tls_hostname, *tls_psk_user;
-  char *tunnel;               /* agent HOST:PORT: tunnelled mode (tunnel.c) */
-  int tunnel_tls;             /* enum eng_tls: the tunnel's credential */
-  int tunnel_data;            /* enum eng_tunnel_data */
-  bool tunnel_insecure;       /* tunnel-insecure-no-auth: no credential at all */
-  char *tunnel_tls_dir, *tunnel_peer_name, *tunnel_psk_file, *tunnel_psk_identity;
-  char *qmp_tls_dir;          /* x509 client credentials for tls: QMP addresses */
-  char *qmp_tls_name;         /* name/IP QEMU's QMP certificate must carry */
-  bool insecure_qmp_tcp;      /* accept tcp: QMP off loopback (warned) */
-  unsigned timeout_s;         /* whole migration; 0 = none */
-  unsigned qmp_timeout_ms;
-  unsigned poll_ms;           /* query-migrate period while active */
-  unsigned stall_timeout_s;   /* no progress while active for this long:
-                                 cancel (a dead link); 0 = never */
-  char *src_serial, *dst_serial; /* heartbeat sources (unix paths) */
-  unsigned heartbeat_ms;
-  int downtime_policy;        /* enum eng_policy_kind */
-  uint64_t max_downtime_ms;   /* 0 = downtime_limit_ms */
-  unsigned downtime_steps, downtime_step_delay_ms;
+  int kind;                   /* enum eng_policy_kind */
+  uint64_t max_downtime_ms;   /* 0 = stream.downtime_limit_ms */
+  unsigned steps, step_delay_ms;
   unsigned deadline_s;        /* 0 = none */
   int deadline_action;        /* enum eng_deadline */
   bool postcopy;
   uint64_t max_postcopy_bandwidth;
   int postcopy_after;         /* enum eng_after */
   unsigned postcopy_after_n;
-  bool quit_source;
-  int dst_action;             /* enum eng_dst_action: recovery, guest on the source */
-  bool preflight;             /* run eng_preflight() before migrating */
-  bool predict;               /* measure dirty rate and predict first */
+};
+struct eng_disks_cfg {        /* disks copied over NBD (mirror.c) */
+  char *copy;                 /* "a,b": copied; NULL with copy_all */
+  bool copy_all;
+  char *shared;               /* excluded from copy_all */
+  int sync;                   /* enum eng_sync */
+  int copy_mode;              /* enum eng_copy_mode */
+  uint64_t bandwidth;         /* bytes/s per disk; 0 = unlimited */
+  char *nbd_addr, *nbd_connect;
+  bool nbd_tls;
+};
+struct eng_announce_cfg {     /* announce-self after switchover (announce.c) */
+  unsigned rounds;            /* 0 = off */
+  unsigned initial_ms, max_ms, step_ms;
+};
+struct eng_predict_cfg {      /* the prediction before `migrate` (predict.c) */
+  bool on;
   unsigned dirty_rate_time_s; /* calc-dirty-rate period */
   uint64_t link_bandwidth;    /* bytes/s the link gives; 0 = unknown */
   uint64_t ram_in_use;        /* bytes of guest RAM that are not zero pages; 0 = unknown */
-  unsigned announce_rounds;   /* announce-self after switchover; 0 = off */
-  unsigned announce_initial_ms, announce_max_ms, announce_step_ms;
+};
+struct eng_config {
+  char *src, *dst;            /* QMP addresses */
+  unsigned timeout_s;         /* whole migration; 0 = none */
+  unsigned poll_ms;           /* query-migrate period while active */
+  unsigned stall_timeout_s;   /* no progress while active for this long:
+                                 cancel (a dead link); 0 = never */
+  char *src_serial, *dst_serial; /* heartbeat sources (unix paths) */
+  unsigned heartbeat_ms;
+  bool quit_source;
+  int dst_action;             /* enum eng_dst_action: recovery, guest on the source */
+  bool preflight;             /* run eng_preflight() before migrating */
   char *lab;                  /* lab dir given (for the report) */
-  /* disks (mirror.c) */
-  char *copy_disks;           /* "a,b": copied; NULL with copy_all_disks */
-  bool copy_all_disks;
-  char *shared_disks;         /* excluded from copy_all_disks */
-  int disk_sync;              /* enum eng_sync */
-  int copy_mode;              /* enum eng_copy_mode */
-  uint64_t disk_bandwidth;    /* bytes/s per disk; 0 = unlimited */
-  char *nbd_addr, *nbd_connect;
-  bool nbd_tls;
+  struct eng_stream_cfg stream;
+  struct eng_tls_cfg tls;
+  struct eng_tunnel_cfg tunnel;
+  struct eng_qmp_cfg qmp;
+  struct eng_policy_cfg policy;
+  struct eng_disks_cfg disks;
+  struct eng_announce_cfg announce;
+  struct eng_predict_cfg predict;
 };
 
 /* Host-side heartbeat monitor (heartbeat.c): a thread reading the guest's
@@ -141,6 +165,30 @@ struct eng_policy {
   json_t *steps;              /* [{at_ms, downtime_limit_ms, why}] */
 };
 
+/* What happened during a run, when, and on which side: written by the
+ * phases as they see it (run.c before `migrate`, follow.c from `migrate` to
+ * the end, tunnel.c the clock offset), read by report.c and recover.c.
+ * Nothing here steers the run; the configuration (struct eng_config) and
+ * the policy state (struct eng_policy) do. */
+struct eng_facts {
+  bool src_was_running;       /* the source guest ran when we connected */
+  bool incoming_issued;       /* the destination listens for our stream */
+  bool migrate_issued;        /* `migrate` sent: the stream may have moved */
+  bool stop_seen, resume_seen; /* source STOP, destination RESUME events */
+  bool switchover_pending;    /* source paused before the switchover */
+  int64_t stop_wall_us, resume_wall_us, src_done_wall_us; /* QEMU's event times */
+  char dst_status[32];        /* destination's last MIGRATION event status */
+  int64_t t0_mono_ns, migrate_mono_ns, end_mono_ns;
+  double cpu0_s;
+  struct eng_hb_result hb_result;
+  unsigned nmarks;            /* pass starts: marks[0..nmarks) */
+  struct eng_pass_mark marks[QMIG_MAX_PASSES + 1];
+  unsigned pass_pending;      /* pass whose start was just sampled */
+  uint64_t pass_remaining;    /* its ram.remaining */
+  struct eng_stats final;     /* the last query-migrate */
+  int64_t dst_clock_offset_us; /* destination wall clock minus ours (tunnel) */
+};
+
 struct qmig_migration {
   struct eng_config cfg;
   enum qmig_state state;
@@ -159,25 +207,9 @@ struct qmig_migration {
   int cancel_pipe[2];         /* written by qmig_cancel() */
   atomic_int cancel_requested;
 
-  /* facts gathered while running */
-  bool src_was_running;
-  bool incoming_issued;       /* the destination listens for our stream */
-  bool migrate_issued;        /* `migrate` sent: the stream may have moved */
-  bool stop_seen, resume_seen;
-  bool switchover_pending;    /* source paused before the switchover */
-  int64_t stop_wall_us, resume_wall_us, src_done_wall_us;
-  char dst_status[32];        /* destination's last MIGRATION event status */
-  int64_t t0_mono_ns, migrate_mono_ns, end_mono_ns;
-  double cpu0_s;
   struct eng_heartbeat *hb;
-  struct eng_hb_result hb_result;
-  unsigned nmarks;
-  struct eng_pass_mark marks[QMIG_MAX_PASSES + 1];
-  struct eng_stats final;
-
+  struct eng_facts facts;     /* what happened: written while following */
   struct eng_policy policy;
-  unsigned pass_pending;      /* pass whose start was just sampled */
-  uint64_t pass_remaining;    /* its ram.remaining */
   struct qmig_report report;
   /* Report sections owned by the modules that fill them ("preflight",
    * "prediction", "announce", "policy", "postcopy"); merged into the JSON
@@ -186,7 +218,6 @@ struct qmig_migration {
   struct eng_mirror *mirror;  /* disks to copy (mirror.h); NULL without */
   struct eng_tunnel *tunnel;  /* tunnelled mode only (tunnel.c) */
   struct eng_qmp_tls *qmp_tls; /* tls: QMP connections (qmpconn.c); NULL without */
-  int64_t dst_clock_offset_us; /* destination wall clock minus ours (tunnel) */
 };
 
 /* preflight.c: every check of `qmig check`, all problems at once, nothing

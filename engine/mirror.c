@@ -18,7 +18,7 @@
 
 bool eng_mirror_wanted(const struct eng_config *c)
 {
-  return c->copy_disks || c->copy_all_disks;
+  return c->disks.copy || c->disks.copy_all;
 }
 
 static void job_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIRROR_JOB "%zu", i); }
@@ -58,9 +58,9 @@ static json_t *sock_json(const char *a, bool legacy)
 static int server_start_at(struct qmig_migration *m, const char *addr)
 {
   json_t *a = json_pack("{s:o}", "addr", sock_json(addr, true));
-  if (m->cfg.nbd_tls)
+  if (m->cfg.disks.nbd_tls)
     json_object_set_new(a, "tls-creds", json_string(ENG_TLS_ID));
-  return qmp_execute(m->dst, "nbd-server-start", a, NULL, (int)m->cfg.qmp_timeout_ms);
+  return qmp_execute(m->dst, "nbd-server-start", a, NULL, QMP_TIMEOUT_DEFAULT);
 }
 
 /* mi->connect is tcp:HOST:PORT: the source's NBD client goes through our
@@ -77,7 +77,7 @@ static int forward_start(struct qmig_migration *m)
     return eng_errorf(m, "NBD forwarder directory: %m");
   }
   snprintf(path, sizeof path, "%s/nbd.sock", mi->sockdir);
-  mi->fwd = eng_nbdfwd_start_tcp(path, mi->fwd_to, (int)m->cfg.qmp_timeout_ms, e, sizeof e);
+  mi->fwd = eng_nbdfwd_start_tcp(path, mi->fwd_to, (int)m->cfg.qmp.timeout_ms, e, sizeof e);
   if (!mi->fwd)
     return eng_errorf(m, "NBD forwarder to %s: %s", mi->fwd_to, e);
   snprintf(mi->connect, sizeof mi->connect, "unix:%s", path);
@@ -92,9 +92,9 @@ static int server_start(struct qmig_migration *m)
   struct eng_mirror *mi = m->mirror;
   const struct eng_config *c = &m->cfg;
   char host[256] = "", port[16] = "";
-  if (c->nbd_addr)
-    split_tcp(c->nbd_addr, host, sizeof host, port, sizeof port);
-  if (c->tunnel) { /* through the tunnel: the agent's socket; ours for the source */
+  if (c->disks.nbd_addr)
+    split_tcp(c->disks.nbd_addr, host, sizeof host, port, sizeof port);
+  if (c->tunnel.agent) { /* through the tunnel: the agent's socket; ours for the source */
     if (eng_tunnel_nbd(m, mi->listen, sizeof mi->listen, mi->connect, sizeof mi->connect) < 0)
       return -1;
     if (server_start_at(m, mi->listen) < 0)
@@ -102,11 +102,11 @@ static int server_start(struct qmig_migration *m)
                         qmp_error(m->dst));
     mi->server_started = true;
     return 0;
-  } else if (c->nbd_addr && (!strncmp(c->nbd_addr, "unix:", 5) || port[0])) {
-    snprintf(mi->listen, sizeof mi->listen, "%s", c->nbd_addr);
+  } else if (c->disks.nbd_addr && (!strncmp(c->disks.nbd_addr, "unix:", 5) || port[0])) {
+    snprintf(mi->listen, sizeof mi->listen, "%s", c->disks.nbd_addr);
     if (server_start_at(m, mi->listen) < 0)
       return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));
-  } else if (!c->nbd_addr && eng_pf_dst_local(c)) {
+  } else if (!c->disks.nbd_addr && eng_pf_dst_local(c)) {
     snprintf(mi->sockdir, sizeof mi->sockdir, ENG_MIRROR_SOCKDIR "XXXXXX");
     if (!mkdtemp(mi->sockdir)) { /* 0700: only we and QEMU (same user) */
       mi->sockdir[0] = '\0';
@@ -120,19 +120,19 @@ static int server_start(struct qmig_migration *m)
       eng_data_host(c, host, sizeof host);
     bool v6 = strchr(host, ':') != NULL;
     unsigned p;
-    for (p = c->port_lo; p <= c->port_hi; p++) {
+    for (p = c->stream.port_lo; p <= c->stream.port_hi; p++) {
       snprintf(mi->listen, sizeof mi->listen, v6 ? "tcp:[%s]:%u" : "tcp:%s:%u", host, p);
       if (server_start_at(m, mi->listen) == 0)
         break;
       if (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use"))
         return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));
     }
-    if (p > c->port_hi)
-      return eng_errorf(m, "destination NBD server: no free port in %u-%u on %s", c->port_lo,
-                        c->port_hi, host);
+    if (p > c->stream.port_hi)
+      return eng_errorf(m, "destination NBD server: no free port in %u-%u on %s", c->stream.port_lo,
+                        c->stream.port_hi, host);
   }
   mi->server_started = true;
-  snprintf(mi->connect, sizeof mi->connect, "%s", c->nbd_connect ? c->nbd_connect : mi->listen);
+  snprintf(mi->connect, sizeof mi->connect, "%s", c->disks.nbd_connect ? c->disks.nbd_connect : mi->listen);
   if (!strncmp(mi->connect, "tcp:", 4))
     return forward_start(m);
   return 0;
@@ -143,13 +143,12 @@ static int start_disk(struct qmig_migration *m, size_t i)
 {
   struct eng_mirror_disk *md = &m->mirror->d[i];
   const struct eng_config *c = &m->cfg;
-  int t = (int)c->qmp_timeout_ms;
   char job[32], node[32], exp[32];
   job_id(i, job, sizeof job);
   node_id(i, node, sizeof node);
   export_id(i, exp, sizeof exp);
 
-  if (qmp_cmd(m->dst, NULL, t, "block-export-add", "{s:s,s:s,s:s,s:s,s:b}", "type", "nbd",
+  if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "block-export-add", "{s:s,s:s,s:s,s:s,s:b}", "type", "nbd",
               "id", exp, "node-name", md->dst.node, "name", md->src.name, "writable", 1) < 0)
     return eng_errorf(m, "%s: destination export of node %s: %s", md->src.name, md->dst.node,
                       qmp_error(m->dst));
@@ -157,22 +156,22 @@ static int start_disk(struct qmig_migration *m, size_t i)
 
   json_t *a = json_pack("{s:s,s:s,s:o,s:s}", "driver", "nbd", "node-name", node, "server",
                         sock_json(m->mirror->connect, false), "export", md->src.name);
-  if (c->nbd_tls) {
+  if (c->disks.nbd_tls) {
     json_object_set_new(a, "tls-creds", json_string(ENG_TLS_ID));
     char host[256] = "", port[16];
     /* Through our forwarder QEMU sees a unix socket: the name its x509
      * check needs is the one it would have used over TCP. */
-    if (!c->tls_hostname && m->mirror->fwd_to[0]) {
+    if (!c->tls.hostname && m->mirror->fwd_to[0]) {
       char tcp[310];
       snprintf(tcp, sizeof tcp, "tcp:%s", m->mirror->fwd_to);
       split_tcp(tcp, host, sizeof host, port, sizeof port);
     }
-    if (c->tls_hostname || host[0])
-      json_object_set_new(a, "tls-hostname", json_string(c->tls_hostname ?: host));
+    if (c->tls.hostname || host[0])
+      json_object_set_new(a, "tls-hostname", json_string(c->tls.hostname ?: host));
   }
   /* A command whose connection broke may have been done: the abort then
    * removes what may be there. */
-  if (qmp_execute(m->src, "blockdev-add", a, NULL, t) < 0) {
+  if (qmp_execute(m->src, "blockdev-add", a, NULL, QMP_TIMEOUT_DEFAULT) < 0) {
     md->node_added = qmp_broken(m->src);
     return eng_errorf(m, "%s: source NBD connection to %s: %s", md->src.name,
                       m->mirror->connect, qmp_error(m->src));
@@ -180,14 +179,14 @@ static int start_disk(struct qmig_migration *m, size_t i)
   md->node_added = true;
 
   a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "job-id", job, "device", md->src.name,
-                "target", node, "sync", c->disk_sync == ENG_SYNC_TOP ? "top" : "full",
-                "copy-mode", c->copy_mode == ENG_COPY_WRITE_BLOCKING ? "write-blocking"
+                "target", node, "sync", c->disks.sync == ENG_SYNC_TOP ? "top" : "full",
+                "copy-mode", c->disks.copy_mode == ENG_COPY_WRITE_BLOCKING ? "write-blocking"
                                                                      : "background",
                 "auto-finalize", 1, "auto-dismiss", 0);
-  if (c->disk_bandwidth)
-    json_object_set_new(a, "speed", json_integer((json_int_t)c->disk_bandwidth));
+  if (c->disks.bandwidth)
+    json_object_set_new(a, "speed", json_integer((json_int_t)c->disks.bandwidth));
   md->start_mono_ns = eng_mono_ns();
-  if (qmp_execute(m->src, "blockdev-mirror", a, NULL, t) < 0) {
+  if (qmp_execute(m->src, "blockdev-mirror", a, NULL, QMP_TIMEOUT_DEFAULT) < 0) {
     md->job_started = qmp_broken(m->src);
     return eng_errorf(m, "%s: blockdev-mirror: %s", md->src.name, qmp_error(m->src));
   }
@@ -220,7 +219,7 @@ static int poll_jobs(struct qmig_migration *m)
 {
   json_t *r = NULL, *j;
   size_t k;
-  if (qmp_cmd(m->src, &r, (int)m->cfg.qmp_timeout_ms, "query-block-jobs", NULL) < 0)
+  if (qmp_cmd(m->src, &r, QMP_TIMEOUT_DEFAULT, "query-block-jobs", NULL) < 0)
     return eng_errorf(m, "query-block-jobs: %s", qmp_error(m->src));
   json_array_foreach(r, k, j) {
     struct eng_mirror_disk *md =
@@ -256,7 +255,7 @@ static void progress(struct qmig_migration *m)
   if (!m->progress_fn)
     return;
   struct qmig_progress p = { .status = "mirroring" };
-  p.elapsed_s = (eng_mono_ns() - m->t0_mono_ns) / 1e9;
+  p.elapsed_s = (eng_mono_ns() - m->facts.t0_mono_ns) / 1e9;
   for (size_t i = 0; i < m->mirror->n; i++) {
     p.transferred_bytes += m->mirror->d[i].offset;
     p.total_bytes += m->mirror->d[i].len;
@@ -333,7 +332,7 @@ int eng_mirror_start(struct qmig_migration *m)
   for (size_t i = 0; i < mi->n; i++)
     if (mi->d[i].copy && start_disk(m, i) < 0)
       return -1;
-  int64_t deadline = m->cfg.timeout_s ? m->t0_mono_ns + (int64_t)m->cfg.timeout_s * 1000000000 : 0;
+  int64_t deadline = m->cfg.timeout_s ? m->facts.t0_mono_ns + (int64_t)m->cfg.timeout_s * 1000000000 : 0;
   int period = m->cfg.poll_ms < 50 ? (int)m->cfg.poll_ms : 50;
   int64_t t0 = eng_mono_ns();
   int rc = wait_jobs(m, W_READY, deadline, period);
@@ -374,29 +373,28 @@ static bool usable(struct qmp_conn *c) { return c && !qmp_broken(c); }
 static void teardown(struct qmig_migration *m, char *why, size_t len)
 {
   struct eng_mirror *mi = m->mirror;
-  int t = (int)m->cfg.qmp_timeout_ms;
   char id[32];
   for (size_t i = 0; i < mi->n; i++) {
     struct eng_mirror_disk *md = &mi->d[i];
     job_id(i, id, sizeof id);
     if (md->job_started && !md->dismissed && usable(m->src) &&
-        qmp_cmd(m->src, NULL, t, "job-dismiss", "{s:s}", "id", id) == 0)
+        qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "job-dismiss", "{s:s}", "id", id) == 0)
       md->dismissed = true;
     node_id(i, id, sizeof id);
     if (md->node_added && usable(m->src) &&
-        qmp_cmd(m->src, NULL, t, "blockdev-del", "{s:s}", "node-name", id) == 0)
+        qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "blockdev-del", "{s:s}", "node-name", id) == 0)
       md->node_added = false;
     else if (md->node_added && usable(m->src))
       snprintf(why, len, "source blockdev-del %s: %s", id, qmp_error(m->src));
     export_id(i, id, sizeof id);
     if (md->export_added && usable(m->dst) &&
-        qmp_cmd(m->dst, NULL, t, "block-export-del", "{s:s,s:s}", "id", id, "mode", "hard") == 0)
+        qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "block-export-del", "{s:s,s:s}", "id", id, "mode", "hard") == 0)
       md->export_added = false;
     else if (md->export_added && usable(m->dst))
       snprintf(why, len, "destination block-export-del %s: %s", id, qmp_error(m->dst));
   }
   if (mi->server_started && usable(m->dst) &&
-      qmp_cmd(m->dst, NULL, t, "nbd-server-stop", NULL) == 0)
+      qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "nbd-server-stop", NULL) == 0)
     mi->server_started = false;
   else if (mi->server_started && usable(m->dst))
     snprintf(why, len, "destination nbd-server-stop: %s", qmp_error(m->dst));
@@ -420,7 +418,7 @@ static int exports_gone(struct qmig_migration *m, int64_t deadline_ns)
 {
   for (;;) {
     json_t *r = NULL;
-    if (qmp_cmd(m->dst, &r, (int)m->cfg.qmp_timeout_ms, "query-block-exports", NULL) < 0)
+    if (qmp_cmd(m->dst, &r, QMP_TIMEOUT_DEFAULT, "query-block-exports", NULL) < 0)
       return eng_errorf(m, "destination query-block-exports: %s", qmp_error(m->dst));
     size_t left = 0, k;
     json_t *e;
@@ -438,7 +436,7 @@ static int exports_gone(struct qmig_migration *m, int64_t deadline_ns)
 int eng_mirror_switchover(struct qmig_migration *m)
 {
   struct eng_mirror *mi = m->mirror;
-  int t = (int)m->cfg.qmp_timeout_ms;
+  int t = qmp_timeout(m->src);
   int64_t t0 = eng_mono_ns(), deadline = t0 + (int64_t)t * 1000000;
   char id[32], why[512] = "";
   mi->at_switchover = true;
@@ -468,7 +466,7 @@ void eng_mirror_abort(struct qmig_migration *m)
   struct eng_mirror *mi = m->mirror;
   if (!mi || mi->finished)
     return;
-  int t = (int)m->cfg.qmp_timeout_ms;
+  int t = (int)m->cfg.qmp.timeout_ms;
   char id[32], why[512] = "";
   bool any = false;
   /* Forwarded NBD connections end now: QEMU's NBD client sees EOF at once
@@ -545,10 +543,10 @@ void eng_mirror_report(struct qmig_migration *m)
     json_object_set_new(o, "nbd_connect", json_string(mi->connect));
     if (mi->fwd_to[0])
       json_object_set_new(o, "nbd_forwarded_to", json_string(mi->fwd_to));
-    json_object_set_new(o, "sync", json_string(m->cfg.disk_sync == ENG_SYNC_TOP ? "top" : "full"));
-    json_object_set_new(o, "copy_mode", json_string(m->cfg.copy_mode == ENG_COPY_WRITE_BLOCKING
+    json_object_set_new(o, "sync", json_string(m->cfg.disks.sync == ENG_SYNC_TOP ? "top" : "full"));
+    json_object_set_new(o, "copy_mode", json_string(m->cfg.disks.copy_mode == ENG_COPY_WRITE_BLOCKING
                                                         ? "write-blocking" : "background"));
-    json_object_set_new(o, "nbd_tls", json_boolean(m->cfg.nbd_tls));
+    json_object_set_new(o, "nbd_tls", json_boolean(m->cfg.disks.nbd_tls));
   }
   if (mi->sync_ms > 0)
     json_object_set_new(o, "sync_ms", json_real(mi->sync_ms));

@@ -69,10 +69,10 @@ void eng_mirror_report(struct qmig_migration *m);
  * qmig died).  found: how many are there (0 when QMP failed); clean: remove
  * them (jobs force-cancelled and dismissed, nodes deleted; exports deleted
  * hard and the NBD server stopped), 0, or -1 with the cause in `why`. */
-unsigned eng_mirror_found_src(struct qmig_migration *m, struct qmp_conn *c);
-unsigned eng_mirror_found_dst(struct qmig_migration *m, struct qmp_conn *c);
-int eng_mirror_clean_src(struct qmig_migration *m, struct qmp_conn *c, char *why, size_t len);
-int eng_mirror_clean_dst(struct qmig_migration *m, struct qmp_conn *c, char *why, size_t len);
+unsigned eng_mirror_found_src(struct qmp_conn *c);
+unsigned eng_mirror_found_dst(struct qmp_conn *c);
+int eng_mirror_clean_src(struct qmp_conn *c, char *why, size_t len);
+int eng_mirror_clean_dst(struct qmp_conn *c, char *why, size_t len);
 void eng_mirror_free(struct eng_mirror *mi);
 
 #endif

@@ -58,28 +58,27 @@ static void node_socket(struct qmp_conn *c, int t, const char *node, char *out, 
   json_decref(r);
 }
 
-unsigned eng_mirror_found_src(struct qmig_migration *m, struct qmp_conn *c)
+unsigned eng_mirror_found_src(struct qmp_conn *c)
 {
   char x[ENG_MAX_DISKS * 2][48];
-  int t = (int)m->cfg.qmp_timeout_ms;
-  int jobs = names(c, t, "query-block-jobs", "device", ENG_MIRROR_JOB, x, ENG_MAX_DISKS);
-  int nodes = names(c, t, "query-named-block-nodes", "node-name", ENG_MIRROR_NODE, x,
+  int jobs = names(c, QMP_TIMEOUT_DEFAULT, "query-block-jobs", "device", ENG_MIRROR_JOB, x, ENG_MAX_DISKS);
+  int nodes = names(c, QMP_TIMEOUT_DEFAULT, "query-named-block-nodes", "node-name", ENG_MIRROR_NODE, x,
                     ENG_MAX_DISKS * 2);
   return (unsigned)((jobs > 0 ? jobs : 0) + (nodes > 0 ? nodes : 0));
 }
 
-unsigned eng_mirror_found_dst(struct qmig_migration *m, struct qmp_conn *c)
+unsigned eng_mirror_found_dst(struct qmp_conn *c)
 {
   char x[ENG_MAX_DISKS][48];
-  int n = names(c, (int)m->cfg.qmp_timeout_ms, "query-block-exports", "id", ENG_MIRROR_EXPORT,
+  int n = names(c, QMP_TIMEOUT_DEFAULT, "query-block-exports", "id", ENG_MIRROR_EXPORT,
                 x, ENG_MAX_DISKS);
   return n > 0 ? (unsigned)n : 0;
 }
 
-int eng_mirror_clean_src(struct qmig_migration *m, struct qmp_conn *c, char *why, size_t len)
+int eng_mirror_clean_src(struct qmp_conn *c, char *why, size_t len)
 {
   char jobs[ENG_MAX_DISKS][48], nodes[ENG_MAX_DISKS * 2][48];
-  int t = (int)m->cfg.qmp_timeout_ms;
+  int t = qmp_timeout(c);
   int nj = names(c, t, "query-block-jobs", "device", ENG_MIRROR_JOB, jobs, ENG_MAX_DISKS);
   if (nj < 0)
     return snprintf(why, len, "source query-block-jobs: %s", qmp_error(c)), -1;
@@ -118,16 +117,16 @@ int eng_mirror_clean_src(struct qmig_migration *m, struct qmp_conn *c, char *why
       *strrchr(sock[i], '/') = '\0';
       rmdir(sock[i]);
     }
-  unsigned left = eng_mirror_found_src(m, c);
+  unsigned left = eng_mirror_found_src(c);
   if (left && !why[0])
     snprintf(why, len, "the source still has %u of qmig's mirror jobs or NBD nodes", left);
   return left ? -1 : 0;
 }
 
-int eng_mirror_clean_dst(struct qmig_migration *m, struct qmp_conn *c, char *why, size_t len)
+int eng_mirror_clean_dst(struct qmp_conn *c, char *why, size_t len)
 {
   char exp[ENG_MAX_DISKS][48];
-  int t = (int)m->cfg.qmp_timeout_ms;
+  int t = qmp_timeout(c);
   int n = names(c, t, "query-block-exports", "id", ENG_MIRROR_EXPORT, exp, ENG_MAX_DISKS);
   if (n < 0)
     return snprintf(why, len, "destination query-block-exports: %s", qmp_error(c)), -1;
@@ -142,7 +141,7 @@ int eng_mirror_clean_dst(struct qmig_migration *m, struct qmp_conn *c, char *why
    * the destination must hold none when it activates its disks. */
   int64_t until = eng_mono_ns() + (int64_t)t * 1000000;
   unsigned left;
-  while ((left = eng_mirror_found_dst(m, c)) && eng_mono_ns() < until && !qmp_broken(c))
+  while ((left = eng_mirror_found_dst(c)) && eng_mono_ns() < until && !qmp_broken(c))
     usleep(10000);
   if (left && !why[0])
     snprintf(why, len, "the destination still has %u NBD exports", left);

@@ -28,63 +28,63 @@ static const struct opt opts[] = {
     "source QMP address: unix:PATH, tls:HOST:PORT (QEMU's TLS monitor), or tcp:HOST:PORT "
     "(loopback only unless insecure-qmp-tcp)" },
   { "dst", T_STR, O(dst), 0, 0, "destination QMP address: unix:PATH, tls:HOST:PORT or tcp:HOST:PORT" },
-  { "qmp-tls-dir", T_STR, O(qmp_tls_dir), 0, 0,
+  { "qmp-tls-dir", T_STR, O(qmp.tls_dir), 0, 0,
     "x509 credentials for tls: QMP addresses: ca-cert.pem, client-cert.pem, client-key.pem" },
-  { "qmp-tls-name", T_STR, O(qmp_tls_name), 0, 0,
+  { "qmp-tls-name", T_STR, O(qmp.tls_name), 0, 0,
     "name or IP QEMU's QMP certificate must carry (default: the host of the tls: address)" },
-  { "insecure-qmp-tcp", T_BOOL, O(insecure_qmp_tcp), 0, 0,
+  { "insecure-qmp-tcp", T_BOOL, O(qmp.insecure_tcp), 0, 0,
     "on|off: accept a plain tcp: QMP address off loopback (unauthenticated, plaintext "
     "control of that QEMU; warned)" },
   { "lab", T_STR, O(lab), 0, 0,
     "use the lab pair in DIR: sets src, dst, serials, heartbeat (qmig_lab_apply(); "
     "qmig_set() only records DIR)" },
-  { "data-uri", T_STR, O(data_uri), 0, 0,
+  { "data-uri", T_STR, O(stream.uri), 0, 0,
     "migration stream URI (tcp:HOST:PORT or unix:PATH); overrides data-host/data-port" },
-  { "data-connect", T_STR, O(data_connect), 0, 0,
+  { "data-connect", T_STR, O(stream.connect), 0, 0,
     "URI the source sends the stream to when it differs from where the destination "
     "listens (a proxy such as stunnel between them; needs data-uri)" },
-  { "data-host", T_STR, O(data_host), 0, 0,
+  { "data-host", T_STR, O(stream.host), 0, 0,
     "address the destination listens on for the stream (default: host of --dst, else 127.0.0.1)" },
   { "data-port", T_PORTS, 0, 1, 65535, "stream port or range LO-HI (default 49152-49215)" },
-  { "max-bandwidth", T_SIZE, O(max_bandwidth), 0, UINT64_C(1) << 50,
+  { "max-bandwidth", T_SIZE, O(stream.max_bandwidth), 0, UINT64_C(1) << 50,
     "bytes/s with K/M/G suffix; 0 = unlimited (default)" },
-  { "downtime-limit", T_UINT, O(downtime_limit_ms), 1, 2000000, "ms (default 300)" },
-  { "multifd-channels", T_UINT, O(multifd_channels), 0, 255, "0 = multifd off (default)" },
-  { "multifd-compression", T_COMP, O(multifd_compression), 0, 0, "none|zlib|zstd (needs multifd)" },
-  { "xbzrle", T_BOOL, O(xbzrle), 0, 0, "on|off: XBZRLE delta compression" },
-  { "xbzrle-cache-size", T_SIZE, O(xbzrle_cache_size), 4096, UINT64_C(1) << 40,
+  { "downtime-limit", T_UINT, O(stream.downtime_limit_ms), 1, 2000000, "ms (default 300)" },
+  { "multifd-channels", T_UINT, O(stream.multifd_channels), 0, 255, "0 = multifd off (default)" },
+  { "multifd-compression", T_COMP, O(stream.multifd_compression), 0, 0, "none|zlib|zstd (needs multifd)" },
+  { "xbzrle", T_BOOL, O(stream.xbzrle), 0, 0, "on|off: XBZRLE delta compression" },
+  { "xbzrle-cache-size", T_SIZE, O(stream.xbzrle_cache_size), 4096, UINT64_C(1) << 40,
     "bytes with K/M/G suffix (QEMU default 64M)" },
-  { "auto-converge", T_BOOL, O(auto_converge), 0, 0, "on|off: throttle vCPUs to converge" },
-  { "cpu-throttle-initial", T_INT, O(throttle_initial), 1, 99, "percent (QEMU default 20)" },
-  { "cpu-throttle-increment", T_INT, O(throttle_increment), 1, 99, "percent (QEMU default 10)" },
-  { "max-cpu-throttle", T_INT, O(max_throttle), 1, 99, "percent (QEMU default 99)" },
-  { "tls", T_ENUM, O(tls), 0, 0, "none|x509|psk: QEMU-native TLS on the stream" },
-  { "tls-dir", T_STR, O(tls_dir), 0, 0,
+  { "auto-converge", T_BOOL, O(policy.auto_converge), 0, 0, "on|off: throttle vCPUs to converge" },
+  { "cpu-throttle-initial", T_INT, O(policy.throttle_initial), 1, 99, "percent (QEMU default 20)" },
+  { "cpu-throttle-increment", T_INT, O(policy.throttle_increment), 1, 99, "percent (QEMU default 10)" },
+  { "max-cpu-throttle", T_INT, O(policy.max_throttle), 1, 99, "percent (QEMU default 99)" },
+  { "tls", T_ENUM, O(tls.kind), 0, 0, "none|x509|psk: QEMU-native TLS on the stream" },
+  { "tls-dir", T_STR, O(tls.dir), 0, 0,
     "credentials dir (x509: ca-cert.pem, server-*/client-*.pem; psk: keys.psk)" },
-  { "tls-dst-dir", T_STR, O(tls_dst_dir), 0, 0, "credentials dir on the destination (default tls-dir)" },
-  { "tls-hostname", T_STR, O(tls_hostname), 0, 0, "name to verify in the destination's x509 certificate" },
-  { "tls-psk-user", T_STR, O(tls_psk_user), 0, 0, "PSK identity (default qemu)" },
-  { "tunnel", T_STR, O(tunnel), 0, 0,
+  { "tls-dst-dir", T_STR, O(tls.dst_dir), 0, 0, "credentials dir on the destination (default tls-dir)" },
+  { "tls-hostname", T_STR, O(tls.hostname), 0, 0, "name to verify in the destination's x509 certificate" },
+  { "tls-psk-user", T_STR, O(tls.psk_user), 0, 0, "PSK identity (default qemu)" },
+  { "tunnel", T_STR, O(tunnel.agent), 0, 0,
     "HOST:PORT of a qmig agent on the destination host: QMP and the stream go through "
     "the tunnel (dst then optional; data-uri ignored)" },
-  { "tunnel-tls", T_ENUM, O(tunnel_tls), 0, 0,
+  { "tunnel-tls", T_ENUM, O(tunnel.tls), 0, 0,
     "none|x509|psk: the tunnel's credential; control and QMP always go over TLS 1.3 with "
     "it (none needs tunnel-insecure-no-auth)" },
-  { "tunnel-data", T_ENUM, O(tunnel_data), 0, 0,
+  { "tunnel-data", T_ENUM, O(tunnel.data), 0, 0,
     "tls|plain: migration and NBD channels over TLS 1.3 (default), or plaintext "
     "authenticated by the session (faster; readable and hijackable on the path)" },
-  { "tunnel-insecure-no-auth", T_BOOL, O(tunnel_insecure), 0, 0,
+  { "tunnel-insecure-no-auth", T_BOOL, O(tunnel.insecure), 0, 0,
     "on|off: tunnel without any credential (an agent run with --insecure-no-auth): "
     "anyone on the path can read, and anyone who can connect can use, the agent" },
-  { "tunnel-tls-dir", T_STR, O(tunnel_tls_dir), 0, 0,
+  { "tunnel-tls-dir", T_STR, O(tunnel.tls_dir), 0, 0,
     "x509 credentials dir: ca-cert.pem, client-cert.pem, client-key.pem" },
-  { "tunnel-peer-name", T_STR, O(tunnel_peer_name), 0, 0,
+  { "tunnel-peer-name", T_STR, O(tunnel.peer_name), 0, 0,
     "name or IP the agent's certificate must carry (default: the tunnel host)" },
-  { "tunnel-psk-file", T_STR, O(tunnel_psk_file), 0, 0, "PSK file, lines IDENTITY:HEXKEY" },
-  { "tunnel-psk-identity", T_STR, O(tunnel_psk_identity), 0, 0,
+  { "tunnel-psk-file", T_STR, O(tunnel.psk_file), 0, 0, "PSK file, lines IDENTITY:HEXKEY" },
+  { "tunnel-psk-identity", T_STR, O(tunnel.psk_identity), 0, 0,
     "which PSK identity to use (default qemu)" },
   { "timeout", T_UINT, O(timeout_s), 0, 86400, "seconds for the whole migration, 0 = none (default 3600)" },
-  { "qmp-timeout", T_UINT, O(qmp_timeout_ms), 100, 600000, "ms to wait for any QMP reply (default 10000)" },
+  { "qmp-timeout", T_UINT, O(qmp.timeout_ms), 100, 600000, "ms to wait for any QMP reply (default 10000)" },
   { "stall-timeout", T_UINT, O(stall_timeout_s), 0, 86400,
     "seconds without progress (ram.transferred) while active before cancelling: a dead "
     "link; 0 = never (default 30)" },
@@ -92,21 +92,21 @@ static const struct opt opts[] = {
   { "src-serial", T_STR, O(src_serial), 0, 0, "unix socket of the source guest's serial (heartbeats)" },
   { "dst-serial", T_STR, O(dst_serial), 0, 0, "unix socket of the destination guest's serial" },
   { "heartbeat-ms", T_UINT, O(heartbeat_ms), 1, 10000, "the guest's heartbeat period, for the report" },
-  { "downtime-policy", T_ENUM, O(downtime_policy), 0, 0,
+  { "downtime-policy", T_ENUM, O(policy.kind), 0, 0,
     "fixed|stepped|doubling: raise downtime-limit up to max-downtime (stepped: over "
     "downtime-steps, one per downtime-step-delay; doubling: when remaining stops shrinking)" },
-  { "max-downtime", T_UINT, O(max_downtime_ms), 1, 2000000,
+  { "max-downtime", T_UINT, O(policy.max_downtime_ms), 1, 2000000,
     "ms: the downtime limit is never raised above this (default: downtime-limit)" },
-  { "downtime-steps", T_UINT, O(downtime_steps), 1, 1000, "stepped policy: number of steps (default 10)" },
-  { "downtime-step-delay", T_UINT, O(downtime_step_delay_ms), 10, 3600000,
+  { "downtime-steps", T_UINT, O(policy.steps), 1, 1000, "stepped policy: number of steps (default 10)" },
+  { "downtime-step-delay", T_UINT, O(policy.step_delay_ms), 10, 3600000,
     "stepped policy: ms between steps (default 2000)" },
-  { "deadline", T_UINT, O(deadline_s), 0, 86400,
+  { "deadline", T_UINT, O(policy.deadline_s), 0, 86400,
     "seconds after which deadline-action is taken if not converged (0 = none)" },
-  { "deadline-action", T_ENUM, O(deadline_action), 0, 0,
+  { "deadline-action", T_ENUM, O(policy.deadline_action), 0, 0,
     "cancel|pause|postcopy: at the deadline cancel, pause the guest and finish, or switch "
     "to post-copy (default cancel)" },
-  { "postcopy", T_BOOL, O(postcopy), 0, 0, "on|off: enable post-copy (postcopy-ram on both sides)" },
-  { "max-postcopy-bandwidth", T_SIZE, O(max_postcopy_bandwidth), 0, UINT64_C(1) << 50,
+  { "postcopy", T_BOOL, O(policy.postcopy), 0, 0, "on|off: enable post-copy (postcopy-ram on both sides)" },
+  { "max-postcopy-bandwidth", T_SIZE, O(policy.max_postcopy_bandwidth), 0, UINT64_C(1) << 50,
     "bytes/s for the background page push in post-copy; 0 = unlimited (default)" },
   { "postcopy-after", T_AFTER, 0, 0, 0,
     "start post-copy after N passes (\"3passes\"), T seconds (\"20s\") or \"stall\"" },
@@ -115,44 +115,44 @@ static const struct opt opts[] = {
     "quit|keep: when recovery leaves the guest on the source, quit the destination QEMU "
     "(default) or keep it (its NBD exports removed)" },
   { "preflight", T_BOOL, O(preflight), 0, 0, "on|off: run the preflight checks of qmig check first (default on)" },
-  { "predict", T_BOOL, O(predict), 0, 0,
+  { "predict", T_BOOL, O(predict.on), 0, 0,
     "on|off: measure the guest's dirty rate first and predict time, downtime, convergence" },
-  { "dirty-rate-time", T_UINT, O(dirty_rate_time_s), 1, 60,
+  { "dirty-rate-time", T_UINT, O(predict.dirty_rate_time_s), 1, 60,
     "seconds QEMU measures the dirty rate for (calc-dirty-rate; default 1)" },
-  { "link-bandwidth", T_SIZE, O(link_bandwidth), 0, UINT64_C(1) << 50,
+  { "link-bandwidth", T_SIZE, O(predict.link_bandwidth), 0, UINT64_C(1) << 50,
     "bytes/s the link gives (K/M/G suffix), for the prediction; 0 = unknown (default)" },
-  { "ram-in-use", T_SIZE, O(ram_in_use), 0, UINT64_C(1) << 50,
+  { "ram-in-use", T_SIZE, O(predict.ram_in_use), 0, UINT64_C(1) << 50,
     "bytes of guest RAM holding data (not zero pages), for the prediction (default: "
     "all of RAM; a lab: its guest's fill)" },
-  { "announce-rounds", T_UINT, O(announce_rounds), 0, 1000,
+  { "announce-rounds", T_UINT, O(announce.rounds), 0, 1000,
     "announce-self rounds on the destination after switchover; 0 = off (default 5)" },
-  { "announce-initial", T_UINT, O(announce_initial_ms), 1, 100000,
+  { "announce-initial", T_UINT, O(announce.initial_ms), 1, 100000,
     "ms before the second announcement (default 50)" },
-  { "announce-max", T_UINT, O(announce_max_ms), 1, 100000,
+  { "announce-max", T_UINT, O(announce.max_ms), 1, 100000,
     "ms, longest gap between announcements (default 550)" },
-  { "announce-step", T_UINT, O(announce_step_ms), 1, 10000,
+  { "announce-step", T_UINT, O(announce.step_ms), 1, 10000,
     "ms added to the gap after each announcement (default 100)" },
-  { "copy-disks", T_STR, O(copy_disks), 0, 0,
+  { "copy-disks", T_STR, O(disks.copy), 0, 0,
     "NAME,...: disks to copy to the destination over NBD (the rest are shared)" },
-  { "copy-all-disks", T_BOOL, O(copy_all_disks), 0, 0,
+  { "copy-all-disks", T_BOOL, O(disks.copy_all), 0, 0,
     "on|off: copy every writable disk except those in shared-disks" },
-  { "shared-disks", T_STR, O(shared_disks), 0, 0,
+  { "shared-disks", T_STR, O(disks.shared), 0, 0,
     "NAME,...: disks both hosts open (not copied) with copy-all-disks" },
-  { "disk-sync", T_ENUM, O(disk_sync), 0, 0,
+  { "disk-sync", T_ENUM, O(disks.sync), 0, 0,
     "full|top: copy whole disks, or only the top image (the backing chain is already "
     "on the destination)" },
-  { "copy-mode", T_ENUM, O(copy_mode), 0, 0,
+  { "copy-mode", T_ENUM, O(disks.copy_mode), 0, 0,
     "background|write-blocking: guest writes wait for the copy (converges on busy "
     "disks; default background)" },
-  { "disk-bandwidth", T_SIZE, O(disk_bandwidth), 0, UINT64_C(1) << 50,
+  { "disk-bandwidth", T_SIZE, O(disks.bandwidth), 0, UINT64_C(1) << 50,
     "bytes/s per copied disk, 0 = unlimited (K/M/G suffixes)" },
-  { "nbd-addr", T_STR, O(nbd_addr), 0, 0,
+  { "nbd-addr", T_STR, O(disks.nbd_addr), 0, 0,
     "where the destination's NBD server listens: unix:PATH or tcp:HOST[:PORT] (default: "
     "a private unix socket when both QEMUs are local, else tcp on the data host and the "
     "data-port range)" },
-  { "nbd-connect", T_STR, O(nbd_connect), 0, 0,
+  { "nbd-connect", T_STR, O(disks.nbd_connect), 0, 0,
     "address the source QEMU connects to for NBD, when it differs from nbd-addr (a proxy)" },
-  { "nbd-tls", T_BOOL, O(nbd_tls), 0, 0,
+  { "nbd-tls", T_BOOL, O(disks.nbd_tls), 0, 0,
     "on|off: NBD over QEMU-native TLS with the migration's credentials (needs tls)" },
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -160,23 +160,23 @@ static const struct opt opts[] = {
 void eng_config_init(struct eng_config *c)
 {
   memset(c, 0, sizeof *c);
-  c->port_lo = 49152;
-  c->port_hi = 49215;
-  c->downtime_limit_ms = 300;
-  c->xbzrle_cache_size = 64ull << 20;
-  c->throttle_initial = c->throttle_increment = c->max_throttle = -1;
+  c->stream.port_lo = 49152;
+  c->stream.port_hi = 49215;
+  c->stream.downtime_limit_ms = 300;
+  c->stream.xbzrle_cache_size = 64ull << 20;
+  c->policy.throttle_initial = c->policy.throttle_increment = c->policy.max_throttle = -1;
   c->timeout_s = 3600;
-  c->qmp_timeout_ms = 10000;
+  c->qmp.timeout_ms = 10000;
   c->poll_ms = 100;
   c->stall_timeout_s = 30;
   c->preflight = true;
-  c->dirty_rate_time_s = 1;
-  c->announce_rounds = 5; /* QEMU's own defaults */
-  c->announce_initial_ms = 50;
-  c->announce_max_ms = 550;
-  c->announce_step_ms = 100;
-  c->downtime_steps = 10;
-  c->downtime_step_delay_ms = 2000;
+  c->predict.dirty_rate_time_s = 1;
+  c->announce.rounds = 5; /* QEMU's own defaults */
+  c->announce.initial_ms = 50;
+  c->announce.max_ms = 550;
+  c->announce.step_ms = 100;
+  c->policy.steps = 10;
+  c->policy.step_delay_ms = 2000;
 }
 
 void eng_config_free(struct eng_config *c)
@@ -303,7 +303,7 @@ static int parse_after(struct qmig_migration *m, const char *v)
 {
   struct eng_config *c = &m->cfg;
   if (strcmp(v, "stall") == 0) {
-    c->postcopy_after = ENG_AFTER_STALL;
+    c->policy.postcopy_after = ENG_AFTER_STALL;
     return 0;
   }
   char *end;
@@ -313,13 +313,13 @@ static int parse_after(struct qmig_migration *m, const char *v)
     end++;
   if (end != v && !errno && *v != '-' && n >= 1 && n <= 1000000) {
     if (!strcmp(end, "p") || !strcmp(end, "pass") || !strcmp(end, "passes")) {
-      c->postcopy_after = ENG_AFTER_PASSES;
-      c->postcopy_after_n = (unsigned)n;
+      c->policy.postcopy_after = ENG_AFTER_PASSES;
+      c->policy.postcopy_after_n = (unsigned)n;
       return 0;
     }
     if (!strcmp(end, "s") || !strcmp(end, "sec") || !strcmp(end, "seconds")) {
-      c->postcopy_after = ENG_AFTER_SECONDS;
-      c->postcopy_after_n = (unsigned)n;
+      c->policy.postcopy_after = ENG_AFTER_SECONDS;
+      c->policy.postcopy_after_n = (unsigned)n;
       return 0;
     }
   }
@@ -364,7 +364,7 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
       return eng_errorf(m, "option '%s': '%s' is not a %s from %llu to %llu", key, value,
                         o->type == T_SIZE ? "size" : "number",
                         (unsigned long long)o->min, (unsigned long long)o->max);
-    if (o->type == T_SIZE || o->off == O(downtime_limit_ms) || o->off == O(max_downtime_ms))
+    if (o->type == T_SIZE || o->off == O(stream.downtime_limit_ms) || o->off == O(policy.max_downtime_ms))
       *(uint64_t *)field = u;
     else if (o->type == T_INT)
       *(int *)field = (int)u;
@@ -411,8 +411,8 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
       z = a;
     if (a < 1 || z > 65535 || a > z)
       return eng_errorf(m, "option 'data-port': '%s' is not within 1-65535 (LO <= HI)", value);
-    m->cfg.port_lo = (unsigned)a;
-    m->cfg.port_hi = (unsigned)z;
+    m->cfg.stream.port_lo = (unsigned)a;
+    m->cfg.stream.port_hi = (unsigned)z;
     return 0;
   }
   }
@@ -423,98 +423,98 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
 int eng_config_check(struct qmig_migration *m)
 {
   struct eng_config *c = &m->cfg;
-  if (c->tunnel && !c->dst) { /* the destination QMP is reached through the agent */
+  if (c->tunnel.agent && !c->dst) { /* the destination QMP is reached through the agent */
     char d[300];
-    snprintf(d, sizeof d, "tunnel:%s", c->tunnel);
+    snprintf(d, sizeof d, "tunnel:%s", c->tunnel.agent);
     if (replace_str(&c->dst, d))
       return eng_errorf(m, "out of memory");
   }
   if (!c->src || !c->dst)
     return eng_errorf(m, "both a source (--src) and a destination (--dst) QMP address are needed");
-  if ((c->tunnel_tls != ENG_TLS_NONE || c->tunnel_insecure || c->tunnel_data) && !c->tunnel)
+  if ((c->tunnel.tls != ENG_TLS_NONE || c->tunnel.insecure || c->tunnel.data) && !c->tunnel.agent)
     return eng_errorf(m, "tunnel-tls/tunnel-data/tunnel-insecure-no-auth need tunnel");
-  if (c->tunnel && c->tunnel_tls == ENG_TLS_NONE && !c->tunnel_insecure)
+  if (c->tunnel.agent && c->tunnel.tls == ENG_TLS_NONE && !c->tunnel.insecure)
     return eng_errorf(m, "tunnel needs a credential: tunnel-tls psk (tunnel-psk-file) or x509 "
                          "(tunnel-tls-dir), or tunnel-insecure-no-auth on for an agent run "
                          "without one");
-  if (c->tunnel_tls != ENG_TLS_NONE && c->tunnel_insecure)
+  if (c->tunnel.tls != ENG_TLS_NONE && c->tunnel.insecure)
     return eng_errorf(m, "tunnel-insecure-no-auth and tunnel-tls contradict each other: drop one");
-  if (c->tunnel_insecure && c->tunnel_data == ENG_TDATA_PLAIN)
+  if (c->tunnel.insecure && c->tunnel.data == ENG_TDATA_PLAIN)
     return eng_errorf(m, "tunnel-data plain does not apply with tunnel-insecure-no-auth "
                          "(everything is plaintext and unauthenticated there)");
-  if (c->tunnel && (c->nbd_addr || c->nbd_connect))
+  if (c->tunnel.agent && (c->disks.nbd_addr || c->disks.nbd_connect))
     return eng_errorf(m, "nbd-addr/nbd-connect do not apply with tunnel: NBD goes through the "
                       "tunnel to the agent's own socket");
-  if (c->tunnel_tls == ENG_TLS_X509 && !c->tunnel_tls_dir)
+  if (c->tunnel.tls == ENG_TLS_X509 && !c->tunnel.tls_dir)
     return eng_errorf(m, "tunnel-tls x509 needs tunnel-tls-dir");
-  if (c->tunnel_tls == ENG_TLS_PSK && !c->tunnel_psk_file)
+  if (c->tunnel.tls == ENG_TLS_PSK && !c->tunnel.psk_file)
     return eng_errorf(m, "tunnel-tls psk needs tunnel-psk-file");
-  if (c->tunnel_tls != ENG_TLS_X509 && (c->tunnel_tls_dir || c->tunnel_peer_name))
+  if (c->tunnel.tls != ENG_TLS_X509 && (c->tunnel.tls_dir || c->tunnel.peer_name))
     return eng_errorf(m, "tunnel-tls-dir/tunnel-peer-name given but tunnel-tls is not x509");
-  if (c->tunnel_tls != ENG_TLS_PSK && (c->tunnel_psk_file || c->tunnel_psk_identity))
+  if (c->tunnel.tls != ENG_TLS_PSK && (c->tunnel.psk_file || c->tunnel.psk_identity))
     return eng_errorf(m, "tunnel-psk-file/tunnel-psk-identity given but tunnel-tls is not psk");
   bool tls_qmp = !strncmp(c->src, "tls:", 4) || !strncmp(c->dst, "tls:", 4);
-  if (tls_qmp && !c->qmp_tls_dir)
+  if (tls_qmp && !c->qmp.tls_dir)
     return eng_errorf(m, "a tls: QMP address needs qmp-tls-dir (ca-cert.pem, client-cert.pem, "
                       "client-key.pem)");
-  if (!tls_qmp && (c->qmp_tls_dir || c->qmp_tls_name))
+  if (!tls_qmp && (c->qmp.tls_dir || c->qmp.tls_name))
     return eng_errorf(m, "qmp-tls-dir/qmp-tls-name given but no QMP address is tls:HOST:PORT");
   if (strcmp(c->src, c->dst) == 0)
     return eng_errorf(m, "source and destination QMP addresses are the same (%s)", c->src);
-  if (c->multifd_compression && strcmp(c->multifd_compression, "none") != 0 &&
-      c->multifd_channels == 0)
+  if (c->stream.multifd_compression && strcmp(c->stream.multifd_compression, "none") != 0 &&
+      c->stream.multifd_channels == 0)
     return eng_errorf(m, "multifd-compression %s needs multifd-channels >= 1",
-                      c->multifd_compression);
-  if (c->data_connect && !c->data_uri)
+                      c->stream.multifd_compression);
+  if (c->stream.connect && !c->stream.uri)
     return eng_errorf(m, "data-connect needs data-uri (where the destination listens, "
                          "which the proxy forwards to)");
-  if (c->tls != ENG_TLS_NONE && !c->tls_dir)
-    return eng_errorf(m, "tls %s needs tls-dir", c->tls == ENG_TLS_X509 ? "x509" : "psk");
-  if (c->tls == ENG_TLS_NONE && (c->tls_dir || c->tls_hostname || c->tls_psk_user))
+  if (c->tls.kind != ENG_TLS_NONE && !c->tls.dir)
+    return eng_errorf(m, "tls %s needs tls-dir", c->tls.kind == ENG_TLS_X509 ? "x509" : "psk");
+  if (c->tls.kind == ENG_TLS_NONE && (c->tls.dir || c->tls.hostname || c->tls.psk_user))
     return eng_errorf(m, "tls-dir/tls-hostname/tls-psk-user given but tls is none");
-  if (c->tls == ENG_TLS_PSK && c->tls_hostname)
+  if (c->tls.kind == ENG_TLS_PSK && c->tls.hostname)
     return eng_errorf(m, "tls-hostname applies to x509 only");
-  if (c->data_uri && strncmp(c->data_uri, "unix:", 5) == 0 && c->tls == ENG_TLS_X509 &&
-      !c->tls_hostname)
+  if (c->stream.uri && strncmp(c->stream.uri, "unix:", 5) == 0 && c->tls.kind == ENG_TLS_X509 &&
+      !c->tls.hostname)
     return eng_errorf(m, "x509 TLS over a unix socket needs tls-hostname (no address to verify)");
   if ((c->src_serial == NULL) != (c->dst_serial == NULL))
     return eng_errorf(m, "heartbeats need both src-serial and dst-serial");
-  if (c->xbzrle_cache_size != (64ull << 20) && !c->xbzrle)
+  if (c->stream.xbzrle_cache_size != (64ull << 20) && !c->stream.xbzrle)
     return eng_errorf(m, "xbzrle-cache-size given but xbzrle is off");
-  if ((c->postcopy_after != ENG_AFTER_NONE || c->deadline_action == ENG_DEADLINE_POSTCOPY) &&
-      !c->postcopy)
+  if ((c->policy.postcopy_after != ENG_AFTER_NONE || c->policy.deadline_action == ENG_DEADLINE_POSTCOPY) &&
+      !c->policy.postcopy)
     return eng_errorf(m, "postcopy-after and deadline-action postcopy need postcopy on");
-  if (c->postcopy && c->multifd_channels)
+  if (c->policy.postcopy && c->stream.multifd_channels)
     return eng_errorf(m, "postcopy and multifd cannot be combined in QEMU 7.2");
-  if (c->deadline_action != ENG_DEADLINE_CANCEL && !c->deadline_s)
+  if (c->policy.deadline_action != ENG_DEADLINE_CANCEL && !c->policy.deadline_s)
     return eng_errorf(m, "deadline-action needs a deadline");
-  if (c->downtime_policy != ENG_POLICY_FIXED && c->max_downtime_ms &&
-      c->max_downtime_ms <= c->downtime_limit_ms)
+  if (c->policy.kind != ENG_POLICY_FIXED && c->policy.max_downtime_ms &&
+      c->policy.max_downtime_ms <= c->stream.downtime_limit_ms)
     return eng_errorf(m, "max-downtime (%llu ms) must be above downtime-limit (%llu ms) for "
-                      "an escalating policy", (unsigned long long)c->max_downtime_ms,
-                      (unsigned long long)c->downtime_limit_ms);
-  if (c->downtime_policy == ENG_POLICY_FIXED && c->max_downtime_ms &&
-      c->max_downtime_ms < c->downtime_limit_ms)
+                      "an escalating policy", (unsigned long long)c->policy.max_downtime_ms,
+                      (unsigned long long)c->stream.downtime_limit_ms);
+  if (c->policy.kind == ENG_POLICY_FIXED && c->policy.max_downtime_ms &&
+      c->policy.max_downtime_ms < c->stream.downtime_limit_ms)
     return eng_errorf(m, "downtime-limit is above max-downtime");
-  if ((c->throttle_initial >= 0 || c->throttle_increment >= 0 || c->max_throttle >= 0) &&
-      !c->auto_converge)
+  if ((c->policy.throttle_initial >= 0 || c->policy.throttle_increment >= 0 || c->policy.max_throttle >= 0) &&
+      !c->policy.auto_converge)
     return eng_errorf(m, "cpu-throttle options given but auto-converge is off");
-  bool copying = c->copy_disks || c->copy_all_disks;
-  if (c->copy_disks && c->copy_all_disks)
+  bool copying = c->disks.copy || c->disks.copy_all;
+  if (c->disks.copy && c->disks.copy_all)
     return eng_errorf(m, "copy-disks and copy-all-disks exclude each other");
-  if (c->shared_disks && !c->copy_all_disks)
+  if (c->disks.shared && !c->disks.copy_all)
     return eng_errorf(m, "shared-disks is for copy-all-disks (with copy-disks, every disk "
                       "not listed is shared)");
-  if (!copying && (c->disk_sync || c->copy_mode || c->disk_bandwidth || c->nbd_addr ||
-                   c->nbd_connect || c->nbd_tls))
+  if (!copying && (c->disks.sync || c->disks.copy_mode || c->disks.bandwidth || c->disks.nbd_addr ||
+                   c->disks.nbd_connect || c->disks.nbd_tls))
     return eng_errorf(m, "disk-sync/copy-mode/disk-bandwidth/nbd-* given but no disk is "
                       "copied (copy-disks or copy-all-disks)");
-  if (c->nbd_tls && c->tls == ENG_TLS_NONE)
+  if (c->disks.nbd_tls && c->tls.kind == ENG_TLS_NONE)
     return eng_errorf(m, "nbd-tls needs tls x509 or psk (NBD uses the same credentials)");
-  if (copying && c->postcopy)
+  if (copying && c->policy.postcopy)
     return eng_errorf(m, "copying disks together with post-copy is not supported: the "
                       "mirrors finish at the switchover, before post-copy could start");
-  const char *nbd[] = { c->nbd_addr, c->nbd_connect };
+  const char *nbd[] = { c->disks.nbd_addr, c->disks.nbd_connect };
   for (size_t i = 0; i < 2; i++)
     if (nbd[i] && strncmp(nbd[i], "unix:", 5) && strncmp(nbd[i], "tcp:", 4))
       return eng_errorf(m, "NBD address '%s' is not unix:PATH or tcp:HOST[:PORT]", nbd[i]);
@@ -537,7 +537,7 @@ json_t *eng_config_json(const struct eng_config *c)
       v = json_integer((json_int_t)*(const uint64_t *)f);
       break;
     case T_UINT:
-      v = op->off == O(downtime_limit_ms) || op->off == O(max_downtime_ms)
+      v = op->off == O(stream.downtime_limit_ms) || op->off == O(policy.max_downtime_ms)
               ? json_integer((json_int_t)*(const uint64_t *)f)
                                          : json_integer(*(const unsigned *)f);
       break;
@@ -555,13 +555,13 @@ json_t *eng_config_json(const struct eng_config *c)
       break;
     }
     case T_AFTER:
-      v = c->postcopy_after == ENG_AFTER_NONE ? json_null()
-          : c->postcopy_after == ENG_AFTER_STALL ? json_string("stall")
-          : json_sprintf("%u%s", c->postcopy_after_n,
-                         c->postcopy_after == ENG_AFTER_PASSES ? "passes" : "s");
+      v = c->policy.postcopy_after == ENG_AFTER_NONE ? json_null()
+          : c->policy.postcopy_after == ENG_AFTER_STALL ? json_string("stall")
+          : json_sprintf("%u%s", c->policy.postcopy_after_n,
+                         c->policy.postcopy_after == ENG_AFTER_PASSES ? "passes" : "s");
       break;
     case T_PORTS:
-      v = json_sprintf("%u-%u", c->port_lo, c->port_hi);
+      v = json_sprintf("%u-%u", c->stream.port_lo, c->stream.port_hi);
       break;
     }
     json_object_set_new(o, op->key, v);

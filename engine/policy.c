@@ -10,7 +10,7 @@
 
 static uint64_t max_downtime(const struct eng_config *c)
 {
-  return c->max_downtime_ms ? c->max_downtime_ms : c->downtime_limit_ms;
+  return c->policy.max_downtime_ms ? c->policy.max_downtime_ms : c->stream.downtime_limit_ms;
 }
 
 static const char *const action_names[] = { "cancel", "pause", "postcopy" };
@@ -25,12 +25,12 @@ static int set_limit(struct qmig_migration *m, uint64_t ms, const char *why)
     ms = cap;
   if (ms == p->limit_ms)
     return 0;
-  if (qmp_cmd(m->src, NULL, (int)m->cfg.qmp_timeout_ms, "migrate-set-parameters", "{s:I}",
+  if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "migrate-set-parameters", "{s:I}",
               "downtime-limit", (json_int_t)ms) < 0)
     return eng_errorf(m, "raising downtime-limit: %s", qmp_error(m->src));
   p->limit_ms = ms;
   json_array_append_new(p->steps, json_pack("{s:f,s:I,s:s}", "at_ms",
-                                            (eng_mono_ns() - m->migrate_mono_ns) / 1e6,
+                                            (eng_mono_ns() - m->facts.migrate_mono_ns) / 1e6,
                                             "downtime_limit_ms", (json_int_t)ms, "why", why));
   return 0;
 }
@@ -39,8 +39,8 @@ void eng_policy_start(struct qmig_migration *m)
 {
   struct eng_policy *p = &m->policy;
   p->steps = json_array();
-  p->limit_ms = m->cfg.downtime_limit_ms;
-  p->next_step_ns = m->migrate_mono_ns + (int64_t)m->cfg.downtime_step_delay_ms * 1000000;
+  p->limit_ms = m->cfg.stream.downtime_limit_ms;
+  p->next_step_ns = m->facts.migrate_mono_ns + (int64_t)m->cfg.policy.step_delay_ms * 1000000;
   json_array_append_new(p->steps, json_pack("{s:f,s:I,s:s}", "at_ms", 0.0, "downtime_limit_ms",
                                             (json_int_t)p->limit_ms, "why", "initial"));
 }
@@ -52,10 +52,10 @@ static int start_postcopy(struct qmig_migration *m, const char *why)
   struct eng_policy *p = &m->policy;
   if (p->postcopy_requested)
     return 0;
-  if (qmp_cmd(m->src, NULL, (int)m->cfg.qmp_timeout_ms, "migrate-start-postcopy", NULL) < 0)
+  if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "migrate-start-postcopy", NULL) < 0)
     return eng_errorf(m, "migrate-start-postcopy: %s", qmp_error(m->src));
   p->postcopy_requested = true;
-  p->postcopy_request_ms = (eng_mono_ns() - m->migrate_mono_ns) / 1e6;
+  p->postcopy_request_ms = (eng_mono_ns() - m->facts.migrate_mono_ns) / 1e6;
   snprintf(p->postcopy_reason, sizeof p->postcopy_reason, "%s", why);
   return 0;
 }
@@ -69,16 +69,16 @@ int eng_policy_pass(struct qmig_migration *m, unsigned pass, uint64_t remaining)
   bool stalled = pass > 2 && p->last_remaining && remaining >= p->last_remaining;
   p->last_remaining = remaining;
   char why[96];
-  if (stalled && c->downtime_policy == ENG_POLICY_DOUBLING && p->limit_ms < max_downtime(c)) {
+  if (stalled && c->policy.kind == ENG_POLICY_DOUBLING && p->limit_ms < max_downtime(c)) {
     snprintf(why, sizeof why, "pass %u: remaining did not shrink, doubling", pass);
     if (set_limit(m, p->limit_ms * 2, why) < 0)
       return -1;
   }
-  if (c->postcopy_after == ENG_AFTER_PASSES && pass > c->postcopy_after_n) {
-    snprintf(why, sizeof why, "after %u passes", c->postcopy_after_n);
+  if (c->policy.postcopy_after == ENG_AFTER_PASSES && pass > c->policy.postcopy_after_n) {
+    snprintf(why, sizeof why, "after %u passes", c->policy.postcopy_after_n);
     return start_postcopy(m, why);
   }
-  if (c->postcopy_after == ENG_AFTER_STALL && stalled)
+  if (c->policy.postcopy_after == ENG_AFTER_STALL && stalled)
     return start_postcopy(m, "stall: remaining did not shrink");
   return 0;
 }
@@ -88,38 +88,38 @@ int eng_policy_tick(struct qmig_migration *m, const struct eng_stats *st)
   struct eng_policy *p = &m->policy;
   const struct eng_config *c = &m->cfg;
   int64_t now = eng_mono_ns();
-  double elapsed_s = (now - m->migrate_mono_ns) / 1e9;
+  double elapsed_s = (now - m->facts.migrate_mono_ns) / 1e9;
   if (strcmp(st->status, "active") != 0)
     return 0; /* nothing to steer in setup, post-copy or completion */
 
-  if (c->downtime_policy == ENG_POLICY_STEPPED && now >= p->next_step_ns &&
-      p->step < c->downtime_steps) {
+  if (c->policy.kind == ENG_POLICY_STEPPED && now >= p->next_step_ns &&
+      p->step < c->policy.steps) {
     /* Linear from the initial limit to max-downtime over the steps. */
     p->step++;
-    uint64_t base = c->downtime_limit_ms, top = max_downtime(c);
+    uint64_t base = c->stream.downtime_limit_ms, top = max_downtime(c);
     char why[64];
-    snprintf(why, sizeof why, "step %u of %u", p->step, c->downtime_steps);
-    if (set_limit(m, base + (top - base) * p->step / c->downtime_steps, why) < 0)
+    snprintf(why, sizeof why, "step %u of %u", p->step, c->policy.steps);
+    if (set_limit(m, base + (top - base) * p->step / c->policy.steps, why) < 0)
       return -1;
-    p->next_step_ns = now + (int64_t)c->downtime_step_delay_ms * 1000000;
+    p->next_step_ns = now + (int64_t)c->policy.step_delay_ms * 1000000;
   }
-  if (c->postcopy_after == ENG_AFTER_SECONDS && elapsed_s >= c->postcopy_after_n) {
+  if (c->policy.postcopy_after == ENG_AFTER_SECONDS && elapsed_s >= c->policy.postcopy_after_n) {
     char why[64];
-    snprintf(why, sizeof why, "after %u s", c->postcopy_after_n);
+    snprintf(why, sizeof why, "after %u s", c->policy.postcopy_after_n);
     if (start_postcopy(m, why) < 0)
       return -1;
   }
-  if (c->deadline_s && elapsed_s >= c->deadline_s && !p->deadline_reached) {
+  if (c->policy.deadline_s && elapsed_s >= c->policy.deadline_s && !p->deadline_reached) {
     p->deadline_reached = true;
-    switch (c->deadline_action) {
+    switch (c->policy.deadline_action) {
     case ENG_DEADLINE_CANCEL:
       eng_errorf(m, "not converged by the deadline of %u s: cancelled (deadline-action cancel)",
-                 c->deadline_s);
+                 c->policy.deadline_s);
       return 1;
     case ENG_DEADLINE_PAUSE:
       /* A paused guest dirties nothing: the rest is sent and it resumes on
        * the destination (the pause is in the report's vCPU pause). */
-      if (qmp_cmd(m->src, NULL, (int)c->qmp_timeout_ms, "stop", NULL) < 0)
+      if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "stop", NULL) < 0)
         return eng_errorf(m, "pausing the guest at the deadline: %s", qmp_error(m->src));
       break;
     case ENG_DEADLINE_POSTCOPY:
@@ -138,24 +138,24 @@ void eng_policy_report(struct qmig_migration *m)
   static const char *const names[] = { "fixed", "stepped", "doubling" };
   json_object_set_new(m->report_extra, "policy",
                       json_pack("{s:s,s:I,s:I,s:o,s:o,s:b}", "downtime_policy",
-                                names[c->downtime_policy], "max_downtime_ms",
+                                names[c->policy.kind], "max_downtime_ms",
                                 (json_int_t)max_downtime(c), "final_downtime_limit_ms",
                                 (json_int_t)p->limit_ms, "steps",
                                 p->steps ? json_incref(p->steps) : json_array(), "deadline",
-                                c->deadline_s ? json_pack("{s:i,s:s}", "seconds",
-                                                          (int)c->deadline_s, "action",
-                                                          action_names[c->deadline_action])
+                                c->policy.deadline_s ? json_pack("{s:i,s:s}", "seconds",
+                                                          (int)c->policy.deadline_s, "action",
+                                                          action_names[c->policy.deadline_action])
                                               : json_null(),
                                 "deadline_reached", p->deadline_reached));
-  if (!c->postcopy)
+  if (!c->policy.postcopy)
     return;
-  const struct eng_stats *f = &m->final;
+  const struct eng_stats *f = &m->facts.final;
   json_t *pc = json_pack("{s:b,s:b,s:s}", "enabled", 1, "started", p->postcopy_started,
                          "reason", p->postcopy_reason);
   if (p->postcopy_requested)
     json_object_set_new(pc, "requested_at_ms", json_real(p->postcopy_request_ms));
   if (p->postcopy_started) {
-    int64_t end = m->src_done_wall_us ? m->src_done_wall_us : 0;
+    int64_t end = m->facts.src_done_wall_us ? m->facts.src_done_wall_us : 0;
     json_object_set_new(pc, "duration_ms", end > p->postcopy_start_wall_us
                                                ? json_real((end - p->postcopy_start_wall_us) / 1e3)
                                                : json_null());

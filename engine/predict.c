@@ -85,7 +85,7 @@ static json_t *num_or_null(bool have, double v)
 static int guest_ram(struct qmig_migration *m, uint64_t *ram)
 {
   json_t *r = NULL;
-  if (qmp_cmd(m->src, &r, (int)m->cfg.qmp_timeout_ms, "query-memory-size-summary", NULL) < 0)
+  if (qmp_cmd(m->src, &r, QMP_TIMEOUT_DEFAULT, "query-memory-size-summary", NULL) < 0)
     return eng_errorf(m, "dirty rate: %s", qmp_error(m->src));
   json_int_t base = json_integer_value(json_object_get(r, "base-memory"));
   json_int_t plugged = json_integer_value(json_object_get(r, "plugged-memory"));
@@ -103,11 +103,10 @@ static int guest_ram(struct qmig_migration *m, uint64_t *ram)
 static int measure(struct qmig_migration *m, uint64_t ram, unsigned *spg, unsigned *calc_s,
                    int64_t *qemu_mibps, double *rate)
 {
-  int t = (int)m->cfg.qmp_timeout_ms;
-  unsigned secs = m->cfg.dirty_rate_time_s;
+  unsigned secs = m->cfg.predict.dirty_rate_time_s;
   uint64_t want = ((uint64_t)SAMPLES_WANTED << 30) / ram;
   *spg = (unsigned)(want < SPG_MIN ? SPG_MIN : want > SPG_MAX ? SPG_MAX : want);
-  if (qmp_cmd(m->src, NULL, t, "calc-dirty-rate", "{s:I,s:I}", "calc-time", (json_int_t)secs,
+  if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "calc-dirty-rate", "{s:I,s:I}", "calc-time", (json_int_t)secs,
               "sample-pages", (json_int_t)*spg) < 0)
     return eng_errorf(m, "calc-dirty-rate on the source: %s", qmp_error(m->src));
   int64_t give_up = eng_mono_ns() + (int64_t)(secs + 5) * 1000000000;
@@ -116,7 +115,7 @@ static int measure(struct qmig_migration *m, uint64_t ram, unsigned *spg, unsign
     if (atomic_load(&m->cancel_requested))
       return eng_errorf(m, "cancelled while measuring the dirty rate");
     json_t *r = NULL;
-    if (qmp_cmd(m->src, &r, t, "query-dirty-rate", NULL) < 0)
+    if (qmp_cmd(m->src, &r, QMP_TIMEOUT_DEFAULT, "query-dirty-rate", NULL) < 0)
       return eng_errorf(m, "query-dirty-rate on the source: %s", qmp_error(m->src));
     const char *st = json_string_value(json_object_get(r, "status"));
     json_t *dr = json_object_get(r, "dirty-rate");
@@ -151,8 +150,8 @@ int qmig_set_ram_in_use_hint(struct qmig_migration *m, uint64_t bytes, const cha
 static uint64_t ram_in_use(struct qmig_migration *m, uint64_t ram, const char **from)
 {
   uint64_t u = 0;
-  if (m->cfg.ram_in_use) {
-    u = m->cfg.ram_in_use;
+  if (m->cfg.predict.ram_in_use) {
+    u = m->cfg.predict.ram_in_use;
     *from = "ram-in-use";
   } else if (m->ram_hint) {
     u = m->ram_hint;
@@ -169,7 +168,7 @@ int eng_predict(struct qmig_migration *m)
 {
   const struct eng_config *c = &m->cfg;
   uint64_t ram = 0;
-  unsigned spg = 0, calc_s = c->dirty_rate_time_s;
+  unsigned spg = 0, calc_s = c->predict.dirty_rate_time_s;
   double rate = 0;
   int64_t qemu_mibps = 0;
   if (guest_ram(m, &ram) < 0 || measure(m, ram, &spg, &calc_s, &qemu_mibps, &rate) < 0)
@@ -179,12 +178,12 @@ int eng_predict(struct qmig_migration *m)
 
   /* Precopy runs at the lower of the link and max-bandwidth; QEMU lifts
    * the limit for stop-and-copy, which then runs at the link's speed. */
-  uint64_t link = c->link_bandwidth, cap = c->max_bandwidth;
+  uint64_t link = c->predict.link_bandwidth, cap = c->stream.max_bandwidth;
   uint64_t bw = link && cap ? (cap < link ? cap : link) : link ? link : cap;
   const char *bw_from = bw == 0 ? NULL : bw == cap ? "max-bandwidth" : "link-bandwidth";
   struct eng_pred_in in = {
     .ram = (double)ram, .in_use = (double)in_use, .dirty = rate, .bw = (double)bw,
-    .stop_bw = (double)(link ? link : bw), .limit_s = (double)c->downtime_limit_ms / 1000.0,
+    .stop_bw = (double)(link ? link : bw), .limit_s = (double)c->stream.downtime_limit_ms / 1000.0,
   };
   struct eng_pred_out o = { 0 };
   const char *note = NULL;
@@ -212,7 +211,7 @@ int eng_predict(struct qmig_migration *m)
   json_object_set_new(p, "bandwidth_from", bw_from ? json_string(bw_from) : json_null());
   json_object_set_new(p, "stop_copy_bytes_per_s",
                       bw ? json_integer((json_int_t)in.stop_bw) : json_null());
-  json_object_set_new(p, "downtime_limit_ms", json_integer((json_int_t)c->downtime_limit_ms));
+  json_object_set_new(p, "downtime_limit_ms", json_integer((json_int_t)c->stream.downtime_limit_ms));
   json_object_set_new(p, "converges", bw ? json_boolean(o.converges) : json_null());
   json_object_set_new(p, "passes", o.converges ? json_integer(o.passes) : json_null());
   json_object_set_new(p, "total_ms", num_or_null(o.converges, o.total_s * 1000.0));

@@ -36,7 +36,7 @@ static int ask_both(struct qmig_migration *m, json_t *arr, const char *check, co
   r[0] = r[1] = NULL;
   for (int i = 0; i < 2; i++) {
     if (qmp_execute(c[i], cmd, args ? json_incref(args) : NULL, &r[i],
-                    (int)m->cfg.qmp_timeout_ms) == 0)
+                    QMP_TIMEOUT_DEFAULT) == 0)
       continue;
     json_decref(args);
     json_decref(r[0]);
@@ -168,16 +168,16 @@ int eng_preflight(struct qmig_migration *m)
   json_object_set_new(m->report_extra, "preflight", arr); /* arr stays valid */
   check_versions(m, arr);
   eng_pf_add(arr, "source", ENG_PF_OK, "guest %s, no migration under way",
-             m->src_was_running ? "running" : "paused");
+             m->facts.src_was_running ? "running" : "paused");
   eng_pf_add(arr, "destination", ENG_PF_OK, "waiting for a migration (inmigrate: started with "
              "-incoming defer), none started");
   if (check_machine(m, arr) < 0 || check_uuid(m, arr) < 0)
     return -1;
   eng_pf_add(arr, "capabilities", ENG_PF_OK, "every migration capability and parameter the "
              "options need exists on both sides");
-  if (m->cfg.multifd_channels)
+  if (m->cfg.stream.multifd_channels)
     eng_pf_add(arr, "multifd", ENG_PF_OK, "%u channels on both sides (qmig sets "
-               "multifd-channels on each)", m->cfg.multifd_channels);
+               "multifd-channels on each)", m->cfg.stream.multifd_channels);
   else
     eng_pf_add(arr, "multifd", ENG_PF_OK, "off on both sides");
   if (eng_pf_cpu(m, arr) < 0 || check_memory(m, arr) < 0)

@@ -31,16 +31,16 @@ struct side {
   char why[300]; /* why a query failed (not a QMP error) */
 };
 
-static json_t *ask(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, json_t *args)
+static json_t *ask(struct qmp_conn *c, const char *cmd, json_t *args)
 {
   json_t *r = NULL;
-  return qmp_execute(c, cmd, args, &r, (int)m->cfg.qmp_timeout_ms) < 0 ? NULL : r;
+  return qmp_execute(c, cmd, args, &r, QMP_TIMEOUT_DEFAULT) < 0 ? NULL : r;
 }
 
 /* The vCPU model name of one side into s->model; -1 (QMP error on s->c). */
-static int vcpu_model(struct qmig_migration *m, struct side *s)
+static int vcpu_model(struct side *s)
 {
-  json_t *cpus = ask(m, s->c, "query-cpus-fast", NULL);
+  json_t *cpus = ask(s->c, "query-cpus-fast", NULL);
   if (!cpus) {
     snprintf(s->why, sizeof s->why, "%s", qmp_error(s->c));
     return -1;
@@ -50,7 +50,7 @@ static int vcpu_model(struct qmig_migration *m, struct side *s)
   const char *target = json_string_value(json_object_get(cpu0, "target"));
   char suffix[64];
   snprintf(suffix, sizeof suffix, "-%s-cpu", target ? target : "x86_64");
-  json_t *type = path ? ask(m, s->c, "qom-get", json_pack("{s:s,s:s}", "path", path,
+  json_t *type = path ? ask(s->c, "qom-get", json_pack("{s:s,s:s}", "path", path,
                                                           "property", "type"))
                       : NULL;
   const char *t = json_string_value(type);
@@ -63,7 +63,7 @@ static int vcpu_model(struct qmig_migration *m, struct side *s)
     snprintf(s->why, sizeof s->why, "%s: vCPU type '%s' is not MODEL%s", qmp_name(s->c),
              t ? t : "?", suffix);
   if (s->model[0])
-    s->words = ask(m, s->c, "qom-get", json_pack("{s:s,s:s}", "path", path, "property",
+    s->words = ask(s->c, "qom-get", json_pack("{s:s,s:s}", "path", path, "property",
                                                  "feature-words"));
   json_decref(cpus);
   json_decref(type);
@@ -71,9 +71,9 @@ static int vcpu_model(struct qmig_migration *m, struct side *s)
 }
 
 /* The set of features (true booleans) of `model`'s static expansion on c. */
-static json_t *expand(struct qmig_migration *m, struct qmp_conn *c, const char *model)
+static json_t *expand(struct qmp_conn *c, const char *model)
 {
-  json_t *r = ask(m, c, "query-cpu-model-expansion",
+  json_t *r = ask(c, "query-cpu-model-expansion",
                   json_pack("{s:s,s:{s:s}}", "type", "static", "model", "name", model));
   json_t *props = json_object_get(json_object_get(r, "model"), "props");
   if (!props) {
@@ -148,7 +148,7 @@ static bool subset(json_t *a, json_t *b)
 
 /* The migration-safe model runnable on both hosts whose features (on the
  * destination) are all the source guest's and are the most; "none". */
-static void closest(struct qmig_migration *m, struct side *d, json_t *src_defs,
+static void closest(struct side *d, json_t *src_defs,
                     json_t *src_feat, char *out, size_t len)
 {
   int64_t end = eng_mono_ns() + CLOSEST_BUDGET_NS;
@@ -167,7 +167,7 @@ static void closest(struct qmig_migration *m, struct side *d, json_t *src_defs,
       return;
     }
     tried++;
-    json_t *f = expand(m, d->c, n);
+    json_t *f = expand(d->c, n);
     size_t k = json_object_size(f);
     /* Ties: the shorter name (the alias "Westmere" over "Westmere-v1"). */
     if (f && subset(f, src_feat) &&
@@ -179,7 +179,7 @@ static void closest(struct qmig_migration *m, struct side *d, json_t *src_defs,
   }
 }
 
-static void report(struct qmig_migration *m, json_t *arr, struct side *s, struct side *d,
+static void report(json_t *arr, struct side *s, struct side *d,
                    json_t *src_defs, json_t *missing, json_t *host)
 {
   char list[600], best[160] = "";
@@ -200,7 +200,7 @@ static void report(struct qmig_migration *m, json_t *arr, struct side *s, struct
                "destination with it)", s->model);
     else {
       snprintf(best, sizeof best, "; closest model both hosts can run: ");
-      closest(m, d, src_defs, s->feat, best + strlen(best), sizeof best - strlen(best));
+      closest(d, src_defs, s->feat, best + strlen(best), sizeof best - strlen(best));
     }
     eng_pf_add(arr, "cpu", ENG_PF_FAIL, "destination vCPU %s lacks %zu feature%s of the source's "
                "%s: %s%s", d->model, nmiss, nmiss == 1 ? "" : "s", s->model, list, best);
@@ -230,13 +230,13 @@ static json_t *set_of(json_t *names)
 }
 
 /* Name what differs: the findings, or the side whose query failed. */
-static struct qmp_conn *analyse(struct qmig_migration *m, json_t *arr, struct side *s,
+static struct qmp_conn *analyse(json_t *arr, struct side *s,
                                 struct side *d)
 {
-  if (!(s->feat = expand(m, s->c, s->model)))
+  if (!(s->feat = expand(s->c, s->model)))
     return s->c;
-  if (!(d->feat = expand(m, d->c, d->model)) ||
-      !(d->defs = ask(m, d->c, "query-cpu-definitions", NULL)))
+  if (!(d->feat = expand(d->c, d->model)) ||
+      !(d->defs = ask(d->c, "query-cpu-definitions", NULL)))
     return d->c;
   /* Missing: the source model's features the destination vCPU lacks (its
    * model's, less what its host filters). */
@@ -251,7 +251,7 @@ static struct qmp_conn *analyse(struct qmig_migration *m, json_t *arr, struct si
   /* The source's host may have filtered some out of its guest too: those
    * are not missing.  Asked only now, as it costs ~15 ms under TCG. */
   if (json_object_size(missing) || json_object_size(host)) {
-    if (!(s->defs = ask(m, s->c, "query-cpu-definitions", NULL))) {
+    if (!(s->defs = ask(s->c, "query-cpu-definitions", NULL))) {
       json_decref(missing);
       json_decref(host);
       return s->c;
@@ -262,7 +262,7 @@ static struct qmp_conn *analyse(struct qmig_migration *m, json_t *arr, struct si
     if (host)
       drop_all(host, su);
   }
-  report(m, arr, s, d, s->defs, missing, host);
+  report(arr, s, d, s->defs, missing, host);
   json_decref(missing);
   json_decref(host);
   return NULL;
@@ -273,9 +273,9 @@ int eng_pf_cpu(struct qmig_migration *m, json_t *arr)
   struct side s = { .c = m->src }, d = { .c = m->dst };
   struct qmp_conn *bad = NULL;
   int rc = 0;
-  if (vcpu_model(m, &s) < 0)
+  if (vcpu_model(&s) < 0)
     bad = s.c;
-  else if (vcpu_model(m, &d) < 0)
+  else if (vcpu_model(&d) < 0)
     bad = d.c;
   else if (s.words && json_equal(s.words, d.words)) {
     eng_pf_add(arr, "cpu", ENG_PF_OK, "destination vCPU %s has the same CPUID features as the "
@@ -283,7 +283,7 @@ int eng_pf_cpu(struct qmig_migration *m, json_t *arr)
     eng_pf_add(arr, "cpu-host", ENG_PF_OK, "destination host runs every feature of the "
                "source's guest");
   } else {
-    bad = analyse(m, arr, &s, &d);
+    bad = analyse(arr, &s, &d);
   }
   if (bad && qmp_broken(bad))
     rc = eng_errorf(m, "preflight: %s", qmp_error(bad));

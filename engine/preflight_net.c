@@ -180,15 +180,15 @@ static void check_port(void *arg)
   struct qmig_migration *m = j->m;
   json_t *arr = j->arr;
   const struct eng_config *c = &m->cfg;
-  unsigned lo = c->port_lo, hi = c->port_hi, p;
+  unsigned lo = c->stream.port_lo, hi = c->stream.port_hi, p;
   char host[256], why[300];
-  if (c->data_uri && strncmp(c->data_uri, "unix:", 5) == 0) {
-    check_unix(m, arr, c->data_uri + 5);
+  if (c->stream.uri && strncmp(c->stream.uri, "unix:", 5) == 0) {
+    check_unix(m, arr, c->stream.uri + 5);
     return;
   }
-  if (c->data_uri) {
-    eng_tcp_host(c->data_uri, host, sizeof host);
-    lo = hi = (unsigned)atoi(strrchr(c->data_uri, ':') + 1);
+  if (c->stream.uri) {
+    eng_tcp_host(c->stream.uri, host, sizeof host);
+    lo = hi = (unsigned)atoi(strrchr(c->stream.uri, ':') + 1);
   } else {
     eng_data_host(c, host, sizeof host);
   }
@@ -241,9 +241,9 @@ static void check_port(void *arg)
 void eng_pf_port(struct qmig_migration *m, json_t *arr)
 {
   char self[64], src[64], dst[64], why[300];
-  if (m->cfg.tunnel) { /* reaching the agent was the check (connecting) */
+  if (m->cfg.tunnel.agent) { /* reaching the agent was the check (connecting) */
     eng_pf_add(arr, "data-port", ENG_PF_SKIP, "not checked: the stream goes through the "
-               "tunnel agent at %s", m->cfg.tunnel);
+               "tunnel agent at %s", m->cfg.tunnel.agent);
     return;
   }
   eng_netns_id(NULL, self, sizeof self);

@@ -59,7 +59,7 @@ int eng_qmp_addr_check(struct qmig_migration *m, const char *name, const char *a
   eng_tcp_host(addr, host, sizeof host);
   if (loopback(host))
     return 0;
-  if (!m->cfg.insecure_qmp_tcp) {
+  if (!m->cfg.qmp.insecure_tcp) {
     errbuf_setf(err, errlen, "%s QMP %s is unauthenticated, plaintext control of that QEMU; "
                 "use a TLS QMP socket (tls:HOST:PORT with qmp-tls-dir) or the tunnel agent, "
                 "or insecure-qmp-tcp on to accept the risk", name, addr);
@@ -93,13 +93,13 @@ static struct qmp_conn *tls_connect(struct qmig_migration *m, const char *name,
 {
   const struct eng_config *c = &m->cfg;
   const char *hostport = addr + 4;
-  int t = (int)c->qmp_timeout_ms;
+  int t = (int)c->qmp.timeout_ms;
   char host[256], port[16], label[320], e[512];
   if (tp_split_hostport(hostport, host, sizeof host, port, sizeof port) < 0) {
     errbuf_setf(err, errlen, "%s QMP %s: not tls:HOST:PORT", name, addr);
     return NULL;
   }
-  if (!c->qmp_tls_dir) {
+  if (!c->qmp.tls_dir) {
     errbuf_setf(err, errlen, "%s QMP %s: a tls: address needs qmp-tls-dir (ca-cert.pem, "
                 "client-cert.pem, client-key.pem)", name, addr);
     return NULL;
@@ -110,10 +110,10 @@ static struct qmp_conn *tls_connect(struct qmig_migration *m, const char *name,
     return NULL;
   }
   if (!q->tls) {
-    struct tp_tls_opts o = { .mode = TP_TLS_X509, .dir = c->qmp_tls_dir,
-                             .peer_name = c->qmp_tls_name };
+    struct tp_tls_opts o = { .mode = TP_TLS_X509, .dir = c->qmp.tls_dir,
+                             .peer_name = c->qmp.tls_name };
     if (!(q->tls = tp_tls_new(&o, e, sizeof e))) {
-      errbuf_setf(err, errlen, "QMP TLS credentials in %s: %s", c->qmp_tls_dir, e);
+      errbuf_setf(err, errlen, "QMP TLS credentials in %s: %s", c->qmp.tls_dir, e);
       return NULL;
     }
   }
@@ -172,7 +172,7 @@ struct qmp_conn *eng_qmp_connect(struct qmig_migration *m, const char *name, con
     return NULL;
   if (strncmp(addr, "tls:", 4) == 0)
     return tls_connect(m, name, addr, err, errlen);
-  return qmp_connect(name, addr, (int)m->cfg.qmp_timeout_ms, err, errlen);
+  return qmp_connect(name, addr, (int)m->cfg.qmp.timeout_ms, err, errlen);
 }
 
 void eng_qmp_end(struct qmig_migration *m)

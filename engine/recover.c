@@ -70,10 +70,10 @@ static struct qmp_conn *conn(struct qmig_migration *m, struct side *sd)
   sd->reconnects++;
   qmp_close(*c);
   *c = NULL;
-  if (m->cfg.tunnel && c == &m->dst) { /* reached through the agent only */
+  if (m->cfg.tunnel.agent && c == &m->dst) { /* reached through the agent only */
     *c = eng_tunnel_qmp(m);
     if (!*c && !sd->err[0]) /* else keep why the tunnel could not be opened */
-      snprintf(sd->err, sizeof sd->err, "no QMP channel through the agent at %s", m->cfg.tunnel);
+      snprintf(sd->err, sizeof sd->err, "no QMP channel through the agent at %s", m->cfg.tunnel.agent);
   } else {
     *c = eng_qmp_connect(m, sd->name, sd->addr, sd->err, sizeof sd->err);
   }
@@ -98,7 +98,6 @@ static void status_of(struct qmp_conn *c, int t, const char *cmd, char *out, siz
  * (a timeout, garbage): a QMP that misbehaves, not a QEMU known gone. */
 static bool observe_once(struct qmig_migration *m, struct rec *r, struct side *sd, bool src)
 {
-  int t = (int)m->cfg.qmp_timeout_ms;
   struct qmp_conn *c = conn(m, sd);
   sd->listening = false;
   sd->objs = 0;
@@ -110,21 +109,21 @@ static bool observe_once(struct qmig_migration *m, struct rec *r, struct side *s
     snprintf(sd->run, sizeof sd->run, "%s", strstr(sd->err, "greeting") ? "unknown" : "gone");
     return false;
   }
-  status_of(c, t, "query-status", sd->run, sizeof sd->run, NULL);
-  if (src && (r->standalone || m->migrate_issued)) {
+  status_of(c, QMP_TIMEOUT_DEFAULT, "query-status", sd->run, sizeof sd->run, NULL);
+  if (src && (r->standalone || m->facts.migrate_issued)) {
     struct eng_stats st;
     char keep[sizeof m->err];
     snprintf(keep, sizeof keep, "%s", m->err); /* an observation is no new error */
     if (eng_query_stats(m, &st) == 0) {
       snprintf(sd->mig, sizeof sd->mig, "%s", st.status);
       sd->transferred = st.transferred;
-      m->final = st;
+      m->facts.final = st;
     }
     snprintf(m->err, sizeof m->err, "%s", keep);
   } else if (!src) {
-    status_of(c, t, "query-migrate", sd->mig, sizeof sd->mig, &sd->listening);
+    status_of(c, QMP_TIMEOUT_DEFAULT, "query-migrate", sd->mig, sizeof sd->mig, &sd->listening);
   }
-  sd->objs = src ? eng_mirror_found_src(m, c) : eng_mirror_found_dst(m, c);
+  sd->objs = src ? eng_mirror_found_src(c) : eng_mirror_found_dst(c);
   if (qmp_broken(c)) {
     snprintf(sd->run, sizeof sd->run, "gone");
     snprintf(sd->err, sizeof sd->err, "%s", qmp_error(c));
@@ -194,10 +193,9 @@ static void say_found(struct qmig_migration *m, struct rec *r)
  * new path beside it, else tcp on the data host, first port that binds. */
 static int postcopy_resume(struct qmig_migration *m, char *why, size_t len)
 {
-  int t = (int)m->cfg.qmp_timeout_ms;
   char uri[300], host[200];
   bool bound = false;
-  if (m->cfg.tunnel) {
+  if (m->cfg.tunnel.agent) {
     char keep[sizeof m->err];
     snprintf(keep, sizeof keep, "%s", m->err);
     if (eng_tunnel_recover(m) < 0) {
@@ -207,23 +205,23 @@ static int postcopy_resume(struct qmig_migration *m, char *why, size_t len)
     }
     snprintf(uri, sizeof uri, "%s", m->uri);
     bound = true;
-  } else if (m->cfg.data_uri && !strncmp(m->cfg.data_uri, "unix:", 5)) {
-    snprintf(uri, sizeof uri, "%s-recover", m->cfg.data_uri);
+  } else if (m->cfg.stream.uri && !strncmp(m->cfg.stream.uri, "unix:", 5)) {
+    snprintf(uri, sizeof uri, "%s-recover", m->cfg.stream.uri);
     unlink(uri + 5);
-    bound = qmp_cmd(m->dst, NULL, t, "migrate-recover", "{s:s}", "uri", uri) == 0;
+    bound = qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-recover", "{s:s}", "uri", uri) == 0;
   } else {
     eng_data_host(&m->cfg, host, sizeof host);
     bool v6 = strchr(host, ':') && host[0] != '[';
-    for (unsigned p = m->cfg.port_lo; p <= m->cfg.port_hi && !bound; p++) {
+    for (unsigned p = m->cfg.stream.port_lo; p <= m->cfg.stream.port_hi && !bound; p++) {
       snprintf(uri, sizeof uri, v6 ? "tcp:[%s]:%u" : "tcp:%s:%u", host, p);
-      bound = qmp_cmd(m->dst, NULL, t, "migrate-recover", "{s:s}", "uri", uri) == 0;
+      bound = qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-recover", "{s:s}", "uri", uri) == 0;
       if (!bound && (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use")))
         break;
     }
   }
   if (!bound)
     return snprintf(why, len, "destination migrate-recover: %s", qmp_error(m->dst)), -1;
-  if (qmp_cmd(m->src, NULL, t, "migrate", "{s:s,s:b}", "uri", uri, "resume", 1) < 0)
+  if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "migrate", "{s:s,s:b}", "uri", uri, "resume", 1) < 0)
     return snprintf(why, len, "source migrate resume to %s: %s", uri, qmp_error(m->src)), -1;
   snprintf(m->uri, sizeof m->uri, "%s", uri);
   snprintf(why, len, "post-copy resumed over %s", uri);
@@ -234,7 +232,6 @@ static int postcopy_resume(struct qmig_migration *m, char *why, size_t len)
  * 0, or -1 when it failed (the plan then sees it tried and the new facts). */
 static int act(struct qmig_migration *m, struct rec *r, enum eng_ract a, char *did, size_t len)
 {
-  int t = (int)m->cfg.qmp_timeout_ms;
   bool on_src = a == ENG_R_CANCEL || a == ENG_R_SRC_CONT || a == ENG_R_SRC_QUIT ||
                 a == ENG_R_SRC_MIRROR_CLEAN || a == ENG_R_POSTCOPY_RESUME;
   struct qmp_conn *s = on_src ? conn(m, &r->s) : NULL;
@@ -248,28 +245,28 @@ static int act(struct qmig_migration *m, struct rec *r, enum eng_ract a, char *d
   const char *ok = "";
   switch (a) {
   case ENG_R_CANCEL:
-    rc = qmp_cmd(c, NULL, t, "migrate_cancel", NULL);
+    rc = qmp_cmd(c, NULL, QMP_TIMEOUT_DEFAULT, "migrate_cancel", NULL);
     ok = "source migration cancelled (migrate_cancel)";
     break;
   case ENG_R_SRC_CONT:
   case ENG_R_DST_CONT:
-    rc = qmp_cmd(c, NULL, t, "cont", NULL);
+    rc = qmp_cmd(c, NULL, QMP_TIMEOUT_DEFAULT, "cont", NULL);
     ok = on_src ? "source guest resumed (cont)" : "destination guest resumed (cont)";
     break;
   case ENG_R_SRC_QUIT:
   case ENG_R_DST_QUIT:
-    rc = qmp_cmd(c, NULL, t, "quit", NULL) < 0 && !qmp_broken(c) ? -1 : 0;
+    rc = qmp_cmd(c, NULL, QMP_TIMEOUT_DEFAULT, "quit", NULL) < 0 && !qmp_broken(c) ? -1 : 0;
     ok = on_src ? "source QEMU stopped (quit)" : "destination QEMU stopped (quit)";
     break;
   case ENG_R_SRC_MIRROR_CLEAN:
     if (!r->standalone && m->mirror && !m->mirror->finished)
       eng_mirror_abort(m); /* knows what it made, on both sides */
     else
-      rc = eng_mirror_clean_src(m, c, did, len);
+      rc = eng_mirror_clean_src(c, did, len);
     ok = "disk mirrors cancelled, NBD client nodes removed on the source";
     break;
   case ENG_R_DST_NBD_CLEAN:
-    rc = eng_mirror_clean_dst(m, c, did, len);
+    rc = eng_mirror_clean_dst(c, did, len);
     ok = "NBD exports and server removed on the destination";
     break;
   case ENG_R_POSTCOPY_RESUME:
@@ -363,14 +360,14 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
 enum qmig_outcome eng_recover(struct qmig_migration *m)
 {
   char tun[300];
-  snprintf(tun, sizeof tun, "tunnel:%s", m->cfg.tunnel ? m->cfg.tunnel : "");
+  snprintf(tun, sizeof tun, "tunnel:%s", m->cfg.tunnel.agent ? m->cfg.tunnel.agent : "");
   struct rec r = {
     .s = { .name = "source", .c = &m->src, .addr = m->cfg.src },
-    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel ? tun : m->cfg.dst },
+    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel.agent ? tun : m->cfg.dst },
     .f = { .postcopy_started = m->policy.postcopy_started,
-           .dst_touched = m->incoming_issued || m->migrate_issued,
-           .dst_never_ran = !m->resume_seen,
-           .src_keep_paused = !m->src_was_running,
+           .dst_touched = m->facts.incoming_issued || m->facts.migrate_issued,
+           .dst_never_ran = !m->facts.resume_seen,
+           .src_keep_paused = !m->facts.src_was_running,
            .keep_dst = m->cfg.dst_action == ENG_DST_KEEP,
            .quit_source = m->cfg.quit_source },
   };
@@ -390,18 +387,18 @@ enum qmig_outcome qmig_recover(struct qmig_migration *m)
     return eng_end(m, QMIG_USAGE);
   }
   char tun[300];
-  snprintf(tun, sizeof tun, "tunnel:%s", m->cfg.tunnel ? m->cfg.tunnel : "");
+  snprintf(tun, sizeof tun, "tunnel:%s", m->cfg.tunnel.agent ? m->cfg.tunnel.agent : "");
   struct rec r = {
     .standalone = true,
     .s = { .name = "source", .c = &m->src, .addr = m->cfg.src },
-    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel ? tun : m->cfg.dst },
+    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel.agent ? tun : m->cfg.dst },
     .f = { .can_resume_postcopy = true,
            .keep_dst = m->cfg.dst_action == ENG_DST_KEEP,
            .quit_source = m->cfg.quit_source },
   };
   eng_set_state(m, QMIG_S_CONNECTING, NULL);
   m->src = eng_qmp_connect(m, "source", m->cfg.src, r.s.err, sizeof r.s.err);
-  if (m->cfg.tunnel) {
+  if (m->cfg.tunnel.agent) {
     if (eng_tunnel_connect_dst(m) < 0)
       snprintf(r.d.err, sizeof r.d.err, "%s", m->err);
     m->err[0] = '\0';

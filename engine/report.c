@@ -17,15 +17,15 @@ static double ms_or_na(int64_t v)
  * QEMU's ram.downtime-bytes and the pass before it gets the rest. */
 static void fill_passes(struct qmig_migration *m, struct qmig_report *r)
 {
-  const struct eng_stats *f = &m->final;
+  const struct eng_stats *f = &m->facts.final;
   r->npasses = 0;
-  for (unsigned i = 0; i < m->nmarks && r->npasses < QMIG_MAX_PASSES; i++) {
-    const struct eng_pass_mark *a = &m->marks[i];
-    const struct eng_pass_mark *b = i + 1 < m->nmarks ? &m->marks[i + 1] : NULL;
+  for (unsigned i = 0; i < m->facts.nmarks && r->npasses < QMIG_MAX_PASSES; i++) {
+    const struct eng_pass_mark *a = &m->facts.marks[i];
+    const struct eng_pass_mark *b = i + 1 < m->facts.nmarks ? &m->facts.marks[i + 1] : NULL;
     struct qmig_pass *p = &r->passes[r->npasses++];
     p->pass = a->pass;
     p->dirty_bytes_per_s = b && b->dirty_bytes_per_s > 0 ? b->dirty_bytes_per_s : -1;
-    int64_t end_us = b ? b->wall_us : m->src_done_wall_us;
+    int64_t end_us = b ? b->wall_us : m->facts.src_done_wall_us;
     p->duration_ms = end_us > a->wall_us ? (end_us - a->wall_us) / 1000.0 : -1;
     if (a->transferred == UINT64_MAX) /* stop-and-copy */
       p->bytes = f->downtime_bytes;
@@ -41,7 +41,7 @@ static void fill_passes(struct qmig_migration *m, struct qmig_report *r)
 void eng_report_fill(struct qmig_migration *m)
 {
   struct qmig_report *r = &m->report;
-  const struct eng_stats *f = &m->final;
+  const struct eng_stats *f = &m->facts.final;
   snprintf(r->status, sizeof r->status, "%s", f->status[0] ? f->status : qmig_state_name(m->state));
   snprintf(r->error, sizeof r->error, "%s", r->outcome == QMIG_MIGRATED && m->state == QMIG_S_COMPLETED && !atomic_load(&m->cancel_requested) ? "" : m->err);
   snprintf(r->data_uri, sizeof r->data_uri, "%s", m->uri);
@@ -51,17 +51,17 @@ void eng_report_fill(struct qmig_migration *m)
   r->qemu_downtime_ms = have ? ms_or_na(f->downtime_ms) : -1;
   /* Destination timestamps are its host's wall clock: on ours they are
    * earlier by the measured offset (0 unless tunnelled). */
-  int64_t resume_us = m->resume_wall_us - m->dst_clock_offset_us;
-  r->pause_ms = m->stop_seen && m->resume_seen ? (resume_us - m->stop_wall_us) / 1000.0 : -1;
+  int64_t resume_us = m->facts.resume_wall_us - m->facts.dst_clock_offset_us;
+  r->pause_ms = m->facts.stop_seen && m->facts.resume_seen ? (resume_us - m->facts.stop_wall_us) / 1000.0 : -1;
   r->transferred_bytes = f->transferred;
   r->total_bytes = f->total;
   r->throughput_bytes_per_s = r->total_ms > 0 ? f->transferred / (r->total_ms / 1000.0) : -1;
 
   if (m->hb) {
-    eng_hb_stop(m->hb, &m->hb_result);
+    eng_hb_stop(m->hb, &m->facts.hb_result);
     m->hb = NULL;
   }
-  const struct eng_hb_result hb = m->hb_result;
+  const struct eng_hb_result hb = m->facts.hb_result;
   r->heartbeats_src = hb.src_lines;
   r->heartbeats_dst = hb.dst_lines;
   r->heartbeat_period_ms = m->cfg.src_serial ? (double)m->cfg.heartbeat_ms : -1.0;
@@ -75,15 +75,15 @@ void eng_report_fill(struct qmig_migration *m)
     r->guest_stall_ms = (hb.first_dst_mono_ns - hb.last_src_mono_ns) / 1e6 -
                         (double)(hb.first_dst_seq - hb.last_src_seq - 1) * m->cfg.heartbeat_ms;
 
-  r->dst_tail_ms = m->resume_seen && m->src_done_wall_us
-                       ? (resume_us - m->src_done_wall_us) / 1000.0
+  r->dst_tail_ms = m->facts.resume_seen && m->facts.src_done_wall_us
+                       ? (resume_us - m->facts.src_done_wall_us) / 1000.0
                        : -1;
-  r->wall_ms = (m->end_mono_ns - m->t0_mono_ns) / 1e6;
+  r->wall_ms = (m->facts.end_mono_ns - m->facts.t0_mono_ns) / 1e6;
   r->engine_overhead_ms =
       r->total_ms >= 0 ? r->wall_ms - r->total_ms - (r->dst_tail_ms > 0 ? r->dst_tail_ms : 0) -
                              (m->mirror ? m->mirror->sync_ms : 0)
                        : -1;
-  r->cpu_s = eng_cpu_s() - m->cpu0_s;
+  r->cpu_s = eng_cpu_s() - m->facts.cpu0_s;
   fill_passes(m, r);
   eng_policy_report(m);
 }
@@ -106,7 +106,7 @@ char *qmig_report_json(const struct qmig_migration *m)
                                             "duration_ms", num(p->duration_ms),
                                             "dirty_bytes_per_s", num(p->dirty_bytes_per_s)));
   }
-  const struct eng_hb_result *hb = &m->hb_result;
+  const struct eng_hb_result *hb = &m->facts.hb_result;
   json_t *heart = json_pack("{s:o,s:i,s:i,s:o,s:o,s:o,s:o,s:b}",
                             "period_ms", num(r->heartbeat_period_ms),
                             "src_lines", (int)hb->src_lines, "dst_lines", (int)hb->dst_lines,

@@ -15,12 +15,12 @@ int eng_connect(struct qmig_migration *m)
   char e[512];
   /* Both addresses first: a refused one stops us before any connection. */
   if (eng_qmp_addr_check(m, "source", m->cfg.src, e, sizeof e) < 0 ||
-      (!m->cfg.tunnel && eng_qmp_addr_check(m, "destination", m->cfg.dst, e, sizeof e) < 0))
+      (!m->cfg.tunnel.agent && eng_qmp_addr_check(m, "destination", m->cfg.dst, e, sizeof e) < 0))
     return eng_errorf(m, "%s", e);
   m->src = eng_qmp_connect(m, "source", m->cfg.src, e, sizeof e);
   if (!m->src)
     return eng_errorf(m, "%s", e);
-  if (m->cfg.tunnel)
+  if (m->cfg.tunnel.agent)
     return eng_tunnel_connect_dst(m);
   m->dst = eng_qmp_connect(m, "destination", m->cfg.dst, e, sizeof e);
   if (!m->dst)
@@ -34,7 +34,7 @@ int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, ch
                size_t len)
 {
   json_t *r = NULL;
-  if (qmp_cmd(c, &r, (int)m->cfg.qmp_timeout_ms, cmd, NULL) < 0)
+  if (qmp_cmd(c, &r, QMP_TIMEOUT_DEFAULT, cmd, NULL) < 0)
     return eng_errorf(m, "%s", qmp_error(c));
   snprintf(out, len, "%s", json_string_value(json_object_get(r, "status")) ?: "none");
   json_decref(r);
@@ -51,9 +51,9 @@ void eng_recover_hint(const struct eng_config *c, char *out, size_t len)
     return;
   if (c->lab)
     snprintf(out + n, len - (size_t)n, " --lab %s", c->lab);
-  else if (c->tunnel)
-    snprintf(out + n, len - (size_t)n, " --src %s --tunnel %s%s", c->src, c->tunnel,
-             c->tunnel_tls ? " (and the same --tunnel-tls options)" : "");
+  else if (c->tunnel.agent)
+    snprintf(out + n, len - (size_t)n, " --src %s --tunnel %s%s", c->src, c->tunnel.agent,
+             c->tunnel.tls ? " (and the same --tunnel-tls options)" : "");
   else
     snprintf(out + n, len - (size_t)n, " --src %s --dst %s", c->src, c->dst);
 }
@@ -83,11 +83,11 @@ static size_t wanted_caps(const struct eng_config *c, struct cap_want *w)
 {
   size_t n = 0;
   w[n++] = (struct cap_want){ "events", true };
-  w[n++] = (struct cap_want){ "multifd", c->multifd_channels > 0 };
-  w[n++] = (struct cap_want){ "xbzrle", c->xbzrle };
-  w[n++] = (struct cap_want){ "auto-converge", c->auto_converge };
+  w[n++] = (struct cap_want){ "multifd", c->stream.multifd_channels > 0 };
+  w[n++] = (struct cap_want){ "xbzrle", c->stream.xbzrle };
+  w[n++] = (struct cap_want){ "auto-converge", c->policy.auto_converge };
   w[n++] = (struct cap_want){ "compress", false };
-  w[n++] = (struct cap_want){ "postcopy-ram", c->postcopy };
+  w[n++] = (struct cap_want){ "postcopy-ram", c->policy.postcopy };
   w[n++] = (struct cap_want){ "pause-before-switchover", eng_mirror_wanted(c) };
   w[n++] = (struct cap_want){ "zero-copy-send", false };
   w[n++] = (struct cap_want){ "block", false };
@@ -100,9 +100,8 @@ static size_t wanted_caps(const struct eng_config *c, struct cap_want *w)
 static int check_side(struct qmig_migration *m, struct qmp_conn *c, json_t **caps_out)
 {
   json_t *caps = NULL, *params = NULL;
-  int t = (int)m->cfg.qmp_timeout_ms;
-  if (qmp_cmd(c, &caps, t, "query-migrate-capabilities", NULL) < 0 ||
-      qmp_cmd(c, &params, t, "query-migrate-parameters", NULL) < 0) {
+  if (qmp_cmd(c, &caps, QMP_TIMEOUT_DEFAULT, "query-migrate-capabilities", NULL) < 0 ||
+      qmp_cmd(c, &params, QMP_TIMEOUT_DEFAULT, "query-migrate-parameters", NULL) < 0) {
     json_decref(caps);
     return eng_errorf(m, "%s", qmp_error(c));
   }
@@ -118,8 +117,8 @@ static int check_side(struct qmig_migration *m, struct qmp_conn *c, json_t **cap
     { "multifd-compression", 1 }, { "tls-creds", 2 }, { "tls-hostname", 2 },
   };
   for (size_t i = 0; i < sizeof pn / sizeof pn[0] && rc == 0; i++) {
-    bool needed = (pn[i].need == 1 && m->cfg.multifd_compression) ||
-                  (pn[i].need == 2 && m->cfg.tls != ENG_TLS_NONE);
+    bool needed = (pn[i].need == 1 && m->cfg.stream.multifd_compression) ||
+                  (pn[i].need == 2 && m->cfg.tls.kind != ENG_TLS_NONE);
     if (needed && !json_object_get(params, pn[i].param))
       rc = eng_errorf(m, "%s QEMU %d.%d.%d has no migration parameter '%s'", qmp_name(c),
                       v->major, v->minor, v->micro, pn[i].param);
@@ -144,12 +143,11 @@ static void warn_tcg_dirty_bug(struct qmig_migration *m)
 {
   const struct qmp_version *v = qmp_version(m->src);
   json_t *kvm = NULL, *mem = NULL;
-  int t = (int)m->cfg.qmp_timeout_ms;
-  if (v->major >= 9 || qmp_cmd(m->src, &kvm, t, "query-kvm", NULL) < 0)
+  if (v->major >= 9 || qmp_cmd(m->src, &kvm, QMP_TIMEOUT_DEFAULT, "query-kvm", NULL) < 0)
     return;
   bool tcg = !json_is_true(json_object_get(kvm, "enabled"));
   json_decref(kvm);
-  if (!tcg || qmp_cmd(m->src, &mem, t, "query-memory-size-summary", NULL) < 0)
+  if (!tcg || qmp_cmd(m->src, &mem, QMP_TIMEOUT_DEFAULT, "query-memory-size-summary", NULL) < 0)
     return;
   json_int_t base = json_integer_value(json_object_get(mem, "base-memory"));
   json_decref(mem);
@@ -178,11 +176,11 @@ int eng_probe(struct qmig_migration *m)
   if (strcmp(ms, "none") && strcmp(ms, "completed") && strcmp(ms, "failed") &&
       strcmp(ms, "cancelled"))
     return eng_errorf(m, "source already has a migration in state '%s'%s", ms, hint);
-  m->src_was_running = strcmp(s, "running") == 0;
+  m->facts.src_was_running = strcmp(s, "running") == 0;
 
   json_t *dm = NULL;
   if (eng_status(m, m->dst, "query-status", s, sizeof s) < 0 ||
-      qmp_cmd(m->dst, &dm, (int)m->cfg.qmp_timeout_ms, "query-migrate", NULL) < 0)
+      qmp_cmd(m->dst, &dm, QMP_TIMEOUT_DEFAULT, "query-migrate", NULL) < 0)
     return m->dst && qmp_error(m->dst)[0] ? eng_errorf(m, "%s", qmp_error(m->dst)) : -1;
   snprintf(ms, sizeof ms, "%s", json_string_value(json_object_get(dm, "status")) ?: "none");
   bool listening = json_object_get(dm, "socket-address") != NULL;
@@ -220,7 +218,7 @@ static int set_caps(struct qmig_migration *m, struct qmp_conn *c, json_t *caps)
     json_decref(list);
     return 0;
   }
-  if (qmp_cmd(c, NULL, (int)m->cfg.qmp_timeout_ms, "migrate-set-capabilities", "{s:o}",
+  if (qmp_cmd(c, NULL, QMP_TIMEOUT_DEFAULT, "migrate-set-capabilities", "{s:o}",
               "capabilities", list) < 0)
     return eng_errorf(m, "%s", qmp_error(c));
   return 0;
@@ -230,13 +228,12 @@ static int set_caps(struct qmig_migration *m, struct qmp_conn *c, json_t *caps)
 static int add_tls(struct qmig_migration *m, struct qmp_conn *c, bool server)
 {
   const struct eng_config *cf = &m->cfg;
-  int t = (int)cf->qmp_timeout_ms;
-  const char *dir = server && cf->tls_dst_dir ? cf->tls_dst_dir : cf->tls_dir;
+  const char *dir = server && cf->tls.dst_dir ? cf->tls.dst_dir : cf->tls.dir;
   /* A previous run may have left ours: remove it (error ignored: absent). */
-  if (qmp_cmd(c, NULL, t, "object-del", "{s:s}", "id", ENG_TLS_ID) < 0 && qmp_broken(c))
+  if (qmp_cmd(c, NULL, QMP_TIMEOUT_DEFAULT, "object-del", "{s:s}", "id", ENG_TLS_ID) < 0 && qmp_broken(c))
     return eng_errorf(m, "%s", qmp_error(c));
   json_t *a;
-  if (cf->tls == ENG_TLS_X509)
+  if (cf->tls.kind == ENG_TLS_X509)
     a = json_pack("{s:s,s:s,s:s,s:s,s:b}", "qom-type", "tls-creds-x509", "id", ENG_TLS_ID,
                   "dir", dir, "endpoint", server ? "server" : "client", "verify-peer", 1);
   else {
@@ -244,9 +241,9 @@ static int add_tls(struct qmig_migration *m, struct qmp_conn *c, bool server)
                   "endpoint", server ? "server" : "client");
     if (!server)
       json_object_set_new(a, "username",
-                          json_string(cf->tls_psk_user ? cf->tls_psk_user : "qemu"));
+                          json_string(cf->tls.psk_user ? cf->tls.psk_user : "qemu"));
   }
-  if (qmp_execute(c, "object-add", a, NULL, t) < 0)
+  if (qmp_execute(c, "object-add", a, NULL, QMP_TIMEOUT_DEFAULT) < 0)
     return eng_errorf(m, "%s (TLS credentials in %s)", qmp_error(c), dir);
   return 0;
 }
@@ -255,30 +252,30 @@ static int set_params(struct qmig_migration *m, struct qmp_conn *c, bool source)
 {
   const struct eng_config *cf = &m->cfg;
   json_t *p = json_object();
-  if (cf->multifd_channels)
-    json_object_set_new(p, "multifd-channels", json_integer(cf->multifd_channels));
-  if (cf->multifd_compression)
-    json_object_set_new(p, "multifd-compression", json_string(cf->multifd_compression));
-  json_object_set_new(p, "tls-creds", json_string(cf->tls != ENG_TLS_NONE ? ENG_TLS_ID : ""));
-  json_object_set_new(p, "tls-hostname", json_string(cf->tls_hostname ? cf->tls_hostname : ""));
+  if (cf->stream.multifd_channels)
+    json_object_set_new(p, "multifd-channels", json_integer(cf->stream.multifd_channels));
+  if (cf->stream.multifd_compression)
+    json_object_set_new(p, "multifd-compression", json_string(cf->stream.multifd_compression));
+  json_object_set_new(p, "tls-creds", json_string(cf->tls.kind != ENG_TLS_NONE ? ENG_TLS_ID : ""));
+  json_object_set_new(p, "tls-hostname", json_string(cf->tls.hostname ? cf->tls.hostname : ""));
   if (source) {
     /* 0 = unlimited: QEMU's default (128 MiB/s) throttles, so set it high. */
-    uint64_t bw = cf->max_bandwidth ? cf->max_bandwidth : UINT64_C(1) << 40;
+    uint64_t bw = cf->stream.max_bandwidth ? cf->stream.max_bandwidth : UINT64_C(1) << 40;
     json_object_set_new(p, "max-bandwidth", json_integer((json_int_t)bw));
-    json_object_set_new(p, "downtime-limit", json_integer((json_int_t)cf->downtime_limit_ms));
-    if (cf->postcopy)
+    json_object_set_new(p, "downtime-limit", json_integer((json_int_t)cf->stream.downtime_limit_ms));
+    if (cf->policy.postcopy)
       json_object_set_new(p, "max-postcopy-bandwidth",
-                          json_integer((json_int_t)cf->max_postcopy_bandwidth));
-    if (cf->xbzrle)
-      json_object_set_new(p, "xbzrle-cache-size", json_integer((json_int_t)cf->xbzrle_cache_size));
-    if (cf->throttle_initial >= 0)
-      json_object_set_new(p, "cpu-throttle-initial", json_integer(cf->throttle_initial));
-    if (cf->throttle_increment >= 0)
-      json_object_set_new(p, "cpu-throttle-increment", json_integer(cf->throttle_increment));
-    if (cf->max_throttle >= 0)
-      json_object_set_new(p, "max-cpu-throttle", json_integer(cf->max_throttle));
+                          json_integer((json_int_t)cf->policy.max_postcopy_bandwidth));
+    if (cf->stream.xbzrle)
+      json_object_set_new(p, "xbzrle-cache-size", json_integer((json_int_t)cf->stream.xbzrle_cache_size));
+    if (cf->policy.throttle_initial >= 0)
+      json_object_set_new(p, "cpu-throttle-initial", json_integer(cf->policy.throttle_initial));
+    if (cf->policy.throttle_increment >= 0)
+      json_object_set_new(p, "cpu-throttle-increment", json_integer(cf->policy.throttle_increment));
+    if (cf->policy.max_throttle >= 0)
+      json_object_set_new(p, "max-cpu-throttle", json_integer(cf->policy.max_throttle));
   }
-  if (qmp_execute(c, "migrate-set-parameters", p, NULL, (int)cf->qmp_timeout_ms) < 0)
+  if (qmp_execute(c, "migrate-set-parameters", p, NULL, QMP_TIMEOUT_DEFAULT) < 0)
     return eng_errorf(m, "%s", qmp_error(c));
   return 0;
 }
@@ -288,7 +285,7 @@ int eng_configure(struct qmig_migration *m)
   /* Destination first: multifd must be set there before migrate-incoming. */
   if (set_caps(m, m->dst, m->caps[1]) < 0 || set_caps(m, m->src, m->caps[0]) < 0)
     return -1;
-  if (m->cfg.tls != ENG_TLS_NONE && (add_tls(m, m->dst, true) < 0 || add_tls(m, m->src, false) < 0))
+  if (m->cfg.tls.kind != ENG_TLS_NONE && (add_tls(m, m->dst, true) < 0 || add_tls(m, m->src, false) < 0))
     return -1;
   return set_params(m, m->dst, false) < 0 || set_params(m, m->src, true) < 0 ? -1 : 0;
 }
@@ -311,8 +308,8 @@ void eng_tcp_host(const char *addr, char *out, size_t len)
  * the host of a tcp: destination QMP address, else 127.0.0.1. */
 void eng_data_host(const struct eng_config *c, char *out, size_t len)
 {
-  if (c->data_host)
-    snprintf(out, len, "%s", c->data_host);
+  if (c->stream.host)
+    snprintf(out, len, "%s", c->stream.host);
   else
     eng_tcp_host(c->dst, out, len);
   if (out[0] == '\0')
@@ -321,14 +318,13 @@ void eng_data_host(const struct eng_config *c, char *out, size_t len)
 
 int eng_incoming(struct qmig_migration *m)
 {
-  int t = (int)m->cfg.qmp_timeout_ms;
-  if (m->cfg.tunnel)
+  if (m->cfg.tunnel.agent)
     return eng_tunnel_incoming(m);
-  if (m->cfg.data_uri) {
-    snprintf(m->uri, sizeof m->uri, "%s", m->cfg.data_uri);
-    if (qmp_cmd(m->dst, NULL, t, "migrate-incoming", "{s:s}", "uri", m->uri) < 0)
+  if (m->cfg.stream.uri) {
+    snprintf(m->uri, sizeof m->uri, "%s", m->cfg.stream.uri);
+    if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-incoming", "{s:s}", "uri", m->uri) < 0)
       return eng_errorf(m, "%s", qmp_error(m->dst));
-    m->incoming_issued = true;
+    m->facts.incoming_issued = true;
     return 0;
   }
   char host[200];
@@ -336,17 +332,17 @@ int eng_incoming(struct qmig_migration *m)
   bool v6 = strchr(host, ':') && host[0] != '[';
   /* The destination binds: the first port of the range it can bind wins
    * (a failed migrate-incoming can be retried in QEMU 7.2). */
-  for (unsigned port = m->cfg.port_lo; port <= m->cfg.port_hi; port++) {
+  for (unsigned port = m->cfg.stream.port_lo; port <= m->cfg.stream.port_hi; port++) {
     snprintf(m->uri, sizeof m->uri, v6 ? "tcp:[%s]:%u" : "tcp:%s:%u", host, port);
-    if (qmp_cmd(m->dst, NULL, t, "migrate-incoming", "{s:s}", "uri", m->uri) == 0) {
-      m->incoming_issued = true;
+    if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-incoming", "{s:s}", "uri", m->uri) == 0) {
+      m->facts.incoming_issued = true;
       return 0;
     }
     if (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use"))
       return eng_errorf(m, "%s", qmp_error(m->dst));
   }
   return eng_errorf(m, "destination: no free port for the stream in %u-%u on %s (%s)",
-                    m->cfg.port_lo, m->cfg.port_hi, host, qmp_error(m->dst));
+                    m->cfg.stream.port_lo, m->cfg.stream.port_hi, host, qmp_error(m->dst));
 }
 
 /* Probing ends with the preflight checks (all problems at once) and, when
@@ -357,7 +353,7 @@ static int probe_all(struct qmig_migration *m)
     return -1;
   if (m->cfg.preflight && eng_preflight(m) < 0)
     return -1;
-  return m->cfg.predict ? eng_predict(m) : 0;
+  return m->cfg.predict.on ? eng_predict(m) : 0;
 }
 
 /* Phases before `migrate`: a failure here moved nothing. */
@@ -391,8 +387,8 @@ int eng_begin(struct qmig_migration *m)
   if (m->ran)
     return eng_errorf(m, "this migration has already run; create a new one");
   m->ran = true;
-  m->t0_mono_ns = eng_mono_ns();
-  m->cpu0_s = eng_cpu_s();
+  m->facts.t0_mono_ns = eng_mono_ns();
+  m->facts.cpu0_s = eng_cpu_s();
   return 0;
 }
 
@@ -400,7 +396,7 @@ int eng_begin(struct qmig_migration *m)
  * time, and whoever looks at the guests next needs them. */
 enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out)
 {
-  m->end_mono_ns = eng_mono_ns();
+  m->facts.end_mono_ns = eng_mono_ns();
   m->report.outcome = out;
   eng_mirror_report(m);
   eng_report_fill(m);
@@ -459,7 +455,7 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
   out = setup(m);
   if (out == QMIG_NOT_STARTED)
     eng_mirror_abort(m); /* the source's disks were only read */
-  if (out == QMIG_NOT_STARTED && !m->incoming_issued) {
+  if (out == QMIG_NOT_STARTED && !m->facts.incoming_issued) {
     eng_tunnel_blame(m);
     /* Nothing moved and nothing was started: both QEMUs are as they were
      * (capabilities may have been set, which changes no guest state). */

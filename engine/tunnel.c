@@ -45,7 +45,7 @@ struct chan {
 
 struct eng_tunnel {
   struct tp_tls *tls;
-  const char *agent;           /* cfg.tunnel */
+  const char *agent;           /* cfg.tunnel.agent */
   bool data_plain;             /* tunnel-data plain: main/multifd/nbd without TLS */
   uint8_t session[TP_SESSION_LEN]; /* issued by the agent */
   uint8_t key[TP_KEY_LEN];     /* exported from the control connection's TLS */
@@ -164,7 +164,7 @@ static int clock_sync(struct qmig_migration *m, struct eng_tunnel *t)
   }
   t->offset_ms = best_off / 1000.0;
   t->uncertainty_ms = best_rtt / 2000.0;
-  m->dst_clock_offset_us = best_off;
+  m->facts.dst_clock_offset_us = best_off;
   return 0;
 }
 
@@ -187,7 +187,7 @@ static struct qmp_conn *open_qmp(struct qmig_migration *m, char *err, size_t err
     return NULL;
   }
   add_chan(t, TP_K_QMP, 0, 0, f);
-  return qmp_open_fd("destination", sv[0], (int)m->cfg.qmp_timeout_ms, err, errlen);
+  return qmp_open_fd("destination", sv[0], (int)m->cfg.qmp.timeout_ms, err, errlen);
 }
 
 struct qmp_conn *eng_tunnel_qmp(struct qmig_migration *m)
@@ -206,16 +206,16 @@ int eng_tunnel_connect_dst(struct qmig_migration *m)
   m->tunnel = t;
   pthread_mutex_init(&t->lock, NULL);
   t->lfd = -1;
-  t->agent = c->tunnel;
-  t->timeout_ms = (int)c->qmp_timeout_ms;
-  if (c->tunnel_tls != ENG_TLS_NONE) {
-    struct tp_tls_opts o = { .mode = c->tunnel_tls, .dir = c->tunnel_tls_dir,
-                             .peer_name = c->tunnel_peer_name, .psk_file = c->tunnel_psk_file,
-                             .psk_identity = c->tunnel_psk_identity };
+  t->agent = c->tunnel.agent;
+  t->timeout_ms = (int)c->qmp.timeout_ms;
+  if (c->tunnel.tls != ENG_TLS_NONE) {
+    struct tp_tls_opts o = { .mode = c->tunnel.tls, .dir = c->tunnel.tls_dir,
+                             .peer_name = c->tunnel.peer_name, .psk_file = c->tunnel.psk_file,
+                             .psk_identity = c->tunnel.psk_identity };
     if (!(t->tls = tp_tls_new(&o, e, sizeof e)))
       return eng_errorf(m, "tunnel TLS: %s", e);
   }
-  t->data_plain = c->tunnel_data == ENG_TDATA_PLAIN;
+  t->data_plain = c->tunnel.data == ENG_TDATA_PLAIN;
   char label[300];
   snprintf(label, sizeof label, "control connection to %s", t->agent);
   struct tp_session_info si;
@@ -382,9 +382,9 @@ static int listen_source(struct qmig_migration *m, const char *cmd)
 {
   struct eng_tunnel *t = m->tunnel;
   char e[512];
-  if (qmp_cmd(m->dst, NULL, (int)m->cfg.qmp_timeout_ms, cmd, "{s:s}", "uri", t->incoming) < 0)
+  if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, cmd, "{s:s}", "uri", t->incoming) < 0)
     return eng_errorf(m, "%s", qmp_error(m->dst));
-  m->incoming_issued = true;
+  m->facts.incoming_issued = true;
   if (private_dir(m, t) < 0)
     return -1;
   snprintf(t->path, sizeof t->path, "%s/source.sock", t->dir);

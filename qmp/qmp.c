@@ -37,6 +37,7 @@ struct qmp_conn {
   size_t ev_cap, ev_head, ev_len;
   uint64_t ev_dropped;
   size_t err_cause; /* where the cause starts in err, after "<name>: " */
+  int timeout_ms;    /* QMP_TIMEOUT_DEFAULT stands for this (from connect) */
   char err[1024];
   char err_class[64];
 };
@@ -328,7 +329,7 @@ int qmp_execute(struct qmp_conn *c, const char *cmd, json_t *args,
                 json_t **ret, int timeout_ms)
 {
   struct qmp_deadline d;
-  qmp_deadline_init(&d, timeout_ms);
+  qmp_deadline_init(&d, timeout_ms == QMP_TIMEOUT_DEFAULT ? c->timeout_ms : timeout_ms);
   return execute(c, cmd, args, false, -1, ret, &d);
 }
 
@@ -336,7 +337,7 @@ int qmp_execute_fd(struct qmp_conn *c, const char *cmd, json_t *args, int fd,
                    json_t **ret, int timeout_ms)
 {
   struct qmp_deadline d;
-  qmp_deadline_init(&d, timeout_ms);
+  qmp_deadline_init(&d, timeout_ms == QMP_TIMEOUT_DEFAULT ? c->timeout_ms : timeout_ms);
   return execute(c, cmd, args, true, fd, ret, &d);
 }
 
@@ -403,6 +404,7 @@ static struct qmp_conn *open_conn(const char *name, int fd,
     return NULL;
   }
   c->fd = fd;
+  c->timeout_ms = d->timeout_ms;
   int fl = fcntl(fd, F_GETFL);
   if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
     set_broken(c, "fcntl: %s", strerror(errno));
@@ -454,6 +456,11 @@ struct qmp_conn *qmp_open_fd(const char *name, int fd, int timeout_ms,
   struct qmp_deadline d;
   qmp_deadline_init(&d, timeout_ms);
   return open_conn(name, fd, &d, label, errbuf, errlen);
+}
+
+int qmp_timeout(const struct qmp_conn *c)
+{
+  return c->timeout_ms;
 }
 
 void qmp_close(struct qmp_conn *c)

@@ -39,9 +39,16 @@ struct qmp_event {
                       0 if the event carried no valid timestamp */
 };
 
+/* Commands given QMP_TIMEOUT_DEFAULT as timeout_ms wait as long as the
+ * connection's own timeout: the one it was opened with.  A negative timeout
+ * otherwise means no bound (tests only: every wait on a peer has a bound). */
+#define QMP_TIMEOUT_DEFAULT (-2)
+
 /* Connect to "unix:PATH" or "tcp:HOST:PORT", read the greeting and negotiate
- * qmp_capabilities.  On failure returns NULL and, if errbuf is not NULL,
- * writes a message naming the address and the cause into it.
+ * qmp_capabilities.  timeout_ms bounds the connection and handshake and
+ * becomes the connection's default timeout (QMP_TIMEOUT_DEFAULT).  On
+ * failure returns NULL and, if errbuf is not NULL, writes a message naming
+ * the address and the cause into it.
  * `name` labels messages (e.g. "source"); it is copied. */
 struct qmp_conn *qmp_connect(const char *name, const char *addr, int timeout_ms,
                              char *errbuf, size_t errlen);
@@ -82,6 +89,7 @@ uint64_t qmp_events_dropped(const struct qmp_conn *c);
 int qmp_fd(const struct qmp_conn *c); /* for poll(); readable = call qmp_pump */
 const struct qmp_version *qmp_version(const struct qmp_conn *c);
 const char *qmp_name(const struct qmp_conn *c);
+int qmp_timeout(const struct qmp_conn *c); /* the default, ms (-1 = none) */
 const char *qmp_error(const struct qmp_conn *c);       /* last message */
 const char *qmp_error_class(const struct qmp_conn *c); /* "" unless QMP error */
 bool qmp_broken(const struct qmp_conn *c);

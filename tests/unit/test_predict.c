@@ -81,16 +81,16 @@ static void test_options(void **state)
 {
   (void)state;
   struct qmig_migration *m = qmig_new();
-  assert_int_equal(m->cfg.dirty_rate_time_s, 1);
-  assert_int_equal(m->cfg.announce_rounds, 5);
-  assert_int_equal(m->cfg.announce_initial_ms, 50);
-  assert_int_equal(m->cfg.announce_max_ms, 550);
-  assert_int_equal(m->cfg.announce_step_ms, 100);
+  assert_int_equal(m->cfg.predict.dirty_rate_time_s, 1);
+  assert_int_equal(m->cfg.announce.rounds, 5);
+  assert_int_equal(m->cfg.announce.initial_ms, 50);
+  assert_int_equal(m->cfg.announce.max_ms, 550);
+  assert_int_equal(m->cfg.announce.step_ms, 100);
   assert_int_equal(qmig_set(m, "dirty-rate-time", "0"), -1);
   assert_int_equal(qmig_set(m, "dirty-rate-time", "61"), -1);
   assert_int_equal(qmig_set(m, "dirty-rate-time", "3"), 0);
   assert_int_equal(qmig_set(m, "link-bandwidth", "1G"), 0);
-  assert_true(m->cfg.link_bandwidth == UINT64_C(1) << 30);
+  assert_true(m->cfg.predict.link_bandwidth == UINT64_C(1) << 30);
   assert_int_equal(qmig_set(m, "ram-in-use", "64M"), 0);
   assert_int_equal(qmig_set(m, "announce-rounds", "0"), 0);
   assert_int_equal(qmig_set(m, "announce-step", "0"), -1);

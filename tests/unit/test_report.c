@@ -40,33 +40,33 @@ static void test_figures(void **state)
   assert_int_equal(qmig_set(m, "multifd-channels", "4"), 0);
   m->report.outcome = QMIG_MIGRATED;
   m->state = QMIG_S_COMPLETED;
-  m->stop_seen = m->resume_seen = true;
-  m->stop_wall_us = 1000000000;
-  m->resume_wall_us = 1000000000 + 42500; /* 42.5 ms */
-  m->src_done_wall_us = 1000000000 + 30000;
-  m->t0_mono_ns = 0;
-  m->end_mono_ns = 2500000000; /* 2.5 s wall */
+  m->facts.stop_seen = m->facts.resume_seen = true;
+  m->facts.stop_wall_us = 1000000000;
+  m->facts.resume_wall_us = 1000000000 + 42500; /* 42.5 ms */
+  m->facts.src_done_wall_us = 1000000000 + 30000;
+  m->facts.t0_mono_ns = 0;
+  m->facts.end_mono_ns = 2500000000; /* 2.5 s wall */
   m->cfg.heartbeat_ms = 2;
   m->cfg.src_serial = strdup("/s.ser");
   m->cfg.dst_serial = strdup("/d.ser");
-  m->hb_result = (struct eng_hb_result){ .src_lines = 100, .dst_lines = 5,
+  m->facts.hb_result = (struct eng_hb_result){ .src_lines = 100, .dst_lines = 5,
                                          .last_src_seq = 99, .first_dst_seq = 101,
                                          .last_src_mono_ns = 7000000000,
                                          .first_dst_mono_ns = 7045000000 };
-  strcpy(m->final.status, "completed");
-  m->final.total_ms = 2000;
-  m->final.setup_ms = 3;
-  m->final.downtime_ms = 30;
-  m->final.transferred = 1000u << 20;
-  m->final.total = 1024u << 20;
+  strcpy(m->facts.final.status, "completed");
+  m->facts.final.total_ms = 2000;
+  m->facts.final.setup_ms = 3;
+  m->facts.final.downtime_ms = 30;
+  m->facts.final.transferred = 1000u << 20;
+  m->facts.final.total = 1024u << 20;
   /* pass 1 at t=0 with 0 sent, pass 2 at +1.5 s with 900 MiB sent and
    * 150 MiB dirty, pass 3 (stop-and-copy) at +1.97 s */
   int64_t t = 1000000000 - 1970000;
-  m->marks[0] = (struct eng_pass_mark){ 1, t, 0, 0 };
-  m->marks[1] = (struct eng_pass_mark){ 2, t + 1500000, 900u << 20, 0 };
-  m->marks[2] = (struct eng_pass_mark){ 3, t + 1970000, UINT64_MAX, 100u << 20 };
-  m->final.downtime_bytes = 10u << 20; /* stop-and-copy sent 10 MiB */
-  m->nmarks = 3;
+  m->facts.marks[0] = (struct eng_pass_mark){ 1, t, 0, 0 };
+  m->facts.marks[1] = (struct eng_pass_mark){ 2, t + 1500000, 900u << 20, 0 };
+  m->facts.marks[2] = (struct eng_pass_mark){ 3, t + 1970000, UINT64_MAX, 100u << 20 };
+  m->facts.final.downtime_bytes = 10u << 20; /* stop-and-copy sent 10 MiB */
+  m->facts.nmarks = 3;
 
   json_t *j = report(m);
   assert_string_equal(json_string_value(json_object_get(j, "outcome_name")), "migrated");
