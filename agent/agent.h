@@ -39,7 +39,7 @@ struct qmig_agent {
   int refuse_plain_data;        /* plain-data: 0 allow, 1 refuse */
   bool once, made_run_dir;
   unsigned handshake_ms;
-  long skew_ms;                 /* TEST ONLY */
+  long skew_ms;                 /* TEST ONLY: 0 unless QMIG_TEST_HOOKS */
   char *qemu_tls_dir;           /* the only dir QEMU's TLS objects may use */
   unsigned bound[AGT_B_N];      /* limits.c; idle in ms */
   unsigned accept_fails, over_cap; /* the current episode of each, for one log line */
@@ -63,10 +63,21 @@ struct qmig_agent {
 void agt_log(struct qmig_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Thread body for one accepted connection (takes fd). */
 void agt_serve(struct qmig_agent *a, int fd);
-/* skew.c: a socket that relays `qmp_fd` with every event timestamp moved by
- * skew_ms (takes qmp_fd; a thread runs until either side closes).  -1 on
- * failure. */
+#ifdef QMIG_TEST_HOOKS
+/* skew.c, only in the tests' build (Makefile: build/tests/qmig-testhooks):
+ * a socket that relays `qmp_fd` with every event timestamp moved by skew_ms
+ * (takes qmp_fd; a thread runs until either side closes).  -1 on failure. */
 int agt_skew_qmp(int qmp_fd, long skew_ms, char *err, size_t errlen);
+#else
+/* libqmig has no test-clock-skew-ms: skew_ms stays 0 and nothing is relayed. */
+static inline int agt_skew_qmp(int qmp_fd, long skew_ms, char *err, size_t errlen)
+{
+  (void)skew_ms;
+  (void)err;
+  (void)errlen;
+  return qmp_fd;
+}
+#endif
 
 /* options.c: every option's default into a new agent; its owned strings
  * freed. */

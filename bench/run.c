@@ -200,7 +200,9 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   json_object_set_new(rec, "samples", samples);
   /* The source stays up after success so its CPU time can be read; the
    * scenario may still say otherwise. */
-  if (qmig_set(m, "lab", dir) < 0 || qmig_set(m, "quit-source", "off") < 0) {
+  if (qmig_lab_apply(m, dir, err, errlen) < 0) {
+    stage = "migrate";
+  } else if (qmig_set(m, "quit-source", "off") < 0) {
     snprintf(err, errlen, "%s", qmig_error(m));
     stage = "migrate";
   } else if (bench_apply_migration(s, m, &tp, err, errlen) < 0) {

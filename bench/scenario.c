@@ -10,7 +10,6 @@
 #include "bench/bench.h"
 #include "common/errbuf.h"
 #include "common/opttab.h"
-#include "engine/internal.h"
 #include "lab/lab.h"
 
 /* A scenario's knobs: the lab's (the rows of its option table flagged
@@ -220,7 +219,7 @@ int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errle
   /* The rules between options too (what qmig_run() checks first), with
    * stand-ins for what each run's lab supplies. */
   if (rc == 0 && (qmig_set(m, "src", "unix:/bench/src.qmp") < 0 ||
-                  qmig_set(m, "dst", "unix:/bench/dst.qmp") < 0 || eng_config_check(m) < 0)) {
+                  qmig_set(m, "dst", "unix:/bench/dst.qmp") < 0 || qmig_validate(m) < 0)) {
     errbuf_setf(err, errlen, "scenario '%s': %s", s->name, qmig_error(m));
     rc = -1;
   }

@@ -27,6 +27,10 @@ struct cli_flags {
   const char *json; /* --json FILE|- */
   bool progress, quiet, verbose;
 };
+/* qmig_set(m, key, value), except that key "lab" expands the lab in DIR
+ * value into the other options (qmig_lab_apply); -1 with the message on
+ * stderr as "qmig WHO: ...". */
+int cli_set(struct qmig_migration *m, const char *key, const char *value, const char *who);
 int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
               struct cli_flags *fl, void (*help)(FILE *));
 void cli_print_option_help(FILE *f);

@@ -77,10 +77,8 @@ int cmd_dirty_rate(int argc, char **argv)
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
     if (c >= 0 && (size_t)c < NKEYS) {
-      if (qmig_set(m, keys[c], optarg) < 0) {
-        fprintf(stderr, "qmig dirty-rate: %s\n", qmig_error(m));
+      if (cli_set(m, keys[c], optarg, "dirty-rate") < 0)
         goto out;
-      }
     } else if (c == O_JSON) {
       json = optarg;
     } else if (c == O_HELP || c == 'h') {

@@ -232,7 +232,7 @@ int cmd_demo(int argc, char **argv)
   }
   struct qmig_migration *m = qmig_new();
   int rc = QMIG_NOT_STARTED;
-  if (m && qmig_set(m, "lab", o.dir) == 0) {
+  if (m && qmig_lab_apply(m, o.dir, err, sizeof err) == 0) {
     printf("qmig demo: live-migrating...\n");
     fflush(stdout);
     rc = qmig_run(m);
@@ -241,7 +241,7 @@ int cmd_demo(int argc, char **argv)
     if (rc == QMIG_MIGRATED && (lab_guest_qmp(o.dir, a, sizeof a) < 0 || verify(a, o.dir) != 0))
       rc = QMIG_UNCERTAIN;
   } else if (m) {
-    fprintf(stderr, "qmig demo: %s\n", qmig_error(m));
+    fprintf(stderr, "qmig demo: %s\n", err);
   }
   qmig_free(m);
   qmig_lab_stop(o.dir, err, sizeof err);

@@ -8,6 +8,21 @@
 
 #include "cli/cli.h"
 
+int cli_set(struct qmig_migration *m, const char *key, const char *value, const char *who)
+{
+  char err[1024];
+  if (strcmp(key, "lab") == 0) { /* the edge expands the lab into the other keys */
+    if (qmig_lab_apply(m, value, err, sizeof err) == 0)
+      return 0;
+    fprintf(stderr, "qmig %s: %s\n", who, err);
+    return -1;
+  }
+  if (qmig_set(m, key, value) == 0)
+    return 0;
+  fprintf(stderr, "qmig %s: %s\n", who, qmig_error(m));
+  return -1;
+}
+
 /* Parse the command line of `qmig migrate` / `qmig check`: every library
  * option (qmig_set) plus the CLI's own flags.  0 to go on, 1 when --help
  * was printed, -1 on a usage error (message printed). */
@@ -37,10 +52,8 @@ int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
   optind = 1;
   while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
     if ((k = cli_key_index(c, nk)) >= 0) {
-      if (qmig_set(m, names[k], optarg) < 0) {
-        fprintf(stderr, "qmig %s: %s\n", who, qmig_error(m));
+      if (cli_set(m, names[k], optarg, who) < 0)
         rc = -1;
-      }
     } else if (c == O_JSON) {
       fl->json = optarg;
     } else if (c == O_PROGRESS) {

@@ -229,6 +229,8 @@ struct qmig_migration {
   json_t *caps[2];            /* probed migration capabilities: src, dst */
   char uri[256];              /* the stream URI actually used */
   char err[1024];
+  uint64_t ram_hint;          /* qmig_set_ram_in_use_hint(): bytes, 0 = none */
+  char ram_hint_from[64];     /* and what it is, for the prediction */
 
   qmig_progress_fn progress_fn; void *progress_ud;
   qmig_state_fn state_fn; void *state_ud;

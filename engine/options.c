@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "common/errbuf.h"
 #include "common/opttab.h"
@@ -98,43 +99,15 @@ static json_t *json_after(const void *obj)
                       c->policy.postcopy_after == ENG_AFTER_PASSES ? "passes" : "s");
 }
 
-/* The lab's keys (src, dst, serials, data host, heartbeat) from its
- * lab.json; why is the whole message ("lab: ..."). */
-static int parse_lab(void *obj, const char *dir, char *why, size_t len)
+/* The lab's dir is only recorded here (the edge expands it into the other
+ * keys: qmig_lab_apply()); still refuse one that is not there. */
+static int check_dir(const char *v, char *why, size_t len)
 {
-  struct eng_config *c = obj;
-  struct qmig_lab_info li;
-  char err[256];
-  if (qmig_lab_info(dir, &li, err, sizeof err) < 0) {
-    errbuf_setf(why, len, "lab: %s", err);
-    return -1;
-  }
-  if (opt_replace_str(&c->lab, dir) || opt_replace_str(&c->src, li.src_qmp) ||
-      opt_replace_str(&c->dst, li.dst_qmp) || opt_replace_str(&c->src_serial, li.src_serial) ||
-      opt_replace_str(&c->dst_serial, li.dst_serial))
-    goto oom;
-  if (!c->stream.uri && li.data_uri[0] && opt_replace_str(&c->stream.uri, li.data_uri))
-    goto oom;
-  /* A lab with TLS QMP monitors: those, with its credentials. */
-  if (li.src_qmp_tls[0] &&
-      (opt_replace_str(&c->src, li.src_qmp_tls) || opt_replace_str(&c->dst, li.dst_qmp_tls) ||
-       (!c->qmp.tls_dir && opt_replace_str(&c->qmp.tls_dir, li.qmp_tls_dir))))
-    goto oom;
-  /* A two-namespace lab: the destination listens on its veth address. */
-  if (!c->stream.host && li.dst_addr[0] && opt_replace_str(&c->stream.host, li.dst_addr))
-    goto oom;
-  c->heartbeat_ms = li.heartbeat_ms;
-  c->quit_source = true;
-  return 0;
-oom:
-  errbuf_setf(why, len, "out of memory");
+  struct stat st;
+  if (stat(v, &st) == 0 && S_ISDIR(st.st_mode))
+    return 0;
+  errbuf_setf(why, len, "not a directory (%s)", stat(v, &st) < 0 ? strerror(errno) : "a file");
   return -1;
-}
-
-static json_t *json_lab(const void *obj)
-{
-  const struct eng_config *c = obj;
-  return c->lab ? json_string(c->lab) : json_null();
 }
 
 #define O(f) offsetof(struct eng_config, f)
@@ -153,8 +126,9 @@ static const struct opt_row rows[] = {
   { .key = "insecure-qmp-tcp", .type = OPT_BOOL, .off = O(qmp.insecure_tcp),
     .help = "on|off: accept a plain tcp: QMP address off loopback (unauthenticated, plaintext "
             "control of that QEMU; warned)" },
-  { .key = "lab", .type = OPT_CUSTOM, .off = O(lab), .parse = parse_lab, .json = json_lab,
-    .help = "use the lab pair in DIR (sets src, dst, serials, heartbeat)" },
+  { .key = "lab", .type = OPT_STR, .off = O(lab), .check = check_dir,
+    .help = "use the lab pair in DIR: sets src, dst, serials, heartbeat (qmig_lab_apply(); "
+            "qmig_set() only records DIR)" },
   { .key = "data-uri", .type = OPT_ADDR, .off = O(stream.uri), .addr = OPT_A_UNIX | OPT_A_TCP,
     .bad = "not tcp:HOST:PORT or unix:PATH",
     .help = "migration stream URI (tcp:HOST:PORT or unix:PATH); overrides data-host/data-port" },
@@ -338,8 +312,6 @@ void eng_config_init(struct eng_config *c)
 void eng_config_free(struct eng_config *c)
 {
   opt_free(&eng_opts, c);
-  free(c->lab); /* the lab row is custom: parse_lab copies it */
-  c->lab = NULL;
 }
 
 const char *const *qmig_option_keys(void)
@@ -373,8 +345,6 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
   case OPT_E_NOMEM:
     return eng_errorf(m, "out of memory");
   case OPT_E_VALUE:
-    if (o->parse == parse_lab)
-      return eng_errorf(m, "%s", why);
     return eng_errorf(m, "option '%s': '%s' is %s", key, value, why);
   case OPT_E_UNKNOWN:
     break;

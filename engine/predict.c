@@ -129,19 +129,28 @@ static int measure(struct qmig_migration *m, uint64_t ram, unsigned *spg, unsign
   }
 }
 
-/* What the first pass must send: the ram-in-use option, else what the lab
- * guest fills (the rest of its RAM are zero pages), else all of RAM. */
+int qmig_set_ram_in_use_hint(struct qmig_migration *m, uint64_t bytes, const char *from)
+{
+  if (!from || !*from || strlen(from) >= sizeof m->ram_hint_from)
+    return eng_errorf(m, "ram-in-use hint: its origin must be 1 to %zu characters",
+                      sizeof m->ram_hint_from - 1);
+  m->ram_hint = bytes;
+  snprintf(m->ram_hint_from, sizeof m->ram_hint_from, "%s", from);
+  return 0;
+}
+
+/* What the first pass must send: the ram-in-use option, else the caller's
+ * hint (a lab: what its guest fills, the rest of its RAM being zero pages),
+ * else all of RAM. */
 static uint64_t ram_in_use(struct qmig_migration *m, uint64_t ram, const char **from)
 {
   uint64_t u = 0;
-  struct qmig_lab_info li;
-  char e[256];
   if (m->cfg.predict.ram_in_use) {
     u = m->cfg.predict.ram_in_use;
     *from = "ram-in-use";
-  } else if (m->cfg.lab && qmig_lab_info(m->cfg.lab, &li, e, sizeof e) == 0 && li.fill_mib) {
-    u = (uint64_t)li.fill_mib << 20;
-    *from = "lab guest fill";
+  } else if (m->ram_hint) {
+    u = m->ram_hint;
+    *from = m->ram_hint_from;
   }
   if (u == 0 || u > ram) {
     u = ram;

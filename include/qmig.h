@@ -113,7 +113,7 @@ QMIG_API struct qmig_migration *qmig_new(void);
 QMIG_API void qmig_free(struct qmig_migration *m); /* accepts NULL */
 
 /* Set an option by name; the CLI's long options map 1:1 onto these keys and
- * the documentation lists them (docs/OPTIONS.md).  Values are validated
+ * `qmig migrate --help` lists them (qmig_option_help).  Values are validated
  * here; -1 with a message naming the key on a bad key or value.
  * Tunnelled mode (tunnel HOST:PORT, docs/TUNNEL.md) needs a credential,
  * tunnel-tls psk (tunnel-psk-file) or x509 (tunnel-tls-dir): control and
@@ -126,6 +126,24 @@ QMIG_API int qmig_set(struct qmig_migration *m, const char *key, const char *val
 QMIG_API const char *const *qmig_option_keys(void);
 /* The help line of a key, or NULL if unknown. */
 QMIG_API const char *qmig_option_help(const char *key);
+/* Option `key`'s value as text qmig_set() accepts ("unix:/run/a.qmp", "300",
+ * "on", "49152-49215"), as the report's config shows it; the caller frees.
+ * NULL when the key is unknown, the option unset (a string not given, an
+ * optional number), or out of memory. */
+QMIG_API char *qmig_get(const struct qmig_migration *m, const char *key);
+/* The rules between options that qmig_run() checks before contacting
+ * anything (both QMP addresses given, tunnel credentials, tls-dir with tls,
+ * ...).  0, or -1 with the message in qmig_error().  With a tunnel and no
+ * dst it sets dst to the tunnel's QMP, as qmig_run() does. */
+QMIG_API int qmig_validate(struct qmig_migration *m);
+/* What the caller knows of the guest RAM that holds data, when option
+ * ram-in-use is not given: the prediction (qmig_dirty_rate, predict on)
+ * assumes the first pass sends `bytes` (0: all of RAM) and names `from`
+ * (copied, 1-63 characters) as the source, in its ram_in_use_from.  Not an
+ * option: the report's config does not show it.  qmig_lab_apply() sets it
+ * to the lab guest's fill.  0, or -1 with qmig_error(). */
+QMIG_API int qmig_set_ram_in_use_hint(struct qmig_migration *m, uint64_t bytes,
+                                      const char *from);
 
 /* One option of a handle's table (the agent's, the lab's), for building a
  * command line: its key, the long option --KEY, and whether it is a flag
@@ -496,6 +514,15 @@ struct qmig_lab_info {
 };
 QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err,
                   size_t errlen);
+/* Point migration m at the lab pair in `dir` (what --lab means): sets
+ * src, dst (its TLS monitors when it has them), src-serial, dst-serial,
+ * heartbeat-ms, quit-source on, lab (recorded in the report) and, unless
+ * already set, data-uri, qmp-tls-dir and data-host (a two-namespace lab:
+ * the destination's veth address); the prediction's RAM in use is the
+ * guest's fill (qmig_set_ram_in_use_hint).  Options set later override
+ * these.  0, or -1 with err ("lab: ..." when `dir` holds no lab). */
+QMIG_API int qmig_lab_apply(struct qmig_migration *m, const char *dir, char *err,
+                            size_t errlen);
 
 /* ---- Memory verification against the qmig test guest ---- */
 
@@ -694,9 +721,9 @@ QMIG_API void qmig_agent_free(struct qmig_agent *a); /* accepts NULL */
  * the destination's QMP; qmig_agent_run() refuses to start with neither a
  * credential nor this), once (on|off: exit after one session),
  * handshake-timeout (ms, default 5000) and
- * test-clock-skew-ms (TEST ONLY: the agent and the destination QMP events it
- * relays pretend the clock is N ms ahead, to prove the engine's offset
- * correction).  Bounds (docs/TUNNEL.md): max-connections (64),
+ * test-clock-skew-ms (TEST ONLY, refused by libqmig: in the tests' build
+ * the agent and the destination QMP events it relays pretend the clock is N
+ * ms ahead, to prove the engine's offset correction).  Bounds (docs/TUNNEL.md): max-connections (64),
  * max-qmp-channels (4), max-main-channels (2), max-multifd-channels (16),
  * max-nbd-channels (16), control-idle-timeout (ms, 60000); qemu-tls-dir: the
  * only directory the relayed QMP may name in object-add of TLS credentials

@@ -5,8 +5,9 @@
  * table) and the io_uring forwarder.  docs/TUNNEL.md describes the protocol.
  *
  * Errors: functions return 0/-1 (or pointer/NULL) and leave a message on the
- * object they failed on (tp_conn_error(), tp_fwd_error()) or in the caller's
- * err buffer; code next to liburing returns -errno. */
+ * object they failed on (tp_conn_error(); a forwarder's in its
+ * tp_fwd_stats.error) or in the caller's err buffer; code next to liburing
+ * returns -errno. */
 #ifndef QMIG_TRANSPORT_H
 #define QMIG_TRANSPORT_H
 
