@@ -6,7 +6,9 @@ INCLUDEDIR ?= $(PREFIX)/include
 DATADIR ?= $(PREFIX)/share/qmig
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR ?=
-VERSION := 0.1.0
+# The one version: QMIG_VERSION in include/qmig.h (qmig --version, the
+# report, the agent's hello); qmig.pc takes it from there.
+VERSION := $(shell sed -n 's/^\#define QMIG_VERSION "\(.*\)"$$/\1/p' include/qmig.h)
 
 CC ?= cc
 PKGS := jansson libnbd libssl libcrypto liburing
@@ -27,9 +29,11 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 BUILD ?= build
-# bench/*.c is libqmig's bench module; bench/tunnel_fwd.c is a program of its own.
-LIB_SRCS := $(wildcard common/*.c qmp/*.c engine/*.c lab/*.c storage/*.c transport/*.c agent/*.c) \
-  $(filter-out bench/tunnel_fwd.c,$(wildcard bench/*.c))
+# bench/ is libqmig's bench module (qmig bench); tools/bench/ holds the
+# standalone measurements around it (a program and shell harnesses).
+# agent/skew.c is test-only (TESTHOOK_SRCS below), never in the library.
+LIB_SRCS := $(filter-out agent/skew.c,$(wildcard common/*.c qmp/*.c engine/*.c lab/*.c \
+  storage/*.c transport/*.c agent/*.c bench/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
@@ -42,7 +46,8 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
 .PHONY: all check check-unit check-faults check-faults-fast demo deps install uninstall clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz fuzz-build fuzz-ci soak bench-fwd
-all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST) $(BUILD)/tests/tunnel_client
+all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST) $(BUILD)/tests/tunnel_client \
+  $(BUILD)/tests/qmig-testhooks
 
 $(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
@@ -94,6 +99,19 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libqmig-internal.a
 $(BUILD)/tests/tunnel_client: tests/helpers/tunnel_client.c $(BUILD)/libqmig-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig-internal.a $(LDLIBS)
+
+# The tests' build of qmig (not installed): the agent with its test-only
+# option test-clock-skew-ms (agent/skew.c, -DQMIG_TEST_HOOKS), for
+# tests/integration/tunnel-clock-skew.sh.  libqmig and $(BUILD)/qmig never
+# have it.
+TESTHOOK_SRCS := agent/agent.c agent/options.c agent/serve.c agent/skew.c
+$(BUILD)/testhooks/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DQMIG_TEST_HOOKS -c -o $@ $<
+$(BUILD)/tests/qmig-testhooks: $(CLI_OBJS) $(TESTHOOK_SRCS:%.c=$(BUILD)/testhooks/%.o) \
+  $(filter-out $(TESTHOOK_SRCS:%.c=$(BUILD)/%.o),$(LIB_OBJS))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # libFuzzer targets, one per parser of untrusted input (fuzz/fuzz_NAME.c;
 # docs/FUZZING.md).  The library is built apart with clang and the
@@ -161,13 +179,13 @@ demo: deps all
 	$(BUILD)/qmig demo
 
 bench-native: deps all
-	sh bench/native.sh
+	sh tools/bench/native.sh
 
 bench-tunnel: deps all
-	bash bench/tunnel.sh
+	bash tools/bench/tunnel.sh
 
 bench-storage: deps all
-	bash bench/storage.sh
+	bash tools/bench/storage.sh
 
 # qmig bench presets at full size (docs/BENCHMARKING.md): 1 GiB guest, RUNS
 # runs each, interleaved; results in BENCH_OUT.  Run on a quiet machine.
@@ -180,7 +198,7 @@ bench-dirty-rate: deps all
 # The tunnel's forwarding alone (raw TCP vs tunnel plain vs TLS), see docs/TUNNEL.md.
 GIB ?= 4
 ROUNDS ?= 3
-$(BUILD)/bench_tunnel_fwd: bench/tunnel_fwd.c $(BUILD)/libqmig-internal.a
+$(BUILD)/bench_tunnel_fwd: tools/bench/tunnel_fwd.c $(BUILD)/libqmig-internal.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig-internal.a $(LDLIBS)
 bench-fwd: $(BUILD)/bench_tunnel_fwd
 	@k=$$(mktemp); echo "qemu:$$(openssl rand -hex 32)" > $$k; uptime; \

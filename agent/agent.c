@@ -1,6 +1,7 @@
-/* agent.c - qmig_agent_*: options, the listener and the session table.  One
- * thread per accepted connection (agent/conn.c); one session at a time,
- * created by a control connection and ended when it closes. */
+/* agent.c - qmig_agent_*: the listener and the session table (options.c
+ * has the options).  One thread per accepted connection (serve.c); one
+ * session at a time, created by a control connection and ended when it
+ * closes. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,8 +19,7 @@
 #include "common/errbuf.h"
 #include "common/files.h"
 
-static int errorf(struct qmig_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int errorf(struct qmig_agent *a, const char *fmt, ...)
+int agt_errorf(struct qmig_agent *a, const char *fmt, ...)
 {
   va_list ap;
   va_start(ap, fmt);
@@ -48,9 +48,8 @@ struct qmig_agent *qmig_agent_new(void)
     free(a);
     return NULL;
   }
-  a->handshake_ms = 5000;
   a->control_fd = -1;
-  agt_limits_init(a);
+  agt_options_init(a);
   pthread_mutex_init(&a->lock, NULL);
   pthread_cond_init(&a->cond, NULL);
   return a;
@@ -60,11 +59,7 @@ void qmig_agent_free(struct qmig_agent *a)
 {
   if (!a)
     return;
-  free(a->listen);
-  free(a->qmp);
-  free(a->run_dir);
-  free(a->tls_dir);
-  free(a->psk_file);
+  agt_options_free(a);
   tp_tls_free(a->tls_ctx);
   agt_limits_free(a);
   close(a->stop_pipe[0]);
@@ -89,106 +84,35 @@ void qmig_agent_stop(struct qmig_agent *a)
   (void)r;
 }
 
-static int set_str(struct qmig_agent *a, char **p, const char *key, const char *v)
-{
-  if (!*v)
-    return errorf(a, "agent option '%s': empty value", key);
-  free(*p);
-  if (!(*p = strdup(v)))
-    return errorf(a, "out of memory");
-  return 0;
-}
-
-int qmig_agent_set(struct qmig_agent *a, const char *key, const char *v)
-{
-  char h[256], port[16], *end;
-  if (!key || !v)
-    return errorf(a, "agent option: missing key or value");
-  if (!strcmp(key, "listen")) {
-    if (tp_split_hostport(v, h, sizeof h, port, sizeof port) < 0)
-      return errorf(a, "agent option 'listen': '%s' is not HOST:PORT", v);
-    return set_str(a, &a->listen, key, v);
-  }
-  if (!strcmp(key, "qmp")) {
-    if (strncmp(v, "unix:", 5) != 0 || !v[5])
-      return errorf(a, "agent option 'qmp': '%s' is not unix:PATH", v);
-    return set_str(a, &a->qmp, key, v + 5);
-  }
-  if (!strcmp(key, "run-dir"))
-    return set_str(a, &a->run_dir, key, v);
-  if (!strcmp(key, "tls-dir"))
-    return set_str(a, &a->tls_dir, key, v);
-  if (!strcmp(key, "tls-psk-file"))
-    return set_str(a, &a->psk_file, key, v);
-  if (!strcmp(key, "tls")) {
-    static const char *const m[] = { "none", "x509", "psk" };
-    for (int i = 0; i < 3; i++)
-      if (!strcmp(v, m[i])) {
-        a->tls = i;
-        return 0;
-      }
-    return errorf(a, "agent option 'tls': '%s' is not none, x509 or psk", v);
-  }
-  if (!strcmp(key, "once") || !strcmp(key, "insecure-no-auth")) {
-    if (strcasecmp(v, "on") && strcasecmp(v, "off"))
-      return errorf(a, "agent option '%s': '%s' is not on or off", key, v);
-    *(key[0] == 'o' ? &a->once : &a->insecure) = !strcasecmp(v, "on");
-    return 0;
-  }
-  if (!strcmp(key, "plain-data")) {
-    if (strcmp(v, "allow") && strcmp(v, "refuse"))
-      return errorf(a, "agent option 'plain-data': '%s' is not allow or refuse", v);
-    a->refuse_plain_data = !strcmp(v, "refuse");
-    return 0;
-  }
-  if (!strcmp(key, "handshake-timeout") || !strcmp(key, "test-clock-skew-ms")) {
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    bool hs = key[0] == 'h';
-    if (errno || end == v || *end || (hs && (n < 100 || n > 600000)) ||
-        (!hs && (n < -86400000L || n > 86400000L)))
-      return errorf(a, "agent option '%s': '%s' is not a number in range", key, v);
-    if (hs)
-      a->handshake_ms = (unsigned)n;
-    else
-      a->skew_ms = n;
-    return 0;
-  }
-  int r = agt_limits_set(a, key, v);
-  if (r <= 0)
-    return r;
-  return errorf(a, "unknown agent option '%s'", key);
-}
-
 static int prepare(struct qmig_agent *a)
 {
   char e[512];
   if (!a->listen || !a->qmp)
-    return errorf(a, "the agent needs listen (HOST:PORT) and qmp (unix:PATH)");
+    return agt_errorf(a, "the agent needs listen (HOST:PORT) and qmp (unix:PATH)");
   if (a->tls == TP_TLS_NONE && !a->insecure)
-    return errorf(a, "no credential: give --tls psk|x509 with its file, or --insecure-no-auth "
+    return agt_errorf(a, "no credential: give --tls psk|x509 with its file, or --insecure-no-auth "
                      "to run an unauthenticated agent that gives anyone who can connect the "
                      "destination's QMP");
   if (a->tls != TP_TLS_NONE && a->insecure)
-    return errorf(a, "insecure-no-auth and tls %s contradict each other: drop one",
+    return agt_errorf(a, "insecure-no-auth and tls %s contradict each other: drop one",
                   a->tls == TP_TLS_X509 ? "x509" : "psk");
   if (a->tls == TP_TLS_X509 && !a->tls_dir)
-    return errorf(a, "tls x509 needs tls-dir");
+    return agt_errorf(a, "tls x509 needs tls-dir");
   if (a->tls == TP_TLS_PSK && !a->psk_file)
-    return errorf(a, "tls psk needs tls-psk-file");
+    return agt_errorf(a, "tls psk needs tls-psk-file");
   if (a->tls != TP_TLS_NONE) {
     struct tp_tls_opts o = { .mode = a->tls, .server = true, .dir = a->tls_dir,
                              .psk_file = a->psk_file };
     if (!(a->tls_ctx = tp_tls_new(&o, e, sizeof e)))
-      return errorf(a, "agent TLS: %s", e);
+      return agt_errorf(a, "agent TLS: %s", e);
   }
   if (!a->run_dir) {
     char t[] = "/tmp/qmig-agent.XXXXXX";
     if (!mkdtemp(t) || !(a->run_dir = strdup(t)))
-      return errorf(a, "creating a run directory: %s", strerror(errno));
+      return agt_errorf(a, "creating a run directory: %s", strerror(errno));
     a->made_run_dir = true;
   } else if (files_private_dir(a->run_dir, true, e, sizeof e) < 0) {
-    return errorf(a, "run directory: %s", e); /* QEMU's sockets go there */
+    return agt_errorf(a, "run directory: %s", e); /* QEMU's sockets go there */
   }
   return 0;
 }
@@ -225,10 +149,10 @@ int qmig_agent_run(struct qmig_agent *a)
   if (prepare(a) < 0)
     return -1;
   if (agt_limits_prepare(a) < 0)
-    return errorf(a, "out of memory");
+    return agt_errorf(a, "out of memory");
   int lfd = tp_tcp_listen(a->listen, e, sizeof e);
   if (lfd < 0)
-    return errorf(a, "agent: %s", e);
+    return agt_errorf(a, "agent: %s", e);
   agt_log(a, "listening on %s (tls %s, plain data %s), destination QMP %s, run dir %s",
           a->listen, a->tls == TP_TLS_X509 ? "x509" : a->tls == TP_TLS_PSK ? "psk" : "none",
           a->insecure ? "only" : a->refuse_plain_data ? "refused" : "allowed", a->qmp,
@@ -242,7 +166,7 @@ int qmig_agent_run(struct qmig_agent *a)
     struct pollfd p[2] = { { .fd = lfd, .events = POLLIN },
                            { .fd = a->stop_pipe[0], .events = POLLIN } };
     if (poll(p, 2, 200) < 0 && errno != EINTR) {
-      rc = errorf(a, "agent: poll: %s", strerror(errno));
+      rc = agt_errorf(a, "agent: poll: %s", strerror(errno));
       break;
     }
     if (p[1].revents) {

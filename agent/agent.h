@@ -1,6 +1,6 @@
 /* agent/ - the destination side of a tunnelled migration (`qmig agent`):
- * agent.c (options, listener, sessions), serve.c (one accepted connection:
- * TLS, hello, its channel), skew.c (the test-only clock skew of relayed QMP
+ * agent.c (listener, sessions), options.c (the option table), serve.c
+ * (one accepted connection: TLS, hello, its channel), skew.c (the test-only clock skew of relayed QMP
  * events).  Errors: 0/-1 with a message in the agent (agt_errorf) or logged
  * for the connection that failed. */
 #ifndef QMIG_AGENT_H
@@ -36,10 +36,10 @@ struct qmig_agent {
   char *listen, *qmp, *run_dir, *tls_dir, *psk_file;
   int tls;                      /* enum tp_tls_mode: the credential */
   bool insecure;                /* insecure-no-auth: no credential, anyone is served */
-  bool refuse_plain_data;       /* plain-data refuse */
+  int refuse_plain_data;        /* plain-data: 0 allow, 1 refuse */
   bool once, made_run_dir;
   unsigned handshake_ms;
-  long skew_ms;                 /* TEST ONLY */
+  long skew_ms;                 /* TEST ONLY: 0 unless QMIG_TEST_HOOKS */
   char *qemu_tls_dir;           /* the only dir QEMU's TLS objects may use */
   unsigned bound[AGT_B_N];      /* limits.c; idle in ms */
   unsigned accept_fails, over_cap; /* the current episode of each, for one log line */
@@ -63,15 +63,30 @@ struct qmig_agent {
 void agt_log(struct qmig_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Thread body for one accepted connection (takes fd). */
 void agt_serve(struct qmig_agent *a, int fd);
-/* skew.c: a socket that relays `qmp_fd` with every event timestamp moved by
- * skew_ms (takes qmp_fd; a thread runs until either side closes).  -1 on
- * failure. */
+#ifdef QMIG_TEST_HOOKS
+/* skew.c, only in the tests' build (Makefile: build/tests/qmig-testhooks):
+ * a socket that relays `qmp_fd` with every event timestamp moved by skew_ms
+ * (takes qmp_fd; a thread runs until either side closes).  -1 on failure. */
 int agt_skew_qmp(int qmp_fd, long skew_ms, char *err, size_t errlen);
+#else
+/* libqmig has no test-clock-skew-ms: skew_ms stays 0 and nothing is relayed. */
+static inline int agt_skew_qmp(int qmp_fd, long skew_ms, char *err, size_t errlen)
+{
+  (void)skew_ms;
+  (void)err;
+  (void)errlen;
+  return qmp_fd;
+}
+#endif
+
+/* options.c: every option's default into a new agent; its owned strings
+ * freed. */
+void agt_options_init(struct qmig_agent *a);
+void agt_options_free(struct qmig_agent *a);
+/* The agent's message (a->err); returns -1. */
+int agt_errorf(struct qmig_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* limits.c */
-void agt_limits_init(struct qmig_agent *a);
-/* The bound options: 0 set, -1 bad value (message in a->err), 1 not one. */
-int agt_limits_set(struct qmig_agent *a, const char *key, const char *v);
 int agt_limits_prepare(struct qmig_agent *a); /* before listening; -1 out of memory */
 void agt_limits_free(struct qmig_agent *a);
 /* An accepted connection: false when over max-connections (fd closed,

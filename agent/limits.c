@@ -2,8 +2,8 @@
  * channels per session and kind, how long a control connection may stay
  * silent before its session started, back-off when descriptors run out,
  * and the set of running forwarders that stopping aborts.  The bound
- * options are one table (key, default, range, help), read by
- * qmig_agent_set and documented in docs/TUNNEL.md "Bounds". */
+ * options are rows of the agent's option table (options.c), documented in
+ * docs/TUNNEL.md "Bounds". */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -14,63 +14,6 @@
 #include "agent/agent.h"
 
 #define BACKOFF_MS 100
-
-static const struct bound_opt {
-  const char *key;
-  int which;
-  unsigned def, lo, hi;
-  const char *help;
-} opts[] = {
-  { "max-connections", AGT_B_CONNS, 64, 2, 65536,
-    "connections served at once; more are accepted and closed at once" },
-  { "max-qmp-channels", AGT_B_QMP, 4, 1, 1024, "qmp channels open at once per session" },
-  { "max-main-channels", AGT_B_MAIN, 2, 1, 16,
-    "main channels open at once per session (post-copy recovery reopens it)" },
-  { "max-multifd-channels", AGT_B_MULTIFD, 16, 1, TP_MAX_INDEX + 1,
-    "multifd channels per session (also the highest index + 1)" },
-  { "max-nbd-channels", AGT_B_NBD, 16, 1, TP_MAX_INDEX + 1,
-    "nbd channels open at once per session (one per copied disk)" },
-  { "control-idle-timeout", AGT_B_IDLE, 60000, 1000, 86400000,
-    "ms a control connection may stay silent while no channel of its session is open" },
-};
-
-void agt_limits_init(struct qmig_agent *a)
-{
-  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
-    a->bound[opts[i].which] = opts[i].def;
-}
-
-int agt_limits_set(struct qmig_agent *a, const char *key, const char *v)
-{
-  if (!strcmp(key, "qemu-tls-dir")) {
-    if (v[0] != '/') {
-      snprintf(a->err, sizeof a->err, "agent option 'qemu-tls-dir': '%s' is not an absolute path",
-               v);
-      return -1;
-    }
-    free(a->qemu_tls_dir);
-    if (!(a->qemu_tls_dir = strdup(v))) {
-      snprintf(a->err, sizeof a->err, "out of memory");
-      return -1;
-    }
-    return 0;
-  }
-  for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
-    if (strcmp(key, opts[i].key) != 0)
-      continue;
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno || end == v || *end || v[0] == '-' || n < opts[i].lo || n > opts[i].hi) {
-      snprintf(a->err, sizeof a->err, "agent option '%s': '%s' is not a number in %u-%u (%s)",
-               key, v, opts[i].lo, opts[i].hi, opts[i].help);
-      return -1;
-    }
-    a->bound[opts[i].which] = (unsigned)n;
-    return 0;
-  }
-  return 1;
-}
 
 int agt_limits_prepare(struct qmig_agent *a)
 {
@@ -84,7 +27,6 @@ int agt_limits_prepare(struct qmig_agent *a)
 void agt_limits_free(struct qmig_agent *a)
 {
   free(a->fwd);
-  free(a->qemu_tls_dir);
 }
 
 bool agt_admit(struct qmig_agent *a, int fd)

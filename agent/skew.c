@@ -3,7 +3,8 @@
  * ahead, by moving every event's "timestamp".  Together with the agent's
  * skewed clock replies this lets a test on one machine prove that the
  * engine's NTP-style offset correction gives the right STOP->RESUME pause.
- * Never used unless that option is set. */
+ * Not part of libqmig: built only into the tests' qmig (QMIG_TEST_HOOKS,
+ * Makefile: build/tests/qmig-testhooks). */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>

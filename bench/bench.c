@@ -1,6 +1,7 @@
 /* bench.c - the bench object: settings, scenarios from files, presets and
  * sweeps, the interleaved run loop and the outputs. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "bench/bench.h"
 #include "common/errbuf.h"
+#include "common/opttab.h"
 
 int bench_errorf(struct qmig_bench *b, const char *fmt, ...)
 {
@@ -20,19 +22,60 @@ int bench_errorf(struct qmig_bench *b, const char *fmt, ...)
   return -1;
 }
 
+static int check_accel(const char *v, char *why, size_t len)
+{
+  if (strcmp(v, "tcg") && strcmp(v, "kvm") && strcmp(v, "auto")) {
+    errbuf_setf(why, len, "not tcg, kvm or auto");
+    return -1;
+  }
+  return 0;
+}
+
+/* The bench's settings (qmig_bench_set); its scenario knobs are in
+ * scenario.c. */
+#define O(f) offsetof(struct qmig_bench, f)
+static const struct opt_row rows[] = {
+  { .key = "runs", .type = OPT_UINT, .off = O(runs), .min = 1, .max = 100000, .def = "10",
+    .arg = "N", .help = "measured runs per scenario (default 10)" },
+  { .key = "warmup", .type = OPT_UINT, .off = O(warmup), .min = 0, .max = 100, .def = "1",
+    .arg = "N", .help = "runs of the first scenario first, not counted (default 1)" },
+  { .key = "out", .type = OPT_STR, .off = O(out), .def = "bench-out", .arg = "DIR",
+    .help = "output directory (default bench-out)" },
+  { .key = "baseline", .type = OPT_STR, .off = O(baseline), .arg = "NAME",
+    .help = "scenario the ratios are taken against (default the first)" },
+  /* (the label is longer than the column: two spaces, as always) */
+  { .key = "seed", .type = OPT_U64, .off = O(seed), .min = 0, .max = 4294967295u, .def = "1",
+    .label = "--seed N, --resamples N", .help = " bootstrap (default 1, 2000)" },
+  { .key = "resamples", .type = OPT_UINT, .off = O(resamples), .min = 0, .max = 1000000,
+    .def = "2000" },
+  { .key = "accel", .type = OPT_STR, .off = O(accel), .check = check_accel, .def = "tcg",
+    .arg = "A", .help = "tcg (default), kvm or auto" },
+  { .key = "qemu", .type = OPT_STR, .off = O(qemu) },
+  { .key = "guest", .type = OPT_STR, .off = O(guest) },
+  { .key = "workdir", .type = OPT_STR, .off = O(workdir) },
+};
+#define NROWS (sizeof rows / sizeof rows[0])
+static const struct opt_table settings = { rows, NROWS, OPT_RANGE_FROM_TO, 19 };
+
+static struct qmig_optkey public_keys[NROWS + 1];
+const struct qmig_optkey *qmig_bench_setting_keys(void)
+{
+  return opt_cli_keys(&settings, public_keys);
+}
+
+char *qmig_bench_setting_help(void)
+{
+  return opt_help_text(&settings);
+}
+
 struct qmig_bench *qmig_bench_new(void)
 {
   struct qmig_bench *b = calloc(1, sizeof *b);
   if (!b)
     return NULL;
-  b->runs = 10;
-  b->warmup = 1;
-  b->resamples = 2000;
-  b->seed = 1;
+  opt_defaults(&settings, b);
   b->overrides = json_object();
   b->records = json_array();
-  b->out = strdup("bench-out");
-  b->accel = strdup("tcg");
   if (!b->overrides || !b->records || !b->out || !b->accel) {
     qmig_bench_free(b);
     return NULL;
@@ -57,12 +100,7 @@ void qmig_bench_free(struct qmig_bench *b)
   json_decref(b->overrides);
   json_decref(b->records);
   free(b->swept);
-  free(b->out);
-  free(b->baseline);
-  free(b->accel);
-  free(b->qemu);
-  free(b->guest);
-  free(b->workdir);
+  opt_free(&settings, b);
   free(b);
 }
 
@@ -73,64 +111,26 @@ const char *qmig_bench_error(const struct qmig_bench *b)
 
 static int replace(struct qmig_bench *b, char **p, const char *v)
 {
-  char *d = strdup(v);
-  if (!d)
-    return bench_errorf(b, "out of memory");
-  free(*p);
-  *p = d;
-  return 0;
-}
-
-static int set_uint(struct qmig_bench *b, const char *key, const char *v, unsigned long lo,
-                    unsigned long hi, unsigned *out)
-{
-  char *end;
-  errno = 0;
-  unsigned long x = strtoul(v, &end, 10);
-  if (!*v || *v == '-' || *end || errno || x < lo || x > hi)
-    return bench_errorf(b, "bench setting '%s' = '%s': not a number from %lu to %lu", key, v,
-                        lo, hi);
-  *out = (unsigned)x;
-  return 0;
+  return opt_replace_str(p, v) < 0 ? bench_errorf(b, "out of memory") : 0;
 }
 
 int qmig_bench_set(struct qmig_bench *b, const char *key, const char *v)
 {
-  unsigned u;
-  if (!strcmp(key, "runs"))
-    return set_uint(b, key, v, 1, 100000, &b->runs);
-  if (!strcmp(key, "warmup"))
-    return set_uint(b, key, v, 0, 100, &b->warmup);
-  if (!strcmp(key, "resamples"))
-    return set_uint(b, key, v, 0, 1000000, &b->resamples);
-  if (!strcmp(key, "seed")) {
-    if (set_uint(b, key, v, 0, 4294967295ul, &u) < 0)
-      return -1;
-    b->seed = u;
+  char why[256], keys[256];
+  switch (opt_set(&settings, b, key, v, why, sizeof why)) {
+  case OPT_OK:
     return 0;
-  }
-  if (!*v)
+  case OPT_E_UNKNOWN:
+    opt_key_list(&settings, keys, sizeof keys);
+    return bench_errorf(b, "unknown bench setting '%s' (%s)", key ? key : "(null)", keys);
+  case OPT_E_EMPTY:
     return bench_errorf(b, "bench setting '%s': empty value", key);
-  if (!strcmp(key, "accel")) {
-    if (strcmp(v, "tcg") && strcmp(v, "kvm") && strcmp(v, "auto"))
-      return bench_errorf(b, "bench setting 'accel' = '%s': not tcg, kvm or auto", v);
-    return replace(b, &b->accel, v);
+  case OPT_E_NOMEM:
+    return bench_errorf(b, "out of memory");
+  case OPT_E_VALUE:
+    break;
   }
-  static const struct {
-    const char *key;
-    size_t off;
-  } strs[] = {
-    { "out", offsetof(struct qmig_bench, out) },
-    { "baseline", offsetof(struct qmig_bench, baseline) },
-    { "qemu", offsetof(struct qmig_bench, qemu) },
-    { "guest", offsetof(struct qmig_bench, guest) },
-    { "workdir", offsetof(struct qmig_bench, workdir) },
-  };
-  for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
-    if (!strcmp(key, strs[i].key))
-      return replace(b, (char **)((char *)b + strs[i].off), v);
-  return bench_errorf(b, "unknown bench setting '%s' (runs, warmup, out, baseline, seed, "
-                         "resamples, accel, qemu, guest, workdir)", key);
+  return bench_errorf(b, "bench setting '%s' = '%s': %s", key, v ? v : "", why);
 }
 
 int qmig_bench_load_text(struct qmig_bench *b, const char *text)

@@ -55,13 +55,6 @@ struct bench_scenario {
   json_t *knobs; /* object: knob -> string */
 };
 
-/* Lab knobs, everything else must be a qmig_set() key (or "transport"). */
-struct bench_lab_knob {
-  const char *key;
-  const char *help;
-};
-extern const struct bench_lab_knob bench_lab_knobs[];
-
 /* Check one scenario: every knob known, every value valid (migration keys
  * through qmig_set() on a scratch handle), features of other branches
  * refused ("transport tunnel: not available in this build").  -1 with

@@ -200,7 +200,9 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   json_object_set_new(rec, "samples", samples);
   /* The source stays up after success so its CPU time can be read; the
    * scenario may still say otherwise. */
-  if (qmig_set(m, "lab", dir) < 0 || qmig_set(m, "quit-source", "off") < 0) {
+  if (qmig_lab_apply(m, dir, err, errlen) < 0) {
+    stage = "migrate";
+  } else if (qmig_set(m, "quit-source", "off") < 0) {
     snprintf(err, errlen, "%s", qmig_error(m));
     stage = "migrate";
   } else if (bench_apply_migration(s, m, &tp, err, errlen) < 0) {
@@ -215,6 +217,9 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
     enum qmig_outcome out = qmig_run(m);
     atomic_store(&b->current, NULL);
     double cpu1[2] = { lab_side_cpu_s(dir, 0), lab_side_cpu_s(dir, 1) };
+    /* The report goes into runs.jsonl whole (the file's format): its text
+     * becomes a member of the record.  Figures are read from the typed
+     * report below, never from this. */
     char *rj = qmig_report_json(m);
     json_t *rep = rj ? json_loads(rj, 0, NULL) : NULL;
     free(rj);

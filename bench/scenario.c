@@ -1,49 +1,89 @@
 /* scenario.c - scenarios: parsed from JSON, checked knob by knob before
- * anything runs, turned into lab options and qmig_set() calls. */
+ * anything runs (each knob a row of the lab's, the bench's or the engine's
+ * option table), turned into lab options and qmig_set() calls. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench.h"
 #include "common/errbuf.h"
-#include "engine/internal.h"
+#include "common/opttab.h"
 #include "lab/lab.h"
 
-/* Knobs of the lab pair; every other knob is a qmig_set() key or
- * "transport".  link-rate and netns wait for the two-namespace lab. */
-const struct bench_lab_knob bench_lab_knobs[] = {
-  { "mem", "guest RAM, MiB (default fill + 32)" },
-  { "fill", "MiB of guest RAM filled with verifiable random data (default 64)" },
-  { "dirty", "MiB/s the guest rewrites while it is migrated (default 0)" },
-  { "dirty-pattern", "how the guest dirties memory: sequential (the lab guest's only one)" },
-  { "heartbeat", "the guest's heartbeat period, ms (default 2)" },
-  { "cpu", "-cpu MODEL of both QEMUs" },
-  { "exact-mem", "on|off: RAM exactly mem MiB (TCG pairs otherwise get 8 KiB more)" },
-  { "disk", "MiB of shared disk the guest fills and rewrites (0 = none)" },
-  { "disk-format", "raw|qcow2" },
-  { "disk-write", "KiB/s the guest rewrites its disk" },
-  { "disk-cache", "none|writeback" },
-  { "disk-copy", "on|off: the destination has its own empty disk (copy it with "
-                 "copy-all-disks); default off, both share one image" },
-  { "netns", "on|off: source and destination in two network namespaces joined by a veth "
-             "(198.18.0.1/.2)" },
-  { "link-rate", "rate of that link, tc tbf (1gbit, 200mbit); implies netns" },
-  { "transport", "native|qemu-tls|tunnel|tunnel-tls|stunnel: how the stream travels "
-                 "(tunnel: authenticated plaintext data; tunnel-tls: TLS data)" },
-  { NULL, NULL },
+/* A scenario's knobs: the lab's (the rows of its option table flagged
+ * OPT_F_BENCH, lab/options.c), the bench's own below, and every other one a
+ * qmig_set() key.  Checking a knob is setting it, on scratch structs. */
+struct bench_knobs {
+  const char *transport;
+  int dirty_pattern;
 };
+
+static int check_transport(const char *v, char *why, size_t len)
+{
+  static const char *const transports[] = { "native", "qemu-tls", "tunnel", "tunnel-tls",
+                                             "stunnel", NULL };
+  const char *problem = "not native, qemu-tls, tunnel, tunnel-tls or stunnel";
+  for (size_t i = 0; transports[i]; i++)
+    if (!strcmp(v, transports[i]))
+      problem = NULL;
+  if (!problem && !strcmp(v, "tunnel") && !qmig_option_help("tunnel"))
+    problem = "transport tunnel: not available in this build";
+  if (!problem && !strcmp(v, "tunnel-tls") && !qmig_option_help("tunnel-tls"))
+    problem = "transport tunnel-tls: not available in this build";
+  if (!problem && !strcmp(v, "stunnel") && !bench_stunnel_available())
+    problem = "transport stunnel: stunnel is not installed (Debian package stunnel4)";
+  if (problem)
+    errbuf_setf(why, len, "%s", problem);
+  return problem ? -1 : 0;
+}
+
+static const struct opt_row knob_rows[] = {
+  { .key = "transport", .type = OPT_CSTR, .off = offsetof(struct bench_knobs, transport),
+    .check = check_transport,
+    .help = "native|qemu-tls|tunnel|tunnel-tls|stunnel: how the stream travels (tunnel: "
+            "authenticated plaintext data; tunnel-tls: TLS data)" },
+  { .key = "dirty-pattern", .type = OPT_ENUM, .off = offsetof(struct bench_knobs, dirty_pattern),
+    .choices = "sequential",
+    .bad = "not available: the lab guest rewrites its pages in order (sequential) and has no "
+           "other pattern",
+    .help = "how the guest dirties memory: sequential (the lab guest's only one)" },
+};
+static const struct opt_table knob_table = { knob_rows, sizeof knob_rows / sizeof knob_rows[0],
+                                             OPT_RANGE_FROM_TO, 26 };
+
+/* The table a knob is a row of (the lab's or the bench's), or NULL: a
+ * migration option. */
+static const struct opt_table *table_of(const char *k)
+{
+  const struct opt_row *r = opt_find(&lab_opt_table, k);
+  if (r && (r->flags & OPT_F_BENCH))
+    return &lab_opt_table;
+  return opt_find(&knob_table, k) ? &knob_table : NULL;
+}
+
+const char *const *qmig_bench_knob_keys(void)
+{
+  static const char *keys[64];
+  size_t n = 0;
+  for (size_t i = 0; i < lab_opt_table.n && n + 1 < sizeof keys / sizeof keys[0]; i++)
+    if (lab_opt_table.rows[i].flags & OPT_F_BENCH)
+      keys[n++] = lab_opt_table.rows[i].key;
+  for (size_t i = 0; i < knob_table.n && n + 1 < sizeof keys / sizeof keys[0]; i++)
+    keys[n++] = knob_table.rows[i].key;
+  keys[n] = NULL;
+  return keys;
+}
+
+const char *qmig_bench_knob_help(const char *key)
+{
+  const struct opt_table *t = table_of(key);
+  return t ? opt_find(t, key)->help : NULL;
+}
 
 /* Set by the bench for every run; a scenario may not set them. */
 static const char *const owned[] = { "src", "dst", "lab", "src-serial", "dst-serial", NULL };
-
-static bool is_lab_knob(const char *k)
-{
-  for (size_t i = 0; bench_lab_knobs[i].key; i++)
-    if (!strcmp(bench_lab_knobs[i].key, k))
-      return true;
-  return false;
-}
 
 const char *bench_knob(const struct bench_scenario *s, const char *key)
 {
@@ -82,70 +122,12 @@ static int knob_string(json_t *v, char *out, size_t len)
   return 0;
 }
 
-static int parse_uint(const char *v, unsigned long max, unsigned *out)
-{
-  char *end;
-  errno = 0;
-  unsigned long x = strtoul(v, &end, 10);
-  if (*v == '\0' || *v == '-' || *end || errno || x > max)
-    return -1;
-  *out = (unsigned)x;
-  return 0;
-}
-
 static bool one_of(const char *v, const char *const *choices)
 {
   for (size_t i = 0; choices[i]; i++)
     if (!strcmp(v, choices[i]))
       return true;
   return false;
-}
-
-/* Why a lab knob's value is refused, or NULL when it is fine. */
-static const char *lab_value_problem(const char *k, const char *v)
-{
-  static const char *const formats[] = { "raw", "qcow2", NULL };
-  static const char *const caches[] = { "none", "writeback", NULL };
-  static const char *const bools[] = { "on", "off", NULL };
-  static const char *const transports[] = { "native", "qemu-tls", "tunnel", "tunnel-tls",
-                                             "stunnel", NULL };
-  unsigned u;
-  if (!strcmp(k, "mem") || !strcmp(k, "fill"))
-    return parse_uint(v, 65536, &u) ? "not a number of MiB (0-65536)" : NULL;
-  if (!strcmp(k, "dirty"))
-    return parse_uint(v, 100000, &u) ? "not a rate in MiB/s (0-100000)" : NULL;
-  if (!strcmp(k, "heartbeat"))
-    return parse_uint(v, 10000, &u) || u == 0 ? "not a period in ms (1-10000)" : NULL;
-  if (!strcmp(k, "disk"))
-    return parse_uint(v, 65536, &u) ? "not a number of MiB (0-65536)" : NULL;
-  if (!strcmp(k, "disk-write"))
-    return parse_uint(v, 32768, &u) ? "not a rate in KiB/s (0-32768)" : NULL;
-  if (!strcmp(k, "disk-format"))
-    return one_of(v, formats) ? NULL : "not raw or qcow2";
-  if (!strcmp(k, "disk-cache"))
-    return one_of(v, caches) ? NULL : "not none or writeback";
-  if (!strcmp(k, "exact-mem") || !strcmp(k, "disk-copy") || !strcmp(k, "netns"))
-    return one_of(v, bools) ? NULL : "not on or off";
-  if (!strcmp(k, "cpu"))
-    return v[0] ? NULL : "empty";
-  if (!strcmp(k, "dirty-pattern"))
-    return strcmp(v, "sequential") ? "not available: the lab guest rewrites its pages in order "
-                                     "(sequential) and has no other pattern"
-                                   : NULL;
-  uint64_t bps;
-  if (!strcmp(k, "link-rate"))
-    return lab_parse_rate(v, &bps) < 0 ? "not a rate (tc units: 1gbit, 200mbit)" : NULL;
-  if (!strcmp(k, "transport")) {
-    if (!one_of(v, transports))
-      return "not native, qemu-tls, tunnel, tunnel-tls or stunnel";
-    if (!strcmp(v, "tunnel") && !qmig_option_help("tunnel"))
-      return "transport tunnel: not available in this build";
-    if (!strcmp(v, "tunnel-tls") && !qmig_option_help("tunnel-tls"))
-      return "transport tunnel-tls: not available in this build";
-    if (!strcmp(v, "stunnel") && !bench_stunnel_available())
-      return "transport stunnel: stunnel is not installed (Debian package stunnel4)";
-  }
-  return NULL;
 }
 
 int bench_apply_migration(const struct bench_scenario *s, struct qmig_migration *m,
@@ -155,7 +137,7 @@ int bench_apply_migration(const struct bench_scenario *s, struct qmig_migration 
   json_t *v;
   json_object_foreach(s->knobs, k, v) {
     const char *val = json_string_value(v);
-    if (is_lab_knob(k))
+    if (table_of(k))
       continue;
     if (one_of(k, owned)) {
       errbuf_setf(err, errlen, "scenario '%s': knob '%s': set by the bench for each run",
@@ -214,13 +196,17 @@ int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errle
   }
   const char *k;
   json_t *v;
+  struct qmig_lab_options lab = { 0 };
+  struct bench_knobs own = { 0 };
   json_object_foreach(s->knobs, k, v) {
-    if (!is_lab_knob(k))
-      continue;
-    const char *why = lab_value_problem(k, json_string_value(v));
-    if (why) {
+    const struct opt_table *tab = table_of(k);
+    char why[512];
+    enum opt_err e = tab ? opt_set(tab, tab == &knob_table ? (void *)&own : (void *)&lab, k,
+                                   json_string_value(v), why, sizeof why)
+                         : OPT_OK;
+    if (e != OPT_OK) {
       errbuf_setf(err, errlen, "scenario '%s': knob '%s' = '%s': %s", s->name, k,
-                  json_string_value(v), why);
+                  json_string_value(v), lab_opt_why(e, why));
       return -1;
     }
   }
@@ -233,7 +219,7 @@ int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errle
   /* The rules between options too (what qmig_run() checks first), with
    * stand-ins for what each run's lab supplies. */
   if (rc == 0 && (qmig_set(m, "src", "unix:/bench/src.qmp") < 0 ||
-                  qmig_set(m, "dst", "unix:/bench/dst.qmp") < 0 || eng_config_check(m) < 0)) {
+                  qmig_set(m, "dst", "unix:/bench/dst.qmp") < 0 || qmig_validate(m) < 0)) {
     errbuf_setf(err, errlen, "scenario '%s': %s", s->name, qmig_error(m));
     rc = -1;
   }
@@ -244,36 +230,21 @@ int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errle
 int bench_lab_options(const struct bench_scenario *s, struct qmig_lab_options *o, char *err,
                       size_t errlen)
 {
-  static const struct {
-    const char *key;
-    size_t off;
-  } nums[] = {
-    { "mem", offsetof(struct qmig_lab_options, mem_mib) },
-    { "fill", offsetof(struct qmig_lab_options, fill_mib) },
-    { "dirty", offsetof(struct qmig_lab_options, dirty_mibps) },
-    { "heartbeat", offsetof(struct qmig_lab_options, heartbeat_ms) },
-    { "disk", offsetof(struct qmig_lab_options, disk_mib) },
-    { "disk-write", offsetof(struct qmig_lab_options, disk_write_kibps) },
-  };
   o->fill_mib = 64;
-  for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
-    const char *v = bench_knob(s, nums[i].key);
-    if (v && parse_uint(v, 100000, (unsigned *)((char *)o + nums[i].off)) < 0) {
-      errbuf_setf(err, errlen, "scenario '%s': knob '%s' = '%s': not a number", s->name,
-                  nums[i].key, v);
+  const char *k;
+  json_t *v;
+  json_object_foreach(s->knobs, k, v) {
+    char why[512];
+    enum opt_err e = table_of(k) == &lab_opt_table
+                         ? opt_set(&lab_opt_table, o, k, json_string_value(v), why, sizeof why)
+                         : OPT_OK;
+    if (e != OPT_OK) {
+      errbuf_setf(err, errlen, "scenario '%s': knob '%s' = '%s': %s", s->name, k,
+                  json_string_value(v), lab_opt_why(e, why));
       return -1;
     }
   }
-  o->cpu = bench_knob(s, "cpu");
-  o->disk_format = bench_knob(s, "disk-format");
-  o->disk_cache = bench_knob(s, "disk-cache");
-  const char *x = bench_knob(s, "exact-mem");
-  o->exact_mem = x && !strcmp(x, "on");
-  x = bench_knob(s, "netns");
-  o->link_rate = bench_knob(s, "link-rate");
-  o->netns = (x && !strcmp(x, "on")) || o->link_rate;
-  x = bench_knob(s, "disk-copy");
-  o->disk_copy = x && !strcmp(x, "on");
+  o->netns = o->netns || o->link_rate; /* a shaped link is between two namespaces */
   return 0;
 }
 

@@ -79,6 +79,7 @@ static void on_status(void *ud, const struct qmig_bench_status *s)
 
 static void help(FILE *f)
 {
+  char *settings = qmig_bench_setting_help();
   fprintf(f,
           "usage: qmig bench [--scenario FILE]... [--preset NAME] [--sweep KEY=v1,v2,...]\n"
           "                  [--set KNOB=VALUE]... [--runs N] [--warmup N] [--out DIR]\n"
@@ -93,24 +94,36 @@ static void help(FILE *f)
           "  --preset NAME    a built-in comparison (--list-presets)\n"
           "  --sweep K=v,...  one scenario per value of knob K over the base scenario\n"
           "  --set K=V        knob K = V in every scenario (e.g. --set fill=128)\n"
-          "  --runs N         measured runs per scenario (default 10)\n"
-          "  --warmup N       runs of the first scenario first, not counted (default 1)\n"
-          "  --out DIR        output directory (default bench-out)\n"
-          "  --baseline NAME  scenario the ratios are taken against (default the first)\n"
-          "  --seed N, --resamples N  bootstrap (default 1, 2000)\n"
-          "  --accel A        tcg (default), kvm or auto\n"
+          "%s"
           "  --check          check the scenarios, list them and exit\n"
           "  --render FILE    the outputs again from an earlier bench's runs.jsonl\n\n"
           "Exit: 0 every run migrated and verified, 1 some runs failed (recorded),\n"
-          "2 usage or a scenario refused (nothing ran), 3 the bench could not run.\n");
+          "2 usage or a scenario refused (nothing ran), 3 the bench could not run.\n",
+          settings ? settings : "");
+  free(settings);
 }
 
+/* The lab's and the bench's own knobs by name (a knob whose help starts
+ * "a|b|c:" with its choices), wrapped; then every migration option. */
 static int list_knobs(void)
 {
-  printf("lab knobs:\n"
-         "  mem, fill, dirty, dirty-pattern, heartbeat, cpu, exact-mem, disk, disk-format,\n"
-         "  disk-write, disk-cache, link-rate; transport (native|qemu-tls|tunnel|tunnel-tls|\n"
-         "  stunnel)\nmigration knobs (qmig migrate's options):\n");
+  size_t col = 2;
+  printf("lab knobs:\n ");
+  for (const char *const *k = qmig_bench_knob_keys(); *k; k++) {
+    const char *h = qmig_bench_knob_help(*k);
+    size_t nch = h ? strcspn(h, ": ") : 0;
+    char item[160];
+    snprintf(item, sizeof item, "%s%s%.*s%s%s", *k, nch && h[nch] == ':' ? " (" : "",
+             nch && h[nch] == ':' ? (int)nch : 0, h ? h : "", nch && h[nch] == ':' ? ")" : "",
+             k[1] ? "," : "");
+    if (col + 1 + strlen(item) > 80) {
+      printf("\n ");
+      col = 2;
+    }
+    printf(" %s", item);
+    col += 1 + strlen(item);
+  }
+  printf("\nmigration knobs (qmig migrate's options):\n");
   for (const char *const *k = qmig_option_keys(); *k; k++)
     printf("  %-24s %s\n", *k, qmig_option_help(*k));
   return 0;
@@ -133,32 +146,26 @@ static int split_kv(const char *arg, char **k, const char **v)
 
 int cmd_bench(int argc, char **argv)
 {
-  static const struct option lo[] = {
+  /* The CLI's own options; every bench setting (qmig_bench_setting_keys)
+   * is a long option too. */
+  static const struct option own[] = {
     { "scenario", required_argument, NULL, 'S' }, { "preset", required_argument, NULL, 'P' },
     { "sweep", required_argument, NULL, 'W' },    { "set", required_argument, NULL, 's' },
-    { "runs", required_argument, NULL, 'r' },     { "warmup", required_argument, NULL, 'w' },
-    { "out", required_argument, NULL, 'o' },      { "baseline", required_argument, NULL, 'b' },
-    { "seed", required_argument, NULL, 'e' },     { "resamples", required_argument, NULL, 'R' },
-    { "accel", required_argument, NULL, 'a' },    { "qemu", required_argument, NULL, 'q' },
-    { "guest", required_argument, NULL, 'g' },    { "workdir", required_argument, NULL, 'd' },
     { "check", no_argument, NULL, 'c' },          { "render", required_argument, NULL, 'x' },
     { "list-presets", no_argument, NULL, 'L' },   { "list-knobs", no_argument, NULL, 'K' },
     { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
   };
-  static const struct {
-    int c;
-    const char *key;
-  } settings[] = {
-    { 'r', "runs" }, { 'w', "warmup" }, { 'o', "out" }, { 'b', "baseline" }, { 'e', "seed" },
-    { 'R', "resamples" }, { 'a', "accel" }, { 'q', "qemu" }, { 'g', "guest" },
-    { 'd', "workdir" },
-  };
+  const struct qmig_optkey *settings = qmig_bench_setting_keys();
+  size_t ns;
   struct qmig_bench *b = qmig_bench_new();
-  if (!b)
+  struct option *lo = b ? cli_longopts(settings, own, &ns) : NULL;
+  if (!lo) {
+    qmig_bench_free(b);
     return QMIG_NOT_STARTED;
+  }
   const char *sweep = NULL, *render = NULL;
   bool check = false;
-  int rc = 0, c;
+  int rc = 0, c, ki;
   optind = 1;
   while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
     int r = 0;
@@ -181,24 +188,24 @@ int cmd_bench(int argc, char **argv)
     case 'L':
       for (const char *const *p = qmig_bench_preset_names(); *p; p++)
         printf("  %-14s %s\n", *p, qmig_bench_preset_help(*p));
+      free(lo);
       qmig_bench_free(b);
       return 0;
     case 'K':
+      free(lo);
       qmig_bench_free(b);
       return list_knobs();
     case 'h':
       help(stdout);
+      free(lo);
       qmig_bench_free(b);
       return 0;
     default:
-      r = -2;
-      for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++)
-        if (settings[i].c == c)
-          r = qmig_bench_set(b, settings[i].key, optarg);
-      if (r == -2) {
+      if ((ki = cli_key_index(c, ns)) >= 0) {
+        r = qmig_bench_set(b, settings[ki].key, optarg);
+      } else {
         fprintf(stderr, "qmig bench: try --help\n");
         rc = QMIG_USAGE;
-        r = 0;
       }
     }
     if (r < 0) {
@@ -206,6 +213,7 @@ int cmd_bench(int argc, char **argv)
       rc = QMIG_USAGE;
     }
   }
+  free(lo);
   if (rc == 0 && optind < argc) {
     fprintf(stderr, "qmig bench: unexpected argument '%s'\n", argv[optind]);
     rc = QMIG_USAGE;

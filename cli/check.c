@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "cli/cli.h"
 
 static void help(FILE *f)
@@ -39,21 +37,16 @@ static void on_state(void *ud, enum qmig_state from, enum qmig_state to, const c
  * failed findings, or -1 when there is no such section. */
 static int print_findings(FILE *f, const struct qmig_migration *m)
 {
-  char *s = qmig_report_json(m);
-  json_t *r = s ? json_loads(s, 0, NULL) : NULL;
-  json_t *arr = json_object_get(r, "preflight"), *fd;
-  size_t i;
-  int nfail = arr ? 0 : -1;
-  json_array_foreach(arr, i, fd) {
-    bool ok = json_is_true(json_object_get(fd, "ok"));
-    bool skipped = json_is_true(json_object_get(fd, "skipped"));
-    fprintf(f, "%-4s %s: %s\n", !ok ? "FAIL" : skipped ? "skip" : "ok",
-            json_string_value(json_object_get(fd, "check")) ?: "?",
-            json_string_value(json_object_get(fd, "detail")) ?: "");
-    nfail += !ok;
+  const struct qmig_report_preflight *pf = qmig_report_preflight(m);
+  if (!pf)
+    return -1;
+  int nfail = 0;
+  for (unsigned i = 0; i < pf->nfindings; i++) {
+    const struct qmig_finding *fd = &pf->findings[i];
+    fprintf(f, "%-4s %s: %s\n", !fd->ok ? "FAIL" : fd->skipped ? "skip" : "ok", fd->check,
+            fd->detail);
+    nfail += !fd->ok;
   }
-  json_decref(r);
-  free(s);
   return nfail;
 }
 

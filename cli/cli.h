@@ -19,17 +19,32 @@ int cmd_agent(int argc, char **argv);
 int cmd_create_disks(int argc, char **argv);
 int cmd_recover(int argc, char **argv);
 
-/* opts.c, shared by migrate and check.  A getopt_long table of every
- * qmig_option_keys() key (val = its index; *nkeys gets their number) then
- * `extra` up to its NULL name; caller frees, NULL when out of memory. */
+/* opts.c: what migrate and check share (cli_parse: every qmig_set key as a
+ * long option and the CLI's own flags), and the long options of the
+ * agent's and the lab's option tables. */
 struct option;
 struct cli_flags {
   const char *json; /* --json FILE|- */
   bool progress, quiet, verbose;
 };
+/* qmig_set(m, key, value), except that key "lab" expands the lab in DIR
+ * value into the other options (qmig_lab_apply); -1 with the message on
+ * stderr as "qmig WHO: ...". */
+int cli_set(struct qmig_migration *m, const char *key, const char *value, const char *who);
 int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
               struct cli_flags *fl, void (*help)(FILE *));
 void cli_print_option_help(FILE *f);
+/* getopt_long options: one per key (val = CLI_KEY0 + its index, *nkeys
+ * their number; a flag takes no argument), then own[] (vals below
+ * CLI_KEY0) up to and with its NULL name.  Caller frees; NULL when out of
+ * memory.  cli_key_index: the index of getopt's return c, or -1. */
+#define CLI_KEY0 10000
+struct option *cli_longopts(const struct qmig_optkey *keys, const struct option *own,
+                            size_t *nkeys);
+static inline int cli_key_index(int c, size_t nkeys)
+{
+  return c >= CLI_KEY0 && (size_t)(c - CLI_KEY0) < nkeys ? c - CLI_KEY0 : -1;
+}
 /* m's JSON report to path ("-" = stdout); -1 with a message on stderr. */
 int cli_write_report(const struct qmig_migration *m, const char *path, const char *who);
 
@@ -38,7 +53,5 @@ void cli_print_summary(FILE *f, const struct qmig_report *r);
 void cli_print_prediction(FILE *f, const struct qmig_migration *m, bool outcome);
 /* Default lab run directory: $QMIG_LAB_DIR or /tmp/qmig-lab-UID. */
 const char *cli_default_lab_dir(void);
-/* Parse an unsigned number for option `name`; exits 2 with a message on junk. */
-unsigned cli_uint(const char *name, const char *v);
 
 #endif

@@ -4,8 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "cli/cli.h"
 
 static void help(FILE *f)
@@ -51,18 +49,10 @@ int cmd_create_disks(int argc, char **argv)
     goto out;
   }
   rc = qmig_create_disks(m, dir);
-  char *s = qmig_report_json(m);
-  json_t *r = s ? json_loads(s, 0, NULL) : NULL, *d;
-  size_t i;
-  json_array_foreach(json_object_get(r, "created_disks"), i, d)
-    printf("%s: created %s (%s, %lld bytes)\n  %s\n",
-           json_string_value(json_object_get(d, "name")),
-           json_string_value(json_object_get(d, "path")),
-           json_string_value(json_object_get(d, "format")),
-           (long long)json_integer_value(json_object_get(d, "size")),
-           json_string_value(json_object_get(d, "blockdev")));
-  json_decref(r);
-  free(s);
+  const struct qmig_report_created_disks *cd = qmig_report_created_disks(m);
+  for (unsigned i = 0; cd && i < cd->ndisks; i++)
+    printf("%s: created %s (%s, %lld bytes)\n  %s\n", cd->disks[i].name, cd->disks[i].path,
+           cd->disks[i].format, (long long)cd->disks[i].size, cd->disks[i].blockdev);
   if (rc != QMIG_MIGRATED)
     fprintf(stderr, "qmig create-disks: %s\n", qmig_error(m));
   if (fl.json)

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "cli/cli.h"
 
 /* The library options this command uses; getopt's val is the index. */
@@ -31,47 +29,35 @@ static void help(FILE *f)
   fprintf(f, "\nExit: 0 measured, 2 usage, 3 could not measure.\n");
 }
 
-static double mib(json_t *p, const char *k)
+static double mib(uint64_t bytes)
 {
-  return json_number_value(json_object_get(p, k)) / 1048576.0;
+  return bytes / 1048576.0;
 }
 
 static void print_prediction(FILE *f, const struct qmig_migration *m)
 {
-  char *s = qmig_report_json(m);
-  json_t *r = s ? json_loads(s, 0, NULL) : NULL;
-  json_t *p = json_object_get(r, "prediction");
-  free(s);
-  if (!p) {
-    json_decref(r);
+  const struct qmig_report_prediction *p = qmig_report_prediction(m);
+  if (!p)
     return;
-  }
-  const char *note = json_string_value(json_object_get(p, "note"));
+  const char *note = p->note;
   fprintf(f, "dirty rate: %.1f MiB/s (calc-dirty-rate said %d, rounded down; %d s, %d sample "
-          "pages per GiB)\n", mib(p, "dirty_rate_bytes_per_s"),
-          (int)json_integer_value(json_object_get(p, "qemu_dirty_rate_mib_per_s")),
-          (int)json_integer_value(json_object_get(p, "measure_s")),
-          (int)json_integer_value(json_object_get(p, "sample_pages_per_gib")));
-  fprintf(f, "guest RAM: %.0f MiB, %.0f MiB holding data (%s)\n", mib(p, "ram_bytes"),
-          mib(p, "ram_in_use_bytes"), json_string_value(json_object_get(p, "ram_in_use_from")));
-  json_t *conv = json_object_get(p, "converges");
-  if (json_is_null(conv)) {
+          "pages per GiB)\n", p->dirty_rate_bytes_per_s / 1048576.0,
+          (int)p->qemu_dirty_rate_mib_per_s, (int)p->measure_s, (int)p->sample_pages_per_gib);
+  fprintf(f, "guest RAM: %.0f MiB, %.0f MiB holding data (%s)\n", mib(p->ram_bytes),
+          mib(p->ram_in_use_bytes), p->ram_in_use_from);
+  if (p->converges < 0) {
     fprintf(f, "no prediction: %s\n", note ? note : "?");
   } else {
-    fprintf(f, "precopy at %.1f MiB/s (%s), downtime limit %d ms: ", mib(p, "bandwidth_bytes_per_s"),
-            json_string_value(json_object_get(p, "bandwidth_from")),
-            (int)json_integer_value(json_object_get(p, "downtime_limit_ms")));
-    if (json_is_true(conv))
-      fprintf(f, "converges after %d passes, total %.1f s, downtime %.0f ms\n",
-              (int)json_integer_value(json_object_get(p, "passes")),
-              json_number_value(json_object_get(p, "total_ms")) / 1000.0,
-              json_number_value(json_object_get(p, "downtime_ms")));
+    fprintf(f, "precopy at %.1f MiB/s (%s), downtime limit %d ms: ",
+            mib(p->bandwidth_bytes_per_s), p->bandwidth_from, (int)p->downtime_limit_ms);
+    if (p->converges == 1)
+      fprintf(f, "converges after %d passes, total %.1f s, downtime %.0f ms\n", (int)p->passes,
+              p->total_ms / 1000.0, p->downtime_ms);
     else
       fprintf(f, "does not converge\n");
     if (note)
       fprintf(f, "  (%s)\n", note);
   }
-  json_decref(r);
 }
 
 int cmd_dirty_rate(int argc, char **argv)
@@ -91,10 +77,8 @@ int cmd_dirty_rate(int argc, char **argv)
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
     if (c >= 0 && (size_t)c < NKEYS) {
-      if (qmig_set(m, keys[c], optarg) < 0) {
-        fprintf(stderr, "qmig dirty-rate: %s\n", qmig_error(m));
+      if (cli_set(m, keys[c], optarg, "dirty-rate") < 0)
         goto out;
-      }
     } else if (c == O_JSON) {
       json = optarg;
     } else if (c == O_HELP || c == 'h') {

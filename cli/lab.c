@@ -9,6 +9,7 @@
 
 static void lab_help(FILE *f)
 {
+  char *opts = qmig_lab_help();
   fprintf(f,
           "usage: qmig lab start [--dir DIR] [--fill MiB] [--mem MiB] [--dirty MiB/s]\n"
           "                      [--heartbeat MS] [--accel kvm|tcg|auto] [--qemu BIN] [--guest ELF]\n"
@@ -22,120 +23,47 @@ static void lab_help(FILE *f)
           "       qmig lab status [--dir DIR]\n\n"
           "Starts a source and a destination QEMU (-incoming defer) running the qmig\n"
           "test guest; QMP and serial on unix sockets in DIR (default %s; created\n"
-          "0700, or refused when it is a symlink, another user's or writable by others).\n"
-          "  --fill MiB      memory the guest fills with verifiable data (default 64)\n"
-          "  --mem MiB       guest RAM (default fill + 32)\n"
-          "  --dirty MiB/s   rate at which the guest rewrites its pages (default 0)\n"
-          "  --heartbeat MS  serial heartbeat period (default 2)\n"
-          "  --accel A       kvm, tcg, or auto: KVM, TCG if the guest is not ready in time\n"
-          "  --cpu MODEL     -cpu of both QEMUs (default: QEMU's)\n"
-          "  --dst-cpu MODEL -cpu of the destination (default: --cpu)\n"
-          "  --exact-mem     RAM exactly --mem MiB; by default TCG pairs get 8 KiB more so\n"
-          "                  QEMU < 9.0 does not lose dirty pages (QEMU bug, see docs/DESIGN.md)\n"
-          "  --nic           an e1000 (MAC 52:54:00:71:6d:01) on a restricted user netdev;\n"
-          "                  its frames go to DIR/src.pcap and DIR/dst.pcap\n"
-          "  --disk MiB      an IDE disk DIR/disk.FORMAT, created anew and shared by both\n"
-          "                  sides, that the guest fills with verifiable data before READY\n"
-          "                  (check it with qmig verify-disk-image)\n"
-          "  --disk-format F raw (default) or qcow2\n"
-          "  --disk-write R  rate at which the guest rewrites its disk, KiB/s (default 0)\n"
-          "  --disk-cache C  none (default; writeback where O_DIRECT fails) or writeback\n"
-          "  --disk-copy     a non-shared disk: the destination opens its own empty\n"
-          "                  DIR/disk-dst.FORMAT (copy it with qmig migrate --copy-disks drive0)\n"
-          "  --dst-disk-format F, --dst-disk MiB, --dst-no-disk\n"
-          "                  a destination disk of another format or size, or none (to see\n"
-          "                  the preflight refuse)\n"
-          "  --data-disk MiB a second disk drive1 (raw, random content, shared by both sides)\n"
-          "  --data-disk-top drive1 as a qcow2 overlay (1 MiB rewritten) over a shared raw\n"
-          "                  base; with --disk-copy the destination gets its own empty overlay\n"
-          "  --data-disk-copy with --disk-copy: the destination's own empty raw drive1\n"
-          "Disks are attached with -blockdev as nodes drive0 (and drive1), formats explicit.\n"
-          "  --netns         two hosts on one machine: each QEMU in a network namespace of\n"
-          "                  its own (names in lab.json), joined by a veth pair: source\n"
-          "                  198.18.0.1, destination 198.18.0.2; the stream goes there.\n"
-          "                  Run qmig migrate in the source's namespace:\n"
-          "                  ip netns exec $(jq -r .src_netns DIR/lab.json) qmig migrate --lab DIR\n"
-          "  --link-rate R   with --netns: shape both ends with tc tbf at R (1gbit, 200mbit)\n"
-          "  --qmp-tls-dir DIR  each QEMU also gets a TLS QMP monitor on 127.0.0.1 (x509,\n"
-          "                  verify-peer; DIR: ca-cert.pem, server-cert.pem, server-key.pem,\n"
-          "                  and qmig's client-cert.pem, client-key.pem); qmig migrate --lab\n"
-          "                  then controls both QEMUs over it (tls: addresses in lab.json)\n",
-          cli_default_lab_dir());
+          "0700, or refused when it is a symlink, another user's or writable by others).\n%s",
+          cli_default_lab_dir(), opts ? opts : "");
+  free(opts);
 }
 
-/* Options shared by lab start and demo. */
+/* Options shared by lab start and demo: the lab's option table
+ * (qmig_lab_option_keys) as long options.  0 to go on, 1 when --help was
+ * printed, -1 on a usage error (message printed). */
 static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, const char *who)
 {
-  static const struct option lo[] = {
-    { "dir", required_argument, NULL, 'd' },  { "fill", required_argument, NULL, 'f' },
-    { "mem", required_argument, NULL, 'm' },  { "dirty", required_argument, NULL, 'r' },
-    { "heartbeat", required_argument, NULL, 'b' }, { "accel", required_argument, NULL, 'a' },
-    { "qemu", required_argument, NULL, 'q' }, { "guest", required_argument, NULL, 'g' },
-    { "exact-mem", no_argument, NULL, 'x' },  { "nic", no_argument, NULL, 'n' },
-    { "cpu", required_argument, NULL, 'c' },  { "dst-cpu", required_argument, NULL, 'C' },
-    { "disk", required_argument, NULL, 'D' }, { "disk-format", required_argument, NULL, 'F' },
-    { "disk-write", required_argument, NULL, 'W' },
-    { "disk-cache", required_argument, NULL, 'K' },
-    { "disk-copy", no_argument, NULL, 'P' }, { "dst-disk-format", required_argument, NULL, 'G' },
-    { "dst-disk", required_argument, NULL, 'S' }, { "dst-no-disk", no_argument, NULL, 'N' },
-    { "data-disk", required_argument, NULL, 'A' }, { "data-disk-top", no_argument, NULL, 'T' },
-    { "data-disk-copy", no_argument, NULL, 'Y' },
-    { "netns", no_argument, NULL, 'E' },      { "link-rate", required_argument, NULL, 'L' },
-    { "qmp-tls-dir", required_argument, NULL, 'Q' },
-    { "help", no_argument, NULL, 'h' },       { NULL, 0, NULL, 0 },
+  static const struct option own[] = {
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
   };
-  int c;
+  const struct qmig_optkey *keys = qmig_lab_option_keys();
+  size_t nk;
+  struct option *lo = cli_longopts(keys, own, &nk);
+  if (!lo) {
+    fprintf(stderr, "qmig %s: out of memory\n", who);
+    return -1;
+  }
+  int c, k, rc = 0;
+  char err[512];
   optind = 1;
-  while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-    switch (c) {
-    case 'x': o->exact_mem = true; break;
-    case 'n': o->nic = true; break;
-    case 'E': o->netns = true; break;
-    case 'L': o->link_rate = optarg; break;
-    case 'Q': o->qmp_tls_dir = optarg; break;
-    case 'c': o->cpu = optarg; break;
-    case 'C': o->dst_cpu = optarg; break;
-    case 'd': o->dir = optarg; break;
-    case 'f': o->fill_mib = cli_uint("fill", optarg); break;
-    case 'm': o->mem_mib = cli_uint("mem", optarg); break;
-    case 'r': o->dirty_mibps = cli_uint("dirty", optarg); break;
-    case 'b': o->heartbeat_ms = cli_uint("heartbeat", optarg); break;
-    case 'a':
-      if (strcmp(optarg, "kvm") && strcmp(optarg, "tcg") && strcmp(optarg, "auto")) {
-        fprintf(stderr, "qmig %s: --accel '%s' is not kvm, tcg or auto\n", who, optarg);
-        return -1;
+  while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+    if ((k = cli_key_index(c, nk)) >= 0) {
+      if (qmig_lab_set(o, keys[k].key, keys[k].flag ? "on" : optarg, err, sizeof err) < 0) {
+        fprintf(stderr, "qmig %s: %s\n", who, err);
+        rc = -1;
       }
-      o->accel = optarg;
-      break;
-    case 'q': o->qemu = optarg; break;
-    case 'g': o->guest = optarg; break;
-    case 'D': o->disk_mib = cli_uint("disk", optarg); break;
-    case 'W': o->disk_write_kibps = cli_uint("disk-write", optarg); break;
-    case 'P': o->disk_copy = true; break;
-    case 'G': o->dst_disk_format = optarg; break;
-    case 'S': o->dst_disk_mib = cli_uint("dst-disk", optarg); break;
-    case 'N': o->dst_no_disk = true; break;
-    case 'A': o->data_disk_mib = cli_uint("data-disk", optarg); break;
-    case 'T': o->data_disk_top = true; break;
-    case 'Y': o->data_disk_copy = true; break;
-    case 'F':
-      if (strcmp(optarg, "raw") && strcmp(optarg, "qcow2")) {
-        fprintf(stderr, "qmig %s: --disk-format '%s' is not raw or qcow2\n", who, optarg);
-        return -1;
-      }
-      o->disk_format = optarg;
-      break;
-    case 'K':
-      if (strcmp(optarg, "none") && strcmp(optarg, "writeback")) {
-        fprintf(stderr, "qmig %s: --disk-cache '%s' is not none or writeback\n", who, optarg);
-        return -1;
-      }
-      o->disk_cache = optarg;
-      break;
-    case 'h': lab_help(stdout); return 1;
-    default: fprintf(stderr, "qmig %s: try --help\n", who); return -1;
+    } else if (c == 'h') {
+      lab_help(stdout);
+      rc = 1;
+    } else {
+      fprintf(stderr, "qmig %s: try --help\n", who);
+      rc = -1;
     }
   }
+  free(lo);
+  if (rc)
+    return rc;
   if (optind < argc) {
     fprintf(stderr, "qmig %s: unexpected argument '%s'\n", who, argv[optind]);
     return -1;
@@ -304,7 +232,7 @@ int cmd_demo(int argc, char **argv)
   }
   struct qmig_migration *m = qmig_new();
   int rc = QMIG_NOT_STARTED;
-  if (m && qmig_set(m, "lab", o.dir) == 0) {
+  if (m && qmig_lab_apply(m, o.dir, err, sizeof err) == 0) {
     printf("qmig demo: live-migrating...\n");
     fflush(stdout);
     rc = qmig_run(m);
@@ -313,7 +241,7 @@ int cmd_demo(int argc, char **argv)
     if (rc == QMIG_MIGRATED && (lab_guest_qmp(o.dir, a, sizeof a) < 0 || verify(a, o.dir) != 0))
       rc = QMIG_UNCERTAIN;
   } else if (m) {
-    fprintf(stderr, "qmig demo: %s\n", qmig_error(m));
+    fprintf(stderr, "qmig demo: %s\n", err);
   }
   qmig_free(m);
   qmig_lab_stop(o.dir, err, sizeof err);

@@ -38,17 +38,6 @@ const char *cli_default_lab_dir(void)
   return d;
 }
 
-unsigned cli_uint(const char *name, const char *v)
-{
-  char *end;
-  unsigned long x = strtoul(v, &end, 10);
-  if (*v == '\0' || *v == '-' || *end || x > 1000000000ul) {
-    fprintf(stderr, "qmig: --%s: '%s' is not a number\n", name, v);
-    exit(QMIG_USAGE);
-  }
-  return (unsigned)x;
-}
-
 int main(int argc, char **argv)
 {
   if (argc < 2) {

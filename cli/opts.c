@@ -8,6 +8,21 @@
 
 #include "cli/cli.h"
 
+int cli_set(struct qmig_migration *m, const char *key, const char *value, const char *who)
+{
+  char err[1024];
+  if (strcmp(key, "lab") == 0) { /* the edge expands the lab into the other keys */
+    if (qmig_lab_apply(m, value, err, sizeof err) == 0)
+      return 0;
+    fprintf(stderr, "qmig %s: %s\n", who, err);
+    return -1;
+  }
+  if (qmig_set(m, key, value) == 0)
+    return 0;
+  fprintf(stderr, "qmig %s: %s\n", who, qmig_error(m));
+  return -1;
+}
+
 /* Parse the command line of `qmig migrate` / `qmig check`: every library
  * option (qmig_set) plus the CLI's own flags.  0 to go on, 1 when --help
  * was printed, -1 on a usage error (message printed). */
@@ -20,26 +35,25 @@ int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
     { "quiet", no_argument, NULL, O_QUIET },     { "help", no_argument, NULL, O_HELP },
     { "verbose", no_argument, NULL, O_VERBOSE }, { NULL, 0, NULL, 0 },
   };
-  const char *const *keys = qmig_option_keys();
-  size_t nk = 0, ne = sizeof own / sizeof own[0];
-  while (keys[nk])
+  const char *const *names = qmig_option_keys();
+  size_t nk = 0;
+  while (names[nk])
     nk++;
-  struct option *lo = calloc(nk + ne, sizeof *lo); /* own[] ends with the terminator */
+  struct qmig_optkey *keys = calloc(nk + 1, sizeof *keys); /* every key takes a value */
+  for (size_t i = 0; keys && i < nk; i++)
+    keys[i].key = names[i];
+  struct option *lo = keys ? cli_longopts(keys, own, &nk) : NULL;
+  free(keys);
   if (!lo) {
     fprintf(stderr, "qmig %s: out of memory\n", who);
     return -1;
   }
-  for (size_t i = 0; i < nk; i++)
-    lo[i] = (struct option){ keys[i], required_argument, NULL, (int)i };
-  memcpy(lo + nk, own, sizeof own);
-  int c, rc = 0;
+  int c, k, rc = 0;
   optind = 1;
   while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-    if (c >= 0 && (size_t)c < nk) {
-      if (qmig_set(m, keys[c], optarg) < 0) {
-        fprintf(stderr, "qmig %s: %s\n", who, qmig_error(m));
+    if ((k = cli_key_index(c, nk)) >= 0) {
+      if (cli_set(m, names[k], optarg, who) < 0)
         rc = -1;
-      }
     } else if (c == O_JSON) {
       fl->json = optarg;
     } else if (c == O_PROGRESS) {
@@ -62,6 +76,25 @@ int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
   }
   free(lo);
   return rc;
+}
+
+struct option *cli_longopts(const struct qmig_optkey *keys, const struct option *own,
+                            size_t *nkeys)
+{
+  size_t nk = 0, ne = 1;
+  while (keys[nk].key)
+    nk++;
+  while (own[ne - 1].name)
+    ne++;
+  struct option *lo = calloc(nk + ne, sizeof *lo);
+  if (!lo)
+    return NULL;
+  for (size_t i = 0; i < nk; i++)
+    lo[i] = (struct option){ keys[i].key, keys[i].flag ? no_argument : required_argument, NULL,
+                             CLI_KEY0 + (int)i };
+  memcpy(lo + nk, own, ne * sizeof *own);
+  *nkeys = nk;
+  return lo;
 }
 
 void cli_print_option_help(FILE *f)

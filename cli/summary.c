@@ -1,8 +1,4 @@
 /* summary.c - the short human form of a downtime report. */
-#include <stdlib.h>
-
-#include <jansson.h>
-
 #include "cli/cli.h"
 
 static void ms(FILE *f, const char *label, double v, const char *what)
@@ -58,28 +54,20 @@ void cli_print_summary(FILE *f, const struct qmig_report *r)
  * engine has measured, nothing moved yet) and beside the outcome after. */
 void cli_print_prediction(FILE *f, const struct qmig_migration *m, bool outcome)
 {
-  char *s = qmig_report_json(m);
-  json_t *j = s ? json_loads(s, 0, NULL) : NULL;
-  free(s);
-  json_t *p = json_object_get(j, "prediction");
-  if (p) {
-    double mib = 1048576.0;
-    fprintf(f, "  prediction: dirty rate %.1f MiB/s, ",
-            json_number_value(json_object_get(p, "dirty_rate_bytes_per_s")) / mib);
-    if (json_is_true(json_object_get(p, "converges")))
-      fprintf(f, "converges in %lld passes, total %.0f ms, downtime %.0f ms",
-              (long long)json_integer_value(json_object_get(p, "passes")),
-              json_number_value(json_object_get(p, "total_ms")),
-              json_number_value(json_object_get(p, "downtime_ms")));
-    else
-      fprintf(f, "does not converge");
-    const char *note = json_string_value(json_object_get(p, "note"));
-    fprintf(f, "%s%s%s\n", note ? " (" : "", note ? note : "", note ? ")" : "");
-    if (outcome && json_is_number(json_object_get(j, "total_ms")))
-      fprintf(f, "  measured:   total %.0f ms, QEMU downtime %.0f ms in %zu passes\n",
-              json_number_value(json_object_get(j, "total_ms")),
-              json_number_value(json_object_get(j, "qemu_downtime_ms")),
-              json_array_size(json_object_get(j, "passes")));
-  }
-  json_decref(j);
+  const struct qmig_report_prediction *p = qmig_report_prediction(m);
+  if (!p)
+    return;
+  double mib = 1048576.0;
+  fprintf(f, "  prediction: dirty rate %.1f MiB/s, ", p->dirty_rate_bytes_per_s / mib);
+  if (p->converges == 1)
+    fprintf(f, "converges in %u passes, total %.0f ms, downtime %.0f ms", p->passes, p->total_ms,
+            p->downtime_ms);
+  else
+    fprintf(f, "does not converge");
+  const char *note = p->note;
+  fprintf(f, "%s%s%s\n", note ? " (" : "", note ? note : "", note ? ")" : "");
+  const struct qmig_report *r = qmig_report(m);
+  if (outcome && r->total_ms >= 0)
+    fprintf(f, "  measured:   total %.0f ms, QEMU downtime %.0f ms in %u passes\n", r->total_ms,
+            r->qemu_downtime_ms > 0 ? r->qemu_downtime_ms : 0.0, r->npasses);
 }

@@ -20,10 +20,10 @@ int eng_announce(struct qmig_migration *m)
                     (int)c->announce.max_ms, "rounds", (int)c->announce.rounds, "step",
                     (int)c->announce.step_ms, "id", "qmig") < 0)
     rc = eng_errorf(m, "announce-self on the destination: %s", qmp_error(m->dst));
-  json_object_set_new(m->report_extra, "announce",
-                      json_pack("{s:i,s:i,s:i,s:i,s:b}", "rounds", (int)c->announce.rounds,
-                                "initial_ms", (int)c->announce.initial_ms, "max_ms",
-                                (int)c->announce.max_ms, "step_ms", (int)c->announce.step_ms,
-                                "sent", on && rc == 0));
+  struct qmig_report_announce *a = ENG_SECTION(m, announce);
+  if (a)
+    *a = (struct qmig_report_announce){ (int)c->announce.rounds, (int)c->announce.initial_ms,
+                                        (int)c->announce.max_ms, (int)c->announce.step_ms,
+                                        on && rc == 0 };
   return rc;
 }

@@ -160,9 +160,10 @@ static void safe_name(const char *name, char *out, size_t len)
 }
 
 static int create_one(struct qmig_migration *m, const char *dir, const struct stg_disk *s,
-                      json_t *list)
+                      struct qmig_report_created_disks *list)
 {
-  char base[128], path[4096], size[32], why[512], bd[8192];
+  char base[128], path[sizeof list->disks[0].path], size[32], why[512];
+  char bd[sizeof list->disks[0].blockdev];
   safe_name(s->name, base, sizeof base);
   if (strcmp(s->format, "raw") && strcmp(s->format, "qcow2"))
     return eng_errorf(m, "%s: format %s: qmig creates raw and qcow2 images only", s->name,
@@ -178,9 +179,14 @@ static int create_one(struct qmig_migration *m, const char *dir, const struct st
     return eng_errorf(m, "%s: creating %s: %s", s->name, path, why);
   snprintf(bd, sizeof bd, "-blockdev driver=file,filename=%s,node-name=%s-file "
            "-blockdev driver=%s,file=%s-file,node-name=%s", path, base, s->format, base, s->name);
-  json_array_append_new(list, json_pack("{s:s,s:s,s:s,s:I,s:s}", "name", s->name, "path", path,
-                                        "format", s->format, "size", (json_int_t)s->size,
-                                        "blockdev", bd));
+  if (list->ndisks < QMIG_MAX_DISKS) { /* one per disk of the source: always */
+    struct qmig_created_disk *d = &list->disks[list->ndisks++];
+    snprintf(d->name, sizeof d->name, "%s", s->name);
+    snprintf(d->path, sizeof d->path, "%s", path);
+    snprintf(d->format, sizeof d->format, "%s", s->format);
+    d->size = s->size;
+    snprintf(d->blockdev, sizeof d->blockdev, "%s", bd);
+  }
   return 0;
 }
 
@@ -190,12 +196,16 @@ enum qmig_outcome qmig_create_disks(struct qmig_migration *m, const char *dir)
     return QMIG_USAGE;
   const struct eng_config *c = &m->cfg;
   enum qmig_outcome out = QMIG_NOT_STARTED;
-  json_t *list = json_array();
+  struct qmig_report_created_disks *list = ENG_SECTION(m, created_disks);
   struct eng_mirror *mi = calloc(1, sizeof *mi);
   struct stg_disk src[ENG_MAX_DISKS];
   size_t ns, ncreated = 0;
   char probs[2048] = "", e[512];
-  if (!mi || !dir || !c->src || !eng_mirror_wanted(c)) {
+  if (!list || !mi) {
+    eng_errorf(m, "create-disks: out of memory");
+    goto done;
+  }
+  if (!dir || !c->src || !eng_mirror_wanted(c)) {
     eng_errorf(m, "create-disks needs a source (src), a directory and the disks to copy "
                "(copy-disks or copy-all-disks)");
     out = QMIG_USAGE;
@@ -224,7 +234,6 @@ enum qmig_outcome qmig_create_disks(struct qmig_migration *m, const char *dir)
   if (!ncreated)
     eng_errorf(m, "no disk to create: the source has only read-only or shared disks");
 done:
-  json_object_set_new(m->report_extra, "created_disks", list);
   free(mi);
   return eng_end(m, out);
 }

@@ -8,6 +8,7 @@
 
 #include "engine/internal.h"
 #include "engine/mirror.h"
+#include "engine/session.h"
 
 static uint64_t jnum(json_t *o, const char *k)
 {
@@ -269,10 +270,11 @@ int eng_follow(struct qmig_migration *m)
         moved = st.transferred;
         moved_ns = now;
       } else if (cf->stall_timeout_s && now - moved_ns >= (int64_t)cf->stall_timeout_s * 1000000000) {
+        const char *agent = m->session->agent(m);
         eng_errorf(m, "stream stalled: no progress for %u s (ram.transferred stayed at %llu "
                    "bytes, status active): the link to %s%s is down or blocked", cf->stall_timeout_s,
-                   (unsigned long long)moved, cf->tunnel.agent ? "the agent at " : "",
-                   cf->tunnel.agent ? cf->tunnel.agent : m->uri);
+                   (unsigned long long)moved, agent ? "the agent at " : "",
+                   agent ? agent : m->uri);
         return 1;
       }
       int pr = eng_policy_tick(m, &st);

@@ -1,7 +1,8 @@
 /* engine/ internals: the migration object, its configuration and the pieces
- * of the run (options.c, state.c, run.c, follow.c, recover.c, report.c,
- * heartbeat.c).  Errors: 0/-1 with a message recorded on the migration
- * (eng_fail / eng_errorf). */
+ * of the run (options.c, state.c, frame.c, run.c, follow.c, recover.c,
+ * report.c, heartbeat.c; the transport session behind engine/session.h:
+ * native.c, tunnel.c).  Errors: 0/-1 with a message recorded on the
+ * migration (eng_errorf). */
 #ifndef QMIG_ENGINE_INTERNAL_H
 #define QMIG_ENGINE_INTERNAL_H
 
@@ -46,7 +47,7 @@ struct eng_tls_cfg {          /* QEMU-native TLS on the stream */
   int kind;                   /* enum eng_tls */
   char *dir, *dst_dir, *hostname, *psk_user;
 };
-struct eng_tunnel_cfg {       /* tunnelled mode: read by tunnel.c only */
+struct eng_tunnel_cfg {       /* tunnelled mode: options.c checks, frame.c picks, tunnel.c reads */
   char *agent;                /* agent HOST:PORT; NULL = native mode */
   int tls;                    /* enum eng_tls: the tunnel's credential */
   int data;                   /* enum eng_tunnel_data */
@@ -162,8 +163,39 @@ struct eng_policy {
   double postcopy_request_ms; /* since `migrate` */
   int64_t postcopy_start_wall_us; /* source's postcopy-active event */
   char postcopy_reason[96];
-  json_t *steps;              /* [{at_ms, downtime_limit_ms, why}] */
+  struct qmig_policy_step *steps; /* every change of downtime-limit */
+  size_t nsteps, cap_steps;
 };
+
+/* The report's sections (include/qmig.h), each filled by the module named
+ * beside it; NULL until then, which the JSON report shows as an absent key.
+ * Allocated by eng_section(), freed with the handle. */
+#define ENG_NSECTIONS 9
+struct eng_sections {
+  struct qmig_report_preflight *preflight;   /* preflight.c */
+  struct qmig_report_prediction *prediction; /* predict.c */
+  struct qmig_report_announce *announce;     /* announce.c */
+  struct qmig_report_recover *recover;       /* recover.c */
+  struct qmig_report_created_disks *created_disks; /* disks.c */
+  struct qmig_report_storage *storage;       /* mirror.c */
+  struct qmig_report_policy *policy;         /* policy.c */
+  struct qmig_report_postcopy *postcopy;     /* policy.c */
+  struct qmig_report_tunnel *tunnel;         /* tunnel.c */
+  /* The slots above in the order they were first filled: the JSON lists
+   * the sections in that order, as it always has. */
+  void **order[ENG_NSECTIONS];
+  unsigned norder;
+};
+/* The section in *slot, allocated zeroed on first use; later calls return
+ * it to be filled again.  NULL when out of memory: the section stays absent. */
+void *eng_section(struct eng_sections *s, void **slot, size_t size);
+#define ENG_SECTION(m, name) \
+  ((__typeof__((m)->sec.name))eng_section(&(m)->sec, (void **)&(m)->sec.name, \
+                                          sizeof *(m)->sec.name))
+void eng_sections_free(struct eng_sections *s);
+/* report_json.c: the JSON object of the sections present, in the order the
+ * run fills them, added to `o`. */
+void eng_sections_json(const struct eng_sections *s, json_t *o);
 
 /* What happened during a run, when, and on which side: written by the
  * phases as they see it (run.c before `migrate`, follow.c from `migrate` to
@@ -197,6 +229,8 @@ struct qmig_migration {
   json_t *caps[2];            /* probed migration capabilities: src, dst */
   char uri[256];              /* the stream URI actually used */
   char err[1024];
+  uint64_t ram_hint;          /* qmig_set_ram_in_use_hint(): bytes, 0 = none */
+  char ram_hint_from[64];     /* and what it is, for the prediction */
 
   qmig_progress_fn progress_fn; void *progress_ud;
   qmig_state_fn state_fn; void *state_ud;
@@ -209,29 +243,28 @@ struct qmig_migration {
   struct eng_facts facts;     /* what happened: written while following */
   struct eng_policy policy;
   struct qmig_report report;
-  /* Report sections owned by the modules that fill them ("preflight",
-   * "prediction", "announce", "policy", "postcopy"); merged into the JSON
-   * report as top-level keys. */
-  json_t *report_extra;
+  struct eng_sections sec;    /* the report's typed sections (report_sections.c) */
   struct eng_mirror *mirror;  /* disks to copy (mirror.h); NULL without */
-  struct eng_tunnel *tunnel;  /* tunnelled mode only (tunnel.c) */
+  /* The transport session (session.h), picked by eng_begin; NULL before. */
+  const struct eng_session_ops *session;
+  struct eng_tunnel *tunnel;  /* the tunnel session's state (tunnel.h); NULL when native */
   struct eng_qmp_tls *qmp_tls; /* tls: QMP connections (qmpconn.c); NULL without */
 };
 
 /* preflight.c: every check of `qmig check`, all problems at once, nothing
- * changed.  Fills report_extra "preflight"; -1 with a message listing every
+ * changed.  Fills the report's "preflight" section; -1 with a message listing every
  * failed check when any failed. */
 int eng_preflight(struct qmig_migration *m);
 /* A preflight finding: failed, passed, or not checkable (passes, says why). */
 enum eng_pf { ENG_PF_FAIL, ENG_PF_OK, ENG_PF_SKIP };
-void eng_pf_add(json_t *findings, const char *check, enum eng_pf r, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void eng_pf_add(struct qmig_report_preflight *findings, const char *check, enum eng_pf r,
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* preflight_cpu.c: the "cpu" and "cpu-host" findings; -1 only when a QMP
  * connection broke (error recorded). */
-int eng_pf_cpu(struct qmig_migration *m, json_t *findings);
+int eng_pf_cpu(struct qmig_migration *m, struct qmig_report_preflight *findings);
 /* preflight_net.c: the "data-port" finding; whether the destination QEMU
  * runs on this host (unix QMP socket, or tcp to one of its addresses). */
-void eng_pf_port(struct qmig_migration *m, json_t *findings);
+void eng_pf_port(struct qmig_migration *m, struct qmig_report_preflight *findings);
 bool eng_pf_dst_local(const struct eng_config *c);
 /* netns.c: the network namespace ("net:[ino]") of the QEMU behind a unix
  * QMP connection, of the calling thread when c is NULL; "" when unknown. */
@@ -240,7 +273,7 @@ void eng_netns_id(struct qmp_conn *c, char *out, size_t len);
  * c (unix QMP); 0 when it ran, else -1 with the cause in why. */
 int eng_netns_run(struct qmp_conn *c, void (*fn)(void *), void *arg, char *why, size_t len);
 /* predict.c: measure the source's dirty rate (calc-dirty-rate) and predict
- * total time, downtime and convergence; fills report_extra "prediction".
+ * total time, downtime and convergence; fills the report's "prediction" section.
  * Called before `migrate` when the predict option is on. */
 int eng_predict(struct qmig_migration *m);
 /* The precopy model eng_predict() applies (QEMU 7.2's loop, simulated);
@@ -260,32 +293,15 @@ struct eng_pred_out {
 };
 void eng_predict_model(const struct eng_pred_in *in, struct eng_pred_out *out);
 /* announce.c: after switchover, announce-self on the destination (the
- * announce-* options); fills report_extra "announce".  -1 with a message
+ * announce-* options); fills the report's "announce" section.  -1 with a message
  * when QEMU refused: the caller makes it a warning, the guest has moved. */
 int eng_announce(struct qmig_migration *m);
 
-/* tunnel.c: tunnelled mode (option tunnel).  connect_dst opens the session
- * and m->dst through the agent; incoming issues migrate-incoming with the
- * agent's URI and points m->uri at a private socket the source connects
- * to; blame appends the tunnel failure behind a failed run to the error;
- * end (from eng_end, after QMP is closed) joins the forwarders and writes
- * the "tunnel" report section.  qmp reconnects QMP through the agent (for
- * recovery), NULL when it cannot. */
-int eng_tunnel_connect_dst(struct qmig_migration *m);
-int eng_tunnel_incoming(struct qmig_migration *m);
-/* Disk copy through the tunnel: the destination's NBD server listens at the
- * agent's socket (*listen, "unix:..."), the source connects to our private
- * socket (*connect) whose connections become nbd channels. */
-int eng_tunnel_nbd(struct qmig_migration *m, char *listen, size_t llen, char *connect,
-                   size_t clen);
-void eng_tunnel_blame(struct qmig_migration *m);
-/* Post-copy resume through the session opened by connect_dst:
- * migrate-recover with the agent's URI on the destination, m->uri our
- * socket for the source's `migrate resume` (its one connection forwarded
- * as the main channel, unclassified). */
-int eng_tunnel_recover(struct qmig_migration *m);
-void eng_tunnel_end(struct qmig_migration *m);
-struct qmp_conn *eng_tunnel_qmp(struct qmig_migration *m);
+/* tunnel.c: the tunnel session's state for the agent of option `tunnel`
+ * (its options read through opts from here on; timeout_ms bounds each
+ * connection step), into m->tunnel; the pick (frame.c) calls it.  -1 out of
+ * memory. */
+int eng_tunnel_new(struct qmig_migration *m, const struct eng_tunnel_cfg *opts, int timeout_ms);
 /* qmpconn.c: a QEMU's QMP at addr as the options allow.  unix: as is;
  * tcp: only on loopback unless insecure-qmp-tcp (then a warning); tls:HOST:PORT
  * through TLS 1.3 with qmp-tls-dir's x509 client credentials, QEMU's
@@ -312,24 +328,30 @@ void eng_config_free(struct eng_config *c);
 int eng_config_check(struct qmig_migration *m); /* cross-option rules */
 json_t *eng_config_json(const struct eng_config *c); /* new reference */
 
-/* run.c: the phases before the stream moves */
+/* run.c: the phases before the stream moves (connect and incoming through
+ * the session) */
 int eng_connect(struct qmig_migration *m);
 int eng_probe(struct qmig_migration *m);
 int eng_configure(struct qmig_migration *m);
 int eng_incoming(struct qmig_migration *m);
-/* Host of "tcp:HOST:PORT" ("" if not tcp); the stream's listen address
- * (data-host, else the tcp destination's host, else 127.0.0.1). */
-void eng_tcp_host(const char *addr, char *out, size_t len);
-void eng_data_host(const struct eng_config *c, char *out, size_t len);
-/* The frame of every entry point: once per object; eng_end fills the
- * report, closes QMP and returns `out`. */
-int eng_begin(struct qmig_migration *m);
-enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out);
-/* Append a warning to the report ("; "-separated). */
-void eng_warn(struct qmig_migration *m, const char *msg);
-/* "status" of the reply to `cmd` (query-status, query-migrate) into out. */
+/* qmpconn.c: "status" of the reply to `cmd` (query-status, query-migrate)
+ * into out ("none" when absent). */
 int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, char *out,
                size_t len);
+/* addr.c: host of "tcp:HOST:PORT" or "tls:HOST:PORT" ("" if neither);
+ * "tcp:HOST:PORT" split into host (IPv6 without brackets) and port ("" if
+ * none); the stream's listen address (data-host, else the tcp destination's
+ * host, else 127.0.0.1). */
+void eng_tcp_host(const char *addr, char *out, size_t len);
+void eng_split_tcp(const char *a, char *host, size_t hlen, char *port, size_t plen);
+void eng_data_host(const struct eng_config *c, char *out, size_t len);
+/* frame.c: the frame of every entry point: eng_begin once per object (and
+ * the session's pick; -1 when it already ran), eng_end fills the report,
+ * closes QMP, ends the session and returns `out`. */
+int eng_begin(struct qmig_migration *m);
+enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out);
+/* frame.c: append a warning to the report ("; "-separated). */
+void eng_warn(struct qmig_migration *m, const char *msg);
 
 /* follow.c: from `migrate` to completion.  Returns 0 on completion, -1 on
  * failure (error recorded), 1 when cancelled or timed out. */
@@ -350,9 +372,9 @@ void eng_policy_report(struct qmig_migration *m);
 /* recover.c: after a failure or cancel, bring the guest back to exactly one
  * running side and return the outcome (the decision: engine/recover.h). */
 enum qmig_outcome eng_recover(struct qmig_migration *m);
-/* run.c: "; if the qmig that started it died, ...: qmig recover --lab DIR"
- * (or --src/--dst, --tunnel): the hint of a refusal. */
-void eng_recover_hint(const struct eng_config *c, char *out, size_t len);
+/* recover.c: "; if the qmig that started it died, ...: qmig recover --lab
+ * DIR" (or the session's --src/--dst, --tunnel): the hint of a refusal. */
+void eng_recover_hint(const struct qmig_migration *m, char *out, size_t len);
 /* A line for qmig_on_log()'s callback, if any. */
 void eng_log(struct qmig_migration *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

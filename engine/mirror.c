@@ -15,6 +15,7 @@
 #include "engine/internal.h"
 #include "engine/mirror.h"
 #include "engine/nbdfwd.h"
+#include "engine/session.h"
 
 bool eng_mirror_wanted(const struct eng_config *c)
 {
@@ -25,24 +26,6 @@ static void job_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIR
 static void node_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIRROR_NODE "%zu", i); }
 static void export_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIRROR_EXPORT "%zu", i); }
 
-/* "tcp:HOST:PORT" / "tcp:[V6]:PORT" / "tcp:HOST" into host and port ("" if none). */
-static void split_tcp(const char *a, char *host, size_t hlen, char *port, size_t plen)
-{
-  const char *h = a + 4, *end;
-  port[0] = '\0';
-  if (*h == '[') {
-    end = strchr(h, ']');
-    snprintf(host, hlen, "%.*s", end ? (int)(end - h - 1) : (int)strlen(h + 1), h + 1);
-    if (end && end[1] == ':')
-      snprintf(port, plen, "%s", end + 2);
-    return;
-  }
-  end = strrchr(h, ':');
-  snprintf(host, hlen, "%.*s", end ? (int)(end - h) : (int)strlen(h), h);
-  if (end)
-    snprintf(port, plen, "%s", end + 1);
-}
-
 /* SocketAddress (blockdev-add's flat form) or, legacy, nbd-server-start's. */
 static json_t *sock_json(const char *a, bool legacy)
 {
@@ -50,91 +33,19 @@ static json_t *sock_json(const char *a, bool legacy)
     return legacy ? json_pack("{s:s,s:{s:s}}", "type", "unix", "data", "path", a + 5)
                   : json_pack("{s:s,s:s}", "type", "unix", "path", a + 5);
   char host[256], port[16];
-  split_tcp(a, host, sizeof host, port, sizeof port);
+  eng_split_tcp(a, host, sizeof host, port, sizeof port);
   return legacy ? json_pack("{s:s,s:{s:s,s:s}}", "type", "inet", "data", "host", host, "port", port)
                 : json_pack("{s:s,s:s,s:s}", "type", "inet", "host", host, "port", port);
 }
 
-static int server_start_at(struct qmig_migration *m, const char *addr)
+int eng_mirror_server_at(struct qmig_migration *m, const char *addr)
 {
   json_t *a = json_pack("{s:o}", "addr", sock_json(addr, true));
   if (m->cfg.disks.nbd_tls)
     json_object_set_new(a, "tls-creds", json_string(ENG_TLS_ID));
-  return qmp_execute(m->dst, "nbd-server-start", a, NULL, QMP_TIMEOUT_DEFAULT);
-}
-
-/* mi->connect is tcp:HOST:PORT: the source's NBD client goes through our
- * forwarder instead (a private unix socket), so that a dead link ends its
- * connection in seconds, not after TCP's ~15 min of retransmission. */
-static int forward_start(struct qmig_migration *m)
-{
-  struct eng_mirror *mi = m->mirror;
-  char e[512], path[128];
-  snprintf(mi->fwd_to, sizeof mi->fwd_to, "%s", mi->connect + 4);
-  snprintf(mi->sockdir, sizeof mi->sockdir, ENG_MIRROR_SOCKDIR "XXXXXX");
-  if (!mkdtemp(mi->sockdir)) { /* 0700: only we and QEMU (same user) */
-    mi->sockdir[0] = '\0';
-    return eng_errorf(m, "NBD forwarder directory: %m");
-  }
-  snprintf(path, sizeof path, "%s/nbd.sock", mi->sockdir);
-  mi->fwd = eng_nbdfwd_start_tcp(path, mi->fwd_to, (int)m->cfg.qmp.timeout_ms, e, sizeof e);
-  if (!mi->fwd)
-    return eng_errorf(m, "NBD forwarder to %s: %s", mi->fwd_to, e);
-  snprintf(mi->connect, sizeof mi->connect, "unix:%s", path);
-  return 0;
-}
-
-/* Start the destination's NBD server: at nbd-addr, else a private unix
- * socket for a local destination, else tcp on the data host, first free
- * port of the data-port range (or nbd-addr's host without a port). */
-static int server_start(struct qmig_migration *m)
-{
-  struct eng_mirror *mi = m->mirror;
-  const struct eng_config *c = &m->cfg;
-  char host[256] = "", port[16] = "";
-  if (c->disks.nbd_addr)
-    split_tcp(c->disks.nbd_addr, host, sizeof host, port, sizeof port);
-  if (c->tunnel.agent) { /* through the tunnel: the agent's socket; ours for the source */
-    if (eng_tunnel_nbd(m, mi->listen, sizeof mi->listen, mi->connect, sizeof mi->connect) < 0)
-      return -1;
-    if (server_start_at(m, mi->listen) < 0)
-      return eng_errorf(m, "destination NBD server at %s (through the tunnel): %s", mi->listen,
-                        qmp_error(m->dst));
-    mi->server_started = true;
-    return 0;
-  } else if (c->disks.nbd_addr && (!strncmp(c->disks.nbd_addr, "unix:", 5) || port[0])) {
-    snprintf(mi->listen, sizeof mi->listen, "%s", c->disks.nbd_addr);
-    if (server_start_at(m, mi->listen) < 0)
-      return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));
-  } else if (!c->disks.nbd_addr && eng_pf_dst_local(c)) {
-    snprintf(mi->sockdir, sizeof mi->sockdir, ENG_MIRROR_SOCKDIR "XXXXXX");
-    if (!mkdtemp(mi->sockdir)) { /* 0700: only we and QEMU (same user) */
-      mi->sockdir[0] = '\0';
-      return eng_errorf(m, "NBD socket directory: %m");
-    }
-    snprintf(mi->listen, sizeof mi->listen, "unix:%s/nbd.sock", mi->sockdir);
-    if (server_start_at(m, mi->listen) < 0)
-      return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));
-  } else {
-    if (!host[0])
-      eng_data_host(c, host, sizeof host);
-    bool v6 = strchr(host, ':') != NULL;
-    unsigned p;
-    for (p = c->stream.port_lo; p <= c->stream.port_hi; p++) {
-      snprintf(mi->listen, sizeof mi->listen, v6 ? "tcp:[%s]:%u" : "tcp:%s:%u", host, p);
-      if (server_start_at(m, mi->listen) == 0)
-        break;
-      if (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use"))
-        return eng_errorf(m, "destination NBD server at %s: %s", mi->listen, qmp_error(m->dst));
-    }
-    if (p > c->stream.port_hi)
-      return eng_errorf(m, "destination NBD server: no free port in %u-%u on %s", c->stream.port_lo,
-                        c->stream.port_hi, host);
-  }
-  mi->server_started = true;
-  snprintf(mi->connect, sizeof mi->connect, "%s", c->disks.nbd_connect ? c->disks.nbd_connect : mi->listen);
-  if (!strncmp(mi->connect, "tcp:", 4))
-    return forward_start(m);
+  if (qmp_execute(m->dst, "nbd-server-start", a, NULL, QMP_TIMEOUT_DEFAULT) < 0)
+    return -1;
+  m->mirror->server_started = true;
   return 0;
 }
 
@@ -164,7 +75,7 @@ static int start_disk(struct qmig_migration *m, size_t i)
     if (!c->tls.hostname && m->mirror->fwd_to[0]) {
       char tcp[310];
       snprintf(tcp, sizeof tcp, "tcp:%s", m->mirror->fwd_to);
-      split_tcp(tcp, host, sizeof host, port, sizeof port);
+      eng_split_tcp(tcp, host, sizeof host, port, sizeof port);
     }
     if (c->tls.hostname || host[0])
       json_object_set_new(a, "tls-hostname", json_string(c->tls.hostname ?: host));
@@ -327,7 +238,7 @@ int eng_mirror_start(struct qmig_migration *m)
   struct eng_mirror *mi = m->mirror;
   if (!mi)
     return 0;
-  if (server_start(m) < 0)
+  if (m->session->nbd(m) < 0)
     return -1;
   for (size_t i = 0; i < mi->n; i++)
     if (mi->d[i].copy && start_disk(m, i) < 0)
@@ -511,48 +422,47 @@ void eng_mirror_abort(struct qmig_migration *m)
     eng_warn(m, why);
 }
 
+_Static_assert(ENG_MAX_DISKS <= QMIG_MAX_DISKS, "the storage section holds every disk");
+
 void eng_mirror_report(struct qmig_migration *m)
 {
   struct eng_mirror *mi = m->mirror;
-  if (!mi)
+  struct qmig_report_storage *o = mi ? ENG_SECTION(m, storage) : NULL;
+  if (!o)
     return;
-  json_t *arr = json_array();
+  *o = (struct qmig_report_storage){ .ndisks = (unsigned)mi->n };
   for (size_t i = 0; i < mi->n; i++) {
     const struct eng_mirror_disk *md = &mi->d[i];
-    json_t *d = json_pack("{s:s,s:s,s:s,s:I,s:s}", "name", md->src.name, "action",
-                          md->copy ? "copy" : "shared", "format", md->src.format, "size",
-                          (json_int_t)md->src.size, "source_file", md->src.file);
+    struct qmig_storage_disk *d = &o->disks[i];
+    snprintf(d->name, sizeof d->name, "%s", md->src.name);
+    d->copy = md->copy;
+    snprintf(d->format, sizeof d->format, "%s", md->src.format);
+    d->size = md->src.size;
+    snprintf(d->source_file, sizeof d->source_file, "%s", md->src.file);
+    d->have_destination = md->dst_found;
     if (md->dst_found)
-      json_object_set_new(d, "destination_file", json_string(md->dst.file));
-    if (md->copy && md->job_started) {
-      json_object_set_new(d, "bytes", json_integer((json_int_t)md->offset));
-      if (md->ready) {
-        double s = (md->ready_mono_ns - md->start_mono_ns) / 1e9;
-        json_object_set_new(d, "time_to_ready_ms", json_real(s * 1e3));
-        json_object_set_new(d, "rate_bytes_per_s", json_real(s > 0 ? md->ready_bytes / s : 0));
-      }
-      json_object_set_new(d, "completed", json_boolean(md->completed));
+      snprintf(d->destination_file, sizeof d->destination_file, "%s", md->dst.file);
+    d->job_started = md->copy && md->job_started;
+    d->bytes = md->offset;
+    d->ready = md->ready;
+    if (md->ready) {
+      double s = (md->ready_mono_ns - md->start_mono_ns) / 1e9;
+      d->time_to_ready_ms = s * 1e3;
+      d->rate_bytes_per_s = s > 0 ? md->ready_bytes / s : 0;
     }
-    if (md->error[0])
-      json_object_set_new(d, "error", json_string(md->error));
-    json_array_append_new(arr, d);
+    d->completed = md->completed;
+    snprintf(d->error, sizeof d->error, "%s", md->error);
   }
-  json_t *o = json_pack("{s:o}", "disks", arr);
   if (mi->listen[0]) {
-    json_object_set_new(o, "nbd_listen", json_string(mi->listen));
-    json_object_set_new(o, "nbd_connect", json_string(mi->connect));
-    if (mi->fwd_to[0])
-      json_object_set_new(o, "nbd_forwarded_to", json_string(mi->fwd_to));
-    json_object_set_new(o, "sync", json_string(m->cfg.disks.sync == ENG_SYNC_TOP ? "top" : "full"));
-    json_object_set_new(o, "copy_mode", json_string(m->cfg.disks.copy_mode == ENG_COPY_WRITE_BLOCKING
-                                                        ? "write-blocking" : "background"));
-    json_object_set_new(o, "nbd_tls", json_boolean(m->cfg.disks.nbd_tls));
+    snprintf(o->nbd_listen, sizeof o->nbd_listen, "%s", mi->listen);
+    snprintf(o->nbd_connect, sizeof o->nbd_connect, "%s", mi->connect);
+    snprintf(o->nbd_forwarded_to, sizeof o->nbd_forwarded_to, "%s", mi->fwd_to);
+    o->sync = m->cfg.disks.sync == ENG_SYNC_TOP ? "top" : "full";
+    o->copy_mode = m->cfg.disks.copy_mode == ENG_COPY_WRITE_BLOCKING ? "write-blocking" : "background";
+    o->nbd_tls = m->cfg.disks.nbd_tls;
   }
-  if (mi->sync_ms > 0)
-    json_object_set_new(o, "sync_ms", json_real(mi->sync_ms));
-  if (mi->finished && !mi->failed && mi->switchover_ms > 0)
-    json_object_set_new(o, "switchover_ms", json_real(mi->switchover_ms));
-  json_object_set_new(m->report_extra, "storage", o);
+  o->sync_ms = mi->sync_ms > 0 ? mi->sync_ms : -1;
+  o->switchover_ms = mi->finished && !mi->failed && mi->switchover_ms > 0 ? mi->switchover_ms : -1;
 }
 
 void eng_mirror_free(struct eng_mirror *mi)

@@ -41,8 +41,9 @@ struct eng_mirror {
   bool server_started;
   char listen[300], connect[300]; /* unix:PATH or tcp:HOST:PORT */
   char sockdir[64];          /* private dir of a default unix socket, or of ours */
-  /* Native mode, NBD server over TCP: the source connects to our socket,
-   * each connection forwarded by engine/nbdfwd.c to fwd_to (HOST:PORT). */
+  /* Native session, NBD server over TCP (native.c): the source connects to
+   * our socket, each connection forwarded by engine/nbdfwd.c to fwd_to
+   * (HOST:PORT). */
   struct eng_nbdfwd *fwd;
   char fwd_to[300];
   bool at_switchover;        /* the source reached pre-switchover */
@@ -58,6 +59,10 @@ bool eng_mirror_wanted(const struct eng_config *c);
 int eng_disks_probe(struct qmig_migration *m);
 /* mirror.c */
 int eng_mirror_start(struct qmig_migration *m);  /* to every job READY */
+/* The session's nbd hook starts the destination's NBD server at addr
+ * (unix:PATH or tcp:HOST:PORT) with this: -1 with QEMU's error on m->dst,
+ * else server_started is set. */
+int eng_mirror_server_at(struct qmig_migration *m, const char *addr);
 /* A source event during the migration: job state and failures. */
 void eng_mirror_event(struct qmig_migration *m, const struct qmp_event *ev);
 /* At pre-switchover: complete the mirrors, tear down NBD, migrate-continue. */

@@ -30,8 +30,6 @@ struct eng_nbdfwd {
   unsigned n;
   char error[512];
   bool aborted;                /* eng_nbdfwd_abort: no more connections */
-  char tcp_to[300];            /* eng_nbdfwd_start_tcp: HOST:PORT */
-  int tcp_timeout_ms;
 };
 
 static void fail(struct eng_nbdfwd *f, const char *why)
@@ -86,9 +84,8 @@ static void *acceptor(void *p)
   return NULL;
 }
 
-/* ctx NULL: the module itself (tcp_to, timeout_ms for tcp_open). */
-static struct eng_nbdfwd *start(const char *path, const struct eng_nbdfwd_ops *ops, void *ctx,
-                                const char *tcp_to, int timeout_ms, char *err, size_t errlen)
+struct eng_nbdfwd *eng_nbdfwd_start(const char *path, const struct eng_nbdfwd_ops *ops,
+                                    void *ctx, char *err, size_t errlen)
 {
   struct eng_nbdfwd *f = calloc(1, sizeof *f);
   if (!f) {
@@ -96,9 +93,7 @@ static struct eng_nbdfwd *start(const char *path, const struct eng_nbdfwd_ops *o
     return NULL;
   }
   f->ops = *ops;
-  f->ctx = ctx ? ctx : f;
-  snprintf(f->tcp_to, sizeof f->tcp_to, "%s", tcp_to);
-  f->tcp_timeout_ms = timeout_ms;
+  f->ctx = ctx;
   snprintf(f->path, sizeof f->path, "%s", path);
   pthread_mutex_init(&f->lock, NULL);
   f->lfd = tp_unix_listen(f->path, err, errlen);
@@ -117,33 +112,6 @@ static struct eng_nbdfwd *start(const char *path, const struct eng_nbdfwd_ops *o
     return NULL;
   }
   return f;
-}
-
-struct eng_nbdfwd *eng_nbdfwd_start(const char *path, const struct eng_nbdfwd_ops *ops,
-                                    void *ctx, char *err, size_t errlen)
-{
-  return start(path, ops, ctx, "", 0, err, errlen);
-}
-
-static struct tp_conn *tcp_open(void *ctx, unsigned index, char *err, size_t errlen)
-{
-  struct eng_nbdfwd *f = ctx;
-  char label[360];
-  int fd = tp_tcp_connect(f->tcp_to, f->tcp_timeout_ms, err, errlen);
-  if (fd < 0)
-    return NULL;
-  snprintf(label, sizeof label, "NBD connection %u to %s", index, f->tcp_to);
-  struct tp_conn *c = tp_conn_new(fd, NULL, NULL, label);
-  if (!c)
-    snprintf(err, errlen, "%s: out of memory", label);
-  return c;
-}
-
-struct eng_nbdfwd *eng_nbdfwd_start_tcp(const char *path, const char *hostport, int timeout_ms,
-                                        char *err, size_t errlen)
-{
-  static const struct eng_nbdfwd_ops ops = { tcp_open, NULL, NULL };
-  return start(path, &ops, NULL, hostport, timeout_ms, err, errlen);
 }
 
 void eng_nbdfwd_abort(struct eng_nbdfwd *f)

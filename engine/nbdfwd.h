@@ -1,7 +1,7 @@
 /* engine/nbdfwd.h - a private unix socket whose connections (the source
  * QEMU's NBD client) are each forwarded to a remote side the caller opens:
- * a tunnel channel (tunnel.c) or a direct TCP connection to the
- * destination's NBD server (mirror.c, native mode).  Either remote side
+ * a tunnel channel (tunnel_chan.c) or a direct TCP connection to the
+ * destination's NBD server (native.c).  Either remote side
  * fails in bounded time when the link dies (TCP_USER_TIMEOUT), the
  * forwarder then closes the unix side and QEMU's NBD client sees EOF at
  * once instead of waiting ~15 min in TCP retransmission. */
@@ -26,13 +26,9 @@ struct eng_nbdfwd_ops {
 
 struct eng_nbdfwd;
 /* Listen on `path` (0600; the caller's private 0700 directory) and accept
- * on a thread.  NULL with a message in err. */
+ * on a thread; ops get ctx.  NULL with a message in err. */
 struct eng_nbdfwd *eng_nbdfwd_start(const char *path, const struct eng_nbdfwd_ops *ops,
                                     void *ctx, char *err, size_t errlen);
-/* The direct mode: each connection to hostport (HOST:PORT) over TCP with
- * tp_tcp_connect (connect within timeout_ms, TCP_USER_TIMEOUT), plain. */
-struct eng_nbdfwd *eng_nbdfwd_start_tcp(const char *path, const char *hostport, int timeout_ms,
-                                        char *err, size_t errlen);
 /* Abort every forwarder the module keeps (QEMU's side sees EOF at once). */
 void eng_nbdfwd_abort(struct eng_nbdfwd *f);
 /* The first connection that could not be forwarded, or failed ("" if none). */

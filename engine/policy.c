@@ -4,6 +4,7 @@
  * eng_policy_tick() every sample and eng_policy_pass() at every pass;
  * every change made is recorded for the report ("policy", "postcopy"). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/internal.h"
@@ -14,6 +15,25 @@ static uint64_t max_downtime(const struct eng_config *c)
 }
 
 static const char *const action_names[] = { "cancel", "pause", "postcopy" };
+
+/* Record a change of downtime-limit for the report.  The list grows with
+ * the policy's steps (an option); out of memory the step goes unrecorded,
+ * the limit is set all the same. */
+static void add_step(struct eng_policy *p, double at_ms, uint64_t ms, const char *why)
+{
+  if (p->nsteps == p->cap_steps) {
+    size_t cap = p->cap_steps ? 2 * p->cap_steps : 8;
+    struct qmig_policy_step *n = reallocarray(p->steps, cap, sizeof *n);
+    if (!n)
+      return;
+    p->steps = n;
+    p->cap_steps = cap;
+  }
+  struct qmig_policy_step *st = &p->steps[p->nsteps++];
+  st->at_ms = at_ms;
+  st->downtime_limit_ms = ms;
+  snprintf(st->why, sizeof st->why, "%s", why);
+}
 
 /* Set the source's downtime-limit (never above max-downtime) and record
  * the step. */
@@ -29,20 +49,17 @@ static int set_limit(struct qmig_migration *m, uint64_t ms, const char *why)
               "downtime-limit", (json_int_t)ms) < 0)
     return eng_errorf(m, "raising downtime-limit: %s", qmp_error(m->src));
   p->limit_ms = ms;
-  json_array_append_new(p->steps, json_pack("{s:f,s:I,s:s}", "at_ms",
-                                            (eng_mono_ns() - m->facts.migrate_mono_ns) / 1e6,
-                                            "downtime_limit_ms", (json_int_t)ms, "why", why));
+  add_step(p, (eng_mono_ns() - m->facts.migrate_mono_ns) / 1e6, ms, why);
   return 0;
 }
 
 void eng_policy_start(struct qmig_migration *m)
 {
   struct eng_policy *p = &m->policy;
-  p->steps = json_array();
+  p->nsteps = 0;
   p->limit_ms = m->cfg.stream.downtime_limit_ms;
   p->next_step_ns = m->facts.migrate_mono_ns + (int64_t)m->cfg.policy.step_delay_ms * 1000000;
-  json_array_append_new(p->steps, json_pack("{s:f,s:I,s:s}", "at_ms", 0.0, "downtime_limit_ms",
-                                            (json_int_t)p->limit_ms, "why", "initial"));
+  add_step(p, 0.0, p->limit_ms, "initial");
 }
 
 /* Switch to post-copy now.  QEMU stops the source and starts the guest on
@@ -136,31 +153,32 @@ void eng_policy_report(struct qmig_migration *m)
   struct eng_policy *p = &m->policy;
   const struct eng_config *c = &m->cfg;
   static const char *const names[] = { "fixed", "stepped", "doubling" };
-  json_object_set_new(m->report_extra, "policy",
-                      json_pack("{s:s,s:I,s:I,s:o,s:o,s:b}", "downtime_policy",
-                                names[c->policy.kind], "max_downtime_ms",
-                                (json_int_t)max_downtime(c), "final_downtime_limit_ms",
-                                (json_int_t)p->limit_ms, "steps",
-                                p->steps ? json_incref(p->steps) : json_array(), "deadline",
-                                c->policy.deadline_s ? json_pack("{s:i,s:s}", "seconds",
-                                                          (int)c->policy.deadline_s, "action",
-                                                          action_names[c->policy.deadline_action])
-                                              : json_null(),
-                                "deadline_reached", p->deadline_reached));
+  struct qmig_report_policy *r = ENG_SECTION(m, policy);
+  if (r)
+    *r = (struct qmig_report_policy){
+      .downtime_policy = names[c->policy.kind],
+      .max_downtime_ms = max_downtime(c),
+      .final_downtime_limit_ms = p->limit_ms,
+      .nsteps = p->nsteps,
+      .steps = p->steps,
+      .deadline_s = c->policy.deadline_s,
+      .deadline_action = action_names[c->policy.deadline_action],
+      .deadline_reached = p->deadline_reached,
+    };
   if (!c->policy.postcopy)
     return;
+  struct qmig_report_postcopy *pc = ENG_SECTION(m, postcopy);
+  if (!pc)
+    return;
   const struct eng_stats *f = &m->facts.final;
-  json_t *pc = json_pack("{s:b,s:b,s:s}", "enabled", 1, "started", p->postcopy_started,
-                         "reason", p->postcopy_reason);
-  if (p->postcopy_requested)
-    json_object_set_new(pc, "requested_at_ms", json_real(p->postcopy_request_ms));
-  if (p->postcopy_started) {
-    int64_t end = m->facts.src_done_wall_us ? m->facts.src_done_wall_us : 0;
-    json_object_set_new(pc, "duration_ms", end > p->postcopy_start_wall_us
-                                               ? json_real((end - p->postcopy_start_wall_us) / 1e3)
-                                               : json_null());
-    json_object_set_new(pc, "bytes", json_integer((json_int_t)f->postcopy_bytes));
-    json_object_set_new(pc, "page_requests", json_integer((json_int_t)f->postcopy_requests));
-  }
-  json_object_set_new(m->report_extra, "postcopy", pc);
+  int64_t end = m->facts.src_done_wall_us ? m->facts.src_done_wall_us : 0;
+  *pc = (struct qmig_report_postcopy){
+    .started = p->postcopy_started,
+    .requested = p->postcopy_requested,
+    .requested_at_ms = p->postcopy_request_ms,
+    .duration_ms = end > p->postcopy_start_wall_us ? (end - p->postcopy_start_wall_us) / 1e3 : -1,
+    .bytes = f->postcopy_bytes,
+    .page_requests = f->postcopy_requests,
+  };
+  snprintf(pc->reason, sizeof pc->reason, "%s", p->postcopy_reason);
 }

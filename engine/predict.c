@@ -77,11 +77,6 @@ void eng_predict_model(const struct eng_pred_in *in, struct eng_pred_out *out)
   out->passes = 0;
 }
 
-static json_t *num_or_null(bool have, double v)
-{
-  return have ? json_real(v) : json_null();
-}
-
 static int guest_ram(struct qmig_migration *m, uint64_t *ram)
 {
   json_t *r = NULL;
@@ -134,19 +129,28 @@ static int measure(struct qmig_migration *m, uint64_t ram, unsigned *spg, unsign
   }
 }
 
-/* What the first pass must send: the ram-in-use option, else what the lab
- * guest fills (the rest of its RAM are zero pages), else all of RAM. */
+int qmig_set_ram_in_use_hint(struct qmig_migration *m, uint64_t bytes, const char *from)
+{
+  if (!from || !*from || strlen(from) >= sizeof m->ram_hint_from)
+    return eng_errorf(m, "ram-in-use hint: its origin must be 1 to %zu characters",
+                      sizeof m->ram_hint_from - 1);
+  m->ram_hint = bytes;
+  snprintf(m->ram_hint_from, sizeof m->ram_hint_from, "%s", from);
+  return 0;
+}
+
+/* What the first pass must send: the ram-in-use option, else the caller's
+ * hint (a lab: what its guest fills, the rest of its RAM being zero pages),
+ * else all of RAM. */
 static uint64_t ram_in_use(struct qmig_migration *m, uint64_t ram, const char **from)
 {
   uint64_t u = 0;
-  struct qmig_lab_info li;
-  char e[256];
   if (m->cfg.predict.ram_in_use) {
     u = m->cfg.predict.ram_in_use;
     *from = "ram-in-use";
-  } else if (m->cfg.lab && qmig_lab_info(m->cfg.lab, &li, e, sizeof e) == 0 && li.fill_mib) {
-    u = (uint64_t)li.fill_mib << 20;
-    *from = "lab guest fill";
+  } else if (m->ram_hint) {
+    u = m->ram_hint;
+    *from = m->ram_hint_from;
   }
   if (u == 0 || u > ram) {
     u = ram;
@@ -190,25 +194,27 @@ int eng_predict(struct qmig_migration *m)
              "then): give --link-bandwidth";
   }
 
-  json_t *p = json_object();
-  json_object_set_new(p, "dirty_rate_bytes_per_s", json_integer((json_int_t)rate));
-  json_object_set_new(p, "qemu_dirty_rate_mib_per_s", json_integer((json_int_t)qemu_mibps));
-  json_object_set_new(p, "measure_s", json_integer(calc_s));
-  json_object_set_new(p, "sample_pages_per_gib", json_integer(spg));
-  json_object_set_new(p, "ram_bytes", json_integer((json_int_t)ram));
-  json_object_set_new(p, "ram_in_use_bytes", json_integer((json_int_t)in_use));
-  json_object_set_new(p, "ram_in_use_from", json_string(in_use_from));
-  json_object_set_new(p, "bandwidth_bytes_per_s", bw ? json_integer((json_int_t)bw) : json_null());
-  json_object_set_new(p, "bandwidth_from", bw_from ? json_string(bw_from) : json_null());
-  json_object_set_new(p, "stop_copy_bytes_per_s",
-                      bw ? json_integer((json_int_t)in.stop_bw) : json_null());
-  json_object_set_new(p, "downtime_limit_ms", json_integer((json_int_t)c->stream.downtime_limit_ms));
-  json_object_set_new(p, "converges", bw ? json_boolean(o.converges) : json_null());
-  json_object_set_new(p, "passes", o.converges ? json_integer(o.passes) : json_null());
-  json_object_set_new(p, "total_ms", num_or_null(o.converges, o.total_s * 1000.0));
-  json_object_set_new(p, "downtime_ms", num_or_null(o.converges, o.downtime_s * 1000.0));
-  json_object_set_new(p, "note", note ? json_string(note) : json_null());
-  json_object_set_new(m->report_extra, "prediction", p);
+  struct qmig_report_prediction *p = ENG_SECTION(m, prediction);
+  if (!p)
+    return eng_errorf(m, "prediction: out of memory");
+  *p = (struct qmig_report_prediction){
+    .dirty_rate_bytes_per_s = (int64_t)rate,
+    .qemu_dirty_rate_mib_per_s = qemu_mibps,
+    .measure_s = calc_s,
+    .sample_pages_per_gib = spg,
+    .ram_bytes = ram,
+    .ram_in_use_bytes = in_use,
+    .ram_in_use_from = in_use_from,
+    .bandwidth_bytes_per_s = bw,
+    .bandwidth_from = bw_from,
+    .stop_copy_bytes_per_s = bw ? (uint64_t)in.stop_bw : 0,
+    .downtime_limit_ms = c->stream.downtime_limit_ms,
+    .converges = bw ? o.converges : -1,
+    .passes = o.converges ? o.passes : 0,
+    .total_ms = o.converges ? o.total_s * 1000.0 : -1,
+    .downtime_ms = o.converges ? o.downtime_s * 1000.0 : -1,
+    .note = note,
+  };
   return 0;
 }
 

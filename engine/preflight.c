@@ -2,7 +2,7 @@
  * changes anything: every check, all problems at once, nothing touched on
  * either QEMU.  Runs after eng_probe() (both QMP connections open, run
  * states and capabilities already verified).  Findings go to the report's
- * "preflight" section as {"check", "ok", "detail"}, plus "skipped": true
+ * "preflight" section (struct qmig_finding): check, ok, detail, and skipped
  * when a check could not be made (it passes: the user may know better). */
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,24 +13,26 @@
 
 #define NULL_UUID "00000000-0000-0000-0000-000000000000"
 
-void eng_pf_add(json_t *arr, const char *check, enum eng_pf r, const char *fmt, ...)
+void eng_pf_add(struct qmig_report_preflight *arr, const char *check, enum eng_pf r,
+                const char *fmt, ...)
 {
-  char d[1024];
+  if (arr->nfindings == QMIG_MAX_FINDINGS) /* a check per finding: more cannot come */
+    return;
+  struct qmig_finding *f = &arr->findings[arr->nfindings++];
+  snprintf(f->check, sizeof f->check, "%s", check);
+  f->ok = r != ENG_PF_FAIL;
+  f->skipped = r == ENG_PF_SKIP;
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(d, sizeof d, fmt, ap);
+  vsnprintf(f->detail, sizeof f->detail, fmt, ap);
   va_end(ap);
-  json_t *f = json_pack("{s:s,s:b,s:s}", "check", check, "ok", r != ENG_PF_FAIL, "detail", d);
-  if (r == ENG_PF_SKIP)
-    json_object_set_new(f, "skipped", json_true());
-  json_array_append_new(arr, f);
 }
 
 /* `cmd` (args stolen, may be NULL) on both sides into r[0], r[1] (caller
  * decrefs).  0 when both answered; 1 when one refused (finding `check`
  * recorded as not checked); -1 when a connection broke (error recorded). */
-static int ask_both(struct qmig_migration *m, json_t *arr, const char *check, const char *cmd,
-                    json_t *args, json_t *r[2])
+static int ask_both(struct qmig_migration *m, struct qmig_report_preflight *arr,
+                    const char *check, const char *cmd, json_t *args, json_t *r[2])
 {
   struct qmp_conn *c[2] = { m->src, m->dst };
   r[0] = r[1] = NULL;
@@ -50,7 +52,7 @@ static int ask_both(struct qmig_migration *m, json_t *arr, const char *check, co
   return 0;
 }
 
-static void check_versions(struct qmig_migration *m, json_t *arr)
+static void check_versions(struct qmig_migration *m, struct qmig_report_preflight *arr)
 {
   const struct qmp_version *s = qmp_version(m->src), *d = qmp_version(m->dst);
   if (d->major < s->major || (d->major == s->major && d->minor < s->minor))
@@ -62,7 +64,7 @@ static void check_versions(struct qmig_migration *m, json_t *arr)
                m->report.src_version, m->report.dst_version);
 }
 
-static int check_machine(struct qmig_migration *m, json_t *arr)
+static int check_machine(struct qmig_migration *m, struct qmig_report_preflight *arr)
 {
   json_t *r[2];
   int rc = ask_both(m, arr, "machine", "qom-get",
@@ -84,7 +86,7 @@ static int check_machine(struct qmig_migration *m, json_t *arr)
 
 /* QEMU 7.2's source hangs without reporting failure when the -uuid differ
  * (docs: qemu-migration notes). */
-static int check_uuid(struct qmig_migration *m, json_t *arr)
+static int check_uuid(struct qmig_migration *m, struct qmig_report_preflight *arr)
 {
   json_t *r[2];
   int rc = ask_both(m, arr, "uuid", "query-uuid", NULL, r);
@@ -130,7 +132,7 @@ static const char *size_str(uint64_t b, char *out, size_t len)
 
 /* RAM sizes must match; the destination host's free memory is information
  * (its QEMU exists already and fills its RAM only as the stream arrives). */
-static int check_memory(struct qmig_migration *m, json_t *arr)
+static int check_memory(struct qmig_migration *m, struct qmig_report_preflight *arr)
 {
   json_t *r[2];
   int rc = ask_both(m, arr, "memory", "query-memory-size-summary", NULL, r);
@@ -164,8 +166,9 @@ static int check_memory(struct qmig_migration *m, json_t *arr)
 
 int eng_preflight(struct qmig_migration *m)
 {
-  json_t *arr = json_array();
-  json_object_set_new(m->report_extra, "preflight", arr); /* arr stays valid */
+  struct qmig_report_preflight *arr = ENG_SECTION(m, preflight);
+  if (!arr)
+    return eng_errorf(m, "preflight: out of memory");
   check_versions(m, arr);
   eng_pf_add(arr, "source", ENG_PF_OK, "guest %s, no migration under way",
              m->facts.src_was_running ? "running" : "paused");
@@ -185,14 +188,13 @@ int eng_preflight(struct qmig_migration *m)
   eng_pf_port(m, arr);
 
   char msg[sizeof m->err] = "";
-  size_t i, nfail = 0, used = 0;
-  json_t *f;
-  json_array_foreach(arr, i, f) {
-    if (json_is_true(json_object_get(f, "ok")))
+  size_t nfail = 0, used = 0;
+  for (unsigned i = 0; i < arr->nfindings; i++) {
+    const struct qmig_finding *f = &arr->findings[i];
+    if (f->ok)
       continue;
-    int n = snprintf(msg + used, sizeof msg - used, "%s%s: %s", nfail++ ? "; " : "",
-                     json_string_value(json_object_get(f, "check")),
-                     json_string_value(json_object_get(f, "detail")));
+    int n = snprintf(msg + used, sizeof msg - used, "%s%s: %s", nfail++ ? "; " : "", f->check,
+                     f->detail);
     used = n < 0 || (size_t)n >= sizeof msg - used ? sizeof msg - 1 : used + (size_t)n;
   }
   if (nfail)

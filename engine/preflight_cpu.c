@@ -179,7 +179,7 @@ static void closest(struct side *d, json_t *src_defs,
   }
 }
 
-static void report(json_t *arr, struct side *s, struct side *d,
+static void report(struct qmig_report_preflight *arr, struct side *s, struct side *d,
                    json_t *src_defs, json_t *missing, json_t *host)
 {
   char list[600], best[160] = "";
@@ -230,7 +230,7 @@ static json_t *set_of(json_t *names)
 }
 
 /* Name what differs: the findings, or the side whose query failed. */
-static struct qmp_conn *analyse(json_t *arr, struct side *s,
+static struct qmp_conn *analyse(struct qmig_report_preflight *arr, struct side *s,
                                 struct side *d)
 {
   if (!(s->feat = expand(s->c, s->model)))
@@ -268,7 +268,7 @@ static struct qmp_conn *analyse(json_t *arr, struct side *s,
   return NULL;
 }
 
-int eng_pf_cpu(struct qmig_migration *m, json_t *arr)
+int eng_pf_cpu(struct qmig_migration *m, struct qmig_report_preflight *arr)
 {
   struct side s = { .c = m->src }, d = { .c = m->dst };
   struct qmp_conn *bad = NULL;

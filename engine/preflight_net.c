@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "engine/internal.h"
+#include "engine/session.h"
 
 #define CONNECT_TIMEOUT_MS 1000
 #define REMOTE_BUDGET_NS 2000000000LL /* probing a remote port range */
@@ -97,7 +98,8 @@ bool eng_pf_dst_local(const struct eng_config *c)
   return strncmp(c->dst, "unix:", 5) == 0 || (host[0] && host_is_local(host));
 }
 
-static void check_unix(struct qmig_migration *m, json_t *arr, const char *path)
+static void check_unix(struct qmig_migration *m, struct qmig_report_preflight *arr,
+                       const char *path)
 {
   char dir[PATH_MAX];
   struct stat st;
@@ -140,8 +142,9 @@ static bool is_wildcard(const struct sockaddr_storage *sa)
 
 /* From a host that is not this one, only a connection can tell: refused
  * means reachable with nothing listening. */
-static void check_remote(json_t *arr, const char *host, struct sockaddr_storage *sa,
-                         socklen_t len, unsigned lo, unsigned hi, const char *from)
+static void check_remote(struct qmig_report_preflight *arr, const char *host,
+                         struct sockaddr_storage *sa, socklen_t len, unsigned lo,
+                         unsigned hi, const char *from)
 {
   int64_t end = eng_mono_ns() + REMOTE_BUDGET_NS;
   unsigned p, used = 0;
@@ -169,7 +172,7 @@ static void check_remote(json_t *arr, const char *host, struct sockaddr_storage 
 
 struct port_job {
   struct qmig_migration *m;
-  json_t *arr;
+  struct qmig_report_preflight *arr;
   bool dst_here; /* the destination QEMU shares the checking thread's network */
   const char *from; /* where the check runs, for messages */
 };
@@ -178,7 +181,7 @@ static void check_port(void *arg)
 {
   struct port_job *j = arg;
   struct qmig_migration *m = j->m;
-  json_t *arr = j->arr;
+  struct qmig_report_preflight *arr = j->arr;
   const struct eng_config *c = &m->cfg;
   unsigned lo = c->stream.port_lo, hi = c->stream.port_hi, p;
   char host[256], why[300];
@@ -238,12 +241,13 @@ static void check_port(void *arg)
 /* The check runs where the source QEMU connects from: in its network
  * namespace when that is not qmig's (a thread enters it), and binds only
  * when the destination QEMU shares that namespace too. */
-void eng_pf_port(struct qmig_migration *m, json_t *arr)
+void eng_pf_port(struct qmig_migration *m, struct qmig_report_preflight *arr)
 {
   char self[64], src[64], dst[64], why[300];
-  if (m->cfg.tunnel.agent) { /* reaching the agent was the check (connecting) */
+  const char *agent = m->session->agent(m);
+  if (agent) { /* reaching the agent was the check (connecting) */
     eng_pf_add(arr, "data-port", ENG_PF_SKIP, "not checked: the stream goes through the "
-               "tunnel agent at %s", m->cfg.tunnel.agent);
+               "tunnel agent at %s", agent);
     return;
   }
   eng_netns_id(NULL, self, sizeof self);

@@ -6,7 +6,8 @@
  * with transport/'s contexts (x509, QEMU's certificate verified against the
  * CA and the host name), then a forwarder between that connection and one
  * end of a socketpair, and the ordinary QMP client on the other end, as the
- * tunnel does for the destination's QMP.  One QMP client, whatever the way. */
+ * tunnel does for the destination's QMP.  One QMP client, whatever the way;
+ * and eng_status, the one question every phase asks through it. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -173,6 +174,19 @@ struct qmp_conn *eng_qmp_connect(struct qmig_migration *m, const char *name, con
   if (strncmp(addr, "tls:", 4) == 0)
     return tls_connect(m, name, addr, err, errlen);
   return qmp_connect(name, addr, (int)m->cfg.qmp.timeout_ms, err, errlen);
+}
+
+/* The "status" of `cmd`'s reply (query-status: run state; query-migrate:
+ * migration status, "none" when absent) into out. */
+int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, char *out,
+               size_t len)
+{
+  json_t *r = NULL;
+  if (qmp_cmd(c, &r, QMP_TIMEOUT_DEFAULT, cmd, NULL) < 0)
+    return eng_errorf(m, "%s", qmp_error(c));
+  snprintf(out, len, "%s", json_string_value(json_object_get(r, "status")) ?: "none");
+  json_decref(r);
+  return 0;
 }
 
 void eng_qmp_end(struct qmig_migration *m)

@@ -17,9 +17,10 @@
 #include "engine/internal.h"
 #include "engine/mirror.h"
 #include "engine/recover.h"
+#include "engine/session.h"
 
 #define RECOVER_WAIT_MS 30000
-#define MAX_STEPS 64
+#define MAX_STEPS QMIG_MAX_RECOVER_STEPS
 #define MAX_RECONNECTS 3
 
 struct side {
@@ -38,7 +39,7 @@ struct rec {
   bool standalone;            /* qmig_recover: nothing known but what is observed */
   struct side s, d;
   struct eng_rfacts f;
-  json_t *found, *actions;    /* report section "recover" */
+  struct qmig_report_recover *out; /* the report's "recover"; NULL out of memory */
 };
 
 void eng_log(struct qmig_migration *m, const char *fmt, ...)
@@ -70,13 +71,10 @@ static struct qmp_conn *conn(struct qmig_migration *m, struct side *sd)
   sd->reconnects++;
   qmp_close(*c);
   *c = NULL;
-  if (m->cfg.tunnel.agent && c == &m->dst) { /* reached through the agent only */
-    *c = eng_tunnel_qmp(m);
-    if (!*c && !sd->err[0]) /* else keep why the tunnel could not be opened */
-      snprintf(sd->err, sizeof sd->err, "no QMP channel through the agent at %s", m->cfg.tunnel.agent);
-  } else {
+  if (c == &m->dst) /* as the session reaches it */
+    *c = m->session->reconnect_dst(m, sd->err, sizeof sd->err);
+  else
     *c = eng_qmp_connect(m, sd->name, sd->addr, sd->err, sizeof sd->err);
-  }
   return *c;
 }
 
@@ -184,43 +182,22 @@ static void say_found(struct qmig_migration *m, struct rec *r)
   describe(&r->d, false, b, sizeof b);
   eng_log(m, "found: %s", a);
   eng_log(m, "found: %s", b);
-  json_array_append_new(r->found, json_string(a));
-  json_array_append_new(r->found, json_string(b));
+  if (r->out) {
+    r->out->nfound = 2;
+    snprintf(r->out->found[0], sizeof r->out->found[0], "%s", a);
+    snprintf(r->out->found[1], sizeof r->out->found[1], "%s", b);
+  }
 }
 
-/* A fresh stream URI for post-copy's resume: through the tunnel's new
- * session (the agent's socket; ours for the source), a unix data-uri gets a
- * new path beside it, else tcp on the data host, first port that binds. */
+/* A fresh stream URI for post-copy's resume, from the session (native: a
+ * new unix path beside data-uri, or tcp on the data host; tunnel: the
+ * agent's socket, ours for the source), then the source's `migrate
+ * resume` to it. */
 static int postcopy_resume(struct qmig_migration *m, char *why, size_t len)
 {
-  char uri[300], host[200];
-  bool bound = false;
-  if (m->cfg.tunnel.agent) {
-    char keep[sizeof m->err];
-    snprintf(keep, sizeof keep, "%s", m->err);
-    if (eng_tunnel_recover(m) < 0) {
-      snprintf(why, len, "%s", m->err);
-      snprintf(m->err, sizeof m->err, "%s", keep);
-      return -1;
-    }
-    snprintf(uri, sizeof uri, "%s", m->uri);
-    bound = true;
-  } else if (m->cfg.stream.uri && !strncmp(m->cfg.stream.uri, "unix:", 5)) {
-    snprintf(uri, sizeof uri, "%s-recover", m->cfg.stream.uri);
-    unlink(uri + 5);
-    bound = qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-recover", "{s:s}", "uri", uri) == 0;
-  } else {
-    eng_data_host(&m->cfg, host, sizeof host);
-    bool v6 = strchr(host, ':') && host[0] != '[';
-    for (unsigned p = m->cfg.stream.port_lo; p <= m->cfg.stream.port_hi && !bound; p++) {
-      snprintf(uri, sizeof uri, v6 ? "tcp:[%s]:%u" : "tcp:%s:%u", host, p);
-      bound = qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-recover", "{s:s}", "uri", uri) == 0;
-      if (!bound && (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use")))
-        break;
-    }
-  }
-  if (!bound)
-    return snprintf(why, len, "destination migrate-recover: %s", qmp_error(m->dst)), -1;
+  char uri[300];
+  if (m->session->resume(m, uri, sizeof uri, why, len) < 0)
+    return -1;
   if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "migrate", "{s:s,s:b}", "uri", uri, "resume", 1) < 0)
     return snprintf(why, len, "source migrate resume to %s: %s", uri, qmp_error(m->src)), -1;
   snprintf(m->uri, sizeof m->uri, "%s", uri);
@@ -297,9 +274,10 @@ static void fingerprint(const struct rec *r, char *out, size_t len)
 static enum qmig_outcome finish(struct qmig_migration *m, struct rec *r, enum eng_ract end,
                                 const char *why)
 {
-  json_object_set_new(m->report_extra, "recover",
-                      json_pack("{s:o,s:o,s:s,s:s}", "found", r->found, "actions", r->actions,
-                                "result", eng_ract_name(end), "why", why));
+  if (r->out) {
+    r->out->result = eng_ract_name(end);
+    snprintf(r->out->why, sizeof r->out->why, "%s", why);
+  }
   errbuf_appendf(m->err, sizeof m->err, "%s", why);
   eng_log(m, "%s", why);
   if (end == ENG_R_END_DST) {
@@ -318,8 +296,9 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
   int64_t start = eng_mono_ns(), changed = start;
   int64_t cap_ns = m->cfg.timeout_s ? (int64_t)m->cfg.timeout_s * 1000000000 : 0;
   int wait_ms = m->cfg.poll_ms < 50 ? 50 : m->cfg.poll_ms > 500 ? 500 : (int)m->cfg.poll_ms;
-  r->found = json_array();
-  r->actions = json_array();
+  r->out = ENG_SECTION(m, recover);
+  if (r->out)
+    memset(r->out, 0, sizeof *r->out);
   observe(m, r);
   say_found(m, r);
   /* Actions are bounded by MAX_STEPS (each is taken once anyway), waits by
@@ -347,7 +326,11 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
     r->f.tried[a] = true;
     int rc = act(m, r, a, did, sizeof did);
     eng_log(m, "%s", did);
-    json_array_append_new(r->actions, json_pack("{s:s,s:b}", "did", did, "ok", rc == 0));
+    if (r->out && r->out->nactions < QMIG_MAX_RECOVER_STEPS) { /* = MAX_STEPS */
+      struct qmig_recover_action *ra = &r->out->actions[r->out->nactions++];
+      snprintf(ra->did, sizeof ra->did, "%s", did);
+      ra->ok = rc == 0;
+    }
     errbuf_appendf(m->err, sizeof m->err, "%s", did);
     observe(m, r);
     fingerprint(r, fp, sizeof fp);
@@ -357,13 +340,36 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
   return finish(m, r, ENG_R_END_UNCERTAIN, "recovery took too many steps");
 }
 
+/* The destination as messages name it: its QMP address, or tunnel:AGENT. */
+static const char *dst_addr(const struct qmig_migration *m, char *buf, size_t len)
+{
+  const char *agent = m->session->agent(m);
+  if (!agent)
+    return m->cfg.dst;
+  snprintf(buf, len, "tunnel:%s", agent);
+  return buf;
+}
+
+/* "; if the qmig that ran it died, run: qmig recover ..." with the options
+ * that address this pair. */
+void eng_recover_hint(const struct qmig_migration *m, char *out, size_t len)
+{
+  int n = snprintf(out, len, "; if the qmig that started it died, bring the pair to one "
+                   "running guest with: qmig recover");
+  if (n < 0 || (size_t)n >= len)
+    return;
+  if (m->cfg.lab)
+    snprintf(out + n, len - (size_t)n, " --lab %s", m->cfg.lab);
+  else
+    m->session->recover_args(m, out + n, len - (size_t)n);
+}
+
 enum qmig_outcome eng_recover(struct qmig_migration *m)
 {
   char tun[300];
-  snprintf(tun, sizeof tun, "tunnel:%s", m->cfg.tunnel.agent ? m->cfg.tunnel.agent : "");
   struct rec r = {
     .s = { .name = "source", .c = &m->src, .addr = m->cfg.src },
-    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel.agent ? tun : m->cfg.dst },
+    .d = { .name = "destination", .c = &m->dst, .addr = dst_addr(m, tun, sizeof tun) },
     .f = { .postcopy_started = m->policy.postcopy_started,
            .dst_touched = m->facts.incoming_issued || m->facts.migrate_issued,
            .dst_never_ran = !m->facts.resume_seen,
@@ -387,24 +393,19 @@ enum qmig_outcome qmig_recover(struct qmig_migration *m)
     return eng_end(m, QMIG_USAGE);
   }
   char tun[300];
-  snprintf(tun, sizeof tun, "tunnel:%s", m->cfg.tunnel.agent ? m->cfg.tunnel.agent : "");
   struct rec r = {
     .standalone = true,
     .s = { .name = "source", .c = &m->src, .addr = m->cfg.src },
-    .d = { .name = "destination", .c = &m->dst, .addr = m->cfg.tunnel.agent ? tun : m->cfg.dst },
+    .d = { .name = "destination", .c = &m->dst, .addr = dst_addr(m, tun, sizeof tun) },
     .f = { .can_resume_postcopy = true,
            .keep_dst = m->cfg.dst_action == ENG_DST_KEEP,
            .quit_source = m->cfg.quit_source },
   };
   eng_set_state(m, QMIG_S_CONNECTING, NULL);
   m->src = eng_qmp_connect(m, "source", m->cfg.src, r.s.err, sizeof r.s.err);
-  if (m->cfg.tunnel.agent) {
-    if (eng_tunnel_connect_dst(m) < 0)
-      snprintf(r.d.err, sizeof r.d.err, "%s", m->err);
-    m->err[0] = '\0';
-  } else {
-    m->dst = eng_qmp_connect(m, "destination", m->cfg.dst, r.d.err, sizeof r.d.err);
-  }
+  if (m->session->connect_dst(m) < 0) /* its reason is the side's, not the run's */
+    snprintf(r.d.err, sizeof r.d.err, "%s", m->err);
+  m->err[0] = '\0';
   r.s.reconnects = r.d.reconnects = 1; /* just tried */
   if (!m->src && !m->dst) {
     eng_errorf(m, "neither side can be reached: source %s: %s; destination %s: %s",

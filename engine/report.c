@@ -1,5 +1,6 @@
 /* report.c - the downtime report: derived from what the run gathered, as a
- * struct (qmig_report) and as JSON.  docs/REPORT.md describes each field. */
+ * struct (qmig_report); report_json.c writes it and the sections as JSON.
+ * docs/REPORT.md describes each field. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,77 +87,4 @@ void eng_report_fill(struct qmig_migration *m)
   r->cpu_s = eng_cpu_s() - m->facts.cpu0_s;
   fill_passes(m, r);
   eng_policy_report(m);
-}
-
-static json_t *num(double v)
-{
-  return v < 0 ? json_null() : json_real(v);
-}
-
-char *qmig_report_json(const struct qmig_migration *m)
-{
-  const struct qmig_report *r = &m->report;
-  static const char *const outcomes[] = { "migrated", "not-migrated", "usage",
-                                          "not-started", "uncertain" };
-  json_t *passes = json_array();
-  for (unsigned i = 0; i < r->npasses; i++) {
-    const struct qmig_pass *p = &r->passes[i];
-    json_array_append_new(passes, json_pack("{s:i,s:I,s:o,s:o}", "pass", (int)p->pass,
-                                            "bytes", (json_int_t)p->bytes,
-                                            "duration_ms", num(p->duration_ms),
-                                            "dirty_bytes_per_s", num(p->dirty_bytes_per_s)));
-  }
-  const struct eng_hb_result *hb = &m->facts.hb_result;
-  json_t *heart = json_pack("{s:o,s:i,s:i,s:o,s:o,s:o,s:o,s:b}",
-                            "period_ms", num(r->heartbeat_period_ms),
-                            "src_lines", (int)hb->src_lines, "dst_lines", (int)hb->dst_lines,
-                            "last_src_seq", hb->src_lines ? json_integer(hb->last_src_seq) : json_null(),
-                            "first_dst_seq", hb->dst_lines ? json_integer(hb->first_dst_seq) : json_null(),
-                            "max_gap_src_ms", hb->src_lines > 1 ? json_real(hb->max_gap_src_ns / 1e6) : json_null(),
-                            "max_gap_dst_ms", hb->dst_lines > 1 ? json_real(hb->max_gap_dst_ns / 1e6) : json_null(),
-                            "reader_realtime", hb->realtime);
-  json_t *warnings = json_array();
-  for (const char *w = r->warnings; *w;) {
-    const char *end = strstr(w, "; ");
-    size_t n = end ? (size_t)(end - w) : strlen(w);
-    json_array_append_new(warnings, json_stringn(w, n));
-    w += n + (end ? 2 : 0);
-  }
-  json_t *o = json_object();
-  const struct { const char *key; json_t *v; } f[] = {
-    { "qmig_version", json_string(QMIG_VERSION) },
-    { "outcome", json_integer(r->outcome) },
-    { "outcome_name", json_string(outcomes[r->outcome]) },
-    { "status", json_string(r->status) },
-    { "error", json_string(r->error) },
-    { "failed_state", json_string(r->failed_state) },
-    { "final_state", json_string(qmig_state_name(m->state)) },
-    { "warnings", warnings },
-    { "src", json_pack("{s:s?,s:s}", "qmp", m->cfg.src, "qemu_version", r->src_version) },
-    { "dst", json_pack("{s:s?,s:s}", "qmp", m->cfg.dst, "qemu_version", r->dst_version) },
-    { "data_uri", json_string(r->data_uri) },
-    { "config", eng_config_json(&m->cfg) },
-    { "setup_ms", num(r->setup_ms) },
-    { "total_ms", num(r->total_ms) },
-    { "qemu_downtime_ms", num(r->qemu_downtime_ms) },
-    { "stop_to_resume_pause_ms", num(r->pause_ms) },
-    { "guest_stall_ms", num(r->guest_stall_ms) },
-    { "heartbeat", heart },
-    { "transferred_bytes", json_integer((json_int_t)r->transferred_bytes) },
-    { "ram_total_bytes", json_integer((json_int_t)r->total_bytes) },
-    { "throughput_bytes_per_s", num(r->throughput_bytes_per_s) },
-    { "dst_tail_ms", num(r->dst_tail_ms) },
-    { "wall_ms", num(r->wall_ms) },
-    { "engine_overhead_ms", num(r->engine_overhead_ms) },
-    { "qmig_cpu_s", num(r->cpu_s) },
-    { "passes", passes },
-  };
-  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
-    json_object_set_new(o, f[i].key, f[i].v ? f[i].v : json_null());
-  json_object_update(o, m->report_extra); /* module sections */
-  if (!o)
-    return NULL;
-  char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-  json_decref(o);
-  return s;
 }

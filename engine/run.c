@@ -1,61 +1,27 @@
-/* run.c - qmig_run() and the phases before the stream moves: connect, probe,
- * configure, migrate-incoming.  Nothing here touches the source guest's run
- * state; a failure in these phases leaves the source exactly as it was. */
+/* run.c - qmig_run(), qmig_check() and the phases before the stream moves:
+ * connect, probe, configure, migrate-incoming (the destination's side of
+ * connect and incoming through the transport session, engine/session.h).
+ * Nothing here touches the source guest's run state; a failure in these
+ * phases leaves the source exactly as it was. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/errbuf.h"
 #include "engine/internal.h"
 #include "engine/mirror.h"
-
+#include "engine/session.h"
 
 int eng_connect(struct qmig_migration *m)
 {
   char e[512];
   /* Both addresses first: a refused one stops us before any connection. */
   if (eng_qmp_addr_check(m, "source", m->cfg.src, e, sizeof e) < 0 ||
-      (!m->cfg.tunnel.agent && eng_qmp_addr_check(m, "destination", m->cfg.dst, e, sizeof e) < 0))
+      m->session->check_dst(m, e, sizeof e) < 0)
     return eng_errorf(m, "%s", e);
   m->src = eng_qmp_connect(m, "source", m->cfg.src, e, sizeof e);
   if (!m->src)
     return eng_errorf(m, "%s", e);
-  if (m->cfg.tunnel.agent)
-    return eng_tunnel_connect_dst(m);
-  m->dst = eng_qmp_connect(m, "destination", m->cfg.dst, e, sizeof e);
-  if (!m->dst)
-    return eng_errorf(m, "%s", e);
-  return 0;
-}
-
-/* The "status" of `cmd`'s reply (query-status: run state; query-migrate:
- * migration status, "none" when absent) into out. */
-int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, char *out,
-               size_t len)
-{
-  json_t *r = NULL;
-  if (qmp_cmd(c, &r, QMP_TIMEOUT_DEFAULT, cmd, NULL) < 0)
-    return eng_errorf(m, "%s", qmp_error(c));
-  snprintf(out, len, "%s", json_string_value(json_object_get(r, "status")) ?: "none");
-  json_decref(r);
-  return 0;
-}
-
-/* "; if the qmig that ran it died, run: qmig recover ..." with the options
- * that address this pair. */
-void eng_recover_hint(const struct eng_config *c, char *out, size_t len)
-{
-  int n = snprintf(out, len, "; if the qmig that started it died, bring the pair to one "
-                   "running guest with: qmig recover");
-  if (n < 0 || (size_t)n >= len)
-    return;
-  if (c->lab)
-    snprintf(out + n, len - (size_t)n, " --lab %s", c->lab);
-  else if (c->tunnel.agent)
-    snprintf(out + n, len - (size_t)n, " --src %s --tunnel %s%s", c->src, c->tunnel.agent,
-             c->tunnel.tls ? " (and the same --tunnel-tls options)" : "");
-  else
-    snprintf(out + n, len - (size_t)n, " --src %s --dst %s", c->src, c->dst);
+  return m->session->connect_dst(m);
 }
 
 /* State of capability `cap` in a query-migrate-capabilities result:
@@ -131,11 +97,6 @@ static int check_side(struct qmig_migration *m, struct qmp_conn *c, json_t **cap
   return rc;
 }
 
-void eng_warn(struct qmig_migration *m, const char *msg)
-{
-  errbuf_appendf(m->report.warnings, sizeof m->report.warnings, "%s", msg);
-}
-
 /* QEMU < 9.0 under TCG loses dirty pages when a RAM block is a multiple of
  * 256 KiB (fixed by 03bfc2188f; docs/DESIGN.md).  Base memory stands in for
  * the RAM block.  Only a warning: the user may know better. */
@@ -172,7 +133,7 @@ int eng_probe(struct qmig_migration *m)
   if (strcmp(s, "running") != 0 && strcmp(s, "paused") != 0)
     return eng_errorf(m, "source guest is '%s', not running or paused: nothing to migrate", s);
   char hint[700];
-  eng_recover_hint(&m->cfg, hint, sizeof hint);
+  eng_recover_hint(m, hint, sizeof hint);
   if (strcmp(ms, "none") && strcmp(ms, "completed") && strcmp(ms, "failed") &&
       strcmp(ms, "cancelled"))
     return eng_errorf(m, "source already has a migration in state '%s'%s", ms, hint);
@@ -290,59 +251,9 @@ int eng_configure(struct qmig_migration *m)
   return set_params(m, m->dst, false) < 0 || set_params(m, m->src, true) < 0 ? -1 : 0;
 }
 
-/* Host part of "tcp:HOST:PORT" or "tls:HOST:PORT" into out ("" if neither). */
-void eng_tcp_host(const char *addr, char *out, size_t len)
-{
-  out[0] = '\0';
-  if (strncmp(addr, "tcp:", 4) != 0 && strncmp(addr, "tls:", 4) != 0)
-    return;
-  const char *h = addr + 4, *colon = strrchr(h, ':');
-  size_t n = (size_t)(colon - h);
-  if (n >= len)
-    n = len - 1;
-  memcpy(out, h, n);
-  out[n] = '\0';
-}
-
-/* The address the destination listens on for the stream: data-host, else
- * the host of a tcp: destination QMP address, else 127.0.0.1. */
-void eng_data_host(const struct eng_config *c, char *out, size_t len)
-{
-  if (c->stream.host)
-    snprintf(out, len, "%s", c->stream.host);
-  else
-    eng_tcp_host(c->dst, out, len);
-  if (out[0] == '\0')
-    snprintf(out, len, "127.0.0.1");
-}
-
 int eng_incoming(struct qmig_migration *m)
 {
-  if (m->cfg.tunnel.agent)
-    return eng_tunnel_incoming(m);
-  if (m->cfg.stream.uri) {
-    snprintf(m->uri, sizeof m->uri, "%s", m->cfg.stream.uri);
-    if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-incoming", "{s:s}", "uri", m->uri) < 0)
-      return eng_errorf(m, "%s", qmp_error(m->dst));
-    m->facts.incoming_issued = true;
-    return 0;
-  }
-  char host[200];
-  eng_data_host(&m->cfg, host, sizeof host);
-  bool v6 = strchr(host, ':') && host[0] != '[';
-  /* The destination binds: the first port of the range it can bind wins
-   * (a failed migrate-incoming can be retried in QEMU 7.2). */
-  for (unsigned port = m->cfg.stream.port_lo; port <= m->cfg.stream.port_hi; port++) {
-    snprintf(m->uri, sizeof m->uri, v6 ? "tcp:[%s]:%u" : "tcp:%s:%u", host, port);
-    if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-incoming", "{s:s}", "uri", m->uri) == 0) {
-      m->facts.incoming_issued = true;
-      return 0;
-    }
-    if (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use"))
-      return eng_errorf(m, "%s", qmp_error(m->dst));
-  }
-  return eng_errorf(m, "destination: no free port for the stream in %u-%u on %s (%s)",
-                    m->cfg.stream.port_lo, m->cfg.stream.port_hi, host, qmp_error(m->dst));
+  return m->session->incoming(m);
 }
 
 /* Probing ends with the preflight checks (all problems at once) and, when
@@ -378,34 +289,6 @@ static enum qmig_outcome setup(struct qmig_migration *m)
     return QMIG_NOT_STARTED;
   }
   return QMIG_MIGRATED;
-}
-
-/* Every entry point (qmig_run, qmig_check, qmig_dirty_rate) runs once,
- * between eng_begin and eng_end. */
-int eng_begin(struct qmig_migration *m)
-{
-  if (m->ran)
-    return eng_errorf(m, "this migration has already run; create a new one");
-  m->ran = true;
-  m->facts.t0_mono_ns = eng_mono_ns();
-  m->facts.cpu0_s = eng_cpu_s();
-  return 0;
-}
-
-/* Fill the report and free the QMP sockets: they take one client at a
- * time, and whoever looks at the guests next needs them. */
-enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out)
-{
-  m->facts.end_mono_ns = eng_mono_ns();
-  m->report.outcome = out;
-  eng_mirror_report(m);
-  eng_report_fill(m);
-  qmp_close(m->src);
-  qmp_close(m->dst);
-  m->src = m->dst = NULL;
-  eng_qmp_end(m);
-  eng_tunnel_end(m);
-  return out;
 }
 
 /* Connect, probe and run the preflight checks; change nothing. */
@@ -456,7 +339,7 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
   if (out == QMIG_NOT_STARTED)
     eng_mirror_abort(m); /* the source's disks were only read */
   if (out == QMIG_NOT_STARTED && !m->facts.incoming_issued) {
-    eng_tunnel_blame(m);
+    m->session->blame(m);
     /* Nothing moved and nothing was started: both QEMUs are as they were
      * (capabilities may have been set, which changes no guest state). */
     size_t n = strlen(m->err);
@@ -472,7 +355,7 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
   } else if (out == QMIG_NOT_STARTED) {
     /* migrate-incoming was issued: the destination listens for a stream
      * that will not come; recovery stops it. */
-    eng_tunnel_blame(m);
+    m->session->blame(m);
     eng_set_state(m, QMIG_S_CANCELLING, m->err);
     enum qmig_outcome r = eng_recover(m);
     out = r == QMIG_NOT_MIGRATED ? QMIG_NOT_STARTED : r;
@@ -484,7 +367,7 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
     eng_set_state(m, QMIG_S_COMPLETED, NULL);
     out = QMIG_MIGRATED;
   } else {
-    eng_tunnel_blame(m);
+    m->session->blame(m);
     eng_set_state(m, QMIG_S_CANCELLING, m->err);
     /* Recovery first: a source paused before the switchover resumes without
      * waiting for the disk jobs to be cancelled and NBD torn down. */

@@ -12,6 +12,7 @@
 #include "common/errbuf.h"
 #include "engine/internal.h"
 #include "engine/mirror.h"
+#include "engine/session.h"
 
 static const char *const state_names[] = {
   [QMIG_S_INIT] = "init",           [QMIG_S_CONNECTING] = "connecting",
@@ -120,7 +121,6 @@ struct qmig_migration *qmig_new(void)
   }
   eng_config_init(&m->cfg);
   m->state = QMIG_S_INIT;
-  m->report_extra = json_object();
   return m;
 }
 
@@ -132,10 +132,11 @@ void qmig_free(struct qmig_migration *m)
   qmp_close(m->src);
   qmp_close(m->dst);
   eng_qmp_end(m);
-  eng_tunnel_end(m);
-  json_decref(m->report_extra);
+  if (m->session)
+    m->session->end(m);
+  eng_sections_free(&m->sec);
   eng_mirror_free(m->mirror);
-  json_decref(m->policy.steps);
+  free(m->policy.steps);
   json_decref(m->caps[0]);
   json_decref(m->caps[1]);
   eng_config_free(&m->cfg);

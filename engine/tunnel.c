@@ -1,4 +1,5 @@
-/* tunnel.c - the engine's side of a tunnelled migration (option `tunnel`).
+/* tunnel.c - the tunnel session (engine/session.h, engine/tunnel.h): the
+ * engine's side of a tunnelled migration (option `tunnel`).
  *
  * Connect: a control connection (TLS 1.3 with the credential) to the agent
  * opens the session: the agent issues its id and the destination's
@@ -7,18 +8,11 @@
  * docs/TUNNEL.md); data channels are TLS or plain (tunnel-data); NTP-style clock
  * probes over it give the offset of the destination's clock; a `qmp`
  * channel relays the destination QMP into a local socketpair that the
- * ordinary QMP client uses.
- * Incoming: migrate-incoming with the agent's URI on the destination; the
- * source gets a private unix socket (0600 in a 0700 dir).  An acceptor
- * thread reads the first bytes of each connection the source QEMU opens,
- * tells main from multifd (and its id), opens one tunnel connection per
- * QEMU channel and hands both to an io_uring forwarder (transport/fwd.c).
+ * ordinary QMP client uses.  The source's channels: tunnel_chan.c.
  * End: waits (bounded) for the forwarders, then writes the "tunnel" report
  * section: channels, bytes, TLS, clock offset, forwarder CPU. */
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,88 +21,12 @@
 #include <openssl/crypto.h>
 
 #include "common/errbuf.h"
-#include "engine/internal.h"
 #include "engine/nbdfwd.h"
-#include "transport/transport.h"
+#include "engine/session.h"
+#include "engine/tunnel.h"
 
-#define MAX_CH 300
 #define CLOCK_SAMPLES 8
-#define CLASSIFY_MS 10000
 #define END_WAIT_MS 10000
-
-struct chan {
-  unsigned kind, index;
-  size_t prefix;               /* header bytes sent before the forwarder ran */
-  struct tp_fwd *fwd;
-  struct tp_fwd_stats st;
-};
-
-struct eng_tunnel {
-  struct tp_tls *tls;
-  const char *agent;           /* cfg.tunnel.agent */
-  bool data_plain;             /* tunnel-data plain: main/multifd/nbd without TLS */
-  uint8_t session[TP_SESSION_LEN]; /* issued by the agent */
-  uint8_t key[TP_KEY_LEN];     /* exported from the control connection's TLS */
-  bool have_key;               /* false only with tunnel-insecure-no-auth */
-  char session_hex[2 * TP_SESSION_LEN + 1];
-  struct tp_conn *control;
-  char incoming[256];          /* the agent's URI for migrate-incoming */
-  char nbd[256];               /* the agent's socket for QEMU's NBD server */
-  char nbd_path[96];           /* ours, that the source's NBD client uses */
-  struct eng_nbdfwd *nbd_fwd;  /* its acceptor (engine/nbdfwd.c) */
-  char tls_desc[160];
-  char auth[16];               /* the agent's: psk, x509, none */
-  int timeout_ms;
-  double offset_ms, uncertainty_ms;
-  unsigned samples;
-  char dir[64], path[96];
-  int lfd;
-  pthread_t acceptor;
-  bool acceptor_started;
-  bool resume;                 /* post-copy resume: the source's one connection is main */
-  atomic_bool stop;
-  pthread_mutex_t lock;        /* ch, nch, error */
-  struct chan ch[MAX_CH];
-  unsigned nch;
-  char error[512];             /* first channel that could not be opened */
-};
-
-static void record(struct eng_tunnel *t, const char *msg)
-{
-  pthread_mutex_lock(&t->lock);
-  if (!t->error[0])
-    snprintf(t->error, sizeof t->error, "%s", msg);
-  pthread_mutex_unlock(&t->lock);
-}
-
-static void add_chan(struct eng_tunnel *t, unsigned kind, unsigned index, size_t prefix,
-                     struct tp_fwd *f)
-{
-  pthread_mutex_lock(&t->lock);
-  if (t->nch < MAX_CH)
-    t->ch[t->nch++] = (struct chan){ kind, index, prefix, f, { 0 } };
-  else
-    tp_fwd_abort(f); /* cannot track it: do not let it run unseen */
-  pthread_mutex_unlock(&t->lock);
-}
-
-/* A new data channel of the session: TCP, TLS, hello, the session proof. */
-static struct tp_conn *open_channel(struct eng_tunnel *t, unsigned kind, unsigned index,
-                                    char *err, size_t errlen)
-{
-  char label[200];
-  if (kind == TP_K_MULTIFD)
-    snprintf(label, sizeof label, "multifd channel %u to %s", index, t->agent);
-  else
-    snprintf(label, sizeof label, "%s channel to %s", tp_kind_name(kind), t->agent);
-  /* QMP always over TLS; migration and NBD per tunnel-data. */
-  bool plain = t->data_plain && kind != TP_K_QMP;
-  struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = (uint8_t)kind,
-                        .index = (uint16_t)index };
-  memcpy(h.session, t->session, TP_SESSION_LEN);
-  return tp_channel_open(t->agent, plain ? NULL : t->tls, label, &h,
-                         t->have_key ? t->key : NULL, NULL, 0, t->timeout_ms, err, errlen);
-}
 
 /* One line from the control connection (replies are one line each). */
 static int control_line(struct eng_tunnel *t, char *buf, size_t len)
@@ -172,7 +90,7 @@ static int clock_sync(struct qmig_migration *m, struct eng_tunnel *t)
 static struct qmp_conn *open_qmp(struct qmig_migration *m, char *err, size_t errlen)
 {
   struct eng_tunnel *t = m->tunnel;
-  struct tp_conn *c = open_channel(t, TP_K_QMP, 0, err, errlen);
+  struct tp_conn *c = eng_tunnel_open_channel(t, TP_K_QMP, 0, err, errlen);
   int sv[2];
   if (!c)
     return NULL;
@@ -186,36 +104,56 @@ static struct qmp_conn *open_qmp(struct qmig_migration *m, char *err, size_t err
     close(sv[0]);
     return NULL;
   }
-  add_chan(t, TP_K_QMP, 0, 0, f);
-  return qmp_open_fd("destination", sv[0], (int)m->cfg.qmp.timeout_ms, err, errlen);
+  eng_tunnel_add_chan(t, TP_K_QMP, 0, 0, f);
+  return qmp_open_fd("destination", sv[0], t->timeout_ms, err, errlen);
 }
 
-struct qmp_conn *eng_tunnel_qmp(struct qmig_migration *m)
+/* Recovery's reconnect: a fresh qmp channel of the session connect_dst
+ * opened (why it could not be opened is not kept: a reason already in err
+ * is, else the agent is named). */
+static struct qmp_conn *tunnel_reconnect_dst(struct qmig_migration *m, char *err, size_t errlen)
 {
+  struct eng_tunnel *t = m->tunnel;
   char e[512];
-  return m->tunnel && m->tunnel->control ? open_qmp(m, e, sizeof e) : NULL;
+  struct qmp_conn *c = t && t->control ? open_qmp(m, e, sizeof e) : NULL;
+  if (!c && !err[0])
+    snprintf(err, errlen, "no QMP channel through the agent at %s", t ? t->agent : "?");
+  return c;
 }
 
-int eng_tunnel_connect_dst(struct qmig_migration *m)
+int eng_tunnel_new(struct qmig_migration *m, const struct eng_tunnel_cfg *opts, int timeout_ms)
 {
-  const struct eng_config *c = &m->cfg;
-  char e[512];
   struct eng_tunnel *t = calloc(1, sizeof *t);
   if (!t)
     return eng_errorf(m, "out of memory");
   m->tunnel = t;
   pthread_mutex_init(&t->lock, NULL);
   t->lfd = -1;
-  t->agent = c->tunnel.agent;
-  t->timeout_ms = (int)c->qmp.timeout_ms;
-  if (c->tunnel.tls != ENG_TLS_NONE) {
-    struct tp_tls_opts o = { .mode = c->tunnel.tls, .dir = c->tunnel.tls_dir,
-                             .peer_name = c->tunnel.peer_name, .psk_file = c->tunnel.psk_file,
-                             .psk_identity = c->tunnel.psk_identity };
-    if (!(t->tls = tp_tls_new(&o, e, sizeof e)))
+  t->opts = opts;
+  t->agent = opts->agent;
+  t->timeout_ms = timeout_ms;
+  return 0;
+}
+
+/* The agent is reached with the tunnel's credential: no address to refuse. */
+static int tunnel_check_dst(struct qmig_migration *m, char *err, size_t errlen)
+{
+  (void)m, (void)err, (void)errlen;
+  return 0;
+}
+
+static int tunnel_connect_dst(struct qmig_migration *m)
+{
+  struct eng_tunnel *t = m->tunnel;
+  const struct eng_tunnel_cfg *o = t->opts;
+  char e[512];
+  if (o->tls != ENG_TLS_NONE) {
+    struct tp_tls_opts to = { .mode = o->tls, .dir = o->tls_dir, .peer_name = o->peer_name,
+                              .psk_file = o->psk_file, .psk_identity = o->psk_identity };
+    if (!(t->tls = tp_tls_new(&to, e, sizeof e)))
       return eng_errorf(m, "tunnel TLS: %s", e);
   }
-  t->data_plain = c->tunnel.data == ENG_TDATA_PLAIN;
+  t->data_plain = o->data == ENG_TDATA_PLAIN;
   char label[300];
   snprintf(label, sizeof label, "control connection to %s", t->agent);
   struct tp_session_info si;
@@ -246,172 +184,6 @@ int eng_tunnel_connect_dst(struct qmig_migration *m)
   return 0;
 }
 
-/* Read QEMU's first bytes; the channel's kind and index.  0, or -1 with a
- * message. */
-static int classify(int fd, uint8_t *b, size_t *n, unsigned *kind, unsigned *index, char *e,
-                    size_t elen)
-{
-  int64_t deadline = tp_mono_ms() + CLASSIFY_MS;
-  *n = 0;
-  for (;;) {
-    int rc = tp_classify(b, *n, kind, index);
-    if (rc == 0)
-      return 0;
-    if (rc < 0) {
-      snprintf(e, elen, "the source opened a connection that is neither a main nor a "
-                        "multifd channel (it starts %02x%02x%02x%02x)", b[0], b[1], b[2], b[3]);
-      return -1;
-    }
-    int64_t left = deadline - tp_mono_ms();
-    struct pollfd p = { .fd = fd, .events = POLLIN };
-    if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
-      snprintf(e, elen, "the source's new channel sent no header within %d ms", CLASSIFY_MS);
-      return -1;
-    }
-    ssize_t r = recv(fd, b + *n, TP_CLASSIFY_NEED - *n, 0);
-    if (r <= 0) {
-      snprintf(e, elen, "the source closed a new channel before its header");
-      return -1;
-    }
-    *n += (size_t)r;
-  }
-}
-
-/* One connection from the source QEMU: to the agent, forwarded. */
-static void take_channel(struct eng_tunnel *t, int fd)
-{
-  uint8_t b[TP_CLASSIFY_NEED] = { 0 };
-  size_t n;
-  unsigned kind = TP_K_MAIN, index = 0;
-  char e[512];
-  /* A resumed post-copy stream starts with commands, not QEMU's stream
-   * header: nothing to classify, it is the main channel. */
-  if (t->resume)
-    n = 0;
-  else if (classify(fd, b, &n, &kind, &index, e, sizeof e) < 0) {
-    record(t, e);
-    close(fd);
-    return;
-  }
-  struct tp_conn *c = open_channel(t, kind, index, e, sizeof e);
-  if (!c) {
-    record(t, e);
-    close(fd);
-    return;
-  }
-  /* What we read to classify goes first. */
-  if (tp_conn_write_all(c, b, n, t->timeout_ms) < 0) {
-    record(t, tp_conn_error(c));
-    tp_conn_free(c);
-    close(fd);
-    return;
-  }
-  struct tp_fwd *f = tp_fwd_start(fd, c, e, sizeof e);
-  if (!f) {
-    record(t, e);
-    return;
-  }
-  add_chan(t, kind, index, n, f);
-}
-
-static void *acceptor(void *p)
-{
-  struct eng_tunnel *t = p;
-  while (!atomic_load(&t->stop)) {
-    int fd = tp_accept(t->lfd, 200, NULL, 0);
-    if (fd >= 0)
-      take_channel(t, fd);
-  }
-  return NULL;
-}
-
-/* The private 0700 directory of our unix sockets. */
-static int private_dir(struct qmig_migration *m, struct eng_tunnel *t)
-{
-  if (t->dir[0])
-    return 0;
-  snprintf(t->dir, sizeof t->dir, "/tmp/qmig-tunnel.XXXXXX");
-  if (!mkdtemp(t->dir)) {
-    t->dir[0] = '\0';
-    return eng_errorf(m, "tunnel: private directory: %s", strerror(errno));
-  }
-  return 0;
-}
-
-/* One NBD connection of the source QEMU (the client speaks second: nothing
- * to classify): to the agent as the next nbd channel, forwarded. */
-static struct tp_conn *nbd_open(void *ctx, unsigned index, char *err, size_t errlen)
-{
-  return open_channel(ctx, TP_K_NBD, index, err, errlen);
-}
-
-static void nbd_add(void *ctx, unsigned index, struct tp_fwd *f)
-{
-  add_chan(ctx, TP_K_NBD, index, 0, f);
-}
-
-static void nbd_fail(void *ctx, const char *why)
-{
-  record(ctx, why);
-}
-
-int eng_tunnel_nbd(struct qmig_migration *m, char *listen, size_t llen, char *connect,
-                   size_t clen)
-{
-  struct eng_tunnel *t = m->tunnel;
-  char e[512];
-  if (!t->nbd[0])
-    return eng_errorf(m, "tunnel: the agent at %s does not serve NBD (an older qmig agent?)",
-                      t->agent);
-  if (private_dir(m, t) < 0)
-    return -1;
-  snprintf(t->nbd_path, sizeof t->nbd_path, "%s/nbd.sock", t->dir);
-  static const struct eng_nbdfwd_ops ops = { nbd_open, nbd_add, nbd_fail };
-  t->nbd_fwd = eng_nbdfwd_start(t->nbd_path, &ops, t, e, sizeof e);
-  if (!t->nbd_fwd)
-    return eng_errorf(m, "tunnel: %s", e);
-  snprintf(listen, llen, "%s", t->nbd);
-  snprintf(connect, clen, "unix:%s", t->nbd_path);
-  return 0;
-}
-
-/* `cmd` (migrate-incoming, or migrate-recover to resume post-copy) with the
- * agent's URI on the destination; m->uri becomes our private socket, whose
- * connections the acceptor forwards. */
-static int listen_source(struct qmig_migration *m, const char *cmd)
-{
-  struct eng_tunnel *t = m->tunnel;
-  char e[512];
-  if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, cmd, "{s:s}", "uri", t->incoming) < 0)
-    return eng_errorf(m, "%s", qmp_error(m->dst));
-  m->facts.incoming_issued = true;
-  if (private_dir(m, t) < 0)
-    return -1;
-  snprintf(t->path, sizeof t->path, "%s/source.sock", t->dir);
-  t->lfd = tp_unix_listen(t->path, e, sizeof e);
-  if (t->lfd < 0)
-    return eng_errorf(m, "tunnel: %s", e);
-  snprintf(m->uri, sizeof m->uri, "unix:%s", t->path);
-  int rc = pthread_create(&t->acceptor, NULL, acceptor, t);
-  if (rc != 0)
-    return eng_errorf(m, "tunnel: acceptor thread: %s", strerror(rc));
-  t->acceptor_started = true;
-  return 0;
-}
-
-int eng_tunnel_incoming(struct qmig_migration *m)
-{
-  return listen_source(m, "migrate-incoming");
-}
-
-int eng_tunnel_recover(struct qmig_migration *m)
-{
-  if (!m->tunnel || !m->tunnel->control || m->tunnel->acceptor_started)
-    return eng_errorf(m, "tunnel: no fresh session to resume post-copy through");
-  m->tunnel->resume = true;
-  return listen_source(m, "migrate-recover");
-}
-
 /* Whether the agent closed the control connection (it is gone, or ended the
  * session).  Nothing else is ever sent on it unasked. */
 static bool control_closed(struct eng_tunnel *t)
@@ -425,7 +197,7 @@ static bool control_closed(struct eng_tunnel *t)
  * that could not be opened, else a failed data channel (given up to 1 s to
  * notice: QEMU may see the break first), else the QMP relay, else a control
  * connection the agent closed. */
-void eng_tunnel_blame(struct qmig_migration *m)
+static void tunnel_blame(struct qmig_migration *m)
 {
   struct eng_tunnel *t = m->tunnel;
   if (!t)
@@ -461,29 +233,41 @@ void eng_tunnel_blame(struct qmig_migration *m)
     errbuf_appendf(m->err, sizeof m->err, "tunnel: %s", why);
 }
 
-static json_t *report_section(struct eng_tunnel *t)
+/* The report's "tunnel" section; out of memory it stays absent. */
+static void report_section(struct qmig_migration *m, struct eng_tunnel *t)
 {
-  json_t *chans = json_array();
-  double cpu = 0;
+  struct qmig_report_tunnel *r = ENG_SECTION(m, tunnel);
+  struct qmig_tunnel_channel *ch = t->nch ? calloc(t->nch, sizeof *ch) : NULL;
+  if (!r || (t->nch && !ch)) {
+    free(ch);
+    return;
+  }
+  free((void *)r->channels); /* a second session of the handle replaces the first */
+  *r = (struct qmig_report_tunnel){ .data = t->tls && !t->data_plain ? "tls" : "plain",
+                                    .offset_ms = t->offset_ms,
+                                    .uncertainty_ms = t->uncertainty_ms,
+                                    .samples = t->samples,
+                                    .nchannels = t->nch,
+                                    .channels = ch };
+  snprintf(r->agent, sizeof r->agent, "%s", t->agent);
+  snprintf(r->session, sizeof r->session, "%s", t->session_hex);
+  snprintf(r->incoming, sizeof r->incoming, "%s", t->incoming);
+  snprintf(r->tls, sizeof r->tls, "%s", t->tls_desc[0] ? t->tls_desc : "none");
+  snprintf(r->auth, sizeof r->auth, "%s", t->auth[0] ? t->auth : "none");
+  snprintf(r->error, sizeof r->error, "%s", t->error);
   for (unsigned i = 0; i < t->nch; i++) {
     const struct chan *c = &t->ch[i];
-    cpu += c->st.cpu_s;
-    json_array_append_new(
-        chans, json_pack("{s:s,s:o,s:I,s:I,s:f,s:o}", "kind", tp_kind_name(c->kind), "index",
-                         c->kind == TP_K_MULTIFD || c->kind == TP_K_NBD ? json_integer(c->index)
-                                                                        : json_null(),
-                         "bytes_to_dst", (json_int_t)c->st.bytes_out, "bytes_from_dst",
-                         (json_int_t)c->st.bytes_in, "cpu_s", c->st.cpu_s, "error",
-                         c->st.failed ? json_string(c->st.error) : json_null()));
+    ch[i] = (struct qmig_tunnel_channel){
+      .kind = tp_kind_name(c->kind),
+      .index = c->kind == TP_K_MULTIFD || c->kind == TP_K_NBD ? (int)c->index : -1,
+      .bytes_to_dst = c->st.bytes_out,
+      .bytes_from_dst = c->st.bytes_in,
+      .cpu_s = c->st.cpu_s,
+      .failed = c->st.failed,
+    };
+    snprintf(ch[i].error, sizeof ch[i].error, "%s", c->st.error);
+    r->forwarder_cpu_s += c->st.cpu_s;
   }
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
-                   "session", t->session_hex, "incoming", t->incoming, "tls",
-                   t->tls_desc[0] ? t->tls_desc : "none", "auth", t->auth[0] ? t->auth : "none",
-                   "data", t->tls && !t->data_plain ? "tls" : "plain", "clock", "offset_ms",
-                   t->offset_ms,
-                   "uncertainty_ms", t->uncertainty_ms, "samples", (int)t->samples,
-                   "channels", chans, "forwarder_cpu_s", cpu, "error",
-                   t->error[0] ? json_string(t->error) : json_null());
 }
 
 void eng_tunnel_end(struct qmig_migration *m)
@@ -519,10 +303,36 @@ void eng_tunnel_end(struct qmig_migration *m)
     tp_conn_free(t->control);
   }
   if (t->incoming[0] || t->error[0])
-    json_object_set_new(m->report_extra, "tunnel", report_section(t));
+    report_section(m, t);
   tp_tls_free(t->tls);
   OPENSSL_cleanse(t->key, sizeof t->key);
   pthread_mutex_destroy(&t->lock);
   free(t);
   m->tunnel = NULL;
 }
+
+static const char *tunnel_agent(const struct qmig_migration *m)
+{
+  return m->tunnel ? m->tunnel->agent : NULL;
+}
+
+static void tunnel_recover_args(const struct qmig_migration *m, char *out, size_t len)
+{
+  const struct eng_tunnel *t = m->tunnel;
+  snprintf(out, len, " --src %s --tunnel %s%s", m->cfg.src, t ? t->agent : "?",
+           t && t->opts->tls ? " (and the same --tunnel-tls options)" : "");
+}
+
+const struct eng_session_ops eng_tunnel_session = {
+  .name = "tunnel",
+  .check_dst = tunnel_check_dst,
+  .connect_dst = tunnel_connect_dst,
+  .reconnect_dst = tunnel_reconnect_dst,
+  .incoming = eng_tunnel_incoming,
+  .resume = eng_tunnel_resume,
+  .nbd = eng_tunnel_nbd,
+  .blame = tunnel_blame,
+  .end = eng_tunnel_end,
+  .agent = tunnel_agent,
+  .recover_args = tunnel_recover_args,
+};

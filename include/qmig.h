@@ -113,7 +113,7 @@ QMIG_API struct qmig_migration *qmig_new(void);
 QMIG_API void qmig_free(struct qmig_migration *m); /* accepts NULL */
 
 /* Set an option by name; the CLI's long options map 1:1 onto these keys and
- * the documentation lists them (docs/OPTIONS.md).  Values are validated
+ * `qmig migrate --help` lists them (qmig_option_help).  Values are validated
  * here; -1 with a message naming the key on a bad key or value.
  * Tunnelled mode (tunnel HOST:PORT, docs/TUNNEL.md) needs a credential,
  * tunnel-tls psk (tunnel-psk-file) or x509 (tunnel-tls-dir): control and
@@ -126,6 +126,32 @@ QMIG_API int qmig_set(struct qmig_migration *m, const char *key, const char *val
 QMIG_API const char *const *qmig_option_keys(void);
 /* The help line of a key, or NULL if unknown. */
 QMIG_API const char *qmig_option_help(const char *key);
+/* Option `key`'s value as text qmig_set() accepts ("unix:/run/a.qmp", "300",
+ * "on", "49152-49215"), as the report's config shows it; the caller frees.
+ * NULL when the key is unknown, the option unset (a string not given, an
+ * optional number), or out of memory. */
+QMIG_API char *qmig_get(const struct qmig_migration *m, const char *key);
+/* The rules between options that qmig_run() checks before contacting
+ * anything (both QMP addresses given, tunnel credentials, tls-dir with tls,
+ * ...).  0, or -1 with the message in qmig_error().  With a tunnel and no
+ * dst it sets dst to the tunnel's QMP, as qmig_run() does. */
+QMIG_API int qmig_validate(struct qmig_migration *m);
+/* What the caller knows of the guest RAM that holds data, when option
+ * ram-in-use is not given: the prediction (qmig_dirty_rate, predict on)
+ * assumes the first pass sends `bytes` (0: all of RAM) and names `from`
+ * (copied, 1-63 characters) as the source, in its ram_in_use_from.  Not an
+ * option: the report's config does not show it.  qmig_lab_apply() sets it
+ * to the lab guest's fill.  0, or -1 with qmig_error(). */
+QMIG_API int qmig_set_ram_in_use_hint(struct qmig_migration *m, uint64_t bytes,
+                                      const char *from);
+
+/* One option of a handle's table (the agent's, the lab's), for building a
+ * command line: its key, the long option --KEY, and whether it is a flag
+ * (--KEY alone means "on") or takes a value. */
+struct qmig_optkey {
+  const char *key;
+  bool flag;
+};
 
 /* Callbacks run on the thread calling qmig_run().  `fn` may be NULL. */
 typedef void (*qmig_progress_fn)(void *user_data, const struct qmig_progress *p);
@@ -206,6 +232,170 @@ QMIG_API const struct qmig_report *qmig_report(const struct qmig_migration *m);
 QMIG_API char *qmig_report_json(const struct qmig_migration *m);
 QMIG_API const char *qmig_error(const struct qmig_migration *m);
 
+/* ---- Report sections ----
+ * The sections of the JSON report beyond struct qmig_report, typed (the
+ * JSON is built from these; docs/REPORT.md describes each field).  Each
+ * accessor returns the section of the run on `m`, or NULL when that run
+ * had none: the JSON report then has no such key.  A section is owned by
+ * `m`: valid until qmig_free(m), never freed by the caller.  A `const char *`
+ * member points to a static string, or is NULL where the JSON has null.
+ * Lists: a fixed array and a count where the engine bounds the list (the
+ * preflight checks, a source's disks, the recovery's steps), so they need
+ * no allocation and nothing to free; a count and a pointer (owned by `m`)
+ * where an option or the peer decides the length (the policy's steps, up
+ * to downtime-steps; the tunnel's channels, one per multifd channel and
+ * NBD connection), so a handle does not carry the largest case. */
+
+#define QMIG_MAX_FINDINGS 32   /* more than the checks that exist */
+#define QMIG_MAX_DISKS 16      /* disks of one source that qmig handles */
+#define QMIG_MAX_RECOVER_STEPS 64
+
+/* "preflight": qmig_check(), and qmig_run() with option preflight. */
+struct qmig_finding {
+  char check[32];        /* "versions", "machine", "cpu", "memory", "data-port", ... */
+  bool ok;               /* false: this check failed */
+  bool skipped;          /* could not be checked (ok stays true) */
+  char detail[1024];
+};
+struct qmig_report_preflight {
+  unsigned nfindings;
+  struct qmig_finding findings[QMIG_MAX_FINDINGS];
+};
+QMIG_API const struct qmig_report_preflight *qmig_report_preflight(const struct qmig_migration *m);
+
+/* "prediction": qmig_dirty_rate(), and qmig_run() with option predict;
+ * NULL when the measurement failed. */
+struct qmig_report_prediction {
+  int64_t dirty_rate_bytes_per_s;
+  int64_t qemu_dirty_rate_mib_per_s;  /* calc-dirty-rate's answer */
+  unsigned measure_s, sample_pages_per_gib;
+  uint64_t ram_bytes, ram_in_use_bytes;
+  const char *ram_in_use_from;
+  uint64_t bandwidth_bytes_per_s;     /* 0: unknown (null), no prediction then */
+  const char *bandwidth_from;         /* NULL when unknown */
+  uint64_t stop_copy_bytes_per_s;     /* 0 when the bandwidth is unknown (null) */
+  uint64_t downtime_limit_ms;
+  int converges;                      /* 1, 0, or -1: unknown (null) */
+  unsigned passes;                    /* passes, total_ms and downtime_ms */
+  double total_ms, downtime_ms;       /* only when converges == 1 */
+  const char *note;                   /* why no prediction, or what it assumes */
+};
+QMIG_API const struct qmig_report_prediction *
+qmig_report_prediction(const struct qmig_migration *m);
+
+/* "announce": after the destination resumed (announce-* options). */
+struct qmig_report_announce {
+  int rounds, initial_ms, max_ms, step_ms;
+  bool sent;
+};
+QMIG_API const struct qmig_report_announce *qmig_report_announce(const struct qmig_migration *m);
+
+/* "policy": every run that got as far as connecting. */
+struct qmig_policy_step {
+  double at_ms;              /* since `migrate` */
+  uint64_t downtime_limit_ms;
+  char why[96];              /* "initial", "step 2 of 4", "pass 3: ...", ... */
+};
+struct qmig_report_policy {
+  const char *downtime_policy;        /* "fixed", "stepped", "doubling" */
+  uint64_t max_downtime_ms, final_downtime_limit_ms;
+  size_t nsteps;
+  const struct qmig_policy_step *steps;
+  unsigned deadline_s;                /* 0: no deadline (null) */
+  const char *deadline_action;        /* "cancel", "pause", "postcopy" */
+  bool deadline_reached;
+};
+QMIG_API const struct qmig_report_policy *qmig_report_policy(const struct qmig_migration *m);
+
+/* "postcopy": runs with option postcopy on. */
+struct qmig_report_postcopy {
+  bool started;
+  char reason[96];
+  bool requested;
+  double requested_at_ms;    /* since `migrate`, when requested */
+  double duration_ms;        /* when started; -1: unknown (null) */
+  uint64_t bytes, page_requests; /* when started */
+};
+QMIG_API const struct qmig_report_postcopy *qmig_report_postcopy(const struct qmig_migration *m);
+
+/* "storage": runs with copy-disks or copy-all-disks. */
+struct qmig_storage_disk {
+  char name[128];
+  bool copy;                 /* copied; else shared */
+  char format[16];
+  uint64_t size;
+  char source_file[1024];
+  bool have_destination;     /* destination_file known */
+  char destination_file[1024];
+  bool job_started;          /* copied disks: bytes and completed known */
+  uint64_t bytes;
+  bool ready;                /* time_to_ready_ms and rate_bytes_per_s known */
+  double time_to_ready_ms, rate_bytes_per_s;
+  bool completed;
+  char error[256];           /* "" when it did not fail */
+};
+struct qmig_report_storage {
+  unsigned ndisks;
+  struct qmig_storage_disk disks[QMIG_MAX_DISKS];
+  /* "" when no NBD server was set up: then none of the five below */
+  char nbd_listen[300], nbd_connect[300];
+  char nbd_forwarded_to[300];         /* "" unless forwarded */
+  const char *sync, *copy_mode;
+  bool nbd_tls;
+  double sync_ms, switchover_ms;      /* -1 when not measured (absent) */
+};
+QMIG_API const struct qmig_report_storage *qmig_report_storage(const struct qmig_migration *m);
+
+/* "tunnel": runs through `qmig agent` that opened a session or failed to. */
+struct qmig_tunnel_channel {
+  const char *kind;          /* "qmp", "main", "multifd", "nbd" */
+  int index;                 /* multifd and nbd; -1 for the others (null) */
+  uint64_t bytes_to_dst, bytes_from_dst;
+  double cpu_s;
+  bool failed;
+  char error[256];           /* when failed */
+};
+struct qmig_report_tunnel {
+  char agent[256], session[64], incoming[256];
+  char tls[160], auth[16];
+  const char *data;          /* "tls" or "plain" */
+  double offset_ms, uncertainty_ms;
+  unsigned samples;
+  size_t nchannels;
+  const struct qmig_tunnel_channel *channels;
+  double forwarder_cpu_s;
+  char error[512];           /* "" when every channel opened (null) */
+};
+QMIG_API const struct qmig_report_tunnel *qmig_report_tunnel(const struct qmig_migration *m);
+
+/* "created_disks": qmig_create_disks(), also when it failed part-way. */
+struct qmig_created_disk {
+  char name[128], path[4096], format[16];
+  uint64_t size;
+  char blockdev[8192];       /* the -blockdev options that attach it */
+};
+struct qmig_report_created_disks {
+  unsigned ndisks;
+  struct qmig_created_disk disks[QMIG_MAX_DISKS];
+};
+QMIG_API const struct qmig_report_created_disks *
+qmig_report_created_disks(const struct qmig_migration *m);
+
+/* "recover": a recovery ran (qmig_recover(), or qmig_run() after a failure). */
+struct qmig_recover_action {
+  char did[600];
+  bool ok;
+};
+struct qmig_report_recover {
+  unsigned nfound;
+  char found[2][600];        /* what it found on the source, the destination */
+  unsigned nactions;
+  struct qmig_recover_action actions[QMIG_MAX_RECOVER_STEPS];
+  const char *result;        /* "guest on the source", ... */
+  char why[600];
+};
+QMIG_API const struct qmig_report_recover *qmig_report_recover(const struct qmig_migration *m);
+
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
 struct qmig_lab_options {
@@ -272,6 +462,21 @@ struct qmig_lab_options {
                             with netns */
 };
 
+/* Set one lab option by its key, the long option of `qmig lab start`
+ * (fill, mem, dirty, heartbeat, accel, cpu, disk, netns, ...; the lab's
+ * table lists them all: qmig_lab_option_keys(), qmig_lab_help()).  Unlike
+ * elsewhere in this API a string value is NOT copied: o points at `value`,
+ * which must outlive o (a command line, a scenario).  Flags take on|off.
+ * Returns 0, or -1 with "option 'KEY': 'VALUE' is not ..." (or "unknown
+ * lab option 'KEY'") in err. */
+QMIG_API int qmig_lab_set(struct qmig_lab_options *o, const char *key, const char *value,
+                          char *err, size_t errlen);
+/* The lab options, ending with a NULL key. */
+QMIG_API const struct qmig_optkey *qmig_lab_option_keys(void);
+/* The help lines of the lab options, as `qmig lab --help` prints them;
+ * caller frees (NULL when out of memory). */
+QMIG_API char *qmig_lab_help(void);
+
 /* Start the pair; blocks until the source guest reports READY (after its
  * disk fill too, when it has a disk: the ready timeout grows with it).  Writes
  * the lab description to DIR/lab.json.  On failure returns -1, stops what it
@@ -309,6 +514,15 @@ struct qmig_lab_info {
 };
 QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err,
                   size_t errlen);
+/* Point migration m at the lab pair in `dir` (what --lab means): sets
+ * src, dst (its TLS monitors when it has them), src-serial, dst-serial,
+ * heartbeat-ms, quit-source on, lab (recorded in the report) and, unless
+ * already set, data-uri, qmp-tls-dir and data-host (a two-namespace lab:
+ * the destination's veth address); the prediction's RAM in use is the
+ * guest's fill (qmig_set_ram_in_use_hint).  Options set later override
+ * these.  0, or -1 with err ("lab: ..." when `dir` holds no lab). */
+QMIG_API int qmig_lab_apply(struct qmig_migration *m, const char *dir, char *err,
+                            size_t errlen);
 
 /* ---- Memory verification against the qmig test guest ---- */
 
@@ -411,6 +625,10 @@ QMIG_API const char *qmig_bench_error(const struct qmig_bench *b);
  * (lab binaries), "workdir" (scratch directory for the labs, default
  * $TMPDIR or /tmp).  -1 with a message naming the setting. */
 QMIG_API int qmig_bench_set(struct qmig_bench *b, const char *key, const char *value);
+/* The settings, ending with a NULL key; and the help lines of those `qmig
+ * bench --help` lists (caller frees; NULL when out of memory). */
+QMIG_API const struct qmig_optkey *qmig_bench_setting_keys(void);
+QMIG_API char *qmig_bench_setting_help(void);
 
 /* Add the scenarios of a scenario file (JSON: a scenario object, an array
  * of them, or {"base": {...}, "scenarios": [...]}), of JSON text, or of a
@@ -423,6 +641,12 @@ QMIG_API int qmig_bench_preset(struct qmig_bench *b, const char *name);
 /* NULL-terminated preset names; the help line of one (NULL if unknown). */
 QMIG_API const char *const *qmig_bench_preset_names(void);
 QMIG_API const char *qmig_bench_preset_help(const char *name);
+/* The scenario knobs that are not qmig_set() keys, NULL-terminated: the
+ * lab's (the options of qmig_lab_set it takes) and the bench's own
+ * (transport, dirty-pattern); and the help text of one (lines separated by
+ * '\n'; NULL for a key that is none of them). */
+QMIG_API const char *const *qmig_bench_knob_keys(void);
+QMIG_API const char *qmig_bench_knob_help(const char *key);
 /* "KEY=v1,v2,...": replace the scenarios by one per value, each the base
  * scenario (the only one loaded, or an empty one) with KEY set; named
  * "KEY=v". */
@@ -497,15 +721,19 @@ QMIG_API void qmig_agent_free(struct qmig_agent *a); /* accepts NULL */
  * the destination's QMP; qmig_agent_run() refuses to start with neither a
  * credential nor this), once (on|off: exit after one session),
  * handshake-timeout (ms, default 5000) and
- * test-clock-skew-ms (TEST ONLY: the agent and the destination QMP events it
- * relays pretend the clock is N ms ahead, to prove the engine's offset
- * correction).  Bounds (docs/TUNNEL.md): max-connections (64),
+ * test-clock-skew-ms (TEST ONLY, refused by libqmig: in the tests' build
+ * the agent and the destination QMP events it relays pretend the clock is N
+ * ms ahead, to prove the engine's offset correction).  Bounds (docs/TUNNEL.md): max-connections (64),
  * max-qmp-channels (4), max-main-channels (2), max-multifd-channels (16),
  * max-nbd-channels (16), control-idle-timeout (ms, 60000); qemu-tls-dir: the
  * only directory the relayed QMP may name in object-add of TLS credentials
  * (default tls-dir, or the directory of tls-psk-file).  -1 with a message
  * naming the key. */
 QMIG_API int qmig_agent_set(struct qmig_agent *a, const char *key, const char *value);
+/* The agent's options, ending with a NULL key; and their help lines as
+ * `qmig agent --help` prints them (caller frees; NULL when out of memory). */
+QMIG_API const struct qmig_optkey *qmig_agent_option_keys(void);
+QMIG_API char *qmig_agent_help(void);
 /* Each log line (refusals with their reason, sessions, channel ends);
  * qmig_log_fn is declared with qmig_on_log(). */
 QMIG_API void qmig_agent_on_log(struct qmig_agent *a, qmig_log_fn fn, void *user_data);

@@ -8,7 +8,14 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "common/opttab.h"
 #include "qmig.h"
+
+/* options.c: the lab's option table over struct qmig_lab_options (string
+ * rows borrow the value they are set to); the rows flagged OPT_F_BENCH are
+ * the bench's lab knobs.  lab_opt_why: why an opt_set() refused, in words. */
+extern const struct opt_table lab_opt_table;
+const char *lab_opt_why(enum opt_err e, const char *why);
 
 /* The fields of a lab.json document j (as qmig_lab_start writes it) into
  * *li, which the caller cleared; pids are left alone.  0, or -1 with

@@ -1,11 +1,13 @@
-# The agent pretends its host's clock runs 5 s ahead (test-only option; the
-# destination's QMP event timestamps it relays move with it).  The engine
+# The agent pretends its host's clock runs 5 s ahead (a test-only option,
+# in the tests' build of qmig: need_testhooks; the destination's QMP event
+# timestamps it relays move with it).  The engine
 # measures the offset over the control connection and corrects the
 # STOP->RESUME pause: the report shows offset ~5000 ms, and the corrected
 # pause agrees with the host-timestamped guest stall, which does not depend
 # on any wall clock (uncorrected it would be ~5 s longer).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tunnel-lib.bash"
+need_testhooks
 start_lab --fill 64 --dirty 10
 start_agent --once --test-clock-skew-ms 5000
 migrate --tunnel "$AGENT" "${ENGINE_PSK[@]}"

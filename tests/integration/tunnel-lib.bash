@@ -13,12 +13,13 @@ free_port() {
 
 # start_agent [qmig agent options...]: AGENT=127.0.0.1:PORT, AGENT_PID; log
 # in $D/agent.log.  Without --tls or --insecure-no-auth among the options
-# the agent gets the test's PSK ($TPSK, see tunnel_psk).
+# the agent gets the test's PSK ($TPSK, see tunnel_psk).  The agent is
+# $QMIG_AGENT when set (need_testhooks), else $QMIG.
 start_agent() {
   local port n0; port=$(free_port)
   n0=$(grep -c "listening on" "$D/agent.log" 2>/dev/null || true)
   case " $* " in *" --tls "*|*" --insecure-no-auth "*) ;; *) tunnel_psk; set -- "${AGENT_PSK[@]}" "$@" ;; esac
-  "$QMIG" agent --listen "127.0.0.1:$port" --qmp "unix:$D/dst.qmp" --run-dir "$D/agent" \
+  "${QMIG_AGENT:-$QMIG}" agent --listen "127.0.0.1:$port" --qmp "unix:$D/dst.qmp" --run-dir "$D/agent" \
     "$@" 2>>"$D/agent.log" &
   AGENT_PID=$!
   echo "$AGENT_PID" >> "$D/pids"
@@ -30,6 +31,13 @@ start_agent() {
   done
   cat "$D/agent.log" >&2
   fail "agent did not start"
+}
+
+# need_testhooks: QMIG_AGENT, the tests' build of qmig (make all builds it
+# next to qmig), whose agent has the test-only option test-clock-skew-ms.
+need_testhooks() {
+  QMIG_AGENT=${QMIG_TESTHOOKS:-$(dirname "$QMIG")/tests/qmig-testhooks}
+  [ -x "$QMIG_AGENT" ] || { echo "skip: no test build of qmig at $QMIG_AGENT (make all builds it)"; exit 77; }
 }
 
 # need_tunnel_client: TCLIENT, the tests' own client of an agent

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/tunnel.sh - issue 3's comparison, measured side by side: native
+# tools/bench/tunnel.sh - issue 3's comparison, measured side by side: native
 # plain, QEMU-native TLS (x509), stunnel (Debian's stunnel4, the TLS tunnel
 # a user would set up), qmig's tunnel with authenticated plaintext data
 # (control and QMP over TLS) and with TLS data, each at 1 and 4
@@ -30,7 +30,7 @@
 #       1 a target MISSed or could not be evaluated (a variant skipped),
 #       2 a run failed (lab, migration, memory check) or the bench could not run.
 set -u
-cd "$(dirname "$0")/.." || exit 2
+cd "$(dirname "$0")/../.." || exit 2
 
 RUNS=${RUNS:-10}
 FILL=${FILL:-1024}
@@ -318,7 +318,7 @@ done
 
 say ""
 say "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
-if ! jq -rs --argjson runs "$RUNS" -f bench/tunnel-summary.jq "$JSONL" >"$WORK/summary.txt"; then
+if ! jq -rs --argjson runs "$RUNS" -f tools/bench/tunnel-summary.jq "$JSONL" >"$WORK/summary.txt"; then
   say "bench: the summary could not be computed from $JSONL"
   exit 2
 fi

@@ -1,4 +1,4 @@
-/* bench/tunnel_fwd.c - the tunnel's forwarding alone, no QEMU: N GiB from a
+/* tools/bench/tunnel_fwd.c - the tunnel's forwarding alone, no QEMU: N GiB from a
  * writer through  app socket -> forwarder A -> loopback TCP -> forwarder B ->
  * app socket  to a reader, as the engine and the agent forward one channel.
  * Modes, interleaved in one run: raw (writer straight into loopback TCP, the

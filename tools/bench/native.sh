@@ -1,5 +1,5 @@
 #!/bin/sh
-# bench/native.sh - repeated native live migrations of the lab guest, one
+# tools/bench/native.sh - repeated native live migrations of the lab guest, one
 # line per run, medians and the two downtime/overhead targets at the end.
 # Run by `make bench-native`; docs/BENCHMARKING.md explains every figure.
 #
@@ -21,7 +21,7 @@
 #       or the bench could not run.
 set -u
 
-cd "$(dirname "$0")/.." || exit 2
+cd "$(dirname "$0")/../.." || exit 2
 
 RUNS=${RUNS:-10}
 FILL=${FILL:-1024}

@@ -1,5 +1,5 @@
 #!/bin/bash
-# bench/storage.sh - `make bench-storage`: how fast qmig's NBD mirror copies
+# tools/bench/storage.sh - `make bench-storage`: how fast qmig's NBD mirror copies
 # a disk during a live migration, beside `qemu-img convert` writing the same
 # image to an NBD export on the same path (the destination QEMU's NBD
 # server, the same unix socket kind, the same empty raw target), in one
@@ -12,7 +12,7 @@
 # time.  Every mirror run must migrate; the copy is then compared with the
 # source image (qmig verify-disks).  Exit 0 target PASS, 1 MISS, 2 failure.
 set -u
-cd "$(dirname "$0")/.." || exit 2
+cd "$(dirname "$0")/../.." || exit 2
 PAIRS=${PAIRS:-5} DISK_MIB=${DISK_MIB:-2048} FILL=${FILL:-32} ACCEL=${ACCEL:-tcg}
 QMIG=${QMIG:-build/qmig} OUTDIR=${OUTDIR:-build/bench}
 mkdir -p "$OUTDIR"

@@ -1,5 +1,5 @@
-# bench/tunnel-summary.jq - the summary of bench/tunnel.sh, from its JSON
-# lines alone (jq -rs --argjson runs N -f bench/tunnel-summary.jq FILE), so
+# tools/bench/tunnel-summary.jq - the summary of tools/bench/tunnel.sh, from its JSON
+# lines alone (jq -rs --argjson runs N -f tools/bench/tunnel-summary.jq FILE), so
 # anyone can recompute it.  Prints text; the last line is "exit N".
 # A failed run is counted and left out of the medians; ratios are taken
 # within a round (same channel count), then their median.

@@ -1,0 +1,75 @@
+/* engine/tunnel.h - inside the tunnel session (option `tunnel`), the
+ * engine/session.h implementation of tunnel.c (the session: control
+ * connection, clock, QMP relay, blame, end and its report) and
+ * tunnel_chan.c (its channels: the source QEMU's connections classified and
+ * forwarded, migrate-incoming and post-copy's migrate-recover, NBD). */
+#ifndef QMIG_ENGINE_TUNNEL_H
+#define QMIG_ENGINE_TUNNEL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/internal.h"
+#include "transport/transport.h"
+
+#define MAX_CH 300
+
+struct chan {
+  unsigned kind, index;
+  size_t prefix;               /* header bytes sent before the forwarder ran */
+  struct tp_fwd *fwd;
+  struct tp_fwd_stats st;
+};
+
+struct eng_tunnel {
+  const struct eng_tunnel_cfg *opts; /* the tunnel options, given by the pick */
+  struct tp_tls *tls;
+  const char *agent;           /* option tunnel: HOST:PORT */
+  bool data_plain;             /* tunnel-data plain: main/multifd/nbd without TLS */
+  uint8_t session[TP_SESSION_LEN]; /* issued by the agent */
+  uint8_t key[TP_KEY_LEN];     /* exported from the control connection's TLS */
+  bool have_key;               /* false only with tunnel-insecure-no-auth */
+  char session_hex[2 * TP_SESSION_LEN + 1];
+  struct tp_conn *control;
+  char incoming[256];          /* the agent's URI for migrate-incoming */
+  char nbd[256];               /* the agent's socket for QEMU's NBD server */
+  char nbd_path[96];           /* ours, that the source's NBD client uses */
+  struct eng_nbdfwd *nbd_fwd;  /* its acceptor (engine/nbdfwd.c) */
+  char tls_desc[160];
+  char auth[16];               /* the agent's: psk, x509, none */
+  int timeout_ms;
+  double offset_ms, uncertainty_ms;
+  unsigned samples;
+  char dir[64], path[96];
+  int lfd;
+  pthread_t acceptor;
+  bool acceptor_started;
+  bool resume;                 /* post-copy resume: the source's one connection is main */
+  atomic_bool stop;
+  pthread_mutex_t lock;        /* ch, nch, error */
+  struct chan ch[MAX_CH];
+  unsigned nch;
+  char error[512];             /* first channel that could not be opened */
+};
+
+/* tunnel_chan.c */
+/* Keep the first channel failure (for blame and the report). */
+void eng_tunnel_record(struct eng_tunnel *t, const char *msg);
+/* Track a started forwarder (aborted when there is no room). */
+void eng_tunnel_add_chan(struct eng_tunnel *t, unsigned kind, unsigned index, size_t prefix,
+                         struct tp_fwd *f);
+/* A new channel of the session: TCP, TLS (QMP always; the others per
+ * tunnel-data), hello, the session proof.  NULL with a message in err. */
+struct tp_conn *eng_tunnel_open_channel(struct eng_tunnel *t, unsigned kind, unsigned index,
+                                        char *err, size_t errlen);
+/* The session's incoming, resume and nbd hooks (engine/session.h). */
+int eng_tunnel_incoming(struct qmig_migration *m);
+int eng_tunnel_resume(struct qmig_migration *m, char *uri, size_t ulen, char *why, size_t wlen);
+int eng_tunnel_nbd(struct qmig_migration *m);
+/* tunnel.c: the end hook (the forwarders joined, the "tunnel" report
+ * section written, the session freed). */
+void eng_tunnel_end(struct qmig_migration *m);
+
+#endif

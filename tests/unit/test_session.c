@@ -1,0 +1,104 @@
+/* The transport session's pick (engine/frame.c) and the address helpers
+ * (engine/addr.c): eng_begin picks native without the tunnel option and
+ * the tunnel (keeping its agent) with it, the session answers for the mode
+ * (agent, recover hint) without the config being asked again, ending it
+ * twice is harmless; and the host/port parsing the native session uses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "engine/internal.h"
+#include "engine/session.h"
+
+static void test_pick_native(void **state)
+{
+  (void)state;
+  struct qmig_migration *m = qmig_new();
+  assert_int_equal(qmig_set(m, "src", "unix:/s"), 0);
+  assert_int_equal(qmig_set(m, "dst", "unix:/d"), 0);
+  assert_null(m->session);
+  assert_int_equal(eng_begin(m), 0);
+  assert_ptr_equal(m->session, &eng_native_session);
+  assert_null(m->tunnel);
+  assert_null(m->session->agent(m));
+  char hint[700];
+  eng_recover_hint(m, hint, sizeof hint);
+  assert_non_null(strstr(hint, "qmig recover --src unix:/s --dst unix:/d"));
+  assert_int_equal(eng_begin(m), -1); /* once per object */
+  assert_non_null(strstr(qmig_error(m), "already run"));
+  eng_end(m, QMIG_NOT_STARTED);
+  qmig_free(m);
+}
+
+static void test_pick_tunnel(void **state)
+{
+  (void)state;
+  struct qmig_migration *m = qmig_new();
+  assert_int_equal(qmig_set(m, "src", "unix:/s"), 0);
+  assert_int_equal(qmig_set(m, "tunnel", "198.18.0.2:7000"), 0);
+  assert_int_equal(qmig_set(m, "tunnel-tls", "psk"), 0);
+  assert_int_equal(eng_begin(m), 0);
+  assert_ptr_equal(m->session, &eng_tunnel_session);
+  assert_non_null(m->tunnel);
+  assert_string_equal(m->session->agent(m), "198.18.0.2:7000");
+  char hint[700];
+  eng_recover_hint(m, hint, sizeof hint);
+  assert_non_null(strstr(hint, " --src unix:/s --tunnel 198.18.0.2:7000 (and the same "
+                               "--tunnel-tls options)"));
+  /* Nothing was opened: no report section, the state freed, twice is fine. */
+  eng_end(m, QMIG_NOT_STARTED);
+  assert_null(m->tunnel);
+  m->session->end(m);
+  qmig_free(m); /* ends the session again */
+}
+
+static void test_addr(void **state)
+{
+  (void)state;
+  char h[64], p[16];
+  eng_tcp_host("tcp:10.0.0.1:4444", h, sizeof h);
+  assert_string_equal(h, "10.0.0.1");
+  eng_tcp_host("tls:[::1]:4444", h, sizeof h);
+  assert_string_equal(h, "[::1]");
+  eng_tcp_host("unix:/x", h, sizeof h);
+  assert_string_equal(h, "");
+  eng_tcp_host("tcp:abcdefghijklmnop:1", h, 5); /* truncated, terminated */
+  assert_string_equal(h, "abcd");
+  eng_split_tcp("tcp:[fd00::2]:10809", h, sizeof h, p, sizeof p);
+  assert_string_equal(h, "fd00::2");
+  assert_string_equal(p, "10809");
+  eng_split_tcp("tcp:198.18.0.2:10809", h, sizeof h, p, sizeof p);
+  assert_string_equal(h, "198.18.0.2");
+  assert_string_equal(p, "10809");
+  eng_split_tcp("tcp:198.18.0.2", h, sizeof h, p, sizeof p);
+  assert_string_equal(h, "198.18.0.2");
+  assert_string_equal(p, "");
+
+  struct eng_config c;
+  eng_config_init(&c);
+  c.dst = strdup("tcp:198.18.0.3:4444");
+  eng_data_host(&c, h, sizeof h);
+  assert_string_equal(h, "198.18.0.3"); /* the tcp destination's host */
+  free(c.dst);
+  c.dst = strdup("unix:/d");
+  eng_data_host(&c, h, sizeof h);
+  assert_string_equal(h, "127.0.0.1");
+  c.stream.host = strdup("198.18.0.4");
+  eng_data_host(&c, h, sizeof h);
+  assert_string_equal(h, "198.18.0.4");
+  eng_config_free(&c);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_pick_native),
+    cmocka_unit_test(test_pick_tunnel),
+    cmocka_unit_test(test_addr),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
