@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/errbuf.h"
 #include "engine/internal.h"
 #include "engine/mirror.h"
 #include "engine/session.h"
@@ -342,12 +343,11 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
     m->session->blame(m);
     /* Nothing moved and nothing was started: both QEMUs are as they were
      * (capabilities may have been set, which changes no guest state). */
-    size_t n = strlen(m->err);
     if (m->mirror && m->mirror->src_left) /* e.g. NBD requests stuck on a dead link */
-      snprintf(m->err + n, sizeof m->err - n, "; nothing moved, but the disk copy could not be "
-               "removed from the source (its job waits for the NBD connection to fail)");
+      errbuf_appendf(m->err, sizeof m->err, "nothing moved, but the disk copy could not be "
+                     "removed from the source (its job waits for the NBD connection to fail)");
     else
-      snprintf(m->err + n, sizeof m->err - n, "; nothing moved, the source is untouched");
+      errbuf_appendf(m->err, sizeof m->err, "nothing moved, the source is untouched");
     if (m->state != QMIG_S_CONNECTING && m->state != QMIG_S_PROBING)
       eng_set_state(m, QMIG_S_CANCELLING, m->err);
     eng_set_state(m, QMIG_S_FAILED, m->err);

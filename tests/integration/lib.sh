@@ -126,7 +126,7 @@ expect_guest_on() {
   local side=$1 other pid opid
   if [ "$side" = dst ]; then pid=$DST_PID; opid=$SRC_PID; other=src
   else pid=$SRC_PID; opid=$DST_PID; other=dst; fi
-  for _ in $(seq 300); do alive "$opid" || break; sleep 0.1; done # quit can take 15+ s under load
+  for _ in $(seq 600); do alive "$opid" || break; sleep 0.1; done # quit took 30+ s at load 10
   alive "$pid" || fail "$side QEMU (pid $pid) is not running"
   if alive "$opid"; then # say what it is doing, for whoever reads the failure
     printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"query-status"}' \
