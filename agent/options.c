@@ -148,22 +148,12 @@ void agt_options_free(struct qmig_agent *a)
 
 int qmig_agent_set(struct qmig_agent *a, const char *key, const char *v)
 {
-  char why[256];
+  char err[512];
   if (!key || !v)
     return agt_errorf(a, "agent option: missing key or value");
-  switch (opt_set(&agent_opts, a, key, v, why, sizeof why)) {
-  case OPT_OK:
-    return 0;
-  case OPT_E_UNKNOWN:
-    return agt_errorf(a, "unknown agent option '%s'", key);
-  case OPT_E_EMPTY:
-    return agt_errorf(a, "agent option '%s': empty value", key);
-  case OPT_E_NOMEM:
-    return agt_errorf(a, "out of memory");
-  case OPT_E_VALUE:
-    break;
-  }
-  return agt_errorf(a, "agent option '%s': '%s' is %s", key, v, why);
+  if (opt_set_msg(&agent_opts, a, key, v, "agent option", err, sizeof err) < 0)
+    return agt_errorf(a, "%s", err);
+  return 0;
 }
 
 static struct qmig_optkey public_keys[NROWS + 1];

@@ -116,21 +116,14 @@ static int replace(struct qmig_bench *b, char **p, const char *v)
 
 int qmig_bench_set(struct qmig_bench *b, const char *key, const char *v)
 {
-  char why[256], keys[256];
-  switch (opt_set(&settings, b, key, v, why, sizeof why)) {
-  case OPT_OK:
-    return 0;
-  case OPT_E_UNKNOWN:
+  char err[512], keys[256];
+  if (!opt_find(&settings, key)) {
     opt_key_list(&settings, keys, sizeof keys);
     return bench_errorf(b, "unknown bench setting '%s' (%s)", key ? key : "(null)", keys);
-  case OPT_E_EMPTY:
-    return bench_errorf(b, "bench setting '%s': empty value", key);
-  case OPT_E_NOMEM:
-    return bench_errorf(b, "out of memory");
-  case OPT_E_VALUE:
-    break;
   }
-  return bench_errorf(b, "bench setting '%s' = '%s': %s", key, v ? v : "", why);
+  if (opt_set_msg(&settings, b, key, v, "bench setting", err, sizeof err) < 0)
+    return bench_errorf(b, "%s", err);
+  return 0;
 }
 
 int qmig_bench_load_text(struct qmig_bench *b, const char *text)

@@ -193,6 +193,25 @@ static enum opt_err set_row(const struct opt_table *t, const struct opt_row *r, 
   return refuse(t, r, why, len);
 }
 
+int opt_set_msg(const struct opt_table *t, void *obj, const char *key, const char *value,
+                const char *what, char *err, size_t len)
+{
+  char why[256];
+  switch (opt_set(t, obj, key, value, why, sizeof why)) {
+  case OPT_OK:
+    return 0;
+  case OPT_E_UNKNOWN:
+    return errbuf_setf(err, len, "unknown %s '%s'", what, key ? key : "(null)");
+  case OPT_E_EMPTY:
+    return errbuf_setf(err, len, "%s '%s': empty value", what, key);
+  case OPT_E_NOMEM:
+    return errbuf_setf(err, len, "out of memory");
+  case OPT_E_VALUE:
+    break;
+  }
+  return errbuf_setf(err, len, "%s '%s': '%s' is %s", what, key, value ? value : "", why);
+}
+
 enum opt_err opt_set(const struct opt_table *t, void *obj, const char *key, const char *value,
                      char *why, size_t len)
 {

@@ -96,6 +96,11 @@ const struct opt_row *opt_find(const struct opt_table *t, const char *key);
  * "not a number from 1 to 99", without the key or value). */
 enum opt_err opt_set(const struct opt_table *t, void *obj, const char *key, const char *value,
                      char *why, size_t len);
+/* opt_set with the whole refusal in err, as every handle words it: "unknown
+ * WHAT 'K'", "WHAT 'K': empty value", "WHAT 'K': 'V' is WHY", "out of
+ * memory" (what: "option", "agent option", "bench setting").  0 or -1. */
+int opt_set_msg(const struct opt_table *t, void *obj, const char *key, const char *value,
+                const char *what, char *err, size_t len);
 /* Every row's default into obj (whose other fields are left alone). */
 void opt_defaults(const struct opt_table *t, void *obj);
 /* Free the owned strings (OPT_STR, OPT_ADDR) of obj and NULL them. */

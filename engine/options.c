@@ -336,20 +336,10 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
     return eng_errorf(m, "option '%s' needs a value", key);
   if (m->ran)
     return eng_errorf(m, "option '%s': the migration has already run", key);
-  char why[512];
-  switch (opt_set(&eng_opts, &m->cfg, key, value, why, sizeof why)) {
-  case OPT_OK:
-    return 0;
-  case OPT_E_EMPTY:
-    return eng_errorf(m, "option '%s': empty value", key);
-  case OPT_E_NOMEM:
-    return eng_errorf(m, "out of memory");
-  case OPT_E_VALUE:
-    return eng_errorf(m, "option '%s': '%s' is %s", key, value, why);
-  case OPT_E_UNKNOWN:
-    break;
-  }
-  return eng_errorf(m, "option '%s': internal error", key);
+  char err[1024];
+  if (opt_set_msg(&eng_opts, &m->cfg, key, value, "option", err, sizeof err) < 0)
+    return eng_errorf(m, "%s", err);
+  return 0;
 }
 
 /* Rules between options, checked before anything is touched. */

@@ -32,47 +32,20 @@ void eng_sections_free(struct eng_sections *s)
   *s = (struct eng_sections){ 0 };
 }
 
-const struct qmig_report_preflight *qmig_report_preflight(const struct qmig_migration *m)
-{
-  return m->sec.preflight;
-}
+/* The accessors of include/qmig.h: the section, or NULL when the run had
+ * none. */
+#define ACCESSOR(name)                                                                 \
+  const struct qmig_report_##name *qmig_report_##name(const struct qmig_migration *m) \
+  {                                                                                \
+    return m->sec.name;                                                            \
+  }
+ACCESSOR(preflight)
+ACCESSOR(prediction)
+ACCESSOR(announce)
+ACCESSOR(policy)
+ACCESSOR(postcopy)
+ACCESSOR(storage)
+ACCESSOR(tunnel)
+ACCESSOR(created_disks)
+ACCESSOR(recover)
 
-const struct qmig_report_prediction *qmig_report_prediction(const struct qmig_migration *m)
-{
-  return m->sec.prediction;
-}
-
-const struct qmig_report_announce *qmig_report_announce(const struct qmig_migration *m)
-{
-  return m->sec.announce;
-}
-
-const struct qmig_report_policy *qmig_report_policy(const struct qmig_migration *m)
-{
-  return m->sec.policy;
-}
-
-const struct qmig_report_postcopy *qmig_report_postcopy(const struct qmig_migration *m)
-{
-  return m->sec.postcopy;
-}
-
-const struct qmig_report_storage *qmig_report_storage(const struct qmig_migration *m)
-{
-  return m->sec.storage;
-}
-
-const struct qmig_report_tunnel *qmig_report_tunnel(const struct qmig_migration *m)
-{
-  return m->sec.tunnel;
-}
-
-const struct qmig_report_created_disks *qmig_report_created_disks(const struct qmig_migration *m)
-{
-  return m->sec.created_disks;
-}
-
-const struct qmig_report_recover *qmig_report_recover(const struct qmig_migration *m)
-{
-  return m->sec.recover;
-}

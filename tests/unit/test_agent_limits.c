@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "agent/agent.h"
+#include "tests/unit/unit.h"
 
 static void bad(struct qmig_agent *a, const char *key, const char *v, const char *why)
 {
@@ -93,11 +94,6 @@ static void test_channels(void **state)
   qmig_agent_free(a);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_options),
-    cmocka_unit_test(test_channels),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_channels))

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "qmig.h"
+#include "tests/unit/unit.h"
 
 static void refused(const char *json, const char *const *want)
 {
@@ -214,12 +215,7 @@ static void test_render(void **state)
   assert_int_equal(rmdir(dir), 0);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_refused),  cmocka_unit_test(test_accepted),
     cmocka_unit_test(test_sweep_override), cmocka_unit_test(test_presets),
-    cmocka_unit_test(test_render),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_render))

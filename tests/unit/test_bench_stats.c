@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "bench/bench.h"
+#include "tests/unit/unit.h"
 
 #define NEAR(a, b) assert_true(fabs((a) - (b)) < 1e-9)
 
@@ -108,14 +109,9 @@ static void test_ratio(void **state)
   assert_int_equal(bench_ratio(x, 0, y, 5, 100, 1, &r, &lo, &hi), -1);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_quantiles),
     cmocka_unit_test(test_summary_known),
     cmocka_unit_test(test_summary_edges),
     cmocka_unit_test(test_bootstrap_reproducible),
-    cmocka_unit_test(test_ratio),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_ratio))

@@ -21,6 +21,7 @@
 #include "common/errbuf.h"
 #include "common/files.h"
 #include "common/run.h"
+#include "tests/unit/unit.h"
 
 static double mono_s(void)
 {
@@ -222,16 +223,11 @@ static void test_errbuf(void **state)
   assert_memory_equal(b, "a; b; ", 6);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_errbuf),
     cmocka_unit_test(test_run_timeout),
     cmocka_unit_test(test_run_ok_and_fail),
     cmocka_unit_test(test_run_wait),
     cmocka_unit_test_setup_teardown(test_private_dir, setup, teardown),
     cmocka_unit_test_setup_teardown(test_open_nofollow, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_secret, setup, teardown),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test_setup_teardown(test_secret, setup, teardown))

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "storage/storage.h"
+#include "tests/unit/unit.h"
 
 static const char *reply =
     "[{\"io-status\":\"ok\",\"device\":\"ide0-hd0\",\"locked\":false,\"removable\":false,"
@@ -102,12 +103,7 @@ static void test_malformed(void **state)
   assert_non_null(strstr(err, "not return a list"));
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_disks),
     cmocka_unit_test(test_too_many),
-    cmocka_unit_test(test_malformed),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_malformed))

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "lab/lab.h"
+#include "tests/unit/unit.h"
 
 static void test_names(void **state)
 {
@@ -51,11 +52,6 @@ static void test_rates(void **state)
       fail_msg("rate '%s' accepted", bad[i]);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_names),
-    cmocka_unit_test(test_rates),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_rates))

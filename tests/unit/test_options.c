@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "qmig.h"
+#include "tests/unit/unit.h"
 
 static void refused(const char *key, const char *value, const char *want)
 {
@@ -133,9 +134,8 @@ static void test_keys_have_help(void **state)
 static void test_unreachable_report(void **state)
 {
   (void)state;
-  struct qmig_migration *m = qmig_new();
-  assert_int_equal(qmig_set(m, "src", "unix:/nonexistent/src.qmp"), 0);
-  assert_int_equal(qmig_set(m, "dst", "unix:/nonexistent/dst.qmp"), 0);
+  struct qmig_migration *m =
+      unit_mig("src", "unix:/nonexistent/src.qmp", "dst", "unix:/nonexistent/dst.qmp", NULL);
   assert_int_equal(qmig_run(m), QMIG_NOT_STARTED);
   const struct qmig_report *r = qmig_report(m);
   assert_non_null(strstr(r->error, "unix:/nonexistent/src.qmp"));
@@ -156,9 +156,8 @@ static void test_unreachable_report(void **state)
 static void test_insecure_tcp(void **state)
 {
   (void)state;
-  struct qmig_migration *m = qmig_new();
-  assert_int_equal(qmig_set(m, "src", "unix:/nonexistent/src.qmp"), 0);
-  assert_int_equal(qmig_set(m, "dst", "tcp:0.0.0.0:1"), 0);
+  struct qmig_migration *m =
+      unit_mig("src", "unix:/nonexistent/src.qmp", "dst", "tcp:0.0.0.0:1", NULL);
   assert_int_equal(qmig_run(m), QMIG_NOT_STARTED);
   const char *e = qmig_report(m)->error;
   assert_non_null(strstr(e, "destination QMP tcp:0.0.0.0:1 is unauthenticated, plaintext "
@@ -167,10 +166,8 @@ static void test_insecure_tcp(void **state)
   assert_null(strstr(e, "No such file")); /* refused before connecting anywhere */
   qmig_free(m);
 
-  m = qmig_new();
-  assert_int_equal(qmig_set(m, "src", "tcp:0.0.0.0:1"), 0);
-  assert_int_equal(qmig_set(m, "dst", "tcp:127.0.0.1:1"), 0); /* loopback: no question */
-  assert_int_equal(qmig_set(m, "insecure-qmp-tcp", "on"), 0);
+  /* dst on loopback: no question */
+  m = unit_mig("src", "tcp:0.0.0.0:1", "dst", "tcp:127.0.0.1:1", "insecure-qmp-tcp", "on", NULL);
   assert_int_equal(qmig_run(m), QMIG_NOT_STARTED);
   const struct qmig_report *r = qmig_report(m);
   assert_non_null(strstr(r->error, "tcp:0.0.0.0:1"));
@@ -181,12 +178,7 @@ static void test_insecure_tcp(void **state)
   qmig_free(m);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_bad_values), cmocka_unit_test(test_good_values),
     cmocka_unit_test(test_rules), cmocka_unit_test(test_keys_have_help),
-    cmocka_unit_test(test_unreachable_report), cmocka_unit_test(test_insecure_tcp),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_unreachable_report), cmocka_unit_test(test_insecure_tcp))

@@ -12,6 +12,7 @@
 
 #include "common/opttab.h"
 #include "qmig.h"
+#include "tests/unit/unit.h"
 
 struct obj {
   bool on;
@@ -257,12 +258,7 @@ static void test_lab_and_agent(void **state)
   qmig_agent_free(a);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_types), cmocka_unit_test(test_refused), cmocka_unit_test(test_addr),
     cmocka_unit_test(test_json),  cmocka_unit_test(test_help),
-    cmocka_unit_test(test_lab_and_agent),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_lab_and_agent))

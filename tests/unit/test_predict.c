@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "engine/internal.h"
+#include "tests/unit/unit.h"
 
 #define MIB 1048576.0
 
@@ -104,20 +105,14 @@ static void test_dirty_rate_unreachable(void **state)
   struct qmig_migration *m = qmig_new();
   assert_int_equal(qmig_dirty_rate(m), QMIG_USAGE); /* no source */
   qmig_free(m);
-  m = qmig_new();
-  assert_int_equal(qmig_set(m, "src", "unix:/nonexistent/src.qmp"), 0);
+  m = unit_mig("src", "unix:/nonexistent/src.qmp", NULL);
   assert_int_equal(qmig_dirty_rate(m), QMIG_NOT_STARTED);
   assert_non_null(strstr(qmig_error(m), "/nonexistent/src.qmp"));
   assert_int_equal(qmig_dirty_rate(m), QMIG_USAGE); /* once per object */
   qmig_free(m);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_idle),          cmocka_unit_test(test_dirtying_converges),
     cmocka_unit_test(test_not_converging), cmocka_unit_test(test_fits_at_once),
-    cmocka_unit_test(test_options),        cmocka_unit_test(test_dirty_rate_unreachable),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_options),        cmocka_unit_test(test_dirty_rate_unreachable))

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "transport/transport.h"
+#include "tests/unit/unit.h"
 
 #define K16 "00112233445566778899aabbccddeeff"
 
@@ -77,12 +78,7 @@ static void test_at_most_max(void **state)
   assert_string_equal(k[1].id, "b");
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_keeps_keys),
     cmocka_unit_test(test_refusals),
-    cmocka_unit_test(test_at_most_max),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_at_most_max))

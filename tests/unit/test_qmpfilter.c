@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "agent/qmpfilter.h"
+#include "tests/unit/unit.h"
 
 static const struct agt_qmp_rules R = {
   .incoming = "unix:/run/qa/incoming-01020304.sock",
@@ -393,9 +394,7 @@ static void test_relay_malformed(void **state)
   MALFORMED("{\"execute\":\"cont\",\"execute\":\"quit\"}"); /* duplicate keys */
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_handshake_and_reads),
     cmocka_unit_test(test_shape),
     cmocka_unit_test(test_named_refusals),
@@ -407,7 +406,4 @@ int main(void)
     cmocka_unit_test(test_relay_framing),
     cmocka_unit_test(test_relay_refusal_between_messages),
     cmocka_unit_test(test_relay_oversized),
-    cmocka_unit_test(test_relay_malformed),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_relay_malformed))

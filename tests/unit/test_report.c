@@ -11,33 +11,13 @@
 #include <jansson.h>
 
 #include "engine/internal.h"
-
-static json_t *report(struct qmig_migration *m)
-{
-  eng_report_fill(m);
-  char *s = qmig_report_json(m);
-  assert_non_null(s);
-  json_error_t e;
-  json_t *j = json_loads(s, 0, &e);
-  free(s);
-  assert_non_null(j);
-  return j;
-}
-
-static double num(json_t *j, const char *k)
-{
-  json_t *v = json_object_get(j, k);
-  assert_true(json_is_number(v));
-  return json_number_value(v);
-}
+#include "tests/unit/unit.h"
 
 static void test_figures(void **state)
 {
   (void)state;
-  struct qmig_migration *m = qmig_new();
-  assert_int_equal(qmig_set(m, "src", "unix:/s"), 0);
-  assert_int_equal(qmig_set(m, "dst", "unix:/d"), 0);
-  assert_int_equal(qmig_set(m, "multifd-channels", "4"), 0);
+  struct qmig_migration *m =
+      unit_mig("src", "unix:/s", "dst", "unix:/d", "multifd-channels", "4", NULL);
   m->report.outcome = QMIG_MIGRATED;
   m->state = QMIG_S_COMPLETED;
   m->facts.stop_seen = m->facts.resume_seen = true;
@@ -68,31 +48,31 @@ static void test_figures(void **state)
   m->facts.final.downtime_bytes = 10u << 20; /* stop-and-copy sent 10 MiB */
   m->facts.nmarks = 3;
 
-  json_t *j = report(m);
+  json_t *j = unit_report(m, true);
   assert_string_equal(json_string_value(json_object_get(j, "outcome_name")), "migrated");
   assert_string_equal(json_string_value(json_object_get(j, "error")), "");
-  assert_true(num(j, "stop_to_resume_pause_ms") == 42.5);
+  assert_true(unit_num(j, "stop_to_resume_pause_ms") == 42.5);
   /* 45 ms between lines, heartbeat 100 lost (cut in two): one 2 ms period
    * of guest time to take off */
-  assert_true(num(j, "guest_stall_ms") == 43.0);
-  assert_true(num(j, "qemu_downtime_ms") == 30);
+  assert_true(unit_num(j, "guest_stall_ms") == 43.0);
+  assert_true(unit_num(j, "qemu_downtime_ms") == 30);
   /* tail: completed at +30 ms, RESUME at +42.5 ms */
-  assert_true(num(j, "dst_tail_ms") == 12.5);
-  assert_true(num(j, "engine_overhead_ms") == 500 - 12.5);
-  assert_true(num(j, "throughput_bytes_per_s") == (1000u << 20) / 2.0);
+  assert_true(unit_num(j, "dst_tail_ms") == 12.5);
+  assert_true(unit_num(j, "engine_overhead_ms") == 500 - 12.5);
+  assert_true(unit_num(j, "throughput_bytes_per_s") == (1000u << 20) / 2.0);
   json_t *p = json_object_get(j, "passes");
   assert_int_equal(json_array_size(p), 3);
   json_t *p1 = json_array_get(p, 0), *p3 = json_array_get(p, 2);
   assert_int_equal(json_integer_value(json_object_get(p1, "bytes")), 900u << 20);
   /* pass 2 ran until STOP: everything after its start less stop-and-copy */
   assert_int_equal(json_integer_value(json_object_get(json_array_get(p, 1), "bytes")), 90u << 20);
-  assert_true(num(p1, "duration_ms") == 1500);
+  assert_true(unit_num(p1, "duration_ms") == 1500);
   /* QEMU had no dirty rate at the end of pass 1 (null), 100 MiB/s at the
    * end of pass 2 */
   assert_true(json_is_null(json_object_get(p1, "dirty_bytes_per_s")));
-  assert_true(num(json_array_get(p, 1), "dirty_bytes_per_s") == (100u << 20));
+  assert_true(unit_num(json_array_get(p, 1), "dirty_bytes_per_s") == (100u << 20));
   assert_int_equal(json_integer_value(json_object_get(p3, "bytes")), 10u << 20);
-  assert_true(num(p3, "duration_ms") == 30);
+  assert_true(unit_num(p3, "duration_ms") == 30);
   assert_true(json_is_null(json_object_get(p3, "dirty_bytes_per_s")));
   json_t *hb = json_object_get(j, "heartbeat");
   assert_int_equal(json_integer_value(json_object_get(hb, "first_dst_seq")), 101);
@@ -111,7 +91,7 @@ static void test_missing_is_null(void **state)
   m->report.outcome = QMIG_NOT_MIGRATED;
   m->state = QMIG_S_FAILED;
   strcpy(m->err, "migration failed on the source: x");
-  json_t *j = report(m);
+  json_t *j = unit_report(m, true);
   static const char *const nulls[] = { "setup_ms", "total_ms", "qemu_downtime_ms",
                                        "stop_to_resume_pause_ms", "guest_stall_ms",
                                        "throughput_bytes_per_s", "engine_overhead_ms" };
@@ -124,11 +104,6 @@ static void test_missing_is_null(void **state)
   qmig_free(m);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_figures),
-    cmocka_unit_test(test_missing_is_null),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_missing_is_null))

@@ -12,23 +12,7 @@
 #include <jansson.h>
 
 #include "engine/internal.h"
-
-static json_t *report(struct qmig_migration *m)
-{
-  char *s = qmig_report_json(m);
-  assert_non_null(s);
-  json_t *j = json_loads(s, 0, NULL); /* jansson keeps the order of keys */
-  free(s);
-  assert_non_null(j);
-  return j;
-}
-
-static const char *str(json_t *o, const char *k)
-{
-  json_t *v = json_object_get(o, k);
-  assert_true(json_is_string(v));
-  return json_string_value(v);
-}
+#include "tests/unit/unit.h"
 
 static void test_absent(void **state)
 {
@@ -39,7 +23,7 @@ static void test_absent(void **state)
   assert_null(qmig_report_policy(m));
   assert_null(qmig_report_tunnel(m));
   assert_null(qmig_report_recover(m));
-  json_t *j = report(m);
+  json_t *j = unit_report(m, false);
   static const char *const keys[] = { "preflight", "prediction", "announce", "recover",
                                       "created_disks", "storage", "policy", "postcopy",
                                       "tunnel" };
@@ -63,9 +47,9 @@ static void test_prediction_unknown(void **state)
                                         .downtime_limit_ms = 300, .converges = -1,
                                         .note = "bandwidth unknown" };
   assert_ptr_equal(qmig_report_prediction(m), p);
-  json_t *j = report(m), *o = json_object_get(j, "prediction");
+  json_t *j = unit_report(m, false), *o = json_object_get(j, "prediction");
   assert_int_equal(json_integer_value(json_object_get(o, "dirty_rate_bytes_per_s")), 5 << 20);
-  assert_string_equal(str(o, "ram_in_use_from"), "lab guest fill");
+  assert_string_equal(unit_str(o, "ram_in_use_from"), "lab guest fill");
   static const char *const nulls[] = { "bandwidth_bytes_per_s", "bandwidth_from",
                                        "stop_copy_bytes_per_s", "converges", "passes",
                                        "total_ms", "downtime_ms" };
@@ -81,7 +65,7 @@ static void test_prediction_unknown(void **state)
   p->downtime_ms = 120;
   p->note = NULL;
   json_decref(j);
-  j = report(m);
+  j = unit_report(m, false);
   o = json_object_get(j, "prediction");
   assert_true(json_is_true(json_object_get(o, "converges")));
   assert_int_equal(json_integer_value(json_object_get(o, "passes")), 7);
@@ -104,13 +88,13 @@ static void test_policy_postcopy(void **state)
     .downtime_policy = "stepped", .max_downtime_ms = 900, .final_downtime_limit_ms = 600,
     .nsteps = 2, .steps = steps, .deadline_action = "cancel" };
   *ENG_SECTION(m, postcopy) = (struct qmig_report_postcopy){ .reason = "" };
-  json_t *j = report(m), *p = json_object_get(j, "policy");
-  assert_string_equal(str(p, "downtime_policy"), "stepped");
+  json_t *j = unit_report(m, false), *p = json_object_get(j, "policy");
+  assert_string_equal(unit_str(p, "downtime_policy"), "stepped");
   assert_true(json_is_null(json_object_get(p, "deadline")));
   json_t *st = json_object_get(p, "steps");
   assert_int_equal(json_array_size(st), 2);
   assert_true(json_is_real(json_object_get(json_array_get(st, 0), "at_ms")));
-  assert_string_equal(str(json_array_get(st, 1), "why"), "step 1 of 2");
+  assert_string_equal(unit_str(json_array_get(st, 1), "why"), "step 1 of 2");
   json_t *pc = json_object_get(j, "postcopy");
   assert_true(json_is_true(json_object_get(pc, "enabled")));
   assert_int_equal(json_object_size(pc), 3); /* enabled, started, reason */
@@ -123,7 +107,7 @@ static void test_policy_postcopy(void **state)
                                                     .duration_ms = -1, .bytes = 4096,
                                                     .page_requests = 3 };
   strcpy(m->sec.postcopy->reason, "deadline");
-  j = report(m);
+  j = unit_report(m, false);
   p = json_object_get(j, "policy");
   assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "deadline"),
                                                       "seconds")), 20);
@@ -152,26 +136,26 @@ static void test_storage(void **state)
   strcpy(s->disks[1].error, "job failed");
   s->sync_ms = -1;
   s->switchover_ms = -1;
-  json_t *j = report(m), *o = json_object_get(j, "storage");
+  json_t *j = unit_report(m, false), *o = json_object_get(j, "storage");
   assert_int_equal(json_object_size(o), 1); /* disks only */
   json_t *d0 = json_array_get(json_object_get(o, "disks"), 0);
   json_t *d1 = json_array_get(json_object_get(o, "disks"), 1);
-  assert_string_equal(str(d0, "action"), "shared");
+  assert_string_equal(unit_str(d0, "action"), "shared");
   assert_int_equal(json_object_size(d0), 5);
-  assert_string_equal(str(d1, "action"), "copy");
+  assert_string_equal(unit_str(d1, "action"), "copy");
   assert_int_equal(json_integer_value(json_object_get(d1, "bytes")), 2 << 20);
   assert_null(json_object_get(d1, "time_to_ready_ms"));
   assert_true(json_is_false(json_object_get(d1, "completed")));
-  assert_string_equal(str(d1, "error"), "job failed");
+  assert_string_equal(unit_str(d1, "error"), "job failed");
   json_decref(j);
   strcpy(s->nbd_listen, "unix:/l");
   strcpy(s->nbd_connect, "unix:/c");
   s->sync = "full";
   s->copy_mode = "background";
   s->sync_ms = 12.5;
-  j = report(m);
+  j = unit_report(m, false);
   o = json_object_get(j, "storage");
-  assert_string_equal(str(o, "copy_mode"), "background");
+  assert_string_equal(unit_str(o, "copy_mode"), "background");
   assert_null(json_object_get(o, "nbd_forwarded_to"));
   assert_null(json_object_get(o, "switchover_ms"));
   assert_true(json_real_value(json_object_get(o, "sync_ms")) == 12.5);
@@ -197,13 +181,13 @@ static void test_tunnel(void **state)
   strcpy(t->tls, "none");
   strcpy(t->auth, "psk");
   t->samples = 5;
-  json_t *j = report(m), *o = json_object_get(j, "tunnel");
+  json_t *j = unit_report(m, false), *o = json_object_get(j, "tunnel");
   json_t *c0 = json_array_get(json_object_get(o, "channels"), 0);
   json_t *c1 = json_array_get(json_object_get(o, "channels"), 1);
   assert_true(json_is_null(json_object_get(c0, "index")));
   assert_true(json_is_null(json_object_get(c0, "error")));
   assert_int_equal(json_integer_value(json_object_get(c1, "index")), 0);
-  assert_string_equal(str(c1, "error"), "multifd 0: reset");
+  assert_string_equal(unit_str(c1, "error"), "multifd 0: reset");
   assert_true(json_is_null(json_object_get(o, "error")));
   assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "clock"), "samples")),
                    5);
@@ -220,13 +204,13 @@ static void test_preflight(void **state)
   eng_pf_add(p, "uuid", ENG_PF_OK, "neither side has a -uuid");
   eng_pf_add(p, "cpu", ENG_PF_SKIP, "not checked: %s", "refused");
   eng_pf_add(p, "memory", ENG_PF_FAIL, "guest RAM differs");
-  json_t *j = report(m), *a = json_object_get(j, "preflight");
+  json_t *j = unit_report(m, false), *a = json_object_get(j, "preflight");
   assert_int_equal(json_array_size(a), 3);
   assert_null(json_object_get(json_array_get(a, 0), "skipped"));
   assert_true(json_is_true(json_object_get(json_array_get(a, 1), "skipped")));
   assert_true(json_is_true(json_object_get(json_array_get(a, 1), "ok")));
   assert_true(json_is_false(json_object_get(json_array_get(a, 2), "ok")));
-  assert_string_equal(str(json_array_get(a, 1), "detail"), "not checked: refused");
+  assert_string_equal(unit_str(json_array_get(a, 1), "detail"), "not checked: refused");
   json_decref(j);
   qmig_free(m);
 }
@@ -242,7 +226,7 @@ static void test_order(void **state)
   ENG_SECTION(m, preflight);
   *ENG_SECTION(m, announce) = (struct qmig_report_announce){ 5, 50, 550, 100, true };
   assert_ptr_equal(ENG_SECTION(m, storage), st);
-  json_t *j = report(m);
+  json_t *j = unit_report(m, false);
   const char *want[] = { "storage", "preflight", "announce" }, *key;
   size_t n = 0;
   json_t *v;
@@ -256,13 +240,8 @@ static void test_order(void **state)
   qmig_free(m);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_absent),           cmocka_unit_test(test_prediction_unknown),
     cmocka_unit_test(test_policy_postcopy),  cmocka_unit_test(test_storage),
     cmocka_unit_test(test_tunnel),           cmocka_unit_test(test_preflight),
-    cmocka_unit_test(test_order),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_order))

@@ -12,14 +12,13 @@
 #include <cmocka.h>
 
 #include "engine/internal.h"
+#include "tests/unit/unit.h"
 #include "engine/session.h"
 
 static void test_pick_native(void **state)
 {
   (void)state;
-  struct qmig_migration *m = qmig_new();
-  assert_int_equal(qmig_set(m, "src", "unix:/s"), 0);
-  assert_int_equal(qmig_set(m, "dst", "unix:/d"), 0);
+  struct qmig_migration *m = unit_mig("src", "unix:/s", "dst", "unix:/d", NULL);
   assert_null(m->session);
   assert_int_equal(eng_begin(m), 0);
   assert_ptr_equal(m->session, &eng_native_session);
@@ -37,10 +36,8 @@ static void test_pick_native(void **state)
 static void test_pick_tunnel(void **state)
 {
   (void)state;
-  struct qmig_migration *m = qmig_new();
-  assert_int_equal(qmig_set(m, "src", "unix:/s"), 0);
-  assert_int_equal(qmig_set(m, "tunnel", "198.18.0.2:7000"), 0);
-  assert_int_equal(qmig_set(m, "tunnel-tls", "psk"), 0);
+  struct qmig_migration *m =
+      unit_mig("src", "unix:/s", "tunnel", "198.18.0.2:7000", "tunnel-tls", "psk", NULL);
   assert_int_equal(eng_begin(m), 0);
   assert_ptr_equal(m->session, &eng_tunnel_session);
   assert_non_null(m->tunnel);
@@ -93,12 +90,7 @@ static void test_addr(void **state)
   eng_config_free(&c);
 }
 
-int main(void)
-{
-  const struct CMUnitTest tests[] = {
+UNIT_MAIN(
     cmocka_unit_test(test_pick_native),
     cmocka_unit_test(test_pick_tunnel),
-    cmocka_unit_test(test_addr),
-  };
-  return cmocka_run_group_tests(tests, NULL, NULL);
-}
+    cmocka_unit_test(test_addr))
