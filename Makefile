@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qmig: plain GNU make. `make`, `make check`, `make demo`, `make install`.
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin

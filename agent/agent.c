@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* agent.c - qmig_agent_*: the listener and the session table (options.c
  * has the options).  One thread per accepted connection (serve.c); one
  * session at a time, created by a control connection and ended when it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* agent/ - the destination side of a tunnelled migration (`qmig agent`):
  * agent.c (listener, sessions), options.c (the option table), serve.c
  * (one accepted connection: TLS, hello, its channel), skew.c (the test-only clock skew of relayed QMP

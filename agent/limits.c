@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* limits.c - what bounds an agent's resources: connections at once, data
  * channels per session and kind, how long a control connection may stay
  * silent before its session started, back-off when descriptors run out,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* options.c - every option of the agent, one row each of a typed option
  * table (common/opttab.h): qmig_agent_set, the defaults, `qmig agent
  * --help` and its long options come from it.  The bounds are documented in

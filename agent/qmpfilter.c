@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qmpfilter.c - the agent's QMP allow-list: one table, one row per command
  * with the reason qmig's engine needs it (or the reason it is refused), and
  * a check of the arguments for the rows that name sockets, files or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* agent/qmpfilter.h - the QMP allow-list of the agent's `qmp` channel (the
  * decision, pure: no I/O, no globals, so unit tests and a fuzz target call it
  * directly) and the relay that applies it between a tunnel channel and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qmprelay.c - the relay between a `qmp` tunnel channel and the destination
  * QEMU's QMP socket that applies the allow-list (qmpfilter.c).  One thread
  * per channel, both directions: the client's bytes are cut into JSON objects

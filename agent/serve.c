@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* serve.c - one accepted tunnel connection: TLS handshake (or plain, told
  * by its first byte), hello, then its channel.  control (TLS only): issues
  * the session and its key, answers clock probes until it closes.  Every

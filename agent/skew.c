@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* skew.c - TEST ONLY (agent option test-clock-skew-ms): make the relayed
  * destination QMP look as if the whole destination host's clock ran skew_ms
  * ahead, by moving every event's "timestamp".  Together with the agent's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench.c - the bench object: settings, scenarios from files, presets and
  * sweeps, the interleaved run loop and the outputs. */
 #include <errno.h>

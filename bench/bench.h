@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench/ internals: scenarios (scenario.c, presets.c), the run loop
  * (run.c), statistics (stats.c), the summary, CSV (summary.c) and the
  * HTML report (html.c, svg.c).  The public entry points are qmig_bench_*

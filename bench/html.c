@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* html.c - the self-contained HTML report: summary and ratio tables, the
  * charts (svg.c), the configuration of every scenario and every run with
  * its result.  Everything that comes from outside is HTML-escaped. */

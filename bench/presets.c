@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* presets.c - the comparisons performance engineers run most (after QEMU's
  * guestperf): each is a scenario file, loaded and checked like one.  The
  * guest is 1 GiB of random data in 1100 MiB unless the preset is about

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* run.c - one run of a scenario: a fresh lab pair, the migration with its
  * progress samples, the memory (and disk) check on the side that runs the
  * guest, the QEMUs' CPU time, and a record that says what happened. */

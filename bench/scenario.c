@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* scenario.c - scenarios: parsed from JSON, checked knob by knob before
  * anything runs (each knob a row of the lab's, the bench's or the engine's
  * option table), turned into lab options and qmig_set() calls. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* stats.c - medians, percentiles and bootstrap intervals: pure functions
  * of their inputs (the bootstrap's generator is seeded by the caller, so
  * the same inputs give the same interval). */

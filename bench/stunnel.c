@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* stunnel.c - the stunnel transport: the stream leaves the source QEMU in
  * plaintext to a local stunnel client, crosses a TLS 1.3 PSK connection to
  * a stunnel server and reaches the destination QEMU's incoming port

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* summary.c - figures of a run record, statistics per scenario and
  * figure, the text summary and the CSV files. */
 #include <errno.h>

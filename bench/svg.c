@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* svg.c - the report's charts as inline SVG (no script, no external
  * resource), and the growable buffer they are written into. */
 #include <math.h>

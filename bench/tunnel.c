@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tunnel.c - the tunnel transports: qmig's own agent, in this process on
  * its own thread, in front of the lab's destination QEMU on 127.0.0.1,
  * with the run's PSK as its credential (the migration channels in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* agent.c - `qmig agent`: the destination side of a tunnelled migration, a
  * thin wrapper over qmig_agent_* (include/qmig.h).  Logs go to stderr, one
  * line each, stamped with the wall clock. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench.c - `qmig bench`: scenarios, presets and sweeps in, the bench's
  * outputs and a summary out; a progress bar on a TTY.  All the work is
  * qmig_bench_*() in the library. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* check.c - `qmig check`: the preflight of `qmig migrate` alone.  Takes the
  * same options, changes nothing, prints one line per finding. */
 #include <getopt.h>

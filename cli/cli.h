@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cli/ - the qmig command: a thin client of include/qmig.h. */
 #ifndef QMIG_CLI_H
 #define QMIG_CLI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* createdisks.c - `qmig create-disks`: empty destination images made like
  * the source's disks, before the destination QEMU starts. */
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* dirtyrate.c - `qmig dirty-rate`: the source guest's dirty rate and what it
  * means for a precopy migration over a given bandwidth.  Needs only the
  * source; changes nothing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* diskimage.c - `qmig verify-disk-image`: check a lab guest's disk image. */
 #include <getopt.h>
 #include <stdio.h>

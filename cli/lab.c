@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lab.c - `qmig lab start|stop|status`, `qmig verify-memory`, `qmig demo`. */
 #include <getopt.h>
 #include <stdio.h>

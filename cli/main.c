@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* main.c - `qmig SUBCOMMAND ...` dispatch. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* migrate.c - `qmig migrate`: every library option as a long option, a
  * progress line on a TTY, the report as a summary and as JSON. */
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* opts.c - what `qmig migrate` and `qmig check` share: every library option
  * as a long option (so a command line can switch between the two verbs
  * unchanged) and the JSON report output. */

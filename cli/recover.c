@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* recover.c - `qmig recover`: after `qmig migrate` died (SIGKILL, a crash, a
  * closed ssh session), bring the pair to exactly one running guest
  * (qmig_recover()).  Same addressing options as migrate. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* summary.c - the short human form of a downtime report. */
 #include "cli/cli.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* verifydisks.c - `qmig verify-disks`: are two disk images identical? */
 #include <fcntl.h>
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* errbuf.c - formatting an error message into a buffer (common/errbuf.h). */
 #include <stdarg.h>
 #include <stdio.h>

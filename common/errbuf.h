@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* common/ - the few helpers every module shares.
  *
  * errbuf: the one way qmig formats an error message into a buffer, be it a

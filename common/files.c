@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* files.c - private directories, no-follow creation, secret file modes. */
 #include <errno.h>
 #include <fcntl.h>

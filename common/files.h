@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* common/files.h - files and directories qmig creates or reads secrets
  * from, made safe against other local users: private directories, no
  * symlink followed when creating a file, secrets nobody else can read. */

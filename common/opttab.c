@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* opttab.c - the typed option tables of common/opttab.h. */
 #include <errno.h>
 #include <inttypes.h>

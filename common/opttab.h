@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* common/opttab.h - typed option tables: one row per option (key, type,
  * offset into the handle's struct, range or choices, help, default) from
  * which every handle (migration, agent, lab, bench) gets its "key=value"

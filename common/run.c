@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* common/run.c - run a program (argv, no shell) and wait for it, bounded. */
 #include <errno.h>
 #include <fcntl.h>

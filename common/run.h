@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* common/run.h - running helper programs (qemu-img, qemu-io, ip, tc) and
  * waiting for children, always with a bound. */
 #ifndef QMIG_COMMON_RUN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* addr.c - the engine's address strings: the host of a tcp:/tls: address,
  * a tcp: address split into host and port, and the host the destination
  * listens on for the stream. */

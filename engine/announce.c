@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* announce.c - after switchover the destination announces the guest's MAC
  * addresses so that switches learn its new port (without it the guest can
  * be unreachable until it sends a frame itself: the "long ping gap after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* disks.c - which disks move and whether the destination can take them.
  *
  * Both sides' disks come from query-block (storage/inventory.c).  A disk is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* follow.c - from `migrate` to completion: one poll loop over both QMP
  * sockets and the cancel pipe, QMP events for state changes and timestamps,
  * query-migrate every poll interval for progress. */

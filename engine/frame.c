@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* frame.c - the frame of every entry point (qmig_run, qmig_check,
  * qmig_recover, qmig_dirty_rate, qmig_create_disks): eng_begin once per
  * object, which also picks the transport session (engine/session.h), and

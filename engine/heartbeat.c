@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* heartbeat.c - the guest-observed stall, measured outside the guest.
  * The lab guest prints "HB <seq> <pos>" on its serial port every few ms; a
  * thread here reads both guests' serial sockets and stamps each line with

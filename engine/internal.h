@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* engine/ internals: the migration object, its configuration and the pieces
  * of the run (options.c, state.c, frame.c, run.c, follow.c, recover.c,
  * report.c, heartbeat.c; the transport session behind engine/session.h:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mirror.c - the NBD mirror sequence of engine/mirror.h.
  *
  * Job progress and completion are read with query-block-jobs (jobs are

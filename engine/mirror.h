@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* engine/mirror.h - copying non-shared disks over NBD during a migration
  * (disks.c: which disks, checks; mirror.c: the sequence).
  *

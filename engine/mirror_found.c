@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* mirror_found.c - what a disk copy left behind, found by name rather than
  * remembered: for recovery after qmig itself died (qmig_recover), when no
  * struct eng_mirror describes it.  mirror.c names everything it creates

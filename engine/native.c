@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* native.c - the native transport session (engine/session.h): the
  * destination's QMP at its own address, the stream to a port (or the
  * data-uri) the destination QEMU listens on, the disk copy to an NBD server

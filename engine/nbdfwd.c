@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nbdfwd.c - the NBD forwarder of engine/nbdfwd.h: one unix listening
  * socket, one acceptor thread, one io_uring forwarder (transport/fwd.c) per
  * accepted connection.  NBD's client speaks second: nothing to read before

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* engine/nbdfwd.h - a private unix socket whose connections (the source
  * QEMU's NBD client) are each forwarded to a remote side the caller opens:
  * a tunnel channel (tunnel_chan.c) or a direct TCP connection to the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* netns.c - which network namespace a QEMU runs in.  Two QEMUs on one
  * machine may still be two hosts to the network (the lab's --netns, or
  * containers): an address bindable here may not be bindable there, and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* options.c - every migration option: one row of a typed option table
  * (common/opttab.h) each, which gives qmig_set, the defaults, the help, the
  * CLI's long options, the bench's knobs and the report's "config". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* policy.c - convergence while the migration runs: the downtime policy
  * (fixed; stepped like Nova/VDSM; doubling like Proxmox), the deadline and
  * its action, and when to switch to post-copy.  The follow loop calls

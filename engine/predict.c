@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* predict.c - the guest's dirty rate and what it means for precopy: total
  * time, downtime, convergence.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* preflight.c - what `qmig check` reports and `qmig migrate` runs before it
  * changes anything: every check, all problems at once, nothing touched on
  * either QEMU.  Runs after eng_probe() (both QMP connections open, run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* preflight_cpu.c - can the destination's vCPU carry the source's guest?
  *
  * Fast path: the realized vCPUs' "feature-words" (every CPUID feature bit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* preflight_net.c - the preflight's "data-port" finding: can the
  * destination listen where the stream will go, and can the source reach it?
  * Checked from the host qmig runs on: a bind() when the destination QEMU

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qmpconn.c - how the engine reaches a QEMU's QMP: a unix socket as is; a
  * plain tcp: address only on loopback (elsewhere it is unauthenticated,
  * plaintext control of that QEMU) unless insecure-qmp-tcp says so; and

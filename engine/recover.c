@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* recover.c - bring a source/destination pair to exactly one running guest:
  * after a failure, cancel or timeout of a run (eng_recover), and after qmig
  * itself died mid-run (qmig_recover, `qmig recover`).

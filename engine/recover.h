@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* engine/recover.h - bringing a source/destination pair back to exactly one
  * running guest, after a failed run (eng_recover) or after qmig itself died
  * (qmig_recover).

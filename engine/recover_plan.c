@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* recover_plan.c - recovery's decision: the facts observed on both sides ->
  * the next action (engine/recover.h).  Pure: no I/O, unit-tested over a table
  * of situations (tests/unit/test_recover.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* report.c - the downtime report: derived from what the run gathered, as a
  * struct (qmig_report); report_json.c writes it and the sections as JSON.
  * docs/REPORT.md describes each field. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* report_json.c - the one place the JSON report is built: struct
  * qmig_report and the typed sections (include/qmig.h) to the keys, types
  * and presence docs/REPORT.md documents.  A figure that could not be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* report_sections.c - the report's typed sections (include/qmig.h): where
  * they live and the accessors.  Each section is filled by one module
  * (struct eng_sections says which); report_json.c turns them into JSON. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* run.c - qmig_run(), qmig_check() and the phases before the stream moves:
  * connect, probe, configure, migrate-incoming (the destination's side of
  * connect and incoming through the transport session, engine/session.h).

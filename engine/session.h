@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* engine/session.h - the engine's transport session: how the destination's
  * QMP is reached, where the migration stream and the disk copy go, and what
  * is left to stop and report at the end.  Two implementations behind one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* state.c - the migration object's life: creation, the state transition
  * function (the only place m->state changes), errors, cancel. */
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tunnel.c - the tunnel session (engine/session.h, engine/tunnel.h): the
  * engine's side of a tunnelled migration (option `tunnel`).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* engine/tunnel.h - inside the tunnel session (option `tunnel`), the
  * engine/session.h implementation of tunnel.c (the session: control
  * connection, clock, QMP relay, blame, end and its report) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tunnel_chan.c - the channels of a tunnel session (engine/tunnel.h).
  *
  * Incoming: migrate-incoming with the agent's URI on the destination; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* validate.c - the options as an embedder sees them before a run:
  * qmig_validate() (the rules between options qmig_run() checks first) and
  * qmig_get() (a value back as text, the report's config being the source). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz/fuzz_benchrender.c - libFuzzer target: `qmig bench --render FILE`
  * reads the JSON lines of an earlier bench (anyone's file) and writes the
  * summary, CSV and HTML from them.  Whatever the file holds, that must not

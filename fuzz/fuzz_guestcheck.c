@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz/fuzz_guestcheck.c - libFuzzer target: the checkers behind
  * qmig_verify_memory() and qmig_verify_disk_image() read what a guest
  * wrote (a memory dump, a disk image), so whatever those bytes are they

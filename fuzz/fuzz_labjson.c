@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz/fuzz_labjson.c - libFuzzer target: whatever a lab directory's
  * lab.json holds (another user's directory, a truncated write), reading it
  * must not crash; accepted fields are NUL-terminated within their buffers,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz/fuzz_psk.c - libFuzzer target: whatever a keys.psk file holds, the
  * parser must not crash or read out of bounds; a key it keeps is 16..64
  * bytes under a non-empty identity (the one asked for, if any), and a

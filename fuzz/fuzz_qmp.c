@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz/fuzz_qmp.c - libFuzzer target: whatever "QEMU" says, the QMP client
  * must not crash, leak or hang.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libFuzzer target for the agent's QMP allow-list: any bytes, parsed as
  * the relay parses a command (one JSON object, duplicates rejected), then
  * decided with a session's rules.  run: make fuzz-qmpfilter; build-fuzz/fuzz_qmpfilter -max_total_time=60 CORPUS_DIR fuzz/corpus/qmpfilter

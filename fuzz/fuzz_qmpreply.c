@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz/fuzz_qmpreply.c - libFuzzer target: whatever a (buggy, hostile or
  * future) QEMU answers to query-migrate, the engine's reading of it must not
  * crash or hit undefined behaviour (a huge or negative real converted to an

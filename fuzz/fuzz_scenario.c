@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz/fuzz_scenario.c - libFuzzer target: whatever a scenario file holds,
  * loading, checking and sweeping it must not crash or leak; it is either
  * accepted or refused with a message.

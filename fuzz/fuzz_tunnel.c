@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fuzz/fuzz_tunnel.c - libFuzzer target: whatever a peer sends as a tunnel
  * hello, an agent reply header, a challenge or its response, a control line,
  * a clock answer or a session reply, and whatever a QEMU channel starts

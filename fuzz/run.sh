@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # fuzz/run.sh SECONDS RUNS BIN... - run each libFuzzer target BIN (named
 # fuzz_NAME) from its committed seed corpus fuzz/corpus/NAME for SECONDS
 # (or, when RUNS is not empty, for RUNS inputs), FUZZ_JOBS targets at a time

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* guest/boot.S - multiboot v1 entry, GDT, IDT, PIC, PIT and interrupt stubs.
  *
  * QEMU's -kernel multiboot loader enters _start in 32-bit protected mode,

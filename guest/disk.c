@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* guest/disk.c - the test guest's disk writer: ATA PIO, LBA28, on the
  * primary IDE channel's master; the vCPU sleeps until the drive interrupts.  What it writes
  * and in which order is the contract in guest/pattern.h. */

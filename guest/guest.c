@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* guest/guest.c - the qmig test guest: fill memory, then dirty it at a set
  * rate and print heartbeats on COM1.
  *

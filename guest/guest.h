@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* guest/guest.h - what the freestanding guest's files share: guest.c (the
  * command line, RAM work and main loop), serial.c (COM1, failing) and
  * disk.c (the ATA PIO disk writer). */

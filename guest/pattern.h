@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* guest/pattern.h - memory and disk layout and content of the qmig test guest.
  *
  * Shared by the freestanding guest (guest/guest.c, guest/disk.c) and the

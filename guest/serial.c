@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* guest/serial.c - COM1 output (polled, 115200 8N1) and the guest's ways
  * to stop: fail() and the CPU exception report. */
 #include <stdint.h>

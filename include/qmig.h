@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qmig.h - the whole embedding API of libqmig.
  *
  * Conventions: functions return 0 on success and -1 on failure (or a pointer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* apply.c - what `--lab DIR` means, for the CLI and the bench alike: the
  * lab's lab.json expanded into the ordinary migration options through the
  * public API (the engine itself knows nothing of the lab). */

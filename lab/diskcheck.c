@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lab/diskcheck.c - check the qmig test guest's disk, unit by unit.
  *
  * dc_check() judges a raw image in memory; qmig_verify_disk_image() maps an

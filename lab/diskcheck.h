@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lab/diskcheck.h - the checker behind qmig_verify_disk_image().
  *
  * Internal to libqmig (tests link it from libqmig.a).  What every sector

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lab.c - a source/destination QEMU pair running the qmig test guest on this
  * host.  Everything lives in one run directory: QMP and serial sockets,
  * pidfiles, logs and lab.json (the description other processes read). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lab/ internals: the lab pair (lab.c), its shared disk (labdisk.c) and
  * the guest checkers (memcheck.c, diskcheck.c, see their headers).  Public
  * entry points are in qmig.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lab/labdisk.c - the lab's shared disk: one image in the run directory
  * that both QEMUs attach (shared storage), and running qemu-img. */
 #include <errno.h>

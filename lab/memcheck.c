@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lab/memcheck.c - check the qmig test guest's memory, page by page.
  *
  * mc_check() judges a copy of the region; qmig_verify_memory() gets that copy

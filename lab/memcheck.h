@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lab/memcheck.h - the checker behind qmig_verify_memory().
  *
  * Internal to libqmig (tests link it from libqmig.a).  The page contents it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lab/netns.c - the lab's two hosts on one machine: the source and the
  * destination QEMU each in a network namespace of its own, joined by a veth
  * pair with addresses from 198.18.0.0/15 (RFC 2544 benchmarking space),

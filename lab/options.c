@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* options.c - every option of the lab pair (struct qmig_lab_options), one
  * row each of a typed option table (common/opttab.h): qmig_lab_set, `qmig
  * lab start --help` and its long options, and the bench's lab knobs (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qemu.c - one lab QEMU: its command line (test guest, disks, NIC, TLS
  * monitor, sandbox) and its start, daemonized, in its network namespace. */
 #include <errno.h>

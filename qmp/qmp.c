@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qmp/qmp.c - a QMP connection: handshake, commands and replies, events.
  *
  * One command is in flight at a time.  Each carries a fresh "id" (qmig-N);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qmp/ - a QMP client on jansson.
  *
  * One connection per QEMU monitor, used from one thread.  Every call that can

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qmp/qmp_frame.c - cut a QMP byte stream into JSON values.
  *
  * QMP sends JSON objects back to back, usually separated by CR LF.  We can't

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qmp/qmp_int.h - internals shared by the files of the qmp module.
  *
  * qmp_io.c:    deadlines, socket connect, poll waits, sendmsg (+SCM_RIGHTS).

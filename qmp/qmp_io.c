@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qmp/qmp_io.c - sockets for QMP: connect with a deadline, waits, sends. */
 #include <errno.h>
 #include <limits.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* storage/inventory.c - a QEMU's disks, read from its query-block reply.
  *
  * A disk is named by its drive id (-drive id=, query-block "device") or,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* storage/source.c - one side of a disk comparison, read through NBD.
  *
  * An image file is served by qemu-nbd, started by libnbd with systemd socket

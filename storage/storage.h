@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* storage/ - disks: reading an image through NBD and comparing two of them.
  *
  * A source (struct stg_src) is one side of a comparison: an NBD connection

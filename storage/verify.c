@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* storage/verify.c - qmig_verify_disks(): are two disk images the same,
  * byte for byte, as a guest would read them?
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The one shared set-up step (make deps): install the Debian packages qmig
 # needs to build, test and demo, if any are missing.  Needs root for apt-get.
 PKGS="build-essential gcc-multilib pkg-config libjansson-dev liburing-dev libssl-dev

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the unit test binaries given as arguments, then (unless --unit-only)
 # every tests/integration/*.sh.  Exit 77 from a test means skipped.
 # Prints "N passed, N failed, N skipped" last.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tests/soak.c - the library's soak test (make soak N=100): one process
  * migrates the lab guest back and forth between two QEMUs on this host N
  * times through libqmig, using nothing but include/qmig.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* auth.c - how a data connection proves it belongs to a session (wire
  * protocol 2, docs/TUNNEL.md): the agent's challenge (a fresh random nonce)
  * and the engine's response, HMAC-SHA256 under the session key over a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* client.c - the client side of the tunnel's wire protocol 2, for the
  * engine (engine/tunnel.c) and for tests that speak to a real agent: open
  * one tunnel connection (TCP, TLS, hello, the session proof, the reply), and

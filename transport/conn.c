@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* conn.c - a tunnel connection for the blocking setup phase (TLS handshake,
  * hello, control messages): plain TCP and TLS 1.3 behind one ops table.  TLS
  * runs over memory BIOs: this file does the socket I/O, OpenSSL only turns

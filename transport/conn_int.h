@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* transport/ private: the connection object shared by conn.c, tls.c and
  * fwd.c.  Nothing outside transport/ includes this. */
 #ifndef QMIG_TRANSPORT_CONN_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* control.c - the JSON the control connection carries (docs/TUNNEL.md):
  * the agent's OK reply that issues the session, the engine's requests (one
  * object per line) and the agent's clock answers.  Pure functions over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fwd.c - the forwarder: one thread, one io_uring, both directions of one
  * tunnel connection (local plaintext socket <-> remote plain or TLS).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* transport/ private: the forwarder's insides shared by fwd.c (the io_uring
  * loop, plain directions, lifecycle) and fwd_tls.c (the TLS directions).
  * Nothing outside transport/ includes this.  Functions here return 0 or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fwd_tls.c - the forwarder's directions when the remote side is TLS 1.3
  * over OpenSSL memory BIOs (fwd.c chooses them once, in tp_fwd_start):
  *

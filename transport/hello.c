@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* hello.c - the fixed-size hello that opens every tunnel connection, and the
  * agent's reply (wire protocol 2).  Both are parsed strictly: fixed sizes, known version and
  * kind, reserved bytes zero (docs/TUNNEL.md). */

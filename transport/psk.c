@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* psk.c - QEMU's keys.psk format ("identity:hexkey" lines), parsed from
  * text in memory so that the parser alone can be fuzzed (fuzz/fuzz_psk.c);
  * tls.c reads the file. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sock.c - TCP and unix sockets for the tunnel: connect with a timeout,
  * listen, accept with a timeout, and the options that bound how long a dead
  * link can go unnoticed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tls.c - TLS 1.3 contexts for the tunnel: mutual x509 (CA, certificate,
  * key; the server's name or address verified) or external PSK (QEMU's
  * keys.psk format).  AES-128-GCM first, full 16 KiB records, no session

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* transport/ - the tunnel's wire: the hello that opens every tunnel
  * connection, the session's authentication (auth.c) and control messages
  * (control.c), the classifier of QEMU's migration channels, TCP sockets,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* An embedder of libqmig, built by tests/integration/embed.sh against an
  * installed copy through pkg-config, dynamically and statically.  It defines
  * functions named like libqmig internals: the link must not clash. */

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The agent is killed (SIGKILL) mid pre-copy: the migration fails naming
 # the tunnel connection that broke, the guest keeps running on the source.
 cell() {

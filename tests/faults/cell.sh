@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # One cell of the fault matrix, in a bash process of its own (a private
 # directory, cleaned up on exit by tests/integration/lib.sh):
 #   bash tests/faults/cell.sh FAULT MODE

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The destination's disk fills up during the copy: the lab directory is a
 # 24 MiB tmpfs holding the source's 16 MiB image (written through) and the
 # destination's sparse one, which runs out of room part way through the

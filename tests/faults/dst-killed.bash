@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The destination QEMU is killed (SIGKILL) mid pre-copy (with disks: after
 # the mirror is ready, while the RAM moves): qmig names the destination,
 # the guest keeps running on the source.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # SIGKILL of the engine (active): see kill-engine.bash.
 . "$FAULTS/kill-engine.bash"
 cell() { kill_engine active; }

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # SIGKILL of qmig migrate at a chosen moment, then qmig recover: exactly one
 # running guest, on the side recover names, its memory (and disk) right.
 # The moment is picked by a QMP proxy in front of the source

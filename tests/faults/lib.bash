@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Helpers for the fault matrix's cells (tests/faults/run.sh), sourced by
 # cell.sh after tests/integration/lib.sh (private dir $D, cleanup on exit)
 # and tunnel-lib.bash (credentials).  A cell is one fault in one mode:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The link between two network namespaces goes down (veth set down) once
 # 8 MiB crossed it: pre-copy (natively: qmig's stall watchdog, 4 s; tunnel:
 # the tunnel's own dead-link detection), or the disk copy (disks: NBD over

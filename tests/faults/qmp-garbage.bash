@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Garbage on a QMP connection mid-run: tests/faults/qmp-proxy.py sits
 # between qmig and one QEMU's QMP socket and, once, sends qmig a malformed
 # value, a value cut in half (the stream goes on after it) or a 17 MiB value

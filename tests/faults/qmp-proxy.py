@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """A QMP man in the middle for the fault matrix (tests/faults/run.sh).
 
 Listens on a unix socket and relays every connection to QEMU's QMP unix

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The fault matrix: every fault in every mode, one cell per bash process
 # (tests/faults/cell.sh: a private directory, cleaned up on exit), bounded
 # in time; then the table.  Exit 1 if a cell failed.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Wrong credentials: one side holds another key (or the engine a certificate
 # from another CA).  Natively QEMU's own TLS (PSK) on the stream, and with
 # disks on the NBD connection too (--nbd-tls on); tunnelled the agent's.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tunnel_client - a client of a qmig agent for the integration tests: the
  * library's protocol 2 client (transport/client.c: TLS 1.3 with the
  * credential, the session the agent issues, its key exported from the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # After switchover the destination announces the guest's MAC: QEMU itself
 # does once after an incoming migration (its announce-* parameters, 5 rounds
 # by default), and qmig's announce-self adds exactly --announce-rounds more.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # SIGTERM in the middle of a bench: the migration under way is cancelled,
 # its lab stopped, the run recorded as failed, the outputs of what ran are
 # written, the bench exits 3, and no QEMU or lab directory is left.

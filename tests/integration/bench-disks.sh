@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The disks preset, shrunk: a shared disk, one copied over NBD, one copied
 # with write-blocking.  Every run migrates, the guest's memory is verified,
 # and its disk is verified where the guest now runs (the destination's own

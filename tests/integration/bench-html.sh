@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The bench's HTML report renders in a real headless browser (Debian's
 # chromium): the rendered DOM holds the charts (downtime distributions,
 # total time vs the swept knob, throughput over time) with their marks,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A link-rate sweep: each run's pair in two network namespaces joined by a
 # veth shaped to the scenario's rate.  Every run migrates across the link
 # (to 198.18.0.2) with its memory verified; the throughput stays under the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qmig bench refuses a scenario file with an unknown knob or a bad value
 # before anything runs: exit 2, the message names the file, the scenario,
 # the knob and why, and no lab was started, no output written.

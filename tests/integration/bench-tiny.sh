@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A tiny bench end to end: two scenarios that migrate and one that cannot
 # (2 s timeout over an 8 MiB/s stream), 2 runs each, interleaved, one
 # warm-up.  Every output exists, the JSON lines parse and count right,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Every transport side by side (the transports preset, shrunk): native,
 # qmig's tunnel with authenticated plaintext and TLS data (its agent on a
 # thread of the bench, the run's PSK its credential), QEMU's

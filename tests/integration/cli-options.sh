@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The option tables behind the command lines: every handle (migrate, lab,
 # agent, bench) refuses an unknown option or a bad value with exit 2 and a
 # message naming the option, flags work without a value, and the help and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Bad input is refused with a message naming the option, exit 2, and the
 # CLI's basics work.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The same guest converges with the doubling policy (Proxmox style: double
 # the limit whenever remaining stops shrinking), capped at max-downtime.
 . "$(dirname "$0")/lib.sh"

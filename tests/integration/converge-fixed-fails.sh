@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A guest dirtying faster than the bandwidth allows (40 MiB/s against a
 # 16 MiB/s cap) never converges with a fixed 50 ms limit: at the deadline
 # qmig cancels, the source keeps running, memory intact.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The same non-converging guest converges with the stepped policy (Nova
 # style: linear steps up to max-downtime); the report shows the steps and
 # QEMU never got a limit above max-downtime.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qmig create-disks: empty destination images made like the source's disks
 # (same format, same virtual size, explicit formats), never overwriting;
 # then a destination QEMU started on them (the lab's own destination command

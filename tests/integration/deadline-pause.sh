@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # deadline-action pause: at the deadline the guest is paused so the rest
 # can be sent; it resumes on the destination, and the report's pause holds
 # the whole time it was stopped.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # deadline-action postcopy: at the deadline qmig switches to post-copy; the
 # guest runs on the destination, fetching the pages it misses.
 . "$(dirname "$0")/lib.sh"

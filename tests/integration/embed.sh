@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # An embedder's view (issue 14): `make install` into a staging root, then a
 # small C program (tests/embed/embed.c) built through pkg-config against the
 # installed copy, dynamically and statically.  It defines functions named

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # SIGINT to qmig mid-migration: cancelled, the source guest keeps running
 # (heartbeats continue), the destination is stopped, memory intact.
 . "$(dirname "$0")/lib.sh"

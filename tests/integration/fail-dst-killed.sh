@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The destination QEMU dies mid-migration: qmig reports it, the source
 # keeps running, memory intact.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Destinations that cannot be reached: a QMP socket nobody listens on, and a
 # stream address nobody can bind.  Clear errors, exit 3, source untouched.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The source QEMU dies during post-copy: the guest now lives on the
 # destination (missing pages), so qmig must not claim "not migrated" nor
 # touch the source: exit 4 (uncertain) and a report that says so.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # --timeout ends a migration that takes too long: cancelled, exit 1, the
 # source guest keeps running, the destination is stopped.
 . "$(dirname "$0")/lib.sh"

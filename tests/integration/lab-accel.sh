@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Accelerator choice: auto ends with a guest that runs (KVM where it brings
 # the guest up in time, TCG otherwise); an unusable KVM is a clear error.
 . "$(dirname "$0")/lib.sh"

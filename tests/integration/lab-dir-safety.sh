@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Files qmig writes and secrets it reads, against another local user:
 # a lab directory that is a symlink, owned by someone else or writable by
 # group/others is refused (start, status, stop) with the reason, and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared helpers for integration tests (bash).  Each test sources this, gets
 # a private run directory $D, and everything it started is stopped on exit,
 # even on failure: the lab pair by pidfile, extra pids listed in $D/pids.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The guest dirties faster than the bandwidth cap allows to converge
 # (~40 MiB/s against 16 MiB/s): auto-converge throttles it until it does.
 . "$(dirname "$0")/lib.sh"

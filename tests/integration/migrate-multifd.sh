@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # multifd with 4 channels on both sides.
 . "$(dirname "$0")/lib.sh"
 start_lab --fill 128 --dirty 20

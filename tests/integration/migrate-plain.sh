@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Plain native migration of a dirtying guest: report figures, memory check,
 # exactly one QEMU (the destination) left running.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared-storage migration of a guest that writes its disk: both QEMUs open
 # the same image (DIR/disk.FMT), the guest rewrites it at 2 MiB/s through
 # the switchover and goes on writing on the destination.  Then: exactly one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qmig migrate whose output pipe is closed at once (its reader gone, as with
 # `| head` or a dead ssh session): SIGPIPE is ignored, the migration runs to
 # its end, exit 0, the JSON report written, the guest on the destination.

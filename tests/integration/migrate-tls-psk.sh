@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # QEMU-native TLS with a pre-shared key (GnuTLS in QEMU).
 . "$(dirname "$0")/lib.sh"
 need openssl

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # QEMU-native TLS with x509, both peers verified: a CA, a server certificate
 # for the destination (name "dst.qmig.test" and 127.0.0.1) and a client
 # certificate for the source, all generated here.

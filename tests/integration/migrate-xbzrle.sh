@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # XBZRLE with a guest that keeps dirtying, bandwidth-limited so several
 # passes resend pages (the case XBZRLE exists for).
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Non-shared disks: the guest's disk drive0 is copied over NBD while the
 # guest rewrites it (and dirties RAM); a second disk drive1 is shared
 # storage and must not be copied.  Then: exactly one QEMU, memory right,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The NBD path fails while a disk is copied: nbdkit's error filter sits
 # between the source QEMU and the destination's NBD server and starts
 # failing every request when a trigger file appears.  Once before the copy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Native mode with the destination's NBD server on TCP: the source QEMU's
 # NBD client goes through qmig's forwarder (a private unix socket, one TCP
 # connection with TCP_USER_TIMEOUT per NBD connection, engine/nbdfwd.c),

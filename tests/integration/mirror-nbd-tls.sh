@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A disk copied over NBD with QEMU-native TLS (x509, both peers verified,
 # the migration's own credentials) while the RAM goes over TLS too; the
 # guest writes its disk throughout.  Then the usual: one QEMU, memory and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Copying a disk is refused before anything moves when the destination's
 # disk cannot take it: too small, another format (a qcow2 source and a raw
 # destination: the destination would read qcow2 metadata as guest data),

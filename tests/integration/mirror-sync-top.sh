@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # disk-sync top: drive1 is a qcow2 overlay (1 MiB rewritten) over a raw
 # base of random data that both hosts already have; only the overlay's data
 # crosses, and the destination's overlay + base read exactly as the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A disk copied through the qmig tunnel with TLS 1.3 (mutual x509): the
 # source QEMU's NBD client reaches the destination's NBD server as an nbd
 # channel of the tunnel, beside the main and 2 multifd channels, while the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The link between the two namespaces goes down mid-migration.  QEMU's send
 # blocks (TCP retransmits for ~15 min, the status stays "active"); qmig's
 # stall watchdog (--stall-timeout) must notice that nothing moves, cancel

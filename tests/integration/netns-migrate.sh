@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Two hosts on one machine: the source QEMU (and qmig) in one network
 # namespace, the destination in another, joined by a veth pair.  The native
 # stream must cross the veth to the destination's address; afterwards the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # --link-rate shapes the veth between the two namespaces (tc tbf on both
 # ends): a migration across it cannot go faster than the rate.  Not a
 # timing test: only the shape is asserted (throughput at most 1.2x the rate,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The two-namespace lab leaves nothing behind: a start that fails after
 # creating the network removes it, a bad rate creates nothing, and lab stop
 # finds the namespaces and veth of a lab whose QEMUs were killed and whose

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The link between the two namespaces goes down in the middle of a
 # tunnelled migration: the migration must fail within a bounded time with
 # the failed tunnel connection named, the guest must keep running on the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Tunnelled migration between two hosts on one machine: the source QEMU and
 # qmig in one network namespace, the destination QEMU and qmig agent in the
 # other.  Authenticated plaintext data and TLS data (x509, both peers

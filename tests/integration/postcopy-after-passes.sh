@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # --postcopy-after 2passes: post-copy starts once the third pass begins and
 # completes; the report covers the post-copy phase.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # --postcopy-after stall: when a pass starts with no fewer bytes remaining
 # than the one before (the guest out-dirties the link), switch to post-copy.
 . "$(dirname "$0")/lib.sh"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # SIGINT during post-copy: QEMU cannot cancel it (the guest already runs on
 # the destination), so qmig refuses with a warning, finishes the migration
 # and does not spin meanwhile.

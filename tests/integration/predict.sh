@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Dirty-rate prediction against the outcome: for three dirty rates the
 # predicted total time is within a factor 1.5 of QEMU's measured total-time,
 # the prediction says it converges, and the memory check passes.  And

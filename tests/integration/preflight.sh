@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Preflight: two QEMUs with different -cpu models and the stream port taken
 # by a listener of ours.  `qmig check` names every problem at once (each CPU
 # feature the destination lacks, the port in use) and changes nothing;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # QEMUs qmig starts inherit none of qmig's descriptors and run sandboxed:
 # during a one-run bench (runs.jsonl open the whole time, labs started and
 # migrated by the library), every lab QEMU seen has no descriptor on

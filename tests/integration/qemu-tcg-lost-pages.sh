@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # QEMU < 9.0 under TCG loses dirty pages when guest RAM is a multiple of
 # 256 KiB (fixed upstream by 03bfc2188f; docs/DESIGN.md).  With the lab's
 # workaround off (--exact-mem) and a migration that iterates many passes,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # QMP across the network: qmig controls both QEMUs through QEMU's own TLS
 # monitor (-chardev socket,...,tls-creds= with x509 and verify-peer, set up
 # by qmig lab start --qmp-tls-dir).  A client without a certificate and one

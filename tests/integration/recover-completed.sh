@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qmig migrate killed once the stream moves, the migration left to complete
 # without it.  The source guest is paused first (`stop`), so after the
 # completion the destination stays paused too: the engine's `cont` never

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qmig recover where no migration moves: a pair never touched is left alone
 # (exit 1, no action); a destination left listening (the engine died between
 # migrate-incoming and migrate) is kept with --dst-action keep and quit by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qmig migrate killed while it copies a disk, before any RAM moved (mirror
 # jobs on the source, an NBD server and export on the destination).  qmig
 # recover --lab --dst-action keep removes all of it, the guest stays on the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qmig migrate killed during post-copy.  Natively QEMU goes on without the
 # engine (the stream runs between the two QEMUs), so qmig recover --lab
 # finds post-copy under way, waits for it (bounded) and ends with the guest

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qmig migrate SIGKILLed during active pre-copy: the source still streams,
 # the destination still loads.  qmig recover --lab says what it found on each
 # side, cancels, and leaves the guest on the source (exit 1): exactly one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qmig migrate refuses a pair whose source already migrates (a qmig that
 # died left it) and names the command that fixes it: qmig recover --lab DIR,
 # which then works.  SIGHUP (a closed ssh session) cancels a migration as

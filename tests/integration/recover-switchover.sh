@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qmig migrate killed while the source waits at pre-switchover with a copied
 # disk's mirror still running (the engine is stopped with SIGSTOP once the
 # RAM stream moves, so QEMU reaches pre-switchover on its own, then killed).

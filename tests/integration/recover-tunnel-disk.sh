@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Tunnelled (TLS PSK) migration with a copied disk, qmig migrate SIGKILLed
 # while the RAM moves (the disk's mirror READY, its NBD connection through
 # the tunnel): stream and NBD are cut.  qmig recover --lab --tunnel removes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Tunnelled (TLS PSK) post-copy, qmig migrate SIGKILLed mid-way: the stream
 # ran through the engine, so both QEMUs stop in postcopy-paused and the
 # guest is frozen on the destination.  qmig recover --lab --tunnel opens a

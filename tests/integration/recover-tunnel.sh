@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Tunnelled (TLS PSK) qmig migrate SIGKILLed during pre-copy: the stream ran
 # through the engine, so it is cut; the source fails its migration and the
 # destination's incoming one fails.  qmig recover --lab --tunnel (the same

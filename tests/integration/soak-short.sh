@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The soak test, short (make soak runs 100 rounds): 5 migrations back and
 # forth between two lab QEMUs in one process through libqmig, the emptied
 # side restarted with -incoming defer each time; every round checks the

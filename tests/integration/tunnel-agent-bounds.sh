@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The agent's bounds, from outside (no QEMU: a unix socket server stands in
 # for QMP).  max-connections: one connection over the cap is closed at once,
 # logged once per episode, and served again once the silent ones timed out.

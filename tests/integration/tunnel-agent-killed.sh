@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The agent is killed mid-migration: the migration fails, the source guest
 # keeps running (memory intact, one QEMU) and the report names the tunnel
 # connection that failed.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Tunnel authentication failures move nothing and name their cause, on the
 # engine's side (error, exit 3) and in the agent's log: an unknown CA, a
 # certificate for another name, a wrong PSK, an unknown PSK identity, an

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # What an agent with a credential does with garbage on a plaintext
 # connection: a non-hello, a truncated hello, a hello of protocol 1, a
 # control hello carrying a session id, a well-formed data hello for a

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The agent pretends its host's clock runs 5 s ahead (a test-only option,
 # in the tests' build of qmig: need_testhooks; the destination's QMP event
 # timestamps it relays move with it).  The engine

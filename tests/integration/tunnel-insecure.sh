@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # An agent without a credential refuses to start, naming the way out; with
 # --insecure-no-auth it starts, warns at start and in its session's and
 # channels' log lines.  An engine without a credential is refused before it touches

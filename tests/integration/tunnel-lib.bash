@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Helpers for the tunnel tests (bash), sourced after lib.sh: an agent on
 # loopback in front of the lab's destination QEMU (stopped by lib.sh's
 # cleanup through $D/pids), and credentials made here with openssl.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Tunnelled migration with authenticated plaintext data, one channel, set up
 # as on two hosts: the engine is given the source QMP, the agent's address
 # and the PSK only (no --dst, no --lab); the destination QMP (over TLS) and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Post-copy through the tunnel (PSK): the engine's post-copy commands and
 # the destination's page requests on the main channel's return path pass
 # the agent's QMP allow-list and forwarders; nothing is refused.

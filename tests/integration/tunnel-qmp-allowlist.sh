@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The agent's QMP allow-list, from outside: a client that holds the
 # credential opens a session and a qmp channel itself (protocol 2: TLS with
 # the PSK, the issued session, the channel proved with the session key;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # No unauthenticated path to the destination's QMP: clients that speak the
 # documented wire protocol (docs/TUNNEL.md) but hold no session key try
 # every door of an agent that has a PSK:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Tunnelled migration with mutual x509 TLS 1.3 (a CA, server and client certificates made here), 4 multifd channels, each its own tunnel connection: memory check, exactly one QEMU.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tunnel-lib.bash"

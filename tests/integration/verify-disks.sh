@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qmig verify-disks from the command line: exit codes 0/1/2/3, the summary
 # lines, --json, and no qemu-nbd left behind.  (The comparison itself is
 # tested in tests/unit/test_verifydisks.c.)

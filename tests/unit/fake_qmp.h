@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fake_qmp.h - the scripted fake QMP server of test_qmp.c and its cmocka
  * fixture (one fake server thread and one client per test).  Included by
  * test_qmp.c only; the file includes it after the system headers it needs.

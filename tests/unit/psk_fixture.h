@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* psk_fixture.h - unit tests' TLS-PSK pair: a private dir holding keys.psk
  * (mode 0600 from creation: key files others can read are refused) and a
  * server and a client context over it.  psk_pair_free removes both. */

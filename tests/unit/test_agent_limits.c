@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The agent's bound options (range-checked, with the reason) and the
  * per-session channel accounting behind max-*-channels: a kind at its bound
  * is refused with the option named, multifd indices must be below the

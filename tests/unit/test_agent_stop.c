@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Stopping an agent while many forwarders run (issue 10: qmig_agent_stop with
  * 100 live qmp channels was a use-after-free: the stop path aborted
  * forwarders that their serving threads had just freed).  Five rounds of: a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Scenarios through the public API: every unknown knob or bad value is
  * refused before anything runs, naming the scenario, the knob and why;
  * sweeps, presets and overrides produce the scenarios they say.  And the

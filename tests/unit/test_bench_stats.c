@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench/stats.c against known inputs.  The bootstrap intervals expected
  * here were computed by an independent implementation (Python, the same
  * splitmix64 stream and type-7 quantiles): same seed, same interval. */

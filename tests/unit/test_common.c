@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* common/: bounded child waits (run.c) and the file rules (files.c).
  * A child that outlives its bound is killed and reaped, and the message
  * names the command and the bound; private directories refuse symlinks,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_diskcheck: the disk checker against images built in host memory with
  * the guest's own generator (guest/pattern.h), and qmig_verify_disk_image()
  * on files (raw, and qcow2 when qemu-img is installed). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_inventory: a QEMU's disks from query-block replies shaped like QEMU
  * 7.2's (a -drive disk, a -blockdev qcow2 overlay with a backing chain, an
  * empty CD-ROM), and malformed replies refused with the entry named. */

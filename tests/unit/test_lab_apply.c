@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What --lab means, through the public API only: qmig_lab_apply() expands a
  * lab.json into the ordinary options (qmig_get reads them back), keeps what
  * the caller set for data-uri/data-host/qmp-tls-dir, leaves the report's

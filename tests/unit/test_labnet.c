@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The two-namespace lab's names and rates: names fit the kernel's limits
  * (interface names 15 bytes) and differ between run directories; rates
  * take tc's units and refuse what tc would misread. */

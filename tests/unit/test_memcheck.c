@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_memcheck: the page checker against regions built in host memory with
  * the guest's own generator (guest/pattern.h). */
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Option validation through the public API: every bad key or value is
  * refused with a message naming the key, and cross-option rules stop a run
  * before anything is contacted (QMIG_USAGE). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The typed option tables (common/opttab.h): every type sets its field
  * and refuses what it must with the words the handles print, defaults,
  * JSON, help lines; and the agent's and lab's tables through the public

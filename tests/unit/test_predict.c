@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The precopy model of engine/predict.c from known inputs (against the
  * closed forms it must agree with), the options it reads, and
  * qmig_dirty_rate() without a reachable source. */

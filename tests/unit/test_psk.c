@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The keys.psk parser (transport/psk.c): identities and keys kept, the
  * client's filter, and each refusal with the line it names. */
 #include <setjmp.h>

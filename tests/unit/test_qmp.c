@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tests/unit/test_qmp.c - the QMP client against a scripted fake server on
  * a socketpair (for the cases a real QEMU will not produce: garbage, split
  * and oversized messages, hangs, drops), and connecting by address.  The

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The agent's QMP allow-list: every row of the table (allowed with the
  * engine's own arguments, refused with the rule named), and the relay's
  * framing over socketpairs (split and pipelined objects, refusals answered

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Recovery's decision (engine/recover_plan.c) over a table of situations:
  * facts observed on both sides -> the next action, and whole recoveries
  * played against a small model of two QEMUs reacting to each action. */

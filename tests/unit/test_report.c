@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The report's derived figures from known inputs: pause from the STOP and
  * RESUME event timestamps, guest stall from heartbeat times, per-pass bytes,
  * durations and dirty rates from the pass marks, and the JSON naming. */

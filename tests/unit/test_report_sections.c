@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The report's typed sections and their JSON (engine/report_json.c): an
  * absent section is NULL from its accessor and no key in the JSON; present
  * ones have the keys, types and presence rules docs/REPORT.md gives (null

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The transport session's pick (engine/frame.c) and the address helpers
  * (engine/addr.c): eng_begin picks native without the tunnel option and
  * the tunnel (keeping its agent) with it, the session answers for the mode

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The tunnel's wire: the hello parser (strict: sizes, magic, version, kind,
  * index, reserved bytes, no session in a control hello), the agent reply, the classifier of QEMU's channel
  * headers, and the io_uring forwarder moving bytes both ways over real

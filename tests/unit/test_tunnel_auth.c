@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The tunnel's authentication (wire protocol 2): the challenge and response
  * parsers, the HMAC (a known answer computed independently with Python's
  * hmac module, and every input it covers), the control-line and session

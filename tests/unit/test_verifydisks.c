@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test_verifydisks: qmig_verify_disks() on real images served by real
  * qemu-nbd (through libnbd) and nbdkit.  Images live in a mkdtemp dir; they
  * are written here, converted with qemu-img.  Skips (77) without qemu-img,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tests/unit/unit.h - what several unit tests share: a migration handle
  * with options already set, the JSON report read back, and main.  Include after
  * <cmocka.h>. */

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tools/bench/native.sh - repeated native live migrations of the lab guest, one
 # line per run, medians and the two downtime/overhead targets at the end.
 # Run by `make bench-native`; docs/BENCHMARKING.md explains every figure.

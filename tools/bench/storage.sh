@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tools/bench/storage.sh - `make bench-storage`: how fast qmig's NBD mirror copies
 # a disk during a live migration, beside `qemu-img convert` writing the same
 # image to an NBD export on the same path (the destination QEMU's NBD

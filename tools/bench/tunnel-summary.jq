@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tools/bench/tunnel-summary.jq - the summary of tools/bench/tunnel.sh, from its JSON
 # lines alone (jq -rs --argjson runs N -f tools/bench/tunnel-summary.jq FILE), so
 # anyone can recompute it.  Prints text; the last line is "exit N".

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tools/bench/tunnel.sh - issue 3's comparison, measured side by side: native
 # plain, QEMU-native TLS (x509), stunnel (Debian's stunnel4, the TLS tunnel
 # a user would set up), qmig's tunnel with authenticated plaintext data

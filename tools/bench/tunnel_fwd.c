@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tools/bench/tunnel_fwd.c - the tunnel's forwarding alone, no QEMU: N GiB from a
  * writer through  app socket -> forwarder A -> loopback TCP -> forwarder B ->
  * app socket  to a reader, as the engine and the agent forward one channel.
