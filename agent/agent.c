@@ -76,7 +76,10 @@ void qmig_agent_on_log(struct qmig_agent *a, qmig_log_fn fn, void *ud)
   a->log_ud = ud;
 }
 
-const char *qmig_agent_error(const struct qmig_agent *a) { return a->err; }
+const char *qmig_agent_error(const struct qmig_agent *a)
+{
+  return a->err;
+}
 
 void qmig_agent_stop(struct qmig_agent *a)
 {
@@ -92,18 +95,19 @@ static int prepare(struct qmig_agent *a)
     return agt_errorf(a, "the agent needs listen (HOST:PORT) and qmp (unix:PATH)");
   if (a->tls == TP_TLS_NONE && !a->insecure)
     return agt_errorf(a, "no credential: give --tls psk|x509 with its file, or --insecure-no-auth "
-                     "to run an unauthenticated agent that gives anyone who can connect the "
-                     "destination's QMP");
+                         "to run an unauthenticated agent that gives anyone who can connect the "
+                         "destination's QMP");
   if (a->tls != TP_TLS_NONE && a->insecure)
     return agt_errorf(a, "insecure-no-auth and tls %s contradict each other: drop one",
-                  a->tls == TP_TLS_X509 ? "x509" : "psk");
+                      a->tls == TP_TLS_X509 ? "x509" : "psk");
   if (a->tls == TP_TLS_X509 && !a->tls_dir)
     return agt_errorf(a, "tls x509 needs tls-dir");
   if (a->tls == TP_TLS_PSK && !a->psk_file)
     return agt_errorf(a, "tls psk needs tls-psk-file");
   if (a->tls != TP_TLS_NONE) {
-    struct tp_tls_opts o = { .mode = a->tls, .server = true, .dir = a->tls_dir,
-                             .psk_file = a->psk_file };
+    struct tp_tls_opts o = {
+      .mode = a->tls, .server = true, .dir = a->tls_dir, .psk_file = a->psk_file
+    };
     if (!(a->tls_ctx = tp_tls_new(&o, e, sizeof e)))
       return agt_errorf(a, "agent TLS: %s", e);
   }
@@ -154,10 +158,14 @@ int qmig_agent_run(struct qmig_agent *a)
   int lfd = tp_tcp_listen(a->listen, e, sizeof e);
   if (lfd < 0)
     return agt_errorf(a, "agent: %s", e);
-  agt_log(a, "listening on %s (tls %s, plain data %s), destination QMP %s, run dir %s",
-          a->listen, a->tls == TP_TLS_X509 ? "x509" : a->tls == TP_TLS_PSK ? "psk" : "none",
-          a->insecure ? "only" : a->refuse_plain_data ? "refused" : "allowed", a->qmp,
-          a->run_dir);
+  agt_log(a, "listening on %s (tls %s, plain data %s), destination QMP %s, run dir %s", a->listen,
+          a->tls == TP_TLS_X509  ? "x509"
+          : a->tls == TP_TLS_PSK ? "psk"
+                                 : "none",
+          a->insecure            ? "only"
+          : a->refuse_plain_data ? "refused"
+                                 : "allowed",
+          a->qmp, a->run_dir);
   if (a->insecure)
     agt_log(a, "%s", AGT_INSECURE_WARNING);
   if (a->skew_ms)

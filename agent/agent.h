@@ -15,48 +15,48 @@
 #include "qmig.h"
 #include "transport/transport.h"
 
-#define AGT_INSECURE_WARNING                                                                  \
-  "WARNING: insecure-no-auth: no credential, no TLS; anyone who can connect gets the "       \
+#define AGT_INSECURE_WARNING                                                           \
+  "WARNING: insecure-no-auth: no credential, no TLS; anyone who can connect gets the " \
   "destination's QMP"
 
 /* limits.c: the bounds (docs/TUNNEL.md "Bounds"). */
 enum { AGT_B_CONNS, AGT_B_QMP, AGT_B_MAIN, AGT_B_MULTIFD, AGT_B_NBD, AGT_B_IDLE, AGT_B_N };
 
 struct agt_session {
-  bool active;                  /* its control connection is open */
-  uint8_t id[TP_SESSION_LEN];   /* issued by the agent (RAND_bytes) */
-  uint8_t key[TP_KEY_LEN];      /* exported from the control TLS; zero when insecure */
+  bool active;                /* its control connection is open */
+  uint8_t id[TP_SESSION_LEN]; /* issued by the agent (RAND_bytes) */
+  uint8_t key[TP_KEY_LEN];    /* exported from the control TLS; zero when insecure */
   char hex[2 * TP_SESSION_LEN + 1];
-  char incoming[256];           /* QEMU's listening socket path */
-  char nbd[256];                /* QEMU's NBD server socket path (disk copy) */
-  bool main_connected;          /* main channel connected to QEMU */
-  unsigned open[TP_K_MAX + 1];  /* its data channels open now, by kind */
+  char incoming[256];          /* QEMU's listening socket path */
+  char nbd[256];               /* QEMU's NBD server socket path (disk copy) */
+  bool main_connected;         /* main channel connected to QEMU */
+  unsigned open[TP_K_MAX + 1]; /* its data channels open now, by kind */
 };
 
 struct qmig_agent {
   char *listen, *qmp, *run_dir, *tls_dir, *psk_file;
-  int tls;                      /* enum tp_tls_mode: the credential */
-  bool insecure;                /* insecure-no-auth: no credential, anyone is served */
-  int refuse_plain_data;        /* plain-data: 0 allow, 1 refuse */
+  int tls;               /* enum tp_tls_mode: the credential */
+  bool insecure;         /* insecure-no-auth: no credential, anyone is served */
+  int refuse_plain_data; /* plain-data: 0 allow, 1 refuse */
   bool once, made_run_dir;
   unsigned handshake_ms;
-  long skew_ms;                 /* TEST ONLY: 0 unless QMIG_TEST_HOOKS */
-  char *qemu_tls_dir;           /* the only dir QEMU's TLS objects may use */
-  unsigned bound[AGT_B_N];      /* limits.c; idle in ms */
+  long skew_ms;                    /* TEST ONLY: 0 unless QMIG_TEST_HOOKS */
+  char *qemu_tls_dir;              /* the only dir QEMU's TLS objects may use */
+  unsigned bound[AGT_B_N];         /* limits.c; idle in ms */
   unsigned accept_fails, over_cap; /* the current episode of each, for one log line */
   qmig_log_fn log_fn;
   void *log_ud;
   int stop_pipe[2];
   struct tp_tls *tls_ctx;
 
-  pthread_mutex_t lock;         /* guards everything below */
+  pthread_mutex_t lock; /* guards everything below */
   pthread_cond_t cond;
   struct agt_session s;
   unsigned sessions_ended;
-  unsigned handlers;            /* connection threads running */
-  int control_fd;               /* the session's control socket, -1 */
+  unsigned handlers; /* connection threads running */
+  int control_fd;    /* the session's control socket, -1 */
   bool stopping;
-  struct tp_fwd **fwd;          /* running forwarders, for stop (limits.c) */
+  struct tp_fwd **fwd; /* running forwarders, for stop (limits.c) */
   unsigned nfwd;
   char err[512];
 };

@@ -48,8 +48,10 @@ bool agt_admit(struct qmig_agent *a, int fd)
     return true;
   }
   if (!refused)
-    agt_log(a, "refused connections: %u are being served (max-connections %u); closing new "
-            "ones at once until one ends", running, cap);
+    agt_log(a,
+            "refused connections: %u are being served (max-connections %u); closing new "
+            "ones at once until one ends",
+            running, cap);
   close(fd);
   return false;
 }
@@ -76,7 +78,8 @@ static unsigned *count(struct qmig_agent *a, const uint8_t *id, unsigned kind)
 int agt_channel_enter(struct qmig_agent *a, const uint8_t *id, unsigned kind, unsigned index,
                       char *why, size_t len)
 {
-  static const int which[TP_K_MAX + 1] = { [TP_K_QMP] = AGT_B_QMP, [TP_K_MAIN] = AGT_B_MAIN,
+  static const int which[TP_K_MAX + 1] = { [TP_K_QMP] = AGT_B_QMP,
+                                           [TP_K_MAIN] = AGT_B_MAIN,
                                            [TP_K_MULTIFD] = AGT_B_MULTIFD,
                                            [TP_K_NBD] = AGT_B_NBD };
   int rc = 0;

@@ -29,7 +29,8 @@ static bool only(const json_t *args, const char *const *keys, char *why, size_t 
 {
   const char *k;
   const json_t *v;
-  json_object_foreach((json_t *)args, k, v) {
+  json_object_foreach((json_t *)args, k, v)
+  {
     const char *const *p = keys;
     while (*p && strcmp(*p, k) != 0)
       p++;
@@ -95,9 +96,17 @@ static bool set_caps(const json_t *args, const struct agt_qmp_rules *r, char *wh
 {
   (void)r;
   /* engine/run.c wanted_caps(): the capabilities qmig manages. */
-  static const char *const known[] = { "events", "multifd", "xbzrle", "auto-converge",
-                                       "compress", "postcopy-ram", "pause-before-switchover",
-                                       "zero-copy-send", "block", "release-ram", NULL };
+  static const char *const known[] = { "events",
+                                       "multifd",
+                                       "xbzrle",
+                                       "auto-converge",
+                                       "compress",
+                                       "postcopy-ram",
+                                       "pause-before-switchover",
+                                       "zero-copy-send",
+                                       "block",
+                                       "release-ram",
+                                       NULL };
   static const char *const k[] = { "capabilities", NULL };
   if (!only(args, k, why, len))
     return false;
@@ -105,7 +114,8 @@ static bool set_caps(const json_t *args, const struct agt_qmp_rules *r, char *wh
   size_t i;
   if (!json_is_array(caps))
     return deny(why, len, "capabilities is not a list");
-  json_array_foreach((json_t *)caps, i, c) {
+  json_array_foreach((json_t *)caps, i, c)
+  {
     const char *n = str(c, "capability");
     const char *const *p = known;
     while (n && *p && strcmp(*p, n) != 0)
@@ -124,9 +134,10 @@ static bool set_params(const json_t *args, const struct agt_qmp_rules *r, char *
   (void)r;
   /* engine/run.c set_params(), both sides' keys: numbers and names only. */
   static const char *const k[] = {
-    "multifd-channels", "multifd-compression", "tls-creds", "tls-hostname", "max-bandwidth",
-    "downtime-limit", "max-postcopy-bandwidth", "xbzrle-cache-size", "cpu-throttle-initial",
-    "cpu-throttle-increment", "max-cpu-throttle", NULL
+    "multifd-channels",       "multifd-compression", "tls-creds",
+    "tls-hostname",           "max-bandwidth",       "downtime-limit",
+    "max-postcopy-bandwidth", "xbzrle-cache-size",   "cpu-throttle-initial",
+    "cpu-throttle-increment", "max-cpu-throttle",    NULL
   };
   return only(args, k, why, len) && creds_ok(args, "tls-creds", why, len);
 }
@@ -155,8 +166,8 @@ static bool inside(const char *d, const char *allowed)
 
 static bool obj_add(const json_t *args, const struct agt_qmp_rules *r, char *why, size_t len)
 {
-  static const char *const k[] = { "qom-type", "id", "dir", "endpoint", "verify-peer",
-                                   "username", NULL };
+  static const char *const k[] = { "qom-type",    "id",       "dir", "endpoint",
+                                   "verify-peer", "username", NULL };
   const char *type = str(args, "qom-type"), *id = str(args, "id"), *dir = str(args, "dir");
   const char *ep = str(args, "endpoint");
   if (!type || (strcmp(type, "tls-creds-psk") && strcmp(type, "tls-creds-x509")))
@@ -320,9 +331,11 @@ bool agt_qmp_check(const json_t *cmd, const struct agt_qmp_rules *r, char *why, 
     return deny(why, len, "no command ('execute' missing or not a string)");
   const char *k;
   const json_t *v;
-  json_object_foreach((json_t *)cmd, k, v)
-    if (strcmp(k, "execute") && strcmp(k, "arguments") && strcmp(k, "id"))
-      return deny(why, len, "member '%.40s' is not execute, arguments or id", k);
+  json_object_foreach(
+      (json_t *)cmd, k,
+      v) if (strcmp(k, "execute") && strcmp(k, "arguments") &&
+             strcmp(k, "id")) return deny(why, len,
+                                          "member '%.40s' is not execute, arguments or id", k);
   const json_t *args = json_object_get(cmd, "arguments");
   json_t *empty = NULL;
   if (args && !json_is_object(args))

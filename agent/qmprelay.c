@@ -30,12 +30,12 @@ struct agt_qmp_relay {
   struct agt_qmp_rules rules;
   agt_qmp_log_fn log;
   void *ud;
-  char *in;          /* client bytes not yet a whole object */
+  char *in; /* client bytes not yet a whole object */
   size_t have;
-  char *pend;        /* our replies waiting for the end of QEMU's message */
+  char *pend; /* our replies waiting for the end of QEMU's message */
   size_t plen;
-  bool mid;          /* the last byte relayed from QEMU was not a newline */
-  bool fatal;        /* malformed input: reply, then end */
+  bool mid;   /* the last byte relayed from QEMU was not a newline */
+  bool fatal; /* malformed input: reply, then end */
 };
 
 static int put(int fd, const char *p, size_t n)
@@ -245,7 +245,10 @@ void agt_qmp_relay_join(struct agt_qmp_relay *q)
 
 /* ---- the agent's use ---- */
 
-static void agent_log(void *ud, const char *line) { agt_log(ud, "%s", line); }
+static void agent_log(void *ud, const char *line)
+{
+  agt_log(ud, "%s", line);
+}
 
 struct agt_qmp_relay *agt_qmp_attach(struct qmig_agent *a, const char *hex, const char *incoming,
                                      const char *nbd, int *fd, char *err, size_t errlen)

@@ -56,8 +56,10 @@ static void control_loop(struct qmig_agent *a, struct tp_conn *c)
     if (silent && agt_session_busy(a))
       continue; /* silent, but its channels are working */
     if (silent) {
-      agt_log(a, "control: silent for %u ms and no channel of the session open "
-              "(control-idle-timeout): closing", a->bound[AGT_B_IDLE]);
+      agt_log(a,
+              "control: silent for %u ms and no channel of the session open "
+              "(control-idle-timeout): closing",
+              a->bound[AGT_B_IDLE]);
       return;
     }
     if (r <= 0) {
@@ -139,7 +141,9 @@ static void serve_control(struct qmig_agent *a, struct tp_conn *c, const char *p
   snprintf(si.nbd, sizeof si.nbd, "unix:%s", nbd);
   snprintf(si.agent, sizeof si.agent, "qmig %s", QMIG_VERSION);
   snprintf(si.auth, sizeof si.auth, "%s",
-           a->insecure ? "none" : a->tls == TP_TLS_X509 ? "x509" : "psk");
+           a->insecure             ? "none"
+           : a->tls == TP_TLS_X509 ? "x509"
+                                   : "psk");
   si.plain_data = a->insecure || !a->refuse_plain_data;
   tp_conn_describe(c, desc, sizeof desc);
   if (tp_session_encode(&si, msg, sizeof msg) < 0) {
@@ -315,8 +319,9 @@ void agt_serve(struct qmig_agent *a, int fd)
     agt_log(a, "refused %s (no complete hello)", tp_conn_error(c));
   } else if (tp_hello_parse(b, sizeof b, &h, why, sizeof why) < 0) {
     if (!a->tls_ctx && b[0] == 0x16)
-      snprintf(why, sizeof why, "a TLS client, but this agent runs without a credential "
-                                "(insecure-no-auth)");
+      snprintf(why, sizeof why,
+               "a TLS client, but this agent runs without a credential "
+               "(insecure-no-auth)");
     refuse(a, c, peer, TP_ST_BAD_HELLO, why);
   } else if (!tls && !a->insecure && (plain_no = plain_refusal(a, h.kind))) {
     refuse(a, c, peer, TP_ST_BAD_HELLO, plain_no);

@@ -36,21 +36,55 @@ static int check_accel(const char *v, char *why, size_t len)
  * scenario.c. */
 #define O(f) offsetof(struct qmig_bench, f)
 static const struct opt_row rows[] = {
-  { .key = "runs", .type = OPT_UINT, .off = O(runs), .min = 1, .max = 100000, .def = "10",
-    .arg = "N", .help = "measured runs per scenario (default 10)" },
-  { .key = "warmup", .type = OPT_UINT, .off = O(warmup), .min = 0, .max = 100, .def = "1",
-    .arg = "N", .help = "runs of the first scenario first, not counted (default 1)" },
-  { .key = "out", .type = OPT_STR, .off = O(out), .def = "bench-out", .arg = "DIR",
+  { .key = "runs",
+    .type = OPT_UINT,
+    .off = O(runs),
+    .min = 1,
+    .max = 100000,
+    .def = "10",
+    .arg = "N",
+    .help = "measured runs per scenario (default 10)" },
+  { .key = "warmup",
+    .type = OPT_UINT,
+    .off = O(warmup),
+    .min = 0,
+    .max = 100,
+    .def = "1",
+    .arg = "N",
+    .help = "runs of the first scenario first, not counted (default 1)" },
+  { .key = "out",
+    .type = OPT_STR,
+    .off = O(out),
+    .def = "bench-out",
+    .arg = "DIR",
     .help = "output directory (default bench-out)" },
-  { .key = "baseline", .type = OPT_STR, .off = O(baseline), .arg = "NAME",
+  { .key = "baseline",
+    .type = OPT_STR,
+    .off = O(baseline),
+    .arg = "NAME",
     .help = "scenario the ratios are taken against (default the first)" },
   /* (the label is longer than the column: two spaces, as always) */
-  { .key = "seed", .type = OPT_U64, .off = O(seed), .min = 0, .max = 4294967295u, .def = "1",
-    .label = "--seed N, --resamples N", .help = " bootstrap (default 1, 2000)" },
-  { .key = "resamples", .type = OPT_UINT, .off = O(resamples), .min = 0, .max = 1000000,
+  { .key = "seed",
+    .type = OPT_U64,
+    .off = O(seed),
+    .min = 0,
+    .max = 4294967295u,
+    .def = "1",
+    .label = "--seed N, --resamples N",
+    .help = " bootstrap (default 1, 2000)" },
+  { .key = "resamples",
+    .type = OPT_UINT,
+    .off = O(resamples),
+    .min = 0,
+    .max = 1000000,
     .def = "2000" },
-  { .key = "accel", .type = OPT_STR, .off = O(accel), .check = check_accel, .def = "tcg",
-    .arg = "A", .help = "tcg (default), kvm or auto" },
+  { .key = "accel",
+    .type = OPT_STR,
+    .off = O(accel),
+    .check = check_accel,
+    .def = "tcg",
+    .arg = "A",
+    .help = "tcg (default), kvm or auto" },
   { .key = "qemu", .type = OPT_STR, .off = O(qemu) },
   { .key = "guest", .type = OPT_STR, .off = O(guest) },
   { .key = "workdir", .type = OPT_STR, .off = O(workdir) },
@@ -241,9 +275,9 @@ int qmig_bench_check(struct qmig_bench *b)
   for (size_t i = 0; i < b->nsc; i++) {
     const char *k;
     json_t *v;
-    json_object_foreach(b->overrides, k, v)
-      if (bench_scenario_put(&b->sc[i], k, json_string_value(v)) < 0)
-        return bench_errorf(b, "out of memory");
+    json_object_foreach(b->overrides, k,
+                        v) if (bench_scenario_put(&b->sc[i], k, json_string_value(v)) <
+                               0) return bench_errorf(b, "out of memory");
     if (bench_scenario_check(&b->sc[i], b->err, sizeof b->err) < 0)
       return -1;
   }
@@ -300,7 +334,7 @@ static int ensure_dir(struct qmig_bench *b, const char *d)
   char p[4096];
   if (snprintf(p, sizeof p, "%s", d) >= (int)sizeof p)
     return bench_errorf(b, "output directory %s: path too long", d);
-  for (char *s = p + 1; ; s++) {
+  for (char *s = p + 1;; s++) {
     if (*s != '/' && *s != '\0')
       continue;
     char c = *s;
@@ -361,9 +395,9 @@ int qmig_bench_run(struct qmig_bench *b)
     bool warm = k < b->warmup;
     size_t si = warm ? 0 : (k - b->warmup) % b->nsc;
     unsigned run = warm ? 0 : (k - b->warmup) / (unsigned)b->nsc + 1;
-    b->status = (struct qmig_bench_status){ .done = done, .total = total,
-                                             .scenario = b->sc[si].name, .run = run,
-                                             .warmup = warm };
+    b->status = (struct qmig_bench_status){
+      .done = done, .total = total, .scenario = b->sc[si].name, .run = run, .warmup = warm
+    };
     json_t *rec = bench_run_one(b, &b->sc[si], k, run, warm);
     if (!rec) {
       rc = bench_errorf(b, "out of memory");
@@ -382,8 +416,8 @@ int qmig_bench_run(struct qmig_bench *b)
       b->run_fn(b->run_ud, done, total, b->sc[si].name, run, warm, ok,
                 json_string_value(json_object_get(bo, "error")));
     if (json_is_true(json_object_get(bo, "lab_left_running")))
-      rc = bench_errorf(b, "the lab of run %u could not be stopped (kept in %s): giving up",
-                        k + 1, json_string_value(json_object_get(bo, "lab_dir")));
+      rc = bench_errorf(b, "the lab of run %u could not be stopped (kept in %s): giving up", k + 1,
+                        json_string_value(json_object_get(bo, "lab_dir")));
   }
   rmdir(b->rundir); /* fails, and stays, when a lab was left in it */
   if (fclose(jl) != 0 && rc == 0)
@@ -433,8 +467,8 @@ int qmig_bench_render(struct qmig_bench *b, const char *jsonl)
        * must not make the render allocate and compute for hours. */
       if ((v = json_object_get(bo, "resamples")) && json_is_integer(v)) {
         if (json_integer_value(v) < 0 || json_integer_value(v) > 1000000)
-          rc = bench_errorf(b, "%s:1: resamples %" JSON_INTEGER_FORMAT " is not 0..1000000",
-                            jsonl, json_integer_value(v));
+          rc = bench_errorf(b, "%s:1: resamples %" JSON_INTEGER_FORMAT " is not 0..1000000", jsonl,
+                            json_integer_value(v));
         else
           b->resamples = (unsigned)json_integer_value(v);
       }

@@ -65,8 +65,8 @@ int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errle
  * {"base": {...}, "scenarios": [...]} (base knobs apply to each).  Each
  * object has "name" (optional: "s1", "s2"...) and its knobs.  Appends to
  * *v (*n entries, realloc'd); -1 with err (where and why). */
-int bench_scenarios_parse(const char *text, const char *where, struct bench_scenario **v,
-                          size_t *n, char *err, size_t errlen);
+int bench_scenarios_parse(const char *text, const char *where, struct bench_scenario **v, size_t *n,
+                          char *err, size_t errlen);
 void bench_scenario_clear(struct bench_scenario *s);
 /* Apply knob=value to s (a string value). 0, or -1 (out of memory). */
 int bench_scenario_put(struct bench_scenario *s, const char *key, const char *value);
@@ -74,12 +74,12 @@ int bench_scenario_put(struct bench_scenario *s, const char *key, const char *va
 const char *bench_knob(const struct bench_scenario *s, const char *key);
 /* What a run's transport set up (run.c, stunnel.c). */
 struct bench_transport {
-  char tls_dir[4200];      /* qemu-tls: dir with keys.psk */
-  char data_uri[64];       /* stunnel: where the destination QEMU listens */
-  char data_connect[64];   /* stunnel: where the source QEMU sends */
-  int stunnel_pid[2];      /* server, client; 0 = not running */
-  char tunnel[64];         /* tunnel, tunnel-tls: the agent's HOST:PORT */
-  char psk_file[4300];     /* tunnel-tls, stunnel: tls_dir/keys.psk */
+  char tls_dir[4200];        /* qemu-tls: dir with keys.psk */
+  char data_uri[64];         /* stunnel: where the destination QEMU listens */
+  char data_connect[64];     /* stunnel: where the source QEMU sends */
+  int stunnel_pid[2];        /* server, client; 0 = not running */
+  char tunnel[64];           /* tunnel, tunnel-tls: the agent's HOST:PORT */
+  char psk_file[4300];       /* tunnel-tls, stunnel: tls_dir/keys.psk */
   struct bench_agent *agent; /* tunnel.c; NULL = none */
 };
 /* Migration options of s onto m (every knob that is not a lab knob or
@@ -112,7 +112,7 @@ int bench_lab_options(const struct bench_scenario *s, struct qmig_lab_options *o
 /* ---- presets (presets.c) ---- */
 struct bench_preset {
   const char *name, *help;
-  const char *json; /* scenario file text, same format as --scenario */
+  const char *json;  /* scenario file text, same format as --scenario */
   const char *swept; /* the knob the preset varies */
 };
 extern const struct bench_preset bench_presets[];
@@ -122,8 +122,8 @@ const struct bench_preset *bench_preset_find(const char *name);
 struct qmig_bench {
   struct bench_scenario *sc;
   size_t nsc;
-  json_t *overrides;      /* --set KEY=VALUE: applied to every scenario */
-  char *swept;            /* knob varied across scenarios, for the charts */
+  json_t *overrides; /* --set KEY=VALUE: applied to every scenario */
+  char *swept;       /* knob varied across scenarios, for the charts */
   unsigned runs, warmup, resamples;
   uint64_t seed;
   char *out, *baseline, *accel, *qemu, *guest, *workdir;
@@ -131,16 +131,15 @@ struct qmig_bench {
   void *run_ud;
   qmig_bench_status_fn status_fn;
   void *status_ud;
-  struct qmig_bench_status status; /* of the run under way */
-  json_t *records;        /* one object per run, in run order */
-  atomic_int cancelled;   /* qmig_bench_cancel() */
+  struct qmig_bench_status status;          /* of the run under way */
+  json_t *records;                          /* one object per run, in run order */
+  atomic_int cancelled;                     /* qmig_bench_cancel() */
   _Atomic(struct qmig_migration *) current; /* the migration running now */
   char jsonl_path[4096];
-  char rundir[4096];      /* private (mkdtemp) directory of this bench's labs */
+  char rundir[4096]; /* private (mkdtemp) directory of this bench's labs */
   char err[1024];
 };
-int bench_errorf(struct qmig_bench *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int bench_errorf(struct qmig_bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Tell the status callback (if any) the run under way is in `phase`. */
 void bench_status(struct qmig_bench *b, const char *phase, const struct qmig_progress *p);
@@ -181,14 +180,13 @@ struct bench_buf {
   size_t len, cap;
   bool oom;
 };
-void bench_bprintf(struct bench_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void bench_bprintf(struct bench_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append s HTML-escaped (& < > " '). */
 void bench_bescape(struct bench_buf *b, const char *s);
 /* Charts as inline SVG into out. */
 void bench_svg_box(struct bench_buf *out, const struct qmig_bench *b, size_t figure);
-void bench_svg_sweep(struct bench_buf *out, const struct qmig_bench *b,
-                     const struct bench_cell *t, size_t figure);
+void bench_svg_sweep(struct bench_buf *out, const struct qmig_bench *b, const struct bench_cell *t,
+                     size_t figure);
 void bench_svg_throughput(struct bench_buf *out, const struct qmig_bench *b);
 
 #endif

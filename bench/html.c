@@ -21,11 +21,12 @@ static void td_num(struct bench_buf *o, double v)
 static void summary_table(struct bench_buf *o, const struct qmig_bench *b,
                           const struct bench_cell *t)
 {
-  bench_bprintf(o, "<h2>Summary</h2><p>Per scenario and figure over the measured runs that "
-                   "migrated with their memory verified (warm-up left out): median with the "
-                   "95%% percentile-bootstrap interval of the median (%u resamples, seed "
-                   "%llu), p5 and p95 (linear interpolation between closest ranks, type 7), "
-                   "min and max; ratio = median / the baseline's median (",
+  bench_bprintf(o,
+                "<h2>Summary</h2><p>Per scenario and figure over the measured runs that "
+                "migrated with their memory verified (warm-up left out): median with the "
+                "95%% percentile-bootstrap interval of the median (%u resamples, seed "
+                "%llu), p5 and p95 (linear interpolation between closest ranks, type 7), "
+                "min and max; ratio = median / the baseline's median (",
                 b->resamples, (unsigned long long)b->seed);
   bench_bescape(o, b->baseline);
   bench_bprintf(o, ") with its bootstrap interval.</p>\n<table class='summary'><tr><th>"
@@ -48,8 +49,10 @@ static void summary_table(struct bench_buf *o, const struct qmig_bench *b,
       td_num(o, c->ok ? c->s.p95 : NAN);
       td_num(o, c->ok ? c->s.min : NAN);
       td_num(o, c->ok ? c->s.max : NAN);
-      bench_bprintf(o, isnan(c->ratio) ? "<td>-</td><td>-</td>" : "<td>%.3f</td>"
-                                                                  "<td>%.3f - %.3f</td>",
+      bench_bprintf(o,
+                    isnan(c->ratio) ? "<td>-</td><td>-</td>"
+                                    : "<td>%.3f</td>"
+                                      "<td>%.3f - %.3f</td>",
                     c->ratio, c->lo, c->hi);
       bench_bprintf(o, "</tr>\n");
     }
@@ -62,8 +65,7 @@ static void config_table(struct bench_buf *o, const struct qmig_bench *b)
   for (size_t i = 0; keys && i < b->nsc; i++) {
     const char *k;
     json_t *v;
-    json_object_foreach(b->sc[i].knobs, k, v)
-      json_object_set_new(keys, k, json_true());
+    json_object_foreach(b->sc[i].knobs, k, v) json_object_set_new(keys, k, json_true());
   }
   bench_bprintf(o, "<h2>Configuration</h2><p>Every knob of every scenario (empty: the lab's "
                    "or qmig's default, docs/BENCHMARKING.md). Lab accelerator: ");
@@ -71,7 +73,8 @@ static void config_table(struct bench_buf *o, const struct qmig_bench *b)
   bench_bprintf(o, ".</p>\n<table class='config'><tr><th>scenario</th>");
   const char *k;
   json_t *v;
-  json_object_foreach(keys, k, v) {
+  json_object_foreach(keys, k, v)
+  {
     bench_bprintf(o, "<th>");
     bench_bescape(o, k);
     bench_bprintf(o, "</th>");
@@ -81,7 +84,8 @@ static void config_table(struct bench_buf *o, const struct qmig_bench *b)
     bench_bprintf(o, "<tr><td>");
     bench_bescape(o, b->sc[i].name);
     bench_bprintf(o, "</td>");
-    json_object_foreach(keys, k, v) {
+    json_object_foreach(keys, k, v)
+    {
       bench_bprintf(o, "<td>");
       bench_bescape(o, bench_knob(&b->sc[i], k));
       bench_bprintf(o, "</td>");
@@ -104,7 +108,8 @@ static void runs_table(struct bench_buf *o, const struct qmig_bench *b)
   bench_bprintf(o, "</tr>\n");
   size_t i;
   json_t *rec;
-  json_array_foreach(b->records, i, rec) {
+  json_array_foreach(b->records, i, rec)
+  {
     json_t *bo = json_object_get(rec, "bench");
     bool ok = json_is_true(json_object_get(bo, "ok"));
     bench_bprintf(o, "<tr class='%s'><td>%zu</td><td>", ok ? "ok" : "failed", i + 1);
@@ -144,8 +149,10 @@ int bench_write_html(struct qmig_bench *b, const struct bench_cell *t, const cha
                     "tr.failed{background:#fdd}svg{display:block;margin:0.5em 0 1.5em}"
                     "</style></head><body>\n<h1>qmig bench</h1>\n");
   size_t nruns = json_array_size(b->records);
-  bench_bprintf(&o, "<p>%zu scenarios, %zu runs recorded (warm-up included), qmig %s. "
-                    "Baseline: ", b->nsc, nruns, QMIG_VERSION);
+  bench_bprintf(&o,
+                "<p>%zu scenarios, %zu runs recorded (warm-up included), qmig %s. "
+                "Baseline: ",
+                b->nsc, nruns, QMIG_VERSION);
   bench_bescape(&o, b->baseline);
   bench_bprintf(&o, ". Swept knob: ");
   bench_bescape(&o, b->swept ? b->swept : "(none)");
@@ -159,9 +166,9 @@ int bench_write_html(struct qmig_bench *b, const struct bench_cell *t, const cha
                   (long long)json_integer_value(json_object_get(mach, "cores")));
     bench_bescape(&o, json_string_value(json_object_get(mach, "kernel")));
     bench_bprintf(&o, "; QEMU ");
-    bench_bescape(&o, json_string_value(json_object_get(
-                          json_object_get(json_object_get(first, "report"), "src"),
-                          "qemu_version")));
+    bench_bescape(&o,
+                  json_string_value(json_object_get(
+                      json_object_get(json_object_get(first, "report"), "src"), "qemu_version")));
     bench_bprintf(&o, "; first run ");
     bench_bescape(&o, json_string_value(json_object_get(json_object_get(first, "bench"), "date")));
     bench_bprintf(&o, ". Load average (1 min) per run: see the runs table.</p>\n");

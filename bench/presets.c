@@ -30,14 +30,16 @@ const struct bench_preset bench_presets[] = {
     "{\"name\": \"xbzrle-cache-size=64M\", \"xbzrle\": true, \"xbzrle-cache-size\": \"64M\"},"
     "{\"name\": \"xbzrle-cache-size=256M\", \"xbzrle\": true, \"xbzrle-cache-size\": \"256M\"}]}",
     "xbzrle-cache-size" },
-  { "auto-converge", "auto-converge off vs on: guest dirtying 200 MiB/s over a 100 MiB/s "
+  { "auto-converge",
+    "auto-converge off vs on: guest dirtying 200 MiB/s over a 100 MiB/s "
     "stream (off is expected to time out after 120 s: recorded as failed)",
     "{\"base\": {" BASE ", \"dirty\": 200, \"max-bandwidth\": \"100M\", \"timeout\": 120},"
     " \"scenarios\": ["
     "{\"name\": \"auto-converge=off\", \"auto-converge\": false},"
     "{\"name\": \"auto-converge=on\", \"auto-converge\": true}]}",
     "auto-converge" },
-  { "postcopy", "precopy only vs post-copy after 1, 2, 4 passes: guest dirtying 200 MiB/s "
+  { "postcopy",
+    "precopy only vs post-copy after 1, 2, 4 passes: guest dirtying 200 MiB/s "
     "over a 100 MiB/s stream",
     "{\"base\": {" BASE ", \"dirty\": 200, \"max-bandwidth\": \"100M\", \"timeout\": 120},"
     " \"scenarios\": ["
@@ -76,7 +78,8 @@ const struct bench_preset bench_presets[] = {
     "{\"name\": \"qemu-tls\", \"transport\": \"qemu-tls\"},"
     "{\"name\": \"stunnel\", \"transport\": \"stunnel\"}]}",
     "transport" },
-  { "disks", "a 32 MiB disk rewritten at 512 KiB/s: shared vs copied over NBD "
+  { "disks",
+    "a 32 MiB disk rewritten at 512 KiB/s: shared vs copied over NBD "
     "(background) vs copied with write-blocking",
     "{\"base\": {\"fill\": 256, \"mem\": 288, \"disk\": 32, \"disk-write\": 512},"
     " \"scenarios\": ["

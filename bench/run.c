@@ -34,8 +34,7 @@ static void on_progress(void *ud, const struct qmig_progress *p)
   if (json_array_size(samples) >= MAX_SAMPLES)
     return;
   json_array_append_new(samples, json_pack("[f,I,f,I,i]", p->elapsed_s,
-                                           (json_int_t)p->transferred_bytes,
-                                           p->rate_bytes_per_s,
+                                           (json_int_t)p->transferred_bytes, p->rate_bytes_per_s,
                                            (json_int_t)p->remaining_bytes, (int)p->pass));
 }
 
@@ -64,7 +63,8 @@ static int write_psk(const char *dir, char *out, size_t len, char *err, size_t e
   char path[4200];
   snprintf(path, sizeof path, "%s/keys.psk", out);
   int fd = -1;
-  if (mkdir(out, 0700) < 0 || (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
+  if (mkdir(out, 0700) < 0 ||
+      (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0 ||
       write(fd, line, (size_t)n) != n || write(fd, "\n", 1) != 1) {
     snprintf(err, errlen, "qemu-tls: %s: %s", path, strerror(errno));
     if (fd >= 0)
@@ -92,8 +92,8 @@ static json_t *machine(void)
   struct utsname u;
   if (uname(&u) < 0)
     return json_null();
-  return json_pack("{s:s,s:i,s:s}", "host", u.nodename, "cores",
-                   (int)sysconf(_SC_NPROCESSORS_ONLN), "kernel", u.release);
+  return json_pack("{s:s,s:i,s:s}", "host", u.nodename, "cores", (int)sysconf(_SC_NPROCESSORS_ONLN),
+                   "kernel", u.release);
 }
 
 static json_t *num_or_null(double v)
@@ -113,10 +113,10 @@ static bool check_guest(const char *dir, bool migrated, json_t *bo, char *err, s
   char verr[512] = "";
   int rc = qmig_verify_memory(migrated ? li.dst_qmp : li.src_qmp, dir, &mc, verr, sizeof verr);
   json_object_set_new(bo, "memory",
-                      json_pack("{s:s,s:i,s:I,s:I,s:s}", "side", side, "rc", rc,
-                                "pages_checked", (json_int_t)(rc < 0 ? 0 : mc.pages_checked),
-                                "pages_bad", (json_int_t)(rc < 0 ? 0 : mc.pages_bad),
-                                "detail", rc < 0 ? verr : mc.detail));
+                      json_pack("{s:s,s:i,s:I,s:I,s:s}", "side", side, "rc", rc, "pages_checked",
+                                (json_int_t)(rc < 0 ? 0 : mc.pages_checked), "pages_bad",
+                                (json_int_t)(rc < 0 ? 0 : mc.pages_bad), "detail",
+                                rc < 0 ? verr : mc.detail));
   if (rc != 0) {
     snprintf(err, errlen, "memory check on %s: %s", side, rc < 0 ? verr : mc.detail);
     return false;
@@ -129,12 +129,11 @@ static bool check_guest(const char *dir, bool migrated, json_t *bo, char *err, s
   struct qmig_diskcheck dc;
   rc = qmig_verify_disk_image(img, own ? li.dst_disk_format : li.disk_format, &dc, verr,
                               sizeof verr);
-  json_object_set_new(bo, "disk", json_pack("{s:s,s:i,s:I,s:I,s:s}", "image", img, "rc", rc,
-                                            "units_checked",
-                                            (json_int_t)(rc < 0 ? 0 : dc.units_checked),
-                                            "units_bad",
-                                            (json_int_t)(rc < 0 ? 0 : dc.units_bad), "detail",
-                                            rc < 0 ? verr : dc.detail));
+  json_object_set_new(bo, "disk",
+                      json_pack("{s:s,s:i,s:I,s:I,s:s}", "image", img, "rc", rc, "units_checked",
+                                (json_int_t)(rc < 0 ? 0 : dc.units_checked), "units_bad",
+                                (json_int_t)(rc < 0 ? 0 : dc.units_bad), "detail",
+                                rc < 0 ? verr : dc.detail));
   if (rc != 0) {
     snprintf(err, errlen, "disk check: %s", rc < 0 ? verr : dc.detail);
     return false;
@@ -196,8 +195,8 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
     return stage;
   }
   json_object_set_new(rec, "samples_fields",
-                      json_pack("[s,s,s,s,s]", "elapsed_s", "transferred_bytes",
-                                "rate_bytes_per_s", "remaining_bytes", "pass"));
+                      json_pack("[s,s,s,s,s]", "elapsed_s", "transferred_bytes", "rate_bytes_per_s",
+                                "remaining_bytes", "pass"));
   json_object_set_new(rec, "samples", samples);
   /* The source stays up after success so its CPU time can be read; the
    * scenario may still say otherwise. */
@@ -235,8 +234,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
                         json_pack("{s:o,s:o,s:o,s:f}", "qemu_src", num_or_null(dsrc), "qemu_dst",
                                   num_or_null(ddst), "qmig", num_or_null(r->cpu_s), "stunnel",
                                   dst_tunnel));
-    if (out == QMIG_MIGRATED && dsrc >= 0 && ddst >= 0 && r->cpu_s >= 0 &&
-        r->transferred_bytes > 0)
+    if (out == QMIG_MIGRATED && dsrc >= 0 && ddst >= 0 && r->cpu_s >= 0 && r->transferred_bytes > 0)
       json_object_set_new(bo, "cpu_s_per_gib",
                           json_real((dsrc + ddst + r->cpu_s + dst_tunnel) /
                                     ((double)r->transferred_bytes / 1073741824.0)));
@@ -271,9 +269,9 @@ json_t *bench_run_one(struct qmig_bench *b, const struct bench_scenario *s, unsi
   strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
   json_t *rec = json_pack("{s:{s:s,s:i,s:i,s:b,s:s,s:f,s:s?,s:s?,s:I,s:i},s:O,s:n}", "bench",
                           "scenario", s->name, "index", (int)index, "run", (int)run, "warmup",
-                          warmup, "date", date, "load1", load1(), "baseline", b->baseline,
-                          "swept", b->swept, "seed", (json_int_t)b->seed, "resamples",
-                          (int)b->resamples, "scenario", s->knobs, "report");
+                          warmup, "date", date, "load1", load1(), "baseline", b->baseline, "swept",
+                          b->swept, "seed", (json_int_t)b->seed, "resamples", (int)b->resamples,
+                          "scenario", s->knobs, "report");
   if (!rec)
     return NULL;
   json_t *bo = json_object_get(rec, "bench");

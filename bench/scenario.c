@@ -23,8 +23,8 @@ struct bench_knobs {
 
 static int check_transport(const char *v, char *why, size_t len)
 {
-  static const char *const transports[] = { "native", "qemu-tls", "tunnel", "tunnel-tls",
-                                             "stunnel", NULL };
+  static const char *const transports[] = { "native",     "qemu-tls", "tunnel",
+                                            "tunnel-tls", "stunnel",  NULL };
   const char *problem = "not native, qemu-tls, tunnel, tunnel-tls or stunnel";
   for (size_t i = 0; transports[i]; i++)
     if (!strcmp(v, transports[i]))
@@ -41,11 +41,15 @@ static int check_transport(const char *v, char *why, size_t len)
 }
 
 static const struct opt_row knob_rows[] = {
-  { .key = "transport", .type = OPT_CSTR, .off = offsetof(struct bench_knobs, transport),
+  { .key = "transport",
+    .type = OPT_CSTR,
+    .off = offsetof(struct bench_knobs, transport),
     .check = check_transport,
     .help = "native|qemu-tls|tunnel|tunnel-tls|stunnel: how the stream travels (tunnel: "
             "authenticated plaintext data; tunnel-tls: TLS data)" },
-  { .key = "dirty-pattern", .type = OPT_ENUM, .off = offsetof(struct bench_knobs, dirty_pattern),
+  { .key = "dirty-pattern",
+    .type = OPT_ENUM,
+    .off = offsetof(struct bench_knobs, dirty_pattern),
     .choices = "sequential",
     .bad = "not available: the lab guest rewrites its pages in order (sequential) and has no "
            "other pattern",
@@ -136,19 +140,21 @@ int bench_apply_migration(const struct bench_scenario *s, struct qmig_migration 
 {
   const char *k;
   json_t *v;
-  json_object_foreach(s->knobs, k, v) {
+  json_object_foreach(s->knobs, k, v)
+  {
     const char *val = json_string_value(v);
     if (table_of(k))
       continue;
     if (one_of(k, owned)) {
-      errbuf_setf(err, errlen, "scenario '%s': knob '%s': set by the bench for each run",
-                  s->name, k);
+      errbuf_setf(err, errlen, "scenario '%s': knob '%s': set by the bench for each run", s->name,
+                  k);
       return -1;
     }
     if (!qmig_option_help(k)) {
       errbuf_setf(err, errlen,
                   "scenario '%s': unknown knob '%s' (neither a lab knob nor a migration "
-                  "option; see qmig bench --help)", s->name, k);
+                  "option; see qmig bench --help)",
+                  s->name, k);
       return -1;
     }
     if (qmig_set(m, k, val) < 0) {
@@ -190,7 +196,8 @@ int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errle
   const char *t = bench_knob(s, "transport"), *ns = bench_knob(s, "netns");
   if (t && (!strcmp(t, "stunnel") || !strncmp(t, "tunnel", 6)) &&
       (bench_knob(s, "link-rate") || (ns && !strcmp(ns, "on")))) {
-    errbuf_setf(err, errlen, "scenario '%s': knob 'transport' = '%s': not with netns or "
+    errbuf_setf(err, errlen,
+                "scenario '%s': knob 'transport' = '%s': not with netns or "
                 "link-rate in qmig bench (its processes would run outside the namespaces)",
                 s->name, t);
     return -1;
@@ -199,7 +206,8 @@ int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errle
   json_t *v;
   struct qmig_lab_options lab = { 0 };
   struct bench_knobs own = { 0 };
-  json_object_foreach(s->knobs, k, v) {
+  json_object_foreach(s->knobs, k, v)
+  {
     const struct opt_table *tab = table_of(k);
     char why[512];
     enum opt_err e = tab ? opt_set(tab, tab == &knob_table ? (void *)&own : (void *)&lab, k,
@@ -234,7 +242,8 @@ int bench_lab_options(const struct bench_scenario *s, struct qmig_lab_options *o
   o->fill_mib = 64;
   const char *k;
   json_t *v;
-  json_object_foreach(s->knobs, k, v) {
+  json_object_foreach(s->knobs, k, v)
+  {
     char why[512];
     enum opt_err e = table_of(k) == &lab_opt_table
                          ? opt_set(&lab_opt_table, o, k, json_string_value(v), why, sizeof why)
@@ -275,7 +284,8 @@ static int parse_one(json_t *obj, json_t *base, size_t index, const char *where,
     json_t *src = pass == 0 ? base : obj;
     const char *k;
     json_t *v;
-    json_object_foreach(src, k, v) {
+    json_object_foreach(src, k, v)
+    {
       char val[512];
       if (!strcmp(k, "name"))
         continue;
@@ -295,8 +305,8 @@ oom:
   return -1;
 }
 
-int bench_scenarios_parse(const char *text, const char *where, struct bench_scenario **v,
-                          size_t *n, char *err, size_t errlen)
+int bench_scenarios_parse(const char *text, const char *where, struct bench_scenario **v, size_t *n,
+                          char *err, size_t errlen)
 {
   json_error_t je;
   json_t *root = json_loads(text, 0, &je);
@@ -310,15 +320,14 @@ int bench_scenarios_parse(const char *text, const char *where, struct bench_scen
     list = json_object_get(root, "scenarios");
     const char *k;
     json_t *x;
-    json_object_foreach(root, k, x)
-      if (strcmp(k, "base") && strcmp(k, "scenarios")) {
-        errbuf_setf(err, errlen, "%s: unknown top-level key '%s' (base, scenarios)", where, k);
-        json_decref(root);
-        return -1;
-      }
+    json_object_foreach(root, k, x) if (strcmp(k, "base") && strcmp(k, "scenarios"))
+    {
+      errbuf_setf(err, errlen, "%s: unknown top-level key '%s' (base, scenarios)", where, k);
+      json_decref(root);
+      return -1;
+    }
     if ((base && !json_is_object(base)) || !json_is_array(list)) {
-      errbuf_setf(err, errlen, "%s: \"base\" must be an object and \"scenarios\" an array",
-                  where);
+      errbuf_setf(err, errlen, "%s: \"base\" must be an object and \"scenarios\" an array", where);
       json_decref(root);
       return -1;
     }

@@ -43,7 +43,8 @@ int bench_free_port(void)
 static bool listening(int port)
 {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+  struct sockaddr_in a = { .sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)port),
                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
   bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
   if (fd >= 0)
@@ -92,8 +93,8 @@ int bench_stunnel_start(const char *dir, const char *psk_file, struct bench_tran
                         char *err, size_t errlen)
 {
   int port[3] = { bench_free_port(), bench_free_port(), bench_free_port() }; /* qemu, tls, plain */
-  if (port[0] < 0 || port[1] < 0 || port[2] < 0 || port[0] == port[1] ||
-      port[1] == port[2] || port[0] == port[2]) {
+  if (port[0] < 0 || port[1] < 0 || port[2] < 0 || port[0] == port[1] || port[1] == port[2] ||
+      port[0] == port[2]) {
     errbuf_setf(err, errlen, "stunnel: no free ports on 127.0.0.1");
     return -1;
   }
@@ -109,10 +110,11 @@ int bench_stunnel_start(const char *dir, const char *psk_file, struct bench_tran
     }
     /* TLS 1.3 with an external PSK (identity qmig); the server forwards
      * to QEMU's incoming port, the client takes the source's stream. */
-    fprintf(f, "foreground = yes\npid = %s\ndebug = 4\nsslVersion = TLSv1.3\n"
-               "[qmig]\n%saccept = 127.0.0.1:%d\nconnect = 127.0.0.1:%d\nPSKsecrets = %s\n%s",
-            pidf, s ? "client = yes\n" : "", s ? port[2] : port[1], s ? port[1] : port[0],
-            psk_file, s ? "PSKidentity = qmig\n" : "");
+    fprintf(f,
+            "foreground = yes\npid = %s\ndebug = 4\nsslVersion = TLSv1.3\n"
+            "[qmig]\n%saccept = 127.0.0.1:%d\nconnect = 127.0.0.1:%d\nPSKsecrets = %s\n%s",
+            pidf, s ? "client = yes\n" : "", s ? port[2] : port[1], s ? port[1] : port[0], psk_file,
+            s ? "PSKidentity = qmig\n" : "");
     if (fclose(f) != 0) {
       errbuf_setf(err, errlen, "stunnel: %s: %s", conf, strerror(errno));
       return -1;
@@ -137,8 +139,7 @@ int bench_stunnel_start(const char *dir, const char *psk_file, struct bench_tran
     }
     usleep(10000);
   }
-  errbuf_setf(err, errlen, "stunnel: not accepting on ports %d and %d after 5 s", port[1],
-              port[2]);
+  errbuf_setf(err, errlen, "stunnel: not accepting on ports %d and %d after 5 s", port[1], port[2]);
   return -1;
 }
 

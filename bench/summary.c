@@ -37,8 +37,7 @@ double bench_figure_value(const json_t *rec, size_t f)
 static bool measured_ok(const json_t *rec, const char *name)
 {
   json_t *bo = json_object_get(rec, "bench");
-  return !json_is_true(json_object_get(bo, "warmup")) &&
-         json_is_true(json_object_get(bo, "ok")) &&
+  return !json_is_true(json_object_get(bo, "warmup")) && json_is_true(json_object_get(bo, "ok")) &&
          !strcmp(json_string_value(json_object_get(bo, "scenario")) ?: "", name);
 }
 
@@ -51,7 +50,8 @@ int bench_collect(const json_t *records, const char *name, size_t f, double **ou
     return -1;
   size_t i;
   json_t *rec;
-  json_array_foreach(records, i, rec) {
+  json_array_foreach(records, i, rec)
+  {
     double v = measured_ok(rec, name) ? bench_figure_value(rec, f) : NAN;
     if (!isnan(v))
       (*out)[(*n)++] = v;
@@ -86,8 +86,8 @@ struct bench_cell *bench_table(const struct qmig_bench *b)
         /* Seeds differ per cell so no two intervals share resamples. */
         uint64_t seed = b->seed * 1000003 + i * 131 + f;
         c->ok = bench_summarize(v, n, b->resamples, seed, &c->s) == 0;
-        if (bn > 0 && bench_ratio(v, n, bv, bn, b->resamples, seed ^ 0x5bd1e995, &c->ratio,
-                                  &c->lo, &c->hi) < 0)
+        if (bn > 0 && bench_ratio(v, n, bv, bn, b->resamples, seed ^ 0x5bd1e995, &c->ratio, &c->lo,
+                                  &c->hi) < 0)
           c->ratio = c->lo = c->hi = NAN;
       }
       free(v);
@@ -98,13 +98,14 @@ struct bench_cell *bench_table(const struct qmig_bench *b)
 }
 
 /* Runs of a scenario: measured, failed (measured), warm-up. */
-static void counts(const struct qmig_bench *b, const char *name, unsigned *meas,
-                   unsigned *failed, unsigned *warm)
+static void counts(const struct qmig_bench *b, const char *name, unsigned *meas, unsigned *failed,
+                   unsigned *warm)
 {
   size_t i;
   json_t *rec;
   *meas = *failed = *warm = 0;
-  json_array_foreach(b->records, i, rec) {
+  json_array_foreach(b->records, i, rec)
+  {
     json_t *bo = json_object_get(rec, "bench");
     if (strcmp(json_string_value(json_object_get(bo, "scenario")) ?: "", name))
       continue;
@@ -121,11 +122,11 @@ static void counts(const struct qmig_bench *b, const char *name, unsigned *meas,
 char *bench_summary_text(const struct qmig_bench *b, const struct bench_cell *t)
 {
   struct bench_buf o = { 0 };
-  bench_bprintf(&o, "qmig bench: %zu scenarios, baseline %s; median [95%% bootstrap CI of "
-                    "the median, %u resamples, seed %llu], p5/p95 (linear interpolation, "
-                    "type 7), min-max; ratio = median / baseline's median [95%% CI]\n",
-                b->nsc, b->baseline ? b->baseline : "-", b->resamples,
-                (unsigned long long)b->seed);
+  bench_bprintf(&o,
+                "qmig bench: %zu scenarios, baseline %s; median [95%% bootstrap CI of "
+                "the median, %u resamples, seed %llu], p5/p95 (linear interpolation, "
+                "type 7), min-max; ratio = median / baseline's median [95%% CI]\n",
+                b->nsc, b->baseline ? b->baseline : "-", b->resamples, (unsigned long long)b->seed);
   /* At a glance: the medians that matter most, and their ratios. */
   static const size_t glance[] = { 0, 2, 3, 4, 5 };
   bench_bprintf(&o, "\n%-28s %7s", "scenario", "ok/runs");
@@ -161,10 +162,11 @@ char *bench_summary_text(const struct qmig_bench *b, const struct bench_cell *t)
         bench_bprintf(&o, "  %-24s n=0\n", bench_figures[f].label);
         continue;
       }
-      bench_bprintf(&o, "  %-24s n=%-3zu %10.2f [%.2f, %.2f] %-6s p5/p95 %.2f/%.2f  "
-                        "min-max %.2f-%.2f", bench_figures[f].label, c->s.n, c->s.median,
-                    c->s.ci_lo, c->s.ci_hi, bench_figures[f].unit, c->s.p5, c->s.p95,
-                    c->s.min, c->s.max);
+      bench_bprintf(&o,
+                    "  %-24s n=%-3zu %10.2f [%.2f, %.2f] %-6s p5/p95 %.2f/%.2f  "
+                    "min-max %.2f-%.2f",
+                    bench_figures[f].label, c->s.n, c->s.median, c->s.ci_lo, c->s.ci_hi,
+                    bench_figures[f].unit, c->s.p5, c->s.p95, c->s.min, c->s.max);
       if (!isnan(c->ratio))
         bench_bprintf(&o, "  ratio %.3f [%.3f, %.3f]", c->ratio, c->lo, c->hi);
       bench_bprintf(&o, "\n");
@@ -204,16 +206,13 @@ int bench_write_csv(struct qmig_bench *b, const struct bench_cell *t, const char
   FILE *f = fopen(path, "we");
   if (!f)
     return bench_errorf(b, "%s: %s", path, strerror(errno));
-  fputs("scenario,figure,unit,n,median,ci_lo,ci_hi,p5,p95,min,max,ratio,ratio_lo,ratio_hi\n",
-        f);
+  fputs("scenario,figure,unit,n,median,ci_lo,ci_hi,p5,p95,min,max,ratio,ratio_lo,ratio_hi\n", f);
   for (size_t i = 0; i < b->nsc; i++)
     for (size_t fi = 0; fi < BENCH_NFIGURES; fi++) {
       const struct bench_cell *c = &t[i * BENCH_NFIGURES + fi];
       csv_field(f, b->sc[i].name);
-      fprintf(f, ",%s,%s,%zu", bench_figures[fi].key, bench_figures[fi].unit,
-              c->ok ? c->s.n : 0);
-      double v[] = { c->s.median, c->s.ci_lo, c->s.ci_hi, c->s.p5, c->s.p95, c->s.min,
-                     c->s.max };
+      fprintf(f, ",%s,%s,%zu", bench_figures[fi].key, bench_figures[fi].unit, c->ok ? c->s.n : 0);
+      double v[] = { c->s.median, c->s.ci_lo, c->s.ci_hi, c->s.p5, c->s.p95, c->s.min, c->s.max };
       for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
         csv_num(f, c->ok ? v[k] : NAN);
       csv_num(f, c->ratio);
@@ -232,7 +231,8 @@ int bench_write_csv(struct qmig_bench *b, const struct bench_cell *t, const char
   fputc('\n', f);
   size_t i;
   json_t *rec;
-  json_array_foreach(b->records, i, rec) {
+  json_array_foreach(b->records, i, rec)
+  {
     json_t *bo = json_object_get(rec, "bench");
     fprintf(f, "%lld,", (long long)json_integer_value(json_object_get(bo, "index")));
     csv_field(f, json_string_value(json_object_get(bo, "scenario")) ?: "");

@@ -54,10 +54,10 @@ int bench_agent_start(const char *dir, const char *dst_qmp, const char *psk_file
   snprintf(rundir, sizeof rundir, "%s/agent", dir);
   if (port < 0 || qmig_agent_set(ag->a, "listen", listen) < 0 ||
       qmig_agent_set(ag->a, "qmp", dst_qmp) < 0 || qmig_agent_set(ag->a, "run-dir", rundir) < 0 ||
-      qmig_agent_set(ag->a, "once", "on") < 0 ||
-      qmig_agent_set(ag->a, "tls", "psk") < 0 ||
+      qmig_agent_set(ag->a, "once", "on") < 0 || qmig_agent_set(ag->a, "tls", "psk") < 0 ||
       qmig_agent_set(ag->a, "tls-psk-file", psk_file) < 0) {
-    errbuf_setf(err, errlen, "tunnel agent: %s", port < 0 ? "no free port" : qmig_agent_error(ag->a));
+    errbuf_setf(err, errlen, "tunnel agent: %s",
+                port < 0 ? "no free port" : qmig_agent_error(ag->a));
     goto fail;
   }
   qmig_agent_on_log(ag->a, on_log, ag);
@@ -94,8 +94,8 @@ json_t *bench_agent_stop(struct bench_transport *tp)
   pthread_join(ag->thread, NULL);
   json_t *log = ag->log;
   if (ag->rc < 0)
-    json_array_append_new(log, json_sprintf("agent ended with an error: %s",
-                                            qmig_agent_error(ag->a)));
+    json_array_append_new(log,
+                          json_sprintf("agent ended with an error: %s", qmig_agent_error(ag->a)));
   qmig_agent_free(ag->a);
   free(ag);
   tp->agent = NULL;

@@ -59,7 +59,9 @@ static void on_run(void *ud, unsigned done, unsigned total, const char *scenario
     char what[32];
     fprintf(stderr, "qmig bench: %u/%u %s %s: %s%s%s\n", done, total, scenario,
             run_label(what, sizeof what, run, warmup), ok ? "ok" : "FAILED", ok ? "" : ": ",
-            ok ? "" : error ? error : "");
+            ok      ? ""
+            : error ? error
+                    : "");
   }
   fflush(stderr);
 }

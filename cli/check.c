@@ -44,8 +44,11 @@ static int print_findings(FILE *f, const struct qmig_migration *m)
   int nfail = 0;
   for (unsigned i = 0; i < pf->nfindings; i++) {
     const struct qmig_finding *fd = &pf->findings[i];
-    fprintf(f, "%-4s %s: %s\n", !fd->ok ? "FAIL" : fd->skipped ? "skip" : "ok", fd->check,
-            fd->detail);
+    fprintf(f, "%-4s %s: %s\n",
+            !fd->ok       ? "FAIL"
+            : fd->skipped ? "skip"
+                          : "ok",
+            fd->check, fd->detail);
     nfail += !fd->ok;
   }
   return nfail;

@@ -11,8 +11,15 @@
 
 /* The library options this command uses; getopt's val is the index. */
 static const char *const keys[] = {
-  "src", "dst", "lab", "link-bandwidth", "max-bandwidth", "downtime-limit",
-  "dirty-rate-time", "ram-in-use", "qmp-timeout",
+  "src",
+  "dst",
+  "lab",
+  "link-bandwidth",
+  "max-bandwidth",
+  "downtime-limit",
+  "dirty-rate-time",
+  "ram-in-use",
+  "qmp-timeout",
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 enum { O_JSON = 1000, O_HELP };
@@ -41,16 +48,18 @@ static void print_prediction(FILE *f, const struct qmig_migration *m)
   if (!p)
     return;
   const char *note = p->note;
-  fprintf(f, "dirty rate: %.1f MiB/s (calc-dirty-rate said %d, rounded down; %d s, %d sample "
-          "pages per GiB)\n", p->dirty_rate_bytes_per_s / 1048576.0,
-          (int)p->qemu_dirty_rate_mib_per_s, (int)p->measure_s, (int)p->sample_pages_per_gib);
+  fprintf(f,
+          "dirty rate: %.1f MiB/s (calc-dirty-rate said %d, rounded down; %d s, %d sample "
+          "pages per GiB)\n",
+          p->dirty_rate_bytes_per_s / 1048576.0, (int)p->qemu_dirty_rate_mib_per_s,
+          (int)p->measure_s, (int)p->sample_pages_per_gib);
   fprintf(f, "guest RAM: %.0f MiB, %.0f MiB holding data (%s)\n", mib(p->ram_bytes),
           mib(p->ram_in_use_bytes), p->ram_in_use_from);
   if (p->converges < 0) {
     fprintf(f, "no prediction: %s\n", note ? note : "?");
   } else {
-    fprintf(f, "precopy at %.1f MiB/s (%s), downtime limit %d ms: ",
-            mib(p->bandwidth_bytes_per_s), p->bandwidth_from, (int)p->downtime_limit_ms);
+    fprintf(f, "precopy at %.1f MiB/s (%s), downtime limit %d ms: ", mib(p->bandwidth_bytes_per_s),
+            p->bandwidth_from, (int)p->downtime_limit_ms);
     if (p->converges == 1)
       fprintf(f, "converges after %d passes, total %.1f s, downtime %.0f ms\n", (int)p->passes,
               p->total_ms / 1000.0, p->downtime_ms);

@@ -8,19 +8,20 @@
 
 static void help(FILE *f)
 {
-  fprintf(f,
-          "usage: qmig verify-disk-image --image PATH --format raw|qcow2\n\n"
-          "Checks the disk the qmig test guest wrote (qmig lab start --disk: DIR/disk.FORMAT)\n"
-          "against what it last wrote, unit by unit; its QEMU must be stopped or gone (qmig\n"
-          "verify-memory leaves the guest stopped).  The format is never probed.\n"
-          "Exit: 0 every unit right, 1 wrong units, 3 the check could not run.\n");
+  fprintf(f, "usage: qmig verify-disk-image --image PATH --format raw|qcow2\n\n"
+             "Checks the disk the qmig test guest wrote (qmig lab start --disk: DIR/disk.FORMAT)\n"
+             "against what it last wrote, unit by unit; its QEMU must be stopped or gone (qmig\n"
+             "verify-memory leaves the guest stopped).  The format is never probed.\n"
+             "Exit: 0 every unit right, 1 wrong units, 3 the check could not run.\n");
 }
 
 int cmd_verify_disk_image(int argc, char **argv)
 {
   static const struct option lo[] = {
-    { "image", required_argument, NULL, 'i' }, { "format", required_argument, NULL, 'f' },
-    { "help", no_argument, NULL, 'h' },        { NULL, 0, NULL, 0 },
+    { "image", required_argument, NULL, 'i' },
+    { "format", required_argument, NULL, 'f' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
   };
   const char *image = NULL, *format = NULL;
   int c;
@@ -53,8 +54,7 @@ int cmd_verify_disk_image(int argc, char **argv)
   }
   printf("disk check: %s: %llu units checked, %llu bad%s (disk unit writes %u)\n",
          rc == 0 ? "OK" : "FAILED", (unsigned long long)r.units_checked,
-         (unsigned long long)r.units_bad, r.excused ? ", 1 unit mid-write excused" : "",
-         r.dpos);
+         (unsigned long long)r.units_bad, r.excused ? ", 1 unit mid-write excused" : "", r.dpos);
   printf("  %s\n", r.detail);
   return rc;
 }

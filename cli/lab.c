@@ -11,21 +11,22 @@
 static void lab_help(FILE *f)
 {
   char *opts = qmig_lab_help();
-  fprintf(f,
-          "usage: qmig lab start [--dir DIR] [--fill MiB] [--mem MiB] [--dirty MiB/s]\n"
-          "                      [--heartbeat MS] [--accel kvm|tcg|auto] [--qemu BIN] [--guest ELF]\n"
-          "                      [--cpu MODEL] [--dst-cpu MODEL] [--nic]\n"
-          "                      [--disk MiB [--disk-format raw|qcow2] [--disk-write KiB/s]\n"
-          "                       [--disk-cache none|writeback] [--disk-copy\n"
-          "                       [--dst-disk-format F] [--dst-disk MiB] [--dst-no-disk]]\n"
-          "                       [--data-disk MiB]]\n"
-          "                      [--netns [--link-rate RATE]] [--qmp-tls-dir DIR]\n"
-          "       qmig lab stop [--dir DIR]\n"
-          "       qmig lab status [--dir DIR]\n\n"
-          "Starts a source and a destination QEMU (-incoming defer) running the qmig\n"
-          "test guest; QMP and serial on unix sockets in DIR (default %s; created\n"
-          "0700, or refused when it is a symlink, another user's or writable by others).\n%s",
-          cli_default_lab_dir(), opts ? opts : "");
+  fprintf(
+      f,
+      "usage: qmig lab start [--dir DIR] [--fill MiB] [--mem MiB] [--dirty MiB/s]\n"
+      "                      [--heartbeat MS] [--accel kvm|tcg|auto] [--qemu BIN] [--guest ELF]\n"
+      "                      [--cpu MODEL] [--dst-cpu MODEL] [--nic]\n"
+      "                      [--disk MiB [--disk-format raw|qcow2] [--disk-write KiB/s]\n"
+      "                       [--disk-cache none|writeback] [--disk-copy\n"
+      "                       [--dst-disk-format F] [--dst-disk MiB] [--dst-no-disk]]\n"
+      "                       [--data-disk MiB]]\n"
+      "                      [--netns [--link-rate RATE]] [--qmp-tls-dir DIR]\n"
+      "       qmig lab stop [--dir DIR]\n"
+      "       qmig lab status [--dir DIR]\n\n"
+      "Starts a source and a destination QEMU (-incoming defer) running the qmig\n"
+      "test guest; QMP and serial on unix sockets in DIR (default %s; created\n"
+      "0700, or refused when it is a symlink, another user's or writable by others).\n%s",
+      cli_default_lab_dir(), opts ? opts : "");
   free(opts);
 }
 
@@ -94,8 +95,8 @@ int cmd_lab(int argc, char **argv)
     struct qmig_lab_info li;
     if (qmig_lab_info(o.dir, &li, err, sizeof err) == 0)
       printf("lab started in %s (accel %s): source pid %d, destination pid %d\n"
-             "migrate it with: qmig migrate --lab %s\n", o.dir, li.accel, li.src_pid,
-             li.dst_pid, o.dir);
+             "migrate it with: qmig migrate --lab %s\n",
+             o.dir, li.accel, li.src_pid, li.dst_pid, o.dir);
     return 0;
   }
   if (!strcmp(sub, "stop")) {
@@ -112,13 +113,13 @@ int cmd_lab(int argc, char **argv)
       return 1;
     }
     printf("lab %s (accel %s, %u MiB RAM, fill %u MiB, dirty %u MiB/s, heartbeat %u ms)\n"
-           "  source:      %s  pid %d%s\n  destination: %s  pid %d%s\n", o.dir, li.accel,
-           li.mem_mib, li.fill_mib, li.dirty_mibps, li.heartbeat_ms, li.src_qmp, li.src_pid,
-           li.src_pid ? "" : " (not running)", li.dst_qmp, li.dst_pid,
+           "  source:      %s  pid %d%s\n  destination: %s  pid %d%s\n",
+           o.dir, li.accel, li.mem_mib, li.fill_mib, li.dirty_mibps, li.heartbeat_ms, li.src_qmp,
+           li.src_pid, li.src_pid ? "" : " (not running)", li.dst_qmp, li.dst_pid,
            li.dst_pid ? "" : " (not running)");
     if (li.src_netns[0])
-      printf("  network:     source %s in netns %s, destination %s in netns %s, %s\n",
-             li.src_addr, li.src_netns, li.dst_addr, li.dst_netns,
+      printf("  network:     source %s in netns %s, destination %s in netns %s, %s\n", li.src_addr,
+             li.src_netns, li.dst_addr, li.dst_netns,
              li.link_rate_bps ? "shaped (tc tbf, see lab.json)" : "not shaped");
     if (li.src_qmp_tls[0])
       printf("  TLS QMP:     source %s, destination %s (x509 in %s)\n", li.src_qmp_tls,
@@ -175,8 +176,10 @@ static int verify(const char *addr, const char *tmpdir)
 int cmd_verify_memory(int argc, char **argv)
 {
   static const struct option lo[] = {
-    { "qmp", required_argument, NULL, 'q' }, { "lab", required_argument, NULL, 'l' },
-    { "tmpdir", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+    { "qmp", required_argument, NULL, 'q' },
+    { "lab", required_argument, NULL, 'l' },
+    { "tmpdir", required_argument, NULL, 't' },
+    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *addr = NULL, *lab = NULL, *tmp = NULL;
@@ -224,8 +227,8 @@ int cmd_demo(int argc, char **argv)
     o.dir = dir;
   }
   char err[512];
-  printf("qmig demo: starting a lab pair in %s (guest fills %u MiB, dirties %u MiB/s)\n",
-         o.dir, o.fill_mib, o.dirty_mibps);
+  printf("qmig demo: starting a lab pair in %s (guest fills %u MiB, dirties %u MiB/s)\n", o.dir,
+         o.fill_mib, o.dirty_mibps);
   fflush(stdout);
   if (qmig_lab_start(&o, err, sizeof err) < 0) {
     fprintf(stderr, "qmig demo: %s\n", err);
@@ -247,11 +250,11 @@ int cmd_demo(int argc, char **argv)
   qmig_free(m);
   qmig_lab_stop(o.dir, err, sizeof err);
   if (o.dir == dir) { /* our temporary run directory: leave nothing */
-    static const char *const files[] = { "lab.json", "src.log", "dst.log", "src.pcap",
-                                         "dst.pcap", "disk.raw", "disk.qcow2",
-                                         "disk-dst.raw", "disk-dst.qcow2", "data.raw",
-                                         "data.qcow2", "data-dst.qcow2", "data-base.raw",
-                                         "data-dst.raw" };
+    static const char *const files[] = { "lab.json",      "src.log",      "dst.log",
+                                         "src.pcap",      "dst.pcap",     "disk.raw",
+                                         "disk.qcow2",    "disk-dst.raw", "disk-dst.qcow2",
+                                         "data.raw",      "data.qcow2",   "data-dst.qcow2",
+                                         "data-base.raw", "data-dst.raw" };
     char path[600];
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
       snprintf(path, sizeof path, "%s/%s", dir, files[i]);

@@ -9,24 +9,23 @@
 
 static void usage(FILE *f)
 {
-  fprintf(f,
-          "usage: qmig COMMAND [options]   (qmig COMMAND --help for each)\n"
-          "\n"
-          "  migrate        live-migrate a guest between two QEMUs over QMP\n"
-          "  recover        after qmig migrate died: bring the pair to one running guest\n"
-          "  check          preflight only: report every problem, change nothing\n"
-          "  dirty-rate     measure the source guest's dirty rate, predict a migration\n"
-          "  lab            start|stop|status a local source/destination pair\n"
-          "  verify-memory  check the lab guest's memory against what it wrote\n"
-          "  verify-disks   compare two disk images (files or NBD exports) block by block\n"
-          "  create-disks   create empty destination images like the source's disks\n"
-          "  verify-disk-image  check the lab guest's disk image against what it wrote\n"
-          "  demo           start a lab pair, migrate it, print the downtime report\n"
-          "  bench          repeated, interleaved lab migrations of scenarios, with statistics\n"
-          "  agent          destination side of a tunnelled migration (--tunnel)\n"
-          "\n"
-          "Exit codes: 0 migrated; 1 not migrated, source running; 2 usage;\n"
-          "3 could not start; 4 guest state uncertain.\n");
+  fprintf(f, "usage: qmig COMMAND [options]   (qmig COMMAND --help for each)\n"
+             "\n"
+             "  migrate        live-migrate a guest between two QEMUs over QMP\n"
+             "  recover        after qmig migrate died: bring the pair to one running guest\n"
+             "  check          preflight only: report every problem, change nothing\n"
+             "  dirty-rate     measure the source guest's dirty rate, predict a migration\n"
+             "  lab            start|stop|status a local source/destination pair\n"
+             "  verify-memory  check the lab guest's memory against what it wrote\n"
+             "  verify-disks   compare two disk images (files or NBD exports) block by block\n"
+             "  create-disks   create empty destination images like the source's disks\n"
+             "  verify-disk-image  check the lab guest's disk image against what it wrote\n"
+             "  demo           start a lab pair, migrate it, print the downtime report\n"
+             "  bench          repeated, interleaved lab migrations of scenarios, with statistics\n"
+             "  agent          destination side of a tunnelled migration (--tunnel)\n"
+             "\n"
+             "Exit codes: 0 migrated; 1 not migrated, source running; 2 usage;\n"
+             "3 could not start; 4 guest state uncertain.\n");
 }
 
 const char *cli_default_lab_dir(void)
@@ -58,11 +57,18 @@ int main(int argc, char **argv)
     const char *name;
     int (*fn)(int, char **);
   } cmds[] = {
-    { "migrate", cmd_migrate }, { "check", cmd_check }, { "dirty-rate", cmd_dirty_rate },
-    { "lab", cmd_lab }, { "verify-memory", cmd_verify_memory },
-    { "verify-disks", cmd_verify_disks }, { "verify-disk-image", cmd_verify_disk_image },
-    { "demo", cmd_demo }, { "bench", cmd_bench }, { "agent", cmd_agent },
-    { "create-disks", cmd_create_disks }, { "recover", cmd_recover },
+    { "migrate", cmd_migrate },
+    { "check", cmd_check },
+    { "dirty-rate", cmd_dirty_rate },
+    { "lab", cmd_lab },
+    { "verify-memory", cmd_verify_memory },
+    { "verify-disks", cmd_verify_disks },
+    { "verify-disk-image", cmd_verify_disk_image },
+    { "demo", cmd_demo },
+    { "bench", cmd_bench },
+    { "agent", cmd_agent },
+    { "create-disks", cmd_create_disks },
+    { "recover", cmd_recover },
   };
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(c, cmds[i].name))

@@ -24,7 +24,8 @@ static void on_progress(void *ud, const struct qmig_progress *p)
 {
   (void)ud;
   double mib = 1048576.0;
-  fprintf(stderr, "\r\033[K%6.1fs %-9s pass %-3u %8.0f/%.0f MiB %7.1f MiB/s  left %6.0f MiB  "
+  fprintf(stderr,
+          "\r\033[K%6.1fs %-9s pass %-3u %8.0f/%.0f MiB %7.1f MiB/s  left %6.0f MiB  "
           "dirty %6.1f MiB/s  exp. downtime %4.0f ms",
           p->elapsed_s, p->status, p->pass, p->transferred_bytes / mib, p->total_bytes / mib,
           p->rate_bytes_per_s / mib, p->remaining_bytes / mib, p->dirty_bytes_per_s / mib,
@@ -72,9 +73,10 @@ static void help(FILE *f)
   fprintf(f, "  --%-22s %s\n", "progress", "show the progress line even when not on a TTY");
   fprintf(f, "  --%-22s %s\n", "verbose", "print every engine state change");
   fprintf(f, "  --%-22s %s\n", "quiet", "no summary (the JSON report still goes where asked)");
-  fprintf(f, "\nExit: 0 migrated, 1 not migrated (source runs), 2 usage, 3 could not start,\n"
-             "4 guest state uncertain.  SIGINT/SIGTERM/SIGHUP cancel; the source keeps running.\n"
-             "If qmig itself is killed (SIGKILL) mid-run: qmig recover, same addressing options.\n");
+  fprintf(f,
+          "\nExit: 0 migrated, 1 not migrated (source runs), 2 usage, 3 could not start,\n"
+          "4 guest state uncertain.  SIGINT/SIGTERM/SIGHUP cancel; the source keeps running.\n"
+          "If qmig itself is killed (SIGKILL) mid-run: qmig recover, same addressing options.\n");
 }
 
 int cmd_migrate(int argc, char **argv)

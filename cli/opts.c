@@ -79,8 +79,7 @@ int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
   return rc;
 }
 
-struct option *cli_longopts(const struct qmig_optkey *keys, const struct option *own,
-                            size_t *nkeys)
+struct option *cli_longopts(const struct qmig_optkey *keys, const struct option *own, size_t *nkeys)
 {
   size_t nk = 0, ne = 1;
   while (keys[nk].key)

@@ -65,8 +65,11 @@ int cmd_recover(int argc, char **argv)
   qmig_on_state(m, on_state, &fl.verbose);
   rc = qmig_recover(m);
   static const char *const what[] = {
-    "the guest runs on the destination", "the guest runs on the source", "usage",
-    "could not reach either side; nothing was touched", "NOT ESTABLISHED: look at both sides",
+    "the guest runs on the destination",
+    "the guest runs on the source",
+    "usage",
+    "could not reach either side; nothing was touched",
+    "NOT ESTABLISHED: look at both sides",
   };
   if (rc == QMIG_USAGE)
     fprintf(stderr, "qmig recover: %s\n", qmig_error(m));

@@ -13,16 +13,16 @@ static void ms(FILE *f, const char *label, double v, const char *what)
 void cli_print_summary(FILE *f, const struct qmig_report *r)
 {
   static const char *const out[] = { "MIGRATED", "NOT MIGRATED (guest runs on the source)",
-                                      "USAGE ERROR", "NOT STARTED (nothing moved)",
-                                      "GUEST STATE UNCERTAIN - CHECK BOTH SIDES" };
+                                     "USAGE ERROR", "NOT STARTED (nothing moved)",
+                                     "GUEST STATE UNCERTAIN - CHECK BOTH SIDES" };
   fprintf(f, "qmig: %s\n", out[r->outcome]);
   if (r->error[0])
     fprintf(f, "  error: %s\n", r->error);
   if (r->warnings[0])
     fprintf(f, "  warning: %s\n", r->warnings);
   if (r->src_version[0])
-    fprintf(f, "  QEMU source %s, destination %s; stream %s\n", r->src_version,
-            r->dst_version, r->data_uri[0] ? r->data_uri : "-");
+    fprintf(f, "  QEMU source %s, destination %s; stream %s\n", r->src_version, r->dst_version,
+            r->data_uri[0] ? r->data_uri : "-");
   if (r->total_ms < 0 && r->outcome != QMIG_MIGRATED)
     return;
   ms(f, "setup", r->setup_ms, "QEMU setup-time");
@@ -34,8 +34,8 @@ void cli_print_summary(FILE *f, const struct qmig_report *r)
             "guest stall", r->guest_stall_ms, r->heartbeat_period_ms);
   fprintf(f, "  %-22s %10.1f MiB at %.1f MiB/s in %u pass%s\n", "transferred",
           r->transferred_bytes / 1048576.0,
-          r->throughput_bytes_per_s > 0 ? r->throughput_bytes_per_s / 1048576.0 : 0.0,
-          r->npasses, r->npasses == 1 ? "" : "es");
+          r->throughput_bytes_per_s > 0 ? r->throughput_bytes_per_s / 1048576.0 : 0.0, r->npasses,
+          r->npasses == 1 ? "" : "es");
   for (unsigned i = 0; i < r->npasses && i < 12; i++) {
     const struct qmig_pass *p = &r->passes[i];
     fprintf(f, "    pass %-3u %10.1f MiB %9.1f ms", p->pass, p->bytes / 1048576.0, p->duration_ms);

@@ -14,18 +14,17 @@
 
 static void help(FILE *f)
 {
-  fprintf(f,
-          "usage: qmig verify-disks --src URI|FILE [--src-format raw|qcow2]\n"
-          "                         --dst URI|FILE [--dst-format raw|qcow2] [--json FILE|-]\n\n"
-          "Compares two disks as a guest reads them, through NBD: an NBD URI\n"
-          "(nbd://HOST[:PORT]/EXPORT, nbd+unix:///EXPORT?socket=PATH) or an image file\n"
-          "served read-only by qemu-nbd.  A file needs its format: qmig never probes.\n"
-          "Chunks are compared by SHA-256, differing ones byte by byte; the first\n"
-          "differing ranges are printed.\n\n"
-          "  --src, --dst URI|FILE        the two disks\n"
-          "  --src-format, --dst-format F raw or qcow2 (files only)\n"
-          "  --json FILE|-                write the result as JSON (- = stdout)\n"
-          "\nExit: 0 identical, 1 different, 2 usage, 3 could not compare.\n");
+  fprintf(f, "usage: qmig verify-disks --src URI|FILE [--src-format raw|qcow2]\n"
+             "                         --dst URI|FILE [--dst-format raw|qcow2] [--json FILE|-]\n\n"
+             "Compares two disks as a guest reads them, through NBD: an NBD URI\n"
+             "(nbd://HOST[:PORT]/EXPORT, nbd+unix:///EXPORT?socket=PATH) or an image file\n"
+             "served read-only by qemu-nbd.  A file needs its format: qmig never probes.\n"
+             "Chunks are compared by SHA-256, differing ones byte by byte; the first\n"
+             "differing ranges are printed.\n\n"
+             "  --src, --dst URI|FILE        the two disks\n"
+             "  --src-format, --dst-format F raw or qcow2 (files only)\n"
+             "  --json FILE|-                write the result as JSON (- = stdout)\n"
+             "\nExit: 0 identical, 1 different, 2 usage, 3 could not compare.\n");
 }
 
 static int write_json(const char *path, const struct qmig_diskdiff *r, int rc, const char *err)
@@ -34,12 +33,13 @@ static int write_json(const char *path, const struct qmig_diskdiff *r, int rc, c
   unsigned n = r->nranges < 10 ? r->nranges : 10;
 
   for (unsigned i = 0; i < n; i++)
-    json_array_append_new(ranges, json_pack("{s:I, s:I}", "offset",
-                                            (json_int_t)r->ranges[i].offset, "length",
-                                            (json_int_t)r->ranges[i].length));
+    json_array_append_new(ranges, json_pack("{s:I, s:I}", "offset", (json_int_t)r->ranges[i].offset,
+                                            "length", (json_int_t)r->ranges[i].length));
   o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:i, s:o, s:f, s:s}", "result",
-                rc == 0 ? "identical" : rc == 1 ? "different" : "error", "size_src",
-                (json_int_t)r->size_src, "size_dst", (json_int_t)r->size_dst,
+                rc == 0   ? "identical"
+                : rc == 1 ? "different"
+                          : "error",
+                "size_src", (json_int_t)r->size_src, "size_dst", (json_int_t)r->size_dst,
                 "bytes_compared", (json_int_t)r->bytes_compared, "bytes_differing",
                 (json_int_t)r->bytes_differing, "nranges", (int)r->nranges, "ranges", ranges,
                 "seconds", r->seconds, "detail", rc < 0 ? err : r->detail);
@@ -68,8 +68,8 @@ static void print(FILE *f, const struct qmig_diskdiff *r, int rc)
     return;
   }
   if (r->size_src != r->size_dst) {
-    fprintf(f, "disks DIFFER in size: source %" PRIu64 " bytes, destination %" PRIu64
-            " bytes\n", r->size_src, r->size_dst);
+    fprintf(f, "disks DIFFER in size: source %" PRIu64 " bytes, destination %" PRIu64 " bytes\n",
+            r->size_src, r->size_dst);
     return;
   }
   fprintf(f, "disks DIFFER: %" PRIu64 " bytes in %u range%s; first:", r->bytes_differing,
@@ -83,9 +83,12 @@ static void print(FILE *f, const struct qmig_diskdiff *r, int rc)
 int cmd_verify_disks(int argc, char **argv)
 {
   static const struct option lo[] = {
-    { "src", required_argument, NULL, 's' },        { "dst", required_argument, NULL, 'd' },
-    { "src-format", required_argument, NULL, 'S' }, { "dst-format", required_argument, NULL, 'D' },
-    { "json", required_argument, NULL, 'j' },       { "help", no_argument, NULL, 'h' },
+    { "src", required_argument, NULL, 's' },
+    { "dst", required_argument, NULL, 'd' },
+    { "src-format", required_argument, NULL, 'S' },
+    { "dst-format", required_argument, NULL, 'D' },
+    { "json", required_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *src = NULL, *dst = NULL, *sfmt = NULL, *dfmt = NULL, *json = NULL;
@@ -120,8 +123,10 @@ int cmd_verify_disks(int argc, char **argv)
       return QMIG_USAGE;
     }
     if (!fmts[i] && !strstr(specs[i], "://")) { /* a file: the library would refuse too */
-      fprintf(stderr, "qmig verify-disks: %s: give its format with --%s-format (raw or "
-              "qcow2); qmig never probes\n", specs[i], side[i]);
+      fprintf(stderr,
+              "qmig verify-disks: %s: give its format with --%s-format (raw or "
+              "qcow2); qmig never probes\n",
+              specs[i], side[i]);
       return QMIG_USAGE;
     }
   }

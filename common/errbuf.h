@@ -15,8 +15,7 @@
 /* printf into buf (truncated, always NUL-terminated); does nothing when buf
  * is NULL or len is 0 (callers pass err/errlen straight through).  Returns
  * -1, so that an error path reads `return errbuf_setf(err, errlen, ...);`. */
-int errbuf_setf(char *buf, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int errbuf_setf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int errbuf_vsetf(char *buf, size_t len, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 

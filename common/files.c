@@ -22,15 +22,16 @@ int files_private_dir(const char *path, bool create, char *err, size_t errlen)
     errbuf_setf(err, errlen, "directory %s: %s", path, strerror(errno));
     return -1;
   }
-  const char *why = S_ISLNK(st.st_mode) ? "is a symbolic link"
-                    : !S_ISDIR(st.st_mode) ? "is not a directory"
-                    : st.st_uid != geteuid() ? "is owned by another user"
+  const char *why = S_ISLNK(st.st_mode)                ? "is a symbolic link"
+                    : !S_ISDIR(st.st_mode)             ? "is not a directory"
+                    : st.st_uid != geteuid()           ? "is owned by another user"
                     : st.st_mode & (S_IWGRP | S_IWOTH) ? "is writable by group or others"
-                    : NULL;
+                                                       : NULL;
   if (why) {
-    errbuf_setf(err, errlen, "directory %s %s (uid %u, mode %04o): refusing to use it; "
-                "remove it or choose another directory", path, why, (unsigned)st.st_uid,
-                (unsigned)(st.st_mode & 07777));
+    errbuf_setf(err, errlen,
+                "directory %s %s (uid %u, mode %04o): refusing to use it; "
+                "remove it or choose another directory",
+                path, why, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
     return -1;
   }
   return 0;
@@ -49,7 +50,8 @@ int files_check_secret(const char *path, char *err, size_t errlen)
     return -1;
   }
   if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-    errbuf_setf(err, errlen, "permissions %04o for %s are too open: it must not be "
+    errbuf_setf(err, errlen,
+                "permissions %04o for %s are too open: it must not be "
                 "accessible by group or others (chmod 600 %s)",
                 (unsigned)(st.st_mode & 07777), path, path);
     return -1;

@@ -29,11 +29,16 @@ int opt_parse_u64(const char *s, bool suffix, uint64_t *out)
   unsigned shift = 0;
   if (suffix && *end) {
     switch (*end) {
-    case 'k': case 'K': shift = 10; break;
-    case 'm': case 'M': shift = 20; break;
-    case 'g': case 'G': shift = 30; break;
-    case 't': case 'T': shift = 40; break;
-    case 'b': case 'B': break;
+    case 'k':
+    case 'K': shift = 10; break;
+    case 'm':
+    case 'M': shift = 20; break;
+    case 'g':
+    case 'G': shift = 30; break;
+    case 't':
+    case 'T': shift = 40; break;
+    case 'b':
+    case 'B': break;
     default: return -1;
     }
     if (shift)
@@ -121,20 +126,18 @@ static enum opt_err refuse(const struct opt_table *t, const struct opt_row *r, c
   }
   const char *what = r->type == OPT_SIZE ? "size" : "number";
   switch (r->type) {
-  case OPT_BOOL:
-    errbuf_setf(why, len, "not on or off");
-    break;
-  case OPT_ENUM:
-    errbuf_setf(why, len, "not one of %s", r->choices);
-    break;
-  case OPT_UINT: case OPT_INT: case OPT_U64: case OPT_SIZE:
+  case OPT_BOOL: errbuf_setf(why, len, "not on or off"); break;
+  case OPT_ENUM: errbuf_setf(why, len, "not one of %s", r->choices); break;
+  case OPT_UINT:
+  case OPT_INT:
+  case OPT_U64:
+  case OPT_SIZE:
     if (t->range == OPT_RANGE_DASH)
       errbuf_setf(why, len, "not a %s in %" PRIu64 "-%" PRIu64, what, r->min, r->max);
     else
       errbuf_setf(why, len, "not a %s from %" PRIu64 " to %" PRIu64, what, r->min, r->max);
     break;
-  default:
-    errbuf_setf(why, len, "not a valid value");
+  default: errbuf_setf(why, len, "not a valid value");
   }
   return OPT_E_VALUE;
 }
@@ -159,7 +162,9 @@ static enum opt_err set_row(const struct opt_table *t, const struct opt_row *r, 
       return OPT_OK;
     }
     /* fall through */
-  case OPT_UINT: case OPT_U64: case OPT_SIZE:
+  case OPT_UINT:
+  case OPT_U64:
+  case OPT_SIZE:
     if (opt_parse_u64(v, r->type == OPT_SIZE, &u) < 0 || (range && (u < r->min || u > r->max)))
       return refuse(t, r, why, len);
     if (r->type == OPT_UINT)
@@ -176,7 +181,9 @@ static enum opt_err set_row(const struct opt_table *t, const struct opt_row *r, 
     *(int *)field = i;
     return OPT_OK;
   }
-  case OPT_STR: case OPT_CSTR: case OPT_ADDR:
+  case OPT_STR:
+  case OPT_CSTR:
+  case OPT_ADDR:
     if (*v == '\0')
       return OPT_E_EMPTY;
     if (r->type == OPT_ADDR && !opt_addr_ok(v, r->addr))
@@ -188,8 +195,7 @@ static enum opt_err set_row(const struct opt_table *t, const struct opt_row *r, 
       return OPT_OK;
     }
     return opt_replace_str(field, v) < 0 ? OPT_E_NOMEM : OPT_OK;
-  case OPT_CUSTOM:
-    return r->parse(obj, v, why, len) < 0 ? OPT_E_VALUE : OPT_OK;
+  case OPT_CUSTOM: return r->parse(obj, v, why, len) < 0 ? OPT_E_VALUE : OPT_OK;
   }
   return refuse(t, r, why, len);
 }
@@ -199,16 +205,11 @@ int opt_set_msg(const struct opt_table *t, void *obj, const char *key, const cha
 {
   char why[256];
   switch (opt_set(t, obj, key, value, why, sizeof why)) {
-  case OPT_OK:
-    return 0;
-  case OPT_E_UNKNOWN:
-    return errbuf_setf(err, len, "unknown %s '%s'", what, key ? key : "(null)");
-  case OPT_E_EMPTY:
-    return errbuf_setf(err, len, "%s '%s': empty value", what, key);
-  case OPT_E_NOMEM:
-    return errbuf_setf(err, len, "out of memory");
-  case OPT_E_VALUE:
-    break;
+  case OPT_OK: return 0;
+  case OPT_E_UNKNOWN: return errbuf_setf(err, len, "unknown %s '%s'", what, key ? key : "(null)");
+  case OPT_E_EMPTY: return errbuf_setf(err, len, "%s '%s': empty value", what, key);
+  case OPT_E_NOMEM: return errbuf_setf(err, len, "out of memory");
+  case OPT_E_VALUE: break;
   }
   return errbuf_setf(err, len, "%s '%s': '%s' is %s", what, key, value ? value : "", why);
 }
@@ -225,8 +226,8 @@ enum opt_err opt_set(const struct opt_table *t, void *obj, const char *key, cons
   }
   enum opt_err e = set_row(t, r, obj, value, true, why, len);
   /* A check of the type's value (numbers, words): after it was parsed. */
-  if (e == OPT_OK && r->check && r->type != OPT_STR && r->type != OPT_CSTR &&
-      r->type != OPT_ADDR && r->check(value, why, len) < 0)
+  if (e == OPT_OK && r->check && r->type != OPT_STR && r->type != OPT_CSTR && r->type != OPT_ADDR &&
+      r->check(value, why, len) < 0)
     return OPT_E_VALUE;
   return e;
 }
@@ -253,15 +254,14 @@ static json_t *row_json(const struct opt_row *r, const void *obj)
 {
   const void *f = (const char *)obj + r->off;
   switch (r->type) {
-  case OPT_BOOL:
-    return json_boolean(*(const bool *)f);
-  case OPT_UINT:
-    return json_integer(*(const unsigned *)f);
-  case OPT_INT:
-    return *(const int *)f < 0 ? json_null() : json_integer(*(const int *)f);
-  case OPT_U64: case OPT_SIZE:
-    return json_integer((json_int_t) * (const uint64_t *)f);
-  case OPT_STR: case OPT_CSTR: case OPT_ADDR: {
+  case OPT_BOOL: return json_boolean(*(const bool *)f);
+  case OPT_UINT: return json_integer(*(const unsigned *)f);
+  case OPT_INT: return *(const int *)f < 0 ? json_null() : json_integer(*(const int *)f);
+  case OPT_U64:
+  case OPT_SIZE: return json_integer((json_int_t) * (const uint64_t *)f);
+  case OPT_STR:
+  case OPT_CSTR:
+  case OPT_ADDR: {
     const char *s = *(const char *const *)f;
     return s ? json_string(s) : json_null();
   }
@@ -274,8 +274,7 @@ static json_t *row_json(const struct opt_row *r, const void *obj)
     }
     return json_stringn(c, strcspn(c, "|"));
   }
-  case OPT_CUSTOM:
-    return r->json ? r->json(obj) : NULL;
+  case OPT_CUSTOM: return r->json ? r->json(obj) : NULL;
   }
   return NULL;
 }

@@ -50,18 +50,18 @@ enum opt_type {
 struct opt_row {
   const char *key;
   enum opt_type type;
-  size_t off;              /* of the field in the handle's struct */
-  uint64_t min, max;       /* numbers: the accepted range */
-  const char *choices;     /* OPT_ENUM: "a|b|c" */
-  unsigned addr;           /* OPT_ADDR: OPT_A_* kinds accepted */
-  const char *def;         /* default as a value, set by opt_defaults
-                              (unchecked); NULL: the field stays zero */
-  const char *arg;         /* help: name of the value ("MiB"); NULL: none */
-  const char *help;        /* help text, lines separated by '\n'; NULL:
-                              left out of the help */
-  unsigned flags;          /* OPT_F_* */
-  const char *bad;         /* why any bad value is refused, instead of the
-                              type's own words ("not allow or refuse") */
+  size_t off;          /* of the field in the handle's struct */
+  uint64_t min, max;   /* numbers: the accepted range */
+  const char *choices; /* OPT_ENUM: "a|b|c" */
+  unsigned addr;       /* OPT_ADDR: OPT_A_* kinds accepted */
+  const char *def;     /* default as a value, set by opt_defaults
+                          (unchecked); NULL: the field stays zero */
+  const char *arg;     /* help: name of the value ("MiB"); NULL: none */
+  const char *help;    /* help text, lines separated by '\n'; NULL:
+                          left out of the help */
+  unsigned flags;      /* OPT_F_* */
+  const char *bad;     /* why any bad value is refused, instead of the
+                          type's own words ("not allow or refuse") */
   /* More checks of a value the type accepted (NULL: none): 0, or -1 with
    * why in the buffer. */
   int (*check)(const char *v, char *why, size_t len);
@@ -69,8 +69,8 @@ struct opt_row {
    * value as JSON (new reference; NULL: the row is left out). */
   int (*parse)(void *obj, const char *v, char *why, size_t len);
   json_t *(*json)(const void *obj);
-  const char *label;       /* help: instead of "--KEY ARG" */
-  const char *note;        /* help: a line after the row, from column 0 */
+  const char *label; /* help: instead of "--KEY ARG" */
+  const char *note;  /* help: a line after the row, from column 0 */
 };
 
 /* How numbers out of range are worded: "not a number from 1 to 99" or
@@ -81,7 +81,7 @@ struct opt_table {
   const struct opt_row *rows;
   size_t n;
   enum opt_range_style range;
-  int help_col;            /* help: the column the text starts in */
+  int help_col; /* help: the column the text starts in */
 };
 
 enum opt_err {

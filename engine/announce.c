@@ -16,10 +16,10 @@ int eng_announce(struct qmig_migration *m)
   const struct eng_config *c = &m->cfg;
   bool on = c->announce.rounds > 0;
   int rc = 0;
-  if (on && qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "announce-self",
-                    "{s:i,s:i,s:i,s:i,s:s}", "initial", (int)c->announce.initial_ms, "max",
-                    (int)c->announce.max_ms, "rounds", (int)c->announce.rounds, "step",
-                    (int)c->announce.step_ms, "id", "qmig") < 0)
+  if (on &&
+      qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "announce-self", "{s:i,s:i,s:i,s:i,s:s}",
+              "initial", (int)c->announce.initial_ms, "max", (int)c->announce.max_ms, "rounds",
+              (int)c->announce.rounds, "step", (int)c->announce.step_ms, "id", "qmig") < 0)
     rc = eng_errorf(m, "announce-self on the destination: %s", qmp_error(m->dst));
   struct qmig_report_announce *a = ENG_SECTION(m, announce);
   if (a)

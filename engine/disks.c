@@ -50,8 +50,7 @@ static void check_names(struct eng_mirror *mi, const char *opt, const char *list
   }
 }
 
-static int inventory(struct qmig_migration *m, struct qmp_conn *c, struct stg_disk *d,
-                     size_t *n)
+static int inventory(struct qmig_migration *m, struct qmp_conn *c, struct stg_disk *d, size_t *n)
 {
   json_t *r = NULL;
   char e[256];
@@ -68,28 +67,33 @@ static void check_disk(const struct eng_config *c, const struct eng_mirror_disk 
 {
   const struct stg_disk *s = &md->src;
   if (!dst) {
-    errbuf_appendf(probs, plen, "%s: the destination QEMU has no disk '%s' (start it with the disk "
-            "attached: a %s image of %llu bytes)", s->name, s->name, s->format,
-            (unsigned long long)s->size);
+    errbuf_appendf(probs, plen,
+                   "%s: the destination QEMU has no disk '%s' (start it with the disk "
+                   "attached: a %s image of %llu bytes)",
+                   s->name, s->name, s->format, (unsigned long long)s->size);
     return;
   }
   if (strcmp(s->format, dst->format))
     errbuf_appendf(probs, plen, "%s: format differs: source %s, destination %s%s", s->name,
-                   s->format,
-            dst->format, !strcmp(dst->format, "raw") ? " (the destination would take the "
-            "source's image metadata for guest data)" : "");
+                   s->format, dst->format,
+                   !strcmp(dst->format, "raw") ? " (the destination would take the "
+                                                 "source's image metadata for guest data)"
+                                               : "");
   if (dst->size < s->size)
     errbuf_appendf(probs, plen, "%s: destination disk too small: %llu bytes, the source has %llu",
-            s->name, (unsigned long long)dst->size, (unsigned long long)s->size);
+                   s->name, (unsigned long long)dst->size, (unsigned long long)s->size);
   else if (dst->size > s->size)
-    errbuf_appendf(probs, plen, "%s: destination disk larger (%llu bytes, source %llu): QEMU's "
-            "mirror needs equal sizes", s->name, (unsigned long long)dst->size,
-            (unsigned long long)s->size);
+    errbuf_appendf(probs, plen,
+                   "%s: destination disk larger (%llu bytes, source %llu): QEMU's "
+                   "mirror needs equal sizes",
+                   s->name, (unsigned long long)dst->size, (unsigned long long)s->size);
   if (dst->read_only)
     errbuf_appendf(probs, plen, "%s: the destination opened it read-only", s->name);
   if (c->disks.sync == ENG_SYNC_TOP && s->backing_depth > 0 && dst->backing_depth == 0)
-    errbuf_appendf(probs, plen, "%s: disk-sync top needs the backing chain on the destination; its "
-            "disk there has no backing image", s->name);
+    errbuf_appendf(probs, plen,
+                   "%s: disk-sync top needs the backing chain on the destination; its "
+                   "disk there has no backing image",
+                   s->name);
 }
 
 /* Which of the source's disks the options copy; unknown names into probs. */
@@ -138,8 +142,10 @@ int eng_disks_probe(struct qmig_migration *m)
     check_disk(c, md, d, probs, sizeof probs);
   }
   if (!probs[0] && ncopy == 0)
-    errbuf_appendf(probs, sizeof probs, "no disk to copy: the source has %s", ns ? "only read-only "
-            "or shared disks" : "no disks");
+    errbuf_appendf(probs, sizeof probs, "no disk to copy: the source has %s",
+                   ns ? "only read-only "
+                        "or shared disks"
+                      : "no disks");
   eng_mirror_report(m);
   if (probs[0])
     return eng_errorf(m, "disks: %s", probs);
@@ -155,8 +161,9 @@ static void safe_name(const char *name, char *out, size_t len)
 {
   size_t i;
   for (i = 0; name[i] && i + 1 < len; i++)
-    out[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
-                    name[i]) ? name[i] : '_';
+    out[i] = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", name[i])
+                 ? name[i]
+                 : '_';
   out[i] = '\0';
 }
 
@@ -178,8 +185,10 @@ static int create_one(struct qmig_migration *m, const char *dir, const struct st
   const char *argv[] = { "qemu-img", "create", "-q", "-f", s->format, path, size, NULL };
   if (run_argv(argv, why, sizeof why) < 0)
     return eng_errorf(m, "%s: creating %s: %s", s->name, path, why);
-  snprintf(bd, sizeof bd, "-blockdev driver=file,filename=%s,node-name=%s-file "
-           "-blockdev driver=%s,file=%s-file,node-name=%s", path, base, s->format, base, s->name);
+  snprintf(bd, sizeof bd,
+           "-blockdev driver=file,filename=%s,node-name=%s-file "
+           "-blockdev driver=%s,file=%s-file,node-name=%s",
+           path, base, s->format, base, s->name);
   if (list->ndisks < QMIG_MAX_DISKS) { /* one per disk of the source: always */
     struct qmig_created_disk *d = &list->disks[list->ndisks++];
     snprintf(d->name, sizeof d->name, "%s", s->name);
@@ -208,7 +217,7 @@ enum qmig_outcome qmig_create_disks(struct qmig_migration *m, const char *dir)
   }
   if (!dir || !c->src || !eng_mirror_wanted(c)) {
     eng_errorf(m, "create-disks needs a source (src), a directory and the disks to copy "
-               "(copy-disks or copy-all-disks)");
+                  "(copy-disks or copy-all-disks)");
     out = QMIG_USAGE;
     goto done;
   }

@@ -102,8 +102,9 @@ static void mark_pass(struct qmig_migration *m, unsigned pass, int64_t wall_us)
   }
   if (eng_query_stats(m, &st) < 0)
     return;
-  m->facts.marks[m->facts.nmarks++] = (struct eng_pass_mark){
-    pass, wall_us, st.transferred, (double)st.dirty_pages_rate * (double)st.page_size };
+  m->facts.marks[m->facts.nmarks++] =
+      (struct eng_pass_mark){ pass, wall_us, st.transferred,
+                              (double)st.dirty_pages_rate * (double)st.page_size };
   m->facts.pass_remaining = st.remaining;
   m->facts.pass_pending = pass;
 }
@@ -184,8 +185,10 @@ static int complete(struct qmig_migration *m)
   bool cont_sent = false;
   while (!m->facts.resume_seen && m->facts.src_was_running) {
     if (eng_mono_ns() > give_up)
-      return eng_errorf(m, "destination did not resume within %d ms after completion "
-                        "(its migration status: %s)", t, m->facts.dst_status[0] ? m->facts.dst_status : "?");
+      return eng_errorf(m,
+                        "destination did not resume within %d ms after completion "
+                        "(its migration status: %s)",
+                        t, m->facts.dst_status[0] ? m->facts.dst_status : "?");
     if (!strcmp(m->facts.dst_status, "completed") && !cont_sent) {
       char ds[32];
       if (eng_status(m, m->dst, "query-status", ds, sizeof ds) < 0)
@@ -218,7 +221,8 @@ int eng_follow(struct qmig_migration *m)
   m->facts.migrate_issued = true;
   eng_policy_start(m);
 
-  int64_t timeout_at = cf->timeout_s ? m->facts.migrate_mono_ns + (int64_t)cf->timeout_s * 1000000000 : 0;
+  int64_t timeout_at =
+      cf->timeout_s ? m->facts.migrate_mono_ns + (int64_t)cf->timeout_s * 1000000000 : 0;
   int64_t next_sample = m->facts.migrate_mono_ns;
   /* Watchdog: a dead link leaves QEMU blocked in send() for the kernel's
    * retransmission timeout (~15 min) with status "active" and
@@ -231,7 +235,7 @@ int eng_follow(struct qmig_migration *m)
     if (term[0])
       break;
     if (m->mirror && m->mirror->failed)
-      return -1; /* a disk's mirror failed: error recorded */
+      return -1;                       /* a disk's mirror failed: error recorded */
     if (m->facts.switchover_pending) { /* stopped before the switchover: disks */
       m->facts.switchover_pending = false;
       if (eng_mirror_switchover(m) < 0)
@@ -270,11 +274,13 @@ int eng_follow(struct qmig_migration *m)
       if (st.transferred != moved || strcmp(st.status, "active") || m->policy.postcopy_started) {
         moved = st.transferred;
         moved_ns = now;
-      } else if (cf->stall_timeout_s && now - moved_ns >= (int64_t)cf->stall_timeout_s * 1000000000) {
+      } else if (cf->stall_timeout_s &&
+                 now - moved_ns >= (int64_t)cf->stall_timeout_s * 1000000000) {
         const char *agent = m->session->agent(m);
-        eng_errorf(m, "stream stalled: no progress for %u s (ram.transferred stayed at %llu "
-                   "bytes, status active): the link to %s%s is down or blocked", cf->stall_timeout_s,
-                   (unsigned long long)moved, agent ? "the agent at " : "",
+        eng_errorf(m,
+                   "stream stalled: no progress for %u s (ram.transferred stayed at %llu "
+                   "bytes, status active): the link to %s%s is down or blocked",
+                   cf->stall_timeout_s, (unsigned long long)moved, agent ? "the agent at " : "",
                    agent ? agent : m->uri);
         return 1;
       }

@@ -31,9 +31,9 @@ struct hb_side {
 struct eng_heartbeat {
   pthread_t thread;
   int stop_pipe[2];
-  pthread_mutex_t lock; /* guards the sides' counters */
-  pthread_cond_t cond;  /* signalled on every destination line */
-  bool realtime;        /* the reader runs SCHED_FIFO */
+  pthread_mutex_t lock;   /* guards the sides' counters */
+  pthread_cond_t cond;    /* signalled on every destination line */
+  bool realtime;          /* the reader runs SCHED_FIFO */
   struct hb_side side[2]; /* 0 = source, 1 = destination */
 };
 
@@ -173,7 +173,7 @@ bool eng_hb_wait_dst(struct eng_heartbeat *hb, int timeout_ms)
     dl.tv_nsec -= 1000000000;
   }
   pthread_mutex_lock(&hb->lock);
-  while (hb->side[1].lines == 0)  /* a whole line: the guest really runs */
+  while (hb->side[1].lines == 0) /* a whole line: the guest really runs */
     if (pthread_cond_timedwait(&hb->cond, &hb->lock, &dl) != 0)
       break;
   bool got = hb->side[1].lines > 0;

@@ -31,81 +31,81 @@ enum eng_dst_action { ENG_DST_QUIT, ENG_DST_KEEP };
 
 /* Everything qmig_set() can set, grouped by what it steers.  Strings are
  * owned (strdup'd). */
-struct eng_stream_cfg {       /* the migration stream and QEMU's tuning of it */
-  char *uri;                  /* explicit stream URI (data-uri), or NULL */
-  char *connect;              /* where the source sends it, when a proxy sits
-                                 in between (needs uri); NULL = uri */
-  char *host;                 /* host the destination listens on */
-  unsigned port_lo, port_hi;  /* tcp port range tried in order */
-  uint64_t max_bandwidth;     /* bytes/s; 0 = unlimited */
+struct eng_stream_cfg {      /* the migration stream and QEMU's tuning of it */
+  char *uri;                 /* explicit stream URI (data-uri), or NULL */
+  char *connect;             /* where the source sends it, when a proxy sits
+                                in between (needs uri); NULL = uri */
+  char *host;                /* host the destination listens on */
+  unsigned port_lo, port_hi; /* tcp port range tried in order */
+  uint64_t max_bandwidth;    /* bytes/s; 0 = unlimited */
   uint64_t downtime_limit_ms;
-  unsigned multifd_channels;  /* 0 = multifd off */
-  char *multifd_compression;  /* none|zlib|zstd */
+  unsigned multifd_channels; /* 0 = multifd off */
+  char *multifd_compression; /* none|zlib|zstd */
   bool xbzrle;
   uint64_t xbzrle_cache_size;
 };
-struct eng_tls_cfg {          /* QEMU-native TLS on the stream */
-  int kind;                   /* enum eng_tls */
+struct eng_tls_cfg { /* QEMU-native TLS on the stream */
+  int kind;          /* enum eng_tls */
   char *dir, *dst_dir, *hostname, *psk_user;
 };
-struct eng_tunnel_cfg {       /* tunnelled mode: options.c checks, frame.c picks, tunnel.c reads */
-  char *agent;                /* agent HOST:PORT; NULL = native mode */
-  int tls;                    /* enum eng_tls: the tunnel's credential */
-  int data;                   /* enum eng_tunnel_data */
-  bool insecure;              /* tunnel-insecure-no-auth: no credential at all */
+struct eng_tunnel_cfg { /* tunnelled mode: options.c checks, frame.c picks, tunnel.c reads */
+  char *agent;          /* agent HOST:PORT; NULL = native mode */
+  int tls;              /* enum eng_tls: the tunnel's credential */
+  int data;             /* enum eng_tunnel_data */
+  bool insecure;        /* tunnel-insecure-no-auth: no credential at all */
   char *tls_dir, *peer_name, *psk_file, *psk_identity;
 };
 struct eng_qmp_cfg {
-  char *tls_dir;              /* x509 client credentials for tls: QMP addresses */
-  char *tls_name;             /* name/IP QEMU's QMP certificate must carry */
-  bool insecure_tcp;          /* accept tcp: QMP off loopback (warned) */
-  unsigned timeout_ms;        /* every QMP connection's default timeout */
+  char *tls_dir;       /* x509 client credentials for tls: QMP addresses */
+  char *tls_name;      /* name/IP QEMU's QMP certificate must carry */
+  bool insecure_tcp;   /* accept tcp: QMP off loopback (warned) */
+  unsigned timeout_ms; /* every QMP connection's default timeout */
 };
-struct eng_policy_cfg {       /* convergence, deadline and post-copy (policy.c) */
+struct eng_policy_cfg { /* convergence, deadline and post-copy (policy.c) */
   bool auto_converge;
   int throttle_initial, throttle_increment, max_throttle; /* -1 = default */
-  int kind;                   /* enum eng_policy_kind */
-  uint64_t max_downtime_ms;   /* 0 = stream.downtime_limit_ms */
+  int kind;                                               /* enum eng_policy_kind */
+  uint64_t max_downtime_ms;                               /* 0 = stream.downtime_limit_ms */
   unsigned steps, step_delay_ms;
-  unsigned deadline_s;        /* 0 = none */
-  int deadline_action;        /* enum eng_deadline */
+  unsigned deadline_s; /* 0 = none */
+  int deadline_action; /* enum eng_deadline */
   bool postcopy;
   uint64_t max_postcopy_bandwidth;
-  int postcopy_after;         /* enum eng_after */
+  int postcopy_after; /* enum eng_after */
   unsigned postcopy_after_n;
 };
-struct eng_disks_cfg {        /* disks copied over NBD (mirror.c) */
-  char *copy;                 /* "a,b": copied; NULL with copy_all */
+struct eng_disks_cfg { /* disks copied over NBD (mirror.c) */
+  char *copy;          /* "a,b": copied; NULL with copy_all */
   bool copy_all;
-  char *shared;               /* excluded from copy_all */
-  int sync;                   /* enum eng_sync */
-  int copy_mode;              /* enum eng_copy_mode */
-  uint64_t bandwidth;         /* bytes/s per disk; 0 = unlimited */
+  char *shared;       /* excluded from copy_all */
+  int sync;           /* enum eng_sync */
+  int copy_mode;      /* enum eng_copy_mode */
+  uint64_t bandwidth; /* bytes/s per disk; 0 = unlimited */
   char *nbd_addr, *nbd_connect;
   bool nbd_tls;
 };
-struct eng_announce_cfg {     /* announce-self after switchover (announce.c) */
-  unsigned rounds;            /* 0 = off */
+struct eng_announce_cfg { /* announce-self after switchover (announce.c) */
+  unsigned rounds;        /* 0 = off */
   unsigned initial_ms, max_ms, step_ms;
 };
-struct eng_predict_cfg {      /* the prediction before `migrate` (predict.c) */
+struct eng_predict_cfg { /* the prediction before `migrate` (predict.c) */
   bool on;
   unsigned dirty_rate_time_s; /* calc-dirty-rate period */
   uint64_t link_bandwidth;    /* bytes/s the link gives; 0 = unknown */
   uint64_t ram_in_use;        /* bytes of guest RAM that are not zero pages; 0 = unknown */
 };
 struct eng_config {
-  char *src, *dst;            /* QMP addresses */
-  unsigned timeout_s;         /* whole migration; 0 = none */
-  unsigned poll_ms;           /* query-migrate period while active */
-  unsigned stall_timeout_s;   /* no progress while active for this long:
-                                 cancel (a dead link); 0 = never */
+  char *src, *dst;               /* QMP addresses */
+  unsigned timeout_s;            /* whole migration; 0 = none */
+  unsigned poll_ms;              /* query-migrate period while active */
+  unsigned stall_timeout_s;      /* no progress while active for this long:
+                                    cancel (a dead link); 0 = never */
   char *src_serial, *dst_serial; /* heartbeat sources (unix paths) */
   unsigned heartbeat_ms;
   bool quit_source;
-  int dst_action;             /* enum eng_dst_action: recovery, guest on the source */
-  bool preflight;             /* run eng_preflight() before migrating */
-  char *lab;                  /* lab dir given (for the report) */
+  int dst_action; /* enum eng_dst_action: recovery, guest on the source */
+  bool preflight; /* run eng_preflight() before migrating */
+  char *lab;      /* lab dir given (for the report) */
   struct eng_stream_cfg stream;
   struct eng_tls_cfg tls;
   struct eng_tunnel_cfg tunnel;
@@ -127,8 +127,8 @@ struct eng_hb_result {
   int64_t max_gap_src_ns, max_gap_dst_ns;      /* within each side */
   bool realtime;                               /* reader ran SCHED_FIFO */
 };
-struct eng_heartbeat *eng_hb_start(const char *src_path, const char *dst_path,
-                                   char *err, size_t errlen);
+struct eng_heartbeat *eng_hb_start(const char *src_path, const char *dst_path, char *err,
+                                   size_t errlen);
 /* Wait up to timeout_ms until a destination heartbeat has arrived. */
 bool eng_hb_wait_dst(struct eng_heartbeat *hb, int timeout_ms);
 /* Stops the thread, fills r (may be NULL), frees; accepts hb NULL. */
@@ -140,7 +140,7 @@ struct eng_stats {
   int64_t total_ms, setup_ms, downtime_ms, expected_downtime_ms; /* -1 n/a */
   uint64_t transferred, remaining, total, dirty_pages_rate, page_size;
   uint64_t dirty_sync_count;
-  uint64_t downtime_bytes;    /* ram.downtime-bytes: sent during stop-and-copy */
+  uint64_t downtime_bytes; /* ram.downtime-bytes: sent during stop-and-copy */
   uint64_t postcopy_bytes, postcopy_requests;
   double mbps;
   char error_desc[512];
@@ -155,13 +155,13 @@ struct eng_pass_mark {
 
 /* Convergence steering state (policy.c). */
 struct eng_policy {
-  uint64_t limit_ms;          /* downtime-limit currently set */
-  unsigned step;              /* stepped policy: steps taken */
+  uint64_t limit_ms; /* downtime-limit currently set */
+  unsigned step;     /* stepped policy: steps taken */
   int64_t next_step_ns;
-  uint64_t last_remaining;    /* at the previous pass start */
+  uint64_t last_remaining; /* at the previous pass start */
   bool deadline_reached;
   bool postcopy_requested, postcopy_started;
-  double postcopy_request_ms; /* since `migrate` */
+  double postcopy_request_ms;     /* since `migrate` */
   int64_t postcopy_start_wall_us; /* source's postcopy-active event */
   char postcopy_reason[96];
   struct qmig_policy_step *steps; /* every change of downtime-limit */
@@ -173,15 +173,15 @@ struct eng_policy {
  * Allocated by eng_section(), freed with the handle. */
 #define ENG_NSECTIONS 9
 struct eng_sections {
-  struct qmig_report_preflight *preflight;   /* preflight.c */
-  struct qmig_report_prediction *prediction; /* predict.c */
-  struct qmig_report_announce *announce;     /* announce.c */
-  struct qmig_report_recover *recover;       /* recover.c */
+  struct qmig_report_preflight *preflight;         /* preflight.c */
+  struct qmig_report_prediction *prediction;       /* predict.c */
+  struct qmig_report_announce *announce;           /* announce.c */
+  struct qmig_report_recover *recover;             /* recover.c */
   struct qmig_report_created_disks *created_disks; /* disks.c */
-  struct qmig_report_storage *storage;       /* mirror.c */
-  struct qmig_report_policy *policy;         /* policy.c */
-  struct qmig_report_postcopy *postcopy;     /* policy.c */
-  struct qmig_report_tunnel *tunnel;         /* tunnel.c */
+  struct qmig_report_storage *storage;             /* mirror.c */
+  struct qmig_report_policy *policy;               /* policy.c */
+  struct qmig_report_postcopy *postcopy;           /* policy.c */
+  struct qmig_report_tunnel *tunnel;               /* tunnel.c */
   /* The slots above in the order they were first filled: the JSON lists
    * the sections in that order, as it always has. */
   void **order[ENG_NSECTIONS];
@@ -190,7 +190,7 @@ struct eng_sections {
 /* The section in *slot, allocated zeroed on first use; later calls return
  * it to be filled again.  NULL when out of memory: the section stays absent. */
 void *eng_section(struct eng_sections *s, void **slot, size_t size);
-#define ENG_SECTION(m, name) \
+#define ENG_SECTION(m, name)                                                  \
   ((__typeof__((m)->sec.name))eng_section(&(m)->sec, (void **)&(m)->sec.name, \
                                           sizeof *(m)->sec.name))
 void eng_sections_free(struct eng_sections *s);
@@ -204,21 +204,21 @@ void eng_sections_json(const struct eng_sections *s, json_t *o);
  * Nothing here steers the run; the configuration (struct eng_config) and
  * the policy state (struct eng_policy) do. */
 struct eng_facts {
-  bool src_was_running;       /* the source guest ran when we connected */
-  bool incoming_issued;       /* the destination listens for our stream */
-  bool migrate_issued;        /* `migrate` sent: the stream may have moved */
+  bool src_was_running;        /* the source guest ran when we connected */
+  bool incoming_issued;        /* the destination listens for our stream */
+  bool migrate_issued;         /* `migrate` sent: the stream may have moved */
   bool stop_seen, resume_seen; /* source STOP, destination RESUME events */
-  bool switchover_pending;    /* source paused before the switchover */
+  bool switchover_pending;     /* source paused before the switchover */
   int64_t stop_wall_us, resume_wall_us, src_done_wall_us; /* QEMU's event times */
-  char dst_status[32];        /* destination's last MIGRATION event status */
+  char dst_status[32]; /* destination's last MIGRATION event status */
   int64_t t0_mono_ns, migrate_mono_ns, end_mono_ns;
   double cpu0_s;
   struct eng_hb_result hb_result;
-  unsigned nmarks;            /* pass starts: marks[0..nmarks) */
+  unsigned nmarks; /* pass starts: marks[0..nmarks) */
   struct eng_pass_mark marks[QMIG_MAX_PASSES + 1];
-  unsigned pass_pending;      /* pass whose start was just sampled */
-  uint64_t pass_remaining;    /* its ram.remaining */
-  struct eng_stats final;     /* the last query-migrate */
+  unsigned pass_pending;       /* pass whose start was just sampled */
+  uint64_t pass_remaining;     /* its ram.remaining */
+  struct eng_stats final;      /* the last query-migrate */
   int64_t dst_clock_offset_us; /* destination wall clock minus ours (tunnel) */
 };
 
@@ -227,28 +227,31 @@ struct qmig_migration {
   enum qmig_state state;
   bool ran;
   struct qmp_conn *src, *dst;
-  json_t *caps[2];            /* probed migration capabilities: src, dst */
-  char uri[256];              /* the stream URI actually used */
+  json_t *caps[2]; /* probed migration capabilities: src, dst */
+  char uri[256];   /* the stream URI actually used */
   char err[1024];
-  uint64_t ram_hint;          /* qmig_set_ram_in_use_hint(): bytes, 0 = none */
-  char ram_hint_from[64];     /* and what it is, for the prediction */
+  uint64_t ram_hint;      /* qmig_set_ram_in_use_hint(): bytes, 0 = none */
+  char ram_hint_from[64]; /* and what it is, for the prediction */
 
-  qmig_progress_fn progress_fn; void *progress_ud;
-  qmig_state_fn state_fn; void *state_ud;
-  qmig_log_fn log_fn; void *log_ud;
+  qmig_progress_fn progress_fn;
+  void *progress_ud;
+  qmig_state_fn state_fn;
+  void *state_ud;
+  qmig_log_fn log_fn;
+  void *log_ud;
 
-  int cancel_pipe[2];         /* written by qmig_cancel() */
+  int cancel_pipe[2]; /* written by qmig_cancel() */
   atomic_int cancel_requested;
 
   struct eng_heartbeat *hb;
-  struct eng_facts facts;     /* what happened: written while following */
+  struct eng_facts facts; /* what happened: written while following */
   struct eng_policy policy;
   struct qmig_report report;
-  struct eng_sections sec;    /* the report's typed sections (report_sections.c) */
-  struct eng_mirror *mirror;  /* disks to copy (mirror.h); NULL without */
+  struct eng_sections sec;   /* the report's typed sections (report_sections.c) */
+  struct eng_mirror *mirror; /* disks to copy (mirror.h); NULL without */
   /* The transport session (session.h), picked by eng_begin; NULL before. */
   const struct eng_session_ops *session;
-  struct eng_tunnel *tunnel;  /* the tunnel session's state (tunnel.h); NULL when native */
+  struct eng_tunnel *tunnel;   /* the tunnel session's state (tunnel.h); NULL when native */
   struct eng_qmp_tls *qmp_tls; /* tls: QMP connections (qmpconn.c); NULL without */
 };
 
@@ -326,7 +329,7 @@ int eng_errorf(struct qmig_migration *m, const char *fmt, ...)
 /* options.c */
 void eng_config_init(struct eng_config *c);
 void eng_config_free(struct eng_config *c);
-int eng_config_check(struct qmig_migration *m); /* cross-option rules */
+int eng_config_check(struct qmig_migration *m);      /* cross-option rules */
 json_t *eng_config_json(const struct eng_config *c); /* new reference */
 
 /* run.c: the phases before the stream moves (connect and incoming through

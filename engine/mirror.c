@@ -23,9 +23,18 @@ bool eng_mirror_wanted(const struct eng_config *c)
   return c->disks.copy || c->disks.copy_all;
 }
 
-static void job_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIRROR_JOB "%zu", i); }
-static void node_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIRROR_NODE "%zu", i); }
-static void export_id(size_t i, char *out, size_t len) { snprintf(out, len, ENG_MIRROR_EXPORT "%zu", i); }
+static void job_id(size_t i, char *out, size_t len)
+{
+  snprintf(out, len, ENG_MIRROR_JOB "%zu", i);
+}
+static void node_id(size_t i, char *out, size_t len)
+{
+  snprintf(out, len, ENG_MIRROR_NODE "%zu", i);
+}
+static void export_id(size_t i, char *out, size_t len)
+{
+  snprintf(out, len, ENG_MIRROR_EXPORT "%zu", i);
+}
 
 /* SocketAddress (blockdev-add's flat form) or, legacy, nbd-server-start's. */
 static json_t *sock_json(const char *a, bool legacy)
@@ -60,8 +69,9 @@ static int start_disk(struct qmig_migration *m, size_t i)
   node_id(i, node, sizeof node);
   export_id(i, exp, sizeof exp);
 
-  if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "block-export-add", "{s:s,s:s,s:s,s:s,s:b}", "type", "nbd",
-              "id", exp, "node-name", md->dst.node, "name", md->src.name, "writable", 1) < 0)
+  if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "block-export-add", "{s:s,s:s,s:s,s:s,s:b}",
+              "type", "nbd", "id", exp, "node-name", md->dst.node, "name", md->src.name, "writable",
+              1) < 0)
     return eng_errorf(m, "%s: destination export of node %s: %s", md->src.name, md->dst.node,
                       qmp_error(m->dst));
   md->export_added = true;
@@ -85,15 +95,14 @@ static int start_disk(struct qmig_migration *m, size_t i)
    * removes what may be there. */
   if (qmp_execute(m->src, "blockdev-add", a, NULL, QMP_TIMEOUT_DEFAULT) < 0) {
     md->node_added = qmp_broken(m->src);
-    return eng_errorf(m, "%s: source NBD connection to %s: %s", md->src.name,
-                      m->mirror->connect, qmp_error(m->src));
+    return eng_errorf(m, "%s: source NBD connection to %s: %s", md->src.name, m->mirror->connect,
+                      qmp_error(m->src));
   }
   md->node_added = true;
 
-  a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "job-id", job, "device", md->src.name,
-                "target", node, "sync", c->disks.sync == ENG_SYNC_TOP ? "top" : "full",
-                "copy-mode", c->disks.copy_mode == ENG_COPY_WRITE_BLOCKING ? "write-blocking"
-                                                                     : "background",
+  a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "job-id", job, "device", md->src.name, "target",
+                node, "sync", c->disks.sync == ENG_SYNC_TOP ? "top" : "full", "copy-mode",
+                c->disks.copy_mode == ENG_COPY_WRITE_BLOCKING ? "write-blocking" : "background",
                 "auto-finalize", 1, "auto-dismiss", 0);
   if (c->disks.bandwidth)
     json_object_set_new(a, "speed", json_integer((json_int_t)c->disks.bandwidth));
@@ -133,7 +142,8 @@ static int poll_jobs(struct qmig_migration *m)
   size_t k;
   if (qmp_cmd(m->src, &r, QMP_TIMEOUT_DEFAULT, "query-block-jobs", NULL) < 0)
     return eng_errorf(m, "query-block-jobs: %s", qmp_error(m->src));
-  json_array_foreach(r, k, j) {
+  json_array_foreach(r, k, j)
+  {
     struct eng_mirror_disk *md =
         disk_of_job(m->mirror, json_string_value(json_object_get(j, "device")));
     if (!md)
@@ -194,7 +204,8 @@ static int check_stall(struct qmig_migration *m)
       md->moved_mono_ns = now;
     } else if (s && now - md->moved_mono_ns >= (int64_t)s * 1000000000) {
       m->mirror->failed = true;
-      return eng_errorf(m, "disk %s: mirror stalled: no progress for %u s (%llu of %llu bytes "
+      return eng_errorf(m,
+                        "disk %s: mirror stalled: no progress for %u s (%llu of %llu bytes "
                         "copied): the link to the NBD server at %s is down or blocked",
                         md->src.name, s, (unsigned long long)md->offset,
                         (unsigned long long)md->len,
@@ -244,7 +255,8 @@ int eng_mirror_start(struct qmig_migration *m)
   for (size_t i = 0; i < mi->n; i++)
     if (mi->d[i].copy && start_disk(m, i) < 0)
       return -1;
-  int64_t deadline = m->cfg.timeout_s ? m->facts.t0_mono_ns + (int64_t)m->cfg.timeout_s * 1000000000 : 0;
+  int64_t deadline =
+      m->cfg.timeout_s ? m->facts.t0_mono_ns + (int64_t)m->cfg.timeout_s * 1000000000 : 0;
   int period = m->cfg.poll_ms < 50 ? (int)m->cfg.poll_ms : 50;
   int64_t t0 = eng_mono_ns();
   int rc = wait_jobs(m, W_READY, deadline, period);
@@ -277,7 +289,10 @@ void eng_mirror_event(struct qmig_migration *m, const struct qmp_event *ev)
   }
 }
 
-static bool usable(struct qmp_conn *c) { return c && !qmp_broken(c); }
+static bool usable(struct qmp_conn *c)
+{
+  return c && !qmp_broken(c);
+}
 
 /* Remove what the sequence added on both sides; a refusal is collected into
  * `why`.  A side that is gone (QMP broken or closed, e.g. a destination the
@@ -300,7 +315,8 @@ static void teardown(struct qmig_migration *m, char *why, size_t len)
       snprintf(why, len, "source blockdev-del %s: %s", id, qmp_error(m->src));
     export_id(i, id, sizeof id);
     if (md->export_added && usable(m->dst) &&
-        qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "block-export-del", "{s:s,s:s}", "id", id, "mode", "hard") == 0)
+        qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "block-export-del", "{s:s,s:s}", "id", id,
+                "mode", "hard") == 0)
       md->export_added = false;
     else if (md->export_added && usable(m->dst))
       snprintf(why, len, "destination block-export-del %s: %s", id, qmp_error(m->dst));
@@ -334,8 +350,8 @@ static int exports_gone(struct qmig_migration *m, int64_t deadline_ns)
       return eng_errorf(m, "destination query-block-exports: %s", qmp_error(m->dst));
     size_t left = 0, k;
     json_t *e;
-    json_array_foreach(r, k, e)
-      left += !strncmp(json_string_value(json_object_get(e, "id")) ?: "", "qmig-export-", 12);
+    json_array_foreach(r, k, e) left +=
+        !strncmp(json_string_value(json_object_get(e, "id")) ?: "", "qmig-export-", 12);
     json_decref(r);
     if (left == 0)
       return 0;
@@ -407,9 +423,9 @@ void eng_mirror_abort(struct qmig_migration *m)
     size_t n, busy = 0;
     if (qmp_cmd(m->src, &r, t, "query-block-jobs", NULL) < 0)
       break;
-    json_array_foreach(r, n, j)
-      busy += disk_of_job(mi, json_string_value(json_object_get(j, "device"))) &&
-              strcmp(json_string_value(json_object_get(j, "status")) ?: "", "concluded");
+    json_array_foreach(r, n, j) busy +=
+        disk_of_job(mi, json_string_value(json_object_get(j, "device"))) &&
+        strcmp(json_string_value(json_object_get(j, "status")) ?: "", "concluded");
     json_decref(r);
     if (!busy)
       break;
@@ -459,7 +475,8 @@ void eng_mirror_report(struct qmig_migration *m)
     snprintf(o->nbd_connect, sizeof o->nbd_connect, "%s", mi->connect);
     snprintf(o->nbd_forwarded_to, sizeof o->nbd_forwarded_to, "%s", mi->fwd_to);
     o->sync = m->cfg.disks.sync == ENG_SYNC_TOP ? "top" : "full";
-    o->copy_mode = m->cfg.disks.copy_mode == ENG_COPY_WRITE_BLOCKING ? "write-blocking" : "background";
+    o->copy_mode =
+        m->cfg.disks.copy_mode == ENG_COPY_WRITE_BLOCKING ? "write-blocking" : "background";
     o->nbd_tls = m->cfg.disks.nbd_tls;
   }
   o->sync_ms = mi->sync_ms > 0 ? mi->sync_ms : -1;

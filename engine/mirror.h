@@ -16,21 +16,21 @@
 
 #define ENG_MAX_DISKS 16
 /* Name prefixes of what the sequence creates (then the disk's index). */
-#define ENG_MIRROR_JOB "qmig-mirror-"     /* source: blockdev-mirror job */
-#define ENG_MIRROR_NODE "qmig-nbd-"       /* source: NBD client node */
-#define ENG_MIRROR_EXPORT "qmig-export-"  /* destination: NBD export */
+#define ENG_MIRROR_JOB "qmig-mirror-"       /* source: blockdev-mirror job */
+#define ENG_MIRROR_NODE "qmig-nbd-"         /* source: NBD client node */
+#define ENG_MIRROR_EXPORT "qmig-export-"    /* destination: NBD export */
 #define ENG_MIRROR_SOCKDIR "/tmp/qmig-nbd." /* private socket dir (mkdtemp) */
 
 struct eng_mirror_disk {
-  struct stg_disk src, dst;  /* dst valid when dst_found */
+  struct stg_disk src, dst; /* dst valid when dst_found */
   bool copy, dst_found;
   /* progress of its copy */
   bool export_added, node_added, job_started, ready, completed, dismissed;
   int64_t start_mono_ns, ready_mono_ns, done_mono_ns;
-  uint64_t offset, len;      /* the job's, last seen */
-  uint64_t ready_bytes;      /* offset when it became ready */
-  uint64_t moved_offset;     /* stall watchdog: offset last seen moving, */
-  int64_t moved_mono_ns;     /* and when */
+  uint64_t offset, len;  /* the job's, last seen */
+  uint64_t ready_bytes;  /* offset when it became ready */
+  uint64_t moved_offset; /* stall watchdog: offset last seen moving, */
+  int64_t moved_mono_ns; /* and when */
   char error[256];
 };
 
@@ -41,25 +41,25 @@ struct eng_mirror {
   struct eng_mirror_disk d[ENG_MAX_DISKS];
   bool server_started;
   char listen[300], connect[300]; /* unix:PATH or tcp:HOST:PORT */
-  char sockdir[64];          /* private dir of a default unix socket, or of ours */
+  char sockdir[64];               /* private dir of a default unix socket, or of ours */
   /* Native session, NBD server over TCP (native.c): the source connects to
    * our socket, each connection forwarded by engine/nbdfwd.c to fwd_to
    * (HOST:PORT). */
   struct eng_nbdfwd *fwd;
   char fwd_to[300];
-  bool at_switchover;        /* the source reached pre-switchover */
-  bool finished;             /* mirrors completed and torn down */
-  bool failed;               /* a job failed; error recorded */
-  bool src_left;             /* the abort could not remove a job or node from the source */
-  double switchover_ms;      /* pre-switchover to migrate-continue */
-  double sync_ms;            /* the mirroring phase: first job to all ready */
+  bool at_switchover;   /* the source reached pre-switchover */
+  bool finished;        /* mirrors completed and torn down */
+  bool failed;          /* a job failed; error recorded */
+  bool src_left;        /* the abort could not remove a job or node from the source */
+  double switchover_ms; /* pre-switchover to migrate-continue */
+  double sync_ms;       /* the mirroring phase: first job to all ready */
 };
 
 bool eng_mirror_wanted(const struct eng_config *c);
 /* disks.c: inventory both sides, classify, check; -1 lists every problem. */
 int eng_disks_probe(struct qmig_migration *m);
 /* mirror.c */
-int eng_mirror_start(struct qmig_migration *m);  /* to every job READY */
+int eng_mirror_start(struct qmig_migration *m); /* to every job READY */
 /* The session's nbd hook starts the destination's NBD server at addr
  * (unix:PATH or tcp:HOST:PORT) with this: -1 with QEMU's error on m->dst,
  * else server_started is set. */

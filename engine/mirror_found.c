@@ -27,8 +27,7 @@ static int names(struct qmp_conn *c, int t, const char *cmd, const char *key, co
   int n = 0;
   if (qmp_cmd(c, &r, t, cmd, NULL) < 0)
     return -1;
-  json_array_foreach(r, i, o)
-    if (ours(o, key, prefix) && n < max)
+  json_array_foreach(r, i, o) if (ours(o, key, prefix) && n < max)
       snprintf(out[n++], 48, "%s", json_string_value(json_object_get(o, key)));
   json_decref(r);
   return n;
@@ -43,7 +42,8 @@ static void node_socket(struct qmp_conn *c, int t, const char *node, char *out, 
   out[0] = '\0';
   if (qmp_cmd(c, &r, t, "query-named-block-nodes", NULL) < 0)
     return;
-  json_array_foreach(r, i, o) {
+  json_array_foreach(r, i, o)
+  {
     const char *n = json_string_value(json_object_get(o, "node-name"));
     const char *f = json_string_value(json_object_get(o, "file"));
     const char *p = f ? strstr(f, "socket=") : NULL;
@@ -51,8 +51,8 @@ static void node_socket(struct qmp_conn *c, int t, const char *node, char *out, 
       continue;
     p += 7;
     size_t plen = strcspn(p, "&");
-    if (plen < len && !strncmp(p, ENG_MIRROR_SOCKDIR, strlen(ENG_MIRROR_SOCKDIR)) &&
-        plen > 9 && !strncmp(p + plen - 9, "/nbd.sock", 9) &&
+    if (plen < len && !strncmp(p, ENG_MIRROR_SOCKDIR, strlen(ENG_MIRROR_SOCKDIR)) && plen > 9 &&
+        !strncmp(p + plen - 9, "/nbd.sock", 9) &&
         !memchr(p + strlen(ENG_MIRROR_SOCKDIR), '/', plen - strlen(ENG_MIRROR_SOCKDIR) - 9))
       snprintf(out, len, "%.*s", (int)plen, p);
   }
@@ -62,17 +62,18 @@ static void node_socket(struct qmp_conn *c, int t, const char *node, char *out, 
 unsigned eng_mirror_found_src(struct qmp_conn *c)
 {
   char x[ENG_MAX_DISKS * 2][48];
-  int jobs = names(c, QMP_TIMEOUT_DEFAULT, "query-block-jobs", "device", ENG_MIRROR_JOB, x, ENG_MAX_DISKS);
-  int nodes = names(c, QMP_TIMEOUT_DEFAULT, "query-named-block-nodes", "node-name", ENG_MIRROR_NODE, x,
-                    ENG_MAX_DISKS * 2);
+  int jobs =
+      names(c, QMP_TIMEOUT_DEFAULT, "query-block-jobs", "device", ENG_MIRROR_JOB, x, ENG_MAX_DISKS);
+  int nodes = names(c, QMP_TIMEOUT_DEFAULT, "query-named-block-nodes", "node-name", ENG_MIRROR_NODE,
+                    x, ENG_MAX_DISKS * 2);
   return (unsigned)((jobs > 0 ? jobs : 0) + (nodes > 0 ? nodes : 0));
 }
 
 unsigned eng_mirror_found_dst(struct qmp_conn *c)
 {
   char x[ENG_MAX_DISKS][48];
-  int n = names(c, QMP_TIMEOUT_DEFAULT, "query-block-exports", "id", ENG_MIRROR_EXPORT,
-                x, ENG_MAX_DISKS);
+  int n = names(c, QMP_TIMEOUT_DEFAULT, "query-block-exports", "id", ENG_MIRROR_EXPORT, x,
+                ENG_MAX_DISKS);
   return n > 0 ? (unsigned)n : 0;
 }
 
@@ -94,9 +95,9 @@ int eng_mirror_clean_src(struct qmp_conn *c, char *why, size_t len)
     if (qmp_cmd(c, &r, t, "query-block-jobs", NULL) < 0)
       break;
     busy = false;
-    json_array_foreach(r, k, j)
-      busy |= ours(j, "device", ENG_MIRROR_JOB) &&
-              strcmp(json_string_value(json_object_get(j, "status")) ?: "", "concluded");
+    json_array_foreach(r, k, j) busy |=
+        ours(j, "device", ENG_MIRROR_JOB) &&
+        strcmp(json_string_value(json_object_get(j, "status")) ?: "", "concluded");
     json_decref(r);
     if (busy)
       usleep(10000);

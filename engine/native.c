@@ -60,8 +60,7 @@ static int native_incoming(struct qmig_migration *m)
 {
   if (m->cfg.stream.uri) {
     snprintf(m->uri, sizeof m->uri, "%s", m->cfg.stream.uri);
-    if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-incoming", "{s:s}", "uri",
-                m->uri) < 0)
+    if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-incoming", "{s:s}", "uri", m->uri) < 0)
       return eng_errorf(m, "%s", qmp_error(m->dst));
     m->facts.incoming_issued = true;
     return 0;
@@ -81,16 +80,14 @@ static int native_incoming(struct qmig_migration *m)
 
 /* A fresh stream URI: a unix data-uri gets a new path beside it, else tcp
  * on the data host, first port that binds. */
-static int native_resume(struct qmig_migration *m, char *uri, size_t ulen, char *why,
-                         size_t wlen)
+static int native_resume(struct qmig_migration *m, char *uri, size_t ulen, char *why, size_t wlen)
 {
   char host[200];
   bool bound;
   if (m->cfg.stream.uri && !strncmp(m->cfg.stream.uri, "unix:", 5)) {
     snprintf(uri, ulen, "%s-recover", m->cfg.stream.uri);
     unlink(uri + 5);
-    bound = qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-recover", "{s:s}", "uri",
-                    uri) == 0;
+    bound = qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-recover", "{s:s}", "uri", uri) == 0;
   } else {
     eng_data_host(&m->cfg, host, sizeof host);
     bound = listen_tcp(m, "migrate-recover", host, uri, ulen) == 0;
@@ -179,7 +176,8 @@ static int native_nbd(struct qmig_migration *m)
       return eng_errorf(m, "destination NBD server: no free port in %u-%u on %s", c->stream.port_lo,
                         c->stream.port_hi, host);
   }
-  snprintf(mi->connect, sizeof mi->connect, "%s", c->disks.nbd_connect ? c->disks.nbd_connect : mi->listen);
+  snprintf(mi->connect, sizeof mi->connect, "%s",
+           c->disks.nbd_connect ? c->disks.nbd_connect : mi->listen);
   if (!strncmp(mi->connect, "tcp:", 4))
     return forward_start(m);
   return 0;

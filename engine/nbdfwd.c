@@ -30,7 +30,7 @@ struct eng_nbdfwd {
   struct tp_fwd *fwd[MAX_FWD]; /* kept when ops.add is NULL */
   unsigned n;
   char error[512];
-  bool aborted;                /* eng_nbdfwd_abort: no more connections */
+  bool aborted; /* eng_nbdfwd_abort: no more connections */
 };
 
 static void fail(struct eng_nbdfwd *f, const char *why)
@@ -85,8 +85,8 @@ static void *acceptor(void *p)
   return NULL;
 }
 
-struct eng_nbdfwd *eng_nbdfwd_start(const char *path, const struct eng_nbdfwd_ops *ops,
-                                    void *ctx, char *err, size_t errlen)
+struct eng_nbdfwd *eng_nbdfwd_start(const char *path, const struct eng_nbdfwd_ops *ops, void *ctx,
+                                    char *err, size_t errlen)
 {
   struct eng_nbdfwd *f = calloc(1, sizeof *f);
   if (!f) {

@@ -28,8 +28,8 @@ struct eng_nbdfwd_ops {
 struct eng_nbdfwd;
 /* Listen on `path` (0600; the caller's private 0700 directory) and accept
  * on a thread; ops get ctx.  NULL with a message in err. */
-struct eng_nbdfwd *eng_nbdfwd_start(const char *path, const struct eng_nbdfwd_ops *ops,
-                                    void *ctx, char *err, size_t errlen);
+struct eng_nbdfwd *eng_nbdfwd_start(const char *path, const struct eng_nbdfwd_ops *ops, void *ctx,
+                                    char *err, size_t errlen);
 /* Abort every forwarder the module keeps (QEMU's side sees EOF at once). */
 void eng_nbdfwd_abort(struct eng_nbdfwd *f);
 /* The first connection that could not be forwarded, or failed ("" if none). */

@@ -83,6 +83,7 @@ int eng_netns_run(struct qmp_conn *c, void (*fn)(void *), void *arg, char *why, 
   close(j.nsfd);
   if (e || j.err)
     return snprintf(why, len, "entering the network namespace of %s QEMU (%s): %s", qmp_name(c),
-                    path, strerror(e ? e : j.err)), -1;
+                    path, strerror(e ? e : j.err)),
+           -1;
   return 0;
 }

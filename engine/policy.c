@@ -110,8 +110,7 @@ int eng_policy_tick(struct qmig_migration *m, const struct eng_stats *st)
   if (strcmp(st->status, "active") != 0)
     return 0; /* nothing to steer in setup, post-copy or completion */
 
-  if (c->policy.kind == ENG_POLICY_STEPPED && now >= p->next_step_ns &&
-      p->step < c->policy.steps) {
+  if (c->policy.kind == ENG_POLICY_STEPPED && now >= p->next_step_ns && p->step < c->policy.steps) {
     /* Linear from the initial limit to max-downtime over the steps. */
     p->step++;
     uint64_t base = c->stream.downtime_limit_ms, top = max_downtime(c);

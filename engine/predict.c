@@ -14,14 +14,16 @@
 
 #include "engine/internal.h"
 
-#define STEP_S 0.1          /* one iteration of QEMU's migration loop: its
-                               rate-limit window (BUFFER_DELAY, 100 ms) */
-#define MAX_SIM_S 86400.0   /* more than a day of precopy: "does not converge" */
-#define SAMPLES_WANTED 4096 /* pages sampled per measurement: a dirty share
-                               p is then known to ±sqrt(p(1-p)/4096); guests
-                               under 256 MiB get fewer (SPG_MAX) */
-#define SPG_MIN 512         /* QEMU's default sample pages per GiB */
-#define SPG_MAX 16384       /* QEMU's maximum */
+#define STEP_S \
+  0.1                     /* one iteration of QEMU's migration loop: its
+                             rate-limit window (BUFFER_DELAY, 100 ms) */
+#define MAX_SIM_S 86400.0 /* more than a day of precopy: "does not converge" */
+#define SAMPLES_WANTED \
+  4096                /* pages sampled per measurement: a dirty share
+                         p is then known to ±sqrt(p(1-p)/4096); guests
+                         under 256 MiB get fewer (SPG_MAX) */
+#define SPG_MIN 512   /* QEMU's default sample pages per GiB */
+#define SPG_MAX 16384 /* QEMU's maximum */
 
 static double dmin(double a, double b)
 {
@@ -102,8 +104,8 @@ static int measure(struct qmig_migration *m, uint64_t ram, unsigned *spg, unsign
   unsigned secs = m->cfg.predict.dirty_rate_time_s;
   uint64_t want = ((uint64_t)SAMPLES_WANTED << 30) / ram;
   *spg = (unsigned)(want < SPG_MIN ? SPG_MIN : want > SPG_MAX ? SPG_MAX : want);
-  if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "calc-dirty-rate", "{s:I,s:I}", "calc-time", (json_int_t)secs,
-              "sample-pages", (json_int_t)*spg) < 0)
+  if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "calc-dirty-rate", "{s:I,s:I}", "calc-time",
+              (json_int_t)secs, "sample-pages", (json_int_t)*spg) < 0)
     return eng_errorf(m, "calc-dirty-rate on the source: %s", qmp_error(m->src));
   int64_t give_up = eng_mono_ns() + (int64_t)(secs + 5) * 1000000000;
   for (;;) {
@@ -125,8 +127,8 @@ static int measure(struct qmig_migration *m, uint64_t ram, unsigned *spg, unsign
     if (done)
       return 0;
     if (eng_mono_ns() > give_up)
-      return eng_errorf(m, "dirty rate: QEMU still '%s' %u s after calc-dirty-rate",
-                        st ? st : "?", secs + 5);
+      return eng_errorf(m, "dirty rate: QEMU still '%s' %u s after calc-dirty-rate", st ? st : "?",
+                        secs + 5);
   }
 }
 
@@ -178,8 +180,12 @@ int eng_predict(struct qmig_migration *m)
   uint64_t bw = link && cap ? (cap < link ? cap : link) : link ? link : cap;
   const char *bw_from = bw == 0 ? NULL : bw == cap ? "max-bandwidth" : "link-bandwidth";
   struct eng_pred_in in = {
-    .ram = (double)ram, .in_use = (double)in_use, .dirty = rate, .bw = (double)bw,
-    .stop_bw = (double)(link ? link : bw), .limit_s = (double)c->stream.downtime_limit_ms / 1000.0,
+    .ram = (double)ram,
+    .in_use = (double)in_use,
+    .dirty = rate,
+    .bw = (double)bw,
+    .stop_bw = (double)(link ? link : bw),
+    .limit_s = (double)c->stream.downtime_limit_ms / 1000.0,
   };
   struct eng_pred_out o = { 0 };
   const char *note = NULL;

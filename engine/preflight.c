@@ -32,14 +32,13 @@ void eng_pf_add(struct qmig_report_preflight *arr, const char *check, enum eng_p
 /* `cmd` (args stolen, may be NULL) on both sides into r[0], r[1] (caller
  * decrefs).  0 when both answered; 1 when one refused (finding `check`
  * recorded as not checked); -1 when a connection broke (error recorded). */
-static int ask_both(struct qmig_migration *m, struct qmig_report_preflight *arr,
-                    const char *check, const char *cmd, json_t *args, json_t *r[2])
+static int ask_both(struct qmig_migration *m, struct qmig_report_preflight *arr, const char *check,
+                    const char *cmd, json_t *args, json_t *r[2])
 {
   struct qmp_conn *c[2] = { m->src, m->dst };
   r[0] = r[1] = NULL;
   for (int i = 0; i < 2; i++) {
-    if (qmp_execute(c[i], cmd, args ? json_incref(args) : NULL, &r[i],
-                    QMP_TIMEOUT_DEFAULT) == 0)
+    if (qmp_execute(c[i], cmd, args ? json_incref(args) : NULL, &r[i], QMP_TIMEOUT_DEFAULT) == 0)
       continue;
     json_decref(args);
     json_decref(r[0]);
@@ -57,12 +56,13 @@ static void check_versions(struct qmig_migration *m, struct qmig_report_prefligh
 {
   const struct qmp_version *s = qmp_version(m->src), *d = qmp_version(m->dst);
   if (d->major < s->major || (d->major == s->major && d->minor < s->minor))
-    eng_pf_add(arr, "versions", ENG_PF_FAIL, "destination QEMU %s is older than the source's %s: "
-               "QEMU migrates only to the same or a newer version", m->report.dst_version,
-               m->report.src_version);
+    eng_pf_add(arr, "versions", ENG_PF_FAIL,
+               "destination QEMU %s is older than the source's %s: "
+               "QEMU migrates only to the same or a newer version",
+               m->report.dst_version, m->report.src_version);
   else
-    eng_pf_add(arr, "versions", ENG_PF_OK, "source QEMU %s, destination %s",
-               m->report.src_version, m->report.dst_version);
+    eng_pf_add(arr, "versions", ENG_PF_OK, "source QEMU %s, destination %s", m->report.src_version,
+               m->report.dst_version);
 }
 
 static int check_machine(struct qmig_migration *m, struct qmig_report_preflight *arr)
@@ -77,9 +77,10 @@ static int check_machine(struct qmig_migration *m, struct qmig_report_preflight 
   if (strcmp(a, b) == 0)
     eng_pf_add(arr, "machine", ENG_PF_OK, "%s on both sides", a);
   else /* QOM type "pc-i440fx-7.2-machine" is -machine pc-i440fx-7.2 */
-    eng_pf_add(arr, "machine", ENG_PF_FAIL, "machine types differ: source %s, destination %s "
-               "(start the destination with -machine %.*s)", a, b,
-               (int)(n > sn && strcmp(a + n - sn, "-machine") == 0 ? n - sn : n), a);
+    eng_pf_add(arr, "machine", ENG_PF_FAIL,
+               "machine types differ: source %s, destination %s "
+               "(start the destination with -machine %.*s)",
+               a, b, (int)(n > sn && strcmp(a + n - sn, "-machine") == 0 ? n - sn : n), a);
   json_decref(r[0]);
   json_decref(r[1]);
   return 0;
@@ -96,8 +97,10 @@ static int check_uuid(struct qmig_migration *m, struct qmig_report_preflight *ar
   const char *a = json_string_value(json_object_get(r[0], "UUID")) ?: "?";
   const char *b = json_string_value(json_object_get(r[1], "UUID")) ?: "?";
   if (strcmp(a, b) != 0)
-    eng_pf_add(arr, "uuid", ENG_PF_FAIL, "-uuid differs: source %s, destination %s (QEMU 7.2's "
-               "source can hang; start both with the same -uuid or neither with one)", a, b);
+    eng_pf_add(arr, "uuid", ENG_PF_FAIL,
+               "-uuid differs: source %s, destination %s (QEMU 7.2's "
+               "source can hang; start both with the same -uuid or neither with one)",
+               a, b);
   else if (strcmp(a, NULL_UUID) == 0)
     eng_pf_add(arr, "uuid", ENG_PF_OK, "neither side has a -uuid");
   else
@@ -147,14 +150,17 @@ static int check_memory(struct qmig_migration *m, struct qmig_report_preflight *
   uint64_t free_b = eng_pf_dst_local(&m->cfg) ? mem_available() : 0;
   if (free_b)
     snprintf(avail, sizeof avail, "; destination host MemAvailable %s%s",
-             size_str(free_b >> 20 << 20, b, sizeof b), free_b < sz[1]
-             ? " (less than the guest's RAM: the destination may swap or be OOM-killed)" : "");
+             size_str(free_b >> 20 << 20, b, sizeof b),
+             free_b < sz[1]
+                 ? " (less than the guest's RAM: the destination may swap or be OOM-killed)"
+                 : "");
   if (free_b && free_b < sz[1])
     eng_warn(m, avail + 2);
   if (sz[0] != sz[1])
-    eng_pf_add(arr, "memory", ENG_PF_FAIL, "guest RAM differs: source %s, destination %s (start "
-               "the destination with the source's -m)%s", size_str(sz[0], a, sizeof a),
-               size_str(sz[1], b, sizeof b), avail);
+    eng_pf_add(arr, "memory", ENG_PF_FAIL,
+               "guest RAM differs: source %s, destination %s (start "
+               "the destination with the source's -m)%s",
+               size_str(sz[0], a, sizeof a), size_str(sz[1], b, sizeof b), avail);
   else
     eng_pf_add(arr, "memory", ENG_PF_OK, "guest RAM %s on both sides%s",
                size_str(sz[0], a, sizeof a), avail);
@@ -173,15 +179,19 @@ int eng_preflight(struct qmig_migration *m)
   check_versions(m, arr);
   eng_pf_add(arr, "source", ENG_PF_OK, "guest %s, no migration under way",
              m->facts.src_was_running ? "running" : "paused");
-  eng_pf_add(arr, "destination", ENG_PF_OK, "waiting for a migration (inmigrate: started with "
+  eng_pf_add(arr, "destination", ENG_PF_OK,
+             "waiting for a migration (inmigrate: started with "
              "-incoming defer), none started");
   if (check_machine(m, arr) < 0 || check_uuid(m, arr) < 0)
     return -1;
-  eng_pf_add(arr, "capabilities", ENG_PF_OK, "every migration capability and parameter the "
+  eng_pf_add(arr, "capabilities", ENG_PF_OK,
+             "every migration capability and parameter the "
              "options need exists on both sides");
   if (m->cfg.stream.multifd_channels)
-    eng_pf_add(arr, "multifd", ENG_PF_OK, "%u channels on both sides (qmig sets "
-               "multifd-channels on each)", m->cfg.stream.multifd_channels);
+    eng_pf_add(arr, "multifd", ENG_PF_OK,
+               "%u channels on both sides (qmig sets "
+               "multifd-channels on each)",
+               m->cfg.stream.multifd_channels);
   else
     eng_pf_add(arr, "multifd", ENG_PF_OK, "off on both sides");
   if (eng_pf_cpu(m, arr) < 0 || check_memory(m, arr) < 0)

@@ -27,8 +27,8 @@ struct side {
   struct qmp_conn *c;
   char model[128];
   json_t *words; /* the vCPU's feature-words */
-  json_t *feat; /* set (object name -> true) of the model's features */
-  json_t *defs; /* query-cpu-definitions, NULL until needed */
+  json_t *feat;  /* set (object name -> true) of the model's features */
+  json_t *defs;  /* query-cpu-definitions, NULL until needed */
   char why[300]; /* why a query failed (not a QMP error) */
 };
 
@@ -51,9 +51,8 @@ static int vcpu_model(struct side *s)
   const char *target = json_string_value(json_object_get(cpu0, "target"));
   char suffix[64];
   snprintf(suffix, sizeof suffix, "-%s-cpu", target ? target : "x86_64");
-  json_t *type = path ? ask(s->c, "qom-get", json_pack("{s:s,s:s}", "path", path,
-                                                          "property", "type"))
-                      : NULL;
+  json_t *type =
+      path ? ask(s->c, "qom-get", json_pack("{s:s,s:s}", "path", path, "property", "type")) : NULL;
   const char *t = json_string_value(type);
   size_t n = t ? strlen(t) : 0, sn = strlen(suffix);
   if (t && n > sn && strcmp(t + n - sn, suffix) == 0)
@@ -64,8 +63,8 @@ static int vcpu_model(struct side *s)
     snprintf(s->why, sizeof s->why, "%s: vCPU type '%s' is not MODEL%s", qmp_name(s->c),
              t ? t : "?", suffix);
   if (s->model[0])
-    s->words = ask(s->c, "qom-get", json_pack("{s:s,s:s}", "path", path, "property",
-                                                 "feature-words"));
+    s->words =
+        ask(s->c, "qom-get", json_pack("{s:s,s:s}", "path", path, "property", "feature-words"));
   json_decref(cpus);
   json_decref(type);
   return s->model[0] ? 0 : -1;
@@ -83,9 +82,7 @@ static json_t *expand(struct qmp_conn *c, const char *model)
   }
   json_t *set = json_object(), *v;
   const char *k;
-  json_object_foreach(props, k, v)
-    if (json_is_true(v))
-      json_object_set_new(set, k, json_true());
+  json_object_foreach(props, k, v) if (json_is_true(v)) json_object_set_new(set, k, json_true());
   json_decref(r);
   return set;
 }
@@ -96,7 +93,8 @@ static json_t *unavailable(json_t *defs, const char *model)
 {
   size_t i;
   json_t *d;
-  json_array_foreach(defs, i, d) {
+  json_array_foreach(defs, i, d)
+  {
     const char *n = json_string_value(json_object_get(d, "name"));
     if (n && strcmp(n, model) == 0)
       return json_object_get(d, "unavailable-features") ?: json_array();
@@ -108,9 +106,7 @@ static void drop_all(json_t *set, json_t *names)
 {
   size_t i;
   json_t *v;
-  json_array_foreach(names, i, v)
-    if (json_is_string(v))
-      json_object_del(set, json_string_value(v));
+  json_array_foreach(names, i, v) if (json_is_string(v)) json_object_del(set, json_string_value(v));
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -128,8 +124,7 @@ static void join(json_t *set, char *out, size_t len)
   out[0] = '\0';
   if (!names)
     return;
-  json_object_foreach(set, k, v)
-    names[i++] = k;
+  json_object_foreach(set, k, v) names[i++] = k;
   qsort(names, n, sizeof *names, cmp_str);
   for (i = 0; i < n && used + 1 < len; i++)
     used += (size_t)snprintf(out + used, len - used, "%s%s", i ? " " : "", names[i]);
@@ -141,27 +136,24 @@ static bool subset(json_t *a, json_t *b)
 {
   const char *k;
   json_t *v;
-  json_object_foreach(a, k, v)
-    if (!json_object_get(b, k))
-      return false;
+  json_object_foreach(a, k, v) if (!json_object_get(b, k)) return false;
   return true;
 }
 
 /* The migration-safe model runnable on both hosts whose features (on the
  * destination) are all the source guest's and are the most; "none". */
-static void closest(struct side *d, json_t *src_defs,
-                    json_t *src_feat, char *out, size_t len)
+static void closest(struct side *d, json_t *src_defs, json_t *src_feat, char *out, size_t len)
 {
   int64_t end = eng_mono_ns() + CLOSEST_BUDGET_NS;
   size_t i, best_n = 0, tried = 0;
   json_t *def;
   snprintf(out, len, "none");
-  json_array_foreach(d->defs, i, def) {
+  json_array_foreach(d->defs, i, def)
+  {
     const char *n = json_string_value(json_object_get(def, "name"));
     json_t *su = n ? unavailable(src_defs, n) : NULL;
     if (!n || !json_is_true(json_object_get(def, "migration-safe")) ||
-        json_array_size(json_object_get(def, "unavailable-features")) || !su ||
-        json_array_size(su))
+        json_array_size(json_object_get(def, "unavailable-features")) || !su || json_array_size(su))
       continue;
     if (eng_mono_ns() > end) {
       snprintf(out + strlen(out), len - strlen(out), " (search cut after %zu models)", tried);
@@ -194,28 +186,34 @@ static void report(struct qmig_report_preflight *arr, struct side *s, struct sid
      * destination host runs all the source guest has of its model: that
      * model is the answer.  Else search. */
     if (strcmp(s->model, d->model) == 0)
-      snprintf(best, sizeof best, "; both run %s: the destination's -cpu flags or its host "
-               "leave them out", s->model);
+      snprintf(best, sizeof best,
+               "; both run %s: the destination's -cpu flags or its host "
+               "leave them out",
+               s->model);
     else if (host && json_object_size(host) == 0)
-      snprintf(best, sizeof best, "; closest model both hosts can run: %s (start the "
-               "destination with it)", s->model);
+      snprintf(best, sizeof best,
+               "; closest model both hosts can run: %s (start the "
+               "destination with it)",
+               s->model);
     else {
       snprintf(best, sizeof best, "; closest model both hosts can run: ");
       closest(d, src_defs, s->feat, best + strlen(best), sizeof best - strlen(best));
     }
-    eng_pf_add(arr, "cpu", ENG_PF_FAIL, "destination vCPU %s lacks %zu feature%s of the source's "
-               "%s: %s%s", d->model, nmiss, nmiss == 1 ? "" : "s", s->model, list, best);
+    eng_pf_add(arr, "cpu", ENG_PF_FAIL,
+               "destination vCPU %s lacks %zu feature%s of the source's "
+               "%s: %s%s",
+               d->model, nmiss, nmiss == 1 ? "" : "s", s->model, list, best);
   }
   if (!host)
     eng_pf_add(arr, "cpu-host", ENG_PF_FAIL, "destination QEMU has no CPU model %s", s->model);
   else if (json_object_size(host) == 0)
-    eng_pf_add(arr, "cpu-host", ENG_PF_OK, "destination host can run the source's %s",
-               s->model);
+    eng_pf_add(arr, "cpu-host", ENG_PF_OK, "destination host can run the source's %s", s->model);
   else {
     join(host, list, sizeof list);
     eng_pf_add(arr, "cpu-host", ENG_PF_FAIL,
                "destination host (accelerator) cannot run the source's %s: unavailable "
-               "features %s", s->model, list);
+               "features %s",
+               s->model, list);
   }
 }
 
@@ -224,28 +222,24 @@ static json_t *set_of(json_t *names)
 {
   json_t *set = json_object(), *v;
   size_t i;
-  json_array_foreach(names, i, v)
-    if (json_is_string(v))
+  json_array_foreach(names, i, v) if (json_is_string(v))
       json_object_set_new(set, json_string_value(v), json_true());
   return set;
 }
 
 /* Name what differs: the findings, or the side whose query failed. */
-static struct qmp_conn *analyse(struct qmig_report_preflight *arr, struct side *s,
-                                struct side *d)
+static struct qmp_conn *analyse(struct qmig_report_preflight *arr, struct side *s, struct side *d)
 {
   if (!(s->feat = expand(s->c, s->model)))
     return s->c;
-  if (!(d->feat = expand(d->c, d->model)) ||
-      !(d->defs = ask(d->c, "query-cpu-definitions", NULL)))
+  if (!(d->feat = expand(d->c, d->model)) || !(d->defs = ask(d->c, "query-cpu-definitions", NULL)))
     return d->c;
   /* Missing: the source model's features the destination vCPU lacks (its
    * model's, less what its host filters). */
   json_t *missing = json_deep_copy(s->feat), *v, *tmp, *du;
   const char *k;
   drop_all(d->feat, unavailable(d->defs, d->model));
-  json_object_foreach_safe(missing, tmp, k, v)
-    if (json_object_get(d->feat, k))
+  json_object_foreach_safe(missing, tmp, k, v) if (json_object_get(d->feat, k))
       json_object_del(missing, k);
   du = unavailable(d->defs, s->model);
   json_t *host = du ? set_of(du) : NULL;
@@ -279,9 +273,12 @@ int eng_pf_cpu(struct qmig_migration *m, struct qmig_report_preflight *arr)
   else if (vcpu_model(&d) < 0)
     bad = d.c;
   else if (s.words && json_equal(s.words, d.words)) {
-    eng_pf_add(arr, "cpu", ENG_PF_OK, "destination vCPU %s has the same CPUID features as the "
-               "source's %s", d.model, s.model);
-    eng_pf_add(arr, "cpu-host", ENG_PF_OK, "destination host runs every feature of the "
+    eng_pf_add(arr, "cpu", ENG_PF_OK,
+               "destination vCPU %s has the same CPUID features as the "
+               "source's %s",
+               d.model, s.model);
+    eng_pf_add(arr, "cpu-host", ENG_PF_OK,
+               "destination host runs every feature of the "
                "source's guest");
   } else {
     bad = analyse(arr, &s, &d);
@@ -290,7 +287,9 @@ int eng_pf_cpu(struct qmig_migration *m, struct qmig_report_preflight *arr)
     rc = eng_errorf(m, "preflight: %s", qmp_error(bad));
   else if (bad)
     eng_pf_add(arr, "cpu", ENG_PF_SKIP, "not checked: %s",
-               s.why[0] ? s.why : d.why[0] ? d.why : qmp_error(bad));
+               s.why[0]   ? s.why
+               : d.why[0] ? d.why
+                          : qmp_error(bad));
   json_t *own[] = { s.words, d.words, s.feat, d.feat, s.defs, d.defs };
   for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
     json_decref(own[i]);

@@ -117,20 +117,23 @@ static void check_unix(struct qmig_migration *m, struct qmig_report_preflight *a
     eng_pf_add(arr, "data-port", ENG_PF_FAIL, "directory %s of the stream socket: %s", dir,
                strerror(errno));
   else if (!S_ISDIR(st.st_mode))
-    eng_pf_add(arr, "data-port", ENG_PF_FAIL, "%s (for the stream socket) is not a directory",
-               dir);
+    eng_pf_add(arr, "data-port", ENG_PF_FAIL, "%s (for the stream socket) is not a directory", dir);
   else if (lstat(path, &st) < 0)
     eng_pf_add(arr, "data-port", ENG_PF_OK, "unix:%s is free", path);
   else if (!S_ISSOCK(st.st_mode))
-    eng_pf_add(arr, "data-port", ENG_PF_FAIL, "unix:%s exists and is not a socket (QEMU would "
-               "replace it)", path);
+    eng_pf_add(arr, "data-port", ENG_PF_FAIL,
+               "unix:%s exists and is not a socket (QEMU would "
+               "replace it)",
+               path);
   else {
     struct sockaddr_un su = { .sun_family = AF_UNIX };
     snprintf(su.sun_path, sizeof su.sun_path, "%s", path);
     bool used = try_connect((struct sockaddr *)&su, sizeof su, CONNECT_TIMEOUT_MS) == 0;
-    eng_pf_add(arr, "data-port", used ? ENG_PF_FAIL : ENG_PF_OK, used
-               ? "unix:%s: something listens there already" : "unix:%s is a stale socket "
-               "(QEMU replaces it)", path);
+    eng_pf_add(arr, "data-port", used ? ENG_PF_FAIL : ENG_PF_OK,
+               used ? "unix:%s: something listens there already"
+                    : "unix:%s is a stale socket "
+                      "(QEMU replaces it)",
+               path);
   }
 }
 
@@ -144,8 +147,8 @@ static bool is_wildcard(const struct sockaddr_storage *sa)
 /* From a host that is not this one, only a connection can tell: refused
  * means reachable with nothing listening. */
 static void check_remote(struct qmig_report_preflight *arr, const char *host,
-                         struct sockaddr_storage *sa, socklen_t len, unsigned lo,
-                         unsigned hi, const char *from)
+                         struct sockaddr_storage *sa, socklen_t len, unsigned lo, unsigned hi,
+                         const char *from)
 {
   int64_t end = eng_mono_ns() + REMOTE_BUDGET_NS;
   unsigned p, used = 0;
@@ -153,13 +156,15 @@ static void check_remote(struct qmig_report_preflight *arr, const char *host,
     set_port(sa, p);
     int e = try_connect((struct sockaddr *)sa, len, CONNECT_TIMEOUT_MS);
     if (e == ECONNREFUSED) {
-      eng_pf_add(arr, "data-port", ENG_PF_OK, "%s:%u reachable from %s, nothing listens",
-                 host, p, from);
+      eng_pf_add(arr, "data-port", ENG_PF_OK, "%s:%u reachable from %s, nothing listens", host, p,
+                 from);
       return;
     }
     if (e != 0) {
-      eng_pf_add(arr, "data-port", ENG_PF_FAIL, "%s:%u unreachable from %s (%s): a "
-                 "firewall or routing problem?", host, p, from, strerror(e));
+      eng_pf_add(arr, "data-port", ENG_PF_FAIL,
+                 "%s:%u unreachable from %s (%s): a "
+                 "firewall or routing problem?",
+                 host, p, from, strerror(e));
       return;
     }
     used++;
@@ -174,7 +179,7 @@ static void check_remote(struct qmig_report_preflight *arr, const char *host,
 struct port_job {
   struct qmig_migration *m;
   struct qmig_report_preflight *arr;
-  bool dst_here; /* the destination QEMU shares the checking thread's network */
+  bool dst_here;    /* the destination QEMU shares the checking thread's network */
   const char *from; /* where the check runs, for messages */
 };
 
@@ -209,8 +214,10 @@ static void check_port(void *arg)
   }
   if (!j->dst_here) {
     if (is_wildcard(&sa))
-      eng_pf_add(arr, "data-port", ENG_PF_SKIP, "not checked: %s is every address of the "
-                 "destination's host", host);
+      eng_pf_add(arr, "data-port", ENG_PF_SKIP,
+                 "not checked: %s is every address of the "
+                 "destination's host",
+                 host);
     else
       check_remote(arr, host, &sa, len, lo, hi, j->from);
     return;
@@ -219,8 +226,10 @@ static void check_port(void *arg)
   set_port(&sa, lo);
   int first = try_bind(&sa, len);
   if (first == EADDRNOTAVAIL) {
-    eng_pf_add(arr, "data-port", ENG_PF_FAIL, "%s is not an address of this host, where the "
-               "destination QEMU runs: it cannot listen there (%s)", host, strerror(first));
+    eng_pf_add(arr, "data-port", ENG_PF_FAIL,
+               "%s is not an address of this host, where the "
+               "destination QEMU runs: it cannot listen there (%s)",
+               host, strerror(first));
     return;
   }
   for (p = lo; p <= hi; p++) {
@@ -229,8 +238,11 @@ static void check_port(void *arg)
       break;
   }
   if (p <= hi)
-    eng_pf_add(arr, "data-port", ENG_PF_OK, lo == hi ? "%s:%u is free" : "%s:%u is free (first "
-               "free port of %u-%u)", host, p, lo, hi);
+    eng_pf_add(arr, "data-port", ENG_PF_OK,
+               lo == hi ? "%s:%u is free"
+                        : "%s:%u is free (first "
+                          "free port of %u-%u)",
+               host, p, lo, hi);
   else if (lo == hi)
     eng_pf_add(arr, "data-port", ENG_PF_FAIL, "%s:%u %s", host, lo,
                first == EADDRINUSE ? "is in use" : strerror(first));
@@ -247,8 +259,10 @@ void eng_pf_port(struct qmig_migration *m, struct qmig_report_preflight *arr)
   char self[64], src[64], dst[64], why[300];
   const char *agent = m->session->agent(m);
   if (agent) { /* reaching the agent was the check (connecting) */
-    eng_pf_add(arr, "data-port", ENG_PF_SKIP, "not checked: the stream goes through the "
-               "tunnel agent at %s", agent);
+    eng_pf_add(arr, "data-port", ENG_PF_SKIP,
+               "not checked: the stream goes through the "
+               "tunnel agent at %s",
+               agent);
     return;
   }
   eng_netns_id(NULL, self, sizeof self);

@@ -62,16 +62,20 @@ int eng_qmp_addr_check(struct qmig_migration *m, const char *name, const char *a
   if (loopback(host))
     return 0;
   if (!m->cfg.qmp.insecure_tcp) {
-    errbuf_setf(err, errlen, "%s QMP %s is unauthenticated, plaintext control of that QEMU; "
+    errbuf_setf(err, errlen,
+                "%s QMP %s is unauthenticated, plaintext control of that QEMU; "
                 "use a TLS QMP socket (tls:HOST:PORT with qmp-tls-dir) or the tunnel agent, "
-                "or insecure-qmp-tcp on to accept the risk", name, addr);
+                "or insecure-qmp-tcp on to accept the risk",
+                name, addr);
     return -1;
   }
   /* Accepted: said once per address in the report's warnings (which the
    * CLI prints as they come). */
   char w[600];
-  snprintf(w, sizeof w, "insecure-qmp-tcp: %s QMP %s is unauthenticated, plaintext control of "
-           "that QEMU: anyone on the path can read and drive it", name, addr);
+  snprintf(w, sizeof w,
+           "insecure-qmp-tcp: %s QMP %s is unauthenticated, plaintext control of "
+           "that QEMU: anyone on the path can read and drive it",
+           name, addr);
   if (!strstr(m->report.warnings, addr))
     eng_warn(m, w);
   return 0;
@@ -90,8 +94,8 @@ static void reap(struct eng_qmp_tls *q)
   q->nfwd = k;
 }
 
-static struct qmp_conn *tls_connect(struct qmig_migration *m, const char *name,
-                                    const char *addr, char *err, size_t errlen)
+static struct qmp_conn *tls_connect(struct qmig_migration *m, const char *name, const char *addr,
+                                    char *err, size_t errlen)
 {
   const struct eng_config *c = &m->cfg;
   const char *hostport = addr + 4;
@@ -102,8 +106,10 @@ static struct qmp_conn *tls_connect(struct qmig_migration *m, const char *name,
     return NULL;
   }
   if (!c->qmp.tls_dir) {
-    errbuf_setf(err, errlen, "%s QMP %s: a tls: address needs qmp-tls-dir (ca-cert.pem, "
-                "client-cert.pem, client-key.pem)", name, addr);
+    errbuf_setf(err, errlen,
+                "%s QMP %s: a tls: address needs qmp-tls-dir (ca-cert.pem, "
+                "client-cert.pem, client-key.pem)",
+                name, addr);
     return NULL;
   }
   struct eng_qmp_tls *q = m->qmp_tls;
@@ -112,7 +118,8 @@ static struct qmp_conn *tls_connect(struct qmig_migration *m, const char *name,
     return NULL;
   }
   if (!q->tls) {
-    struct tp_tls_opts o = { .mode = TP_TLS_X509, .dir = c->qmp.tls_dir,
+    struct tp_tls_opts o = { .mode = TP_TLS_X509,
+                             .dir = c->qmp.tls_dir,
                              .peer_name = c->qmp.tls_name };
     if (!(q->tls = tp_tls_new(&o, e, sizeof e))) {
       errbuf_setf(err, errlen, "QMP TLS credentials in %s: %s", c->qmp.tls_dir, e);
@@ -162,7 +169,8 @@ static struct qmp_conn *tls_connect(struct qmig_migration *m, const char *name,
     bool closed = st.failed && strstr(st.error, "close_notify");
     errbuf_setf(err, errlen, "%s%s%s%s", e, st.failed ? "; " : "", st.failed ? st.error : "",
                 closed ? " (QEMU closes without a word when it rejects our client "
-                         "certificate: is client-cert.pem signed by the CA QEMU trusts?)" : "");
+                         "certificate: is client-cert.pem signed by the CA QEMU trusts?)"
+                       : "");
   }
   return qc;
 }
@@ -179,8 +187,7 @@ struct qmp_conn *eng_qmp_connect(struct qmig_migration *m, const char *name, con
 
 /* The "status" of `cmd`'s reply (query-status: run state; query-migrate:
  * migration status, "none" when absent) into out. */
-int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, char *out,
-               size_t len)
+int eng_status(struct qmig_migration *m, struct qmp_conn *c, const char *cmd, char *out, size_t len)
 {
   json_t *r = NULL;
   if (qmp_cmd(c, &r, QMP_TIMEOUT_DEFAULT, cmd, NULL) < 0)

@@ -25,19 +25,19 @@
 #define MAX_RECONNECTS 3
 
 struct side {
-  const char *name;           /* "source", "destination" */
+  const char *name; /* "source", "destination" */
   struct qmp_conn **c;
   const char *addr;
   unsigned reconnects;
   char run[32], mig[32];
   bool listening;
-  unsigned objs;              /* mirror jobs + NBD nodes (source), exports (destination) */
+  unsigned objs; /* mirror jobs + NBD nodes (source), exports (destination) */
   uint64_t transferred;
-  char err[300];              /* why it is "gone" */
+  char err[300]; /* why it is "gone" */
 };
 
 struct rec {
-  bool standalone;            /* qmig_recover: nothing known but what is observed */
+  bool standalone; /* qmig_recover: nothing known but what is observed */
   struct side s, d;
   struct eng_rfacts f;
   struct qmig_report_recover *out; /* the report's "recover"; NULL out of memory */
@@ -145,9 +145,10 @@ static void observe_side(struct qmig_migration *m, struct rec *r, struct side *s
 static void describe(const struct side *sd, bool src, char *out, size_t len)
 {
   if (!strcmp(sd->run, "gone") || !strcmp(sd->run, "unknown")) {
-    snprintf(out, len, "%s %s: unreachable (%s)%s", sd->name, sd->addr,
-             sd->err[0] ? sd->err : "?", strstr(sd->err, "greeting")
-             ? " - another QMP client holds it: is a qmig migrate of this pair still running?" : "");
+    snprintf(out, len, "%s %s: unreachable (%s)%s", sd->name, sd->addr, sd->err[0] ? sd->err : "?",
+             strstr(sd->err, "greeting")
+                 ? " - another QMP client holds it: is a qmig migrate of this pair still running?"
+                 : "");
     return;
   }
   snprintf(out, len, "%s %s: guest %s, %smigration %s", sd->name, sd->addr, sd->run,
@@ -157,8 +158,7 @@ static void describe(const struct side *sd, bool src, char *out, size_t len)
   if (sd->listening)
     errbuf_appendf(out, len, "listening");
   if (sd->objs)
-    errbuf_appendf(out, len, "%u qmig %s", sd->objs,
-                   src ? "mirror jobs/NBD nodes" : "NBD exports");
+    errbuf_appendf(out, len, "%u qmig %s", sd->objs, src ? "mirror jobs/NBD nodes" : "NBD exports");
   for (char *p = strstr(out, "; "); p; p = strstr(p, "; ")) /* one line, commas */
     p[0] = ',';
 }
@@ -199,7 +199,8 @@ static int postcopy_resume(struct qmig_migration *m, char *why, size_t len)
   char uri[300];
   if (m->session->resume(m, uri, sizeof uri, why, len) < 0)
     return -1;
-  if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "migrate", "{s:s,s:b}", "uri", uri, "resume", 1) < 0)
+  if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "migrate", "{s:s,s:b}", "uri", uri, "resume", 1) <
+      0)
     return snprintf(why, len, "source migrate resume to %s: %s", uri, qmp_error(m->src)), -1;
   snprintf(m->uri, sizeof m->uri, "%s", uri);
   snprintf(why, len, "post-copy resumed over %s", uri);
@@ -218,7 +219,8 @@ static int act(struct qmig_migration *m, struct rec *r, enum eng_ract a, char *d
   const char *who = on_src ? "source" : "destination";
   did[0] = '\0';
   if (!c || (a == ENG_R_POSTCOPY_RESUME && !d))
-    return snprintf(did, len, "%s: cannot reach the %s", eng_ract_name(a), c ? "destination" : who), -1;
+    return snprintf(did, len, "%s: cannot reach the %s", eng_ract_name(a), c ? "destination" : who),
+           -1;
   int rc = 0;
   const char *ok = "";
   switch (a) {
@@ -255,8 +257,7 @@ static int act(struct qmig_migration *m, struct rec *r, enum eng_ract a, char *d
   case ENG_R_NACTIONS:
   case ENG_R_END_SRC:
   case ENG_R_END_DST:
-  case ENG_R_END_UNCERTAIN:
-    break;
+  case ENG_R_END_UNCERTAIN: break;
   }
   if (rc == 0 && ok != did)
     snprintf(did, len, "%s", ok);
@@ -319,8 +320,8 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
       if (strcmp(did, fp) != 0)
         changed = now;
       snprintf(fp, sizeof fp, "%s", did);
-      r->f.waited_out = now - changed > (int64_t)RECOVER_WAIT_MS * 1000000 ||
-                        (cap_ns && now - start > cap_ns);
+      r->f.waited_out =
+          now - changed > (int64_t)RECOVER_WAIT_MS * 1000000 || (cap_ns && now - start > cap_ns);
       continue;
     }
     steps++;
@@ -355,7 +356,8 @@ static const char *dst_addr(const struct qmig_migration *m, char *buf, size_t le
  * that address this pair. */
 void eng_recover_hint(const struct qmig_migration *m, char *out, size_t len)
 {
-  int n = snprintf(out, len, "; if the qmig that started it died, bring the pair to one "
+  int n = snprintf(out, len,
+                   "; if the qmig that started it died, bring the pair to one "
                    "running guest with: qmig recover");
   if (n < 0 || (size_t)n >= len)
     return;
@@ -409,8 +411,8 @@ enum qmig_outcome qmig_recover(struct qmig_migration *m)
   m->err[0] = '\0';
   r.s.reconnects = r.d.reconnects = 1; /* just tried */
   if (!m->src && !m->dst) {
-    eng_errorf(m, "neither side can be reached: source %s: %s; destination %s: %s",
-               m->cfg.src, r.s.err, m->cfg.dst, r.d.err);
+    eng_errorf(m, "neither side can be reached: source %s: %s; destination %s: %s", m->cfg.src,
+               r.s.err, m->cfg.dst, r.d.err);
     eng_set_state(m, QMIG_S_FAILED, m->err);
     return eng_end(m, QMIG_NOT_STARTED);
   }

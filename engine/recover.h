@@ -16,20 +16,20 @@
 #include <stddef.h>
 
 enum eng_ract {
-  ENG_R_CANCEL,          /* migrate_cancel on the source */
-  ENG_R_WAIT,            /* things are moving: wait (bounded), observe again */
-  ENG_R_SRC_CONT,        /* cont the source guest */
-  ENG_R_SRC_MIRROR_CLEAN,/* cancel + dismiss qmig's mirror jobs, blockdev-del its NBD nodes */
-  ENG_R_DST_NBD_CLEAN,   /* block-export-del qmig's exports, nbd-server-stop */
-  ENG_R_DST_QUIT,        /* quit the destination QEMU */
-  ENG_R_DST_CONT,        /* cont the destination guest */
-  ENG_R_SRC_QUIT,        /* quit the source QEMU (quit-source on) */
-  ENG_R_POSTCOPY_RESUME, /* migrate-recover on the destination, migrate resume on the source */
+  ENG_R_CANCEL,           /* migrate_cancel on the source */
+  ENG_R_WAIT,             /* things are moving: wait (bounded), observe again */
+  ENG_R_SRC_CONT,         /* cont the source guest */
+  ENG_R_SRC_MIRROR_CLEAN, /* cancel + dismiss qmig's mirror jobs, blockdev-del its NBD nodes */
+  ENG_R_DST_NBD_CLEAN,    /* block-export-del qmig's exports, nbd-server-stop */
+  ENG_R_DST_QUIT,         /* quit the destination QEMU */
+  ENG_R_DST_CONT,         /* cont the destination guest */
+  ENG_R_SRC_QUIT,         /* quit the source QEMU (quit-source on) */
+  ENG_R_POSTCOPY_RESUME,  /* migrate-recover on the destination, migrate resume on the source */
   ENG_R_NACTIONS,
   /* ends */
-  ENG_R_END_SRC = 100,   /* the guest runs (or stays paused, as it was) on the source */
-  ENG_R_END_DST,         /* the guest runs on the destination */
-  ENG_R_END_UNCERTAIN,   /* not established, or lost: the message says what is known */
+  ENG_R_END_SRC = 100, /* the guest runs (or stays paused, as it was) on the source */
+  ENG_R_END_DST,       /* the guest runs on the destination */
+  ENG_R_END_UNCERTAIN, /* not established, or lost: the message says what is known */
 };
 
 /* What was observed.  Strings are QEMU's: run state (query-status) or
@@ -38,9 +38,9 @@ enum eng_ract {
 struct eng_rfacts {
   const char *src_run, *dst_run;
   const char *src_mig, *dst_mig;
-  bool dst_listening;       /* the destination has an incoming socket (migrate-incoming) */
-  unsigned src_mirror;      /* qmig mirror jobs and NBD client nodes on the source */
-  unsigned dst_exports;     /* qmig NBD exports on the destination */
+  bool dst_listening;   /* the destination has an incoming socket (migrate-incoming) */
+  unsigned src_mirror;  /* qmig mirror jobs and NBD client nodes on the source */
+  unsigned dst_exports; /* qmig NBD exports on the destination */
   /* What the caller knows besides (false when it does not know). */
   bool postcopy_started;    /* the switchover to post-copy happened */
   bool dst_touched;         /* this run made the destination listen or sent it data */

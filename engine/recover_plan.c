@@ -23,17 +23,27 @@
 
 #include "engine/recover.h"
 
-static bool is(const char *s, const char *v) { return s && !strcmp(s, v); }
+static bool is(const char *s, const char *v)
+{
+  return s && !strcmp(s, v);
+}
 
-static bool gone(const char *run) { return !run || is(run, "gone"); }
+static bool gone(const char *run)
+{
+  return !run || is(run, "gone");
+}
 
-static bool postcopy(const char *mig) { return mig && !strncmp(mig, "postcopy-", 9); }
+static bool postcopy(const char *mig)
+{
+  return mig && !strncmp(mig, "postcopy-", 9);
+}
 
 /* A pre-copy migration under way on the source (QEMU's MigrationStatus). */
 static bool precopy_moving(const char *mig)
 {
-  static const char *const moving[] = { "setup", "active", "pre-switchover", "device",
-                                        "cancelling", "wait-unplug", "colo" };
+  static const char *const moving[] = { "setup",  "active",     "pre-switchover",
+                                        "device", "cancelling", "wait-unplug",
+                                        "colo" };
   for (size_t i = 0; i < sizeof moving / sizeof moving[0]; i++)
     if (is(mig, moving[i]))
       return true;
@@ -51,7 +61,10 @@ static bool paused(const char *run)
 #define SAY(...) snprintf(why, len, __VA_ARGS__)
 
 /* `a` unless already tried. */
-static bool want(const struct eng_rfacts *f, enum eng_ract a) { return !f->tried[a]; }
+static bool want(const struct eng_rfacts *f, enum eng_ract a)
+{
+  return !f->tried[a];
+}
 
 static enum eng_ract on_destination(const struct eng_rfacts *f, char *why, size_t len)
 {
@@ -77,7 +90,8 @@ static enum eng_ract on_destination(const struct eng_rfacts *f, char *why, size_
   if (f->quit_source && !gone(f->src_run) && want(f, ENG_R_SRC_QUIT))
     return ENG_R_SRC_QUIT;
   SAY("the guest runs on the destination; the source %s", f->tried[ENG_R_SRC_QUIT] ? "was quit"
-      : gone(f->src_run) ? "is gone" : "stays stopped");
+                                                          : gone(f->src_run)       ? "is gone"
+                                                                             : "stays stopped");
   return ENG_R_END_DST;
 }
 
@@ -85,11 +99,12 @@ static enum eng_ract on_source(const struct eng_rfacts *f, char *why, size_t len
 {
   if (gone(f->src_run)) {
     SAY("the source QEMU cannot be reached and the destination is '%s': the guest may be "
-        "running nowhere", f->dst_run);
+        "running nowhere",
+        f->dst_run);
     return ENG_R_END_UNCERTAIN;
   }
-  bool involved = f->dst_touched || f->dst_listening || !is(f->dst_mig, "none") ||
-                  f->dst_exports || f->tried[ENG_R_DST_NBD_CLEAN];
+  bool involved = f->dst_touched || f->dst_listening || !is(f->dst_mig, "none") || f->dst_exports ||
+                  f->tried[ENG_R_DST_NBD_CLEAN];
   /* Resume first: a source paused at pre-switchover must not wait for the
    * disk jobs to be cancelled and NBD torn down. */
   if (!is(f->src_run, "running") && !f->src_keep_paused) {
@@ -107,11 +122,12 @@ static enum eng_ract on_source(const struct eng_rfacts *f, char *why, size_t len
     if (f->keep_dst && f->dst_exports && want(f, ENG_R_DST_NBD_CLEAN))
       return ENG_R_DST_NBD_CLEAN;
   }
-  SAY("the guest %s on the source%s", is(f->src_run, "running") ? "runs" : "stays, paused as it was,",
+  SAY("the guest %s on the source%s",
+      is(f->src_run, "running") ? "runs" : "stays, paused as it was,",
       is(f->dst_run, "unknown") ? "; the destination could not be inspected (another QMP client "
                                   "holds it), so it was left as it is"
       : involved && f->keep_dst && !gone(f->dst_run) ? "; the destination is kept (dst-action keep)"
-      : "");
+                                                     : "");
   return ENG_R_END_SRC;
 }
 
@@ -120,16 +136,19 @@ static enum eng_ract on_postcopy(const struct eng_rfacts *f, char *why, size_t l
   if (gone(f->src_run)) {
     SAY("post-copy with the source gone: the guest lives on the destination (now '%s') and "
         "lacks the pages the source still held: the guest is lost; the source is never "
-        "started", f->dst_run);
+        "started",
+        f->dst_run);
     return ENG_R_END_UNCERTAIN;
   }
   if (gone(f->dst_run)) {
     SAY("post-copy with the destination gone: the guest ran there since the switchover and "
         "the source (migration '%s') holds a stale state: the guest is lost; the source is "
-        "never started", f->src_mig);
+        "never started",
+        f->src_mig);
     return ENG_R_END_UNCERTAIN;
   }
-  bool src_paused = is(f->src_mig, "postcopy-paused"), dst_paused = is(f->dst_mig, "postcopy-paused");
+  bool src_paused = is(f->src_mig, "postcopy-paused"),
+       dst_paused = is(f->dst_mig, "postcopy-paused");
   if (src_paused && dst_paused) {
     if (f->can_resume_postcopy && want(f, ENG_R_POSTCOPY_RESUME))
       return ENG_R_POSTCOPY_RESUME;
@@ -141,18 +160,21 @@ static enum eng_ract on_postcopy(const struct eng_rfacts *f, char *why, size_t l
     SAY("post-copy is paused on both sides (the stream broke)%s: the guest waits on the "
         "destination for its remaining pages; the source is never started%s",
         f->tried[ENG_R_POSTCOPY_RESUME] ? " and resuming it did not take" : "",
-        f->can_resume_postcopy ? "" : "; not resumed by the run itself: once both sides "
-        "reach each other, qmig recover resumes it (migrate-recover on the destination, "
-        "migrate with resume on the source)");
+        f->can_resume_postcopy
+            ? ""
+            : "; not resumed by the run itself: once both sides "
+              "reach each other, qmig recover resumes it (migrate-recover on the destination, "
+              "migrate with resume on the source)");
     return ENG_R_END_UNCERTAIN;
   }
   if (!f->waited_out) {
-    SAY("post-copy goes on (source '%s', destination '%s'): waiting for it to complete",
-        f->src_mig, f->dst_mig);
+    SAY("post-copy goes on (source '%s', destination '%s'): waiting for it to complete", f->src_mig,
+        f->dst_mig);
     return ENG_R_WAIT;
   }
   SAY("post-copy did not complete in time (source '%s', destination '%s'): the guest lives "
-      "on the destination; the source is never started", f->src_mig, f->dst_mig);
+      "on the destination; the source is never started",
+      f->src_mig, f->dst_mig);
   return ENG_R_END_UNCERTAIN;
 }
 
@@ -162,7 +184,8 @@ enum eng_ract eng_recover_next(const struct eng_rfacts *f, char *why, size_t len
   bool src_run = is(f->src_run, "running"), dst_run = is(f->dst_run, "running");
   if (src_run && dst_run) {
     SAY("BOTH sides report a running guest (source migration '%s', destination '%s'): "
-        "qmig touched neither, look now", f->src_mig, f->dst_mig);
+        "qmig touched neither, look now",
+        f->src_mig, f->dst_mig);
     return ENG_R_END_UNCERTAIN;
   }
   /* A source we quit may refuse new clients while it exits: that is no
@@ -174,12 +197,14 @@ enum eng_ract eng_recover_next(const struct eng_rfacts *f, char *why, size_t len
      * destination now and the source must never run again. */
     SAY("post-copy with the source unreachable (its QMP never greeted: dying, or held by "
         "another client): the guest lives on the destination (now '%s') and may lack pages "
-        "the source held; the source is never started", f->dst_run);
+        "the source held; the source is never started",
+        f->dst_run);
     return ENG_R_END_UNCERTAIN;
   }
   if (src_unknown) {
     SAY("the source could not be inspected (another QMP client holds its monitor: is a qmig "
-        "still running?); the destination is '%s'; nothing concluded", f->dst_run);
+        "still running?); the destination is '%s'; nothing concluded",
+        f->dst_run);
     return ENG_R_END_UNCERTAIN;
   }
   if (is(f->src_mig, "completed") || is(f->dst_mig, "completed")) {
@@ -188,17 +213,20 @@ enum eng_ract eng_recover_next(const struct eng_rfacts *f, char *why, size_t len
         return ENG_R_SRC_CONT;
       if (f->dst_never_ran && (src_run || f->src_keep_paused)) {
         SAY("the destination QEMU is gone after the migration completed; it never ran the "
-            "guest, which %s on the source", src_run ? "runs again" : "stays paused");
+            "guest, which %s on the source",
+            src_run ? "runs again" : "stays paused");
         return ENG_R_END_SRC;
       }
       SAY("the migration completed but the destination cannot be reached and the source is "
           "'%s': the guest may be running nowhere; the source was NOT resumed (the "
-          "destination may have run the guest)", f->src_run);
+          "destination may have run the guest)",
+          f->src_run);
       return ENG_R_END_UNCERTAIN;
     }
     if (src_run) {
       SAY("the guest runs on the source although its migration completed; the destination "
-          "('%s') was left alone", f->dst_run);
+          "('%s') was left alone",
+          f->dst_run);
       return ENG_R_END_SRC;
     }
     return on_destination(f, why, len);
@@ -208,8 +236,8 @@ enum eng_ract eng_recover_next(const struct eng_rfacts *f, char *why, size_t len
   if (dst_run) {
     if (gone(f->src_run))
       return on_destination(f, why, len);
-    SAY("the destination runs a guest but the source's migration is '%s' (guest '%s')",
-        f->src_mig, f->src_run);
+    SAY("the destination runs a guest but the source's migration is '%s' (guest '%s')", f->src_mig,
+        f->src_run);
     return ENG_R_END_UNCERTAIN;
   }
   if (precopy_moving(f->src_mig) && !gone(f->src_run)) {

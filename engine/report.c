@@ -45,7 +45,11 @@ void eng_report_fill(struct qmig_migration *m)
   struct qmig_report *r = &m->report;
   const struct eng_stats *f = &m->facts.final;
   snprintf(r->status, sizeof r->status, "%s", f->status[0] ? f->status : qmig_state_name(m->state));
-  snprintf(r->error, sizeof r->error, "%s", r->outcome == QMIG_MIGRATED && m->state == QMIG_S_COMPLETED && !atomic_load(&m->cancel_requested) ? "" : m->err);
+  snprintf(r->error, sizeof r->error, "%s",
+           r->outcome == QMIG_MIGRATED && m->state == QMIG_S_COMPLETED &&
+                   !atomic_load(&m->cancel_requested)
+               ? ""
+               : m->err);
   snprintf(r->data_uri, sizeof r->data_uri, "%s", m->uri);
   bool have = f->status[0] != '\0';
   r->setup_ms = have ? ms_or_na(f->setup_ms) : -1;
@@ -54,7 +58,9 @@ void eng_report_fill(struct qmig_migration *m)
   /* Destination timestamps are its host's wall clock: on ours they are
    * earlier by the measured offset (0 unless tunnelled). */
   int64_t resume_us = m->facts.resume_wall_us - m->facts.dst_clock_offset_us;
-  r->pause_ms = m->facts.stop_seen && m->facts.resume_seen ? (resume_us - m->facts.stop_wall_us) / 1000.0 : -1;
+  r->pause_ms = m->facts.stop_seen && m->facts.resume_seen
+                    ? (resume_us - m->facts.stop_wall_us) / 1000.0
+                    : -1;
   r->transferred_bytes = f->transferred;
   r->total_bytes = f->total;
   r->throughput_bytes_per_s = r->total_ms > 0 ? f->transferred / (r->total_ms / 1000.0) : -1;
@@ -81,10 +87,10 @@ void eng_report_fill(struct qmig_migration *m)
                        ? (resume_us - m->facts.src_done_wall_us) / 1000.0
                        : -1;
   r->wall_ms = (m->facts.end_mono_ns - m->facts.t0_mono_ns) / 1e6;
-  r->engine_overhead_ms =
-      r->total_ms >= 0 ? r->wall_ms - r->total_ms - (r->dst_tail_ms > 0 ? r->dst_tail_ms : 0) -
-                             (m->mirror ? m->mirror->sync_ms : 0)
-                       : -1;
+  r->engine_overhead_ms = r->total_ms >= 0 ? r->wall_ms - r->total_ms -
+                                                 (r->dst_tail_ms > 0 ? r->dst_tail_ms : 0) -
+                                                 (m->mirror ? m->mirror->sync_ms : 0)
+                                           : -1;
   r->cpu_s = eng_cpu_s() - m->facts.cpu0_s;
   fill_passes(m, r);
   eng_policy_report(m);

@@ -39,7 +39,10 @@ static json_t *prediction_json(const void *section)
   const struct qmig_report_prediction *p = section;
   bool bw = p->bandwidth_bytes_per_s != 0, conv = p->converges == 1;
   json_t *o = json_object();
-  const struct { const char *key; json_t *v; } f[] = {
+  const struct {
+    const char *key;
+    json_t *v;
+  } f[] = {
     { "dirty_rate_bytes_per_s", json_integer(p->dirty_rate_bytes_per_s) },
     { "qemu_dirty_rate_mib_per_s", json_integer(p->qemu_dirty_rate_mib_per_s) },
     { "measure_s", json_integer(p->measure_s) },
@@ -78,10 +81,10 @@ static json_t *recover_json(const void *section)
   for (unsigned i = 0; i < r->nfound; i++)
     json_array_append_new(found, json_string(r->found[i]));
   for (unsigned i = 0; i < r->nactions; i++)
-    json_array_append_new(actions, json_pack("{s:s,s:b}", "did", r->actions[i].did, "ok",
-                                             r->actions[i].ok));
-  return json_pack("{s:o,s:o,s:s?,s:s}", "found", found, "actions", actions, "result",
-                   r->result, "why", r->why);
+    json_array_append_new(actions,
+                          json_pack("{s:s,s:b}", "did", r->actions[i].did, "ok", r->actions[i].ok));
+  return json_pack("{s:o,s:o,s:s?,s:s}", "found", found, "actions", actions, "result", r->result,
+                   "why", r->why);
 }
 
 static json_t *created_disks_json(const void *section)
@@ -90,9 +93,9 @@ static json_t *created_disks_json(const void *section)
   json_t *arr = json_array();
   for (unsigned i = 0; i < c->ndisks; i++) {
     const struct qmig_created_disk *d = &c->disks[i];
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:s}", "name", d->name, "path",
-                                         d->path, "format", d->format, "size",
-                                         (json_int_t)d->size, "blockdev", d->blockdev));
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I,s:s}", "name", d->name, "path", d->path,
+                                         "format", d->format, "size", (json_int_t)d->size,
+                                         "blockdev", d->blockdev));
   }
   return arr;
 }
@@ -142,12 +145,11 @@ static json_t *policy_json(const void *section)
   const struct qmig_report_policy *p = section;
   json_t *steps = json_array();
   for (size_t i = 0; i < p->nsteps; i++)
-    json_array_append_new(steps, json_pack("{s:f,s:I,s:s}", "at_ms", p->steps[i].at_ms,
-                                           "downtime_limit_ms",
-                                           (json_int_t)p->steps[i].downtime_limit_ms, "why",
-                                           p->steps[i].why));
-  json_t *deadline = p->deadline_s ? json_pack("{s:i,s:s}", "seconds", (int)p->deadline_s,
-                                               "action", p->deadline_action)
+    json_array_append_new(
+        steps, json_pack("{s:f,s:I,s:s}", "at_ms", p->steps[i].at_ms, "downtime_limit_ms",
+                         (json_int_t)p->steps[i].downtime_limit_ms, "why", p->steps[i].why));
+  json_t *deadline = p->deadline_s ? json_pack("{s:i,s:s}", "seconds", (int)p->deadline_s, "action",
+                                               p->deadline_action)
                                    : json_null();
   return json_pack("{s:s,s:I,s:I,s:o,s:o,s:b}", "downtime_policy", p->downtime_policy,
                    "max_downtime_ms", (json_int_t)p->max_downtime_ms, "final_downtime_limit_ms",
@@ -158,8 +160,7 @@ static json_t *policy_json(const void *section)
 static json_t *postcopy_json(const void *section)
 {
   const struct qmig_report_postcopy *p = section;
-  json_t *o = json_pack("{s:b,s:b,s:s}", "enabled", 1, "started", p->started, "reason",
-                        p->reason);
+  json_t *o = json_pack("{s:b,s:b,s:s}", "enabled", 1, "started", p->started, "reason", p->reason);
   if (p->requested)
     json_object_set_new(o, "requested_at_ms", json_real(p->requested_at_ms));
   if (p->started) {
@@ -176,18 +177,18 @@ static json_t *tunnel_json(const void *section)
   json_t *chans = json_array();
   for (size_t i = 0; i < t->nchannels; i++) {
     const struct qmig_tunnel_channel *c = &t->channels[i];
-    json_array_append_new(
-        chans, json_pack("{s:s,s:o,s:I,s:I,s:f,s:o}", "kind", c->kind, "index",
-                         c->index >= 0 ? json_integer(c->index) : json_null(), "bytes_to_dst",
-                         (json_int_t)c->bytes_to_dst, "bytes_from_dst",
-                         (json_int_t)c->bytes_from_dst, "cpu_s", c->cpu_s, "error",
-                         c->failed ? json_string(c->error) : json_null()));
+    json_array_append_new(chans,
+                          json_pack("{s:s,s:o,s:I,s:I,s:f,s:o}", "kind", c->kind, "index",
+                                    c->index >= 0 ? json_integer(c->index) : json_null(),
+                                    "bytes_to_dst", (json_int_t)c->bytes_to_dst, "bytes_from_dst",
+                                    (json_int_t)c->bytes_from_dst, "cpu_s", c->cpu_s, "error",
+                                    c->failed ? json_string(c->error) : json_null()));
   }
   return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
-                   "session", t->session, "incoming", t->incoming, "tls", t->tls, "auth",
-                   t->auth, "data", t->data, "clock", "offset_ms", t->offset_ms,
-                   "uncertainty_ms", t->uncertainty_ms, "samples", (int)t->samples,
-                   "channels", chans, "forwarder_cpu_s", t->forwarder_cpu_s, "error",
+                   "session", t->session, "incoming", t->incoming, "tls", t->tls, "auth", t->auth,
+                   "data", t->data, "clock", "offset_ms", t->offset_ms, "uncertainty_ms",
+                   t->uncertainty_ms, "samples", (int)t->samples, "channels", chans,
+                   "forwarder_cpu_s", t->forwarder_cpu_s, "error",
                    t->error[0] ? json_string(t->error) : json_null());
 }
 
@@ -215,25 +216,25 @@ void eng_sections_json(const struct eng_sections *s, json_t *o)
 char *qmig_report_json(const struct qmig_migration *m)
 {
   const struct qmig_report *r = &m->report;
-  static const char *const outcomes[] = { "migrated", "not-migrated", "usage",
-                                          "not-started", "uncertain" };
+  static const char *const outcomes[] = { "migrated", "not-migrated", "usage", "not-started",
+                                          "uncertain" };
   json_t *passes = json_array();
   for (unsigned i = 0; i < r->npasses; i++) {
     const struct qmig_pass *p = &r->passes[i];
-    json_array_append_new(passes, json_pack("{s:i,s:I,s:o,s:o}", "pass", (int)p->pass,
-                                            "bytes", (json_int_t)p->bytes,
-                                            "duration_ms", num(p->duration_ms),
-                                            "dirty_bytes_per_s", num(p->dirty_bytes_per_s)));
+    json_array_append_new(passes,
+                          json_pack("{s:i,s:I,s:o,s:o}", "pass", (int)p->pass, "bytes",
+                                    (json_int_t)p->bytes, "duration_ms", num(p->duration_ms),
+                                    "dirty_bytes_per_s", num(p->dirty_bytes_per_s)));
   }
   const struct eng_hb_result *hb = &m->facts.hb_result;
-  json_t *heart = json_pack("{s:o,s:i,s:i,s:o,s:o,s:o,s:o,s:b}",
-                            "period_ms", num(r->heartbeat_period_ms),
-                            "src_lines", (int)hb->src_lines, "dst_lines", (int)hb->dst_lines,
-                            "last_src_seq", hb->src_lines ? json_integer(hb->last_src_seq) : json_null(),
-                            "first_dst_seq", hb->dst_lines ? json_integer(hb->first_dst_seq) : json_null(),
-                            "max_gap_src_ms", hb->src_lines > 1 ? json_real(hb->max_gap_src_ns / 1e6) : json_null(),
-                            "max_gap_dst_ms", hb->dst_lines > 1 ? json_real(hb->max_gap_dst_ns / 1e6) : json_null(),
-                            "reader_realtime", hb->realtime);
+  json_t *heart = json_pack(
+      "{s:o,s:i,s:i,s:o,s:o,s:o,s:o,s:b}", "period_ms", num(r->heartbeat_period_ms), "src_lines",
+      (int)hb->src_lines, "dst_lines", (int)hb->dst_lines, "last_src_seq",
+      hb->src_lines ? json_integer(hb->last_src_seq) : json_null(), "first_dst_seq",
+      hb->dst_lines ? json_integer(hb->first_dst_seq) : json_null(), "max_gap_src_ms",
+      hb->src_lines > 1 ? json_real(hb->max_gap_src_ns / 1e6) : json_null(), "max_gap_dst_ms",
+      hb->dst_lines > 1 ? json_real(hb->max_gap_dst_ns / 1e6) : json_null(), "reader_realtime",
+      hb->realtime);
   json_t *warnings = json_array();
   for (const char *w = r->warnings; *w;) {
     const char *end = strstr(w, "; ");
@@ -242,7 +243,10 @@ char *qmig_report_json(const struct qmig_migration *m)
     w += n + (end ? 2 : 0);
   }
   json_t *o = json_object();
-  const struct { const char *key; json_t *v; } f[] = {
+  const struct {
+    const char *key;
+    json_t *v;
+  } f[] = {
     { "qmig_version", json_string(QMIG_VERSION) },
     { "outcome", json_integer(r->outcome) },
     { "outcome_name", json_string(outcomes[r->outcome]) },

@@ -35,10 +35,10 @@ void eng_sections_free(struct eng_sections *s)
 
 /* The accessors of include/qmig.h: the section, or NULL when the run had
  * none. */
-#define ACCESSOR(name)                                                                 \
+#define ACCESSOR(name)                                                                \
   const struct qmig_report_##name *qmig_report_##name(const struct qmig_migration *m) \
-  {                                                                                \
-    return m->sec.name;                                                            \
+  {                                                                                   \
+    return m->sec.name;                                                               \
   }
 ACCESSOR(preflight)
 ACCESSOR(prediction)
@@ -49,4 +49,3 @@ ACCESSOR(storage)
 ACCESSOR(tunnel)
 ACCESSOR(created_disks)
 ACCESSOR(recover)
-

@@ -32,7 +32,8 @@ static int cap_state(json_t *caps, const char *cap)
 {
   size_t i;
   json_t *v;
-  json_array_foreach(caps, i, v) {
+  json_array_foreach(caps, i, v)
+  {
     const char *n = json_string_value(json_object_get(v, "capability"));
     if (n && strcmp(n, cap) == 0)
       return json_is_true(json_object_get(v, "state"));
@@ -79,17 +80,22 @@ static int check_side(struct qmig_migration *m, struct qmp_conn *c, json_t **cap
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++)
     if (w[i].on && cap_state(caps, w[i].name) < 0)
-      rc = eng_errorf(m, "%s QEMU %d.%d.%d has no migration capability '%s'", qmp_name(c),
-                      v->major, v->minor, v->micro, w[i].name);
-  static const struct { const char *param; int need; } pn[] = {
-    { "multifd-compression", 1 }, { "tls-creds", 2 }, { "tls-hostname", 2 },
+      rc = eng_errorf(m, "%s QEMU %d.%d.%d has no migration capability '%s'", qmp_name(c), v->major,
+                      v->minor, v->micro, w[i].name);
+  static const struct {
+    const char *param;
+    int need;
+  } pn[] = {
+    { "multifd-compression", 1 },
+    { "tls-creds", 2 },
+    { "tls-hostname", 2 },
   };
   for (size_t i = 0; i < sizeof pn / sizeof pn[0] && rc == 0; i++) {
     bool needed = (pn[i].need == 1 && m->cfg.stream.multifd_compression) ||
                   (pn[i].need == 2 && m->cfg.tls.kind != ENG_TLS_NONE);
     if (needed && !json_object_get(params, pn[i].param))
-      rc = eng_errorf(m, "%s QEMU %d.%d.%d has no migration parameter '%s'", qmp_name(c),
-                      v->major, v->minor, v->micro, pn[i].param);
+      rc = eng_errorf(m, "%s QEMU %d.%d.%d has no migration parameter '%s'", qmp_name(c), v->major,
+                      v->minor, v->micro, pn[i].param);
   }
   json_decref(params);
   if (rc < 0)
@@ -116,8 +122,8 @@ static void warn_tcg_dirty_bug(struct qmig_migration *m)
   json_decref(mem);
   if (base > 0 && base % (256 << 10) == 0)
     eng_warn(m, "QEMU < 9.0 under TCG with RAM a multiple of 256 KiB can lose dirty pages "
-            "(QEMU bug, fixed upstream by 03bfc2188f): use KVM, a newer QEMU, or RAM "
-            "8 KiB off the multiple (-m SIZE_IN_KIB+8K)");
+                "(QEMU bug, fixed upstream by 03bfc2188f): use KVM, a newer QEMU, or RAM "
+                "8 KiB off the multiple (-m SIZE_IN_KIB+8K)");
 }
 
 int eng_probe(struct qmig_migration *m)
@@ -149,14 +155,17 @@ int eng_probe(struct qmig_migration *m)
   bool listening = json_object_get(dm, "socket-address") != NULL;
   json_decref(dm);
   if (strcmp(s, "inmigrate") != 0)
-    return eng_errorf(m, "destination is '%s', not waiting for a migration (start it with "
-                      "-incoming defer)", s);
+    return eng_errorf(m,
+                      "destination is '%s', not waiting for a migration (start it with "
+                      "-incoming defer)",
+                      s);
   if (strcmp(ms, "none") != 0)
-    return eng_errorf(m, "destination already has an incoming migration in state '%s'%s", ms,
-                      hint);
+    return eng_errorf(m, "destination already has an incoming migration in state '%s'%s", ms, hint);
   if (listening)
-    return eng_errorf(m, "destination already listens for an incoming migration "
-                      "(migrate-incoming was issued)%s", hint);
+    return eng_errorf(m,
+                      "destination already listens for an incoming migration "
+                      "(migrate-incoming was issued)%s",
+                      hint);
 
   warn_tcg_dirty_bug(m);
   if (check_side(m, m->src, &m->caps[0]) < 0 || check_side(m, m->dst, &m->caps[1]) < 0)
@@ -174,15 +183,15 @@ static int set_caps(struct qmig_migration *m, struct qmp_conn *c, json_t *caps)
   for (size_t i = 0; i < n; i++) {
     int now = cap_state(caps, w[i].name);
     if (now >= 0 && now != (int)w[i].on)
-      json_array_append_new(list, json_pack("{s:s,s:b}", "capability", w[i].name,
-                                            "state", w[i].on));
+      json_array_append_new(list,
+                            json_pack("{s:s,s:b}", "capability", w[i].name, "state", w[i].on));
   }
   if (json_array_size(list) == 0) {
     json_decref(list);
     return 0;
   }
-  if (qmp_cmd(c, NULL, QMP_TIMEOUT_DEFAULT, "migrate-set-capabilities", "{s:o}",
-              "capabilities", list) < 0)
+  if (qmp_cmd(c, NULL, QMP_TIMEOUT_DEFAULT, "migrate-set-capabilities", "{s:o}", "capabilities",
+              list) < 0)
     return eng_errorf(m, "%s", qmp_error(c));
   return 0;
 }
@@ -193,18 +202,18 @@ static int add_tls(struct qmig_migration *m, struct qmp_conn *c, bool server)
   const struct eng_config *cf = &m->cfg;
   const char *dir = server && cf->tls.dst_dir ? cf->tls.dst_dir : cf->tls.dir;
   /* A previous run may have left ours: remove it (error ignored: absent). */
-  if (qmp_cmd(c, NULL, QMP_TIMEOUT_DEFAULT, "object-del", "{s:s}", "id", ENG_TLS_ID) < 0 && qmp_broken(c))
+  if (qmp_cmd(c, NULL, QMP_TIMEOUT_DEFAULT, "object-del", "{s:s}", "id", ENG_TLS_ID) < 0 &&
+      qmp_broken(c))
     return eng_errorf(m, "%s", qmp_error(c));
   json_t *a;
   if (cf->tls.kind == ENG_TLS_X509)
-    a = json_pack("{s:s,s:s,s:s,s:s,s:b}", "qom-type", "tls-creds-x509", "id", ENG_TLS_ID,
-                  "dir", dir, "endpoint", server ? "server" : "client", "verify-peer", 1);
+    a = json_pack("{s:s,s:s,s:s,s:s,s:b}", "qom-type", "tls-creds-x509", "id", ENG_TLS_ID, "dir",
+                  dir, "endpoint", server ? "server" : "client", "verify-peer", 1);
   else {
     a = json_pack("{s:s,s:s,s:s,s:s}", "qom-type", "tls-creds-psk", "id", ENG_TLS_ID, "dir", dir,
                   "endpoint", server ? "server" : "client");
     if (!server)
-      json_object_set_new(a, "username",
-                          json_string(cf->tls.psk_user ? cf->tls.psk_user : "qemu"));
+      json_object_set_new(a, "username", json_string(cf->tls.psk_user ? cf->tls.psk_user : "qemu"));
   }
   if (qmp_execute(c, "object-add", a, NULL, QMP_TIMEOUT_DEFAULT) < 0)
     return eng_errorf(m, "%s (TLS credentials in %s)", qmp_error(c), dir);
@@ -225,12 +234,14 @@ static int set_params(struct qmig_migration *m, struct qmp_conn *c, bool source)
     /* 0 = unlimited: QEMU's default (128 MiB/s) throttles, so set it high. */
     uint64_t bw = cf->stream.max_bandwidth ? cf->stream.max_bandwidth : UINT64_C(1) << 40;
     json_object_set_new(p, "max-bandwidth", json_integer((json_int_t)bw));
-    json_object_set_new(p, "downtime-limit", json_integer((json_int_t)cf->stream.downtime_limit_ms));
+    json_object_set_new(p, "downtime-limit",
+                        json_integer((json_int_t)cf->stream.downtime_limit_ms));
     if (cf->policy.postcopy)
       json_object_set_new(p, "max-postcopy-bandwidth",
                           json_integer((json_int_t)cf->policy.max_postcopy_bandwidth));
     if (cf->stream.xbzrle)
-      json_object_set_new(p, "xbzrle-cache-size", json_integer((json_int_t)cf->stream.xbzrle_cache_size));
+      json_object_set_new(p, "xbzrle-cache-size",
+                          json_integer((json_int_t)cf->stream.xbzrle_cache_size));
     if (cf->policy.throttle_initial >= 0)
       json_object_set_new(p, "cpu-throttle-initial", json_integer(cf->policy.throttle_initial));
     if (cf->policy.throttle_increment >= 0)
@@ -248,7 +259,8 @@ int eng_configure(struct qmig_migration *m)
   /* Destination first: multifd must be set there before migrate-incoming. */
   if (set_caps(m, m->dst, m->caps[1]) < 0 || set_caps(m, m->src, m->caps[0]) < 0)
     return -1;
-  if (m->cfg.tls.kind != ENG_TLS_NONE && (add_tls(m, m->dst, true) < 0 || add_tls(m, m->src, false) < 0))
+  if (m->cfg.tls.kind != ENG_TLS_NONE &&
+      (add_tls(m, m->dst, true) < 0 || add_tls(m, m->src, false) < 0))
     return -1;
   return set_params(m, m->dst, false) < 0 || set_params(m, m->src, true) < 0 ? -1 : 0;
 }
@@ -276,7 +288,7 @@ static enum qmig_outcome setup(struct qmig_migration *m)
     enum qmig_state st;
     int (*fn)(struct qmig_migration *);
   } phases[] = {
-    { QMIG_S_CONNECTING, eng_connect },   { QMIG_S_PROBING, probe_all },
+    { QMIG_S_CONNECTING, eng_connect },    { QMIG_S_PROBING, probe_all },
     { QMIG_S_CONFIGURING, eng_configure }, { QMIG_S_MIRRORING, eng_mirror_start },
     { QMIG_S_INCOMING, eng_incoming },
   };
@@ -345,7 +357,8 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
     /* Nothing moved and nothing was started: both QEMUs are as they were
      * (capabilities may have been set, which changes no guest state). */
     if (m->mirror && m->mirror->src_left) /* e.g. NBD requests stuck on a dead link */
-      errbuf_appendf(m->err, sizeof m->err, "nothing moved, but the disk copy could not be "
+      errbuf_appendf(m->err, sizeof m->err,
+                     "nothing moved, but the disk copy could not be "
                      "removed from the source (its job waits for the NBD connection to fail)");
     else
       errbuf_appendf(m->err, sizeof m->err, "nothing moved, the source is untouched");

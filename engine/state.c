@@ -17,11 +17,11 @@
 
 static const char *const state_names[] = {
   [QMIG_S_INIT] = "init",           [QMIG_S_CONNECTING] = "connecting",
-  [QMIG_S_PROBING] = "probing",     [QMIG_S_CONFIGURING] = "configuring", [QMIG_S_MIRRORING] = "mirroring",
-  [QMIG_S_INCOMING] = "incoming",   [QMIG_S_ACTIVE] = "active",
-  [QMIG_S_COMPLETING] = "completing", [QMIG_S_COMPLETED] = "completed",
-  [QMIG_S_CANCELLING] = "cancelling", [QMIG_S_FAILED] = "failed",
-  [QMIG_S_UNCERTAIN] = "uncertain",
+  [QMIG_S_PROBING] = "probing",     [QMIG_S_CONFIGURING] = "configuring",
+  [QMIG_S_MIRRORING] = "mirroring", [QMIG_S_INCOMING] = "incoming",
+  [QMIG_S_ACTIVE] = "active",       [QMIG_S_COMPLETING] = "completing",
+  [QMIG_S_COMPLETED] = "completed", [QMIG_S_CANCELLING] = "cancelling",
+  [QMIG_S_FAILED] = "failed",       [QMIG_S_UNCERTAIN] = "uncertain",
 };
 
 const char *qmig_state_name(enum qmig_state s)
@@ -45,8 +45,7 @@ static bool allowed(enum qmig_state from, enum qmig_state to)
   case QMIG_S_ACTIVE: return from == QMIG_S_INCOMING;
   case QMIG_S_COMPLETING: return from == QMIG_S_ACTIVE || from == QMIG_S_CANCELLING;
   case QMIG_S_COMPLETED: return from == QMIG_S_COMPLETING;
-  case QMIG_S_CANCELLING:
-    return from >= QMIG_S_CONNECTING && from <= QMIG_S_COMPLETING;
+  case QMIG_S_CANCELLING: return from >= QMIG_S_CONNECTING && from <= QMIG_S_COMPLETING;
   case QMIG_S_FAILED:
   case QMIG_S_UNCERTAIN:
     return from == QMIG_S_CANCELLING || from == QMIG_S_COMPLETING ||
@@ -75,8 +74,7 @@ void eng_set_state(struct qmig_migration *m, enum qmig_state to, const char *why
   if ((to == QMIG_S_FAILED || to == QMIG_S_UNCERTAIN) && m->err[0] == '\0' && why != m->err)
     snprintf(m->err, sizeof m->err, "%s", why ? why : "failed without a recorded cause");
   if (to == QMIG_S_CANCELLING && m->report.failed_state[0] == '\0')
-    snprintf(m->report.failed_state, sizeof m->report.failed_state, "%s",
-             qmig_state_name(from));
+    snprintf(m->report.failed_state, sizeof m->report.failed_state, "%s", qmig_state_name(from));
   m->state = to;
   if (m->state_fn)
     m->state_fn(m->state_ud, from, to, why ? why : "");
@@ -107,8 +105,8 @@ double eng_cpu_s(void)
 {
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
-         (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec / 1e6;
 }
 
 struct qmig_migration *qmig_new(void)

@@ -60,9 +60,9 @@ static int clock_sync(struct qmig_migration *m, struct eng_tunnel *t)
     int n = snprintf(line, sizeof line, "{\"op\":\"clock\",\"t1\":%lld}\n", (long long)t1);
     if (tp_conn_write_all(t->control, line, (size_t)n, t->timeout_ms) < 0 ||
         control_line(t, line, sizeof line) < 0)
-      return eng_errorf(m, "tunnel clock probe: %s", tp_conn_error(t->control)[0]
-                                                         ? tp_conn_error(t->control)
-                                                         : "bad reply from the agent");
+      return eng_errorf(m, "tunnel clock probe: %s",
+                        tp_conn_error(t->control)[0] ? tp_conn_error(t->control)
+                                                     : "bad reply from the agent");
     int64_t t4 = tp_wall_us(), tt[3];
     char why[200];
     if (tp_clock_reply_parse(line, strlen(line), tt, why, sizeof why) < 0)
@@ -149,8 +149,11 @@ static int tunnel_connect_dst(struct qmig_migration *m)
   const struct eng_tunnel_cfg *o = t->opts;
   char e[512];
   if (o->tls != ENG_TLS_NONE) {
-    struct tp_tls_opts to = { .mode = o->tls, .dir = o->tls_dir, .peer_name = o->peer_name,
-                              .psk_file = o->psk_file, .psk_identity = o->psk_identity };
+    struct tp_tls_opts to = { .mode = o->tls,
+                              .dir = o->tls_dir,
+                              .peer_name = o->peer_name,
+                              .psk_file = o->psk_file,
+                              .psk_identity = o->psk_identity };
     if (!(t->tls = tp_tls_new(&to, e, sizeof e)))
       return eng_errorf(m, "tunnel TLS: %s", e);
   }
@@ -163,8 +166,10 @@ static int tunnel_connect_dst(struct qmig_migration *m)
     return eng_errorf(m, "tunnel: %s", e);
   t->have_key = t->tls != NULL;
   if (t->data_plain && !si.plain_data)
-    return eng_errorf(m, "tunnel: the agent at %s refuses plaintext data channels (it runs "
-                         "with plain-data refuse): use tunnel-data tls", t->agent);
+    return eng_errorf(m,
+                      "tunnel: the agent at %s refuses plaintext data channels (it runs "
+                      "with plain-data refuse): use tunnel-data tls",
+                      t->agent);
   memcpy(t->session, si.session, TP_SESSION_LEN);
   tp_hex(t->session, TP_SESSION_LEN, t->session_hex);
   snprintf(t->incoming, sizeof t->incoming, "%s", si.incoming);

@@ -19,7 +19,7 @@
 
 struct chan {
   unsigned kind, index;
-  size_t prefix;               /* header bytes sent before the forwarder ran */
+  size_t prefix; /* header bytes sent before the forwarder ran */
   struct tp_fwd *fwd;
   struct tp_fwd_stats st;
 };
@@ -27,19 +27,19 @@ struct chan {
 struct eng_tunnel {
   const struct eng_tunnel_cfg *opts; /* the tunnel options, given by the pick */
   struct tp_tls *tls;
-  const char *agent;           /* option tunnel: HOST:PORT */
-  bool data_plain;             /* tunnel-data plain: main/multifd/nbd without TLS */
+  const char *agent;               /* option tunnel: HOST:PORT */
+  bool data_plain;                 /* tunnel-data plain: main/multifd/nbd without TLS */
   uint8_t session[TP_SESSION_LEN]; /* issued by the agent */
-  uint8_t key[TP_KEY_LEN];     /* exported from the control connection's TLS */
-  bool have_key;               /* false only with tunnel-insecure-no-auth */
+  uint8_t key[TP_KEY_LEN];         /* exported from the control connection's TLS */
+  bool have_key;                   /* false only with tunnel-insecure-no-auth */
   char session_hex[2 * TP_SESSION_LEN + 1];
   struct tp_conn *control;
-  char incoming[256];          /* the agent's URI for migrate-incoming */
-  char nbd[256];               /* the agent's socket for QEMU's NBD server */
-  char nbd_path[96];           /* ours, that the source's NBD client uses */
-  struct eng_nbdfwd *nbd_fwd;  /* its acceptor (engine/nbdfwd.c) */
+  char incoming[256];         /* the agent's URI for migrate-incoming */
+  char nbd[256];              /* the agent's socket for QEMU's NBD server */
+  char nbd_path[96];          /* ours, that the source's NBD client uses */
+  struct eng_nbdfwd *nbd_fwd; /* its acceptor (engine/nbdfwd.c) */
   char tls_desc[160];
-  char auth[16];               /* the agent's: psk, x509, none */
+  char auth[16]; /* the agent's: psk, x509, none */
   int timeout_ms;
   double offset_ms, uncertainty_ms;
   unsigned samples;
@@ -47,12 +47,12 @@ struct eng_tunnel {
   int lfd;
   pthread_t acceptor;
   bool acceptor_started;
-  bool resume;                 /* post-copy resume: the source's one connection is main */
+  bool resume; /* post-copy resume: the source's one connection is main */
   atomic_bool stop;
-  pthread_mutex_t lock;        /* ch, nch, error */
+  pthread_mutex_t lock; /* ch, nch, error */
   struct chan ch[MAX_CH];
   unsigned nch;
-  char error[512];             /* first channel that could not be opened */
+  char error[512]; /* first channel that could not be opened */
 };
 
 /* tunnel_chan.c */

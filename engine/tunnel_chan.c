@@ -53,11 +53,12 @@ struct tp_conn *eng_tunnel_open_channel(struct eng_tunnel *t, unsigned kind, uns
     snprintf(label, sizeof label, "%s channel to %s", tp_kind_name(kind), t->agent);
   /* QMP always over TLS; migration and NBD per tunnel-data. */
   bool plain = t->data_plain && kind != TP_K_QMP;
-  struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = (uint8_t)kind,
+  struct tp_hello h = { .version = TP_HELLO_VERSION,
+                        .kind = (uint8_t)kind,
                         .index = (uint16_t)index };
   memcpy(h.session, t->session, TP_SESSION_LEN);
-  return tp_channel_open(t->agent, plain ? NULL : t->tls, label, &h,
-                         t->have_key ? t->key : NULL, NULL, 0, t->timeout_ms, err, errlen);
+  return tp_channel_open(t->agent, plain ? NULL : t->tls, label, &h, t->have_key ? t->key : NULL,
+                         NULL, 0, t->timeout_ms, err, errlen);
 }
 
 /* Read QEMU's first bytes; the channel's kind and index.  0, or -1 with a
@@ -72,8 +73,10 @@ static int classify(int fd, uint8_t *b, size_t *n, unsigned *kind, unsigned *ind
     if (rc == 0)
       return 0;
     if (rc < 0) {
-      snprintf(e, elen, "the source opened a connection that is neither a main nor a "
-                        "multifd channel (it starts %02x%02x%02x%02x)", b[0], b[1], b[2], b[3]);
+      snprintf(e, elen,
+               "the source opened a connection that is neither a main nor a "
+               "multifd channel (it starts %02x%02x%02x%02x)",
+               b[0], b[1], b[2], b[3]);
       return -1;
     }
     int64_t left = deadline - tp_mono_ms();

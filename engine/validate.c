@@ -21,8 +21,7 @@ char *qmig_get(const struct qmig_migration *m, const char *key)
   char *out = NULL;
   if (json_is_string(v))
     out = strdup(json_string_value(v));
-  else if (json_is_integer(v) &&
-           asprintf(&out, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
+  else if (json_is_integer(v) && asprintf(&out, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
     out = NULL;
   else if (json_is_boolean(v))
     out = strdup(json_is_true(v) ? "on" : "off");

@@ -42,9 +42,14 @@ static uint8_t *build_mem(const uint8_t *h, size_t *len)
   uint8_t *b = calloc(1, *len);
   if (!b)
     return NULL;
-  struct qg_ctl c = { .magic = QG_CTL_MAGIC, .version = QG_CTL_VERSION, .npages = n,
-                      .seed = seed, .pos = pos,
-                      .ready = pos > n ? 1 : pos < n ? 0 : h[9] & 1 };
+  struct qg_ctl c = { .magic = QG_CTL_MAGIC,
+                      .version = QG_CTL_VERSION,
+                      .npages = n,
+                      .seed = seed,
+                      .pos = pos,
+                      .ready = pos > n   ? 1
+                               : pos < n ? 0
+                                         : h[9] & 1 };
   memcpy(b, &c, sizeof c);
   for (uint32_t i = 0; i < n; i++) {
     uint32_t *p = (uint32_t *)(b + (size_t)QG_PAGE_SIZE * (1 + i));

@@ -27,9 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!err[0])
       abort();
   } else if (!TERMINATED(li.src_qmp) || !TERMINATED(li.dst_qmp) || !TERMINATED(li.accel) ||
-             !TERMINATED(li.disk) || !TERMINATED(li.disk_format) ||
-             !TERMINATED(li.disk_cache) || !TERMINATED(li.dst_disk_format) ||
-             !TERMINATED(li.src_netns) || !TERMINATED(li.src_addr)) {
+             !TERMINATED(li.disk) || !TERMINATED(li.disk_format) || !TERMINATED(li.disk_cache) ||
+             !TERMINATED(li.dst_disk_format) || !TERMINATED(li.src_netns) ||
+             !TERMINATED(li.src_addr)) {
     abort();
   }
   struct lab_net n;

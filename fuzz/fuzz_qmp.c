@@ -21,10 +21,9 @@
 
 #include "qmp/qmp.h"
 
-static const char prologue[] =
-    "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, "
-    "\"major\": 7}, \"package\": \"\"}, \"capabilities\": []}}\r\n"
-    "{\"return\": {}, \"id\": \"qmig-1\"}\r\n";
+static const char prologue[] = "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, "
+                               "\"major\": 7}, \"package\": \"\"}, \"capabilities\": []}}\r\n"
+                               "{\"return\": {}, \"id\": \"qmig-1\"}\r\n";
 
 /* Non-blocking: what does not fit in the socket buffer is dropped. */
 static void put(int fd, const void *p, size_t n)

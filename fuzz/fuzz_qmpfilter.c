@@ -13,8 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   static const struct agt_qmp_rules r = { "unix:/run/q/incoming-0.sock", "/run/q/nbd-0.sock",
                                           "/etc/qmig/pki" };
   json_error_t je;
-  json_t *j = json_loadb((const char *)data, size, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
-                         &je);
+  json_t *j =
+      json_loadb((const char *)data, size, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &je);
   char why[300];
   if (j) {
     agt_qmp_check(j, &r, why, sizeof why);

@@ -120,7 +120,7 @@ uint32_t disk_init(uint32_t mib, uint32_t seed)
   uint32_t sectors, need = mib * (QG_UNIT_SECTORS * QG_UNITS_PER_MIB), s;
   uint8_t st;
 
-  outb(ATA_CTRL, 0x00);         /* nIEN clear: the drive interrupts */
+  outb(ATA_CTRL, 0x00);          /* nIEN clear: the drive interrupts */
   outb(0x21, inb(0x21) & ~0x04); /* master PIC: cascade (IRQ2) */
   outb(0xA1, inb(0xA1) & ~0x40); /* slave PIC: IRQ14 */
   outb(ATA_DRIVE, 0xA0);

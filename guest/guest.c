@@ -96,9 +96,9 @@ static int cmdline_get(const char *cmdline, const char *key, uint32_t *out)
 
 static void parse_config(const struct mb_info *mbi, struct config *c)
 {
-  static const char *const keys[] = {"fill", "dirty", "hb", "seed", "disk", "dwrite"};
-  uint32_t *vals[] = {&c->fill_mib, &c->dirty_mibps, &c->hb_ms,
-                      &c->seed,     &c->disk_mib,    &c->dwrite_kibps};
+  static const char *const keys[] = { "fill", "dirty", "hb", "seed", "disk", "dwrite" };
+  uint32_t *vals[] = { &c->fill_mib, &c->dirty_mibps, &c->hb_ms,
+                       &c->seed,     &c->disk_mib,    &c->dwrite_kibps };
   const char *cmdline = "";
   unsigned k;
 
@@ -139,8 +139,7 @@ static uint32_t g_dpos; /* our copy of the disk's dpos, mirrored in ctl->dpos */
 static void write_next_page(uint32_t npages, uint32_t seed)
 {
   uint32_t i = g_pos % npages;
-  volatile uint32_t *page =
-      (volatile uint32_t *)(QMIG_GUEST_BASE + QG_PAGE_SIZE * (1 + i));
+  volatile uint32_t *page = (volatile uint32_t *)(QMIG_GUEST_BASE + QG_PAGE_SIZE * (1 + i));
 
   qg_write_page(page, i, g_pos / npages + 1, seed);
   g_pos++;
@@ -235,7 +234,7 @@ void guest_main(uint32_t magic, const struct mb_info *mbi)
   uint64_t end, top;
   uint32_t npages, nunits = 0, passed;
   struct clock k;
-  struct budget pages = {0, 0, 0}, units = {0, 0, 0};
+  struct budget pages = { 0, 0, 0 }, units = { 0, 0, 0 };
 
   serial_init();
   if (magic != MB_BOOT_MAGIC)

@@ -45,9 +45,9 @@
 /* The control page.  Fields are written by the guest only; `magic` is
  * written last at boot so a reader that sees it sees the rest valid. */
 struct qg_ctl {
-  uint32_t magic;       /* QG_CTL_MAGIC */
-  uint32_t version;     /* QG_CTL_VERSION */
-  uint32_t npages;      /* data pages, fill MiB * 256 */
+  uint32_t magic;   /* QG_CTL_MAGIC */
+  uint32_t version; /* QG_CTL_VERSION */
+  uint32_t npages;  /* data pages, fill MiB * 256 */
   uint32_t seed;
   uint32_t pos;         /* page writes completed; the only progress word */
   uint32_t ticks;       /* 1 ms PIT ticks seen (informational) */
@@ -96,8 +96,7 @@ static inline uint32_t qg_expected_gen(uint32_t pos, uint32_t npages, uint32_t i
 
 /* Write page i of generation gen >= 1, words in ascending order.  Volatile so
  * that the compiler keeps that order: a stop mid-page must leave a prefix. */
-static inline void qg_write_page(volatile uint32_t *p, uint32_t i, uint32_t gen,
-                                 uint32_t seed)
+static inline void qg_write_page(volatile uint32_t *p, uint32_t i, uint32_t gen, uint32_t seed)
 {
   uint32_t x = qg_page_state(i, gen, seed);
   uint32_t w;
@@ -114,8 +113,7 @@ static inline void qg_write_page(volatile uint32_t *p, uint32_t i, uint32_t gen,
 
 /* The expected word `w` of page (i, gen), computed from scratch (slow: for
  * error messages only). */
-static inline uint32_t qg_expected_word(uint32_t i, uint32_t gen, uint32_t seed,
-                                        uint32_t w)
+static inline uint32_t qg_expected_word(uint32_t i, uint32_t gen, uint32_t seed, uint32_t w)
 {
   uint32_t x, k;
 
@@ -135,8 +133,8 @@ static inline uint32_t qg_expected_word(uint32_t i, uint32_t gen, uint32_t seed,
 
 /* Compare words [from, QG_PAGE_WORDS) of p with page (i, gen).  Returns the
  * index of the first differing word, or QG_PAGE_WORDS if they all match. */
-static inline uint32_t qg_page_mismatch(const uint32_t *p, uint32_t from, uint32_t i,
-                                        uint32_t gen, uint32_t seed)
+static inline uint32_t qg_page_mismatch(const uint32_t *p, uint32_t from, uint32_t i, uint32_t gen,
+                                        uint32_t seed)
 {
   uint32_t x, w;
 
@@ -218,8 +216,7 @@ static inline uint32_t qg_sector_state(uint32_t i, uint32_t gen, uint32_t s, uin
 }
 
 /* The 128 words of sector s of unit i, generation gen (0 = zero). */
-static inline void qg_fill_sector(uint32_t *w, uint32_t i, uint32_t gen, uint32_t s,
-                                  uint32_t seed)
+static inline void qg_fill_sector(uint32_t *w, uint32_t i, uint32_t gen, uint32_t s, uint32_t seed)
 {
   uint32_t x, k;
 

@@ -25,12 +25,12 @@ extern "C" {
 
 /* Outcome of a migration; also the exit code of `qmig migrate`. */
 enum qmig_outcome {
-  QMIG_MIGRATED = 0,      /* the guest runs on the destination only */
-  QMIG_NOT_MIGRATED = 1,  /* failed or cancelled; the guest runs on the source */
-  QMIG_USAGE = 2,         /* bad option or value; nothing was touched */
-  QMIG_NOT_STARTED = 3,   /* could not start (QMP unreachable, unsupported
-                             option...); nothing moved, source untouched */
-  QMIG_UNCERTAIN = 4,     /* guest state could not be established: look! */
+  QMIG_MIGRATED = 0,     /* the guest runs on the destination only */
+  QMIG_NOT_MIGRATED = 1, /* failed or cancelled; the guest runs on the source */
+  QMIG_USAGE = 2,        /* bad option or value; nothing was touched */
+  QMIG_NOT_STARTED = 3,  /* could not start (QMP unreachable, unsupported
+                            option...); nothing moved, source untouched */
+  QMIG_UNCERTAIN = 4,    /* guest state could not be established: look! */
 };
 
 /* Engine states, in the order a successful run passes through them. */
@@ -66,8 +66,8 @@ struct qmig_progress {
 /* One precopy pass (between two MIGRATION_PASS events). */
 struct qmig_pass {
   unsigned pass;
-  uint64_t bytes;        /* ram.transferred moved during the pass */
-  double duration_ms;    /* between QEMU's timestamps of the two events */
+  uint64_t bytes;           /* ram.transferred moved during the pass */
+  double duration_ms;       /* between QEMU's timestamps of the two events */
   double dirty_bytes_per_s; /* QEMU's dirty-pages-rate at the end of the
                                pass, bytes/s; -1 when QEMU had none yet */
 };
@@ -78,31 +78,31 @@ struct qmig_pass {
  * a figure that could not be measured is negative (-1). */
 struct qmig_report {
   enum qmig_outcome outcome;
-  char status[32];        /* final QEMU migration status, or engine state */
-  char error[1024];       /* what happened, empty on success */
+  char status[32];  /* final QEMU migration status, or engine state */
+  char error[1024]; /* what happened, empty on success */
   char src_version[64], dst_version[64];
-  char data_uri[256];     /* where the migration stream went */
-  char failed_state[32];  /* engine state when it failed, else "" */
-  char warnings[1024];    /* known hazards found while probing, "; "-separated */
-  double setup_ms;        /* QEMU setup-time */
-  double total_ms;        /* QEMU total-time */
-  double qemu_downtime_ms;/* QEMU downtime (source's view) */
-  double pause_ms;        /* source STOP event -> destination RESUME event */
-  double guest_stall_ms;  /* largest host-timestamped heartbeat gap across
-                             switchover (-1 without heartbeat source) */
+  char data_uri[256];      /* where the migration stream went */
+  char failed_state[32];   /* engine state when it failed, else "" */
+  char warnings[1024];     /* known hazards found while probing, "; "-separated */
+  double setup_ms;         /* QEMU setup-time */
+  double total_ms;         /* QEMU total-time */
+  double qemu_downtime_ms; /* QEMU downtime (source's view) */
+  double pause_ms;         /* source STOP event -> destination RESUME event */
+  double guest_stall_ms;   /* largest host-timestamped heartbeat gap across
+                              switchover (-1 without heartbeat source) */
   double heartbeat_period_ms;
   unsigned heartbeats_src, heartbeats_dst;
   uint64_t transferred_bytes;
-  uint64_t total_bytes;   /* ram.total (guest RAM size) */
+  uint64_t total_bytes;          /* ram.total (guest RAM size) */
   double throughput_bytes_per_s; /* transferred / (total - downtime) */
-  double dst_tail_ms;     /* source's completed event -> destination RESUME:
-                             QEMU finishing on the destination */
-  double wall_ms;         /* qmig_run() from start to end (connect .. final
-                             statistics, destination resumed, source quit) */
-  double engine_overhead_ms; /* wall_ms - total_ms - dst_tail_ms (- the
-                                disks' sync phase, when copying disks):
-                                what qmig itself added around QEMU's work */
-  double cpu_s;           /* CPU seconds of this process during the run */
+  double dst_tail_ms;            /* source's completed event -> destination RESUME:
+                                    QEMU finishing on the destination */
+  double wall_ms;                /* qmig_run() from start to end (connect .. final
+                                    statistics, destination resumed, source quit) */
+  double engine_overhead_ms;     /* wall_ms - total_ms - dst_tail_ms (- the
+                                    disks' sync phase, when copying disks):
+                                    what qmig itself added around QEMU's work */
+  double cpu_s;                  /* CPU seconds of this process during the run */
   unsigned npasses;
   struct qmig_pass passes[QMIG_MAX_PASSES];
 };
@@ -143,8 +143,7 @@ QMIG_API int qmig_validate(struct qmig_migration *m);
  * (copied, 1-63 characters) as the source, in its ram_in_use_from.  Not an
  * option: the report's config does not show it.  qmig_lab_apply() sets it
  * to the lab guest's fill.  0, or -1 with qmig_error(). */
-QMIG_API int qmig_set_ram_in_use_hint(struct qmig_migration *m, uint64_t bytes,
-                                      const char *from);
+QMIG_API int qmig_set_ram_in_use_hint(struct qmig_migration *m, uint64_t bytes, const char *from);
 
 /* One option of a handle's table (the agent's, the lab's), for building a
  * command line: its key, the long option --KEY, and whether it is a flag
@@ -156,8 +155,8 @@ struct qmig_optkey {
 
 /* Callbacks run on the thread calling qmig_run().  `fn` may be NULL. */
 typedef void (*qmig_progress_fn)(void *user_data, const struct qmig_progress *p);
-typedef void (*qmig_state_fn)(void *user_data, enum qmig_state from,
-                              enum qmig_state to, const char *why);
+typedef void (*qmig_state_fn)(void *user_data, enum qmig_state from, enum qmig_state to,
+                              const char *why);
 QMIG_API void qmig_on_progress(struct qmig_migration *m, qmig_progress_fn fn, void *user_data);
 QMIG_API void qmig_on_state(struct qmig_migration *m, qmig_state_fn fn, void *user_data);
 /* One human-readable line at a time (`line` valid during the call): what
@@ -247,15 +246,15 @@ QMIG_API const char *qmig_error(const struct qmig_migration *m);
  * to downtime-steps; the tunnel's channels, one per multifd channel and
  * NBD connection), so a handle does not carry the largest case. */
 
-#define QMIG_MAX_FINDINGS 32   /* more than the checks that exist */
-#define QMIG_MAX_DISKS 16      /* disks of one source that qmig handles */
+#define QMIG_MAX_FINDINGS 32 /* more than the checks that exist */
+#define QMIG_MAX_DISKS 16    /* disks of one source that qmig handles */
 #define QMIG_MAX_RECOVER_STEPS 64
 
 /* "preflight": qmig_check(), and qmig_run() with option preflight. */
 struct qmig_finding {
-  char check[32];        /* "versions", "machine", "cpu", "memory", "data-port", ... */
-  bool ok;               /* false: this check failed */
-  bool skipped;          /* could not be checked (ok stays true) */
+  char check[32]; /* "versions", "machine", "cpu", "memory", "data-port", ... */
+  bool ok;        /* false: this check failed */
+  bool skipped;   /* could not be checked (ok stays true) */
   char detail[1024];
 };
 struct qmig_report_preflight {
@@ -268,21 +267,21 @@ QMIG_API const struct qmig_report_preflight *qmig_report_preflight(const struct 
  * NULL when the measurement failed. */
 struct qmig_report_prediction {
   int64_t dirty_rate_bytes_per_s;
-  int64_t qemu_dirty_rate_mib_per_s;  /* calc-dirty-rate's answer */
+  int64_t qemu_dirty_rate_mib_per_s; /* calc-dirty-rate's answer */
   unsigned measure_s, sample_pages_per_gib;
   uint64_t ram_bytes, ram_in_use_bytes;
   const char *ram_in_use_from;
-  uint64_t bandwidth_bytes_per_s;     /* 0: unknown (null), no prediction then */
-  const char *bandwidth_from;         /* NULL when unknown */
-  uint64_t stop_copy_bytes_per_s;     /* 0 when the bandwidth is unknown (null) */
+  uint64_t bandwidth_bytes_per_s; /* 0: unknown (null), no prediction then */
+  const char *bandwidth_from;     /* NULL when unknown */
+  uint64_t stop_copy_bytes_per_s; /* 0 when the bandwidth is unknown (null) */
   uint64_t downtime_limit_ms;
-  int converges;                      /* 1, 0, or -1: unknown (null) */
-  unsigned passes;                    /* passes, total_ms and downtime_ms */
-  double total_ms, downtime_ms;       /* only when converges == 1 */
-  const char *note;                   /* why no prediction, or what it assumes */
+  int converges;                /* 1, 0, or -1: unknown (null) */
+  unsigned passes;              /* passes, total_ms and downtime_ms */
+  double total_ms, downtime_ms; /* only when converges == 1 */
+  const char *note;             /* why no prediction, or what it assumes */
 };
-QMIG_API const struct qmig_report_prediction *
-qmig_report_prediction(const struct qmig_migration *m);
+QMIG_API const struct qmig_report_prediction *qmig_report_prediction(
+    const struct qmig_migration *m);
 
 /* "announce": after the destination resumed (announce-* options). */
 struct qmig_report_announce {
@@ -293,17 +292,17 @@ QMIG_API const struct qmig_report_announce *qmig_report_announce(const struct qm
 
 /* "policy": every run that got as far as connecting. */
 struct qmig_policy_step {
-  double at_ms;              /* since `migrate` */
+  double at_ms; /* since `migrate` */
   uint64_t downtime_limit_ms;
-  char why[96];              /* "initial", "step 2 of 4", "pass 3: ...", ... */
+  char why[96]; /* "initial", "step 2 of 4", "pass 3: ...", ... */
 };
 struct qmig_report_policy {
-  const char *downtime_policy;        /* "fixed", "stepped", "doubling" */
+  const char *downtime_policy; /* "fixed", "stepped", "doubling" */
   uint64_t max_downtime_ms, final_downtime_limit_ms;
   size_t nsteps;
   const struct qmig_policy_step *steps;
-  unsigned deadline_s;                /* 0: no deadline (null) */
-  const char *deadline_action;        /* "cancel", "pause", "postcopy" */
+  unsigned deadline_s;         /* 0: no deadline (null) */
+  const char *deadline_action; /* "cancel", "pause", "postcopy" */
   bool deadline_reached;
 };
 QMIG_API const struct qmig_report_policy *qmig_report_policy(const struct qmig_migration *m);
@@ -313,8 +312,8 @@ struct qmig_report_postcopy {
   bool started;
   char reason[96];
   bool requested;
-  double requested_at_ms;    /* since `migrate`, when requested */
-  double duration_ms;        /* when started; -1: unknown (null) */
+  double requested_at_ms;        /* since `migrate`, when requested */
+  double duration_ms;            /* when started; -1: unknown (null) */
   uint64_t bytes, page_requests; /* when started */
 };
 QMIG_API const struct qmig_report_postcopy *qmig_report_postcopy(const struct qmig_migration *m);
@@ -322,50 +321,50 @@ QMIG_API const struct qmig_report_postcopy *qmig_report_postcopy(const struct qm
 /* "storage": runs with copy-disks or copy-all-disks. */
 struct qmig_storage_disk {
   char name[128];
-  bool copy;                 /* copied; else shared */
+  bool copy; /* copied; else shared */
   char format[16];
   uint64_t size;
   char source_file[1024];
-  bool have_destination;     /* destination_file known */
+  bool have_destination; /* destination_file known */
   char destination_file[1024];
-  bool job_started;          /* copied disks: bytes and completed known */
+  bool job_started; /* copied disks: bytes and completed known */
   uint64_t bytes;
-  bool ready;                /* time_to_ready_ms and rate_bytes_per_s known */
+  bool ready; /* time_to_ready_ms and rate_bytes_per_s known */
   double time_to_ready_ms, rate_bytes_per_s;
   bool completed;
-  char error[256];           /* "" when it did not fail */
+  char error[256]; /* "" when it did not fail */
 };
 struct qmig_report_storage {
   unsigned ndisks;
   struct qmig_storage_disk disks[QMIG_MAX_DISKS];
   /* "" when no NBD server was set up: then none of the five below */
   char nbd_listen[300], nbd_connect[300];
-  char nbd_forwarded_to[300];         /* "" unless forwarded */
+  char nbd_forwarded_to[300]; /* "" unless forwarded */
   const char *sync, *copy_mode;
   bool nbd_tls;
-  double sync_ms, switchover_ms;      /* -1 when not measured (absent) */
+  double sync_ms, switchover_ms; /* -1 when not measured (absent) */
 };
 QMIG_API const struct qmig_report_storage *qmig_report_storage(const struct qmig_migration *m);
 
 /* "tunnel": runs through `qmig agent` that opened a session or failed to. */
 struct qmig_tunnel_channel {
-  const char *kind;          /* "qmp", "main", "multifd", "nbd" */
-  int index;                 /* multifd and nbd; -1 for the others (null) */
+  const char *kind; /* "qmp", "main", "multifd", "nbd" */
+  int index;        /* multifd and nbd; -1 for the others (null) */
   uint64_t bytes_to_dst, bytes_from_dst;
   double cpu_s;
   bool failed;
-  char error[256];           /* when failed */
+  char error[256]; /* when failed */
 };
 struct qmig_report_tunnel {
   char agent[256], session[64], incoming[256];
   char tls[160], auth[16];
-  const char *data;          /* "tls" or "plain" */
+  const char *data; /* "tls" or "plain" */
   double offset_ms, uncertainty_ms;
   unsigned samples;
   size_t nchannels;
   const struct qmig_tunnel_channel *channels;
   double forwarder_cpu_s;
-  char error[512];           /* "" when every channel opened (null) */
+  char error[512]; /* "" when every channel opened (null) */
 };
 QMIG_API const struct qmig_report_tunnel *qmig_report_tunnel(const struct qmig_migration *m);
 
@@ -373,14 +372,14 @@ QMIG_API const struct qmig_report_tunnel *qmig_report_tunnel(const struct qmig_m
 struct qmig_created_disk {
   char name[128], path[4096], format[16];
   uint64_t size;
-  char blockdev[8192];       /* the -blockdev options that attach it */
+  char blockdev[8192]; /* the -blockdev options that attach it */
 };
 struct qmig_report_created_disks {
   unsigned ndisks;
   struct qmig_created_disk disks[QMIG_MAX_DISKS];
 };
-QMIG_API const struct qmig_report_created_disks *
-qmig_report_created_disks(const struct qmig_migration *m);
+QMIG_API const struct qmig_report_created_disks *qmig_report_created_disks(
+    const struct qmig_migration *m);
 
 /* "recover": a recovery ran (qmig_recover(), or qmig_run() after a failure). */
 struct qmig_recover_action {
@@ -389,10 +388,10 @@ struct qmig_recover_action {
 };
 struct qmig_report_recover {
   unsigned nfound;
-  char found[2][600];        /* what it found on the source, the destination */
+  char found[2][600]; /* what it found on the source, the destination */
   unsigned nactions;
   struct qmig_recover_action actions[QMIG_MAX_RECOVER_STEPS];
-  const char *result;        /* "guest on the source", ... */
+  const char *result; /* "guest on the source", ... */
   char why[600];
 };
 QMIG_API const struct qmig_report_recover *qmig_report_recover(const struct qmig_migration *m);
@@ -400,67 +399,67 @@ QMIG_API const struct qmig_report_recover *qmig_report_recover(const struct qmig
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
 struct qmig_lab_options {
-  const char *dir;       /* run directory (created 0700 if missing; an
-                            existing one must be a real directory of ours
-                            that group/others cannot write) */
-  const char *qemu;      /* QEMU binary; NULL = qemu-system-x86_64 */
-  const char *guest;     /* guest ELF; NULL = built-in search path */
-  const char *accel;     /* "kvm", "tcg" or "auto" (NULL = auto) */
-  unsigned mem_mib;      /* guest RAM; 0 = fill + 32 */
-  unsigned fill_mib;     /* memory the guest fills and dirties */
-  unsigned dirty_mibps;  /* dirty rate, MiB/s; 0 = idle */
-  unsigned heartbeat_ms; /* heartbeat period; 0 = 2 */
-  unsigned ready_timeout_s; /* per attempt; 0 = 60 */
-  const char *cpu;       /* -cpu MODEL of both sides; NULL = QEMU's default */
-  const char *dst_cpu;   /* -cpu MODEL of the destination; NULL = cpu */
-  bool exact_mem;        /* use exactly mem_mib: under TCG the lab otherwise
-                            adds 8 KiB to dodge a QEMU < 9.0 bug that loses
-                            dirty pages (docs/DESIGN.md, known QEMU bugs) */
-  bool nic;              /* an e1000 on a restricted user netdev, same MAC
-                            both sides, frames dumped to DIR/src.pcap and
-                            DIR/dst.pcap (to observe announcements) */
-  unsigned disk_mib;     /* a disk the guest fills and rewrites with
-                            verifiable data (docs/DESIGN.md, the lab guest's
-                            disk contract); 0 = none.  DIR/disk.FORMAT is
-                            created anew and shared by both sides */
-  const char *disk_format; /* "raw" (NULL = raw) or "qcow2" */
-  const char *disk_cache;  /* -drive cache= of both sides: "none" (NULL:
-                              none, or writeback where O_DIRECT fails) or
-                              "writeback" */
+  const char *dir;           /* run directory (created 0700 if missing; an
+                                existing one must be a real directory of ours
+                                that group/others cannot write) */
+  const char *qemu;          /* QEMU binary; NULL = qemu-system-x86_64 */
+  const char *guest;         /* guest ELF; NULL = built-in search path */
+  const char *accel;         /* "kvm", "tcg" or "auto" (NULL = auto) */
+  unsigned mem_mib;          /* guest RAM; 0 = fill + 32 */
+  unsigned fill_mib;         /* memory the guest fills and dirties */
+  unsigned dirty_mibps;      /* dirty rate, MiB/s; 0 = idle */
+  unsigned heartbeat_ms;     /* heartbeat period; 0 = 2 */
+  unsigned ready_timeout_s;  /* per attempt; 0 = 60 */
+  const char *cpu;           /* -cpu MODEL of both sides; NULL = QEMU's default */
+  const char *dst_cpu;       /* -cpu MODEL of the destination; NULL = cpu */
+  bool exact_mem;            /* use exactly mem_mib: under TCG the lab otherwise
+                                adds 8 KiB to dodge a QEMU < 9.0 bug that loses
+                                dirty pages (docs/DESIGN.md, known QEMU bugs) */
+  bool nic;                  /* an e1000 on a restricted user netdev, same MAC
+                                both sides, frames dumped to DIR/src.pcap and
+                                DIR/dst.pcap (to observe announcements) */
+  unsigned disk_mib;         /* a disk the guest fills and rewrites with
+                                verifiable data (docs/DESIGN.md, the lab guest's
+                                disk contract); 0 = none.  DIR/disk.FORMAT is
+                                created anew and shared by both sides */
+  const char *disk_format;   /* "raw" (NULL = raw) or "qcow2" */
+  const char *disk_cache;    /* -drive cache= of both sides: "none" (NULL:
+                                none, or writeback where O_DIRECT fails) or
+                                "writeback" */
   unsigned disk_write_kibps; /* the guest's disk rewrite rate, KiB/s; 0 =
                                 idle after the fill; at most 32768 */
-  bool disk_copy;        /* non-shared disk: the destination opens its own
-                            empty DIR/disk-dst.FORMAT (to be copied with
-                            copy-disks); default: both open DIR/disk.FORMAT */
+  bool disk_copy;            /* non-shared disk: the destination opens its own
+                                empty DIR/disk-dst.FORMAT (to be copied with
+                                copy-disks); default: both open DIR/disk.FORMAT */
   /* Destination disk variants, for preflight tests (disk_copy only): */
   const char *dst_disk_format; /* created and opened as; NULL = the source's */
   unsigned dst_disk_mib;       /* its size; 0 = the source's */
   bool dst_no_disk;            /* the destination has no disk at all */
-  unsigned data_disk_mib;  /* a second disk "drive1" (raw, shared by both
-                              sides, random content the guest never writes);
-                              0 = none */
-  bool data_disk_top;      /* drive1 becomes a qcow2 overlay over a shared raw
-                              base of random data, 1 MiB of it rewritten in the
-                              source's overlay; with disk_copy the destination
-                              has its own empty overlay over the same base (for
-                              copy-disks drive1 with disk-sync top) */
-  bool data_disk_copy;     /* with disk_copy: the destination gets its own
-                              empty raw drive1 (to copy it whole) */
-  bool netns;            /* two hosts on one machine: each QEMU in a network
-                            namespace of its own (named after dir), joined by
-                            a veth pair, source 198.18.0.1/30, destination
-                            198.18.0.2/30; needs root and iproute2.  QMP and
-                            serial stay unix sockets in dir.  Run the engine
-                            in the source's namespace (ip netns exec) */
-  const char *link_rate; /* with netns: tc tbf on both veth ends at this
-                            rate ("1gbit", "200mbit", tc's units); NULL =
-                            not shaped */
-  const char *qmp_tls_dir; /* each QEMU also gets a TLS QMP monitor on
-                            127.0.0.1 (x509, verify-peer: DIR holds ca-cert.pem,
-                            server-cert.pem, server-key.pem and, for qmig,
-                            client-cert.pem, client-key.pem); lab.json records
-                            its tls: addresses, which migrate --lab uses.  Not
-                            with netns */
+  unsigned data_disk_mib;      /* a second disk "drive1" (raw, shared by both
+                                  sides, random content the guest never writes);
+                                  0 = none */
+  bool data_disk_top;          /* drive1 becomes a qcow2 overlay over a shared raw
+                                  base of random data, 1 MiB of it rewritten in the
+                                  source's overlay; with disk_copy the destination
+                                  has its own empty overlay over the same base (for
+                                  copy-disks drive1 with disk-sync top) */
+  bool data_disk_copy;         /* with disk_copy: the destination gets its own
+                                  empty raw drive1 (to copy it whole) */
+  bool netns;                  /* two hosts on one machine: each QEMU in a network
+                                  namespace of its own (named after dir), joined by
+                                  a veth pair, source 198.18.0.1/30, destination
+                                  198.18.0.2/30; needs root and iproute2.  QMP and
+                                  serial stay unix sockets in dir.  Run the engine
+                                  in the source's namespace (ip netns exec) */
+  const char *link_rate;       /* with netns: tc tbf on both veth ends at this
+                                  rate ("1gbit", "200mbit", tc's units); NULL =
+                                  not shaped */
+  const char *qmp_tls_dir;     /* each QEMU also gets a TLS QMP monitor on
+                                  127.0.0.1 (x509, verify-peer: DIR holds ca-cert.pem,
+                                  server-cert.pem, server-key.pem and, for qmig,
+                                  client-cert.pem, client-key.pem); lab.json records
+                                  its tls: addresses, which migrate --lab uses.  Not
+                                  with netns */
 };
 
 /* Set one lab option by its key, the long option of `qmig lab start`
@@ -470,8 +469,8 @@ struct qmig_lab_options {
  * which must outlive o (a command line, a scenario).  Flags take on|off.
  * Returns 0, or -1 with "option 'KEY': 'VALUE' is not ..." (or "unknown
  * lab option 'KEY'") in err. */
-QMIG_API int qmig_lab_set(struct qmig_lab_options *o, const char *key, const char *value,
-                          char *err, size_t errlen);
+QMIG_API int qmig_lab_set(struct qmig_lab_options *o, const char *key, const char *value, char *err,
+                          size_t errlen);
 /* The lab options, ending with a NULL key. */
 QMIG_API const struct qmig_optkey *qmig_lab_option_keys(void);
 /* The help lines of the lab options, as `qmig lab --help` prints them;
@@ -488,11 +487,11 @@ QMIG_API int qmig_lab_start(const struct qmig_lab_options *o, char *err, size_t 
 QMIG_API int qmig_lab_stop(const char *dir, char *err, size_t errlen);
 /* Fills paths of the lab in `dir`; returns -1 if it has no lab.json. */
 struct qmig_lab_info {
-  char src_qmp[256], dst_qmp[256];     /* "unix:..." addresses */
+  char src_qmp[256], dst_qmp[256]; /* "unix:..." addresses */
   char src_serial[256], dst_serial[256];
-  char data_uri[256];                  /* suggested migration stream URI */
+  char data_uri[256]; /* suggested migration stream URI */
   char accel[8];
-  int src_pid, dst_pid;                /* 0 if not running */
+  int src_pid, dst_pid; /* 0 if not running */
   unsigned mem_mib, fill_mib, dirty_mibps, heartbeat_ms;
   unsigned disk_mib, disk_write_kibps; /* 0 without a disk */
   char disk[256];                      /* its image, "" without a disk */
@@ -500,21 +499,20 @@ struct qmig_lab_info {
   char dst_disk[256];                  /* the destination's image: disk
                                           unless non-shared; "" if none */
   char dst_disk_format[8];
-  char data_disk[256];                 /* "drive1", "" without */
-  char dst_data_disk[256];             /* the destination's drive1 */
+  char data_disk[256];     /* "drive1", "" without */
+  char dst_data_disk[256]; /* the destination's drive1 */
   char data_disk_format[8];
   /* With netns ("" / 0 otherwise): */
-  char src_netns[32], dst_netns[32];   /* network namespace names */
-  char src_addr[48], dst_addr[48];     /* the veth addresses; the native
-                                          stream goes to dst_addr */
-  uint64_t link_rate_bps;              /* tbf rate, bit/s; 0 = not shaped */
+  char src_netns[32], dst_netns[32]; /* network namespace names */
+  char src_addr[48], dst_addr[48];   /* the veth addresses; the native
+                                        stream goes to dst_addr */
+  uint64_t link_rate_bps;            /* tbf rate, bit/s; 0 = not shaped */
   /* With qmp_tls_dir ("" otherwise): the TLS QMP monitors and the
    * credentials directory (absolute). */
   char src_qmp_tls[64], dst_qmp_tls[64]; /* "tls:127.0.0.1:PORT" */
   char qmp_tls_dir[256];
 };
-QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err,
-                  size_t errlen);
+QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err, size_t errlen);
 /* Point migration m at the lab pair in `dir` (what --lab means): sets
  * src, dst (its TLS monitors when it has them), src-serial, dst-serial,
  * heartbeat-ms, quit-source on, lab (recorded in the report) and, unless
@@ -522,45 +520,44 @@ QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *er
  * the destination's veth address); the prediction's RAM in use is the
  * guest's fill (qmig_set_ram_in_use_hint).  Options set later override
  * these.  0, or -1 with err ("lab: ..." when `dir` holds no lab). */
-QMIG_API int qmig_lab_apply(struct qmig_migration *m, const char *dir, char *err,
-                            size_t errlen);
+QMIG_API int qmig_lab_apply(struct qmig_migration *m, const char *dir, char *err, size_t errlen);
 
 /* ---- Memory verification against the qmig test guest ---- */
 
 struct qmig_memcheck {
   uint64_t pages_checked;
   uint64_t pages_bad;
-  uint64_t first_bad_page;  /* index of the first bad data page */
-  uint32_t pos;             /* guest's page-write counter at the stop */
+  uint64_t first_bad_page; /* index of the first bad data page */
+  uint32_t pos;            /* guest's page-write counter at the stop */
   uint32_t npages;
-  uint32_t dpos;            /* the guest's mirror of its disk's unit-write
-                               counter (0 without a disk): the disk's own
-                               is this or one more (qmig_verify_disk_image) */
-  bool excused;             /* the page being written at the stop was
-                               excused (and found a valid partial write) */
-  char detail[512];         /* human description of the first problem */
+  uint32_t dpos;    /* the guest's mirror of its disk's unit-write
+                       counter (0 without a disk): the disk's own
+                       is this or one more (qmig_verify_disk_image) */
+  bool excused;     /* the page being written at the stop was
+                       excused (and found a valid partial write) */
+  char detail[512]; /* human description of the first problem */
 };
 
 /* Stop the guest behind QMP address `qmp_addr` (unix:... or tcp:...), dump
  * its memory with pmemsave into `tmpdir` and check every page against what
  * the guest last wrote.  Returns 0 when every page is right, 1 when pages
  * are wrong (see r->detail), -1 when the check could not be done (err). */
-QMIG_API int qmig_verify_memory(const char *qmp_addr, const char *tmpdir,
-                       struct qmig_memcheck *r, char *err, size_t errlen);
+QMIG_API int qmig_verify_memory(const char *qmp_addr, const char *tmpdir, struct qmig_memcheck *r,
+                                char *err, size_t errlen);
 
 /* ---- Disk verification against the qmig test guest ---- */
 
 struct qmig_diskcheck {
   uint64_t units_checked;
-  uint64_t units_bad;       /* data units wrong, plus one for each bad area
-                               outside them (control unit, bytes past them) */
-  uint64_t first_bad_unit;  /* index of the first bad data unit, UINT64_MAX
-                               when only something outside them is bad */
-  uint32_t dpos;            /* the disk's unit-write counter (control sector) */
+  uint64_t units_bad;      /* data units wrong, plus one for each bad area
+                              outside them (control unit, bytes past them) */
+  uint64_t first_bad_unit; /* index of the first bad data unit, UINT64_MAX
+                              when only something outside them is bad */
+  uint32_t dpos;           /* the disk's unit-write counter (control sector) */
   uint32_t nunits;
-  bool excused;             /* the unit being written at the stop held some
-                               of its new sectors (a valid partial write) */
-  char detail[512];         /* human description of the first problem */
+  bool excused;     /* the unit being written at the stop held some
+                       of its new sectors (a valid partial write) */
+  char detail[512]; /* human description of the first problem */
 };
 
 /* Check a disk image the lab guest wrote (its guest must be stopped, or
@@ -572,23 +569,23 @@ struct qmig_diskcheck {
  * something is wrong (r->detail names the unit, its LBA and byte offset),
  * -1 when the check could not be done or the image is not the lab guest's
  * (err). */
-QMIG_API int qmig_verify_disk_image(const char *path, const char *format,
-                                    struct qmig_diskcheck *r, char *err, size_t errlen);
+QMIG_API int qmig_verify_disk_image(const char *path, const char *format, struct qmig_diskcheck *r,
+                                    char *err, size_t errlen);
 
 /* ---- Disk verification: two images compared through NBD ---- */
 
 struct qmig_diskdiff {
-  uint64_t size_src, size_dst;  /* virtual sizes in bytes */
-  uint64_t bytes_compared;      /* 0 when the sizes differ */
-  uint64_t bytes_differing;     /* bytes that differ, counted one by one */
-  unsigned nranges;             /* differing ranges found, all of them; the
-                                   first min(nranges, 10) are in ranges[] */
+  uint64_t size_src, size_dst; /* virtual sizes in bytes */
+  uint64_t bytes_compared;     /* 0 when the sizes differ */
+  uint64_t bytes_differing;    /* bytes that differ, counted one by one */
+  unsigned nranges;            /* differing ranges found, all of them; the
+                                  first min(nranges, 10) are in ranges[] */
   struct {
-    uint64_t offset, length;    /* first to last differing byte of a run of
-                                   adjacent differing 4 KiB blocks */
+    uint64_t offset, length; /* first to last differing byte of a run of
+                                adjacent differing 4 KiB blocks */
   } ranges[10];
-  double seconds;               /* wall time, connections included */
-  char detail[512];             /* one-line summary */
+  double seconds;   /* wall time, connections included */
+  char detail[512]; /* one-line summary */
 };
 
 /* Compare two disks as a guest reads them.  Each of src and dst is an NBD
@@ -674,14 +671,13 @@ QMIG_API void qmig_bench_on_run(struct qmig_bench *b, qmig_bench_run_fn fn, void
 struct qmig_bench_status {
   unsigned done, total;
   const char *scenario;
-  unsigned run;                         /* 0 for a warm-up */
+  unsigned run; /* 0 for a warm-up */
   bool warmup;
   const char *phase;
   const struct qmig_progress *progress; /* NULL unless migrating */
 };
 typedef void (*qmig_bench_status_fn)(void *user_data, const struct qmig_bench_status *s);
-QMIG_API void qmig_bench_on_status(struct qmig_bench *b, qmig_bench_status_fn fn,
-                                   void *user_data);
+QMIG_API void qmig_bench_on_status(struct qmig_bench *b, qmig_bench_status_fn fn, void *user_data);
 
 /* Run every scenario and write OUT/runs.jsonl (written as runs finish),
  * OUT/summary.txt, OUT/summary.csv, OUT/runs.csv and OUT/report.html.

@@ -19,8 +19,8 @@ static int set(struct qmig_migration *m, const char *key, const char *value, cha
 }
 
 /* The same, only when the caller has not set `key`. */
-static int set_default(struct qmig_migration *m, const char *key, const char *value,
-                       char *err, size_t errlen)
+static int set_default(struct qmig_migration *m, const char *key, const char *value, char *err,
+                       size_t errlen)
 {
   char *had = qmig_get(m, key);
   free(had);

@@ -63,8 +63,8 @@ static bool dc_unit_ok(const unsigned char *u, uint32_t i, uint32_t gen, uint32_
 }
 
 /* Explain why sector s of unit i is not generation gen (it is not). */
-static void dc_describe(const unsigned char *u, uint32_t i, uint32_t gen, uint32_t s,
-                        uint32_t seed, const char *what, char *detail, size_t len)
+static void dc_describe(const unsigned char *u, uint32_t i, uint32_t gen, uint32_t s, uint32_t seed,
+                        const char *what, char *detail, size_t len)
 {
   const unsigned char *p = u + (size_t)s * QG_SECTOR_SIZE;
   uint32_t h[QG_SEC_HDR_WORDS], lba = QG_UNIT_SECTORS * (1 + i) + s, byte = 0;
@@ -74,9 +74,9 @@ static void dc_describe(const unsigned char *u, uint32_t i, uint32_t gen, uint32
   memcpy(h, p, sizeof h);
   if (dc_sector_ok(p, i, 0, s, seed, &byte, &want)) {
     errbuf_setf(detail, len,
-            "data unit %" PRIu32 " (LBA %" PRIu32 ", byte offset %" PRIu64 ")%s: sector %" PRIu32
-            " is all zero (never written); expected generation %" PRIu32,
-            i, lba - s, off - (uint64_t)s * QG_SECTOR_SIZE, what, s, gen);
+                "data unit %" PRIu32 " (LBA %" PRIu32 ", byte offset %" PRIu64
+                ")%s: sector %" PRIu32 " is all zero (never written); expected generation %" PRIu32,
+                i, lba - s, off - (uint64_t)s * QG_SECTOR_SIZE, what, s, gen);
     return;
   }
   if (h[0] == QG_SECTOR_MAGIC && h[4] == seed && h[2] != 0 &&
@@ -86,66 +86,67 @@ static void dc_describe(const unsigned char *u, uint32_t i, uint32_t gen, uint32
       snprintf(whose, sizeof whose, " of unit %" PRIu32 " sector %" PRIu32 " (misplaced)", h[1],
                h[3]);
     errbuf_setf(detail, len,
-            "data unit %" PRIu32 " (LBA %" PRIu32 ", byte offset %" PRIu64 ")%s: sector %" PRIu32
-            " holds generation %" PRIu32 "%s where generation %" PRIu32 " was expected%s",
-            i, lba - s, off - (uint64_t)s * QG_SECTOR_SIZE, what, s, h[2], whose, gen,
-            whose[0] ? "" : h[2] < gen ? " (stale)" : " (newer than dpos allows)");
+                "data unit %" PRIu32 " (LBA %" PRIu32 ", byte offset %" PRIu64
+                ")%s: sector %" PRIu32 " holds generation %" PRIu32 "%s where generation %" PRIu32
+                " was expected%s",
+                i, lba - s, off - (uint64_t)s * QG_SECTOR_SIZE, what, s, h[2], whose, gen,
+                whose[0]     ? ""
+                : h[2] < gen ? " (stale)"
+                             : " (newer than dpos allows)");
     return;
   }
   dc_sector_ok(p, i, gen, s, seed, &byte, &want);
   errbuf_setf(detail, len,
-          "data unit %" PRIu32 " (LBA %" PRIu32 ")%s, generation %" PRIu32
-          ": corrupt byte at image offset %" PRIu64 " (sector %" PRIu32 " at LBA %" PRIu32
-          ", byte %" PRIu32 "): found 0x%02x, expected 0x%02x",
-          i, lba - s, what, gen, off + byte, s, lba, byte, p[byte], want);
+              "data unit %" PRIu32 " (LBA %" PRIu32 ")%s, generation %" PRIu32
+              ": corrupt byte at image offset %" PRIu64 " (sector %" PRIu32 " at LBA %" PRIu32
+              ", byte %" PRIu32 "): found 0x%02x, expected 0x%02x",
+              i, lba - s, what, gen, off + byte, s, lba, byte, p[byte], want);
 }
 
 /* Validate the control sector; 0, or -1 with the reason in r->detail. */
-static int dc_read_ctl(const void *img, size_t len, struct qg_dctl *c,
-                       struct qmig_diskcheck *r)
+static int dc_read_ctl(const void *img, size_t len, struct qg_dctl *c, struct qmig_diskcheck *r)
 {
   if (!img || len < QG_SECTOR_SIZE) {
     errbuf_setf(r->detail, sizeof r->detail,
-            "image is %zu bytes, smaller than its %u-byte control sector", len, QG_SECTOR_SIZE);
+                "image is %zu bytes, smaller than its %u-byte control sector", len, QG_SECTOR_SIZE);
     return -1;
   }
   memcpy(c, img, sizeof *c);
   if (c->magic != QG_DCTL_MAGIC) {
     errbuf_setf(r->detail, sizeof r->detail,
-            "no disk control magic at LBA 0 (found 0x%08" PRIx32 ", want 0x%08x): not the "
-            "qmig test guest's disk, or the guest has not written it yet",
-            c->magic, QG_DCTL_MAGIC);
+                "no disk control magic at LBA 0 (found 0x%08" PRIx32 ", want 0x%08x): not the "
+                "qmig test guest's disk, or the guest has not written it yet",
+                c->magic, QG_DCTL_MAGIC);
     return -1;
   }
   if (c->version != QG_DCTL_VERSION) {
     errbuf_setf(r->detail, sizeof r->detail,
-            "disk control sector version %" PRIu32 ", this checker knows %u", c->version,
-            QG_DCTL_VERSION);
+                "disk control sector version %" PRIu32 ", this checker knows %u", c->version,
+                QG_DCTL_VERSION);
     return -1;
   }
   if (c->nunits == 0 || c->nunits > QG_MAX_DISK_MIB * QG_UNITS_PER_MIB - 1) {
     errbuf_setf(r->detail, sizeof r->detail,
-            "disk control sector says nunits=%" PRIu32 " (must be 1..%u)", c->nunits,
-            QG_MAX_DISK_MIB * QG_UNITS_PER_MIB - 1);
+                "disk control sector says nunits=%" PRIu32 " (must be 1..%u)", c->nunits,
+                QG_MAX_DISK_MIB * QG_UNITS_PER_MIB - 1);
     return -1;
   }
   if (len < dc_unit_off(c->nunits)) {
     errbuf_setf(r->detail, sizeof r->detail,
-            "image is %zu bytes but its control sector says %" PRIu32
-            " data units (%" PRIu64 " bytes with the control unit)",
-            len, c->nunits, dc_unit_off(c->nunits));
+                "image is %zu bytes but its control sector says %" PRIu32 " data units (%" PRIu64
+                " bytes with the control unit)",
+                len, c->nunits, dc_unit_off(c->nunits));
     return -1;
   }
   return 0;
 }
 
 /* Count one bad area outside the data units; the first one described. */
-static void dc_bad_area(struct qmig_diskcheck *r, const char *what, uint64_t off,
-                        unsigned found)
+static void dc_bad_area(struct qmig_diskcheck *r, const char *what, uint64_t off, unsigned found)
 {
   if (r->units_bad++ == 0)
     errbuf_setf(r->detail, sizeof r->detail,
-            "%s: byte at image offset %" PRIu64 " is 0x%02x, expected 0x00", what, off, found);
+                "%s: byte at image offset %" PRIu64 " is 0x%02x, expected 0x00", what, off, found);
 }
 
 static const unsigned char *dc_nonzero(const unsigned char *p, const unsigned char *end)
@@ -217,10 +218,10 @@ int dc_check(const void *img, size_t len, struct qmig_diskcheck *r)
   if (r->units_bad == 0) {
     r->first_bad_unit = 0;
     errbuf_setf(r->detail, sizeof r->detail,
-            "all %" PRIu32 " data units match dpos=%" PRIu32 " (generation %" PRIu32
-            " below unit %" PRIu32 ", %" PRIu32 " from it)%s",
-            c.nunits, c.dpos, full + 1, cur, full,
-            r->excused ? "; the unit being written held a valid prefix of new sectors" : "");
+                "all %" PRIu32 " data units match dpos=%" PRIu32 " (generation %" PRIu32
+                " below unit %" PRIu32 ", %" PRIu32 " from it)%s",
+                c.nunits, c.dpos, full + 1, cur, full,
+                r->excused ? "; the unit being written held a valid prefix of new sectors" : "");
     return 0;
   }
   if (r->units_bad > 1) {
@@ -232,8 +233,8 @@ int dc_check(const void *img, size_t len, struct qmig_diskcheck *r)
 
 /* ---- qmig_verify_disk_image: map a raw image, or a qcow2 converted ---- */
 
-static int dc_check_file(const char *path, const char *shown, struct qmig_diskcheck *r,
-                         char *err, size_t errlen)
+static int dc_check_file(const char *path, const char *shown, struct qmig_diskcheck *r, char *err,
+                         size_t errlen)
 {
   struct stat st;
   void *p;
@@ -250,8 +251,8 @@ static int dc_check_file(const char *path, const char *shown, struct qmig_diskch
   }
   if ((uint64_t)st.st_size > SIZE_MAX || st.st_size < QG_SECTOR_SIZE) {
     errbuf_setf(err, errlen, "diskcheck: %s is %lld bytes: %s", shown, (long long)st.st_size,
-            st.st_size < QG_SECTOR_SIZE ? "too small to be the lab guest's disk"
-                                        : "does not fit the address space");
+                st.st_size < QG_SECTOR_SIZE ? "too small to be the lab guest's disk"
+                                            : "does not fit the address space");
     close(fd);
     return -1;
   }
@@ -259,7 +260,7 @@ static int dc_check_file(const char *path, const char *shown, struct qmig_diskch
   close(fd);
   if (p == MAP_FAILED) {
     errbuf_setf(err, errlen, "diskcheck: mmap %s (%lld bytes): %s", path, (long long)st.st_size,
-            strerror(errno));
+                strerror(errno));
     return -1;
   }
   madvise(p, (size_t)st.st_size, MADV_SEQUENTIAL);
@@ -307,9 +308,11 @@ int qmig_verify_disk_image(const char *path, const char *format, struct qmig_dis
   }
   memset(r, 0, sizeof *r);
   if (!format || (strcmp(format, "raw") && strcmp(format, "qcow2"))) {
-    errbuf_setf(err, errlen, "diskcheck: %s: format %s%s%s (qmig never probes a format; give "
-            "raw or qcow2)", path, format ? "'" : "", format ? format : "missing",
-            format ? "' is not supported" : "");
+    errbuf_setf(err, errlen,
+                "diskcheck: %s: format %s%s%s (qmig never probes a format; give "
+                "raw or qcow2)",
+                path, format ? "'" : "", format ? format : "missing",
+                format ? "' is not supported" : "");
     return -1;
   }
   if (!strcmp(format, "raw"))
@@ -317,12 +320,11 @@ int qmig_verify_disk_image(const char *path, const char *format, struct qmig_dis
 
   if (dc_tmpfile(path, tmp, sizeof tmp) < 0) {
     errbuf_setf(err, errlen, "diskcheck: no temporary file for a raw copy of %s: %s", path,
-            strerror(errno));
+                strerror(errno));
     return -1;
   }
   /* -U: a stopped QEMU may still hold the image's locks; it writes nothing. */
-  const char *argv[] = { "qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw",
-                         path, tmp, NULL };
+  const char *argv[] = { "qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw", path, tmp, NULL };
   /* Bounded like every child, by a time no lab disk conversion nears. */
   if (run_argv_timeout(argv, 600000, why, sizeof why) < 0) {
     errbuf_setf(err, errlen, "diskcheck: %s to raw: %s", path, why);

@@ -25,7 +25,6 @@
 #include "lab/lab.h"
 #include "qmp/qmp.h"
 
-
 static const char *const side_name[2] = { "src", "dst" };
 
 static void random_uuid(char *out, size_t len)
@@ -40,9 +39,9 @@ static void random_uuid(char *out, size_t len)
     close(fd);
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
-  snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
-           b[13], b[14], b[15]);
+  snprintf(out, len, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+           b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+           b[15]);
 }
 
 static int64_t now_ms(void)
@@ -164,8 +163,8 @@ double lab_pid_cpu_s(int pid)
    * utime and stime fields 14 and 15. */
   const char *p = strrchr(st, ')');
   unsigned long long ut, stime;
-  if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
-                   &stime) != 2)
+  if (!p ||
+      sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &stime) != 2)
     return -1;
   long hz = sysconf(_SC_CLK_TCK);
   return (double)(ut + stime) / (double)(hz > 0 ? hz : 100);
@@ -237,8 +236,8 @@ static void net_of(const char *dir, struct lab_net *n)
 void lab_net_from_json(json_t *j, struct lab_net *n)
 {
   const char *ns[2] = { NULL, NULL }, *veth[2] = { NULL, NULL };
-  if (j && json_unpack(j, "{s:s,s:s,s:s,s:s}", "src_netns", &ns[0], "dst_netns", &ns[1],
-                       "src_veth", &veth[0], "dst_veth", &veth[1]) == 0) {
+  if (j && json_unpack(j, "{s:s,s:s,s:s,s:s}", "src_netns", &ns[0], "dst_netns", &ns[1], "src_veth",
+                       &veth[0], "dst_veth", &veth[1]) == 0) {
     for (int s = 0; s < 2; s++) {
       snprintf(n->ns[s], sizeof n->ns[s], "%s", ns[s]);
       snprintf(n->veth[s], sizeof n->veth[s], "%s", veth[s]);
@@ -272,11 +271,10 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
     snprintf(a[s], sizeof a[s], "unix:%s/%s.qmp", dir, side_name[s]);
     snprintf(ser[s], sizeof ser[s], "%s/%s.serial", dir, side_name[s]);
   }
-  json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i}", "src_qmp", a[0],
-                        "dst_qmp", a[1], "src_serial", ser[0], "dst_serial", ser[1], "accel",
-                        accel, "uuid", uuid, "mem_mib", (int)o->mem_mib, "fill_mib",
-                        (int)o->fill_mib, "dirty_mibps", (int)o->dirty_mibps, "heartbeat_ms",
-                        (int)o->heartbeat_ms);
+  json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i}", "src_qmp", a[0], "dst_qmp",
+                        a[1], "src_serial", ser[0], "dst_serial", ser[1], "accel", accel, "uuid",
+                        uuid, "mem_mib", (int)o->mem_mib, "fill_mib", (int)o->fill_mib,
+                        "dirty_mibps", (int)o->dirty_mibps, "heartbeat_ms", (int)o->heartbeat_ms);
   if (j && disk) {
     json_object_set_new(j, "disk", json_string(disk->path));
     json_object_set_new(j, "disk_format", json_string(disk->format));
@@ -290,11 +288,11 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
     json_object_set_new(j, "data_disk_format", json_string(disk->data_format));
   }
   if (j && net) {
-    json_t *nj = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "src_netns", net->ns[0],
-                           "dst_netns", net->ns[1], "src_veth", net->veth[0], "dst_veth",
-                           net->veth[1], "src_addr", net->addr[0], "dst_addr", net->addr[1],
-                           "link_rate_bps", (json_int_t)net->rate_bps, "link_burst_bytes",
-                           (json_int_t)net->burst_bytes);
+    json_t *nj =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I}", "src_netns", net->ns[0], "dst_netns",
+                  net->ns[1], "src_veth", net->veth[0], "dst_veth", net->veth[1], "src_addr",
+                  net->addr[0], "dst_addr", net->addr[1], "link_rate_bps",
+                  (json_int_t)net->rate_bps, "link_burst_bytes", (json_int_t)net->burst_bytes);
     json_object_update(j, nj);
     json_decref(nj);
   }
@@ -313,7 +311,8 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
   if (fd >= 0 && close(fd) < 0 && rc == 0)
     rc = -1, e = errno;
   json_decref(j);
-  return rc < 0 ? errbuf_setf(err, errlen, "cannot write %s: %s", path, e ? strerror(e) : "JSON") : 0;
+  return rc < 0 ? errbuf_setf(err, errlen, "cannot write %s: %s", path, e ? strerror(e) : "JSON")
+                : 0;
 }
 
 int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errlen)
@@ -334,8 +333,10 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
   if (strcmp(accel, "kvm") && strcmp(accel, "tcg") && strcmp(accel, "auto"))
     return errbuf_setf(err, errlen, "lab: accel '%s' is not kvm, tcg or auto", accel);
   if (o.mem_mib < o.fill_mib + 20 || o.fill_mib > 3000)
-    return errbuf_setf(err, errlen, "lab: fill %u MiB does not fit in %u MiB of guest RAM "
-                       "(needs fill + 20 MiB, fill at most 3000)", o.fill_mib, o.mem_mib);
+    return errbuf_setf(err, errlen,
+                       "lab: fill %u MiB does not fit in %u MiB of guest RAM "
+                       "(needs fill + 20 MiB, fill at most 3000)",
+                       o.fill_mib, o.mem_mib);
   /* Everything the lab writes goes here (logs, lab.json, pidfiles,
    * sockets, disks): a directory someone else planted, or can write to,
    * could redirect those writes (a symlink as src.log truncated its target). */
@@ -344,7 +345,8 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
   if (!realpath(o.dir, dir))
     return errbuf_setf(err, errlen, "lab: %s: %s", o.dir, strerror(errno));
   if (lab_side_pid(dir, 0) || lab_side_pid(dir, 1))
-    return errbuf_setf(err, errlen, "lab: a pair is already running in %s (qmig lab stop first)", dir);
+    return errbuf_setf(err, errlen, "lab: a pair is already running in %s (qmig lab stop first)",
+                       dir);
   if (lab_find_guest(o.guest, guest, sizeof guest) < 0)
     return errbuf_setf(err, errlen, "lab: guest image %s not found (build it with make)", guest);
   struct lab_disk disk_, *disk = NULL;
@@ -363,7 +365,8 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
     if (o.netns)
       return errbuf_setf(err, errlen, "lab: a TLS QMP monitor is not available with netns");
     if (!realpath(o.qmp_tls_dir, tlsdir))
-      return errbuf_setf(err, errlen, "lab: QMP TLS directory %s: %s", o.qmp_tls_dir, strerror(errno));
+      return errbuf_setf(err, errlen, "lab: QMP TLS directory %s: %s", o.qmp_tls_dir,
+                         strerror(errno));
     o.qmp_tls_dir = tlsdir;
     for (int s = 0; s < 2; s++)
       if ((tls_port[s] = lab_free_port()) <= 0)
@@ -405,13 +408,13 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
   unsigned disk_s = 2 * o.disk_mib;
   for (int i = 0; i < ntries; i++) {
     if (lab_start_qemu(&o, dir, 0, tries[i], guest, uuid, disk, net ? net->ns[0] : NULL,
-                   tls_port[0], why, sizeof why) < 0 ||
+                       tls_port[0], why, sizeof why) < 0 ||
         wait_ready(dir, tmo[i] + disk_s, why, sizeof why) < 0) {
       stop_qemus(dir, NULL, 0);
       continue;
     }
     if (lab_start_qemu(&o, dir, 1, tries[i], guest, uuid, disk, net ? net->ns[1] : NULL,
-                   tls_port[1], why, sizeof why) < 0) {
+                       tls_port[1], why, sizeof why) < 0) {
       qmig_lab_stop(dir, NULL, 0);
       return errbuf_setf(err, errlen, "lab: %s", why);
     }
@@ -461,10 +464,9 @@ int lab_info_from_json(json_t *j, struct qmig_lab_info *li, char *err, size_t er
   json_error_t je;
   const char *ss = NULL, *ds = NULL, *sser = NULL, *dser = NULL, *acc = NULL;
   int mem = 0, fill = 0, dirty = 0, hb = 0;
-  if (json_unpack_ex(j, &je, 0, "{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i}", "src_qmp", &ss,
-                     "dst_qmp", &ds, "src_serial", &sser, "dst_serial", &dser, "accel", &acc,
-                     "mem_mib", &mem, "fill_mib", &fill, "dirty_mibps", &dirty, "heartbeat_ms",
-                     &hb) < 0)
+  if (json_unpack_ex(j, &je, 0, "{s:s,s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:i}", "src_qmp", &ss, "dst_qmp",
+                     &ds, "src_serial", &sser, "dst_serial", &dser, "accel", &acc, "mem_mib", &mem,
+                     "fill_mib", &fill, "dirty_mibps", &dirty, "heartbeat_ms", &hb) < 0)
     return errbuf_setf(err, errlen, "%s", je.text);
   snprintf(li->src_qmp, sizeof li->src_qmp, "%s", ss);
   snprintf(li->dst_qmp, sizeof li->dst_qmp, "%s", ds);
@@ -475,13 +477,13 @@ int lab_info_from_json(json_t *j, struct qmig_lab_info *li, char *err, size_t er
   li->fill_mib = (unsigned)fill;
   li->dirty_mibps = (unsigned)dirty;
   li->heartbeat_ms = (unsigned)hb;
-  const char *disk = NULL, *dfmt = NULL, *dcache = NULL, *ddisk = NULL, *ddfmt = NULL,
-             *data = NULL, *ddata = NULL, *datafmt = NULL;
+  const char *disk = NULL, *dfmt = NULL, *dcache = NULL, *ddisk = NULL, *ddfmt = NULL, *data = NULL,
+             *ddata = NULL, *datafmt = NULL;
   int dmib = 0, dw = 0; /* optional: absent without a disk (and before disks) */
-  json_unpack(j, "{s?s,s?s,s?s,s?i,s?i,s?s,s?s,s?s,s?s,s?s}", "disk", &disk, "disk_format",
-              &dfmt, "disk_cache", &dcache, "disk_mib", &dmib, "disk_write_kibps", &dw,
-              "dst_disk", &ddisk, "dst_disk_format", &ddfmt, "data_disk", &data, "dst_data_disk",
-              &ddata, "data_disk_format", &datafmt);
+  json_unpack(j, "{s?s,s?s,s?s,s?i,s?i,s?s,s?s,s?s,s?s,s?s}", "disk", &disk, "disk_format", &dfmt,
+              "disk_cache", &dcache, "disk_mib", &dmib, "disk_write_kibps", &dw, "dst_disk", &ddisk,
+              "dst_disk_format", &ddfmt, "data_disk", &data, "dst_data_disk", &ddata,
+              "data_disk_format", &datafmt);
   snprintf(li->dst_data_disk, sizeof li->dst_data_disk, "%s", ddata ? ddata : "");
   snprintf(li->data_disk_format, sizeof li->data_disk_format, "%s", datafmt ? datafmt : "");
   snprintf(li->dst_disk, sizeof li->dst_disk, "%s", ddisk ? ddisk : "");

@@ -41,10 +41,9 @@ int lab_find_guest(const char *given, char *out, size_t len);
  * defer), daemonized, in namespace netns (NULL: ours), with a TLS QMP
  * monitor on 127.0.0.1:tls_port when tls_port (o->qmp_tls_dir's
  * credentials); its pid, or -1 with err. */
-int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side,
-                   const char *accel, const char *guest, const char *uuid,
-                   const struct lab_disk *disk, const char *netns, int tls_port, char *err,
-                   size_t errlen);
+int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, const char *accel,
+                   const char *guest, const char *uuid, const struct lab_disk *disk,
+                   const char *netns, int tls_port, char *err, size_t errlen);
 /* A TCP port on 127.0.0.1 nobody listens on now; -1 if none. */
 int lab_free_port(void);
 
@@ -55,8 +54,8 @@ struct lab_disk {
   const char *cache;   /* "none" or "writeback" */
   /* the destination's: the same image (shared) or its own (disk_copy) */
   char dst_path[PATH_MAX];
-  const char *dst_format; /* NULL: the destination has no disk */
-  char data_path[PATH_MAX]; /* "drive1", "" without */
+  const char *dst_format;       /* NULL: the destination has no disk */
+  char data_path[PATH_MAX];     /* "drive1", "" without */
   char dst_data_path[PATH_MAX]; /* the destination's: data_path if shared */
   const char *data_format;
 };

@@ -112,20 +112,22 @@ int lab_disk_create(const struct qmig_lab_options *o, const char *dir, struct la
     snprintf(d->dst_data_path, sizeof d->dst_data_path, "%s/data-dst.qcow2", dir);
     for (int k = 0; k < (o->disk_copy ? 2 : 1); k++) {
       const char *p = k ? d->dst_data_path : d->data_path;
-      const char *mk[] = { "qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", "raw",
-                           p, NULL };
+      const char *mk[] = { "qemu-img", "create", "-q",  "-f", "qcow2", "-b",
+                           base,       "-F",     "raw", p,    NULL };
       unlink(p);
       if (run_argv(mk, why, sizeof why) < 0)
         return errbuf_setf(err, errlen, "create %s: %s", p, why);
     }
-    const char *wr[] = { "qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 1M", d->data_path,
-                         NULL };
+    const char *wr[] = {
+      "qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 1M 1M", d->data_path, NULL
+    };
     if (o->data_disk_mib < 2 || run_argv(wr, why, sizeof why) < 0)
       return errbuf_setf(err, errlen, "write into %s: %s", d->data_path,
                          o->data_disk_mib < 2 ? "the data disk needs 2 MiB at least" : why);
   }
   if (o->data_disk_copy && (!o->disk_copy || o->data_disk_top || !o->data_disk_mib))
-    return errbuf_setf(err, errlen, "a destination data disk of its own needs a non-shared disk "
+    return errbuf_setf(err, errlen,
+                       "a destination data disk of its own needs a non-shared disk "
                        "and a raw data disk");
   if (o->data_disk_copy) {
     snprintf(d->dst_data_path, sizeof d->dst_data_path, "%s/data-dst.raw", dir);

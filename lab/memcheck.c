@@ -28,32 +28,30 @@
 
 /* Validate the control page at the start of `region` and copy it to *ctl.
  * Returns 0, or -1 with the reason in detail. */
-static int mc_read_ctl(const void *region, size_t len, struct qg_ctl *ctl,
-                       char *detail, size_t detail_len)
+static int mc_read_ctl(const void *region, size_t len, struct qg_ctl *ctl, char *detail,
+                       size_t detail_len)
 {
   if (!region || len < QG_PAGE_SIZE) {
-    errbuf_setf(detail, detail_len,
-            "region is %zu bytes, smaller than the %u-byte control page", len,
-            QG_PAGE_SIZE);
+    errbuf_setf(detail, detail_len, "region is %zu bytes, smaller than the %u-byte control page",
+                len, QG_PAGE_SIZE);
     return -1;
   }
   memcpy(ctl, region, sizeof *ctl);
   if (ctl->magic != QG_CTL_MAGIC) {
     errbuf_setf(detail, detail_len,
-            "no control page magic at guest-physical 0x%x (found 0x%08" PRIx32
-            ", want 0x%08x): not the qmig test guest, or it has not booted",
-            QMIG_GUEST_BASE, ctl->magic, QG_CTL_MAGIC);
+                "no control page magic at guest-physical 0x%x (found 0x%08" PRIx32
+                ", want 0x%08x): not the qmig test guest, or it has not booted",
+                QMIG_GUEST_BASE, ctl->magic, QG_CTL_MAGIC);
     return -1;
   }
   if (ctl->version != QG_CTL_VERSION) {
     errbuf_setf(detail, detail_len, "control page version %" PRIu32 ", this checker knows %u",
-            ctl->version, QG_CTL_VERSION);
+                ctl->version, QG_CTL_VERSION);
     return -1;
   }
   if (ctl->npages == 0 || ctl->npages > QG_MAX_PAGES) {
-    errbuf_setf(detail, detail_len,
-            "control page says npages=%" PRIu32 " (must be 1..%u)", ctl->npages,
-            QG_MAX_PAGES);
+    errbuf_setf(detail, detail_len, "control page says npages=%" PRIu32 " (must be 1..%u)",
+                ctl->npages, QG_MAX_PAGES);
     return -1;
   }
   return 0;
@@ -65,41 +63,40 @@ static uint64_t mc_region_bytes(uint32_t npages)
 }
 
 /* Explain why page i does not hold generation `gen`. */
-static void mc_describe(const uint32_t *p, uint32_t i, uint32_t gen, uint32_t seed,
-                        char *detail, size_t detail_len)
+static void mc_describe(const uint32_t *p, uint32_t i, uint32_t gen, uint32_t seed, char *detail,
+                        size_t detail_len)
 {
   uint64_t gpa = QMIG_GUEST_BASE + (uint64_t)QG_PAGE_SIZE * (1 + (uint64_t)i);
   uint32_t w;
 
   if (qg_page_mismatch(p, 0, i, 0, seed) == QG_PAGE_WORDS) {
     errbuf_setf(detail, detail_len,
-            "data page %" PRIu32 " (guest-physical 0x%" PRIx64
-            ") is all zero (never written); expected generation %" PRIu32,
-            i, gpa, gen);
+                "data page %" PRIu32 " (guest-physical 0x%" PRIx64
+                ") is all zero (never written); expected generation %" PRIu32,
+                i, gpa, gen);
     return;
   }
   if (p[0] == QG_PAGE_MAGIC && p[3] == seed && p[2] != 0 &&
       qg_page_mismatch(p, 0, p[1], p[2], seed) == QG_PAGE_WORDS) {
     if (p[1] == i)
       errbuf_setf(detail, detail_len,
-              "data page %" PRIu32 " (guest-physical 0x%" PRIx64
-              ") is %s: it holds generation %" PRIu32 " where %" PRIu32
-              " was expected",
-              i, gpa, p[2] < gen ? "stale" : "newer than pos allows", p[2], gen);
+                  "data page %" PRIu32 " (guest-physical 0x%" PRIx64
+                  ") is %s: it holds generation %" PRIu32 " where %" PRIu32 " was expected",
+                  i, gpa, p[2] < gen ? "stale" : "newer than pos allows", p[2], gen);
     else
       errbuf_setf(detail, detail_len,
-              "data page %" PRIu32 " (guest-physical 0x%" PRIx64
-              ") holds the content of page %" PRIu32 " generation %" PRIu32
-              " (misplaced); expected its own generation %" PRIu32,
-              i, gpa, p[1], p[2], gen);
+                  "data page %" PRIu32 " (guest-physical 0x%" PRIx64
+                  ") holds the content of page %" PRIu32 " generation %" PRIu32
+                  " (misplaced); expected its own generation %" PRIu32,
+                  i, gpa, p[1], p[2], gen);
     return;
   }
   w = qg_page_mismatch(p, 0, i, gen, seed);
   errbuf_setf(detail, detail_len,
-          "data page %" PRIu32 " (guest-physical 0x%" PRIx64 "), generation %" PRIu32
-          ": corrupt word at byte offset 0x%" PRIx32 " in the page: found 0x%08" PRIx32
-          ", expected 0x%08" PRIx32,
-          i, gpa, gen, w * 4, p[w], qg_expected_word(i, gen, seed, w));
+              "data page %" PRIu32 " (guest-physical 0x%" PRIx64 "), generation %" PRIu32
+              ": corrupt word at byte offset 0x%" PRIx32 " in the page: found 0x%08" PRIx32
+              ", expected 0x%08" PRIx32,
+              i, gpa, gen, w * 4, p[w], qg_expected_word(i, gen, seed, w));
 }
 
 int mc_check(const void *region, size_t len, struct qmig_memcheck *r)
@@ -113,9 +110,9 @@ int mc_check(const void *region, size_t len, struct qmig_memcheck *r)
     return -1;
   if (len < mc_region_bytes(ctl.npages)) {
     errbuf_setf(r->detail, sizeof r->detail,
-            "region is %zu bytes but the control page says %" PRIu32
-            " data pages (%" PRIu64 " bytes with the control page)",
-            len, ctl.npages, mc_region_bytes(ctl.npages));
+                "region is %zu bytes but the control page says %" PRIu32 " data pages (%" PRIu64
+                " bytes with the control page)",
+                len, ctl.npages, mc_region_bytes(ctl.npages));
     return -1;
   }
   r->pos = ctl.pos;
@@ -128,9 +125,9 @@ int mc_check(const void *region, size_t len, struct qmig_memcheck *r)
   if (ctl.ready > 1 || (ctl.ready == 0 && ctl.pos > ctl.npages) ||
       (ctl.ready == 1 && ctl.pos < ctl.npages)) {
     errbuf_setf(r->detail, sizeof r->detail,
-            "control page inconsistent: ready=%" PRIu32 " with pos=%" PRIu32
-            " and npages=%" PRIu32,
-            ctl.ready, ctl.pos, ctl.npages);
+                "control page inconsistent: ready=%" PRIu32 " with pos=%" PRIu32
+                " and npages=%" PRIu32,
+                ctl.ready, ctl.pos, ctl.npages);
     r->pages_bad = 1; /* counted as a bad page: the control page */
     r->first_bad_page = UINT64_MAX;
   }
@@ -157,14 +154,13 @@ int mc_check(const void *region, size_t len, struct qmig_memcheck *r)
       r->first_bad_page = i;
       if (i == cur) {
         uint32_t w = qg_page_mismatch(p, k, i, full, ctl.seed);
-        errbuf_setf(r->detail, sizeof r->detail,
-                "data page %" PRIu32 " (being written at the stop, pos=%" PRIu32
-                ") is not a valid partial write: its first %" PRIu32
-                " words match generation %" PRIu32 ", then word %" PRIu32
-                " (byte offset 0x%" PRIx32 ") is 0x%08" PRIx32
-                " where generation %" PRIu32 " has 0x%08" PRIx32,
-                i, ctl.pos, k, full + 1, w, w * 4, p[w], full,
-                qg_expected_word(i, full, ctl.seed, w));
+        errbuf_setf(
+            r->detail, sizeof r->detail,
+            "data page %" PRIu32 " (being written at the stop, pos=%" PRIu32
+            ") is not a valid partial write: its first %" PRIu32 " words match generation %" PRIu32
+            ", then word %" PRIu32 " (byte offset 0x%" PRIx32 ") is 0x%08" PRIx32
+            " where generation %" PRIu32 " has 0x%08" PRIx32,
+            i, ctl.pos, k, full + 1, w, w * 4, p[w], full, qg_expected_word(i, full, ctl.seed, w));
       } else {
         mc_describe(p, i, gen, ctl.seed, r->detail, sizeof r->detail);
       }
@@ -175,31 +171,28 @@ int mc_check(const void *region, size_t len, struct qmig_memcheck *r)
 
   if (r->pages_bad == 0) {
     errbuf_setf(r->detail, sizeof r->detail,
-            "all %" PRIu32 " data pages match pos=%" PRIu32
-            " (generation %" PRIu32 " below page %" PRIu32 ", %" PRIu32
-            " from it)%s",
-            ctl.npages, ctl.pos, full + 1, cur, full,
-            r->excused ? "; the page being written was a valid partial write" : "");
+                "all %" PRIu32 " data pages match pos=%" PRIu32 " (generation %" PRIu32
+                " below page %" PRIu32 ", %" PRIu32 " from it)%s",
+                ctl.npages, ctl.pos, full + 1, cur, full,
+                r->excused ? "; the page being written was a valid partial write" : "");
     return 0;
   }
   if (r->pages_bad > 1) {
     size_t n = strlen(r->detail);
-    errbuf_setf(r->detail + n, sizeof r->detail - n, " (%" PRIu64 " bad in total)",
-            r->pages_bad);
+    errbuf_setf(r->detail + n, sizeof r->detail - n, " (%" PRIu64 " bad in total)", r->pages_bad);
   }
   return 1;
 }
 
 /* ---- qmig_verify_memory: dump a live guest with pmemsave ---- */
 
-static int mc_pmemsave(struct qmp_conn *c, uint64_t size, const char *path,
-                       char *err, size_t errlen)
+static int mc_pmemsave(struct qmp_conn *c, uint64_t size, const char *path, char *err,
+                       size_t errlen)
 {
-  if (qmp_cmd(c, NULL, MC_DUMP_TIMEOUT_MS(size), "pmemsave", "{s:I, s:I, s:s}",
-              "val", (json_int_t)QMIG_GUEST_BASE, "size", (json_int_t)size,
-              "filename", path) < 0) {
-    errbuf_setf(err, errlen, "memcheck: pmemsave of %" PRIu64 " bytes at 0x%x to %s: %s",
-            size, QMIG_GUEST_BASE, path, qmp_error(c));
+  if (qmp_cmd(c, NULL, MC_DUMP_TIMEOUT_MS(size), "pmemsave", "{s:I, s:I, s:s}", "val",
+              (json_int_t)QMIG_GUEST_BASE, "size", (json_int_t)size, "filename", path) < 0) {
+    errbuf_setf(err, errlen, "memcheck: pmemsave of %" PRIu64 " bytes at 0x%x to %s: %s", size,
+                QMIG_GUEST_BASE, path, qmp_error(c));
     return -1;
   }
   return 0;
@@ -222,9 +215,10 @@ static const void *mc_map(const char *path, uint64_t size, char *err, size_t err
     return NULL;
   }
   if ((uint64_t)st.st_size != size) {
-    errbuf_setf(err, errlen, "memcheck: %s is %lld bytes, expected %" PRIu64
-            " (guest RAM smaller than the region?)",
-            path, (long long)st.st_size, size);
+    errbuf_setf(err, errlen,
+                "memcheck: %s is %lld bytes, expected %" PRIu64
+                " (guest RAM smaller than the region?)",
+                path, (long long)st.st_size, size);
     close(fd);
     return NULL;
   }
@@ -237,15 +231,15 @@ static const void *mc_map(const char *path, uint64_t size, char *err, size_t err
   close(fd);
   if (p == MAP_FAILED) {
     errbuf_setf(err, errlen, "memcheck: mmap %s (%" PRIu64 " bytes): %s", path, size,
-            strerror(errno));
+                strerror(errno));
     return NULL;
   }
   madvise(p, (size_t)size, MADV_SEQUENTIAL);
   return p;
 }
 
-int qmig_verify_memory(const char *qmp_addr, const char *tmpdir,
-                       struct qmig_memcheck *r, char *err, size_t errlen)
+int qmig_verify_memory(const char *qmp_addr, const char *tmpdir, struct qmig_memcheck *r, char *err,
+                       size_t errlen)
 {
   /* dir is shorter so that the file names appended to it always fit */
   char absdir[PATH_MAX], dir[PATH_MAX - 32], ctl_path[PATH_MAX], dump_path[PATH_MAX];
@@ -272,7 +266,7 @@ int qmig_verify_memory(const char *qmp_addr, const char *tmpdir,
   if (snprintf(dir, sizeof dir, "%s/qmig-memcheck.XXXXXX", absdir) >= (int)sizeof dir ||
       !mkdtemp(dir)) {
     errbuf_setf(err, errlen, "memcheck: cannot create a directory in %s: %s", absdir,
-            strerror(errno));
+                strerror(errno));
     return -1;
   }
   snprintf(ctl_path, sizeof ctl_path, "%s/control.bin", dir);

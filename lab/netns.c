@@ -51,9 +51,8 @@ int lab_parse_rate(const char *s, uint64_t *bps)
     const char *unit;
     uint64_t mul; /* bit/s */
   } units[] = {
-    { "bit", 1 },          { "kbit", 1000 },       { "mbit", 1000000 },
-    { "gbit", 1000000000 }, { "bps", 8 },          { "kbps", 8000 },
-    { "mbps", 8000000 },   { "gbps", 8000000000 },
+    { "bit", 1 }, { "kbit", 1000 }, { "mbit", 1000000 }, { "gbit", 1000000000 },
+    { "bps", 8 }, { "kbps", 8000 }, { "mbps", 8000000 }, { "gbps", 8000000000 },
   };
   char *end;
   errno = 0;
@@ -133,20 +132,20 @@ int lab_net_up(struct lab_net *n, char *err, size_t errlen)
   const char *S = n->ns[0], *D = n->ns[1], *VS = n->veth[0], *VD = n->veth[1];
   const char *const add_s[] = { "ip", "netns", "add", S, NULL };
   const char *const add_d[] = { "ip", "netns", "add", D, NULL };
-  const char *const veth[] = { "ip", "link", "add", VS, "netns", S, "type", "veth",
-                               "peer", "name", VD, "netns", D, NULL };
+  const char *const veth[] = { "ip",   "link", "add",  VS, "netns", S, "type",
+                               "veth", "peer", "name", VD, "netns", D, NULL };
   const char *const lo_s[] = { "ip", "-n", S, "link", "set", "lo", "up", NULL };
   const char *const lo_d[] = { "ip", "-n", D, "link", "set", "lo", "up", NULL };
   const char *const ad_s[] = { "ip", "-n", S, "addr", "add", cidr[0], "dev", VS, NULL };
   const char *const ad_d[] = { "ip", "-n", D, "addr", "add", cidr[1], "dev", VD, NULL };
   const char *const up_s[] = { "ip", "-n", S, "link", "set", VS, "up", NULL };
   const char *const up_d[] = { "ip", "-n", D, "link", "set", VD, "up", NULL };
-  const char *const tc_s[] = { "tc", "-n", S, "qdisc", "add", "dev", VS, "root", "tbf",
-                               "rate", rate, "burst", burst, "latency", TBF_LATENCY, NULL };
-  const char *const tc_d[] = { "tc", "-n", D, "qdisc", "add", "dev", VD, "root", "tbf",
-                               "rate", rate, "burst", burst, "latency", TBF_LATENCY, NULL };
+  const char *const tc_s[] = { "tc",  "-n",   S,    "qdisc", "add", "dev",     VS,          "root",
+                               "tbf", "rate", rate, "burst", burst, "latency", TBF_LATENCY, NULL };
+  const char *const tc_d[] = { "tc",  "-n",   D,    "qdisc", "add", "dev",     VD,          "root",
+                               "tbf", "rate", rate, "burst", burst, "latency", TBF_LATENCY, NULL };
   const char *const *const cmds[] = { add_s, add_d, veth, lo_s, lo_d, ad_s,
-                                      ad_d, up_s, up_d, tc_s, tc_d };
+                                      ad_d,  up_s,  up_d, tc_s, tc_d };
   size_t ncmds = sizeof cmds / sizeof cmds[0] - (n->rate_bps ? 0 : 2);
 
   lab_net_down(n, NULL, 0); /* leftovers of a crashed lab in this directory */

@@ -12,8 +12,7 @@
 #include "common/errbuf.h"
 #include "lab/lab.h"
 
-static int one_of(const char *v, const char *const *choices, const char *bad, char *why,
-                  size_t len)
+static int one_of(const char *v, const char *const *choices, const char *bad, char *why, size_t len)
 {
   for (size_t i = 0; choices[i]; i++)
     if (!strcmp(v, choices[i]))
@@ -51,11 +50,18 @@ static int check_rate(const char *v, char *why, size_t len)
 }
 
 #define O(f) offsetof(struct qmig_lab_options, f)
-#define STR(k, f, ...) { .key = k, .type = OPT_CSTR, .off = O(f), __VA_ARGS__ }
-#define NUM(k, f, lo, hi, ...) { .key = k, .type = OPT_UINT, .off = O(f), .min = lo, .max = hi, \
-                                 __VA_ARGS__ }
-#define FLAG(k, f, ...) { .key = k, .type = OPT_BOOL, .off = O(f), .flags = OPT_F_FLAG | \
-                          __VA_ARGS__ }
+#define STR(k, f, ...)                                   \
+  {                                                      \
+    .key = k, .type = OPT_CSTR, .off = O(f), __VA_ARGS__ \
+  }
+#define NUM(k, f, lo, hi, ...)                                                 \
+  {                                                                            \
+    .key = k, .type = OPT_UINT, .off = O(f), .min = lo, .max = hi, __VA_ARGS__ \
+  }
+#define FLAG(k, f, ...)                                                        \
+  {                                                                            \
+    .key = k, .type = OPT_BOOL, .off = O(f), .flags = OPT_F_FLAG | __VA_ARGS__ \
+  }
 /* Help in the order `qmig lab --help` has always listed the options. */
 static const struct opt_row rows[] = {
   STR("dir", dir),

@@ -60,10 +60,9 @@ int lab_find_guest(const char *given, char *out, size_t len)
 }
 
 /* Start one QEMU daemonized; returns its pid (from the pidfile) or -1. */
-int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side,
-                      const char *accel, const char *guest, const char *uuid,
-                      const struct lab_disk *disk, const char *netns, int tls_port,
-                      char *err, size_t errlen)
+int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, const char *accel,
+                   const char *guest, const char *uuid, const struct lab_disk *disk,
+                   const char *netns, int tls_port, char *err, size_t errlen)
 {
   char mem[32], append[128], chardev[PATH_MAX + 64], qmp[PATH_MAX + 32], pidfile[PATH_MAX],
       logf[PATH_MAX], name[64], acc[32];
@@ -79,8 +78,7 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side,
            o->heartbeat_ms);
   if (disk) {
     size_t k = strlen(append);
-    snprintf(append + k, sizeof append - k, " disk=%u dwrite=%u", o->disk_mib,
-             o->disk_write_kibps);
+    snprintf(append + k, sizeof append - k, " disk=%u dwrite=%u", o->disk_mib, o->disk_write_kibps);
   }
   snprintf(chardev, sizeof chardev, "socket,id=ser0,path=%s/%s.serial,server=on,wait=off", dir, s);
   snprintf(qmp, sizeof qmp, "unix:%s/%s.qmp,server=on,wait=off", dir, s);
@@ -93,36 +91,58 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side,
   const char *argv[64];
   int n = 0;
   argv[n++] = o->qemu ? o->qemu : "qemu-system-x86_64";
-  argv[n++] = "-name"; argv[n++] = name;
-  argv[n++] = "-machine"; argv[n++] = "pc";
-  argv[n++] = "-accel"; argv[n++] = acc;
-  argv[n++] = "-m"; argv[n++] = mem;
-  argv[n++] = "-smp"; argv[n++] = "1";
+  argv[n++] = "-name";
+  argv[n++] = name;
+  argv[n++] = "-machine";
+  argv[n++] = "pc";
+  argv[n++] = "-accel";
+  argv[n++] = acc;
+  argv[n++] = "-m";
+  argv[n++] = mem;
+  argv[n++] = "-smp";
+  argv[n++] = "1";
   const char *cpu = side == 1 && o->dst_cpu ? o->dst_cpu : o->cpu;
   if (cpu) {
-    argv[n++] = "-cpu"; argv[n++] = cpu;
+    argv[n++] = "-cpu";
+    argv[n++] = cpu;
   }
-  argv[n++] = "-nodefaults"; argv[n++] = "-no-user-config";
-  argv[n++] = "-display"; argv[n++] = "none";
-  argv[n++] = "-uuid"; argv[n++] = uuid;
-  argv[n++] = "-kernel"; argv[n++] = guest;
-  argv[n++] = "-append"; argv[n++] = append;
-  argv[n++] = "-chardev"; argv[n++] = chardev;
-  argv[n++] = "-serial"; argv[n++] = "chardev:ser0";
-  argv[n++] = "-qmp"; argv[n++] = qmp;
-  argv[n++] = "-pidfile"; argv[n++] = pidfile;
+  argv[n++] = "-nodefaults";
+  argv[n++] = "-no-user-config";
+  argv[n++] = "-display";
+  argv[n++] = "none";
+  argv[n++] = "-uuid";
+  argv[n++] = uuid;
+  argv[n++] = "-kernel";
+  argv[n++] = guest;
+  argv[n++] = "-append";
+  argv[n++] = append;
+  argv[n++] = "-chardev";
+  argv[n++] = chardev;
+  argv[n++] = "-serial";
+  argv[n++] = "chardev:ser0";
+  argv[n++] = "-qmp";
+  argv[n++] = qmp;
+  argv[n++] = "-pidfile";
+  argv[n++] = pidfile;
   char tlsobj[PATH_MAX + 96], tlsdev[128];
   if (tls_port) {
     /* A second monitor: QEMU's TLS server (GnuTLS), which asks for and
      * verifies the client's certificate; the unix one stays for the
      * lab's own tools (verify-memory). */
-    snprintf(tlsobj, sizeof tlsobj, "tls-creds-x509,id=qmptls,dir=%s,endpoint=server,"
-             "verify-peer=on", o->qmp_tls_dir);
-    snprintf(tlsdev, sizeof tlsdev, "socket,id=qmptls0,host=127.0.0.1,port=%d,server=on,"
-             "wait=off,tls-creds=qmptls", tls_port);
-    argv[n++] = "-object"; argv[n++] = tlsobj;
-    argv[n++] = "-chardev"; argv[n++] = tlsdev;
-    argv[n++] = "-mon"; argv[n++] = "chardev=qmptls0,mode=control";
+    snprintf(tlsobj, sizeof tlsobj,
+             "tls-creds-x509,id=qmptls,dir=%s,endpoint=server,"
+             "verify-peer=on",
+             o->qmp_tls_dir);
+    snprintf(tlsdev, sizeof tlsdev,
+             "socket,id=qmptls0,host=127.0.0.1,port=%d,server=on,"
+             "wait=off,tls-creds=qmptls",
+             tls_port);
+    argv[n++] = "-object";
+    argv[n++] = tlsobj;
+    argv[n++] = "-chardev";
+    argv[n++] = tlsdev;
+    argv[n++] = "-mon";
+    argv[n++] = "chardev=qmptls0,mode=control";
   }
   char dump[PATH_MAX + 48];
   if (o->nic) {
@@ -130,9 +150,12 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side,
      * reaches nothing outside.  No option ROM: the guest boots with -kernel
      * and drives no NIC (QEMU itself sends the announcements' RARPs). */
     snprintf(dump, sizeof dump, "filter-dump,id=fd0,netdev=n0,file=%s/%s.pcap", dir, s);
-    argv[n++] = "-netdev"; argv[n++] = "user,id=n0,restrict=on";
-    argv[n++] = "-device"; argv[n++] = "e1000,netdev=n0,mac=52:54:00:71:6d:01,romfile=";
-    argv[n++] = "-object"; argv[n++] = dump;
+    argv[n++] = "-netdev";
+    argv[n++] = "user,id=n0,restrict=on";
+    argv[n++] = "-device";
+    argv[n++] = "e1000,netdev=n0,mac=52:54:00:71:6d:01,romfile=";
+    argv[n++] = "-object";
+    argv[n++] = dump;
   }
   char bd[2][2][PATH_MAX + 96], dev[2][64];
   /* -blockdev with explicit node names and formats ("drive0": the guest's
@@ -146,23 +169,29 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side,
     const char *fmt = k ? disk->data_format : side == 0 ? disk->format : disk->dst_format;
     if (!fmt || !path[0])
       continue;
-    snprintf(bd[k][0], sizeof bd[k][0], "driver=file,filename=%s,node-name=drive%d-file,"
-             "cache.direct=%s", path, k, strcmp(disk->cache, "none") ? "off" : "on");
-    snprintf(bd[k][1], sizeof bd[k][1], "driver=%s,file=drive%d-file,node-name=drive%d",
-             fmt, k, k);
+    snprintf(bd[k][0], sizeof bd[k][0],
+             "driver=file,filename=%s,node-name=drive%d-file,"
+             "cache.direct=%s",
+             path, k, strcmp(disk->cache, "none") ? "off" : "on");
+    snprintf(bd[k][1], sizeof bd[k][1], "driver=%s,file=drive%d-file,node-name=drive%d", fmt, k, k);
     snprintf(dev[k], sizeof dev[k], "ide-hd,drive=drive%d,bus=ide.0,unit=%d,id=disk%d", k, k, k);
-    argv[n++] = "-blockdev"; argv[n++] = bd[k][0];
-    argv[n++] = "-blockdev"; argv[n++] = bd[k][1];
-    argv[n++] = "-device"; argv[n++] = dev[k];
+    argv[n++] = "-blockdev";
+    argv[n++] = bd[k][0];
+    argv[n++] = "-blockdev";
+    argv[n++] = bd[k][1];
+    argv[n++] = "-device";
+    argv[n++] = dev[k];
   }
   /* seccomp: obsolete syscalls and resource control (scheduler, affinity)
    * denied.  elevateprivileges and spawn stay allowed: QEMU 7.2 applies the
    * filter before -daemonize, whose fork() and setsid() they would block
    * ("Bad system call"; checked).  The lab never uses exec: migration. */
-  argv[n++] = "-sandbox"; argv[n++] = "on,obsolete=deny,resourcecontrol=deny";
+  argv[n++] = "-sandbox";
+  argv[n++] = "on,obsolete=deny,resourcecontrol=deny";
   argv[n++] = "-daemonize";
   if (side == 1) {
-    argv[n++] = "-incoming"; argv[n++] = "defer";
+    argv[n++] = "-incoming";
+    argv[n++] = "defer";
   }
   argv[n] = NULL;
 
@@ -205,8 +234,7 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side,
       fclose(f);
       msg[strcspn(msg, "\n")] = '\0';
     }
-    return errf(err, errlen, "%s QEMU (%s) did not start: %s", s, accel,
-                msg[0] ? msg : "see log");
+    return errf(err, errlen, "%s QEMU (%s) did not start: %s", s, accel, msg[0] ? msg : "see log");
   }
   FILE *f = fopen(pidfile, "re");
   int qpid = 0;
@@ -233,4 +261,3 @@ int lab_free_port(void)
     close(fd);
   return port;
 }
-

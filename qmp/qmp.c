@@ -39,7 +39,7 @@ struct qmp_conn {
   size_t ev_cap, ev_head, ev_len;
   uint64_t ev_dropped;
   size_t err_cause; /* where the cause starts in err, after "<name>: " */
-  int timeout_ms;    /* QMP_TIMEOUT_DEFAULT stands for this (from connect) */
+  int timeout_ms;   /* QMP_TIMEOUT_DEFAULT stands for this (from connect) */
   char err[1024];
   char err_class[64];
 };
@@ -190,8 +190,7 @@ static int read_some(struct qmp_conn *c, const char *what)
 }
 
 /* Block until more bytes arrive or the deadline passes. */
-static int fill(struct qmp_conn *c, const struct qmp_deadline *d,
-                const char *what)
+static int fill(struct qmp_conn *c, const struct qmp_deadline *d, const char *what)
 {
   for (;;) {
     int r = qmp_io_wait(c->fd, POLLIN, d);
@@ -202,8 +201,7 @@ static int fill(struct qmp_conn *c, const struct qmp_deadline *d,
        * it and time out in turn, and a later reply could be mistaken for the
        * answer to a retry.  Breaking is the safe choice: the caller
        * reconnects and re-queries the state it needs. */
-      set_broken(c, "timed out after %d ms waiting for %s", d->timeout_ms,
-                 what);
+      set_broken(c, "timed out after %d ms waiting for %s", d->timeout_ms, what);
       return -1;
     }
     if (r < 0) {
@@ -253,13 +251,11 @@ static bool is_unix_socket(int fd)
 {
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
-  return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 &&
-         ss.ss_family == AF_UNIX;
+  return getsockname(fd, (struct sockaddr *)&ss, &len) == 0 && ss.ss_family == AF_UNIX;
 }
 
-static int execute(struct qmp_conn *c, const char *cmd, json_t *stolen_args,
-                   bool with_fd, int fd, json_t **ret,
-                   const struct qmp_deadline *d)
+static int execute(struct qmp_conn *c, const char *cmd, json_t *stolen_args, bool with_fd, int fd,
+                   json_t **ret, const struct qmp_deadline *d)
 {
   CLEANUP_JSON json_t *args = stolen_args;
   if (ret)
@@ -318,8 +314,7 @@ static int execute(struct qmp_conn *c, const char *cmd, json_t *stolen_args,
     const char *desc = json_string_value(json_object_get(e, "desc"));
     if (!c->broken)
       set_error(c, "%s: %s", cmd, desc ? desc : "(error without description)");
-    snprintf(c->err_class, sizeof c->err_class, "%s",
-             cls ? cls : "GenericError");
+    snprintf(c->err_class, sizeof c->err_class, "%s", cls ? cls : "GenericError");
     return -1;
   }
   if (ret)
@@ -327,24 +322,22 @@ static int execute(struct qmp_conn *c, const char *cmd, json_t *stolen_args,
   return 0;
 }
 
-int qmp_execute(struct qmp_conn *c, const char *cmd, json_t *args,
-                json_t **ret, int timeout_ms)
+int qmp_execute(struct qmp_conn *c, const char *cmd, json_t *args, json_t **ret, int timeout_ms)
 {
   struct qmp_deadline d;
   qmp_deadline_init(&d, timeout_ms == QMP_TIMEOUT_DEFAULT ? c->timeout_ms : timeout_ms);
   return execute(c, cmd, args, false, -1, ret, &d);
 }
 
-int qmp_execute_fd(struct qmp_conn *c, const char *cmd, json_t *args, int fd,
-                   json_t **ret, int timeout_ms)
+int qmp_execute_fd(struct qmp_conn *c, const char *cmd, json_t *args, int fd, json_t **ret,
+                   int timeout_ms)
 {
   struct qmp_deadline d;
   qmp_deadline_init(&d, timeout_ms == QMP_TIMEOUT_DEFAULT ? c->timeout_ms : timeout_ms);
   return execute(c, cmd, args, true, fd, ret, &d);
 }
 
-int qmp_cmd(struct qmp_conn *c, json_t **ret, int timeout_ms, const char *cmd,
-            const char *fmt, ...)
+int qmp_cmd(struct qmp_conn *c, json_t **ret, int timeout_ms, const char *cmd, const char *fmt, ...)
 {
   if (ret)
     *ret = NULL;
@@ -381,9 +374,9 @@ static int handshake(struct qmp_conn *c, const struct qmp_deadline *d)
   struct qmp_version *v = &c->version;
   const char *pkg = NULL;
   json_error_t err;
-  if (json_unpack_ex(g, &err, 0, "{s:{s:{s:{s:i, s:i, s:i}, s?s}}}", "QMP",
-                     "version", "qemu", "major", &v->major, "minor", &v->minor,
-                     "micro", &v->micro, "package", &pkg) < 0) {
+  if (json_unpack_ex(g, &err, 0, "{s:{s:{s:{s:i, s:i, s:i}, s?s}}}", "QMP", "version", "qemu",
+                     "major", &v->major, "minor", &v->minor, "micro", &v->micro, "package",
+                     &pkg) < 0) {
     set_broken(c, "bad greeting: %s", err.text);
     return -1;
   }
@@ -392,10 +385,8 @@ static int handshake(struct qmp_conn *c, const struct qmp_deadline *d)
 }
 
 /* Takes fd; `label` starts messages in errbuf ("source QMP unix:/x"). */
-static struct qmp_conn *open_conn(const char *name, int fd,
-                                  const struct qmp_deadline *d,
-                                  const char *label, char *errbuf,
-                                  size_t errlen)
+static struct qmp_conn *open_conn(const char *name, int fd, const struct qmp_deadline *d,
+                                  const char *label, char *errbuf, size_t errlen)
 {
   struct qmp_conn *c = calloc(1, sizeof *c);
   if (!c || !(c->name = strdup(name ? name : "qmp"))) {
@@ -423,12 +414,11 @@ fail:
   return NULL;
 }
 
-struct qmp_conn *qmp_connect(const char *name, const char *addr, int timeout_ms,
-                             char *errbuf, size_t errlen)
+struct qmp_conn *qmp_connect(const char *name, const char *addr, int timeout_ms, char *errbuf,
+                             size_t errlen)
 {
   char label[512], cause[256];
-  snprintf(label, sizeof label, "%s QMP %s", name ? name : "qmp",
-           addr ? addr : "(null)");
+  snprintf(label, sizeof label, "%s QMP %s", name ? name : "qmp", addr ? addr : "(null)");
   if (!addr) {
     if (errbuf && errlen)
       snprintf(errbuf, errlen, "%s: no address", label);
@@ -445,8 +435,7 @@ struct qmp_conn *qmp_connect(const char *name, const char *addr, int timeout_ms,
   return open_conn(name, fd, &d, label, errbuf, errlen);
 }
 
-struct qmp_conn *qmp_open_fd(const char *name, int fd, int timeout_ms,
-                             char *errbuf, size_t errlen)
+struct qmp_conn *qmp_open_fd(const char *name, int fd, int timeout_ms, char *errbuf, size_t errlen)
 {
   char label[256];
   snprintf(label, sizeof label, "%s QMP", name ? name : "qmp");
@@ -527,14 +516,20 @@ uint64_t qmp_events_dropped(const struct qmp_conn *c)
   return c ? c->ev_dropped : 0;
 }
 
-int qmp_fd(const struct qmp_conn *c) { return c ? c->fd : -1; }
+int qmp_fd(const struct qmp_conn *c)
+{
+  return c ? c->fd : -1;
+}
 
 const struct qmp_version *qmp_version(const struct qmp_conn *c)
 {
   return c ? &c->version : NULL;
 }
 
-const char *qmp_name(const struct qmp_conn *c) { return c ? c->name : ""; }
+const char *qmp_name(const struct qmp_conn *c)
+{
+  return c ? c->name : "";
+}
 
 const char *qmp_error(const struct qmp_conn *c)
 {
@@ -546,4 +541,7 @@ const char *qmp_error_class(const struct qmp_conn *c)
   return c ? c->err_class : "";
 }
 
-bool qmp_broken(const struct qmp_conn *c) { return !c || c->broken; }
+bool qmp_broken(const struct qmp_conn *c)
+{
+  return !c || c->broken;
+}

@@ -51,13 +51,12 @@ struct qmp_event {
  * failure returns NULL and, if errbuf is not NULL, writes a message naming
  * the address and the cause into it.
  * `name` labels messages (e.g. "source"); it is copied. */
-struct qmp_conn *qmp_connect(const char *name, const char *addr, int timeout_ms,
-                             char *errbuf, size_t errlen);
+struct qmp_conn *qmp_connect(const char *name, const char *addr, int timeout_ms, char *errbuf,
+                             size_t errlen);
 
 /* Same, over an already-connected stream socket (takes ownership of fd,
  * closes it on failure).  Used by tests with a socketpair. */
-struct qmp_conn *qmp_open_fd(const char *name, int fd, int timeout_ms,
-                             char *errbuf, size_t errlen);
+struct qmp_conn *qmp_open_fd(const char *name, int fd, int timeout_ms, char *errbuf, size_t errlen);
 
 void qmp_close(struct qmp_conn *c); /* accepts NULL; frees queued events */
 
@@ -67,13 +66,12 @@ void qmp_close(struct qmp_conn *c); /* accepts NULL; frees queued events */
  * if ret is not NULL.  Events that arrive meanwhile are queued.
  * Returns -1 on a QMP error reply (qmp_error_class() is set, the connection
  * stays usable) or on a transport error (qmp_broken() is true). */
-int qmp_execute(struct qmp_conn *c, const char *cmd, json_t *args,
-                json_t **ret, int timeout_ms);
+int qmp_execute(struct qmp_conn *c, const char *cmd, json_t *args, json_t **ret, int timeout_ms);
 
 /* As qmp_execute, and passes `fd` along with the command (SCM_RIGHTS), for
  * "getfd" and "add-fd".  Unix sockets only. */
-int qmp_execute_fd(struct qmp_conn *c, const char *cmd, json_t *args, int fd,
-                   json_t **ret, int timeout_ms);
+int qmp_execute_fd(struct qmp_conn *c, const char *cmd, json_t *args, int fd, json_t **ret,
+                   int timeout_ms);
 
 /* Read whatever input is available within timeout_ms (0 = don't block) and
  * queue the events in it.  Returns the number of queued events, or -1 when
@@ -90,13 +88,13 @@ uint64_t qmp_events_dropped(const struct qmp_conn *c);
 int qmp_fd(const struct qmp_conn *c); /* for poll(); readable = call qmp_pump */
 const struct qmp_version *qmp_version(const struct qmp_conn *c);
 const char *qmp_name(const struct qmp_conn *c);
-int qmp_timeout(const struct qmp_conn *c); /* the default, ms (-1 = none) */
+int qmp_timeout(const struct qmp_conn *c);             /* the default, ms (-1 = none) */
 const char *qmp_error(const struct qmp_conn *c);       /* last message */
 const char *qmp_error_class(const struct qmp_conn *c); /* "" unless QMP error */
 bool qmp_broken(const struct qmp_conn *c);
 
 /* Convenience: json_pack() the args and execute; `fmt` NULL means no args. */
-int qmp_cmd(struct qmp_conn *c, json_t **ret, int timeout_ms, const char *cmd,
-            const char *fmt, ...);
+int qmp_cmd(struct qmp_conn *c, json_t **ret, int timeout_ms, const char *cmd, const char *fmt,
+            ...);
 
 #endif

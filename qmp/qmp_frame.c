@@ -60,7 +60,10 @@ char *qmp_frame_space(struct qmp_frame *f, size_t *avail)
   return f->buf + f->len;
 }
 
-void qmp_frame_commit(struct qmp_frame *f, size_t n) { f->len += n; }
+void qmp_frame_commit(struct qmp_frame *f, size_t n)
+{
+  f->len += n;
+}
 
 static bool is_ws(unsigned char ch)
 {
@@ -110,8 +113,7 @@ int qmp_frame_next(struct qmp_frame *f, json_t **out, char *why, size_t whylen)
       json_error_t err;
       *out = json_loadb(p, n, 0, &err);
       if (!*out) {
-        snprintf(why, whylen, "%s (byte %d of a %zu-byte message)", err.text,
-                 err.position, n);
+        snprintf(why, whylen, "%s (byte %d of a %zu-byte message)", err.text, err.position, n);
         return QMP_FRAME_MALFORMED;
       }
       return QMP_FRAME_VALUE;

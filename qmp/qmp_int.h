@@ -21,8 +21,14 @@
 #define QMP_INTERNAL __attribute__((visibility("hidden")))
 
 /* Locals that own memory: released when they go out of scope. */
-static inline void qmp_freep(void *p) { free(*(void **)p); }
-static inline void qmp_json_decrefp(json_t **p) { json_decref(*p); }
+static inline void qmp_freep(void *p)
+{
+  free(*(void **)p);
+}
+static inline void qmp_json_decrefp(json_t **p)
+{
+  json_decref(*p);
+}
 #define CLEANUP_FREE __attribute__((cleanup(qmp_freep)))
 #define CLEANUP_JSON __attribute__((cleanup(qmp_json_decrefp)))
 
@@ -41,15 +47,14 @@ QMP_INTERNAL int qmp_deadline_left_ms(const struct qmp_deadline *d);
 /* Wait until fd is ready for `events`.  Returns 1 ready (or error/hangup
  * pending: the next I/O call reports it), 0 when the deadline passed,
  * -errno if poll() failed.  An expired deadline still polls once. */
-QMP_INTERNAL int qmp_io_wait(int fd, short events,
-                             const struct qmp_deadline *d);
+QMP_INTERNAL int qmp_io_wait(int fd, short events, const struct qmp_deadline *d);
 
 /* Open a non-blocking, close-on-exec stream socket to "unix:PATH" or
  * "tcp:HOST:PORT" ("tcp:[::1]:4444" for IPv6 literals).  Returns the fd, or
  * -1 with the cause ("connect: Connection refused") in `cause`.
  * getaddrinfo() itself cannot be interrupted by the deadline. */
-QMP_INTERNAL int qmp_io_connect(const char *addr, const struct qmp_deadline *d,
-                                char *cause, size_t causelen);
+QMP_INTERNAL int qmp_io_connect(const char *addr, const struct qmp_deadline *d, char *cause,
+                                size_t causelen);
 
 /* Send all of buf on a non-blocking socket; if pass_fd >= 0 it travels with
  * the first byte as SCM_RIGHTS.  Handles partial writes and EINTR; never
@@ -85,8 +90,7 @@ QMP_INTERNAL void qmp_frame_commit(struct qmp_frame *f, size_t n);
 
 /* Take the next complete JSON value out of the buffer (see the enum).  On
  * MALFORMED, `why` says what was wrong. */
-QMP_INTERNAL int qmp_frame_next(struct qmp_frame *f, json_t **out, char *why,
-                                size_t whylen);
+QMP_INTERNAL int qmp_frame_next(struct qmp_frame *f, json_t **out, char *why, size_t whylen);
 QMP_INTERNAL void qmp_frame_free(struct qmp_frame *f);
 
 #endif

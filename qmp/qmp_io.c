@@ -25,8 +25,7 @@ static int64_t now_mono_ns(void)
 void qmp_deadline_init(struct qmp_deadline *d, int timeout_ms)
 {
   d->timeout_ms = timeout_ms;
-  d->end_mono_ns = timeout_ms < 0 ? -1
-                                   : now_mono_ns() + (int64_t)timeout_ms * 1000000;
+  d->end_mono_ns = timeout_ms < 0 ? -1 : now_mono_ns() + (int64_t)timeout_ms * 1000000;
 }
 
 int qmp_deadline_left_ms(const struct qmp_deadline *d)
@@ -58,8 +57,7 @@ int qmp_io_wait(int fd, short events, const struct qmp_deadline *d)
 
 /* Connect one socket; returns the fd or -1 with `cause` set. */
 static int connect_sa(int family, const struct sockaddr *sa, socklen_t salen,
-                      const struct qmp_deadline *d, char *cause,
-                      size_t causelen)
+                      const struct qmp_deadline *d, char *cause, size_t causelen)
 {
   int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -77,8 +75,7 @@ static int connect_sa(int family, const struct sockaddr *sa, socklen_t salen,
   if (r < 0) {
     r = qmp_io_wait(fd, POLLOUT, d);
     if (r == 0) {
-      snprintf(cause, causelen, "connect: timed out after %d ms",
-               d->timeout_ms);
+      snprintf(cause, causelen, "connect: timed out after %d ms", d->timeout_ms);
       goto fail;
     }
     if (r < 0) {
@@ -105,8 +102,8 @@ fail:
   return -1;
 }
 
-static int connect_unix(const char *path, const struct qmp_deadline *d,
-                        char *cause, size_t causelen)
+static int connect_unix(const char *path, const struct qmp_deadline *d, char *cause,
+                        size_t causelen)
 {
   struct sockaddr_un sun = { .sun_family = AF_UNIX };
   size_t n = strlen(path);
@@ -115,17 +112,15 @@ static int connect_unix(const char *path, const struct qmp_deadline *d,
     return -1;
   }
   if (n >= sizeof sun.sun_path) {
-    snprintf(cause, causelen, "socket path longer than %zu bytes",
-             sizeof sun.sun_path - 1);
+    snprintf(cause, causelen, "socket path longer than %zu bytes", sizeof sun.sun_path - 1);
     return -1;
   }
   memcpy(sun.sun_path, path, n + 1);
-  return connect_sa(AF_UNIX, (const struct sockaddr *)&sun, sizeof sun, d,
-                    cause, causelen);
+  return connect_sa(AF_UNIX, (const struct sockaddr *)&sun, sizeof sun, d, cause, causelen);
 }
 
-static int connect_tcp(const char *hostport, const struct qmp_deadline *d,
-                       char *cause, size_t causelen)
+static int connect_tcp(const char *hostport, const struct qmp_deadline *d, char *cause,
+                       size_t causelen)
 {
   CLEANUP_FREE char *host = strdup(hostport);
   if (!host) {
@@ -148,8 +143,7 @@ static int connect_tcp(const char *hostport, const struct qmp_deadline *d,
 
   /* No AI_ADDRCONFIG: it hides 127.0.0.1/::1 on hosts whose only
    * addresses are loopback ones, a common place to reach QMP. */
-  struct addrinfo hints = { .ai_family = AF_UNSPEC,
-                            .ai_socktype = SOCK_STREAM };
+  struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
   struct addrinfo *res = NULL;
   int r = getaddrinfo(h, port, &hints, &res);
   if (r != 0) {
@@ -160,8 +154,7 @@ static int connect_tcp(const char *hostport, const struct qmp_deadline *d,
   int fd = -1;
   snprintf(cause, causelen, "getaddrinfo: no address");
   for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-    fd = connect_sa(ai->ai_family, ai->ai_addr, ai->ai_addrlen, d, cause,
-                    causelen);
+    fd = connect_sa(ai->ai_family, ai->ai_addr, ai->ai_addrlen, d, cause, causelen);
     if (fd < 0 && qmp_deadline_left_ms(d) == 0)
       break;
   }
@@ -169,20 +162,17 @@ static int connect_tcp(const char *hostport, const struct qmp_deadline *d,
   return fd;
 }
 
-int qmp_io_connect(const char *addr, const struct qmp_deadline *d, char *cause,
-                   size_t causelen)
+int qmp_io_connect(const char *addr, const struct qmp_deadline *d, char *cause, size_t causelen)
 {
   if (strncmp(addr, "unix:", 5) == 0)
     return connect_unix(addr + 5, d, cause, causelen);
   if (strncmp(addr, "tcp:", 4) == 0)
     return connect_tcp(addr + 4, d, cause, causelen);
-  snprintf(cause, causelen,
-           "unsupported address (expected unix:PATH or tcp:HOST:PORT)");
+  snprintf(cause, causelen, "unsupported address (expected unix:PATH or tcp:HOST:PORT)");
   return -1;
 }
 
-int qmp_io_send(int fd, const char *buf, size_t len, int pass_fd,
-                const struct qmp_deadline *d)
+int qmp_io_send(int fd, const char *buf, size_t len, int pass_fd, const struct qmp_deadline *d)
 {
   size_t off = 0;
   bool fd_sent = pass_fd < 0;

@@ -58,15 +58,16 @@ static int parse_one(json_t *b, struct stg_disk *d, char *err, size_t errlen)
   return 0;
 }
 
-int stg_inventory(json_t *query_block, struct stg_disk *disks, size_t max, size_t *n,
-                  char *err, size_t errlen)
+int stg_inventory(json_t *query_block, struct stg_disk *disks, size_t max, size_t *n, char *err,
+                  size_t errlen)
 {
   size_t i;
   json_t *b;
   *n = 0;
   if (!json_is_array(query_block))
     return errbuf_setf(err, errlen, "query-block did not return a list"), -1;
-  json_array_foreach(query_block, i, b) {
+  json_array_foreach(query_block, i, b)
+  {
     struct stg_disk d;
     int r = parse_one(b, &d, err, errlen);
     if (r < 0)

@@ -92,7 +92,7 @@ static int serve_file(struct stg_src *s, const char *file, const char *format, c
   int logfd = log_open(logpath, sizeof logpath);
   if (logfd < 0) {
     errbuf_setf(err, errlen, "%s: temporary file for qemu-nbd's messages: %s", s->what,
-         strerror(errno));
+                strerror(errno));
     return -1;
   }
   /* sh only sets the environment and the redirection and execs: qemu-nbd
@@ -102,11 +102,16 @@ static int serve_file(struct stg_src *s, const char *file, const char *format, c
    * and zeroes new pages.  Keeping such buffers on the heap made 4 MiB reads
    * 6-7x faster (230 -> 1600 MiB/s measured, raw and qcow2). */
   char *argv[] = {
-    "sh", "-c",
+    "sh",
+    "-c",
     "GLIBC_TUNABLES=\"${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.mmap_threshold=33554432"
     ":glibc.malloc.trim_threshold=536870912\"; export GLIBC_TUNABLES; "
     "exec qemu-nbd --read-only --format=\"$1\" -- \"$2\" 2>\"$3\"",
-    "qemu-nbd", (char *)format, qpath, logpath, NULL,
+    "qemu-nbd",
+    (char *)format,
+    qpath,
+    logpath,
+    NULL,
   };
   int rc = nbd_connect_systemd_socket_activation(s->nbd, argv);
   unlink(logpath); /* the child has it open by now, or has exited */
@@ -117,7 +122,7 @@ static int serve_file(struct stg_src *s, const char *file, const char *format, c
     s->nbd = NULL;
     log_tail(logfd, why, sizeof why);
     errbuf_setf(err, errlen, "%s: qemu-nbd (--format=%s) could not serve it: %s", s->what, format,
-         why[0] ? why : nbderr);
+                why[0] ? why : nbderr);
   }
   close(logfd);
   return rc;
@@ -137,8 +142,10 @@ int stg_src_open(struct stg_src *s, const char *role, const char *spec, const ch
   errbuf_setf(s->what, sizeof s->what, "%s %s", role, spec);
   uri = stg_is_uri(spec);
   if (uri && format && strcmp(format, "raw")) {
-    errbuf_setf(err, errlen, "%s: an NBD export is read as the guest sees it; format '%s' does "
-         "not apply (give none, or raw)", s->what, format);
+    errbuf_setf(err, errlen,
+                "%s: an NBD export is read as the guest sees it; format '%s' does "
+                "not apply (give none, or raw)",
+                s->what, format);
     return -1;
   }
   if (!uri && !format) {

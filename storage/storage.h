@@ -17,11 +17,11 @@ struct nbd_handle;
 
 struct stg_src {
   struct nbd_handle *nbd;
-  char what[300];       /* "source disk.qcow2", for messages */
-  uint64_t size;        /* virtual size in bytes */
-  uint64_t max_read;    /* largest read the server takes; 0 = unknown */
-  bool zero_info;       /* server answers base:allocation; false after any
-                           block-status failure (then everything is read) */
+  char what[300];    /* "source disk.qcow2", for messages */
+  uint64_t size;     /* virtual size in bytes */
+  uint64_t max_read; /* largest read the server takes; 0 = unknown */
+  bool zero_info;    /* server answers base:allocation; false after any
+                        block-status failure (then everything is read) */
   /* One cached run of extents with the same zero-ness: [run_start, run_end). */
   uint64_t run_start, run_end;
   bool run_zero;
@@ -48,21 +48,21 @@ uint64_t stg_zero_until(struct stg_src *s, uint64_t off);
 /* ---- inventory.c: a QEMU's disks (from its query-block reply) ---- */
 typedef struct json_t json_t;
 struct stg_disk {
-  char name[128];      /* drive id, or the root node-name of a -blockdev disk */
-  char node[128];      /* root node-name (block-export-add wants this) */
-  char qdev[256];      /* the device it is attached to */
-  char format[16];     /* driver of the root node: qcow2, raw, ... */
-  char file[1024];     /* image file or device */
-  uint64_t size;       /* virtual size in bytes */
+  char name[128];  /* drive id, or the root node-name of a -blockdev disk */
+  char node[128];  /* root node-name (block-export-add wants this) */
+  char qdev[256];  /* the device it is attached to */
+  char format[16]; /* driver of the root node: qcow2, raw, ... */
+  char file[1024]; /* image file or device */
+  uint64_t size;   /* virtual size in bytes */
   bool read_only, removable;
-  unsigned backing_depth;    /* length of the backing chain below it */
-  char backing[1024];        /* first backing image, "" without one */
+  unsigned backing_depth; /* length of the backing chain below it */
+  char backing[1024];     /* first backing image, "" without one */
   char backing_format[16];
 };
 /* Parse query-block's return into at most max disks (drives without a
  * medium are skipped).  0, or -1 with a message in err. */
-int stg_inventory(json_t *query_block, struct stg_disk *disks, size_t max, size_t *n,
-                  char *err, size_t errlen);
+int stg_inventory(json_t *query_block, struct stg_disk *disks, size_t max, size_t *n, char *err,
+                  size_t errlen);
 const struct stg_disk *stg_find(const struct stg_disk *disks, size_t n, const char *name);
 
 #endif

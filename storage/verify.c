@@ -30,8 +30,8 @@
 #define VD_BLOCK 4096u      /* granularity of the byte-by-byte narrowing */
 #define VD_DEPTH 4          /* chunks in flight on each connection */
 #define VD_IDLE_MS 60000    /* a server silent this long has failed */
-#define VD_NRANGES (sizeof ((struct qmig_diskdiff *)0)->ranges / \
-                    sizeof ((struct qmig_diskdiff *)0)->ranges[0])
+#define VD_NRANGES \
+  (sizeof((struct qmig_diskdiff *)0)->ranges / sizeof((struct qmig_diskdiff *)0)->ranges[0])
 
 struct vd_slot {
   uint64_t off;
@@ -45,11 +45,11 @@ struct vd {
   struct qmig_diskdiff *r;
   size_t chunk;
   struct vd_slot slot[VD_DEPTH];
-  unsigned head, nbusy;   /* oldest slot in use, slots in use */
-  uint64_t next;          /* offset of the next chunk to issue */
-  uint64_t skipped;       /* bytes zero on both sides, not read */
-  double hash_s;          /* spent in SHA-256 */
-  bool open;              /* a range of differing blocks is open... */
+  unsigned head, nbusy;                        /* oldest slot in use, slots in use */
+  uint64_t next;                               /* offset of the next chunk to issue */
+  uint64_t skipped;                            /* bytes zero on both sides, not read */
+  double hash_s;                               /* spent in SHA-256 */
+  bool open;                                   /* a range of differing blocks is open... */
   uint64_t open_start, open_end, open_blk_end; /* ...its bytes, its last block's end */
 };
 
@@ -79,8 +79,8 @@ static void range_close(struct vd *v)
 
 /* Block [b, b + len) differs; a run of adjacent differing blocks is one
  * range, trimmed to its first and last differing byte. */
-static void block_differs(struct vd *v, uint64_t b, const unsigned char *x,
-                          const unsigned char *y, size_t len)
+static void block_differs(struct vd *v, uint64_t b, const unsigned char *x, const unsigned char *y,
+                          size_t len)
 {
   size_t first = len, last = 0, n = 0;
 
@@ -166,11 +166,11 @@ static int issue(struct vd *v, char *err, size_t errlen)
     s->off = v->next;
     s->len = (size_t)len;
     for (int k = 0; k < 2; k++) {
-      s->cookie[k] = nbd_aio_pread(v->side[k].nbd, s->buf[k], s->len, s->off,
-                                   NBD_NULL_COMPLETION, 0);
+      s->cookie[k] =
+          nbd_aio_pread(v->side[k].nbd, s->buf[k], s->len, s->off, NBD_NULL_COMPLETION, 0);
       if (s->cookie[k] < 0) {
         errbuf_setf(err, errlen, "%s: read of %zu bytes at %" PRIu64 ": %s", v->side[k].what,
-             s->len, s->off, nbd_get_error());
+                    s->len, s->off, nbd_get_error());
         return -1;
       }
     }
@@ -233,7 +233,7 @@ static int retire(struct vd *v, char *err, size_t errlen)
       int rc = nbd_aio_command_completed(v->side[k].nbd, (uint64_t)s->cookie[k]);
       if (rc < 0) {
         errbuf_setf(err, errlen, "%s: read of %zu bytes at %" PRIu64 ": %s", v->side[k].what,
-             s->len, s->off, nbd_get_error());
+                    s->len, s->off, nbd_get_error());
         return -1;
       }
       if (rc == 1)
@@ -284,24 +284,25 @@ static void describe(struct vd *v, int rc)
 
   if (rc == 1 && r->size_src != r->size_dst) {
     errbuf_setf(r->detail, sizeof r->detail,
-         "sizes differ: source %" PRIu64 " bytes, destination %" PRIu64 " bytes; contents "
-         "not compared", r->size_src, r->size_dst);
+                "sizes differ: source %" PRIu64 " bytes, destination %" PRIu64 " bytes; contents "
+                "not compared",
+                r->size_src, r->size_dst);
   } else if (rc == 1) {
     errbuf_setf(r->detail, sizeof r->detail,
-         "%" PRIu64 " of %" PRIu64 " bytes differ in %u range%s, the first at offset %" PRIu64
-         " (%" PRIu64 " bytes)", r->bytes_differing, r->bytes_compared, r->nranges,
-         r->nranges == 1 ? "" : "s", r->ranges[0].offset, r->ranges[0].length);
+                "%" PRIu64 " of %" PRIu64
+                " bytes differ in %u range%s, the first at offset %" PRIu64 " (%" PRIu64 " bytes)",
+                r->bytes_differing, r->bytes_compared, r->nranges, r->nranges == 1 ? "" : "s",
+                r->ranges[0].offset, r->ranges[0].length);
   } else {
     errbuf_setf(r->detail, sizeof r->detail,
-         "identical: %" PRIu64 " bytes compared (%" PRIu64 " zero on both sides, not read); "
-         "%.3f s, %.3f s of it hashing", r->bytes_compared, v->skipped, r->seconds,
-         v->hash_s);
+                "identical: %" PRIu64 " bytes compared (%" PRIu64 " zero on both sides, not read); "
+                "%.3f s, %.3f s of it hashing",
+                r->bytes_compared, v->skipped, r->seconds, v->hash_s);
   }
 }
 
 int qmig_verify_disks(const char *src, const char *src_format, const char *dst,
-                      const char *dst_format, struct qmig_diskdiff *r, char *err,
-                      size_t errlen)
+                      const char *dst_format, struct qmig_diskdiff *r, char *err, size_t errlen)
 {
   struct vd v;
   double t0 = mono_s();

@@ -151,9 +151,10 @@ static int resume(const char *qmp_addr, char *err, size_t errlen)
 
 /* ---- restarting the emptied side ---- */
 
-struct template {
-  char *buf;             /* the lab destination's /proc/PID/cmdline */
-  char *argv[MAX_ARGS];  /* into buf */
+struct template
+{
+  char *buf;            /* the lab destination's /proc/PID/cmdline */
+  char *argv[MAX_ARGS]; /* into buf */
   int argc;
 };
 
@@ -393,8 +394,9 @@ int main(int argc, char **argv)
   long rss0 = rss_kib();
   printf("soak: %u rounds in %s; start: %d fds, RSS %ld KiB\n", rounds, dir, fds0, rss0);
 
-  struct qmig_lab_options o = { .dir = dir, .accel = "tcg", .mem_mib = 64, .fill_mib = 32,
-                                .dirty_mibps = 4 };
+  struct qmig_lab_options o = {
+    .dir = dir, .accel = "tcg", .mem_mib = 64, .fill_mib = 32, .dirty_mibps = 4
+  };
   double t0 = now_s();
   struct template t = { 0 };
   int failed = 0;
@@ -424,8 +426,7 @@ int main(int argc, char **argv)
       break;
     }
     if (round_once(dir, &t, side, &secs, &pause_ms, err, sizeof err) < 0) {
-      printf("soak: round %u (%s -> %s) FAILED: %s\n", r, side_name[side], side_name[!side],
-             err);
+      printf("soak: round %u (%s -> %s) FAILED: %s\n", r, side_name[side], side_name[!side], err);
       failed = 1;
       break;
     }
@@ -438,7 +439,8 @@ int main(int argc, char **argv)
     }
     if (r % 10 == 0 || r == warm || r == rounds)
       printf("soak: round %u/%u ok (%.1f s migration, pause %.0f ms): %d fds, RSS %ld KiB, "
-             "%.0f s so far\n", r, rounds, secs, pause_ms, count_fds(), rss_kib(), now_s() - t0);
+             "%.0f s so far\n",
+             r, rounds, secs, pause_ms, count_fds(), rss_kib(), now_s() - t0);
   }
   if (qmig_lab_stop(dir, err, sizeof err) < 0) {
     printf("soak: lab stop: %s\n", err);
@@ -455,15 +457,15 @@ int main(int argc, char **argv)
   int fds1 = count_fds();
   long rss1 = rss_kib();
   printf("soak: end: %d fds (start %d, after warm-up %d), RSS %ld KiB (start %ld, after "
-         "warm-up %ld), %.0f s, slowest migration %.1f s\n", fds1, fds0, fds_warm, rss1, rss0,
-         rss_warm, now_s() - t0, slowest);
+         "warm-up %ld), %.0f s, slowest migration %.1f s\n",
+         fds1, fds0, fds_warm, rss1, rss0, rss_warm, now_s() - t0, slowest);
   if (!failed && fds_warm >= 0 && fds1 > fds_warm) {
     printf("soak: FAILED: file descriptors grew from %d to %d\n", fds_warm, fds1);
     failed = 1;
   }
   if (!failed && rss_warm >= 0 && rss1 - rss_warm > rss_bound) {
-    printf("soak: FAILED: RSS grew by %ld KiB after the warm-up (bound %ld KiB)\n",
-           rss1 - rss_warm, rss_bound);
+    printf("soak: FAILED: RSS grew by %ld KiB after the warm-up (bound %ld KiB)\n", rss1 - rss_warm,
+           rss_bound);
     failed = 1;
   }
   printf("soak: %s\n", failed ? "FAILED" : "passed");

@@ -35,8 +35,8 @@ static int parse(const uint8_t magic[4], const char *what, const uint8_t *b, siz
     return -1;
   }
   if (memcmp(b, magic, 4) != 0) {
-    errbuf_setf(err, errlen, "not a qmig %s (bad magic %02x%02x%02x%02x)", what, b[0], b[1],
-                b[2], b[3]);
+    errbuf_setf(err, errlen, "not a qmig %s (bad magic %02x%02x%02x%02x)", what, b[0], b[1], b[2],
+                b[3]);
     return -1;
   }
   if (b[4] != TP_HELLO_VERSION) {

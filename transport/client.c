@@ -37,13 +37,13 @@ struct tp_conn *tp_channel_open(const char *hostport, struct tp_tls *tls, const 
 }
 
 struct tp_conn *tp_session_open(const char *hostport, struct tp_tls *tls, const char *label,
-                                struct tp_session_info *si, uint8_t key[TP_KEY_LEN],
-                                int timeout_ms, char *err, size_t errlen)
+                                struct tp_session_info *si, uint8_t key[TP_KEY_LEN], int timeout_ms,
+                                char *err, size_t errlen)
 {
   char msg[TP_REPLY_MAX_MSG + 1], why[256];
   struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = TP_K_CONTROL };
-  struct tp_conn *c = tp_channel_open(hostport, tls, label, &h, NULL, msg, sizeof msg,
-                                      timeout_ms, err, errlen);
+  struct tp_conn *c =
+      tp_channel_open(hostport, tls, label, &h, NULL, msg, sizeof msg, timeout_ms, err, errlen);
   if (!c)
     return NULL;
   if (tp_session_parse(msg, strlen(msg), si, why, sizeof why) < 0) {

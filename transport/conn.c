@@ -128,9 +128,9 @@ static int tls_handshake(struct tp_conn *c, int64_t deadline)
     int e = SSL_get_error(c->ssl, r);
     if (e != SSL_ERROR_WANT_READ)
       return tls_fail(c, "TLS handshake failed");
-    if (fr < 0 ||
-        fill_rbio(c, deadline, "the peer closed the connection during the TLS handshake "
-                               "(it refused our credentials, or does not speak TLS)") < 0)
+    if (fr < 0 || fill_rbio(c, deadline,
+                            "the peer closed the connection during the TLS handshake "
+                            "(it refused our credentials, or does not speak TLS)") < 0)
       return -1;
   }
 }
@@ -171,8 +171,7 @@ const struct tp_ops tp_tls_ops = { "tls", tls_handshake, tls_write_all, tls_read
 
 /* ---- the object ---- */
 
-struct tp_conn *tp_conn_new(int fd, struct tp_tls *tls, const char *peer_host,
-                            const char *label)
+struct tp_conn *tp_conn_new(int fd, struct tp_tls *tls, const char *peer_host, const char *label)
 {
   struct tp_conn *c = calloc(1, sizeof *c);
   if (!c) {
@@ -238,16 +237,31 @@ void tp_conn_close(struct tp_conn *c, int timeout_ms)
   shutdown(c->fd, SHUT_WR);
 }
 
-const char *tp_conn_error(const struct tp_conn *c) { return c->err; }
-const char *tp_conn_label(const struct tp_conn *c) { return c->label; }
-void tp_conn_split_last_byte(struct tp_conn *c, bool on) { c->split_last = on; }
+const char *tp_conn_error(const struct tp_conn *c)
+{
+  return c->err;
+}
+const char *tp_conn_label(const struct tp_conn *c)
+{
+  return c->label;
+}
+void tp_conn_split_last_byte(struct tp_conn *c, bool on)
+{
+  c->split_last = on;
+}
 
 void tp_conn_set_label(struct tp_conn *c, const char *label)
 {
   snprintf(c->label, sizeof c->label, "%s", label);
 }
-int tp_conn_fd(const struct tp_conn *c) { return c->fd; }
-bool tp_conn_is_tls(const struct tp_conn *c) { return c->ssl != NULL; }
+int tp_conn_fd(const struct tp_conn *c)
+{
+  return c->fd;
+}
+bool tp_conn_is_tls(const struct tp_conn *c)
+{
+  return c->ssl != NULL;
+}
 
 int tp_peek_tls(int fd, int timeout_ms)
 {
@@ -309,8 +323,8 @@ static int answer_challenge(struct tp_conn *c, const struct tp_hello *h, const u
   return tp_conn_write_all(c, b, sizeof b, timeout_ms);
 }
 
-int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, const uint8_t *key,
-                      char *msg, size_t msglen, int timeout_ms)
+int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, const uint8_t *key, char *msg,
+                      size_t msglen, int timeout_ms)
 {
   uint8_t b[TP_HELLO_LEN], hdr[TP_REPLY_HDR];
   char text[TP_REPLY_MAX_MSG + 1], why[256];
@@ -332,8 +346,10 @@ int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, const uint8_t
     return tp_conn_fail(c, "refused by the agent: %s", text);
   /* An OK without a challenge would let whoever answers skip the proof. */
   if (key && !challenged)
-    return tp_conn_fail(c, "the agent accepted the channel without asking for the session "
-                           "proof (not a qmig agent of protocol %d?)", TP_HELLO_VERSION);
+    return tp_conn_fail(c,
+                        "the agent accepted the channel without asking for the session "
+                        "proof (not a qmig agent of protocol %d?)",
+                        TP_HELLO_VERSION);
   if (msg)
     snprintf(msg, msglen, "%s", text);
   return 0;
@@ -352,8 +368,9 @@ int tp_auth_challenge(struct tp_conn *c, const struct tp_hello *h, const uint8_t
   if (tp_response_parse(b, sizeof b, mac, why, whylen) < 0)
     return -1;
   if (!tp_auth_verify(key, nonce, h, mac))
-    return errbuf_setf(why, whylen, "authentication failed: wrong session proof (the peer "
-                                    "does not hold this session's key)");
+    return errbuf_setf(why, whylen,
+                       "authentication failed: wrong session proof (the peer "
+                       "does not hold this session's key)");
   return 0;
 }
 

@@ -23,7 +23,7 @@ struct tp_ops {
 struct tp_conn {
   const struct tp_ops *ops;
   int fd;
-  SSL *ssl;        /* TLS only: bytes in through rbio, out through wbio */
+  SSL *ssl; /* TLS only: bytes in through rbio, out through wbio */
   BIO *rbio, *wbio;
   bool tls_mode_psk;
   bool split_last; /* fwd.c: last byte of each chunk in a record of its own */

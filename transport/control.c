@@ -13,10 +13,12 @@
 #include "transport/transport.h"
 
 #define CLEANUP_JSON __attribute__((cleanup(json_cleanup)))
-static void json_cleanup(json_t **j) { json_decref(*j); }
+static void json_cleanup(json_t **j)
+{
+  json_decref(*j);
+}
 
-static json_t *load_object(const char *text, size_t len, const char *what, char *err,
-                           size_t errlen)
+static json_t *load_object(const char *text, size_t len, const char *what, char *err, size_t errlen)
 {
   json_error_t je;
   json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
@@ -95,9 +97,8 @@ int tp_session_encode(const struct tp_session_info *s, char *out, size_t cap)
 {
   char hex[2 * TP_SESSION_LEN + 1];
   tp_hex(s->session, TP_SESSION_LEN, hex);
-  json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "session", hex, "incoming", s->incoming,
-                        "nbd", s->nbd, "agent", s->agent, "auth", s->auth, "plain_data",
-                        s->plain_data);
+  json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "session", hex, "incoming", s->incoming, "nbd",
+                        s->nbd, "agent", s->agent, "auth", s->auth, "plain_data", s->plain_data);
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   json_decref(j);
   int rc = text && strlen(text) < cap && strlen(text) <= TP_REPLY_MAX_MSG ? 0 : -1;
@@ -107,8 +108,8 @@ int tp_session_encode(const struct tp_session_info *s, char *out, size_t cap)
   return rc;
 }
 
-static int str_field(json_t *j, const char *key, bool unix_uri, char *out, size_t cap,
-                     char *err, size_t errlen)
+static int str_field(json_t *j, const char *key, bool unix_uri, char *out, size_t cap, char *err,
+                     size_t errlen)
 {
   json_t *v = json_object_get(j, key);
   const char *s = json_string_value(v);

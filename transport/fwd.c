@@ -109,11 +109,18 @@ static int plain_eof(struct tp_fwd *f, struct tp_dir *d)
   return 0;
 }
 
-static int plain_sent(struct tp_fwd *f, struct tp_dir *d) { return d->ops->recv(f, d); }
+static int plain_sent(struct tp_fwd *f, struct tp_dir *d)
+{
+  return d->ops->recv(f, d);
+}
 
 static const struct tp_dir_ops copy_ops = {
-  .start = tp_fwd_copy_recv, .recv = tp_fwd_copy_recv, .send = tp_fwd_copy_send,
-  .got = plain_got,   .eof = plain_eof,  .sent = plain_sent,
+  .start = tp_fwd_copy_recv,
+  .recv = tp_fwd_copy_recv,
+  .send = tp_fwd_copy_send,
+  .got = plain_got,
+  .eof = plain_eof,
+  .sent = plain_sent,
 };
 
 /* ---- plain: splice through a pipe (the bytes stay in the kernel) ---- */
@@ -132,8 +139,7 @@ static int splice_send(struct tp_fwd *f, struct tp_dir *d)
   struct io_uring_sqe *sqe = sqe_for(f, &d->send_req);
   if (!sqe)
     return -EBUSY;
-  io_uring_prep_splice(sqe, d->pipe[0], -1, d->to, -1, (unsigned)(d->len - d->off),
-                       SPLICE_F_MOVE);
+  io_uring_prep_splice(sqe, d->pipe[0], -1, d->to, -1, (unsigned)(d->len - d->off), SPLICE_F_MOVE);
   return 0;
 }
 
@@ -143,8 +149,12 @@ static int splice_got(struct tp_fwd *f, struct tp_dir *d, size_t n)
 }
 
 static const struct tp_dir_ops splice_ops = {
-  .start = splice_recv, .recv = splice_recv, .send = splice_send,
-  .got = splice_got,    .eof = plain_eof,    .sent = plain_sent,
+  .start = splice_recv,
+  .recv = splice_recv,
+  .send = splice_send,
+  .got = splice_got,
+  .eof = plain_eof,
+  .sent = plain_sent,
 };
 
 /* ---- the loop ---- */
@@ -176,7 +186,8 @@ static int on_send(struct tp_fwd *f, struct tp_dir *d, int res)
   if (res == -EINTR || res == -EAGAIN)
     return d->ops->send(f, d);
   if (res <= 0) {
-    tp_fwd_fail(f, "sending to the %s: %s", peer_what(d, false), res ? strerror(-res) : "sent nothing");
+    tp_fwd_fail(f, "sending to the %s: %s", peer_what(d, false),
+                res ? strerror(-res) : "sent nothing");
     return res ? res : -EPIPE;
   }
   d->off += (size_t)res;
@@ -213,7 +224,8 @@ static void *loop(void *arg)
       break;
     }
     unsigned head, seen = 0;
-    io_uring_for_each_cqe(&f->ring, head, cqe) {
+    io_uring_for_each_cqe(&f->ring, head, cqe)
+    {
       struct req *r = io_uring_cqe_get_data(cqe);
       seen++;
       f->inflight--;
@@ -285,7 +297,10 @@ static void fwd_free(struct tp_fwd *f)
 
 static atomic_bool use_splice;
 
-void tp_fwd_set_splice(bool on) { atomic_store(&use_splice, on); }
+void tp_fwd_set_splice(bool on)
+{
+  atomic_store(&use_splice, on);
+}
 
 /* The hooks of both directions, once: TLS remote, or plain copied or (plain
  * channels, tp_fwd_set_splice; docs/TUNNEL.md has the measurement that chose
@@ -356,7 +371,10 @@ void tp_fwd_abort(struct tp_fwd *f)
   shutdown(f->remote->fd, SHUT_RDWR);
 }
 
-bool tp_fwd_done(struct tp_fwd *f) { return atomic_load(&f->finished); }
+bool tp_fwd_done(struct tp_fwd *f)
+{
+  return atomic_load(&f->finished);
+}
 
 void tp_fwd_peek(struct tp_fwd *f, struct tp_fwd_stats *st)
 {

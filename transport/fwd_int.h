@@ -33,25 +33,25 @@ struct tp_dir;
  * decrypted from them (in, TLS).  Each hook queues the next SQE (at most one
  * per direction) or finishes the direction; 0, or -errno after tp_fwd_fail(). */
 struct tp_dir_ops {
-  int (*start)(struct tp_fwd *f, struct tp_dir *d); /* first step */
-  int (*recv)(struct tp_fwd *f, struct tp_dir *d);  /* queue a receive */
-  int (*send)(struct tp_fwd *f, struct tp_dir *d);  /* queue sbuf[off, len) */
+  int (*start)(struct tp_fwd *f, struct tp_dir *d);         /* first step */
+  int (*recv)(struct tp_fwd *f, struct tp_dir *d);          /* queue a receive */
+  int (*send)(struct tp_fwd *f, struct tp_dir *d);          /* queue sbuf[off, len) */
   int (*got)(struct tp_fwd *f, struct tp_dir *d, size_t n); /* n > 0 received */
-  int (*eof)(struct tp_fwd *f, struct tp_dir *d);   /* the sender closed */
-  int (*sent)(struct tp_fwd *f, struct tp_dir *d);  /* all of sbuf went out */
+  int (*eof)(struct tp_fwd *f, struct tp_dir *d);           /* the sender closed */
+  int (*sent)(struct tp_fwd *f, struct tp_dir *d);          /* all of sbuf went out */
 };
 
 struct tp_dir {
   const struct tp_dir_ops *ops;
-  bool out;           /* local -> remote */
+  bool out; /* local -> remote */
   int from, to;
   struct req recv_req, send_req;
-  uint8_t *pbuf;      /* plaintext */
-  uint8_t *wire;      /* TLS records */
+  uint8_t *pbuf;       /* plaintext */
+  uint8_t *wire;       /* TLS records */
   const uint8_t *sbuf; /* what is being sent (pbuf or wire) */
-  size_t len, off;    /* its length, and how far it went */
+  size_t len, off;     /* its length, and how far it went */
   bool eof_seen, done;
-  int pipe[2];        /* splice: the kernel moves the bytes via this */
+  int pipe[2]; /* splice: the kernel moves the bytes via this */
 };
 
 struct tp_fwd {
@@ -61,9 +61,9 @@ struct tp_fwd {
   struct io_uring ring;
   struct tp_dir out, in;
   bool ring_ok;
-  unsigned inflight;  /* SQEs not yet completed: buffers stay until 0 */
+  unsigned inflight; /* SQEs not yet completed: buffers stay until 0 */
   atomic_bool stop, finished;
-  bool joined;        /* the thread was joined (tp_fwd_wait) */
+  bool joined; /* the thread was joined (tp_fwd_wait) */
   _Atomic uint64_t bytes_out, bytes_in;
   pthread_mutex_t lock;
   struct tp_fwd_stats st;

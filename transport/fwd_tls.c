@@ -62,8 +62,12 @@ static int tls_out_eof(struct tp_fwd *f, struct tp_dir *d)
 }
 
 const struct tp_dir_ops tp_fwd_tls_out = {
-  .start = tp_fwd_copy_recv,   .recv = tp_fwd_copy_recv,      .send = tp_fwd_copy_send,
-  .got = tls_out_got,   .eof = tls_out_eof,     .sent = tls_out_flush,
+  .start = tp_fwd_copy_recv,
+  .recv = tp_fwd_copy_recv,
+  .send = tp_fwd_copy_send,
+  .got = tls_out_got,
+  .eof = tls_out_eof,
+  .sent = tls_out_flush,
 };
 
 /* ---- TLS in: records from the peer -> rbio -> SSL_read -> local plaintext ---- */
@@ -116,6 +120,10 @@ static int tls_in_eof(struct tp_fwd *f, struct tp_dir *d)
  * TCP read can hold the reply and the first forwarded bytes); they wait in
  * the rbio, so decrypt those before asking the socket for more. */
 const struct tp_dir_ops tp_fwd_tls_in = {
-  .start = tls_in_drain, .recv = tls_in_recv, .send = tp_fwd_copy_send,
-  .got = tls_in_got,     .eof = tls_in_eof,   .sent = tls_in_drain,
+  .start = tls_in_drain,
+  .recv = tls_in_recv,
+  .send = tp_fwd_copy_send,
+  .got = tls_in_got,
+  .eof = tls_in_eof,
+  .sent = tls_in_drain,
 };

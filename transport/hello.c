@@ -36,8 +36,8 @@ int tp_hello_parse(const uint8_t *b, size_t len, struct tp_hello *h, char *err, 
     return -1;
   }
   if (memcmp(b, hello_magic, 4) != 0) {
-    errbuf_setf(err, errlen, "not a qmig tunnel hello (bad magic %02x%02x%02x%02x)", b[0],
-                b[1], b[2], b[3]);
+    errbuf_setf(err, errlen, "not a qmig tunnel hello (bad magic %02x%02x%02x%02x)", b[0], b[1],
+                b[2], b[3]);
     return -1;
   }
   if (b[4] != TP_HELLO_VERSION) {
@@ -93,12 +93,11 @@ size_t tp_reply_encode(uint8_t status, const char *msg, uint8_t *out, size_t cap
   return TP_REPLY_HDR + n;
 }
 
-int tp_reply_parse_hdr(const uint8_t h[TP_REPLY_HDR], uint8_t *status, char *err,
-                       size_t errlen)
+int tp_reply_parse_hdr(const uint8_t h[TP_REPLY_HDR], uint8_t *status, char *err, size_t errlen)
 {
   if (memcmp(h, reply_magic, 4) != 0) {
-    errbuf_setf(err, errlen, "the peer is not a qmig agent (reply starts %02x%02x%02x%02x)",
-                h[0], h[1], h[2], h[3]);
+    errbuf_setf(err, errlen, "the peer is not a qmig agent (reply starts %02x%02x%02x%02x)", h[0],
+                h[1], h[2], h[3]);
     return -1;
   }
   unsigned n = (unsigned)h[6] << 8 | h[7];

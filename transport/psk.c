@@ -13,8 +13,8 @@
  * ':' between the bytes (191) fit with room to spare. */
 #define PSK_LINE_MAX 511
 
-int tp_psk_parse(const char *text, size_t len, const char *want, struct tp_psk *out,
-                 size_t max, size_t *n, char *err, size_t errlen)
+int tp_psk_parse(const char *text, size_t len, const char *want, struct tp_psk *out, size_t max,
+                 size_t *n, char *err, size_t errlen)
 {
   char line[PSK_LINE_MAX + 1];
   unsigned ln = 0;
@@ -46,11 +46,10 @@ int tp_psk_parse(const char *text, size_t len, const char *want, struct tp_psk *
     unsigned char *key = colon ? OPENSSL_hexstr2buf(colon + 1, &klen) : NULL;
     if (!colon || idlen == 0 || idlen >= sizeof out->id || !key || klen < TP_PSK_KEY_MIN ||
         klen > TP_PSK_KEY_MAX) {
-      errbuf_setf(err, errlen, "line %u: not IDENTITY:HEXKEY (%d to %d bytes)", ln,
-                  TP_PSK_KEY_MIN, TP_PSK_KEY_MAX);
+      errbuf_setf(err, errlen, "line %u: not IDENTITY:HEXKEY (%d to %d bytes)", ln, TP_PSK_KEY_MIN,
+                  TP_PSK_KEY_MAX);
       rc = -1;
-    } else if ((!want || (strlen(want) == idlen && !memcmp(line, want, idlen))) &&
-               *n < max) {
+    } else if ((!want || (strlen(want) == idlen && !memcmp(line, want, idlen))) && *n < max) {
       struct tp_psk *k = &out[(*n)++];
       memcpy(k->id, line, idlen);
       k->id[idlen] = '\0';

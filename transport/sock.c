@@ -60,8 +60,7 @@ int tp_split_hostport(const char *s, char *host, size_t hostlen, char *port, siz
     hl = (size_t)(colon - s);
   }
   size_t pl = strlen(colon + 1);
-  if (hl == 0 || hl >= hostlen || pl == 0 || pl >= portlen ||
-      strspn(colon + 1, "0123456789") != pl)
+  if (hl == 0 || hl >= hostlen || pl == 0 || pl >= portlen || strspn(colon + 1, "0123456789") != pl)
     return -1;
   memcpy(host, h, hl);
   host[hl] = '\0';

@@ -46,9 +46,9 @@ static SSL_SESSION *psk_session(SSL *ssl, const struct tp_psk *p)
   static const unsigned char aes128gcm[] = { 0x13, 0x01 };
   const SSL_CIPHER *cipher = SSL_CIPHER_find(ssl, aes128gcm);
   SSL_SESSION *s = cipher ? SSL_SESSION_new() : NULL;
-  if (s && (!SSL_SESSION_set1_master_key(s, p->key, p->keylen) ||
-            !SSL_SESSION_set_cipher(s, cipher) ||
-            !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION))) {
+  if (s &&
+      (!SSL_SESSION_set1_master_key(s, p->key, p->keylen) || !SSL_SESSION_set_cipher(s, cipher) ||
+       !SSL_SESSION_set_protocol_version(s, TLS1_3_VERSION))) {
     SSL_SESSION_free(s);
     s = NULL;
   }
@@ -102,8 +102,7 @@ static int secret_ok(const char *file, const char *what, char *err, size_t errle
 }
 
 /* keys.psk: "identity:hexkey" lines.  A client keeps only `want`. */
-static int load_psk(struct tp_tls *t, const char *file, const char *want, char *err,
-                    size_t errlen)
+static int load_psk(struct tp_tls *t, const char *file, const char *want, char *err, size_t errlen)
 {
   if (secret_ok(file, "PSK file", err, errlen) < 0)
     return -1;
@@ -197,8 +196,7 @@ struct tp_tls *tp_tls_new(const struct tp_tls_opts *o, char *err, size_t errlen)
       errbuf_setf(err, errlen, "PSK TLS needs a PSK file");
       goto fail;
     }
-    if (load_psk(t, o->psk_file, o->server ? NULL : (o->psk_identity ?: "qemu"), err,
-                 errlen) < 0)
+    if (load_psk(t, o->psk_file, o->server ? NULL : (o->psk_identity ?: "qemu"), err, errlen) < 0)
       goto fail;
     if (o->server)
       SSL_CTX_set_psk_find_session_callback(t->ctx, psk_find_cb);
@@ -246,8 +244,9 @@ int tp_tls_attach(struct tp_conn *c, struct tp_tls *t, const char *peer_host)
     X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
     unsigned char bin[16];
     bool ip = inet_pton(AF_INET, name, bin) == 1 || inet_pton(AF_INET6, name, bin) == 1;
-    int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name)
-                : X509_VERIFY_PARAM_set1_host(vp, name, 0) && SSL_set_tlsext_host_name(c->ssl, name);
+    int ok =
+        ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name)
+           : X509_VERIFY_PARAM_set1_host(vp, name, 0) && SSL_set_tlsext_host_name(c->ssl, name);
     if (!ok)
       return tp_conn_fail(c, "TLS: cannot verify against name '%s'", name);
   }
@@ -278,8 +277,8 @@ void tp_tls_why(const struct tp_conn *c, const char *what, char *out, size_t len
                         ? "name mismatch: the peer's certificate is not for the name or "
                           "address we expect"
                     : v == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-                              v == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
-                              v == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
+                            v == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+                            v == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT
                         ? "unknown CA: the peer's certificate is not signed by our CA"
                         : "certificate rejected";
     snprintf(hint, sizeof hint, "%s (%s)", h, X509_verify_cert_error_string(v));

@@ -47,8 +47,8 @@ enum tp_kind {
 
 struct tp_hello {
   uint8_t version;
-  uint8_t kind;   /* enum tp_kind */
-  uint16_t index; /* multifd channel id / nbd export; 0 otherwise */
+  uint8_t kind;                    /* enum tp_kind */
+  uint16_t index;                  /* multifd channel id / nbd export; 0 otherwise */
   uint8_t session[TP_SESSION_LEN]; /* the agent's; zero in a control hello */
 };
 
@@ -71,14 +71,12 @@ void tp_hello_encode(const struct tp_hello *h, uint8_t out[TP_HELLO_LEN]);
 /* Strict: exactly TP_HELLO_LEN bytes, magic, version 2, known kind, index
  * within bounds for the kind, a zero session id in a control hello,
  * reserved bytes zero.  -1 with a reason. */
-int tp_hello_parse(const uint8_t *buf, size_t len, struct tp_hello *h, char *err,
-                   size_t errlen);
+int tp_hello_parse(const uint8_t *buf, size_t len, struct tp_hello *h, char *err, size_t errlen);
 /* Reply: header then msglen bytes of text (no NUL).  Returns the bytes
  * written to out (at most TP_REPLY_HDR + TP_REPLY_MAX_MSG). */
 size_t tp_reply_encode(uint8_t status, const char *msg, uint8_t *out, size_t cap);
 /* Header only: -1 when malformed; else the message length still to read. */
-int tp_reply_parse_hdr(const uint8_t hdr[TP_REPLY_HDR], uint8_t *status, char *err,
-                       size_t errlen);
+int tp_reply_parse_hdr(const uint8_t hdr[TP_REPLY_HDR], uint8_t *status, char *err, size_t errlen);
 
 /* ---- authentication of a data connection (auth.c) ----
  * After a data hello the agent sends a challenge (a fresh random nonce);
@@ -174,20 +172,20 @@ struct tp_psk {
  * the keys whose identity is `want` (every key when NULL), at most `max`,
  * in out[0..*n).  0, or -1 with "line N: why" or "has no key ..." in err
  * (the caller names the file).  Key bytes it copied are cleansed. */
-int tp_psk_parse(const char *text, size_t len, const char *want, struct tp_psk *out,
-                 size_t max, size_t *n, char *err, size_t errlen);
+int tp_psk_parse(const char *text, size_t len, const char *want, struct tp_psk *out, size_t max,
+                 size_t *n, char *err, size_t errlen);
 
 /* ---- TLS contexts (tls.c) ---- */
 
 enum tp_tls_mode { TP_TLS_NONE, TP_TLS_X509, TP_TLS_PSK };
 struct tp_tls_opts {
-  int mode;              /* enum tp_tls_mode */
+  int mode; /* enum tp_tls_mode */
   bool server;
-  const char *dir;       /* x509: ca-cert.pem and server-cert.pem/server-key.pem
-                            (server) or client-cert.pem/client-key.pem */
-  const char *peer_name; /* x509 client: name or IP the server's certificate
-                            must carry (default: the host connected to) */
-  const char *psk_file;  /* PSK: lines "identity:hexkey" (QEMU's keys.psk) */
+  const char *dir;          /* x509: ca-cert.pem and server-cert.pem/server-key.pem
+                               (server) or client-cert.pem/client-key.pem */
+  const char *peer_name;    /* x509 client: name or IP the server's certificate
+                               must carry (default: the host connected to) */
+  const char *psk_file;     /* PSK: lines "identity:hexkey" (QEMU's keys.psk) */
   const char *psk_identity; /* PSK client: which line to use (default qemu) */
 };
 struct tp_tls;
@@ -201,8 +199,7 @@ struct tp_conn;
  * outlive the connection.  peer_host: for x509 clients, the name/IP to
  * verify when no peer_name was configured.  label names the connection in
  * messages ("multifd channel 2 to 198.18.0.2:7000"). */
-struct tp_conn *tp_conn_new(int fd, struct tp_tls *tls, const char *peer_host,
-                            const char *label);
+struct tp_conn *tp_conn_new(int fd, struct tp_tls *tls, const char *peer_host, const char *label);
 void tp_conn_free(struct tp_conn *c); /* accepts NULL */
 int tp_conn_handshake(struct tp_conn *c, int timeout_ms);
 int tp_conn_write_all(struct tp_conn *c, const void *p, size_t n, int timeout_ms);
@@ -241,8 +238,8 @@ void tp_conn_split_last_byte(struct tp_conn *c, bool on);
  * agent without authentication, which sends none), read the reply.  On
  * refusal -1 with "refused by the agent: MSG"; the reply text of an OK goes
  * to msg (may be NULL). */
-int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, const uint8_t *key,
-                      char *msg, size_t msglen, int timeout_ms);
+int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, const uint8_t *key, char *msg,
+                      size_t msglen, int timeout_ms);
 int tp_reply_send(struct tp_conn *c, uint8_t status, const char *msg, int timeout_ms);
 /* Agent side: challenge the peer of hello h and check its response against
  * key.  0 when it proved the session; -1 with the reason in why (the
@@ -268,17 +265,17 @@ struct tp_conn *tp_channel_open(const char *hostport, struct tp_tls *tls, const 
  * session lasts as long as it is open; the caller frees it), or NULL with
  * the reason in err. */
 struct tp_conn *tp_session_open(const char *hostport, struct tp_tls *tls, const char *label,
-                                struct tp_session_info *si, uint8_t key[TP_KEY_LEN],
-                                int timeout_ms, char *err, size_t errlen);
+                                struct tp_session_info *si, uint8_t key[TP_KEY_LEN], int timeout_ms,
+                                char *err, size_t errlen);
 
 /* ---- the forwarder: one thread, one io_uring, both directions ---- */
 
 struct tp_fwd_stats {
-  uint64_t bytes_out;   /* local -> remote (plaintext) */
-  uint64_t bytes_in;    /* remote -> local (plaintext) */
-  double cpu_s;         /* the forwarder thread's CPU time */
+  uint64_t bytes_out; /* local -> remote (plaintext) */
+  uint64_t bytes_in;  /* remote -> local (plaintext) */
+  double cpu_s;       /* the forwarder thread's CPU time */
   bool failed;
-  char error[256];      /* "LABEL: what failed" when failed */
+  char error[256]; /* "LABEL: what failed" when failed */
 };
 struct tp_fwd;
 /* Forward between local_fd (plain stream socket, taken) and remote (taken,

@@ -48,7 +48,7 @@ struct client {
   uint8_t key[TP_KEY_LEN];
   struct tp_conn *ch[MAX_CH]; /* [0]: the control connection */
   bool greeted[MAX_CH];
-  int n;                      /* channels opened so far (numbers 1..n) */
+  int n; /* channels opened so far (numbers 1..n) */
 };
 
 static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -101,13 +101,14 @@ static void cmd_open(struct client *cl, const char *kind, const char *index)
     die("open %s: no session", kind ? kind : "");
   if (!kind || cl->n + 1 >= MAX_CH)
     die("open: give a kind (at most %d channels)", MAX_CH - 1);
-  struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = (uint8_t)kind_of(kind),
+  struct tp_hello h = { .version = TP_HELLO_VERSION,
+                        .kind = (uint8_t)kind_of(kind),
                         .index = (uint16_t)(index ? atoi(index) : 0) };
   memcpy(h.session, cl->si.session, TP_SESSION_LEN);
   snprintf(label, sizeof label, "%s channel %d", kind, cl->n + 1);
   /* Like the engine: qmp always over TLS, the data kinds too (tunnel-data tls). */
-  struct tp_conn *c = tp_channel_open(cl->agent, cl->tls, label, &h, cl->tls ? cl->key : NULL,
-                                      NULL, 0, TIMEOUT_MS, err, sizeof err);
+  struct tp_conn *c = tp_channel_open(cl->agent, cl->tls, label, &h, cl->tls ? cl->key : NULL, NULL,
+                                      0, TIMEOUT_MS, err, sizeof err);
   if (!c) {
     printf("failed: %s\n", err);
     return;

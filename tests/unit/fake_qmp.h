@@ -11,9 +11,9 @@
 
 #define T 5000 /* ms: generous timeout for calls that should succeed */
 
-#define GREETING                                                              \
-  "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, "         \
-  "\"major\": 7}, \"package\": \"Debian 1:7.2+dfsg-7\"}, "                    \
+#define GREETING                                                      \
+  "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, " \
+  "\"major\": 7}, \"package\": \"Debian 1:7.2+dfsg-7\"}, "            \
   "\"capabilities\": [\"oob\"]}}\r\n"
 
 extern char **environ;
@@ -39,8 +39,7 @@ struct fake {
   char fd_data[64];
 };
 
-static int __attribute__((format(printf, 2, 3)))
-fake_fail(struct fake *f, const char *fmt, ...)
+static int __attribute__((format(printf, 2, 3))) fake_fail(struct fake *f, const char *fmt, ...)
 {
   if (!f->fail[0]) {
     va_list ap;
@@ -80,8 +79,7 @@ static int fake_write(struct fake *f, const char *p, size_t n, bool quiet)
   return 0;
 }
 
-static int __attribute__((format(printf, 2, 3)))
-fake_say(struct fake *f, const char *fmt, ...)
+static int __attribute__((format(printf, 2, 3))) fake_say(struct fake *f, const char *fmt, ...)
 {
   char *s;
   va_list ap;
@@ -126,15 +124,13 @@ static int fake_recv(struct fake *f, const char *want)
       struct cmsghdr align;
       char b[CMSG_SPACE(sizeof(int))];
     } u;
-    struct msghdr mh = { .msg_iov = &iov,
-                         .msg_iovlen = 1,
-                         .msg_control = u.b,
-                         .msg_controllen = sizeof u.b };
+    struct msghdr mh = {
+      .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b
+    };
     ssize_t r = recvmsg(f->fd, &mh, MSG_CMSG_CLOEXEC);
     if (r <= 0)
       return fake_fail(f, "recv: %s", r == 0 ? "EOF" : strerror(errno));
-    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
-         cm = CMSG_NXTHDR(&mh, cm)) {
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
       if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
         if (f->passed_fd >= 0)
           close(f->passed_fd);
@@ -209,8 +205,7 @@ static void *fake_main(void *arg)
   struct fake *f = arg;
   if (f->listen_fd >= 0) {
     struct pollfd p = { .fd = f->listen_fd, .events = POLLIN };
-    if (poll(&p, 1, 5000) != 1 ||
-        (f->fd = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+    if (poll(&p, 1, 5000) != 1 || (f->fd = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
       fake_fail(f, "accept: no connection");
       return NULL;
     }

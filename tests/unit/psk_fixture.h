@@ -26,11 +26,12 @@ static void psk_pair_new(struct psk_pair *p, const char *client_identity)
   int fd = open(p->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   assert_true(fd >= 0);
   static const char line[] =
-    "qemu:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+      "qemu:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
   assert_int_equal(write(fd, line, sizeof line - 1), (ssize_t)(sizeof line - 1));
   close(fd);
   struct tp_tls_opts so = { .mode = TP_TLS_PSK, .server = true, .psk_file = p->path };
-  struct tp_tls_opts co = { .mode = TP_TLS_PSK, .psk_file = p->path,
+  struct tp_tls_opts co = { .mode = TP_TLS_PSK,
+                            .psk_file = p->path,
                             .psk_identity = client_identity };
   p->server = tp_tls_new(&so, err, sizeof err);
   p->client = p->server ? tp_tls_new(&co, err, sizeof err) : NULL;

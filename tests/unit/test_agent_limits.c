@@ -95,6 +95,4 @@ static void test_channels(void **state)
   qmig_agent_free(a);
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_options),
-    cmocka_unit_test(test_channels))
+UNIT_MAIN(cmocka_unit_test(test_options), cmocka_unit_test(test_channels))

@@ -81,8 +81,8 @@ static struct tp_conn *open_qmp(const char *agent, struct tp_tls *tls,
   char err[600];
   struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = TP_K_QMP };
   memcpy(h.session, si->session, TP_SESSION_LEN);
-  struct tp_conn *c = tp_channel_open(agent, tls, "test qmp channel", &h, key, NULL, 0, 5000,
-                                      err, sizeof err);
+  struct tp_conn *c =
+      tp_channel_open(agent, tls, "test qmp channel", &h, key, NULL, 0, 5000, err, sizeof err);
   if (!c)
     print_error("%s\n", err);
   return c;
@@ -162,8 +162,7 @@ static void one_round(const char *dir, int round, const char *psk)
   char err[600];
   struct tp_conn *control = NULL, *ch[CHANNELS] = { 0 };
   for (int i = 0; i < 50 && !control; i++) /* the agent may not listen yet */
-    if (!(control = tp_session_open(listen, tls, "test control", &si, key, 5000, err,
-                                    sizeof err)))
+    if (!(control = tp_session_open(listen, tls, "test control", &si, key, 5000, err, sizeof err)))
       usleep(100000);
   if (!control)
     print_error("%s\n", err);

@@ -33,8 +33,8 @@ static void refused(const char *json, const char *const *want)
 static void test_refused(void **state)
 {
   (void)state;
-  REFUSED("[{\"name\":\"a\",\"fill\":64},{\"name\":\"b\",\"multifd-chanels\":2}]",
-          "scenario 'b'", "unknown knob 'multifd-chanels'");
+  REFUSED("[{\"name\":\"a\",\"fill\":64},{\"name\":\"b\",\"multifd-chanels\":2}]", "scenario 'b'",
+          "unknown knob 'multifd-chanels'");
   REFUSED("{\"name\":\"x\",\"multifd-channels\":\"lots\"}", "scenario 'x'",
           "knob 'multifd-channels' = 'lots'", "not a number");
   REFUSED("{\"name\":\"x\",\"downtime-limit\":0}", "knob 'downtime-limit' = '0'");
@@ -47,8 +47,7 @@ static void test_refused(void **state)
   if (!qmig_option_help("tunnel")) /* until the tunnel is in this build */
     REFUSED("{\"name\":\"t\",\"transport\":\"tunnel-tls\"}",
             "transport tunnel-tls: not available in this build");
-  REFUSED("{\"name\":\"l\",\"link-rate\":\"fast\"}", "knob 'link-rate' = 'fast'",
-          "not a rate");
+  REFUSED("{\"name\":\"l\",\"link-rate\":\"fast\"}", "knob 'link-rate' = 'fast'", "not a rate");
   REFUSED("{\"name\":\"s\",\"link-rate\":\"1gbit\",\"transport\":\"stunnel\"}",
           "knob 'transport' = 'stunnel': not with netns or link-rate");
   REFUSED("{\"name\":\"x\",\"src\":\"unix:/tmp/x\"}", "knob 'src'", "set by the bench");
@@ -70,11 +69,11 @@ static void test_accepted(void **state)
 {
   (void)state;
   struct qmig_bench *b = qmig_bench_new();
-  assert_int_equal(qmig_bench_load_text(
-                       b, "{\"base\":{\"fill\":64,\"mem\":96},\"scenarios\":["
-                          "{\"name\":\"plain\"},{\"multifd-channels\":4,\"xbzrle\":true},"
-                          "{\"name\":\"tls\",\"transport\":\"qemu-tls\"}]}"),
-                   0);
+  assert_int_equal(
+      qmig_bench_load_text(b, "{\"base\":{\"fill\":64,\"mem\":96},\"scenarios\":["
+                              "{\"name\":\"plain\"},{\"multifd-channels\":4,\"xbzrle\":true},"
+                              "{\"name\":\"tls\",\"transport\":\"qemu-tls\"}]}"),
+      0);
   assert_int_equal(qmig_bench_count(b), 3);
   assert_string_equal(qmig_bench_name(b, 1), "s2");
   assert_int_equal(qmig_bench_check(b), 0);
@@ -207,8 +206,7 @@ static void test_render(void **state)
   assert_non_null(strstr(csv, "\"b&c\",total_ms,ms,1,300,"));
   csv = slurp((snprintf(path, sizeof path, "%s/runs.csv", dir), path));
   assert_non_null(strstr(csv, "\"migrate\",\"boom <b>\""));
-  const char *names[] = { "runs.jsonl", "report.html", "summary.csv", "runs.csv",
-                          "summary.txt" };
+  const char *names[] = { "runs.jsonl", "report.html", "summary.csv", "runs.csv", "summary.txt" };
   for (size_t i = 0; i < 5; i++) {
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     assert_int_equal(unlink(path), 0);
@@ -216,7 +214,6 @@ static void test_render(void **state)
   assert_int_equal(rmdir(dir), 0);
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_refused),  cmocka_unit_test(test_accepted),
-    cmocka_unit_test(test_sweep_override), cmocka_unit_test(test_presets),
-    cmocka_unit_test(test_render))
+UNIT_MAIN(cmocka_unit_test(test_refused), cmocka_unit_test(test_accepted),
+          cmocka_unit_test(test_sweep_override), cmocka_unit_test(test_presets),
+          cmocka_unit_test(test_render))

@@ -110,9 +110,6 @@ static void test_ratio(void **state)
   assert_int_equal(bench_ratio(x, 0, y, 5, 100, 1, &r, &lo, &hi), -1);
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_quantiles),
-    cmocka_unit_test(test_summary_known),
-    cmocka_unit_test(test_summary_edges),
-    cmocka_unit_test(test_bootstrap_reproducible),
-    cmocka_unit_test(test_ratio))
+UNIT_MAIN(cmocka_unit_test(test_quantiles), cmocka_unit_test(test_summary_known),
+          cmocka_unit_test(test_summary_edges), cmocka_unit_test(test_bootstrap_reproducible),
+          cmocka_unit_test(test_ratio))

@@ -180,8 +180,10 @@ static void test_secret(void **state)
     char want[256];
     chmod(p, modes[i]);
     assert_int_equal(files_check_secret(p, err, sizeof err), -1);
-    snprintf(want, sizeof want, "permissions %04o for %s are too open: it must not be "
-             "accessible by group or others", modes[i], p);
+    snprintf(want, sizeof want,
+             "permissions %04o for %s are too open: it must not be "
+             "accessible by group or others",
+             modes[i], p);
     assert_non_null(strstr(err, want));
   }
   snprintf(p, sizeof p, "%s/missing", t->dir);
@@ -224,11 +226,8 @@ static void test_errbuf(void **state)
   assert_memory_equal(b, "a; b; ", 6);
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_errbuf),
-    cmocka_unit_test(test_run_timeout),
-    cmocka_unit_test(test_run_ok_and_fail),
-    cmocka_unit_test(test_run_wait),
-    cmocka_unit_test_setup_teardown(test_private_dir, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_open_nofollow, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_secret, setup, teardown))
+UNIT_MAIN(cmocka_unit_test(test_errbuf), cmocka_unit_test(test_run_timeout),
+          cmocka_unit_test(test_run_ok_and_fail), cmocka_unit_test(test_run_wait),
+          cmocka_unit_test_setup_teardown(test_private_dir, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_open_nofollow, setup, teardown),
+          cmocka_unit_test_setup_teardown(test_secret, setup, teardown))

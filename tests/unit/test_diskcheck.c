@@ -42,7 +42,7 @@ static void write_unit(unsigned char *u, uint32_t i, uint32_t gen, uint32_t seed
 static void build_tail(struct image *g, uint32_t nunits, uint32_t seed, uint32_t dpos,
                        int new_sectors, size_t tail)
 {
-  struct qg_dctl c = {QG_DCTL_MAGIC, QG_DCTL_VERSION, nunits, seed, dpos};
+  struct qg_dctl c = { QG_DCTL_MAGIC, QG_DCTL_VERSION, nunits, seed, dpos };
 
   g->nunits = nunits;
   g->seed = seed;
@@ -63,21 +63,31 @@ static void build(struct image *g, uint32_t nunits, uint32_t seed, uint32_t dpos
   build_tail(g, nunits, seed, dpos, new_sectors, 0);
 }
 
-static void release(struct image *g) { free(g->b); }
-static int check(struct image *g, struct qmig_diskcheck *r) { return dc_check(g->b, g->len, r); }
-static void flip(struct image *g, size_t off) { g->b[off] ^= 0xA5; }
+static void release(struct image *g)
+{
+  free(g->b);
+}
+static int check(struct image *g, struct qmig_diskcheck *r)
+{
+  return dc_check(g->b, g->len, r);
+}
+static void flip(struct image *g, size_t off)
+{
+  g->b[off] ^= 0xA5;
+}
 static size_t sector_off(uint32_t unit, uint32_t s)
 {
   return (size_t)QG_UNIT_SIZE * (1 + unit) + (size_t)s * QG_SECTOR_SIZE;
 }
 
 /* During the fill, exact multiples, wrap-arounds, near the end of dpos. */
-static const uint32_t positions[] = {0, 1, 17, NUNITS - 1, NUNITS, NUNITS + 1, 2 * NUNITS,
-                                     5 * NUNITS + 13, 1000003, 0xFFFFFFFFu - 5};
+static const uint32_t positions[] = {
+  0, 1, 17, NUNITS - 1, NUNITS, NUNITS + 1, 2 * NUNITS, 5 * NUNITS + 13, 1000003, 0xFFFFFFFFu - 5
+};
 
 static void test_good_positions(void **state)
 {
-  static const uint32_t seeds[] = {1, 0, 0xFFFFFFFFu, 42};
+  static const uint32_t seeds[] = { 1, 0, 0xFFFFFFFFu, 42 };
   (void)state;
 
   for (size_t s = 0; s < sizeof seeds / sizeof *seeds; s++) {
@@ -123,8 +133,7 @@ static void test_partial_accepted(void **state)
 
 /* Flip one byte at `off` of an image at dpos with `new_sectors`; the check
  * must fail with rc `want_rc`, naming data unit `want_unit` if not -1. */
-static void flip_caught(uint32_t dpos, int new_sectors, size_t off, int want_rc,
-                        int64_t want_unit)
+static void flip_caught(uint32_t dpos, int new_sectors, size_t off, int want_rc, int64_t want_unit)
 {
   struct image g;
   struct qmig_diskcheck r;
@@ -155,11 +164,11 @@ static void test_flips_caught(void **state)
   flip_caught(mid, -1, 4, -1, -1); /* version */
   for (size_t b = 16; b < 20; b++) /* every byte of dpos */
     flip_caught(mid, -1, b, 1, -1);
-  flip_caught(mid, -1, 12, 1, -1);                 /* seed */
+  flip_caught(mid, -1, 12, 1, -1);                     /* seed */
   flip_caught(mid, -1, sizeof(struct qg_dctl), 1, -1); /* control sector's zeros */
   flip_caught(mid, -1, QG_UNIT_SIZE - 1, 1, -1);       /* control unit's last byte */
   /* every header byte of a few sectors, below, at and above cur */
-  static const uint32_t units[] = {0, 12, 13, 14, NUNITS - 1};
+  static const uint32_t units[] = { 0, 12, 13, 14, NUNITS - 1 };
   for (size_t u = 0; u < sizeof units / sizeof *units; u++)
     for (uint32_t s = 0; s < QG_UNIT_SECTORS; s += 3)
       for (size_t b = 0; b < 4 * QG_SEC_HDR_WORDS; b++)
@@ -362,7 +371,7 @@ static void test_pattern_distinct(void **state)
   (void)state;
 
   qg_fill_sector(a, 1, 1, 0, 1);
-  const uint32_t other[][4] = {{1, 1, 1, 1}, {1, 2, 0, 1}, {2, 1, 0, 1}, {1, 1, 0, 2}};
+  const uint32_t other[][4] = { { 1, 1, 1, 1 }, { 1, 2, 0, 1 }, { 2, 1, 0, 1 }, { 1, 1, 0, 2 } };
   qg_write_page((volatile uint32_t *)page, 1, 1, 1);
   for (size_t k = 0; k < 5; k++) {
     if (k < 4)
@@ -376,15 +385,15 @@ static void test_pattern_distinct(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_good_positions),
-      cmocka_unit_test(test_partial_accepted),
-      cmocka_unit_test(test_flips_caught),
-      cmocka_unit_test(test_flips_in_partial_unit),
-      cmocka_unit_test(test_stale_newer_misplaced),
-      cmocka_unit_test(test_partial_invalid),
-      cmocka_unit_test(test_malformed),
-      cmocka_unit_test(test_image_files),
-      cmocka_unit_test(test_pattern_distinct),
+    cmocka_unit_test(test_good_positions),
+    cmocka_unit_test(test_partial_accepted),
+    cmocka_unit_test(test_flips_caught),
+    cmocka_unit_test(test_flips_in_partial_unit),
+    cmocka_unit_test(test_stale_newer_misplaced),
+    cmocka_unit_test(test_partial_invalid),
+    cmocka_unit_test(test_malformed),
+    cmocka_unit_test(test_image_files),
+    cmocka_unit_test(test_pattern_distinct),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,7 +94,8 @@ static void test_malformed(void **state)
   json_decref(j);
   assert_non_null(strstr(err, "'d0'"));
   /* no format driver */
-  j = load("[{\"device\":\"d0\",\"inserted\":{\"node-name\":\"n\",\"image\":{\"virtual-size\":1}}}]");
+  j = load(
+      "[{\"device\":\"d0\",\"inserted\":{\"node-name\":\"n\",\"image\":{\"virtual-size\":1}}}]");
   assert_int_equal(stg_inventory(j, d, 2, &n, err, sizeof err), -1);
   json_decref(j);
   /* not a list */
@@ -104,7 +105,5 @@ static void test_malformed(void **state)
   assert_non_null(strstr(err, "not return a list"));
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_disks),
-    cmocka_unit_test(test_too_many),
-    cmocka_unit_test(test_malformed))
+UNIT_MAIN(cmocka_unit_test(test_disks), cmocka_unit_test(test_too_many),
+          cmocka_unit_test(test_malformed))

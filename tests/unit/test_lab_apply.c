@@ -25,10 +25,12 @@ static void write_lab(const char *extra)
   snprintf(path, sizeof path, "%s/lab.json", dir);
   FILE *f = fopen(path, "w");
   assert_non_null(f);
-  fprintf(f, "{\"src_qmp\":\"unix:%s/src.qmp\",\"dst_qmp\":\"unix:%s/dst.qmp\","
-             "\"src_serial\":\"%s/src.serial\",\"dst_serial\":\"%s/dst.serial\","
-             "\"accel\":\"tcg\",\"mem_mib\":256,\"fill_mib\":64,\"dirty_mibps\":5,"
-             "\"heartbeat_ms\":3%s}\n", dir, dir, dir, dir, extra);
+  fprintf(f,
+          "{\"src_qmp\":\"unix:%s/src.qmp\",\"dst_qmp\":\"unix:%s/dst.qmp\","
+          "\"src_serial\":\"%s/src.serial\",\"dst_serial\":\"%s/dst.serial\","
+          "\"accel\":\"tcg\",\"mem_mib\":256,\"fill_mib\":64,\"dirty_mibps\":5,"
+          "\"heartbeat_ms\":3%s}\n",
+          dir, dir, dir, dir, extra);
   fclose(f);
 }
 
@@ -96,7 +98,8 @@ static void test_apply_tls(void **state)
 {
   (void)state;
   char extra[400];
-  snprintf(extra, sizeof extra, ",\"src_qmp_tls\":\"tls:127.0.0.1:4001\",\"dst_qmp_tls\":"
+  snprintf(extra, sizeof extra,
+           ",\"src_qmp_tls\":\"tls:127.0.0.1:4001\",\"dst_qmp_tls\":"
            "\"tls:127.0.0.1:4002\",\"qmp_tls_dir\":\"%s\",\"data_uri\":\"tcp:127.0.0.1:4003\"",
            dir);
   write_lab(extra);
@@ -156,7 +159,9 @@ static int teardown(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_get), cmocka_unit_test(test_apply), cmocka_unit_test(test_apply_tls),
+    cmocka_unit_test(test_get),
+    cmocka_unit_test(test_apply),
+    cmocka_unit_test(test_apply_tls),
     cmocka_unit_test(test_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -46,13 +46,12 @@ static void test_rates(void **state)
   assert_int_equal(r, 1000000000);
   assert_int_equal(lab_parse_rate("64kbit", &r), 0);
   assert_int_equal(r, 64000);
-  static const char *const bad[] = { "", "fast", "1", "0mbit", "-1gbit", "1 gbit",
-                                     "1gbits", "10bit", "99999999999999999999gbit" };
+  static const char *const bad[] = { "",       "fast",   "1",
+                                     "0mbit",  "-1gbit", "1 gbit",
+                                     "1gbits", "10bit",  "99999999999999999999gbit" };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     if (lab_parse_rate(bad[i], &r) == 0)
       fail_msg("rate '%s' accepted", bad[i]);
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_names),
-    cmocka_unit_test(test_rates))
+UNIT_MAIN(cmocka_unit_test(test_names), cmocka_unit_test(test_rates))

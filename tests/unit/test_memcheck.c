@@ -41,8 +41,7 @@ static void write_gen(uint32_t *p, uint32_t i, uint32_t gen, uint32_t seed)
 /* A region as the guest leaves it after `pos` page writes.  If partial >= 0
  * the page being written (pos % npages) holds its first `partial` words of
  * the next generation, as if stopped mid-page. */
-static void build(struct region *g, uint32_t npages, uint32_t seed, uint32_t pos,
-                  int partial)
+static void build(struct region *g, uint32_t npages, uint32_t seed, uint32_t pos, int partial)
 {
   struct qg_ctl *c;
   uint32_t i;
@@ -94,17 +93,17 @@ static void flip(struct region *g, size_t off)
 
 static void test_good_positions(void **state)
 {
-  static const uint32_t seeds[] = {1, 0, 0xFFFFFFFFu, 42};
-  const uint32_t positions[] = {0,
-                                1,
-                                17,
-                                NPAGES - 1,
-                                NPAGES, /* fill just done */
-                                NPAGES + 1,
-                                2 * NPAGES, /* exact multiple */
-                                5 * NPAGES + 31,
-                                1000003, /* many wrap-arounds */
-                                0xFFFFFFFFu - 5};
+  static const uint32_t seeds[] = { 1, 0, 0xFFFFFFFFu, 42 };
+  const uint32_t positions[] = { 0,
+                                 1,
+                                 17,
+                                 NPAGES - 1,
+                                 NPAGES, /* fill just done */
+                                 NPAGES + 1,
+                                 2 * NPAGES, /* exact multiple */
+                                 5 * NPAGES + 31,
+                                 1000003, /* many wrap-arounds */
+                                 0xFFFFFFFFu - 5 };
   size_t s, k;
   (void)state;
 
@@ -145,8 +144,8 @@ static void test_single_page_region(void **state)
  * generation = zeros) and later. */
 static void test_partial_accepted(void **state)
 {
-  const uint32_t positions[] = {0, 17, NPAGES - 1, 2 * NPAGES, 3 * NPAGES + 40};
-  const int splits[] = {0, 1, 2, 3, 4, 5, 100, 1023, 1024};
+  const uint32_t positions[] = { 0, 17, NPAGES - 1, 2 * NPAGES, 3 * NPAGES + 40 };
+  const int splits[] = { 0, 1, 2, 3, 4, 5, 100, 1023, 1024 };
   size_t a, b;
   (void)state;
 
@@ -177,9 +176,8 @@ static void expect_caught(struct region *g, size_t off, int want)
   flip(g, off);
   rc = check(g, &r);
   if (rc != want)
-    fail_msg("flip at byte %zu (pos=%u, page %zd, offset %zu): rc %d, want %d: %s",
-             off, g->pos, (ssize_t)(off / QG_PAGE_SIZE) - 1, off % QG_PAGE_SIZE, rc,
-             want, r.detail);
+    fail_msg("flip at byte %zu (pos=%u, page %zd, offset %zu): rc %d, want %d: %s", off, g->pos,
+             (ssize_t)(off / QG_PAGE_SIZE) - 1, off % QG_PAGE_SIZE, rc, want, r.detail);
   if (want == 1 && off >= QG_PAGE_SIZE) {
     assert_int_equal(r.first_bad_page, off / QG_PAGE_SIZE - 1);
     assert_int_equal(r.pages_bad, 1);
@@ -194,7 +192,7 @@ static void flips_in(struct region *g)
   const size_t seed_off = offsetof(struct qg_ctl, seed);
   const size_t ready_off = offsetof(struct qg_ctl, ready);
   const uint32_t cur = g->pos % g->npages;
-  const uint32_t pages[] = {0, 1, cur ? cur - 1 : 0, cur, g->npages - 1};
+  const uint32_t pages[] = { 0, 1, cur ? cur - 1 : 0, cur, g->npages - 1 };
   struct qmig_memcheck r;
   size_t k, off;
 
@@ -229,7 +227,7 @@ static void flips_in(struct region *g)
 static void test_flips_caught(void **state)
 {
   /* during the first fill, exactly at a wrap, after wraps */
-  const uint32_t positions[] = {20, NPAGES, 3 * NPAGES + 20};
+  const uint32_t positions[] = { 20, NPAGES, 3 * NPAGES + 20 };
   size_t k;
   (void)state;
 
@@ -248,7 +246,7 @@ static void test_flips_caught(void **state)
  * byte breaks the mix (XOR never turns an old word into the new one). */
 static void test_flips_in_partial_page(void **state)
 {
-  const uint32_t positions[] = {20, 3 * NPAGES + 20};
+  const uint32_t positions[] = { 20, 3 * NPAGES + 20 };
   size_t k, off;
   (void)state;
 
@@ -455,17 +453,12 @@ static void test_pattern_distinct(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_good_positions),
-      cmocka_unit_test(test_single_page_region),
-      cmocka_unit_test(test_partial_accepted),
-      cmocka_unit_test(test_flips_caught),
-      cmocka_unit_test(test_flips_in_partial_page),
-      cmocka_unit_test(test_stale_page),
-      cmocka_unit_test(test_misplaced_zero_and_many),
-      cmocka_unit_test(test_partial_invalid),
-      cmocka_unit_test(test_control_inconsistent),
-      cmocka_unit_test(test_malformed),
-      cmocka_unit_test(test_pattern_distinct),
+    cmocka_unit_test(test_good_positions),          cmocka_unit_test(test_single_page_region),
+    cmocka_unit_test(test_partial_accepted),        cmocka_unit_test(test_flips_caught),
+    cmocka_unit_test(test_flips_in_partial_page),   cmocka_unit_test(test_stale_page),
+    cmocka_unit_test(test_misplaced_zero_and_many), cmocka_unit_test(test_partial_invalid),
+    cmocka_unit_test(test_control_inconsistent),    cmocka_unit_test(test_malformed),
+    cmocka_unit_test(test_pattern_distinct),
   };
 
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -99,23 +99,27 @@ static void test_rules(void **state)
   rule("both a source", (const char *const[]){ "dst", "unix:/b", NULL });
   rule("same", (const char *const[]){ "src", "unix:/a", "dst", "unix:/a", NULL });
   rule("needs multifd-channels", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
-                                                         "multifd-compression", "zstd", NULL });
-  rule("needs qmp-tls-dir", (const char *const[]){ "src", "tls:127.0.0.1:1", "dst", "unix:/b", NULL });
-  rule("no QMP address is tls", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
-                                                       "qmp-tls-dir", "/x", NULL });
-  rule("needs tls-dir", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls", "psk", NULL });
-  rule("data-connect needs data-uri", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
-                                                             "data-connect", "tcp:127.0.0.1:9",
-                                                             NULL });
-  rule("but tls is none", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls-dir", "/x", NULL });
-  rule("needs tls-hostname", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls", "x509",
-                                                     "tls-dir", "/x", "data-uri", "unix:/s", NULL });
+                                                        "multifd-compression", "zstd", NULL });
+  rule("needs qmp-tls-dir",
+       (const char *const[]){ "src", "tls:127.0.0.1:1", "dst", "unix:/b", NULL });
+  rule("no QMP address is tls",
+       (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "qmp-tls-dir", "/x", NULL });
+  rule("needs tls-dir",
+       (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls", "psk", NULL });
+  rule("data-connect needs data-uri",
+       (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "data-connect", "tcp:127.0.0.1:9",
+                              NULL });
+  rule("but tls is none",
+       (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls-dir", "/x", NULL });
+  rule("needs tls-hostname",
+       (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tls", "x509", "tls-dir", "/x",
+                              "data-uri", "unix:/s", NULL });
   rule("xbzrle is off", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
-                                                "xbzrle-cache-size", "1G", NULL });
+                                               "xbzrle-cache-size", "1G", NULL });
   rule("auto-converge is off", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
-                                                       "cpu-throttle-initial", "30", NULL });
-  rule("both src-serial and dst-serial", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
-                                                                 "src-serial", "/s", NULL });
+                                                      "cpu-throttle-initial", "30", NULL });
+  rule("both src-serial and dst-serial",
+       (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "src-serial", "/s", NULL });
 }
 
 static void test_keys_have_help(void **state)
@@ -179,7 +183,6 @@ static void test_insecure_tcp(void **state)
   qmig_free(m);
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_bad_values), cmocka_unit_test(test_good_values),
-    cmocka_unit_test(test_rules), cmocka_unit_test(test_keys_have_help),
-    cmocka_unit_test(test_unreachable_report), cmocka_unit_test(test_insecure_tcp))
+UNIT_MAIN(cmocka_unit_test(test_bad_values), cmocka_unit_test(test_good_values),
+          cmocka_unit_test(test_rules), cmocka_unit_test(test_keys_have_help),
+          cmocka_unit_test(test_unreachable_report), cmocka_unit_test(test_insecure_tcp))

@@ -17,9 +17,12 @@
 
 static struct eng_pred_out run(double in_use_mib, double dirty_mibps, double bw_mibps)
 {
-  struct eng_pred_in in = { .ram = 96 * MIB, .in_use = in_use_mib * MIB,
-                            .dirty = dirty_mibps * MIB, .bw = bw_mibps * MIB,
-                            .stop_bw = bw_mibps * MIB, .limit_s = 0.3 };
+  struct eng_pred_in in = { .ram = 96 * MIB,
+                            .in_use = in_use_mib * MIB,
+                            .dirty = dirty_mibps * MIB,
+                            .bw = bw_mibps * MIB,
+                            .stop_bw = bw_mibps * MIB,
+                            .limit_s = 0.3 };
   struct eng_pred_out o;
   eng_predict_model(&in, &o);
   return o;
@@ -70,8 +73,12 @@ static void test_not_converging(void **state)
 static void test_fits_at_once(void **state)
 {
   (void)state;
-  struct eng_pred_in in = { .ram = 8 * MIB, .in_use = 8 * MIB, .dirty = 100 * MIB,
-                            .bw = 100 * MIB, .stop_bw = 1000 * MIB, .limit_s = 0.3 };
+  struct eng_pred_in in = { .ram = 8 * MIB,
+                            .in_use = 8 * MIB,
+                            .dirty = 100 * MIB,
+                            .bw = 100 * MIB,
+                            .stop_bw = 1000 * MIB,
+                            .limit_s = 0.3 };
   struct eng_pred_out o;
   eng_predict_model(&in, &o);
   assert_true(o.converges);
@@ -113,7 +120,6 @@ static void test_dirty_rate_unreachable(void **state)
   qmig_free(m);
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_idle),          cmocka_unit_test(test_dirtying_converges),
-    cmocka_unit_test(test_not_converging), cmocka_unit_test(test_fits_at_once),
-    cmocka_unit_test(test_options),        cmocka_unit_test(test_dirty_rate_unreachable))
+UNIT_MAIN(cmocka_unit_test(test_idle), cmocka_unit_test(test_dirtying_converges),
+          cmocka_unit_test(test_not_converging), cmocka_unit_test(test_fits_at_once),
+          cmocka_unit_test(test_options), cmocka_unit_test(test_dirty_rate_unreachable))

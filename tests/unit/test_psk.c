@@ -13,8 +13,7 @@
 
 #define K16 "00112233445566778899aabbccddeeff"
 
-static int parse(const char *text, const char *want, struct tp_psk *keys, size_t *n,
-                 char *err)
+static int parse(const char *text, const char *want, struct tp_psk *keys, size_t *n, char *err)
 {
   return tp_psk_parse(text, strlen(text), want, keys, 4, n, err, 256);
 }
@@ -79,7 +78,5 @@ static void test_at_most_max(void **state)
   assert_string_equal(k[1].id, "b");
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_keeps_keys),
-    cmocka_unit_test(test_refusals),
-    cmocka_unit_test(test_at_most_max))
+UNIT_MAIN(cmocka_unit_test(test_keeps_keys), cmocka_unit_test(test_refusals),
+          cmocka_unit_test(test_at_most_max))

@@ -33,7 +33,10 @@
 
 /* ---- tests ---- */
 
-static void script_handshake(struct fake *f) { fake_handshake(f); }
+static void script_handshake(struct fake *f)
+{
+  fake_handshake(f);
+}
 
 static void test_handshake(void **state)
 {
@@ -73,8 +76,7 @@ static void test_id_correlation(void **state)
   json_t *ret = NULL;
   assert_int_equal(qmp_execute(c, "query-status", NULL, &ret, T), 0);
   assert_non_null(ret);
-  assert_string_equal(json_string_value(json_object_get(ret, "status")),
-                      "running");
+  assert_string_equal(json_string_value(json_object_get(ret, "status")), "running");
   assert_true(json_is_true(json_object_get(ret, "running")));
   json_decref(ret);
   assert_int_equal(qmp_execute(c, "query-name", NULL, NULL, T), 0);
@@ -114,8 +116,7 @@ static void test_events_between_command_and_reply(void **state)
   assert_true(qmp_next_event(c, &ev));
   assert_string_equal(ev.name, "MIGRATION");
   assert_int_equal(ev.wall_us, INT64_C(1700000001000001));
-  assert_string_equal(json_string_value(json_object_get(ev.data, "status")),
-                      "active");
+  assert_string_equal(json_string_value(json_object_get(ev.data, "status")), "active");
   qmp_event_clear(&ev);
 
   assert_true(qmp_next_event(c, &ev));
@@ -128,8 +129,7 @@ static void test_events_between_command_and_reply(void **state)
   fx_finish(FX);
   /* The arguments went out as given. */
   json_t *a = json_object_get(FX->f.last, "arguments");
-  assert_string_equal(json_string_value(json_object_get(a, "uri")),
-                      "unix:/tmp/x");
+  assert_string_equal(json_string_value(json_object_get(a, "uri")), "unix:/tmp/x");
 }
 
 static void script_error(struct fake *f)
@@ -151,28 +151,25 @@ static void test_error_reply(void **state)
   assert_int_equal(qmp_execute(c, "nope", NULL, &ret, T), -1);
   assert_null(ret);
   assert_string_equal(qmp_error_class(c), "CommandNotFound");
-  assert_string_equal(qmp_error(c),
-                      "test: nope: The command nope has not been found");
+  assert_string_equal(qmp_error(c), "test: nope: The command nope has not been found");
   assert_false(qmp_broken(c));
 
   assert_int_equal(qmp_cmd(c, &ret, T, "query-status", NULL), 0);
-  assert_string_equal(json_string_value(json_object_get(ret, "status")),
-                      "running");
+  assert_string_equal(json_string_value(json_object_get(ret, "status")), "running");
   json_decref(ret);
   assert_string_equal(qmp_error_class(c), "");
   fx_finish(FX);
 }
 
 /* Cuts inside every kind of token: literals, numbers, escapes, UTF-8. */
-#define TRICKY_RETURN                                                         \
-  "{\"t\": true, \"f\": false, \"n\": null, \"x\": 1.5e3, \"neg\": -12, "     \
-  "\"s\": \"a\\\"}{[\\\\\", \"u\": \"\\u00e9\", \"r\": \"\xc3\xa9\", "        \
+#define TRICKY_RETURN                                                     \
+  "{\"t\": true, \"f\": false, \"n\": null, \"x\": 1.5e3, \"neg\": -12, " \
+  "\"s\": \"a\\\"}{[\\\\\", \"u\": \"\\u00e9\", \"r\": \"\xc3\xa9\", "    \
   "\"arr\": [1, [2, {\"k\": []}]]}"
 
 static void script_bytewise(struct fake *f)
 {
-  if (fake_say_bytewise(f, GREETING) < 0 ||
-      fake_recv(f, "qmp_capabilities") < 0)
+  if (fake_say_bytewise(f, GREETING) < 0 || fake_recv(f, "qmp_capabilities") < 0)
     return;
   char *s;
   if (asprintf(&s, "{\"return\": {}, \"id\": \"%s\"}\r\n", f->id) < 0)
@@ -180,8 +177,8 @@ static void script_bytewise(struct fake *f)
   fake_say_bytewise(f, s);
   free(s);
   if (fake_recv(f, "query-tricky") < 0 ||
-      asprintf(&s, "{\"return\": " TRICKY_RETURN ", \"id\": \"%s\"}",
-               f->id) < 0) /* no CRLF: the client may be gone after '}' */
+      asprintf(&s, "{\"return\": " TRICKY_RETURN ", \"id\": \"%s\"}", f->id) <
+          0) /* no CRLF: the client may be gone after '}' */
     return;
   fake_say_bytewise(f, s);
   free(s);
@@ -197,10 +194,8 @@ static void test_split_byte_by_byte(void **state)
   json_t *want = json_loads(TRICKY_RETURN, 0, &err);
   assert_non_null(want);
   assert_true(json_equal(ret, want));
-  assert_string_equal(json_string_value(json_object_get(ret, "s")),
-                      "a\"}{[\\");
-  assert_string_equal(json_string_value(json_object_get(ret, "u")),
-                      "\xc3\xa9");
+  assert_string_equal(json_string_value(json_object_get(ret, "s")), "a\"}{[\\");
+  assert_string_equal(json_string_value(json_object_get(ret, "u")), "\xc3\xa9");
   json_decref(want);
   json_decref(ret);
   fx_finish(FX);
@@ -223,8 +218,7 @@ static void test_several_messages_in_one_write(void **state)
   fx_start(x, script_batched);
   /* Greeting and the first event arrive together with nothing else. */
   assert_int_equal(
-      send(x->f.fd, GREETING "{\"event\": \"EARLY\"}", strlen(GREETING) + 18,
-           MSG_NOSIGNAL),
+      send(x->f.fd, GREETING "{\"event\": \"EARLY\"}", strlen(GREETING) + 18, MSG_NOSIGNAL),
       (ssize_t)strlen(GREETING) + 18);
   char err[256];
   x->c = qmp_open_fd("test", x->client_fd, T, err, sizeof err);
@@ -292,8 +286,7 @@ static void script_flood(struct fake *f)
   if (!buf)
     return;
   for (int i = 0; i < 5000; i++)
-    len += (size_t)snprintf(buf + len, cap - len,
-                            "{\"event\": \"E\", \"data\": {\"n\": %d}}\n", i);
+    len += (size_t)snprintf(buf + len, cap - len, "{\"event\": \"E\", \"data\": {\"n\": %d}}\n", i);
   fake_write(f, buf, len, false);
   free(buf);
 }
@@ -475,7 +468,10 @@ static void test_timeout(void **state)
   fx_finish(FX);
 }
 
-static void script_mute(struct fake *f) { (void)f; }
+static void script_mute(struct fake *f)
+{
+  (void)f;
+}
 
 static void test_greeting_timeout(void **state)
 {
@@ -495,8 +491,8 @@ static void script_getfd(struct fake *f)
 {
   if (fake_handshake(f) < 0 || fake_recv(f, "getfd") < 0)
     return;
-  const char *name = json_string_value(
-      json_object_get(json_object_get(f->last, "arguments"), "fdname"));
+  const char *name =
+      json_string_value(json_object_get(json_object_get(f->last, "arguments"), "fdname"));
   if (!name || strcmp(name, "mig") != 0) {
     fake_fail(f, "getfd without fdname");
     return;
@@ -522,8 +518,7 @@ static void test_scm_rights(void **state)
   /* A bad fd is the caller's error, not the connection's. */
   assert_int_equal(qmp_execute_fd(c, "getfd", NULL, -1, NULL, T), -1);
   assert_false(qmp_broken(c));
-  int r = qmp_execute_fd(c, "getfd", json_pack("{s:s}", "fdname", "mig"),
-                         p[0], NULL, T);
+  int r = qmp_execute_fd(c, "getfd", json_pack("{s:s}", "fdname", "mig"), p[0], NULL, T);
   close(p[0]);
   assert_int_equal(r, 0);
   fx_finish(FX);
@@ -550,9 +545,9 @@ static void test_qmp_cmd_args(void **state)
   assert_int_equal(qmp_execute(c, "x", json_integer(1), NULL, T), -1);
   assert_string_equal(qmp_error(c), "test: x: arguments must be a JSON object");
   assert_false(qmp_broken(c));
-  assert_int_equal(qmp_cmd(c, NULL, T, "migrate-set-parameters", "{s:i, s:b}",
-                           "downtime-limit", 300, "x", 1),
-                   0);
+  assert_int_equal(
+      qmp_cmd(c, NULL, T, "migrate-set-parameters", "{s:i, s:b}", "downtime-limit", 300, "x", 1),
+      0);
   assert_string_equal(qmp_error(c), "");
   fx_finish(FX);
 }
@@ -563,8 +558,7 @@ static void test_connect_errors(void **state)
 {
   (void)state;
   char err[512];
-  assert_null(qmp_connect("source", "unix:/nonexistent-qmig/x.qmp", 1000, err,
-                          sizeof err));
+  assert_null(qmp_connect("source", "unix:/nonexistent-qmig/x.qmp", 1000, err, sizeof err));
   assert_string_equal(err, "source QMP unix:/nonexistent-qmig/x.qmp: connect: "
                            "No such file or directory");
   assert_null(qmp_connect("source", "udp:1.2.3.4:5", 1000, err, sizeof err));
@@ -572,16 +566,13 @@ static void test_connect_errors(void **state)
   assert_null(qmp_connect("dst", "tcp:nocolon", 1000, err, sizeof err));
   assert_non_null(strstr(err, "dst QMP tcp:nocolon: expected tcp:HOST:PORT"));
   /* (A bad service name fails locally; a bad host name would ask DNS.) */
-  assert_null(qmp_connect("dst", "tcp:127.0.0.1:no-such-service", 1000, err,
-                          sizeof err));
-  assert_non_null(
-      strstr(err, "dst QMP tcp:127.0.0.1:no-such-service: getaddrinfo: "));
+  assert_null(qmp_connect("dst", "tcp:127.0.0.1:no-such-service", 1000, err, sizeof err));
+  assert_non_null(strstr(err, "dst QMP tcp:127.0.0.1:no-such-service: getaddrinfo: "));
 
   /* A port nobody listens on: bind one, don't listen. */
   int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   assert_true(s >= 0);
-  struct sockaddr_in sin = { .sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
   socklen_t sl = sizeof sin;
   assert_int_equal(bind(s, (struct sockaddr *)&sin, sizeof sin), 0);
   assert_int_equal(getsockname(s, (struct sockaddr *)&sin, &sl), 0);
@@ -594,8 +585,7 @@ static void test_connect_errors(void **state)
 }
 
 /* Listen on `sa`, connect to `addr`, handshake. */
-static void connect_to(void **state, const struct sockaddr *sa, socklen_t sl,
-                       const char *addr)
+static void connect_to(void **state, const struct sockaddr *sa, socklen_t sl, const char *addr)
 {
   struct fx *x = FX;
   x->f.listen_fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -616,20 +606,17 @@ static int port_of(int fd)
   struct sockaddr_storage ss;
   socklen_t sl = sizeof ss;
   getsockname(fd, (struct sockaddr *)&ss, &sl);
-  return ntohs(ss.ss_family == AF_INET6
-                   ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                   : ((struct sockaddr_in *)&ss)->sin_port);
+  return ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                        : ((struct sockaddr_in *)&ss)->sin_port);
 }
 
 /* connect_to() with a port chosen by the kernel: listen first, then name. */
 static void test_connect_tcp(void **state)
 {
   struct fx *x = FX;
-  struct sockaddr_in sin = { .sin_family = AF_INET,
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
   x->f.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  assert_int_equal(bind(x->f.listen_fd, (struct sockaddr *)&sin, sizeof sin),
-                   0);
+  assert_int_equal(bind(x->f.listen_fd, (struct sockaddr *)&sin, sizeof sin), 0);
   assert_int_equal(listen(x->f.listen_fd, 1), 0);
   char addr[64];
   snprintf(addr, sizeof addr, "tcp:localhost:%d", port_of(x->f.listen_fd));
@@ -645,11 +632,9 @@ static void test_connect_tcp(void **state)
 static void test_connect_tcp6(void **state)
 {
   struct fx *x = FX;
-  struct sockaddr_in6 s6 = { .sin6_family = AF_INET6,
-                             .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+  struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
   x->f.listen_fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (x->f.listen_fd < 0 ||
-      bind(x->f.listen_fd, (struct sockaddr *)&s6, sizeof s6) < 0) {
+  if (x->f.listen_fd < 0 || bind(x->f.listen_fd, (struct sockaddr *)&s6, sizeof s6) < 0) {
     print_message("skipping: no IPv6 loopback (%s)\n", strerror(errno));
     skip();
   }
@@ -678,9 +663,7 @@ static void test_connect_unix(void **state)
 }
 
 #define FXT(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
-#define FXP(t, p)                                                             \
-  cmocka_unit_test_prestate_setup_teardown(t, fx_setup, fx_teardown,          \
-                                           (void *)(p))
+#define FXP(t, p) cmocka_unit_test_prestate_setup_teardown(t, fx_setup, fx_teardown, (void *)(p))
 
 int main(void)
 {

@@ -123,9 +123,8 @@ static void test_real_qemu(void **state)
   }
   char qmparg[200];
   snprintf(qmparg, sizeof qmparg, "unix:%s,server=on,wait=off", q->sock);
-  char *argv[] = { (char *)qemu, "-machine", "none", "-nodefaults",
-                   "-display", "none", "-qmp", qmparg, "-daemonize",
-                   "-pidfile", q->pidfile, NULL };
+  char *argv[] = { (char *)qemu, "-machine", "none",       "-nodefaults", "-display", "none",
+                   "-qmp",       qmparg,     "-daemonize", "-pidfile",    q->pidfile, NULL };
   pid_t pid;
   assert_int_equal(posix_spawnp(&pid, qemu, NULL, NULL, argv, environ), 0);
   int status;
@@ -139,8 +138,7 @@ static void test_real_qemu(void **state)
   if (!q->c)
     fail_msg("%s", err);
   const struct qmp_version *v = qmp_version(q->c);
-  print_message("    QEMU %d.%d.%d (%s)\n", v->major, v->minor, v->micro,
-                v->package);
+  print_message("    QEMU %d.%d.%d (%s)\n", v->major, v->minor, v->micro, v->package);
   assert_true(v->major > 0);
 
   json_t *ret = NULL;
@@ -154,9 +152,8 @@ static void test_real_qemu(void **state)
   assert_string_equal(qmp_error_class(q->c), "CommandNotFound");
   assert_false(qmp_broken(q->c));
   assert_int_equal(qmp_cmd(q->c, &ret, T, "query-version", NULL), 0);
-  assert_int_equal(
-      json_integer_value(json_object_get(json_object_get(ret, "qemu"), "major")),
-      v->major);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(ret, "qemu"), "major")),
+                   v->major);
   json_decref(ret);
 }
 

@@ -100,21 +100,25 @@ static void test_migrate_incoming(void **state)
 {
   (void)state;
   OK("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"unix:/run/qa/incoming-01020304.sock\"}}");
-  NO("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"exec:touch /tmp/x\"}}", "exec: address");
+  NO("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"exec:touch /tmp/x\"}}",
+     "exec: address");
   NO("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"file:/tmp/x\"}}", "file: address");
   NO("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"fd:3\"}}", "fd: address");
-  NO("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"tcp:0.0.0.0:4444\"}}", "tcp: address");
+  NO("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"tcp:0.0.0.0:4444\"}}",
+     "tcp: address");
   NO("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"unix:/tmp/other.sock\"}}",
      "not the session's socket");
   NO("{\"execute\":\"migrate-incoming\"}", "uri missing");
   NO("{\"execute\":\"migrate-incoming\",\"arguments\":{\"channels\":[]}}", "argument 'channels'");
   NO("{\"execute\":\"migrate-incoming\",\"arguments\":{\"uri\":\"unix:/run/qa/incoming-01020304.sock\","
-     "\"channels\":[]}}", "argument 'channels'");
+     "\"channels\":[]}}",
+     "argument 'channels'");
   OK("{\"execute\":\"migrate-recover\",\"arguments\":{\"uri\":\"unix:/run/qa/incoming-01020304.sock\"}}");
   NO("{\"execute\":\"migrate-recover\",\"arguments\":{\"uri\":\"exec:sh\"}}", "exec: address");
   /* No session socket known: nothing is the session's. */
   struct agt_qmp_rules none = { 0 };
-  json_t *j = json_pack("{s:s,s:{s:s}}", "execute", "migrate-incoming", "arguments", "uri", "unix:");
+  json_t *j =
+      json_pack("{s:s,s:{s:s}}", "execute", "migrate-incoming", "arguments", "uri", "unix:");
   char why[300];
   assert_false(agt_qmp_check(j, &none, why, sizeof why));
   json_decref(j);
@@ -128,18 +132,23 @@ static void test_caps_and_params(void **state)
      "{\"capability\":\"postcopy-ram\",\"state\":true},"
      "{\"capability\":\"pause-before-switchover\",\"state\":true}]}}");
   NO("{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":["
-     "{\"capability\":\"x-ignore-shared\",\"state\":true}]}}", "not one qmig manages");
+     "{\"capability\":\"x-ignore-shared\",\"state\":true}]}}",
+     "not one qmig manages");
   NO("{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":["
-     "{\"capability\":\"events\",\"state\":1}]}}", "state: bool");
-  NO("{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":{}}}", "not a list");
+     "{\"capability\":\"events\",\"state\":1}]}}",
+     "state: bool");
+  NO("{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":{}}}",
+     "not a list");
   OK("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"multifd-channels\":4,"
      "\"tls-creds\":\"\",\"tls-hostname\":\"\"}}");
   OK("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"tls-creds\":\"qmig-tls0\","
      "\"multifd-compression\":\"zstd\",\"max-bandwidth\":1099511627776}}");
   NO("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"tls-creds\":\"secret0\"}}",
      "qmig's credentials object");
-  NO("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"tls-authz\":\"a\"}}", "argument 'tls-authz'");
-  NO("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"block-bitmap-mapping\":[]}}", "argument");
+  NO("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"tls-authz\":\"a\"}}",
+     "argument 'tls-authz'");
+  NO("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"block-bitmap-mapping\":[]}}",
+     "argument");
 }
 
 static void test_tls_objects(void **state)
@@ -150,41 +159,52 @@ static void test_tls_objects(void **state)
   OK("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"tls-creds-psk\",\"id\":\"qmig-tls0\","
      "\"dir\":\"/etc/qmig/pki/\",\"endpoint\":\"server\"}}");
   NO("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"tls-creds-psk\",\"id\":\"qmig-tls0\","
-     "\"dir\":\"/root/.ssh\",\"endpoint\":\"server\"}}", "not the agent's qemu-tls-dir");
+     "\"dir\":\"/root/.ssh\",\"endpoint\":\"server\"}}",
+     "not the agent's qemu-tls-dir");
   NO("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"tls-creds-psk\",\"id\":\"qmig-tls0\","
-     "\"dir\":\"/etc/qmig/pki/../../root\",\"endpoint\":\"server\"}}", "not the agent's");
+     "\"dir\":\"/etc/qmig/pki/../../root\",\"endpoint\":\"server\"}}",
+     "not the agent's");
   OK("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"tls-creds-psk\",\"id\":\"qmig-tls0\","
      "\"dir\":\"/etc/qmig/pki/vm1\",\"endpoint\":\"server\"}}");
-  static const char *const outside[] = { "/etc/qmig/pkix", "/etc/qmig", "/etc/qmig/pki/./x",
-                                          "/etc/qmig/pki//x", "/etc/qmig/pki/x/..", "etc/qmig/pki",
-                                          "/", "" };
+  static const char *const outside[] = { "/etc/qmig/pkix",
+                                         "/etc/qmig",
+                                         "/etc/qmig/pki/./x",
+                                         "/etc/qmig/pki//x",
+                                         "/etc/qmig/pki/x/..",
+                                         "etc/qmig/pki",
+                                         "/",
+                                         "" };
   for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
-    json_t *o = json_pack("{s:s,s:{s:s,s:s,s:s,s:s}}", "execute", "object-add", "arguments",
-                          "qom-type", "tls-creds-x509", "id", "qmig-tls0", "dir", outside[i],
-                          "endpoint", "server");
+    json_t *o =
+        json_pack("{s:s,s:{s:s,s:s,s:s,s:s}}", "execute", "object-add", "arguments", "qom-type",
+                  "tls-creds-x509", "id", "qmig-tls0", "dir", outside[i], "endpoint", "server");
     char w[300];
     if (agt_qmp_check(o, &R, w, sizeof w))
       fail_msg("dir '%s' was allowed", outside[i]);
     json_decref(o);
   }
   NO("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"memory-backend-file\",\"id\":\"m\","
-     "\"mem-path\":\"/etc/passwd\",\"size\":4096}}", "qom-type");
+     "\"mem-path\":\"/etc/passwd\",\"size\":4096}}",
+     "qom-type");
   NO("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"secret\",\"id\":\"s\",\"file\":\"/x\"}}",
      "qom-type");
   NO("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"tls-creds-psk\",\"id\":\"other\","
-     "\"dir\":\"/etc/qmig/pki\",\"endpoint\":\"server\"}}", "id must be");
+     "\"dir\":\"/etc/qmig/pki\",\"endpoint\":\"server\"}}",
+     "id must be");
   NO("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"tls-creds-psk\",\"id\":\"qmig-tls0\","
-     "\"dir\":\"/etc/qmig/pki\",\"endpoint\":\"client\"}}", "endpoint");
+     "\"dir\":\"/etc/qmig/pki\",\"endpoint\":\"client\"}}",
+     "endpoint");
   NO("{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":\"tls-creds-psk\",\"id\":\"qmig-tls0\","
-     "\"dir\":\"/etc/qmig/pki\",\"endpoint\":\"server\",\"priority\":\"NONE\"}}", "argument 'priority'");
+     "\"dir\":\"/etc/qmig/pki\",\"endpoint\":\"server\",\"priority\":\"NONE\"}}",
+     "argument 'priority'");
   OK("{\"execute\":\"object-del\",\"arguments\":{\"id\":\"qmig-tls0\"}}");
   NO("{\"execute\":\"object-del\",\"arguments\":{\"id\":\"iothread0\"}}", "id must be");
   /* An agent without credentials allows no TLS object at all. */
   struct agt_qmp_rules r = R;
   r.tls_dir = NULL;
-  json_t *j = json_pack("{s:s,s:{s:s,s:s,s:s,s:s}}", "execute", "object-add", "arguments",
-                        "qom-type", "tls-creds-psk", "id", "qmig-tls0", "dir", "/etc/qmig/pki",
-                        "endpoint", "server");
+  json_t *j =
+      json_pack("{s:s,s:{s:s,s:s,s:s,s:s}}", "execute", "object-add", "arguments", "qom-type",
+                "tls-creds-psk", "id", "qmig-tls0", "dir", "/etc/qmig/pki", "endpoint", "server");
   char why[300];
   assert_false(agt_qmp_check(j, &r, why, sizeof why));
   assert_non_null(strstr(why, "no qemu-tls-dir"));
@@ -199,23 +219,30 @@ static void test_nbd(void **state)
   OK("{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":{\"type\":\"unix\","
      "\"path\":\"/run/qa/nbd-01020304.sock\"},\"tls-creds\":\"qmig-tls0\"}}");
   NO("{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":{\"type\":\"inet\","
-     "\"data\":{\"host\":\"0.0.0.0\",\"port\":\"10809\"}}}}", "not unix");
+     "\"data\":{\"host\":\"0.0.0.0\",\"port\":\"10809\"}}}}",
+     "not unix");
   NO("{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":{\"type\":\"unix\","
-     "\"data\":{\"path\":\"/tmp/mine.sock\"}}}}", "not the session's NBD socket");
+     "\"data\":{\"path\":\"/tmp/mine.sock\"}}}}",
+     "not the session's NBD socket");
   NO("{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":{\"type\":\"unix\","
-     "\"data\":{\"path\":\"/run/qa/nbd-01020304.sock\",\"abstract\":true}}}}", "argument 'abstract'");
+     "\"data\":{\"path\":\"/run/qa/nbd-01020304.sock\",\"abstract\":true}}}}",
+     "argument 'abstract'");
   NO("{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":{\"type\":\"unix\","
-     "\"data\":{\"path\":\"/run/qa/nbd-01020304.sock\"}},\"tls-authz\":\"x\"}}", "argument 'tls-authz'");
+     "\"data\":{\"path\":\"/run/qa/nbd-01020304.sock\"}},\"tls-authz\":\"x\"}}",
+     "argument 'tls-authz'");
   OK("{\"execute\":\"nbd-server-stop\"}");
   NO("{\"execute\":\"nbd-server-stop\",\"arguments\":{\"x\":1}}", "argument 'x'");
   OK("{\"execute\":\"block-export-add\",\"arguments\":{\"type\":\"nbd\",\"id\":\"qmig-export-0\","
      "\"node-name\":\"#block123\",\"name\":\"drive0\",\"writable\":true}}");
   NO("{\"execute\":\"block-export-add\",\"arguments\":{\"type\":\"vhost-user-blk\","
-     "\"id\":\"qmig-export-0\",\"node-name\":\"n\"}}", "not nbd");
+     "\"id\":\"qmig-export-0\",\"node-name\":\"n\"}}",
+     "not nbd");
   NO("{\"execute\":\"block-export-add\",\"arguments\":{\"type\":\"nbd\",\"id\":\"mine\","
-     "\"node-name\":\"n\"}}", "qmig's");
+     "\"node-name\":\"n\"}}",
+     "qmig's");
   NO("{\"execute\":\"block-export-add\",\"arguments\":{\"type\":\"nbd\",\"id\":\"qmig-export-0\","
-     "\"node-name\":\"n\",\"bitmaps\":[]}}", "argument 'bitmaps'");
+     "\"node-name\":\"n\",\"bitmaps\":[]}}",
+     "argument 'bitmaps'");
   OK("{\"execute\":\"block-export-del\",\"arguments\":{\"id\":\"qmig-export-3\",\"mode\":\"hard\"}}");
   NO("{\"execute\":\"block-export-del\",\"arguments\":{\"id\":\"users-export\"}}", "qmig's");
 }
@@ -229,7 +256,8 @@ static void test_run_control(void **state)
   NO("{\"execute\":\"cont\",\"arguments\":{\"x\":1}}", "argument");
   OK("{\"execute\":\"announce-self\",\"arguments\":{\"initial\":50,\"max\":550,\"rounds\":5,"
      "\"step\":100,\"id\":\"qmig\"}}");
-  NO("{\"execute\":\"announce-self\",\"arguments\":{\"interfaces\":[\"x\"]}}", "argument 'interfaces'");
+  NO("{\"execute\":\"announce-self\",\"arguments\":{\"interfaces\":[\"x\"]}}",
+     "argument 'interfaces'");
   NO("{\"execute\":\"stop\"}", "not a command qmig");
   NO("{\"execute\":\"system_reset\"}", "not a command qmig");
 }
@@ -277,7 +305,10 @@ static void send_all(int fd, const char *s, size_t n)
   }
 }
 
-static void send_str(int fd, const char *s) { send_all(fd, s, strlen(s)); }
+static void send_str(int fd, const char *s)
+{
+  send_all(fd, s, strlen(s));
+}
 
 /* Read from fd until `want` appears or 3 s pass; the text read so far. */
 static const char *read_until(int fd, char *buf, size_t cap, const char *want)
@@ -391,20 +422,14 @@ static void test_relay_malformed(void **state)
   (void)state;
 #define MALFORMED(lit) malformed(lit, sizeof lit - 1)
   MALFORMED("{\"execute\":]}");
-  MALFORMED("\0{\"execute\":\"cont\"}");  /* a NUL is not whitespace */
+  MALFORMED("\0{\"execute\":\"cont\"}");                    /* a NUL is not whitespace */
   MALFORMED("{\"execute\":\"cont\",\"execute\":\"quit\"}"); /* duplicate keys */
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_handshake_and_reads),
-    cmocka_unit_test(test_shape),
-    cmocka_unit_test(test_named_refusals),
-    cmocka_unit_test(test_migrate_incoming),
-    cmocka_unit_test(test_caps_and_params),
-    cmocka_unit_test(test_tls_objects),
-    cmocka_unit_test(test_nbd),
-    cmocka_unit_test(test_run_control),
-    cmocka_unit_test(test_relay_framing),
-    cmocka_unit_test(test_relay_refusal_between_messages),
-    cmocka_unit_test(test_relay_oversized),
-    cmocka_unit_test(test_relay_malformed))
+UNIT_MAIN(cmocka_unit_test(test_handshake_and_reads), cmocka_unit_test(test_shape),
+          cmocka_unit_test(test_named_refusals), cmocka_unit_test(test_migrate_incoming),
+          cmocka_unit_test(test_caps_and_params), cmocka_unit_test(test_tls_objects),
+          cmocka_unit_test(test_nbd), cmocka_unit_test(test_run_control),
+          cmocka_unit_test(test_relay_framing),
+          cmocka_unit_test(test_relay_refusal_between_messages),
+          cmocka_unit_test(test_relay_oversized), cmocka_unit_test(test_relay_malformed))

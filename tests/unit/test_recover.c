@@ -20,24 +20,41 @@ struct row {
   const char *src_run, *src_mig, *dst_run, *dst_mig;
   bool listening;
   unsigned src_mirror, dst_exports;
-  unsigned tried;   /* mask of T(action) */
-  unsigned flags;   /* F_* */
+  unsigned tried; /* mask of T(action) */
+  unsigned flags; /* F_* */
   enum eng_ract want;
-  const char *why;  /* substring of the explanation, or NULL */
+  const char *why; /* substring of the explanation, or NULL */
 };
 
-enum { F_POSTCOPY = 1, F_TOUCHED = 2, F_NEVER_RAN = 4, F_KEEP_PAUSED = 8, F_CAN_RESUME = 16,
-       F_KEEP_DST = 32, F_QUIT_SRC = 64, F_WAITED_OUT = 128 };
+enum {
+  F_POSTCOPY = 1,
+  F_TOUCHED = 2,
+  F_NEVER_RAN = 4,
+  F_KEEP_PAUSED = 8,
+  F_CAN_RESUME = 16,
+  F_KEEP_DST = 32,
+  F_QUIT_SRC = 64,
+  F_WAITED_OUT = 128
+};
 
 static struct eng_rfacts facts(const struct row *r)
 {
   struct eng_rfacts f = {
-    .src_run = r->src_run, .src_mig = r->src_mig, .dst_run = r->dst_run, .dst_mig = r->dst_mig,
-    .dst_listening = r->listening, .src_mirror = r->src_mirror, .dst_exports = r->dst_exports,
-    .postcopy_started = r->flags & F_POSTCOPY, .dst_touched = r->flags & F_TOUCHED,
-    .dst_never_ran = r->flags & F_NEVER_RAN, .src_keep_paused = r->flags & F_KEEP_PAUSED,
-    .can_resume_postcopy = r->flags & F_CAN_RESUME, .keep_dst = r->flags & F_KEEP_DST,
-    .quit_source = r->flags & F_QUIT_SRC, .waited_out = r->flags & F_WAITED_OUT,
+    .src_run = r->src_run,
+    .src_mig = r->src_mig,
+    .dst_run = r->dst_run,
+    .dst_mig = r->dst_mig,
+    .dst_listening = r->listening,
+    .src_mirror = r->src_mirror,
+    .dst_exports = r->dst_exports,
+    .postcopy_started = r->flags & F_POSTCOPY,
+    .dst_touched = r->flags & F_TOUCHED,
+    .dst_never_ran = r->flags & F_NEVER_RAN,
+    .src_keep_paused = r->flags & F_KEEP_PAUSED,
+    .can_resume_postcopy = r->flags & F_CAN_RESUME,
+    .keep_dst = r->flags & F_KEEP_DST,
+    .quit_source = r->flags & F_QUIT_SRC,
+    .waited_out = r->flags & F_WAITED_OUT,
   };
   for (int a = 0; a < ENG_R_NACTIONS; a++)
     f.tried[a] = r->tried & T(a);
@@ -48,85 +65,84 @@ static const struct row rows[] = {
   /* Before the switchover. */
   { "precopy active: cancel", "running", "active", "inmigrate", "active", true, 0, 0, 0, 0,
     ENG_R_CANCEL, NULL },
-  { "cancelling: wait", "running", "cancelling", "inmigrate", "active", true, 0, 0,
-    T(ENG_R_CANCEL), 0, ENG_R_WAIT, "to end after migrate_cancel" },
+  { "cancelling: wait", "running", "cancelling", "inmigrate", "active", true, 0, 0, T(ENG_R_CANCEL),
+    0, ENG_R_WAIT, "to end after migrate_cancel" },
   { "cancel did not end", "running", "cancelling", "inmigrate", "active", true, 0, 0,
     T(ENG_R_CANCEL), F_WAITED_OUT, ENG_R_END_UNCERTAIN, "did not end after cancel" },
-  { "pre-switchover with mirrors: cancel first", "finish-migrate", "pre-switchover",
-    "inmigrate", "active", true, 2, 1, 0, 0, ENG_R_CANCEL, NULL },
-  { "cancelled, paused at the switchover: resume before the mirrors", "finish-migrate",
-    "cancelled", "inmigrate", "active", true, 2, 1, T(ENG_R_CANCEL), 0, ENG_R_SRC_CONT, NULL },
-  { "source runs, mirrors left: cancel them", "running", "cancelled", "inmigrate", "active",
-    true, 2, 1, T(ENG_R_CANCEL) | T(ENG_R_SRC_CONT), 0, ENG_R_SRC_MIRROR_CLEAN, NULL },
+  { "pre-switchover with mirrors: cancel first", "finish-migrate", "pre-switchover", "inmigrate",
+    "active", true, 2, 1, 0, 0, ENG_R_CANCEL, NULL },
+  { "cancelled, paused at the switchover: resume before the mirrors", "finish-migrate", "cancelled",
+    "inmigrate", "active", true, 2, 1, T(ENG_R_CANCEL), 0, ENG_R_SRC_CONT, NULL },
+  { "source runs, mirrors left: cancel them", "running", "cancelled", "inmigrate", "active", true,
+    2, 1, T(ENG_R_CANCEL) | T(ENG_R_SRC_CONT), 0, ENG_R_SRC_MIRROR_CLEAN, NULL },
   { "then quit the destination", "running", "cancelled", "inmigrate", "active", true, 0, 1,
     T(ENG_R_CANCEL) | T(ENG_R_SRC_MIRROR_CLEAN), 0, ENG_R_DST_QUIT, NULL },
-  { "dst-action keep: exports removed instead", "running", "cancelled", "inmigrate", "active",
-    true, 0, 1, T(ENG_R_CANCEL), F_KEEP_DST, ENG_R_DST_NBD_CLEAN, NULL },
+  { "dst-action keep: exports removed instead", "running", "cancelled", "inmigrate", "active", true,
+    0, 1, T(ENG_R_CANCEL), F_KEEP_DST, ENG_R_DST_NBD_CLEAN, NULL },
   { "dst-action keep, clean: done", "running", "cancelled", "inmigrate", "none", false, 0, 0,
     T(ENG_R_CANCEL) | T(ENG_R_DST_NBD_CLEAN), F_KEEP_DST, ENG_R_END_SRC, "destination is kept" },
   { "destination quit: done", "running", "cancelled", "gone", "none", false, 0, 0,
     T(ENG_R_CANCEL) | T(ENG_R_DST_QUIT), 0, ENG_R_END_SRC, "runs on the source" },
-  { "failed run, source paused by it: resume", "paused", "failed", "gone", "none", false, 0, 0,
-    0, 0, ENG_R_SRC_CONT, NULL },
+  { "failed run, source paused by it: resume", "paused", "failed", "gone", "none", false, 0, 0, 0,
+    0, ENG_R_SRC_CONT, NULL },
   { "cont did not take", "paused", "failed", "gone", "none", false, 0, 0, T(ENG_R_SRC_CONT), 0,
     ENG_R_END_UNCERTAIN, "after cont" },
   { "in-run: paused before, stays paused", "paused", "cancelled", "gone", "none", false, 0, 0,
     T(ENG_R_CANCEL), F_KEEP_PAUSED | F_TOUCHED, ENG_R_END_SRC, "paused as it was" },
-  { "source gone before the switchover", "gone", "none", "inmigrate", "active", true, 0, 0, 0,
-    0, ENG_R_END_UNCERTAIN, "running nowhere" },
-  { "source crashed (internal-error)", "internal-error", "failed", "gone", "none", false, 0, 0,
-    0, 0, ENG_R_END_UNCERTAIN, "'internal-error'" },
+  { "source gone before the switchover", "gone", "none", "inmigrate", "active", true, 0, 0, 0, 0,
+    ENG_R_END_UNCERTAIN, "running nowhere" },
+  { "source crashed (internal-error)", "internal-error", "failed", "gone", "none", false, 0, 0, 0,
+    0, ENG_R_END_UNCERTAIN, "'internal-error'" },
   /* Nothing in progress. */
-  { "nothing in progress, source runs", "running", "none", "inmigrate", "none", false, 0, 0, 0,
-    0, ENG_R_END_SRC, "runs on the source" },
-  { "nothing in progress, destination listens: quit it", "running", "none", "inmigrate",
-    "none", true, 0, 0, 0, 0, ENG_R_DST_QUIT, NULL },
+  { "nothing in progress, source runs", "running", "none", "inmigrate", "none", false, 0, 0, 0, 0,
+    ENG_R_END_SRC, "runs on the source" },
+  { "nothing in progress, destination listens: quit it", "running", "none", "inmigrate", "none",
+    true, 0, 0, 0, 0, ENG_R_DST_QUIT, NULL },
   { "only the destination runs", "gone", "none", "running", "completed", false, 0, 0, 0, 0,
     ENG_R_END_DST, "runs on the destination" },
-  { "destination runs, source gone, no incoming state", "gone", "none", "running", "none", false,
-    0, 0, 0, 0, ENG_R_END_DST, NULL },
+  { "destination runs, source gone, no incoming state", "gone", "none", "running", "none", false, 0,
+    0, 0, 0, ENG_R_END_DST, NULL },
   { "both run", "running", "none", "running", "none", false, 0, 0, 0, 0, ENG_R_END_UNCERTAIN,
     "BOTH" },
   { "destination runs but the source still migrates", "paused", "active", "running", "active",
     false, 0, 0, 0, 0, ENG_R_END_UNCERTAIN, "destination runs a guest" },
-  { "source held by another QMP client, destination runs", "unknown", "none", "running",
-    "none", false, 0, 0, 0, 0, ENG_R_END_UNCERTAIN, "could not be inspected" },
+  { "source held by another QMP client, destination runs", "unknown", "none", "running", "none",
+    false, 0, 0, 0, 0, ENG_R_END_UNCERTAIN, "could not be inspected" },
   { "post-copy, source never greets (dying): guest on the destination, source never started",
     "unknown", "postcopy-active", "running", "postcopy-active", false, 0, 0, 0, F_POSTCOPY,
     ENG_R_END_UNCERTAIN, "lives on the destination" },
-  { "destination held by another QMP client", "running", "active", "unknown", "none", false, 0,
-    0, T(ENG_R_CANCEL), F_WAITED_OUT, ENG_R_END_UNCERTAIN, "did not end" },
+  { "destination held by another QMP client", "running", "active", "unknown", "none", false, 0, 0,
+    T(ENG_R_CANCEL), F_WAITED_OUT, ENG_R_END_UNCERTAIN, "did not end" },
   { "destination held by another client, source cancelled", "running", "cancelled", "unknown",
     "none", false, 0, 0, T(ENG_R_CANCEL), 0, ENG_R_END_SRC, "could not be inspected" },
   /* After the source completed. */
-  { "completed, destination runs, quit-source", "postmigrate", "completed", "running",
-    "completed", false, 0, 0, 0, F_QUIT_SRC, ENG_R_SRC_QUIT, NULL },
-  { "completed, destination runs, source kept", "postmigrate", "completed", "running",
-    "completed", false, 0, 0, 0, 0, ENG_R_END_DST, "stays stopped" },
+  { "completed, destination runs, quit-source", "postmigrate", "completed", "running", "completed",
+    false, 0, 0, 0, F_QUIT_SRC, ENG_R_SRC_QUIT, NULL },
+  { "completed, destination runs, source kept", "postmigrate", "completed", "running", "completed",
+    false, 0, 0, 0, 0, ENG_R_END_DST, "stays stopped" },
   { "completed, exports left: removed before cont", "postmigrate", "completed", "paused",
     "completed", false, 0, 1, 0, 0, ENG_R_DST_NBD_CLEAN, NULL },
-  { "completed, destination paused: cont", "postmigrate", "completed", "paused", "completed",
-    false, 0, 0, T(ENG_R_DST_NBD_CLEAN), 0, ENG_R_DST_CONT, NULL },
-  { "completed, destination paused, guest was paused: stays", "postmigrate", "completed",
-    "paused", "completed", false, 0, 0, 0, F_KEEP_PAUSED, ENG_R_END_DST, "paused as it was" },
-  { "completed, destination still loading: wait", "postmigrate", "completed", "inmigrate",
-    "active", false, 0, 0, 0, 0, ENG_R_WAIT, "still loading" },
+  { "completed, destination paused: cont", "postmigrate", "completed", "paused", "completed", false,
+    0, 0, T(ENG_R_DST_NBD_CLEAN), 0, ENG_R_DST_CONT, NULL },
+  { "completed, destination paused, guest was paused: stays", "postmigrate", "completed", "paused",
+    "completed", false, 0, 0, 0, F_KEEP_PAUSED, ENG_R_END_DST, "paused as it was" },
+  { "completed, destination still loading: wait", "postmigrate", "completed", "inmigrate", "active",
+    false, 0, 0, 0, 0, ENG_R_WAIT, "still loading" },
   { "completed, destination loads forever", "postmigrate", "completed", "inmigrate", "active",
     false, 0, 0, 0, F_WAITED_OUT, ENG_R_END_UNCERTAIN, "not running" },
-  { "completed, never never cont the source when the destination is unreachable",
-    "postmigrate", "completed", "gone", "none", false, 0, 0, 0, 0, ENG_R_END_UNCERTAIN,
-    "NOT resumed" },
-  { "in-run: completed, destination died before it ran: source again", "postmigrate",
-    "completed", "gone", "none", false, 0, 0, 0, F_NEVER_RAN | F_TOUCHED, ENG_R_SRC_CONT, NULL },
+  { "completed, never never cont the source when the destination is unreachable", "postmigrate",
+    "completed", "gone", "none", false, 0, 0, 0, 0, ENG_R_END_UNCERTAIN, "NOT resumed" },
+  { "in-run: completed, destination died before it ran: source again", "postmigrate", "completed",
+    "gone", "none", false, 0, 0, 0, F_NEVER_RAN | F_TOUCHED, ENG_R_SRC_CONT, NULL },
   { "completed, mirrors left on the source: removed", "postmigrate", "completed", "running",
     "completed", false, 2, 0, 0, F_QUIT_SRC, ENG_R_SRC_MIRROR_CLEAN, NULL },
-  { "completed but the source was resumed by hand", "running", "completed", "paused",
-    "completed", false, 0, 0, 0, 0, ENG_R_END_SRC, "although its migration completed" },
+  { "completed but the source was resumed by hand", "running", "completed", "paused", "completed",
+    false, 0, 0, 0, 0, ENG_R_END_SRC, "although its migration completed" },
   /* Post-copy. */
   { "post-copy goes on: wait", "postmigrate", "postcopy-active", "running", "postcopy-active",
     false, 0, 0, 0, 0, ENG_R_WAIT, "post-copy goes on" },
-  { "post-copy never ends", "postmigrate", "postcopy-active", "running", "postcopy-active",
-    false, 0, 0, 0, F_WAITED_OUT, ENG_R_END_UNCERTAIN, "did not complete in time" },
+  { "post-copy never ends", "postmigrate", "postcopy-active", "running", "postcopy-active", false,
+    0, 0, 0, F_WAITED_OUT, ENG_R_END_UNCERTAIN, "did not complete in time" },
   { "post-copy paused on both sides: resume", "postmigrate", "postcopy-paused", "running",
     "postcopy-paused", false, 0, 0, 0, F_CAN_RESUME, ENG_R_POSTCOPY_RESUME, NULL },
   { "post-copy paused, cannot resume (tunnel)", "postmigrate", "postcopy-paused", "running",
@@ -135,22 +151,21 @@ static const struct row rows[] = {
     "postcopy-recover", false, 0, 0, T(ENG_R_POSTCOPY_RESUME), F_CAN_RESUME, ENG_R_WAIT, NULL },
   { "post-copy just resumed, still paused: wait", "postmigrate", "postcopy-paused", "running",
     "postcopy-paused", false, 0, 0, T(ENG_R_POSTCOPY_RESUME), F_CAN_RESUME, ENG_R_WAIT, NULL },
-  { "post-copy resume did not take", "postmigrate", "postcopy-paused", "running",
-    "postcopy-paused", false, 0, 0, T(ENG_R_POSTCOPY_RESUME), F_CAN_RESUME | F_WAITED_OUT,
-    ENG_R_END_UNCERTAIN, "did not take" },
+  { "post-copy resume did not take", "postmigrate", "postcopy-paused", "running", "postcopy-paused",
+    false, 0, 0, T(ENG_R_POSTCOPY_RESUME), F_CAN_RESUME | F_WAITED_OUT, ENG_R_END_UNCERTAIN,
+    "did not take" },
   { "completed, the source we quit refuses clients while it exits", "unknown", "none", "running",
     "completed", false, 0, 0, T(ENG_R_SRC_QUIT), F_QUIT_SRC, ENG_R_END_DST, "was quit" },
   { "post-copy, source gone: lost, never start the source", "gone", "none", "running",
     "postcopy-active", false, 0, 0, 0, 0, ENG_R_END_UNCERTAIN, "the guest is lost" },
-  { "post-copy, destination gone", "postmigrate", "postcopy-paused", "gone", "none", false, 0,
-    0, 0, 0, ENG_R_END_UNCERTAIN, "never started" },
+  { "post-copy, destination gone", "postmigrate", "postcopy-paused", "gone", "none", false, 0, 0, 0,
+    0, ENG_R_END_UNCERTAIN, "never started" },
   { "in-run: post-copy seen, source gone now", "gone", "none", "paused", "none", false, 0, 0, 0,
     F_POSTCOPY, ENG_R_END_UNCERTAIN, "lives on the destination" },
   { "post-copy completed: destination runs", "postmigrate", "completed", "running", "completed",
     false, 0, 0, 0, F_POSTCOPY, ENG_R_END_DST, NULL },
-  { "source paused, destination still active in post-copy: wait", "postmigrate",
-    "postcopy-paused", "running", "postcopy-active", false, 0, 0, 0, F_CAN_RESUME, ENG_R_WAIT,
-    NULL },
+  { "source paused, destination still active in post-copy: wait", "postmigrate", "postcopy-paused",
+    "running", "postcopy-active", false, 0, 0, 0, F_CAN_RESUME, ENG_R_WAIT, NULL },
 };
 
 static void test_table(void **state)
@@ -209,9 +224,19 @@ static void apply(struct model *q, enum eng_ract a)
   case ENG_R_DST_CONT: SET(dst_run, "running"); break;
   case ENG_R_SRC_MIRROR_CLEAN: q->mirror = 0; break;
   case ENG_R_DST_NBD_CLEAN: q->exports = 0; break;
-  case ENG_R_DST_QUIT: SET(dst_run, "gone"); SET(dst_mig, "none"); q->exports = 0; break;
-  case ENG_R_SRC_QUIT: SET(src_run, "gone"); SET(src_mig, "none"); break;
-  case ENG_R_POSTCOPY_RESUME: SET(src_mig, "postcopy-active"); SET(dst_mig, "postcopy-active"); break;
+  case ENG_R_DST_QUIT:
+    SET(dst_run, "gone");
+    SET(dst_mig, "none");
+    q->exports = 0;
+    break;
+  case ENG_R_SRC_QUIT:
+    SET(src_run, "gone");
+    SET(src_mig, "none");
+    break;
+  case ENG_R_POSTCOPY_RESUME:
+    SET(src_mig, "postcopy-active");
+    SET(dst_mig, "postcopy-active");
+    break;
   default: break;
   }
 #undef SET
@@ -247,7 +272,9 @@ static void test_play(void **state)
   /* Killed at pre-switchover with a disk mirror: cancel, QEMU resumes the
    * source and the failed incoming migration ends the destination; the
    * mirror goes. */
-  struct model pre = { "finish-migrate", "pre-switchover", "inmigrate", "active", true, 2, 1, true };
+  struct model pre = {
+    "finish-migrate", "pre-switchover", "inmigrate", "active", true, 2, 1, true
+  };
   assert_int_equal(play(pre, 0, seq, sizeof seq), ENG_R_END_SRC);
   snprintf(want, sizeof want, "%d %d %d", ENG_R_CANCEL, ENG_R_WAIT, ENG_R_SRC_MIRROR_CLEAN);
   assert_string_equal(seq, want);
@@ -263,8 +290,8 @@ static void test_play(void **state)
   snprintf(want, sizeof want, "%d %d %d", ENG_R_DST_NBD_CLEAN, ENG_R_DST_CONT, ENG_R_SRC_QUIT);
   assert_string_equal(seq, want);
   /* Post-copy paused by a broken link: resumed, waited for, done. */
-  struct model pc = { "postmigrate", "postcopy-paused", "running", "postcopy-paused", false, 0,
-                      0, true };
+  struct model pc = { "postmigrate", "postcopy-paused", "running", "postcopy-paused", false, 0, 0,
+                      true };
   assert_int_equal(play(pc, F_CAN_RESUME, seq, sizeof seq), ENG_R_END_DST);
   snprintf(want, sizeof want, "%d %d", ENG_R_POSTCOPY_RESUME, ENG_R_WAIT);
   assert_string_equal(seq, want);

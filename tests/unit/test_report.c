@@ -30,10 +30,12 @@ static void test_figures(void **state)
   m->cfg.heartbeat_ms = 2;
   m->cfg.src_serial = strdup("/s.ser");
   m->cfg.dst_serial = strdup("/d.ser");
-  m->facts.hb_result = (struct eng_hb_result){ .src_lines = 100, .dst_lines = 5,
-                                         .last_src_seq = 99, .first_dst_seq = 101,
-                                         .last_src_mono_ns = 7000000000,
-                                         .first_dst_mono_ns = 7045000000 };
+  m->facts.hb_result = (struct eng_hb_result){ .src_lines = 100,
+                                               .dst_lines = 5,
+                                               .last_src_seq = 99,
+                                               .first_dst_seq = 101,
+                                               .last_src_mono_ns = 7000000000,
+                                               .first_dst_mono_ns = 7045000000 };
   strcpy(m->facts.final.status, "completed");
   m->facts.final.total_ms = 2000;
   m->facts.final.setup_ms = 3;
@@ -93,9 +95,10 @@ static void test_missing_is_null(void **state)
   m->state = QMIG_S_FAILED;
   strcpy(m->err, "migration failed on the source: x");
   json_t *j = unit_report(m, true);
-  static const char *const nulls[] = { "setup_ms", "total_ms", "qemu_downtime_ms",
-                                       "stop_to_resume_pause_ms", "guest_stall_ms",
-                                       "throughput_bytes_per_s", "engine_overhead_ms" };
+  static const char *const nulls[] = { "setup_ms",          "total_ms",
+                                       "qemu_downtime_ms",  "stop_to_resume_pause_ms",
+                                       "guest_stall_ms",    "throughput_bytes_per_s",
+                                       "engine_overhead_ms" };
   for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
     if (!json_is_null(json_object_get(j, nulls[i])))
       fail_msg("%s is not null", nulls[i]);
@@ -105,6 +108,4 @@ static void test_missing_is_null(void **state)
   qmig_free(m);
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_figures),
-    cmocka_unit_test(test_missing_is_null))
+UNIT_MAIN(cmocka_unit_test(test_figures), cmocka_unit_test(test_missing_is_null))

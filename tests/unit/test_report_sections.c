@@ -25,9 +25,9 @@ static void test_absent(void **state)
   assert_null(qmig_report_tunnel(m));
   assert_null(qmig_report_recover(m));
   json_t *j = unit_report(m, false);
-  static const char *const keys[] = { "preflight", "prediction", "announce", "recover",
-                                      "created_disks", "storage", "policy", "postcopy",
-                                      "tunnel" };
+  static const char *const keys[] = { "preflight", "prediction",    "announce",
+                                      "recover",   "created_disks", "storage",
+                                      "policy",    "postcopy",      "tunnel" };
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     if (json_object_get(j, keys[i]))
       fail_msg("%s present without a section", keys[i]);
@@ -42,18 +42,25 @@ static void test_prediction_unknown(void **state)
   struct qmig_migration *m = qmig_new();
   struct qmig_report_prediction *p = ENG_SECTION(m, prediction);
   *p = (struct qmig_report_prediction){ .dirty_rate_bytes_per_s = 5 << 20,
-                                        .qemu_dirty_rate_mib_per_s = 4, .measure_s = 1,
-                                        .ram_bytes = 96u << 20, .ram_in_use_bytes = 64u << 20,
+                                        .qemu_dirty_rate_mib_per_s = 4,
+                                        .measure_s = 1,
+                                        .ram_bytes = 96u << 20,
+                                        .ram_in_use_bytes = 64u << 20,
                                         .ram_in_use_from = "lab guest fill",
-                                        .downtime_limit_ms = 300, .converges = -1,
+                                        .downtime_limit_ms = 300,
+                                        .converges = -1,
                                         .note = "bandwidth unknown" };
   assert_ptr_equal(qmig_report_prediction(m), p);
   json_t *j = unit_report(m, false), *o = json_object_get(j, "prediction");
   assert_int_equal(json_integer_value(json_object_get(o, "dirty_rate_bytes_per_s")), 5 << 20);
   assert_string_equal(unit_str(o, "ram_in_use_from"), "lab guest fill");
-  static const char *const nulls[] = { "bandwidth_bytes_per_s", "bandwidth_from",
-                                       "stop_copy_bytes_per_s", "converges", "passes",
-                                       "total_ms", "downtime_ms" };
+  static const char *const nulls[] = { "bandwidth_bytes_per_s",
+                                       "bandwidth_from",
+                                       "stop_copy_bytes_per_s",
+                                       "converges",
+                                       "passes",
+                                       "total_ms",
+                                       "downtime_ms" };
   for (size_t i = 0; i < sizeof nulls / sizeof nulls[0]; i++)
     if (!json_is_null(json_object_get(o, nulls[i])))
       fail_msg("prediction.%s is not null", nulls[i]);
@@ -85,9 +92,12 @@ static void test_policy_postcopy(void **state)
   struct qmig_migration *m = qmig_new();
   static const struct qmig_policy_step steps[] = { { 0.0, 300, "initial" },
                                                    { 1500.25, 600, "step 1 of 2" } };
-  *ENG_SECTION(m, policy) = (struct qmig_report_policy){
-    .downtime_policy = "stepped", .max_downtime_ms = 900, .final_downtime_limit_ms = 600,
-    .nsteps = 2, .steps = steps, .deadline_action = "cancel" };
+  *ENG_SECTION(m, policy) = (struct qmig_report_policy){ .downtime_policy = "stepped",
+                                                         .max_downtime_ms = 900,
+                                                         .final_downtime_limit_ms = 600,
+                                                         .nsteps = 2,
+                                                         .steps = steps,
+                                                         .deadline_action = "cancel" };
   *ENG_SECTION(m, postcopy) = (struct qmig_report_postcopy){ .reason = "" };
   json_t *j = unit_report(m, false), *p = json_object_get(j, "policy");
   assert_string_equal(unit_str(p, "downtime_policy"), "stepped");
@@ -103,15 +113,17 @@ static void test_policy_postcopy(void **state)
 
   m->sec.policy->deadline_s = 20;
   m->sec.policy->deadline_action = "postcopy";
-  *m->sec.postcopy = (struct qmig_report_postcopy){ .started = true, .requested = true,
+  *m->sec.postcopy = (struct qmig_report_postcopy){ .started = true,
+                                                    .requested = true,
                                                     .requested_at_ms = 20000,
-                                                    .duration_ms = -1, .bytes = 4096,
+                                                    .duration_ms = -1,
+                                                    .bytes = 4096,
                                                     .page_requests = 3 };
   strcpy(m->sec.postcopy->reason, "deadline");
   j = unit_report(m, false);
   p = json_object_get(j, "policy");
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "deadline"),
-                                                      "seconds")), 20);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(p, "deadline"), "seconds")),
+                   20);
   pc = json_object_get(j, "postcopy");
   assert_true(json_is_null(json_object_get(pc, "duration_ms")));
   assert_int_equal(json_integer_value(json_object_get(pc, "page_requests")), 3);
@@ -130,9 +142,12 @@ static void test_storage(void **state)
   s->ndisks = 2;
   strcpy(s->disks[0].name, "shared0");
   strcpy(s->disks[0].format, "raw");
-  s->disks[1] = (struct qmig_storage_disk){ .copy = true, .size = 1 << 20,
-                                            .have_destination = true, .job_started = true,
-                                            .bytes = 2 << 20, .completed = false };
+  s->disks[1] = (struct qmig_storage_disk){ .copy = true,
+                                            .size = 1 << 20,
+                                            .have_destination = true,
+                                            .job_started = true,
+                                            .bytes = 2 << 20,
+                                            .completed = false };
   strcpy(s->disks[1].name, "disk1");
   strcpy(s->disks[1].error, "job failed");
   s->sync_ms = -1;
@@ -190,8 +205,7 @@ static void test_tunnel(void **state)
   assert_int_equal(json_integer_value(json_object_get(c1, "index")), 0);
   assert_string_equal(unit_str(c1, "error"), "multifd 0: reset");
   assert_true(json_is_null(json_object_get(o, "error")));
-  assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "clock"), "samples")),
-                   5);
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(o, "clock"), "samples")), 5);
   json_decref(j);
   qmig_free(m);
 }
@@ -231,18 +245,15 @@ static void test_order(void **state)
   const char *want[] = { "storage", "preflight", "announce" }, *key;
   size_t n = 0;
   json_t *v;
-  json_object_foreach(j, key, v)
-    if (json_is_object(v) || json_is_array(v))
-      if (n < 3 && !strcmp(key, want[n]))
-        n++;
+  json_object_foreach(j, key, v) if (json_is_object(v) ||
+                                     json_is_array(v)) if (n < 3 && !strcmp(key, want[n])) n++;
   assert_int_equal(n, 3);
   assert_true(json_is_true(json_object_get(json_object_get(j, "announce"), "sent")));
   json_decref(j);
   qmig_free(m);
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_absent),           cmocka_unit_test(test_prediction_unknown),
-    cmocka_unit_test(test_policy_postcopy),  cmocka_unit_test(test_storage),
-    cmocka_unit_test(test_tunnel),           cmocka_unit_test(test_preflight),
-    cmocka_unit_test(test_order))
+UNIT_MAIN(cmocka_unit_test(test_absent), cmocka_unit_test(test_prediction_unknown),
+          cmocka_unit_test(test_policy_postcopy), cmocka_unit_test(test_storage),
+          cmocka_unit_test(test_tunnel), cmocka_unit_test(test_preflight),
+          cmocka_unit_test(test_order))

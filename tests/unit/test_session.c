@@ -91,7 +91,5 @@ static void test_addr(void **state)
   eng_config_free(&c);
 }
 
-UNIT_MAIN(
-    cmocka_unit_test(test_pick_native),
-    cmocka_unit_test(test_pick_tunnel),
-    cmocka_unit_test(test_addr))
+UNIT_MAIN(cmocka_unit_test(test_pick_native), cmocka_unit_test(test_pick_tunnel),
+          cmocka_unit_test(test_addr))

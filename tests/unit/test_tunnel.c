@@ -27,7 +27,8 @@
 
 static void good_hello(uint8_t b[TP_HELLO_LEN], unsigned kind, unsigned index)
 {
-  struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = (uint8_t)kind,
+  struct tp_hello h = { .version = TP_HELLO_VERSION,
+                        .kind = (uint8_t)kind,
                         .index = (uint16_t)index };
   for (int i = 0; i < TP_SESSION_LEN && kind != TP_K_CONTROL; i++)
     h.session[i] = (uint8_t)(i * 7 + 1); /* a control hello carries none */
@@ -64,10 +65,10 @@ static void test_hello_refused(void **state)
   (void)state;
   uint8_t b[TP_HELLO_LEN + 1];
   good_hello(b, TP_K_MAIN, 0);
-  expect_bad(b, TP_HELLO_LEN - 1, "bytes");       /* truncated */
-  expect_bad(b, TP_HELLO_LEN + 1, "bytes");       /* too long */
+  expect_bad(b, TP_HELLO_LEN - 1, "bytes"); /* truncated */
+  expect_bad(b, TP_HELLO_LEN + 1, "bytes"); /* too long */
   b[0] = 'G';
-  expect_bad(b, TP_HELLO_LEN, "magic");           /* "GET / HTTP..." */
+  expect_bad(b, TP_HELLO_LEN, "magic"); /* "GET / HTTP..." */
   good_hello(b, TP_K_MAIN, 0);
   b[4] = 1; /* protocol 1: the engine chose the session, nothing proved it */
   expect_bad(b, TP_HELLO_LEN, "version 1");
@@ -79,7 +80,7 @@ static void test_hello_refused(void **state)
   good_hello(b, 6, 0);
   expect_bad(b, TP_HELLO_LEN, "unknown channel kind 6");
   good_hello(b, TP_K_MAIN, 1);
-  expect_bad(b, TP_HELLO_LEN, "index 1");         /* main has no index */
+  expect_bad(b, TP_HELLO_LEN, "index 1"); /* main has no index */
   good_hello(b, TP_K_MULTIFD, 256);
   expect_bad(b, TP_HELLO_LEN, "index 256");
   good_hello(b, TP_K_NBD, 2);
@@ -130,8 +131,8 @@ static void test_classify(void **state)
 
 struct side {
   struct tp_tls *tls;
-  int tcp;            /* the connected TCP socket */
-  int app;            /* our end of the local socketpair */
+  int tcp; /* the connected TCP socket */
+  int app; /* our end of the local socketpair */
   struct tp_fwd *fwd;
 };
 
@@ -369,8 +370,7 @@ static void test_options(void **state)
                "tunnel-tls-dir");
   expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-tls", "psk", NULL },
                "tunnel-psk-file");
-  expect_usage((const char *const[]){ "dst", "unix:/d", "tunnel-tls", "psk", NULL },
-               "need tunnel");
+  expect_usage((const char *const[]){ "dst", "unix:/d", "tunnel-tls", "psk", NULL }, "need tunnel");
   expect_usage((const char *const[]){ "tunnel", "127.0.0.1:1", "tunnel-tls", "none",
                                       "tunnel-psk-file", "/k", "tunnel-insecure-no-auth", "on",
                                       NULL },
@@ -488,7 +488,7 @@ static void test_socket_errors(void **state)
   assert_int_equal(tp_accept(lfd, 50, err, sizeof err), -1);
   assert_string_equal(err, "accepting: nobody connected within 50 ms");
   assert_int_equal(tp_accept(lfd, 50, NULL, 0), -1); /* no buffer: fine */
-  close(lfd); /* nobody listens there now */
+  close(lfd);                                        /* nobody listens there now */
   assert_int_equal(tp_tcp_connect(hp, 2000, err, sizeof err), -1);
   char want[128];
   snprintf(want, sizeof want, "connecting to %s: %s", hp, strerror(ECONNREFUSED));
@@ -503,11 +503,16 @@ int main(void)
 {
   signal(SIGPIPE, SIG_IGN); /* a failed forwarder shows as a message, not a kill */
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_hello_roundtrip), cmocka_unit_test(test_hello_refused),
-    cmocka_unit_test(test_reply),           cmocka_unit_test(test_classify),
-    cmocka_unit_test(test_forward_plain),   cmocka_unit_test(test_forward_tls_psk),
-    cmocka_unit_test(test_forward_early_records), cmocka_unit_test(test_options),
-    cmocka_unit_test(test_forward_split_last), cmocka_unit_test(test_socket_errors),
+    cmocka_unit_test(test_hello_roundtrip),
+    cmocka_unit_test(test_hello_refused),
+    cmocka_unit_test(test_reply),
+    cmocka_unit_test(test_classify),
+    cmocka_unit_test(test_forward_plain),
+    cmocka_unit_test(test_forward_tls_psk),
+    cmocka_unit_test(test_forward_early_records),
+    cmocka_unit_test(test_options),
+    cmocka_unit_test(test_forward_split_last),
+    cmocka_unit_test(test_socket_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,7 +25,9 @@
 #include "transport/transport.h"
 
 static const struct tp_hello mfd3 = {
-  .version = TP_HELLO_VERSION, .kind = TP_K_MULTIFD, .index = 3,
+  .version = TP_HELLO_VERSION,
+  .kind = TP_K_MULTIFD,
+  .index = 3,
   .session = { 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115 },
 };
 
@@ -191,8 +193,8 @@ struct srv {
   int lfd;
   struct tp_tls *tls;
   uint8_t session[TP_SESSION_LEN];
-  uint8_t key[TP_KEY_LEN];  /* exported from the control connection */
-  int rc;                   /* of the data connection's proof */
+  uint8_t key[TP_KEY_LEN]; /* exported from the control connection */
+  int rc;                  /* of the data connection's proof */
   char why[256];
 };
 
@@ -221,8 +223,7 @@ static void *agent_side(void *p)
   assert_int_equal(tp_conn_read_exact(d, b, sizeof b, 5000), 0);
   assert_int_equal(tp_hello_parse(b, sizeof b, &h, s->why, sizeof s->why), 0);
   s->rc = tp_auth_challenge(d, &h, s->key, 5000, s->why, sizeof s->why);
-  tp_reply_send(d, s->rc == 0 ? TP_ST_OK : TP_ST_UNKNOWN_SESSION, s->rc == 0 ? "ok" : s->why,
-                5000);
+  tp_reply_send(d, s->rc == 0 ? TP_ST_OK : TP_ST_UNKNOWN_SESSION, s->rc == 0 ? "ok" : s->why, 5000);
   tp_conn_free(d);
   tp_conn_free(c);
   return NULL;
@@ -288,8 +289,8 @@ int main(void)
 {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_challenge_response), cmocka_unit_test(test_hmac),
-    cmocka_unit_test(test_control_parse),      cmocka_unit_test(test_session_reply),
+    cmocka_unit_test(test_challenge_response),    cmocka_unit_test(test_hmac),
+    cmocka_unit_test(test_control_parse),         cmocka_unit_test(test_session_reply),
     cmocka_unit_test(test_session_key_and_proof),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

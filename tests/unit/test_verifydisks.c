@@ -174,8 +174,7 @@ static void many_ranges(void **state)
 static void raw_vs_qcow2(void **state)
 {
   (void)state;
-  assert_int_equal(sh("qemu-img convert -f raw -O qcow2 %s %s", path("a.raw"),
-                      path("a.qcow2")), 0);
+  assert_int_equal(sh("qemu-img convert -f raw -O qcow2 %s %s", path("a.raw"), path("a.qcow2")), 0);
   assert_int_equal(verify(path("a.raw"), "raw", path("a.qcow2"), "qcow2"), 0);
   assert_int_equal(r.bytes_compared, SIZE);
   /* The classic trap: a qcow2 read as raw must never pass. */
@@ -217,14 +216,14 @@ static void size_mismatch(void **state)
 static void sparse_images(void **state)
 {
   (void)state;
-  assert_int_equal(sh("truncate -s 64M %s && cp %s %s", path("s1.raw"), path("s1.raw"),
-                      path("s2.raw")), 0);
+  assert_int_equal(
+      sh("truncate -s 64M %s && cp %s %s", path("s1.raw"), path("s1.raw"), path("s2.raw")), 0);
   assert_int_equal(verify(path("s1.raw"), "raw", path("s2.raw"), "raw"), 0);
   assert_int_equal(r.bytes_compared, 64u << 20);
   assert_non_null(strstr(r.detail, "67108864 zero on both sides"));
   flip("s2.raw", 40000000);
-  assert_int_equal(sh("qemu-img convert -f raw -O qcow2 %s %s", path("s2.raw"),
-                      path("s2.qcow2")), 0);
+  assert_int_equal(sh("qemu-img convert -f raw -O qcow2 %s %s", path("s2.raw"), path("s2.qcow2")),
+                   0);
   assert_int_equal(verify(path("s1.raw"), "raw", path("s2.qcow2"), "qcow2"), 1);
   assert_int_equal(r.nranges, 1);
   assert_int_equal(r.ranges[0].offset, 40000000);
@@ -233,8 +232,13 @@ static void sparse_images(void **state)
 /* nbdkit on a unix socket in dir, with extra plugin/filter arguments. */
 static int start_nbdkit(const char *const *args)
 {
-  char *argv[24] = { "nbdkit", "-U", (char *)path("nbdkit.sock"), "-P",
-                     (char *)path("nbdkit.pid"), "-f", "--exit-with-parent" };
+  char *argv[24] = { "nbdkit",
+                     "-U",
+                     (char *)path("nbdkit.sock"),
+                     "-P",
+                     (char *)path("nbdkit.pid"),
+                     "-f",
+                     "--exit-with-parent" };
   size_t n = 7;
   for (; *args && n < 23; args++)
     argv[n++] = (char *)*args;
@@ -278,7 +282,7 @@ static void uri_vs_file(void **state)
 
 static void read_error(void **state)
 {
-  static const char *const args[] = { "--filter=error", "pattern", "8M", "error=EIO",
+  static const char *const args[] = { "--filter=error",        "pattern", "8M", "error=EIO",
                                       "error-pread-rate=100%", NULL };
   (void)state;
   assert_int_equal(start_nbdkit(args), 0);
@@ -291,8 +295,8 @@ static void read_error(void **state)
 static void unreachable_uri(void **state)
 {
   (void)state;
-  assert_int_equal(verify("nbd+unix:///?socket=/nonexistent/qmig.sock", NULL,
-                          path("a.raw"), "raw"), -1);
+  assert_int_equal(verify("nbd+unix:///?socket=/nonexistent/qmig.sock", NULL, path("a.raw"), "raw"),
+                   -1);
   assert_non_null(strstr(err, "source nbd+unix"));
 }
 

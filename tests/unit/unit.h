@@ -59,11 +59,11 @@ static inline const char *unit_str(json_t *j, const char *k)
 }
 
 /* The main of a unit test: run the listed cmocka tests as one group. */
-#define UNIT_MAIN(...)                                      \
-  int main(void)                                            \
-  {                                                         \
-    const struct CMUnitTest tests[] = { __VA_ARGS__ };      \
-    return cmocka_run_group_tests(tests, NULL, NULL);       \
+#define UNIT_MAIN(...)                                 \
+  int main(void)                                       \
+  {                                                    \
+    const struct CMUnitTest tests[] = { __VA_ARGS__ }; \
+    return cmocka_run_group_tests(tests, NULL, NULL);  \
   }
 
 #endif

@@ -148,8 +148,8 @@ static void run(const char *mode, struct tp_tls *ctls, struct tp_tls *stls)
   close(aa.lfd);
   free(b);
   double gb = got / 1e9;
-  printf("%-6s %6.2f GB %7.3f s %8.0f MB/s  forwarders %6.3f CPU-s = %.3f CPU-s/GB%s\n", mode,
-         gb, dt, got / dt / 1e6, cpu, cpu / gb, got == total ? "" : "  SHORT");
+  printf("%-6s %6.2f GB %7.3f s %8.0f MB/s  forwarders %6.3f CPU-s = %.3f CPU-s/GB%s\n", mode, gb,
+         dt, got / dt / 1e6, cpu, cpu / gb, got == total ? "" : "  SHORT");
   fflush(stdout);
 }
 
