@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/errbuf.h"
 #include "engine/internal.h"
 #include "engine/mirror.h"
 #include "engine/nbdfwd.h"
@@ -183,10 +184,19 @@ static int native_nbd(struct qmig_migration *m)
   return 0;
 }
 
-/* QEMU's own error says what broke the stream; nothing of ours to add. */
+/* QEMU's own error says how the stream broke ("Unable to write to socket:
+ * Broken pipe"); when the destination QEMU is gone too, that is the cause.
+ * Its QMP socket closed with the process, but the follow loop may have seen
+ * the source's failure first: read what is there (briefly) before saying. */
 static void native_blame(struct qmig_migration *m)
 {
-  (void)m;
+  if (!m->dst || strstr(m->err, "destination QEMU went away"))
+    return;
+  if (!qmp_broken(m->dst))
+    qmp_pump(m->dst, 100);
+  if (qmp_broken(m->dst))
+    errbuf_appendf(m->err, sizeof m->err, "destination QEMU went away (QMP: %s)",
+                   qmp_error(m->dst));
 }
 
 static void native_end(struct qmig_migration *m)

@@ -4,12 +4,15 @@
  * the tunnel (keeping its agent) with it, the session answers for the mode
  * (agent, recover hint) without the config being asked again, ending it
  * twice is harmless; and the host/port parsing the native session uses. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "engine/internal.h"
@@ -91,5 +94,80 @@ static void test_addr(void **state)
   eng_config_free(&c);
 }
 
-UNIT_MAIN(cmocka_unit_test(test_pick_native), cmocka_unit_test(test_pick_tunnel),
+/* The destination "QEMU": QMP's greeting and the qmp_capabilities reply on
+ * its end of a socketpair, then, when dead, it is gone (closed). */
+struct fake_dst {
+  int fd;
+  bool dead;
+};
+
+static void *fake_dst_main(void *arg)
+{
+  struct fake_dst *f = arg;
+  static const char hello[] =
+      "{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, \"major\": 7}, "
+      "\"package\": \"\"}, \"capabilities\": []}}\r\n";
+  static const char ok[] = "{\"return\": {}, \"id\": \"qmig-1\"}\r\n";
+  char cmd[512];
+  if (send(f->fd, hello, sizeof hello - 1, MSG_NOSIGNAL) < 0)
+    return NULL;
+  if (recv(f->fd, cmd, sizeof cmd, 0) <= 0) /* the qmp_capabilities command */
+    return NULL;
+  if (send(f->fd, ok, sizeof ok - 1, MSG_NOSIGNAL) < 0)
+    return NULL;
+  if (f->dead) {
+    close(f->fd);
+    f->fd = -1;
+  }
+  return NULL;
+}
+
+static struct qmp_conn *dst_qmp(struct fake_dst *f)
+{
+  int sv[2];
+  pthread_t t;
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  f->fd = sv[1];
+  assert_int_equal(pthread_create(&t, NULL, fake_dst_main, f), 0);
+  char err[256] = "";
+  struct qmp_conn *c = qmp_open_fd("destination", sv[0], 5000, err, sizeof err);
+  pthread_join(t, NULL);
+  if (!c)
+    fail_msg("qmp_open_fd: %s", err);
+  return c;
+}
+
+/* A native run that failed on the source ("Broken pipe") blames the
+ * destination when its QMP is gone too (and only then), even when the
+ * follow loop saw the source's failure before the destination's EOF. */
+static void blame_with(bool dead)
+{
+  struct qmig_migration *m = unit_mig("src", "unix:/s", "dst", "unix:/d", NULL);
+  assert_int_equal(eng_begin(m), 0);
+  struct fake_dst f = { .dead = dead };
+  m->dst = dst_qmp(&f);
+  strcpy(m->err, "migration failed on the source: Unable to write to socket: Broken pipe");
+  m->session->blame(m);
+  if (dead != (strstr(m->err, "destination QEMU went away") != NULL))
+    fail_msg("dead %d: '%s'", dead, m->err);
+  assert_non_null(strstr(m->err, "Broken pipe"));
+  qmig_free(m);
+  if (f.fd >= 0)
+    close(f.fd);
+}
+
+static void test_blame_dst_gone(void **state)
+{
+  (void)state;
+  blame_with(true);
+}
+
+static void test_blame_dst_alive(void **state)
+{
+  (void)state;
+  blame_with(false);
+}
+
+UNIT_MAIN(cmocka_unit_test(test_blame_dst_gone), cmocka_unit_test(test_blame_dst_alive),
+          cmocka_unit_test(test_pick_native), cmocka_unit_test(test_pick_tunnel),
           cmocka_unit_test(test_addr))
