@@ -40,21 +40,20 @@ static int check_transport(const char *v, char *why, size_t len)
   return problem ? -1 : 0;
 }
 
+/* One row per option, laid out as a table reads. */
+/* clang-format off */
 static const struct opt_row knob_rows[] = {
-  { .key = "transport",
-    .type = OPT_CSTR,
-    .off = offsetof(struct bench_knobs, transport),
+  { .key = "transport", .type = OPT_CSTR, .off = offsetof(struct bench_knobs, transport),
     .check = check_transport,
     .help = "native|qemu-tls|tunnel|tunnel-tls|stunnel: how the stream travels (tunnel: "
             "authenticated plaintext data; tunnel-tls: TLS data)" },
-  { .key = "dirty-pattern",
-    .type = OPT_ENUM,
-    .off = offsetof(struct bench_knobs, dirty_pattern),
+  { .key = "dirty-pattern", .type = OPT_ENUM, .off = offsetof(struct bench_knobs, dirty_pattern),
     .choices = "sequential",
     .bad = "not available: the lab guest rewrites its pages in order (sequential) and has no "
            "other pattern",
     .help = "how the guest dirties memory: sequential (the lab guest's only one)" },
 };
+/* clang-format on */
 static const struct opt_table knob_table = { knob_rows, sizeof knob_rows / sizeof knob_rows[0],
                                              OPT_RANGE_FROM_TO, 26 };
 

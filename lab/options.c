@@ -63,6 +63,8 @@ static int check_rate(const char *v, char *why, size_t len)
     .key = k, .type = OPT_BOOL, .off = O(f), .flags = OPT_F_FLAG | __VA_ARGS__ \
   }
 /* Help in the order `qmig lab --help` has always listed the options. */
+/* One row per option, laid out as a table reads. */
+/* clang-format off */
 static const struct opt_row rows[] = {
   STR("dir", dir),
   STR("qemu", qemu),
@@ -129,6 +131,7 @@ static const struct opt_row rows[] = {
               "and qmig's client-cert.pem, client-key.pem); qmig migrate --lab\n"
               "then controls both QEMUs over it (tls: addresses in lab.json)"),
 };
+/* clang-format on */
 #define NROWS (sizeof rows / sizeof rows[0])
 const struct opt_table lab_opt_table = { rows, NROWS, OPT_RANGE_FROM_TO, 18 };
 

@@ -53,47 +53,26 @@ static json_t *json_pair(const void *o)
 }
 
 #define O(f) offsetof(struct obj, f)
+/* One row per option, laid out as a table reads. */
+/* clang-format off */
 static const struct opt_row rows[] = {
   { .key = "on", .type = OPT_BOOL, .off = O(on), .flags = OPT_F_FLAG, .help = "a flag" },
-  { .key = "n",
-    .type = OPT_UINT,
-    .off = O(n),
-    .min = 1,
-    .max = 99,
-    .def = "7",
-    .arg = "N",
+  { .key = "n", .type = OPT_UINT, .off = O(n), .min = 1, .max = 99, .def = "7", .arg = "N",
     .help = "a number\nover two lines" },
   { .key = "pct", .type = OPT_INT, .off = O(pct), .min = 1, .max = 99, .def = "-1" },
   { .key = "big", .type = OPT_U64, .off = O(big), .min = 0, .max = UINT64_C(1) << 40 },
-  { .key = "size",
-    .type = OPT_SIZE,
-    .off = O(size),
-    .min = 4096,
-    .max = UINT64_C(1) << 50,
+  { .key = "size", .type = OPT_SIZE, .off = O(size), .min = 4096, .max = UINT64_C(1) << 50,
     .def = "64M" },
   { .key = "name", .type = OPT_STR, .off = O(name), .check = check_even },
   { .key = "borrowed", .type = OPT_CSTR, .off = O(borrowed), .flags = OPT_F_NOJSON },
-  { .key = "mode",
-    .type = OPT_ENUM,
-    .off = O(mode),
-    .choices = "none|x509|psk",
-    .arg = "M",
-    .help = "\nunder the label",
-    .label = "--mode M, --other" },
-  { .key = "addr",
-    .type = OPT_ADDR,
-    .off = O(addr),
-    .addr = OPT_A_UNIX | OPT_A_TCP,
+  { .key = "mode", .type = OPT_ENUM, .off = O(mode), .choices = "none|x509|psk", .arg = "M",
+    .help = "\nunder the label", .label = "--mode M, --other" },
+  { .key = "addr", .type = OPT_ADDR, .off = O(addr), .addr = OPT_A_UNIX | OPT_A_TCP,
     .bad = "not tcp:HOST:PORT or unix:PATH" },
-  { .key = "pair",
-    .type = OPT_CUSTOM,
-    .parse = parse_pair,
-    .json = json_pair,
-    .def = "1-2",
-    .arg = "A-LONG-ARGUMENT",
-    .help = "longer than the column",
-    .note = "A note." },
+  { .key = "pair", .type = OPT_CUSTOM, .parse = parse_pair, .json = json_pair, .def = "1-2",
+    .arg = "A-LONG-ARGUMENT", .help = "longer than the column", .note = "A note." },
 };
+/* clang-format on */
 static const struct opt_table tab = { rows, sizeof rows / sizeof rows[0], OPT_RANGE_FROM_TO, 14 };
 
 static void refused(const struct opt_table *t, const char *key, const char *v, enum opt_err want,
