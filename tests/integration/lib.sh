@@ -114,7 +114,14 @@ start_agent() {
 rx_bytes() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_bytes"; }
 
 # alive PID: running and not a zombie (pid 1 here may reap daemons late).
-alive() { [ -r "/proc/$1/stat" ] && ! sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | grep -q '^[ZX]'; }
+# The stat line is read once: a process reaped between a test and a read
+# would otherwise look alive (an empty read matches no zombie state).
+alive() {
+  local st
+  st=$(cat "/proc/$1/stat" 2>/dev/null) && [ -n "$st" ] || return 1
+  st=${st##*) }
+  case $st in [ZX]*) return 1 ;; esac
+}
 
 # heartbeats SIDE SECONDS: number of heartbeat lines the guest prints there.
 heartbeats() {
