@@ -76,6 +76,13 @@ ns_gone() {
   done
 }
 
+# need_qemu10: QEMU 10 (make deps unpacks Debian 12 backports' into
+# build/qemu10) or $QMIG_QEMU10, else skip.  Sets QEMU10 to its binary.
+need_qemu10() {
+  QEMU10=${QMIG_QEMU10:-$TOP/build/qemu10/usr/bin/qemu-system-x86_64}
+  [ -x "$QEMU10" ] || { echo "skip: no QEMU 10 at $QEMU10 (make deps fetches it)"; exit 77; }
+}
+
 # need_tunnel: this qmig has the tunnel (qmig agent, migrate --tunnel), else skip.
 need_tunnel() {
   "$QMIG" agent --help >/dev/null 2>&1 && "$QMIG" migrate --help 2>&1 | grep -q -- '--tunnel ' ||
