@@ -210,7 +210,9 @@ static int complete(struct qmig_migration *m)
      * guest faulting on its pages, or one slow to get going. */
     unsigned period = m->cfg.heartbeat_ms ? m->cfg.heartbeat_ms : 10;
     unsigned after_ms = period * ENG_HB_AFTER_PERIODS > 250 ? period * ENG_HB_AFTER_PERIODS : 250;
+    int64_t t0 = eng_mono_ns();
     eng_hb_wait_dst(m->hb, 1 + after_ms / period, (int)after_ms * 2 + 500);
+    m->facts.hb_after_ns = eng_mono_ns() - t0;
   }
   if (m->cfg.quit_source && qmp_cmd(m->src, NULL, t, "quit", NULL) < 0 && !qmp_broken(m->src))
     return eng_errorf(m, "quitting the source after success: %s", qmp_error(m->src));

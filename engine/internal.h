@@ -259,6 +259,7 @@ struct eng_facts {
   char dst_status[32]; /* destination's last MIGRATION event status */
   int64_t t0_mono_ns, migrate_mono_ns, end_mono_ns;
   int64_t migrate_wall_us; /* CLOCK_REALTIME at migrate_mono_ns */
+  int64_t hb_after_ns;     /* spent watching heartbeats after the resume */
   double cpu0_s;
   struct eng_hb_result hb_result;
   unsigned nmarks; /* pass starts: marks[0..nmarks) */

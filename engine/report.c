@@ -120,10 +120,10 @@ void eng_report_fill(struct qmig_migration *m)
                        ? (resume_us - m->facts.src_done_wall_us) / 1000.0
                        : -1;
   r->wall_ms = (m->facts.end_mono_ns - m->facts.t0_mono_ns) / 1e6;
-  r->engine_overhead_ms = r->total_ms >= 0 ? r->wall_ms - r->total_ms -
-                                                 (r->dst_tail_ms > 0 ? r->dst_tail_ms : 0) -
-                                                 (m->mirror ? m->mirror->sync_ms : 0)
-                                           : -1;
+  r->engine_overhead_ms =
+      r->total_ms >= 0 ? r->wall_ms - r->total_ms - (r->dst_tail_ms > 0 ? r->dst_tail_ms : 0) -
+                             (m->mirror ? m->mirror->sync_ms : 0) - m->facts.hb_after_ns / 1e6
+                       : -1;
   r->cpu_s = eng_cpu_s() - m->facts.cpu0_s;
   fill_passes(m, r);
   eng_policy_report(m);
