@@ -73,6 +73,7 @@ struct eng_policy_cfg { /* convergence, deadline and post-copy (policy.c) */
   uint64_t max_postcopy_bandwidth;
   int postcopy_after; /* enum eng_after */
   unsigned postcopy_after_n;
+  unsigned recover_window_s; /* post-copy paused by a link: resume within (pclink.c) */
 };
 struct eng_disks_cfg { /* disks copied over NBD (mirror.c) */
   char *copy;          /* "a,b": copied; NULL with copy_all */
@@ -220,6 +221,8 @@ struct eng_facts {
   uint64_t pass_remaining;     /* its ram.remaining */
   struct eng_stats final;      /* the last query-migrate */
   int64_t dst_clock_offset_us; /* destination wall clock minus ours (tunnel) */
+  unsigned npc_pauses;         /* post-copy paused and resumed (pclink.c) */
+  struct qmig_postcopy_pause pc_pauses[QMIG_MAX_PC_PAUSES];
 };
 
 struct qmig_migration {
@@ -364,6 +367,11 @@ int eng_query_stats(struct qmig_migration *m, struct eng_stats *st);
 /* A query-migrate reply (whatever QEMU sent) into *st; absent or mistyped
  * figures become 0 (-1 for the times).  Pure: fuzz/fuzz_qmpreply.c. */
 void eng_stats_parse(json_t *r, struct eng_stats *st);
+
+/* pclink.c: post-copy whose stream stopped (cause) or that QEMU paused:
+ * pause both sides, resume once the link is back, within
+ * postcopy-recover-window.  0 when resumed, -1 (error recorded) when not. */
+int eng_postcopy_relink(struct qmig_migration *m, const char *cause);
 
 /* policy.c: downtime policy, deadline, post-copy triggers.  tick/pass
  * return 0 to go on, 1 to stop (error recorded: deadline cancel), -1 on

@@ -244,6 +244,10 @@ static const struct opt_row rows[] = {
   { .key = "max-postcopy-bandwidth", .type = OPT_SIZE, .off = O(policy.max_postcopy_bandwidth), .min = 0,
     .max = UINT64_C(1) << 50,
     .help = "bytes/s for the background page push in post-copy; 0 = unlimited (default)" },
+  { .key = "postcopy-recover-window", .type = OPT_UINT, .off = O(policy.recover_window_s),
+    .min = 0, .max = 86400, .def = "60",
+    .help = "seconds to wait for a broken link during post-copy to come back and resume; "
+            "0 = give up at once (default 60)" },
   { .key = "postcopy-after", .type = OPT_CUSTOM, .parse = parse_after, .json = json_after,
     .help = "start post-copy after N passes (\"3passes\"), T seconds (\"20s\") or \"stall\"" },
   { .key = "quit-source", .type = OPT_BOOL, .off = O(quit_source),
