@@ -325,7 +325,7 @@ struct qmig_report_postcopy {
   double requested_at_ms;        /* since `migrate`, when requested */
   double duration_ms;            /* when started; -1: unknown (null) */
   uint64_t bytes, page_requests; /* when started */
-  unsigned npauses;               /* the first QMIG_MAX_PC_PAUSES */
+  unsigned npauses;              /* the first QMIG_MAX_PC_PAUSES */
   struct qmig_postcopy_pause pauses[QMIG_MAX_PC_PAUSES];
 };
 QMIG_API const struct qmig_report_postcopy *qmig_report_postcopy(const struct qmig_migration *m);
