@@ -54,6 +54,10 @@ struct eng_tunnel_cfg { /* tunnelled mode: options.c checks, frame.c picks, tunn
   int data;             /* enum eng_tunnel_data */
   bool insecure;        /* tunnel-insecure-no-auth: no credential at all */
   char *tls_dir, *peer_name, *psk_file, *psk_identity;
+  /* tunnel ssh://TARGET: the agent is started over ssh (sshagent.c), which
+   * then fills agent and a session PSK (tls, psk_file, psk_identity). */
+  char *ssh, *ssh_config, *ssh_qmig;
+  unsigned ssh_agent_port;
 };
 struct eng_qmp_cfg {
   char *tls_dir;       /* x509 client credentials for tls: QMP addresses */
@@ -255,6 +259,7 @@ struct qmig_migration {
   /* The transport session (session.h), picked by eng_begin; NULL before. */
   const struct eng_session_ops *session;
   struct eng_tunnel *tunnel;   /* the tunnel session's state (tunnel.h); NULL when native */
+  struct eng_ssh *ssh;         /* the agent started over ssh (sshagent.c); NULL without */
   struct eng_qmp_tls *qmp_tls; /* tls: QMP connections (qmpconn.c); NULL without */
 };
 
@@ -309,6 +314,14 @@ int eng_announce(struct qmig_migration *m);
  * connection step), into m->tunnel; the pick (frame.c) calls it.  -1 out of
  * memory. */
 int eng_tunnel_new(struct qmig_migration *m, const struct eng_tunnel_cfg *opts, int timeout_ms);
+/* sshagent.c: tunnel ssh://TARGET: start `qmig agent --once` there over ssh
+ * with a PSK made for this session (sent on ssh's stdin, never on a command
+ * line), wait (bounded) until it listens, and fill the tunnel options in
+ * (agent, psk).  The agent ends with the session, or when ssh's stdin
+ * closes (eng_ssh_stop, or this process dying).  -1 with the error
+ * recorded. */
+int eng_ssh_start(struct qmig_migration *m);
+void eng_ssh_stop(struct qmig_migration *m);
 /* qmpconn.c: a QEMU's QMP at addr as the options allow.  unix: as is;
  * tcp: only on loopback unless insecure-qmp-tcp (then a warning); tls:HOST:PORT
  * through TLS 1.3 with qmp-tls-dir's x509 client credentials, QEMU's
