@@ -94,3 +94,14 @@ void cli_print_stalls(FILE *f, const struct qmig_migration *m)
     fprintf(f, "    stall at %9.1f ms %9.1f ms  %s\n", s->stalls[i].start_ms,
             s->stalls[i].duration_ms, s->stalls[i].phase);
 }
+
+void cli_print_postcopy(FILE *f, const struct qmig_migration *m)
+{
+  const struct qmig_report_postcopy *p = qmig_report_postcopy(m);
+  for (unsigned i = 0; p && i < p->npauses && i < QMIG_MAX_PC_PAUSES; i++) {
+    const struct qmig_postcopy_pause *x = &p->pauses[i];
+    fprintf(f, "  post-copy paused at %.0f ms for %.0f ms, %s after %u resume attempt%s: %s\n",
+            x->start_ms, x->duration_ms, x->resumed ? "resumed" : "NOT resumed", x->attempts,
+            x->attempts == 1 ? "" : "s", x->cause);
+  }
+}
