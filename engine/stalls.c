@@ -49,8 +49,9 @@ unsigned eng_stall_phase(const struct eng_stall_marks *mk, double s, double e, c
                          size_t len)
 {
   /* The pause: a gap that reaches into STOP..RESUME (the last source line
-   * comes before STOP; a final dirty sync can freeze the guest earlier). */
-  double resume = mk->resume_ms >= 0 ? mk->resume_ms : 1e300;
+   * comes before STOP; a final dirty sync can freeze the guest earlier).
+   * Without a RESUME (the run failed after STOP) it ends with the run. */
+  double resume = mk->resume_ms >= 0 ? mk->resume_ms : mk->end_ms >= 0 ? mk->end_ms : 1e300;
   if (mk->stop_ms >= 0 && s < resume && e > mk->stop_ms) {
     snprintf(phase, len, "switchover");
     return 0;

@@ -144,6 +144,12 @@ static void test_phases(void **state)
   assert_string_equal(p, "after_end");
   assert_int_equal(eng_stall_phase(&mk, 3500, 3600, p, sizeof p), 2);
   assert_string_equal(p, "pass_2");
+  mk.stop_ms = 3900; /* failed after STOP: the source runs again after the end */
+  assert_int_equal(eng_stall_phase(&mk, 3890, 3990, p, sizeof p), 0);
+  assert_string_equal(p, "switchover");
+  assert_int_equal(eng_stall_phase(&mk, 4100, 4200, p, sizeof p), 0);
+  assert_string_equal(p, "after_end");
+  mk.stop_ms = -1;
   mk.setup_end_ms = -1; /* no final statistics: pass 1's event ends setup */
   assert_int_equal(eng_stall_phase(&mk, 500, 620, p, sizeof p), 0);
   assert_string_equal(p, "setup");
