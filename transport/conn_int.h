@@ -49,9 +49,9 @@ BIO *tp_sock_bio_new(int fd);
  * records only; a full buffer makes SSL_write want to write.  false: B is
  * not ours (kTLS's BIO_s_socket), it writes to the socket. */
 bool tp_sock_bio_stage(BIO *b, uint8_t *buf, size_t cap);
-/* Bytes staged in B; and: they were sent, start again at 0. */
+/* Bytes staged in B; and: the first n of them were sent. */
 size_t tp_sock_bio_staged(BIO *b);
-void tp_sock_bio_unstage(BIO *b);
+void tp_sock_bio_sent(BIO *b, size_t n);
 /* conn.c: set c->err to "LABEL: ..." and return -1. */
 int tp_conn_fail(struct tp_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -116,7 +116,7 @@ static int tls_out_eof(struct tp_fwd *f, struct tp_dir *d)
 
 static int tls_out_sent(struct tp_fwd *f, struct tp_dir *d)
 {
-  tp_sock_bio_unstage(SSL_get_wbio(f->remote->ssl));
+  tp_sock_bio_sent(SSL_get_wbio(f->remote->ssl), d->len);
   return tls_out_push(f, d);
 }
 

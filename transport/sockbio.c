@@ -122,9 +122,13 @@ size_t tp_sock_bio_staged(BIO *b)
   return s ? s->len : 0;
 }
 
-void tp_sock_bio_unstage(BIO *b)
+void tp_sock_bio_sent(BIO *b, size_t n)
 {
   struct sockbio *s = ours(b);
-  if (s)
-    s->len = 0;
+  if (!s || n > s->len)
+    return;
+  /* Anything staged after the send was queued (a record SSL_read wrote,
+   * say a KeyUpdate answer) moves to the front; normally nothing. */
+  memmove(s->stage, s->stage + n, s->len - n);
+  s->len -= n;
 }
