@@ -4,10 +4,15 @@
 # neither the engine nor the agent forwards a byte of the stream.  The
 # report says "handoff" for main with 0 bytes forwarded; the agent logged
 # the handoff; the source migrated to fd:NAME.  Memory check, one QEMU.
+# First, tunnel-handoff on where it cannot be (multifd) refuses the run
+# before anything moved.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tunnel-lib.bash"
 start_lab --fill 64 --dirty 10
-start_agent --once
+start_agent
+refused "handoff on with multifd" "tunnel-handoff on, but the main channel cannot be handed off: multifd: " \
+  "${ENGINE_PSK[@]}" --tunnel-data plain --tunnel-handoff on --multifd-channels 2
+restart_agent --once
 migrate --tunnel "$AGENT" "${ENGINE_PSK[@]}" --tunnel-data plain --tunnel-handoff on
 expect_migrated
 expect_guest_on dst
