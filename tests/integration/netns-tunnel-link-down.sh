@@ -5,8 +5,8 @@
 # source only, its memory intact.  The engine's stall watchdog is off by
 # default here (STALL=0) so that the tunnel's own dead-link detection is
 # what is tested; STALL=N tests the watchdog in tunnelled mode.  The
-# channels are forwarded (tunnel-handoff off): a handed-off socket is
-# QEMU's, and its failure QEMU's to report.
+# channels are forwarded (tunnel-handoff off); netns-tunnel-handoff-link-down.sh
+# runs this with the main channel handed off.
 . "$(dirname "$0")/lib.sh"
 need_netns
 need_tunnel
