@@ -231,7 +231,9 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
   pthread_mutex_lock(&a->lock);
   known = a->s.active && memcmp(a->s.id, h->session, TP_SESSION_LEN) == 0;
   bool ok = known && (h->kind != TP_K_MULTIFD || wait_main(a));
-  bool handoff = known && h->kind == TP_K_MAIN && a->s.handoff;
+  /* Only the session's first main channel: a later one (post-copy's
+   * resume after migrate-recover) goes to the incoming socket as always. */
+  bool handoff = known && h->kind == TP_K_MAIN && a->s.handoff && !a->s.main_connected;
   snprintf(incoming, sizeof incoming, "%s", a->s.incoming);
   snprintf(nbd, sizeof nbd, "%s", a->s.nbd);
   char hex[2 * TP_SESSION_LEN + 1];
