@@ -86,12 +86,13 @@ static void control_loop(struct qmig_agent *a, struct tp_conn *c)
           pthread_mutex_unlock(&a->lock);
         }
         agt_log(a, "control: socket handoff asked for: %s", no ? no : "on");
-        int rc = text ? tp_conn_write_all(c, text, strlen(text), (int)a->handshake_ms) : -1;
+        bool oom = !text;
+        int rc = oom ? -1 : tp_conn_write_all(c, text, strlen(text), (int)a->handshake_ms);
         if (rc == 0)
           rc = tp_conn_write_all(c, "\n", 1, (int)a->handshake_ms);
         free(text);
         if (rc < 0) {
-          agt_log(a, "control: %s", text ? tp_conn_error(c) : "out of memory");
+          agt_log(a, "control: %s", oom ? "out of memory" : tp_conn_error(c));
           return;
         }
       } else if (msg.op == TP_CTL_CLOCK) {
