@@ -187,9 +187,11 @@ static json_t *tunnel_json(const void *section)
   for (size_t i = 0; i < t->nchannels; i++) {
     const struct qmig_tunnel_channel *c = &t->channels[i];
     json_array_append_new(chans,
-                          json_pack("{s:s,s:o,s:I,s:I,s:f,s:o}", "kind", c->kind, "index",
-                                    c->index >= 0 ? json_integer(c->index) : json_null(),
-                                    "bytes_to_dst", (json_int_t)c->bytes_to_dst, "bytes_from_dst",
+                          json_pack("{s:s,s:o,s:s,s:o,s:I,s:I,s:f,s:o}", "kind", c->kind, "index",
+                                    c->index >= 0 ? json_integer(c->index) : json_null(), "path",
+                                    c->path ? c->path : "forwarded", "why",
+                                    c->why[0] ? json_string(c->why) : json_null(), "bytes_to_dst",
+                                    (json_int_t)c->bytes_to_dst, "bytes_from_dst",
                                     (json_int_t)c->bytes_from_dst, "cpu_s", c->cpu_s, "error",
                                     c->failed ? json_string(c->error) : json_null()));
   }

@@ -365,7 +365,9 @@ struct qmig_tunnel_channel {
   uint64_t bytes_to_dst, bytes_from_dst;
   double cpu_s;
   bool failed;
-  char error[256]; /* when failed */
+  char error[256];  /* when failed */
+  const char *path; /* "handoff" (the socket went to QEMU on both hosts) or "forwarded" */
+  char why[300];    /* forwarded: why not handed off */
 };
 struct qmig_report_tunnel {
   char agent[256], session[64], incoming[256];
