@@ -544,6 +544,13 @@ struct qmig_memcheck {
  * are wrong (see r->detail), -1 when the check could not be done (err). */
 QMIG_API int qmig_verify_memory(const char *qmp_addr, const char *tmpdir, struct qmig_memcheck *r,
                                 char *err, size_t errlen);
+/* The Linux lab guest checks its own working set: send it "VERIFY" on its
+ * serial socket `serial_path` (the lab's DIR/SIDE.serial; nobody else may
+ * be connected) and read its answer within timeout_ms.  The guest keeps
+ * running.  0 all pages right, 1 pages wrong (r->detail), -1 no answer
+ * (err).  Fills pages_checked, pages_bad, first_bad_page, pos, npages. */
+QMIG_API int qmig_verify_guest_serial(const char *serial_path, unsigned timeout_ms,
+                                      struct qmig_memcheck *r, char *err, size_t errlen);
 
 /* ---- Disk verification against the qmig test guest ---- */
 
