@@ -396,6 +396,36 @@ struct qmig_report_recover {
 };
 QMIG_API const struct qmig_report_recover *qmig_report_recover(const struct qmig_migration *m);
 
+/* "network": runs with option probe: echo requests to the guest at
+ * probe-rate Hz from before `migrate` until after the destination resumed.
+ * A gap is a silence between two replies longer than threshold_ms. */
+#define QMIG_MAX_NET_GAPS 256
+struct qmig_net_gap {
+  double start_ms;    /* the last reply before it, since `migrate` */
+  double duration_ms; /* to the next reply (open: to the probe's end) */
+  char phase[16];     /* "switchover" when the source stopped within it,
+                         else where it started: "before", "setup",
+                         "pass N", "post_copy", "after_resume" */
+  bool open;          /* no reply came after it before the probe ended */
+};
+struct qmig_report_network {
+  char target[128];   /* the probe option: "icmp:ADDR" or "udp:ADDR:PORT" */
+  const char *method; /* "icmp" (unprivileged datagram socket), "icmp-raw", "udp" */
+  char netns[64];     /* probe-netns; "" = the engine's own */
+  unsigned rate_hz;
+  double threshold_ms;
+  uint64_t sent, received, lost; /* requests; lost = sent - received */
+  double duration_ms;            /* first request to the probe's end */
+  uint64_t gaps_total;           /* every gap; the first QMIG_MAX_NET_GAPS: */
+  unsigned ngaps;
+  struct qmig_net_gap gaps[QMIG_MAX_NET_GAPS];
+  double max_gap_ms; /* -1: no gap (null) */
+  char max_gap_phase[16];
+  double max_gap_start_ms;
+  double first_reply_after_resume_ms; /* since RESUME; -1: none (null) */
+};
+QMIG_API const struct qmig_report_network *qmig_report_network(const struct qmig_migration *m);
+
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
 struct qmig_lab_options {

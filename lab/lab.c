@@ -342,8 +342,8 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
     o.heartbeat_ms = 2;
   if (o.mem_mib == 0)
     o.mem_mib = o.fill_mib + (linux_guest ? 96 : 32);
-  if (o.ready_timeout_s == 0)
-    o.ready_timeout_s = 60;
+  if (o.ready_timeout_s == 0) /* a Linux boot under TCG on a loaded host: a minute */
+    o.ready_timeout_s = linux_guest ? 120 : 60;
   const char *accel = o.accel ? o.accel : "auto";
   if (strcmp(accel, "kvm") && strcmp(accel, "tcg") && strcmp(accel, "auto"))
     return errbuf_setf(err, errlen, "lab: accel '%s' is not kvm, tcg or auto", accel);
