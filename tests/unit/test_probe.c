@@ -193,6 +193,24 @@ static void test_udp_loopback(void **state)
   assert_true(r.first_reply_after_resume_ms < 0); /* no resume given */
 }
 
+/* ICMP echo to loopback: the kernel answers, as any host would. */
+static void test_icmp_loopback(void **state)
+{
+  (void)state;
+  char err[256];
+  struct eng_probe *p = eng_probe_start("icmp:127.0.0.1", NULL, 1000, 0, err, sizeof err);
+  if (!p)
+    fail_msg("%s", err);
+  usleep(300 * 1000);
+  struct eng_phase_marks pm = { 0 };
+  static struct qmig_report_network r;
+  eng_probe_stop(p, &pm, &r);
+  assert_true(!strcmp(r.method, "icmp") || !strcmp(r.method, "icmp-raw"));
+  assert_true(r.sent >= 100);
+  assert_true(r.received * 2 >= r.sent); /* loopback loses nothing but the last in flight */
+  assert_true(r.received <= r.sent);
+}
+
 UNIT_MAIN(cmocka_unit_test(test_gaps), cmocka_unit_test(test_gaps_bounded),
           cmocka_unit_test(test_phases), cmocka_unit_test(test_parse),
-          cmocka_unit_test(test_udp_loopback))
+          cmocka_unit_test(test_udp_loopback), cmocka_unit_test(test_icmp_loopback))
