@@ -306,6 +306,8 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
       json_object_set_new(j, "switch_netns", json_string(net->sw_ns));
       json_object_set_new(j, "client_netns", json_string(net->cli_ns));
       json_object_set_new(j, "client_addr", json_string(LAB_CLIENT_ADDR));
+      json_object_set_new(j, "switch_ageing_s", json_integer(LAB_SW_AGEING_S));
+      json_object_set_new(j, "guest_mac", json_string("52:54:00:71:6d:01")); /* qemu.c */
     }
   }
   if (j && tls_port[0]) {

@@ -107,6 +107,7 @@ int lab_net_enter(const char *ns);
 #define LAB_CLIENT_ADDR "198.18.1.1"
 #define LAB_GUEST_ADDR "198.18.1.2"
 #define LAB_GUEST_PORT 7 /* the guest's UDP echo */
+#define LAB_SW_AGEING_S 300 /* the switch forgets a silent MAC (Linux's default) */
 /* Create n's switch and client namespaces, the bridge, both taps and the
  * client's veth (lab_net_down removes them).  0, or -1 with err. */
 int lab_sw_up(const struct lab_net *n, char *err, size_t errlen);

@@ -2,11 +2,10 @@
 # Network-observed downtime: the Linux lab guest on the switched L2 of a
 # two-namespace lab (lab --guest linux --netns), probed with UDP echo at
 # 1 kHz from the lab's client namespace (--probe, --probe-netns) over the
-# whole migration.  The report's network section must show the switchover
-# gap: it holds the vCPU pause (STOP..RESUME), and matches the heartbeat
-# stall measured on the serial port (same last-before/first-after
-# definition) within a tolerance that a TCG guest on a loaded 2-core host
-# needs; replies come back after the resume.  Then the guest's own memory
+# whole migration.  The report's network section must show one switchover
+# gap: it holds the vCPU pause (STOP..RESUME) and, announcements on, ends
+# no later than the heartbeat stall (same last-before/first-after
+# definition) plus a tolerance; replies come back after the resume.  Then the guest's own memory
 # check and exactly one QEMU.
 . "$(dirname "$0")/lib.sh"
 need_netns
@@ -35,10 +34,14 @@ echo "network gap across switchover $gap ms; heartbeat stall $stall ms; vCPU pau
 [ "$back" != null ] || fail "no reply after the destination resumed"
 awk -v g="$gap" -v p="$pause" 'BEGIN { exit !(g >= p - 5) }' ||
   fail "network gap $gap ms shorter than the vCPU pause $pause ms"
-# Both figures are last-before to first-after, of replies and of heartbeats:
-# apart only by the probe and heartbeat periods and the guest's scheduling.
+# With announcements on the network is back no later than the guest runs
+# again: the gap is at most the heartbeat stall plus a tolerance (probe
+# and heartbeat periods, the guest's scheduling under TCG on a loaded
+# host).  It can be shorter: under TCG the destination guest answers UDP
+# before its first heartbeat line reaches the host (seen: gap 333 ms,
+# stall 719 ms; another run 704 and 756 ms).
 tol=${QMIG_PROBE_TOLERANCE_MS:-50}
 awk -v g="$gap" -v s="$stall" -v t="$tol" \
-  'BEGIN { d = g - s; if (d < 0) d = -d; lim = t > 0.2 * s ? t : 0.2 * s; exit !(d <= lim) }' ||
-  fail "network gap $gap ms and heartbeat stall $stall ms differ by more than max($tol ms, 20%)"
+  'BEGIN { lim = t > 0.2 * s ? t : 0.2 * s; exit !(g <= s + lim) }' ||
+  fail "network gap $gap ms exceeds the heartbeat stall $stall ms by more than max($tol ms, 20%)"
 expect_guest_on dst
