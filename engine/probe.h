@@ -54,8 +54,9 @@ struct eng_phase_marks {
   int64_t resume_ns;   /* destination RESUME */
   int64_t done_ns;     /* the migration completed on the source */
 };
-/* The phase at t_ns into out: "before" (migrate not yet sent), "setup",
- * "pass N", "switchover", "post_copy", "after_resume". */
+/* The phase at t_ns into out, named as the stall timeline's (stalls.c):
+ * "before" (migrate not yet sent), "setup", "pass_N", "switchover",
+ * "postcopy", "after_resume". */
 void eng_phase_at(const struct eng_phase_marks *pm, int64_t t_ns, char *out, size_t len);
 
 /* The phase of a gap from start_ns to end_ns: "switchover" when the

@@ -52,9 +52,9 @@ void eng_phase_at(const struct eng_phase_marks *pm, int64_t t, char *out, size_t
 {
   const char *name = "before";
   if (pm->resume_ns && t >= pm->resume_ns)
-    name = pm->postcopy_ns && (!pm->done_ns || t < pm->done_ns) ? "post_copy" : "after_resume";
+    name = pm->postcopy_ns && (!pm->done_ns || t < pm->done_ns) ? "postcopy" : "after_resume";
   else if (pm->postcopy_ns && t >= pm->postcopy_ns)
-    name = "post_copy";
+    name = "postcopy";
   else if (pm->stop_ns && t >= pm->stop_ns)
     name = "switchover";
   else if (pm->migrate_ns && t >= pm->migrate_ns) {
@@ -63,7 +63,7 @@ void eng_phase_at(const struct eng_phase_marks *pm, int64_t t, char *out, size_t
       if (t >= pm->pass_ns[i])
         pass = pm->pass[i];
     if (pass) {
-      snprintf(out, len, "pass %u", pass);
+      snprintf(out, len, "pass_%u", pass);
       return;
     }
     name = "setup";

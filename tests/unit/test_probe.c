@@ -87,9 +87,9 @@ static void test_phases(void **state)
   eng_phase_at(&pm, 1005 * MS, p, sizeof p);
   assert_string_equal(p, "setup");
   eng_phase_at(&pm, 1500 * MS, p, sizeof p);
-  assert_string_equal(p, "pass 1");
+  assert_string_equal(p, "pass_1");
   eng_phase_at(&pm, 2550 * MS, p, sizeof p);
-  assert_string_equal(p, "pass 3");
+  assert_string_equal(p, "pass_3");
   eng_phase_at(&pm, 2650 * MS, p, sizeof p);
   assert_string_equal(p, "switchover");
   eng_phase_at(&pm, 2800 * MS, p, sizeof p);
@@ -101,14 +101,14 @@ static void test_phases(void **state)
   eng_gap_phase(&pm, 2710 * MS, 3500 * MS, p, sizeof p);
   assert_string_equal(p, "after_resume");
   eng_gap_phase(&pm, 1100 * MS, 1200 * MS, p, sizeof p);
-  assert_string_equal(p, "pass 1");
+  assert_string_equal(p, "pass_1");
   /* post-copy: from its start until the source completes */
   pm.postcopy_ns = 2620 * MS;
   pm.done_ns = 5000 * MS;
   eng_phase_at(&pm, 2630 * MS, p, sizeof p);
-  assert_string_equal(p, "post_copy");
+  assert_string_equal(p, "postcopy");
   eng_phase_at(&pm, 4000 * MS, p, sizeof p);
-  assert_string_equal(p, "post_copy");
+  assert_string_equal(p, "postcopy");
   eng_phase_at(&pm, 5001 * MS, p, sizeof p);
   assert_string_equal(p, "after_resume");
 }
