@@ -239,6 +239,8 @@ install: all
 	ln -sf libqmig.so.0 $(DESTDIR)$(LIBDIR)/libqmig.so
 	install -m 644 include/qmig.h $(DESTDIR)$(INCLUDEDIR)/qmig.h
 	install -m 644 $(GUEST) $(DESTDIR)$(DATADIR)/qmig-guest.elf
+	if [ -f $(BUILD)/linux/initramfs.cpio.gz ]; then install -d $(DESTDIR)$(DATADIR)/linux && \
+	  install -m 644 $(BUILD)/linux/vmlinuz $(BUILD)/linux/initramfs.cpio.gz $(DESTDIR)$(DATADIR)/linux/; fi
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	  -e 's|@VERSION@|$(VERSION)|' qmig.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/qmig.pc
 
@@ -246,7 +248,9 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/qmig $(DESTDIR)$(LIBDIR)/libqmig.a $(DESTDIR)$(LIBDIR)/libqmig.so.0 \
 	  $(DESTDIR)$(LIBDIR)/libqmig.so $(DESTDIR)$(INCLUDEDIR)/qmig.h \
-	  $(DESTDIR)$(DATADIR)/qmig-guest.elf $(DESTDIR)$(PKGCONFIGDIR)/qmig.pc
+	  $(DESTDIR)$(DATADIR)/qmig-guest.elf $(DESTDIR)$(PKGCONFIGDIR)/qmig.pc \
+	  $(DESTDIR)$(DATADIR)/linux/vmlinuz $(DESTDIR)$(DATADIR)/linux/initramfs.cpio.gz
+	-rmdir $(DESTDIR)$(DATADIR)/linux 2>/dev/null
 	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:
