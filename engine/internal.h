@@ -95,6 +95,13 @@ struct eng_announce_cfg { /* announce-self after switchover (announce.c) */
   unsigned rounds;        /* 0 = off */
   unsigned initial_ms, max_ms, step_ms;
 };
+struct eng_probe_cfg { /* network-observed downtime (probe.c) */
+  char *spec;          /* "icmp:ADDR", "udp:ADDR:PORT"; NULL = no probe */
+  char *netns;         /* send from this named network namespace */
+  unsigned rate_hz;    /* requests per second */
+  unsigned gap_ms;     /* a gap is a silence longer than this; 0 = 3 periods */
+  unsigned wait_s;     /* after RESUME, wait at most this for a reply */
+};
 struct eng_predict_cfg { /* the prediction before `migrate` (predict.c) */
   bool on;
   unsigned dirty_rate_time_s; /* calc-dirty-rate period */
@@ -122,6 +129,7 @@ struct eng_config {
   struct eng_disks_cfg disks;
   struct eng_announce_cfg announce;
   struct eng_predict_cfg predict;
+  struct eng_probe_cfg probe;
 };
 
 /* stalls.c (pure): one side's heartbeat lines as they arrive, and every
@@ -223,7 +231,7 @@ struct eng_policy {
 /* The report's sections (include/qmig.h), each filled by the module named
  * beside it; NULL until then, which the JSON report shows as an absent key.
  * Allocated by eng_section(), freed with the handle. */
-#define ENG_NSECTIONS 10
+#define ENG_NSECTIONS 11
 struct eng_sections {
   struct qmig_report_preflight *preflight;         /* preflight.c */
   struct qmig_report_prediction *prediction;       /* predict.c */
@@ -235,6 +243,7 @@ struct eng_sections {
   struct qmig_report_postcopy *postcopy;           /* policy.c */
   struct qmig_report_tunnel *tunnel;               /* tunnel.c */
   struct qmig_report_stalls *stalls;               /* report.c (stalls.c) */
+  struct qmig_report_network *network;             /* probe.c, via report.c */
   /* The slots above in the order they were first filled: the JSON lists
    * the sections in that order, as it always has. */
   void **order[ENG_NSECTIONS];
@@ -301,6 +310,7 @@ struct qmig_migration {
   atomic_int cancel_requested;
 
   struct eng_heartbeat *hb;
+  struct eng_probe *probe; /* the network prober (probe.h); NULL without */
   struct eng_facts facts; /* what happened: written while following */
   struct eng_policy policy;
   struct qmig_report report;

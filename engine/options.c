@@ -14,6 +14,7 @@
 #include "common/errbuf.h"
 #include "common/opttab.h"
 #include "engine/internal.h"
+#include "engine/probe.h"
 
 #define BAD_QMP_ADDR "not unix:PATH, tls:HOST:PORT or tcp:HOST:PORT"
 
@@ -324,6 +325,22 @@ static const struct opt_row rows[] = {
   { .key = "announce-step", .type = OPT_UINT, .off = O(announce.step_ms), .min = 1, .max = 10000,
     .def = "100",
     .help = "ms added to the gap after each announcement (default 100)" },
+  { .key = "probe", .type = OPT_STR, .off = O(probe.spec), .check = eng_probe_parse,
+    .help = "icmp:ADDR or udp:ADDR:PORT: echo requests to the guest over the whole run; the "
+            "report's network section has every gap between replies, its phase, and the first "
+            "reply after the resume (works on any guest)" },
+  { .key = "probe-netns", .type = OPT_STR, .off = O(probe.netns),
+    .help = "NAME: send the probe from network namespace NAME (a lab's client_netns)" },
+  { .key = "probe-rate", .type = OPT_UINT, .off = O(probe.rate_hz), .min = 1, .max = 100000,
+    .def = "1000",
+    .help = "probe requests per second (default 1000)" },
+  { .key = "probe-gap", .type = OPT_UINT, .off = O(probe.gap_ms), .min = 0, .max = 600000,
+    .def = "0",
+    .help = "ms: a silence between replies longer than this is a gap; 0 = 3 periods (default)" },
+  { .key = "probe-wait", .type = OPT_UINT, .off = O(probe.wait_s), .min = 0, .max = 600,
+    .def = "5",
+    .help = "seconds to wait after the resume for the guest to answer the probe, before the "
+            "source quits (default 5)" },
   { .key = "copy-disks", .type = OPT_STR, .off = O(disks.copy),
     .help = "NAME,...: disks to copy to the destination over NBD (the rest are shared)" },
   { .key = "copy-all-disks", .type = OPT_BOOL, .off = O(disks.copy_all),
