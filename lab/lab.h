@@ -40,10 +40,12 @@ int lab_find_guest(const char *given, char *out, size_t len);
 /* Start the lab's QEMU for side 0 (source) or 1 (destination, -incoming
  * defer), daemonized, in namespace netns (NULL: ours), with a TLS QMP
  * monitor on 127.0.0.1:tls_port when tls_port (o->qmp_tls_dir's
- * credentials); its pid, or -1 with err. */
+ * credentials), as -machine `machine`; its binary is o->qemu (the
+ * destination's o->dst_qemu when set); its pid, or -1 with err. */
 int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, const char *accel,
                    const char *guest, const char *uuid, const struct lab_disk *disk,
-                   const char *netns, int tls_port, char *err, size_t errlen);
+                   const char *netns, int tls_port, const char *machine, char *err,
+                   size_t errlen);
 /* A TCP port on 127.0.0.1 nobody listens on now; -1 if none. */
 int lab_free_port(void);
 

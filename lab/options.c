@@ -68,6 +68,12 @@ static int check_rate(const char *v, char *why, size_t len)
 static const struct opt_row rows[] = {
   STR("dir", dir),
   STR("qemu", qemu),
+  STR("dst-qemu", dst_qemu, .arg = "BIN",
+      .help = "the destination's QEMU binary (default: --qemu); with another\n"
+              "binary the destination gets the machine type the source's 'pc'\n"
+              "stands for (pc-i440fx-7.2 on 7.2)"),
+  STR("machine", machine, .arg = "TYPE",
+      .help = "-machine of both QEMUs (default: pc, see --dst-qemu)"),
   STR("guest", guest),
   NUM("fill", fill_mib, 0, 65536, .flags = OPT_F_BENCH, .arg = "MiB",
       .help = "memory the guest fills with verifiable data (default 64)"),
