@@ -16,7 +16,37 @@ static const char *const feature_names[ENG_FEAT_N] = {
   [ENG_FEAT_SWITCHOVER_ACK] = "switchover-ack",
   [ENG_FEAT_POSTCOPY_PREEMPT] = "postcopy-preempt",
   [ENG_FEAT_DIRTY_LIMIT] = "dirty-limit",
+  [ENG_FEAT_CHANNELS] = "channels",
 };
+
+/* The member names of `command`'s arguments in a query-qmp-schema result
+ * (entity names are masked: the command names its arg-type's entity). */
+static bool cmd_has_arg(json_t *schema, const char *command, const char *arg)
+{
+  size_t i, j;
+  json_t *e, *mem;
+  const char *type = NULL;
+  json_array_foreach(schema, i, e)
+  {
+    const char *n = json_string_value(json_object_get(e, "name"));
+    const char *mt = json_string_value(json_object_get(e, "meta-type"));
+    if (n && mt && !strcmp(n, command) && !strcmp(mt, "command"))
+      type = json_string_value(json_object_get(e, "arg-type"));
+  }
+  json_array_foreach(schema, i, e)
+  {
+    const char *n = json_string_value(json_object_get(e, "name"));
+    if (!type || !n || strcmp(n, type))
+      continue;
+    json_array_foreach(json_object_get(e, "members"), j, mem)
+    {
+      const char *mn = json_string_value(json_object_get(mem, "name"));
+      if (mn && !strcmp(mn, arg))
+        return true;
+    }
+  }
+  return false;
+}
 
 /* Capability `cap` in a query-migrate-capabilities result: known or not. */
 static bool has_cap(json_t *caps, const char *cap)
@@ -78,7 +108,40 @@ int eng_features_choose(struct qmig_migration *m)
   if (p->dirty_limit && lacking(m, ENG_FEAT_DIRTY_LIMIT) < 0)
     return -1;
   ft->used[ENG_FEAT_DIRTY_LIMIT] = p->dirty_limit;
-  return 0;
+  /* `migrate` with `channels` (QEMU 8.2+) instead of a URI string: the
+   * source's schema says whether it takes one.  Only the source's command
+   * matters; a schema that cannot be read counts as lacking it. */
+  json_t *schema = NULL;
+  ft->lacks[1] &= ~(1u << ENG_FEAT_CHANNELS);
+  if (qmp_cmd(m->src, &schema, QMP_TIMEOUT_DEFAULT, "query-qmp-schema", NULL) < 0) {
+    if (qmp_broken(m->src))
+      return eng_errorf(m, "%s", qmp_error(m->src));
+  }
+  if (schema && cmd_has_arg(schema, "migrate", "channels"))
+    ft->lacks[0] &= ~(1u << ENG_FEAT_CHANNELS);
+  else
+    ft->lacks[0] |= 1u << ENG_FEAT_CHANNELS;
+  json_decref(schema);
+  return 0; /* channels: used once eng_migrate_args sends them */
+}
+
+json_t *eng_migrate_args(struct qmig_migration *m, const char *uri)
+{
+  json_t *addr = NULL;
+  bool can = m->caps[0] && !(m->features.lacks[0] & (1u << ENG_FEAT_CHANNELS));
+  if (can && !strncmp(uri, "tcp:", 4)) {
+    char host[256], port[16];
+    eng_split_tcp(uri, host, sizeof host, port, sizeof port);
+    if (host[0] && port[0] && !strchr(port, ','))
+      addr = json_pack("{s:s,s:s,s:s,s:s}", "transport", "socket", "type", "inet", "host", host,
+                       "port", port);
+  } else if (can && !strncmp(uri, "unix:", 5) && uri[5]) {
+    addr = json_pack("{s:s,s:s,s:s}", "transport", "socket", "type", "unix", "path", uri + 5);
+  }
+  m->features.used[ENG_FEAT_CHANNELS] = addr != NULL;
+  if (!addr)
+    return json_pack("{s:s}", "uri", uri);
+  return json_pack("{s:[{s:s,s:o}]}", "channels", "channel-type", "main", "addr", addr);
 }
 
 bool eng_feature_used(const struct qmig_migration *m, enum eng_feature f)

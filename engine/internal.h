@@ -232,6 +232,7 @@ enum eng_feature {
   ENG_FEAT_SWITCHOVER_ACK,
   ENG_FEAT_POSTCOPY_PREEMPT,
   ENG_FEAT_DIRTY_LIMIT,
+  ENG_FEAT_CHANNELS, /* `migrate` with a channels list (source only) */
   ENG_FEAT_N
 };
 struct eng_features {
@@ -243,6 +244,10 @@ struct qmig_migration;
  * this run uses; 0, or -1 when one asked for `on` is missing on a side. */
 int eng_features_choose(struct qmig_migration *m);
 bool eng_feature_used(const struct qmig_migration *m, enum eng_feature f);
+/* The arguments of the source's `migrate` to `uri`: a channels list where
+ * the source takes one and uri is tcp: or unix: (recorded as used), else
+ * {"uri": uri}.  NULL when out of memory. */
+json_t *eng_migrate_args(struct qmig_migration *m, const char *uri);
 /* {"used": [...], "src_lacks": [...], "dst_lacks": [...], "probed": B}. */
 json_t *eng_features_json(const struct qmig_migration *m);
 
