@@ -68,12 +68,6 @@ static int check_rate(const char *v, char *why, size_t len)
 static const struct opt_row rows[] = {
   STR("dir", dir),
   STR("qemu", qemu),
-  STR("dst-qemu", dst_qemu, .arg = "BIN",
-      .help = "the destination's QEMU binary (default: --qemu); with another\n"
-              "binary the destination gets the machine type the source's 'pc'\n"
-              "stands for (pc-i440fx-7.2 on 7.2)"),
-  STR("machine", machine, .arg = "TYPE",
-      .help = "-machine of both QEMUs (default: pc, see --dst-qemu)"),
   STR("guest", guest),
   NUM("fill", fill_mib, 0, 65536, .flags = OPT_F_BENCH, .arg = "MiB",
       .help = "memory the guest fills with verifiable data (default 64)"),
@@ -88,6 +82,12 @@ static const struct opt_row rows[] = {
   STR("cpu", cpu, .flags = OPT_F_BENCH, .arg = "MODEL",
       .help = "-cpu of both QEMUs (default: QEMU's)"),
   STR("dst-cpu", dst_cpu, .arg = "MODEL", .help = "-cpu of the destination (default: --cpu)"),
+  STR("dst-qemu", dst_qemu, .arg = "BIN",
+      .help = "the destination's QEMU binary (default: --qemu); with another\n"
+              "binary the destination gets the machine type the source's 'pc'\n"
+              "stands for (pc-i440fx-7.2 on 7.2)"),
+  STR("machine", machine, .arg = "TYPE",
+      .help = "-machine of both QEMUs (default: pc, see --dst-qemu)"),
   FLAG("exact-mem", exact_mem, OPT_F_BENCH,
        .help = "RAM exactly --mem MiB; by default TCG pairs get 8 KiB more so\n"
                "QEMU < 9.0 does not lose dirty pages (QEMU bug, see docs/DESIGN.md)"),
