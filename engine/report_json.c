@@ -193,12 +193,39 @@ static json_t *tunnel_json(const void *section)
                                     (json_int_t)c->bytes_from_dst, "cpu_s", c->cpu_s, "error",
                                     c->failed ? json_string(c->error) : json_null()));
   }
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
-                   "session", t->session, "incoming", t->incoming, "tls", t->tls, "auth", t->auth,
-                   "data", t->data, "clock", "offset_ms", t->offset_ms, "uncertainty_ms",
-                   t->uncertainty_ms, "samples", (int)t->samples, "channels", chans,
-                   "forwarder_cpu_s", t->forwarder_cpu_s, "error",
-                   t->error[0] ? json_string(t->error) : json_null());
+  json_t *o =
+      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
+                "session", t->session, "incoming", t->incoming, "tls", t->tls, "auth", t->auth,
+                "data", t->data, "clock", "offset_ms", t->offset_ms, "uncertainty_ms",
+                t->uncertainty_ms, "samples", (int)t->samples, "channels", chans, "forwarder_cpu_s",
+                t->forwarder_cpu_s, "error", t->error[0] ? json_string(t->error) : json_null());
+  if (o) {
+    json_object_set_new(o, "offload", t->offload ? json_string(t->offload) : json_null());
+    json_object_set_new(o, "offload_why",
+                        t->offload_why[0] ? json_string(t->offload_why) : json_null());
+  }
+  return o;
+}
+
+/* Top-level keys rather than one: `stalls`, `max_stall_ms`, ... (merged
+ * into the report by eng_sections_json). */
+static json_t *stalls_json(const void *section)
+{
+  const struct qmig_report_stalls *s = section;
+  json_t *list = json_array();
+  for (unsigned i = 0; i < s->nstalls; i++) {
+    const struct qmig_stall *x = &s->stalls[i];
+    json_t *o = json_pack("{s:s,s:f,s:f}", "phase", x->phase, "start_ms", x->start_ms,
+                          "duration_ms", x->duration_ms);
+    if (x->pass)
+      json_object_set_new(o, "pass", json_integer(x->pass));
+    json_array_append_new(list, o);
+  }
+  return json_pack("{s:o,s:i,s:f,s:o,s:o,s:o,s:o}", "stalls", list, "stalls_total", (int)s->total,
+                   "stall_threshold_ms", s->threshold_ms, "max_stall_ms", num(s->max_stall_ms),
+                   "max_stall_phase",
+                   s->max_stall_phase[0] ? json_string(s->max_stall_phase) : json_null(),
+                   "stop_at_ms", num(s->stop_at_ms), "resume_at_ms", num(s->resume_at_ms));
 }
 
 /* In the order the run first filled them (the order the keys always had:
@@ -212,14 +239,20 @@ void eng_sections_json(const struct eng_sections *s, json_t *o)
   } f[] = {
 #define SEC(name) { #name, (void *const *)&s->name, name##_json }
     SEC(preflight), SEC(prediction), SEC(announce), SEC(recover), SEC(created_disks),
-    SEC(storage),   SEC(policy),     SEC(postcopy), SEC(tunnel),
+    SEC(storage),   SEC(policy),     SEC(postcopy), SEC(tunnel),  SEC(stalls),
 #undef SEC
   };
   _Static_assert(sizeof f / sizeof f[0] == ENG_NSECTIONS, "every section has its JSON");
   for (unsigned i = 0; i < s->norder; i++)
     for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
-      if (f[k].slot == s->order[i] && *f[k].slot)
-        json_object_set_new(o, f[k].key, f[k].fn(*f[k].slot));
+      if (f[k].slot == s->order[i] && *f[k].slot) {
+        if (f[k].slot == (void *const *)&s->stalls) { /* its keys, at the top */
+          json_t *keys = f[k].fn(*f[k].slot);
+          json_object_update(o, keys);
+          json_decref(keys);
+        } else
+          json_object_set_new(o, f[k].key, f[k].fn(*f[k].slot));
+      }
 }
 
 /* The options as set, plus which of QEMU's newer features the run used
