@@ -184,7 +184,7 @@ soak: deps all $(BUILD)/soak
 
 # deps: the one shared step that installs missing Debian packages (as root).
 deps:
-	@sh tests/deps.sh
+	@QMIG_BUILD=$(BUILD) sh tests/deps.sh
 
 # Before the tests: every fuzz target for 30 s (fuzz-ci, docs/FUZZING.md).
 check: deps all $(UNIT_BINS) $(BUILD)/soak fuzz-ci

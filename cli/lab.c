@@ -15,6 +15,7 @@ static void lab_help(FILE *f)
       f,
       "usage: qmig lab start [--dir DIR] [--fill MiB] [--mem MiB] [--dirty MiB/s]\n"
       "                      [--heartbeat MS] [--accel kvm|tcg|auto] [--qemu BIN] [--guest ELF|linux]\n"
+      "                      [--dst-qemu BIN] [--machine TYPE]\n"
       "                      [--cpu MODEL] [--dst-cpu MODEL] [--nic]\n"
       "                      [--disk MiB [--disk-format raw|qcow2] [--disk-write KiB/s]\n"
       "                       [--disk-cache none|writeback] [--disk-copy\n"

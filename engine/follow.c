@@ -233,7 +233,7 @@ int eng_follow(struct qmig_migration *m)
   clock_gettime(CLOCK_REALTIME, &wall);
   m->facts.migrate_wall_us = (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000;
   const char *to = cf->stream.connect ? cf->stream.connect : m->uri;
-  if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "migrate", "{s:s}", "uri", to) < 0)
+  if (qmp_execute(m->src, "migrate", eng_migrate_args(m, to), NULL, QMP_TIMEOUT_DEFAULT) < 0)
     return eng_errorf(m, "%s", qmp_error(m->src));
   m->facts.migrate_issued = true;
   eng_policy_start(m);

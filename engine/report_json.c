@@ -296,6 +296,16 @@ void eng_sections_json(const struct eng_sections *s, json_t *o)
       }
 }
 
+/* The options as set, plus which of QEMU's newer features the run used
+ * and which each side lacked (features.c). */
+static json_t *config_json(const struct qmig_migration *m)
+{
+  json_t *c = eng_config_json(&m->cfg);
+  if (c)
+    json_object_set_new(c, "qemu_features", eng_features_json(m));
+  return c;
+}
+
 char *qmig_report_json(const struct qmig_migration *m)
 {
   const struct qmig_report *r = &m->report;
@@ -341,7 +351,7 @@ char *qmig_report_json(const struct qmig_migration *m)
     { "src", json_pack("{s:s?,s:s}", "qmp", m->cfg.src, "qemu_version", r->src_version) },
     { "dst", json_pack("{s:s?,s:s}", "qmp", m->cfg.dst, "qemu_version", r->dst_version) },
     { "data_uri", json_string(r->data_uri) },
-    { "config", eng_config_json(&m->cfg) },
+    { "config", config_json(m) },
     { "setup_ms", num(r->setup_ms) },
     { "total_ms", num(r->total_ms) },
     { "qemu_downtime_ms", num(r->qemu_downtime_ms) },

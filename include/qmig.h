@@ -536,6 +536,11 @@ struct qmig_lab_options {
                                   client-cert.pem, client-key.pem); lab.json records
                                   its tls: addresses, which migrate --lab uses.  Not
                                   with netns */
+  const char *dst_qemu;        /* the destination's QEMU binary; NULL = qemu */
+  const char *machine;         /* -machine of both sides; NULL = "pc" on the
+                                  source, and on a destination with another
+                                  binary the versioned type the source's "pc"
+                                  stands for (e.g. pc-i440fx-7.2) */
 };
 
 /* Set one lab option by its key, the long option of `qmig lab start`

@@ -264,7 +264,7 @@ int qmig_lab_stop(const char *dir, char *err, size_t errlen)
 
 static int write_info(const struct qmig_lab_options *o, const char *dir, const char *accel,
                       const char *uuid, const struct lab_disk *disk, const struct lab_net *net,
-                      const int tls_port[2], char *err, size_t errlen)
+                      const int tls_port[2], char machine[2][64], char *err, size_t errlen)
 {
   char path[PATH_MAX], a[2][PATH_MAX + 8], ser[2][PATH_MAX];
   for (int s = 0; s < 2; s++) {
@@ -275,6 +275,17 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
                         a[1], "src_serial", ser[0], "dst_serial", ser[1], "accel", accel, "uuid",
                         uuid, "mem_mib", (int)o->mem_mib, "fill_mib", (int)o->fill_mib,
                         "dirty_mibps", (int)o->dirty_mibps, "heartbeat_ms", (int)o->heartbeat_ms);
+  if (j) {
+    const char *q[2] = { o->qemu ? o->qemu : "qemu-system-x86_64", NULL };
+    q[1] = o->dst_qemu ? o->dst_qemu : q[0];
+    for (int s = 0; s < 2; s++) {
+      char k[32];
+      snprintf(k, sizeof k, "%s_qemu", side_name[s]);
+      json_object_set_new(j, k, json_string(q[s]));
+      snprintf(k, sizeof k, "%s_machine", side_name[s]);
+      json_object_set_new(j, k, json_string(machine[s]));
+    }
+  }
   if (j && disk) {
     json_object_set_new(j, "disk", json_string(disk->path));
     json_object_set_new(j, "disk_format", json_string(disk->format));
@@ -327,6 +338,40 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
   json_decref(j);
   return rc < 0 ? errbuf_setf(err, errlen, "cannot write %s: %s", path, e ? strerror(e) : "JSON")
                 : 0;
+}
+
+/* The machine type the source QEMU's "pc" stands for (query-machines:
+ * the entry whose alias is "pc"), into out; 0, or -1 with err.  A newer
+ * destination's "pc" is its own newest type, which an older source cannot
+ * be migrated to. */
+static int src_machine(const char *dir, char *out, size_t len, char *err, size_t errlen)
+{
+  char a[PATH_MAX + 8];
+  snprintf(a, sizeof a, "unix:%s/src.qmp", dir);
+  struct qmp_conn *c = qmp_connect("source", a, 10000, err, errlen);
+  json_t *ms = NULL, *v;
+  size_t i;
+  if (!c)
+    return -1;
+  int rc = qmp_cmd(c, &ms, QMP_TIMEOUT_DEFAULT, "query-machines", NULL);
+  if (rc < 0)
+    errbuf_setf(err, errlen, "%s", qmp_error(c));
+  qmp_close(c);
+  if (rc < 0)
+    return -1;
+  rc = errbuf_setf(err, errlen, "source QEMU: no machine type is an alias of 'pc'");
+  json_array_foreach(ms, i, v)
+  {
+    const char *alias = json_string_value(json_object_get(v, "alias"));
+    const char *name = json_string_value(json_object_get(v, "name"));
+    if (alias && name && !strcmp(alias, "pc")) {
+      snprintf(out, len, "%s", name);
+      rc = 0;
+      break;
+    }
+  }
+  json_decref(ms);
+  return rc;
 }
 
 int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errlen)
@@ -434,15 +479,23 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
   /* The disk fill goes sector by sector through emulated PIO: with
    * cache=none about 2 MiB/s under TCG on a loaded host, 7 with writeback. */
   unsigned disk_s = 2 * o.disk_mib;
+  /* Another binary on the destination (another QEMU version) gets the
+   * source's versioned machine type unless one was given. */
+  bool other = o.dst_qemu && strcmp(o.dst_qemu, o.qemu ? o.qemu : "qemu-system-x86_64");
+  char machine[2][64];
   for (int i = 0; i < ntries; i++) {
+    snprintf(machine[0], sizeof machine[0], "%s", o.machine ? o.machine : "pc");
+    snprintf(machine[1], sizeof machine[1], "%s", machine[0]);
     if (lab_start_qemu(&o, dir, 0, tries[i], guest, uuid, disk, net ? net->ns[0] : NULL,
-                       tls_port[0], lx, why, sizeof why) < 0 ||
+                       tls_port[0], machine[0], lx, why, sizeof why) < 0 ||
         wait_ready(dir, tmo[i] + disk_s, why, sizeof why) < 0) {
       stop_qemus(dir, NULL, 0);
       continue;
     }
-    if (lab_start_qemu(&o, dir, 1, tries[i], guest, uuid, disk, net ? net->ns[1] : NULL,
-                       tls_port[1], lx, why, sizeof why) < 0) {
+    if ((!o.machine && other &&
+         src_machine(dir, machine[1], sizeof machine[1], why, sizeof why) < 0) ||
+        lab_start_qemu(&o, dir, 1, tries[i], guest, uuid, disk, net ? net->ns[1] : NULL,
+                       tls_port[1], machine[1], lx, why, sizeof why) < 0) {
       qmig_lab_stop(dir, NULL, 0);
       return errbuf_setf(err, errlen, "lab: %s", why);
     }
@@ -454,7 +507,7 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
       return errbuf_setf(err, errlen, "lab: %s", why);
     }
     qmp_close(c);
-    if (write_info(&o, dir, tries[i], uuid, disk, net, tls_port, err, errlen) < 0) {
+    if (write_info(&o, dir, tries[i], uuid, disk, net, tls_port, machine, err, errlen) < 0) {
       qmig_lab_stop(dir, NULL, 0);
       return -1;
     }

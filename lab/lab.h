@@ -43,11 +43,12 @@ int lab_find_guest(const char *given, char *out, size_t len);
  * defer), daemonized, in namespace netns (NULL: ours), the Linux guest
  * when lx (else the ELF `guest`), with a TLS QMP
  * monitor on 127.0.0.1:tls_port when tls_port (o->qmp_tls_dir's
- * credentials); its pid, or -1 with err. */
+ * credentials), as -machine `machine`; its binary is o->qemu (the
+ * destination's o->dst_qemu when set); its pid, or -1 with err. */
 int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, const char *accel,
                    const char *guest, const char *uuid, const struct lab_disk *disk,
-                   const char *netns, int tls_port, const struct lab_linux *lx, char *err,
-                   size_t errlen);
+                   const char *netns, int tls_port, const char *machine, const struct lab_linux *lx,
+                   char *err, size_t errlen);
 /* A TCP port on 127.0.0.1 nobody listens on now; -1 if none. */
 int lab_free_port(void);
 
@@ -106,7 +107,7 @@ int lab_net_enter(const char *ns);
 /* switch.c: the client's and the Linux guest's addresses on the switch. */
 #define LAB_CLIENT_ADDR "198.18.1.1"
 #define LAB_GUEST_ADDR "198.18.1.2"
-#define LAB_GUEST_PORT 7 /* the guest's UDP echo */
+#define LAB_GUEST_PORT 7    /* the guest's UDP echo */
 #define LAB_SW_AGEING_S 300 /* the switch forgets a silent MAC (Linux's default) */
 /* Create n's switch and client namespaces, the bridge, both taps and the
  * client's veth (lab_net_down removes them).  0, or -1 with err. */

@@ -86,6 +86,12 @@ static const struct opt_row rows[] = {
   STR("cpu", cpu, .flags = OPT_F_BENCH, .arg = "MODEL",
       .help = "-cpu of both QEMUs (default: QEMU's)"),
   STR("dst-cpu", dst_cpu, .arg = "MODEL", .help = "-cpu of the destination (default: --cpu)"),
+  STR("dst-qemu", dst_qemu, .arg = "BIN",
+      .help = "the destination's QEMU binary (default: --qemu); with another\n"
+              "binary the destination gets the machine type the source's 'pc'\n"
+              "stands for (pc-i440fx-7.2 on 7.2)"),
+  STR("machine", machine, .arg = "TYPE",
+      .help = "-machine of both QEMUs (default: pc, see --dst-qemu)"),
   FLAG("exact-mem", exact_mem, OPT_F_BENCH,
        .help = "RAM exactly --mem MiB (as --ram-align aligned)"),
   { .key = "ram-align", .type = OPT_ENUM, .off = O(ram_align), .choices = "auto|aligned|unaligned",

@@ -118,8 +118,8 @@ static unsigned mem_kib(const struct qmig_lab_options *o, const char *accel)
 /* Start one QEMU daemonized; returns its pid (from the pidfile) or -1. */
 int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, const char *accel,
                    const char *guest, const char *uuid, const struct lab_disk *disk,
-                   const char *netns, int tls_port, const struct lab_linux *lx, char *err,
-                   size_t errlen)
+                   const char *netns, int tls_port, const char *machine, const struct lab_linux *lx,
+                   char *err, size_t errlen)
 {
   char mem[32], append[256], chardev[PATH_MAX + 64], qmp[PATH_MAX + 32], pidfile[PATH_MAX],
       logf[PATH_MAX], name[64], acc[32];
@@ -144,11 +144,12 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, 
 
   const char *argv[64];
   int n = 0;
-  argv[n++] = o->qemu ? o->qemu : "qemu-system-x86_64";
+  const char *bin = side == 1 && o->dst_qemu ? o->dst_qemu : o->qemu;
+  argv[n++] = bin ? bin : "qemu-system-x86_64";
   argv[n++] = "-name";
   argv[n++] = name;
   argv[n++] = "-machine";
-  argv[n++] = "pc";
+  argv[n++] = machine;
   argv[n++] = "-accel";
   argv[n++] = acc;
   argv[n++] = "-m";

@@ -47,7 +47,74 @@ fetch_kernel() {
   fi
   rm -rf "$tmp"
 }
-if [ -z "$missing" ]; then fetch_kernel; exit 0; fi
+
+# QEMU 10 beside the system's 7.2, for the version matrix of make check
+# (tests/integration/qemu10-*.sh; lib.sh's need_qemu10 looks in
+# $BUILD/qemu10).  Debian 12 backports' qemu-system-x86, -common and -data,
+# fetched with a private apt configuration (its own source list naming the
+# system's Debian mirror with suite bookworm-backports, its own lists and
+# cache under $BUILD/qemu10-apt; the system's apt state is not touched) and
+# unpacked with dpkg -x: the binary runs with the libraries Debian 12 already
+# has and the system's seabios.  The .debs are kept in QMIG_DEB_CACHE
+# (default ~/.cache/qmig/debs), outside the build tree, so `make clean` costs
+# an unpack, not a download.  A failure only warns: the tests that need
+# QEMU 10 then skip.
+fetch_qemu10() {
+  build=${QMIG_BUILD:-build}
+  prefix=$build/qemu10
+  bin=$prefix/usr/bin/qemu-system-x86_64
+  if [ -x "$bin" ] && "$bin" -version >/dev/null 2>&1; then
+    return 0
+  fi
+  cache=${QMIG_DEB_CACHE:-${HOME:-/root}/.cache/qmig/debs}
+  debs="qemu-system-x86 qemu-system-common qemu-system-data"
+  have=1
+  for p in $debs; do
+    ls "$cache/${p}_"*~bpo12*.deb >/dev/null 2>&1 || have=0
+  done
+  if [ $have = 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+      echo "qmig: QEMU 10 not fetched (run 'make deps' as root); the tests needing it will skip" >&2
+      return 0
+    fi
+    apt=$build/qemu10-apt
+    # The system's own Debian mirror (deb822 sources or a one-line list).
+    mirror=$(sed -n 's/^URIs:[[:space:]]*\(http[^[:space:]]*\/debian\)\/*$/\1/p' \
+      /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+    [ -n "$mirror" ] || mirror=$(sed -n 's/^deb[[:space:]]\{1,\}\(http[^[:space:]]*\/debian\)\/*[[:space:]].*/\1/p' \
+      /etc/apt/sources.list 2>/dev/null | head -n 1)
+    [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+    mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$cache"
+    apt=$(cd "$apt" && pwd)
+    echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror bookworm-backports main" \
+      > "$apt/sources.list"
+    set -- -o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null \
+      -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -q
+    echo "qmig: fetching QEMU 10 from $mirror bookworm-backports"
+    if ! apt-get "$@" update >"$apt/update.log" 2>&1 ||
+      ! (cd "$cache" && apt-get "$@" download qemu-system-x86/bookworm-backports \
+        qemu-system-common/bookworm-backports qemu-system-data/bookworm-backports) \
+        >"$apt/download.log" 2>&1; then
+      echo "qmig: could not fetch QEMU 10 from $mirror bookworm-backports" \
+        "(see $apt/update.log, $apt/download.log); the tests needing it will skip" >&2
+      return 0
+    fi
+  fi
+  rm -rf "$prefix"
+  mkdir -p "$prefix"
+  for p in $debs; do
+    f=$(ls "$cache/${p}_"*~bpo12*.deb | sort -V | tail -n 1)
+    dpkg -x "$f" "$prefix" || { echo "qmig: dpkg -x $f failed" >&2; rm -rf "$prefix"; return 0; }
+  done
+  if "$bin" -version >/dev/null 2>&1; then
+    echo "qmig: $("$bin" -version | head -n 1) in $prefix"
+  else
+    echo "qmig: $bin does not run here; the tests needing QEMU 10 will skip" >&2
+    rm -rf "$prefix"
+  fi
+}
+
+[ -z "$missing" ] && { fetch_kernel; fetch_qemu10; exit 0; }
 if [ "$(id -u)" != 0 ]; then
   echo "qmig: missing Debian packages:$missing" >&2
   echo "qmig: run 'make deps' as root (it uses apt-get), or install them yourself." >&2
@@ -55,5 +122,6 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "qmig: installing missing Debian packages:$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -q && apt-get install -y -q --no-install-recommends $missing
+apt-get update -q && apt-get install -y -q --no-install-recommends $missing || exit 1
 fetch_kernel
+fetch_qemu10
