@@ -8,6 +8,7 @@
 #include "qmig.h"
 
 int cmd_migrate(int argc, char **argv);
+int cmd_update(int argc, char **argv); /* update.c */
 int cmd_check(int argc, char **argv);
 int cmd_dirty_rate(int argc, char **argv);
 int cmd_lab(int argc, char **argv);

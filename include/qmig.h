@@ -396,6 +396,18 @@ struct qmig_report_recover {
 };
 QMIG_API const struct qmig_report_recover *qmig_report_recover(const struct qmig_migration *m);
 
+/* "update": the destination was started by qmig from the source's command
+ * line (dst-spawn, live-update): how the guest moved and why. */
+struct qmig_report_update {
+  const char *mechanism; /* "cpr_transfer", "ignore_shared", "migrate"; NULL: none chosen */
+  char reason[600];      /* why that one (snake_case code: explanation) */
+  char advice[700];      /* what would allow a faster one next time, or "" */
+  int old_pid, new_pid;  /* the source QEMU, the spawned one (0: none) */
+  char new_binary[512];
+  char new_qmp[512]; /* unix:PATH of the new process's QMP */
+};
+QMIG_API const struct qmig_report_update *qmig_report_update(const struct qmig_migration *m);
+
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
 struct qmig_lab_options {
@@ -460,6 +472,10 @@ struct qmig_lab_options {
                                   client-cert.pem, client-key.pem); lab.json records
                                   its tls: addresses, which migrate --lab uses.  Not
                                   with netns */
+  bool ram_share;              /* guest RAM in shared memory, for live update:
+                                  a memfd with -machine aux-ram-share=on where
+                                  QEMU has it (cpr-transfer), else a file on
+                                  /dev/shm (x-ignore-shared), one per side */
 };
 
 /* Set one lab option by its key, the long option of `qmig lab start`

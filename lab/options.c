@@ -85,6 +85,9 @@ static const struct opt_row rows[] = {
   FLAG("exact-mem", exact_mem, OPT_F_BENCH,
        .help = "RAM exactly --mem MiB; by default TCG pairs get 8 KiB more so\n"
                "QEMU < 9.0 does not lose dirty pages (QEMU bug, see docs/DESIGN.md)"),
+  FLAG("ram-share", ram_share, OPT_F_BENCH,
+       .help = "guest RAM in shared memory (live update: qmig update): a memfd\n"
+               "with aux-ram-share=on where QEMU has it, else /dev/shm/qmig-*.ram"),
   FLAG("nic", nic, 0,
        .help = "an e1000 (MAC 52:54:00:71:6d:01) on a restricted user netdev;\n"
                "its frames go to DIR/src.pcap and DIR/dst.pcap"),

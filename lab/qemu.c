@@ -93,8 +93,16 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, 
   argv[n++] = o->qemu ? o->qemu : "qemu-system-x86_64";
   argv[n++] = "-name";
   argv[n++] = name;
+  char machine[64], ramobj[PATH_MAX + 128];
+  if (lab_ram_share_args(o, o->qemu ? o->qemu : "qemu-system-x86_64", dir, side, mem, ramobj,
+                         sizeof ramobj, machine, sizeof machine, err, errlen) < 0)
+    return -1;
   argv[n++] = "-machine";
-  argv[n++] = "pc";
+  argv[n++] = machine;
+  if (ramobj[0]) {
+    argv[n++] = "-object";
+    argv[n++] = ramobj;
+  }
   argv[n++] = "-accel";
   argv[n++] = acc;
   argv[n++] = "-m";
