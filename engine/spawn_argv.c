@@ -102,6 +102,7 @@ struct rw {
   size_t errlen;
   size_t argn;     /* index of the argument being looked at */
   const char *arg; /* it, as the source had it */
+  const char *of;  /* the option whose value it is, or "" */
   bool have_qmp, have_serial;
   const char *serial_id; /* chardev of the first -serial chardev:ID */
   const char *qmp_id;    /* chardev of the first -mon chardev=ID,mode=control */
@@ -117,8 +118,8 @@ static int refuse(struct rw *r, const char *fmt, ...)
   va_end(ap);
   snprintf(r->err, r->errlen,
            "cannot make the destination from the source's command line: "
-           "argument %zu '%.300s': %s",
-           r->argn, r->arg, why);
+           "argument %zu '%.300s'%s%s: %s",
+           r->argn, r->arg, r->of[0] ? " of " : "", r->of, why);
   return -1;
 }
 
@@ -481,7 +482,7 @@ static int one(struct rw *r, struct eng_strv *out, const char *opt, const char *
 int eng_spawn_rewrite(char *const *argv, size_t argc, const struct eng_spawn_spec *s,
                       struct eng_strv *out, char *err, size_t errlen)
 {
-  struct rw r = { .s = s, .err = err, .errlen = errlen };
+  struct rw r = { .s = s, .err = err, .errlen = errlen, .of = "" };
   unsigned nth = 1;
   *out = (struct eng_strv){ 0 };
   if (argc < 1 || !argv[0][0]) {
@@ -495,6 +496,7 @@ int eng_spawn_rewrite(char *const *argv, size_t argc, const struct eng_spawn_spe
   for (size_t i = 1; i < argc; i++) {
     r.argn = i;
     r.arg = argv[i];
+    r.of = "";
     if (argv[i][0] != '-' || !argv[i][1]) {
       refuse(&r, "not an option where one was expected (the command line was not understood)");
       goto fail;
@@ -510,6 +512,9 @@ int eng_spawn_rewrite(char *const *argv, size_t argc, const struct eng_spawn_spe
         goto fail;
       }
       val = argv[++i];
+      r.argn = i; /* a refusal names the value and its option */
+      r.arg = val;
+      r.of = argv[i - 1];
     }
     if (one(&r, out, dashed + 1, val, &nth) < 0)
       goto fail;
