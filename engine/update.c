@@ -427,6 +427,17 @@ int eng_update_begin(struct qmig_migration *m)
     return eng_errorf(m, "out of memory");
   if (u->mech == ENG_UPD_SHARED)
     c->stream.ignore_shared = true;
+  /* Both processes are on this host, in one namespace: the stream over a
+   * unix socket beside the new one's (data-host, e.g. a lab's other
+   * namespace, does not apply), unless data-uri says otherwise. */
+  if (!c->stream.uri) {
+    char uri[PATH_MAX + 32];
+    snprintf(uri, sizeof uri, "unix:%s/%s-stream.sock", u->dir, u->name);
+    snprintf(u->stream_path, sizeof u->stream_path, "%s", uri + 5);
+    unlink(uri + 5);
+    if (opt_replace_str(&c->stream.uri, uri))
+      return eng_errorf(m, "out of memory");
+  }
   return u->mech == ENG_UPD_CPR ? 1 : 0;
 fail:
   eng_strv_free(&argv);
@@ -439,6 +450,11 @@ void eng_update_end(struct qmig_migration *m, enum qmig_outcome out)
   struct eng_upd *u = m->upd;
   if (!u || !u->started)
     return;
+  /* The channels' sockets: used once, by this run. */
+  const char *socks[] = { u->stream_path, u->main_path, u->cpr_path };
+  for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
+    if (socks[i][0])
+      unlink(socks[i]);
   bool alive = eng_spawn_alive(&u->sp);
   if (out == QMIG_MIGRATED || out == QMIG_UNCERTAIN || !alive) {
     if (out == QMIG_MIGRATED && !alive)

@@ -18,6 +18,7 @@ struct eng_upd {
   bool started;
   /* cpr-transfer's channels: the main stream and the cpr state. */
   char main_path[PATH_MAX], cpr_path[PATH_MAX], main_uri[PATH_MAX + 8];
+  char stream_path[PATH_MAX]; /* the unix stream socket of a local migration */
 };
 
 #endif
