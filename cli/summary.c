@@ -72,3 +72,14 @@ void cli_print_prediction(FILE *f, const struct qmig_migration *m, bool outcome)
     fprintf(f, "  measured:   total %.0f ms, QEMU downtime %.0f ms in %u passes\n", r->total_ms,
             r->qemu_downtime_ms > 0 ? r->qemu_downtime_ms : 0.0, r->npasses);
 }
+
+void cli_print_postcopy(FILE *f, const struct qmig_migration *m)
+{
+  const struct qmig_report_postcopy *p = qmig_report_postcopy(m);
+  for (unsigned i = 0; p && i < p->npauses && i < QMIG_MAX_PC_PAUSES; i++) {
+    const struct qmig_postcopy_pause *x = &p->pauses[i];
+    fprintf(f, "  post-copy paused at %.0f ms for %.0f ms, %s after %u resume attempt%s: %s\n",
+            x->start_ms, x->duration_ms, x->resumed ? "resumed" : "NOT resumed", x->attempts,
+            x->attempts == 1 ? "" : "s", x->cause);
+  }
+}

@@ -271,11 +271,28 @@ int eng_follow(struct qmig_migration *m)
       if (eng_query_stats(m, &st) < 0)
         return -1;
       report_progress(m, &st);
-      if (st.transferred != moved || strcmp(st.status, "active") || m->policy.postcopy_started) {
+      bool watched = !strcmp(st.status, "active") || !strcmp(st.status, "postcopy-active");
+      bool stalled = cf->stall_timeout_s && watched && st.transferred == moved &&
+                     now - moved_ns >= (int64_t)cf->stall_timeout_s * 1000000000;
+      if (!strcmp(st.status, "postcopy-paused") || (stalled && m->policy.postcopy_started)) {
+        char cause[160];
+        if (stalled)
+          snprintf(cause, sizeof cause, "the stream stalled, no progress for %u s",
+                   cf->stall_timeout_s);
+        else
+          snprintf(cause, sizeof cause, "QEMU paused post-copy%s%s", st.error_desc[0] ? ": " : "",
+                   st.error_desc);
+        if (eng_postcopy_relink(m, cause) < 0)
+          return -1;
+        moved = 0;
+        moved_ns = eng_mono_ns();
+        next_sample = moved_ns;
+        continue;
+      }
+      if (st.transferred != moved || !watched) {
         moved = st.transferred;
         moved_ns = now;
-      } else if (cf->stall_timeout_s &&
-                 now - moved_ns >= (int64_t)cf->stall_timeout_s * 1000000000) {
+      } else if (stalled) {
         const char *agent = m->session->agent(m);
         eng_errorf(m,
                    "stream stalled: no progress for %u s (ram.transferred stayed at %llu "

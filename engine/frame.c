@@ -14,7 +14,7 @@
 static int session_pick(struct qmig_migration *m)
 {
   const struct eng_tunnel_cfg *tc = &m->cfg.tunnel;
-  if (!tc->agent) {
+  if (!tc->agent && !tc->ssh) {
     m->session = &eng_native_session;
     return 0;
   }
@@ -47,6 +47,7 @@ enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out)
   eng_qmp_end(m);
   if (m->session)
     m->session->end(m);
+  eng_ssh_stop(m);
   return out;
 }
 

@@ -57,6 +57,10 @@ struct eng_tunnel_cfg { /* tunnelled mode: options.c checks, frame.c picks, tunn
   int data;             /* enum eng_tunnel_data */
   bool insecure;        /* tunnel-insecure-no-auth: no credential at all */
   char *tls_dir, *peer_name, *psk_file, *psk_identity;
+  /* tunnel ssh://TARGET: the agent is started over ssh (sshagent.c), which
+   * then fills agent and a session PSK (tls, psk_file, psk_identity). */
+  char *ssh, *ssh_config, *ssh_qmig;
+  unsigned ssh_agent_port;
 };
 struct eng_qmp_cfg {
   char *tls_dir;       /* x509 client credentials for tls: QMP addresses */
@@ -76,6 +80,7 @@ struct eng_policy_cfg { /* convergence, deadline and post-copy (policy.c) */
   uint64_t max_postcopy_bandwidth;
   int postcopy_after; /* enum eng_after */
   unsigned postcopy_after_n;
+  unsigned recover_window_s; /* post-copy paused by a link: resume within (pclink.c) */
 };
 struct eng_disks_cfg { /* disks copied over NBD (mirror.c) */
   char *copy;          /* "a,b": copied; NULL with copy_all */
@@ -232,6 +237,8 @@ struct eng_facts {
   uint64_t pass_remaining;     /* its ram.remaining */
   struct eng_stats final;      /* the last query-migrate */
   int64_t dst_clock_offset_us; /* destination wall clock minus ours (tunnel) */
+  unsigned npc_pauses;         /* post-copy paused and resumed (pclink.c) */
+  struct qmig_postcopy_pause pc_pauses[QMIG_MAX_PC_PAUSES];
 };
 
 struct qmig_migration {
@@ -264,6 +271,7 @@ struct qmig_migration {
   /* The transport session (session.h), picked by eng_begin; NULL before. */
   const struct eng_session_ops *session;
   struct eng_tunnel *tunnel;   /* the tunnel session's state (tunnel.h); NULL when native */
+  struct eng_ssh *ssh;         /* the agent started over ssh (sshagent.c); NULL without */
   struct eng_qmp_tls *qmp_tls; /* tls: QMP connections (qmpconn.c); NULL without */
   struct eng_upd *upd;         /* the spawned destination (update.c); NULL without */
 };
@@ -333,6 +341,14 @@ int eng_announce(struct qmig_migration *m);
  * connection step), into m->tunnel; the pick (frame.c) calls it.  -1 out of
  * memory. */
 int eng_tunnel_new(struct qmig_migration *m, const struct eng_tunnel_cfg *opts, int timeout_ms);
+/* sshagent.c: tunnel ssh://TARGET: start `qmig agent --once` there over ssh
+ * with a PSK made for this session (sent on ssh's stdin, never on a command
+ * line), wait (bounded) until it listens, and fill the tunnel options in
+ * (agent, psk).  The agent ends with the session, or when ssh's stdin
+ * closes (eng_ssh_stop, or this process dying).  -1 with the error
+ * recorded. */
+int eng_ssh_start(struct qmig_migration *m);
+void eng_ssh_stop(struct qmig_migration *m);
 /* qmpconn.c: a QEMU's QMP at addr as the options allow.  unix: as is;
  * tcp: only on loopback unless insecure-qmp-tcp (then a warning); tls:HOST:PORT
  * through TLS 1.3 with qmp-tls-dir's x509 client credentials, QEMU's
@@ -391,6 +407,11 @@ int eng_query_stats(struct qmig_migration *m, struct eng_stats *st);
 /* A query-migrate reply (whatever QEMU sent) into *st; absent or mistyped
  * figures become 0 (-1 for the times).  Pure: fuzz/fuzz_qmpreply.c. */
 void eng_stats_parse(json_t *r, struct eng_stats *st);
+
+/* pclink.c: post-copy whose stream stopped (cause) or that QEMU paused:
+ * pause both sides, resume once the link is back, within
+ * postcopy-recover-window.  0 when resumed, -1 (error recorded) when not. */
+int eng_postcopy_relink(struct qmig_migration *m, const char *cause);
 
 /* policy.c: downtime policy, deadline, post-copy triggers.  tick/pass
  * return 0 to go on, 1 to stop (error recorded: deadline cancel), -1 on

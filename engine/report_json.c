@@ -175,6 +175,15 @@ static json_t *postcopy_json(const void *section)
     json_object_set_new(o, "duration_ms", num(p->duration_ms));
     json_object_set_new(o, "bytes", json_integer((json_int_t)p->bytes));
     json_object_set_new(o, "page_requests", json_integer((json_int_t)p->page_requests));
+    json_t *pauses = json_array();
+    for (unsigned i = 0; i < p->npauses && i < QMIG_MAX_PC_PAUSES; i++) {
+      const struct qmig_postcopy_pause *x = &p->pauses[i];
+      json_array_append_new(pauses, json_pack("{s:f,s:f,s:I,s:b,s:s}", "start_ms", x->start_ms,
+                                              "duration_ms", x->duration_ms, "attempts",
+                                              (json_int_t)x->attempts, "resumed", x->resumed,
+                                              "cause", x->cause));
+    }
+    json_object_set_new(o, "pauses", pauses);
   }
   return o;
 }

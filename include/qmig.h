@@ -308,6 +308,16 @@ struct qmig_report_policy {
 QMIG_API const struct qmig_report_policy *qmig_report_policy(const struct qmig_migration *m);
 
 /* "postcopy": runs with option postcopy on. */
+/* One pause of post-copy (its stream broke or stopped moving) and its
+ * resumption (migrate-recover + migrate resume), "pauses" in the JSON. */
+#define QMIG_MAX_PC_PAUSES 8
+struct qmig_postcopy_pause {
+  double start_ms;    /* since `migrate` */
+  double duration_ms; /* until the source left postcopy-paused, or gave up */
+  unsigned attempts;  /* `migrate resume` tries */
+  bool resumed;
+  char cause[160];
+};
 struct qmig_report_postcopy {
   bool started;
   char reason[96];
@@ -315,6 +325,8 @@ struct qmig_report_postcopy {
   double requested_at_ms;        /* since `migrate`, when requested */
   double duration_ms;            /* when started; -1: unknown (null) */
   uint64_t bytes, page_requests; /* when started */
+  unsigned npauses;              /* the first QMIG_MAX_PC_PAUSES */
+  struct qmig_postcopy_pause pauses[QMIG_MAX_PC_PAUSES];
 };
 QMIG_API const struct qmig_report_postcopy *qmig_report_postcopy(const struct qmig_migration *m);
 
