@@ -36,6 +36,10 @@ struct eng_spawn_spec {
    * (a normal migration writes every page into the destination's RAM, which
    * must not be the running source's). */
   bool keep_shared_ram;
+  /* The machine type the source runs (e.g. "pc-i440fx-7.2"), or NULL:
+   * -machine's type (an alias such as "pc" would be the newest type of a
+   * new binary, which cannot take the guest) is pinned to it. */
+  const char *machine;
   /* Whether PATH is a directory (mem-path may be one: QEMU makes its own
    * file in it); NULL = never. */
   bool (*is_dir)(const char *path);

@@ -103,7 +103,7 @@ struct rw {
   size_t argn;     /* index of the argument being looked at */
   const char *arg; /* it, as the source had it */
   const char *of;  /* the option whose value it is, or "" */
-  bool have_qmp, have_serial;
+  bool have_qmp, have_serial, have_machine;
   const char *serial_id; /* chardev of the first -serial chardev:ID */
   const char *qmp_id;    /* chardev of the first -mon chardev=ID,mode=control */
 };
@@ -399,6 +399,28 @@ static int map_disk(struct rw *r, char **arg)
   return 0;
 }
 
+/* -machine TYPE,... (or type=TYPE): the type pinned to what the source
+ * runs. */
+static int machine(struct rw *r, char **arg)
+{
+  char first[128], cur[8];
+  r->have_machine = true;
+  if (!r->s->machine)
+    return 0;
+  if (opt_get(*arg, "type", cur, sizeof cur, NULL, NULL))
+    return set_key(r, arg, "type", r->s->machine);
+  opt_first(*arg, first, sizeof first);
+  size_t skip = first[0] ? strlen(first) : 0;
+  const char *rest = *arg + skip;
+  char *n = malloc(strlen(r->s->machine) + strlen(rest) + 2);
+  if (!n)
+    return refuse(r, "out of memory");
+  sprintf(n, "%s%s%s", r->s->machine, skip || !rest[0] ? "" : ",", rest);
+  free(*arg);
+  *arg = n;
+  return 0;
+}
+
 static int object(struct rw *r, char **arg)
 {
   char qt[64], path[4200], share[8] = "", nv[4200];
@@ -467,6 +489,8 @@ static int one(struct rw *r, struct eng_strv *out, const char *opt, const char *
     rc = map_disk(r, &a);
   else if (!strcmp(opt, "object"))
     rc = object(r, &a);
+  else if (!strcmp(opt, "machine") || !strcmp(opt, "M"))
+    rc = machine(r, &a);
   else if (!strcmp(opt, "D")) {
     char p[4200];
     path_in_dir(r, p, sizeof p, "-qemu.log");
@@ -526,6 +550,9 @@ int eng_spawn_rewrite(char *const *argv, size_t argc, const struct eng_spawn_spe
              "give the new process");
     goto fail;
   }
+  if (!r.have_machine && s->machine &&
+      (eng_strv_push(out, "-machine") < 0 || eng_strv_push(out, s->machine) < 0))
+    goto nomem;
   char pid[4200];
   path_in_dir(&r, pid, sizeof pid, ".pid");
   if (eng_strv_push(out, "-pidfile") < 0 || eng_strv_push(out, pid) < 0)

@@ -316,6 +316,7 @@ static int probe(struct qmig_migration *m, struct eng_upd *u, struct qmig_report
                         "cannot take this guest (query-machines)",
                         m->cfg.spawn.binary, ri.machine);
   }
+  snprintf(u->machine, sizeof u->machine, "%s", ri.machine);
   int mech = choose(m, &so, &no, &ri, sec);
   if (mech < 0)
     return -1;
@@ -359,6 +360,16 @@ int eng_update_begin(struct qmig_migration *m)
       goto fail;
     c->quit_source = true; /* exactly one process is left */
   } else {
+    /* The machine type only (the new process must not get a newer one). */
+    struct qmp_conn *q = eng_qmp_connect(m, "source", c->src, e, sizeof e);
+    if (!q) {
+      eng_errorf(m, "%s", e);
+      goto fail;
+    }
+    struct ram_info ri = { 0 };
+    probe_ram(q, &ri);
+    qmp_close(q);
+    snprintf(u->machine, sizeof u->machine, "%s", ri.machine);
     sec->mechanism = mech_name[ENG_UPD_MIGRATE];
     snprintf(sec->reason, sizeof sec->reason,
              "dst_spawn: a normal migration to a destination "
@@ -382,6 +393,7 @@ int eng_update_begin(struct qmig_migration *m)
                                  .map = c->spawn.map,
                                  .incoming = { "defer", NULL },
                                  .keep_shared_ram = u->mech != ENG_UPD_MIGRATE,
+                                 .machine = u->machine[0] ? u->machine : NULL,
                                  .is_dir = is_dir };
   char cpr_json[4400];
   if (u->mech == ENG_UPD_CPR) {

@@ -14,6 +14,7 @@ struct eng_upd {
   int mech; /* enum eng_update: ENG_UPD_CPR, _SHARED or _MIGRATE */
   pid_t old_pid;
   char dir[PATH_MAX], name[64];
+  char machine[128]; /* the source's machine type, pinned in the new process */
   struct eng_spawned sp;
   bool started;
   /* cpr-transfer's channels: the main stream and the cpr state. */

@@ -108,9 +108,37 @@ static void test_lab_source(void **state)
   s.incoming[1] = "{\"channel-type\":\"cpr\"}";
   assert_int_equal(eng_spawn_rewrite(lab_src, N(lab_src), &s, &out, err, sizeof err), 0);
   assert_string_equal(out.v[0], s.binary);
+  /* no machine given: -machine as it was */
+  assert_string_equal(find_after(&out, "-machine", 0), "pc,memory-backend=ram0");
   assert_non_null(strstr(find_after(&out, "-object", 0), "mem-path=/dev/shm/g.ram.dst,share=on"));
   assert_string_equal(find_after(&out, "-incoming", 0), "unix:/run/b/dst-main.sock");
   assert_string_equal(find_after(&out, "-incoming", 1), "{\"channel-type\":\"cpr\"}");
+  eng_strv_free(&out);
+}
+
+/* The machine type pinned to the source's (an alias is a new binary's
+ * newest type): the first item, type=, or appended when absent. */
+static void test_machine(void **state)
+{
+  (void)state;
+  struct eng_strv out;
+  char err[1024];
+  struct eng_spawn_spec s = spec();
+  s.machine = "pc-i440fx-7.2";
+  assert_int_equal(eng_spawn_rewrite(lab_src, N(lab_src), &s, &out, err, sizeof err), 0);
+  assert_string_equal(find_after(&out, "-machine", 0), "pc-i440fx-7.2,memory-backend=ram0");
+  eng_strv_free(&out);
+  char *const typed[] = { "qemu", "-qmp", "unix:/q,server=on", "-M", "type=q35,accel=kvm" };
+  assert_int_equal(eng_spawn_rewrite(typed, N(typed), &s, &out, err, sizeof err), 0);
+  assert_string_equal(find_after(&out, "-M", 0), "type=pc-i440fx-7.2,accel=kvm");
+  eng_strv_free(&out);
+  char *const keys[] = { "qemu", "-qmp", "unix:/q,server=on", "-machine", "accel=tcg" };
+  assert_int_equal(eng_spawn_rewrite(keys, N(keys), &s, &out, err, sizeof err), 0);
+  assert_string_equal(find_after(&out, "-machine", 0), "pc-i440fx-7.2,accel=tcg");
+  eng_strv_free(&out);
+  char *const none[] = { "qemu", "-qmp", "unix:/q,server=on" };
+  assert_int_equal(eng_spawn_rewrite(none, N(none), &s, &out, err, sizeof err), 0);
+  assert_string_equal(find_after(&out, "-machine", 0), "pc-i440fx-7.2");
   eng_strv_free(&out);
 }
 
@@ -200,5 +228,6 @@ static void test_unusable(void **state)
   assert_int_equal(eng_spawn_rewrite(stray, 0, &s, &out, err, sizeof err), -1);
 }
 
-UNIT_MAIN(cmocka_unit_test(test_lab_source), cmocka_unit_test(test_json_and_commas),
-          cmocka_unit_test(test_refusals), cmocka_unit_test(test_unusable))
+UNIT_MAIN(cmocka_unit_test(test_lab_source), cmocka_unit_test(test_machine),
+          cmocka_unit_test(test_json_and_commas), cmocka_unit_test(test_refusals),
+          cmocka_unit_test(test_unusable))
