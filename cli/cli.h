@@ -54,6 +54,9 @@ int cli_write_report(const struct qmig_migration *m, const char *path, const cha
 void cli_print_summary(FILE *f, const struct qmig_report *r);
 /* The post-copy section's pauses (a broken link) and resumptions. */
 void cli_print_postcopy(FILE *f, const struct qmig_migration *m);
+/* update.c: the report's "update" section (a spawned destination, live
+ * update), nothing when the run had none. */
+void cli_print_update(FILE *f, const struct qmig_migration *m);
 void cli_print_prediction(FILE *f, const struct qmig_migration *m, bool outcome);
 /* Default lab run directory: $QMIG_LAB_DIR or /tmp/qmig-lab-UID. */
 const char *cli_default_lab_dir(void);

@@ -11,6 +11,20 @@
 
 #include "cli/cli.h"
 
+void cli_print_update(FILE *f, const struct qmig_migration *m)
+{
+  const struct qmig_report_update *u = qmig_report_update(m);
+  if (!u)
+    return;
+  fprintf(f, "  %-24s %s (%s)\n", u->mechanism ? "new process" : "new process: none chosen",
+          u->mechanism ? u->mechanism : "", u->reason);
+  if (u->new_pid)
+    fprintf(f, "  %-24s pid %d (%s), QMP %s; old pid %d\n", "", u->new_pid, u->new_binary,
+            u->new_qmp, u->old_pid);
+  if (u->advice[0])
+    fprintf(f, "  %-24s %s\n", "next time", u->advice);
+}
+
 int cmd_update(int argc, char **argv)
 {
   for (int i = 1; i < argc; i++)

@@ -231,19 +231,24 @@ static int choose(struct qmig_migration *m, const struct qemu_offers *src,
     snprintf(why_not, sizeof why_not,
              "no_aux_ram_share: -machine aux-ram-share is off (QEMU's other RAM, ROMs and "
              "video memory, is then not compatible with CPR)");
-  unsigned long long mib = (unsigned long long)(ri->size >> 20);
+  /* The backend's size must be -m's exactly: MiB when it is a multiple. */
+  char size[32];
+  if (ri->size % (1u << 20))
+    snprintf(size, sizeof size, "%lluK", (unsigned long long)(ri->size >> 10));
+  else
+    snprintf(size, sizeof size, "%lluM", (unsigned long long)(ri->size >> 20));
   if (src->cpr && dst->cpr)
     snprintf(sec->advice, sizeof sec->advice,
              "for cpr-transfer next time start the guest with -object "
-             "memory-backend-memfd,id=ram0,size=%lluM,share=on -machine "
+             "memory-backend-memfd,id=ram0,size=%s,share=on -machine "
              "%s,aux-ram-share=on,memory-backend=ram0",
-             mib, ri->machine[0] ? ri->machine : "pc");
+             size, ri->machine[0] ? ri->machine : "pc");
   else if (src->ignore_shared && dst->ignore_shared)
     snprintf(sec->advice, sizeof sec->advice,
              "for x-ignore-shared next time start the guest with -object "
-             "memory-backend-file,id=ram0,size=%lluM,mem-path=/dev/shm/GUEST.ram,share=on "
+             "memory-backend-file,id=ram0,size=%s,mem-path=/dev/shm/GUEST.ram,share=on "
              "-machine %s,memory-backend=ram0",
-             mib, ri->machine[0] ? ri->machine : "pc");
+             size, ri->machine[0] ? ri->machine : "pc");
   if ((want == ENG_UPD_AUTO || want == ENG_UPD_CPR) && cpr) {
     snprintf(sec->reason, sizeof sec->reason,
              "cpr_transfer_available: both QEMUs have cpr-transfer, RAM %s is a shared %s and "
@@ -322,7 +327,6 @@ static int probe(struct qmig_migration *m, struct eng_upd *u, struct qmig_report
     return -1;
   u->mech = mech;
   sec->mechanism = mech_name[mech];
-  eng_log(m, "live update: %s (%s)", mech_name[mech], sec->reason);
   return 0;
 }
 
@@ -422,7 +426,6 @@ int eng_update_begin(struct qmig_migration *m)
       break;
     }
   const char *wait_path = u->mech == ENG_UPD_CPR ? u->cpr_path : sp->qmp + 5;
-  eng_log(m, "starting the new QEMU: %s", out.v[0]);
   if (eng_spawn_start(sp, &out, netns_of(u->old_pid), wait_path, u->mech == ENG_UPD_CPR,
                       (int)c->qmp.timeout_ms * 3, e, sizeof e) < 0) {
     eng_errorf(m, "%s; the source keeps running", e);

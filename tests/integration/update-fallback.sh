@@ -11,7 +11,7 @@ drop_lab_dst
 update --live-update ignore-shared
 [ "$RC" = 3 ] || fail "forced ignore-shared on private RAM: exit $RC"
 grep -q 'live-update ignore-shared is not possible' "$D/update.out" || fail "no reason given"
-grep -q 'memory-backend-file,id=ram0,size=[0-9]*M,mem-path=/dev/shm/GUEST.ram,share=on' "$D/update.out" ||
+grep -q 'memory-backend-file,id=ram0,size=[0-9]*[MK],mem-path=/dev/shm/GUEST.ram,share=on' "$D/update.out" ||
   fail "no advice with the options to use"
 expect_untouched
 update
