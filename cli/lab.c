@@ -241,6 +241,7 @@ int cmd_demo(int argc, char **argv)
     fflush(stdout);
     rc = qmig_run(m);
     cli_print_summary(stdout, qmig_report(m));
+    cli_print_stalls(stdout, m);
     char a[300];
     if (rc == QMIG_MIGRATED && (lab_guest_qmp(o.dir, a, sizeof a) < 0 || verify(a, o.dir) != 0))
       rc = QMIG_UNCERTAIN;

@@ -120,6 +120,7 @@ int cmd_migrate(int argc, char **argv)
   bool json_stdout = json && !strcmp(json, "-");
   if (!quiet) {
     cli_print_summary(json_stdout ? stderr : stdout, qmig_report(m));
+    cli_print_stalls(json_stdout ? stderr : stdout, m);
     cli_print_prediction(json_stdout ? stderr : stdout, m, true);
     cli_print_postcopy(json_stdout ? stderr : stdout, m);
     cli_print_update(json_stdout ? stderr : stdout, m);

@@ -3,6 +3,7 @@
  * sockets and the cancel pipe, QMP events for state changes and timestamps,
  * query-migrate every poll interval for progress. */
 #include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -204,8 +205,15 @@ static int complete(struct qmig_migration *m)
   }
   if (eng_announce(m) < 0) /* the guest has moved: a warning, not a failure */
     eng_warn(m, m->err);
-  if (m->hb)
-    eng_hb_wait_dst(m->hb, 2000);
+  if (m->hb && eng_hb_wait_dst(m->hb, 1, 2000)) {
+    /* Some time after the resume for the stall timeline: a post-copy
+     * guest faulting on its pages, or one slow to get going. */
+    unsigned period = m->cfg.heartbeat_ms ? m->cfg.heartbeat_ms : 10;
+    unsigned after_ms = period * ENG_HB_AFTER_PERIODS > 250 ? period * ENG_HB_AFTER_PERIODS : 250;
+    int64_t t0 = eng_mono_ns();
+    eng_hb_wait_dst(m->hb, 1 + after_ms / period, (int)after_ms * 2 + 500);
+    m->facts.hb_after_ns = eng_mono_ns() - t0;
+  }
   if (m->cfg.quit_source && qmp_cmd(m->src, NULL, t, "quit", NULL) < 0 && !qmp_broken(m->src))
     return eng_errorf(m, "quitting the source after success: %s", qmp_error(m->src));
   return 0;
@@ -215,6 +223,9 @@ int eng_follow(struct qmig_migration *m)
 {
   const struct eng_config *cf = &m->cfg;
   m->facts.migrate_mono_ns = eng_mono_ns();
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  m->facts.migrate_wall_us = (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000;
   const char *to = cf->stream.connect ? cf->stream.connect : m->uri;
   if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "migrate", "{s:s}", "uri", to) < 0)
     return eng_errorf(m, "%s", qmp_error(m->src));

@@ -257,6 +257,10 @@ static const struct opt_row rows[] = {
     .help = "unix socket of the destination guest's serial" },
   { .key = "heartbeat-ms", .type = OPT_UINT, .off = O(heartbeat_ms), .min = 1, .max = 10000,
     .help = "the guest's heartbeat period, for the report" },
+  { .key = "stall-threshold", .type = OPT_UINT, .off = O(stall_threshold_ms), .min = 0,
+    .max = 600000,
+    .help = "ms: heartbeat gaps longer than this are stalls in the report's timeline (default 0: "
+            "two heartbeat periods)" },
   { .key = "downtime-policy", .type = OPT_ENUM, .off = O(policy.kind),
     .choices = "fixed|stepped|doubling",
     .help = "fixed|stepped|doubling: raise downtime-limit up to max-downtime (stepped: over "

@@ -92,7 +92,8 @@ static void hb_start(struct qmig_migration *m, int timeout_ms)
   if (!m->cfg.src_serial || !m->cfg.dst_serial)
     return;
   int64_t until = eng_mono_ns() + (int64_t)timeout_ms * 1000000;
-  while (!(m->hb = eng_hb_start(m->cfg.src_serial, m->cfg.dst_serial, e, sizeof e)) &&
+  int64_t gap_ns = (int64_t)eng_stall_threshold_ms(&m->cfg) * 1000000;
+  while (!(m->hb = eng_hb_start(m->cfg.src_serial, m->cfg.dst_serial, gap_ns, e, sizeof e)) &&
          eng_mono_ns() < until && eng_spawn_alive(&m->upd->sp))
     usleep(1000);
   if (!m->hb)
@@ -182,7 +183,7 @@ enum qmig_outcome eng_update_cpr(struct qmig_migration *m)
     usleep(2000);
   eng_query_stats(m, &m->facts.final);
   if (m->hb)
-    eng_hb_wait_dst(m->hb, 2000);
+    eng_hb_wait_dst(m->hb, 1, 2000);
   if (m->cfg.quit_source && qmp_cmd(m->src, NULL, t, "quit", NULL) < 0 && !qmp_broken(m->src))
     eng_warn(m, "quitting the old QEMU after the update failed");
   eng_set_state(m, QMIG_S_COMPLETED, NULL);
