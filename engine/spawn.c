@@ -229,6 +229,25 @@ int eng_spawn_start(struct eng_spawned *sp, const struct eng_strv *argv, pid_t n
   }
 }
 
+int eng_spawn_image_locked(const char *path, char *err, size_t errlen)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  /* QEMU's file-posix locks one byte per permission from offset 100 and
+   * one per "shared" permission from 200: any lock there is a QEMU's. */
+  struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 100, .l_len = 200 };
+  int rc = fcntl(fd, F_OFD_GETLK, &fl);
+  close(fd);
+  if (rc < 0) {
+    snprintf(err, errlen, "%s: lock query: %s", path, strerror(errno));
+    return -1;
+  }
+  return fl.l_type != F_UNLCK;
+}
+
 void eng_spawn_kill(struct eng_spawned *sp, int timeout_ms)
 {
   if (!sp || sp->pid <= 0 || !eng_spawn_alive(sp))

@@ -40,6 +40,9 @@ struct eng_spawn_spec {
    * -machine's type (an alias such as "pc" would be the newest type of a
    * new binary, which cannot take the guest) is pinned to it. */
   const char *machine;
+  /* When non-NULL, every disk path the map changed is appended here (the
+   * images only the new process opens: update.c checks their locks). */
+  struct eng_strv *mapped;
   /* Whether PATH is a directory (mem-path may be one: QEMU makes its own
    * file in it); NULL = never. */
   bool (*is_dir)(const char *path);
@@ -51,6 +54,11 @@ struct eng_spawn_spec {
  * argument cannot be rewritten safely. */
 int eng_spawn_rewrite(char *const *argv, size_t argc, const struct eng_spawn_spec *s,
                       struct eng_strv *out, char *err, size_t errlen);
+
+/* Whether another process holds QEMU's image locks on PATH (OFD locks on
+ * the bytes QEMU uses, from offset 100): 1 yes, 0 no, -1 it cannot be
+ * opened (reason in err; QEMU will say more). */
+int eng_spawn_image_locked(const char *path, char *err, size_t errlen);
 
 /* A started destination process. */
 struct eng_spawned {

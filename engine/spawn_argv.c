@@ -262,8 +262,11 @@ static int json_walk(struct rw *r, json_t *o)
     if (json_is_string(v) && strstr(json_string_value(v), "/dev/fdset/"))
       return refuse(r, "a /dev/fdset/ path names descriptors passed to the source (-add-fd)");
     if (!strcmp(k, "filename") && json_is_string(v) &&
-        map_path(r->s->map, json_string_value(v), nv, sizeof nv))
+        map_path(r->s->map, json_string_value(v), nv, sizeof nv)) {
       json_string_set(v, nv);
+      if (r->s->mapped && eng_strv_push(r->s->mapped, nv) < 0)
+        return refuse(r, "out of memory");
+    }
     if (!strcmp(k, "mem-path") && json_is_string(v) && qt && !strcmp(qt, "memory-backend-file")) {
       if (mem_path(r, json_string_value(v), json_is_true(json_object_get(o, "share")), nv,
                    sizeof nv) < 0)
@@ -393,7 +396,8 @@ static int map_disk(struct rw *r, char **arg)
   for (size_t i = 0; i < 2; i++) {
     char cur[4200], nv[4200];
     if (opt_get(*arg, keys[i], cur, sizeof cur, NULL, NULL) &&
-        map_path(r->s->map, cur, nv, sizeof nv) && set_key(r, arg, keys[i], nv) < 0)
+        map_path(r->s->map, cur, nv, sizeof nv) &&
+        (set_key(r, arg, keys[i], nv) < 0 || (r->s->mapped && eng_strv_push(r->s->mapped, nv) < 0)))
       return -1;
   }
   return 0;

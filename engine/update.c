@@ -417,10 +417,25 @@ int eng_update_begin(struct qmig_migration *m)
     spec.incoming[1] = cpr_json;
     unlink(u->main_path);
   }
+  struct eng_strv mapped = { 0 };
+  spec.mapped = &mapped;
   if (eng_spawn_rewrite(argv.v, argv.n, &spec, &out, e, sizeof e) < 0) {
+    eng_strv_free(&mapped);
     eng_errorf(m, "%s", e);
     goto fail;
   }
+  /* An image only the new process opens must be free: locked, it would
+   * fail only at the switchover, when QEMU activates its disks. */
+  for (size_t i = 0; i < mapped.n; i++)
+    if (eng_spawn_image_locked(mapped.v[i], e, sizeof e) == 1) {
+      eng_errorf(m,
+                 "image %s (--map) is locked by another process (QEMU's image locks): a "
+                 "QEMU still has it open; the new process could not take it over",
+                 mapped.v[i]);
+      eng_strv_free(&mapped);
+      goto fail;
+    }
+  eng_strv_free(&mapped);
   /* The serial socket the rewrite gave the new process, if the source had
    * one (the heartbeats follow the guest there). */
   for (size_t i = 0; i + 1 < out.n; i++)

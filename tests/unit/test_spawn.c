@@ -78,7 +78,14 @@ static void test_lab_source(void **state)
   struct eng_strv out;
   char err[1024];
   struct eng_spawn_spec s = spec();
+  struct eng_strv mapped = { 0 };
+  s.mapped = &mapped;
   assert_int_equal(eng_spawn_rewrite(lab_src, N(lab_src), &s, &out, err, sizeof err), 0);
+  assert_int_equal(mapped.n, 2); /* the images only the new process opens */
+  assert_string_equal(mapped.v[0], "/img2/disk.raw");
+  assert_string_equal(mapped.v[1], "/img2/other.qcow2");
+  eng_strv_free(&mapped);
+  s.mapped = NULL;
   assert_string_equal(out.v[0], "/usr/bin/qemu-system-x86_64");
   assert_string_equal(find_after(&out, "-uuid", 0), "58283944-d791-4248-a7f8-89522844a3fc");
   assert_string_equal(find_after(&out, "-name", 0), "qmig-lab-src");
