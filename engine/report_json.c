@@ -201,12 +201,18 @@ static json_t *tunnel_json(const void *section)
                                     (json_int_t)c->bytes_from_dst, "cpu_s", c->cpu_s, "error",
                                     c->failed ? json_string(c->error) : json_null()));
   }
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
-                   "session", t->session, "incoming", t->incoming, "tls", t->tls, "auth", t->auth,
-                   "data", t->data, "clock", "offset_ms", t->offset_ms, "uncertainty_ms",
-                   t->uncertainty_ms, "samples", (int)t->samples, "channels", chans,
-                   "forwarder_cpu_s", t->forwarder_cpu_s, "error",
-                   t->error[0] ? json_string(t->error) : json_null());
+  json_t *o =
+      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
+                "session", t->session, "incoming", t->incoming, "tls", t->tls, "auth", t->auth,
+                "data", t->data, "clock", "offset_ms", t->offset_ms, "uncertainty_ms",
+                t->uncertainty_ms, "samples", (int)t->samples, "channels", chans, "forwarder_cpu_s",
+                t->forwarder_cpu_s, "error", t->error[0] ? json_string(t->error) : json_null());
+  if (o) {
+    json_object_set_new(o, "offload", t->offload ? json_string(t->offload) : json_null());
+    json_object_set_new(o, "offload_why",
+                        t->offload_why[0] ? json_string(t->offload_why) : json_null());
+  }
+  return o;
 }
 
 /* Top-level keys rather than one: `stalls`, `max_stall_ms`, ... (merged

@@ -265,6 +265,16 @@ static void report_section(struct qmig_migration *m, struct eng_tunnel *t)
   snprintf(r->incoming, sizeof r->incoming, "%s", t->incoming);
   snprintf(r->tls, sizeof r->tls, "%s", t->tls_desc[0] ? t->tls_desc : "none");
   snprintf(r->auth, sizeof r->auth, "%s", t->auth[0] ? t->auth : "none");
+  if (t->tls && !t->data_plain) {
+    /* "ktls" only when the kernel does every channel's TLS. */
+    pthread_mutex_lock(&t->lock);
+    r->offload = t->n_ktls && !t->n_user ? "ktls" : "user";
+    snprintf(r->offload_why, sizeof r->offload_why, "%s", t->offload_why);
+    pthread_mutex_unlock(&t->lock);
+    if (!strcmp(r->offload, "user") && !r->offload_why[0] &&
+        tp_ktls_available(r->offload_why, sizeof r->offload_why))
+      snprintf(r->offload_why, sizeof r->offload_why, "no TLS channel was opened");
+  }
   snprintf(r->error, sizeof r->error, "%s", t->error);
   for (unsigned i = 0; i < t->nch; i++) {
     const struct chan *c = &t->ch[i];

@@ -52,12 +52,16 @@ struct eng_tunnel {
   pthread_mutex_t lock; /* ch, nch, error */
   struct chan ch[MAX_CH];
   unsigned nch;
-  char error[512]; /* first channel that could not be opened */
+  char error[512];         /* first channel that could not be opened */
+  unsigned n_ktls, n_user; /* TLS channels the kernel / the forwarder encrypts */
+  char offload_why[200];   /* the first reason for "user" */
 };
 
 /* tunnel_chan.c */
 /* Keep the first channel failure (for blame and the report). */
 void eng_tunnel_record(struct eng_tunnel *t, const char *msg);
+/* Count channel c as kernel TLS or user-space TLS (tp_tls_offload_ktls). */
+void eng_tunnel_note_offload(struct eng_tunnel *t, struct tp_conn *c);
 /* Track a started forwarder (aborted when there is no room). */
 void eng_tunnel_add_chan(struct eng_tunnel *t, unsigned kind, unsigned index, size_t prefix,
                          struct tp_fwd *f);

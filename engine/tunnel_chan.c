@@ -32,6 +32,20 @@ void eng_tunnel_record(struct eng_tunnel *t, const char *msg)
   pthread_mutex_unlock(&t->lock);
 }
 
+void eng_tunnel_note_offload(struct eng_tunnel *t, struct tp_conn *c)
+{
+  char why[200];
+  if (!tp_conn_is_tls(c))
+    return;
+  bool k = tp_tls_offload_ktls(c, why, sizeof why) == 0;
+  pthread_mutex_lock(&t->lock);
+  if (k)
+    t->n_ktls++;
+  else if (t->n_user++ == 0)
+    snprintf(t->offload_why, sizeof t->offload_why, "%s", why);
+  pthread_mutex_unlock(&t->lock);
+}
+
 void eng_tunnel_add_chan(struct eng_tunnel *t, unsigned kind, unsigned index, size_t prefix,
                          struct tp_fwd *f)
 {
@@ -123,6 +137,7 @@ static void take_channel(struct eng_tunnel *t, int fd)
     close(fd);
     return;
   }
+  eng_tunnel_note_offload(t, c);
   struct tp_fwd *f = tp_fwd_start(fd, c, e, sizeof e);
   if (!f) {
     eng_tunnel_record(t, e);

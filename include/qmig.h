@@ -376,6 +376,11 @@ struct qmig_report_tunnel {
   size_t nchannels;
   const struct qmig_tunnel_channel *channels;
   double forwarder_cpu_s;
+  /* data "tls": who does the channels' TLS: "ktls" (the kernel, every
+   * channel) or "user" (the forwarder; offload_why says why not the
+   * kernel); NULL (null) for plain data. */
+  const char *offload;
+  char offload_why[200];
   char error[512]; /* "" when every channel opened (null) */
 };
 QMIG_API const struct qmig_report_tunnel *qmig_report_tunnel(const struct qmig_migration *m);

@@ -232,6 +232,18 @@ int tp_peek_tls(int fd, int timeout_ms);
  * answered one command late): the forwarder sends the last byte of each
  * chunk in a record of its own.  Same bytes, one more small record. */
 void tp_conn_split_last_byte(struct tp_conn *c, bool on);
+/* Kernel TLS (ktls.c).  Whether this host can put a tunnel TLS connection
+ * into the kernel: the tls ULP listed in ULPS (the text of
+ * /proc/sys/net/ipv4/tcp_available_ulp; NULL: unreadable) and an OpenSSL
+ * (SSL_VERSION, OpenSSL_version_num()) that offloads both directions of
+ * TLS 1.3.  false with the reason in why.  tp_ktls_available reads both. */
+bool tp_ktls_possible(const char *ulps, unsigned long ssl_version, char *why, size_t len);
+bool tp_ktls_available(char *why, size_t len);
+/* After the handshake (and whatever setup I/O): 0 when c's socket is
+ * kernel TLS both ways and OpenSSL holds nothing unread, so the fd can be
+ * handed on like a plain socket ("offload": "ktls"); -1 with the reason
+ * in why otherwise ("user": forward it with tp_fwd_start). */
+int tp_tls_offload_ktls(struct tp_conn *c, char *why, size_t len);
 
 /* Client side of a tunnel connection: send the hello, answer the agent's
  * challenge with the session key (key NULL: a control connection, or an
