@@ -5,6 +5,7 @@
 #define QMIG_ENGINE_UPDATE_H
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -21,5 +22,18 @@ struct eng_upd {
   char main_path[PATH_MAX], cpr_path[PATH_MAX], main_uri[PATH_MAX + 8];
   char stream_path[PATH_MAX]; /* the unix stream socket of a local migration */
 };
+
+struct qmig_migration;
+struct qmig_report_update;
+struct qmp_conn;
+/* update_probe.c: probe the source (and a new binary), choose the
+ * mechanism into u->mech, its name, reason and advice into sec, the machine
+ * type into u->machine; -1 with the error on m (a forced mechanism that
+ * cannot apply, a new binary without the machine type). */
+int eng_update_probe(struct qmig_migration *m, struct eng_upd *u, struct qmig_report_update *sec);
+/* The running machine type ("pc-i440fx-7.2") into out, "" when unknown. */
+void eng_update_machine(struct qmp_conn *c, char *out, size_t len);
+/* "cpr_transfer", "ignore_shared", "migrate" for ENG_UPD_CPR, _SHARED, _MIGRATE. */
+const char *eng_update_mech_name(int mech);
 
 #endif
