@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
 #include "common/errbuf.h"
 #include "common/opttab.h"
 #include "engine/internal.h"
