@@ -22,6 +22,7 @@
 enum eng_tls { ENG_TLS_NONE, ENG_TLS_X509, ENG_TLS_PSK };
 /* Migration channels through the tunnel: TLS, or authenticated plaintext. */
 enum eng_tunnel_data { ENG_TDATA_TLS, ENG_TDATA_PLAIN };
+enum eng_handoff { ENG_HANDOFF_AUTO, ENG_HANDOFF_ON, ENG_HANDOFF_OFF }; /* tunnel-handoff */
 enum eng_policy_kind { ENG_POLICY_FIXED, ENG_POLICY_STEPPED, ENG_POLICY_DOUBLING };
 enum eng_deadline { ENG_DEADLINE_CANCEL, ENG_DEADLINE_PAUSE, ENG_DEADLINE_POSTCOPY };
 enum eng_after { ENG_AFTER_NONE, ENG_AFTER_PASSES, ENG_AFTER_SECONDS, ENG_AFTER_STALL };
@@ -55,6 +56,7 @@ struct eng_tunnel_cfg { /* tunnelled mode: options.c checks, frame.c picks, tunn
   char *agent;          /* agent HOST:PORT; NULL = native mode */
   int tls;              /* enum eng_tls: the tunnel's credential */
   int data;             /* enum eng_tunnel_data */
+  int handoff;          /* enum eng_handoff: sockets to QEMU where possible */
   bool insecure;        /* tunnel-insecure-no-auth: no credential at all */
   char *tls_dir, *peer_name, *psk_file, *psk_identity;
   /* tunnel ssh://TARGET: the agent is started over ssh (sshagent.c), which
@@ -96,6 +98,13 @@ struct eng_announce_cfg { /* announce-self after switchover (announce.c) */
   unsigned rounds;        /* 0 = off */
   unsigned initial_ms, max_ms, step_ms;
 };
+struct eng_probe_cfg { /* network-observed downtime (probe.c) */
+  char *spec;          /* "icmp:ADDR", "udp:ADDR:PORT"; NULL = no probe */
+  char *netns;         /* send from this named network namespace */
+  unsigned rate_hz;    /* requests per second */
+  unsigned gap_ms;     /* a gap is a silence longer than this; 0 = 3 periods */
+  unsigned wait_s;     /* after RESUME, wait at most this for a reply */
+};
 struct eng_predict_cfg { /* the prediction before `migrate` (predict.c) */
   bool on;
   unsigned dirty_rate_time_s; /* calc-dirty-rate period */
@@ -130,6 +139,7 @@ struct eng_config {
   struct eng_disks_cfg disks;
   struct eng_announce_cfg announce;
   struct eng_predict_cfg predict;
+  struct eng_probe_cfg probe;
   struct eng_spawn_cfg spawn;
 };
 
@@ -232,7 +242,7 @@ struct eng_policy {
 /* The report's sections (include/qmig.h), each filled by the module named
  * beside it; NULL until then, which the JSON report shows as an absent key.
  * Allocated by eng_section(), freed with the handle. */
-#define ENG_NSECTIONS 11
+#define ENG_NSECTIONS 12
 struct eng_sections {
   struct qmig_report_preflight *preflight;         /* preflight.c */
   struct qmig_report_prediction *prediction;       /* predict.c */
@@ -244,6 +254,7 @@ struct eng_sections {
   struct qmig_report_postcopy *postcopy;           /* policy.c */
   struct qmig_report_tunnel *tunnel;               /* tunnel.c */
   struct qmig_report_stalls *stalls;               /* report.c (stalls.c) */
+  struct qmig_report_network *network;             /* probe.c, via report.c */
   struct qmig_report_update *update;               /* update.c */
   /* The slots above in the order they were first filled: the JSON lists
    * the sections in that order, as it always has. */
@@ -311,6 +322,7 @@ struct qmig_migration {
   atomic_int cancel_requested;
 
   struct eng_heartbeat *hb;
+  struct eng_probe *probe; /* the network prober (probe.h); NULL without */
   struct eng_facts facts; /* what happened: written while following */
   struct eng_policy policy;
   struct qmig_report report;

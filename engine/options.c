@@ -14,6 +14,7 @@
 #include "common/errbuf.h"
 #include "common/opttab.h"
 #include "engine/internal.h"
+#include "engine/probe.h"
 
 #define BAD_QMP_ADDR "not unix:PATH, tls:HOST:PORT or tcp:HOST:PORT"
 
@@ -227,6 +228,9 @@ static const struct opt_row rows[] = {
   { .key = "tunnel-data", .type = OPT_ENUM, .off = O(tunnel.data), .choices = "tls|plain",
     .help = "tls|plain: migration and NBD channels over TLS 1.3 (default), or plaintext "
             "authenticated by the session (faster; readable and hijackable on the path)" },
+  { .key = "tunnel-handoff", .type = OPT_ENUM, .off = O(tunnel.handoff), .choices = "auto|on|off",
+    .help = "auto|on|off: hand authenticated plain channels' sockets to QEMU (no byte through "
+            "qmig) where QEMU can take them (auto), must (on), or always forward (off)" },
   { .key = "tunnel-insecure-no-auth", .type = OPT_BOOL, .off = O(tunnel.insecure),
     .help = "on|off: tunnel without any credential (an agent run with --insecure-no-auth): "
             "anyone on the path can read, and anyone who can connect can use, the agent" },
@@ -321,6 +325,22 @@ static const struct opt_row rows[] = {
   { .key = "announce-step", .type = OPT_UINT, .off = O(announce.step_ms), .min = 1, .max = 10000,
     .def = "100",
     .help = "ms added to the gap after each announcement (default 100)" },
+  { .key = "probe", .type = OPT_STR, .off = O(probe.spec), .check = eng_probe_parse,
+    .help = "icmp:ADDR or udp:ADDR:PORT: echo requests to the guest over the whole run; the "
+            "report's network section has every gap between replies, its phase, and the first "
+            "reply after the resume (works on any guest)" },
+  { .key = "probe-netns", .type = OPT_STR, .off = O(probe.netns),
+    .help = "NAME: send the probe from network namespace NAME (a lab's client_netns)" },
+  { .key = "probe-rate", .type = OPT_UINT, .off = O(probe.rate_hz), .min = 1, .max = 100000,
+    .def = "1000",
+    .help = "probe requests per second (default 1000)" },
+  { .key = "probe-gap", .type = OPT_UINT, .off = O(probe.gap_ms), .min = 0, .max = 600000,
+    .def = "0",
+    .help = "ms: a silence between replies longer than this is a gap; 0 = 3 periods (default)" },
+  { .key = "probe-wait", .type = OPT_UINT, .off = O(probe.wait_s), .min = 0, .max = 600,
+    .def = "5",
+    .help = "seconds to wait after the resume for the guest to answer the probe, before the "
+            "source quits (default 5)" },
   { .key = "copy-disks", .type = OPT_STR, .off = O(disks.copy),
     .help = "NAME,...: disks to copy to the destination over NBD (the rest are shared)" },
   { .key = "copy-all-disks", .type = OPT_BOOL, .off = O(disks.copy_all),
@@ -436,8 +456,15 @@ int eng_config_check(struct qmig_migration *m)
   if (!c->src || !c->dst)
     return eng_errorf(m, "both a source (--src) and a destination (--dst) QMP address are needed");
   bool tunnel = c->tunnel.agent || c->tunnel.ssh;
-  if ((c->tunnel.tls != ENG_TLS_NONE || c->tunnel.insecure || c->tunnel.data) && !tunnel)
-    return eng_errorf(m, "tunnel-tls/tunnel-data/tunnel-insecure-no-auth need tunnel");
+  if ((c->tunnel.tls != ENG_TLS_NONE || c->tunnel.insecure || c->tunnel.data ||
+       c->tunnel.handoff) &&
+      !tunnel)
+    return eng_errorf(m,
+                      "tunnel-tls/tunnel-data/tunnel-handoff/tunnel-insecure-no-auth need tunnel");
+  if (c->tunnel.handoff == ENG_HANDOFF_ON && c->tunnel.data != ENG_TDATA_PLAIN &&
+      !c->tunnel.insecure)
+    return eng_errorf(m, "tunnel-handoff on needs tunnel-data plain: TLS channels are forwarded "
+                         "(their TLS runs in qmig)");
   if (c->tunnel.agent && c->tunnel.tls == ENG_TLS_NONE && !c->tunnel.insecure)
     return eng_errorf(m, "tunnel needs a credential: tunnel-tls psk (tunnel-psk-file) or x509 "
                          "(tunnel-tls-dir), or tunnel-insecure-no-auth on for an agent run "

@@ -10,6 +10,7 @@
 
 #include "common/errbuf.h"
 #include "engine/internal.h"
+#include "engine/probe.h"
 #include "engine/mirror.h"
 #include "engine/session.h"
 
@@ -359,6 +360,17 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
                          (int64_t)eng_stall_threshold_ms(&m->cfg) * 1000000, e, sizeof e);
     if (!m->hb) {
       eng_errorf(m, "heartbeats: %s", e);
+      eng_set_state(m, QMIG_S_FAILED, m->err);
+      out = QMIG_NOT_STARTED;
+      goto done;
+    }
+  }
+  if (m->cfg.probe.spec) { /* from before `migrate` to after the resume */
+    char e[512];
+    const struct eng_probe_cfg *pc = &m->cfg.probe;
+    m->probe = eng_probe_start(pc->spec, pc->netns, pc->rate_hz, pc->gap_ms, e, sizeof e);
+    if (!m->probe) {
+      eng_errorf(m, "%s", e);
       eng_set_state(m, QMIG_S_FAILED, m->err);
       out = QMIG_NOT_STARTED;
       goto done;

@@ -68,7 +68,11 @@ static int check_rate(const char *v, char *why, size_t len)
 static const struct opt_row rows[] = {
   STR("dir", dir),
   STR("qemu", qemu),
-  STR("guest", guest),
+  STR("guest", guest, .arg = "G",
+      .help = "the guest: the qmig test guest ELF at path G (default: built-in),\n"
+              "or 'linux': a Debian kernel and qmig's initramfs (make deps),\n"
+              "UDP echo on 198.18.1.2 port 7; with --netns on a switch\n"
+              "(client namespace 198.18.1.1 in lab.json)"),
   NUM("fill", fill_mib, 0, 65536, .flags = OPT_F_BENCH, .arg = "MiB",
       .help = "memory the guest fills with verifiable data (default 64)"),
   NUM("mem", mem_mib, 0, 65536, .flags = OPT_F_BENCH, .arg = "MiB",

@@ -267,6 +267,15 @@ bool tp_conn_is_tls(const struct tp_conn *c)
   return c->ssl != NULL;
 }
 
+bool tp_conn_can_hand_off(const struct tp_conn *c, char *why, size_t whylen)
+{
+  if (c->ssl) {
+    errbuf_setf(why, whylen, "TLS data channel: its TLS runs in user space (no kernel TLS)");
+    return false;
+  }
+  return c->ops == &tp_plain_ops;
+}
+
 int tp_peek_tls(int fd, int timeout_ms)
 {
   int64_t deadline = tp_mono_ms() + timeout_ms;

@@ -83,6 +83,14 @@ need_qemu10() {
   [ -x "$QEMU10" ] || { echo "skip: no QEMU 10 at $QEMU10 (make deps fetches it)"; exit 77; }
 }
 
+# need_linux_guest: the Linux lab guest's kernel and initramfs are built
+# (make deps; make), else skip.
+need_linux_guest() {
+  local d=${QMIG_LINUX_GUEST:-$(dirname "$QMIG")/linux}
+  [ -r "$d/vmlinuz" ] && [ -r "$d/initramfs.cpio.gz" ] ||
+    { echo "skip: no Linux lab guest in $d (make deps fetches the kernel, make builds it)"; exit 77; }
+}
+
 # need_tunnel: this qmig has the tunnel (qmig agent, migrate --tunnel), else skip.
 need_tunnel() {
   "$QMIG" agent --help >/dev/null 2>&1 && "$QMIG" migrate --help 2>&1 | grep -q -- '--tunnel ' ||
@@ -151,8 +159,14 @@ expect_guest_on() {
   fi
   local n; n=$(heartbeats "$side" 1)
   [ "$n" -ge 10 ] || fail "$side guest printed $n heartbeats in 1 s: not running"
-  "$QMIG" verify-memory --qmp "unix:$D/$side.qmp" --tmpdir "$D" > "$D/memcheck.out" ||
-    { cat "$D/memcheck.out"; fail "memory check on $side"; }
+  if [ "$(jq -r '.guest // empty' "$D/lab.json" 2>/dev/null)" = linux ]; then
+    # The Linux guest checks its own working set, asked on its serial.
+    "$QMIG" verify-memory --serial "$D/$side.serial" > "$D/memcheck.out" ||
+      { cat "$D/memcheck.out"; fail "memory check (by the Linux guest) on $side"; }
+  else
+    "$QMIG" verify-memory --qmp "unix:$D/$side.qmp" --tmpdir "$D" > "$D/memcheck.out" ||
+      { cat "$D/memcheck.out"; fail "memory check on $side"; }
+  fi
   cat "$D/memcheck.out"
 }
 
