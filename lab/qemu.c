@@ -142,7 +142,7 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, 
   snprintf(acc, sizeof acc, "%s", accel);
   unlink(pidfile);
 
-  const char *argv[64];
+  const char *argv[72]; /* room for every option below at once */
   int n = 0;
   argv[n++] = o->qemu ? o->qemu : "qemu-system-x86_64";
   argv[n++] = "-name";
