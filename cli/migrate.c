@@ -124,6 +124,7 @@ int cmd_migrate(int argc, char **argv)
     cli_print_prediction(json_stdout ? stderr : stdout, m, true);
     cli_print_postcopy(json_stdout ? stderr : stdout, m);
     cli_print_network(json_stdout ? stderr : stdout, m);
+    cli_print_update(json_stdout ? stderr : stdout, m);
   }
   if (json)
     cli_write_report(m, json, "migrate");
