@@ -94,7 +94,7 @@ static int prepare(struct qmig_agent *a)
   if (!a->listen || !a->qmp)
     return agt_errorf(a, "the agent needs listen (HOST:PORT) and qmp (unix:PATH)");
   if (a->tls == TP_TLS_NONE && !a->insecure)
-    return agt_errorf(a, "no credential: give --tls psk|x509 with its file, or --insecure-no-auth "
+    return agt_errorf(a, "no credential: give tls psk|x509 with its file, or insecure-no-auth on "
                          "to run an unauthenticated agent that gives anyone who can connect the "
                          "destination's QMP");
   if (a->tls != TP_TLS_NONE && a->insecure)

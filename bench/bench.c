@@ -162,7 +162,7 @@ int qmig_bench_preset(struct qmig_bench *b, const char *name)
 {
   const struct bench_preset *p = bench_preset_find(name);
   if (!p)
-    return bench_errorf(b, "unknown preset '%s' (qmig bench --list-presets)", name);
+    return bench_errorf(b, "unknown preset '%s' (qmig_bench_preset_names)", name);
   char where[96];
   snprintf(where, sizeof where, "preset %s", name);
   if (bench_scenarios_parse(p->json, where, &b->sc, &b->nsc, b->err, sizeof b->err) < 0)
@@ -190,9 +190,9 @@ int qmig_bench_sweep(struct qmig_bench *b, const char *spec)
 {
   const char *eq = strchr(spec, '=');
   if (!eq || eq == spec || !eq[1])
-    return bench_errorf(b, "--sweep '%s': not KEY=v1,v2,...", spec);
+    return bench_errorf(b, "sweep '%s': not KEY=v1,v2,...", spec);
   if (b->nsc > 1)
-    return bench_errorf(b, "--sweep %.*s: needs one base scenario, %zu are loaded",
+    return bench_errorf(b, "sweep %.*s: needs one base scenario, %zu are loaded",
                         (int)(eq - spec), spec, b->nsc);
   struct bench_scenario base = { NULL, NULL };
   if (b->nsc == 1) {
@@ -238,7 +238,7 @@ int qmig_bench_override(struct qmig_bench *b, const char *knob, const char *valu
 int qmig_bench_check(struct qmig_bench *b)
 {
   if (b->nsc == 0)
-    return bench_errorf(b, "no scenarios (--scenario FILE, --preset NAME or --sweep KEY=...)");
+    return bench_errorf(b, "no scenarios (load a scenario file, a preset or a sweep)");
   if (b->nsc > 10000 || (uint64_t)b->runs * b->nsc + b->warmup > 1000000)
     return bench_errorf(b, "%zu scenarios x %u runs: more than a million runs", b->nsc, b->runs);
   for (size_t i = 0; i < b->nsc; i++) {

@@ -33,6 +33,34 @@ enum qmig_outcome {
   QMIG_UNCERTAIN = 4,    /* guest state could not be established: look! */
 };
 
+/* What kind of failure the message of qmig_error() describes
+ * (qmig_error_code()), so that a caller can act on it without parsing
+ * text.  QMIG_E_NONE while nothing failed.  New codes are only ever added
+ * at the end; numbers never change. */
+enum qmig_error_code {
+  QMIG_E_NONE = 0,
+  QMIG_E_OPTION = 1,      /* unknown option, bad value, options that
+                             contradict each other (qmig_set, qmig_validate) */
+  QMIG_E_QMP_CONNECT = 2, /* a QMP monitor (or the tunnel agent) could not be
+                             reached: refused, no such socket, timed out */
+  QMIG_E_QMP = 3,         /* a QMP command failed or the connection broke
+                             before the stream moved */
+  QMIG_E_UNSUPPORTED = 4, /* a QEMU lacks what the options need (capability,
+                             parameter) */
+  QMIG_E_PREFLIGHT = 5,   /* refused by the preflight checks or by a side's
+                             state (guest not running, migration under way) */
+  QMIG_E_AUTH = 6,        /* tunnel credentials unusable or refused */
+  QMIG_E_TIMEOUT = 7,     /* option timeout (or stall-timeout) expired */
+  QMIG_E_MIGRATION = 8,   /* QEMU's migration failed or a side went away
+                             while it ran */
+  QMIG_E_CANCELLED = 9,   /* qmig_cancel() */
+  QMIG_E_SYSTEM = 10,     /* a system call failed (errno in the message) or
+                             out of memory */
+  QMIG_E_INTERNAL = 11,   /* a bug in qmig (an illegal state transition) */
+};
+/* The short name of a code ("option", "qmp-connect", ...), "?" if unknown. */
+QMIG_API const char *qmig_error_code_name(enum qmig_error_code c);
+
 /* Engine states, in the order a successful run passes through them. */
 enum qmig_state {
   QMIG_S_INIT,
@@ -231,6 +259,10 @@ QMIG_API const struct qmig_report *qmig_report(const struct qmig_migration *m);
 /* The report (and configuration) as JSON text; caller frees. */
 QMIG_API char *qmig_report_json(const struct qmig_migration *m);
 QMIG_API const char *qmig_error(const struct qmig_migration *m);
+/* The kind of the failure qmig_error() describes: set with every message
+ * the library records on m (QMIG_E_NONE while there is none).  After a
+ * failed run it is the first cause, not what recovery met afterwards. */
+QMIG_API enum qmig_error_code qmig_error_code(const struct qmig_migration *m);
 
 /* ---- Report sections ----
  * The sections of the JSON report beyond struct qmig_report, typed (the

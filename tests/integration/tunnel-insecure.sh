@@ -17,7 +17,7 @@ rc=$?
 set -e
 cat "$D/noauth.out"
 [ "$rc" = 3 ] || fail "agent without credential: exit $rc, expected 3 (not started)"
-grep -q "no credential: give --tls psk|x509 with its file, or --insecure-no-auth" "$D/noauth.out" ||
+grep -q "no credential: give tls psk|x509 with its file, or insecure-no-auth on" "$D/noauth.out" ||
   fail "agent without credential: message does not name the way out"
 grep -q "listening" "$D/noauth.out" && fail "agent without credential listened"
 
