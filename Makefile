@@ -189,9 +189,12 @@ $(BUILD)/soak: tests/soak.c $(BUILD)/libqmig-internal.a
 soak: deps all $(BUILD)/soak
 	$(BUILD)/soak -n $(N)
 
-# deps: the one shared step that installs missing Debian packages (as root).
+# deps: the one shared step that installs missing Debian packages (as root),
+# DEPS=check (default: everything make check runs) or DEPS=demo (only what
+# building and `make demo` need; tests/deps.sh has both lists).
+DEPS ?= check
 deps:
-	@sh tests/deps.sh
+	@sh tests/deps.sh $(DEPS)
 
 # Before the tests: every fuzz target for 30 s (fuzz-ci, docs/FUZZING.md).
 check: deps all $(UNIT_BINS) $(BUILD)/soak fuzz-ci
@@ -208,6 +211,8 @@ check-faults-fast: deps all
 check-unit: all $(UNIT_BINS)
 	@sh tests/run-tests.sh --unit-only $(UNIT_BINS)
 
+# Target-specific: the deps that demo pulls in install the demo set only.
+demo: DEPS = demo
 demo: deps all
 	$(BUILD)/qmig demo
 
