@@ -105,7 +105,7 @@ static json_t *num_or_null(double v)
  * guest; fills the record, returns true when everything was right. */
 static bool check_guest(const char *dir, bool migrated, json_t *bo, char *err, size_t errlen)
 {
-  struct qmig_lab_info li;
+  struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
   if (qmig_lab_info(dir, &li, err, errlen) < 0)
     return false;
   const char *side = migrated ? "dst" : "src";
@@ -156,7 +156,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
                                 const char *dir, json_t *rec, char *err, size_t errlen)
 {
   json_t *bo = json_object_get(rec, "bench");
-  struct qmig_lab_options o = { 0 };
+  struct qmig_lab_options o = QMIG_LAB_OPTIONS_INIT;
   if (bench_lab_options(s, &o, err, errlen) < 0)
     return "lab";
   o.dir = dir;
@@ -177,7 +177,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   if (t && !strcmp(t, "stunnel") && bench_stunnel_start(dir, tp.psk_file, &tp, err, errlen) < 0)
     stage = "transport";
   if (t && !strncmp(t, "tunnel", 6)) {
-    struct qmig_lab_info li;
+    struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
     if (qmig_lab_info(dir, &li, err, errlen) < 0 ||
         bench_agent_start(dir, li.dst_qmp, tp.psk_file, &tp, err, errlen) < 0)
       stage = "transport";

@@ -203,7 +203,7 @@ int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errle
   }
   const char *k;
   json_t *v;
-  struct qmig_lab_options lab = { 0 };
+  struct qmig_lab_options lab = QMIG_LAB_OPTIONS_INIT;
   struct bench_knobs own = { 0 };
   json_object_foreach(s->knobs, k, v)
   {

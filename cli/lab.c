@@ -82,7 +82,7 @@ int cmd_lab(int argc, char **argv)
     return argc < 2 ? QMIG_USAGE : 0;
   }
   const char *sub = argv[1];
-  struct qmig_lab_options o = { 0 };
+  struct qmig_lab_options o = QMIG_LAB_OPTIONS_INIT;
   int p = parse_lab_opts(argc - 1, argv + 1, &o, "lab");
   if (p)
     return p > 0 ? 0 : QMIG_USAGE;
@@ -92,7 +92,7 @@ int cmd_lab(int argc, char **argv)
       fprintf(stderr, "qmig lab start: %s\n", err);
       return QMIG_NOT_STARTED;
     }
-    struct qmig_lab_info li;
+    struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
     if (qmig_lab_info(o.dir, &li, err, sizeof err) == 0)
       printf("lab started in %s (accel %s): source pid %d, destination pid %d\n"
              "migrate it with: qmig migrate --lab %s\n",
@@ -107,7 +107,7 @@ int cmd_lab(int argc, char **argv)
     return 0;
   }
   if (!strcmp(sub, "status")) {
-    struct qmig_lab_info li;
+    struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
     if (qmig_lab_info(o.dir, &li, err, sizeof err) < 0) {
       fprintf(stderr, "qmig lab status: %s\n", err);
       return 1;
@@ -143,7 +143,7 @@ int cmd_lab(int argc, char **argv)
  * it has one). */
 static int lab_guest_qmp(const char *dir, char *out, size_t len)
 {
-  struct qmig_lab_info li;
+  struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
   char err[512];
   if (qmig_lab_info(dir, &li, err, sizeof err) < 0) {
     fprintf(stderr, "qmig: %s\n", err);
@@ -214,7 +214,9 @@ int cmd_verify_memory(int argc, char **argv)
 
 int cmd_demo(int argc, char **argv)
 {
-  struct qmig_lab_options o = { .fill_mib = 256, .dirty_mibps = 20 };
+  struct qmig_lab_options o = QMIG_LAB_OPTIONS_INIT;
+  o.fill_mib = 256;
+  o.dirty_mibps = 20;
   char dir[] = "/tmp/qmig-demo-XXXXXX";
   int p = parse_lab_opts(argc, argv, &o, "demo");
   if (p)
@@ -240,7 +242,7 @@ int cmd_demo(int argc, char **argv)
     printf("qmig demo: live-migrating...\n");
     fflush(stdout);
     rc = qmig_run(m);
-    cli_print_summary(stdout, qmig_report(m));
+    cli_print_summary(rc == QMIG_MIGRATED ? stdout : stderr, qmig_report(m));
     char a[300];
     if (rc == QMIG_MIGRATED && (lab_guest_qmp(o.dir, a, sizeof a) < 0 || verify(a, o.dir) != 0))
       rc = QMIG_UNCERTAIN;

@@ -130,7 +130,10 @@ struct qmig_report {
   double engine_overhead_ms;     /* wall_ms - total_ms - dst_tail_ms (- the
                                     disks' sync phase, when copying disks):
                                     what qmig itself added around QEMU's work */
-  double cpu_s;                  /* CPU seconds of this process during the run */
+  double cpu_s;                  /* CPU seconds of libqmig's own threads during
+                                    the run: the thread that called qmig_run()
+                                    and the tunnel's forwarders (not the rest
+                                    of the embedding process) */
   unsigned npasses;
   struct qmig_pass passes[QMIG_MAX_PASSES];
 };
@@ -430,7 +433,17 @@ QMIG_API const struct qmig_report_recover *qmig_report_recover(const struct qmig
 
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
+/* Caller-allocated structs of the lab carry their size first: start from
+ * QMIG_LAB_OPTIONS_INIT / QMIG_LAB_INFO_INIT (which set it to the size this
+ * header declares), so that a later libqmig with more fields knows what the
+ * caller has.  A size of 0 (a struct not initialised so) is refused; a
+ * smaller one than the library's (an older caller) is accepted: the fields
+ * past it read as zero (options) and are not written (info). */
+#define QMIG_LAB_OPTIONS_INIT { .size = sizeof(struct qmig_lab_options) }
+#define QMIG_LAB_INFO_INIT { .size = sizeof(struct qmig_lab_info) }
+
 struct qmig_lab_options {
+  size_t size;               /* sizeof(struct qmig_lab_options) */
   const char *dir;           /* run directory (created 0700 if missing; an
                                 existing one must be a real directory of ours
                                 that group/others cannot write) */
@@ -519,6 +532,7 @@ QMIG_API int qmig_lab_start(const struct qmig_lab_options *o, char *err, size_t 
 QMIG_API int qmig_lab_stop(const char *dir, char *err, size_t errlen);
 /* Fills paths of the lab in `dir`; returns -1 if it has no lab.json. */
 struct qmig_lab_info {
+  size_t size;                     /* set by the caller: QMIG_LAB_INFO_INIT */
   char src_qmp[256], dst_qmp[256]; /* "unix:..." addresses */
   char src_serial[256], dst_serial[256];
   char data_uri[256]; /* suggested migration stream URI */
@@ -772,6 +786,10 @@ QMIG_API int qmig_agent_run(struct qmig_agent *a);
 /* Async-signal-safe; any thread. */
 QMIG_API void qmig_agent_stop(struct qmig_agent *a);
 QMIG_API const char *qmig_agent_error(const struct qmig_agent *a);
+/* The kind of qmig_agent_error(): QMIG_E_OPTION for a bad or missing option
+ * (qmig_agent_set, the rules qmig_agent_run() checks first), QMIG_E_AUTH for
+ * credentials it cannot load, QMIG_E_SYSTEM otherwise. */
+QMIG_API enum qmig_error_code qmig_agent_error_code(const struct qmig_agent *a);
 
 #ifdef __cplusplus
 }
