@@ -192,8 +192,8 @@ int qmig_bench_sweep(struct qmig_bench *b, const char *spec)
   if (!eq || eq == spec || !eq[1])
     return bench_errorf(b, "sweep '%s': not KEY=v1,v2,...", spec);
   if (b->nsc > 1)
-    return bench_errorf(b, "sweep %.*s: needs one base scenario, %zu are loaded",
-                        (int)(eq - spec), spec, b->nsc);
+    return bench_errorf(b, "sweep %.*s: needs one base scenario, %zu are loaded", (int)(eq - spec),
+                        spec, b->nsc);
   struct bench_scenario base = { NULL, NULL };
   if (b->nsc == 1) {
     base = b->sc[0];
@@ -452,7 +452,7 @@ int qmig_bench_render(struct qmig_bench *b, const char *jsonl)
       } else {
         b->sc = nv;
         nv[b->nsc].name = strdup(name);
-        nv[b->nsc].knobs = json_incref(knobs);
+        nv[b->nsc].knobs = bench_knobs_json(knobs, false);
         if (!nv[b->nsc++].name)
           rc = bench_errorf(b, "out of memory");
       }

@@ -267,11 +267,12 @@ json_t *bench_run_one(struct qmig_bench *b, const struct bench_scenario *s, unsi
   time_t now = time(NULL);
   struct tm tm;
   strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-  json_t *rec = json_pack("{s:{s:s,s:i,s:i,s:b,s:s,s:f,s:s?,s:s?,s:I,s:i},s:O,s:n}", "bench",
-                          "scenario", s->name, "index", (int)index, "run", (int)run, "warmup",
-                          warmup, "date", date, "load1", load1(), "baseline", b->baseline, "swept",
-                          b->swept, "seed", (json_int_t)b->seed, "resamples", (int)b->resamples,
-                          "scenario", s->knobs, "report");
+  json_t *rec =
+      json_pack("{s:i,s:{s:s,s:i,s:i,s:b,s:s,s:f,s:s?,s:s?,s:I,s:i},s:o,s:n}", "schema",
+                QMIG_REPORT_SCHEMA, "bench", "scenario", s->name, "index", (int)index, "run",
+                (int)run, "warmup", warmup, "date", date, "load1", load1(), "baseline", b->baseline,
+                "swept", b->swept, "seed", (json_int_t)b->seed, "resamples", (int)b->resamples,
+                "scenario", bench_knobs_json(s->knobs, true), "report");
   if (!rec)
     return NULL;
   json_t *bo = json_object_get(rec, "bench");

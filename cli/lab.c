@@ -22,7 +22,7 @@ static void lab_help(FILE *f)
       "                       [--data-disk MiB]]\n"
       "                      [--netns [--link-rate RATE]] [--qmp-tls-dir DIR]\n"
       "       qmig lab stop [--dir DIR]\n"
-      "       qmig lab status [--dir DIR]\n\n"
+      "       qmig lab status [--dir DIR] [--json FILE|-]\n\n"
       "Starts a source and a destination QEMU (-incoming defer) running the qmig\n"
       "test guest; QMP and serial on unix sockets in DIR (default %s; created\n"
       "0700, or refused when it is a symlink, another user's or writable by others).\n%s",
@@ -33,10 +33,12 @@ static void lab_help(FILE *f)
 /* Options shared by lab start and demo: the lab's option table
  * (qmig_lab_option_keys) as long options.  0 to go on, 1 when --help was
  * printed, -1 on a usage error (message printed). */
-static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, const char *who)
+static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, const char *who,
+                          const char **json)
 {
   static const struct option own[] = {
     { "help", no_argument, NULL, 'h' },
+    { "json", required_argument, NULL, 'j' },
     { NULL, 0, NULL, 0 },
   };
   const struct qmig_optkey *keys = qmig_lab_option_keys();
@@ -58,6 +60,8 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     } else if (c == 'h') {
       lab_help(stdout);
       rc = 1;
+    } else if (c == 'j' && json) {
+      *json = optarg;
     } else {
       fprintf(stderr, "qmig %s: try --help\n", who);
       rc = -1;
@@ -83,7 +87,8 @@ int cmd_lab(int argc, char **argv)
   }
   const char *sub = argv[1];
   struct qmig_lab_options o = QMIG_LAB_OPTIONS_INIT;
-  int p = parse_lab_opts(argc - 1, argv + 1, &o, "lab");
+  const char *json = NULL;
+  int p = parse_lab_opts(argc - 1, argv + 1, &o, "lab", &json);
   if (p)
     return p > 0 ? 0 : QMIG_USAGE;
   char err[512];
@@ -106,12 +111,18 @@ int cmd_lab(int argc, char **argv)
     }
     return 0;
   }
+  if (json && strcmp(sub, "status")) {
+    fprintf(stderr, "qmig lab %s: --json is for lab status\n", sub);
+    return QMIG_USAGE;
+  }
   if (!strcmp(sub, "status")) {
     struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
     if (qmig_lab_info(o.dir, &li, err, sizeof err) < 0) {
       fprintf(stderr, "qmig lab status: %s\n", err);
       return 1;
     }
+    if (json)
+      return cli_write_json(cli_lab_json(o.dir, &li), json, "lab status") < 0 ? 1 : 0;
     printf("lab %s (accel %s, %u MiB RAM, fill %u MiB, dirty %u MiB/s, heartbeat %u ms)\n"
            "  source:      %s  pid %d%s\n  destination: %s  pid %d%s\n",
            o.dir, li.accel, li.mem_mib, li.fill_mib, li.dirty_mibps, li.heartbeat_ms, li.src_qmp,
@@ -153,11 +164,15 @@ static int lab_guest_qmp(const char *dir, char *out, size_t len)
   return 0;
 }
 
-static int verify(const char *addr, const char *tmpdir)
+static int verify(const char *addr, const char *tmpdir, const char *json)
 {
   struct qmig_memcheck r;
   char err[512];
   int rc = qmig_verify_memory(addr, tmpdir, &r, err, sizeof err);
+  if (json && cli_write_json(cli_memcheck_json(addr, rc, &r, err), json, "verify-memory") < 0)
+    return 3;
+  if (json && !strcmp(json, "-")) /* the JSON is the output */
+    return rc < 0 ? 3 : rc;
   if (rc < 0) {
     fprintf(stderr, "qmig verify-memory: %s\n", err);
     return 3;
@@ -176,13 +191,11 @@ static int verify(const char *addr, const char *tmpdir)
 int cmd_verify_memory(int argc, char **argv)
 {
   static const struct option lo[] = {
-    { "qmp", required_argument, NULL, 'q' },
-    { "lab", required_argument, NULL, 'l' },
-    { "tmpdir", required_argument, NULL, 't' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+    { "qmp", required_argument, NULL, 'q' },    { "lab", required_argument, NULL, 'l' },
+    { "tmpdir", required_argument, NULL, 't' }, { "json", required_argument, NULL, 'j' },
+    { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
   };
-  const char *addr = NULL, *lab = NULL, *tmp = NULL;
+  const char *addr = NULL, *lab = NULL, *tmp = NULL, *json = NULL;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -190,11 +203,13 @@ int cmd_verify_memory(int argc, char **argv)
     case 'q': addr = optarg; break;
     case 'l': lab = optarg; break;
     case 't': tmp = optarg; break;
+    case 'j': json = optarg; break;
     case 'h':
-      printf("usage: qmig verify-memory --qmp ADDR | --lab DIR [--tmpdir DIR]\n\n"
+      printf("usage: qmig verify-memory --qmp ADDR | --lab DIR [--tmpdir DIR] [--json FILE|-]\n\n"
              "Stops the guest behind ADDR (with --lab: the side that runs it), dumps its\n"
              "memory and checks every page against what the qmig test guest last wrote.\n"
-             "Exit: 0 all pages right, 1 wrong pages, 3 the check could not run.\n");
+             "Exit: 0 all pages right, 1 wrong pages, 3 the check could not run.\n\n"
+             "  --json FILE|-   write the result as JSON (- = stdout, instead of the text)\n");
       return 0;
     default: return QMIG_USAGE;
     }
@@ -209,7 +224,7 @@ int cmd_verify_memory(int argc, char **argv)
     fprintf(stderr, "qmig verify-memory: --qmp ADDR or --lab DIR needed\n");
     return QMIG_USAGE;
   }
-  return verify(addr, tmp ? tmp : lab ? lab : "/tmp");
+  return verify(addr, tmp ? tmp : lab ? lab : "/tmp", json);
 }
 
 int cmd_demo(int argc, char **argv)
@@ -218,7 +233,7 @@ int cmd_demo(int argc, char **argv)
   o.fill_mib = 256;
   o.dirty_mibps = 20;
   char dir[] = "/tmp/qmig-demo-XXXXXX";
-  int p = parse_lab_opts(argc, argv, &o, "demo");
+  int p = parse_lab_opts(argc, argv, &o, "demo", NULL);
   if (p)
     return p > 0 ? 0 : QMIG_USAGE;
   if (!strcmp(o.dir, cli_default_lab_dir())) {
@@ -244,7 +259,8 @@ int cmd_demo(int argc, char **argv)
     rc = qmig_run(m);
     cli_print_summary(rc == QMIG_MIGRATED ? stdout : stderr, qmig_report(m));
     char a[300];
-    if (rc == QMIG_MIGRATED && (lab_guest_qmp(o.dir, a, sizeof a) < 0 || verify(a, o.dir) != 0))
+    if (rc == QMIG_MIGRATED &&
+        (lab_guest_qmp(o.dir, a, sizeof a) < 0 || verify(a, o.dir, NULL) != 0))
       rc = QMIG_UNCERTAIN;
   } else if (m) {
     fprintf(stderr, "qmig demo: %s\n", err);

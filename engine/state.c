@@ -140,7 +140,7 @@ const char *qmig_error_code_name(enum qmig_error_code c)
   static const char *const names[] = {
     [QMIG_E_NONE] = "none",
     [QMIG_E_OPTION] = "option",
-    [QMIG_E_QMP_CONNECT] = "qmp-connect",
+    [QMIG_E_QMP_CONNECT] = "qmp_connect",
     [QMIG_E_QMP] = "qmp",
     [QMIG_E_UNSUPPORTED] = "unsupported",
     [QMIG_E_PREFLIGHT] = "preflight",

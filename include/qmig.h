@@ -19,6 +19,10 @@ extern "C" {
 #endif
 
 #define QMIG_VERSION "0.1.0"
+/* The version of the JSON documents qmig writes (the report's "schema",
+ * the bench's lines, verify-disks, lab status, verify-memory): raised when
+ * a key is renamed or removed or changes its meaning; docs/REPORT.md. */
+#define QMIG_REPORT_SCHEMA 2
 
 /* libqmig.so exports exactly the functions marked QMIG_API. */
 #define QMIG_API __attribute__((visibility("default")))
@@ -58,7 +62,8 @@ enum qmig_error_code {
                              out of memory */
   QMIG_E_INTERNAL = 11,   /* a bug in qmig (an illegal state transition) */
 };
-/* The short name of a code ("option", "qmp-connect", ...), "?" if unknown. */
+/* The short name of a code ("option", "qmp_connect", ...; the report's
+ * "error_code"), "?" if unknown. */
 QMIG_API const char *qmig_error_code_name(enum qmig_error_code c);
 
 /* Engine states, in the order a successful run passes through them. */
@@ -741,6 +746,11 @@ QMIG_API void qmig_bench_cancel(struct qmig_bench *b);
 QMIG_API int qmig_bench_render(struct qmig_bench *b, const char *jsonl_path);
 /* The summary table of the last run or render as text; caller frees. */
 QMIG_API char *qmig_bench_summary(const struct qmig_bench *b);
+/* The same as JSON ({"schema", "baseline", "resamples", "scenarios": [{"name",
+ * "figures": {FIGURE: {"n", "median", "ci_lo", "ci_hi", "p5", "p95", "min",
+ * "max", "ratio", "ratio_lo", "ratio_hi"}}}]}; docs/BENCHMARKING.md names
+ * the figures); caller frees; NULL when out of memory. */
+QMIG_API char *qmig_bench_summary_json(const struct qmig_bench *b);
 
 /* ---- Tunnel agent: the destination side of a tunnelled migration ---- */
 
