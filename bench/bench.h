@@ -157,7 +157,7 @@ struct bench_figure {
   const char *label; /* for people */
   const char *unit;
 };
-#define BENCH_NFIGURES 7
+#define BENCH_NFIGURES 8
 extern const struct bench_figure bench_figures[BENCH_NFIGURES];
 /* Figure f of a run record, or NAN when the run has none. */
 double bench_figure_value(const json_t *rec, size_t f);
@@ -191,5 +191,17 @@ void bench_svg_box(struct bench_buf *out, const struct qmig_bench *b, size_t fig
 void bench_svg_sweep(struct bench_buf *out, const struct qmig_bench *b, const struct bench_cell *t,
                      size_t figure);
 void bench_svg_throughput(struct bench_buf *out, const struct qmig_bench *b);
+/* The measured, successful run of scenario `name` with the median total
+ * time (the lower middle for an even count); NULL when none. */
+json_t *bench_median_run(const json_t *records, const char *name);
+/* svg.c: a round axis maximum at or above v (1, 2, 5 x 10^k); ticks from 0
+ * to max along [a0, a1], grid lines across [other0, other1]. */
+double bench_nice_max(double v);
+void bench_svg_ticks(struct bench_buf *o, double max, bool horizontal, double a0, double a1,
+                     double other0, double other1);
+/* timeline.c: one run's timeline (record rec): QEMU's rate, the guest's
+ * dirty rate and the bytes remaining at each progress sample, the passes,
+ * the switchover and every stall of the report where it happened. */
+void bench_svg_timeline(struct bench_buf *out, const json_t *rec);
 
 #endif

@@ -137,6 +137,54 @@ static void runs_table(struct bench_buf *o, const struct qmig_bench *b)
   bench_bprintf(o, "</table>\n");
 }
 
+/* At most this many runs get a timeline (each a few tens of KB). */
+#define MAX_TIMELINES 200
+
+static void timeline_of(struct bench_buf *o, const json_t *rec, bool open, const char *why)
+{
+  json_t *bo = json_object_get(rec, "bench");
+  bench_bprintf(o, "<details%s><summary>", open ? " open" : "");
+  bench_bescape(o, json_string_value(json_object_get(bo, "scenario")));
+  if (json_is_true(json_object_get(bo, "warmup")))
+    bench_bprintf(o, ", warm-up");
+  else
+    bench_bprintf(o, ", run %lld", (long long)json_integer_value(json_object_get(bo, "run")));
+  bench_bprintf(o, "%s%s</summary>\n", why,
+                json_is_true(json_object_get(bo, "ok")) ? "" : " (FAILED)");
+  bench_svg_timeline(o, rec);
+  bench_bprintf(o, "</details>\n");
+}
+
+static void timelines(struct bench_buf *o, const struct qmig_bench *b)
+{
+  bench_bprintf(o, "<h2>Run timelines</h2><p>Per run, over the seconds since <code>migrate</code>: "
+                   "QEMU's transfer rate and the guest's dirty rate (left axis), the bytes "
+                   "remaining (right axis) at each progress sample, where each pass began "
+                   "(dashed, QEMU's dirty-sync count), the switchover (STOP to RESUME) and every "
+                   "stall of the guest's heartbeat over the report's threshold, where it "
+                   "happened (hover for its phase and length; docs/REPORT.md). Open: the run "
+                   "with the median total time of each scenario.</p>\n");
+  json_t *shown = json_array();
+  for (size_t i = 0; i < b->nsc; i++) {
+    json_t *rec = bench_median_run(b->records, b->sc[i].name);
+    if (rec) {
+      timeline_of(o, rec, true, " (median total time)");
+      json_array_append(shown, rec);
+    }
+  }
+  size_t i, n = json_array_size(shown);
+  json_t *rec;
+  json_array_foreach(b->records, i, rec)
+  {
+    bool done = false;
+    for (size_t k = 0; k < json_array_size(shown); k++)
+      done |= json_array_get(shown, k) == rec;
+    if (!done && json_is_object(json_object_get(rec, "report")) && n++ < MAX_TIMELINES)
+      timeline_of(o, rec, false, "");
+  }
+  json_decref(shown);
+}
+
 int bench_write_html(struct qmig_bench *b, const struct bench_cell *t, const char *path)
 {
   struct bench_buf o = { 0 };
@@ -178,6 +226,7 @@ int bench_write_html(struct qmig_bench *b, const struct bench_cell *t, const cha
                     "whiskers: min to max; dots: every measured run.</p>\n");
   for (size_t f = 2; f <= 4; f++)
     bench_svg_box(&o, b, f);
+  bench_svg_box(&o, b, 7); /* the largest stall of the whole run */
   bench_bprintf(&o, "<h2>Total time vs ");
   bench_bescape(&o, b->swept ? b->swept : "scenario");
   bench_bprintf(&o, "</h2><p>Dot: median; thick bar: its 95%% bootstrap interval; thin "
@@ -188,6 +237,7 @@ int bench_write_html(struct qmig_bench *b, const struct bench_cell *t, const cha
                     "progress sample of the run with the median total time of each "
                     "scenario.</p>\n");
   bench_svg_throughput(&o, b);
+  timelines(&o, b);
   config_table(&o, b);
   runs_table(&o, b);
   bench_bprintf(&o, "</body></html>\n");

@@ -25,7 +25,8 @@ struct sampler {
   json_t *samples;
 };
 
-/* Progress samples: [elapsed_s, transferred, rate, remaining, pass]. */
+/* Progress samples: [elapsed_s, transferred, rate, remaining, pass,
+ * dirty rate]. */
 static void on_progress(void *ud, const struct qmig_progress *p)
 {
   struct sampler *sp = ud;
@@ -33,9 +34,10 @@ static void on_progress(void *ud, const struct qmig_progress *p)
   bench_status(sp->b, "migrating", p);
   if (json_array_size(samples) >= MAX_SAMPLES)
     return;
-  json_array_append_new(samples, json_pack("[f,I,f,I,i]", p->elapsed_s,
-                                           (json_int_t)p->transferred_bytes, p->rate_bytes_per_s,
-                                           (json_int_t)p->remaining_bytes, (int)p->pass));
+  json_array_append_new(samples,
+                        json_pack("[f,I,f,I,i,f]", p->elapsed_s, (json_int_t)p->transferred_bytes,
+                                  p->rate_bytes_per_s, (json_int_t)p->remaining_bytes, (int)p->pass,
+                                  p->dirty_bytes_per_s));
 }
 
 static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
@@ -195,8 +197,9 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
     return stage;
   }
   json_object_set_new(rec, "samples_fields",
-                      json_pack("[s,s,s,s,s]", "elapsed_s", "transferred_bytes", "rate_bytes_per_s",
-                                "remaining_bytes", "pass"));
+                      json_pack("[s,s,s,s,s,s]", "elapsed_s", "transferred_bytes",
+                                "rate_bytes_per_s", "remaining_bytes", "pass",
+                                "dirty_bytes_per_s"));
   json_object_set_new(rec, "samples", samples);
   /* The source stays up after success so its CPU time can be read; the
    * scenario may still say otherwise. */

@@ -17,6 +17,7 @@ const struct bench_figure bench_figures[BENCH_NFIGURES] = {
   { "guest_stall_ms", "guest stall", "ms" },
   { "throughput_mib_s", "throughput", "MiB/s" },
   { "cpu_s_per_gib", "CPU per GiB moved", "s/GiB" },
+  { "max_stall_ms", "largest stall", "ms" },
 };
 
 double bench_figure_value(const json_t *rec, size_t f)
@@ -30,6 +31,11 @@ double bench_figure_value(const json_t *rec, size_t f)
     v = json_object_get(json_object_get(rec, "bench"), "cpu_s_per_gib");
   } else if (f < 5) {
     v = json_object_get(rep, bench_figures[f].key);
+  } else if (f == 7) {
+    /* A run with a stall timeline and no gap over its threshold: 0. */
+    v = json_object_get(rep, "max_stall_ms");
+    if (json_is_null(v) && json_is_array(json_object_get(rep, "stalls")))
+      return 0;
   }
   return json_is_number(v) ? json_number_value(v) * scale : NAN;
 }
@@ -128,7 +134,7 @@ char *bench_summary_text(const struct qmig_bench *b, const struct bench_cell *t)
                 "type 7), min-max; ratio = median / baseline's median [95%% CI]\n",
                 b->nsc, b->baseline ? b->baseline : "-", b->resamples, (unsigned long long)b->seed);
   /* At a glance: the medians that matter most, and their ratios. */
-  static const size_t glance[] = { 0, 2, 3, 4, 5 };
+  static const size_t glance[] = { 0, 2, 3, 4, 7, 5 };
   bench_bprintf(&o, "\n%-28s %7s", "scenario", "ok/runs");
   for (size_t g = 0; g < sizeof glance / sizeof glance[0]; g++)
     bench_bprintf(&o, " %18s (%s)", bench_figures[glance[g]].label, bench_figures[glance[g]].unit);

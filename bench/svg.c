@@ -58,7 +58,7 @@ void bench_bescape(struct bench_buf *b, const char *s)
 }
 
 /* A round axis maximum at or above v (1, 2, 5 x 10^k). */
-static double nice_max(double v)
+double bench_nice_max(double v)
 {
   if (!(v > 0))
     return 1;
@@ -70,8 +70,8 @@ static double nice_max(double v)
 }
 
 /* Axis ticks from 0 to max along [x0, x1] (horizontal) or [y0, y1]. */
-static void ticks(struct bench_buf *o, double max, bool horizontal, double a0, double a1,
-                  double other0, double other1)
+void bench_svg_ticks(struct bench_buf *o, double max, bool horizontal, double a0, double a1,
+                     double other0, double other1)
 {
   for (int i = 0; i <= 5; i++) {
     double v = max * i / 5, p = a0 + (a1 - a0) * i / 5;
@@ -106,7 +106,7 @@ void bench_svg_box(struct bench_buf *o, const struct qmig_bench *b, size_t fig)
     free(ns);
     return;
   }
-  max = nice_max(max);
+  max = bench_nice_max(max);
   double h = top + row * (double)b->nsc + 30;
   bench_bprintf(o,
                 "<svg class='chart box-chart' xmlns='http://www.w3.org/2000/svg' "
@@ -114,7 +114,7 @@ void bench_svg_box(struct bench_buf *o, const struct qmig_bench *b, size_t fig)
                 h);
   bench_bescape(o, bench_figures[fig].label);
   bench_bprintf(o, " per scenario (%s)</title>\n", bench_figures[fig].unit);
-  ticks(o, max, true, left, right, top, top + row * (double)b->nsc);
+  bench_svg_ticks(o, max, true, left, right, top, top + row * (double)b->nsc);
 #define X(v) (left + (right - left) * (v) / max)
   for (size_t i = 0; i < b->nsc; i++) {
     double y = top + row * (double)i + row / 2;
@@ -186,14 +186,14 @@ void bench_svg_sweep(struct bench_buf *o, const struct qmig_bench *b, const stru
     if (c->ok)
       max = fmax(max, c->s.p95);
   }
-  max = nice_max(max);
+  max = bench_nice_max(max);
   bench_bprintf(o, "<svg class='chart sweep-chart' xmlns='http://www.w3.org/2000/svg' "
                    "width='720' height='300' role='img'><title>");
   bench_bescape(o, bench_figures[fig].label);
   bench_bprintf(o, " vs ");
   bench_bescape(o, b->swept ? b->swept : "scenario");
   bench_bprintf(o, "</title>\n");
-  ticks(o, max, false, bottom, top, left, right);
+  bench_svg_ticks(o, max, false, bottom, top, left, right);
   double lo, hi;
   bool numeric = swept_numeric(b, &lo, &hi);
   double step = (right - left) / (double)(b->nsc ? b->nsc : 1);
@@ -238,9 +238,7 @@ void bench_svg_sweep(struct bench_buf *o, const struct qmig_bench *b, const stru
   bench_bprintf(o, " (%s)</text></svg>\n", bench_figures[fig].unit);
 }
 
-/* The measured, successful run of scenario `name` whose total time is the
- * median one (the lower middle for an even count); NULL when none. */
-static json_t *median_run(const json_t *records, const char *name)
+json_t *bench_median_run(const json_t *records, const char *name)
 {
   double *v = NULL;
   size_t n = 0;
@@ -269,7 +267,7 @@ void bench_svg_throughput(struct bench_buf *o, const struct qmig_bench *b)
   const double left = 70, right = 560, top = 20, bottom = 250;
   double tmax = 0, rmax = 0;
   for (size_t i = 0; i < b->nsc; i++) {
-    json_t *s = json_object_get(median_run(b->records, b->sc[i].name), "samples"), *p;
+    json_t *s = json_object_get(bench_median_run(b->records, b->sc[i].name), "samples"), *p;
     size_t k;
     json_array_foreach(s, k, p)
     {
@@ -277,15 +275,15 @@ void bench_svg_throughput(struct bench_buf *o, const struct qmig_bench *b)
       rmax = fmax(rmax, json_number_value(json_array_get(p, 2)) / 1048576);
     }
   }
-  tmax = nice_max(tmax);
-  rmax = nice_max(rmax);
+  tmax = bench_nice_max(tmax);
+  rmax = bench_nice_max(rmax);
   bench_bprintf(o, "<svg class='chart throughput-chart' xmlns='http://www.w3.org/2000/svg' "
                    "width='720' height='300' role='img'><title>throughput over time, the "
                    "median run of each scenario</title>\n");
-  ticks(o, tmax, true, left, right, top, bottom);
-  ticks(o, rmax, false, bottom, top, left, right);
+  bench_svg_ticks(o, tmax, true, left, right, top, bottom);
+  bench_svg_ticks(o, rmax, false, bottom, top, left, right);
   for (size_t i = 0; i < b->nsc; i++) {
-    json_t *run = median_run(b->records, b->sc[i].name);
+    json_t *run = bench_median_run(b->records, b->sc[i].name);
     json_t *s = json_object_get(run, "samples"), *p;
     const char *c = palette[i % NPALETTE];
     double ly = top + 14 * (double)i + 8;

@@ -61,7 +61,12 @@ json_t *cli_diskcheck_json(const char *image, const char *format, int rc,
 
 /* Human summary of a report (summary.c). */
 void cli_print_summary(FILE *f, const struct qmig_report *r);
+/* The post-copy section's pauses (a broken link) and resumptions. */
+void cli_print_postcopy(FILE *f, const struct qmig_migration *m);
 void cli_print_prediction(FILE *f, const struct qmig_migration *m, bool outcome);
+/* The stall timeline, if the run had one: the largest stall and its phase,
+ * every stall when there are few. */
+void cli_print_stalls(FILE *f, const struct qmig_migration *m);
 /* Default lab run directory: $QMIG_LAB_DIR or /tmp/qmig-lab-UID. */
 const char *cli_default_lab_dir(void);
 

@@ -257,7 +257,9 @@ int cmd_demo(int argc, char **argv)
     printf("qmig demo: live-migrating...\n");
     fflush(stdout);
     rc = qmig_run(m);
-    cli_print_summary(rc == QMIG_MIGRATED ? stdout : stderr, qmig_report(m));
+    FILE *sum = rc == QMIG_MIGRATED ? stdout : stderr;
+    cli_print_summary(sum, qmig_report(m));
+    cli_print_stalls(sum, m);
     char a[300];
     if (rc == QMIG_MIGRATED &&
         (lab_guest_qmp(o.dir, a, sizeof a) < 0 || verify(a, o.dir, NULL) != 0))

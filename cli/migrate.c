@@ -123,7 +123,9 @@ int cmd_migrate(int argc, char **argv)
   FILE *sum = json_stdout || rc != QMIG_MIGRATED ? stderr : stdout;
   if (!quiet) {
     cli_print_summary(sum, qmig_report(m));
+    cli_print_stalls(sum, m);
     cli_print_prediction(sum, m, true);
+    cli_print_postcopy(sum, m);
   } else if (rc == QMIG_USAGE) {
     fprintf(stderr, "qmig migrate: %s\n", qmig_error(m)); /* usage errors even when quiet */
   }

@@ -72,3 +72,36 @@ void cli_print_prediction(FILE *f, const struct qmig_migration *m, bool outcome)
     fprintf(f, "  measured:   total %.0f ms, QEMU downtime %.0f ms in %u passes\n", r->total_ms,
             r->qemu_downtime_ms > 0 ? r->qemu_downtime_ms : 0.0, r->npasses);
 }
+
+/* Up to this many stalls are listed one by one; more: only the largest. */
+#define FEW_STALLS 8
+
+void cli_print_stalls(FILE *f, const struct qmig_migration *m)
+{
+  const struct qmig_report_stalls *s = qmig_report_stalls(m);
+  if (!s)
+    return;
+  if (s->total == 0) {
+    fprintf(f, "  %-22s %10s     no heartbeat gap over %.0f ms from migrate to after resume\n",
+            "stalls", "none", s->threshold_ms);
+    return;
+  }
+  fprintf(f, "  %-22s %10.1f ms  largest stall, in %s; %u over %.0f ms\n", "max stall",
+          s->max_stall_ms, s->max_stall_phase, s->total, s->threshold_ms);
+  if (s->total > FEW_STALLS)
+    return;
+  for (unsigned i = 0; i < s->nstalls; i++)
+    fprintf(f, "    stall at %9.1f ms %9.1f ms  %s\n", s->stalls[i].start_ms,
+            s->stalls[i].duration_ms, s->stalls[i].phase);
+}
+
+void cli_print_postcopy(FILE *f, const struct qmig_migration *m)
+{
+  const struct qmig_report_postcopy *p = qmig_report_postcopy(m);
+  for (unsigned i = 0; p && i < p->npauses && i < QMIG_MAX_PC_PAUSES; i++) {
+    const struct qmig_postcopy_pause *x = &p->pauses[i];
+    fprintf(f, "  post-copy paused at %.0f ms for %.0f ms, %s after %u resume attempt%s: %s\n",
+            x->start_ms, x->duration_ms, x->resumed ? "resumed" : "NOT resumed", x->attempts,
+            x->attempts == 1 ? "" : "s", x->cause);
+  }
+}

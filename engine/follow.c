@@ -3,6 +3,7 @@
  * sockets and the cancel pipe, QMP events for state changes and timestamps,
  * query-migrate every poll interval for progress. */
 #include <poll.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -204,8 +205,15 @@ static int complete(struct qmig_migration *m)
   }
   if (eng_announce(m) < 0) /* the guest has moved: a warning, not a failure */
     eng_warn(m, m->err);
-  if (m->hb)
-    eng_hb_wait_dst(m->hb, 2000);
+  if (m->hb && eng_hb_wait_dst(m->hb, 1, 2000)) {
+    /* Some time after the resume for the stall timeline: a post-copy
+     * guest faulting on its pages, or one slow to get going. */
+    unsigned period = m->cfg.heartbeat_ms ? m->cfg.heartbeat_ms : 10;
+    unsigned after_ms = period * ENG_HB_AFTER_PERIODS > 250 ? period * ENG_HB_AFTER_PERIODS : 250;
+    int64_t t0 = eng_mono_ns();
+    eng_hb_wait_dst(m->hb, 1 + after_ms / period, (int)after_ms * 2 + 500);
+    m->facts.hb_after_ns = eng_mono_ns() - t0;
+  }
   if (m->cfg.quit_source && qmp_cmd(m->src, NULL, t, "quit", NULL) < 0 && !qmp_broken(m->src))
     return eng_errorf(m, "quitting the source after success: %s", qmp_error(m->src));
   return 0;
@@ -215,6 +223,9 @@ int eng_follow(struct qmig_migration *m)
 {
   const struct eng_config *cf = &m->cfg;
   m->facts.migrate_mono_ns = eng_mono_ns();
+  struct timespec wall;
+  clock_gettime(CLOCK_REALTIME, &wall);
+  m->facts.migrate_wall_us = (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000;
   const char *to = cf->stream.connect ? cf->stream.connect : m->uri;
   if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "migrate", "{s:s}", "uri", to) < 0)
     return eng_errorf(m, "%s", qmp_error(m->src));
@@ -271,11 +282,28 @@ int eng_follow(struct qmig_migration *m)
       if (eng_query_stats(m, &st) < 0)
         return -1;
       report_progress(m, &st);
-      if (st.transferred != moved || strcmp(st.status, "active") || m->policy.postcopy_started) {
+      bool watched = !strcmp(st.status, "active") || !strcmp(st.status, "postcopy-active");
+      bool stalled = cf->stall_timeout_s && watched && st.transferred == moved &&
+                     now - moved_ns >= (int64_t)cf->stall_timeout_s * 1000000000;
+      if (!strcmp(st.status, "postcopy-paused") || (stalled && m->policy.postcopy_started)) {
+        char cause[160];
+        if (stalled)
+          snprintf(cause, sizeof cause, "the stream stalled, no progress for %u s",
+                   cf->stall_timeout_s);
+        else
+          snprintf(cause, sizeof cause, "QEMU paused post-copy%s%s", st.error_desc[0] ? ": " : "",
+                   st.error_desc);
+        if (eng_postcopy_relink(m, cause) < 0)
+          return -1;
+        moved = 0;
+        moved_ns = eng_mono_ns();
+        next_sample = moved_ns;
+        continue;
+      }
+      if (st.transferred != moved || !watched) {
         moved = st.transferred;
         moved_ns = now;
-      } else if (cf->stall_timeout_s &&
-                 now - moved_ns >= (int64_t)cf->stall_timeout_s * 1000000000) {
+      } else if (stalled) {
         const char *agent = m->session->agent(m);
         eng_errorc(m, QMIG_E_TIMEOUT,
                    "stream stalled: no progress for %u s (ram.transferred stayed at %llu "

@@ -14,7 +14,7 @@
 static int session_pick(struct qmig_migration *m)
 {
   const struct eng_tunnel_cfg *tc = &m->cfg.tunnel;
-  if (!tc->agent) {
+  if (!tc->agent && !tc->ssh) {
     m->session = &eng_native_session;
     return 0;
   }
@@ -52,6 +52,7 @@ enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out)
   const struct qmig_report_tunnel *t = qmig_report_tunnel(m);
   if (t)
     m->report.cpu_s += t->forwarder_cpu_s;
+  eng_ssh_stop(m);
   return out;
 }
 

@@ -5,7 +5,9 @@
  * CLOCK_MONOTONIC when it arrives.  Only whole, well-formed lines count: a
  * vCPU stop can cut a line in two, and the destination's migrated UART can
  * send the cut line's tail while it loads, before the guest runs again.
- * The report turns the line times and sequence numbers into the stall. */
+ * The report turns the line times and sequence numbers into the stall
+ * across the switchover, and the gaps kept per side (stalls.c) into the
+ * whole run's stall timeline. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -23,9 +25,7 @@ struct hb_side {
   int fd;
   char line[128];
   size_t len;
-  unsigned lines;
-  uint32_t first_seq, last_seq;
-  int64_t first_ns, last_ns, max_gap_ns;
+  struct eng_hb_track t; /* its lines and gaps (stalls.c) */
 };
 
 struct eng_heartbeat {
@@ -61,17 +61,8 @@ static void hb_line(struct eng_heartbeat *hb, int s, const char *line, int64_t n
   unsigned seq, pos;
   if (sscanf(line, "HB %u %u", &seq, &pos) != 2)
     return;
-  struct hb_side *sd = &hb->side[s];
   pthread_mutex_lock(&hb->lock);
-  if (sd->lines == 0) {
-    sd->first_seq = seq;
-    sd->first_ns = now_ns;
-  } else if (now_ns - sd->last_ns > sd->max_gap_ns) {
-    sd->max_gap_ns = now_ns - sd->last_ns;
-  }
-  sd->lines++;
-  sd->last_seq = seq;
-  sd->last_ns = now_ns;
+  eng_hb_feed(&hb->side[s].t, now_ns, seq);
   if (s == 1)
     pthread_cond_broadcast(&hb->cond);
   pthread_mutex_unlock(&hb->lock);
@@ -128,8 +119,8 @@ static void *hb_thread(void *arg)
   return NULL;
 }
 
-struct eng_heartbeat *eng_hb_start(const char *src_path, const char *dst_path, char *err,
-                                   size_t errlen)
+struct eng_heartbeat *eng_hb_start(const char *src_path, const char *dst_path, int64_t gap_ns,
+                                   char *err, size_t errlen)
 {
   struct eng_heartbeat *hb = calloc(1, sizeof *hb);
   if (!hb) {
@@ -137,6 +128,7 @@ struct eng_heartbeat *eng_hb_start(const char *src_path, const char *dst_path, c
     return NULL;
   }
   hb->side[0].fd = hb->side[1].fd = hb->stop_pipe[0] = hb->stop_pipe[1] = -1;
+  hb->side[0].t.gap_ns = hb->side[1].t.gap_ns = gap_ns;
   pthread_mutex_init(&hb->lock, NULL);
   pthread_cond_init(&hb->cond, NULL);
   if ((hb->side[0].fd = connect_unix(src_path, err, errlen)) < 0 ||
@@ -162,7 +154,7 @@ fail:
   return NULL;
 }
 
-bool eng_hb_wait_dst(struct eng_heartbeat *hb, int timeout_ms)
+bool eng_hb_wait_dst(struct eng_heartbeat *hb, unsigned lines, int timeout_ms)
 {
   struct timespec dl;
   clock_gettime(CLOCK_REALTIME, &dl);
@@ -173,10 +165,10 @@ bool eng_hb_wait_dst(struct eng_heartbeat *hb, int timeout_ms)
     dl.tv_nsec -= 1000000000;
   }
   pthread_mutex_lock(&hb->lock);
-  while (hb->side[1].lines == 0) /* a whole line: the guest really runs */
+  while (hb->side[1].t.lines < lines) /* whole lines: the guest really runs */
     if (pthread_cond_timedwait(&hb->cond, &hb->lock, &dl) != 0)
       break;
-  bool got = hb->side[1].lines > 0;
+  bool got = hb->side[1].t.lines >= lines;
   pthread_mutex_unlock(&hb->lock);
   return got;
 }
@@ -192,7 +184,7 @@ void eng_hb_stop(struct eng_heartbeat *hb, struct eng_hb_result *r)
     abort(); /* cannot happen on an empty pipe; never leave the thread */
   pthread_join(hb->thread, NULL);
   if (r) {
-    const struct hb_side *s = &hb->side[0], *d = &hb->side[1];
+    const struct eng_hb_track *s = &hb->side[0].t, *d = &hb->side[1].t;
     r->src_lines = s->lines;
     r->dst_lines = d->lines;
     r->last_src_seq = s->last_seq;
@@ -202,6 +194,8 @@ void eng_hb_stop(struct eng_heartbeat *hb, struct eng_hb_result *r)
     r->max_gap_src_ns = s->max_gap_ns;
     r->max_gap_dst_ns = d->max_gap_ns;
     r->realtime = hb->realtime;
+    r->track[0] = *s;
+    r->track[1] = *d;
   }
   for (int i = 0; i < 2; i++) {
     if (hb->side[i].fd >= 0)

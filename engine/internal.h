@@ -54,6 +54,10 @@ struct eng_tunnel_cfg { /* tunnelled mode: options.c checks, frame.c picks, tunn
   int data;             /* enum eng_tunnel_data */
   bool insecure;        /* tunnel-insecure-no-auth: no credential at all */
   char *tls_dir, *peer_name, *psk_file, *psk_identity;
+  /* tunnel ssh://TARGET: the agent is started over ssh (sshagent.c), which
+   * then fills agent and a session PSK (tls, psk_file, psk_identity). */
+  char *ssh, *ssh_config, *ssh_qmig;
+  unsigned ssh_agent_port;
 };
 struct eng_qmp_cfg {
   char *tls_dir;       /* x509 client credentials for tls: QMP addresses */
@@ -73,6 +77,7 @@ struct eng_policy_cfg { /* convergence, deadline and post-copy (policy.c) */
   uint64_t max_postcopy_bandwidth;
   int postcopy_after; /* enum eng_after */
   unsigned postcopy_after_n;
+  unsigned recover_window_s; /* post-copy paused by a link: resume within (pclink.c) */
 };
 struct eng_disks_cfg { /* disks copied over NBD (mirror.c) */
   char *copy;          /* "a,b": copied; NULL with copy_all */
@@ -102,6 +107,7 @@ struct eng_config {
                                     cancel (a dead link); 0 = never */
   char *src_serial, *dst_serial; /* heartbeat sources (unix paths) */
   unsigned heartbeat_ms;
+  unsigned stall_threshold_ms; /* stall timeline: 0 = two heartbeat periods */
   bool quit_source;
   int dst_action; /* enum eng_dst_action: recovery, guest on the source */
   bool preflight; /* run eng_preflight() before migrating */
@@ -116,6 +122,42 @@ struct eng_config {
   struct eng_predict_cfg predict;
 };
 
+/* stalls.c (pure): one side's heartbeat lines as they arrive, and every
+ * gap between two of them longer than gap_ns (the ENG_HB_MAX_GAPS largest
+ * when there are more). */
+#define ENG_HB_MAX_GAPS 1024
+struct eng_hb_gap {
+  int64_t from_ns, to_ns; /* the lines before and after it */
+  uint32_t from_seq, to_seq;
+};
+struct eng_hb_track {
+  int64_t gap_ns; /* set before the first line */
+  unsigned lines;
+  uint32_t first_seq, last_seq;
+  int64_t first_ns, last_ns, max_gap_ns;
+  unsigned ngaps, total_gaps;
+  struct eng_hb_gap gaps[ENG_HB_MAX_GAPS];
+};
+void eng_hb_feed(struct eng_hb_track *t, int64_t now_ns, uint32_t seq);
+/* The run's marks, in ms since `migrate` (-1: not seen), for the phases. */
+struct eng_stall_marks {
+  int64_t migrate_ns; /* CLOCK_MONOTONIC of `migrate` (the lines' clock) */
+  double setup_end_ms, stop_ms, resume_ms, postcopy_ms, end_ms;
+  unsigned npass;
+  unsigned pass[QMIG_MAX_PASSES + 1];
+  double pass_ms[QMIG_MAX_PASSES + 1]; /* each pass's event, ascending */
+};
+/* The phase of a gap from s to e ms (docs/REPORT.md) into phase; returns
+ * N for "pass_N", else 0. */
+unsigned eng_stall_phase(const struct eng_stall_marks *mk, double s, double e, char *phase,
+                         size_t len);
+/* The timeline from both sides' gaps and the gap across the switchover:
+ * gaps longer than threshold_ms after one period is taken off per missing
+ * heartbeat.  0, or -1 out of memory (out then holds no stalls). */
+int eng_stalls_build(const struct eng_stall_marks *mk, const struct eng_hb_track *src,
+                     const struct eng_hb_track *dst, double period_ms, double threshold_ms,
+                     struct qmig_report_stalls *out);
+
 /* Host-side heartbeat monitor (heartbeat.c): a thread reading the guest's
  * "HB seq pos" lines from both serial sockets, stamping each with
  * CLOCK_MONOTONIC as it arrives. */
@@ -126,11 +168,19 @@ struct eng_hb_result {
   int64_t last_src_mono_ns, first_dst_mono_ns; /* 0 = none seen */
   int64_t max_gap_src_ns, max_gap_dst_ns;      /* within each side */
   bool realtime;                               /* reader ran SCHED_FIFO */
+  struct eng_hb_track track[2];                /* source, destination */
 };
-struct eng_heartbeat *eng_hb_start(const char *src_path, const char *dst_path, char *err,
-                                   size_t errlen);
-/* Wait up to timeout_ms until a destination heartbeat has arrived. */
-bool eng_hb_wait_dst(struct eng_heartbeat *hb, int timeout_ms);
+/* Gaps longer than gap_ns are kept for the stall timeline. */
+struct eng_heartbeat *eng_hb_start(const char *src_path, const char *dst_path, int64_t gap_ns,
+                                   char *err, size_t errlen);
+/* Wait up to timeout_ms until `lines` destination heartbeats have arrived. */
+bool eng_hb_wait_dst(struct eng_heartbeat *hb, unsigned lines, int timeout_ms);
+/* After the destination's first heartbeat the run waits for this many
+ * more periods (at least 250 ms) so the timeline covers "after resume". */
+#define ENG_HB_AFTER_PERIODS 25
+/* The stall timeline's threshold: stall-threshold, else two periods
+ * (heartbeat-ms, else 10 ms). */
+unsigned eng_stall_threshold_ms(const struct eng_config *c);
 /* Stops the thread, fills r (may be NULL), frees; accepts hb NULL. */
 void eng_hb_stop(struct eng_heartbeat *hb, struct eng_hb_result *r);
 
@@ -171,7 +221,7 @@ struct eng_policy {
 /* The report's sections (include/qmig.h), each filled by the module named
  * beside it; NULL until then, which the JSON report shows as an absent key.
  * Allocated by eng_section(), freed with the handle. */
-#define ENG_NSECTIONS 9
+#define ENG_NSECTIONS 10
 struct eng_sections {
   struct qmig_report_preflight *preflight;         /* preflight.c */
   struct qmig_report_prediction *prediction;       /* predict.c */
@@ -182,6 +232,7 @@ struct eng_sections {
   struct qmig_report_policy *policy;               /* policy.c */
   struct qmig_report_postcopy *postcopy;           /* policy.c */
   struct qmig_report_tunnel *tunnel;               /* tunnel.c */
+  struct qmig_report_stalls *stalls;               /* report.c (stalls.c) */
   /* The slots above in the order they were first filled: the JSON lists
    * the sections in that order, as it always has. */
   void **order[ENG_NSECTIONS];
@@ -212,6 +263,8 @@ struct eng_facts {
   int64_t stop_wall_us, resume_wall_us, src_done_wall_us; /* QEMU's event times */
   char dst_status[32]; /* destination's last MIGRATION event status */
   int64_t t0_mono_ns, migrate_mono_ns, end_mono_ns;
+  int64_t migrate_wall_us; /* CLOCK_REALTIME at migrate_mono_ns */
+  int64_t hb_after_ns;     /* spent watching heartbeats after the resume */
   double cpu0_s;
   struct eng_hb_result hb_result;
   unsigned nmarks; /* pass starts: marks[0..nmarks) */
@@ -220,6 +273,8 @@ struct eng_facts {
   uint64_t pass_remaining;     /* its ram.remaining */
   struct eng_stats final;      /* the last query-migrate */
   int64_t dst_clock_offset_us; /* destination wall clock minus ours (tunnel) */
+  unsigned npc_pauses;         /* post-copy paused and resumed (pclink.c) */
+  struct qmig_postcopy_pause pc_pauses[QMIG_MAX_PC_PAUSES];
 };
 
 struct qmig_migration {
@@ -253,6 +308,7 @@ struct qmig_migration {
   /* The transport session (session.h), picked by eng_begin; NULL before. */
   const struct eng_session_ops *session;
   struct eng_tunnel *tunnel;   /* the tunnel session's state (tunnel.h); NULL when native */
+  struct eng_ssh *ssh;         /* the agent started over ssh (sshagent.c); NULL without */
   struct eng_qmp_tls *qmp_tls; /* tls: QMP connections (qmpconn.c); NULL without */
 };
 
@@ -307,6 +363,14 @@ int eng_announce(struct qmig_migration *m);
  * connection step), into m->tunnel; the pick (frame.c) calls it.  -1 out of
  * memory. */
 int eng_tunnel_new(struct qmig_migration *m, const struct eng_tunnel_cfg *opts, int timeout_ms);
+/* sshagent.c: tunnel ssh://TARGET: start `qmig agent --once` there over ssh
+ * with a PSK made for this session (sent on ssh's stdin, never on a command
+ * line), wait (bounded) until it listens, and fill the tunnel options in
+ * (agent, psk).  The agent ends with the session, or when ssh's stdin
+ * closes (eng_ssh_stop, or this process dying).  -1 with the error
+ * recorded. */
+int eng_ssh_start(struct qmig_migration *m);
+void eng_ssh_stop(struct qmig_migration *m);
 /* qmpconn.c: a QEMU's QMP at addr as the options allow.  unix: as is;
  * tcp: only on loopback unless insecure-qmp-tcp (then a warning); tls:HOST:PORT
  * through TLS 1.3 with qmp-tls-dir's x509 client credentials, QEMU's
@@ -372,6 +436,11 @@ int eng_query_stats(struct qmig_migration *m, struct eng_stats *st);
 /* A query-migrate reply (whatever QEMU sent) into *st; absent or mistyped
  * figures become 0 (-1 for the times).  Pure: fuzz/fuzz_qmpreply.c. */
 void eng_stats_parse(json_t *r, struct eng_stats *st);
+
+/* pclink.c: post-copy whose stream stopped (cause) or that QEMU paused:
+ * pause both sides, resume once the link is back, within
+ * postcopy-recover-window.  0 when resumed, -1 (error recorded) when not. */
+int eng_postcopy_relink(struct qmig_migration *m, const char *cause);
 
 /* policy.c: downtime policy, deadline, post-copy triggers.  tick/pass
  * return 0 to go on, 1 to stop (error recorded: deadline cancel), -1 on

@@ -60,6 +60,33 @@ static json_t *json_ports(const void *obj)
   return json_sprintf("%u-%u", c->stream.port_lo, c->stream.port_hi);
 }
 
+/* tunnel: an agent's HOST:PORT, or ssh://[USER@]HOST[:PORT] to start one.
+ * The ssh target goes into a remote command line: only plain characters. */
+static int parse_tunnel(void *obj, const char *v, char *why, size_t len)
+{
+  struct eng_config *c = obj;
+  if (strncmp(v, "ssh://", 6) != 0) {
+    if (!opt_addr_ok(v, OPT_A_HOSTPORT))
+      return errbuf_setf(why, len, "not HOST:PORT or ssh://[USER@]HOST[:PORT]");
+    return opt_replace_str(&c->tunnel.agent, v) ? errbuf_setf(why, len, "out of memory") : 0;
+  }
+  const char *t = v + 6;
+  if (!*t ||
+      strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_@:[]") !=
+          strlen(t) ||
+      strchr(t, '@') != strrchr(t, '@') || *t == '@' || t[strlen(t) - 1] == '@')
+    return errbuf_setf(why, len, "not ssh://[USER@]HOST[:PORT] (letters, digits, '.-_:[]')");
+  return opt_replace_str(&c->tunnel.ssh, t) ? errbuf_setf(why, len, "out of memory") : 0;
+}
+
+static json_t *json_tunnel(const void *obj)
+{
+  const struct eng_config *c = obj;
+  if (c->tunnel.ssh)
+    return json_sprintf("ssh://%s", c->tunnel.ssh);
+  return c->tunnel.agent ? json_string(c->tunnel.agent) : NULL;
+}
+
 /* "3passes", "3 passes", "3p", "20s", "20 seconds", "stall". */
 static int parse_after(void *obj, const char *v, char *why, size_t len)
 {
@@ -181,10 +208,19 @@ static const struct opt_row rows[] = {
     .help = "name to verify in the destination's x509 certificate" },
   { .key = "tls-psk-user", .type = OPT_STR, .off = O(tls.psk_user),
     .help = "PSK identity (default qemu)" },
-  { .key = "tunnel", .type = OPT_ADDR, .off = O(tunnel.agent), .addr = OPT_A_HOSTPORT,
-    .bad = "not HOST:PORT",
+  { .key = "tunnel", .type = OPT_CUSTOM, .parse = parse_tunnel, .json = json_tunnel,
+    .arg = "ADDR",
     .help = "HOST:PORT of a qmig agent on the destination host: QMP and the stream go through "
-            "the tunnel (dst then optional; data-uri ignored)" },
+            "the tunnel (dst then optional; data-uri ignored); or ssh://[USER@]HOST[:PORT]: "
+            "start that agent over ssh for this migration (dst: the QMP address there), with "
+            "a PSK made for the session" },
+  { .key = "tunnel-ssh-config", .type = OPT_STR, .off = O(tunnel.ssh_config),
+    .help = "ssh -F FILE for tunnel ssh:// (keys, known hosts, options)" },
+  { .key = "tunnel-ssh-qmig", .type = OPT_STR, .off = O(tunnel.ssh_qmig),
+    .help = "the qmig binary on the ssh host (default qmig, from its PATH)" },
+  { .key = "tunnel-ssh-agent-port", .type = OPT_UINT, .off = O(tunnel.ssh_agent_port), .min = 1,
+    .max = 65535, .def = "49250",
+    .help = "port the agent started over ssh listens on, at the ssh host (default 49250)" },
   { .key = "tunnel-tls", .type = OPT_ENUM, .off = O(tunnel.tls), .choices = "none|x509|psk",
     .help = "none|x509|psk: the tunnel's credential; control and QMP always go over TLS 1.3 with "
             "it (none needs tunnel-insecure-no-auth)" },
@@ -221,6 +257,10 @@ static const struct opt_row rows[] = {
     .help = "unix socket of the destination guest's serial" },
   { .key = "heartbeat-ms", .type = OPT_UINT, .off = O(heartbeat_ms), .min = 1, .max = 10000,
     .help = "the guest's heartbeat period, for the report" },
+  { .key = "stall-threshold", .type = OPT_UINT, .off = O(stall_threshold_ms), .min = 0,
+    .max = 600000,
+    .help = "ms: heartbeat gaps longer than this are stalls in the report's timeline (default 0: "
+            "two heartbeat periods)" },
   { .key = "downtime-policy", .type = OPT_ENUM, .off = O(policy.kind),
     .choices = "fixed|stepped|doubling",
     .help = "fixed|stepped|doubling: raise downtime-limit up to max-downtime (stepped: over "
@@ -244,6 +284,10 @@ static const struct opt_row rows[] = {
   { .key = "max-postcopy-bandwidth", .type = OPT_SIZE, .off = O(policy.max_postcopy_bandwidth), .min = 0,
     .max = UINT64_C(1) << 50,
     .help = "bytes/s for the background page push in post-copy; 0 = unlimited (default)" },
+  { .key = "postcopy-recover-window", .type = OPT_UINT, .off = O(policy.recover_window_s),
+    .min = 0, .max = 86400, .def = "60",
+    .help = "seconds to wait for a broken link during post-copy to come back and resume; "
+            "0 = give up at once (default 60)" },
   { .key = "postcopy-after", .type = OPT_CUSTOM, .parse = parse_after, .json = json_after,
     .help = "start post-copy after N passes (\"3passes\"), T seconds (\"20s\") or \"stall\"" },
   { .key = "quit-source", .type = OPT_BOOL, .off = O(quit_source),
@@ -350,6 +394,17 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
 int eng_config_check(struct qmig_migration *m)
 {
   struct eng_config *c = &m->cfg;
+  bool ssh = c->tunnel.ssh && !m->ssh; /* before sshagent.c filled the tunnel in */
+  if (ssh && c->tunnel.agent)
+    return eng_errorf(m, "tunnel given twice");
+  if (ssh && (c->tunnel.tls != ENG_TLS_NONE || c->tunnel.insecure))
+    return eng_errorf(m, "tunnel ssh:// makes its own credential (a PSK for the session, sent "
+                         "over ssh): drop tunnel-tls and tunnel-insecure-no-auth");
+  if (c->tunnel.ssh && !c->dst)
+    return eng_errorf(m, "tunnel ssh:// needs dst: the destination QEMU's QMP address on the ssh "
+                         "host, for the agent");
+  if (!c->tunnel.ssh && (c->tunnel.ssh_config || c->tunnel.ssh_qmig))
+    return eng_errorf(m, "tunnel-ssh-config/tunnel-ssh-qmig need tunnel ssh://");
   if (c->tunnel.agent && !c->dst) { /* the destination QMP is reached through the agent */
     char d[300];
     snprintf(d, sizeof d, "tunnel:%s", c->tunnel.agent);
@@ -358,7 +413,8 @@ int eng_config_check(struct qmig_migration *m)
   }
   if (!c->src || !c->dst)
     return eng_errorf(m, "both a source (src) and a destination (dst) QMP address are needed");
-  if ((c->tunnel.tls != ENG_TLS_NONE || c->tunnel.insecure || c->tunnel.data) && !c->tunnel.agent)
+  bool tunnel = c->tunnel.agent || c->tunnel.ssh;
+  if ((c->tunnel.tls != ENG_TLS_NONE || c->tunnel.insecure || c->tunnel.data) && !tunnel)
     return eng_errorf(m, "tunnel-tls/tunnel-data/tunnel-insecure-no-auth need tunnel");
   if (c->tunnel.agent && c->tunnel.tls == ENG_TLS_NONE && !c->tunnel.insecure)
     return eng_errorf(m, "tunnel needs a credential: tunnel-tls psk (tunnel-psk-file) or x509 "
@@ -369,7 +425,7 @@ int eng_config_check(struct qmig_migration *m)
   if (c->tunnel.insecure && c->tunnel.data == ENG_TDATA_PLAIN)
     return eng_errorf(m, "tunnel-data plain does not apply with tunnel-insecure-no-auth "
                          "(everything is plaintext and unauthenticated there)");
-  if (c->tunnel.agent && (c->disks.nbd_addr || c->disks.nbd_connect))
+  if (tunnel && (c->disks.nbd_addr || c->disks.nbd_connect))
     return eng_errorf(m, "nbd-addr/nbd-connect do not apply with tunnel: NBD goes through the "
                          "tunnel to the agent's own socket");
   if (c->tunnel.tls == ENG_TLS_X509 && !c->tunnel.tls_dir)

@@ -181,4 +181,6 @@ void eng_policy_report(struct qmig_migration *m)
     .page_requests = f->postcopy_requests,
   };
   snprintf(pc->reason, sizeof pc->reason, "%s", p->postcopy_reason);
+  pc->npauses = m->facts.npc_pauses;
+  memcpy(pc->pauses, m->facts.pc_pauses, sizeof pc->pauses);
 }

@@ -40,6 +40,37 @@ static void fill_passes(struct qmig_migration *m, struct qmig_report *r)
   }
 }
 
+/* ms since `migrate` of a QEMU event time on our wall clock; -1 unseen. */
+static double since_migrate(const struct qmig_migration *m, bool seen, int64_t wall_us)
+{
+  return seen && m->facts.migrate_wall_us ? (wall_us - m->facts.migrate_wall_us) / 1000.0 : -1;
+}
+
+/* The stall timeline (stalls.c), for runs with heartbeats that got as far
+ * as `migrate`. */
+static void fill_stalls(struct qmig_migration *m)
+{
+  const struct eng_facts *fa = &m->facts;
+  if (!m->cfg.src_serial || !fa->migrate_mono_ns)
+    return;
+  struct eng_stall_marks mk = { 0 };
+  mk.migrate_ns = fa->migrate_mono_ns;
+  for (unsigned i = 0; i < fa->nmarks; i++) {
+    mk.pass[mk.npass] = fa->marks[i].pass;
+    mk.pass_ms[mk.npass++] = since_migrate(m, true, fa->marks[i].wall_us);
+  }
+  double setup = fa->final.status[0] ? (double)fa->final.setup_ms : -1;
+  mk.setup_end_ms = mk.npass && mk.pass_ms[0] > setup ? mk.pass_ms[0] : setup;
+  mk.stop_ms = since_migrate(m, fa->stop_seen, fa->stop_wall_us);
+  mk.resume_ms = since_migrate(m, fa->resume_seen, fa->resume_wall_us - fa->dst_clock_offset_us);
+  mk.postcopy_ms = since_migrate(m, m->policy.postcopy_started, m->policy.postcopy_start_wall_us);
+  mk.end_ms = since_migrate(m, fa->src_done_wall_us != 0, fa->src_done_wall_us);
+  struct qmig_report_stalls *st = ENG_SECTION(m, stalls);
+  if (st && eng_stalls_build(&mk, &fa->hb_result.track[0], &fa->hb_result.track[1],
+                             m->cfg.heartbeat_ms, eng_stall_threshold_ms(&m->cfg), st) < 0)
+    eng_warn(m, "stall timeline: out of memory");
+}
+
 void eng_report_fill(struct qmig_migration *m)
 {
   struct qmig_report *r = &m->report;
@@ -69,28 +100,30 @@ void eng_report_fill(struct qmig_migration *m)
     eng_hb_stop(m->hb, &m->facts.hb_result);
     m->hb = NULL;
   }
-  const struct eng_hb_result hb = m->facts.hb_result;
-  r->heartbeats_src = hb.src_lines;
-  r->heartbeats_dst = hb.dst_lines;
+  const struct eng_hb_result *hb = &m->facts.hb_result;
+  r->heartbeats_src = hb->src_lines;
+  r->heartbeats_dst = hb->dst_lines;
   r->heartbeat_period_ms = m->cfg.src_serial ? (double)m->cfg.heartbeat_ms : -1.0;
   /* The gap between two consecutive heartbeats across switchover.  When
    * lines went missing (one cut in two), each missing heartbeat is one
    * period the guest ran: take it off.  A destination sequence that does
    * not follow the source's means the lines cannot be trusted: unknown. */
   r->guest_stall_ms = -1;
-  if (hb.last_src_mono_ns && hb.first_dst_mono_ns && hb.first_dst_seq > hb.last_src_seq &&
+  if (hb->last_src_mono_ns && hb->first_dst_mono_ns && hb->first_dst_seq > hb->last_src_seq &&
       m->cfg.heartbeat_ms)
-    r->guest_stall_ms = (hb.first_dst_mono_ns - hb.last_src_mono_ns) / 1e6 -
-                        (double)(hb.first_dst_seq - hb.last_src_seq - 1) * m->cfg.heartbeat_ms;
+    r->guest_stall_ms = (hb->first_dst_mono_ns - hb->last_src_mono_ns) / 1e6 -
+                        (double)(hb->first_dst_seq - hb->last_src_seq - 1) * m->cfg.heartbeat_ms;
+
+  fill_stalls(m);
 
   r->dst_tail_ms = m->facts.resume_seen && m->facts.src_done_wall_us
                        ? (resume_us - m->facts.src_done_wall_us) / 1000.0
                        : -1;
   r->wall_ms = (m->facts.end_mono_ns - m->facts.t0_mono_ns) / 1e6;
-  r->engine_overhead_ms = r->total_ms >= 0 ? r->wall_ms - r->total_ms -
-                                                 (r->dst_tail_ms > 0 ? r->dst_tail_ms : 0) -
-                                                 (m->mirror ? m->mirror->sync_ms : 0)
-                                           : -1;
+  r->engine_overhead_ms =
+      r->total_ms >= 0 ? r->wall_ms - r->total_ms - (r->dst_tail_ms > 0 ? r->dst_tail_ms : 0) -
+                             (m->mirror ? m->mirror->sync_ms : 0) - m->facts.hb_after_ns / 1e6
+                       : -1;
   r->cpu_s = eng_cpu_s() - m->facts.cpu0_s;
   fill_passes(m, r);
   eng_policy_report(m);

@@ -167,6 +167,15 @@ static json_t *postcopy_json(const void *section)
     json_object_set_new(o, "duration_ms", num(p->duration_ms));
     json_object_set_new(o, "bytes", json_integer((json_int_t)p->bytes));
     json_object_set_new(o, "page_requests", json_integer((json_int_t)p->page_requests));
+    json_t *pauses = json_array();
+    for (unsigned i = 0; i < p->npauses && i < QMIG_MAX_PC_PAUSES; i++) {
+      const struct qmig_postcopy_pause *x = &p->pauses[i];
+      json_array_append_new(pauses, json_pack("{s:f,s:f,s:I,s:b,s:s}", "start_ms", x->start_ms,
+                                              "duration_ms", x->duration_ms, "attempts",
+                                              (json_int_t)x->attempts, "resumed", x->resumed,
+                                              "cause", x->cause));
+    }
+    json_object_set_new(o, "pauses", pauses);
   }
   return o;
 }
@@ -192,6 +201,27 @@ static json_t *tunnel_json(const void *section)
                    t->error[0] ? json_string(t->error) : json_null());
 }
 
+/* Top-level keys rather than one: `stalls`, `max_stall_ms`, ... (merged
+ * into the report by eng_sections_json). */
+static json_t *stalls_json(const void *section)
+{
+  const struct qmig_report_stalls *s = section;
+  json_t *list = json_array();
+  for (unsigned i = 0; i < s->nstalls; i++) {
+    const struct qmig_stall *x = &s->stalls[i];
+    json_t *o = json_pack("{s:s,s:f,s:f}", "phase", x->phase, "start_ms", x->start_ms,
+                          "duration_ms", x->duration_ms);
+    if (x->pass)
+      json_object_set_new(o, "pass", json_integer(x->pass));
+    json_array_append_new(list, o);
+  }
+  return json_pack("{s:o,s:i,s:f,s:o,s:o,s:o,s:o}", "stalls", list, "stalls_total", (int)s->total,
+                   "stall_threshold_ms", s->threshold_ms, "max_stall_ms", num(s->max_stall_ms),
+                   "max_stall_phase",
+                   s->max_stall_phase[0] ? json_string(s->max_stall_phase) : json_null(),
+                   "stop_at_ms", num(s->stop_at_ms), "resume_at_ms", num(s->resume_at_ms));
+}
+
 /* In the order the run first filled them (the order the keys always had:
  * e.g. "storage" from probing comes before "preflight"). */
 void eng_sections_json(const struct eng_sections *s, json_t *o)
@@ -203,14 +233,20 @@ void eng_sections_json(const struct eng_sections *s, json_t *o)
   } f[] = {
 #define SEC(name) { #name, (void *const *)&s->name, name##_json }
     SEC(preflight), SEC(prediction), SEC(announce), SEC(recover), SEC(created_disks),
-    SEC(storage),   SEC(policy),     SEC(postcopy), SEC(tunnel),
+    SEC(storage),   SEC(policy),     SEC(postcopy), SEC(tunnel),  SEC(stalls),
 #undef SEC
   };
   _Static_assert(sizeof f / sizeof f[0] == ENG_NSECTIONS, "every section has its JSON");
   for (unsigned i = 0; i < s->norder; i++)
     for (size_t k = 0; k < sizeof f / sizeof f[0]; k++)
-      if (f[k].slot == s->order[i] && *f[k].slot)
-        json_object_set_new(o, f[k].key, f[k].fn(*f[k].slot));
+      if (f[k].slot == s->order[i] && *f[k].slot) {
+        if (f[k].slot == (void *const *)&s->stalls) { /* its keys, at the top */
+          json_t *keys = f[k].fn(*f[k].slot);
+          json_object_update(o, keys);
+          json_decref(keys);
+        } else
+          json_object_set_new(o, f[k].key, f[k].fn(*f[k].slot));
+      }
 }
 
 char *qmig_report_json(const struct qmig_migration *m)

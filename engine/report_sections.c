@@ -30,6 +30,7 @@ void eng_sections_free(struct eng_sections *s)
   free(s->policy);
   free(s->postcopy);
   free(s->tunnel);
+  free(s->stalls);
   *s = (struct eng_sections){ 0 };
 }
 
@@ -49,3 +50,4 @@ ACCESSOR(storage)
 ACCESSOR(tunnel)
 ACCESSOR(created_disks)
 ACCESSOR(recover)
+ACCESSOR(stalls)

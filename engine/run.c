@@ -122,8 +122,10 @@ static void warn_tcg_dirty_bug(struct qmig_migration *m)
   json_decref(mem);
   if (base > 0 && base % (256 << 10) == 0)
     eng_warn(m, "QEMU < 9.0 under TCG with RAM a multiple of 256 KiB can lose dirty pages "
-                "(QEMU bug, fixed upstream by 03bfc2188f): use KVM, a newer QEMU, or RAM "
-                "8 KiB off the multiple (-m SIZE_IN_KIB+8K)");
+                "(QEMU bug, fixed upstream by 03bfc2188f): use KVM or QEMU >= 9.0, or RAM 8 KiB "
+                "off the multiple (-m SIZE_IN_KIB+8K) at a cost: QEMU then syncs the dirty "
+                "bitmap page by page, which freezes the guest at setup and slows every sync "
+                "in proportion to RAM (about 0.5 s per GiB under TCG)");
 }
 
 int eng_probe(struct qmig_migration *m)
@@ -344,7 +346,8 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
   }
   if (m->cfg.src_serial) {
     char e[512];
-    m->hb = eng_hb_start(m->cfg.src_serial, m->cfg.dst_serial, e, sizeof e);
+    m->hb = eng_hb_start(m->cfg.src_serial, m->cfg.dst_serial,
+                         (int64_t)eng_stall_threshold_ms(&m->cfg) * 1000000, e, sizeof e);
     if (!m->hb) {
       eng_errorf(m, "heartbeats: %s", e);
       eng_set_state(m, QMIG_S_FAILED, m->err);

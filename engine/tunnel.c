@@ -131,7 +131,7 @@ int eng_tunnel_new(struct qmig_migration *m, const struct eng_tunnel_cfg *opts, 
   pthread_mutex_init(&t->lock, NULL);
   t->lfd = -1;
   t->opts = opts;
-  t->agent = opts->agent;
+  t->agent = opts->agent ? opts->agent : opts->ssh; /* ssh: until its agent listens */
   t->timeout_ms = timeout_ms;
   return 0;
 }
@@ -148,6 +148,11 @@ static int tunnel_connect_dst(struct qmig_migration *m)
   struct eng_tunnel *t = m->tunnel;
   const struct eng_tunnel_cfg *o = t->opts;
   char e[512];
+  if (o->ssh && !m->ssh) { /* tunnel ssh://: start the agent there first */
+    if (eng_ssh_start(m) < 0)
+      return -1;
+    t->agent = o->agent;
+  }
   if (o->tls != ENG_TLS_NONE) {
     struct tp_tls_opts to = { .mode = o->tls,
                               .dir = o->tls_dir,

@@ -348,6 +348,16 @@ struct qmig_report_policy {
 QMIG_API const struct qmig_report_policy *qmig_report_policy(const struct qmig_migration *m);
 
 /* "postcopy": runs with option postcopy on. */
+/* One pause of post-copy (its stream broke or stopped moving) and its
+ * resumption (migrate-recover + migrate resume), "pauses" in the JSON. */
+#define QMIG_MAX_PC_PAUSES 8
+struct qmig_postcopy_pause {
+  double start_ms;    /* since `migrate` */
+  double duration_ms; /* until the source left postcopy-paused, or gave up */
+  unsigned attempts;  /* `migrate resume` tries */
+  bool resumed;
+  char cause[160];
+};
 struct qmig_report_postcopy {
   bool started;
   char reason[96];
@@ -355,6 +365,8 @@ struct qmig_report_postcopy {
   double requested_at_ms;        /* since `migrate`, when requested */
   double duration_ms;            /* when started; -1: unknown (null) */
   uint64_t bytes, page_requests; /* when started */
+  unsigned npauses;              /* the first QMIG_MAX_PC_PAUSES */
+  struct qmig_postcopy_pause pauses[QMIG_MAX_PC_PAUSES];
 };
 QMIG_API const struct qmig_report_postcopy *qmig_report_postcopy(const struct qmig_migration *m);
 
@@ -436,6 +448,30 @@ struct qmig_report_recover {
 };
 QMIG_API const struct qmig_report_recover *qmig_report_recover(const struct qmig_migration *m);
 
+/* "stalls": runs with heartbeats (src-serial/dst-serial, set by --lab): every
+ * gap in the guest's heartbeat longer than the threshold, from `migrate`
+ * until some time after the destination resumed, with the phase it fell in
+ * (docs/REPORT.md).  Times in ms on this host's monotonic clock, since
+ * `migrate`.  The list holds the QMIG_MAX_STALLS largest, in time order;
+ * `total` counts them all. */
+#define QMIG_MAX_STALLS 64
+struct qmig_stall {
+  char phase[16]; /* "setup", "pass_N", "switchover", "postcopy", "after_resume",
+                     "after_end" (the run ended without a resumed destination) */
+  unsigned pass;  /* N of "pass_N", else 0 */
+  double start_ms, duration_ms;
+};
+struct qmig_report_stalls {
+  double threshold_ms, period_ms;
+  unsigned nstalls, total;
+  struct qmig_stall stalls[QMIG_MAX_STALLS];
+  double max_stall_ms;     /* -1 when there was none (null) */
+  char max_stall_phase[16]; /* "" when none (null) */
+  double stop_at_ms, resume_at_ms; /* source STOP, destination RESUME since
+                                      `migrate`; -1 when not seen (null) */
+};
+QMIG_API const struct qmig_report_stalls *qmig_report_stalls(const struct qmig_migration *m);
+
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
 /* Caller-allocated structs of the lab carry their size first: start from
@@ -462,9 +498,13 @@ struct qmig_lab_options {
   unsigned ready_timeout_s;  /* per attempt; 0 = 60 */
   const char *cpu;           /* -cpu MODEL of both sides; NULL = QEMU's default */
   const char *dst_cpu;       /* -cpu MODEL of the destination; NULL = cpu */
-  bool exact_mem;            /* use exactly mem_mib: under TCG the lab otherwise
-                                adds 8 KiB to dodge a QEMU < 9.0 bug that loses
-                                dirty pages (docs/DESIGN.md, known QEMU bugs) */
+  bool exact_mem;            /* use exactly mem_mib (as ram_align aligned) */
+  int ram_align;             /* 0 auto: 8 KiB more than mem_mib only for QEMU
+                                < 9.0 under TCG, to dodge its bug that loses
+                                dirty pages (docs/DESIGN.md, known QEMU bugs);
+                                1 aligned: exactly mem_mib; 2 unaligned: 8 KiB
+                                more whatever the QEMU (to measure the cost of
+                                QEMU's per-page dirty-bitmap path) */
   bool nic;                  /* an e1000 on a restricted user netdev, same MAC
                                 both sides, frames dumped to DIR/src.pcap and
                                 DIR/dst.pcap (to observe announcements) */

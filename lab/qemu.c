@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +60,61 @@ int lab_find_guest(const char *given, char *out, size_t len)
   return access(out, R_OK);
 }
 
+/* The major.minor of QEMU binary `bin` from its `--version` line ("QEMU
+ * emulator version 7.2.22 (Debian ...)"), bounded at 10 s.  0, or -1 when
+ * it could not be run or said something else. */
+static int qemu_version(const char *bin, int *major, int *minor)
+{
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0)
+    return -1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(p[1], 1);
+    dup2(null, 2);
+    execlp(bin, bin, "--version", (char *)NULL);
+    _exit(127);
+  }
+  close(p[1]);
+  char out[512];
+  size_t n = 0;
+  if (pid > 0) {
+    struct pollfd pf = { .fd = p[0], .events = POLLIN };
+    while (n + 1 < sizeof out && poll(&pf, 1, 10000) > 0) {
+      ssize_t r = read(p[0], out + n, sizeof out - 1 - n);
+      if (r <= 0)
+        break;
+      n += (size_t)r;
+    }
+  }
+  close(p[0]);
+  int st;
+  if (pid < 0 || run_wait(pid, &st, 10000) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    return -1;
+  out[n] = '\0';
+  const char *v = strstr(out, "version ");
+  return v && sscanf(v, "version %d.%d", major, minor) == 2 ? 0 : -1;
+}
+
+/* Guest RAM in KiB.  QEMU < 9.0 under TCG loses dirty pages when a RAM
+ * block is a multiple of 256 KiB: the fast bitmap sync clears dirty bits
+ * without resetting the TCG TLB (fixed upstream by 03bfc2188f, "physmem:
+ * Fix migration dirty bitmap coherency with TCG memory access").  8 KiB
+ * more makes QEMU take its per-page path, which costs a guest freeze at
+ * setup and slower syncs in proportion to RAM (docs/REPORT.md), so only
+ * there: never for QEMU >= 9.0 or KVM (ram-align auto).  A QEMU whose
+ * version cannot be read counts as old: losing pages is worse. */
+static unsigned mem_kib(const struct qmig_lab_options *o, const char *accel)
+{
+  int align = o->exact_mem ? 1 : o->ram_align, major = 0, minor = 0;
+  bool extra = align == 2;
+  if (align == 0 && !strcmp(accel, "tcg"))
+    extra = qemu_version(o->qemu ? o->qemu : "qemu-system-x86_64", &major, &minor) < 0 || major < 9;
+  return o->mem_mib * 1024 + (extra ? 8 : 0);
+}
+
 /* Start one QEMU daemonized; returns its pid (from the pidfile) or -1. */
 int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, const char *accel,
                    const char *guest, const char *uuid, const struct lab_disk *disk,
@@ -67,13 +123,8 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, 
   char mem[32], append[128], chardev[PATH_MAX + 64], qmp[PATH_MAX + 32], pidfile[PATH_MAX],
       logf[PATH_MAX], name[64], acc[32];
   const char *s = side_name[side];
-  /* QEMU < 9.0 under TCG loses dirty pages when a RAM block is a multiple
-   * of 256 KiB: the fast bitmap sync clears dirty bits without resetting
-   * the TCG TLB (fixed upstream by 03bfc2188f, "physmem: Fix migration
-   * dirty bitmap coherency with TCG memory access").  8 KiB more makes QEMU
-   * take its per-page path.  docs/DESIGN.md, "Known QEMU bugs". */
-  bool workaround = !strcmp(accel, "tcg") && !o->exact_mem;
-  snprintf(mem, sizeof mem, "%uK", o->mem_mib * 1024 + (workaround ? 8 : 0));
+  /* Both sides get the source binary's size (RAM must match). */
+  snprintf(mem, sizeof mem, "%uK", mem_kib(o, accel));
   snprintf(append, sizeof append, "fill=%u dirty=%u hb=%u", o->fill_mib, o->dirty_mibps,
            o->heartbeat_ms);
   if (disk) {

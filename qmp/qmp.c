@@ -419,9 +419,10 @@ struct qmp_conn *qmp_connect(const char *name, const char *addr, int timeout_ms,
 {
   char label[512], cause[256];
   snprintf(label, sizeof label, "%s QMP %s", name ? name : "qmp", addr ? addr : "(null)");
-  if (!addr) {
+  if (!addr || timeout_ms == QMP_TIMEOUT_DEFAULT) {
     if (errbuf && errlen)
-      snprintf(errbuf, errlen, "%s: no address", label);
+      snprintf(errbuf, errlen, "%s: %s", label,
+               addr ? "a new connection has no default timeout to take" : "no address");
     return NULL;
   }
   struct qmp_deadline d;
@@ -439,9 +440,13 @@ struct qmp_conn *qmp_open_fd(const char *name, int fd, int timeout_ms, char *err
 {
   char label[256];
   snprintf(label, sizeof label, "%s QMP", name ? name : "qmp");
-  if (fd < 0) {
+  if (fd < 0 || timeout_ms == QMP_TIMEOUT_DEFAULT) {
     if (errbuf && errlen)
-      snprintf(errbuf, errlen, "%s: invalid file descriptor", label);
+      snprintf(errbuf, errlen, "%s: %s", label,
+               fd < 0 ? "invalid file descriptor"
+                      : "a new connection has no default timeout to take");
+    if (fd >= 0)
+      close(fd);
     return NULL;
   }
   struct qmp_deadline d;

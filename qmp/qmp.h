@@ -47,7 +47,8 @@ struct qmp_event {
 
 /* Connect to "unix:PATH" or "tcp:HOST:PORT", read the greeting and negotiate
  * qmp_capabilities.  timeout_ms bounds the connection and handshake and
- * becomes the connection's default timeout (QMP_TIMEOUT_DEFAULT).  On
+ * becomes the connection's default timeout (QMP_TIMEOUT_DEFAULT, which
+ * itself is refused here: a new connection has no default yet).  On
  * failure returns NULL and, if errbuf is not NULL, writes a message naming
  * the address and the cause into it.
  * `name` labels messages (e.g. "source"); it is copied. */

@@ -2,7 +2,8 @@
 # The bench's HTML report renders in a real headless browser (Debian's
 # chromium): the rendered DOM holds the charts (downtime distributions,
 # total time vs the swept knob, throughput over time) with their marks,
-# the tables, and the screenshot is not blank.
+# the tables, a timeline per run with its switchover and stalls drawn where
+# they happened, and the screenshot is not blank.
 . "$(dirname "$0")/lib.sh"
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || { echo "skip: chromium not installed (make deps installs it)"; exit 77; }
@@ -19,7 +20,19 @@ run_chromium() {
 run_chromium --dump-dom > "$D/dom.html" || fail "chromium --dump-dom: $(tail -3 "$D/chromium.err")"
 [ -s "$D/dom.html" ] || fail "empty DOM: $(tail -3 "$D/chromium.err")"
 n() { grep -o "$1" "$D/dom.html" | wc -l; }
-[ "$(n 'class="chart box-chart"')" = 3 ] || fail "box charts in the DOM: $(n 'class="chart box-chart"')"
+[ "$(n 'class="chart box-chart"')" = 4 ] || fail "box charts in the DOM: $(n 'class="chart box-chart"')"
+grep -q 'largest stall per scenario' "$D/dom.html" || fail "no largest-stall distribution"
+# One timeline per run (4), each with the switchover, at least one stall
+# (the switchover's own gap exceeds two 2 ms periods), its three lines.
+[ "$(n 'class="chart timeline-chart"')" = 4 ] || fail "timelines: $(n 'class="chart timeline-chart"')"
+[ "$(n 'class="switchover"')" = 4 ] || fail "switchover marks: $(n 'class="switchover"')"
+[ "$(n 'class="stall"')" -ge 4 ] || fail "stall marks: $(n 'class="stall"')"
+for l in bandwidth dirty-rate remaining; do
+  [ "$(n "<polyline class=\"$l\"")" = 4 ] || fail "$l lines: $(n "<polyline class=\"$l\"")"
+done
+# Each run's stalls are all drawn: as many marks as the reports list.
+want=$(jq -s '[.[].report.stalls | length] | add' "$D/out/runs.jsonl")
+[ "$(n 'class="stall"')" = "$want" ] || fail "$(n 'class="stall"') stall marks, reports list $want"
 [ "$(n 'class="chart sweep-chart"')" = 2 ] || fail "sweep charts: $(n 'class="chart sweep-chart"')"
 [ "$(n 'class="chart throughput-chart"')" = 1 ] || fail "no throughput chart"
 [ "$(n '<circle')" -ge 8 ] || fail "charts have no marks ($(n '<circle') circles)"
@@ -74,4 +87,4 @@ PY
   [ "$blue" -gt 200 ] || fail "only $blue chart-coloured pixels on screen"
   echo "chart-coloured pixels on screen: $blue"
 fi
-echo "report renders: 6 charts in the DOM, screenshot $size bytes"
+echo "report renders: 11 charts in the DOM ($want stalls drawn), screenshot $size bytes"

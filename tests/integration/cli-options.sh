@@ -40,14 +40,14 @@ for k in listen qmp run-dir tls tls-dir tls-psk-file plain-data insecure-no-auth
   grep -qE -- "^  --$k( |$)" "$D/agent.help" || fail "agent --help lacks --$k"
 done
 "$QMIG" lab --help > "$D/lab.help"
-for k in fill mem dirty heartbeat accel cpu dst-cpu exact-mem nic disk disk-format disk-write \
+for k in fill mem dirty heartbeat accel cpu dst-cpu exact-mem ram-align nic disk disk-format disk-write \
          disk-cache disk-copy dst-disk-format data-disk data-disk-top data-disk-copy netns \
          link-rate qmp-tls-dir; do
   grep -qE -- "^  --$k( |,|$)" "$D/lab.help" || fail "lab --help lacks --$k"
 done
 # The bench's lab knobs are the lab's own options (disk-copy and netns too).
 "$QMIG" bench --list-knobs > "$D/knobs"
-for k in fill mem dirty heartbeat cpu exact-mem disk disk-format disk-write disk-cache disk-copy \
+for k in fill mem dirty heartbeat cpu exact-mem ram-align disk disk-format disk-write disk-cache disk-copy \
          netns link-rate transport dirty-pattern; do
   sed -n '/^lab knobs:/,/^migration knobs/p' "$D/knobs" | grep -qw -- "$k" ||
     fail "bench --list-knobs lacks lab knob $k"

@@ -59,6 +59,13 @@ static void test_bad_values(void **state)
   refused("lab", "/nonexistent/lab", "lab");
   refused("src", "tls:host", "'src'");
   refused("data-uri", "tls:127.0.0.1:4444", "'data-uri'"); /* QMP addresses only */
+  refused("tunnel", "host", "not HOST:PORT or ssh://");
+  refused("tunnel", "ssh://", "not ssh://");
+  refused("tunnel", "ssh://a b", "not ssh://");
+  refused("tunnel", "ssh://h;rm", "not ssh://");
+  refused("tunnel", "ssh://@h", "not ssh://");
+  refused("tunnel", "ssh://u@v@h", "not ssh://");
+  refused("postcopy-recover-window", "-1", "'postcopy-recover-window'");
 }
 
 static void test_good_values(void **state)
@@ -77,6 +84,10 @@ static void test_good_values(void **state)
   accepted("data-port", "5000");
   accepted("tls", "x509");
   accepted("multifd-compression", "zstd");
+  accepted("tunnel", "198.18.0.2:7000");
+  accepted("tunnel", "ssh://root@198.18.0.2:2222");
+  accepted("tunnel", "ssh://host.example");
+  accepted("postcopy-recover-window", "0");
 }
 
 /* Rules between options: refused by qmig_run before any connection. */
@@ -118,6 +129,13 @@ static void test_rules(void **state)
                                                "xbzrle-cache-size", "1G", NULL });
   rule("auto-converge is off", (const char *const[]){ "src", "unix:/a", "dst", "unix:/b",
                                                       "cpu-throttle-initial", "30", NULL });
+  rule("tunnel ssh:// needs dst",
+       (const char *const[]){ "src", "unix:/a", "tunnel", "ssh://h", NULL });
+  rule("makes its own credential",
+       (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tunnel", "ssh://h", "tunnel-tls",
+                              "psk", NULL });
+  rule("need tunnel ssh://",
+       (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "tunnel-ssh-qmig", "/q", NULL });
   rule("both src-serial and dst-serial",
        (const char *const[]){ "src", "unix:/a", "dst", "unix:/b", "src-serial", "/s", NULL });
 }

@@ -565,6 +565,15 @@ static void test_connect_errors(void **state)
   assert_non_null(strstr(err, "source QMP udp:1.2.3.4:5: unsupported address"));
   assert_null(qmp_connect("dst", "tcp:nocolon", 1000, err, sizeof err));
   assert_non_null(strstr(err, "dst QMP tcp:nocolon: expected tcp:HOST:PORT"));
+  /* QMP_TIMEOUT_DEFAULT would otherwise mean "no bound" at connect. */
+  assert_null(
+      qmp_connect("dst", "unix:/nonexistent-qmig/x.qmp", QMP_TIMEOUT_DEFAULT, err, sizeof err));
+  assert_non_null(strstr(err, "no default timeout"));
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  assert_null(qmp_open_fd("dst", sv[0], QMP_TIMEOUT_DEFAULT, err, sizeof err));
+  assert_non_null(strstr(err, "no default timeout"));
+  close(sv[1]);
   /* (A bad service name fails locally; a bad host name would ask DNS.) */
   assert_null(qmp_connect("dst", "tcp:127.0.0.1:no-such-service", 1000, err, sizeof err));
   assert_non_null(strstr(err, "dst QMP tcp:127.0.0.1:no-such-service: getaddrinfo: "));

@@ -24,10 +24,11 @@ static void test_absent(void **state)
   assert_null(qmig_report_policy(m));
   assert_null(qmig_report_tunnel(m));
   assert_null(qmig_report_recover(m));
+  assert_null(qmig_report_stalls(m));
   json_t *j = unit_report(m, false);
-  static const char *const keys[] = { "preflight", "prediction",    "announce",
-                                      "recover",   "created_disks", "storage",
-                                      "policy",    "postcopy",      "tunnel" };
+  static const char *const keys[] = { "preflight",     "prediction", "announce",    "recover",
+                                      "created_disks", "storage",    "policy",      "postcopy",
+                                      "tunnel",        "stalls",     "max_stall_ms" };
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     if (json_object_get(j, keys[i]))
       fail_msg("%s present without a section", keys[i]);
@@ -127,7 +128,8 @@ static void test_policy_postcopy(void **state)
   pc = json_object_get(j, "postcopy");
   assert_true(json_is_null(json_object_get(pc, "duration_ms")));
   assert_int_equal(json_integer_value(json_object_get(pc, "page_requests")), 3);
-  assert_int_equal(json_object_size(pc), 7);
+  assert_int_equal(json_array_size(json_object_get(pc, "pauses")), 0);
+  assert_int_equal(json_object_size(pc), 8); /* with the post-copy pauses (none) */
   json_decref(j);
   qmig_free(m);
 }
@@ -210,6 +212,46 @@ static void test_tunnel(void **state)
   qmig_free(m);
 }
 
+/* Stalls: their keys at the top of the report, pass only for pass_N,
+ * max_stall_* null when there was none. */
+static void test_stalls(void **state)
+{
+  (void)state;
+  struct qmig_migration *m = qmig_new();
+  struct qmig_report_stalls *s = ENG_SECTION(m, stalls);
+  *s = (struct qmig_report_stalls){ .threshold_ms = 4,
+                                    .period_ms = 2,
+                                    .nstalls = 2,
+                                    .total = 3,
+                                    .max_stall_ms = 600,
+                                    .stop_at_ms = 900,
+                                    .resume_at_ms = 920 };
+  s->stalls[0] = (struct qmig_stall){ .phase = "setup", .start_ms = 3, .duration_ms = 600 };
+  s->stalls[1] =
+      (struct qmig_stall){ .phase = "pass_2", .pass = 2, .start_ms = 700, .duration_ms = 9 };
+  strcpy(s->max_stall_phase, "setup");
+  assert_ptr_equal(qmig_report_stalls(m), s);
+  json_t *j = unit_report(m, false), *l = json_object_get(j, "stalls");
+  assert_int_equal(json_array_size(l), 2);
+  assert_string_equal(unit_str(json_array_get(l, 0), "phase"), "setup");
+  assert_null(json_object_get(json_array_get(l, 0), "pass"));
+  assert_int_equal(json_integer_value(json_object_get(json_array_get(l, 1), "pass")), 2);
+  assert_true(json_real_value(json_object_get(j, "max_stall_ms")) == 600);
+  assert_string_equal(unit_str(j, "max_stall_phase"), "setup");
+  assert_int_equal(json_integer_value(json_object_get(j, "stalls_total")), 3);
+  assert_true(json_real_value(json_object_get(j, "resume_at_ms")) == 920);
+  json_decref(j);
+  *s = (struct qmig_report_stalls){
+    .threshold_ms = 4, .max_stall_ms = -1, .stop_at_ms = -1, .resume_at_ms = -1
+  };
+  j = unit_report(m, false);
+  assert_int_equal(json_array_size(json_object_get(j, "stalls")), 0);
+  assert_true(json_is_null(json_object_get(j, "max_stall_ms")));
+  assert_true(json_is_null(json_object_get(j, "max_stall_phase")));
+  json_decref(j);
+  qmig_free(m);
+}
+
 /* Preflight: "skipped" only on a finding that could not be checked. */
 static void test_preflight(void **state)
 {
@@ -256,4 +298,4 @@ static void test_order(void **state)
 UNIT_MAIN(cmocka_unit_test(test_absent), cmocka_unit_test(test_prediction_unknown),
           cmocka_unit_test(test_policy_postcopy), cmocka_unit_test(test_storage),
           cmocka_unit_test(test_tunnel), cmocka_unit_test(test_preflight),
-          cmocka_unit_test(test_order))
+          cmocka_unit_test(test_stalls), cmocka_unit_test(test_order))
