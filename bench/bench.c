@@ -222,16 +222,16 @@ int qmig_bench_sweep(struct qmig_bench *b, const char *spec)
   free(vals);
   bench_scenario_clear(&base);
   if (rc == 0 && b->nsc == 0)
-    rc = bench_errorf(b, "--sweep %s: no values", key);
+    rc = bench_errorf(b, "sweep %s: no values", key);
   return rc ? rc : replace(b, &b->swept, key);
 }
 
 int qmig_bench_override(struct qmig_bench *b, const char *knob, const char *value)
 {
   if (!*knob || !strcmp(knob, "name"))
-    return bench_errorf(b, "--set '%s': not a knob", knob);
+    return bench_errorf(b, "knob '%s' (override): not a knob", knob);
   if (json_object_set_new(b->overrides, knob, json_string(value)) < 0)
-    return bench_errorf(b, "--set %s: value is not UTF-8 or out of memory", knob);
+    return bench_errorf(b, "knob %s (override): value is not UTF-8 or out of memory", knob);
   return 0;
 }
 
