@@ -233,14 +233,21 @@ bench-transports: deps all
 	$(BUILD)/qmig bench --preset transports --runs $(RUNS) --out $(BENCH_OUT)/transports
 bench-dirty-rate: deps all
 	$(BUILD)/qmig bench --preset dirty-rate --runs $(RUNS) --out $(BENCH_OUT)/dirty-rate
-# The tunnel's forwarding alone (raw TCP vs tunnel plain vs TLS), see docs/TUNNEL.md.
-GIB ?= 4
-ROUNDS ?= 3
+# The tunnel's forwarding alone (raw TCP, copy, splice, TLS), CPU-s/GB per
+# mode, medians; BASE=<git ref> runs that ref's bench interleaved (old-MODE)
+# for a before/after in one run.  docs/TUNNEL.md, "The TLS data path".
+GIB ?= 1
+ROUNDS ?= 5
+BASE ?=
 $(BUILD)/bench_tunnel_fwd: tools/bench/tunnel_fwd.c $(BUILD)/libqmig-internal.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig-internal.a $(LDLIBS)
 bench-fwd: $(BUILD)/bench_tunnel_fwd
-	@k=$$(mktemp); echo "qemu:$$(openssl rand -hex 32)" > $$k; uptime; \
-	  $(BUILD)/bench_tunnel_fwd $(GIB) $(ROUNDS) $$k; rc=$$?; rm -f $$k; exit $$rc
+	@set -e; base=; if [ -n "$(BASE)" ]; then \
+	  d=$(BUILD)/fwd-base; rm -rf $$d; mkdir -p $$d; \
+	  git archive "$(BASE)" | tar -x -C $$d; \
+	  $(MAKE) -s -C $$d BUILD=build build/bench_tunnel_fwd >/dev/null; \
+	  base=$$d/build/bench_tunnel_fwd; fi; \
+	  bash tools/bench/fwd.sh $(BUILD)/bench_tunnel_fwd $(GIB) $(ROUNDS) $$base
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \

@@ -22,6 +22,9 @@
 /* limits.c: the bounds (docs/TUNNEL.md "Bounds"). */
 enum { AGT_B_CONNS, AGT_B_QMP, AGT_B_MAIN, AGT_B_MULTIFD, AGT_B_NBD, AGT_B_IDLE, AGT_B_N };
 
+#define AGT_MAX_RELAYS 16 /* qmp channels usable for handoff at once */
+struct agt_qmp_relay;
+
 struct agt_session {
   bool active;                /* its control connection is open */
   uint8_t id[TP_SESSION_LEN]; /* issued by the agent (RAND_bytes) */
@@ -30,6 +33,8 @@ struct agt_session {
   char incoming[256];          /* QEMU's listening socket path */
   char nbd[256];               /* QEMU's NBD server socket path (disk copy) */
   bool main_connected;         /* main channel connected to QEMU */
+  bool handoff;                /* the engine asked for socket handoff (op handoff):
+                                  we start the incoming migration on main */
   unsigned open[TP_K_MAX + 1]; /* its data channels open now, by kind */
 };
 
@@ -58,6 +63,11 @@ struct qmig_agent {
   bool stopping;
   struct tp_fwd **fwd; /* running forwarders, for stop (limits.c) */
   unsigned nfwd;
+  struct agt_relay_ref { /* the qmp channels' relays (handoff.c) */
+    struct agt_qmp_relay *q;
+    uint8_t session[TP_SESSION_LEN];
+    unsigned users; /* threads using q: its channel waits for 0 before freeing */
+  } relay[AGT_MAX_RELAYS];
   char err[512];
   enum qmig_error_code err_code; /* the kind of err (agt_errorc) */
 };
@@ -80,6 +90,22 @@ static inline int agt_skew_qmp(int qmp_fd, long skew_ms, char *err, size_t errle
   return qmp_fd;
 }
 #endif
+
+/* handoff.c: socket handoff (docs/TUNNEL.md "Socket handoff").  Why this
+ * agent cannot hand sockets to its QEMU at all, or NULL. */
+const char *agt_handoff_refusal(const struct qmig_agent *a);
+/* A qmp channel's relay of session `id` becomes usable for our own
+ * commands / stops being so (remove waits until no thread uses it). */
+void agt_relay_add(struct qmig_agent *a, const uint8_t *id, struct agt_qmp_relay *q);
+void agt_relay_remove(struct qmig_agent *a, struct agt_qmp_relay *q);
+/* The session's main channel c (authenticated) with handoff asked for: the
+ * destination's incoming migration started by us, on c's socket passed to
+ * QEMU (getfd + migrate-incoming fd:) when it can be, else on the session's
+ * incoming socket (migrate-incoming unix:) for the caller to forward to.
+ * 1 handed off (the caller only closes its copy), 0 forward (why: the
+ * reason), -1 neither worked (why). */
+int agt_handoff_main(struct qmig_agent *a, struct tp_conn *c, const uint8_t *id, const char *hex,
+                     const char *incoming, char *why, size_t whylen);
 
 /* options.c: every option's default into a new agent; its owned strings
  * freed. */

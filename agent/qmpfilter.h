@@ -45,6 +45,16 @@ typedef void (*agt_qmp_log_fn)(void *ud, const char *line);
 struct agt_qmp_relay *agt_qmp_relay_start(int qmp_fd, const struct agt_qmp_rules *rules,
                                           const char *label, agt_qmp_log_fn log, void *ud,
                                           int *client_fd, char *err, size_t errlen);
+/* The agent's own command `cmd` with args (stolen; may be NULL) on the
+ * relay's QMP connection, sent between two of the client's commands, with
+ * fd passed along (SCM_RIGHTS) when fd >= 0 (the caller keeps its copy);
+ * its reply is kept from the client.  One at a time per relay; any thread
+ * but the relay's.  0 when QEMU answered with a return; -1 with QEMU's
+ * error, a timeout or the relay's end in err. */
+int agt_qmp_relay_exec(struct agt_qmp_relay *q, const char *cmd, json_t *args, int fd,
+                       int timeout_ms, char *err, size_t errlen);
+/* The client negotiated capabilities on it: QEMU takes commands. */
+bool agt_qmp_relay_ready(struct agt_qmp_relay *q);
 /* Wait for the relay's end (either side closed) and free it; accepts NULL.
  * It ends once the client socket is closed (the forwarder's end). */
 void agt_qmp_relay_join(struct agt_qmp_relay *q);

@@ -74,6 +74,27 @@ static void control_loop(struct qmig_agent *a, struct tp_conn *c)
       struct tp_control_msg msg;
       if (tp_control_parse(buf, (size_t)(nl - buf), &msg, why, sizeof why) < 0) {
         agt_log(a, "control: ignored a message: %s", why);
+      } else if (msg.op == TP_CTL_HANDOFF) {
+        const char *no = agt_handoff_refusal(a);
+        json_t *j =
+            no ? json_pack("{s:b,s:s}", "handoff", 0, "why", no) : json_pack("{s:b}", "handoff", 1);
+        char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        if (!no) {
+          pthread_mutex_lock(&a->lock);
+          a->s.handoff = true;
+          pthread_mutex_unlock(&a->lock);
+        }
+        agt_log(a, "control: socket handoff asked for: %s", no ? no : "on");
+        bool oom = !text;
+        int rc = oom ? -1 : tp_conn_write_all(c, text, strlen(text), (int)a->handshake_ms);
+        if (rc == 0)
+          rc = tp_conn_write_all(c, "\n", 1, (int)a->handshake_ms);
+        free(text);
+        if (rc < 0) {
+          agt_log(a, "control: %s", oom ? "out of memory" : tp_conn_error(c));
+          return;
+        }
       } else if (msg.op == TP_CTL_CLOCK) {
         char out[160];
         int n = snprintf(out, sizeof out, "{\"t1\":%lld,\"t2\":%lld,\"t3\":%lld}\n",
@@ -145,6 +166,7 @@ static void serve_control(struct qmig_agent *a, struct tp_conn *c, const char *p
            : a->tls == TP_TLS_X509 ? "x509"
                                    : "psk");
   si.plain_data = a->insecure || !a->refuse_plain_data;
+  si.handoff = agt_handoff_refusal(a) == NULL;
   tp_conn_describe(c, desc, sizeof desc);
   if (tp_session_encode(&si, msg, sizeof msg) < 0) {
     refuse(a, c, peer, TP_ST_UNAVAILABLE,
@@ -210,6 +232,9 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
   pthread_mutex_lock(&a->lock);
   known = a->s.active && memcmp(a->s.id, h->session, TP_SESSION_LEN) == 0;
   bool ok = known && (h->kind != TP_K_MULTIFD || wait_main(a));
+  /* Only the session's first main channel: a later one (post-copy's
+   * resume after migrate-recover) goes to the incoming socket as always. */
+  bool handoff = known && h->kind == TP_K_MAIN && a->s.handoff && !a->s.main_connected;
   snprintf(incoming, sizeof incoming, "%s", a->s.incoming);
   snprintf(nbd, sizeof nbd, "%s", a->s.nbd);
   char hex[2 * TP_SESSION_LEN + 1];
@@ -227,13 +252,41 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
     refuse(a, c, peer, TP_ST_UNAVAILABLE, e);
     goto out;
   }
+  /* Socket handoff: we start the incoming migration, on this very socket
+   * when QEMU can take it. */
+  char reply[600] = "ok";
+  struct agt_qmp_relay *qr = NULL; /* the allow-list, between us and QMP */
+  if (handoff) {
+    int hr = agt_handoff_main(a, c, h->session, hex, incoming, e, sizeof e);
+    if (hr < 0) {
+      char why[700];
+      snprintf(why, sizeof why, "destination QEMU unavailable for the %s: %s", what, e);
+      refuse(a, c, peer, TP_ST_UNAVAILABLE, why);
+      goto leave;
+    }
+    if (hr == 1) {
+      pthread_mutex_lock(&a->lock);
+      a->s.main_connected = true;
+      pthread_cond_broadcast(&a->cond);
+      pthread_mutex_unlock(&a->lock);
+      if (tp_reply_send(c, TP_ST_OK, "handoff", (int)a->handshake_ms) < 0)
+        agt_log(a, "session %.8s %s: %s", hex, what, tp_conn_error(c));
+      else
+        agt_log(a,
+                "session %.8s %s: socket handed to QEMU (migrate-incoming fd:), 0 bytes "
+                "through the agent%s",
+                hex, what, insecure_note(a));
+      goto leave; /* our copy closes below: QEMU holds the connection */
+    }
+    snprintf(reply, sizeof reply, "forwarded: %.500s", e);
+    agt_log(a, "session %.8s %s: forwarded, not handed off: %s", hex, what, e);
+  }
   /* Only ever the configured QEMU: its QMP, or its sockets in our run dir
    * (the migration stream, the NBD server of a disk copy). */
   const char *target = h->kind == TP_K_QMP ? a->qmp : h->kind == TP_K_NBD ? nbd : incoming;
   int fd = tp_unix_connect(target, (int)a->handshake_ms, e, sizeof e);
   if (fd >= 0 && h->kind == TP_K_QMP && a->skew_ms)
     fd = agt_skew_qmp(fd, a->skew_ms, e, sizeof e);
-  struct agt_qmp_relay *qr = NULL; /* the allow-list, between us and QMP */
   if (fd >= 0 && h->kind == TP_K_QMP &&
       !(qr = agt_qmp_attach(a, hex, incoming, nbd, &fd, e, sizeof e)))
     fd = -1;
@@ -249,7 +302,9 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
     pthread_cond_broadcast(&a->cond);
     pthread_mutex_unlock(&a->lock);
   }
-  if (tp_reply_send(c, TP_ST_OK, "ok", (int)a->handshake_ms) < 0) {
+  if (qr)
+    agt_relay_add(a, h->session, qr);
+  if (tp_reply_send(c, TP_ST_OK, reply, (int)a->handshake_ms) < 0) {
     agt_log(a, "session %.8s %s: %s", hex, what, tp_conn_error(c));
     close(fd);
     goto leave;
@@ -271,7 +326,8 @@ static void serve_data(struct qmig_agent *a, struct tp_conn *c, const struct tp_
           what, (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out, st.cpu_s,
           st.failed ? "; " : "", st.failed ? st.error : "", insecure_note(a));
 leave:
-  agt_qmp_relay_join(qr); /* ends: the forwarder closed its socket */
+  agt_relay_remove(a, qr); /* no handoff uses it any more */
+  agt_qmp_relay_join(qr);  /* ends: the forwarder closed its socket */
   agt_channel_leave(a, h->session, h->kind);
 out:
   tp_conn_free(c);

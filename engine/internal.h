@@ -22,6 +22,7 @@
 enum eng_tls { ENG_TLS_NONE, ENG_TLS_X509, ENG_TLS_PSK };
 /* Migration channels through the tunnel: TLS, or authenticated plaintext. */
 enum eng_tunnel_data { ENG_TDATA_TLS, ENG_TDATA_PLAIN };
+enum eng_handoff { ENG_HANDOFF_AUTO, ENG_HANDOFF_ON, ENG_HANDOFF_OFF }; /* tunnel-handoff */
 enum eng_policy_kind { ENG_POLICY_FIXED, ENG_POLICY_STEPPED, ENG_POLICY_DOUBLING };
 enum eng_deadline { ENG_DEADLINE_CANCEL, ENG_DEADLINE_PAUSE, ENG_DEADLINE_POSTCOPY };
 enum eng_after { ENG_AFTER_NONE, ENG_AFTER_PASSES, ENG_AFTER_SECONDS, ENG_AFTER_STALL };
@@ -52,6 +53,7 @@ struct eng_tunnel_cfg { /* tunnelled mode: options.c checks, frame.c picks, tunn
   char *agent;          /* agent HOST:PORT; NULL = native mode */
   int tls;              /* enum eng_tls: the tunnel's credential */
   int data;             /* enum eng_tunnel_data */
+  int handoff;          /* enum eng_handoff: sockets to QEMU where possible */
   bool insecure;        /* tunnel-insecure-no-auth: no credential at all */
   char *tls_dir, *peer_name, *psk_file, *psk_identity;
   /* tunnel ssh://TARGET: the agent is started over ssh (sshagent.c), which

@@ -187,18 +187,26 @@ static json_t *tunnel_json(const void *section)
   for (size_t i = 0; i < t->nchannels; i++) {
     const struct qmig_tunnel_channel *c = &t->channels[i];
     json_array_append_new(chans,
-                          json_pack("{s:s,s:o,s:I,s:I,s:f,s:o}", "kind", c->kind, "index",
-                                    c->index >= 0 ? json_integer(c->index) : json_null(),
-                                    "bytes_to_dst", (json_int_t)c->bytes_to_dst, "bytes_from_dst",
+                          json_pack("{s:s,s:o,s:s,s:o,s:I,s:I,s:f,s:o}", "kind", c->kind, "index",
+                                    c->index >= 0 ? json_integer(c->index) : json_null(), "path",
+                                    c->path ? c->path : "forwarded", "why",
+                                    c->why[0] ? json_string(c->why) : json_null(), "bytes_to_dst",
+                                    (json_int_t)c->bytes_to_dst, "bytes_from_dst",
                                     (json_int_t)c->bytes_from_dst, "cpu_s", c->cpu_s, "error",
                                     c->failed ? json_string(c->error) : json_null()));
   }
-  return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
-                   "session", t->session, "incoming", t->incoming, "tls", t->tls, "auth", t->auth,
-                   "data", t->data, "clock", "offset_ms", t->offset_ms, "uncertainty_ms",
-                   t->uncertainty_ms, "samples", (int)t->samples, "channels", chans,
-                   "forwarder_cpu_s", t->forwarder_cpu_s, "error",
-                   t->error[0] ? json_string(t->error) : json_null());
+  json_t *o =
+      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:{s:f,s:f,s:i},s:o,s:f,s:o}", "agent", t->agent,
+                "session", t->session, "incoming", t->incoming, "tls", t->tls, "auth", t->auth,
+                "data", t->data, "clock", "offset_ms", t->offset_ms, "uncertainty_ms",
+                t->uncertainty_ms, "samples", (int)t->samples, "channels", chans, "forwarder_cpu_s",
+                t->forwarder_cpu_s, "error", t->error[0] ? json_string(t->error) : json_null());
+  if (o) {
+    json_object_set_new(o, "offload", t->offload ? json_string(t->offload) : json_null());
+    json_object_set_new(o, "offload_why",
+                        t->offload_why[0] ? json_string(t->offload_why) : json_null());
+  }
+  return o;
 }
 
 /* Top-level keys rather than one: `stalls`, `max_stall_ms`, ... (merged

@@ -30,7 +30,7 @@
 #define END_WAIT_MS 10000
 
 /* One line from the control connection (replies are one line each). */
-static int control_line(struct eng_tunnel *t, char *buf, size_t len)
+int eng_tunnel_control_line(struct eng_tunnel *t, char *buf, size_t len)
 {
   size_t have = 0;
   while (have < len - 1) {
@@ -59,7 +59,7 @@ static int clock_sync(struct qmig_migration *m, struct eng_tunnel *t)
     int64_t t1 = tp_wall_us();
     int n = snprintf(line, sizeof line, "{\"op\":\"clock\",\"t1\":%lld}\n", (long long)t1);
     if (tp_conn_write_all(t->control, line, (size_t)n, t->timeout_ms) < 0 ||
-        control_line(t, line, sizeof line) < 0)
+        eng_tunnel_control_line(t, line, sizeof line) < 0)
       return eng_errorf(m, "tunnel clock probe: %s",
                         tp_conn_error(t->control)[0] ? tp_conn_error(t->control)
                                                      : "bad reply from the agent");
@@ -105,7 +105,7 @@ static struct qmp_conn *open_qmp(struct qmig_migration *m, char *err, size_t err
     close(sv[0]);
     return NULL;
   }
-  eng_tunnel_add_chan(t, TP_K_QMP, 0, 0, f);
+  eng_tunnel_add_chan(t, TP_K_QMP, 0, 0, f, "QMP always goes through the agent's allow-list (TLS)");
   return qmp_open_fd("destination", sv[0], t->timeout_ms, err, errlen);
 }
 
@@ -180,6 +180,7 @@ static int tunnel_connect_dst(struct qmig_migration *m)
   snprintf(t->incoming, sizeof t->incoming, "%s", si.incoming);
   snprintf(t->nbd, sizeof t->nbd, "%s", si.nbd);
   snprintf(t->auth, sizeof t->auth, "%s", si.auth);
+  t->agent_handoff = si.handoff;
   char ctl[96];
   tp_conn_describe(t->control, ctl, sizeof ctl);
   if (!t->tls)
@@ -222,6 +223,8 @@ static void tunnel_blame(struct qmig_migration *m)
     bool running = false;
     for (unsigned i = 0; i < t->nch && !why[0]; i++) {
       struct tp_fwd_stats st;
+      if (!t->ch[i].fwd)
+        continue; /* handed off: QEMU itself says what broke */
       tp_fwd_peek(t->ch[i].fwd, &st);
       if (t->ch[i].kind == TP_K_QMP)
         snprintf(qmp_why, sizeof qmp_why, "%s", st.failed ? st.error : "");
@@ -237,6 +240,7 @@ static void tunnel_blame(struct qmig_migration *m)
   }
   if (!why[0] && qmp_why[0])
     snprintf(why, sizeof why, "%s", qmp_why);
+  eng_tunnel_handoff_unused(m);
   if (!why[0] && t->control && control_closed(t))
     snprintf(why, sizeof why, "%s: closed by the agent (is it still running?)",
              tp_conn_label(t->control));
@@ -265,6 +269,16 @@ static void report_section(struct qmig_migration *m, struct eng_tunnel *t)
   snprintf(r->incoming, sizeof r->incoming, "%s", t->incoming);
   snprintf(r->tls, sizeof r->tls, "%s", t->tls_desc[0] ? t->tls_desc : "none");
   snprintf(r->auth, sizeof r->auth, "%s", t->auth[0] ? t->auth : "none");
+  if (t->tls && !t->data_plain) {
+    /* "ktls" only when the kernel does every channel's TLS. */
+    pthread_mutex_lock(&t->lock);
+    r->offload = t->n_ktls && !t->n_user ? "ktls" : "user";
+    snprintf(r->offload_why, sizeof r->offload_why, "%s", t->offload_why);
+    pthread_mutex_unlock(&t->lock);
+    if (!strcmp(r->offload, "user") && !r->offload_why[0] &&
+        tp_ktls_available(r->offload_why, sizeof r->offload_why))
+      snprintf(r->offload_why, sizeof r->offload_why, "no TLS channel was opened");
+  }
   snprintf(r->error, sizeof r->error, "%s", t->error);
   for (unsigned i = 0; i < t->nch; i++) {
     const struct chan *c = &t->ch[i];
@@ -275,8 +289,10 @@ static void report_section(struct qmig_migration *m, struct eng_tunnel *t)
       .bytes_from_dst = c->st.bytes_in,
       .cpu_s = c->st.cpu_s,
       .failed = c->st.failed,
+      .path = c->fwd || c->why[0] ? "forwarded" : "handoff",
     };
     snprintf(ch[i].error, sizeof ch[i].error, "%s", c->st.error);
+    snprintf(ch[i].why, sizeof ch[i].why, "%s", c->why);
     r->forwarder_cpu_s += c->st.cpu_s;
   }
 }
@@ -300,7 +316,11 @@ void eng_tunnel_end(struct qmig_migration *m)
   /* QEMU closes its channels when the migration ends; wait for that, then
    * stop whatever still runs. */
   int64_t until = tp_mono_ms() + END_WAIT_MS;
+  tp_conn_free(t->pre_main); /* the source never connected */
+  t->pre_main = NULL;
   for (unsigned i = 0; i < t->nch; i++) {
+    if (!t->ch[i].fwd)
+      continue; /* handed off */
     while (!tp_fwd_done(t->ch[i].fwd) && tp_mono_ms() < until)
       usleep(10000);
     if (!tp_fwd_done(t->ch[i].fwd))

@@ -19,9 +19,10 @@
 
 struct chan {
   unsigned kind, index;
-  size_t prefix; /* header bytes sent before the forwarder ran */
-  struct tp_fwd *fwd;
+  size_t prefix;      /* header bytes sent before the forwarder ran */
+  struct tp_fwd *fwd; /* NULL: handed off, nothing to forward */
   struct tp_fwd_stats st;
+  char why[300]; /* forwarded: why not handed off */
 };
 
 struct eng_tunnel {
@@ -47,24 +48,55 @@ struct eng_tunnel {
   int lfd;
   pthread_t acceptor;
   bool acceptor_started;
-  bool resume; /* post-copy resume: the source's one connection is main */
+  bool resume;              /* post-copy resume: the source's one connection is main */
+  bool agent_handoff;       /* the agent offers socket handoff (session reply) */
+  char fwd_why[300];        /* why the stream's channels are forwarded */
+  struct tp_conn *pre_main; /* main channel the agent took, that our side forwards */
+  char src_fd[40];          /* getfd name given to the source, until `migrate` took it */
   atomic_bool stop;
   pthread_mutex_t lock; /* ch, nch, error */
   struct chan ch[MAX_CH];
   unsigned nch;
-  char error[512]; /* first channel that could not be opened */
+  char error[512];         /* first channel that could not be opened */
+  unsigned n_ktls, n_user; /* TLS channels the kernel / the forwarder encrypts */
+  char offload_why[200];   /* the first reason for "user" */
 };
+
+/* tunnel_handoff.c: socket handoff (docs/TUNNEL.md "Socket handoff"). */
+/* Whether a channel of `kind` can be handed to QEMU on both hosts: true, or
+ * false with the reason in why.  One place decides per channel: kernel TLS
+ * joins here. */
+bool eng_tunnel_can_hand_off(struct qmig_migration *m, unsigned kind, char *why, size_t whylen);
+/* The incoming phase with handoff asked for: the agent starts the
+ * destination's incoming migration on our main channel (handing it to its
+ * QEMU, or forwarding it), and we give the same socket to the source
+ * (getfd; m->uri = fd:NAME).  0 done; 1 not attempted (t->fwd_why: the
+ * caller forwards as before); -1 failed (recorded on m).  When only our
+ * side cannot, t->pre_main keeps the channel for the acceptor, which
+ * forwards the source's connection into it. */
+int eng_tunnel_handoff(struct qmig_migration *m);
+/* Before the stream ran: take back a descriptor the source was given but
+ * never used (its migrate failed or was not sent). */
+void eng_tunnel_handoff_unused(struct qmig_migration *m);
 
 /* tunnel_chan.c */
 /* Keep the first channel failure (for blame and the report). */
 void eng_tunnel_record(struct eng_tunnel *t, const char *msg);
-/* Track a started forwarder (aborted when there is no room). */
+/* Count channel c as kernel TLS or user-space TLS (tp_tls_offload_ktls). */
+void eng_tunnel_note_offload(struct eng_tunnel *t, struct tp_conn *c);
+/* Track a started forwarder (aborted when there is no room), or with f NULL
+ * a handed-off channel; why: why it is forwarded (NULL/"": handed off). */
 void eng_tunnel_add_chan(struct eng_tunnel *t, unsigned kind, unsigned index, size_t prefix,
-                         struct tp_fwd *f);
+                         struct tp_fwd *f, const char *why);
 /* A new channel of the session: TCP, TLS (QMP always; the others per
  * tunnel-data), hello, the session proof.  NULL with a message in err. */
 struct tp_conn *eng_tunnel_open_channel(struct eng_tunnel *t, unsigned kind, unsigned index,
                                         char *err, size_t errlen);
+/* The same, with the agent's OK reply text in msg. */
+struct tp_conn *eng_tunnel_open_channel_msg(struct eng_tunnel *t, unsigned kind, unsigned index,
+                                            char *msg, size_t msglen, char *err, size_t errlen);
+/* One line from the control connection: 0, or -1. */
+int eng_tunnel_control_line(struct eng_tunnel *t, char *buf, size_t len);
 /* The session's incoming, resume and nbd hooks (engine/session.h). */
 int eng_tunnel_incoming(struct qmig_migration *m);
 int eng_tunnel_resume(struct qmig_migration *m, char *uri, size_t ulen, char *why, size_t wlen);

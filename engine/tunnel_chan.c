@@ -32,19 +32,42 @@ void eng_tunnel_record(struct eng_tunnel *t, const char *msg)
   pthread_mutex_unlock(&t->lock);
 }
 
+void eng_tunnel_note_offload(struct eng_tunnel *t, struct tp_conn *c)
+{
+  char why[200];
+  if (!tp_conn_is_tls(c))
+    return;
+  bool k = tp_tls_offload_ktls(c, why, sizeof why) == 0;
+  pthread_mutex_lock(&t->lock);
+  if (k)
+    t->n_ktls++;
+  else if (t->n_user++ == 0)
+    snprintf(t->offload_why, sizeof t->offload_why, "%s", why);
+  pthread_mutex_unlock(&t->lock);
+}
+
 void eng_tunnel_add_chan(struct eng_tunnel *t, unsigned kind, unsigned index, size_t prefix,
-                         struct tp_fwd *f)
+                         struct tp_fwd *f, const char *why)
 {
   pthread_mutex_lock(&t->lock);
-  if (t->nch < MAX_CH)
-    t->ch[t->nch++] = (struct chan){ kind, index, prefix, f, { 0 } };
-  else
+  if (t->nch < MAX_CH) {
+    struct chan *c = &t->ch[t->nch++];
+    *c = (struct chan){ .kind = kind, .index = index, .prefix = prefix, .fwd = f };
+    snprintf(c->why, sizeof c->why, "%s", why ? why : "");
+  } else {
     tp_fwd_abort(f); /* cannot track it: do not let it run unseen */
+  }
   pthread_mutex_unlock(&t->lock);
 }
 
 struct tp_conn *eng_tunnel_open_channel(struct eng_tunnel *t, unsigned kind, unsigned index,
                                         char *err, size_t errlen)
+{
+  return eng_tunnel_open_channel_msg(t, kind, index, NULL, 0, err, errlen);
+}
+
+struct tp_conn *eng_tunnel_open_channel_msg(struct eng_tunnel *t, unsigned kind, unsigned index,
+                                            char *msg, size_t msglen, char *err, size_t errlen)
 {
   char label[200];
   if (kind == TP_K_MULTIFD)
@@ -58,7 +81,7 @@ struct tp_conn *eng_tunnel_open_channel(struct eng_tunnel *t, unsigned kind, uns
                         .index = (uint16_t)index };
   memcpy(h.session, t->session, TP_SESSION_LEN);
   return tp_channel_open(t->agent, plain ? NULL : t->tls, label, &h, t->have_key ? t->key : NULL,
-                         NULL, 0, t->timeout_ms, err, errlen);
+                         msg, msglen, t->timeout_ms, err, errlen);
 }
 
 /* Read QEMU's first bytes; the channel's kind and index.  0, or -1 with a
@@ -110,7 +133,14 @@ static void take_channel(struct eng_tunnel *t, int fd)
     close(fd);
     return;
   }
-  struct tp_conn *c = eng_tunnel_open_channel(t, kind, index, e, sizeof e);
+  /* The main channel the agent already took (handoff on its side only). */
+  pthread_mutex_lock(&t->lock);
+  struct tp_conn *c = kind == TP_K_MAIN ? t->pre_main : NULL;
+  if (c)
+    t->pre_main = NULL;
+  pthread_mutex_unlock(&t->lock);
+  if (!c)
+    c = eng_tunnel_open_channel(t, kind, index, e, sizeof e);
   if (!c) {
     eng_tunnel_record(t, e);
     close(fd);
@@ -123,12 +153,13 @@ static void take_channel(struct eng_tunnel *t, int fd)
     close(fd);
     return;
   }
+  eng_tunnel_note_offload(t, c);
   struct tp_fwd *f = tp_fwd_start(fd, c, e, sizeof e);
   if (!f) {
     eng_tunnel_record(t, e);
     return;
   }
-  eng_tunnel_add_chan(t, kind, index, n, f);
+  eng_tunnel_add_chan(t, kind, index, n, f, t->fwd_why);
 }
 
 static void *acceptor(void *p)
@@ -164,7 +195,8 @@ static struct tp_conn *nbd_open(void *ctx, unsigned index, char *err, size_t err
 
 static void nbd_add(void *ctx, unsigned index, struct tp_fwd *f)
 {
-  eng_tunnel_add_chan(ctx, TP_K_NBD, index, 0, f);
+  eng_tunnel_add_chan(ctx, TP_K_NBD, index, 0, f,
+                      "disk copy: QEMU's NBD connections are forwarded (no handoff for them yet)");
 }
 
 static void nbd_fail(void *ctx, const char *why)
@@ -199,13 +231,13 @@ int eng_tunnel_nbd(struct qmig_migration *m)
 }
 
 /* `cmd` (migrate-incoming, or migrate-recover to resume post-copy) with the
- * agent's URI on the destination; m->uri becomes our private socket, whose
- * connections the acceptor forwards. */
+ * agent's URI on the destination (NULL: the agent started it); m->uri
+ * becomes our private socket, whose connections the acceptor forwards. */
 static int listen_source(struct qmig_migration *m, const char *cmd)
 {
   struct eng_tunnel *t = m->tunnel;
   char e[512];
-  if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, cmd, "{s:s}", "uri", t->incoming) < 0)
+  if (cmd && qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, cmd, "{s:s}", "uri", t->incoming) < 0)
     return eng_errorf(m, "%s", qmp_error(m->dst));
   m->facts.incoming_issued = true;
   if (private_dir(m, t) < 0)
@@ -224,7 +256,12 @@ static int listen_source(struct qmig_migration *m, const char *cmd)
 
 int eng_tunnel_incoming(struct qmig_migration *m)
 {
-  return listen_source(m, "migrate-incoming");
+  int rc = eng_tunnel_handoff(m);
+  if (rc < 0 || (rc == 0 && !m->tunnel->pre_main))
+    return rc; /* failed, or handed off on our side: m->uri is fd:NAME */
+  /* Forwarded on our side: the destination listens already (rc 0, the
+   * agent started it), or we start it as always (rc 1). */
+  return listen_source(m, rc == 1 ? "migrate-incoming" : NULL);
 }
 
 /* Post-copy's resume through the session opened by connect_dst:
@@ -241,6 +278,8 @@ int eng_tunnel_resume(struct qmig_migration *m, char *uri, size_t ulen, char *wh
     rc = eng_errorf(m, "tunnel: no fresh session to resume post-copy through");
   else {
     t->resume = true;
+    snprintf(t->fwd_why, sizeof t->fwd_why,
+             "post-copy recovery: the resumed stream is forwarded (no handoff for it yet)");
     rc = listen_source(m, "migrate-recover");
   }
   if (rc < 0) {

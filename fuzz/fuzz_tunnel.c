@@ -40,6 +40,11 @@ static void control_text(const uint8_t *b, size_t size)
     abort();
   int64_t t[3];
   tp_clock_reply_parse((const char *)b, size, t, err, sizeof err);
+  bool on;
+  char why[64];
+  if (tp_handoff_reply_parse((const char *)b, size, &on, why, sizeof why, err, sizeof err) == 0 &&
+      strlen(why) >= sizeof why)
+    abort();
   struct tp_session_info s;
   if (tp_session_parse((const char *)b, size, &s, err, sizeof err) == 0 &&
       (strncmp(s.incoming, "unix:", 5) != 0 || strncmp(s.nbd, "unix:", 5) != 0 ||

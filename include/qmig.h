@@ -405,7 +405,9 @@ struct qmig_tunnel_channel {
   uint64_t bytes_to_dst, bytes_from_dst;
   double cpu_s;
   bool failed;
-  char error[256]; /* when failed */
+  char error[256];  /* when failed */
+  const char *path; /* "handoff" (the socket went to QEMU on both hosts) or "forwarded" */
+  char why[300];    /* forwarded: why not handed off */
 };
 struct qmig_report_tunnel {
   char agent[256], session[64], incoming[256];
@@ -416,6 +418,11 @@ struct qmig_report_tunnel {
   size_t nchannels;
   const struct qmig_tunnel_channel *channels;
   double forwarder_cpu_s;
+  /* data "tls": who does the channels' TLS: "ktls" (the kernel, every
+   * channel) or "user" (the forwarder; offload_why says why not the
+   * kernel); NULL (null) for plain data. */
+  const char *offload;
+  char offload_why[200];
   char error[512]; /* "" when every channel opened (null) */
 };
 QMIG_API const struct qmig_report_tunnel *qmig_report_tunnel(const struct qmig_migration *m);

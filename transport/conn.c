@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* conn.c - a tunnel connection for the blocking setup phase (TLS handshake,
  * hello, control messages): plain TCP and TLS 1.3 behind one ops table.  TLS
- * runs over memory BIOs: this file does the socket I/O, OpenSSL only turns
- * bytes into bytes, exactly as the io_uring forwarder does later. */
+ * reads and writes the non-blocking socket itself (sockbio.c) and this file
+ * waits for readiness; OpenSSL reads record by record here (no read-ahead),
+ * so nothing past the setup messages is taken off the socket: the
+ * forwarder (or QEMU, with kTLS) starts at the next record. */
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -91,79 +93,77 @@ static int plain_handshake(struct tp_conn *c, int64_t deadline)
 
 const struct tp_ops tp_plain_ops = { "plain", plain_handshake, raw_send_all, raw_recv };
 
-/* ---- TLS over memory BIOs ---- */
+/* ---- TLS: OpenSSL on the non-blocking socket ---- */
 
-static int flush_wbio(struct tp_conn *c, int64_t deadline)
+/* After an SSL call returned r <= 0: wait for what it wants and return 0
+ * (call again), 1 for the peer's close_notify, or -1 with the failure
+ * recorded as "WHAT: cause" (a peer that closed: EOF_MSG). */
+static int ssl_wait(struct tp_conn *c, int r, int64_t deadline, const char *what,
+                    const char *eof_msg)
 {
-  char buf[16384];
-  int n;
-  while ((n = BIO_read(c->wbio, buf, sizeof buf)) > 0)
-    if (raw_send_all(c, buf, (size_t)n, deadline) < 0)
-      return -1;
-  return 0;
-}
-
-/* Feed rbio from the socket; -1 on EOF (named `what`) or error. */
-static int fill_rbio(struct tp_conn *c, int64_t deadline, const char *what)
-{
-  char buf[16384];
-  ssize_t r = raw_recv(c, buf, sizeof buf, deadline);
-  if (r == 0)
-    return tp_conn_fail(c, "%s", what);
-  if (r < 0)
-    return -1;
-  BIO_write(c->rbio, buf, (int)r);
-  return 0;
+  int e = SSL_get_error(c->ssl, r);
+  if (e == SSL_ERROR_WANT_READ)
+    return wait_fd(c, POLLIN, deadline, "waiting for the peer");
+  if (e == SSL_ERROR_WANT_WRITE)
+    return wait_fd(c, POLLOUT, deadline, "sending");
+  if (e == SSL_ERROR_ZERO_RETURN)
+    return 1;
+  unsigned long last = ERR_peek_last_error();
+  if (e == SSL_ERROR_SYSCALL && !last && errno && errno != EPIPE && errno != ECONNRESET)
+    return tp_conn_fail(c, "%s: %s", what, strerror(errno));
+  if ((e == SSL_ERROR_SYSCALL && !last) ||
+      (ERR_GET_LIB(last) == ERR_LIB_SSL &&
+       ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+    ERR_clear_error();
+    return tp_conn_fail(c, "%s", eof_msg);
+  }
+  return tls_fail(c, what);
 }
 
 static int tls_handshake(struct tp_conn *c, int64_t deadline)
 {
+  static const char closed[] = "the peer closed the connection during the TLS handshake "
+                               "(it refused our credentials, or does not speak TLS)";
   for (;;) {
     ERR_clear_error();
     int r = SSL_do_handshake(c->ssl);
-    /* Whatever the handshake produced goes out first, alerts included. */
-    int fr = flush_wbio(c, deadline);
     if (r == 1)
-      return fr;
-    int e = SSL_get_error(c->ssl, r);
-    if (e != SSL_ERROR_WANT_READ)
-      return tls_fail(c, "TLS handshake failed");
-    if (fr < 0 || fill_rbio(c, deadline,
-                            "the peer closed the connection during the TLS handshake "
-                            "(it refused our credentials, or does not speak TLS)") < 0)
-      return -1;
+      return 0;
+    int w = ssl_wait(c, r, deadline, "TLS handshake failed", closed);
+    if (w != 0)
+      return w < 0 ? -1 : tp_conn_fail(c, "%s", closed);
   }
 }
 
 static int tls_write_all(struct tp_conn *c, const void *p, size_t n, int64_t deadline)
 {
   while (n > 0) {
-    int chunk = n > (1 << 20) ? 1 << 20 : (int)n;
+    size_t w = 0;
     ERR_clear_error();
-    int r = SSL_write(c->ssl, p, chunk);
-    if (r <= 0)
-      return tls_fail(c, "TLS write failed");
-    p = (const char *)p + r;
-    n -= (size_t)r;
+    int r = SSL_write_ex(c->ssl, p, n, &w);
+    if (r == 1) {
+      p = (const char *)p + w;
+      n -= w;
+    } else if (ssl_wait(c, r, deadline, "TLS write failed", "the peer closed the connection") !=
+               0) {
+      return -1; /* (a close_notify does not end our direction) */
+    }
   }
-  return flush_wbio(c, deadline);
+  return 0;
 }
 
 static ssize_t tls_read_some(struct tp_conn *c, void *p, size_t n, int64_t deadline)
 {
   for (;;) {
+    size_t got = 0;
     ERR_clear_error();
-    int r = SSL_read(c->ssl, p, n > INT32_MAX ? INT32_MAX : (int)n);
-    if (r > 0)
-      return r;
-    int e = SSL_get_error(c->ssl, r);
-    if (e == SSL_ERROR_ZERO_RETURN)
-      return 0;
-    if (e != SSL_ERROR_WANT_READ)
-      return tls_fail(c, "TLS read failed");
-    if (flush_wbio(c, deadline) < 0 ||
-        fill_rbio(c, deadline, "connection closed by the peer without TLS close_notify") < 0)
-      return -1;
+    int r = SSL_read_ex(c->ssl, p, n, &got);
+    if (r == 1)
+      return (ssize_t)got;
+    int w = ssl_wait(c, r, deadline, "TLS read failed",
+                     "connection closed by the peer without TLS close_notify");
+    if (w != 0)
+      return w > 0 ? 0 : -1;
   }
 }
 
@@ -231,8 +231,12 @@ int tp_conn_read_exact(struct tp_conn *c, void *p, size_t n, int timeout_ms)
 void tp_conn_close(struct tp_conn *c, int timeout_ms)
 {
   if (c->ssl && c->ops) {
-    SSL_shutdown(c->ssl);
-    flush_wbio(c, tp_mono_ms() + timeout_ms);
+    int64_t deadline = tp_mono_ms() + timeout_ms;
+    ERR_clear_error();
+    int r; /* close_notify: 0 sent, 1 both ways, <0 the socket is full */
+    while ((r = SSL_shutdown(c->ssl)) < 0 && SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_WRITE &&
+           wait_fd(c, POLLOUT, deadline, "sending close_notify") == 0)
+      ERR_clear_error();
   }
   shutdown(c->fd, SHUT_WR);
 }
@@ -261,6 +265,15 @@ int tp_conn_fd(const struct tp_conn *c)
 bool tp_conn_is_tls(const struct tp_conn *c)
 {
   return c->ssl != NULL;
+}
+
+bool tp_conn_can_hand_off(const struct tp_conn *c, char *why, size_t whylen)
+{
+  if (c->ssl) {
+    errbuf_setf(why, whylen, "TLS data channel: its TLS runs in user space (no kernel TLS)");
+    return false;
+  }
+  return c->ops == &tp_plain_ops;
 }
 
 int tp_peek_tls(int fd, int timeout_ms)

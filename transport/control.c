@@ -62,6 +62,10 @@ int tp_control_parse(const char *line, size_t len, struct tp_control_msg *m, cha
     m->op = TP_CTL_CLOCK;
     return int_field(j, "t1", &m->t1, "clock request", err, errlen);
   }
+  if (strcmp(op, "handoff") == 0) {
+    m->op = TP_CTL_HANDOFF;
+    return 0;
+  }
   errbuf_setf(err, errlen, "unknown control operation '%.40s'", op);
   return -1;
 }
@@ -97,8 +101,9 @@ int tp_session_encode(const struct tp_session_info *s, char *out, size_t cap)
 {
   char hex[2 * TP_SESSION_LEN + 1];
   tp_hex(s->session, TP_SESSION_LEN, hex);
-  json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b}", "session", hex, "incoming", s->incoming, "nbd",
-                        s->nbd, "agent", s->agent, "auth", s->auth, "plain_data", s->plain_data);
+  json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "session", hex, "incoming", s->incoming,
+                        "nbd", s->nbd, "agent", s->agent, "auth", s->auth, "plain_data",
+                        s->plain_data, "handoff", s->handoff);
   char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
   json_decref(j);
   int rc = text && strlen(text) < cap && strlen(text) <= TP_REPLY_MAX_MSG ? 0 : -1;
@@ -154,5 +159,29 @@ int tp_session_parse(const char *msg, size_t len, struct tp_session_info *s, cha
     return -1;
   }
   s->plain_data = json_is_true(pd);
+  /* Optional: agents before socket handoff do not send it. */
+  json_t *ho = json_object_get(j, "handoff");
+  if (ho && !json_is_boolean(ho)) {
+    errbuf_setf(err, errlen, "session reply: 'handoff' is not a boolean");
+    return -1;
+  }
+  s->handoff = json_is_true(ho);
+  return 0;
+}
+
+int tp_handoff_reply_parse(const char *line, size_t len, bool *on, char *why, size_t whylen,
+                           char *err, size_t errlen)
+{
+  CLEANUP_JSON json_t *j = load_object(line, len, "handoff reply", err, errlen);
+  if (!j)
+    return -1;
+  json_t *v = json_object_get(j, "handoff");
+  if (!json_is_boolean(v)) {
+    errbuf_setf(err, errlen, "handoff reply: 'handoff' is missing or not a boolean");
+    return -1;
+  }
+  *on = json_is_true(v);
+  const char *w = json_string_value(json_object_get(j, "why"));
+  snprintf(why, whylen, "%s", w ? w : (*on ? "" : "the agent gave no reason"));
   return 0;
 }

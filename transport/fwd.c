@@ -8,8 +8,8 @@
  * direction there is at most one receive or one send in flight, so bytes
  * stay in order; short sends are resubmitted for the rest.
  *
- *   out: local --recv--> pbuf [--SSL_write--> wbio --> wire] --send--> remote
- *   in:  remote --recv--> [wire --> rbio --SSL_read-->] pbuf --send--> local
+ *   out: local --recv--> pbuf [--SSL_write--> wire] --send--> remote
+ *   in:  remote [--SSL_read: read(), decrypt-->] pbuf --send--> local
  *
  * What a direction does with its bytes (copy, splice; TLS out and in live
  * in fwd_tls.c) is a struct tp_dir_ops chosen once in tp_fwd_start; the
@@ -94,6 +94,15 @@ int tp_fwd_copy_send(struct tp_fwd *f, struct tp_dir *d)
   if (!sqe)
     return -EBUSY;
   io_uring_prep_send(sqe, d->to, d->sbuf + d->off, d->len - d->off, MSG_NOSIGNAL);
+  return 0;
+}
+
+int tp_fwd_poll(struct tp_fwd *f, struct tp_dir *d, unsigned events)
+{
+  struct io_uring_sqe *sqe = sqe_for(f, &d->poll_req);
+  if (!sqe)
+    return -EBUSY;
+  io_uring_prep_poll_add(sqe, f->remote->fd, events);
   return 0;
 }
 
@@ -198,6 +207,24 @@ static int on_send(struct tp_fwd *f, struct tp_dir *d, int res)
   return d->ops->sent(f, d);
 }
 
+static int on_poll(struct tp_fwd *f, struct tp_dir *d, int res)
+{
+  if (res < 0) {
+    tp_fwd_fail(f, "waiting for the tunnel peer: %s", strerror(-res));
+    return res;
+  }
+  return d->ops->ready(f, d, (unsigned)res);
+}
+
+static int on_cqe(struct tp_fwd *f, const struct req *r, int res)
+{
+  switch (r->kind) {
+  case REQ_RECV: return on_recv(f, r->d, res);
+  case REQ_SEND: return on_send(f, r->d, res);
+  default: return on_poll(f, r->d, res);
+  }
+}
+
 static double thread_cpu_s(void)
 {
   struct timespec ts;
@@ -230,7 +257,7 @@ static void *loop(void *arg)
       seen++;
       f->inflight--;
       if (rc == 0)
-        rc = r->kind == REQ_RECV ? on_recv(f, r->d, cqe->res) : on_send(f, r->d, cqe->res);
+        rc = on_cqe(f, r, cqe->res);
     }
     io_uring_cq_advance(&f->ring, seen);
   }
@@ -269,6 +296,7 @@ static void init_dir(struct tp_dir *d, bool out, int from, int to)
   d->to = to;
   d->recv_req = (struct req){ REQ_RECV, d };
   d->send_req = (struct req){ REQ_SEND, d };
+  d->poll_req = (struct req){ REQ_POLL, d };
 }
 
 static void close_pipe(struct tp_dir *d)
@@ -288,7 +316,6 @@ static void fwd_free(struct tp_fwd *f)
   free(f->out.pbuf);
   free(f->out.wire);
   free(f->in.pbuf);
-  free(f->in.wire);
   close(f->local);
   tp_conn_free(f->remote);
   pthread_mutex_destroy(&f->lock);
@@ -310,6 +337,12 @@ static int choose_ops(struct tp_fwd *f)
   if (tp_conn_is_tls(f->remote)) {
     f->out.ops = &tp_fwd_tls_out;
     f->in.ops = &tp_fwd_tls_in;
+    /* From here on one read() takes as many records as have arrived
+     * (the setup phase read record by record: nothing was over-read). */
+    SSL_set_read_ahead(f->remote->ssl, 1);
+    /* ... and SSL_write's records are sent 256 KiB at a time (not with
+     * kTLS's socket BIO: there the kernel takes plaintext). */
+    tp_sock_bio_stage(SSL_get_wbio(f->remote->ssl), f->out.wire, WIRE_SIZE);
     return 0;
   }
   if (!atomic_load(&use_splice))
@@ -341,13 +374,12 @@ struct tp_fwd *tp_fwd_start(int local_fd, struct tp_conn *remote, char *err, siz
   init_dir(&f->in, false, remote->fd, local_fd);
   f->out.pbuf = malloc(BUF_SIZE);
   f->in.pbuf = malloc(BUF_SIZE);
-  f->out.wire = malloc(WIRE_SIZE);
-  f->in.wire = malloc(WIRE_SIZE);
+  f->out.wire = tp_conn_is_tls(remote) ? malloc(WIRE_SIZE) : NULL;
   int rc = io_uring_queue_init(RING_DEPTH, &f->ring, 0);
   f->ring_ok = rc == 0;
   if (rc == 0)
     rc = choose_ops(f);
-  if (rc < 0 || !f->out.pbuf || !f->in.pbuf || !f->out.wire || !f->in.wire) {
+  if (rc < 0 || !f->out.pbuf || !f->in.pbuf || (tp_conn_is_tls(remote) && !f->out.wire)) {
     errbuf_setf(err, errlen, "%s: forwarder: %s", remote->label,
                 rc < 0 ? strerror(-rc) : "out of memory");
     goto fail;

@@ -14,10 +14,11 @@
 #include "transport/conn_int.h"
 
 #define BUF_SIZE (256u << 10)
-#define WIRE_SIZE (BUF_SIZE + (BUF_SIZE / 16384 + 1) * 64)
+/* TLS out: the records of one BUF_SIZE chunk, sent at once */
+#define WIRE_SIZE (BUF_SIZE + (BUF_SIZE / 16384 + 2) * 256)
 #define RING_DEPTH 8
 
-enum req_kind { REQ_RECV, REQ_SEND };
+enum req_kind { REQ_RECV, REQ_SEND, REQ_POLL };
 
 struct req {
   enum req_kind kind; /* first: what user_data points at */
@@ -39,18 +40,22 @@ struct tp_dir_ops {
   int (*got)(struct tp_fwd *f, struct tp_dir *d, size_t n); /* n > 0 received */
   int (*eof)(struct tp_fwd *f, struct tp_dir *d);           /* the sender closed */
   int (*sent)(struct tp_fwd *f, struct tp_dir *d);          /* all of sbuf went out */
+  /* TLS: the remote socket became ready (revents) after tp_fwd_poll. */
+  int (*ready)(struct tp_fwd *f, struct tp_dir *d, unsigned revents);
 };
 
 struct tp_dir {
   const struct tp_dir_ops *ops;
   bool out; /* local -> remote */
   int from, to;
-  struct req recv_req, send_req;
+  struct req recv_req, send_req, poll_req;
   uint8_t *pbuf;       /* plaintext */
-  uint8_t *wire;       /* TLS records */
+  uint8_t *wire;       /* TLS out: records staged by SSL_write (sockbio.c) */
   const uint8_t *sbuf; /* what is being sent (pbuf or wire) */
   size_t len, off;     /* its length, and how far it went */
+  size_t plen, pdone;  /* TLS out: plaintext in pbuf, and how much SSL took */
   bool eof_seen, done;
+  bool shut;   /* TLS out: close_notify written */
   int pipe[2]; /* splice: the kernel moves the bytes via this */
 };
 
@@ -80,6 +85,8 @@ int tp_fwd_recv_into(struct tp_fwd *f, struct tp_dir *d, uint8_t *buf, size_t n)
 int tp_fwd_copy_recv(struct tp_fwd *f, struct tp_dir *d);
 /* Queue a send of sbuf[off, len) to d->to. */
 int tp_fwd_copy_send(struct tp_fwd *f, struct tp_dir *d);
+/* Wait (one-shot) for EVENTS on the remote socket; then d->ops->ready. */
+int tp_fwd_poll(struct tp_fwd *f, struct tp_dir *d, unsigned events);
 
 /* fwd_tls.c: the directions of a TLS remote. */
 extern const struct tp_dir_ops tp_fwd_tls_out, tp_fwd_tls_in;

@@ -4,6 +4,7 @@
  * keys.psk format).  AES-128-GCM first, full 16 KiB records, no session
  * tickets (nothing resumes; and no post-handshake bytes to flush). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ struct tp_tls {
   SSL_CTX *ctx;
   int mode;
   bool server;
+  bool ktls; /* ask OpenSSL for kernel TLS (ktls.c said it can work here) */
   char *peer_name;
   /* PSK: the client's one key, or every key of the file (server) */
   struct tp_psk psk[MAX_PSK];
@@ -180,6 +182,12 @@ struct tp_tls *tp_tls_new(const struct tp_tls_opts *o, char *err, size_t errlen)
   SSL_CTX_set_num_tickets(t->ctx, 0);
   SSL_CTX_set_max_send_fragment(t->ctx, 16384);
   SSL_CTX_clear_mode(t->ctx, SSL_MODE_RELEASE_BUFFERS);
+  /* Room for many records per read() once the forwarder turns read-ahead
+   * on (fwd_tls.c); the setup phase reads record by record. */
+  SSL_CTX_set_default_read_buffer_len(t->ctx, TP_TLS_READ_BUF);
+  char why[200];
+  if ((t->ktls = tp_ktls_available(why, sizeof why)))
+    SSL_CTX_set_options(t->ctx, SSL_OP_ENABLE_KTLS);
   if (o->peer_name && !(t->peer_name = strdup(o->peer_name))) {
     errbuf_setf(err, errlen, "out of memory");
     goto fail;
@@ -222,18 +230,23 @@ void tp_tls_free(struct tp_tls *t)
 int tp_tls_attach(struct tp_conn *c, struct tp_tls *t, const char *peer_host)
 {
   c->tls_mode_psk = t->mode == TP_TLS_PSK;
+  c->ktls_wanted = t->ktls;
+  /* OpenSSL reads and writes the socket itself, non-blocking: conn.c waits
+   * for readiness with poll(), the forwarder with io_uring. */
+  int fl = fcntl(c->fd, F_GETFL);
+  if (fl < 0 || fcntl(c->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+    return tp_conn_fail(c, "TLS: making the socket non-blocking: %s", strerror(errno));
   c->ssl = SSL_new(t->ctx);
-  c->rbio = BIO_new(BIO_s_mem());
-  c->wbio = BIO_new(BIO_s_mem());
-  if (!c->ssl || !c->rbio || !c->wbio) {
-    BIO_free(c->rbio);
-    BIO_free(c->wbio);
+  if (!c->ssl)
+    return tp_conn_fail(c, "TLS: out of memory");
+  /* kTLS only works through OpenSSL's own socket BIO. */
+  BIO *b = t->ktls ? BIO_new_socket(c->fd, BIO_NOCLOSE) : tp_sock_bio_new(c->fd);
+  if (!b) {
+    SSL_free(c->ssl);
+    c->ssl = NULL;
     return tp_conn_fail(c, "TLS: out of memory");
   }
-  /* An empty rbio means "wait for the socket", not end of stream. */
-  BIO_set_mem_eof_return(c->rbio, -1);
-  BIO_set_mem_eof_return(c->wbio, -1);
-  SSL_set_bio(c->ssl, c->rbio, c->wbio);
+  SSL_set_bio(c->ssl, b, b);
   if (t->server) {
     SSL_set_accept_state(c->ssl);
     return 0;

@@ -110,6 +110,8 @@ struct tp_session_info {
   char agent[64];     /* "qmig VERSION" */
   char auth[16];      /* "psk", "x509" or "none" (insecure-no-auth) */
   bool plain_data;    /* the agent takes authenticated plaintext data channels */
+  bool handoff;       /* the agent can hand a main channel's socket to its QEMU
+                         (op "handoff"); false when absent (older agents) */
 };
 /* JSON into out (at most TP_REPLY_MAX_MSG bytes); -1 when it does not fit. */
 int tp_session_encode(const struct tp_session_info *s, char *out, size_t cap);
@@ -118,7 +120,15 @@ int tp_session_encode(const struct tp_session_info *s, char *out, size_t cap);
 int tp_session_parse(const char *msg, size_t len, struct tp_session_info *s, char *err,
                      size_t errlen);
 
-enum tp_control_op { TP_CTL_CLOCK = 1 };
+enum tp_control_op {
+  TP_CTL_CLOCK = 1,
+  /* {"op":"handoff"}: from now on the agent itself starts the destination's
+   * incoming migration on the session's main channel, with its socket
+   * passed to QEMU (getfd + migrate-incoming fd:) or, if it cannot,
+   * forwarded; the main channel's OK reply says "handoff" or
+   * "forwarded: WHY".  Answer {"handoff":true} or {"handoff":false,"why":..}. */
+  TP_CTL_HANDOFF = 2,
+};
 struct tp_control_msg {
   int op;     /* enum tp_control_op */
   int64_t t1; /* clock: the engine's wall clock (us) when it sent the probe */
@@ -129,6 +139,9 @@ int tp_control_parse(const char *line, size_t len, struct tp_control_msg *m, cha
                      size_t errlen);
 /* The agent's clock answer {"t1":US,"t2":US,"t3":US} into t[0..2]. */
 int tp_clock_reply_parse(const char *line, size_t len, int64_t t[3], char *err, size_t errlen);
+/* The agent's answer to op handoff: *on, and its reason when off in why. */
+int tp_handoff_reply_parse(const char *line, size_t len, bool *on, char *why, size_t whylen,
+                           char *err, size_t errlen);
 /* n bytes as 2n lower-case hex digits and a NUL. */
 void tp_hex(const uint8_t *b, size_t n, char *out);
 
@@ -215,6 +228,12 @@ void tp_conn_set_label(struct tp_conn *c, const char *label);
 void tp_conn_describe(const struct tp_conn *c, char *out, size_t len);
 int tp_conn_fd(const struct tp_conn *c);
 bool tp_conn_is_tls(const struct tp_conn *c);
+/* Whether c's socket can be handed to QEMU as it is (socket handoff): true
+ * for a plain connection, which never reads ahead (every read asks for
+ * exactly the protocol's bytes, so QEMU's stream is still all in the
+ * kernel).  A TLS connection runs in user space (its records and keys live
+ * in OpenSSL): false, why says so.  The place where kernel TLS joins. */
+bool tp_conn_can_hand_off(const struct tp_conn *c, char *why, size_t whylen);
 /* tls.c: the session key, from the TLS 1.3 exporter of this (handshaken)
  * connection with label "EXPORTER-qmig-session" and the session id as
  * context: both ends of the control connection get the same 32 bytes, and
@@ -232,6 +251,18 @@ int tp_peek_tls(int fd, int timeout_ms);
  * answered one command late): the forwarder sends the last byte of each
  * chunk in a record of its own.  Same bytes, one more small record. */
 void tp_conn_split_last_byte(struct tp_conn *c, bool on);
+/* Kernel TLS (ktls.c).  Whether this host can put a tunnel TLS connection
+ * into the kernel: the tls ULP listed in ULPS (the text of
+ * /proc/sys/net/ipv4/tcp_available_ulp; NULL: unreadable) and an OpenSSL
+ * (SSL_VERSION, OpenSSL_version_num()) that offloads both directions of
+ * TLS 1.3.  false with the reason in why.  tp_ktls_available reads both. */
+bool tp_ktls_possible(const char *ulps, unsigned long ssl_version, char *why, size_t len);
+bool tp_ktls_available(char *why, size_t len);
+/* After the handshake (and whatever setup I/O): 0 when c's socket is
+ * kernel TLS both ways and OpenSSL holds nothing unread, so the fd can be
+ * handed on like a plain socket ("offload": "ktls"); -1 with the reason
+ * in why otherwise ("user": forward it with tp_fwd_start). */
+int tp_tls_offload_ktls(struct tp_conn *c, char *why, size_t len);
 
 /* Client side of a tunnel connection: send the hello, answer the agent's
  * challenge with the session key (key NULL: a control connection, or an

@@ -4,7 +4,9 @@
 # the failed tunnel connection named, the guest must keep running on the
 # source only, its memory intact.  The engine's stall watchdog is off by
 # default here (STALL=0) so that the tunnel's own dead-link detection is
-# what is tested; STALL=N tests the watchdog in tunnelled mode.
+# what is tested; STALL=N tests the watchdog in tunnelled mode.  The
+# channels are forwarded (tunnel-handoff off); netns-tunnel-handoff-link-down.sh
+# runs this with the main channel handed off.
 . "$(dirname "$0")/lib.sh"
 need_netns
 need_tunnel
@@ -12,7 +14,7 @@ STALL=${STALL:-0}
 start_lab --netns --link-rate 100mbit --fill 256
 start_agent
 migrate_link_down --tunnel "$AGENT_ADDR" "${ENGINE_PSK[@]}" --tunnel-data plain \
-  --stall-timeout "$STALL" ${TUNNEL_MIGRATE_OPTS:-}
+  --tunnel-handoff off --stall-timeout "$STALL" ${TUNNEL_MIGRATE_OPTS:-}
 [ "$RC" = 1 ] || fail "exit $RC, expected 1 (not migrated, guest on the source)"
 if [ "$STALL" = 0 ]; then
   jr .error | grep -q "tunnel: .* to $AGENT_ADDR" || fail "failed tunnel connection not named: $(jr .error)"

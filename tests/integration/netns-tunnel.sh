@@ -43,6 +43,9 @@ one() { # tls(none|x509) channels
   local rx=$(( $(rx_bytes "$DST_NS" "$DST_IF") - rx0 ))
   [ "$rx" -ge "$(jr .transferred_bytes)" ] ||
     fail "destination veth received $rx bytes, less than the $(jr .transferred_bytes) transferred"
+  local path=forwarded; [ "$tls" != x509 ] && [ "$ch" = 1 ] && path=handoff
+  [ "$(jr '[.tunnel.channels[] | select(.kind=="main")][0].path')" = "$path" ] ||
+    fail "main channel not $path: $(jr .tunnel.channels)"
   expect_guest_on dst
   for _ in $(seq 50); do alive "$AGENT_PID" || break; sleep 0.1; done
   alive "$AGENT_PID" && fail "agent (--once) still runs after the migration"

@@ -138,6 +138,15 @@ tunnel_ok() {
   jr .tunnel.tls | grep -q "$want" || fail "tls: $(jr .tunnel.tls), expected $want"
   [ "$(jr .tunnel.data)" = "$([ "$mode" = plain ] && echo plain || echo tls)" ] ||
     fail "data: $(jr .tunnel.data)"
+  # Who did the TLS: without the kernel's tls ULP only the forwarder can.
+  if [ "$mode" = plain ]; then
+    [ "$(jr .tunnel.offload)" = null ] || fail "offload for plain data: $(jr .tunnel.offload)"
+  elif ! grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; then
+    [ "$(jr .tunnel.offload)" = user ] || fail "offload: $(jr .tunnel.offload), expected user"
+    jr .tunnel.offload_why | grep -q "no tls ULP" || fail "offload_why: $(jr .tunnel.offload_why)"
+  else
+    jr .tunnel.offload | grep -Eqx 'ktls|user' || fail "offload: $(jr .tunnel.offload)"
+  fi
   grep -q "UNAUTHENTICATED" "$D/agent.log" && fail "agent ran unauthenticated: $(cat "$D/agent.log")"
   grep -q "refused" "$D/agent.log" && fail "agent refused something: $(cat "$D/agent.log")"
   expect_guest_on dst

@@ -525,6 +525,39 @@ static void test_scm_rights(void **state)
   assert_string_equal(FX->f.fd_data, msg);
 }
 
+/* Socket handoff: a connected stream socket passed with getfd works both
+ * ways in the receiver (QEMU's migration stream and its return path). */
+static void script_getfd_socket(struct fake *f)
+{
+  if (fake_handshake(f) < 0 || fake_recv(f, "getfd") < 0)
+    return;
+  if (f->passed_fd < 0) {
+    fake_fail(f, "no fd received");
+    return;
+  }
+  ssize_t n = read(f->passed_fd, f->fd_data, sizeof f->fd_data - 1);
+  if (n <= 0 || write(f->passed_fd, "return path", 11) != 11)
+    fake_fail(f, "passed socket: %s", n < 0 ? strerror(errno) : "no data / write failed");
+  fake_reply(f, "{}");
+}
+
+static void test_scm_rights_socket(void **state)
+{
+  struct qmp_conn *c = fx_open(FX, script_getfd_socket);
+  int sv[2];
+  char back[32] = "";
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  assert_int_equal(write(sv[0], "QEVM stream", 11), 11);
+  int r = qmp_execute_fd(c, "getfd", json_pack("{s:s}", "fdname", "mig"), sv[1], NULL, T);
+  close(sv[1]); /* ours: the receiver holds its own copy */
+  assert_int_equal(r, 0);
+  assert_int_equal(read(sv[0], back, sizeof back - 1), 11);
+  assert_string_equal(back, "return path");
+  close(sv[0]);
+  fx_finish(FX);
+  assert_string_equal(FX->f.fd_data, "QEVM stream");
+}
+
 static void script_cmd(struct fake *f)
 {
   if (fake_handshake(f) < 0 || fake_recv(f, "migrate-set-parameters") < 0)
@@ -638,6 +671,32 @@ static void test_connect_tcp(void **state)
   fx_finish(x);
 }
 
+/* Descriptors travel only on unix sockets: over TCP the call fails at once
+ * with a clear message, sends nothing and leaves the connection usable. */
+static void test_fd_needs_unix(void **state)
+{
+  struct fx *x = FX;
+  struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+  x->f.listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_int_equal(bind(x->f.listen_fd, (struct sockaddr *)&sin, sizeof sin), 0);
+  assert_int_equal(listen(x->f.listen_fd, 1), 0);
+  char addr[64], err[512] = "";
+  snprintf(addr, sizeof addr, "tcp:127.0.0.1:%d", port_of(x->f.listen_fd));
+  fx_start_thread(x, script_handshake);
+  x->c = qmp_connect("net", addr, T, err, sizeof err);
+  if (!x->c)
+    fail_msg("%s", err);
+  int p[2];
+  assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+  assert_int_equal(qmp_execute_fd(x->c, "getfd", json_pack("{s:s}", "fdname", "m"), p[0], NULL, T),
+                   -1);
+  close(p[0]);
+  close(p[1]);
+  assert_non_null(strstr(qmp_error(x->c), "getfd: passing a file descriptor needs a unix socket"));
+  assert_false(qmp_broken(x->c));
+  fx_finish(x);
+}
+
 static void test_connect_tcp6(void **state)
 {
   struct fx *x = FX;
@@ -700,6 +759,8 @@ int main(void)
     FXT(test_timeout),
     FXT(test_greeting_timeout),
     FXT(test_scm_rights),
+    FXT(test_scm_rights_socket),
+    FXT(test_fd_needs_unix),
     FXT(test_qmp_cmd_args),
     cmocka_unit_test(test_connect_errors),
     FXT(test_connect_tcp),

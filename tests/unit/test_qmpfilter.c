@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -328,6 +330,104 @@ static const char *read_until(int fd, char *buf, size_t cap, const char *want)
   return buf;
 }
 
+/* ---- the agent's own commands on the relay (socket handoff) ---- */
+
+struct exec_arg {
+  struct agt_qmp_relay *q;
+  const char *cmd;
+  int fd, rc;
+  char err[256];
+};
+
+static void *exec_thread(void *p)
+{
+  struct exec_arg *x = p;
+  x->rc = agt_qmp_relay_exec(x->q, x->cmd, json_pack("{s:s}", "fdname", "qmig-in-1"), x->fd, 3000,
+                             x->err, sizeof x->err);
+  return NULL;
+}
+
+/* The fake QEMU reads one command; the descriptor that came with it (or
+ * -1) in *fd, its id in id. */
+static void qemu_read_cmd(int qemu, char *id, size_t idlen, int *fd)
+{
+  char b[1024] = "";
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } ctl;
+  struct iovec iov = { .iov_base = b, .iov_len = sizeof b - 1 };
+  struct msghdr mh = {
+    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf
+  };
+  struct pollfd p = { .fd = qemu, .events = POLLIN };
+  assert_int_equal(poll(&p, 1, 3000), 1);
+  assert_true(recvmsg(qemu, &mh, MSG_CMSG_CLOEXEC) > 0);
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+  *fd = -1;
+  if (cm && cm->cmsg_type == SCM_RIGHTS)
+    memcpy(fd, CMSG_DATA(cm), sizeof(int));
+  json_error_t je;
+  json_t *j = json_loads(b, JSON_DISABLE_EOF_CHECK, &je);
+  if (!j)
+    fail_msg("fake QEMU got '%s': %s", b, je.text);
+  assert_non_null(j);
+  snprintf(id, idlen, "%s", json_string_value(json_object_get(j, "id")));
+  json_decref(j);
+}
+
+static void test_relay_exec(void **state)
+{
+  (void)state;
+  struct rig r;
+  char buf[8192], id[64], reply[256];
+  int qfd, pp[2];
+  rig_up(&r);
+  /* Not before the client negotiated QMP. */
+  assert_false(agt_qmp_relay_ready(r.q));
+  send_str(r.client, "{\"execute\":\"qmp_capabilities\"}");
+  read_until(r.qemu, buf, sizeof buf, "qmp_capabilities\"}\n"); /* its newline too */
+  send_str(r.qemu, "{\"return\": {}}\r\n");
+  read_until(r.client, buf, sizeof buf, "return");
+  assert_true(agt_qmp_relay_ready(r.q));
+  /* getfd with a descriptor: QEMU gets both in one message; its reply
+   * is kept from the client, an event split around it is not. */
+  assert_int_equal(pipe2(pp, O_CLOEXEC), 0);
+  assert_int_equal(write(pp[1], "stream", 6), 6);
+  struct exec_arg x = { .q = r.q, .cmd = "getfd", .fd = pp[0] };
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, exec_thread, &x), 0);
+  qemu_read_cmd(r.qemu, id, sizeof id, &qfd);
+  assert_true(qfd >= 0);
+  char got[8] = "";
+  assert_int_equal(read(qfd, got, sizeof got - 1), 6);
+  assert_string_equal(got, "stream");
+  close(qfd);
+  send_str(r.qemu, "{\"event\": \"A\", ");
+  snprintf(reply, sizeof reply, "\"data\": {}}\r\n{\"return\": {}, \"id\": \"%s\"}\r\n{\"ev", id);
+  send_str(r.qemu, reply);
+  send_str(r.qemu, "ent\": \"B\"}\r\n");
+  pthread_join(t, NULL);
+  assert_int_equal(x.rc, 0);
+  read_until(r.client, buf, sizeof buf, "\"B\"");
+  assert_non_null(strstr(buf, "{\"event\": \"A\", \"data\": {}}\r\n{\"event\": \"B\"}\r\n"));
+  assert_null(strstr(buf, id)); /* the client never sees our reply */
+  /* QEMU's error comes back to the caller. */
+  x = (struct exec_arg){ .q = r.q, .cmd = "migrate-incoming", .fd = -1 };
+  assert_int_equal(pthread_create(&t, NULL, exec_thread, &x), 0);
+  qemu_read_cmd(r.qemu, id, sizeof id, &qfd);
+  assert_int_equal(qfd, -1);
+  snprintf(reply, sizeof reply,
+           "{\"error\": {\"class\": \"GenericError\", \"desc\": \"no\"}, \"id\": \"%s\"}\r\n", id);
+  send_str(r.qemu, reply);
+  pthread_join(t, NULL);
+  assert_int_equal(x.rc, -1);
+  assert_string_equal(x.err, "migrate-incoming: no");
+  close(pp[0]);
+  close(pp[1]);
+  rig_down(&r);
+}
+
 static void test_relay_framing(void **state)
 {
   (void)state;
@@ -430,6 +530,6 @@ UNIT_MAIN(cmocka_unit_test(test_handshake_and_reads), cmocka_unit_test(test_shap
           cmocka_unit_test(test_named_refusals), cmocka_unit_test(test_migrate_incoming),
           cmocka_unit_test(test_caps_and_params), cmocka_unit_test(test_tls_objects),
           cmocka_unit_test(test_nbd), cmocka_unit_test(test_run_control),
-          cmocka_unit_test(test_relay_framing),
+          cmocka_unit_test(test_relay_framing), cmocka_unit_test(test_relay_exec),
           cmocka_unit_test(test_relay_refusal_between_messages),
           cmocka_unit_test(test_relay_oversized), cmocka_unit_test(test_relay_malformed))

@@ -190,9 +190,10 @@ static void test_tunnel(void **state)
   struct qmig_report_tunnel *t = ENG_SECTION(m, tunnel);
   struct qmig_tunnel_channel *ch = calloc(2, sizeof *ch);
   assert_non_null(ch);
-  ch[0] = (struct qmig_tunnel_channel){ .kind = "main", .index = -1, .bytes_to_dst = 10 };
+  ch[0] = (struct qmig_tunnel_channel){ .kind = "main", .index = -1, .path = "handoff" };
   ch[1] = (struct qmig_tunnel_channel){ .kind = "multifd", .index = 0, .failed = true };
   strcpy(ch[1].error, "multifd 0: reset");
+  strcpy(ch[1].why, "multifd: no fd");
   t->channels = ch;
   t->nchannels = 2;
   t->data = "tls";
@@ -204,6 +205,10 @@ static void test_tunnel(void **state)
   json_t *c1 = json_array_get(json_object_get(o, "channels"), 1);
   assert_true(json_is_null(json_object_get(c0, "index")));
   assert_true(json_is_null(json_object_get(c0, "error")));
+  assert_string_equal(unit_str(c0, "path"), "handoff");
+  assert_true(json_is_null(json_object_get(c0, "why")));
+  assert_string_equal(unit_str(c1, "path"), "forwarded"); /* unset: forwarded */
+  assert_string_equal(unit_str(c1, "why"), "multifd: no fd");
   assert_int_equal(json_integer_value(json_object_get(c1, "index")), 0);
   assert_string_equal(unit_str(c1, "error"), "multifd 0: reset");
   assert_true(json_is_null(json_object_get(o, "error")));

@@ -177,6 +177,10 @@ static void *reader(void *arg)
   return NULL;
 }
 
+/* Both ends send each chunk's last byte in a record of its own (the QEMU
+ * 7.2 TLS monitor's quirk, tp_conn_split_last_byte). */
+static bool split_last;
+
 static void start_side(struct side *s, int tcp, struct tp_tls *tls, const char *label)
 {
   int sv[2];
@@ -184,6 +188,7 @@ static void start_side(struct side *s, int tcp, struct tp_tls *tls, const char *
   s->app = sv[0];
   struct tp_conn *c = tp_conn_new(tcp, tls, "127.0.0.1", label);
   assert_non_null(c);
+  tp_conn_split_last_byte(c, split_last);
   s->tcp = tcp;
   s->fwd = NULL;
   s->tls = tls;
@@ -267,6 +272,17 @@ static void test_forward_tls_psk(void **state)
   struct psk_pair k;
   psk_pair_new(&k, "qemu");
   forward_both_ways(k.client, k.server);
+  psk_pair_free(&k);
+}
+
+static void test_forward_tls_split_last(void **state)
+{
+  (void)state;
+  struct psk_pair k;
+  psk_pair_new(&k, "qemu");
+  split_last = true;
+  forward_both_ways(k.client, k.server);
+  split_last = false;
   psk_pair_free(&k);
 }
 
@@ -509,6 +525,7 @@ int main(void)
     cmocka_unit_test(test_classify),
     cmocka_unit_test(test_forward_plain),
     cmocka_unit_test(test_forward_tls_psk),
+    cmocka_unit_test(test_forward_tls_split_last),
     cmocka_unit_test(test_forward_early_records),
     cmocka_unit_test(test_options),
     cmocka_unit_test(test_forward_split_last),

@@ -132,6 +132,9 @@ static void test_control_parse(void **state)
   control_bad("{\"op\":\"clock\",\"t1\":\"5\"}", "not an integer");
   control_bad("{\"op\":\"shell\",\"cmd\":\"id\"}", "unknown control operation");
   control_bad("{\"t1\":5}", "no 'op'");
+  const char *ho = "{\"op\":\"handoff\"}";
+  assert_int_equal(tp_control_parse(ho, strlen(ho), &m, err, sizeof err), 0);
+  assert_int_equal(m.op, TP_CTL_HANDOFF);
   control_bad("[1,2]", "not a JSON object");
   control_bad("{\"op\":\"clock\",", "not JSON");
   control_bad("{\"op\":\"clock\",\"op\":\"x\",\"t1\":1}", "not JSON"); /* duplicate key */
@@ -169,6 +172,33 @@ static void test_session_reply(void **state)
   assert_string_equal(got.nbd, s.nbd);
   assert_string_equal(got.auth, "psk");
   assert_true(got.plain_data);
+  assert_false(got.handoff);
+  s.handoff = true;
+  assert_int_equal(tp_session_encode(&s, msg, sizeof msg), 0);
+  assert_int_equal(tp_session_parse(msg, strlen(msg), &got, err, sizeof err), 0);
+  assert_true(got.handoff);
+  /* An agent before handoff sends no "handoff": parsed as false. */
+  const char *old = "{\"session\":\"00112233445566778899aabbccddeeff\",\"incoming\":\"unix:/a\","
+                    "\"nbd\":\"unix:/b\",\"agent\":\"q\",\"auth\":\"psk\",\"plain_data\":true}";
+  assert_int_equal(tp_session_parse(old, strlen(old), &got, err, sizeof err), 0);
+  assert_false(got.handoff);
+  session_bad("{\"session\":\"00112233445566778899aabbccddeeff\",\"incoming\":\"unix:/a\","
+              "\"nbd\":\"unix:/b\",\"agent\":\"q\",\"auth\":\"psk\",\"plain_data\":true,"
+              "\"handoff\":1}",
+              "'handoff' is not a boolean");
+  /* The agent's answer to op handoff. */
+  bool on = false;
+  char why[100];
+  const char *yes = "{\"handoff\":true}", *no = "{\"handoff\":false,\"why\":\"skew\"}";
+  assert_int_equal(tp_handoff_reply_parse(yes, strlen(yes), &on, why, sizeof why, err, sizeof err),
+                   0);
+  assert_true(on);
+  assert_int_equal(tp_handoff_reply_parse(no, strlen(no), &on, why, sizeof why, err, sizeof err),
+                   0);
+  assert_false(on);
+  assert_string_equal(why, "skew");
+  assert_int_equal(tp_handoff_reply_parse("{}", 2, &on, why, sizeof why, err, sizeof err), -1);
+  assert_non_null(strstr(err, "'handoff' is missing"));
   assert_int_equal(tp_session_encode(&s, msg, 20), -1); /* does not fit */
 
   session_bad("{\"incoming\":\"unix:/a\",\"nbd\":\"unix:/b\",\"agent\":\"q\",\"auth\":\"psk\","

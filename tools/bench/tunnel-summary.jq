@@ -17,7 +17,7 @@ def pad(n): tostring | if length >= n then . else . + (" " * (n - length)) end;
 def lpad(n): tostring | if length >= n then . else (" " * (n - length)) + . end;
 
 . as $all
-| ["native", "tls", "stunnel", "tunnel", "tunnel-tls"] as $order
+| ["native", "tls", "stunnel", "tunnel", "tunnel-handoff", "tunnel-tls"] as $order
 | ($all | map(.bench.variant) | unique) as $present
 | ($order | map(select(. as $v | $present | index($v)))) as $vars
 | ($all | map(.bench.channels) | unique) as $chs
@@ -43,19 +43,25 @@ def lpad(n): tostring | if length >= n then . else (" " * (n - length)) + . end;
     | [(if $ok then "PASS" else "MISS" end),
        "\($name) at \($ch) ch: \($value | f(3))\($unit)  \(if $ok then "PASS" else "MISS" end)"]
     end;
+  # issue 11's targets: value <= limit, a miss says by how much
+  def upto($ch; $name; $value; $limit; $unit):
+    if $value == null then ["n/a", "\($name) at \($ch) ch: n/a (variant skipped or every run failed)"]
+    elif $value <= $limit then ["PASS", "\($name) at \($ch) ch: \($value | f(3))\($unit)  PASS"]
+    else ["MISS", "\($name) at \($ch) ch: \($value | f(3))\($unit)  MISS by \($value - $limit | f(3))\($unit)"]
+    end;
 
   [ "summary: \($rounds) of \($runs) rounds, \($ran | length) runs, \($failed) failed, "
     + "\($all | map(select(.bench.skipped)) | length) skipped",
     "" ]
   + [ $chs[] as $ch
       | "channels \($ch) (\(if $ch == 1 then "one stream, multifd off" else "multifd" end)):",
-        "  \("variant" | pad(11)) \("n" | lpad(3)) \("fail" | lpad(4)) \("total" | lpad(9)) \("min" | lpad(9)) \("max" | lpad(9)) \("x native" | lpad(9)) \("pause" | lpad(8)) \("+pause" | lpad(7)) \("cpu/GB" | lpad(7))",
+        "  \("variant" | pad(15)) \("n" | lpad(3)) \("fail" | lpad(4)) \("total" | lpad(9)) \("min" | lpad(9)) \("max" | lpad(9)) \("x native" | lpad(9)) \("pause" | lpad(8)) \("+pause" | lpad(7)) \("cpu/GB" | lpad(7))",
         ( $vars[] as $v
           | ($all | map(select(.bench.channels == $ch and .bench.variant == $v))) as $rs
           | if ($rs | all(.bench.skipped)) then
-              "  \($v | pad(11)) skipped: \($rs[0].bench.note)"
+              "  \($v | pad(15)) skipped: \($rs[0].bench.note)"
             else
-              "  \($v | pad(11)) \(stat($ch; $v; .total_ms) | length | lpad(3)) "
+              "  \($v | pad(15)) \(stat($ch; $v; .total_ms) | length | lpad(3)) "
               + "\($rs | map(select((.bench.skipped | not) and (.bench.ok | not))) | length | lpad(4)) "
               + "\(stat($ch; $v; .total_ms) | median | f(1) | lpad(9)) "
               + "\(stat($ch; $v; .total_ms) | mn | f(1) | lpad(9)) "
@@ -94,7 +100,18 @@ def lpad(n): tostring | if length >= n then . else (" " * (n - length)) + . end;
                stat($ch; "tunnel"; cpg) | median; . <= 0.1; " CPU-s/GB"),
         target($ch; "(6) tunnel TLS <= 0.35 CPU-s/GB";
                stat($ch; "tunnel-tls"; cpg) | median; . <= 0.35; " CPU-s/GB") ] as $t
+  | ([ $chs[] | select(. == 1) as $ch
+      | upto($ch; "P1 tunnel handoff time / native plain <= 1.02";
+             pairs($ch; "tunnel-handoff"; "native"; .total_ms; "ratio") | median; 1.02; "x"),
+        upto($ch; "P1 tunnel handoff <= 0.05 CPU-s/GB (engine + agent; native's engine alone: \(stat($ch; "native"; cpg) | median | f(3)))";
+             stat($ch; "tunnel-handoff"; cpg) | median; 0.05; " CPU-s/GB"),
+        upto($ch; "P3 tunnel handoff adds <= 3 ms to the median pause";
+             pairs($ch; "tunnel-handoff"; "native"; .stop_to_resume_pause_ms; "diff") | median;
+             3; " ms") ]
+     | if ($vars | index("tunnel-handoff")) then . else [] end) as $t11
   | $lines + ["targets (issue 3)"] + ($t | map("  " + .[1]))
+  + (if ($t11 | length) > 0 then ["targets (issue 11, socket handoff)"] + ($t11 | map("  " + .[1]))
+     else [] end)
   + [ "exit \(if $failed > 0 or $rounds < $runs then 2
-              elif ($t | all(.[0] == "PASS")) then 0 else 1 end)" ]
+              elif ($t + $t11 | all(.[0] == "PASS")) then 0 else 1 end)" ]
   | .[]

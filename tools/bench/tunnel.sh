@@ -3,7 +3,8 @@
 # tools/bench/tunnel.sh - issue 3's comparison, measured side by side: native
 # plain, QEMU-native TLS (x509), stunnel (Debian's stunnel4, the TLS tunnel
 # a user would set up), qmig's tunnel with authenticated plaintext data
-# (control and QMP over TLS) and with TLS data, each at 1 and 4
+# (control and QMP over TLS) forwarded by qmig and handed to QEMU (socket
+# handoff, docs/TUNNEL.md; one channel only), and with TLS data, each at 1 and 4
 # channels, interleaved round by round on the two-namespace lab (source
 # QEMU and qmig in one network namespace, destination QEMU in another,
 # joined by a veth; `qmig lab start --netns`).  Run by `make bench-tunnel`;
@@ -21,7 +22,11 @@
 #   MIGRATE_OPTS  extra qmig migrate options for every variant (word-split) []
 #   CHANNELS  channel counts [1 4]; 1 = one stream (multifd off),
 #             N > 1 = multifd with N channels
-#   VARIANTS  [native tls stunnel tunnel tunnel-tls]
+#   VARIANTS  [native tls stunnel tunnel tunnel-handoff tunnel-tls]
+#             tunnel = plain data forwarded by qmig (tunnel-handoff off),
+#             tunnel-handoff = plain data, the main channel's socket handed
+#             to both QEMUs (tunnel-handoff on; skipped with multifd, which
+#             QEMU cannot take as descriptors)
 #   LINK_RATE tc tbf rate of the veth (e.g. 10gbit) [unshaped]
 #   ACCEL     kvm|tcg|auto [tcg]
 #   QMIG, GUEST  binaries [build/qmig, build/guest/qmig-guest.elf], copied
@@ -40,7 +45,7 @@ DIRTY=${DIRTY:-0}
 DOWNTIME=${DOWNTIME:-30}
 MIGRATE_OPTS=${MIGRATE_OPTS:-}
 CHANNELS=${CHANNELS:-1 4}
-VARIANTS=${VARIANTS:-native tls stunnel tunnel tunnel-tls}
+VARIANTS=${VARIANTS:-native tls stunnel tunnel tunnel-handoff tunnel-tls}
 LINK_RATE=${LINK_RATE:-}
 ACCEL=${ACCEL:-tcg}
 QMIG=${QMIG:-build/qmig}
@@ -63,7 +68,7 @@ for f in "$QMIG" "$GUEST"; do
 done
 case $RUNS in ''|*[!0-9]*|0) echo "bench: RUNS must be a positive integer" >&2; exit 2;; esac
 for v in $VARIANTS; do
-  case $v in native|tls|stunnel|tunnel|tunnel-tls) ;;
+  case $v in native|tls|stunnel|tunnel|tunnel-handoff|tunnel-tls) ;;
     *) echo "bench: unknown variant $v" >&2; exit 2;; esac
 done
 for c in $CHANNELS; do
@@ -142,6 +147,11 @@ TUNNEL_NOTE=""
 if ! "$QMIG" agent --help >/dev/null 2>&1 || ! "$QMIG" migrate --help 2>&1 | grep -q -- '--tunnel'; then
   TUNNEL_NOTE="this qmig has no tunnel (qmig agent, --tunnel): tunnel variants skipped"
 fi
+HANDOFF_NOTE=""
+"$QMIG" migrate --help 2>&1 | grep -q -- '--tunnel-handoff' ||
+  HANDOFF_NOTE="this qmig has no socket handoff (--tunnel-handoff): variant skipped"
+HANDOFF_OFF=""
+[ -z "$HANDOFF_NOTE" ] && HANDOFF_OFF="--tunnel-handoff off"
 
 # CPU seconds (user + system, all threads) of a live process.
 cpu_of() {
@@ -197,8 +207,13 @@ run_one() {
   # from a busy port, and every variant must run the same engine path.
   opts="--preflight off --downtime-limit $DOWNTIME $MIGRATE_OPTS"
   [ "$ch" -gt 1 ] && opts="$opts --multifd-channels $ch"
-  if [ -n "$TUNNEL_NOTE" ] && { [ "$var" = tunnel ] || [ "$var" = tunnel-tls ]; }; then
+  if [ -n "$TUNNEL_NOTE" ] && case $var in tunnel*) true ;; *) false ;; esac; then
     skipped=true why=$TUNNEL_NOTE
+  elif [ "$var" = tunnel-handoff ] && [ -n "$HANDOFF_NOTE" ]; then
+    skipped=true why=$HANDOFF_NOTE
+  elif [ "$var" = tunnel-handoff ] && [ "$ch" -gt 1 ]; then
+    skipped=true
+    why="multifd channels are not handed off (QEMU opens them itself from a socket address)"
   else
     # shellcheck disable=SC2086
     "$QMIG" lab start --dir "$LAB" --accel "$ACCEL" --fill "$FILL" --mem "$MEM" \
@@ -225,7 +240,13 @@ run_one() {
         ;;
       tunnel) # authenticated plaintext data; control and QMP over TLS with the x509 credential
         opts="$opts --tunnel 198.18.0.2:$AGENT_PORT --tunnel-tls x509 --tunnel-tls-dir $PKI"
-        opts="$opts --tunnel-peer-name dst.qmig.test --tunnel-data plain"
+        opts="$opts --tunnel-peer-name dst.qmig.test --tunnel-data plain $HANDOFF_OFF"
+        agent_start "$dst_ns" --tls x509 --tls-dir "$PKI" >"$WORK/helper.err" ||
+          { lab_rc=3; why=$(cat "$WORK/helper.err"); }
+        ;;
+      tunnel-handoff) # the same, the main channel's socket handed to both QEMUs
+        opts="$opts --tunnel 198.18.0.2:$AGENT_PORT --tunnel-tls x509 --tunnel-tls-dir $PKI"
+        opts="$opts --tunnel-peer-name dst.qmig.test --tunnel-data plain --tunnel-handoff on"
         agent_start "$dst_ns" --tls x509 --tls-dir "$PKI" >"$WORK/helper.err" ||
           { lab_rc=3; why=$(cat "$WORK/helper.err"); }
         ;;
@@ -287,7 +308,7 @@ run_one() {
        elif .bench.lab_rc != 0 then "FAIL setup: \(.bench.note)"
        elif .bench.migrate_rc != 0 then "FAIL migrate rc=\(.bench.migrate_rc): \(.error // "no report")"
        else "FAIL memory: \(.bench.verify)" end) ] | @tsv' |
-    awk -F'\t' '{ printf "%5s %2s %-10s %8s %8s %8s %8s %7s %7s %7s  %s\n",
+    awk -F'\t' '{ printf "%5s %2s %-14s %8s %8s %8s %8s %7s %7s %7s  %s\n",
                   $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 }' | tee -a "$LOG"
   if [ "$mig_rc" -gt 0 ]; then sed 's/^/        | /' "$WORK/migrate.out" | tee -a "$LOG"; fi
   if [ "$stop_rc" -ne 0 ]; then
@@ -306,7 +327,7 @@ say "raw reports: $JSONL"
 say ""
 say "times in ms; cpu in s: qmig = the engine, helper = stunnel (client + server) or the agent;"
 say "cpu/GB = (qmig + helper) CPU seconds per GB transferred"
-say "$(printf '%5s %2s %-10s %8s %8s %8s %8s %7s %7s %7s  %s' round ch variant total pause \
+say "$(printf '%5s %2s %-14s %8s %8s %8s %8s %7s %7s %7s  %s' round ch variant total pause \
   downtime MiB qmig helper cpu/GB result)"
 
 r=1

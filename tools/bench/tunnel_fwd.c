@@ -9,11 +9,12 @@
  * throughput and CPU seconds of the two forwarder threads (their own clocks)
  * per GB.  A measurement, not a test.
  *
- *   make bench-fwd                       (GIB=4 ROUNDS=3 by default)
- *   build/bench_tunnel_fwd GIB ROUNDS PSKFILE */
+ *   make bench-fwd                  (tools/bench/fwd.sh: medians, BASE=ref)
+ *   build/bench_tunnel_fwd GIB ROUNDS PSKFILE [MODE,...]   (raw,copy,splice,tls) */
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,10 +154,20 @@ static void run(const char *mode, struct tp_tls *ctls, struct tp_tls *stls)
   fflush(stdout);
 }
 
+/* MODE is one of the comma-separated MODES. */
+static bool want(const char *modes, const char *mode)
+{
+  size_t n = strlen(mode);
+  for (const char *p = modes; (p = strstr(p, mode)); p += n)
+    if ((p == modes || p[-1] == ',') && (p[n] == ',' || !p[n]))
+      return true;
+  return false;
+}
+
 int main(int argc, char **argv)
 {
-  if (argc != 4) {
-    fprintf(stderr, "usage: %s GIB ROUNDS PSKFILE\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    fprintf(stderr, "usage: %s GIB ROUNDS PSKFILE [MODE,...]\n", argv[0]);
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
@@ -169,14 +180,19 @@ int main(int argc, char **argv)
     fprintf(stderr, "%s\n", err);
     return 1;
   }
+  const char *modes = argc == 5 ? argv[4] : "raw,copy,splice,tls";
   for (int i = 0; i < atoi(argv[2]); i++) {
-    run("raw", NULL, NULL);
+    if (want(modes, "raw"))
+      run("raw", NULL, NULL);
     tp_fwd_set_splice(false);
-    run("copy", NULL, NULL);
+    if (want(modes, "copy"))
+      run("copy", NULL, NULL);
     tp_fwd_set_splice(true);
-    run("splice", NULL, NULL);
+    if (want(modes, "splice"))
+      run("splice", NULL, NULL);
     tp_fwd_set_splice(false);
-    run("tls", c, s);
+    if (want(modes, "tls"))
+      run("tls", c, s);
   }
   tp_tls_free(s);
   tp_tls_free(c);

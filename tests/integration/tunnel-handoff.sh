@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Socket handoff (tunnel-data plain, one channel): after its handshake the
+# main channel's TCP socket is given to both QEMUs (getfd + fd: URIs), so
+# neither the engine nor the agent forwards a byte of the stream.  The
+# report says "handoff" for main with 0 bytes forwarded; the agent logged
+# the handoff; the source migrated to fd:NAME.  Memory check, one QEMU.
+# First, tunnel-handoff on where it cannot be (multifd) refuses the run
+# before anything moved.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/tunnel-lib.bash"
+start_lab --fill 64 --dirty 10
+start_agent
+refused "handoff on with multifd" "tunnel-handoff on, but the main channel cannot be handed off: multifd: " \
+  "${ENGINE_PSK[@]}" --tunnel-data plain --tunnel-handoff on --multifd-channels 2
+restart_agent --once
+migrate --tunnel "$AGENT" "${ENGINE_PSK[@]}" --tunnel-data plain --tunnel-handoff on
+expect_migrated
+expect_guest_on dst
+[ "$(jr '.tunnel.error')" = null ] || fail "tunnel error: $(jr .tunnel.error)"
+main='[.tunnel.channels[] | select(.kind=="main")]'
+[ "$(jr "$main | length")" = 1 ] || fail "main channels: $(jr .tunnel.channels)"
+[ "$(jr "$main[0].path")" = handoff ] || fail "main not handed off: $(jr "$main[0]")"
+[ "$(jr "$main[0].why")" = null ] || fail "why for a handoff: $(jr "$main[0].why")"
+[ "$(jr "$main[0].bytes_to_dst + $main[0].bytes_from_dst")" = 0 ] ||
+  fail "the engine forwarded bytes of a handed-off channel: $(jr "$main[0]")"
+[ "$(jr '[.tunnel.channels[] | select(.kind=="multifd")] | length')" = 0 ] || fail "multifd channels"
+case "$(jr .data_uri)" in fd:qmig-out-*) ;; *) fail "data_uri $(jr .data_uri), expected fd:qmig-out-*" ;; esac
+# The whole guest went through QEMU's own socket: the engine's forwarders
+# carried only QMP.
+[ "$(jr '[.tunnel.channels[] | select(.kind!="qmp") | .bytes_to_dst] | add // 0')" = 0 ] ||
+  fail "stream bytes through the engine: $(jr .tunnel.channels)"
+[ "$(jr .transferred_bytes)" -gt $((64 << 20)) ] || fail "transferred $(jr .transferred_bytes)"
+grep -q "main channel: socket handed to QEMU (migrate-incoming fd:), 0 bytes through the agent" \
+  "$D/agent.log" || fail "agent did not hand off: $(cat "$D/agent.log")"
+grep -q "main channel ended" "$D/agent.log" && fail "the agent forwarded main: $(cat "$D/agent.log")"
+grep -q "refused" "$D/agent.log" && fail "agent refused something: $(cat "$D/agent.log")"
+echo "tunnel-handoff: ok"
