@@ -26,6 +26,11 @@ for p in $pages; do
   grep -q '^NAME' "$D/page.txt" || fail "$p has no NAME section when rendered"
 done
 
+# A page for every command qmig --help lists (MAN_CMDS kept in step).
+for c in $("$QMIG" --help | awk '/^  [a-z]/ {print $1}'); do
+  [ -s "$M/man1/qmig-$c.1" ] || fail "qmig $c has no man page (add it to MAN_CMDS in the Makefile)"
+done
+
 # Every key of every table in its page (the roff source: \- for each -).
 docgen=$ROOT/build/tools/qmig-docgen
 has_key() { # page key
