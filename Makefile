@@ -61,8 +61,8 @@ $(BUILD)/%.o: %.c Makefile
 # plain `make` rebuilds that object instead of keeping /usr/local.
 DATADIR_STAMP := $(BUILD)/datadir.stamp
 $(shell mkdir -p $(BUILD) && (echo '$(DATADIR)' | cmp -s - $(DATADIR_STAMP) || echo '$(DATADIR)' > $(DATADIR_STAMP)))
-$(BUILD)/lab/qemu.o: $(DATADIR_STAMP)
-$(BUILD)/lab/qemu.o: CFLAGS += -DQMIG_DATADIR='"$(DATADIR)"'
+$(BUILD)/lab/qemu.o $(BUILD)/lab/linux.o: $(DATADIR_STAMP)
+$(BUILD)/lab/qemu.o $(BUILD)/lab/linux.o: CFLAGS += -DQMIG_DATADIR='"$(DATADIR)"'
 
 # libqmig.a as installed: one relocatable object whose hidden symbols (all
 # but QMIG_API) are made local, so an embedder's own qmp_connect or
@@ -122,6 +122,31 @@ $(BUILD)/guest/%.o: guest/%.S
 	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 $(GUEST): $(patsubst guest/%,$(BUILD)/guest/%.o,$(basename $(wildcard guest/*.c guest/*.S))) guest/guest.ld
 	$(CC) $(GUEST_LDFLAGS) -o $@ $(filter %.o,$^) -lgcc
+
+# The Linux lab guest (qmig lab start --guest linux): the kernel `make deps`
+# unpacked into $(BUILD)/linux (copied to a fixed name), and an initramfs
+# (newc cpio) of a static /init of ours and the e1000 driver of that kernel.
+# Built with `all` only when the kernel is there; its tests skip without it.
+LINUX_VMLINUZ := $(lastword $(sort $(wildcard $(BUILD)/linux/boot/vmlinuz-*)))
+LINUX_E1000 := $(lastword $(sort $(wildcard \
+  $(BUILD)/linux/lib/modules/*/kernel/drivers/net/ethernet/intel/e1000/e1000.ko)))
+.PHONY: linux-guest
+ifneq ($(LINUX_VMLINUZ),)
+all: linux-guest
+linux-guest: $(BUILD)/linux/vmlinuz $(BUILD)/linux/initramfs.cpio.gz
+endif
+$(BUILD)/linux/vmlinuz: $(LINUX_VMLINUZ)
+	cp $< $@
+$(BUILD)/linux/init: guest/linux/init.c guest/pattern.h Makefile
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -std=gnu11 $(WARN) -D_GNU_SOURCE -I. -o $@ $<
+$(BUILD)/linux/initramfs.cpio.gz: $(BUILD)/linux/init $(LINUX_E1000)
+	rm -rf $(BUILD)/linux/root
+	mkdir -p $(BUILD)/linux/root/lib/modules
+	cp $(BUILD)/linux/init $(BUILD)/linux/root/init
+	cp $(LINUX_E1000) $(BUILD)/linux/root/lib/modules/e1000.ko
+	cd $(BUILD)/linux/root && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet | gzip -9n > ../initramfs.cpio.gz.tmp
+	mv $@.tmp $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libqmig-internal.a
 	@mkdir -p $(dir $@)
@@ -194,7 +219,7 @@ soak: deps all $(BUILD)/soak
 # building and `make demo` need; tests/deps.sh has both lists).
 DEPS ?= check
 deps:
-	@sh tests/deps.sh $(DEPS)
+	@QMIG_BUILD=$(BUILD) sh tests/deps.sh $(DEPS)
 
 # Before the tests: every fuzz target for 30 s (fuzz-ci, docs/FUZZING.md).
 check: deps all $(UNIT_BINS) $(BUILD)/soak fuzz-ci
@@ -258,6 +283,8 @@ install: all
 	ln -sf libqmig.so.0 $(DESTDIR)$(LIBDIR)/libqmig.so
 	install -m 644 include/qmig.h $(DESTDIR)$(INCLUDEDIR)/qmig.h
 	install -m 644 $(GUEST) $(DESTDIR)$(DATADIR)/qmig-guest.elf
+	if [ -f $(BUILD)/linux/initramfs.cpio.gz ]; then install -d $(DESTDIR)$(DATADIR)/linux && \
+	  install -m 644 $(BUILD)/linux/vmlinuz $(BUILD)/linux/initramfs.cpio.gz $(DESTDIR)$(DATADIR)/linux/; fi
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	  -e 's|@VERSION@|$(VERSION)|' qmig.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/qmig.pc
 	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(BASHCOMPDIR)
@@ -271,7 +298,9 @@ uninstall:
 	  $(DESTDIR)$(LIBDIR)/libqmig.so $(DESTDIR)$(INCLUDEDIR)/qmig.h \
 	  $(DESTDIR)$(DATADIR)/qmig-guest.elf $(DESTDIR)$(PKGCONFIGDIR)/qmig.pc \
 	  $(patsubst $(BUILD)/man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MAN_PAGES))) \
-	  $(DESTDIR)$(MANDIR)/man3/qmig.3 $(DESTDIR)$(BASHCOMPDIR)/qmig
+	  $(DESTDIR)$(MANDIR)/man3/qmig.3 $(DESTDIR)$(BASHCOMPDIR)/qmig \
+	  $(DESTDIR)$(DATADIR)/linux/vmlinuz $(DESTDIR)$(DATADIR)/linux/initramfs.cpio.gz
+	-rmdir $(DESTDIR)$(DATADIR)/linux 2>/dev/null
 	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null
 
 clean:

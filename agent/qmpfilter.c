@@ -106,6 +106,10 @@ static bool set_caps(const json_t *args, const struct agt_qmp_rules *r, char *wh
                                        "zero-copy-send",
                                        "block",
                                        "release-ram",
+                                       "return-path",
+                                       "switchover-ack",
+                                       "postcopy-preempt",
+                                       "dirty-limit",
                                        NULL };
   static const char *const k[] = { "capabilities", NULL };
   if (!only(args, k, why, len))

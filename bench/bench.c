@@ -54,6 +54,7 @@ static const struct opt_row rows[] = {
   { .key = "accel", .type = OPT_STR, .off = O(accel), .check = check_accel, .def = "tcg",
     .arg = "A", .help = "tcg (default), kvm or auto" },
   { .key = "qemu", .type = OPT_STR, .off = O(qemu) },
+  { .key = "dst-qemu", .type = OPT_STR, .off = O(dst_qemu) },
   { .key = "guest", .type = OPT_STR, .off = O(guest) },
   { .key = "workdir", .type = OPT_STR, .off = O(workdir) },
 };

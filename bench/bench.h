@@ -129,7 +129,7 @@ struct qmig_bench {
   char *swept;       /* knob varied across scenarios, for the charts */
   unsigned runs, warmup, resamples;
   uint64_t seed;
-  char *out, *baseline, *accel, *qemu, *guest, *workdir;
+  char *out, *baseline, *accel, *qemu, *dst_qemu, *guest, *workdir;
   qmig_bench_run_fn run_fn;
   void *run_ud;
   qmig_bench_status_fn status_fn;

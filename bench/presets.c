@@ -48,6 +48,14 @@ const struct bench_preset bench_presets[] = {
     "{\"name\": \"postcopy-after=2passes\", \"postcopy\": true, \"postcopy-after\": \"2passes\"},"
     "{\"name\": \"postcopy-after=4passes\", \"postcopy\": true, \"postcopy-after\": \"4passes\"}]}",
     "postcopy-after" },
+  { "postcopy-preempt",
+    "post-copy after 1 pass without vs with postcopy-preempt (page requests on a "
+    "channel of their own): guest dirtying 200 MiB/s over a 100 MiB/s stream",
+    "{\"base\": {" BASE ", \"dirty\": 200, \"max-bandwidth\": \"100M\", \"timeout\": 120,"
+    " \"postcopy\": true, \"postcopy-after\": \"1passes\"}, \"scenarios\": ["
+    "{\"name\": \"postcopy-preempt=off\", \"postcopy-preempt\": false},"
+    "{\"name\": \"postcopy-preempt=on\", \"postcopy-preempt\": true}]}",
+    "postcopy-preempt" },
   { "downtime", "downtime-limit 10, 30, 100, 300, 1000 ms, guest dirtying 50 MiB/s",
     "{\"base\": {" BASE ", \"dirty\": 50}, \"scenarios\": ["
     "{\"name\": \"downtime-limit=10\", \"downtime-limit\": 10},"

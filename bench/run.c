@@ -164,6 +164,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   o.dir = dir;
   o.accel = b->accel;
   o.qemu = b->qemu;
+  o.dst_qemu = b->dst_qemu; /* another version: the lab picks the source's machine type */
   o.guest = b->guest;
   bench_status(b, "lab", NULL);
   if (qmig_lab_start(&o, err, errlen) < 0)

@@ -87,7 +87,7 @@ static void help(FILE *f)
           "usage: qmig bench [--scenario FILE]... [--preset NAME] [--sweep KEY=v1,v2,...]\n"
           "                  [--set KNOB=VALUE]... [--runs N] [--warmup N] [--out DIR]\n"
           "                  [--baseline NAME] [--seed N] [--resamples N] [--accel A]\n"
-          "                  [--qemu BIN] [--guest ELF] [--workdir DIR] [--check]\n"
+          "                  [--qemu BIN] [--dst-qemu BIN] [--guest ELF|linux] [--workdir DIR] [--check]\n"
           "       qmig bench --render RUNS.jsonl [--out DIR] [--json FILE|-]\n"
           "       qmig bench --list-presets | --list-knobs\n\n"
           "Runs every scenario --runs times, interleaved (A B C A B C ...), each run on a\n"

@@ -67,6 +67,7 @@ void cli_print_prediction(FILE *f, const struct qmig_migration *m, bool outcome)
 /* The stall timeline, if the run had one: the largest stall and its phase,
  * every stall when there are few. */
 void cli_print_stalls(FILE *f, const struct qmig_migration *m);
+void cli_print_network(FILE *f, const struct qmig_migration *m);
 /* Default lab run directory: $QMIG_LAB_DIR or /tmp/qmig-lab-UID. */
 const char *cli_default_lab_dir(void);
 

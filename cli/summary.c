@@ -105,3 +105,22 @@ void cli_print_postcopy(FILE *f, const struct qmig_migration *m)
             x->attempts == 1 ? "" : "s", x->cause);
   }
 }
+
+/* The "network" section (option probe), if any: what a client saw. */
+void cli_print_network(FILE *f, const struct qmig_migration *m)
+{
+  const struct qmig_report_network *n = qmig_report_network(m);
+  if (!n)
+    return;
+  fprintf(f, "  network probe %s (%s, %u Hz): %llu sent, %llu lost, %llu gaps over %.1f ms\n",
+          n->target, n->method, n->rate_hz, (unsigned long long)n->sent,
+          (unsigned long long)n->lost, (unsigned long long)n->gaps_total, n->threshold_ms);
+  if (n->max_gap_ms >= 0)
+    fprintf(f, "  %-22s %10.1f ms  largest gap between replies, in %s at %.1f ms\n", "network gap",
+            n->max_gap_ms, n->max_gap_phase, n->max_gap_start_ms);
+  if (n->first_reply_after_resume_ms >= 0)
+    fprintf(f, "  %-22s %10.1f ms  destination RESUME -> first reply\n", "network back",
+            n->first_reply_after_resume_ms);
+  else
+    fprintf(f, "  %-22s %10s     no reply after the destination resumed\n", "network back", "n/a");
+}

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "engine/internal.h"
+#include "engine/probe.h"
 #include "engine/mirror.h"
 #include "engine/session.h"
 
@@ -214,6 +215,11 @@ static int complete(struct qmig_migration *m)
     eng_hb_wait_dst(m->hb, 1 + after_ms / period, (int)after_ms * 2 + 500);
     m->facts.hb_after_ns = eng_mono_ns() - t0;
   }
+  if (m->probe) { /* the guest answers again (announce off: maybe seconds) */
+    int64_t resume = eng_probe_wall_to_mono(m->facts.resume_wall_us - m->facts.dst_clock_offset_us);
+    eng_probe_settle(m->probe, resume, 200,
+                     eng_mono_ns() + (int64_t)m->cfg.probe.wait_s * 1000000000);
+  }
   if (m->cfg.quit_source && qmp_cmd(m->src, NULL, t, "quit", NULL) < 0 && !qmp_broken(m->src))
     return eng_errorf(m, "quitting the source after success: %s", qmp_error(m->src));
   return 0;
@@ -227,7 +233,7 @@ int eng_follow(struct qmig_migration *m)
   clock_gettime(CLOCK_REALTIME, &wall);
   m->facts.migrate_wall_us = (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000;
   const char *to = cf->stream.connect ? cf->stream.connect : m->uri;
-  if (qmp_cmd(m->src, NULL, QMP_TIMEOUT_DEFAULT, "migrate", "{s:s}", "uri", to) < 0)
+  if (qmp_execute(m->src, "migrate", eng_migrate_args(m, to), NULL, QMP_TIMEOUT_DEFAULT) < 0)
     return eng_errorf(m, "%s", qmp_error(m->src));
   m->facts.migrate_issued = true;
   eng_policy_start(m);

@@ -79,6 +79,10 @@ struct eng_policy_cfg { /* convergence, deadline and post-copy (policy.c) */
   uint64_t max_postcopy_bandwidth;
   int postcopy_after; /* enum eng_after */
   unsigned postcopy_after_n;
+  int switchover_ack;        /* enum eng_feat_mode (features.c) */
+  bool postcopy_preempt;     /* with postcopy */
+  bool dirty_limit;          /* converge by vCPU dirty limits (QEMU 8.1+, KVM) */
+  unsigned vcpu_dirty_limit; /* MB/s per vCPU; 0 = QEMU's default */
   unsigned recover_window_s; /* post-copy paused by a link: resume within (pclink.c) */
 };
 struct eng_disks_cfg { /* disks copied over NBD (mirror.c) */
@@ -94,6 +98,13 @@ struct eng_disks_cfg { /* disks copied over NBD (mirror.c) */
 struct eng_announce_cfg { /* announce-self after switchover (announce.c) */
   unsigned rounds;        /* 0 = off */
   unsigned initial_ms, max_ms, step_ms;
+};
+struct eng_probe_cfg { /* network-observed downtime (probe.c) */
+  char *spec;          /* "icmp:ADDR", "udp:ADDR:PORT"; NULL = no probe */
+  char *netns;         /* send from this named network namespace */
+  unsigned rate_hz;    /* requests per second */
+  unsigned gap_ms;     /* a gap is a silence longer than this; 0 = 3 periods */
+  unsigned wait_s;     /* after RESUME, wait at most this for a reply */
 };
 struct eng_predict_cfg { /* the prediction before `migrate` (predict.c) */
   bool on;
@@ -122,6 +133,7 @@ struct eng_config {
   struct eng_disks_cfg disks;
   struct eng_announce_cfg announce;
   struct eng_predict_cfg predict;
+  struct eng_probe_cfg probe;
 };
 
 /* stalls.c (pure): one side's heartbeat lines as they arrive, and every
@@ -223,7 +235,7 @@ struct eng_policy {
 /* The report's sections (include/qmig.h), each filled by the module named
  * beside it; NULL until then, which the JSON report shows as an absent key.
  * Allocated by eng_section(), freed with the handle. */
-#define ENG_NSECTIONS 10
+#define ENG_NSECTIONS 11
 struct eng_sections {
   struct qmig_report_preflight *preflight;         /* preflight.c */
   struct qmig_report_prediction *prediction;       /* predict.c */
@@ -235,6 +247,7 @@ struct eng_sections {
   struct qmig_report_postcopy *postcopy;           /* policy.c */
   struct qmig_report_tunnel *tunnel;               /* tunnel.c */
   struct qmig_report_stalls *stalls;               /* report.c (stalls.c) */
+  struct qmig_report_network *network;             /* probe.c, via report.c */
   /* The slots above in the order they were first filled: the JSON lists
    * the sections in that order, as it always has. */
   void **order[ENG_NSECTIONS];
@@ -279,6 +292,31 @@ struct eng_facts {
   struct qmig_postcopy_pause pc_pauses[QMIG_MAX_PC_PAUSES];
 };
 
+/* features.c: QEMU's newer migration features, chosen by probing. */
+enum eng_feat_mode { ENG_FEAT_AUTO, ENG_FEAT_ON, ENG_FEAT_OFF }; /* option order */
+enum eng_feature {
+  ENG_FEAT_SWITCHOVER_ACK,
+  ENG_FEAT_POSTCOPY_PREEMPT,
+  ENG_FEAT_DIRTY_LIMIT,
+  ENG_FEAT_CHANNELS, /* `migrate` with a channels list (source only) */
+  ENG_FEAT_N
+};
+struct eng_features {
+  bool used[ENG_FEAT_N]; /* set on both sides in this run */
+  unsigned lacks[2];     /* bit per feature a side (src, dst) does not have */
+};
+struct qmig_migration;
+/* After both sides' capabilities were probed (m->caps): which features
+ * this run uses; 0, or -1 when one asked for `on` is missing on a side. */
+int eng_features_choose(struct qmig_migration *m);
+bool eng_feature_used(const struct qmig_migration *m, enum eng_feature f);
+/* The arguments of the source's `migrate` to `uri`: a channels list where
+ * the source takes one and uri is tcp: or unix: (recorded as used), else
+ * {"uri": uri}.  NULL when out of memory. */
+json_t *eng_migrate_args(struct qmig_migration *m, const char *uri);
+/* {"used": [...], "src_lacks": [...], "dst_lacks": [...], "probed": B}. */
+json_t *eng_features_json(const struct qmig_migration *m);
+
 struct qmig_migration {
   struct eng_config cfg;
   enum qmig_state state;
@@ -302,6 +340,7 @@ struct qmig_migration {
   atomic_int cancel_requested;
 
   struct eng_heartbeat *hb;
+  struct eng_probe *probe; /* the network prober (probe.h); NULL without */
   struct eng_facts facts; /* what happened: written while following */
   struct eng_policy policy;
   struct qmig_report report;
@@ -309,9 +348,10 @@ struct qmig_migration {
   struct eng_mirror *mirror; /* disks to copy (mirror.h); NULL without */
   /* The transport session (session.h), picked by eng_begin; NULL before. */
   const struct eng_session_ops *session;
-  struct eng_tunnel *tunnel;   /* the tunnel session's state (tunnel.h); NULL when native */
-  struct eng_ssh *ssh;         /* the agent started over ssh (sshagent.c); NULL without */
-  struct eng_qmp_tls *qmp_tls; /* tls: QMP connections (qmpconn.c); NULL without */
+  struct eng_tunnel *tunnel;    /* the tunnel session's state (tunnel.h); NULL when native */
+  struct eng_features features; /* newer QEMU features used (features.c) */
+  struct eng_ssh *ssh;          /* the agent started over ssh (sshagent.c); NULL without */
+  struct eng_qmp_tls *qmp_tls;  /* tls: QMP connections (qmpconn.c); NULL without */
 };
 
 /* preflight.c: every check of `qmig check`, all problems at once, nothing

@@ -57,6 +57,41 @@ static int listen_tcp(struct qmig_migration *m, const char *cmd, const char *hos
   return 1;
 }
 
+/* migrate-incoming at "tcp:HOST:LO,to=HI": QEMU binds the first free port
+ * of the range itself, and query-migrate's socket-address says which; the
+ * stream URI into uri.  One command: a QEMU 10 destination whose
+ * migrate-incoming failed stays in "setup" and refuses another ("Illegal
+ * migration incoming state"), so the port-by-port retry of QEMU 7.2 no
+ * longer works.  0; -1 when QEMU refused (its error on m->dst); -2 with
+ * the error on m when it listens but does not say where. */
+static int listen_range(struct qmig_migration *m, const char *host, char *uri, size_t ulen)
+{
+  bool v6 = strchr(host, ':') && host[0] != '[';
+  const char *fmt = v6 ? "tcp:[%s]:%u" : "tcp:%s:%u";
+  char req[300];
+  unsigned lo = m->cfg.stream.port_lo, hi = m->cfg.stream.port_hi;
+  snprintf(req, sizeof req, fmt, host, lo);
+  if (hi > lo)
+    snprintf(req + strlen(req), sizeof req - strlen(req), ",to=%u", hi);
+  if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-incoming", "{s:s}", "uri", req) < 0)
+    return -1;
+  m->facts.incoming_issued = true;
+  json_t *r = NULL;
+  if (qmp_cmd(m->dst, &r, QMP_TIMEOUT_DEFAULT, "query-migrate", NULL) < 0)
+    return -1;
+  json_t *sa = json_array_get(json_object_get(r, "socket-address"), 0);
+  const char *port = json_string_value(json_object_get(sa, "port"));
+  long p = port ? strtol(port, NULL, 10) : 0;
+  json_decref(r);
+  if (p < (long)lo || p > (long)hi) {
+    eng_errorf(m, "destination listens at %s but its query-migrate names no port of the range",
+               req);
+    return -2;
+  }
+  snprintf(uri, ulen, fmt, host, (unsigned)p);
+  return 0;
+}
+
 static int native_incoming(struct qmig_migration *m)
 {
   if (m->cfg.stream.uri) {
@@ -68,12 +103,10 @@ static int native_incoming(struct qmig_migration *m)
   }
   char host[200];
   eng_data_host(&m->cfg, host, sizeof host);
-  int rc = listen_tcp(m, "migrate-incoming", host, m->uri, sizeof m->uri);
-  if (rc == 0) {
-    m->facts.incoming_issued = true;
-    return 0;
-  }
-  if (rc < 0)
+  int rc = listen_range(m, host, m->uri, sizeof m->uri);
+  if (rc == 0 || rc == -2)
+    return rc < 0 ? -1 : 0;
+  if (qmp_broken(m->dst) || !strstr(qmp_error(m->dst), "in use"))
     return eng_errorf(m, "%s", qmp_error(m->dst));
   return eng_errorf(m, "destination: no free port for the stream in %u-%u on %s (%s)",
                     m->cfg.stream.port_lo, m->cfg.stream.port_hi, host, qmp_error(m->dst));

@@ -14,6 +14,7 @@
 #include "common/errbuf.h"
 #include "common/opttab.h"
 #include "engine/internal.h"
+#include "engine/probe.h"
 
 #define BAD_QMP_ADDR "not unix:PATH, tls:HOST:PORT or tcp:HOST:PORT"
 
@@ -198,6 +199,16 @@ static const struct opt_row rows[] = {
   { .key = "max-cpu-throttle", .type = OPT_INT, .off = O(policy.max_throttle), .min = 1, .max = 99,
     .def = "-1",
     .help = "percent (QEMU default 99)" },
+  { .key = "dirty-limit", .type = OPT_BOOL, .off = O(policy.dirty_limit),
+    .help = "on|off: converge by limiting each vCPU's dirty rate instead (QEMU 8.1+, which needs "
+            "KVM with a dirty ring; excludes auto-converge)" },
+  { .key = "vcpu-dirty-limit", .type = OPT_UINT, .off = O(policy.vcpu_dirty_limit), .min = 1,
+    .max = 1000000,
+    .help = "MB/s each vCPU may dirty with dirty-limit (QEMU default 1)" },
+  { .key = "switchover-ack", .type = OPT_ENUM, .off = O(policy.switchover_ack),
+    .choices = "auto|on|off",
+    .help = "auto|on|off: switch over once the destination acknowledges it is ready (QEMU 8.1+, "
+            "with return-path; auto: when both QEMUs have it, the default)" },
   { .key = "tls", .type = OPT_ENUM, .off = O(tls.kind), .choices = "none|x509|psk",
     .help = "none|x509|psk: QEMU-native TLS on the stream" },
   { .key = "tls-dir", .type = OPT_STR, .off = O(tls.dir),
@@ -287,6 +298,9 @@ static const struct opt_row rows[] = {
   { .key = "max-postcopy-bandwidth", .type = OPT_SIZE, .off = O(policy.max_postcopy_bandwidth), .min = 0,
     .max = UINT64_C(1) << 50,
     .help = "bytes/s for the background page push in post-copy; 0 = unlimited (default)" },
+  { .key = "postcopy-preempt", .type = OPT_BOOL, .off = O(policy.postcopy_preempt),
+    .help = "on|off: post-copy's page requests on a channel of their own (needs postcopy; not "
+            "through the tunnel)" },
   { .key = "postcopy-recover-window", .type = OPT_UINT, .off = O(policy.recover_window_s),
     .min = 0, .max = 86400, .def = "60",
     .help = "seconds to wait for a broken link during post-copy to come back and resume; "
@@ -324,6 +338,22 @@ static const struct opt_row rows[] = {
   { .key = "announce-step", .type = OPT_UINT, .off = O(announce.step_ms), .min = 1, .max = 10000,
     .def = "100",
     .help = "ms added to the gap after each announcement (default 100)" },
+  { .key = "probe", .type = OPT_STR, .off = O(probe.spec), .check = eng_probe_parse,
+    .help = "icmp:ADDR or udp:ADDR:PORT: echo requests to the guest over the whole run; the "
+            "report's network section has every gap between replies, its phase, and the first "
+            "reply after the resume (works on any guest)" },
+  { .key = "probe-netns", .type = OPT_STR, .off = O(probe.netns),
+    .help = "NAME: send the probe from network namespace NAME (a lab's client_netns)" },
+  { .key = "probe-rate", .type = OPT_UINT, .off = O(probe.rate_hz), .min = 1, .max = 100000,
+    .def = "1000",
+    .help = "probe requests per second (default 1000)" },
+  { .key = "probe-gap", .type = OPT_UINT, .off = O(probe.gap_ms), .min = 0, .max = 600000,
+    .def = "0",
+    .help = "ms: a silence between replies longer than this is a gap; 0 = 3 periods (default)" },
+  { .key = "probe-wait", .type = OPT_UINT, .off = O(probe.wait_s), .min = 0, .max = 600,
+    .def = "5",
+    .help = "seconds to wait after the resume for the guest to answer the probe, before the "
+            "source quits (default 5)" },
   { .key = "copy-disks", .type = OPT_STR, .off = O(disks.copy),
     .help = "NAME,...: disks to copy to the destination over NBD (the rest are shared)" },
   { .key = "copy-all-disks", .type = OPT_BOOL, .off = O(disks.copy_all),
@@ -496,6 +526,15 @@ int eng_config_check(struct qmig_migration *m)
        c->policy.max_throttle >= 0) &&
       !c->policy.auto_converge)
     return eng_errorf(m, "cpu-throttle options given but auto-converge is off");
+  if (c->policy.dirty_limit && c->policy.auto_converge)
+    return eng_errorf(m, "dirty-limit and auto-converge exclude each other (QEMU refuses both)");
+  if (c->policy.vcpu_dirty_limit && !c->policy.dirty_limit)
+    return eng_errorf(m, "vcpu-dirty-limit given but dirty-limit is off");
+  if (c->policy.postcopy_preempt && !c->policy.postcopy)
+    return eng_errorf(m, "postcopy-preempt needs postcopy on");
+  if (c->policy.postcopy_preempt && (c->tunnel.agent || c->tunnel.ssh))
+    return eng_errorf(m, "postcopy-preempt is not available through the tunnel (its extra "
+                         "channel would not be told apart from the others)");
   bool copying = c->disks.copy || c->disks.copy_all;
   if (c->disks.copy && c->disks.copy_all)
     return eng_errorf(m, "copy-disks and copy-all-disks exclude each other");

@@ -8,6 +8,7 @@
 
 #include "engine/internal.h"
 #include "engine/mirror.h"
+#include "engine/probe.h"
 
 static double ms_or_na(int64_t v)
 {
@@ -71,6 +72,28 @@ static void fill_stalls(struct qmig_migration *m)
     eng_warn(m, "stall timeline: out of memory");
 }
 
+/* The network section: the probe's gaps placed in the run's phases. */
+static void probe_report(struct qmig_migration *m)
+{
+  const struct eng_facts *f = &m->facts;
+  struct eng_phase_marks pm = { .migrate_ns = f->migrate_issued ? f->migrate_mono_ns : 0 };
+  for (unsigned i = 0; i < f->nmarks && pm.npasses < QMIG_MAX_PASSES + 1; i++) {
+    pm.pass[pm.npasses] = f->marks[i].pass;
+    pm.pass_ns[pm.npasses++] = eng_probe_wall_to_mono(f->marks[i].wall_us);
+  }
+  pm.stop_ns = f->stop_seen ? eng_probe_wall_to_mono(f->stop_wall_us) : 0;
+  pm.resume_ns =
+      f->resume_seen ? eng_probe_wall_to_mono(f->resume_wall_us - f->dst_clock_offset_us) : 0;
+  pm.postcopy_ns = m->policy.postcopy_started && m->policy.postcopy_start_wall_us
+                       ? eng_probe_wall_to_mono(m->policy.postcopy_start_wall_us)
+                       : 0;
+  pm.done_ns = f->src_done_wall_us ? eng_probe_wall_to_mono(f->src_done_wall_us) : 0;
+  struct qmig_report_network *n = ENG_SECTION(m, network);
+  struct qmig_report_network scratch;
+  eng_probe_stop(m->probe, &pm, n ? n : &scratch);
+  m->probe = NULL;
+}
+
 void eng_report_fill(struct qmig_migration *m)
 {
   struct qmig_report *r = &m->report;
@@ -115,6 +138,9 @@ void eng_report_fill(struct qmig_migration *m)
                         (double)(hb->first_dst_seq - hb->last_src_seq - 1) * m->cfg.heartbeat_ms;
 
   fill_stalls(m);
+
+  if (m->probe)
+    probe_report(m);
 
   r->dst_tail_ms = m->facts.resume_seen && m->facts.src_done_wall_us
                        ? (resume_us - m->facts.src_done_wall_us) / 1000.0

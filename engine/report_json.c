@@ -15,6 +15,45 @@ static json_t *num(double v)
 
 /* ---- The sections, each as docs/REPORT.md describes it ---- */
 
+static json_t *network_json(const void *section)
+{
+  const struct qmig_report_network *n = section;
+  json_t *gaps = json_array();
+  for (unsigned i = 0; i < n->ngaps; i++) {
+    const struct qmig_net_gap *g = &n->gaps[i];
+    json_t *o = json_pack("{s:s,s:f,s:f}", "phase", g->phase, "start_ms", g->start_ms,
+                          "duration_ms", g->duration_ms);
+    if (g->open)
+      json_object_set_new(o, "open", json_true());
+    json_array_append_new(gaps, o);
+  }
+  bool gap = n->max_gap_ms >= 0;
+  json_t *o = json_object();
+  const struct {
+    const char *key;
+    json_t *v;
+  } f[] = {
+    { "target", json_string(n->target) },
+    { "method", json_string(n->method) },
+    { "netns", n->netns[0] ? json_string(n->netns) : json_null() },
+    { "rate_hz", json_integer(n->rate_hz) },
+    { "threshold_ms", json_real(n->threshold_ms) },
+    { "sent", json_integer((json_int_t)n->sent) },
+    { "received", json_integer((json_int_t)n->received) },
+    { "lost", json_integer((json_int_t)n->lost) },
+    { "duration_ms", json_real(n->duration_ms) },
+    { "gaps_total", json_integer((json_int_t)n->gaps_total) },
+    { "gaps", gaps },
+    { "max_gap_ms", gap ? json_real(n->max_gap_ms) : json_null() },
+    { "max_gap_phase", gap ? json_string(n->max_gap_phase) : json_null() },
+    { "max_gap_start_ms", gap ? json_real(n->max_gap_start_ms) : json_null() },
+    { "first_reply_after_resume_ms", num(n->first_reply_after_resume_ms) },
+  };
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+    json_object_set_new(o, f[i].key, f[i].v);
+  return o;
+}
+
 static json_t *str_or_null(const char *s)
 {
   return s ? json_string(s) : json_null();
@@ -241,7 +280,7 @@ void eng_sections_json(const struct eng_sections *s, json_t *o)
   } f[] = {
 #define SEC(name) { #name, (void *const *)&s->name, name##_json }
     SEC(preflight), SEC(prediction), SEC(announce), SEC(recover), SEC(created_disks),
-    SEC(storage),   SEC(policy),     SEC(postcopy), SEC(tunnel),  SEC(stalls),
+    SEC(storage),   SEC(policy),     SEC(postcopy), SEC(tunnel),  SEC(stalls), SEC(network),
 #undef SEC
   };
   _Static_assert(sizeof f / sizeof f[0] == ENG_NSECTIONS, "every section has its JSON");
@@ -255,6 +294,16 @@ void eng_sections_json(const struct eng_sections *s, json_t *o)
         } else
           json_object_set_new(o, f[k].key, f[k].fn(*f[k].slot));
       }
+}
+
+/* The options as set, plus which of QEMU's newer features the run used
+ * and which each side lacked (features.c). */
+static json_t *config_json(const struct qmig_migration *m)
+{
+  json_t *c = eng_config_json(&m->cfg);
+  if (c)
+    json_object_set_new(c, "qemu_features", eng_features_json(m));
+  return c;
 }
 
 char *qmig_report_json(const struct qmig_migration *m)
@@ -304,7 +353,7 @@ char *qmig_report_json(const struct qmig_migration *m)
     { "src", json_pack("{s:s?,s:s}", "qmp", m->cfg.src, "qemu_version", r->src_version) },
     { "dst", json_pack("{s:s?,s:s}", "qmp", m->cfg.dst, "qemu_version", r->dst_version) },
     { "data_uri", json_string(r->data_uri) },
-    { "config", eng_config_json(&m->cfg) },
+    { "config", config_json(m) },
     { "setup_ms", num(r->setup_ms) },
     { "total_ms", num(r->total_ms) },
     { "qemu_downtime_ms", num(r->qemu_downtime_ms) },

@@ -31,6 +31,7 @@ void eng_sections_free(struct eng_sections *s)
   free(s->postcopy);
   free(s->tunnel);
   free(s->stalls);
+  free(s->network);
   *s = (struct eng_sections){ 0 };
 }
 
@@ -51,3 +52,4 @@ ACCESSOR(tunnel)
 ACCESSOR(created_disks)
 ACCESSOR(recover)
 ACCESSOR(stalls)
+ACCESSOR(network)

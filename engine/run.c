@@ -10,6 +10,7 @@
 
 #include "common/errbuf.h"
 #include "engine/internal.h"
+#include "engine/probe.h"
 #include "engine/mirror.h"
 #include "engine/session.h"
 
@@ -48,8 +49,10 @@ struct cap_want {
 
 /* The capabilities qmig manages, always set explicitly (on or off) so a
  * previous run on the same QEMU cannot leak settings into this one. */
-static size_t wanted_caps(const struct eng_config *c, struct cap_want *w)
+static size_t wanted_caps(const struct qmig_migration *m, struct cap_want *w)
 {
+  const struct eng_config *c = &m->cfg;
+  bool ack = eng_feature_used(m, ENG_FEAT_SWITCHOVER_ACK);
   size_t n = 0;
   w[n++] = (struct cap_want){ "events", true };
   w[n++] = (struct cap_want){ "multifd", c->stream.multifd_channels > 0 };
@@ -61,6 +64,11 @@ static size_t wanted_caps(const struct eng_config *c, struct cap_want *w)
   w[n++] = (struct cap_want){ "zero-copy-send", false };
   w[n++] = (struct cap_want){ "block", false };
   w[n++] = (struct cap_want){ "release-ram", false };
+  /* Newer features (features.c): set only on a QEMU that has them. */
+  w[n++] = (struct cap_want){ "return-path", ack };
+  w[n++] = (struct cap_want){ "switchover-ack", ack };
+  w[n++] = (struct cap_want){ "postcopy-preempt", eng_feature_used(m, ENG_FEAT_POSTCOPY_PREEMPT) };
+  w[n++] = (struct cap_want){ "dirty-limit", eng_feature_used(m, ENG_FEAT_DIRTY_LIMIT) };
   return n;
 }
 
@@ -75,8 +83,8 @@ static int check_side(struct qmig_migration *m, struct qmp_conn *c, json_t **cap
     return eng_errorf(m, "%s", qmp_error(c));
   }
   const struct qmp_version *v = qmp_version(c);
-  struct cap_want w[16];
-  size_t n = wanted_caps(&m->cfg, w);
+  struct cap_want w[24];
+  size_t n = wanted_caps(m, w);
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++)
     if (w[i].on && cap_state(caps, w[i].name) < 0)
@@ -173,7 +181,8 @@ int eng_probe(struct qmig_migration *m)
                       hint);
 
   warn_tcg_dirty_bug(m);
-  if (check_side(m, m->src, &m->caps[0]) < 0 || check_side(m, m->dst, &m->caps[1]) < 0)
+  if (check_side(m, m->src, &m->caps[0]) < 0 || check_side(m, m->dst, &m->caps[1]) < 0 ||
+      eng_features_choose(m) < 0)
     return -1;
   return eng_disks_probe(m);
 }
@@ -182,8 +191,8 @@ int eng_probe(struct qmig_migration *m)
  * spends ~0.6 ms per listed capability; probing read the current ones). */
 static int set_caps(struct qmig_migration *m, struct qmp_conn *c, json_t *caps)
 {
-  struct cap_want w[16];
-  size_t n = wanted_caps(&m->cfg, w);
+  struct cap_want w[24];
+  size_t n = wanted_caps(m, w);
   json_t *list = json_array();
   for (size_t i = 0; i < n; i++) {
     int now = cap_state(caps, w[i].name);
@@ -253,6 +262,8 @@ static int set_params(struct qmig_migration *m, struct qmp_conn *c, bool source)
       json_object_set_new(p, "cpu-throttle-increment", json_integer(cf->policy.throttle_increment));
     if (cf->policy.max_throttle >= 0)
       json_object_set_new(p, "max-cpu-throttle", json_integer(cf->policy.max_throttle));
+    if (cf->policy.vcpu_dirty_limit)
+      json_object_set_new(p, "vcpu-dirty-limit", json_integer(cf->policy.vcpu_dirty_limit));
   }
   if (qmp_execute(c, "migrate-set-parameters", p, NULL, QMP_TIMEOUT_DEFAULT) < 0)
     return eng_errorf(m, "%s", qmp_error(c));
@@ -350,6 +361,17 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
                          (int64_t)eng_stall_threshold_ms(&m->cfg) * 1000000, e, sizeof e);
     if (!m->hb) {
       eng_errorf(m, "heartbeats: %s", e);
+      eng_set_state(m, QMIG_S_FAILED, m->err);
+      out = QMIG_NOT_STARTED;
+      goto done;
+    }
+  }
+  if (m->cfg.probe.spec) { /* from before `migrate` to after the resume */
+    char e[512];
+    const struct eng_probe_cfg *pc = &m->cfg.probe;
+    m->probe = eng_probe_start(pc->spec, pc->netns, pc->rate_hz, pc->gap_ms, e, sizeof e);
+    if (!m->probe) {
+      eng_errorf(m, "%s", e);
       eng_set_state(m, QMIG_S_FAILED, m->err);
       out = QMIG_NOT_STARTED;
       goto done;

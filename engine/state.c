@@ -11,6 +11,7 @@
 
 #include "common/errbuf.h"
 #include "engine/internal.h"
+#include "engine/probe.h"
 #include "engine/mirror.h"
 #include "engine/session.h"
 
@@ -192,6 +193,7 @@ void qmig_free(struct qmig_migration *m)
   if (!m)
     return;
   eng_hb_stop(m->hb, NULL);
+  eng_probe_stop(m->probe, NULL, NULL);
   qmp_close(m->src);
   qmp_close(m->dst);
   eng_qmp_end(m);

@@ -478,6 +478,35 @@ struct qmig_report_stalls {
                                       `migrate`; -1 when not seen (null) */
 };
 QMIG_API const struct qmig_report_stalls *qmig_report_stalls(const struct qmig_migration *m);
+/* "network": runs with option probe: echo requests to the guest at
+ * probe-rate Hz from before `migrate` until after the destination resumed.
+ * A gap is a silence between two replies longer than threshold_ms. */
+#define QMIG_MAX_NET_GAPS 256
+struct qmig_net_gap {
+  double start_ms;    /* the last reply before it, since `migrate` */
+  double duration_ms; /* to the next reply (open: to the probe's end) */
+  char phase[16];     /* "switchover" when the source stopped within it,
+                         else where it started: "before", "setup",
+                         "pass_N", "postcopy", "after_resume" */
+  bool open;          /* no reply came after it before the probe ended */
+};
+struct qmig_report_network {
+  char target[128];   /* the probe option: "icmp:ADDR" or "udp:ADDR:PORT" */
+  const char *method; /* "icmp" (unprivileged datagram socket), "icmp-raw", "udp" */
+  char netns[64];     /* probe-netns; "" = the engine's own */
+  unsigned rate_hz;
+  double threshold_ms;
+  uint64_t sent, received, lost; /* requests; lost = sent - received */
+  double duration_ms;            /* first request to the probe's end */
+  uint64_t gaps_total;           /* every gap; the first QMIG_MAX_NET_GAPS: */
+  unsigned ngaps;
+  struct qmig_net_gap gaps[QMIG_MAX_NET_GAPS];
+  double max_gap_ms; /* -1: no gap (null) */
+  char max_gap_phase[16];
+  double max_gap_start_ms;
+  double first_reply_after_resume_ms; /* since RESUME; -1: none (null) */
+};
+QMIG_API const struct qmig_report_network *qmig_report_network(const struct qmig_migration *m);
 
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
@@ -557,6 +586,11 @@ struct qmig_lab_options {
                                   client-cert.pem, client-key.pem); lab.json records
                                   its tls: addresses, which migrate --lab uses.  Not
                                   with netns */
+  const char *dst_qemu;        /* the destination's QEMU binary; NULL = qemu */
+  const char *machine;         /* -machine of both sides; NULL = "pc" on the
+                                  source, and on a destination with another
+                                  binary the versioned type the source's "pc"
+                                  stands for (e.g. pc-i440fx-7.2) */
 };
 
 /* Set one lab option by its key, the long option of `qmig lab start`
@@ -642,6 +676,13 @@ struct qmig_memcheck {
  * are wrong (see r->detail), -1 when the check could not be done (err). */
 QMIG_API int qmig_verify_memory(const char *qmp_addr, const char *tmpdir, struct qmig_memcheck *r,
                                 char *err, size_t errlen);
+/* The Linux lab guest checks its own working set: send it "VERIFY" on its
+ * serial socket `serial_path` (the lab's DIR/SIDE.serial; nobody else may
+ * be connected) and read its answer within timeout_ms.  The guest keeps
+ * running.  0 all pages right, 1 pages wrong (r->detail), -1 no answer
+ * (err).  Fills pages_checked, pages_bad, first_bad_page, pos, npages. */
+QMIG_API int qmig_verify_guest_serial(const char *serial_path, unsigned timeout_ms,
+                                      struct qmig_memcheck *r, char *err, size_t errlen);
 
 /* ---- Disk verification against the qmig test guest ---- */
 

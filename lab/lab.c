@@ -264,7 +264,7 @@ int qmig_lab_stop(const char *dir, char *err, size_t errlen)
 
 static int write_info(const struct qmig_lab_options *o, const char *dir, const char *accel,
                       const char *uuid, const struct lab_disk *disk, const struct lab_net *net,
-                      const int tls_port[2], char *err, size_t errlen)
+                      const int tls_port[2], char machine[2][64], char *err, size_t errlen)
 {
   char path[PATH_MAX], a[2][PATH_MAX + 8], ser[2][PATH_MAX];
   for (int s = 0; s < 2; s++) {
@@ -275,6 +275,17 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
                         a[1], "src_serial", ser[0], "dst_serial", ser[1], "accel", accel, "uuid",
                         uuid, "mem_mib", (int)o->mem_mib, "fill_mib", (int)o->fill_mib,
                         "dirty_mibps", (int)o->dirty_mibps, "heartbeat_ms", (int)o->heartbeat_ms);
+  if (j) {
+    const char *q[2] = { o->qemu ? o->qemu : "qemu-system-x86_64", NULL };
+    q[1] = o->dst_qemu ? o->dst_qemu : q[0];
+    for (int s = 0; s < 2; s++) {
+      char k[32];
+      snprintf(k, sizeof k, "%s_qemu", side_name[s]);
+      json_object_set_new(j, k, json_string(q[s]));
+      snprintf(k, sizeof k, "%s_machine", side_name[s]);
+      json_object_set_new(j, k, json_string(machine[s]));
+    }
+  }
   if (j && disk) {
     json_object_set_new(j, "disk", json_string(disk->path));
     json_object_set_new(j, "disk_format", json_string(disk->format));
@@ -296,6 +307,20 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
     json_object_update(j, nj);
     json_decref(nj);
   }
+  if (j && lab_guest_is_linux(o)) {
+    /* The Linux guest (linux.c); with netns on the switch (switch.c), where
+     * the client namespace reaches its UDP echo. */
+    json_object_set_new(j, "guest", json_string("linux"));
+    json_object_set_new(j, "guest_addr", json_string(LAB_GUEST_ADDR));
+    json_object_set_new(j, "guest_udp_echo_port", json_integer(LAB_GUEST_PORT));
+    if (net && net->l2) {
+      json_object_set_new(j, "switch_netns", json_string(net->sw_ns));
+      json_object_set_new(j, "client_netns", json_string(net->cli_ns));
+      json_object_set_new(j, "client_addr", json_string(LAB_CLIENT_ADDR));
+      json_object_set_new(j, "switch_ageing_s", json_integer(LAB_SW_AGEING_S));
+      json_object_set_new(j, "guest_mac", json_string("52:54:00:71:6d:01")); /* qemu.c */
+    }
+  }
   if (j && tls_port[0]) {
     char t[2][64];
     for (int s = 0; s < 2; s++)
@@ -315,6 +340,40 @@ static int write_info(const struct qmig_lab_options *o, const char *dir, const c
                 : 0;
 }
 
+/* The machine type the source QEMU's "pc" stands for (query-machines:
+ * the entry whose alias is "pc"), into out; 0, or -1 with err.  A newer
+ * destination's "pc" is its own newest type, which an older source cannot
+ * be migrated to. */
+static int src_machine(const char *dir, char *out, size_t len, char *err, size_t errlen)
+{
+  char a[PATH_MAX + 8];
+  snprintf(a, sizeof a, "unix:%s/src.qmp", dir);
+  struct qmp_conn *c = qmp_connect("source", a, 10000, err, errlen);
+  json_t *ms = NULL, *v;
+  size_t i;
+  if (!c)
+    return -1;
+  int rc = qmp_cmd(c, &ms, QMP_TIMEOUT_DEFAULT, "query-machines", NULL);
+  if (rc < 0)
+    errbuf_setf(err, errlen, "%s", qmp_error(c));
+  qmp_close(c);
+  if (rc < 0)
+    return -1;
+  rc = errbuf_setf(err, errlen, "source QEMU: no machine type is an alias of 'pc'");
+  json_array_foreach(ms, i, v)
+  {
+    const char *alias = json_string_value(json_object_get(v, "alias"));
+    const char *name = json_string_value(json_object_get(v, "name"));
+    if (alias && name && !strcmp(alias, "pc")) {
+      snprintf(out, len, "%s", name);
+      rc = 0;
+      break;
+    }
+  }
+  json_decref(ms);
+  return rc;
+}
+
 int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errlen)
 {
   struct qmig_lab_options o = QMIG_LAB_OPTIONS_INIT;
@@ -330,20 +389,23 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
     return errbuf_setf(err, errlen, "lab: no run directory given");
   if (o.fill_mib == 0)
     o.fill_mib = 64;
+  const bool linux_guest = lab_guest_is_linux(&o);
+  /* The Linux guest: its kernel and initramfs take about 64 MiB more. */
+  const unsigned os_mib = linux_guest ? 64 : 20;
   if (o.heartbeat_ms == 0)
     o.heartbeat_ms = 2;
   if (o.mem_mib == 0)
-    o.mem_mib = o.fill_mib + 32;
-  if (o.ready_timeout_s == 0)
-    o.ready_timeout_s = 60;
+    o.mem_mib = o.fill_mib + (linux_guest ? 96 : 32);
+  if (o.ready_timeout_s == 0) /* a Linux boot under TCG on a loaded host: a minute */
+    o.ready_timeout_s = linux_guest ? 120 : 60;
   const char *accel = o.accel ? o.accel : "auto";
   if (strcmp(accel, "kvm") && strcmp(accel, "tcg") && strcmp(accel, "auto"))
     return errbuf_setf(err, errlen, "lab: accel '%s' is not kvm, tcg or auto", accel);
-  if (o.mem_mib < o.fill_mib + 20 || o.fill_mib > 3000)
+  if (o.mem_mib < o.fill_mib + os_mib || o.fill_mib > 3000)
     return errbuf_setf(err, errlen,
                        "lab: fill %u MiB does not fit in %u MiB of guest RAM "
-                       "(needs fill + 20 MiB, fill at most 3000)",
-                       o.fill_mib, o.mem_mib);
+                       "(needs fill + %u MiB, fill at most 3000)",
+                       o.fill_mib, o.mem_mib, os_mib);
   /* Everything the lab writes goes here (logs, lab.json, pidfiles,
    * sockets, disks): a directory someone else planted, or can write to,
    * could redirect those writes (a symlink as src.log truncated its target). */
@@ -354,8 +416,16 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
   if (lab_side_pid(dir, 0) || lab_side_pid(dir, 1))
     return errbuf_setf(err, errlen, "lab: a pair is already running in %s (qmig lab stop first)",
                        dir);
-  if (lab_find_guest(o.guest, guest, sizeof guest) < 0)
+  struct lab_linux lx_, *lx = NULL;
+  if (linux_guest) {
+    memset(&lx_, 0, sizeof lx_);
+    if (lab_linux_find(&lx_, why, sizeof why) < 0)
+      return errbuf_setf(err, errlen, "lab: %s", why);
+    lx = &lx_;
+    guest[0] = '\0';
+  } else if (lab_find_guest(o.guest, guest, sizeof guest) < 0) {
     return errbuf_setf(err, errlen, "lab: guest image %s not found (build it with make)", guest);
+  }
   struct lab_disk disk_, *disk = NULL;
   if (o.disk_mib) {
     if (lab_disk_create(&o, dir, &disk_, why, sizeof why) < 0)
@@ -384,12 +454,15 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
   struct lab_net net_, *net = NULL;
   if (o.netns) {
     lab_net_names(dir, &net_);
+    net_.l2 = linux_guest; /* a switch joins the guest's NIC to a client */
     if (o.link_rate && lab_parse_rate(o.link_rate, &net_.rate_bps) < 0)
       return errbuf_setf(err, errlen, "lab: link rate '%s' is not a rate (e.g. 1gbit, 200mbit)",
                          o.link_rate);
     if (lab_net_up(&net_, why, sizeof why) < 0)
       return errbuf_setf(err, errlen, "lab: %s", why);
     net = &net_;
+    if (lx)
+      snprintf(lx->sw_ns, sizeof lx->sw_ns, "%s", net_.sw_ns);
   } else if (o.link_rate) {
     return errbuf_setf(err, errlen, "lab: a link rate needs the two-namespace lab (netns)");
   }
@@ -413,15 +486,23 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
   /* The disk fill goes sector by sector through emulated PIO: with
    * cache=none about 2 MiB/s under TCG on a loaded host, 7 with writeback. */
   unsigned disk_s = 2 * o.disk_mib;
+  /* Another binary on the destination (another QEMU version) gets the
+   * source's versioned machine type unless one was given. */
+  bool other = o.dst_qemu && strcmp(o.dst_qemu, o.qemu ? o.qemu : "qemu-system-x86_64");
+  char machine[2][64];
   for (int i = 0; i < ntries; i++) {
+    snprintf(machine[0], sizeof machine[0], "%s", o.machine ? o.machine : "pc");
+    snprintf(machine[1], sizeof machine[1], "%s", machine[0]);
     if (lab_start_qemu(&o, dir, 0, tries[i], guest, uuid, disk, net ? net->ns[0] : NULL,
-                       tls_port[0], why, sizeof why) < 0 ||
+                       tls_port[0], machine[0], lx, why, sizeof why) < 0 ||
         wait_ready(dir, tmo[i] + disk_s, why, sizeof why) < 0) {
       stop_qemus(dir, NULL, 0);
       continue;
     }
-    if (lab_start_qemu(&o, dir, 1, tries[i], guest, uuid, disk, net ? net->ns[1] : NULL,
-                       tls_port[1], why, sizeof why) < 0) {
+    if ((!o.machine && other &&
+         src_machine(dir, machine[1], sizeof machine[1], why, sizeof why) < 0) ||
+        lab_start_qemu(&o, dir, 1, tries[i], guest, uuid, disk, net ? net->ns[1] : NULL,
+                       tls_port[1], machine[1], lx, why, sizeof why) < 0) {
       qmig_lab_stop(dir, NULL, 0);
       return errbuf_setf(err, errlen, "lab: %s", why);
     }
@@ -433,7 +514,7 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
       return errbuf_setf(err, errlen, "lab: %s", why);
     }
     qmp_close(c);
-    if (write_info(&o, dir, tries[i], uuid, disk, net, tls_port, err, errlen) < 0) {
+    if (write_info(&o, dir, tries[i], uuid, disk, net, tls_port, machine, err, errlen) < 0) {
       qmig_lab_stop(dir, NULL, 0);
       return -1;
     }

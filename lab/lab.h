@@ -6,6 +6,7 @@
 #define QMIG_LAB_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 
@@ -34,16 +35,20 @@ double lab_side_cpu_s(const char *dir, int side);
 double lab_pid_cpu_s(int pid);
 
 struct lab_disk;
+struct lab_linux;
 /* qemu.c: the test guest ELF (given, $QMIG_GUEST, beside the binary, or
  * installed) into out; 0 when readable. */
 int lab_find_guest(const char *given, char *out, size_t len);
 /* Start the lab's QEMU for side 0 (source) or 1 (destination, -incoming
- * defer), daemonized, in namespace netns (NULL: ours), with a TLS QMP
+ * defer), daemonized, in namespace netns (NULL: ours), the Linux guest
+ * when lx (else the ELF `guest`), with a TLS QMP
  * monitor on 127.0.0.1:tls_port when tls_port (o->qmp_tls_dir's
- * credentials); its pid, or -1 with err. */
+ * credentials), as -machine `machine`; its binary is o->qemu (the
+ * destination's o->dst_qemu when set); its pid, or -1 with err. */
 int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, const char *accel,
                    const char *guest, const char *uuid, const struct lab_disk *disk,
-                   const char *netns, int tls_port, char *err, size_t errlen);
+                   const char *netns, int tls_port, const char *machine, const struct lab_linux *lx,
+                   char *err, size_t errlen);
 /* A TCP port on 127.0.0.1 nobody listens on now; -1 if none. */
 int lab_free_port(void);
 
@@ -73,6 +78,10 @@ struct lab_net {
   char addr[2][20];     /* IPv4 addresses on them (198.18.0.0/15) */
   uint64_t rate_bps;    /* tbf rate on both ends, bit/s; 0 = not shaped */
   uint64_t burst_bytes; /* tbf bucket, set by lab_net_up */
+  /* The switched L2 (switch.c), only with the Linux guest (l2 set): */
+  bool l2;
+  char sw_ns[32];  /* the bridge's namespace */
+  char cli_ns[32]; /* the client's namespace (LAB_CLIENT_ADDR) */
 };
 
 /* The names a lab in the absolute run directory `dir` uses (unique per
@@ -94,5 +103,31 @@ int lab_net_down(const struct lab_net *n, char *err, size_t errlen);
 /* Move the calling thread into namespace `ns` (in a child before exec);
  * -1 with errno. */
 int lab_net_enter(const char *ns);
+
+/* switch.c: the client's and the Linux guest's addresses on the switch. */
+#define LAB_CLIENT_ADDR "198.18.1.1"
+#define LAB_GUEST_ADDR "198.18.1.2"
+#define LAB_GUEST_PORT 7    /* the guest's UDP echo */
+#define LAB_SW_AGEING_S 300 /* the switch forgets a silent MAC (Linux's default) */
+/* Create n's switch and client namespaces, the bridge, both taps and the
+ * client's veth (lab_net_down removes them).  0, or -1 with err. */
+int lab_sw_up(const struct lab_net *n, char *err, size_t errlen);
+/* In a child before exec: enter sw_ns and attach to side's tap there; the
+ * fd, or -1 with errno.  The caller enters the QEMU's namespace next. */
+int lab_sw_open_tap(const char *sw_ns, int side);
+
+/* linux.c: the Linux lab guest (o->guest "linux"). */
+struct lab_linux {
+  char kernel[PATH_MAX]; /* build/linux/vmlinuz or installed */
+  char initrd[PATH_MAX];
+  char sw_ns[32]; /* its NIC's taps are in this namespace; "" = a user netdev */
+};
+#define LAB_TAP_FD 10 /* where a QEMU child finds its tap */
+/* o asks for the Linux guest. */
+bool lab_guest_is_linux(const struct qmig_lab_options *o);
+/* Find the kernel and initramfs; 0, or -1 with err. */
+int lab_linux_find(struct lab_linux *lx, char *err, size_t errlen);
+/* The kernel command line for o into out. */
+void lab_linux_append(const struct qmig_lab_options *o, char *out, size_t len);
 
 #endif

@@ -43,6 +43,8 @@ void lab_net_names(const char *dir, struct lab_net *n)
     snprintf(n->veth[s], sizeof n->veth[s], "qm%08" PRIx32 "%c", h, s ? 'd' : 's');
     snprintf(n->addr[s], sizeof n->addr[s], "%s", net_addr[s]);
   }
+  snprintf(n->sw_ns, sizeof n->sw_ns, "qmig-%08" PRIx32 "-sw", h);
+  snprintf(n->cli_ns, sizeof n->cli_ns, "qmig-%08" PRIx32 "-cli", h);
 }
 
 int lab_parse_rate(const char *s, uint64_t *bps)
@@ -102,6 +104,16 @@ int lab_net_down(const struct lab_net *n, char *err, size_t errlen)
         rc = -1, errbuf_setf(err, errlen, "network: %s", why);
     }
   }
+  /* The switch's namespaces (a lab with the Linux guest); deleting them
+   * deletes the taps, the bridge and the client's veth. */
+  const char *const sw[] = { n->sw_ns, n->cli_ns };
+  for (int k = 0; k < 2; k++) {
+    if (sw[k][0] && ns_exists(sw[k])) {
+      const char *argv[] = { "ip", "netns", "del", sw[k], NULL };
+      if (run_argv(argv, why, sizeof why) < 0 && ns_exists(sw[k]))
+        rc = -1, errbuf_setf(err, errlen, "network: %s", why);
+    }
+  }
   return rc;
 }
 
@@ -149,7 +161,7 @@ int lab_net_up(struct lab_net *n, char *err, size_t errlen)
   size_t ncmds = sizeof cmds / sizeof cmds[0] - (n->rate_bps ? 0 : 2);
 
   lab_net_down(n, NULL, 0); /* leftovers of a crashed lab in this directory */
-  if (run_all(cmds, ncmds, err, errlen) < 0) {
+  if (run_all(cmds, ncmds, err, errlen) < 0 || (n->l2 && lab_sw_up(n, err, errlen) < 0)) {
     lab_net_down(n, NULL, 0);
     return -1;
   }

@@ -68,7 +68,11 @@ static int check_rate(const char *v, char *why, size_t len)
 static const struct opt_row rows[] = {
   STR("dir", dir),
   STR("qemu", qemu),
-  STR("guest", guest),
+  STR("guest", guest, .arg = "G",
+      .help = "the guest: the qmig test guest ELF at path G (default: built-in),\n"
+              "or 'linux': a Debian kernel and qmig's initramfs (make deps),\n"
+              "UDP echo on 198.18.1.2 port 7; with --netns on a switch\n"
+              "(client namespace 198.18.1.1 in lab.json)"),
   NUM("fill", fill_mib, 0, 65536, .flags = OPT_F_BENCH, .arg = "MiB",
       .help = "memory the guest fills with verifiable data (default 64)"),
   NUM("mem", mem_mib, 0, 65536, .flags = OPT_F_BENCH, .arg = "MiB",
@@ -82,6 +86,12 @@ static const struct opt_row rows[] = {
   STR("cpu", cpu, .flags = OPT_F_BENCH, .arg = "MODEL",
       .help = "-cpu of both QEMUs (default: QEMU's)"),
   STR("dst-cpu", dst_cpu, .arg = "MODEL", .help = "-cpu of the destination (default: --cpu)"),
+  STR("dst-qemu", dst_qemu, .arg = "BIN",
+      .help = "the destination's QEMU binary (default: --qemu); with another\n"
+              "binary the destination gets the machine type the source's 'pc'\n"
+              "stands for (pc-i440fx-7.2 on 7.2)"),
+  STR("machine", machine, .arg = "TYPE",
+      .help = "-machine of both QEMUs (default: pc, see --dst-qemu)"),
   FLAG("exact-mem", exact_mem, OPT_F_BENCH,
        .help = "RAM exactly --mem MiB (as --ram-align aligned)"),
   { .key = "ram-align", .type = OPT_ENUM, .off = O(ram_align), .choices = "auto|aligned|unaligned",

@@ -118,15 +118,18 @@ static unsigned mem_kib(const struct qmig_lab_options *o, const char *accel)
 /* Start one QEMU daemonized; returns its pid (from the pidfile) or -1. */
 int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, const char *accel,
                    const char *guest, const char *uuid, const struct lab_disk *disk,
-                   const char *netns, int tls_port, char *err, size_t errlen)
+                   const char *netns, int tls_port, const char *machine, const struct lab_linux *lx,
+                   char *err, size_t errlen)
 {
-  char mem[32], append[128], chardev[PATH_MAX + 64], qmp[PATH_MAX + 32], pidfile[PATH_MAX],
+  char mem[32], append[256], chardev[PATH_MAX + 64], qmp[PATH_MAX + 32], pidfile[PATH_MAX],
       logf[PATH_MAX], name[64], acc[32];
   const char *s = side_name[side];
   /* Both sides get the source binary's size (RAM must match). */
   snprintf(mem, sizeof mem, "%uK", mem_kib(o, accel));
   snprintf(append, sizeof append, "fill=%u dirty=%u hb=%u", o->fill_mib, o->dirty_mibps,
            o->heartbeat_ms);
+  if (lx)
+    lab_linux_append(o, append, sizeof append);
   if (disk) {
     size_t k = strlen(append);
     snprintf(append + k, sizeof append - k, " disk=%u dwrite=%u", o->disk_mib, o->disk_write_kibps);
@@ -141,11 +144,12 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, 
 
   const char *argv[64];
   int n = 0;
-  argv[n++] = o->qemu ? o->qemu : "qemu-system-x86_64";
+  const char *bin = side == 1 && o->dst_qemu ? o->dst_qemu : o->qemu;
+  argv[n++] = bin ? bin : "qemu-system-x86_64";
   argv[n++] = "-name";
   argv[n++] = name;
   argv[n++] = "-machine";
-  argv[n++] = "pc";
+  argv[n++] = machine;
   argv[n++] = "-accel";
   argv[n++] = acc;
   argv[n++] = "-m";
@@ -164,7 +168,11 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, 
   argv[n++] = "-uuid";
   argv[n++] = uuid;
   argv[n++] = "-kernel";
-  argv[n++] = guest;
+  argv[n++] = lx ? lx->kernel : guest;
+  if (lx) {
+    argv[n++] = "-initrd";
+    argv[n++] = lx->initrd;
+  }
   argv[n++] = "-append";
   argv[n++] = append;
   argv[n++] = "-chardev";
@@ -195,14 +203,15 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, 
     argv[n++] = "-mon";
     argv[n++] = "chardev=qmptls0,mode=control";
   }
-  char dump[PATH_MAX + 48];
-  if (o->nic) {
+  char dump[PATH_MAX + 48], tap[48];
+  if (o->nic || lx) { /* the Linux guest always has its NIC */
     /* The same MAC on both sides, as a migrated guest keeps it; restrict=on
      * reaches nothing outside.  No option ROM: the guest boots with -kernel
      * and drives no NIC (QEMU itself sends the announcements' RARPs). */
     snprintf(dump, sizeof dump, "filter-dump,id=fd0,netdev=n0,file=%s/%s.pcap", dir, s);
+    snprintf(tap, sizeof tap, "tap,id=n0,fd=%d", LAB_TAP_FD);
     argv[n++] = "-netdev";
-    argv[n++] = "user,id=n0,restrict=on";
+    argv[n++] = lx && lx->sw_ns[0] ? tap : "user,id=n0,restrict=on";
     argv[n++] = "-device";
     argv[n++] = "e1000,netdev=n0,mac=52:54:00:71:6d:01,romfile=";
     argv[n++] = "-object";
@@ -260,6 +269,13 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, 
     dup2(fd, 2);
     if (nul >= 0)
       dup2(nul, 0);
+    if (lx && lx->sw_ns[0]) { /* its tap on the lab's switch (switch.c) */
+      int t = lab_sw_open_tap(lx->sw_ns, side);
+      if (t < 0 || dup2(t, LAB_TAP_FD) < 0) {
+        dprintf(2, "tap on the switch %s: %s\n", lx->sw_ns, strerror(errno));
+        _exit(127);
+      }
+    }
     if (netns && lab_net_enter(netns) < 0) {
       dprintf(2, "cannot enter network namespace %s: %s\n", netns, strerror(errno));
       _exit(127);

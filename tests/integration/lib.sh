@@ -44,10 +44,25 @@ need qemu-system-x86_64; need jq; need socat
 # with --netns also the namespaces (SRC_NS, DST_NS), their veth ends
 # (SRC_IF, DST_IF) and IN_SRC, the prefix that runs a command in the
 # source's namespace (migrate uses it: the engine runs on the source host).
+# QMIG_LAB_QEMU, QMIG_LAB_DST_QEMU (binaries) and QMIG_LAB_MACHINE re-run a
+# test on other QEMUs (tests/integration/qemu10-*.sh); the lab's QEMUs are
+# then checked to be those binaries.
 IN_SRC=""
 start_lab() {
-  "$QMIG" lab start --dir "$D" --accel tcg "$@" >/dev/null
+  local q=()
+  [ -n "${QMIG_LAB_QEMU:-}" ] && q+=(--qemu "$QMIG_LAB_QEMU")
+  [ -n "${QMIG_LAB_DST_QEMU:-}" ] && q+=(--dst-qemu "$QMIG_LAB_DST_QEMU")
+  [ -n "${QMIG_LAB_MACHINE:-}" ] && q+=(--machine "$QMIG_LAB_MACHINE")
+  "$QMIG" lab start --dir "$D" --accel tcg "${q[@]}" "$@" >/dev/null
   SRC_PID=$(cat "$D/src.pid"); DST_PID=$(cat "$D/dst.pid")
+  if [ ${#q[@]} -gt 0 ]; then
+    local want_s want_d
+    want_s=$(readlink -f "$(command -v "${QMIG_LAB_QEMU:-qemu-system-x86_64}")")
+    want_d=$(readlink -f "$(command -v "${QMIG_LAB_DST_QEMU:-${QMIG_LAB_QEMU:-qemu-system-x86_64}}")")
+    [ "$(readlink -f "/proc/$SRC_PID/exe")" = "$want_s" ] || fail "source QEMU is not $want_s"
+    [ "$(readlink -f "/proc/$DST_PID/exe")" = "$want_d" ] || fail "destination QEMU is not $want_d"
+    echo "lab: source $want_s ($(jq -r .src_machine "$D/lab.json")), destination $want_d ($(jq -r .dst_machine "$D/lab.json"))"
+  fi
   SRC_NS=$(jq -r '.src_netns // empty' "$D/lab.json")
   DST_NS=$(jq -r '.dst_netns // empty' "$D/lab.json")
   SRC_IF=$(jq -r '.src_veth // empty' "$D/lab.json")
@@ -81,6 +96,14 @@ ns_gone() {
 need_qemu10() {
   QEMU10=${QMIG_QEMU10:-$TOP/build/qemu10/usr/bin/qemu-system-x86_64}
   [ -x "$QEMU10" ] || { echo "skip: no QEMU 10 at $QEMU10 (make deps fetches it)"; exit 77; }
+}
+
+# need_linux_guest: the Linux lab guest's kernel and initramfs are built
+# (make deps; make), else skip.
+need_linux_guest() {
+  local d=${QMIG_LINUX_GUEST:-$(dirname "$QMIG")/linux}
+  [ -r "$d/vmlinuz" ] && [ -r "$d/initramfs.cpio.gz" ] ||
+    { echo "skip: no Linux lab guest in $d (make deps fetches the kernel, make builds it)"; exit 77; }
 }
 
 # need_tunnel: this qmig has the tunnel (qmig agent, migrate --tunnel), else skip.
@@ -151,8 +174,14 @@ expect_guest_on() {
   fi
   local n; n=$(heartbeats "$side" 1)
   [ "$n" -ge 10 ] || fail "$side guest printed $n heartbeats in 1 s: not running"
-  "$QMIG" verify-memory --qmp "unix:$D/$side.qmp" --tmpdir "$D" > "$D/memcheck.out" ||
-    { cat "$D/memcheck.out"; fail "memory check on $side"; }
+  if [ "$(jq -r '.guest // empty' "$D/lab.json" 2>/dev/null)" = linux ]; then
+    # The Linux guest checks its own working set, asked on its serial.
+    "$QMIG" verify-memory --serial "$D/$side.serial" > "$D/memcheck.out" ||
+      { cat "$D/memcheck.out"; fail "memory check (by the Linux guest) on $side"; }
+  else
+    "$QMIG" verify-memory --qmp "unix:$D/$side.qmp" --tmpdir "$D" > "$D/memcheck.out" ||
+      { cat "$D/memcheck.out"; fail "memory check on $side"; }
+  fi
   cat "$D/memcheck.out"
 }
 

@@ -256,7 +256,7 @@ static void test_lab_and_agent(void **state)
   char *h = qmig_lab_help();
   assert_non_null(h);
   /* the first row with help */
-  assert_true(!strncmp(h, "  --fill MiB      memory the guest fills", 39));
+  assert_true(!strncmp(h, "  --guest G       the guest: the qmig test guest", 48));
   assert_null(strstr(h, "--dir ")); /* in the usage line only */
   free(h);
 

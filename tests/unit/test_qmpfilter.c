@@ -133,6 +133,12 @@ static void test_caps_and_params(void **state)
      "{\"capability\":\"events\",\"state\":true},{\"capability\":\"multifd\",\"state\":false},"
      "{\"capability\":\"postcopy-ram\",\"state\":true},"
      "{\"capability\":\"pause-before-switchover\",\"state\":true}]}}");
+  /* The newer features qmig sets where both QEMUs have them (features.c). */
+  OK("{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":["
+     "{\"capability\":\"return-path\",\"state\":true},"
+     "{\"capability\":\"switchover-ack\",\"state\":true},"
+     "{\"capability\":\"postcopy-preempt\",\"state\":false},"
+     "{\"capability\":\"dirty-limit\",\"state\":false}]}}");
   NO("{\"execute\":\"migrate-set-capabilities\",\"arguments\":{\"capabilities\":["
      "{\"capability\":\"x-ignore-shared\",\"state\":true}]}}",
      "not one qmig manages");

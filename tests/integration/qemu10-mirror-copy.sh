@@ -1,0 +1,8 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# QEMU version matrix: mirror-copy.sh (a non-shared raw disk copied over
+# NBD) on 10.0 -> 10.0, with that test's own checks (guest memory and disk,
+# exactly one QEMU, ...); 7.2 -> 10.0 is qemu10-mirror-copy-cross.sh (each
+# cell takes ~40 s here).  qemu10-lib.bash.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/qemu10-lib.bash"
+on_qemu10 mirror-copy "10.0 -> 10.0"
