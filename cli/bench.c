@@ -83,27 +83,28 @@ static void on_status(void *ud, const struct qmig_bench_status *s)
 static void help(FILE *f)
 {
   char *settings = qmig_bench_setting_help();
-  fprintf(f,
-          "usage: qmig bench [--scenario FILE]... [--preset NAME] [--sweep KEY=v1,v2,...]\n"
-          "                  [--set KNOB=VALUE]... [--runs N] [--warmup N] [--out DIR]\n"
-          "                  [--baseline NAME] [--seed N] [--resamples N] [--accel A]\n"
-          "                  [--qemu BIN] [--dst-qemu BIN] [--guest ELF|linux] [--workdir DIR] [--check]\n"
-          "       qmig bench --render RUNS.jsonl [--out DIR] [--json FILE|-]\n"
-          "       qmig bench --list-presets | --list-knobs\n\n"
-          "Runs every scenario --runs times, interleaved (A B C A B C ...), each run on a\n"
-          "fresh lab pair whose destination memory is checked afterwards; writes\n"
-          "DIR/runs.jsonl, summary.txt, summary.csv, runs.csv and report.html.\n\n"
-          "  --scenario FILE  scenarios as JSON (see docs/BENCHMARKING.md)\n"
-          "  --preset NAME    a built-in comparison (--list-presets)\n"
-          "  --sweep K=v,...  one scenario per value of knob K over the base scenario\n"
-          "  --set K=V        knob K = V in every scenario (e.g. --set fill=128)\n"
-          "%s"
-          "  --check          check the scenarios, list them and exit\n"
-          "  --render FILE    the outputs again from an earlier bench's runs.jsonl\n"
-          "  --json FILE|-    the summary as JSON too (- = stdout, instead of the text)\n\n"
-          "Exit: 0 every run migrated and verified, 1 some runs failed (recorded),\n"
-          "2 usage or a scenario refused (nothing ran), 3 the bench could not run.\n",
-          settings ? settings : "");
+  fprintf(
+      f,
+      "usage: qmig bench [--scenario FILE]... [--preset NAME] [--sweep KEY=v1,v2,...]\n"
+      "                  [--set KNOB=VALUE]... [--runs N] [--warmup N] [--out DIR]\n"
+      "                  [--baseline NAME] [--seed N] [--resamples N] [--accel A]\n"
+      "                  [--qemu BIN] [--dst-qemu BIN] [--guest ELF|linux] [--workdir DIR] [--check]\n"
+      "       qmig bench --render RUNS.jsonl [--out DIR] [--json FILE|-]\n"
+      "       qmig bench --list-presets | --list-knobs\n\n"
+      "Runs every scenario --runs times, interleaved (A B C A B C ...), each run on a\n"
+      "fresh lab pair whose destination memory is checked afterwards; writes\n"
+      "DIR/runs.jsonl, summary.txt, summary.csv, runs.csv and report.html.\n\n"
+      "  --scenario FILE  scenarios as JSON (see docs/BENCHMARKING.md)\n"
+      "  --preset NAME    a built-in comparison (--list-presets)\n"
+      "  --sweep K=v,...  one scenario per value of knob K over the base scenario\n"
+      "  --set K=V        knob K = V in every scenario (e.g. --set fill=128)\n"
+      "%s"
+      "  --check          check the scenarios, list them and exit\n"
+      "  --render FILE    the outputs again from an earlier bench's runs.jsonl\n"
+      "  --json FILE|-    the summary as JSON too (- = stdout, instead of the text)\n\n"
+      "Exit: 0 every run migrated and verified, 1 some runs failed (recorded),\n"
+      "2 usage or a scenario refused (nothing ran), 3 the bench could not run.\n",
+      settings ? settings : "");
   free(settings);
 }
 
