@@ -48,7 +48,7 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: man all check check-unit check-faults check-faults-fast demo deps install uninstall clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate fuzz fuzz-build fuzz-ci soak bench-fwd
+.PHONY: man all check check-unit check-faults check-faults-fast demo deps install uninstall clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate bench-update fuzz fuzz-build fuzz-ci soak bench-fwd
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST) $(BUILD)/tests/tunnel_client \
   $(BUILD)/tests/qmig-testhooks man
 
@@ -89,7 +89,7 @@ $(BUILD)/qmig: $(CLI_OBJS) $(BUILD)/libqmig.a
 # every QMIG_API function of include/qmig.h with its comment, and the
 # completion every --option those help texts name.
 MAN_CMDS := migrate recover check dirty-rate lab verify-memory verify-disks create-disks \
-  verify-disk-image demo bench agent
+  verify-disk-image demo bench agent update
 MAN_PAGES := $(BUILD)/man/qmig.1 $(MAN_CMDS:%=$(BUILD)/man/qmig-%.1) $(BUILD)/man/qmig.3
 DOCGEN := $(BUILD)/tools/qmig-docgen
 man: $(MAN_PAGES) $(BUILD)/man/qmig.bash
@@ -258,6 +258,10 @@ bench-transports: deps all
 	$(BUILD)/qmig bench --preset transports --runs $(RUNS) --out $(BENCH_OUT)/transports
 bench-dirty-rate: deps all
 	$(BUILD)/qmig bench --preset dirty-rate --runs $(RUNS) --out $(BENCH_OUT)/dirty-rate
+# Live update vs local migration at 256 MiB and 2 GiB, with the issue's
+# targets (tools/bench/update.sh; QEMU 10 from make deps for cpr-transfer).
+bench-update: deps all
+	RUNS=$(RUNS) OUT=$(BENCH_OUT)/update bash tools/bench/update.sh
 # The tunnel's forwarding alone (raw TCP, copy, splice, TLS), CPU-s/GB per
 # mode, medians; BASE=<git ref> runs that ref's bench interleaved (old-MODE)
 # for a before/after in one run.  docs/TUNNEL.md, "The TLS data path".

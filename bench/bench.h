@@ -119,6 +119,13 @@ struct bench_preset {
   const char *swept; /* the knob the preset varies */
 };
 extern const struct bench_preset bench_presets[];
+
+/* update.c: knob mode=update.  Prepare: the lab's destination QEMU ended
+ * (only the source runs, as before a live update).  Apply: live-update
+ * auto, the new process in the lab's dir as "dst" (the lab's checks and
+ * stop then find it).  -1 with the reason in err. */
+int bench_update_prepare(const char *dir, char *err, size_t errlen);
+int bench_update_apply(struct qmig_migration *m, const char *dir, char *err, size_t errlen);
 const struct bench_preset *bench_preset_find(const char *name);
 
 /* ---- the bench object ---- */

@@ -104,6 +104,18 @@ const struct bench_preset bench_presets[] = {
     "{\"name\": \"ram-align=aligned\", \"ram-align\": \"aligned\"},"
     "{\"name\": \"ram-align=unaligned\", \"ram-align\": \"unaligned\"}]}",
     "ram-align" },
+  { "update",
+    "live update to a new process on the same host vs a normal local migration, at 256 MiB "
+    "and 2 GiB, guest dirtying 20 MiB/s (update: RAM shared, --ram-share; run with QEMU 10 "
+    "for cpr-transfer, 7.2 gives x-ignore-shared)",
+    "{\"base\": {\"dirty\": 20}, \"scenarios\": ["
+    "{\"name\": \"update-256M\", \"mode\": \"update\", \"ram-share\": true,"
+    " \"fill\": 224, \"mem\": 256},"
+    "{\"name\": \"migrate-256M\", \"mode\": \"migrate\", \"fill\": 224, \"mem\": 256},"
+    "{\"name\": \"update-2G\", \"mode\": \"update\", \"ram-share\": true,"
+    " \"fill\": 2016, \"mem\": 2048},"
+    "{\"name\": \"migrate-2G\", \"mode\": \"migrate\", \"fill\": 2016, \"mem\": 2048}]}",
+    "mode" },
   { NULL, NULL, NULL, NULL },
 };
 

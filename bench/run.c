@@ -169,6 +169,10 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   bench_status(b, "lab", NULL);
   if (qmig_lab_start(&o, err, errlen) < 0)
     return "lab";
+  const char *mode = bench_knob(s, "mode");
+  bool update = mode && !strcmp(mode, "update");
+  if (update && bench_update_prepare(dir, err, errlen) < 0)
+    return "lab";
   double cpu0[2] = { lab_side_cpu_s(dir, 0), lab_side_cpu_s(dir, 1) };
   struct bench_transport tp = { .tls_dir = "" };
   const char *t = bench_knob(s, "transport");
@@ -210,6 +214,8 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
     snprintf(err, errlen, "%s", qmig_error(m));
     stage = "migrate";
   } else if (bench_apply_migration(s, m, &tp, err, errlen) < 0) {
+    stage = "migrate";
+  } else if (update && bench_update_apply(m, dir, err, errlen) < 0) {
     stage = "migrate";
   } else {
     struct sampler sp = { b, samples };

@@ -19,6 +19,7 @@
 struct bench_knobs {
   const char *transport;
   int dirty_pattern;
+  int mode;
 };
 
 static int check_transport(const char *v, char *why, size_t len)
@@ -52,6 +53,10 @@ static const struct opt_row knob_rows[] = {
     .bad = "not available: the lab guest rewrites its pages in order (sequential) and has no "
            "other pattern",
     .help = "how the guest dirties memory: sequential (the lab guest's only one)" },
+  { .key = "mode", .type = OPT_ENUM, .off = offsetof(struct bench_knobs, mode),
+    .choices = "migrate|update",
+    .help = "migrate|update: to the lab's destination QEMU, or a live update to a new process "
+            "on the same host (qmig update: only the source runs; with ram-share the RAM stays)" },
 };
 /* clang-format on */
 static const struct opt_table knob_table = { knob_rows, sizeof knob_rows / sizeof knob_rows[0],

@@ -8,6 +8,7 @@
 #include "qmig.h"
 
 int cmd_migrate(int argc, char **argv);
+int cmd_update(int argc, char **argv); /* update.c */
 int cmd_check(int argc, char **argv);
 int cmd_dirty_rate(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
@@ -63,6 +64,9 @@ json_t *cli_diskcheck_json(const char *image, const char *format, int rc,
 void cli_print_summary(FILE *f, const struct qmig_report *r);
 /* The post-copy section's pauses (a broken link) and resumptions. */
 void cli_print_postcopy(FILE *f, const struct qmig_migration *m);
+/* update.c: the report's "update" section (a spawned destination, live
+ * update), nothing when the run had none. */
+void cli_print_update(FILE *f, const struct qmig_migration *m);
 void cli_print_prediction(FILE *f, const struct qmig_migration *m, bool outcome);
 /* The stall timeline, if the run had one: the largest stall and its phase,
  * every stall when there are few. */

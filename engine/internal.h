@@ -29,6 +29,8 @@ enum eng_after { ENG_AFTER_NONE, ENG_AFTER_PASSES, ENG_AFTER_SECONDS, ENG_AFTER_
 enum eng_sync { ENG_SYNC_FULL, ENG_SYNC_TOP };
 enum eng_copy_mode { ENG_COPY_BACKGROUND, ENG_COPY_WRITE_BLOCKING };
 enum eng_dst_action { ENG_DST_QUIT, ENG_DST_KEEP };
+/* live-update: how the guest moves to the new process (update.c). */
+enum eng_update { ENG_UPD_OFF, ENG_UPD_AUTO, ENG_UPD_CPR, ENG_UPD_SHARED, ENG_UPD_MIGRATE };
 
 /* Everything qmig_set() can set, grouped by what it steers.  Strings are
  * owned (strdup'd). */
@@ -44,6 +46,7 @@ struct eng_stream_cfg {      /* the migration stream and QEMU's tuning of it */
   char *multifd_compression; /* none|zlib|zstd */
   bool xbzrle;
   uint64_t xbzrle_cache_size;
+  bool ignore_shared; /* x-ignore-shared: shared RAM is not sent */
 };
 struct eng_tls_cfg { /* QEMU-native TLS on the stream */
   int kind;          /* enum eng_tls */
@@ -112,6 +115,13 @@ struct eng_predict_cfg { /* the prediction before `migrate` (predict.c) */
   uint64_t link_bandwidth;    /* bytes/s the link gives; 0 = unknown */
   uint64_t ram_in_use;        /* bytes of guest RAM that are not zero pages; 0 = unknown */
 };
+struct eng_spawn_cfg { /* the destination made from the source (update.c, spawn*.c) */
+  bool on;             /* dst-spawn */
+  char *dir, *name;    /* spawn-dir, spawn-name: where its sockets go */
+  char *binary;        /* dst-qemu-binary; NULL = the source's */
+  char *map;           /* "OLD=NEW,...": disk paths */
+  int update;          /* enum eng_update (live-update) */
+};
 struct eng_config {
   char *src, *dst;               /* QMP addresses */
   unsigned timeout_s;            /* whole migration; 0 = none */
@@ -134,6 +144,7 @@ struct eng_config {
   struct eng_announce_cfg announce;
   struct eng_predict_cfg predict;
   struct eng_probe_cfg probe;
+  struct eng_spawn_cfg spawn;
 };
 
 /* stalls.c (pure): one side's heartbeat lines as they arrive, and every
@@ -235,7 +246,7 @@ struct eng_policy {
 /* The report's sections (include/qmig.h), each filled by the module named
  * beside it; NULL until then, which the JSON report shows as an absent key.
  * Allocated by eng_section(), freed with the handle. */
-#define ENG_NSECTIONS 11
+#define ENG_NSECTIONS 12
 struct eng_sections {
   struct qmig_report_preflight *preflight;         /* preflight.c */
   struct qmig_report_prediction *prediction;       /* predict.c */
@@ -248,6 +259,7 @@ struct eng_sections {
   struct qmig_report_tunnel *tunnel;               /* tunnel.c */
   struct qmig_report_stalls *stalls;               /* report.c (stalls.c) */
   struct qmig_report_network *network;             /* probe.c, via report.c */
+  struct qmig_report_update *update;               /* update.c */
   /* The slots above in the order they were first filled: the JSON lists
    * the sections in that order, as it always has. */
   void **order[ENG_NSECTIONS];
@@ -341,7 +353,7 @@ struct qmig_migration {
 
   struct eng_heartbeat *hb;
   struct eng_probe *probe; /* the network prober (probe.h); NULL without */
-  struct eng_facts facts; /* what happened: written while following */
+  struct eng_facts facts;  /* what happened: written while following */
   struct eng_policy policy;
   struct qmig_report report;
   struct eng_sections sec;   /* the report's typed sections (report_sections.c) */
@@ -352,7 +364,22 @@ struct qmig_migration {
   struct eng_features features; /* newer QEMU features used (features.c) */
   struct eng_ssh *ssh;          /* the agent started over ssh (sshagent.c); NULL without */
   struct eng_qmp_tls *qmp_tls;  /* tls: QMP connections (qmpconn.c); NULL without */
+  struct eng_upd *upd;          /* the spawned destination (update.c); NULL without */
 };
+
+/* update.c: with dst-spawn or live-update, before the options are checked:
+ * probe the source (and a new binary), choose the mechanism, start the new
+ * process and point dst (and dst-serial) at it.  0 continue as a normal
+ * run (ignore-shared or migrate); 1 cpr-transfer: run eng_update_cpr
+ * instead of the phases; -1 error recorded (nothing was started or it was
+ * ended again). */
+int eng_update_begin(struct qmig_migration *m);
+/* update_cpr.c: the whole cpr-transfer run; its outcome. */
+enum qmig_outcome eng_update_cpr(struct qmig_migration *m);
+/* update.c: after a run: a spawned process that does not hold the guest is
+ * ended (the old one runs); every fact into the "update" section. */
+void eng_update_end(struct qmig_migration *m, enum qmig_outcome out);
+void eng_update_free(struct qmig_migration *m);
 
 /* preflight.c: every check of `qmig check`, all problems at once, nothing
  * changed.  Fills the report's "preflight" section; -1 with a message listing every

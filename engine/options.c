@@ -376,6 +376,26 @@ static const struct opt_row rows[] = {
             "data-port range)" },
   { .key = "nbd-connect", .type = OPT_STR, .off = O(disks.nbd_connect),
     .help = "address the source QEMU connects to for NBD, when it differs from nbd-addr (a proxy)" },
+  { .key = "dst-spawn", .type = OPT_BOOL, .off = O(spawn.on),
+    .help = "on|off: start the destination QEMU on this host from the source's own command line "
+            "(its pid from the unix QMP socket, /proc/PID/cmdline), rewritten: -incoming, its "
+            "sockets in spawn-dir, disks through map; dst then not needed" },
+  { .key = "spawn-dir", .type = OPT_STR, .off = O(spawn.dir), .check = check_dir,
+    .help = "dst-spawn: directory of the new QEMU's QMP, serial, pidfile and log (NAME.qmp, "
+            "NAME.serial, NAME.pid, NAME.log; default: the source QMP socket's)" },
+  { .key = "spawn-name", .type = OPT_STR, .off = O(spawn.name), .def = "dst",
+    .help = "dst-spawn: prefix of those files (default dst)" },
+  { .key = "dst-qemu-binary", .type = OPT_STR, .off = O(spawn.binary),
+    .help = "dst-spawn: the new QEMU's binary (default: the source's)" },
+  { .key = "map", .type = OPT_STR, .off = O(spawn.map),
+    .help = "dst-spawn: OLD=NEW,...: disk paths (file=, filename=) the destination opens "
+            "elsewhere" },
+  { .key = "live-update", .type = OPT_ENUM, .off = O(spawn.update),
+    .choices = "off|auto|cpr-transfer|ignore-shared|migrate",
+    .help = "off|auto|cpr-transfer|ignore-shared|migrate: move the guest to a new QEMU process "
+            "on this host (implies dst-spawn); auto probes (qmig update)" },
+  { .key = "x-ignore-shared", .type = OPT_BOOL, .off = O(stream.ignore_shared),
+    .help = "on|off: RAM in shared memory both QEMUs map is not sent (x-ignore-shared)" },
   { .key = "nbd-tls", .type = OPT_BOOL, .off = O(disks.nbd_tls),
     .help = "on|off: NBD over QEMU-native TLS with the migration's credentials (needs tls)" },
 
@@ -444,6 +464,8 @@ int eng_config_check(struct qmig_migration *m)
     if (opt_replace_str(&c->dst, d))
       return eng_errorc(m, QMIG_E_SYSTEM, "out of memory");
   }
+  if (c->src && !c->dst && (c->spawn.on || c->spawn.update))
+    return eng_errorf(m, "dst-spawn: the destination was not started");
   if (!c->src || !c->dst)
     return eng_errorf(m, "both a source (src) and a destination (dst) QMP address are needed");
   bool tunnel = c->tunnel.agent || c->tunnel.ssh;

@@ -126,6 +126,14 @@ static json_t *recover_json(const void *section)
                    "why", r->why);
 }
 
+static json_t *update_json(const void *section)
+{
+  const struct qmig_report_update *u = section;
+  return json_pack("{s:s?,s:s,s:s?,s:i,s:i,s:s,s:s}", "mechanism", u->mechanism, "reason",
+                   u->reason, "advice", u->advice[0] ? u->advice : NULL, "old_pid", u->old_pid,
+                   "new_pid", u->new_pid, "new_binary", u->new_binary, "new_qmp", u->new_qmp);
+}
+
 static json_t *created_disks_json(const void *section)
 {
   const struct qmig_report_created_disks *c = section;
@@ -279,8 +287,8 @@ void eng_sections_json(const struct eng_sections *s, json_t *o)
     json_t *(*fn)(const void *section);
   } f[] = {
 #define SEC(name) { #name, (void *const *)&s->name, name##_json }
-    SEC(preflight), SEC(prediction), SEC(announce), SEC(recover), SEC(created_disks),
-    SEC(storage),   SEC(policy),     SEC(postcopy), SEC(tunnel),  SEC(stalls), SEC(network),
+    SEC(preflight), SEC(prediction), SEC(announce), SEC(recover), SEC(created_disks), SEC(storage),
+    SEC(policy),    SEC(postcopy),   SEC(tunnel),   SEC(stalls),  SEC(network),       SEC(update),
 #undef SEC
   };
   _Static_assert(sizeof f / sizeof f[0] == ENG_NSECTIONS, "every section has its JSON");

@@ -32,6 +32,7 @@ void eng_sections_free(struct eng_sections *s)
   free(s->tunnel);
   free(s->stalls);
   free(s->network);
+  free(s->update);
   *s = (struct eng_sections){ 0 };
 }
 
@@ -53,3 +54,4 @@ ACCESSOR(created_disks)
 ACCESSOR(recover)
 ACCESSOR(stalls)
 ACCESSOR(network)
+ACCESSOR(update)

@@ -69,6 +69,7 @@ static size_t wanted_caps(const struct qmig_migration *m, struct cap_want *w)
   w[n++] = (struct cap_want){ "switchover-ack", ack };
   w[n++] = (struct cap_want){ "postcopy-preempt", eng_feature_used(m, ENG_FEAT_POSTCOPY_PREEMPT) };
   w[n++] = (struct cap_want){ "dirty-limit", eng_feature_used(m, ENG_FEAT_DIRTY_LIMIT) };
+  w[n++] = (struct cap_want){ "x-ignore-shared", c->stream.ignore_shared };
   return n;
 }
 
@@ -350,6 +351,17 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
   if (eng_begin(m) < 0)
     return QMIG_USAGE;
   enum qmig_outcome out;
+  /* A destination made from the source's definition (update.c). */
+  int spawned = m->cfg.spawn.on || m->cfg.spawn.update ? eng_update_begin(m) : 0;
+  if (spawned < 0) {
+    out = QMIG_NOT_STARTED;
+    eng_set_state(m, QMIG_S_FAILED, m->err);
+    goto done;
+  }
+  if (spawned > 0) {
+    out = eng_update_cpr(m);
+    goto done;
+  }
   if (eng_config_check(m) < 0) {
     out = QMIG_USAGE;
     eng_set_state(m, QMIG_S_FAILED, m->err);
@@ -417,5 +429,6 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
     eng_mirror_abort(m);
   }
 done:
+  eng_update_end(m, out);
   return eng_end(m, out);
 }

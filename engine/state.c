@@ -200,6 +200,7 @@ void qmig_free(struct qmig_migration *m)
   if (m->session)
     m->session->end(m);
   eng_sections_free(&m->sec);
+  eng_update_free(m);
   eng_mirror_free(m->mirror);
   free(m->policy.steps);
   json_decref(m->caps[0]);

@@ -472,8 +472,8 @@ struct qmig_report_stalls {
   double threshold_ms, period_ms;
   unsigned nstalls, total;
   struct qmig_stall stalls[QMIG_MAX_STALLS];
-  double max_stall_ms;     /* -1 when there was none (null) */
-  char max_stall_phase[16]; /* "" when none (null) */
+  double max_stall_ms;             /* -1 when there was none (null) */
+  char max_stall_phase[16];        /* "" when none (null) */
   double stop_at_ms, resume_at_ms; /* source STOP, destination RESUME since
                                       `migrate`; -1 when not seen (null) */
 };
@@ -507,6 +507,17 @@ struct qmig_report_network {
   double first_reply_after_resume_ms; /* since RESUME; -1: none (null) */
 };
 QMIG_API const struct qmig_report_network *qmig_report_network(const struct qmig_migration *m);
+/* "update": the destination was started by qmig from the source's command
+ * line (dst-spawn, live-update): how the guest moved and why. */
+struct qmig_report_update {
+  const char *mechanism; /* "cpr_transfer", "ignore_shared", "migrate"; NULL: none chosen */
+  char reason[600];      /* why that one (snake_case code: explanation) */
+  char advice[700];      /* what would allow a faster one next time, or "" */
+  int old_pid, new_pid;  /* the source QEMU, the spawned one (0: none) */
+  char new_binary[512];
+  char new_qmp[512]; /* unix:PATH of the new process's QMP */
+};
+QMIG_API const struct qmig_report_update *qmig_report_update(const struct qmig_migration *m);
 
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
@@ -591,6 +602,10 @@ struct qmig_lab_options {
                                   source, and on a destination with another
                                   binary the versioned type the source's "pc"
                                   stands for (e.g. pc-i440fx-7.2) */
+  bool ram_share;              /* guest RAM in shared memory, for live update:
+                                  a memfd with -machine aux-ram-share=on where
+                                  QEMU has it (cpr-transfer), else a file on
+                                  /dev/shm (x-ignore-shared), one per side */
 };
 
 /* Set one lab option by its key, the long option of `qmig lab start`

@@ -200,6 +200,7 @@ static int stop_qemus(const char *dir, char *err, size_t errlen)
       unlink(path);
     }
   }
+  lab_ram_share_unlink(dir);
   return rc;
 }
 

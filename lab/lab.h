@@ -45,6 +45,14 @@ int lab_find_guest(const char *given, char *out, size_t len);
  * monitor on 127.0.0.1:tls_port when tls_port (o->qmp_tls_dir's
  * credentials), as -machine `machine`; its binary is o->qemu (the
  * destination's o->dst_qemu when set); its pid, or -1 with err. */
+/* ramshare.c: with o->ram_share, the -object of guest RAM into obj and the
+ * -machine value into machine (else machine is "pc", obj ""); -1 with the
+ * reason in err. */
+int lab_ram_share_args(const struct qmig_lab_options *o, const char *qemu, const char *dir,
+                       int side, const char *size, char *obj, size_t olen, char *machine,
+                       size_t mlen, char *err, size_t errlen);
+/* Remove the /dev/shm RAM files of the lab in dir (absent ones are fine). */
+void lab_ram_share_unlink(const char *dir);
 int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, const char *accel,
                    const char *guest, const char *uuid, const struct lab_disk *disk,
                    const char *netns, int tls_port, const char *machine, const struct lab_linux *lx,

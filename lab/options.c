@@ -101,6 +101,9 @@ static const struct opt_row rows[] = {
             "bug, docs/DESIGN.md); aligned: exactly --mem; unaligned: 8 KiB\n"
             "more whatever the QEMU (QEMU's slower per-page dirty sync: a\n"
             "guest freeze at setup, proportional to RAM; docs/REPORT.md)" },
+  FLAG("ram-share", ram_share, OPT_F_BENCH,
+       .help = "guest RAM in shared memory (live update: qmig update): a memfd\n"
+               "with aux-ram-share=on where QEMU has it, else /dev/shm/qmig-*.ram"),
   FLAG("nic", nic, 0,
        .help = "an e1000 (MAC 52:54:00:71:6d:01) on a restricted user netdev;\n"
                "its frames go to DIR/src.pcap and DIR/dst.pcap"),

@@ -142,14 +142,26 @@ int lab_start_qemu(const struct qmig_lab_options *o, const char *dir, int side, 
   snprintf(acc, sizeof acc, "%s", accel);
   unlink(pidfile);
 
-  const char *argv[64];
+  const char *argv[72]; /* room for every option below at once */
   int n = 0;
   const char *bin = side == 1 && o->dst_qemu ? o->dst_qemu : o->qemu;
   argv[n++] = bin ? bin : "qemu-system-x86_64";
   argv[n++] = "-name";
   argv[n++] = name;
+  /* -machine: the type (lab.c's choice: "pc", or the versioned type of
+   * the source's "pc" for another binary), with the shared-RAM properties
+   * of --ram-share (ramshare.c writes them after "pc"). */
+  char ram_machine[128], mtype[192], ramobj[PATH_MAX + 128];
+  if (lab_ram_share_args(o, argv[0], dir, side, mem, ramobj, sizeof ramobj, ram_machine,
+                         sizeof ram_machine, err, errlen) < 0)
+    return -1;
+  snprintf(mtype, sizeof mtype, "%s%s", machine && machine[0] ? machine : "pc", ram_machine + 2);
   argv[n++] = "-machine";
-  argv[n++] = machine;
+  argv[n++] = mtype;
+  if (ramobj[0]) {
+    argv[n++] = "-object";
+    argv[n++] = ramobj;
+  }
   argv[n++] = "-accel";
   argv[n++] = acc;
   argv[n++] = "-m";

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.." || exit 2
 TOP=$PWD
 export QMIG=${QMIG:-$TOP/build/qmig}
 ROWS=(kill-setup kill-active kill-preswitch kill-postcopy agent-killed dst-killed
-      link-cut wrong-creds disk-full qmp-garbage)
+      link-cut wrong-creds disk-full qmp-garbage update-killed)
 COLS=(native tunnel tls disks)
 # The fast subset make check runs (about a minute): quick cells, one per
 # kind of fault, the engine's death at the most delicate moment among them.

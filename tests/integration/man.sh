@@ -14,7 +14,7 @@ S=$D/root
 prefix=/usr/local
 make -s -C "$ROOT" install DESTDIR="$S" PREFIX=$prefix >"$D/install.log" 2>&1 || { cat "$D/install.log"; fail "make install"; }
 M=$S$prefix/share/man
-cmds="migrate recover check dirty-rate lab verify-memory verify-disks create-disks verify-disk-image demo bench agent"
+cmds="migrate recover check dirty-rate lab verify-memory verify-disks create-disks verify-disk-image demo bench agent update"
 pages="$M/man1/qmig.1 $M/man3/qmig.3"
 for c in $cmds; do pages="$pages $M/man1/qmig-$c.1"; done
 for p in $pages; do
