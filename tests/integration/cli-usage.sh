@@ -33,7 +33,7 @@ usage() { # args...
   [ ! -s "$D/u.out" ] || fail "qmig $*: wrote to stdout: $(cat "$D/u.out")"
 }
 for c in migrate recover check dirty-rate "lab start" "lab stop" "lab status" verify-memory \
-  verify-disks create-disks verify-disk-image demo bench agent; do
+  verify-disks create-disks verify-disk-image demo bench agent update; do
   # shellcheck disable=SC2086 # "lab start" is two words
   usage $c --no-such-option
 done
