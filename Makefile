@@ -5,6 +5,8 @@ BINDIR ?= $(PREFIX)/bin
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 DATADIR ?= $(PREFIX)/share/qmig
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 DESTDIR ?=
 # The one version: QMIG_VERSION in include/qmig.h (qmig --version, the
@@ -46,9 +48,9 @@ GUEST_CFLAGS := -m32 -ffreestanding -nostdlib -fno-pic -fno-pie -fno-stack-prote
 	-fno-asynchronous-unwind-tables -O2 -std=gnu11 $(WARN) -I.
 GUEST_LDFLAGS := -m32 -nostdlib -static -no-pie -Wl,--build-id=none -T guest/guest.ld
 
-.PHONY: all check check-unit check-faults check-faults-fast demo deps install uninstall clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate bench-update fuzz fuzz-build fuzz-ci soak bench-fwd
+.PHONY: man all check check-unit check-faults check-faults-fast demo deps install uninstall clean bench-native bench-tunnel bench-storage bench-transports bench-dirty-rate bench-update fuzz fuzz-build fuzz-ci soak bench-fwd
 all: $(BUILD)/libqmig.a $(BUILD)/libqmig.so $(BUILD)/qmig $(GUEST) $(BUILD)/tests/tunnel_client \
-  $(BUILD)/tests/qmig-testhooks
+  $(BUILD)/tests/qmig-testhooks man
 
 $(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
@@ -80,6 +82,36 @@ $(BUILD)/libqmig.so: $(LIB_OBJS)
 
 $(BUILD)/qmig: $(CLI_OBJS) $(BUILD)/libqmig.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Man pages and bash completion, generated so they cannot drift from the
+# option tables: qmig(1) and qmig-COMMAND(1) are `qmig [COMMAND] --help`
+# (which the tables print) set in roff by tools/man/qmig-docgen, qmig(3)
+# every QMIG_API function of include/qmig.h with its comment, and the
+# completion every --option those help texts name.
+MAN_CMDS := migrate recover check dirty-rate lab verify-memory verify-disks create-disks \
+  verify-disk-image demo bench agent update
+MAN_PAGES := $(BUILD)/man/qmig.1 $(MAN_CMDS:%=$(BUILD)/man/qmig-%.1) $(BUILD)/man/qmig.3
+DOCGEN := $(BUILD)/tools/qmig-docgen
+man: $(MAN_PAGES) $(BUILD)/man/qmig.bash
+$(DOCGEN): tools/man/qmig-docgen.c $(BUILD)/libqmig.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libqmig.a $(LDLIBS)
+$(BUILD)/man/%.help: $(BUILD)/qmig
+	@mkdir -p $(dir $@)
+	$(BUILD)/qmig $* --help > $@
+$(BUILD)/man/qmig.help: $(BUILD)/qmig
+	@mkdir -p $(dir $@)
+	$(BUILD)/qmig --help > $@
+$(BUILD)/man/qmig-%.1: $(BUILD)/man/%.help $(BUILD)/man/qmig.help $(DOCGEN)
+	$(DOCGEN) man qmig-$* 1 "$$(awk '$$1 == "$*" { $$1 = ""; sub(/^ +/, ""); print }' \
+	  $(BUILD)/man/qmig.help)" < $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/qmig.1: $(BUILD)/man/qmig.help $(DOCGEN)
+	$(DOCGEN) man qmig 1 "live migration of QEMU guests" < $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/qmig.3: include/qmig.h $(DOCGEN)
+	@mkdir -p $(dir $@)
+	$(DOCGEN) man3 < $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/man/qmig.bash: $(MAN_CMDS:%=$(BUILD)/man/%.help) $(DOCGEN)
+	$(DOCGEN) completion $(BUILD)/man $(MAN_CMDS) > $@.tmp && mv $@.tmp $@
 
 # The lab guest: freestanding 32-bit multiboot ELF, booted with -kernel.
 $(BUILD)/guest/%.o: guest/%.c
@@ -182,9 +214,12 @@ $(BUILD)/soak: tests/soak.c $(BUILD)/libqmig-internal.a
 soak: deps all $(BUILD)/soak
 	$(BUILD)/soak -n $(N)
 
-# deps: the one shared step that installs missing Debian packages (as root).
+# deps: the one shared step that installs missing Debian packages (as root),
+# DEPS=check (default: everything make check runs) or DEPS=demo (only what
+# building and `make demo` need; tests/deps.sh has both lists).
+DEPS ?= check
 deps:
-	@QMIG_BUILD=$(BUILD) sh tests/deps.sh
+	@QMIG_BUILD=$(BUILD) sh tests/deps.sh $(DEPS)
 
 # Before the tests: every fuzz target for 30 s (fuzz-ci, docs/FUZZING.md).
 check: deps all $(UNIT_BINS) $(BUILD)/soak fuzz-ci
@@ -201,6 +236,8 @@ check-faults-fast: deps all
 check-unit: all $(UNIT_BINS)
 	@sh tests/run-tests.sh --unit-only $(UNIT_BINS)
 
+# Target-specific: the deps that demo pulls in install the demo set only.
+demo: DEPS = demo
 demo: deps all
 	$(BUILD)/qmig demo
 
@@ -254,12 +291,18 @@ install: all
 	  install -m 644 $(BUILD)/linux/vmlinuz $(BUILD)/linux/initramfs.cpio.gz $(DESTDIR)$(DATADIR)/linux/; fi
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	  -e 's|@VERSION@|$(VERSION)|' qmig.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/qmig.pc
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(BASHCOMPDIR)
+	install -m 644 $(filter %.1,$(MAN_PAGES)) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(BUILD)/man/qmig.3 $(DESTDIR)$(MANDIR)/man3/qmig.3
+	install -m 644 $(BUILD)/man/qmig.bash $(DESTDIR)$(BASHCOMPDIR)/qmig
 
 # Removes exactly what install put there (same PREFIX/LIBDIR/... and DESTDIR).
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/qmig $(DESTDIR)$(LIBDIR)/libqmig.a $(DESTDIR)$(LIBDIR)/libqmig.so.0 \
 	  $(DESTDIR)$(LIBDIR)/libqmig.so $(DESTDIR)$(INCLUDEDIR)/qmig.h \
 	  $(DESTDIR)$(DATADIR)/qmig-guest.elf $(DESTDIR)$(PKGCONFIGDIR)/qmig.pc \
+	  $(patsubst $(BUILD)/man/%,$(DESTDIR)$(MANDIR)/man1/%,$(filter %.1,$(MAN_PAGES))) \
+	  $(DESTDIR)$(MANDIR)/man3/qmig.3 $(DESTDIR)$(BASHCOMPDIR)/qmig \
 	  $(DESTDIR)$(DATADIR)/linux/vmlinuz $(DESTDIR)$(DATADIR)/linux/initramfs.cpio.gz
 	-rmdir $(DESTDIR)$(DATADIR)/linux 2>/dev/null
 	-rmdir $(DESTDIR)$(DATADIR) 2>/dev/null

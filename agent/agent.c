@@ -26,7 +26,23 @@ int agt_errorf(struct qmig_agent *a, const char *fmt, ...)
   va_start(ap, fmt);
   errbuf_vsetf(a->err, sizeof a->err, fmt, ap);
   va_end(ap);
+  a->err_code = QMIG_E_SYSTEM;
   return -1;
+}
+
+int agt_errorc(struct qmig_agent *a, enum qmig_error_code code, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  errbuf_vsetf(a->err, sizeof a->err, fmt, ap);
+  va_end(ap);
+  a->err_code = code;
+  return -1;
+}
+
+enum qmig_error_code qmig_agent_error_code(const struct qmig_agent *a)
+{
+  return a->err_code;
 }
 
 void agt_log(struct qmig_agent *a, const char *fmt, ...)
@@ -60,6 +76,11 @@ void qmig_agent_free(struct qmig_agent *a)
 {
   if (!a)
     return;
+  pthread_mutex_lock(&a->lock);
+  unsigned running = a->handlers;
+  pthread_mutex_unlock(&a->lock);
+  if (running)
+    return; /* threads still use it (qmig_agent_run() said so): leaked */
   agt_options_free(a);
   tp_tls_free(a->tls_ctx);
   agt_limits_free(a);
@@ -92,24 +113,26 @@ static int prepare(struct qmig_agent *a)
 {
   char e[512];
   if (!a->listen || !a->qmp)
-    return agt_errorf(a, "the agent needs listen (HOST:PORT) and qmp (unix:PATH)");
+    return agt_errorc(a, QMIG_E_OPTION, "the agent needs listen (HOST:PORT) and qmp (unix:PATH)");
   if (a->tls == TP_TLS_NONE && !a->insecure)
-    return agt_errorf(a, "no credential: give --tls psk|x509 with its file, or --insecure-no-auth "
-                         "to run an unauthenticated agent that gives anyone who can connect the "
-                         "destination's QMP");
+    return agt_errorc(a, QMIG_E_OPTION,
+                      "no credential: give tls psk|x509 with its file, or insecure-no-auth on "
+                      "to run an unauthenticated agent that gives anyone who can connect the "
+                      "destination's QMP");
   if (a->tls != TP_TLS_NONE && a->insecure)
-    return agt_errorf(a, "insecure-no-auth and tls %s contradict each other: drop one",
+    return agt_errorc(a, QMIG_E_OPTION,
+                      "insecure-no-auth and tls %s contradict each other: drop one",
                       a->tls == TP_TLS_X509 ? "x509" : "psk");
   if (a->tls == TP_TLS_X509 && !a->tls_dir)
-    return agt_errorf(a, "tls x509 needs tls-dir");
+    return agt_errorc(a, QMIG_E_OPTION, "tls x509 needs tls-dir");
   if (a->tls == TP_TLS_PSK && !a->psk_file)
-    return agt_errorf(a, "tls psk needs tls-psk-file");
+    return agt_errorc(a, QMIG_E_OPTION, "tls psk needs tls-psk-file");
   if (a->tls != TP_TLS_NONE) {
     struct tp_tls_opts o = {
       .mode = a->tls, .server = true, .dir = a->tls_dir, .psk_file = a->psk_file
     };
     if (!(a->tls_ctx = tp_tls_new(&o, e, sizeof e)))
-      return agt_errorf(a, "agent TLS: %s", e);
+      return agt_errorc(a, QMIG_E_AUTH, "agent TLS: %s", e);
   }
   if (!a->run_dir) {
     char t[] = "/tmp/qmig-agent.XXXXXX";
@@ -228,9 +251,11 @@ int qmig_agent_run(struct qmig_agent *a)
   unsigned left = a->handlers;
   pthread_mutex_unlock(&a->lock);
   if (left) {
-    /* Cannot happen with the bounds above; never free under running threads. */
-    agt_log(a, "%u connection threads did not end: exiting", left);
-    _exit(1);
+    /* Cannot happen with the bounds above.  Never free under running
+     * threads: qmig_agent_free() leaves the agent alone (leaked) then,
+     * rather than end the embedder's process. */
+    agt_log(a, "%u connection threads did not end", left);
+    return agt_errorf(a, "%u connection threads did not end within the handshake bound", left);
   }
   if (a->made_run_dir)
     rmdir(a->run_dir);

@@ -69,6 +69,7 @@ struct qmig_agent {
     unsigned users; /* threads using q: its channel waits for 0 before freeing */
   } relay[AGT_MAX_RELAYS];
   char err[512];
+  enum qmig_error_code err_code; /* the kind of err (agt_errorc) */
 };
 
 void agt_log(struct qmig_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -112,6 +113,9 @@ void agt_options_init(struct qmig_agent *a);
 void agt_options_free(struct qmig_agent *a);
 /* The agent's message (a->err); returns -1. */
 int agt_errorf(struct qmig_agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* agt_errorf with the kind of the error (agt_errorf: QMIG_E_SYSTEM). */
+int agt_errorc(struct qmig_agent *a, enum qmig_error_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* limits.c */
 int agt_limits_prepare(struct qmig_agent *a); /* before listening; -1 out of memory */

@@ -156,9 +156,9 @@ int qmig_agent_set(struct qmig_agent *a, const char *key, const char *v)
 {
   char err[512];
   if (!key || !v)
-    return agt_errorf(a, "agent option: missing key or value");
+    return agt_errorc(a, QMIG_E_OPTION, "agent option: missing key or value");
   if (opt_set_msg(&agent_opts, a, key, v, "agent option", err, sizeof err) < 0)
-    return agt_errorf(a, "%s", err);
+    return agt_errorc(a, QMIG_E_OPTION, "%s", err);
   return 0;
 }
 

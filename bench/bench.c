@@ -163,7 +163,7 @@ int qmig_bench_preset(struct qmig_bench *b, const char *name)
 {
   const struct bench_preset *p = bench_preset_find(name);
   if (!p)
-    return bench_errorf(b, "unknown preset '%s' (qmig bench --list-presets)", name);
+    return bench_errorf(b, "unknown preset '%s' (qmig_bench_preset_names)", name);
   char where[96];
   snprintf(where, sizeof where, "preset %s", name);
   if (bench_scenarios_parse(p->json, where, &b->sc, &b->nsc, b->err, sizeof b->err) < 0)
@@ -191,10 +191,10 @@ int qmig_bench_sweep(struct qmig_bench *b, const char *spec)
 {
   const char *eq = strchr(spec, '=');
   if (!eq || eq == spec || !eq[1])
-    return bench_errorf(b, "--sweep '%s': not KEY=v1,v2,...", spec);
+    return bench_errorf(b, "sweep '%s': not KEY=v1,v2,...", spec);
   if (b->nsc > 1)
-    return bench_errorf(b, "--sweep %.*s: needs one base scenario, %zu are loaded",
-                        (int)(eq - spec), spec, b->nsc);
+    return bench_errorf(b, "sweep %.*s: needs one base scenario, %zu are loaded", (int)(eq - spec),
+                        spec, b->nsc);
   struct bench_scenario base = { NULL, NULL };
   if (b->nsc == 1) {
     base = b->sc[0];
@@ -223,23 +223,23 @@ int qmig_bench_sweep(struct qmig_bench *b, const char *spec)
   free(vals);
   bench_scenario_clear(&base);
   if (rc == 0 && b->nsc == 0)
-    rc = bench_errorf(b, "--sweep %s: no values", key);
+    rc = bench_errorf(b, "sweep %s: no values", key);
   return rc ? rc : replace(b, &b->swept, key);
 }
 
 int qmig_bench_override(struct qmig_bench *b, const char *knob, const char *value)
 {
   if (!*knob || !strcmp(knob, "name"))
-    return bench_errorf(b, "--set '%s': not a knob", knob);
+    return bench_errorf(b, "knob '%s' (override): not a knob", knob);
   if (json_object_set_new(b->overrides, knob, json_string(value)) < 0)
-    return bench_errorf(b, "--set %s: value is not UTF-8 or out of memory", knob);
+    return bench_errorf(b, "knob %s (override): value is not UTF-8 or out of memory", knob);
   return 0;
 }
 
 int qmig_bench_check(struct qmig_bench *b)
 {
   if (b->nsc == 0)
-    return bench_errorf(b, "no scenarios (--scenario FILE, --preset NAME or --sweep KEY=...)");
+    return bench_errorf(b, "no scenarios (load a scenario file, a preset or a sweep)");
   if (b->nsc > 10000 || (uint64_t)b->runs * b->nsc + b->warmup > 1000000)
     return bench_errorf(b, "%zu scenarios x %u runs: more than a million runs", b->nsc, b->runs);
   for (size_t i = 0; i < b->nsc; i++) {
@@ -453,7 +453,7 @@ int qmig_bench_render(struct qmig_bench *b, const char *jsonl)
       } else {
         b->sc = nv;
         nv[b->nsc].name = strdup(name);
-        nv[b->nsc].knobs = json_incref(knobs);
+        nv[b->nsc].knobs = bench_knobs_json(knobs, false);
         if (!nv[b->nsc++].name)
           rc = bench_errorf(b, "out of memory");
       }

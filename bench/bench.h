@@ -70,6 +70,9 @@ int bench_scenarios_parse(const char *text, const char *where, struct bench_scen
 void bench_scenario_clear(struct bench_scenario *s);
 /* Apply knob=value to s (a string value). 0, or -1 (out of memory). */
 int bench_scenario_put(struct bench_scenario *s, const char *key, const char *value);
+/* A copy of knobs with keys in snake_case (snake) or as option keys (new
+ * reference; NULL when out of memory). */
+json_t *bench_knobs_json(const json_t *knobs, bool snake);
 /* The knob's value or NULL. */
 const char *bench_knob(const struct bench_scenario *s, const char *key);
 /* What a run's transport set up (run.c, stunnel.c). */

@@ -107,7 +107,7 @@ static json_t *num_or_null(double v)
  * guest; fills the record, returns true when everything was right. */
 static bool check_guest(const char *dir, bool migrated, json_t *bo, char *err, size_t errlen)
 {
-  struct qmig_lab_info li;
+  struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
   if (qmig_lab_info(dir, &li, err, errlen) < 0)
     return false;
   const char *side = migrated ? "dst" : "src";
@@ -158,7 +158,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
                                 const char *dir, json_t *rec, char *err, size_t errlen)
 {
   json_t *bo = json_object_get(rec, "bench");
-  struct qmig_lab_options o = { 0 };
+  struct qmig_lab_options o = QMIG_LAB_OPTIONS_INIT;
   if (bench_lab_options(s, &o, err, errlen) < 0)
     return "lab";
   o.dir = dir;
@@ -184,7 +184,7 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   if (t && !strcmp(t, "stunnel") && bench_stunnel_start(dir, tp.psk_file, &tp, err, errlen) < 0)
     stage = "transport";
   if (t && !strncmp(t, "tunnel", 6)) {
-    struct qmig_lab_info li;
+    struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
     if (qmig_lab_info(dir, &li, err, errlen) < 0 ||
         bench_agent_start(dir, li.dst_qmp, tp.psk_file, &tp, err, errlen) < 0)
       stage = "transport";
@@ -277,11 +277,12 @@ json_t *bench_run_one(struct qmig_bench *b, const struct bench_scenario *s, unsi
   time_t now = time(NULL);
   struct tm tm;
   strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-  json_t *rec = json_pack("{s:{s:s,s:i,s:i,s:b,s:s,s:f,s:s?,s:s?,s:I,s:i},s:O,s:n}", "bench",
-                          "scenario", s->name, "index", (int)index, "run", (int)run, "warmup",
-                          warmup, "date", date, "load1", load1(), "baseline", b->baseline, "swept",
-                          b->swept, "seed", (json_int_t)b->seed, "resamples", (int)b->resamples,
-                          "scenario", s->knobs, "report");
+  json_t *rec =
+      json_pack("{s:i,s:{s:s,s:i,s:i,s:b,s:s,s:f,s:s?,s:s?,s:I,s:i},s:o,s:n}", "schema",
+                QMIG_REPORT_SCHEMA, "bench", "scenario", s->name, "index", (int)index, "run",
+                (int)run, "warmup", warmup, "date", date, "load1", load1(), "baseline", b->baseline,
+                "swept", b->swept, "seed", (json_int_t)b->seed, "resamples", (int)b->resamples,
+                "scenario", bench_knobs_json(s->knobs, true), "report");
   if (!rec)
     return NULL;
   json_t *bo = json_object_get(rec, "bench");

@@ -101,7 +101,35 @@ const char *bench_knob(const struct bench_scenario *s, const char *key)
 
 int bench_scenario_put(struct bench_scenario *s, const char *key, const char *value)
 {
-  return json_object_set_new(s->knobs, key, json_string(value));
+  /* Knobs are option keys ("multifd-channels"); the bench's lines write
+   * them in snake_case like every JSON key (bench_knobs_json), and either
+   * spelling is read back. */
+  char k[128];
+  size_t i = 0;
+  for (; key[i] && i + 1 < sizeof k; i++)
+    k[i] = key[i] == '_' ? '-' : key[i];
+  k[i] = '\0';
+  return json_object_set_new(s->knobs, k, json_string(value));
+}
+
+json_t *bench_knobs_json(const json_t *knobs, bool snake)
+{
+  json_t *o = json_object();
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)knobs, k, v)
+  {
+    char key[128];
+    size_t i = 0;
+    for (; k[i] && i + 1 < sizeof key; i++)
+      key[i] = snake && k[i] == '-' ? '_' : !snake && k[i] == '_' ? '-' : k[i];
+    key[i] = '\0';
+    if (!o || json_object_set(o, key, v) < 0) {
+      json_decref(o);
+      return NULL;
+    }
+  }
+  return o;
 }
 
 void bench_scenario_clear(struct bench_scenario *s)
@@ -208,7 +236,7 @@ int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errle
   }
   const char *k;
   json_t *v;
-  struct qmig_lab_options lab = { 0 };
+  struct qmig_lab_options lab = QMIG_LAB_OPTIONS_INIT;
   struct bench_knobs own = { 0 };
   json_object_foreach(s->knobs, k, v)
   {

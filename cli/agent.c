@@ -93,8 +93,10 @@ int cmd_agent(int argc, char **argv)
   signal(SIGPIPE, SIG_IGN);
   rc = qmig_agent_run(a);
   running = NULL;
+  /* A missing or contradicting option is a usage error like any other. */
+  bool usage = rc < 0 && qmig_agent_error_code(a) == QMIG_E_OPTION;
   if (rc < 0)
-    fprintf(stderr, "qmig agent: %s\n", qmig_agent_error(a));
+    fprintf(stderr, "qmig agent: %s%s\n", qmig_agent_error(a), usage ? " (try --help)" : "");
   qmig_agent_free(a);
-  return rc < 0 ? QMIG_NOT_STARTED : 0;
+  return rc < 0 ? (usage ? QMIG_USAGE : QMIG_NOT_STARTED) : 0;
 }

@@ -83,26 +83,28 @@ static void on_status(void *ud, const struct qmig_bench_status *s)
 static void help(FILE *f)
 {
   char *settings = qmig_bench_setting_help();
-  fprintf(f,
-          "usage: qmig bench [--scenario FILE]... [--preset NAME] [--sweep KEY=v1,v2,...]\n"
-          "                  [--set KNOB=VALUE]... [--runs N] [--warmup N] [--out DIR]\n"
-          "                  [--baseline NAME] [--seed N] [--resamples N] [--accel A]\n"
-          "                  [--qemu BIN] [--dst-qemu BIN] [--guest ELF|linux] [--workdir DIR] [--check]\n"
-          "       qmig bench --render RUNS.jsonl [--out DIR]\n"
-          "       qmig bench --list-presets | --list-knobs\n\n"
-          "Runs every scenario --runs times, interleaved (A B C A B C ...), each run on a\n"
-          "fresh lab pair whose destination memory is checked afterwards; writes\n"
-          "DIR/runs.jsonl, summary.txt, summary.csv, runs.csv and report.html.\n\n"
-          "  --scenario FILE  scenarios as JSON (see docs/BENCHMARKING.md)\n"
-          "  --preset NAME    a built-in comparison (--list-presets)\n"
-          "  --sweep K=v,...  one scenario per value of knob K over the base scenario\n"
-          "  --set K=V        knob K = V in every scenario (e.g. --set fill=128)\n"
-          "%s"
-          "  --check          check the scenarios, list them and exit\n"
-          "  --render FILE    the outputs again from an earlier bench's runs.jsonl\n\n"
-          "Exit: 0 every run migrated and verified, 1 some runs failed (recorded),\n"
-          "2 usage or a scenario refused (nothing ran), 3 the bench could not run.\n",
-          settings ? settings : "");
+  fprintf(
+      f,
+      "usage: qmig bench [--scenario FILE]... [--preset NAME] [--sweep KEY=v1,v2,...]\n"
+      "                  [--set KNOB=VALUE]... [--runs N] [--warmup N] [--out DIR]\n"
+      "                  [--baseline NAME] [--seed N] [--resamples N] [--accel A]\n"
+      "                  [--qemu BIN] [--dst-qemu BIN] [--guest ELF|linux] [--workdir DIR] [--check]\n"
+      "       qmig bench --render RUNS.jsonl [--out DIR] [--json FILE|-]\n"
+      "       qmig bench --list-presets | --list-knobs\n\n"
+      "Runs every scenario --runs times, interleaved (A B C A B C ...), each run on a\n"
+      "fresh lab pair whose destination memory is checked afterwards; writes\n"
+      "DIR/runs.jsonl, summary.txt, summary.csv, runs.csv and report.html.\n\n"
+      "  --scenario FILE  scenarios as JSON (see docs/BENCHMARKING.md)\n"
+      "  --preset NAME    a built-in comparison (--list-presets)\n"
+      "  --sweep K=v,...  one scenario per value of knob K over the base scenario\n"
+      "  --set K=V        knob K = V in every scenario (e.g. --set fill=128)\n"
+      "%s"
+      "  --check          check the scenarios, list them and exit\n"
+      "  --render FILE    the outputs again from an earlier bench's runs.jsonl\n"
+      "  --json FILE|-    the summary as JSON too (- = stdout, instead of the text)\n\n"
+      "Exit: 0 every run migrated and verified, 1 some runs failed (recorded),\n"
+      "2 usage or a scenario refused (nothing ran), 3 the bench could not run.\n",
+      settings ? settings : "");
   free(settings);
 }
 
@@ -147,16 +149,46 @@ static int split_kv(const char *arg, char **k, const char **v)
   return 0;
 }
 
+/* The summary: the text on stdout, and with json the JSON into that file,
+ * or on stdout instead of the text ("-").  -1 when the JSON could not be
+ * written (said on stderr). */
+static int summary(const struct qmig_bench *b, const char *json)
+{
+  if (!json || strcmp(json, "-")) {
+    char *s = qmig_bench_summary(b);
+    fputs(s ? s : "", stdout);
+    free(s);
+  }
+  if (!json)
+    return 0;
+  char *j = qmig_bench_summary_json(b);
+  bool to_stdout = !strcmp(json, "-");
+  FILE *f = j ? (to_stdout ? stdout : fopen(json, "we")) : NULL;
+  int rc = f && fprintf(f, "%s\n", j) > 0 ? 0 : -1;
+  if (f && !to_stdout && fclose(f) != 0)
+    rc = -1;
+  if (rc < 0)
+    fprintf(stderr, "qmig bench: cannot write the JSON summary to %s\n", json);
+  free(j);
+  return rc;
+}
+
 int cmd_bench(int argc, char **argv)
 {
   /* The CLI's own options; every bench setting (qmig_bench_setting_keys)
    * is a long option too. */
   static const struct option own[] = {
-    { "scenario", required_argument, NULL, 'S' }, { "preset", required_argument, NULL, 'P' },
-    { "sweep", required_argument, NULL, 'W' },    { "set", required_argument, NULL, 's' },
-    { "check", no_argument, NULL, 'c' },          { "render", required_argument, NULL, 'x' },
-    { "list-presets", no_argument, NULL, 'L' },   { "list-knobs", no_argument, NULL, 'K' },
-    { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+    { "scenario", required_argument, NULL, 'S' },
+    { "preset", required_argument, NULL, 'P' },
+    { "sweep", required_argument, NULL, 'W' },
+    { "set", required_argument, NULL, 's' },
+    { "check", no_argument, NULL, 'c' },
+    { "render", required_argument, NULL, 'x' },
+    { "list-presets", no_argument, NULL, 'L' },
+    { "list-knobs", no_argument, NULL, 'K' },
+    { "help", no_argument, NULL, 'h' },
+    { "json", required_argument, NULL, 'j' },
+    { NULL, 0, NULL, 0 },
   };
   const struct qmig_optkey *settings = qmig_bench_setting_keys();
   size_t ns;
@@ -166,7 +198,7 @@ int cmd_bench(int argc, char **argv)
     qmig_bench_free(b);
     return QMIG_NOT_STARTED;
   }
-  const char *sweep = NULL, *render = NULL;
+  const char *sweep = NULL, *render = NULL, *json = NULL;
   bool check = false;
   int rc = 0, c, ki;
   optind = 1;
@@ -187,6 +219,7 @@ int cmd_bench(int argc, char **argv)
       free(k);
       break;
     case 'c': check = true; break;
+    case 'j': json = optarg; break;
     case 'x': render = optarg; break;
     case 'L':
       for (const char *const *p = qmig_bench_preset_names(); *p; p++)
@@ -225,10 +258,8 @@ int cmd_bench(int argc, char **argv)
     if (qmig_bench_render(b, render) < 0) {
       fprintf(stderr, "qmig bench: %s\n", qmig_bench_error(b));
       rc = QMIG_NOT_STARTED;
-    } else {
-      char *s = qmig_bench_summary(b);
-      fputs(s ? s : "", stdout);
-      free(s);
+    } else if (summary(b, json) < 0) {
+      rc = QMIG_NOT_STARTED;
     }
     qmig_bench_free(b);
     return rc;
@@ -255,9 +286,8 @@ int cmd_bench(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     int r = qmig_bench_run(b);
     running = NULL;
-    char *s = qmig_bench_summary(b);
-    fputs(s ? s : "", stdout);
-    free(s);
+    if (summary(b, json) < 0 && r == 0)
+      r = -1;
     if (r < 0)
       fprintf(stderr, "qmig bench: %s\n", qmig_bench_error(b));
     rc = r < 0 ? QMIG_NOT_STARTED : r;

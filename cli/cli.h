@@ -50,6 +50,16 @@ static inline int cli_key_index(int c, size_t nkeys)
 /* m's JSON report to path ("-" = stdout); -1 with a message on stderr. */
 int cli_write_report(const struct qmig_migration *m, const char *path, const char *who);
 
+/* json.c: JSON documents of lab status and verify-memory (with "schema").
+ * cli_write_json takes o (NULL: out of memory) and writes it to path ("-"
+ * = stdout); -1 with a message on stderr. */
+typedef struct json_t json_t;
+int cli_write_json(json_t *o, const char *path, const char *who);
+json_t *cli_lab_json(const char *dir, const struct qmig_lab_info *li);
+json_t *cli_memcheck_json(const char *qmp, int rc, const struct qmig_memcheck *r, const char *err);
+json_t *cli_diskcheck_json(const char *image, const char *format, int rc,
+                           const struct qmig_diskcheck *r, const char *err);
+
 /* Human summary of a report (summary.c). */
 void cli_print_summary(FILE *f, const struct qmig_report *r);
 /* The post-copy section's pauses (a broken link) and resumptions. */

@@ -8,11 +8,12 @@
 
 static void help(FILE *f)
 {
-  fprintf(f, "usage: qmig verify-disk-image --image PATH --format raw|qcow2\n\n"
+  fprintf(f, "usage: qmig verify-disk-image --image PATH --format raw|qcow2 [--json FILE|-]\n\n"
              "Checks the disk the qmig test guest wrote (qmig lab start --disk: DIR/disk.FORMAT)\n"
              "against what it last wrote, unit by unit; its QEMU must be stopped or gone (qmig\n"
              "verify-memory leaves the guest stopped).  The format is never probed.\n"
-             "Exit: 0 every unit right, 1 wrong units, 3 the check could not run.\n");
+             "Exit: 0 every unit right, 1 wrong units, 3 the check could not run.\n\n"
+             "  --json FILE|-   write the result as JSON (- = stdout, instead of the text)\n");
 }
 
 int cmd_verify_disk_image(int argc, char **argv)
@@ -21,9 +22,10 @@ int cmd_verify_disk_image(int argc, char **argv)
     { "image", required_argument, NULL, 'i' },
     { "format", required_argument, NULL, 'f' },
     { "help", no_argument, NULL, 'h' },
+    { "json", required_argument, NULL, 'j' },
     { NULL, 0, NULL, 0 },
   };
-  const char *image = NULL, *format = NULL;
+  const char *image = NULL, *format = NULL, *json = NULL;
   int c;
 
   optind = 1;
@@ -31,6 +33,7 @@ int cmd_verify_disk_image(int argc, char **argv)
     switch (c) {
     case 'i': image = optarg; break;
     case 'f': format = optarg; break;
+    case 'j': json = optarg; break;
     case 'h': help(stdout); return 0;
     default: help(stderr); return QMIG_USAGE;
     }
@@ -48,6 +51,11 @@ int cmd_verify_disk_image(int argc, char **argv)
   struct qmig_diskcheck r;
   char err[1024];
   int rc = qmig_verify_disk_image(image, format, &r, err, sizeof err);
+  if (json &&
+      cli_write_json(cli_diskcheck_json(image, format, rc, &r, err), json, "verify-disk-image") < 0)
+    return 3;
+  if (json && !strcmp(json, "-"))
+    return rc < 0 ? 3 : rc;
   if (rc < 0) {
     fprintf(stderr, "qmig verify-disk-image: %s\n", err);
     return 3;

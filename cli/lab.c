@@ -23,7 +23,7 @@ static void lab_help(FILE *f)
       "                       [--data-disk MiB]]\n"
       "                      [--netns [--link-rate RATE]] [--qmp-tls-dir DIR]\n"
       "       qmig lab stop [--dir DIR]\n"
-      "       qmig lab status [--dir DIR]\n\n"
+      "       qmig lab status [--dir DIR] [--json FILE|-]\n\n"
       "Starts a source and a destination QEMU (-incoming defer) running the qmig\n"
       "test guest; QMP and serial on unix sockets in DIR (default %s; created\n"
       "0700, or refused when it is a symlink, another user's or writable by others).\n%s",
@@ -34,10 +34,12 @@ static void lab_help(FILE *f)
 /* Options shared by lab start and demo: the lab's option table
  * (qmig_lab_option_keys) as long options.  0 to go on, 1 when --help was
  * printed, -1 on a usage error (message printed). */
-static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, const char *who)
+static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, const char *who,
+                          const char **json)
 {
   static const struct option own[] = {
     { "help", no_argument, NULL, 'h' },
+    { "json", required_argument, NULL, 'j' },
     { NULL, 0, NULL, 0 },
   };
   const struct qmig_optkey *keys = qmig_lab_option_keys();
@@ -59,6 +61,8 @@ static int parse_lab_opts(int argc, char **argv, struct qmig_lab_options *o, con
     } else if (c == 'h') {
       lab_help(stdout);
       rc = 1;
+    } else if (c == 'j' && json) {
+      *json = optarg;
     } else {
       fprintf(stderr, "qmig %s: try --help\n", who);
       rc = -1;
@@ -83,8 +87,9 @@ int cmd_lab(int argc, char **argv)
     return argc < 2 ? QMIG_USAGE : 0;
   }
   const char *sub = argv[1];
-  struct qmig_lab_options o = { 0 };
-  int p = parse_lab_opts(argc - 1, argv + 1, &o, "lab");
+  struct qmig_lab_options o = QMIG_LAB_OPTIONS_INIT;
+  const char *json = NULL;
+  int p = parse_lab_opts(argc - 1, argv + 1, &o, "lab", &json);
   if (p)
     return p > 0 ? 0 : QMIG_USAGE;
   char err[512];
@@ -93,7 +98,7 @@ int cmd_lab(int argc, char **argv)
       fprintf(stderr, "qmig lab start: %s\n", err);
       return QMIG_NOT_STARTED;
     }
-    struct qmig_lab_info li;
+    struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
     if (qmig_lab_info(o.dir, &li, err, sizeof err) == 0)
       printf("lab started in %s (accel %s): source pid %d, destination pid %d\n"
              "migrate it with: qmig migrate --lab %s\n",
@@ -107,12 +112,18 @@ int cmd_lab(int argc, char **argv)
     }
     return 0;
   }
+  if (json && strcmp(sub, "status")) {
+    fprintf(stderr, "qmig lab %s: --json is for lab status\n", sub);
+    return QMIG_USAGE;
+  }
   if (!strcmp(sub, "status")) {
-    struct qmig_lab_info li;
+    struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
     if (qmig_lab_info(o.dir, &li, err, sizeof err) < 0) {
       fprintf(stderr, "qmig lab status: %s\n", err);
       return 1;
     }
+    if (json)
+      return cli_write_json(cli_lab_json(o.dir, &li), json, "lab status") < 0 ? 1 : 0;
     printf("lab %s (accel %s, %u MiB RAM, fill %u MiB, dirty %u MiB/s, heartbeat %u ms)\n"
            "  source:      %s  pid %d%s\n  destination: %s  pid %d%s\n",
            o.dir, li.accel, li.mem_mib, li.fill_mib, li.dirty_mibps, li.heartbeat_ms, li.src_qmp,
@@ -144,7 +155,7 @@ int cmd_lab(int argc, char **argv)
  * it has one). */
 static int lab_guest_qmp(const char *dir, char *out, size_t len)
 {
-  struct qmig_lab_info li;
+  struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
   char err[512];
   if (qmig_lab_info(dir, &li, err, sizeof err) < 0) {
     fprintf(stderr, "qmig: %s\n", err);
@@ -154,11 +165,15 @@ static int lab_guest_qmp(const char *dir, char *out, size_t len)
   return 0;
 }
 
-static int verify(const char *addr, const char *tmpdir)
+static int verify(const char *addr, const char *tmpdir, const char *json)
 {
   struct qmig_memcheck r;
   char err[512];
   int rc = qmig_verify_memory(addr, tmpdir, &r, err, sizeof err);
+  if (json && cli_write_json(cli_memcheck_json(addr, rc, &r, err), json, "verify-memory") < 0)
+    return 3;
+  if (json && !strcmp(json, "-")) /* the JSON is the output */
+    return rc < 0 ? 3 : rc;
   if (rc < 0) {
     fprintf(stderr, "qmig verify-memory: %s\n", err);
     return 3;
@@ -198,10 +213,11 @@ int cmd_verify_memory(int argc, char **argv)
     { "lab", required_argument, NULL, 'l' },
     { "tmpdir", required_argument, NULL, 't' },
     { "serial", required_argument, NULL, 's' },
+    { "json", required_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
-  const char *addr = NULL, *lab = NULL, *tmp = NULL, *serial = NULL;
+  const char *addr = NULL, *lab = NULL, *tmp = NULL, *serial = NULL, *json = NULL;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
@@ -210,18 +226,25 @@ int cmd_verify_memory(int argc, char **argv)
     case 'l': lab = optarg; break;
     case 't': tmp = optarg; break;
     case 's': serial = optarg; break;
+    case 'j': json = optarg; break;
     case 'h':
-      printf("usage: qmig verify-memory --qmp ADDR | --lab DIR [--tmpdir DIR]\n"
+      printf("usage: qmig verify-memory --qmp ADDR | --lab DIR [--tmpdir DIR] [--json FILE|-]\n"
              "       qmig verify-memory --serial PATH\n\n"
              "Stops the guest behind ADDR (with --lab: the side that runs it), dumps its\n"
              "memory and checks every page against what the qmig test guest last wrote.\n"
              "--serial: the Linux lab guest (lab --guest linux) checks its own working set\n"
              "when asked on its serial socket PATH (DIR/src.serial, DIR/dst.serial); it\n"
              "keeps running.\n"
-             "Exit: 0 all pages right, 1 wrong pages, 3 the check could not run.\n");
+             "Exit: 0 all pages right, 1 wrong pages, 3 the check could not run.\n\n"
+             "  --json FILE|-   write the result as JSON (- = stdout, instead of the text;\n"
+             "                  not with --serial)\n");
       return 0;
     default: return QMIG_USAGE;
     }
+  }
+  if (serial && json) {
+    fprintf(stderr, "qmig verify-memory: --json is for --qmp/--lab, not --serial\n");
+    return QMIG_USAGE;
   }
   if (serial)
     return verify_serial(serial);
@@ -235,14 +258,16 @@ int cmd_verify_memory(int argc, char **argv)
     fprintf(stderr, "qmig verify-memory: --qmp ADDR or --lab DIR needed\n");
     return QMIG_USAGE;
   }
-  return verify(addr, tmp ? tmp : lab ? lab : "/tmp");
+  return verify(addr, tmp ? tmp : lab ? lab : "/tmp", json);
 }
 
 int cmd_demo(int argc, char **argv)
 {
-  struct qmig_lab_options o = { .fill_mib = 256, .dirty_mibps = 20 };
+  struct qmig_lab_options o = QMIG_LAB_OPTIONS_INIT;
+  o.fill_mib = 256;
+  o.dirty_mibps = 20;
   char dir[] = "/tmp/qmig-demo-XXXXXX";
-  int p = parse_lab_opts(argc, argv, &o, "demo");
+  int p = parse_lab_opts(argc, argv, &o, "demo", NULL);
   if (p)
     return p > 0 ? 0 : QMIG_USAGE;
   if (!strcmp(o.dir, cli_default_lab_dir())) {
@@ -266,10 +291,12 @@ int cmd_demo(int argc, char **argv)
     printf("qmig demo: live-migrating...\n");
     fflush(stdout);
     rc = qmig_run(m);
-    cli_print_summary(stdout, qmig_report(m));
-    cli_print_stalls(stdout, m);
+    FILE *sum = rc == QMIG_MIGRATED ? stdout : stderr;
+    cli_print_summary(sum, qmig_report(m));
+    cli_print_stalls(sum, m);
     char a[300];
-    if (rc == QMIG_MIGRATED && (lab_guest_qmp(o.dir, a, sizeof a) < 0 || verify(a, o.dir) != 0))
+    if (rc == QMIG_MIGRATED &&
+        (lab_guest_qmp(o.dir, a, sizeof a) < 0 || verify(a, o.dir, NULL) != 0))
       rc = QMIG_UNCERTAIN;
   } else if (m) {
     fprintf(stderr, "qmig demo: %s\n", err);

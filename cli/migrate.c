@@ -117,14 +117,19 @@ int cmd_migrate(int argc, char **argv)
   if (progress)
     fprintf(stderr, "\r\033[K");
 
+  /* The summary of a success on stdout (unless the report goes there); of
+   * a failure, a usage error among them, on stderr. */
   bool json_stdout = json && !strcmp(json, "-");
+  FILE *sum = json_stdout || rc != QMIG_MIGRATED ? stderr : stdout;
   if (!quiet) {
-    cli_print_summary(json_stdout ? stderr : stdout, qmig_report(m));
-    cli_print_stalls(json_stdout ? stderr : stdout, m);
-    cli_print_prediction(json_stdout ? stderr : stdout, m, true);
-    cli_print_postcopy(json_stdout ? stderr : stdout, m);
-    cli_print_network(json_stdout ? stderr : stdout, m);
-    cli_print_update(json_stdout ? stderr : stdout, m);
+    cli_print_summary(sum, qmig_report(m));
+    cli_print_stalls(sum, m);
+    cli_print_prediction(sum, m, true);
+    cli_print_postcopy(sum, m);
+    cli_print_network(sum, m);
+    cli_print_update(sum, m);
+  } else if (rc == QMIG_USAGE) {
+    fprintf(stderr, "qmig migrate: %s\n", qmig_error(m)); /* usage errors even when quiet */
   }
   if (json)
     cli_write_report(m, json, "migrate");

@@ -74,7 +74,7 @@ int cmd_recover(int argc, char **argv)
   if (rc == QMIG_USAGE)
     fprintf(stderr, "qmig recover: %s\n", qmig_error(m));
   else if (rc == QMIG_NOT_STARTED || fl.quiet)
-    fprintf(rc == QMIG_USAGE ? stderr : out, "qmig recover: %s%s%s\n",
+    fprintf(rc == QMIG_MIGRATED || rc == QMIG_NOT_MIGRATED ? out : stderr, "qmig recover: %s%s%s\n",
             rc >= 0 && rc <= 4 ? what[rc] : "?", qmig_error(m)[0] ? ": " : "", qmig_error(m));
   else
     fprintf(out, "qmig recover: exit %d: %s\n", rc, rc >= 0 && rc <= 4 ? what[rc] : "?");

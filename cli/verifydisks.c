@@ -35,14 +35,14 @@ static int write_json(const char *path, const struct qmig_diskdiff *r, int rc, c
   for (unsigned i = 0; i < n; i++)
     json_array_append_new(ranges, json_pack("{s:I, s:I}", "offset", (json_int_t)r->ranges[i].offset,
                                             "length", (json_int_t)r->ranges[i].length));
-  o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:i, s:o, s:f, s:s}", "result",
-                rc == 0   ? "identical"
-                : rc == 1 ? "different"
-                          : "error",
-                "size_src", (json_int_t)r->size_src, "size_dst", (json_int_t)r->size_dst,
-                "bytes_compared", (json_int_t)r->bytes_compared, "bytes_differing",
-                (json_int_t)r->bytes_differing, "nranges", (int)r->nranges, "ranges", ranges,
-                "seconds", r->seconds, "detail", rc < 0 ? err : r->detail);
+  o = json_pack(
+      "{s:i, s:s, s:I, s:I, s:I, s:I, s:i, s:o, s:f, s:s}", "schema", QMIG_REPORT_SCHEMA, "result",
+      rc == 0   ? "identical"
+      : rc == 1 ? "different"
+                : "error",
+      "size_src", (json_int_t)r->size_src, "size_dst", (json_int_t)r->size_dst, "bytes_compared",
+      (json_int_t)r->bytes_compared, "bytes_differing", (json_int_t)r->bytes_differing, "nranges",
+      (int)r->nranges, "ranges", ranges, "seconds", r->seconds, "detail", rc < 0 ? err : r->detail);
   if (!o) {
     fprintf(stderr, "qmig verify-disks: out of memory for the JSON result\n");
     return -1;

@@ -279,6 +279,15 @@ static json_t *row_json(const struct opt_row *r, const void *obj)
   return NULL;
 }
 
+void opt_json_key(const char *key, char *buf, size_t len)
+{
+  size_t i = 0;
+  for (; key[i] && i + 1 < len; i++)
+    buf[i] = key[i] == '-' ? '_' : key[i];
+  if (len)
+    buf[i] = '\0';
+}
+
 json_t *opt_json(const struct opt_table *t, const void *obj)
 {
   json_t *o = json_object();
@@ -286,7 +295,9 @@ json_t *opt_json(const struct opt_table *t, const void *obj)
     if (t->rows[i].flags & OPT_F_NOJSON)
       continue;
     json_t *v = row_json(&t->rows[i], obj);
-    if (v && json_object_set_new(o, t->rows[i].key, v) < 0) {
+    char key[128];
+    opt_json_key(t->rows[i].key, key, sizeof key);
+    if (v && json_object_set_new(o, key, v) < 0) {
       json_decref(o);
       return NULL;
     }

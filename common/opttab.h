@@ -106,9 +106,12 @@ int opt_set_msg(const struct opt_table *t, void *obj, const char *key, const cha
 void opt_defaults(const struct opt_table *t, void *obj);
 /* Free the owned strings (OPT_STR, OPT_ADDR) of obj and NULL them. */
 void opt_free(const struct opt_table *t, void *obj);
-/* Every row's value as a JSON object keyed by the row keys (new reference;
- * NULL when out of memory). */
+/* Every row's value as a JSON object keyed by the row keys in snake_case
+ * (opt_json_key: "multifd-channels" is "multifd_channels"; every JSON
+ * document qmig writes has one key case) (new reference; NULL when out of
+ * memory). */
 json_t *opt_json(const struct opt_table *t, const void *obj);
+void opt_json_key(const char *key, char *buf, size_t len);
 /* The help lines of the rows that have help: "  --KEY ARG" (or the
  * row's label) padded to help_col, one space after it when it is as long,
  * then the help, its further lines indented to help_col; a help whose

@@ -277,10 +277,10 @@ int eng_follow(struct qmig_migration *m)
       atomic_store(&m->cancel_requested, 0);
       timeout_at = 0;
     } else if (atomic_load(&m->cancel_requested)) {
-      eng_errorf(m, "cancelled on request");
+      eng_errorc(m, QMIG_E_CANCELLED, "cancelled on request");
       return 1;
     } else if (timeout_at && now >= timeout_at) {
-      eng_errorf(m, "timed out after %u s", cf->timeout_s);
+      eng_errorc(m, QMIG_E_TIMEOUT, "timed out after %u s", cf->timeout_s);
       return 1;
     }
     if (now >= next_sample) {
@@ -311,7 +311,7 @@ int eng_follow(struct qmig_migration *m)
         moved_ns = now;
       } else if (stalled) {
         const char *agent = m->session->agent(m);
-        eng_errorf(m,
+        eng_errorc(m, QMIG_E_TIMEOUT,
                    "stream stalled: no progress for %u s (ram.transferred stayed at %llu "
                    "bytes, status active): the link to %s%s is down or blocked",
                    cf->stall_timeout_s, (unsigned long long)moved, agent ? "the agent at " : "",

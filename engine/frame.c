@@ -47,6 +47,11 @@ enum qmig_outcome eng_end(struct qmig_migration *m, enum qmig_outcome out)
   eng_qmp_end(m);
   if (m->session)
     m->session->end(m);
+  /* cpu_s: the run's thread (eng_report_fill) and the tunnel's forwarder
+   * threads, whose CPU the session's end has just summed. */
+  const struct qmig_report_tunnel *t = qmig_report_tunnel(m);
+  if (t)
+    m->report.cpu_s += t->forwarder_cpu_s;
   eng_ssh_stop(m);
   return out;
 }

@@ -337,6 +337,7 @@ struct qmig_migration {
   json_t *caps[2]; /* probed migration capabilities: src, dst */
   char uri[256];   /* the stream URI actually used */
   char err[1024];
+  enum qmig_error_code err_code; /* the kind of err (eng_errorc) */
   uint64_t ram_hint;      /* qmig_set_ram_in_use_hint(): bytes, 0 = none */
   char ram_hint_from[64]; /* and what it is, for the prediction */
 
@@ -455,7 +456,14 @@ void eng_qmp_end(struct qmig_migration *m);
 
 /* state.c: the one place states change.  Logs through the state callback. */
 void eng_set_state(struct qmig_migration *m, enum qmig_state to, const char *why);
-/* Record an error message (printf-style) on m; returns -1. */
+/* Record an error message (printf-style) and its kind on m; returns -1.
+ * The one error setter of the migration.  Once the run is failing
+ * (CANCELLING and after) a code already recorded is kept: the first cause
+ * wins over what recovery meets afterwards. */
+int eng_errorc(struct qmig_migration *m, enum qmig_error_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* eng_errorc with the code the current state implies: INIT option,
+ * CONNECTING qmp-connect, PROBING to INCOMING qmp, later migration. */
 int eng_errorf(struct qmig_migration *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

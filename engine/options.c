@@ -432,14 +432,14 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
 {
   const struct opt_row *o = key ? opt_find(&eng_opts, key) : NULL;
   if (!o)
-    return eng_errorf(m, "unknown option '%s'", key ? key : "(null)");
+    return eng_errorc(m, QMIG_E_OPTION, "unknown option '%s'", key ? key : "(null)");
   if (!value)
-    return eng_errorf(m, "option '%s' needs a value", key);
+    return eng_errorc(m, QMIG_E_OPTION, "option '%s' needs a value", key);
   if (m->ran)
-    return eng_errorf(m, "option '%s': the migration has already run", key);
+    return eng_errorc(m, QMIG_E_OPTION, "option '%s': the migration has already run", key);
   char err[1024];
   if (opt_set_msg(&eng_opts, &m->cfg, key, value, "option", err, sizeof err) < 0)
-    return eng_errorf(m, "%s", err);
+    return eng_errorc(m, QMIG_E_OPTION, "%s", err);
   return 0;
 }
 
@@ -462,12 +462,12 @@ int eng_config_check(struct qmig_migration *m)
     char d[300];
     snprintf(d, sizeof d, "tunnel:%s", c->tunnel.agent);
     if (opt_replace_str(&c->dst, d))
-      return eng_errorf(m, "out of memory");
+      return eng_errorc(m, QMIG_E_SYSTEM, "out of memory");
   }
   if (c->src && !c->dst && (c->spawn.on || c->spawn.update))
     return eng_errorf(m, "dst-spawn: the destination was not started");
   if (!c->src || !c->dst)
-    return eng_errorf(m, "both a source (--src) and a destination (--dst) QMP address are needed");
+    return eng_errorf(m, "both a source (src) and a destination (dst) QMP address are needed");
   bool tunnel = c->tunnel.agent || c->tunnel.ssh;
   if ((c->tunnel.tls != ENG_TLS_NONE || c->tunnel.insecure || c->tunnel.data ||
        c->tunnel.handoff) &&

@@ -190,7 +190,7 @@ int eng_predict(struct qmig_migration *m)
   struct eng_pred_out o = { 0 };
   const char *note = NULL;
   if (bw == 0)
-    note = "bandwidth unknown: give --link-bandwidth or --max-bandwidth";
+    note = "bandwidth unknown: give link-bandwidth or max-bandwidth";
   else {
     eng_predict_model(&in, &o);
     if (!o.converges)
@@ -198,7 +198,7 @@ int eng_predict(struct qmig_migration *m)
                                 : "would take more than a day";
     else if (!link)
       note = "downtime assumes stop-and-copy at the precopy rate (QEMU lifts the limit "
-             "then): give --link-bandwidth";
+             "then): give link-bandwidth";
   }
 
   struct qmig_report_prediction *p = ENG_SECTION(m, prediction);
@@ -232,7 +232,7 @@ enum qmig_outcome qmig_dirty_rate(struct qmig_migration *m)
   enum qmig_outcome out = QMIG_MIGRATED;
   char e[512];
   if (!m->cfg.src) {
-    eng_errorf(m, "a source QMP address (--src or --lab) is needed");
+    eng_errorf(m, "a source QMP address (src, or lab) is needed");
     out = QMIG_USAGE;
   } else {
     eng_set_state(m, QMIG_S_CONNECTING, NULL);

@@ -175,7 +175,7 @@ int eng_preflight(struct qmig_migration *m)
 {
   struct qmig_report_preflight *arr = ENG_SECTION(m, preflight);
   if (!arr)
-    return eng_errorf(m, "preflight: out of memory");
+    return eng_errorc(m, QMIG_E_SYSTEM, "preflight: out of memory");
   check_versions(m, arr);
   eng_pf_add(arr, "source", ENG_PF_OK, "guest %s, no migration under way",
              m->facts.src_was_running ? "running" : "paused");
@@ -209,6 +209,7 @@ int eng_preflight(struct qmig_migration *m)
     used = n < 0 || (size_t)n >= sizeof msg - used ? sizeof msg - 1 : used + (size_t)n;
   }
   if (nfail)
-    return eng_errorf(m, "preflight: %zu problem%s: %s", nfail, nfail == 1 ? "" : "s", msg);
+    return eng_errorc(m, QMIG_E_PREFLIGHT, "preflight: %zu problem%s: %s", nfail,
+                      nfail == 1 ? "" : "s", msg);
   return 0;
 }

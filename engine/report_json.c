@@ -348,11 +348,13 @@ char *qmig_report_json(const struct qmig_migration *m)
     const char *key;
     json_t *v;
   } f[] = {
+    { "schema", json_integer(QMIG_REPORT_SCHEMA) },
     { "qmig_version", json_string(QMIG_VERSION) },
     { "outcome", json_integer(r->outcome) },
     { "outcome_name", json_string(outcomes[r->outcome]) },
     { "status", json_string(r->status) },
     { "error", json_string(r->error) },
+    { "error_code", json_string(qmig_error_code_name(m->err_code)) },
     { "failed_state", json_string(r->failed_state) },
     { "final_state", json_string(qmig_state_name(m->state)) },
     { "warnings", warnings },

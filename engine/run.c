@@ -20,7 +20,7 @@ int eng_connect(struct qmig_migration *m)
   /* Both addresses first: a refused one stops us before any connection. */
   if (eng_qmp_addr_check(m, "source", m->cfg.src, e, sizeof e) < 0 ||
       m->session->check_dst(m, e, sizeof e) < 0)
-    return eng_errorf(m, "%s", e);
+    return eng_errorc(m, QMIG_E_OPTION, "%s", e);
   m->src = eng_qmp_connect(m, "source", m->cfg.src, e, sizeof e);
   if (!m->src)
     return eng_errorf(m, "%s", e);
@@ -89,8 +89,8 @@ static int check_side(struct qmig_migration *m, struct qmp_conn *c, json_t **cap
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++)
     if (w[i].on && cap_state(caps, w[i].name) < 0)
-      rc = eng_errorf(m, "%s QEMU %d.%d.%d has no migration capability '%s'", qmp_name(c), v->major,
-                      v->minor, v->micro, w[i].name);
+      rc = eng_errorc(m, QMIG_E_UNSUPPORTED, "%s QEMU %d.%d.%d has no migration capability '%s'",
+                      qmp_name(c), v->major, v->minor, v->micro, w[i].name);
   static const struct {
     const char *param;
     int need;
@@ -103,8 +103,8 @@ static int check_side(struct qmig_migration *m, struct qmp_conn *c, json_t **cap
     bool needed = (pn[i].need == 1 && m->cfg.stream.multifd_compression) ||
                   (pn[i].need == 2 && m->cfg.tls.kind != ENG_TLS_NONE);
     if (needed && !json_object_get(params, pn[i].param))
-      rc = eng_errorf(m, "%s QEMU %d.%d.%d has no migration parameter '%s'", qmp_name(c), v->major,
-                      v->minor, v->micro, pn[i].param);
+      rc = eng_errorc(m, QMIG_E_UNSUPPORTED, "%s QEMU %d.%d.%d has no migration parameter '%s'",
+                      qmp_name(c), v->major, v->minor, v->micro, pn[i].param);
   }
   json_decref(params);
   if (rc < 0)
@@ -150,12 +150,14 @@ int eng_probe(struct qmig_migration *m)
       eng_status(m, m->src, "query-migrate", ms, sizeof ms) < 0)
     return -1;
   if (strcmp(s, "running") != 0 && strcmp(s, "paused") != 0)
-    return eng_errorf(m, "source guest is '%s', not running or paused: nothing to migrate", s);
+    return eng_errorc(m, QMIG_E_PREFLIGHT,
+                      "source guest is '%s', not running or paused: nothing to migrate", s);
   char hint[700];
   eng_recover_hint(m, hint, sizeof hint);
   if (strcmp(ms, "none") && strcmp(ms, "completed") && strcmp(ms, "failed") &&
       strcmp(ms, "cancelled"))
-    return eng_errorf(m, "source already has a migration in state '%s'%s", ms, hint);
+    return eng_errorc(m, QMIG_E_PREFLIGHT, "source already has a migration in state '%s'%s", ms,
+                      hint);
   m->facts.src_was_running = strcmp(s, "running") == 0;
 
   json_t *dm = NULL;
@@ -171,7 +173,8 @@ int eng_probe(struct qmig_migration *m)
                       "-incoming defer)",
                       s);
   if (strcmp(ms, "none") != 0)
-    return eng_errorf(m, "destination already has an incoming migration in state '%s'%s", ms, hint);
+    return eng_errorc(m, QMIG_E_PREFLIGHT,
+                      "destination already has an incoming migration in state '%s'%s", ms, hint);
   if (listening)
     return eng_errorf(m,
                       "destination already listens for an incoming migration "
@@ -311,7 +314,7 @@ static enum qmig_outcome setup(struct qmig_migration *m)
       continue; /* no disk to copy */
     eng_set_state(m, phases[i].st, NULL);
     if (atomic_load(&m->cancel_requested))
-      eng_errorf(m, "cancelled before the migration started");
+      eng_errorc(m, QMIG_E_CANCELLED, "cancelled before the migration started");
     else if (phases[i].fn(m) == 0)
       continue;
     return QMIG_NOT_STARTED;

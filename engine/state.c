@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +23,8 @@ static const char *const state_names[] = {
   [QMIG_S_COMPLETED] = "completed", [QMIG_S_CANCELLING] = "cancelling",
   [QMIG_S_FAILED] = "failed",       [QMIG_S_UNCERTAIN] = "uncertain",
 };
+
+static enum qmig_error_code state_code(enum qmig_state s);
 
 const char *qmig_state_name(enum qmig_state s)
 {
@@ -71,14 +72,48 @@ void eng_set_state(struct qmig_migration *m, enum qmig_state to, const char *why
              qmig_state_name(from), qmig_state_name(to), prev);
     to = QMIG_S_UNCERTAIN;
     why = m->err;
+    m->err_code = QMIG_E_INTERNAL;
   }
-  if ((to == QMIG_S_FAILED || to == QMIG_S_UNCERTAIN) && m->err[0] == '\0' && why != m->err)
+  if ((to == QMIG_S_FAILED || to == QMIG_S_UNCERTAIN) && m->err[0] == '\0' && why != m->err) {
     snprintf(m->err, sizeof m->err, "%s", why ? why : "failed without a recorded cause");
+    if (m->err_code == QMIG_E_NONE)
+      m->err_code = why ? state_code(from) : QMIG_E_INTERNAL;
+  }
   if (to == QMIG_S_CANCELLING && m->report.failed_state[0] == '\0')
     snprintf(m->report.failed_state, sizeof m->report.failed_state, "%s", qmig_state_name(from));
   m->state = to;
   if (m->state_fn)
     m->state_fn(m->state_ud, from, to, why ? why : "");
+}
+
+static void set_code(struct qmig_migration *m, enum qmig_error_code code)
+{
+  bool failing = m->state >= QMIG_S_CANCELLING;
+  if (!(failing && m->err_code != QMIG_E_NONE))
+    m->err_code = code;
+}
+
+static enum qmig_error_code state_code(enum qmig_state s)
+{
+  switch (s) {
+  case QMIG_S_INIT: return QMIG_E_OPTION;
+  case QMIG_S_CONNECTING: return QMIG_E_QMP_CONNECT;
+  case QMIG_S_PROBING:
+  case QMIG_S_CONFIGURING:
+  case QMIG_S_MIRRORING:
+  case QMIG_S_INCOMING: return QMIG_E_QMP;
+  default: return QMIG_E_MIGRATION;
+  }
+}
+
+int eng_errorc(struct qmig_migration *m, enum qmig_error_code code, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  errbuf_vsetf(m->err, sizeof m->err, fmt, ap);
+  va_end(ap);
+  set_code(m, code);
+  return -1;
 }
 
 int eng_errorf(struct qmig_migration *m, const char *fmt, ...)
@@ -87,12 +122,39 @@ int eng_errorf(struct qmig_migration *m, const char *fmt, ...)
   va_start(ap, fmt);
   errbuf_vsetf(m->err, sizeof m->err, fmt, ap);
   va_end(ap);
+  set_code(m, state_code(m->state));
   return -1;
 }
 
 const char *qmig_error(const struct qmig_migration *m)
 {
   return m->err;
+}
+
+enum qmig_error_code qmig_error_code(const struct qmig_migration *m)
+{
+  return m->err_code;
+}
+
+const char *qmig_error_code_name(enum qmig_error_code c)
+{
+  static const char *const names[] = {
+    [QMIG_E_NONE] = "none",
+    [QMIG_E_OPTION] = "option",
+    [QMIG_E_QMP_CONNECT] = "qmp_connect",
+    [QMIG_E_QMP] = "qmp",
+    [QMIG_E_UNSUPPORTED] = "unsupported",
+    [QMIG_E_PREFLIGHT] = "preflight",
+    [QMIG_E_AUTH] = "auth",
+    [QMIG_E_TIMEOUT] = "timeout",
+    [QMIG_E_MIGRATION] = "migration",
+    [QMIG_E_CANCELLED] = "cancelled",
+    [QMIG_E_SYSTEM] = "system",
+    [QMIG_E_INTERNAL] = "internal",
+  };
+  if ((unsigned)c < sizeof names / sizeof names[0] && names[c])
+    return names[c];
+  return "?";
 }
 
 int64_t eng_mono_ns(void)
@@ -104,10 +166,12 @@ int64_t eng_mono_ns(void)
 
 double eng_cpu_s(void)
 {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-         ru.ru_stime.tv_usec / 1e6;
+  /* The calling thread's alone: an embedder's other threads are not ours
+   * (RUSAGE_SELF counted the whole process). */
+  struct timespec ts;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+    return 0;
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 struct qmig_migration *qmig_new(void)

@@ -160,7 +160,7 @@ static int tunnel_connect_dst(struct qmig_migration *m)
                               .psk_file = o->psk_file,
                               .psk_identity = o->psk_identity };
     if (!(t->tls = tp_tls_new(&to, e, sizeof e)))
-      return eng_errorf(m, "tunnel TLS: %s", e);
+      return eng_errorc(m, QMIG_E_AUTH, "tunnel TLS: %s", e);
   }
   t->data_plain = o->data == ENG_TDATA_PLAIN;
   char label[300];
@@ -171,7 +171,7 @@ static int tunnel_connect_dst(struct qmig_migration *m)
     return eng_errorf(m, "tunnel: %s", e);
   t->have_key = t->tls != NULL;
   if (t->data_plain && !si.plain_data)
-    return eng_errorf(m,
+    return eng_errorc(m, QMIG_E_AUTH,
                       "tunnel: the agent at %s refuses plaintext data channels (it runs "
                       "with plain-data refuse): use tunnel-data tls",
                       t->agent);

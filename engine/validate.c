@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/opttab.h"
 #include "engine/internal.h"
 
 int qmig_validate(struct qmig_migration *m)
@@ -17,7 +18,9 @@ int qmig_validate(struct qmig_migration *m)
 char *qmig_get(const struct qmig_migration *m, const char *key)
 {
   json_t *cfg = key ? eng_config_json(&m->cfg) : NULL;
-  json_t *v = json_object_get(cfg, key);
+  char jkey[128];
+  opt_json_key(key ? key : "", jkey, sizeof jkey);
+  json_t *v = json_object_get(cfg, jkey);
   char *out = NULL;
   if (json_is_string(v))
     out = strdup(json_string_value(v));

@@ -19,6 +19,10 @@ extern "C" {
 #endif
 
 #define QMIG_VERSION "0.1.0"
+/* The version of the JSON documents qmig writes (the report's "schema",
+ * the bench's lines, verify-disks, lab status, verify-memory): raised when
+ * a key is renamed or removed or changes its meaning; docs/REPORT.md. */
+#define QMIG_REPORT_SCHEMA 2
 
 /* libqmig.so exports exactly the functions marked QMIG_API. */
 #define QMIG_API __attribute__((visibility("default")))
@@ -32,6 +36,35 @@ enum qmig_outcome {
                             option...); nothing moved, source untouched */
   QMIG_UNCERTAIN = 4,    /* guest state could not be established: look! */
 };
+
+/* What kind of failure the message of qmig_error() describes
+ * (qmig_error_code()), so that a caller can act on it without parsing
+ * text.  QMIG_E_NONE while nothing failed.  New codes are only ever added
+ * at the end; numbers never change. */
+enum qmig_error_code {
+  QMIG_E_NONE = 0,
+  QMIG_E_OPTION = 1,      /* unknown option, bad value, options that
+                             contradict each other (qmig_set, qmig_validate) */
+  QMIG_E_QMP_CONNECT = 2, /* a QMP monitor (or the tunnel agent) could not be
+                             reached: refused, no such socket, timed out */
+  QMIG_E_QMP = 3,         /* a QMP command failed or the connection broke
+                             before the stream moved */
+  QMIG_E_UNSUPPORTED = 4, /* a QEMU lacks what the options need (capability,
+                             parameter) */
+  QMIG_E_PREFLIGHT = 5,   /* refused by the preflight checks or by a side's
+                             state (guest not running, migration under way) */
+  QMIG_E_AUTH = 6,        /* tunnel credentials unusable or refused */
+  QMIG_E_TIMEOUT = 7,     /* option timeout (or stall-timeout) expired */
+  QMIG_E_MIGRATION = 8,   /* QEMU's migration failed or a side went away
+                             while it ran */
+  QMIG_E_CANCELLED = 9,   /* qmig_cancel() */
+  QMIG_E_SYSTEM = 10,     /* a system call failed (errno in the message) or
+                             out of memory */
+  QMIG_E_INTERNAL = 11,   /* a bug in qmig (an illegal state transition) */
+};
+/* The short name of a code ("option", "qmp_connect", ...; the report's
+ * "error_code"), "?" if unknown. */
+QMIG_API const char *qmig_error_code_name(enum qmig_error_code c);
 
 /* Engine states, in the order a successful run passes through them. */
 enum qmig_state {
@@ -102,7 +135,10 @@ struct qmig_report {
   double engine_overhead_ms;     /* wall_ms - total_ms - dst_tail_ms (- the
                                     disks' sync phase, when copying disks):
                                     what qmig itself added around QEMU's work */
-  double cpu_s;                  /* CPU seconds of this process during the run */
+  double cpu_s;                  /* CPU seconds of libqmig's own threads during
+                                    the run: the thread that called qmig_run()
+                                    and the tunnel's forwarders (not the rest
+                                    of the embedding process) */
   unsigned npasses;
   struct qmig_pass passes[QMIG_MAX_PASSES];
 };
@@ -231,6 +267,10 @@ QMIG_API const struct qmig_report *qmig_report(const struct qmig_migration *m);
 /* The report (and configuration) as JSON text; caller frees. */
 QMIG_API char *qmig_report_json(const struct qmig_migration *m);
 QMIG_API const char *qmig_error(const struct qmig_migration *m);
+/* The kind of the failure qmig_error() describes: set with every message
+ * the library records on m (QMIG_E_NONE while there is none).  After a
+ * failed run it is the first cause, not what recovery met afterwards. */
+QMIG_API enum qmig_error_code qmig_error_code(const struct qmig_migration *m);
 
 /* ---- Report sections ----
  * The sections of the JSON report beyond struct qmig_report, typed (the
@@ -481,7 +521,17 @@ QMIG_API const struct qmig_report_update *qmig_report_update(const struct qmig_m
 
 /* ---- Lab: a source/destination QEMU pair running the qmig test guest ---- */
 
+/* Caller-allocated structs of the lab carry their size first: start from
+ * QMIG_LAB_OPTIONS_INIT / QMIG_LAB_INFO_INIT (which set it to the size this
+ * header declares), so that a later libqmig with more fields knows what the
+ * caller has.  A size of 0 (a struct not initialised so) is refused; a
+ * smaller one than the library's (an older caller) is accepted: the fields
+ * past it read as zero (options) and are not written (info). */
+#define QMIG_LAB_OPTIONS_INIT { .size = sizeof(struct qmig_lab_options) }
+#define QMIG_LAB_INFO_INIT { .size = sizeof(struct qmig_lab_info) }
+
 struct qmig_lab_options {
+  size_t size;               /* sizeof(struct qmig_lab_options) */
   const char *dir;           /* run directory (created 0700 if missing; an
                                 existing one must be a real directory of ours
                                 that group/others cannot write) */
@@ -583,6 +633,7 @@ QMIG_API int qmig_lab_start(const struct qmig_lab_options *o, char *err, size_t 
 QMIG_API int qmig_lab_stop(const char *dir, char *err, size_t errlen);
 /* Fills paths of the lab in `dir`; returns -1 if it has no lab.json. */
 struct qmig_lab_info {
+  size_t size;                     /* set by the caller: QMIG_LAB_INFO_INIT */
   char src_qmp[256], dst_qmp[256]; /* "unix:..." addresses */
   char src_serial[256], dst_serial[256];
   char data_uri[256]; /* suggested migration stream URI */
@@ -798,6 +849,11 @@ QMIG_API void qmig_bench_cancel(struct qmig_bench *b);
 QMIG_API int qmig_bench_render(struct qmig_bench *b, const char *jsonl_path);
 /* The summary table of the last run or render as text; caller frees. */
 QMIG_API char *qmig_bench_summary(const struct qmig_bench *b);
+/* The same as JSON ({"schema", "baseline", "resamples", "scenarios": [{"name",
+ * "figures": {FIGURE: {"n", "median", "ci_lo", "ci_hi", "p5", "p95", "min",
+ * "max", "ratio", "ratio_lo", "ratio_hi"}}}]}; docs/BENCHMARKING.md names
+ * the figures); caller frees; NULL when out of memory. */
+QMIG_API char *qmig_bench_summary_json(const struct qmig_bench *b);
 
 /* ---- Tunnel agent: the destination side of a tunnelled migration ---- */
 
@@ -843,6 +899,10 @@ QMIG_API int qmig_agent_run(struct qmig_agent *a);
 /* Async-signal-safe; any thread. */
 QMIG_API void qmig_agent_stop(struct qmig_agent *a);
 QMIG_API const char *qmig_agent_error(const struct qmig_agent *a);
+/* The kind of qmig_agent_error(): QMIG_E_OPTION for a bad or missing option
+ * (qmig_agent_set, the rules qmig_agent_run() checks first), QMIG_E_AUTH for
+ * credentials it cannot load, QMIG_E_SYSTEM otherwise. */
+QMIG_API enum qmig_error_code qmig_agent_error_code(const struct qmig_agent *a);
 
 #ifdef __cplusplus
 }

@@ -29,7 +29,7 @@ static int set_default(struct qmig_migration *m, const char *key, const char *va
 
 int qmig_lab_apply(struct qmig_migration *m, const char *dir, char *err, size_t errlen)
 {
-  struct qmig_lab_info li;
+  struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
   char e[256], hb[16];
   if (qmig_lab_info(dir, &li, e, sizeof e) < 0) {
     errbuf_setf(err, errlen, "lab: %s", e);

@@ -377,7 +377,14 @@ static int src_machine(const char *dir, char *out, size_t len, char *err, size_t
 
 int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errlen)
 {
-  struct qmig_lab_options o = *given;
+  struct qmig_lab_options o = QMIG_LAB_OPTIONS_INIT;
+  if (given->size < sizeof given->size)
+    return errbuf_setf(err, errlen,
+                       "lab: struct qmig_lab_options has size %zu: start from "
+                       "QMIG_LAB_OPTIONS_INIT",
+                       given->size);
+  memcpy(&o, given, given->size < sizeof o ? given->size : sizeof o);
+  o.size = sizeof o;
   char dir[PATH_MAX], guest[PATH_MAX], uuid[40], why[512] = "";
   if (!o.dir)
     return errbuf_setf(err, errlen, "lab: no run directory given");
@@ -519,10 +526,29 @@ int qmig_lab_start(const struct qmig_lab_options *given, char *err, size_t errle
   return errbuf_setf(err, errlen, "lab: %s", why);
 }
 
+/* qmig_lab_info into the whole struct this library knows. */
+static int lab_info_full(const char *dir, struct qmig_lab_info *li, char *err, size_t errlen);
+
 int qmig_lab_info(const char *dir, struct qmig_lab_info *li, char *err, size_t errlen)
+{
+  size_t size = li->size;
+  if (size < sizeof li->size)
+    return errbuf_setf(err, errlen,
+                       "lab: struct qmig_lab_info has size %zu: start from "
+                       "QMIG_LAB_INFO_INIT",
+                       size);
+  struct qmig_lab_info full;
+  int rc = lab_info_full(dir, &full, err, errlen);
+  memcpy(li, &full, size < sizeof full ? size : sizeof full);
+  li->size = size;
+  return rc;
+}
+
+static int lab_info_full(const char *dir, struct qmig_lab_info *li, char *err, size_t errlen)
 {
   char path[PATH_MAX], real[PATH_MAX], why[256];
   memset(li, 0, sizeof *li);
+  li->size = sizeof *li;
   if (!realpath(dir, real))
     return errbuf_setf(err, errlen, "%s: %s", dir, strerror(errno));
   if (files_private_dir(dir, false, path, sizeof path) < 0)

@@ -167,6 +167,14 @@ int qmig_lab_set(struct qmig_lab_options *o, const char *key, const char *value,
     errbuf_setf(err, errlen, "option '%s' needs a value", key);
     return -1;
   }
+  const struct opt_row *r = opt_find(&lab_opt_table, key);
+  if (o->size < sizeof o->size || (r && r->off >= o->size)) {
+    errbuf_setf(err, errlen,
+                "lab option '%s': struct qmig_lab_options has size %zu (start from "
+                "QMIG_LAB_OPTIONS_INIT)",
+                key, o->size);
+    return -1;
+  }
   enum opt_err e = opt_set(&lab_opt_table, o, key, value, why, sizeof why);
   if (e == OPT_OK)
     return 0;

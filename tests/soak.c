@@ -256,7 +256,7 @@ out:
 
 static int lab_pid(const char *dir, int side, char *err, size_t errlen)
 {
-  struct qmig_lab_info li;
+  struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
   if (qmig_lab_info(dir, &li, err, errlen) < 0)
     return -1;
   return side ? li.dst_pid : li.src_pid;
@@ -309,7 +309,7 @@ static int migrate(const struct qmig_lab_info *li, int from, double *secs, doubl
 static int round_once(const char *dir, const struct template *t, int from, double *secs,
                       double *pause_ms, char *err, size_t errlen)
 {
-  struct qmig_lab_info li;
+  struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
   char why[1024];
   int to = !from;
   if (qmig_lab_info(dir, &li, why, sizeof why) < 0) {
@@ -395,7 +395,7 @@ int main(int argc, char **argv)
   printf("soak: %u rounds in %s; start: %d fds, RSS %ld KiB\n", rounds, dir, fds0, rss0);
 
   struct qmig_lab_options o = {
-    .dir = dir, .accel = "tcg", .mem_mib = 64, .fill_mib = 32, .dirty_mibps = 4
+    .size = sizeof o, .dir = dir, .accel = "tcg", .mem_mib = 64, .fill_mib = 32, .dirty_mibps = 4
   };
   double t0 = now_s();
   struct template t = { 0 };

@@ -189,10 +189,11 @@ int tp_unix_listen(const char *path, char *err, size_t errlen)
     return -1;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   unlink(path);
-  /* Created 0600 from the start: no window where others may connect. */
-  mode_t old = umask(0177);
-  int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof sa);
-  umask(old);
+  /* Created 0600 from the start: no window where others may connect.
+   * Linux's bind() gives the socket file the socket inode's mode (less
+   * the umask), so fchmod before bind does it without umask(), which is
+   * process-wide and would race with the embedder's other threads. */
+  int rc = fd < 0 || fchmod(fd, 0600) < 0 ? -1 : bind(fd, (struct sockaddr *)&sa, sizeof sa);
   if (rc < 0 || listen(fd, 64) < 0) {
     errbuf_setf(err, errlen, "listening on %s: %s", path, strerror(errno));
     if (fd >= 0)

@@ -40,6 +40,24 @@ int main(void)
     fprintf(stderr, "an unknown option was not refused by name: '%s'\n", qmig_error(m));
     rc = 1;
   }
+  if (qmig_error_code(m) != QMIG_E_OPTION) {
+    fprintf(stderr, "a bad option has code %s, not option\n",
+            qmig_error_code_name(qmig_error_code(m)));
+    rc = 1;
+  }
+  /* A QMP monitor nobody listens on: told apart from a bad option by its
+   * code, without reading the message. */
+  struct qmig_migration *u = qmig_new();
+  if (!u || qmig_set(u, "src", "unix:/nonexistent/qmig-embed-src.qmp") != 0 ||
+      qmig_set(u, "dst", "unix:/nonexistent/qmig-embed-dst.qmp") != 0) {
+    fprintf(stderr, "setting src/dst: %s\n", u ? qmig_error(u) : "out of memory");
+    rc = 1;
+  } else if (qmig_run(u) != QMIG_NOT_STARTED || qmig_error_code(u) != QMIG_E_QMP_CONNECT) {
+    fprintf(stderr, "unreachable QMP: code %s (%s)\n", qmig_error_code_name(qmig_error_code(u)),
+            qmig_error(u));
+    rc = 1;
+  }
+  qmig_free(u);
   if (qmp_connect() != 42 || errbuf_setf() != 7 || tp_tls_new() != 9) {
     fprintf(stderr, "the embedder's own functions were not the ones called\n");
     rc = 1;

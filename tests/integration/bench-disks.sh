@@ -17,7 +17,7 @@ for s in copied copied-write-blocking; do
   # (jq -s: jq 1.6's -e looks only at the last input line)
   jq -se --arg s "$s" 'map(select(.bench.scenario == $s)) | length == 1 and (.[0].bench.disk.image | endswith("disk-dst.raw"))' "$J" > /dev/null ||
     fail "$s: the destination's own disk was not the one checked"
-  jq -se --arg s "$s" 'map(select(.bench.scenario == $s)) | .[0].report.config."copy-all-disks" == true' "$J" > /dev/null ||
+  jq -se --arg s "$s" 'map(select(.bench.scenario == $s)) | .[0].report.config.copy_all_disks == true' "$J" > /dev/null ||
     fail "$s: copy-all-disks not applied"
 done
 jq -se 'map(select(.bench.scenario == "shared")) | .[0].bench.disk.image | endswith("/disk.raw")' "$J" > /dev/null ||

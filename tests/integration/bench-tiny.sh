@@ -38,7 +38,7 @@ order=$(jq -r 'select(.bench.warmup | not) | .bench.scenario' "$J" | tr '\n' ' '
 # The migrating runs: ok, memory checked on the destination, figures there.
 [ "$(count '.bench.scenario != "too-slow" and .bench.ok and .bench.memory.side == "dst" and .bench.memory.rc == 0 and .bench.memory.pages_checked > 0 and .report.outcome_name == "migrated" and .report.stop_to_resume_pause_ms > 0')" = 5 ] ||
   fail "not every migrating run is ok with its memory verified"
-[ "$(count '.bench.scenario == "multifd" and .report.config."multifd-channels" == 2')" = 2 ] ||
+[ "$(count '.bench.scenario == "multifd" and .report.config.multifd_channels == 2')" = 2 ] ||
   fail "multifd-channels not applied"
 [ "$(count '(.samples | length) > 0')" -ge 1 ] || fail "no progress samples recorded"
 # The failing runs: recorded, failed, their error kept, the guest still
@@ -46,8 +46,8 @@ order=$(jq -r 'select(.bench.warmup | not) | .bench.scenario' "$J" | tr '\n' ' '
 [ "$(count '.bench.scenario == "too-slow" and (.bench.ok | not) and .bench.stage == "migrate" and (.bench.error | length) > 0 and .bench.memory.side == "src" and .bench.memory.rc == 0')" = 2 ] ||
   fail "failed runs not recorded as failed with their error: $(jq -c 'select(.bench.scenario == "too-slow") | .bench' "$J")"
 grep -q "too-slow: 2 runs, 2 failed" "$D/bench.out" || fail "summary does not count the failures"
-# CSV: 3 scenarios x 7 figures + header; runs.csv one row per run + header.
-[ "$(wc -l < "$D/out/summary.csv")" = 22 ] || fail "summary.csv rows: $(wc -l < "$D/out/summary.csv")"
+# CSV: 3 scenarios x 8 figures + header; runs.csv one row per run + header.
+[ "$(wc -l < "$D/out/summary.csv")" = 25 ] || fail "summary.csv rows: $(wc -l < "$D/out/summary.csv")"
 [ "$(wc -l < "$D/out/runs.csv")" = 8 ] || fail "runs.csv rows: $(wc -l < "$D/out/runs.csv")"
 grep -q '^"multifd",stop_to_resume_pause_ms,ms,2,' "$D/out/summary.csv" || fail "multifd pause stats missing"
 grep -q '^"too-slow",total_ms,ms,0,' "$D/out/summary.csv" || fail "too-slow has statistics"
@@ -55,6 +55,16 @@ grep -q "class='chart box-chart'" "$D/out/report.html" || fail "no box chart in 
 # The outputs again from the JSON lines alone give the same summary.
 "$QMIG" bench --render "$J" --out "$D/again" > "$D/again.out"
 diff "$D/out/summary.txt" "$D/again/summary.txt" || fail "render from runs.jsonl differs"
+# One key case and a schema in every line (the scenario's knobs too), and
+# the summary as JSON (--json -: only the JSON on stdout).
+schema=$(sed -n 's/^#define QMIG_REPORT_SCHEMA \([0-9]*\)$/\1/p' "$(dirname "$0")/../../include/qmig.h")
+[ "$(count ".schema == $schema")" = 7 ] || fail "lines without schema $schema"
+kebab=$(jq -r '[.. | objects | keys[] | select(test("-"))] | unique | join(" ")' "$J" | sort -u | tr '\n' ' ')
+[ -z "${kebab// /}" ] || fail "kebab-case keys in runs.jsonl: $kebab"
+[ "$(count '.bench.scenario == "multifd" and .scenario.multifd_channels == "2"')" = 2 ] || fail "scenario knobs not in snake_case"
+"$QMIG" bench --render "$J" --out "$D/again2" --json - > "$D/summary.json" || fail "bench --render --json"
+jq -e ".schema == $schema and (.scenarios | length) == 3 and (.scenarios[] | select(.name == \"multifd\") | .figures.stop_to_resume_pause_ms.n) == 2 and (.scenarios[] | select(.name == \"too-slow\") | .figures.total_ms.n) == 0" "$D/summary.json" > /dev/null ||
+  fail "bench summary JSON: $(head -c 600 "$D/summary.json")"
 # Nothing left: every lab stopped and removed.
 [ -z "$(ls -A "$D/work")" ] || fail "labs left in $D/work: $(ls "$D/work")"
 for p in /proc/[0-9]*; do

@@ -32,7 +32,7 @@ awk -v c="$(r stunnel .bench.cpu_s.stunnel)" 'BEGIN { exit !(c > 0) }' ||
   fail "stunnel: its CPU time not counted"
 # stunnel: QEMU listened on one port, the source sent to another; only the
 # two stunnels join them.
-read -r uri to < <(jq -sr 'map(select(.bench.scenario == "stunnel"))[0] | [.report.data_uri, .report.config."data-connect"] | @tsv' "$J")
+read -r uri to < <(jq -sr 'map(select(.bench.scenario == "stunnel"))[0] | [.report.data_uri, .report.config.data_connect] | @tsv' "$J")
 case $uri in tcp:127.0.0.1:*) ;; *) fail "stunnel: data_uri '$uri'";; esac
 case $to in tcp:127.0.0.1:*) ;; *) fail "stunnel: data-connect '$to'";; esac
 [ "$uri" != "$to" ] || fail "stunnel: the source sent straight to QEMU ($uri)"

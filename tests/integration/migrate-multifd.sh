@@ -4,5 +4,5 @@
 start_lab --fill 128 --dirty 20
 migrate --multifd-channels 4
 expect_migrated
-[ "$(jr .config.\"multifd-channels\")" = 4 ] || fail "multifd-channels not 4 in report"
+[ "$(jr .config.multifd_channels)" = 4 ] || fail "multifd-channels not 4 in report"
 expect_guest_on dst

@@ -5,7 +5,7 @@
 start_lab --fill 128 --dirty 20
 migrate
 expect_migrated
-[ "$(jr .config.\"multifd-channels\")" = 0 ] || fail "config not recorded"
+[ "$(jr .config.multifd_channels)" = 0 ] || fail "config not recorded"
 [ "$(jr '.passes | length')" -ge 2 ] || fail "fewer than 2 passes"
 [ "$(jr '.warnings | length')" = 0 ] || fail "unexpected warning: $(jr .warnings)"
 [ "$(jr .heartbeat.dst_lines)" -gt 0 ] || fail "no destination heartbeats"

@@ -9,7 +9,7 @@ for alg in zstd zlib; do
   QMIG_LAB_QEMU=$QEMU10 start_lab --fill 64 --dirty 5
   migrate --multifd-channels 2 --multifd-compression "$alg"
   expect_migrated
-  [ "$(jr '.config."multifd-compression"')" = "$alg" ] || fail "config says $(jr '.config."multifd-compression"')"
+  [ "$(jr '.config.multifd_compression')" = "$alg" ] || fail "config says $(jr '.config.multifd_compression')"
   [ "$(qmp_peek dst query-migrate-parameters | jq -r '."multifd-compression"')" = "$alg" ] ||
     fail "destination's multifd-compression is not $alg"
   echo "$alg: $(jr .transferred_bytes) bytes for a 64 MiB fill"

@@ -16,8 +16,8 @@ timeout 20 "$QMIG" agent --listen "127.0.0.1:$port" --qmp "unix:$D/dst.qmp" > "$
 rc=$?
 set -e
 cat "$D/noauth.out"
-[ "$rc" = 3 ] || fail "agent without credential: exit $rc, expected 3 (not started)"
-grep -q "no credential: give --tls psk|x509 with its file, or --insecure-no-auth" "$D/noauth.out" ||
+[ "$rc" = 2 ] || fail "agent without credential: exit $rc, expected 2 (usage)"
+grep -q "no credential: give tls psk|x509 with its file, or insecure-no-auth on" "$D/noauth.out" ||
   fail "agent without credential: message does not name the way out"
 grep -q "listening" "$D/noauth.out" && fail "agent without credential listened"
 

@@ -12,7 +12,7 @@ update
 expect_migrated
 [ "$(jr .update.mechanism)" = ignore_shared ] || fail "mechanism $(jr .update.mechanism)"
 jr .update.reason | grep -q '^ram_shared_file:' || fail "reason $(jr .update.reason)"
-[ "$(jr .config.\"x-ignore-shared\")" = true ] || fail "x-ignore-shared not in config"
+[ "$(jr .config.x_ignore_shared)" = true ] || fail "x-ignore-shared not in config"
 # 96 MiB of RAM, 64 MiB of it written: a copy would send tens of MiB.
 [ "$(jr .transferred_bytes)" -lt $((4 << 20)) ] || fail "$(jr .transferred_bytes) bytes sent: RAM was copied"
 expect_new_process

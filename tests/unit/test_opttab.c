@@ -219,7 +219,7 @@ static void test_help(void **state)
 static void test_lab_and_agent(void **state)
 {
   (void)state;
-  struct qmig_lab_options o = { 0 };
+  struct qmig_lab_options o = QMIG_LAB_OPTIONS_INIT;
   char err[256];
   assert_int_equal(qmig_lab_set(&o, "fill", "128", err, sizeof err), 0);
   assert_int_equal(o.fill_mib, 128);
@@ -233,6 +233,20 @@ static void test_lab_and_agent(void **state)
   assert_non_null(strstr(err, "option 'fill'"));
   assert_int_equal(qmig_lab_set(&o, "colour", "red", err, sizeof err), -1);
   assert_non_null(strstr(err, "unknown lab option 'colour'"));
+  /* Size-tagged: a struct without its size is refused; an older caller's
+   * smaller struct cannot have fields past its end set. */
+  struct qmig_lab_options bare = { .fill_mib = 1 };
+  assert_int_equal(qmig_lab_set(&bare, "fill", "128", err, sizeof err), -1);
+  assert_non_null(strstr(err, "QMIG_LAB_OPTIONS_INIT"));
+  assert_int_equal(qmig_lab_start(&bare, err, sizeof err), -1);
+  assert_non_null(strstr(err, "QMIG_LAB_OPTIONS_INIT"));
+  struct qmig_lab_options old = { .size = offsetof(struct qmig_lab_options, netns) };
+  assert_int_equal(qmig_lab_set(&old, "fill", "128", err, sizeof err), 0);
+  assert_int_equal(qmig_lab_set(&old, "netns", "on", err, sizeof err), -1);
+  assert_false(old.netns);
+  struct qmig_lab_info li = { .size = 0 };
+  assert_int_equal(qmig_lab_info("/nonexistent", &li, err, sizeof err), -1);
+  assert_non_null(strstr(err, "QMIG_LAB_INFO_INIT"));
   bool flag_seen = false, dir_seen = false;
   for (const struct qmig_optkey *k = qmig_lab_option_keys(); k->key; k++) {
     flag_seen |= !strcmp(k->key, "exact-mem") && k->flag;

@@ -80,8 +80,15 @@ static void test_figures(void **state)
   json_t *hb = json_object_get(j, "heartbeat");
   assert_int_equal(json_integer_value(json_object_get(hb, "first_dst_seq")), 101);
   json_t *cfg = json_object_get(j, "config");
-  assert_int_equal(json_integer_value(json_object_get(cfg, "multifd-channels")), 4);
-  assert_string_equal(json_string_value(json_object_get(cfg, "data-port")), "49152-49215");
+  assert_int_equal(json_integer_value(json_object_get(cfg, "multifd_channels")), 4);
+  assert_string_equal(json_string_value(json_object_get(cfg, "data_port")), "49152-49215");
+  /* One key case in the whole document: no kebab-case key anywhere. */
+  const char *k;
+  json_t *v;
+  json_object_foreach(cfg, k, v) assert_null(strchr(k, '-'));
+  json_object_foreach(j, k, v) assert_null(strchr(k, '-'));
+  assert_int_equal(json_integer_value(json_object_get(j, "schema")), QMIG_REPORT_SCHEMA);
+  assert_string_equal(json_string_value(json_object_get(j, "error_code")), "none");
   json_decref(j);
   qmig_free(m);
 }
