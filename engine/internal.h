@@ -470,7 +470,8 @@ int eng_errorf(struct qmig_migration *m, const char *fmt, ...)
 /* options.c */
 void eng_config_init(struct eng_config *c);
 void eng_config_free(struct eng_config *c);
-int eng_config_check(struct qmig_migration *m);      /* cross-option rules */
+int eng_config_check(struct qmig_migration *m);
+int eng_spawn_config_check(struct qmig_migration *m); /* dst-spawn, live-update */      /* cross-option rules */
 json_t *eng_config_json(const struct eng_config *c); /* new reference */
 
 /* run.c: the phases before the stream moves (connect and incoming through

@@ -443,6 +443,20 @@ int qmig_set(struct qmig_migration *m, const char *key, const char *value)
   return 0;
 }
 
+/* The rules of dst-spawn and live-update, checked before the destination is
+ * made (update.c), which comes before eng_config_check. */
+int eng_spawn_config_check(struct qmig_migration *m)
+{
+  const struct eng_config *c = &m->cfg;
+  if (!c->src || strncmp(c->src, "unix:", 5))
+    return eng_errorf(m, "dst-spawn and live-update need the source's QMP as unix:PATH on this "
+                         "host (its pid and command line are read through it)");
+  if (c->tunnel.agent || c->tunnel.ssh)
+    return eng_errorf(m, "dst-spawn and live-update start the destination on this host: not with "
+                         "tunnel (an agent is for a destination on another host)");
+  return 0;
+}
+
 /* Rules between options, checked before anything is touched. */
 int eng_config_check(struct qmig_migration *m)
 {

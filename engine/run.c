@@ -352,7 +352,13 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
     return QMIG_USAGE;
   enum qmig_outcome out;
   /* A destination made from the source's definition (update.c). */
-  int spawned = m->cfg.spawn.on || m->cfg.spawn.update ? eng_update_begin(m) : 0;
+  bool spawn = m->cfg.spawn.on || m->cfg.spawn.update;
+  if (spawn && eng_spawn_config_check(m) < 0) {
+    out = QMIG_USAGE;
+    eng_set_state(m, QMIG_S_FAILED, m->err);
+    goto done;
+  }
+  int spawned = spawn ? eng_update_begin(m) : 0;
   if (spawned < 0) {
     out = QMIG_NOT_STARTED;
     eng_set_state(m, QMIG_S_FAILED, m->err);

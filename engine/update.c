@@ -51,12 +51,6 @@ int eng_update_begin(struct qmig_migration *m)
 {
   struct eng_config *c = &m->cfg;
   char e[1200];
-  if (!c->src || strncmp(c->src, "unix:", 5))
-    return eng_errorf(m, "dst-spawn and live-update need the source's QMP as unix:PATH on this "
-                         "host (its pid and command line are read through it)");
-  if (c->tunnel.agent)
-    return eng_errorf(m, "dst-spawn and live-update start the destination on this host: not with "
-                         "tunnel (an agent is for a destination on another host)");
   struct eng_upd *u = m->upd = calloc(1, sizeof *m->upd);
   struct qmig_report_update *sec = ENG_SECTION(m, update);
   if (!u || !sec)
