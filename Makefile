@@ -77,8 +77,9 @@ $(BUILD)/libqmig-internal.a: $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/libqmig.so: $(LIB_OBJS)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,libqmig.so.0 -o $@ $^ $(LDLIBS)
+$(BUILD)/libqmig.so: $(LIB_OBJS) libqmig.map
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libqmig.so.0 -Wl,--version-script=libqmig.map \
+	  -o $@ $(LIB_OBJS) $(LDLIBS)
 
 $(BUILD)/qmig: $(CLI_OBJS) $(BUILD)/libqmig.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -21,6 +21,13 @@ done
 leak=$(nm -g --defined-only "$S$prefix/lib/libqmig.a" | awk 'NF == 3 && $3 !~ /^qmig_/ {print $3}')
 [ -z "$leak" ] || fail "libqmig.a exports internal symbols: $(echo $leak | head -c 300)"
 nm -g --defined-only "$S$prefix/lib/libqmig.a" | grep -q ' T qmig_new$' || fail "libqmig.a lacks qmig_new"
+# The shared library: only the API, every symbol versioned QMIG_0.
+so=$S$prefix/lib/libqmig.so.0
+leak=$(nm -D --defined-only "$so" | awk 'NF == 3 && $3 !~ /^qmig_/ && $3 != "QMIG_0" {print $3}')
+[ -z "$leak" ] || fail "libqmig.so exports internal symbols: $(echo $leak | head -c 300)"
+unversioned=$(objdump -T "$so" | awk '$NF ~ /^qmig_/ && $(NF-1) != "QMIG_0" {print $NF}')
+[ -z "$unversioned" ] || fail "libqmig.so symbols without version QMIG_0: $unversioned"
+objdump -T "$so" | grep -q 'QMIG_0 *qmig_new$' || fail "libqmig.so lacks qmig_new@QMIG_0"
 
 export PKG_CONFIG_PATH=$pc PKG_CONFIG_SYSROOT_DIR=$S
 pkg-config --exists qmig || fail "pkg-config does not find the installed qmig.pc"
