@@ -22,11 +22,12 @@ libnbd-dev qemu-system-x86 qemu-utils"
 # credentials (openssl), network namespaces (iproute2), the stunnel
 # transport (stunnel4), the man pages (man-db, groff-base) and the TTY
 # progress line under script(1) (bsdutils), the Linux lab guest's initramfs
-# (cpio).  Beyond packages: the Linux lab guest's kernel and QEMU 10
+# (cpio), the JSON Schema checks of every --json document (python3-jsonschema,
+# tests/helpers/validate-json.py).  Beyond packages: the Linux lab guest's kernel and QEMU 10
 # (fetch_kernel, fetch_qemu10 below).
 check_pkgs() {
   echo "libcmocka-dev nbdkit jq socat openssl iproute2 stunnel4 clang libclang-rt-dev
-man-db groff-base bsdutils cpio"
+man-db groff-base bsdutils cpio python3-jsonschema"
 }
 
 # Optional: only tests that need them use them, and skip (exit 77) without.

@@ -65,6 +65,17 @@ kebab=$(jq -r '[.. | objects | keys[] | select(test("-"))] | unique | join(" ")'
 "$QMIG" bench --render "$J" --out "$D/again2" --json - > "$D/summary.json" || fail "bench --render --json"
 jq -e ".schema == $schema and (.scenarios | length) == 3 and (.scenarios[] | select(.name == \"multifd\") | .figures.stop_to_resume_pause_ms.n) == 2 and (.scenarios[] | select(.name == \"too-slow\") | .figures.total_ms.n) == 0" "$D/summary.json" > /dev/null ||
   fail "bench summary JSON: $(head -c 600 "$D/summary.json")"
+# Both against their JSON Schemas (docs/schema/; a line's report against
+# the report's), when python3-jsonschema is there.
+if python3 -c 'import jsonschema' 2>/dev/null; then
+  V="$(dirname "$0")/../helpers/validate-json.py" S="$(dirname "$0")/../../docs/schema"
+  python3 "$V" --lines "$S/bench-run.schema.json" "$J" || fail "runs.jsonl does not validate against bench-run.schema.json"
+  python3 "$V" "$S/bench-summary.schema.json" "$D/summary.json" || fail "the summary does not validate against bench-summary.schema.json"
+  jq -c '.bench.stage = 1' "$J" > "$D/broken.jsonl"
+  ! python3 "$V" --lines "$S/bench-run.schema.json" "$D/broken.jsonl" 2>/dev/null || fail "a line with a numeric stage validates"
+else
+  echo "bench-tiny: python3-jsonschema not installed, schemas not checked"
+fi
 # Nothing left: every lab stopped and removed.
 [ -z "$(ls -A "$D/work")" ] || fail "labs left in $D/work: $(ls "$D/work")"
 for p in /proc/[0-9]*; do
