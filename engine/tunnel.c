@@ -168,7 +168,8 @@ static int tunnel_connect_dst(struct qmig_migration *m)
   struct tp_session_info si;
   t->control = tp_session_open(t->agent, t->tls, label, &si, t->key, t->timeout_ms, e, sizeof e);
   if (!t->control)
-    return eng_errorf(m, "tunnel: %s", e);
+    return si.auth_refused ? eng_errorc(m, QMIG_E_AUTH, "tunnel: %s", e)
+                           : eng_errorf(m, "tunnel: %s", e);
   t->have_key = t->tls != NULL;
   if (t->data_plain && !si.plain_data)
     return eng_errorc(m, QMIG_E_AUTH,

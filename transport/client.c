@@ -12,10 +12,14 @@
 #include "common/errbuf.h"
 #include "transport/transport.h"
 
-struct tp_conn *tp_channel_open(const char *hostport, struct tp_tls *tls, const char *label,
-                                const struct tp_hello *h, const uint8_t *key, char *msg,
-                                size_t msglen, int timeout_ms, char *err, size_t errlen)
+/* tp_channel_open, and in *auth_refused whether a failure was a credential
+ * refused (tp_conn_auth_refused). */
+static struct tp_conn *channel_open(const char *hostport, struct tp_tls *tls, const char *label,
+                                    const struct tp_hello *h, const uint8_t *key, char *msg,
+                                    size_t msglen, int timeout_ms, char *err, size_t errlen,
+                                    bool *auth_refused)
 {
+  *auth_refused = false;
   char host[256], port[16], why[400];
   if (tp_split_hostport(hostport, host, sizeof host, port, sizeof port) < 0) {
     errbuf_setf(err, errlen, "%s: not HOST:PORT", label);
@@ -30,10 +34,19 @@ struct tp_conn *tp_channel_open(const char *hostport, struct tp_tls *tls, const 
   if (!c || tp_conn_handshake(c, timeout_ms) < 0 ||
       tp_hello_exchange(c, h, key, msg, msglen, timeout_ms) < 0) {
     errbuf_setf(err, errlen, "%s", c ? tp_conn_error(c) : "out of memory");
+    *auth_refused = c && tp_conn_auth_refused(c);
     tp_conn_free(c);
     return NULL;
   }
   return c;
+}
+
+struct tp_conn *tp_channel_open(const char *hostport, struct tp_tls *tls, const char *label,
+                                const struct tp_hello *h, const uint8_t *key, char *msg,
+                                size_t msglen, int timeout_ms, char *err, size_t errlen)
+{
+  bool auth;
+  return channel_open(hostport, tls, label, h, key, msg, msglen, timeout_ms, err, errlen, &auth);
 }
 
 struct tp_conn *tp_session_open(const char *hostport, struct tp_tls *tls, const char *label,
@@ -42,8 +55,10 @@ struct tp_conn *tp_session_open(const char *hostport, struct tp_tls *tls, const 
 {
   char msg[TP_REPLY_MAX_MSG + 1], why[256];
   struct tp_hello h = { .version = TP_HELLO_VERSION, .kind = TP_K_CONTROL };
+  bool auth;
   struct tp_conn *c =
-      tp_channel_open(hostport, tls, label, &h, NULL, msg, sizeof msg, timeout_ms, err, errlen);
+      channel_open(hostport, tls, label, &h, NULL, msg, sizeof msg, timeout_ms, err, errlen, &auth);
+  si->auth_refused = auth;
   if (!c)
     return NULL;
   if (tp_session_parse(msg, strlen(msg), si, why, sizeof why) < 0) {

@@ -97,7 +97,10 @@ const struct tp_ops tp_plain_ops = { "plain", plain_handshake, raw_send_all, raw
 
 /* After an SSL call returned r <= 0: wait for what it wants and return 0
  * (call again), 1 for the peer's close_notify, or -1 with the failure
- * recorded as "WHAT: cause" (a peer that closed: EOF_MSG). */
+ * recorded as "WHAT: cause" (a peer that closed: EOF_MSG).  A TLS-level
+ * failure or the peer closing before the handshake finished (a certificate
+ * or PSK refused by either side), or an alert from the peer, marks c
+ * auth_refused; a timeout or a socket error does not. */
 static int ssl_wait(struct tp_conn *c, int r, int64_t deadline, const char *what,
                     const char *eof_msg)
 {
@@ -115,8 +118,13 @@ static int ssl_wait(struct tp_conn *c, int r, int64_t deadline, const char *what
       (ERR_GET_LIB(last) == ERR_LIB_SSL &&
        ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
     ERR_clear_error();
+    c->auth_refused = !SSL_is_init_finished(c->ssl);
     return tp_conn_fail(c, "%s", eof_msg);
   }
+  /* TLS 1.3: a client's certificate is refused by an alert after the
+   * client's handshake finished, on its first read. */
+  c->auth_refused = !SSL_is_init_finished(c->ssl) || (ERR_GET_LIB(last) == ERR_LIB_SSL &&
+                                                      ERR_GET_REASON(last) >= SSL_AD_REASON_OFFSET);
   return tls_fail(c, what);
 }
 
@@ -130,6 +138,8 @@ static int tls_handshake(struct tp_conn *c, int64_t deadline)
     if (r == 1)
       return 0;
     int w = ssl_wait(c, r, deadline, "TLS handshake failed", closed);
+    if (w > 0) /* a close_notify mid-handshake: our credential refused */
+      c->auth_refused = true;
     if (w != 0)
       return w < 0 ? -1 : tp_conn_fail(c, "%s", closed);
   }
@@ -194,6 +204,11 @@ void tp_conn_free(struct tp_conn *c)
   if (c->fd >= 0)
     close(c->fd);
   free(c);
+}
+
+bool tp_conn_auth_refused(const struct tp_conn *c)
+{
+  return c->auth_refused;
 }
 
 int tp_conn_handshake(struct tp_conn *c, int timeout_ms)
@@ -326,9 +341,11 @@ static int answer_challenge(struct tp_conn *c, const struct tp_hello *h, const u
     return -1;
   if (tp_challenge_parse(b, sizeof b, nonce, why, sizeof why) < 0)
     return tp_conn_fail(c, "%s", why);
-  if (!key)
+  if (!key) {
+    c->auth_refused = true;
     return tp_conn_fail(c, "the agent asks us to prove a session, but we have no session "
                            "key (tunnel-insecure-no-auth against an agent with credentials?)");
+  }
   if (tp_auth_mac(key, nonce, h, mac) < 0)
     return tp_conn_fail(c, "computing the challenge response failed");
   tp_response_encode(mac, b);
@@ -355,8 +372,10 @@ int tp_hello_exchange(struct tp_conn *c, const struct tp_hello *h, const uint8_t
   if (tp_conn_read_exact(c, text, (size_t)n, timeout_ms) < 0)
     return -1;
   text[n] = '\0';
-  if (st != TP_ST_OK)
+  if (st != TP_ST_OK) {
+    c->auth_refused = st == TP_ST_UNKNOWN_SESSION && challenged; /* our proof refused */
     return tp_conn_fail(c, "refused by the agent: %s", text);
+  }
   /* An OK without a challenge would let whoever answers skip the proof. */
   if (key && !challenged)
     return tp_conn_fail(c,

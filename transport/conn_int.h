@@ -32,6 +32,7 @@ struct tp_conn {
   bool split_last;  /* fwd.c: last byte of each chunk in a record of its own */
   char label[160];
   char err[512];
+  bool auth_refused; /* the failure recorded in err refused our credential */
 };
 
 extern const struct tp_ops tp_plain_ops, tp_tls_ops;

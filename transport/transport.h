@@ -12,6 +12,9 @@
  *     ("LABEL: why", tp_conn_error()) or a forwarder (its stats' error);
  *   - otherwise in the caller's err/errlen buffer (parsers, sockets, TLS
  *     contexts, opening a channel; err may be NULL).
+ * Where a caller must act on the kind of a failure, one flag says it beside
+ * the message: tp_conn_auth_refused() (and tp_session_info's auth_refused)
+ * for a credential refused, by the TLS handshake or the session proof.
  * errno is never part of a result.  Only the io_uring internals of fwd.c
  * return -errno among themselves, as the kernel and liburing do.  Messages
  * are composed right the first time (common/errbuf), never cut apart. */
@@ -112,6 +115,8 @@ struct tp_session_info {
   bool plain_data;    /* the agent takes authenticated plaintext data channels */
   bool handoff;       /* the agent can hand a main channel's socket to its QEMU
                          (op "handoff"); false when absent (older agents) */
+  bool auth_refused;  /* tp_session_open failed: a credential refused
+                         (tp_conn_auth_refused); not a field of the reply */
 };
 /* JSON into out (at most TP_REPLY_MAX_MSG bytes); -1 when it does not fit. */
 int tp_session_encode(const struct tp_session_info *s, char *out, size_t cap);
@@ -222,6 +227,11 @@ ssize_t tp_conn_read_some(struct tp_conn *c, void *p, size_t n, int timeout_ms);
 /* Orderly end of our sending side: TLS close_notify, then a TCP half-close. */
 void tp_conn_close(struct tp_conn *c, int timeout_ms);
 const char *tp_conn_error(const struct tp_conn *c);
+/* Whether the failure tp_conn_error() names is a credential refused: the
+ * TLS handshake failed at the TLS level (a certificate or PSK either side
+ * refused, the peer closing mid-handshake) or the agent refused our session
+ * proof; false for a timeout or a socket error. */
+bool tp_conn_auth_refused(const struct tp_conn *c);
 const char *tp_conn_label(const struct tp_conn *c);
 void tp_conn_set_label(struct tp_conn *c, const char *label);
 /* "TLSv1.3 TLS_AES_128_GCM_SHA256 (psk)" or "plain". */

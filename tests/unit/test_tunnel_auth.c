@@ -294,6 +294,7 @@ static void session_run(struct tp_tls *ctls, struct tp_tls *stls, bool tamper)
     assert_int_equal(s.rc, -1);
     assert_non_null(strstr(s.why, "authentication failed"));
     assert_non_null(strstr(derr, "refused by the agent: authentication failed"));
+    assert_true(tp_conn_auth_refused(d)); /* the engine reports it as auth */
   } else {
     if (rc < 0 || s.rc < 0)
       fail_msg("engine: %s; agent: %s", derr, s.why);
