@@ -4,5 +4,5 @@
 # the socket keeps the tunnel's keepalive and TCP_USER_TIMEOUT in QEMU's
 # hands, so the dead link still fails the migration in bounded time, the
 # guest keeps running on the source, its memory intact.
-TUNNEL_MIGRATE_OPTS="--tunnel-handoff on ${TUNNEL_MIGRATE_OPTS:-}" \
+HANDOFF=1 TUNNEL_MIGRATE_OPTS="--tunnel-handoff on ${TUNNEL_MIGRATE_OPTS:-}" \
   exec bash "$(dirname "$0")/netns-tunnel-link-down.sh"
