@@ -19,47 +19,21 @@ static const char *const feature_names[ENG_FEAT_N] = {
   [ENG_FEAT_CHANNELS] = "channels",
 };
 
-/* The member names of `command`'s arguments in a query-qmp-schema result
+/* Whether `command` takes argument `arg`, from a query-qmp-schema result
  * (entity names are masked: the command names its arg-type's entity). */
 static bool cmd_has_arg(json_t *schema, const char *command, const char *arg)
 {
-  size_t i, j;
-  json_t *e, *mem;
-  const char *type = NULL;
-  json_array_foreach(schema, i, e)
-  {
-    const char *n = json_string_value(json_object_get(e, "name"));
-    const char *mt = json_string_value(json_object_get(e, "meta-type"));
-    if (n && mt && !strcmp(n, command) && !strcmp(mt, "command"))
-      type = json_string_value(json_object_get(e, "arg-type"));
-  }
-  json_array_foreach(schema, i, e)
-  {
-    const char *n = json_string_value(json_object_get(e, "name"));
-    if (!type || !n || strcmp(n, type))
-      continue;
-    json_array_foreach(json_object_get(e, "members"), j, mem)
-    {
-      const char *mn = json_string_value(json_object_get(mem, "name"));
-      if (mn && !strcmp(mn, arg))
-        return true;
-    }
-  }
-  return false;
+  json_t *cmd = eng_json_find(schema, "name", command);
+  const char *mt = json_string_value(json_object_get(cmd, "meta-type"));
+  if (!mt || strcmp(mt, "command"))
+    return false;
+  return eng_schema_member(schema, json_string_value(json_object_get(cmd, "arg-type")), arg);
 }
 
 /* Capability `cap` in a query-migrate-capabilities result: known or not. */
 static bool has_cap(json_t *caps, const char *cap)
 {
-  size_t i;
-  json_t *v;
-  json_array_foreach(caps, i, v)
-  {
-    const char *n = json_string_value(json_object_get(v, "capability"));
-    if (n && !strcmp(n, cap))
-      return true;
-  }
-  return false;
+  return eng_json_find(caps, "capability", cap);
 }
 
 /* A feature asked for explicitly (`on`) that a side lacks: refused with

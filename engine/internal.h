@@ -338,8 +338,8 @@ struct qmig_migration {
   char uri[256];   /* the stream URI actually used */
   char err[1024];
   enum qmig_error_code err_code; /* the kind of err (eng_errorc) */
-  uint64_t ram_hint;      /* qmig_set_ram_in_use_hint(): bytes, 0 = none */
-  char ram_hint_from[64]; /* and what it is, for the prediction */
+  uint64_t ram_hint;             /* qmig_set_ram_in_use_hint(): bytes, 0 = none */
+  char ram_hint_from[64];        /* and what it is, for the prediction */
 
   qmig_progress_fn progress_fn;
   void *progress_ud;
@@ -470,9 +470,15 @@ int eng_errorf(struct qmig_migration *m, const char *fmt, ...)
 /* options.c */
 void eng_config_init(struct eng_config *c);
 void eng_config_free(struct eng_config *c);
-int eng_config_check(struct qmig_migration *m);
-int eng_spawn_config_check(struct qmig_migration *m); /* dst-spawn, live-update */      /* cross-option rules */
-json_t *eng_config_json(const struct eng_config *c); /* new reference */
+int eng_config_check(struct qmig_migration *m);       /* cross-option rules */
+int eng_spawn_config_check(struct qmig_migration *m); /* dst-spawn, live-update */
+json_t *eng_config_json(const struct eng_config *c);  /* new reference */
+
+/* schema.c: the first object of `array` whose string `key` is `value`
+ * (NULL when none: absent array, key or value); the member `member` of the
+ * schema entity named `type` (query-qmp-schema), NULL when none. */
+json_t *eng_json_find(json_t *array, const char *key, const char *value);
+json_t *eng_schema_member(json_t *schema, const char *type, const char *member);
 
 /* run.c: the phases before the stream moves (connect and incoming through
  * the session) */

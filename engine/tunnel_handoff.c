@@ -20,36 +20,13 @@
 #include "engine/internal.h"
 #include "engine/tunnel.h"
 
-/* The schema entity called name ("" when absent), and helpers to walk it:
- * query-qmp-schema masks type names as numbers, so types are followed by
- * reference, never named. */
-static json_t *entity(json_t *schema, const char *name)
-{
-  size_t i;
-  json_t *e;
-  json_array_foreach(schema, i, e)
-  {
-    const char *n = json_string_value(json_object_get(e, "name"));
-    if (n && name && strcmp(n, name) == 0)
-      return e;
-  }
-  return NULL;
-}
-
 /* The type of object `type`'s member `member`, through an array to its
  * element type. */
 static const char *member_type(json_t *schema, const char *type, const char *member)
 {
-  size_t i;
-  json_t *mb;
-  const char *t = NULL;
-  json_array_foreach(json_object_get(entity(schema, type), "members"), i, mb)
-  {
-    const char *n = json_string_value(json_object_get(mb, "name"));
-    if (n && strcmp(n, member) == 0)
-      t = json_string_value(json_object_get(mb, "type"));
-  }
-  json_t *arr = entity(schema, t);
+  const char *t =
+      json_string_value(json_object_get(eng_schema_member(schema, type, member), "type"));
+  json_t *arr = eng_json_find(schema, "name", t);
   const char *meta = json_string_value(json_object_get(arr, "meta-type"));
   if (meta && strcmp(meta, "array") == 0)
     t = json_string_value(json_object_get(arr, "element-type"));
@@ -67,10 +44,11 @@ static void multifd_why(struct qmig_migration *m, char *why, size_t whylen)
   json_t *schema = NULL;
   char types[120] = "";
   if (qmp_cmd(m->src, &schema, QMP_TIMEOUT_DEFAULT, "query-qmp-schema", NULL) == 0) {
-    json_t *cmd = entity(schema, "migrate");
+    json_t *cmd = eng_json_find(schema, "name", "migrate");
     const char *args = json_string_value(json_object_get(cmd, "arg-type"));
     const char *chan = args ? member_type(schema, args, "channels") : NULL;
-    json_t *en = chan ? entity(schema, member_type(schema, chan, "channel-type")) : NULL;
+    json_t *en =
+        chan ? eng_json_find(schema, "name", member_type(schema, chan, "channel-type")) : NULL;
     json_t *vals = json_object_get(en, "members"), *v; /* 7.2+: members, older: values */
     bool named = vals != NULL;
     if (!vals)

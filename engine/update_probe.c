@@ -86,14 +86,7 @@ static int probe_qemu(struct qmp_conn *c, bool machines, struct qemu_offers *o, 
     return -1;
   }
   o->cpr = schema_has_enum_value(schema, "cpr-transfer");
-  size_t i;
-  json_t *v;
-  json_array_foreach(caps, i, v)
-  {
-    const char *n = json_string_value(json_object_get(v, "capability"));
-    if (n && !strcmp(n, "x-ignore-shared"))
-      o->ignore_shared = true;
-  }
+  o->ignore_shared = eng_json_find(caps, "capability", "x-ignore-shared");
   json_decref(schema);
   json_decref(caps);
   return 0;
@@ -188,15 +181,7 @@ static int probe_binary(struct eng_upd *u, const char *bin, struct qemu_offers *
 
 static bool has_machine(json_t *machines, const char *type)
 {
-  size_t i;
-  json_t *v;
-  json_array_foreach(machines, i, v)
-  {
-    const char *n = json_string_value(json_object_get(v, "name"));
-    if (n && !strcmp(n, type))
-      return true;
-  }
-  return false;
+  return eng_json_find(machines, "name", type);
 }
 
 /* The mechanism for what was found; the reason and advice into sec. */
