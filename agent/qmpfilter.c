@@ -136,12 +136,22 @@ static bool set_caps(const json_t *args, const struct agt_qmp_rules *r, char *wh
 static bool set_params(const json_t *args, const struct agt_qmp_rules *r, char *why, size_t len)
 {
   (void)r;
-  /* engine/run.c set_params(), both sides' keys: numbers and names only. */
+  /* engine/run.c set_params(), both sides' keys, and announce.c's
+   * announce-rounds: numbers and names only. */
   static const char *const k[] = {
-    "multifd-channels",       "multifd-compression", "tls-creds",
-    "tls-hostname",           "max-bandwidth",       "downtime-limit",
-    "max-postcopy-bandwidth", "xbzrle-cache-size",   "cpu-throttle-initial",
-    "cpu-throttle-increment", "max-cpu-throttle",    NULL
+    "multifd-channels",
+    "multifd-compression",
+    "tls-creds",
+    "tls-hostname",
+    "max-bandwidth",
+    "downtime-limit",
+    "max-postcopy-bandwidth",
+    "xbzrle-cache-size",
+    "cpu-throttle-initial",
+    "cpu-throttle-increment",
+    "max-cpu-throttle",
+    "announce-rounds",
+    NULL,
   };
   return only(args, k, why, len) && creds_ok(args, "tls-creds", why, len);
 }

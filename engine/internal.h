@@ -98,8 +98,9 @@ struct eng_disks_cfg { /* disks copied over NBD (mirror.c) */
   char *nbd_addr, *nbd_connect;
   bool nbd_tls;
 };
-struct eng_announce_cfg { /* announce-self after switchover (announce.c) */
-  unsigned rounds;        /* 0 = off */
+struct eng_announce_cfg { /* announcements after switchover (announce.c) */
+  bool on;                /* off: none at all, QEMU's own included */
+  unsigned rounds;        /* qmig's announce-self rounds; 0 = none */
   unsigned initial_ms, max_ms, step_ms;
 };
 struct eng_probe_cfg { /* network-observed downtime (probe.c) */
@@ -300,6 +301,8 @@ struct eng_facts {
   uint64_t pass_remaining;     /* its ram.remaining */
   struct eng_stats final;      /* the last query-migrate */
   int64_t dst_clock_offset_us; /* destination wall clock minus ours (tunnel) */
+  bool dst_announce_known;     /* the next was read (announce.c) */
+  unsigned dst_announce_rounds; /* destination QEMU's announce-rounds */
   unsigned npc_pauses;         /* post-copy paused and resumed (pclink.c) */
   struct qmig_postcopy_pause pc_pauses[QMIG_MAX_PC_PAUSES];
 };
@@ -422,6 +425,11 @@ struct eng_pred_out {
   double total_s, downtime_s; /* valid when it converges */
 };
 void eng_predict_model(const struct eng_pred_in *in, struct eng_pred_out *out);
+/* announce.c: before the migration, with announce off, the destination
+ * QEMU's own announce-rounds parameter set to 0 (it announces after an
+ * incoming migration otherwise); then that parameter read back for the
+ * report.  0, or -1 with a message (off could not be honoured). */
+int eng_announce_prepare(struct qmig_migration *m);
 /* announce.c: after switchover, announce-self on the destination (the
  * announce-* options); fills the report's "announce" section.  -1 with a message
  * when QEMU refused: the caller makes it a warning, the guest has moved. */

@@ -326,9 +326,14 @@ static const struct opt_row rows[] = {
     .max = UINT64_C(1) << 50,
     .help = "bytes of guest RAM holding data (not zero pages), for the prediction (default: "
             "all of RAM; a lab: its guest's fill)" },
+  { .key = "announce", .type = OPT_BOOL, .off = O(announce.on), .def = "on",
+    .help = "on|off: after switchover the destination announces the guest's MACs (QEMU's own "
+            "announcement with its announce-* parameters, then announce-rounds of qmig's); off: "
+            "none at all, the destination's announce-rounds parameter set to 0 (default on)" },
   { .key = "announce-rounds", .type = OPT_UINT, .off = O(announce.rounds), .min = 0, .max = 1000,
     .def = "5",
-    .help = "announce-self rounds on the destination after switchover; 0 = off (default 5)" },
+    .help = "announce-self rounds on the destination after switchover, on top of QEMU's own; "
+            "0 = none (default 5)" },
   { .key = "announce-initial", .type = OPT_UINT, .off = O(announce.initial_ms), .min = 1,
     .max = 100000, .def = "50",
     .help = "ms before the second announcement (default 50)" },

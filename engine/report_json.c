@@ -109,8 +109,10 @@ static json_t *prediction_json(const void *section)
 static json_t *announce_json(const void *section)
 {
   const struct qmig_report_announce *a = section;
-  return json_pack("{s:i,s:i,s:i,s:i,s:b}", "rounds", a->rounds, "initial_ms", a->initial_ms,
-                   "max_ms", a->max_ms, "step_ms", a->step_ms, "sent", a->sent);
+  return json_pack("{s:s,s:i,s:i,s:i,s:i,s:b,s:o}", "mode", a->on ? "on" : "off", "rounds",
+                   a->rounds, "initial_ms", a->initial_ms, "max_ms", a->max_ms, "step_ms",
+                   a->step_ms, "sent", a->sent, "qemu_rounds",
+                   a->qemu_rounds >= 0 ? json_integer(a->qemu_rounds) : json_null());
 }
 
 static json_t *recover_json(const void *section)

@@ -279,7 +279,9 @@ int eng_configure(struct qmig_migration *m)
   if (m->cfg.tls.kind != ENG_TLS_NONE &&
       (add_tls(m, m->dst, true) < 0 || add_tls(m, m->src, false) < 0))
     return -1;
-  return set_params(m, m->dst, false) < 0 || set_params(m, m->src, true) < 0 ? -1 : 0;
+  if (set_params(m, m->dst, false) < 0 || set_params(m, m->src, true) < 0)
+    return -1;
+  return eng_announce_prepare(m);
 }
 
 int eng_incoming(struct qmig_migration *m)

@@ -323,10 +323,16 @@ struct qmig_report_prediction {
 QMIG_API const struct qmig_report_prediction *qmig_report_prediction(
     const struct qmig_migration *m);
 
-/* "announce": after the destination resumed (announce-* options). */
+/* "announce": after the destination resumed (options announce, announce-*).
+ * rounds: qmig's announce-self rounds (0 with announce off); on: option
+ * announce; qemu_rounds: the destination QEMU's own announce-rounds
+ * parameter, which it announces with after an incoming migration (0 with
+ * announce off; -1 unknown). */
 struct qmig_report_announce {
   int rounds, initial_ms, max_ms, step_ms;
   bool sent;
+  bool on;
+  int qemu_rounds;
 };
 QMIG_API const struct qmig_report_announce *qmig_report_announce(const struct qmig_migration *m);
 

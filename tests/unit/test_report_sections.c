@@ -286,7 +286,13 @@ static void test_order(void **state)
   struct qmig_report_storage *st = ENG_SECTION(m, storage);
   st->sync_ms = st->switchover_ms = -1;
   ENG_SECTION(m, preflight);
-  *ENG_SECTION(m, announce) = (struct qmig_report_announce){ 5, 50, 550, 100, true };
+  *ENG_SECTION(m, announce) = (struct qmig_report_announce){ .rounds = 5,
+                                                             .initial_ms = 50,
+                                                             .max_ms = 550,
+                                                             .step_ms = 100,
+                                                             .sent = true,
+                                                             .on = true,
+                                                             .qemu_rounds = -1 };
   assert_ptr_equal(ENG_SECTION(m, storage), st);
   json_t *j = unit_report(m, false);
   const char *want[] = { "storage", "preflight", "announce" }, *key;
@@ -295,7 +301,10 @@ static void test_order(void **state)
   json_object_foreach(j, key, v) if (json_is_object(v) ||
                                      json_is_array(v)) if (n < 3 && !strcmp(key, want[n])) n++;
   assert_int_equal(n, 3);
-  assert_true(json_is_true(json_object_get(json_object_get(j, "announce"), "sent")));
+  json_t *a = json_object_get(j, "announce");
+  assert_true(json_is_true(json_object_get(a, "sent")));
+  assert_string_equal(json_string_value(json_object_get(a, "mode")), "on");
+  assert_true(json_is_null(json_object_get(a, "qemu_rounds"))); /* -1: not read */
   json_decref(j);
   qmig_free(m);
 }
