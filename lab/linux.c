@@ -66,14 +66,16 @@ int lab_linux_find(struct lab_linux *lx, char *err, size_t errlen)
 void lab_linux_append(const struct qmig_lab_options *o, char *out, size_t len)
 {
   /* quiet, loglevel=1: nothing but our lines on ttyS0.  ipv6.disable=1:
-   * the guest sends nothing unasked (no IPv6 router solicitation or DAD
-   * when its link comes up, as QEMU's e1000 bounces it after an incoming
-   * migration), so only announcements tell a switch that it moved. */
+   * the guest sends nothing unasked (no IPv6 router solicitation, DAD or
+   * MLD), so only announcements tell a switch that it moved.  On the
+   * switch (netns) it greets the client once at boot (client=, see
+   * guest/linux/init.c): the switch and the client learn it then. */
   snprintf(out, len,
            "console=ttyS0 quiet loglevel=1 panic=-1 mitigations=off ipv6.disable=1 "
            "fill=%u dirty=%u hb=%u "
-           "ip=%s prefix=24 port=%u",
-           o->fill_mib, o->dirty_mibps, o->heartbeat_ms, LAB_GUEST_ADDR, LAB_GUEST_PORT);
+           "ip=%s prefix=24 port=%u%s%s",
+           o->fill_mib, o->dirty_mibps, o->heartbeat_ms, LAB_GUEST_ADDR, LAB_GUEST_PORT,
+           o->netns ? " client=" : "", o->netns ? LAB_CLIENT_ADDR : "");
 }
 
 static int64_t mono_ms(void)

@@ -34,11 +34,20 @@ int lab_sw_up(const struct lab_net *n, char *err, size_t errlen)
   char cidr[32], ageing[16];
   snprintf(cidr, sizeof cidr, "%s/24", LAB_CLIENT_ADDR);
   snprintf(ageing, sizeof ageing, "%u", LAB_SW_AGEING_S * 100); /* centiseconds */
-  /* STP off (the default): ports forward at once. */
+  /* STP off (the default): ports forward at once.  IPv6 off in both
+   * namespaces before any interface exists (the guest has none either): no
+   * router solicitation, DAD or MLD report floods the switch, so nothing
+   * waits at the destination's tap that the guest would answer once it
+   * resumes, which would teach the switch its new port without any
+   * announcement (docs/REPORT.md, `network`).  -e: a kernel without IPv6. */
   /* clang-format off */
   const char *const cmds[][14] = {
     { "ip", "netns", "add", W },
     { "ip", "netns", "add", C },
+    { "ip", "netns", "exec", W, "sysctl", "-q", "-e", "-w",
+      "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1" },
+    { "ip", "netns", "exec", C, "sysctl", "-q", "-e", "-w",
+      "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1" },
     { "ip", "-n", W, "link", "set", "lo", "up" },
     { "ip", "-n", C, "link", "set", "lo", "up" },
     { "ip", "-n", W, "link", "add", "br0", "type", "bridge", "ageing_time", ageing },

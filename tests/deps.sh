@@ -19,14 +19,15 @@ libnbd-dev qemu-system-x86 qemu-utils"
 # libclang-rt-dev holds libFuzzer and the sanitizer runtimes, only a
 # Recommends of clang, which --no-install-recommends skips), NBD and disk
 # tests (nbdkit), JSON checks (jq), fault injection (socat), TLS
-# credentials (openssl), network namespaces (iproute2), the stunnel
+# credentials (openssl), network namespaces (iproute2; procps's sysctl turns
+# IPv6 off on the lab's switch), the stunnel
 # transport (stunnel4), the man pages (man-db, groff-base) and the TTY
 # progress line under script(1) (bsdutils), the Linux lab guest's initramfs
 # (cpio), the JSON Schema checks of every --json document (python3-jsonschema,
 # tests/helpers/validate-json.py).  Beyond packages: the Linux lab guest's kernel and QEMU 10
 # (fetch_kernel, fetch_qemu10 below).
 check_pkgs() {
-  echo "libcmocka-dev nbdkit jq socat openssl iproute2 stunnel4 clang libclang-rt-dev
+  echo "libcmocka-dev nbdkit jq socat openssl iproute2 procps stunnel4 clang libclang-rt-dev
 man-db groff-base bsdutils cpio python3-jsonschema"
 }
 

@@ -11,6 +11,7 @@
  * Kernel command line ("key=value" words, read from /proc/cmdline):
  *   fill=MiB (64)  dirty=MiB/s (0)  hb=ms (2)  seed=N (1)
  *   ip=A.B.C.D (none: no network)  prefix=N (24)  port=N (7, UDP echo)
+ *   client=A.B.C.D (none)  greeted once at boot: see hello()
  * Serial output (one line each, decimal):
  *   QMIG-GUEST linux v1 pages=N fill=F dirty=D hb=H ip=A
  *   READY pos=N                  after the first full fill
@@ -27,9 +28,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +54,7 @@
 
 struct cfg {
   uint32_t fill_mib, dirty_mibps, hb_ms, seed, prefix, port;
-  char ip[20];
+  char ip[20], client[20];
 };
 
 static int tty = -1;
@@ -146,10 +149,12 @@ static void read_cfg(struct cfg *c)
   if (c->fill_mib == 0 || c->fill_mib > 16384 || c->hb_ms == 0 || c->prefix < 8 || c->prefix > 30 ||
       c->port == 0 || c->port > 65535)
     die("fill, hb, prefix or port out of range");
-  const char *ip = arg(cmdline, "ip");
-  c->ip[0] = '\0';
+  const char *ip = arg(cmdline, "ip"), *cl = arg(cmdline, "client");
+  c->ip[0] = c->client[0] = '\0';
   if (ip)
     snprintf(c->ip, sizeof c->ip, "%.*s", (int)strcspn(ip, " \n"), ip);
+  if (cl)
+    snprintf(c->client, sizeof c->client, "%.*s", (int)strcspn(cl, " \n"), cl);
 }
 
 /* ttyS0 raw: whole lines in, bytes out untranslated. */
@@ -175,8 +180,23 @@ static void load_nic_driver(void)
   close(fd);
 }
 
+/* Write value to /proc/sys/PATH. */
+static void sysctl_set(const char *path, const char *value)
+{
+  char p[128];
+  snprintf(p, sizeof p, "/proc/sys/%s", path);
+  int fd = open(p, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, value, strlen(value)) != (ssize_t)strlen(value))
+    die("%s: %s", p, strerror(errno));
+  close(fd);
+}
+
 /* eth0 up with c->ip/c->prefix (the driver registers it during its load;
- * wait a little all the same). */
+ * wait a little all the same).  Its neighbour entries stay reachable for
+ * an hour (30-90 min): the guest sends no ARP of its own during a run, so
+ * only an announcement, or the guest answering a frame that reached it,
+ * tells a switch where it is (the kernel's default, 15-45 s, would have it
+ * re-resolve the client now and then, at a moment no test controls). */
 static void net_up(const struct cfg *c)
 {
   int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -189,6 +209,7 @@ static void net_up(const struct cfg *c)
       die("no eth0 after loading the NIC driver: %s", strerror(errno));
     usleep(10000);
   }
+  sysctl_set("net/ipv4/neigh/eth0/base_reachable_time_ms", "3600000");
   struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
   sin->sin_family = AF_INET;
   if (inet_pton(AF_INET, c->ip, &sin->sin_addr) != 1)
@@ -213,6 +234,47 @@ static int udp_echo_socket(uint32_t port)
   if (s < 0 || bind(s, (struct sockaddr *)&sa, sizeof sa) < 0)
     die("UDP port %u: %s", port, strerror(errno));
   return s;
+}
+
+static bool eth0_flag(int s, short flag)
+{
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "eth0");
+  return ioctl(s, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & flag);
+}
+
+/* The client's address is resolved (a complete ARP entry). */
+static bool resolved(int s, const struct sockaddr_in *client)
+{
+  struct arpreq r;
+  memset(&r, 0, sizeof r);
+  memcpy(&r.arp_pa, client, sizeof *client);
+  snprintf(r.arp_dev, sizeof r.arp_dev, "eth0");
+  return ioctl(s, SIOCGARP, &r) == 0 && (r.arp_flags & ATF_COM);
+}
+
+/* One datagram to the client's discard port at boot, as a machine that
+ * comes up talks to someone: its ARP request teaches the switch the
+ * guest's port and the client the guest's MAC (a host answering an ARP
+ * request caches the asker), so the client never has to broadcast for the
+ * guest.  Sent once the link is up (else the request is lost and retried
+ * a second later) and waited for until the client's MAC is known (at most
+ * 5 s each), before READY: the lab starts the destination after READY,
+ * so none of the guest's broadcasts waits at the destination's NIC, to be
+ * delivered to the guest when it resumes there.  The client's ICMP port
+ * unreachable is ignored. */
+static void hello(int s, const char *client)
+{
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9) };
+  if (inet_pton(AF_INET, client, &sa.sin_addr) != 1)
+    die("client=%s is not an IPv4 address", client);
+  for (int i = 0; i < 500 && !eth0_flag(s, IFF_RUNNING); i++)
+    usleep(10000);
+  static const char msg[] = "QMIG-GUEST hello\n";
+  sendto(s, msg, sizeof msg - 1, 0, (struct sockaddr *)&sa, sizeof sa);
+  for (int i = 0; i < 500 && !resolved(s, &sa); i++)
+    usleep(10000);
 }
 
 /* The working set. */
@@ -304,6 +366,8 @@ int main(void)
     load_nic_driver();
     net_up(&c);
     us = udp_echo_socket(c.port);
+    if (c.client[0])
+      hello(us, c.client);
   }
   struct mem m = { .npages = c.fill_mib * QG_PAGES_PER_MIB, .seed = c.seed };
   m.base = mmap(NULL, (size_t)m.npages * QG_PAGE_SIZE, PROT_READ | PROT_WRITE,
