@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # After switchover the destination announces the guest's MAC: QEMU itself
 # does once after an incoming migration (its announce-* parameters, 5 rounds
-# by default), and qmig's announce-self adds exactly --announce-rounds more.
+# by default), and qmig's announce-self adds exactly --announce-rounds more;
+# --announce off sets the destination's announce-rounds to 0: no RARP at all.
 # The lab's --nic dumps the e1000's frames to DIR/dst.pcap; QEMU sends the
 # RARPs itself (the lab guest has no NIC driver).
 . "$(dirname "$0")/lib.sh"
@@ -44,10 +45,23 @@ start_lab --fill 16 --nic
 migrate --announce-rounds 0 --quiet
 expect_migrated
 [ "$(jr .announce.sent)" = false ] || fail "announce sent with --announce-rounds 0"
+[ "$(jr .announce.mode)" = on ] || fail "announce mode $(jr .announce.mode)"
+[ "$(jr .announce.qemu_rounds)" -ge 1 ] || fail "destination announce-rounds $(jr .announce.qemu_rounds)"
 qemu_own=$(settled_rarps)
 echo "RARPs from the destination without qmig's announce: $qemu_own"
 [ "$qemu_own" -ge 1 ] 2>/dev/null || fail "QEMU sent no RARP after migration ($qemu_own)"
 [ "$(rarps "$D/src.pcap")" = 0 ] || fail "the source announced"
+"$QMIG" lab stop --dir "$D" >/dev/null
+
+start_lab --fill 16 --nic
+migrate --announce off --quiet
+expect_migrated
+[ "$(jr .announce.mode)" = off ] || fail "announce mode $(jr .announce.mode)"
+[ "$(jr .announce.qemu_rounds)" = 0 ] || fail "destination announce-rounds $(jr .announce.qemu_rounds)"
+[ "$(jr .announce.sent)" = false ] || fail "announce-self sent with announce off"
+n=$(settled_rarps)
+echo "RARPs from the destination with --announce off: $n"
+[ "$n" = 0 ] || fail "$n RARPs with announce off"
 "$QMIG" lab stop --dir "$D" >/dev/null
 
 start_lab --fill 16 --nic
