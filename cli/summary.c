@@ -144,6 +144,10 @@ void cli_print_storage(FILE *f, const struct qmig_migration *m)
   }
   if (!s->copy_mode || !s->copy_mode_switch)
     return;
+  if (!strcmp(s->copy_mode_switch, "none")) {
+    fprintf(f, "  copy mode %s\n", s->copy_mode);
+    return;
+  }
   fprintf(f, "  copy mode %s: started %s", s->copy_mode, s->copy_mode_start);
   if (!strcmp(s->copy_mode_switch, "switched"))
     fprintf(f, ", write-blocking from %.0f ms after migrate (%s)\n", s->copy_mode_switch_ms,
@@ -154,6 +158,4 @@ void cli_print_storage(FILE *f, const struct qmig_migration *m)
     fprintf(f, ", stayed background: %s\n", s->copy_mode_switch_why);
   else if (!strcmp(s->copy_mode_switch, "not-reached"))
     fprintf(f, ", stayed background: the switchover came before the end was near\n");
-  else
-    fputc('\n', f);
 }
