@@ -112,12 +112,12 @@ static int switch_all(struct qmig_migration *m)
       continue;
     if (qmp_broken(m->src))
       return eng_errorf(m, "block-job-change of %s: %s", job, qmp_error(m->src));
-    snprintf(mi->cm_why, sizeof mi->cm_why, "block-job-change of %s (disk %s): %s", job,
-             mi->d[i].src.name, qmp_error(m->src));
+    snprintf(mi->cm_why, sizeof mi->cm_why, "mirror %s (disk %s): %s", job, mi->d[i].src.name,
+             qmp_error(m->src));
     char w[400];
     snprintf(w, sizeof w,
-             "copy-mode auto: the source QEMU refused %s; the mirrors go on in "
-             "background mode",
+             "copy-mode auto: the source QEMU refused to move the mirrors to write-blocking "
+             "(%s); they go on in background mode",
              mi->cm_why);
     eng_warn(m, w);
     return 1;
