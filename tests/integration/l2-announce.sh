@@ -59,6 +59,8 @@ one() {
   migrate --announce "$mode" --probe "icmp:$addr" --probe-netns "$cli" --probe-rate $RATE \
     --probe-gap $((1500 / RATE)) --probe-wait 15
   expect_migrated
+  python3 "$TOP/tests/helpers/validate-json.py" "$TOP/docs/schema/report.schema.json" \
+    "$D/report.json" || fail "the report does not match docs/schema/report.schema.json"
   jq -c .announce "$D/report.json"
   [ "$(jr .announce.mode)" = "$mode" ] || fail "announce mode $(jr .announce.mode)"
   rarps=$($FRAMES "$D/dst.pcap" "$mac" 0x8035)
