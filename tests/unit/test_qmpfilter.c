@@ -151,6 +151,10 @@ static void test_caps_and_params(void **state)
      "\"tls-creds\":\"\",\"tls-hostname\":\"\"}}");
   OK("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"tls-creds\":\"qmig-tls0\","
      "\"multifd-compression\":\"zstd\",\"max-bandwidth\":1099511627776}}");
+  /* announce off (engine/announce.c): QEMU's own announcement off */
+  OK("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"announce-rounds\":0}}");
+  NO("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"announce-initial\":1}}",
+     "argument 'announce-initial'");
   NO("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"tls-creds\":\"secret0\"}}",
      "qmig's credentials object");
   NO("{\"execute\":\"migrate-set-parameters\",\"arguments\":{\"tls-authz\":\"a\"}}",
