@@ -42,6 +42,7 @@ echo "ok: usage errors exit 2"
 # 2. Four legs.
 start_lab --fill 64 --dirty 10
 ORIG=$SRC_PID
+ORIG_EXE=$(readlink -f "/proc/$ORIG/exe")
 drop_lab_dst
 set +e
 timeout 300 "$QMIG" pingpong --lab "$D" --repeat 4 --downtime-limit 400 --json "$D/pp.json" \
@@ -82,6 +83,7 @@ alive "$ORIG" && fail "the lab's source $ORIG still runs"
   fail "guest $(pj .guest.qmp) pid $(pj .guest.pid), want unix:$D/src.qmp pid $prev"
 [ "$(cat "$D/src.pid")" = "$prev" ] || fail "$D/src.pid is $(cat "$D/src.pid"), want $prev"
 [ "$(qemus)" = "$prev" ] || fail "QEMUs running: $(qemus | tr '\n' ' '), want only $prev"
+[ "$(readlink -f "/proc/$prev/exe")" = "$ORIG_EXE" ] || fail "the last process does not run $ORIG_EXE"
 SRC_PID=$prev DST_PID=$(pj '.legs[2].dst_pid')
 expect_guest_on src
 qmp_peek src cont >/dev/null # the memory check stopped the guest
