@@ -318,8 +318,11 @@ static enum qmig_outcome leg_failed(struct qmig_pingpong *p, unsigned leg, struc
   }
   /* The engine ends the new process of a failed run; one still there holds
    * nothing (the guest stayed on the source), and this run started it. */
-  if (new_pid > 0 && proc_alive(new_pid))
+  char ended[96] = "";
+  if (new_pid > 0 && proc_alive(new_pid)) {
     end_started(new_pid);
+    snprintf(ended, sizeof ended, " (its new process, pid %d, ended)", new_pid);
+  }
   /* Its pid is unknown when the leg failed before it was read (a usage
    * error, an unreachable source): nothing to check then. */
   if (p->guest_pid > 0 && !proc_alive(p->guest_pid)) {
@@ -330,9 +333,9 @@ static enum qmig_outcome leg_failed(struct qmig_pingpong *p, unsigned leg, struc
                  p->repeat, qmig_error(m), src);
   }
   if (p->guest_pid <= 0)
-    return failf(p, out, code, "leg %u of %u failed: %s", leg, p->repeat, qmig_error(m));
-  return failf(p, out, code, "leg %u of %u failed, the guest runs on its source %s (pid %d): %s",
-               leg, p->repeat, src, p->guest_pid, qmig_error(m));
+    return failf(p, out, code, "leg %u of %u failed%s: %s", leg, p->repeat, ended, qmig_error(m));
+  return failf(p, out, code, "leg %u of %u failed, the guest runs on its source %s (pid %d)%s: %s",
+               leg, p->repeat, src, p->guest_pid, ended, qmig_error(m));
 }
 
 /* After a migrated leg: the new process runs, the old one is gone. */

@@ -117,7 +117,7 @@ RC=$?
 set -e
 cat "$D/pp.out"
 [ "$RC" = 1 ] || fail "killed leg: exit $RC (want 1: not migrated, the guest on the leg's source)"
-grep -qF "qmig pingpong: leg 2 of 3 failed, the guest runs on its source unix:$D/dst.qmp (pid $L1): " "$D/pp.out" ||
+grep -qF "qmig pingpong: leg 2 of 3 failed, the guest runs on its source unix:$D/dst.qmp (pid $L1)" "$D/pp.out" ||
   fail "the message does not name leg 2 and where the guest runs"
 validate "$D/pp.json" || fail "the failure's JSON does not validate"
 [ "$(pj .failed_leg)" = 2 ] || fail "failed_leg $(pj .failed_leg)"
