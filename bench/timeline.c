@@ -94,11 +94,12 @@ void bench_svg_timeline(struct bench_buf *o, const json_t *rec)
     bench_bescape(o, json_string_value(json_object_get(p, "phase")));
     bench_bprintf(o, ": %.1f ms at %.3f s</title></rect>\n", d * 1000, s);
   }
-  /* The probe's gaps over the stalls: outlined and hatched in their own
-   * colour, so a gap and the stall it overlaps both show. */
+  /* The probe's gaps over the stalls: their own colour with a dashed
+   * outline, so a gap and the stall it overlaps both show.  A gap that
+   * began before `migrate` is drawn from 0. */
   json_array_foreach(gaps, k, p)
   {
-    double s = fmax(secs(p, "start_ms"), 0), d = secs(p, "duration_ms");
+    double s0 = secs(p, "start_ms"), s = fmax(s0, 0), d = secs(p, "duration_ms") - (s - s0);
     double x = left + (right - left) * s / tmax, w = fmax((right - left) * d / tmax, 2);
     bench_bprintf(o,
                   "<rect class='net-gap' x='%.1f' y='%.0f' width='%.1f' height='%.0f' "
@@ -106,7 +107,7 @@ void bench_svg_timeline(struct bench_buf *o, const json_t *rec)
                   "<title>network gap in ",
                   x, top, w, bottom - top);
     bench_bescape(o, json_string_value(json_object_get(p, "phase")));
-    bench_bprintf(o, ": %.1f ms at %.3f s%s</title></rect>\n", d * 1000, s,
+    bench_bprintf(o, ": %.1f ms at %.3f s%s</title></rect>\n", secs(p, "duration_ms") * 1000, s0,
                   json_is_true(json_object_get(p, "open")) ? " (no reply after it)" : "");
   }
   if (!isnan(stop) && !isnan(resume)) {
