@@ -175,7 +175,7 @@ static void timelines(struct bench_buf *o, const struct qmig_bench *b)
                    "remaining (right axis) at each progress sample, where each pass began "
                    "(dashed, QEMU's dirty-sync count), the switchover (STOP to RESUME) and every "
                    "stall of the guest's heartbeat over the report's threshold and, for a run "
-                   "with the network probe, every gap between its replies (dashed outline), "
+                   "with the network probe, every gap between its replies (a bar along the foot), "
                    "where it happened (hover for its phase and length; docs/REPORT.md). Open: "
                    "the run "
                    "with the median total time of each scenario.</p>\n");

@@ -94,22 +94,6 @@ void bench_svg_timeline(struct bench_buf *o, const json_t *rec)
     bench_bescape(o, json_string_value(json_object_get(p, "phase")));
     bench_bprintf(o, ": %.1f ms at %.3f s</title></rect>\n", d * 1000, s);
   }
-  /* The probe's gaps over the stalls: their own colour with a dashed
-   * outline, so a gap and the stall it overlaps both show.  A gap that
-   * began before `migrate` is drawn from 0. */
-  json_array_foreach(gaps, k, p)
-  {
-    double s0 = secs(p, "start_ms"), s = fmax(s0, 0), d = secs(p, "duration_ms") - (s - s0);
-    double x = left + (right - left) * s / tmax, w = fmax((right - left) * d / tmax, 2);
-    bench_bprintf(o,
-                  "<rect class='net-gap' x='%.1f' y='%.0f' width='%.1f' height='%.0f' "
-                  "fill='#17becf' fill-opacity='0.25' stroke='#17becf' stroke-dasharray='4,2'>"
-                  "<title>network gap in ",
-                  x, top, w, bottom - top);
-    bench_bescape(o, json_string_value(json_object_get(p, "phase")));
-    bench_bprintf(o, ": %.1f ms at %.3f s%s</title></rect>\n", secs(p, "duration_ms") * 1000, s0,
-                  json_is_true(json_object_get(p, "open")) ? " (no reply after it)" : "");
-  }
   if (!isnan(stop) && !isnan(resume)) {
     double x = left + (right - left) * stop / tmax;
     double w = fmax((right - left) * (resume - stop) / tmax, 2);
@@ -119,6 +103,22 @@ void bench_svg_timeline(struct bench_buf *o, const json_t *rec)
                   "%.1f ms</title></rect><text x='%.1f' y='%.0f' font-size='10' "
                   "fill='#9467bd' text-anchor='middle'>switchover</text>\n",
                   x, top, w, bottom - top, (resume - stop) * 1000, x, top - 4);
+  }
+  /* The probe's gaps in a lane of their own along the foot of the plot
+   * (over the switchover, under the lines), so a gap and the stall above it
+   * both show unmixed.
+   * A gap that began before `migrate` is drawn from 0. */
+  json_array_foreach(gaps, k, p)
+  {
+    double s0 = secs(p, "start_ms"), s = fmax(s0, 0), d = secs(p, "duration_ms") - (s - s0);
+    double x = left + (right - left) * s / tmax, w = fmax((right - left) * d / tmax, 2);
+    bench_bprintf(o,
+                  "<rect class='net-gap' x='%.1f' y='%.0f' width='%.1f' height='%.0f' "
+                  "fill='#17becf' fill-opacity='0.85'><title>network gap in ",
+                  x, bottom - 14, w, 14.0);
+    bench_bescape(o, json_string_value(json_object_get(p, "phase")));
+    bench_bprintf(o, ": %.1f ms at %.3f s%s</title></rect>\n", secs(p, "duration_ms") * 1000, s0,
+                  json_is_true(json_object_get(p, "open")) ? " (no reply after it)" : "");
   }
   /* A pass begins where QEMU's dirty-sync count moves on. */
   long long pass = 0;
