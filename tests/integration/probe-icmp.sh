@@ -46,9 +46,12 @@ back=$(jr .network.first_reply_after_resume_ms)
 echo "ICMP gap across switchover $gap ms (from $start ms); heartbeat stall $stall ms;" \
   "vCPU pause $pause ms; first reply $back ms after the resume"
 [ "$back" != null ] || fail "no reply after the destination resumed"
-# The gap starts at the last reply before the source stopped.
-awk -v s="$start" -v t="$(jr .stop_at_ms)" 'BEGIN { exit !(s <= t) }' ||
-  fail "switchover gap starts at $start ms, after the stop at $(jr .stop_at_ms) ms"
+# The gap starts at the last reply before the source stopped: replies in
+# flight at the STOP (queued on the switch, stamped when the loaded host
+# gets round to the probe's thread) may land a few ms after QEMU's STOP
+# timestamp (seen: 5.5 ms), so up to the probe's 20 ms threshold later.
+awk -v s="$start" -v t="$(jr .stop_at_ms)" 'BEGIN { exit !(s <= t + 20) }' ||
+  fail "switchover gap starts at $start ms, over 20 ms after the stop at $(jr .stop_at_ms) ms"
 awk -v g="$gap" -v p="$pause" 'BEGIN { exit !(g >= p - 5) }' ||
   fail "network gap $gap ms shorter than the vCPU pause $pause ms"
 tol=${QMIG_PROBE_TOLERANCE_MS:-50}
