@@ -164,7 +164,7 @@ struct bench_figure {
   const char *label; /* for people */
   const char *unit;
 };
-#define BENCH_NFIGURES 8
+#define BENCH_NFIGURES 10
 extern const struct bench_figure bench_figures[BENCH_NFIGURES];
 /* Figure f of a run record, or NAN when the run has none. */
 double bench_figure_value(const json_t *rec, size_t f);
@@ -208,7 +208,8 @@ void bench_svg_ticks(struct bench_buf *o, double max, bool horizontal, double a0
                      double other0, double other1);
 /* timeline.c: one run's timeline (record rec): QEMU's rate, the guest's
  * dirty rate and the bytes remaining at each progress sample, the passes,
- * the switchover and every stall of the report where it happened. */
+ * the switchover, every stall and every network probe gap of the report
+ * where it happened. */
 void bench_svg_timeline(struct bench_buf *out, const json_t *rec);
 
 /* ---- ping-pong (pingpong.c: options and the loop; pingpong_json.c:

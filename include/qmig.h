@@ -667,6 +667,14 @@ struct qmig_lab_info {
    * credentials directory (absolute). */
   char src_qmp_tls[64], dst_qmp_tls[64]; /* "tls:127.0.0.1:PORT" */
   char qmp_tls_dir[256];
+  /* The Linux guest (lab start --guest linux; "" / 0 otherwise): it checks
+   * its own memory (qmig_verify_guest_serial) and answers UDP echo on
+   * guest_addr:guest_udp_echo_port; with netns from client_netns (the
+   * switched L2's client namespace, "" without). */
+  char guest[8]; /* "linux", or "" for qmig's test guest */
+  char guest_addr[48];
+  unsigned guest_udp_echo_port;
+  char client_netns[32];
 };
 QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err, size_t errlen);
 /* Point migration m at the lab pair in `dir` (what --lab means): sets
