@@ -1,7 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* follow.c - from `migrate` to completion: one poll loop over both QMP
  * sockets and the cancel pipe, QMP events for state changes and timestamps,
- * query-migrate every poll interval for progress. */
+ * query-migrate samples for progress, the watchdog and the policies.
+ *
+ * What is timed comes from events, never from a sample: STOP, RESUME and
+ * MIGRATION carry QEMU's own timestamp (the pause, the destination's tail),
+ * a MIGRATION_PASS is sampled the moment it is read (mark_pass), and the
+ * loop sleeps in poll() on both QMP sockets, so an event is read as soon as
+ * it arrives whatever the sampling period.  The period can therefore be
+ * long where nothing is decided (next_sample_ns): a sample costs a QMP
+ * round trip, a JSON parse and two context switches, the bulk of the
+ * engine's CPU while the stream moves (docs/DESIGN.md). */
 #include <poll.h>
 #include <time.h>
 #include <stdio.h>
@@ -112,12 +121,18 @@ static void mark_pass(struct qmig_migration *m, unsigned pass, int64_t wall_us)
 }
 
 /* Handle queued events of both sides.  Returns the source's terminal
- * migration status if one was seen ("" otherwise) in `term`. */
-static void drain_events(struct qmig_migration *m, char *term, size_t len)
+ * migration status if one was seen ("" otherwise) in `term`, and whether
+ * the source's migration status changed (a MIGRATION event): worth a
+ * sample at once (post-copy paused, say). */
+static bool drain_events(struct qmig_migration *m, char *term, size_t len)
 {
   struct qmp_event ev;
+  bool changed = false;
   while (qmp_next_event(m->src, &ev)) {
     const char *st = json_string_value(json_object_get(ev.data, "status"));
+    /* Not at the switchover: the source answers only after it. */
+    changed |= !strcmp(ev.name, "MIGRATION") && st && strcmp(st, "device") != 0 &&
+               strcmp(st, "pre-switchover") != 0;
     if (!strcmp(ev.name, "STOP") && !m->facts.stop_seen) {
       m->facts.stop_seen = true;
       m->facts.stop_wall_us = ev.wall_us;
@@ -146,6 +161,31 @@ static void drain_events(struct qmig_migration *m, char *term, size_t len)
     }
     qmp_event_clear(&ev);
   }
+  return changed;
+}
+
+/* When to take the next query-migrate sample after one taken at `now`.
+ * poll-interval where a sample can decide something soon: near the end of
+ * a pass (what remains would go in under two long periods at the current
+ * rate, so the switchover or the next pass is close), outside "active"
+ * (setup, post-copy: its watchdog), and at a policy's next timed step; in
+ * the bulk of a pass 4 poll-intervals, at most 1 s (never below
+ * poll-interval).  None of the measured times depend on it (see the top of
+ * this file); the stall watchdog counts whole seconds. */
+static int64_t next_sample_ns(struct qmig_migration *m, const struct eng_stats *st, int64_t now)
+{
+  const struct eng_config *cf = &m->cfg;
+  int64_t fast = (int64_t)cf->poll_ms * 1000000, slow = 4 * fast;
+  if (slow > 1000000000)
+    slow = fast > 1000000000 ? fast : 1000000000;
+  double rate = st->mbps * 1e6 / 8; /* bytes/s */
+  if (!cf->poll_adaptive || strcmp(st->status, "active") != 0 || rate <= 0 ||
+      (double)st->remaining / rate * 1e9 < 2.0 * (double)slow)
+    return now + fast;
+  int64_t due = eng_policy_due_ns(m);
+  if (due - now < slow)
+    return due - now > fast ? due : now + fast;
+  return now + slow;
 }
 
 /* Wait for events on both sides (and cancel) for at most timeout_ms. */
@@ -232,6 +272,7 @@ int eng_follow(struct qmig_migration *m)
   struct timespec wall;
   clock_gettime(CLOCK_REALTIME, &wall);
   m->facts.migrate_wall_us = (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000;
+  double cpu0_s = eng_cpu_s();
   const char *to = cf->stream.connect ? cf->stream.connect : m->uri;
   if (qmp_execute(m->src, "migrate", eng_migrate_args(m, to), NULL, QMP_TIMEOUT_DEFAULT) < 0)
     return eng_errorf(m, "%s", qmp_error(m->src));
@@ -248,7 +289,8 @@ int eng_follow(struct qmig_migration *m)
   uint64_t moved = 0;
   char term[32] = "";
   for (;;) {
-    drain_events(m, term, sizeof term);
+    if (drain_events(m, term, sizeof term))
+      next_sample = eng_mono_ns(); /* the status changed: look now */
     if (term[0])
       break;
     if (m->mirror && m->mirror->failed)
@@ -323,13 +365,14 @@ int eng_follow(struct qmig_migration *m)
         return pr;
       if (src_terminal(st.status) && !term[0])
         snprintf(term, sizeof term, "%s", st.status);
-      next_sample = now + (int64_t)cf->poll_ms * 1000000;
+      next_sample = next_sample_ns(m, &st, now);
       continue;
     }
     int wait_ms = (int)((next_sample - now) / 1000000) + 1;
     if (wait_io(m, wait_ms) < 0)
       return -1;
   }
+  m->facts.cpu_stream_s = eng_cpu_s() - cpu0_s;
   if (strcmp(term, "completed") != 0) {
     struct eng_stats st;
     const char *why = eng_query_stats(m, &st) == 0 && st.error_desc[0] ? st.error_desc : "";

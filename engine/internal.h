@@ -126,6 +126,7 @@ struct eng_config {
   char *src, *dst;               /* QMP addresses */
   unsigned timeout_s;            /* whole migration; 0 = none */
   unsigned poll_ms;              /* query-migrate period while active */
+  bool poll_adaptive;            /* longer period in the bulk of a pass */
   unsigned stall_timeout_s;      /* no progress while active for this long:
                                     cancel (a dead link); 0 = never */
   char *src_serial, *dst_serial; /* heartbeat sources (unix paths) */
@@ -193,6 +194,7 @@ struct eng_hb_result {
   int64_t last_src_mono_ns, first_dst_mono_ns; /* 0 = none seen */
   int64_t max_gap_src_ns, max_gap_dst_ns;      /* within each side */
   bool realtime;                               /* reader ran SCHED_FIFO */
+  double reader_cpu_s;                         /* the reader thread's CPU */
   struct eng_hb_track track[2];                /* source, destination */
 };
 /* Gaps longer than gap_ns are kept for the stall timeline. */
@@ -293,6 +295,7 @@ struct eng_facts {
   int64_t migrate_wall_us; /* CLOCK_REALTIME at migrate_mono_ns */
   int64_t hb_after_ns;     /* spent watching heartbeats after the resume */
   double cpu0_s;
+  double cpu_stream_s; /* run thread, `migrate` to the source's end */
   struct eng_hb_result hb_result;
   unsigned nmarks; /* pass starts: marks[0..nmarks) */
   struct eng_pass_mark marks[QMIG_MAX_PASSES + 1];
@@ -523,6 +526,9 @@ int eng_postcopy_relink(struct qmig_migration *m, const char *cause);
  * error. */
 void eng_policy_start(struct qmig_migration *m);
 int eng_policy_tick(struct qmig_migration *m, const struct eng_stats *st);
+/* CLOCK_MONOTONIC ns when eng_policy_tick may next act on time alone (a
+ * stepped limit, a deadline, post-copy after seconds); INT64_MAX if never. */
+int64_t eng_policy_due_ns(const struct qmig_migration *m);
 int eng_policy_pass(struct qmig_migration *m, unsigned pass, uint64_t remaining);
 void eng_policy_report(struct qmig_migration *m);
 

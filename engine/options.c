@@ -264,7 +264,11 @@ static const struct opt_row rows[] = {
             "link; 0 = never (default 30)" },
   { .key = "poll-interval", .type = OPT_UINT, .off = O(poll_ms), .min = 10, .max = 10000,
     .def = "100",
-    .help = "ms between query-migrate samples (default 100)" },
+    .help = "ms between query-migrate samples near the end of a pass, in post-copy and when a "
+            "policy step is due (default 100); see poll-adaptive" },
+  { .key = "poll-adaptive", .type = OPT_BOOL, .off = O(poll_adaptive), .def = "on",
+    .help = "on|off: in the bulk of a pass sample every 4 poll-intervals (at most 1 s); "
+            "downtime and pause come from QEMU's events either way (default on)" },
   { .key = "src-serial", .type = OPT_STR, .off = O(src_serial),
     .help = "unix socket of the source guest's serial (heartbeats)" },
   { .key = "dst-serial", .type = OPT_STR, .off = O(dst_serial),

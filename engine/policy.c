@@ -148,6 +148,24 @@ int eng_policy_tick(struct qmig_migration *m, const struct eng_stats *st)
   return 0;
 }
 
+int64_t eng_policy_due_ns(const struct qmig_migration *m)
+{
+  const struct eng_policy *p = &m->policy;
+  const struct eng_config *c = &m->cfg;
+  int64_t due = INT64_MAX, t0 = m->facts.migrate_mono_ns;
+  if (c->policy.kind == ENG_POLICY_STEPPED && p->step < c->policy.steps)
+    due = p->next_step_ns;
+  if (c->policy.postcopy_after == ENG_AFTER_SECONDS && !p->postcopy_requested) {
+    int64_t at = t0 + (int64_t)c->policy.postcopy_after_n * 1000000000;
+    due = at < due ? at : due;
+  }
+  if (c->policy.deadline_s && !p->deadline_reached) {
+    int64_t at = t0 + (int64_t)c->policy.deadline_s * 1000000000;
+    due = at < due ? at : due;
+  }
+  return due;
+}
+
 void eng_policy_report(struct qmig_migration *m)
 {
   struct eng_policy *p = &m->policy;

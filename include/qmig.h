@@ -139,6 +139,9 @@ struct qmig_report {
                                     the run: the thread that called qmig_run()
                                     and the tunnel's forwarders (not the rest
                                     of the embedding process) */
+  double cpu_stream_s;           /* the part of cpu_s spent by the run's thread
+                                    from `migrate` to the source's end (grows
+                                    with the guest; the rest is per run) */
   unsigned npasses;
   struct qmig_pass passes[QMIG_MAX_PASSES];
 };
