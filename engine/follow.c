@@ -8,7 +8,7 @@
  * a MIGRATION_PASS is sampled the moment it is read (mark_pass), and the
  * loop sleeps in poll() on both QMP sockets, so an event is read as soon as
  * it arrives whatever the sampling period.  The period can therefore be
- * long where nothing is decided (next_sample_ns): a sample costs a QMP
+ * long where nothing is decided (eng_sample_next_ns): a sample costs a QMP
  * round trip, a JSON parse and two context switches, the bulk of the
  * engine's CPU while the stream moves (docs/DESIGN.md). */
 #include <poll.h>
@@ -162,30 +162,6 @@ static bool drain_events(struct qmig_migration *m, char *term, size_t len)
     qmp_event_clear(&ev);
   }
   return changed;
-}
-
-/* When to take the next query-migrate sample after one taken at `now`.
- * poll-interval where a sample can decide something soon: near the end of
- * a pass (what remains would go in under two long periods at the current
- * rate, so the switchover or the next pass is close), outside "active"
- * (setup, post-copy: its watchdog), and at a policy's next timed step; in
- * the bulk of a pass 4 poll-intervals, at most 1 s (never below
- * poll-interval).  None of the measured times depend on it (see the top of
- * this file); the stall watchdog counts whole seconds. */
-static int64_t next_sample_ns(struct qmig_migration *m, const struct eng_stats *st, int64_t now)
-{
-  const struct eng_config *cf = &m->cfg;
-  int64_t fast = (int64_t)cf->poll_ms * 1000000, slow = 4 * fast;
-  if (slow > 1000000000)
-    slow = fast > 1000000000 ? fast : 1000000000;
-  double rate = st->mbps * 1e6 / 8; /* bytes/s */
-  if (!cf->poll_adaptive || strcmp(st->status, "active") != 0 || rate <= 0 ||
-      (double)st->remaining / rate * 1e9 < 2.0 * (double)slow)
-    return now + fast;
-  int64_t due = eng_policy_due_ns(m);
-  if (due - now < slow)
-    return due - now > fast ? due : now + fast;
-  return now + slow;
 }
 
 /* Wait for events on both sides (and cancel) for at most timeout_ms. */
@@ -365,7 +341,7 @@ int eng_follow(struct qmig_migration *m)
         return pr;
       if (src_terminal(st.status) && !term[0])
         snprintf(term, sizeof term, "%s", st.status);
-      next_sample = next_sample_ns(m, &st, now);
+      next_sample = eng_sample_next_ns(&m->cfg, &st, now, eng_policy_due_ns(m));
       continue;
     }
     int wait_ms = (int)((next_sample - now) / 1000000) + 1;

@@ -529,6 +529,16 @@ int eng_policy_tick(struct qmig_migration *m, const struct eng_stats *st);
 /* CLOCK_MONOTONIC ns when eng_policy_tick may next act on time alone (a
  * stepped limit, a deadline, post-copy after seconds); INT64_MAX if never. */
 int64_t eng_policy_due_ns(const struct qmig_migration *m);
+/* When to take the next query-migrate sample after one (st) taken at `now`
+ * (CLOCK_MONOTONIC ns), with a timed policy action due at `due`.  Pure.
+ * poll-interval where a sample can decide something soon: near the end of
+ * a pass (what remains would go in under two long periods at the current
+ * rate: the switchover or the next pass is close), outside "active" (setup,
+ * post-copy: its watchdog), at a due policy action; in the bulk of a pass
+ * 4 poll-intervals, at most 1 s (never below poll-interval); poll-adaptive
+ * off: always poll-interval.  No measured time depends on it (follow.c). */
+int64_t eng_sample_next_ns(const struct eng_config *cf, const struct eng_stats *st, int64_t now,
+                           int64_t due);
 int eng_policy_pass(struct qmig_migration *m, unsigned pass, uint64_t remaining);
 void eng_policy_report(struct qmig_migration *m);
 

@@ -166,6 +166,21 @@ int64_t eng_policy_due_ns(const struct qmig_migration *m)
   return due;
 }
 
+int64_t eng_sample_next_ns(const struct eng_config *cf, const struct eng_stats *st, int64_t now,
+                           int64_t due)
+{
+  int64_t fast = (int64_t)cf->poll_ms * 1000000, slow = 4 * fast;
+  if (slow > 1000000000)
+    slow = fast > 1000000000 ? fast : 1000000000;
+  double rate = st->mbps * 1e6 / 8; /* bytes/s */
+  if (!cf->poll_adaptive || strcmp(st->status, "active") != 0 || rate <= 0 ||
+      (double)st->remaining / rate * 1e9 < 2.0 * (double)slow)
+    return now + fast;
+  if (due - now < slow)
+    return due - now > fast ? due : now + fast;
+  return now + slow;
+}
+
 void eng_policy_report(struct qmig_migration *m)
 {
   struct eng_policy *p = &m->policy;
