@@ -60,7 +60,7 @@ static void on_state(void *ud, enum qmig_state from, enum qmig_state to, const c
 static void on_log(void *ud, const char *line)
 {
   (void)ud;
-  fprintf(stderr, "%sqmig: recovery: %s\n", isatty(2) ? "\r\033[K" : "", line);
+  fprintf(stderr, "%sqmig: %s\n", isatty(2) ? "\r\033[K" : "", line);
 }
 
 static void help(FILE *f)

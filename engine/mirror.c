@@ -250,6 +250,7 @@ int eng_mirror_start(struct qmig_migration *m)
   struct eng_mirror *mi = m->mirror;
   if (!mi)
     return 0;
+  eng_mirror_sweep_stale(); /* debris of runs that died, before adding ours */
   if (m->session->nbd(m) < 0)
     return -1;
   for (size_t i = 0; i < mi->n; i++)

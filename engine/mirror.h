@@ -80,5 +80,10 @@ unsigned eng_mirror_found_dst(struct qmp_conn *c);
 int eng_mirror_clean_src(struct qmp_conn *c, char *why, size_t len);
 int eng_mirror_clean_dst(struct qmp_conn *c, char *why, size_t len);
 void eng_mirror_free(struct eng_mirror *mi);
+/* Private NBD socket directories (ENG_MIRROR_SOCKDIR*) of this user that
+ * runs which died left behind: the socket refuses connections (no QEMU or
+ * forwarder listens), or there is none and the directory is over 10 min
+ * old.  Removed; how many.  Called by recovery and before each disk copy. */
+unsigned eng_mirror_sweep_stale(void);
 
 #endif
