@@ -127,6 +127,7 @@ int cmd_migrate(int argc, char **argv)
     cli_print_prediction(sum, m, true);
     cli_print_postcopy(sum, m);
     cli_print_network(sum, m);
+    cli_print_storage(sum, m);
     cli_print_update(sum, m);
   } else if (rc == QMIG_USAGE) {
     fprintf(stderr, "qmig migrate: %s\n", qmig_error(m)); /* usage errors even when quiet */
