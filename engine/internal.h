@@ -439,6 +439,9 @@ int eng_tunnel_new(struct qmig_migration *m, const struct eng_tunnel_cfg *opts, 
  * closes (eng_ssh_stop, or this process dying).  -1 with the error
  * recorded. */
 int eng_ssh_start(struct qmig_migration *m);
+/* A line for the remote script, read when ssh's stdin closes: "end" stops a
+ * destination QEMU it started (sshspawn.c); none, or another, keeps it. */
+void eng_ssh_verdict(struct qmig_migration *m, const char *line);
 void eng_ssh_stop(struct qmig_migration *m);
 /* qmpconn.c: a QEMU's QMP at addr as the options allow.  unix: as is;
  * tcp: only on loopback unless insecure-qmp-tcp (then a warning); tls:HOST:PORT

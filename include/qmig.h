@@ -515,7 +515,8 @@ struct qmig_report_update {
   char advice[700];      /* what would allow a faster one next time, or "" */
   int old_pid, new_pid;  /* the source QEMU, the spawned one (0: none) */
   char new_binary[512];
-  char new_qmp[512]; /* unix:PATH of the new process's QMP */
+  char new_qmp[512];  /* unix:PATH of the new process's QMP */
+  char new_host[300]; /* ssh://TARGET it was started on (tunnel ssh://); "": this host */
 };
 QMIG_API const struct qmig_report_update *qmig_report_update(const struct qmig_migration *m);
 
