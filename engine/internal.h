@@ -311,6 +311,7 @@ enum eng_feature {
   ENG_FEAT_POSTCOPY_PREEMPT,
   ENG_FEAT_DIRTY_LIMIT,
   ENG_FEAT_CHANNELS, /* `migrate` with a channels list (source only) */
+  ENG_FEAT_INCOMING_CHANNELS, /* `migrate-incoming` with one (destination only) */
   ENG_FEAT_N
 };
 struct eng_features {
@@ -326,6 +327,9 @@ bool eng_feature_used(const struct qmig_migration *m, enum eng_feature f);
  * the source takes one and uri is tcp: or unix: (recorded as used), else
  * {"uri": uri}.  NULL when out of memory. */
 json_t *eng_migrate_args(struct qmig_migration *m, const char *uri);
+/* The same for `migrate-incoming` on the destination: a channels list when
+ * its schema takes one (tcp:HOST:PORT[,to=HI] and unix:PATH), else uri. */
+json_t *eng_incoming_args(struct qmig_migration *m, const char *uri);
 /* {"used": [...], "src_lacks": [...], "dst_lacks": [...], "probed": B}. */
 json_t *eng_features_json(const struct qmig_migration *m);
 
