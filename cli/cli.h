@@ -72,6 +72,9 @@ void cli_print_prediction(FILE *f, const struct qmig_migration *m, bool outcome)
  * every stall when there are few. */
 void cli_print_stalls(FILE *f, const struct qmig_migration *m);
 void cli_print_network(FILE *f, const struct qmig_migration *m);
+/* The "storage" section, if any: each copied disk, the copy mode at start
+ * and what copy-mode auto did. */
+void cli_print_storage(FILE *f, const struct qmig_migration *m);
 /* Default lab run directory: $QMIG_LAB_DIR or /tmp/qmig-lab-UID. */
 const char *cli_default_lab_dir(void);
 

@@ -60,7 +60,7 @@ static void on_state(void *ud, enum qmig_state from, enum qmig_state to, const c
 static void on_log(void *ud, const char *line)
 {
   (void)ud;
-  fprintf(stderr, "%sqmig: recovery: %s\n", isatty(2) ? "\r\033[K" : "", line);
+  fprintf(stderr, "%sqmig: %s\n", isatty(2) ? "\r\033[K" : "", line);
 }
 
 static void help(FILE *f)
@@ -127,6 +127,7 @@ int cmd_migrate(int argc, char **argv)
     cli_print_prediction(sum, m, true);
     cli_print_postcopy(sum, m);
     cli_print_network(sum, m);
+    cli_print_storage(sum, m);
     cli_print_update(sum, m);
   } else if (rc == QMIG_USAGE) {
     fprintf(stderr, "qmig migrate: %s\n", qmig_error(m)); /* usage errors even when quiet */

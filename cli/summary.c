@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* summary.c - the short human form of a downtime report. */
+#include <string.h>
+
 #include "cli/cli.h"
 
 static void ms(FILE *f, const char *label, double v, const char *what)
@@ -123,4 +125,37 @@ void cli_print_network(FILE *f, const struct qmig_migration *m)
             n->first_reply_after_resume_ms);
   else
     fprintf(f, "  %-22s %10s     no reply after the destination resumed\n", "network back", "n/a");
+}
+
+void cli_print_storage(FILE *f, const struct qmig_migration *m)
+{
+  const struct qmig_report_storage *s = qmig_report_storage(m);
+  if (!s)
+    return;
+  for (unsigned i = 0; i < s->ndisks && i < QMIG_MAX_DISKS; i++) {
+    const struct qmig_storage_disk *d = &s->disks[i];
+    if (!d->copy || !d->job_started)
+      continue;
+    fprintf(f, "  disk %s copied: %.1f MiB, %s%s%s%s\n", d->name, d->bytes / 1048576.0,
+            d->completed ? "completed" : "NOT completed",
+            d->synced_known ? (d->actively_synced ? ", actively synced" : ", not actively synced")
+                            : "",
+            d->error[0] ? ": " : "", d->error);
+  }
+  if (!s->copy_mode || !s->copy_mode_switch)
+    return;
+  if (!strcmp(s->copy_mode_switch, "none")) {
+    fprintf(f, "  copy mode %s\n", s->copy_mode);
+    return;
+  }
+  fprintf(f, "  copy mode %s: started %s", s->copy_mode, s->copy_mode_start);
+  if (!strcmp(s->copy_mode_switch, "switched"))
+    fprintf(f, ", write-blocking from %.0f ms after migrate (%s)\n", s->copy_mode_switch_ms,
+            s->copy_mode_switch_why);
+  else if (!strcmp(s->copy_mode_switch, "lacked"))
+    fprintf(f, ", stayed background: the source QEMU has no block-job-change\n");
+  else if (!strcmp(s->copy_mode_switch, "refused"))
+    fprintf(f, ", stayed background: %s\n", s->copy_mode_switch_why);
+  else if (!strcmp(s->copy_mode_switch, "not-reached"))
+    fprintf(f, ", stayed background: the switchover came before the end was near\n");
 }

@@ -18,6 +18,7 @@ static const char *const feature_names[ENG_FEAT_N] = {
   [ENG_FEAT_POSTCOPY_PREEMPT] = "postcopy-preempt",
   [ENG_FEAT_DIRTY_LIMIT] = "dirty-limit",
   [ENG_FEAT_CHANNELS] = "channels",
+  [ENG_FEAT_BLOCK_JOB_CHANGE] = "block-job-change",
   [ENG_FEAT_INCOMING_CHANNELS] = "incoming-channels",
 };
 
@@ -97,6 +98,14 @@ int eng_features_choose(struct qmig_migration *m)
     ft->lacks[0] &= ~(1u << ENG_FEAT_CHANNELS);
   else
     ft->lacks[0] |= 1u << ENG_FEAT_CHANNELS;
+  /* block-job-change (QEMU 8.2+) with the mirror's copy-mode: copy-mode
+   * auto moves the running mirrors to write-blocking near the end
+   * (mirror_mode.c).  Only the source runs the mirrors. */
+  ft->lacks[1] &= ~(1u << ENG_FEAT_BLOCK_JOB_CHANGE);
+  if (schema && eng_schema_cmd_branch_member(schema, "block-job-change", "mirror", "copy-mode"))
+    ft->lacks[0] &= ~(1u << ENG_FEAT_BLOCK_JOB_CHANGE);
+  else
+    ft->lacks[0] |= 1u << ENG_FEAT_BLOCK_JOB_CHANGE;
   json_decref(schema);
   /* `migrate-incoming` with `channels` (QEMU 9.1+): the destination's
    * schema, the same way. */
@@ -111,7 +120,7 @@ int eng_features_choose(struct qmig_migration *m)
   else
     ft->lacks[1] |= 1u << ENG_FEAT_INCOMING_CHANNELS;
   json_decref(schema);
-  return 0; /* channels: used once eng_migrate_args/eng_incoming_args send them */
+  return 0; /* channels, block-job-change: used once sent */
 }
 
 json_t *eng_migrate_args(struct qmig_migration *m, const char *uri)
@@ -167,6 +176,16 @@ json_t *eng_incoming_args(struct qmig_migration *m, const char *uri)
 bool eng_feature_used(const struct qmig_migration *m, enum eng_feature f)
 {
   return m->features.used[f];
+}
+
+bool eng_feature_src_has(const struct qmig_migration *m, enum eng_feature f)
+{
+  return m->caps[0] && !(m->features.lacks[0] & (1u << f));
+}
+
+void eng_feature_mark_used(struct qmig_migration *m, enum eng_feature f)
+{
+  m->features.used[f] = true;
 }
 
 json_t *eng_features_json(const struct qmig_migration *m)

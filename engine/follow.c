@@ -318,6 +318,8 @@ int eng_follow(struct qmig_migration *m)
                    agent ? agent : m->uri);
         return 1;
       }
+      if (eng_mirror_mode_tick(m, &st) < 0) /* copy-mode auto */
+        return -1;
       int pr = eng_policy_tick(m, &st);
       if (pr != 0)
         return pr;

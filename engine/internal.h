@@ -27,7 +27,10 @@ enum eng_policy_kind { ENG_POLICY_FIXED, ENG_POLICY_STEPPED, ENG_POLICY_DOUBLING
 enum eng_deadline { ENG_DEADLINE_CANCEL, ENG_DEADLINE_PAUSE, ENG_DEADLINE_POSTCOPY };
 enum eng_after { ENG_AFTER_NONE, ENG_AFTER_PASSES, ENG_AFTER_SECONDS, ENG_AFTER_STALL };
 enum eng_sync { ENG_SYNC_FULL, ENG_SYNC_TOP };
-enum eng_copy_mode { ENG_COPY_BACKGROUND, ENG_COPY_WRITE_BLOCKING };
+/* copy-mode: auto starts in background and moves the running mirrors to
+ * write-blocking near the end where the source has block-job-change
+ * (mirror_mode.c). */
+enum eng_copy_mode { ENG_COPY_AUTO, ENG_COPY_BACKGROUND, ENG_COPY_WRITE_BLOCKING };
 enum eng_dst_action { ENG_DST_QUIT, ENG_DST_KEEP };
 /* live-update: how the guest moves to the new process (update.c). */
 enum eng_update { ENG_UPD_OFF, ENG_UPD_AUTO, ENG_UPD_CPR, ENG_UPD_SHARED, ENG_UPD_MIGRATE };
@@ -310,7 +313,8 @@ enum eng_feature {
   ENG_FEAT_SWITCHOVER_ACK,
   ENG_FEAT_POSTCOPY_PREEMPT,
   ENG_FEAT_DIRTY_LIMIT,
-  ENG_FEAT_CHANNELS, /* `migrate` with a channels list (source only) */
+  ENG_FEAT_CHANNELS,         /* `migrate` with a channels list (source only) */
+  ENG_FEAT_BLOCK_JOB_CHANGE, /* a running mirror to write-blocking (source only) */
   ENG_FEAT_INCOMING_CHANNELS, /* `migrate-incoming` with one (destination only) */
   ENG_FEAT_N
 };
@@ -323,6 +327,11 @@ struct qmig_migration;
  * this run uses; 0, or -1 when one asked for `on` is missing on a side. */
 int eng_features_choose(struct qmig_migration *m);
 bool eng_feature_used(const struct qmig_migration *m, enum eng_feature f);
+/* Whether the source has feature f (probed; false before probing). */
+bool eng_feature_src_has(const struct qmig_migration *m, enum eng_feature f);
+/* Record f as used in this run (a feature used later than the choice,
+ * e.g. block-job-change when the mirror switched). */
+void eng_feature_mark_used(struct qmig_migration *m, enum eng_feature f);
 /* The arguments of the source's `migrate` to `uri`: a channels list where
  * the source takes one and uri is tcp: or unix: (recorded as used), else
  * {"uri": uri}.  NULL when out of memory. */
@@ -486,6 +495,11 @@ json_t *eng_config_json(const struct eng_config *c);  /* new reference */
  * schema entity named `type` (query-qmp-schema), NULL when none. */
 json_t *eng_json_find(json_t *array, const char *key, const char *value);
 json_t *eng_schema_member(json_t *schema, const char *type, const char *member);
+/* Whether command `cmd` exists with an argument type whose variant
+ * `branch` (a union's case) has the member `member` (block-job-change's
+ * mirror branch and its copy-mode). */
+bool eng_schema_cmd_branch_member(json_t *schema, const char *cmd, const char *branch,
+                                  const char *member);
 
 /* run.c: the phases before the stream moves (connect and incoming through
  * the session) */

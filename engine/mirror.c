@@ -102,6 +102,7 @@ static int start_disk(struct qmig_migration *m, size_t i)
 
   a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:b}", "job-id", job, "device", md->src.name, "target",
                 node, "sync", c->disks.sync == ENG_SYNC_TOP ? "top" : "full", "copy-mode",
+                /* auto starts in background (mirror_mode.c) */
                 c->disks.copy_mode == ENG_COPY_WRITE_BLOCKING ? "write-blocking" : "background",
                 "auto-finalize", 1, "auto-dismiss", 0);
   if (c->disks.bandwidth)
@@ -135,8 +136,7 @@ static void set_error(struct qmig_migration *m, struct eng_mirror_disk *md, cons
   }
 }
 
-/* Read query-block-jobs into the disks; 0, or -1 when QMP failed. */
-static int poll_jobs(struct qmig_migration *m)
+int eng_mirror_poll(struct qmig_migration *m)
 {
   json_t *r = NULL, *j;
   size_t k;
@@ -152,6 +152,11 @@ static int poll_jobs(struct qmig_migration *m)
     const char *err = json_string_value(json_object_get(j, "error"));
     md->offset = (uint64_t)json_integer_value(json_object_get(j, "offset"));
     md->len = (uint64_t)json_integer_value(json_object_get(j, "len"));
+    json_t *as = json_object_get(j, "actively-synced"); /* mirror jobs, QEMU 8.2+ */
+    if (json_is_boolean(as) && !m->mirror->at_switchover) {
+      md->synced_known = true;
+      md->actively_synced = json_is_true(as);
+    }
     if (!md->ready && json_is_true(json_object_get(j, "ready"))) {
       md->ready = true;
       md->ready_bytes = md->offset;
@@ -221,7 +226,7 @@ static int wait_jobs(struct qmig_migration *m, enum wait_for w, int64_t deadline
 {
   struct eng_mirror *mi = m->mirror;
   for (;;) {
-    if (poll_jobs(m) < 0)
+    if (eng_mirror_poll(m) < 0)
       return -1;
     if (mi->failed)
       return -1;
@@ -250,8 +255,10 @@ int eng_mirror_start(struct qmig_migration *m)
   struct eng_mirror *mi = m->mirror;
   if (!mi)
     return 0;
+  eng_mirror_sweep_stale(); /* debris of runs that died, before adding ours */
   if (m->session->nbd(m) < 0)
     return -1;
+  eng_mirror_mode_start(m);
   for (size_t i = 0; i < mi->n; i++)
     if (mi->d[i].copy && start_disk(m, i) < 0)
       return -1;
@@ -468,6 +475,8 @@ void eng_mirror_report(struct qmig_migration *m)
       d->rate_bytes_per_s = s > 0 ? md->ready_bytes / s : 0;
     }
     d->completed = md->completed;
+    d->synced_known = md->copy && md->synced_known;
+    d->actively_synced = md->actively_synced;
     snprintf(d->error, sizeof d->error, "%s", md->error);
   }
   if (mi->listen[0]) {
@@ -475,9 +484,8 @@ void eng_mirror_report(struct qmig_migration *m)
     snprintf(o->nbd_connect, sizeof o->nbd_connect, "%s", mi->connect);
     snprintf(o->nbd_forwarded_to, sizeof o->nbd_forwarded_to, "%s", mi->fwd_to);
     o->sync = m->cfg.disks.sync == ENG_SYNC_TOP ? "top" : "full";
-    o->copy_mode =
-        m->cfg.disks.copy_mode == ENG_COPY_WRITE_BLOCKING ? "write-blocking" : "background";
     o->nbd_tls = m->cfg.disks.nbd_tls;
+    eng_mirror_mode_report(m, o);
   }
   o->sync_ms = mi->sync_ms > 0 ? mi->sync_ms : -1;
   o->switchover_ms = mi->finished && !mi->failed && mi->switchover_ms > 0 ? mi->switchover_ms : -1;

@@ -4,8 +4,14 @@
  * struct eng_mirror describes it.  mirror.c names everything it creates
  * qmig-mirror-N (jobs), qmig-nbd-N (the source's NBD client nodes) and
  * qmig-export-N (the destination's exports). */
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/internal.h"
@@ -148,4 +154,55 @@ int eng_mirror_clean_dst(struct qmp_conn *c, char *why, size_t len)
   if (left && !why[0])
     snprintf(why, len, "the destination still has %u NBD exports", left);
   return left || why[0] ? -1 : 0;
+}
+
+/* Nobody listens on the unix socket at path: connect() is refused (a
+ * listener, even a busy one, would accept or leave it pending). */
+static bool socket_dead(const char *path)
+{
+  struct sockaddr_un a = { .sun_family = AF_UNIX };
+  if (strlen(path) >= sizeof a.sun_path)
+    return false;
+  strcpy(a.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return false;
+  bool dead = connect(fd, (struct sockaddr *)&a, sizeof a) < 0 && errno == ECONNREFUSED;
+  close(fd);
+  return dead;
+}
+
+unsigned eng_mirror_sweep_stale(void)
+{
+  const char *base = ENG_MIRROR_SOCKDIR; /* "/tmp/qmig-nbd." */
+  const char *slash = strrchr(base, '/');
+  char dirpath[64];
+  snprintf(dirpath, sizeof dirpath, "%.*s", (int)(slash - base), base);
+  DIR *d = opendir(dirpath);
+  if (!d)
+    return 0;
+  unsigned removed = 0;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (strncmp(e->d_name, slash + 1, strlen(slash + 1)) || strlen(e->d_name) > 40)
+      continue;
+    char dir[128], sock[160];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/%s", dirpath, e->d_name);
+    if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+      continue;
+    snprintf(sock, sizeof sock, "%s/nbd.sock", dir);
+    struct stat ss;
+    if (lstat(sock, &ss) == 0) {
+      if (!S_ISSOCK(ss.st_mode) || !socket_dead(sock))
+        continue;
+      unlink(sock);
+    } else if (time(NULL) - st.st_mtime < 600) {
+      continue; /* a run between mkdtemp and its listener, or just done */
+    }
+    if (rmdir(dir) == 0)
+      removed++;
+  }
+  closedir(d);
+  return removed;
 }

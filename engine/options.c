@@ -364,9 +364,11 @@ static const struct opt_row rows[] = {
     .help = "full|top: copy whole disks, or only the top image (the backing chain is already "
             "on the destination)" },
   { .key = "copy-mode", .type = OPT_ENUM, .off = O(disks.copy_mode),
-    .choices = "background|write-blocking",
-    .help = "background|write-blocking: guest writes wait for the copy (converges on busy "
-            "disks; default background)" },
+    .choices = "auto|background|write-blocking",
+    .help = "auto|background|write-blocking: write-blocking makes guest writes wait for the "
+            "copy (converges on busy disks); auto (the default) starts in background and moves "
+            "the running mirrors to write-blocking near the end where the source QEMU has "
+            "block-job-change, else stays background" },
   { .key = "disk-bandwidth", .type = OPT_SIZE, .off = O(disks.bandwidth), .min = 0,
     .max = UINT64_C(1) << 50,
     .help = "bytes/s per copied disk, 0 = unlimited (K/M/G suffixes)" },
@@ -586,8 +588,8 @@ int eng_config_check(struct qmig_migration *m)
   if (c->disks.shared && !c->disks.copy_all)
     return eng_errorf(m, "shared-disks is for copy-all-disks (with copy-disks, every disk "
                          "not listed is shared)");
-  if (!copying && (c->disks.sync || c->disks.copy_mode || c->disks.bandwidth || c->disks.nbd_addr ||
-                   c->disks.nbd_connect || c->disks.nbd_tls))
+  if (!copying && (c->disks.sync || c->disks.copy_mode != ENG_COPY_AUTO || c->disks.bandwidth ||
+                   c->disks.nbd_addr || c->disks.nbd_connect || c->disks.nbd_tls))
     return eng_errorf(m, "disk-sync/copy-mode/disk-bandwidth/nbd-* given but no disk is "
                          "copied (copy-disks or copy-all-disks)");
   if (c->disks.nbd_tls && c->tls.kind == ENG_TLS_NONE)

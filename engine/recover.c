@@ -176,13 +176,20 @@ static void observe(struct qmig_migration *m, struct rec *r)
   r->f.dst_exports = r->d.objs;
 }
 
+/* A recovery line: inside a migration it says it is the recovery's
+ * (`qmig recover` names itself). */
+static void rlog(struct qmig_migration *m, const struct rec *r, const char *what, const char *line)
+{
+  eng_log(m, "%s%s%s", r->standalone ? "" : "recovery: ", what, line);
+}
+
 static void say_found(struct qmig_migration *m, struct rec *r)
 {
   char a[600], b[600];
   describe(&r->s, true, a, sizeof a);
   describe(&r->d, false, b, sizeof b);
-  eng_log(m, "found: %s", a);
-  eng_log(m, "found: %s", b);
+  rlog(m, r, "found: ", a);
+  rlog(m, r, "found: ", b);
   if (r->out) {
     r->out->nfound = 2;
     snprintf(r->out->found[0], sizeof r->out->found[0], "%s", a);
@@ -247,6 +254,7 @@ static int act(struct qmig_migration *m, struct rec *r, enum eng_ract a, char *d
     break;
   case ENG_R_DST_NBD_CLEAN:
     rc = eng_mirror_clean_dst(c, did, len);
+    eng_mirror_sweep_stale(); /* the dead run's socket directory, if here */
     ok = "NBD exports and server removed on the destination";
     break;
   case ENG_R_POSTCOPY_RESUME:
@@ -281,7 +289,7 @@ static enum qmig_outcome finish(struct qmig_migration *m, struct rec *r, enum en
     snprintf(r->out->why, sizeof r->out->why, "%s", why);
   }
   errbuf_appendf(m->err, sizeof m->err, "%s", why);
-  eng_log(m, "%s", why);
+  rlog(m, r, "", why);
   if (end == ENG_R_END_DST) {
     eng_set_state(m, QMIG_S_COMPLETING, "the guest runs on the destination");
     eng_set_state(m, QMIG_S_COMPLETED, NULL);
@@ -311,7 +319,7 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
       return finish(m, r, a, why);
     if (a == ENG_R_WAIT) {
       if (strcmp(why, last_fp) != 0) /* say what we wait for, once */
-        eng_log(m, "%s", why);
+        rlog(m, r, "", why);
       snprintf(last_fp, sizeof last_fp, "%s", why);
       usleep((useconds_t)wait_ms * 1000);
       observe(m, r);
@@ -327,7 +335,7 @@ static enum qmig_outcome recover_loop(struct qmig_migration *m, struct rec *r)
     steps++;
     r->f.tried[a] = true;
     int rc = act(m, r, a, did, sizeof did);
-    eng_log(m, "%s", did);
+    rlog(m, r, "", did);
     if (r->out && r->out->nactions < QMIG_MAX_RECOVER_STEPS) { /* = MAX_STEPS */
       struct qmig_recover_action *ra = &r->out->actions[r->out->nactions++];
       snprintf(ra->did, sizeof ra->did, "%s", did);

@@ -166,6 +166,8 @@ static json_t *storage_json(const void *section)
         json_object_set_new(d, "rate_bytes_per_s", json_real(sd->rate_bytes_per_s));
       }
       json_object_set_new(d, "completed", json_boolean(sd->completed));
+      if (sd->synced_known)
+        json_object_set_new(d, "actively_synced", json_boolean(sd->actively_synced));
     }
     if (sd->error[0])
       json_object_set_new(d, "error", json_string(sd->error));
@@ -179,6 +181,12 @@ static json_t *storage_json(const void *section)
       json_object_set_new(o, "nbd_forwarded_to", json_string(st->nbd_forwarded_to));
     json_object_set_new(o, "sync", json_string(st->sync));
     json_object_set_new(o, "copy_mode", json_string(st->copy_mode));
+    json_object_set_new(o, "copy_mode_start", json_string(st->copy_mode_start ?: "background"));
+    json_object_set_new(o, "copy_mode_switch", json_string(st->copy_mode_switch ?: "none"));
+    if (st->copy_mode_switch && !strcmp(st->copy_mode_switch, "switched"))
+      json_object_set_new(o, "copy_mode_switch_ms", json_real(st->copy_mode_switch_ms));
+    if (st->copy_mode_switch_why[0])
+      json_object_set_new(o, "copy_mode_switch_why", json_string(st->copy_mode_switch_why));
     json_object_set_new(o, "nbd_tls", json_boolean(st->nbd_tls));
   }
   if (st->sync_ms > 0)

@@ -27,3 +27,15 @@ json_t *eng_schema_member(json_t *schema, const char *type, const char *member)
   return eng_json_find(json_object_get(eng_json_find(schema, "name", type), "members"), "name",
                        member);
 }
+
+bool eng_schema_cmd_branch_member(json_t *schema, const char *cmd, const char *branch,
+                                  const char *member)
+{
+  json_t *c = eng_json_find(schema, "name", cmd);
+  const char *mt = json_string_value(json_object_get(c, "meta-type"));
+  if (!mt || strcmp(mt, "command"))
+    return false;
+  json_t *arg = eng_json_find(schema, "name", json_string_value(json_object_get(c, "arg-type")));
+  json_t *v = eng_json_find(json_object_get(arg, "variants"), "case", branch);
+  return eng_schema_member(schema, json_string_value(json_object_get(v, "type")), member);
+}

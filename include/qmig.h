@@ -384,15 +384,24 @@ struct qmig_storage_disk {
   bool ready; /* time_to_ready_ms and rate_bytes_per_s known */
   double time_to_ready_ms, rate_bytes_per_s;
   bool completed;
-  char error[256]; /* "" when it did not fail */
+  bool synced_known;    /* QEMU reports actively-synced (8.2+): */
+  bool actively_synced; /* write-blocking and in sync, last seen before the switchover */
+  char error[256];      /* "" when it did not fail */
 };
 struct qmig_report_storage {
   unsigned ndisks;
   struct qmig_storage_disk disks[QMIG_MAX_DISKS];
   /* "" when no NBD server was set up: then none of the five below */
   char nbd_listen[300], nbd_connect[300];
-  char nbd_forwarded_to[300]; /* "" unless forwarded */
-  const char *sync, *copy_mode;
+  char nbd_forwarded_to[300];   /* "" unless forwarded */
+  const char *sync, *copy_mode; /* copy_mode: the option (auto|background|write-blocking) */
+  /* The mirrors' mode at start; whether copy-mode auto moved them to
+   * write-blocking: "none" (not auto), "lacked" (the source QEMU has no
+   * block-job-change), "not-reached" (the switchover came first),
+   * "switched", "refused" (QEMU refused it: they stayed background). */
+  const char *copy_mode_start, *copy_mode_switch;
+  double copy_mode_switch_ms;     /* since `migrate`, when switched; -1 otherwise */
+  char copy_mode_switch_why[300]; /* switched: the trigger; refused: QEMU's error; else "" */
   bool nbd_tls;
   double sync_ms, switchover_ms; /* -1 when not measured (absent) */
 };

@@ -15,6 +15,8 @@ until it fires once in the proxy's lifetime: the first message in direction
   truncated  relay the message, then the next message from QEMU only half
              (the stream goes on: qmig's parser never sees that value end)
   oversized  relay the message, then a 17 MiB value (QMP_MAX_MESSAGE is 16)
+  refuse     (--dir to-qemu) do not relay this command: answer qmig with a
+             GenericError under the command's id, as a QEMU refusing it
 
 Garbage always goes to qmig's side (from QEMU).  Connections after the one
 the rule fired on are relayed untouched (qmig's recovery reconnects).  The
@@ -22,6 +24,7 @@ proxy runs until killed; --pidfile and --log (every message, cut to 300
 bytes, for whoever reads a failure) are optional.
 """
 import argparse
+import json
 import os
 import re
 import socket
@@ -81,7 +84,7 @@ def main():
     ap.add_argument("--match", default=None)
     ap.add_argument("--dir", default="from-qemu", choices=["from-qemu", "to-qemu"])
     ap.add_argument("--action", default="signal",
-                    choices=["signal", "hold", "malformed", "truncated", "oversized"])
+                    choices=["signal", "hold", "malformed", "truncated", "oversized", "refuse"])
     ap.add_argument("--flag", default=None)
     ap.add_argument("--log", default=None)
     ap.add_argument("--pidfile", default=None)
@@ -138,6 +141,24 @@ def main():
                         conn["cut_next"] = True
                     elif a.action == "oversized":
                         conn["inject"].append(b"BIG")
+                    elif a.action == "refuse" and not to_client:
+                        try:
+                            cid = json.loads(msg).get("id")
+                        except ValueError:
+                            cid = None
+                        err = {"error": {"class": "GenericError",
+                                         "desc": "Refused by the test's QMP proxy"}}
+                        if cid is not None:
+                            err["id"] = cid
+                        conn["inject"].append(json.dumps(err).encode() + b"\r\n")
+                        log(b"REFUSED", msg)
+                        try:
+                            with conn["send_lock"]:
+                                send_injected(conn["client"], conn)
+                        except OSError:
+                            ok = False
+                            break
+                        continue
                 log(b">" if direction == "to-qemu" else b"<", msg)
                 try:
                     with conn["send_lock"]:

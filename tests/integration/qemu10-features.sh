@@ -32,7 +32,7 @@ grep -q "source QEMU 7\.2\.[0-9]* has no migration capability 'switchover-ack'" 
 migrate
 expect_migrated
 [ "$(feat used)" = incoming-channels ] || fail "7.2 -> 10.0: used '$(feat used)'"
-[ "$(feat src_lacks)" = switchover-ack,dirty-limit,channels ] ||
+[ "$(feat src_lacks)" = switchover-ack,dirty-limit,channels,block-job-change ] ||
   fail "src_lacks '$(feat src_lacks)'"
 [ "$(feat dst_lacks)" = "" ] || fail "dst_lacks '$(feat dst_lacks)'"
 expect_guest_on dst
@@ -44,7 +44,7 @@ start_lab --fill 32 --dirty 10
 migrate
 expect_migrated
 [ "$(feat used)" = "" ] || fail "7.2: used '$(feat used)'"
-[ "$(feat src_lacks)" = switchover-ack,dirty-limit,channels ] ||
+[ "$(feat src_lacks)" = switchover-ack,dirty-limit,channels,block-job-change ] ||
   fail "7.2 src_lacks '$(feat src_lacks)'"
 [ "$(feat dst_lacks)" = switchover-ack,dirty-limit,incoming-channels ] ||
   fail "7.2 dst_lacks '$(feat dst_lacks)'"

@@ -177,6 +177,29 @@ static void test_storage(void **state)
   assert_null(json_object_get(o, "nbd_forwarded_to"));
   assert_null(json_object_get(o, "switchover_ms"));
   assert_true(json_real_value(json_object_get(o, "sync_ms")) == 12.5);
+  /* copy-mode auto: no switch time unless switched; actively_synced only
+   * when QEMU reports it. */
+  assert_string_equal(unit_str(o, "copy_mode_switch"), "none");
+  assert_string_equal(unit_str(o, "copy_mode_start"), "background");
+  assert_null(json_object_get(o, "copy_mode_switch_ms"));
+  assert_null(json_object_get(o, "copy_mode_switch_why"));
+  assert_null(json_object_get(json_array_get(json_object_get(o, "disks"), 1), "actively_synced"));
+  json_decref(j);
+  s->copy_mode = "auto";
+  s->copy_mode_start = "background";
+  s->copy_mode_switch = "switched";
+  s->copy_mode_switch_ms = 1234.5;
+  strcpy(s->copy_mode_switch_why, "RAM migration near its end (pass 2, 1.0 MiB left)");
+  s->disks[1].synced_known = true;
+  s->disks[1].actively_synced = true;
+  j = unit_report(m, false);
+  o = json_object_get(j, "storage");
+  assert_string_equal(unit_str(o, "copy_mode"), "auto");
+  assert_string_equal(unit_str(o, "copy_mode_switch"), "switched");
+  assert_true(json_real_value(json_object_get(o, "copy_mode_switch_ms")) == 1234.5);
+  assert_non_null(strstr(unit_str(o, "copy_mode_switch_why"), "pass 2"));
+  assert_true(json_is_true(
+      json_object_get(json_array_get(json_object_get(o, "disks"), 1), "actively_synced")));
   json_decref(j);
   qmig_free(m);
 }
