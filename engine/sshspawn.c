@@ -89,7 +89,7 @@ int eng_sshspawn_result(struct qmig_migration *m, const char *log, char *why, si
   }
   p = strstr(log, "qmig-spawn: pid ");
   if (!p) {
-    snprintf(why, len, "the remote script did not say that QEMU started");
+    snprintf(why, len, "ssh ended, or timed out, before the remote script started QEMU");
     return -1;
   }
   int pid = atoi(p + strlen("qmig-spawn: pid "));

@@ -50,7 +50,7 @@ agent_listens && fail "an agent listens after the failed start"
 # The QEMU starts there but the agent does not (no qmig at that path): the
 # guest stays on the source and the remote QEMU is ended, not left behind.
 migrate --tunnel "ssh://root@$HOST:2222" --tunnel-ssh-qmig /nonexistent/qmig --dst-spawn on \
-  --spawn-dir "$D" --tunnel-ssh-config "$S/config" --quit-source on --qmp-timeout 3000
+  --spawn-dir "$D" --tunnel-ssh-config "$S/config" --quit-source on --qmp-timeout 2000
 [ "$RC" = 3 ] || fail "no agent: exit $RC, expected 3 (not started)"
 grep -q "pid [0-9]* (.*) on ssh://root@$HOST:2222" "$D/migrate.out" || fail "the remote QEMU did not start"
 grep -q "the agent did not start within" "$D/migrate.out" || fail "the agent's failure not said"
