@@ -110,7 +110,7 @@ struct eng_probe_cfg { /* network-observed downtime (probe.c) */
   char *netns;         /* send from this named network namespace */
   unsigned rate_hz;    /* requests per second */
   unsigned gap_ms;     /* a gap is a silence longer than this; 0 = 3 periods */
-  unsigned wait_s;     /* after RESUME, wait at most this for a reply */
+  unsigned wait_s;     /* for the first reply, and after RESUME: at most this */
 };
 struct eng_predict_cfg { /* the prediction before `migrate` (predict.c) */
   bool on;

@@ -352,8 +352,8 @@ static const struct opt_row rows[] = {
     .help = "ms: a silence between replies longer than this is a gap; 0 = 3 periods (default)" },
   { .key = "probe-wait", .type = OPT_UINT, .off = O(probe.wait_s), .min = 0, .max = 600,
     .def = "5",
-    .help = "seconds to wait after the resume for the guest to answer the probe, before the "
-            "source quits (default 5)" },
+    .help = "seconds to wait for the guest to answer the probe: before `migrate` (its first "
+            "reply) and after the resume, before the source quits (default 5)" },
   { .key = "copy-disks", .type = OPT_STR, .off = O(disks.copy),
     .help = "NAME,...: disks to copy to the destination over NBD (the rest are shared)" },
   { .key = "copy-all-disks", .type = OPT_BOOL, .off = O(disks.copy_all),
