@@ -164,7 +164,7 @@ struct bench_figure {
   const char *label; /* for people */
   const char *unit;
 };
-#define BENCH_NFIGURES 8
+#define BENCH_NFIGURES 10
 extern const struct bench_figure bench_figures[BENCH_NFIGURES];
 /* Figure f of a run record, or NAN when the run has none. */
 double bench_figure_value(const json_t *rec, size_t f);
@@ -208,7 +208,29 @@ void bench_svg_ticks(struct bench_buf *o, double max, bool horizontal, double a0
                      double other0, double other1);
 /* timeline.c: one run's timeline (record rec): QEMU's rate, the guest's
  * dirty rate and the bytes remaining at each progress sample, the passes,
- * the switchover and every stall of the report where it happened. */
+ * the switchover, every stall and every network probe gap of the report
+ * where it happened. */
 void bench_svg_timeline(struct bench_buf *out, const json_t *rec);
+
+/* ---- ping-pong (pingpong.c: options and the loop; pingpong_json.c:
+ * statistics over the legs and the JSON document) ---- */
+struct qmig_pingpong {
+  struct qmig_migration **legs; /* every leg run, each with its report */
+  unsigned nlegs, repeat, failed_leg;
+  bool ran;
+  qmig_pingpong_leg_fn leg_fn;
+  void *leg_ud;
+  atomic_int cancelled;
+  _Atomic(struct qmig_migration *) current;
+  char names[2][64];
+  char guest_qmp[4200]; /* "" when unknown */
+  int guest_pid;
+  enum qmig_outcome outcome;
+  enum qmig_error_code code;
+  struct qmig_pingpong_stats stats;
+  char err[2048];
+};
+/* p->stats from the legs' reports: 0, or -1 (out of memory). */
+int bench_pingpong_stats(struct qmig_pingpong *p, unsigned resamples);
 
 #endif

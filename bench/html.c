@@ -155,14 +155,29 @@ static void timeline_of(struct bench_buf *o, const json_t *rec, bool open, const
   bench_bprintf(o, "</details>\n");
 }
 
+/* Whether any run carries the network probe's section. */
+static bool any_probed(const json_t *records)
+{
+  size_t i;
+  json_t *rec;
+  json_array_foreach(records, i, rec)
+  {
+    if (json_is_object(json_object_get(json_object_get(rec, "report"), "network")))
+      return true;
+  }
+  return false;
+}
+
 static void timelines(struct bench_buf *o, const struct qmig_bench *b)
 {
   bench_bprintf(o, "<h2>Run timelines</h2><p>Per run, over the seconds since <code>migrate</code>: "
                    "QEMU's transfer rate and the guest's dirty rate (left axis), the bytes "
                    "remaining (right axis) at each progress sample, where each pass began "
                    "(dashed, QEMU's dirty-sync count), the switchover (STOP to RESUME) and every "
-                   "stall of the guest's heartbeat over the report's threshold, where it "
-                   "happened (hover for its phase and length; docs/REPORT.md). Open: the run "
+                   "stall of the guest's heartbeat over the report's threshold and, for a run "
+                   "with the network probe, every gap between its replies (a bar along the foot), "
+                   "where it happened (hover for its phase and length; docs/REPORT.md). Open: "
+                   "the run "
                    "with the median total time of each scenario.</p>\n");
   json_t *shown = json_array();
   for (size_t i = 0; i < b->nsc; i++) {
@@ -227,6 +242,10 @@ int bench_write_html(struct qmig_bench *b, const struct bench_cell *t, const cha
   for (size_t f = 2; f <= 4; f++)
     bench_svg_box(&o, b, f);
   bench_svg_box(&o, b, 7); /* the largest stall of the whole run */
+  if (any_probed(b->records)) {
+    bench_svg_box(&o, b, 8); /* the largest gap of the network probe */
+    bench_svg_box(&o, b, 9); /* its switchover gap against the heartbeat stall */
+  }
   bench_bprintf(&o, "<h2>Total time vs ");
   bench_bescape(&o, b->swept ? b->swept : "scenario");
   bench_bprintf(&o, "</h2><p>Dot: median; thick bar: its 95%% bootstrap interval; thin "

@@ -116,6 +116,16 @@ const struct bench_preset bench_presets[] = {
     " \"fill\": 2016, \"mem\": 2048},"
     "{\"name\": \"migrate-2G\", \"mode\": \"migrate\", \"fill\": 2016, \"mem\": 2048}]}",
     "mode" },
+  { "linux-probe",
+    "the Linux lab guest on the switched L2 of a two-namespace lab, dirtying 20 MiB/s, "
+    "probed at 1 kHz from the client namespace with UDP echo vs ICMP echo: the network's "
+    "gaps next to the heartbeat's stalls (net_gap_minus_stall_ms: how far apart they are "
+    "at the switchover)",
+    "{\"base\": {\"guest\": \"linux\", \"netns\": true, \"fill\": 256, \"mem\": 352,"
+    " \"dirty\": 20, \"probe-gap\": 10}, \"scenarios\": ["
+    "{\"name\": \"probe=udp\", \"probe\": \"udp\"},"
+    "{\"name\": \"probe=icmp\", \"probe\": \"icmp\"}]}",
+    "probe" },
   { NULL, NULL, NULL, NULL },
 };
 

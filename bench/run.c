@@ -113,7 +113,12 @@ static bool check_guest(const char *dir, bool migrated, json_t *bo, char *err, s
   const char *side = migrated ? "dst" : "src";
   struct qmig_memcheck mc;
   char verr[512] = "";
-  int rc = qmig_verify_memory(migrated ? li.dst_qmp : li.src_qmp, dir, &mc, verr, sizeof verr);
+  /* The Linux guest checks its own working set, asked on its serial. */
+  int rc =
+      !strcmp(li.guest, "linux")
+          ? qmig_verify_guest_serial(migrated ? li.dst_serial : li.src_serial, 60000, &mc, verr,
+                                     sizeof verr)
+          : qmig_verify_memory(migrated ? li.dst_qmp : li.src_qmp, dir, &mc, verr, sizeof verr);
   json_object_set_new(bo, "memory",
                       json_pack("{s:s,s:i,s:I,s:I,s:s}", "side", side, "rc", rc, "pages_checked",
                                 (json_int_t)(rc < 0 ? 0 : mc.pages_checked), "pages_bad",
@@ -143,6 +148,37 @@ static bool check_guest(const char *dir, bool migrated, json_t *bo, char *err, s
   return true;
 }
 
+/* Knob probe (udp|icmp): the engine's probe options aimed at the Linux
+ * guest from its switch's client namespace (lab.json says where).  0, or
+ * -1 with err. */
+static int apply_probe(const struct bench_scenario *s, struct qmig_migration *m, const char *dir,
+                       char *err, size_t errlen)
+{
+  const char *kind = bench_knob(s, "probe");
+  if (!kind || !strcmp(kind, "off"))
+    return 0;
+  struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
+  if (qmig_lab_info(dir, &li, err, errlen) < 0)
+    return -1;
+  if (!li.client_netns[0] || !li.guest_addr[0]) {
+    snprintf(err, errlen,
+             "scenario '%s': knob 'probe' = '%s': the lab has no client namespace (needs "
+             "guest linux and netns on)",
+             s->name, kind);
+    return -1;
+  }
+  char target[128];
+  if (!strcmp(kind, "udp"))
+    snprintf(target, sizeof target, "udp:%s:%u", li.guest_addr, li.guest_udp_echo_port);
+  else
+    snprintf(target, sizeof target, "icmp:%s", li.guest_addr);
+  if (qmig_set(m, "probe", target) < 0 || qmig_set(m, "probe-netns", li.client_netns) < 0) {
+    snprintf(err, errlen, "scenario '%s': knob 'probe' = '%s': %s", s->name, kind, qmig_error(m));
+    return -1;
+  }
+  return 0;
+}
+
 /* Whatever the transport started; the agent's log goes into the record. */
 static void stop_transport(struct bench_transport *tp, json_t *bo)
 {
@@ -166,6 +202,11 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   o.qemu = b->qemu;
   o.dst_qemu = b->dst_qemu; /* another version: the lab picks the source's machine type */
   o.guest = b->guest;
+  const char *g = bench_knob(s, "guest");
+  if (g && !strcmp(g, "linux"))
+    o.guest = "linux";
+  else if (g && b->guest && !strcmp(b->guest, "linux"))
+    o.guest = NULL; /* guest lab: qmig's test guest, whatever the bench's --guest */
   bench_status(b, "lab", NULL);
   if (qmig_lab_start(&o, err, errlen) < 0)
     return "lab";
@@ -213,7 +254,8 @@ static const char *migrate_once(struct qmig_bench *b, const struct bench_scenari
   } else if (qmig_set(m, "quit-source", "off") < 0) {
     snprintf(err, errlen, "%s", qmig_error(m));
     stage = "migrate";
-  } else if (bench_apply_migration(s, m, &tp, err, errlen) < 0) {
+  } else if (bench_apply_migration(s, m, &tp, err, errlen) < 0 ||
+             apply_probe(s, m, dir, err, errlen) < 0) {
     stage = "migrate";
   } else if (update && bench_update_apply(m, dir, err, errlen) < 0) {
     stage = "migrate";

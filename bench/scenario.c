@@ -20,6 +20,8 @@ struct bench_knobs {
   const char *transport;
   int dirty_pattern;
   int mode;
+  int guest;
+  int probe;
 };
 
 static int check_transport(const char *v, char *why, size_t len)
@@ -57,6 +59,15 @@ static const struct opt_row knob_rows[] = {
     .choices = "migrate|update",
     .help = "migrate|update: to the lab's destination QEMU, or a live update to a new process "
             "on the same host (qmig update: only the source runs; with ram-share the RAM stays)" },
+  { .key = "guest", .type = OPT_ENUM, .off = offsetof(struct bench_knobs, guest),
+    .choices = "lab|linux",
+    .help = "lab|linux: qmig's test guest (or bench --guest), or the Linux lab guest (a Debian "
+            "kernel and qmig's initramfs, make deps; it checks its own memory)" },
+  { .key = "probe", .type = OPT_ENUM, .off = offsetof(struct bench_knobs, probe),
+    .choices = "off|udp|icmp",
+    .help = "off|udp|icmp: echo requests at probe-rate Hz to the Linux guest from the "
+            "switched L2's client namespace over the whole run (the report's network section; "
+            "needs guest linux and netns)" },
 };
 /* clang-format on */
 static const struct opt_table knob_table = { knob_rows, sizeof knob_rows / sizeof knob_rows[0],
@@ -250,6 +261,16 @@ int bench_scenario_check(const struct bench_scenario *s, char *err, size_t errle
                   json_string_value(v), lab_opt_why(e, why));
       return -1;
     }
+  }
+  /* The probe runs from the client namespace of the Linux guest's switched
+   * L2: only a netns lab has one.  Without the guest knob the bench's own
+   * --guest may be linux (the run says so if it is not). */
+  if (own.probe && ((bench_knob(s, "guest") && !own.guest) || !(lab.netns || lab.link_rate))) {
+    errbuf_setf(err, errlen,
+                "scenario '%s': knob 'probe' = '%s': needs guest linux and netns on (the probe "
+                "runs from the client namespace of the Linux guest's switch)",
+                s->name, bench_knob(s, "probe"));
+    return -1;
   }
   struct qmig_migration *m = qmig_new();
   if (!m) {

@@ -18,7 +18,26 @@ const struct bench_figure bench_figures[BENCH_NFIGURES] = {
   { "throughput_mib_s", "throughput", "MiB/s" },
   { "cpu_s_per_gib", "CPU per GiB moved", "s/GiB" },
   { "max_stall_ms", "largest stall", "ms" },
+  { "net_max_gap_ms", "largest network gap", "ms" },
+  { "net_gap_minus_stall_ms", "net gap minus stall", "ms" },
 };
+
+/* The probe's gap that holds the switchover (the longest, should there be
+ * several), or NAN: a run without probe, or replies on both sides of it. */
+static double switchover_gap_ms(const json_t *net)
+{
+  double g = NAN;
+  size_t i;
+  json_t *p;
+  json_array_foreach(json_object_get(net, "gaps"), i, p)
+  {
+    json_t *d = json_object_get(p, "duration_ms");
+    if (!strcmp(json_string_value(json_object_get(p, "phase")) ?: "", "switchover") &&
+        json_is_number(d) && !(json_number_value(d) <= g))
+      g = json_number_value(d);
+  }
+  return g;
+}
 
 double bench_figure_value(const json_t *rec, size_t f)
 {
@@ -36,6 +55,19 @@ double bench_figure_value(const json_t *rec, size_t f)
     v = json_object_get(rep, "max_stall_ms");
     if (json_is_null(v) && json_is_array(json_object_get(rep, "stalls")))
       return 0;
+  } else if (f == 8) {
+    /* A probed run with no gap over the probe's threshold: 0. */
+    json_t *net = json_object_get(rep, "network");
+    v = json_object_get(net, "max_gap_ms");
+    if (json_is_object(net) && json_is_null(v))
+      return 0;
+  } else if (f == 9) {
+    /* How far the network's view of the switchover is from the guest's own
+     * (the heartbeat stall across it, guest_stall_ms): positive when the
+     * network came back after the guest ran again. */
+    json_t *st = json_object_get(rep, "guest_stall_ms");
+    double g = switchover_gap_ms(json_object_get(rep, "network"));
+    return json_is_number(st) ? g - json_number_value(st) : NAN;
   }
   return json_is_number(v) ? json_number_value(v) * scale : NAN;
 }
@@ -92,8 +124,10 @@ struct bench_cell *bench_table(const struct qmig_bench *b)
         /* Seeds differ per cell so no two intervals share resamples. */
         uint64_t seed = b->seed * 1000003 + i * 131 + f;
         c->ok = bench_summarize(v, n, b->resamples, seed, &c->s) == 0;
-        if (bn > 0 && bench_ratio(v, n, bv, bn, b->resamples, seed ^ 0x5bd1e995, &c->ratio, &c->lo,
-                                  &c->hi) < 0)
+        /* A difference (net gap minus stall) around 0 has no meaningful ratio. */
+        if (bn > 0 && f != 9 &&
+            bench_ratio(v, n, bv, bn, b->resamples, seed ^ 0x5bd1e995, &c->ratio, &c->lo, &c->hi) <
+                0)
           c->ratio = c->lo = c->hi = NAN;
       }
       free(v);

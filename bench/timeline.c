@@ -2,8 +2,10 @@
 /* timeline.c - one run as a picture, like QEMU's guestperf plots: over
  * the seconds since `migrate`, QEMU's transfer rate, the guest's dirty
  * rate and the bytes remaining at each progress sample, where each pass
- * began, the switchover (STOP to RESUME) and every stall of the guest's
- * heartbeat (the report's stall timeline) where it happened. */
+ * began, the switchover (STOP to RESUME), every stall of the guest's
+ * heartbeat (the report's stall timeline) and, for a probed run, every gap
+ * between the network probe's replies (the report's network section) where
+ * it happened. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +49,7 @@ void bench_svg_timeline(struct bench_buf *o, const json_t *rec)
   const double left = 70, right = 600, top = 30, bottom = 260;
   json_t *rep = json_object_get(rec, "report"), *samples = json_object_get(rec, "samples");
   json_t *stalls = json_object_get(rep, "stalls"), *p;
+  json_t *net = json_object_get(rep, "network"), *gaps = json_object_get(net, "gaps");
   double tmax = 0, rmax = 0, remmax = 0;
   size_t k;
   json_array_foreach(samples, k, p)
@@ -59,6 +62,10 @@ void bench_svg_timeline(struct bench_buf *o, const json_t *rec)
   if (!isnan(resume))
     tmax = fmax(tmax, resume);
   json_array_foreach(stalls, k, p)
+  {
+    tmax = fmax(tmax, secs(p, "start_ms") + secs(p, "duration_ms"));
+  }
+  json_array_foreach(gaps, k, p)
   {
     tmax = fmax(tmax, secs(p, "start_ms") + secs(p, "duration_ms"));
   }
@@ -97,6 +104,22 @@ void bench_svg_timeline(struct bench_buf *o, const json_t *rec)
                   "fill='#9467bd' text-anchor='middle'>switchover</text>\n",
                   x, top, w, bottom - top, (resume - stop) * 1000, x, top - 4);
   }
+  /* The probe's gaps in a lane of their own along the foot of the plot
+   * (over the switchover, under the lines), so a gap and the stall above it
+   * both show unmixed.
+   * A gap that began before `migrate` is drawn from 0. */
+  json_array_foreach(gaps, k, p)
+  {
+    double s0 = secs(p, "start_ms"), s = fmax(s0, 0), d = secs(p, "duration_ms") - (s - s0);
+    double x = left + (right - left) * s / tmax, w = fmax((right - left) * d / tmax, 2);
+    bench_bprintf(o,
+                  "<rect class='net-gap' x='%.1f' y='%.0f' width='%.1f' height='%.0f' "
+                  "fill='#17becf' fill-opacity='0.85'><title>network gap in ",
+                  x, bottom - 14, w, 14.0);
+    bench_bescape(o, json_string_value(json_object_get(p, "phase")));
+    bench_bprintf(o, ": %.1f ms at %.3f s%s</title></rect>\n", secs(p, "duration_ms") * 1000, s0,
+                  json_is_true(json_object_get(p, "open")) ? " (no reply after it)" : "");
+  }
   /* A pass begins where QEMU's dirty-sync count moves on. */
   long long pass = 0;
   json_array_foreach(samples, k, p)
@@ -117,16 +140,17 @@ void bench_svg_timeline(struct bench_buf *o, const json_t *rec)
   polyline(o, samples, 3, MIB, "remaining", "#2ca02c", left, right, tmax, bottom, top, remmax);
   static const struct {
     const char *label, *colour;
-  } legend[] = { { "rate", "#1f77b4" },
-                 { "dirty rate", "#ff7f0e" },
-                 { "remaining", "#2ca02c" },
-                 { "stall", "#d62728" },
-                 { "switchover", "#9467bd" } };
-  for (size_t i = 0; i < sizeof legend / sizeof legend[0]; i++)
+  } legend[] = {
+    { "rate", "#1f77b4" },  { "dirty rate", "#ff7f0e" }, { "remaining", "#2ca02c" },
+    { "stall", "#d62728" }, { "switchover", "#9467bd" }, { "network gap", "#17becf" }
+  };
+  /* The network gap's entry only for a probed run. */
+  size_t nlegend = sizeof legend / sizeof legend[0] - (json_is_object(net) ? 0 : 1);
+  for (size_t i = 0; i < nlegend; i++)
     bench_bprintf(o,
                   "<rect x='%.0f' y='%.0f' width='10' height='10' fill='%s'/><text x='%.0f' "
                   "y='%.0f' font-size='11'>%s</text>\n",
-                  left + 100 * (double)i, 4.0, legend[i].colour, left + 100 * (double)i + 14, 13.0,
+                  left + 92 * (double)i, 4.0, legend[i].colour, left + 92 * (double)i + 14, 13.0,
                   legend[i].label);
   bench_bprintf(o,
                 "<text x='%.0f' y='300' font-size='11' text-anchor='middle'>seconds since "

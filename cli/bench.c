@@ -130,7 +130,8 @@ static int list_knobs(void)
   }
   printf("\nmigration knobs (qmig migrate's options):\n");
   for (const char *const *k = qmig_option_keys(); *k; k++)
-    printf("  %-24s %s\n", *k, qmig_option_help(*k));
+    if (!qmig_bench_knob_help(*k)) /* a bench knob of that name wins (probe) */
+      printf("  %-24s %s\n", *k, qmig_option_help(*k));
   return 0;
 }
 

@@ -8,7 +8,8 @@
 #include "qmig.h"
 
 int cmd_migrate(int argc, char **argv);
-int cmd_update(int argc, char **argv); /* update.c */
+int cmd_update(int argc, char **argv);   /* update.c */
+int cmd_pingpong(int argc, char **argv); /* pingpong.c */
 int cmd_check(int argc, char **argv);
 int cmd_dirty_rate(int argc, char **argv);
 int cmd_lab(int argc, char **argv);
@@ -28,6 +29,11 @@ struct option;
 struct cli_flags {
   const char *json; /* --json FILE|- */
   bool progress, quiet, verbose;
+  /* A command's own table after the migration's (qmig pingpong): its keys
+   * (NULL: none) and their setter, 0 or -1 with the message printed. */
+  const struct qmig_optkey *extra;
+  int (*set_extra)(void *ud, const char *key, const char *value);
+  void *extra_ud;
 };
 /* qmig_set(m, key, value), except that key "lab" expands the lab in DIR
  * value into the other options (qmig_lab_apply); -1 with the message on

@@ -37,12 +37,18 @@ int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
     { "verbose", no_argument, NULL, O_VERBOSE }, { NULL, 0, NULL, 0 },
   };
   const char *const *names = qmig_option_keys();
-  size_t nk = 0;
+  size_t nk = 0, nmig, nextra = 0;
   while (names[nk])
     nk++;
-  struct qmig_optkey *keys = calloc(nk + 1, sizeof *keys); /* every key takes a value */
-  for (size_t i = 0; keys && i < nk; i++)
+  nmig = nk;
+  while (fl->extra && fl->extra[nextra].key)
+    nextra++;
+  /* every migration key takes a value; the extra table says */
+  struct qmig_optkey *keys = calloc(nmig + nextra + 1, sizeof *keys);
+  for (size_t i = 0; keys && i < nmig; i++)
     keys[i].key = names[i];
+  for (size_t i = 0; keys && i < nextra; i++)
+    keys[nmig + i] = fl->extra[i];
   struct option *lo = keys ? cli_longopts(keys, own, &nk) : NULL;
   free(keys);
   if (!lo) {
@@ -52,7 +58,11 @@ int cli_parse(int argc, char **argv, const char *who, struct qmig_migration *m,
   int c, k, rc = 0;
   optind = 1;
   while (rc == 0 && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
-    if ((k = cli_key_index(c, nk)) >= 0) {
+    if ((k = cli_key_index(c, nk)) >= 0 && (size_t)k >= nmig) {
+      const struct qmig_optkey *x = &fl->extra[(size_t)k - nmig];
+      if (fl->set_extra(fl->extra_ud, x->key, x->flag ? "on" : optarg) < 0)
+        rc = -1;
+    } else if (k >= 0) {
       if (cli_set(m, names[k], optarg, who) < 0)
         rc = -1;
     } else if (c == O_JSON) {

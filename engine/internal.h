@@ -110,7 +110,7 @@ struct eng_probe_cfg { /* network-observed downtime (probe.c) */
   char *netns;         /* send from this named network namespace */
   unsigned rate_hz;    /* requests per second */
   unsigned gap_ms;     /* a gap is a silence longer than this; 0 = 3 periods */
-  unsigned wait_s;     /* after RESUME, wait at most this for a reply */
+  unsigned wait_s;     /* for the first reply, and after RESUME: at most this */
 };
 struct eng_predict_cfg { /* the prediction before `migrate` (predict.c) */
   bool on;
@@ -318,6 +318,7 @@ enum eng_feature {
   ENG_FEAT_DIRTY_LIMIT,
   ENG_FEAT_CHANNELS,         /* `migrate` with a channels list (source only) */
   ENG_FEAT_BLOCK_JOB_CHANGE, /* a running mirror to write-blocking (source only) */
+  ENG_FEAT_INCOMING_CHANNELS, /* `migrate-incoming` with one (destination only) */
   ENG_FEAT_N
 };
 struct eng_features {
@@ -338,6 +339,9 @@ void eng_feature_mark_used(struct qmig_migration *m, enum eng_feature f);
  * the source takes one and uri is tcp: or unix: (recorded as used), else
  * {"uri": uri}.  NULL when out of memory. */
 json_t *eng_migrate_args(struct qmig_migration *m, const char *uri);
+/* The same for `migrate-incoming` on the destination: a channels list when
+ * its schema takes one (tcp:HOST:PORT[,to=HI] and unix:PATH), else uri. */
+json_t *eng_incoming_args(struct qmig_migration *m, const char *uri);
 /* {"used": [...], "src_lacks": [...], "dst_lacks": [...], "probed": B}. */
 json_t *eng_features_json(const struct qmig_migration *m);
 
@@ -451,6 +455,9 @@ int eng_tunnel_new(struct qmig_migration *m, const struct eng_tunnel_cfg *opts, 
  * closes (eng_ssh_stop, or this process dying).  -1 with the error
  * recorded. */
 int eng_ssh_start(struct qmig_migration *m);
+/* A line for the remote script, read when ssh's stdin closes: "end" stops a
+ * destination QEMU it started (sshspawn.c); none, or another, keeps it. */
+void eng_ssh_verdict(struct qmig_migration *m, const char *line);
 void eng_ssh_stop(struct qmig_migration *m);
 /* qmpconn.c: a QEMU's QMP at addr as the options allow.  unix: as is;
  * tcp: only on loopback unless insecure-qmp-tcp (then a warning); tls:HOST:PORT

@@ -129,9 +129,10 @@ static json_t *recover_json(const void *section)
 static json_t *update_json(const void *section)
 {
   const struct qmig_report_update *u = section;
-  return json_pack("{s:s?,s:s,s:s?,s:i,s:i,s:s,s:s}", "mechanism", u->mechanism, "reason",
+  return json_pack("{s:s?,s:s,s:s?,s:i,s:i,s:s,s:s,s:s?}", "mechanism", u->mechanism, "reason",
                    u->reason, "advice", u->advice[0] ? u->advice : NULL, "old_pid", u->old_pid,
-                   "new_pid", u->new_pid, "new_binary", u->new_binary, "new_qmp", u->new_qmp);
+                   "new_pid", u->new_pid, "new_binary", u->new_binary, "new_qmp", u->new_qmp,
+                   "new_host", u->new_host[0] ? u->new_host : NULL);
 }
 
 static json_t *created_disks_json(const void *section)

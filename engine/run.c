@@ -394,6 +394,10 @@ enum qmig_outcome qmig_run(struct qmig_migration *m)
       out = QMIG_NOT_STARTED;
       goto done;
     }
+    /* A reply before `migrate` (at most probe-wait s): without one the
+     * switchover's gap has no start (a guest that has not yet answered ARP
+     * retries only after a second), and the report would show none. */
+    eng_probe_settle(m->probe, 0, 0, eng_mono_ns() + (int64_t)pc->wait_s * 1000000000);
   }
   out = setup(m);
   if (out == QMIG_NOT_STARTED)

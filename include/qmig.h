@@ -527,7 +527,8 @@ struct qmig_report_update {
   char advice[700];      /* what would allow a faster one next time, or "" */
   int old_pid, new_pid;  /* the source QEMU, the spawned one (0: none) */
   char new_binary[512];
-  char new_qmp[512]; /* unix:PATH of the new process's QMP */
+  char new_qmp[512];  /* unix:PATH of the new process's QMP */
+  char new_host[300]; /* ssh://TARGET it was started on (tunnel ssh://); "": this host */
 };
 QMIG_API const struct qmig_report_update *qmig_report_update(const struct qmig_migration *m);
 
@@ -670,6 +671,14 @@ struct qmig_lab_info {
    * credentials directory (absolute). */
   char src_qmp_tls[64], dst_qmp_tls[64]; /* "tls:127.0.0.1:PORT" */
   char qmp_tls_dir[256];
+  /* The Linux guest (lab start --guest linux; "" / 0 otherwise): it checks
+   * its own memory (qmig_verify_guest_serial) and answers UDP echo on
+   * guest_addr:guest_udp_echo_port; with netns from client_netns (the
+   * switched L2's client namespace, "" without). */
+  char guest[8]; /* "linux", or "" for qmig's test guest */
+  char guest_addr[48];
+  unsigned guest_udp_echo_port;
+  char client_netns[32];
 };
 QMIG_API int qmig_lab_info(const char *dir, struct qmig_lab_info *info, char *err, size_t errlen);
 /* Point migration m at the lab pair in `dir` (what --lab means): sets
@@ -866,6 +875,95 @@ QMIG_API char *qmig_bench_summary(const struct qmig_bench *b);
  * "max", "ratio", "ratio_lo", "ratio_hi"}}}]}; docs/BENCHMARKING.md names
  * the figures); caller frees; NULL when out of memory. */
 QMIG_API char *qmig_bench_summary_json(const struct qmig_bench *b);
+
+/* ---- Ping-pong: one guest migrated back and forth on this host ---- */
+
+/* qmig_pingpong_run() migrates the guest of a running QEMU (option src of
+ * a template migration, unix:PATH on this host) `repeat` times: each leg
+ * starts a new QEMU from the running one's command line (as option
+ * dst-spawn does), migrates to it and quits the old one, so that exactly
+ * one QEMU runs after every leg; the next leg's source is the new process.
+ * The new processes alternate between two names in spawn-dir (DIR/NAME.qmp,
+ * .serial, .pid, .log).  Every other option of the template applies to
+ * every leg.  The first failed leg ends the run; statistics are those of
+ * the bench (median, p5, p95, bootstrap interval) over the migrated legs.
+ * docs/PINGPONG.md. */
+#define QMIG_PINGPONG_MAX_LEGS 1000
+#define QMIG_PINGPONG_OPTIONS_INIT { .size = sizeof(struct qmig_pingpong_options) }
+struct qmig_pingpong_options {
+  size_t size;           /* sizeof(struct qmig_pingpong_options), as the lab's */
+  unsigned repeat;       /* legs, 1..QMIG_PINGPONG_MAX_LEGS; 0 = 2 (there and back) */
+  const char *names;     /* "A,B": spawn-name of the odd and the even legs' new
+                            processes; NULL = "pp-1,pp-2" (not copied, as
+                            qmig_lab_set's strings) */
+  unsigned quit_wait_ms; /* how long a quit source may take to exit; 0 = 60000 */
+  unsigned resamples;    /* bootstrap resamples; 0 = 2000 (seed 1) */
+};
+/* Set one option by key (repeat, names, quit-wait, resamples: the long
+ * options of `qmig pingpong`), as qmig_lab_set() does; value not copied.
+ * 0, or -1 with "option 'KEY': 'VALUE' is not ..." in err. */
+QMIG_API int qmig_pingpong_set(struct qmig_pingpong_options *o, const char *key, const char *value,
+                               char *err, size_t errlen);
+/* The options, ending with a NULL key; their help lines (caller frees). */
+QMIG_API const struct qmig_optkey *qmig_pingpong_option_keys(void);
+QMIG_API char *qmig_pingpong_help(void);
+
+struct qmig_pingpong;
+/* Returns NULL only when out of memory. */
+QMIG_API struct qmig_pingpong *qmig_pingpong_new(void);
+QMIG_API void qmig_pingpong_free(struct qmig_pingpong *p); /* accepts NULL */
+/* Called on the thread of qmig_pingpong_run() for leg `leg` (1-based) of
+ * `legs`: before its qmig_run() with done false (m is configured: attach
+ * qmig_on_progress() or qmig_on_state() there), after it with done true.
+ * m belongs to p. */
+typedef void (*qmig_pingpong_leg_fn)(void *user_data, unsigned leg, unsigned legs,
+                                     struct qmig_migration *m, bool done);
+QMIG_API void qmig_pingpong_on_leg(struct qmig_pingpong *p, qmig_pingpong_leg_fn fn,
+                                   void *user_data);
+/* Run the legs with the options of `tmpl` (read only, never run; src is
+ * the first source; dst, dst-spawn, spawn-name and quit-source are the
+ * loop's own; options of an earlier leg's source, src-serial and lab, move
+ * to the new process).  Returns QMIG_MIGRATED when every leg migrated, else
+ * the outcome of the failed leg as qmig_run() gives it: the guest runs on
+ * that leg's source (QMIG_NOT_MIGRATED, QMIG_NOT_STARTED; the new process
+ * was ended), or QMIG_UNCERTAIN (both left as they are, or a quit source
+ * that did not exit); QMIG_USAGE for bad options (nothing started).
+ * qmig_pingpong_error() names the leg and why.  Once per object. */
+QMIG_API enum qmig_outcome qmig_pingpong_run(struct qmig_pingpong *p,
+                                             const struct qmig_migration *tmpl,
+                                             const struct qmig_pingpong_options *o);
+/* Cancel the leg under way and run no more.  Async-signal-safe. */
+QMIG_API void qmig_pingpong_cancel(struct qmig_pingpong *p);
+QMIG_API const char *qmig_pingpong_error(const struct qmig_pingpong *p);
+QMIG_API enum qmig_error_code qmig_pingpong_error_code(const struct qmig_pingpong *p);
+/* Legs run (the failed one included), leg i's migration (0-based; its
+ * report, sections and JSON as for any run; NULL past the end), and the
+ * failed leg (1-based; 0 when none failed). */
+QMIG_API unsigned qmig_pingpong_legs(const struct qmig_pingpong *p);
+QMIG_API const struct qmig_migration *qmig_pingpong_leg(const struct qmig_pingpong *p, unsigned i);
+QMIG_API unsigned qmig_pingpong_failed_leg(const struct qmig_pingpong *p);
+/* Where the guest runs after the run: its QEMU's QMP address and pid (0:
+ * unknown, after QMIG_UNCERTAIN). */
+QMIG_API const char *qmig_pingpong_guest_qmp(const struct qmig_pingpong *p);
+QMIG_API int qmig_pingpong_guest_pid(const struct qmig_pingpong *p);
+
+/* One figure over the migrated legs (the bench's figures and their keys). */
+struct qmig_pingpong_figure {
+  const char *key, *label, *unit; /* "qemu_downtime_ms", "QEMU downtime", "ms" */
+  unsigned n;                     /* legs that have it; the rest 0 when n is 0 */
+  double median, p5, p95, min, max, ci_lo, ci_hi;
+};
+#define QMIG_PINGPONG_NFIGURES 7
+struct qmig_pingpong_stats {
+  unsigned legs, migrated, resamples;
+  struct qmig_pingpong_figure figures[QMIG_PINGPONG_NFIGURES];
+};
+/* After qmig_pingpong_run(); owned by p. */
+QMIG_API const struct qmig_pingpong_stats *qmig_pingpong_stats(const struct qmig_pingpong *p);
+/* The whole run as JSON ({"schema": 2, "legs": [...], "stats": {...}},
+ * docs/PINGPONG.md, docs/schema/pingpong.schema.json); caller frees; NULL
+ * when out of memory. */
+QMIG_API char *qmig_pingpong_json(const struct qmig_pingpong *p);
 
 /* ---- Tunnel agent: the destination side of a tunnelled migration ---- */
 

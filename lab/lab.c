@@ -623,5 +623,13 @@ int lab_info_from_json(json_t *j, struct qmig_lab_info *li, char *err, size_t er
   snprintf(li->src_qmp_tls, sizeof li->src_qmp_tls, "%s", ts ? ts : "");
   snprintf(li->dst_qmp_tls, sizeof li->dst_qmp_tls, "%s", td ? td : "");
   snprintf(li->qmp_tls_dir, sizeof li->qmp_tls_dir, "%s", tdir ? tdir : "");
+  const char *g = NULL, *ga = NULL, *cns = NULL; /* optional: the Linux guest */
+  int gport = 0;
+  json_unpack(j, "{s?s,s?s,s?i,s?s}", "guest", &g, "guest_addr", &ga, "guest_udp_echo_port", &gport,
+              "client_netns", &cns);
+  snprintf(li->guest, sizeof li->guest, "%s", g ? g : "");
+  snprintf(li->guest_addr, sizeof li->guest_addr, "%s", ga ? ga : "");
+  li->guest_udp_echo_port = gport > 0 ? (unsigned)gport : 0;
+  snprintf(li->client_netns, sizeof li->client_netns, "%s", cns ? cns : "");
   return 0;
 }

@@ -2,8 +2,8 @@
 # The bench's HTML report renders in a real headless browser (Debian's
 # chromium): the rendered DOM holds the charts (downtime distributions,
 # total time vs the swept knob, throughput over time) with their marks,
-# the tables, a timeline per run with its switchover and stalls drawn where
-# they happened, and the screenshot is not blank.
+# the tables, a timeline per run with its switchover, stalls and network
+# probe gaps drawn where they happened, and the screenshot is not blank.
 . "$(dirname "$0")/lib.sh"
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || { echo "skip: chromium not installed (make deps installs it)"; exit 77; }
@@ -33,6 +33,14 @@ done
 # Each run's stalls are all drawn: as many marks as the reports list.
 want=$(jq -s '[.[].report.stalls | length] | add' "$D/out/runs.jsonl")
 [ "$(n 'class="stall"')" = "$want" ] || fail "$(n 'class="stall"') stall marks, reports list $want"
+# And every gap of the network probe, apart from the stalls: as many marks
+# as the reports' network sections list (none here: these runs have no
+# probe, so neither marks nor a legend entry; bench-linux-probe.sh renders
+# probed runs), plus the network figures' charts only with a probe.
+nets=$(jq -s '[.[].report.network.gaps // [] | length] | add' "$D/out/runs.jsonl")
+[ "$(n 'class="net-gap"')" = "$nets" ] || fail "$(n 'class="net-gap"') network gap marks, reports list $nets"
+[ "$(n '>network gap</text>')" = "$(jq -s '[.[] | select(.report.network)] | length' "$D/out/runs.jsonl")" ] ||
+  fail "network gap legends: $(n '>network gap</text>')"
 [ "$(n 'class="chart sweep-chart"')" = 2 ] || fail "sweep charts: $(n 'class="chart sweep-chart"')"
 [ "$(n 'class="chart throughput-chart"')" = 1 ] || fail "no throughput chart"
 [ "$(n '<circle')" -ge 8 ] || fail "charts have no marks ($(n '<circle') circles)"

@@ -46,8 +46,8 @@ order=$(jq -r 'select(.bench.warmup | not) | .bench.scenario' "$J" | tr '\n' ' '
 [ "$(count '.bench.scenario == "too-slow" and (.bench.ok | not) and .bench.stage == "migrate" and (.bench.error | length) > 0 and .bench.memory.side == "src" and .bench.memory.rc == 0')" = 2 ] ||
   fail "failed runs not recorded as failed with their error: $(jq -c 'select(.bench.scenario == "too-slow") | .bench' "$J")"
 grep -q "too-slow: 2 runs, 2 failed" "$D/bench.out" || fail "summary does not count the failures"
-# CSV: 3 scenarios x 8 figures + header; runs.csv one row per run + header.
-[ "$(wc -l < "$D/out/summary.csv")" = 25 ] || fail "summary.csv rows: $(wc -l < "$D/out/summary.csv")"
+# CSV: 3 scenarios x 10 figures + header; runs.csv one row per run + header.
+[ "$(wc -l < "$D/out/summary.csv")" = 31 ] || fail "summary.csv rows: $(wc -l < "$D/out/summary.csv")"
 [ "$(wc -l < "$D/out/runs.csv")" = 8 ] || fail "runs.csv rows: $(wc -l < "$D/out/runs.csv")"
 grep -q '^"multifd",stop_to_resume_pause_ms,ms,2,' "$D/out/summary.csv" || fail "multifd pause stats missing"
 grep -q '^"too-slow",total_ms,ms,0,' "$D/out/summary.csv" || fail "too-slow has statistics"

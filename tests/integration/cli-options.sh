@@ -48,7 +48,7 @@ done
 # The bench's lab knobs are the lab's own options (disk-copy and netns too).
 "$QMIG" bench --list-knobs > "$D/knobs"
 for k in fill mem dirty heartbeat cpu exact-mem ram-align disk disk-format disk-write disk-cache disk-copy \
-         netns link-rate transport dirty-pattern; do
+         netns link-rate transport dirty-pattern guest probe; do
   sed -n '/^lab knobs:/,/^migration knobs/p' "$D/knobs" | grep -qw -- "$k" ||
     fail "bench --list-knobs lacks lab knob $k"
 done

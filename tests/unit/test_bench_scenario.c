@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "qmig.h"
 #include "tests/unit/unit.h"
@@ -63,6 +64,14 @@ static void test_refused(void **state)
           "multifd-compression zstd needs multifd-channels");
   REFUSED("{\"name\":\"p\",\"postcopy\":true,\"multifd-channels\":2}", "scenario 'p'",
           "postcopy and multifd");
+  /* The probe needs the Linux guest's switch: a netns lab, and not the
+   * test guest. */
+  REFUSED("{\"name\":\"g\",\"guest\":\"windows\"}", "knob 'guest' = 'windows'");
+  REFUSED("{\"name\":\"p\",\"probe\":\"tcp\"}", "knob 'probe' = 'tcp'");
+  REFUSED("{\"name\":\"p\",\"guest\":\"linux\",\"probe\":\"udp\"}", "scenario 'p'",
+          "knob 'probe' = 'udp': needs guest linux and netns on");
+  REFUSED("{\"name\":\"p\",\"guest\":\"lab\",\"netns\":true,\"probe\":\"icmp\"}",
+          "knob 'probe' = 'icmp': needs guest linux and netns on");
 }
 
 static void test_accepted(void **state)
@@ -74,7 +83,13 @@ static void test_accepted(void **state)
                               "{\"name\":\"plain\"},{\"multifd-channels\":4,\"xbzrle\":true},"
                               "{\"name\":\"tls\",\"transport\":\"qemu-tls\"}]}"),
       0);
-  assert_int_equal(qmig_bench_count(b), 3);
+  assert_int_equal(
+      qmig_bench_load_text(b, "[{\"name\":\"udp\",\"guest\":\"linux\",\"netns\":\"yes\","
+                              "\"probe\":\"udp\",\"probe-rate\":500},{\"name\":\"icmp\","
+                              "\"link-rate\":\"1gbit\",\"probe\":\"icmp\"},{\"name\":\"off\","
+                              "\"guest\":\"lab\",\"probe\":\"off\"}]"),
+      0);
+  assert_int_equal(qmig_bench_count(b), 6);
   assert_string_equal(qmig_bench_name(b, 1), "s2");
   assert_int_equal(qmig_bench_check(b), 0);
   qmig_bench_free(b);
@@ -159,6 +174,21 @@ static const char *const lines[] = {
   "\"scenario\":{\"dirty\":\"50\"},\"report\":null}",
 };
 
+/* A probed run: the switchover's network gap 130 ms against a heartbeat
+ * stall of 100 ms, and a longer gap in setup; and one without a probe. */
+static const char *const probed[] = {
+  "{\"bench\":{\"scenario\":\"p\",\"index\":0,\"run\":1,\"warmup\":false,\"ok\":true,"
+  "\"stage\":\"\",\"error\":\"\",\"date\":\"d\",\"load1\":0.5},\"scenario\":{\"probe\":\"udp\"},"
+  "\"report\":{\"total_ms\":900,\"guest_stall_ms\":100,\"stop_at_ms\":500,\"resume_at_ms\":560,"
+  "\"stalls\":[{\"phase\":\"switchover\",\"start_ms\":490,\"duration_ms\":100}],"
+  "\"network\":{\"max_gap_ms\":200,\"gaps\":[{\"phase\":\"setup\",\"start_ms\":10,"
+  "\"duration_ms\":200},{\"phase\":\"switchover\",\"start_ms\":495,\"duration_ms\":130}]}},"
+  "\"samples\":[[0.1,1,1048576,1,1,0]]}",
+  "{\"bench\":{\"scenario\":\"q\",\"index\":1,\"run\":1,\"warmup\":false,\"ok\":true,"
+  "\"stage\":\"\",\"error\":\"\",\"date\":\"d\",\"load1\":0.5},\"scenario\":{},"
+  "\"report\":{\"total_ms\":800,\"guest_stall_ms\":90,\"stalls\":[]},\"samples\":[]}",
+};
+
 static char *slurp(const char *path)
 {
   FILE *f = fopen(path, "r");
@@ -214,6 +244,60 @@ static void test_render(void **state)
   assert_int_equal(rmdir(dir), 0);
 }
 
+/* The network figures and the timeline's network gaps, from given records. */
+static void test_render_network(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/qmig-test-bench-XXXXXX", path[256];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/runs.jsonl", dir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  for (size_t i = 0; i < sizeof probed / sizeof probed[0]; i++)
+    fprintf(f, "%s\n", probed[i]);
+  fclose(f);
+  struct qmig_bench *b = qmig_bench_new();
+  assert_int_equal(qmig_bench_set(b, "out", dir), 0);
+  if (qmig_bench_render(b, path) != 0)
+    fail_msg("render: %s", qmig_bench_error(b));
+  char *j = qmig_bench_summary_json(b);
+  assert_non_null(j);
+  /* p: the largest gap 200, switchover gap - stall = 30, no ratio; q: none. */
+  json_t *sum = json_loads(j, 0, NULL);
+  assert_non_null(sum);
+  json_t *fp = json_object_get(json_array_get(json_object_get(sum, "scenarios"), 0), "figures");
+  json_t *fq = json_object_get(json_array_get(json_object_get(sum, "scenarios"), 1), "figures");
+  json_t *mg = json_object_get(fp, "net_max_gap_ms"),
+         *ms = json_object_get(fp, "net_gap_minus_stall_ms");
+  assert_int_equal(json_integer_value(json_object_get(mg, "n")), 1);
+  assert_true(json_number_value(json_object_get(mg, "median")) == 200);
+  assert_int_equal(json_integer_value(json_object_get(ms, "n")), 1);
+  assert_true(json_number_value(json_object_get(ms, "median")) == 30);
+  assert_true(json_is_null(json_object_get(ms, "ratio")));
+  assert_int_equal(json_integer_value(json_object_get(json_object_get(fq, "net_max_gap_ms"), "n")),
+                   0);
+  json_decref(sum);
+  free(j);
+  qmig_bench_free(b);
+  const char *html = slurp((snprintf(path, sizeof path, "%s/report.html", dir), path));
+  assert_non_null(html);
+  size_t gaps = 0, legends = 0;
+  for (const char *p = html; (p = strstr(p, "class='net-gap'")); p++)
+    gaps++;
+  for (const char *p = html; (p = strstr(p, ">network gap</text>")); p++)
+    legends++;
+  assert_int_equal(gaps, 2);    /* p's two gaps; q has none */
+  assert_int_equal(legends, 1); /* only p's timeline names them */
+  assert_non_null(strstr(html, "network gap in switchover: 130.0 ms at 0.495 s"));
+  assert_non_null(strstr(html, "largest network gap per scenario"));
+  const char *names[] = { "runs.jsonl", "report.html", "summary.csv", "runs.csv", "summary.txt" };
+  for (size_t i = 0; i < 5; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+    assert_int_equal(unlink(path), 0);
+  }
+  assert_int_equal(rmdir(dir), 0);
+}
+
 UNIT_MAIN(cmocka_unit_test(test_refused), cmocka_unit_test(test_accepted),
           cmocka_unit_test(test_sweep_override), cmocka_unit_test(test_presets),
-          cmocka_unit_test(test_render))
+          cmocka_unit_test(test_render), cmocka_unit_test(test_render_network))

@@ -141,6 +141,30 @@ static void test_refused(void **state)
   qmig_free(m);
 }
 
+/* qmig_lab_info names the Linux guest, its address and the switch's client
+ * namespace (what the bench's probe knob aims at); "" / 0 for the test
+ * guest. */
+static void test_info_guest(void **state)
+{
+  (void)state;
+  char err[512];
+  struct qmig_lab_info li = QMIG_LAB_INFO_INIT;
+  write_lab(",\"guest\":\"linux\",\"guest_addr\":\"198.18.1.2\",\"guest_udp_echo_port\":7,"
+            "\"client_netns\":\"qmig-0-cli\"");
+  if (qmig_lab_info(dir, &li, err, sizeof err) != 0)
+    fail_msg("qmig_lab_info: %s", err);
+  assert_string_equal(li.guest, "linux");
+  assert_string_equal(li.guest_addr, "198.18.1.2");
+  assert_int_equal(li.guest_udp_echo_port, 7);
+  assert_string_equal(li.client_netns, "qmig-0-cli");
+  write_lab("");
+  assert_int_equal(qmig_lab_info(dir, &li, err, sizeof err), 0);
+  assert_string_equal(li.guest, "");
+  assert_string_equal(li.guest_addr, "");
+  assert_int_equal(li.guest_udp_echo_port, 0);
+  assert_string_equal(li.client_netns, "");
+}
+
 static int setup(void **state)
 {
   (void)state;
@@ -159,10 +183,9 @@ static int teardown(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_get),
-    cmocka_unit_test(test_apply),
-    cmocka_unit_test(test_apply_tls),
-    cmocka_unit_test(test_refused),
+    cmocka_unit_test(test_get),        cmocka_unit_test(test_apply),
+    cmocka_unit_test(test_apply_tls),  cmocka_unit_test(test_refused),
+    cmocka_unit_test(test_info_guest),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
