@@ -19,8 +19,8 @@ void cli_print_update(FILE *f, const struct qmig_migration *m)
   fprintf(f, "  %-24s %s (%s)\n", u->mechanism ? "new process" : "new process: none chosen",
           u->mechanism ? u->mechanism : "", u->reason);
   if (u->new_pid)
-    fprintf(f, "  %-24s pid %d (%s), QMP %s; old pid %d\n", "", u->new_pid, u->new_binary,
-            u->new_qmp, u->old_pid);
+    fprintf(f, "  %-24s pid %d (%s)%s%s, QMP %s; old pid %d\n", "", u->new_pid, u->new_binary,
+            u->new_host[0] ? " on " : "", u->new_host, u->new_qmp, u->old_pid);
   if (u->advice[0])
     fprintf(f, "  %-24s %s\n", "next time", u->advice);
 }

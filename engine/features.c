@@ -7,6 +7,7 @@
  * gone in 9.1) are only ever sent to a QEMU that lists them, to switch
  * them off (run.c's set_caps skips a capability a side does not know). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/internal.h"
@@ -18,6 +19,7 @@ static const char *const feature_names[ENG_FEAT_N] = {
   [ENG_FEAT_DIRTY_LIMIT] = "dirty-limit",
   [ENG_FEAT_CHANNELS] = "channels",
   [ENG_FEAT_BLOCK_JOB_CHANGE] = "block-job-change",
+  [ENG_FEAT_INCOMING_CHANNELS] = "incoming-channels",
 };
 
 /* Whether `command` takes argument `arg`, from a query-qmp-schema result
@@ -105,6 +107,19 @@ int eng_features_choose(struct qmig_migration *m)
   else
     ft->lacks[0] |= 1u << ENG_FEAT_BLOCK_JOB_CHANGE;
   json_decref(schema);
+  /* `migrate-incoming` with `channels` (QEMU 9.1+): the destination's
+   * schema, the same way. */
+  schema = NULL;
+  ft->lacks[0] &= ~(1u << ENG_FEAT_INCOMING_CHANNELS);
+  if (qmp_cmd(m->dst, &schema, QMP_TIMEOUT_DEFAULT, "query-qmp-schema", NULL) < 0) {
+    if (qmp_broken(m->dst))
+      return eng_errorf(m, "%s", qmp_error(m->dst));
+  }
+  if (schema && cmd_has_arg(schema, "migrate-incoming", "channels"))
+    ft->lacks[1] &= ~(1u << ENG_FEAT_INCOMING_CHANNELS);
+  else
+    ft->lacks[1] |= 1u << ENG_FEAT_INCOMING_CHANNELS;
+  json_decref(schema);
   return 0; /* channels, block-job-change: used once sent */
 }
 
@@ -122,6 +137,37 @@ json_t *eng_migrate_args(struct qmig_migration *m, const char *uri)
     addr = json_pack("{s:s,s:s,s:s}", "transport", "socket", "type", "unix", "path", uri + 5);
   }
   m->features.used[ENG_FEAT_CHANNELS] = addr != NULL;
+  if (!addr)
+    return json_pack("{s:s}", "uri", uri);
+  return json_pack("{s:[{s:s,s:o}]}", "channels", "channel-type", "main", "addr", addr);
+}
+
+json_t *eng_incoming_args(struct qmig_migration *m, const char *uri)
+{
+  json_t *addr = NULL;
+  bool can = m->caps[1] && !(m->features.lacks[1] & (1u << ENG_FEAT_INCOMING_CHANNELS));
+  if (can && !strncmp(uri, "tcp:", 4)) {
+    char host[256], port[64];
+    eng_split_tcp(uri, host, sizeof host, port, sizeof port);
+    char *to = strstr(port, ",to=");
+    char *end = NULL;
+    unsigned long hi = 0;
+    if (to) {
+      *to = '\0';
+      hi = strtoul(to + 4, &end, 10);
+    }
+    bool ok = host[0] && port[0] && !strchr(port, ',') &&
+              (!to || (end && !*end && hi > 0 && hi <= 65535));
+    if (ok) {
+      addr = json_pack("{s:s,s:s,s:s,s:s}", "transport", "socket", "type", "inet", "host", host,
+                       "port", port);
+      if (addr && to)
+        json_object_set_new(addr, "to", json_integer((json_int_t)hi));
+    }
+  } else if (can && !strncmp(uri, "unix:", 5) && uri[5]) {
+    addr = json_pack("{s:s,s:s,s:s}", "transport", "socket", "type", "unix", "path", uri + 5);
+  }
+  m->features.used[ENG_FEAT_INCOMING_CHANNELS] = addr != NULL;
   if (!addr)
     return json_pack("{s:s}", "uri", uri);
   return json_pack("{s:[{s:s,s:o}]}", "channels", "channel-type", "main", "addr", addr);

@@ -1,7 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* follow.c - from `migrate` to completion: one poll loop over both QMP
  * sockets and the cancel pipe, QMP events for state changes and timestamps,
- * query-migrate every poll interval for progress. */
+ * query-migrate samples for progress, the watchdog and the policies.
+ *
+ * What is timed comes from events, never from a sample: STOP, RESUME and
+ * MIGRATION carry QEMU's own timestamp (the pause, the destination's tail),
+ * a MIGRATION_PASS is sampled the moment it is read (mark_pass), and the
+ * loop sleeps in poll() on both QMP sockets, so an event is read as soon as
+ * it arrives whatever the sampling period.  The period can therefore be
+ * long where nothing is decided (eng_sample_next_ns): a sample costs a QMP
+ * round trip, a JSON parse and two context switches, the bulk of the
+ * engine's CPU while the stream moves (docs/DESIGN.md). */
 #include <poll.h>
 #include <time.h>
 #include <stdio.h>
@@ -112,12 +121,18 @@ static void mark_pass(struct qmig_migration *m, unsigned pass, int64_t wall_us)
 }
 
 /* Handle queued events of both sides.  Returns the source's terminal
- * migration status if one was seen ("" otherwise) in `term`. */
-static void drain_events(struct qmig_migration *m, char *term, size_t len)
+ * migration status if one was seen ("" otherwise) in `term`, and whether
+ * the source's migration status changed (a MIGRATION event): worth a
+ * sample at once (post-copy paused, say). */
+static bool drain_events(struct qmig_migration *m, char *term, size_t len)
 {
   struct qmp_event ev;
+  bool changed = false;
   while (qmp_next_event(m->src, &ev)) {
     const char *st = json_string_value(json_object_get(ev.data, "status"));
+    /* Not at the switchover: the source answers only after it. */
+    changed |= !strcmp(ev.name, "MIGRATION") && st && strcmp(st, "device") != 0 &&
+               strcmp(st, "pre-switchover") != 0;
     if (!strcmp(ev.name, "STOP") && !m->facts.stop_seen) {
       m->facts.stop_seen = true;
       m->facts.stop_wall_us = ev.wall_us;
@@ -146,6 +161,7 @@ static void drain_events(struct qmig_migration *m, char *term, size_t len)
     }
     qmp_event_clear(&ev);
   }
+  return changed;
 }
 
 /* Wait for events on both sides (and cancel) for at most timeout_ms. */
@@ -232,6 +248,7 @@ int eng_follow(struct qmig_migration *m)
   struct timespec wall;
   clock_gettime(CLOCK_REALTIME, &wall);
   m->facts.migrate_wall_us = (int64_t)wall.tv_sec * 1000000 + wall.tv_nsec / 1000;
+  double cpu0_s = eng_cpu_s();
   const char *to = cf->stream.connect ? cf->stream.connect : m->uri;
   if (qmp_execute(m->src, "migrate", eng_migrate_args(m, to), NULL, QMP_TIMEOUT_DEFAULT) < 0)
     return eng_errorf(m, "%s", qmp_error(m->src));
@@ -248,7 +265,8 @@ int eng_follow(struct qmig_migration *m)
   uint64_t moved = 0;
   char term[32] = "";
   for (;;) {
-    drain_events(m, term, sizeof term);
+    if (drain_events(m, term, sizeof term))
+      next_sample = eng_mono_ns(); /* the status changed: look now */
     if (term[0])
       break;
     if (m->mirror && m->mirror->failed)
@@ -325,13 +343,14 @@ int eng_follow(struct qmig_migration *m)
         return pr;
       if (src_terminal(st.status) && !term[0])
         snprintf(term, sizeof term, "%s", st.status);
-      next_sample = now + (int64_t)cf->poll_ms * 1000000;
+      next_sample = eng_sample_next_ns(&m->cfg, &st, now, eng_policy_due_ns(m));
       continue;
     }
     int wait_ms = (int)((next_sample - now) / 1000000) + 1;
     if (wait_io(m, wait_ms) < 0)
       return -1;
   }
+  m->facts.cpu_stream_s = eng_cpu_s() - cpu0_s;
   if (strcmp(term, "completed") != 0) {
     struct eng_stats st;
     const char *why = eng_query_stats(m, &st) == 0 && st.error_desc[0] ? st.error_desc : "";

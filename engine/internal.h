@@ -130,6 +130,7 @@ struct eng_config {
   char *src, *dst;               /* QMP addresses */
   unsigned timeout_s;            /* whole migration; 0 = none */
   unsigned poll_ms;              /* query-migrate period while active */
+  bool poll_adaptive;            /* longer period in the bulk of a pass */
   unsigned stall_timeout_s;      /* no progress while active for this long:
                                     cancel (a dead link); 0 = never */
   char *src_serial, *dst_serial; /* heartbeat sources (unix paths) */
@@ -197,6 +198,7 @@ struct eng_hb_result {
   int64_t last_src_mono_ns, first_dst_mono_ns; /* 0 = none seen */
   int64_t max_gap_src_ns, max_gap_dst_ns;      /* within each side */
   bool realtime;                               /* reader ran SCHED_FIFO */
+  double reader_cpu_s;                         /* the reader thread's CPU */
   struct eng_hb_track track[2];                /* source, destination */
 };
 /* Gaps longer than gap_ns are kept for the stall timeline. */
@@ -297,6 +299,7 @@ struct eng_facts {
   int64_t migrate_wall_us; /* CLOCK_REALTIME at migrate_mono_ns */
   int64_t hb_after_ns;     /* spent watching heartbeats after the resume */
   double cpu0_s;
+  double cpu_stream_s; /* run thread, `migrate` to the source's end */
   struct eng_hb_result hb_result;
   unsigned nmarks; /* pass starts: marks[0..nmarks) */
   struct eng_pass_mark marks[QMIG_MAX_PASSES + 1];
@@ -318,6 +321,7 @@ enum eng_feature {
   ENG_FEAT_DIRTY_LIMIT,
   ENG_FEAT_CHANNELS,         /* `migrate` with a channels list (source only) */
   ENG_FEAT_BLOCK_JOB_CHANGE, /* a running mirror to write-blocking (source only) */
+  ENG_FEAT_INCOMING_CHANNELS, /* `migrate-incoming` with one (destination only) */
   ENG_FEAT_N
 };
 struct eng_features {
@@ -338,6 +342,9 @@ void eng_feature_mark_used(struct qmig_migration *m, enum eng_feature f);
  * the source takes one and uri is tcp: or unix: (recorded as used), else
  * {"uri": uri}.  NULL when out of memory. */
 json_t *eng_migrate_args(struct qmig_migration *m, const char *uri);
+/* The same for `migrate-incoming` on the destination: a channels list when
+ * its schema takes one (tcp:HOST:PORT[,to=HI] and unix:PATH), else uri. */
+json_t *eng_incoming_args(struct qmig_migration *m, const char *uri);
 /* {"used": [...], "src_lacks": [...], "dst_lacks": [...], "probed": B}. */
 json_t *eng_features_json(const struct qmig_migration *m);
 
@@ -456,6 +463,9 @@ int eng_tunnel_new(struct qmig_migration *m, const struct eng_tunnel_cfg *opts, 
  * closes (eng_ssh_stop, or this process dying).  -1 with the error
  * recorded. */
 int eng_ssh_start(struct qmig_migration *m);
+/* A line for the remote script, read when ssh's stdin closes: "end" stops a
+ * destination QEMU it started (sshspawn.c); none, or another, keeps it. */
+void eng_ssh_verdict(struct qmig_migration *m, const char *line);
 void eng_ssh_stop(struct qmig_migration *m);
 /* qmpconn.c: a QEMU's QMP at addr as the options allow.  unix: as is;
  * tcp: only on loopback unless insecure-qmp-tcp (then a warning); tls:HOST:PORT
@@ -545,6 +555,19 @@ int eng_postcopy_relink(struct qmig_migration *m, const char *cause);
  * error. */
 void eng_policy_start(struct qmig_migration *m);
 int eng_policy_tick(struct qmig_migration *m, const struct eng_stats *st);
+/* CLOCK_MONOTONIC ns when eng_policy_tick may next act on time alone (a
+ * stepped limit, a deadline, post-copy after seconds); INT64_MAX if never. */
+int64_t eng_policy_due_ns(const struct qmig_migration *m);
+/* When to take the next query-migrate sample after one (st) taken at `now`
+ * (CLOCK_MONOTONIC ns), with a timed policy action due at `due`.  Pure.
+ * poll-interval where a sample can decide something soon: near the end of
+ * a pass (what remains would go in under two long periods at the current
+ * rate: the switchover or the next pass is close), outside "active" (setup,
+ * post-copy: its watchdog), at a due policy action; in the bulk of a pass
+ * 4 poll-intervals, at most 1 s (never below poll-interval); poll-adaptive
+ * off: always poll-interval.  No measured time depends on it (follow.c). */
+int64_t eng_sample_next_ns(const struct eng_config *cf, const struct eng_stats *st, int64_t now,
+                           int64_t due);
 int eng_policy_pass(struct qmig_migration *m, unsigned pass, uint64_t remaining);
 void eng_policy_report(struct qmig_migration *m);
 

@@ -73,7 +73,8 @@ static int listen_range(struct qmig_migration *m, const char *host, char *uri, s
   snprintf(req, sizeof req, fmt, host, lo);
   if (hi > lo)
     snprintf(req + strlen(req), sizeof req - strlen(req), ",to=%u", hi);
-  if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-incoming", "{s:s}", "uri", req) < 0)
+  if (qmp_execute(m->dst, "migrate-incoming", eng_incoming_args(m, req), NULL,
+                  QMP_TIMEOUT_DEFAULT) < 0)
     return -1;
   m->facts.incoming_issued = true;
   json_t *r = NULL;
@@ -96,7 +97,8 @@ static int native_incoming(struct qmig_migration *m)
 {
   if (m->cfg.stream.uri) {
     snprintf(m->uri, sizeof m->uri, "%s", m->cfg.stream.uri);
-    if (qmp_cmd(m->dst, NULL, QMP_TIMEOUT_DEFAULT, "migrate-incoming", "{s:s}", "uri", m->uri) < 0)
+    if (qmp_execute(m->dst, "migrate-incoming", eng_incoming_args(m, m->uri), NULL,
+                    QMP_TIMEOUT_DEFAULT) < 0)
       return eng_errorf(m, "%s", qmp_error(m->dst));
     m->facts.incoming_issued = true;
     return 0;

@@ -264,7 +264,11 @@ static const struct opt_row rows[] = {
             "link; 0 = never (default 30)" },
   { .key = "poll-interval", .type = OPT_UINT, .off = O(poll_ms), .min = 10, .max = 10000,
     .def = "100",
-    .help = "ms between query-migrate samples (default 100)" },
+    .help = "ms between query-migrate samples near the end of a pass, in post-copy and when a "
+            "policy step is due (default 100); see poll-adaptive" },
+  { .key = "poll-adaptive", .type = OPT_BOOL, .off = O(poll_adaptive), .def = "on",
+    .help = "on|off: in the bulk of a pass sample every 4 poll-intervals (at most 1 s); "
+            "downtime and pause come from QEMU's events either way (default on)" },
   { .key = "src-serial", .type = OPT_STR, .off = O(src_serial),
     .help = "unix socket of the source guest's serial (heartbeats)" },
   { .key = "dst-serial", .type = OPT_STR, .off = O(dst_serial),
@@ -384,12 +388,14 @@ static const struct opt_row rows[] = {
   { .key = "nbd-connect", .type = OPT_STR, .off = O(disks.nbd_connect),
     .help = "address the source QEMU connects to for NBD, when it differs from nbd-addr (a proxy)" },
   { .key = "dst-spawn", .type = OPT_BOOL, .off = O(spawn.on),
-    .help = "on|off: start the destination QEMU on this host from the source's own command line "
-            "(its pid from the unix QMP socket, /proc/PID/cmdline), rewritten: -incoming, its "
-            "sockets in spawn-dir, disks through map; dst then not needed" },
-  { .key = "spawn-dir", .type = OPT_STR, .off = O(spawn.dir), .check = check_dir,
+    .help = "on|off: start the destination QEMU from the source's own command line (its pid "
+            "from the unix QMP socket, /proc/PID/cmdline), rewritten: -incoming, its sockets in "
+            "spawn-dir, disks through map; on this host, or with tunnel ssh:// on the ssh host "
+            "(by the agent's ssh session); dst then not needed" },
+  { .key = "spawn-dir", .type = OPT_STR, .off = O(spawn.dir),
     .help = "dst-spawn: directory of the new QEMU's QMP, serial, pidfile and log (NAME.qmp, "
-            "NAME.serial, NAME.pid, NAME.log; default: the source QMP socket's)" },
+            "NAME.serial, NAME.pid, NAME.log; default: the source QMP socket's); with tunnel "
+            "ssh:// a directory on the ssh host" },
   { .key = "spawn-name", .type = OPT_STR, .off = O(spawn.name), .def = "dst",
     .help = "dst-spawn: prefix of those files (default dst)" },
   { .key = "dst-qemu-binary", .type = OPT_STR, .off = O(spawn.binary),
@@ -458,9 +464,16 @@ int eng_spawn_config_check(struct qmig_migration *m)
   if (!c->src || strncmp(c->src, "unix:", 5))
     return eng_errorf(m, "dst-spawn and live-update need the source's QMP as unix:PATH on this "
                          "host (its pid and command line are read through it)");
-  if (c->tunnel.agent || c->tunnel.ssh)
-    return eng_errorf(m, "dst-spawn and live-update start the destination on this host: not with "
-                         "tunnel (an agent is for a destination on another host)");
+  if (c->tunnel.agent)
+    return eng_errorf(m, "dst-spawn starts the destination here, or with tunnel ssh:// on the "
+                         "ssh host: not with tunnel HOST:PORT (an agent already running serves a "
+                         "destination already started)");
+  if (c->tunnel.ssh && (c->tunnel.tls != ENG_TLS_NONE || c->tunnel.insecure))
+    return eng_errorf(m, "tunnel ssh:// makes its own credential (a PSK for the session, sent "
+                         "over ssh): drop tunnel-tls and tunnel-insecure-no-auth");
+  if (c->tunnel.ssh && c->spawn.update)
+    return eng_errorf(m, "live-update moves the guest to a new process on this host: not with "
+                         "tunnel ssh:// (dst-spawn on does that on the ssh host)");
   return 0;
 }
 

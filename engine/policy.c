@@ -148,6 +148,39 @@ int eng_policy_tick(struct qmig_migration *m, const struct eng_stats *st)
   return 0;
 }
 
+int64_t eng_policy_due_ns(const struct qmig_migration *m)
+{
+  const struct eng_policy *p = &m->policy;
+  const struct eng_config *c = &m->cfg;
+  int64_t due = INT64_MAX, t0 = m->facts.migrate_mono_ns;
+  if (c->policy.kind == ENG_POLICY_STEPPED && p->step < c->policy.steps)
+    due = p->next_step_ns;
+  if (c->policy.postcopy_after == ENG_AFTER_SECONDS && !p->postcopy_requested) {
+    int64_t at = t0 + (int64_t)c->policy.postcopy_after_n * 1000000000;
+    due = at < due ? at : due;
+  }
+  if (c->policy.deadline_s && !p->deadline_reached) {
+    int64_t at = t0 + (int64_t)c->policy.deadline_s * 1000000000;
+    due = at < due ? at : due;
+  }
+  return due;
+}
+
+int64_t eng_sample_next_ns(const struct eng_config *cf, const struct eng_stats *st, int64_t now,
+                           int64_t due)
+{
+  int64_t fast = (int64_t)cf->poll_ms * 1000000, slow = 4 * fast;
+  if (slow > 1000000000)
+    slow = fast > 1000000000 ? fast : 1000000000;
+  double rate = st->mbps * 1e6 / 8; /* bytes/s */
+  if (!cf->poll_adaptive || strcmp(st->status, "active") != 0 || rate <= 0 ||
+      (double)st->remaining / rate * 1e9 < 2.0 * (double)slow)
+    return now + fast;
+  if (due - now < slow)
+    return due - now > fast ? due : now + fast;
+  return now + slow;
+}
+
 void eng_policy_report(struct qmig_migration *m)
 {
   struct eng_policy *p = &m->policy;

@@ -151,6 +151,7 @@ void eng_report_fill(struct qmig_migration *m)
                              (m->mirror ? m->mirror->sync_ms : 0) - m->facts.hb_after_ns / 1e6
                        : -1;
   r->cpu_s = eng_cpu_s() - m->facts.cpu0_s;
+  r->cpu_stream_s = m->facts.cpu_stream_s > 0 ? m->facts.cpu_stream_s : -1; /* ended */
   fill_passes(m, r);
   eng_policy_report(m);
 }

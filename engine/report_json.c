@@ -131,9 +131,10 @@ static json_t *recover_json(const void *section)
 static json_t *update_json(const void *section)
 {
   const struct qmig_report_update *u = section;
-  return json_pack("{s:s?,s:s,s:s?,s:i,s:i,s:s,s:s}", "mechanism", u->mechanism, "reason",
+  return json_pack("{s:s?,s:s,s:s?,s:i,s:i,s:s,s:s,s:s?}", "mechanism", u->mechanism, "reason",
                    u->reason, "advice", u->advice[0] ? u->advice : NULL, "old_pid", u->old_pid,
-                   "new_pid", u->new_pid, "new_binary", u->new_binary, "new_qmp", u->new_qmp);
+                   "new_pid", u->new_pid, "new_binary", u->new_binary, "new_qmp", u->new_qmp,
+                   "new_host", u->new_host[0] ? u->new_host : NULL);
 }
 
 static json_t *created_disks_json(const void *section)
@@ -339,13 +340,13 @@ char *qmig_report_json(const struct qmig_migration *m)
   }
   const struct eng_hb_result *hb = &m->facts.hb_result;
   json_t *heart = json_pack(
-      "{s:o,s:i,s:i,s:o,s:o,s:o,s:o,s:b}", "period_ms", num(r->heartbeat_period_ms), "src_lines",
-      (int)hb->src_lines, "dst_lines", (int)hb->dst_lines, "last_src_seq",
+      "{s:o,s:i,s:i,s:o,s:o,s:o,s:o,s:b,s:o}", "period_ms", num(r->heartbeat_period_ms),
+      "src_lines", (int)hb->src_lines, "dst_lines", (int)hb->dst_lines, "last_src_seq",
       hb->src_lines ? json_integer(hb->last_src_seq) : json_null(), "first_dst_seq",
       hb->dst_lines ? json_integer(hb->first_dst_seq) : json_null(), "max_gap_src_ms",
       hb->src_lines > 1 ? json_real(hb->max_gap_src_ns / 1e6) : json_null(), "max_gap_dst_ms",
       hb->dst_lines > 1 ? json_real(hb->max_gap_dst_ns / 1e6) : json_null(), "reader_realtime",
-      hb->realtime);
+      hb->realtime, "reader_cpu_s", m->cfg.src_serial ? num(hb->reader_cpu_s) : json_null());
   json_t *warnings = json_array();
   for (const char *w = r->warnings; *w;) {
     const char *end = strstr(w, "; ");
@@ -385,6 +386,7 @@ char *qmig_report_json(const struct qmig_migration *m)
     { "wall_ms", num(r->wall_ms) },
     { "engine_overhead_ms", num(r->engine_overhead_ms) },
     { "qmig_cpu_s", num(r->cpu_s) },
+    { "qmig_cpu_stream_s", num(r->cpu_stream_s) },
     { "passes", passes },
   };
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)

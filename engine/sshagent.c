@@ -29,6 +29,7 @@
 #include "common/errbuf.h"
 #include "common/opttab.h"
 #include "engine/internal.h"
+#include "engine/update.h"
 
 extern char **environ;
 
@@ -116,22 +117,42 @@ static int make_psk(struct eng_ssh *s, char *line, size_t llen, char *err, size_
   return ok ? 0 : errbuf_setf(err, elen, "%s: short write", path);
 }
 
-/* The remote script (run by the user's login shell through ssh). */
-static int remote_script(const struct eng_config *c, const char *listen, char *out, size_t len)
+/* The remote script (run by the user's login shell through ssh), malloc'd;
+ * with a destination to spawn there, its start and end around the agent
+ * (sshspawn.c).  NULL when a value cannot be carried (a quote). */
+static char *remote_script(const struct qmig_migration *m, const char *listen)
 {
+  const struct eng_config *c = &m->cfg;
+  const struct eng_upd *u = m->upd && m->upd->remote ? m->upd : NULL;
   const char *qmig = c->tunnel.ssh_qmig ? c->tunnel.ssh_qmig : "qmig";
   const char *vals[] = { qmig, listen, c->dst };
   for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
     if (strchr(vals[i], '\''))
-      return -1;
-  int n = snprintf(out, len,
-                   "umask 077; d=$(mktemp -d) || exit 1; IFS= read -r k || exit 1; "
-                   "printf '%%s\\n' \"$k\" > \"$d/psk\"; "
-                   "'%s' agent --listen '%s' --qmp '%s' --once --tls psk "
-                   "--tls-psk-file \"$d/psk\" --run-dir \"$d\" </dev/null & a=$!; "
-                   "cat >/dev/null; kill $a 2>/dev/null; wait $a; r=$?; rm -rf \"$d\"; exit $r",
-                   qmig, listen, c->dst);
-  return n > 0 && (size_t)n < len ? 0 : -1;
+      return NULL;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f)
+    return NULL;
+  fputs("umask 077; d=$(mktemp -d) || exit 1; IFS= read -r k || exit 1; "
+        "printf '%s\\n' \"$k\" > \"$d/psk\"; ",
+        f);
+  if (u)
+    eng_sshspawn_script_start(f, u, (int)c->qmp.timeout_ms * 3);
+  fprintf(f,
+          "'%s' agent --listen '%s' --qmp '%s' --once --tls psk "
+          "--tls-psk-file \"$d/psk\" --run-dir \"$d\" </dev/null & a=$!; ",
+          qmig, listen, c->dst);
+  fputs(u ? "v=; while IFS= read -r l; do v=$l; done; " : "cat >/dev/null; ", f);
+  fputs("kill $a 2>/dev/null; wait $a; r=$?; ", f);
+  if (u)
+    eng_sshspawn_script_end(f);
+  fputs("rm -rf \"$d\"; exit $r", f);
+  if (fclose(f) != 0) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
 }
 
 static int spawn_ssh(struct eng_ssh *s, const struct eng_config *c, const char *script, char *err,
@@ -218,27 +239,48 @@ int eng_ssh_start(struct qmig_migration *m)
   s->pid = -1;
   s->in_fd = s->err_fd = -1;
   m->ssh = s;
-  char host[256], user[128], port[16], e[512], psk[128], script[2048], path[128];
+  char host[256], user[128], port[16], e[512], psk[128], path[128];
   split_target(c->tunnel.ssh, user, host, port, sizeof host);
   snprintf(s->agent, sizeof s->agent, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
            c->tunnel.ssh_agent_port);
-  if (remote_script(c, s->agent, script, sizeof script) < 0)
+  bool spawn = m->upd && m->upd->remote;
+  char *script = remote_script(m, s->agent);
+  if (!script)
     return eng_errorf(m,
                       "tunnel ssh://: the agent's command line cannot carry dst '%s' or "
-                      "tunnel-ssh-qmig (a quote, or too long)",
+                      "tunnel-ssh-qmig (a quote, or out of memory)",
                       c->dst);
-  if (make_psk(s, psk, sizeof psk, e, sizeof e) < 0)
+  if (make_psk(s, psk, sizeof psk, e, sizeof e) < 0) {
+    free(script);
     return eng_errorf(m, "tunnel ssh://: %s", e);
-  if (spawn_ssh(s, c, script, e, sizeof e) < 0)
+  }
+  int rc = spawn_ssh(s, c, script, e, sizeof e);
+  free(script);
+  if (rc < 0)
     return eng_errorf(m, "tunnel ssh://%s: %s", c->tunnel.ssh, e);
-  eng_log(m, "tunnel: starting qmig agent on %s over ssh (pid %d)", c->tunnel.ssh, (int)s->pid);
+  eng_log(m, "tunnel: starting %sqmig agent on %s over ssh (pid %d)",
+          spawn ? "the destination QEMU and " : "", c->tunnel.ssh, (int)s->pid);
   size_t pl = strlen(psk);
   psk[pl] = '\n';
   bool sent = write(s->in_fd, psk, pl + 1) == (ssize_t)(pl + 1);
   OPENSSL_cleanse(psk, sizeof psk);
-  if (!sent || wait_listening(s, (int)c->qmp.timeout_ms) < 0)
+  /* With a QEMU to start first: its own bound (3 QMP timeouts), then the
+   * agent's. */
+  unsigned wait_ms = c->qmp.timeout_ms * (spawn ? 4 : 1);
+  bool up = sent && wait_listening(s, (int)wait_ms) == 0;
+  if (spawn) {
+    (void)last_line(s); /* the log's trailing newlines off */
+    if (eng_sshspawn_result(m, s->log, e, sizeof e) < 0) {
+      bool said = strstr(s->log, "qmig-spawn: failed: ") != NULL;
+      return eng_errorf(m, "tunnel ssh://%s: the destination QEMU was not started there: %s%s%s%s",
+                        c->tunnel.ssh, e, said ? "" : " (", said ? "" : last_line(s),
+                        said ? "" : ")");
+    }
+    eng_log(m, "tunnel: the destination QEMU runs on %s (pid %d)", c->tunnel.ssh, m->upd->sp.pid);
+  }
+  if (!up)
     return eng_errorf(m, "tunnel ssh://%s: the agent did not start within %u ms: %s", c->tunnel.ssh,
-                      c->qmp.timeout_ms, last_line(s));
+                      wait_ms, last_line(s));
   snprintf(path, sizeof path, "%s/psk", s->dir);
   if (opt_replace_str(&c->tunnel.agent, s->agent) || opt_replace_str(&c->tunnel.psk_file, path) ||
       opt_replace_str(&c->tunnel.psk_identity, "qmig"))
@@ -246,6 +288,18 @@ int eng_ssh_start(struct qmig_migration *m)
   c->tunnel.tls = ENG_TLS_PSK;
   eng_log(m, "tunnel: the agent listens on %s", s->agent);
   return 0;
+}
+
+void eng_ssh_verdict(struct qmig_migration *m, const char *line)
+{
+  struct eng_ssh *s = m->ssh;
+  if (!s || s->in_fd < 0)
+    return;
+  char buf[64];
+  int n = snprintf(buf, sizeof buf, "%s\n", line);
+  if (write(s->in_fd, buf, (size_t)n) != n)
+    eng_warn(m, "tunnel ssh://: the verdict on the destination QEMU could not be sent (ssh is "
+                "gone): the remote script keeps it running");
 }
 
 void eng_ssh_stop(struct qmig_migration *m)

@@ -148,11 +148,10 @@ static int tunnel_connect_dst(struct qmig_migration *m)
   struct eng_tunnel *t = m->tunnel;
   const struct eng_tunnel_cfg *o = t->opts;
   char e[512];
-  if (o->ssh && !m->ssh) { /* tunnel ssh://: start the agent there first */
-    if (eng_ssh_start(m) < 0)
-      return -1;
+  if (o->ssh && !m->ssh && eng_ssh_start(m) < 0) /* tunnel ssh://: the agent there first */
+    return -1;
+  if (o->ssh) /* started here, or with the destination QEMU (dst-spawn, update.c) */
     t->agent = o->agent;
-  }
   if (o->tls != ENG_TLS_NONE) {
     struct tp_tls_opts to = { .mode = o->tls,
                               .dir = o->tls_dir,

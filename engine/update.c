@@ -47,6 +47,27 @@ static pid_t netns_of(pid_t pid)
   return strcmp(a, b) ? pid : 0;
 }
 
+/* The rewritten argv (out, taken) is started on the ssh host with the
+ * agent (sshagent.c, sshspawn.c); its QMP there is the agent's dst. */
+static int remote_begin(struct qmig_migration *m, struct eng_upd *u, struct qmig_report_update *sec,
+                        struct eng_strv *argv, struct eng_strv *out)
+{
+  struct eng_config *c = &m->cfg;
+  eng_strv_free(argv);
+  u->rargv = *out;
+  *out = (struct eng_strv){ 0 };
+  snprintf(sec->new_host, sizeof sec->new_host, "ssh://%s", c->tunnel.ssh);
+  snprintf(sec->new_binary, sizeof sec->new_binary, "%s", u->rargv.v[0]);
+  snprintf(sec->new_qmp, sizeof sec->new_qmp, "%s", u->sp.qmp);
+  if (opt_replace_str(&c->dst, u->sp.qmp))
+    return eng_errorf(m, "out of memory");
+  if (eng_ssh_start(m) < 0) {
+    errbuf_appendf(m->err, sizeof m->err, "the source keeps running");
+    return -1;
+  }
+  return 0;
+}
+
 int eng_update_begin(struct qmig_migration *m)
 {
   struct eng_config *c = &m->cfg;
@@ -64,6 +85,11 @@ int eng_update_begin(struct qmig_migration *m)
     snprintf(u->dir, sizeof u->dir, "%s", dirname(tmp));
   }
   snprintf(u->name, sizeof u->name, "%s", c->spawn.name ? c->spawn.name : "dst");
+  /* tunnel ssh://: the new QEMU runs on the ssh host (sshspawn.c), with the
+   * same paths there (spawn-dir, the binary, disks through map). */
+  u->remote = c->tunnel.ssh != NULL;
+  if (!u->remote && !is_dir(u->dir))
+    return eng_errorf(m, "spawn-dir %s: not a directory", u->dir);
   u->old_pid = eng_spawn_peer_pid(src_path, e, sizeof e);
   if (u->old_pid < 0)
     return eng_errorf(m, "%s", e);
@@ -89,7 +115,8 @@ int eng_update_begin(struct qmig_migration *m)
     sec->mechanism = eng_update_mech_name(ENG_UPD_MIGRATE);
     snprintf(sec->reason, sizeof sec->reason,
              "dst_spawn: a normal migration to a destination "
-             "started from the source's command line");
+             "started from the source's command line%s",
+             u->remote ? " on the ssh host (tunnel ssh://)" : "");
   }
   struct eng_spawned *sp = &u->sp;
   snprintf(sp->qmp, sizeof sp->qmp, "unix:%s/%s.qmp", u->dir, u->name);
@@ -110,7 +137,7 @@ int eng_update_begin(struct qmig_migration *m)
                                  .incoming = { "defer", NULL },
                                  .keep_shared_ram = u->mech != ENG_UPD_MIGRATE,
                                  .machine = u->machine[0] ? u->machine : NULL,
-                                 .is_dir = is_dir };
+                                 .is_dir = u->remote ? NULL : is_dir };
   char cpr_json[4400];
   if (u->mech == ENG_UPD_CPR) {
     snprintf(u->main_path, sizeof u->main_path, "%s/%s-main.sock", u->dir, u->name);
@@ -135,7 +162,7 @@ int eng_update_begin(struct qmig_migration *m)
   }
   /* An image only the new process opens must be free: locked, it would
    * fail only at the switchover, when QEMU activates its disks. */
-  for (size_t i = 0; i < mapped.n; i++)
+  for (size_t i = 0; !u->remote && i < mapped.n; i++)
     if (eng_spawn_image_locked(mapped.v[i], e, sizeof e) == 1) {
       eng_errorf(m,
                  "image %s (--map) is locked by another process (QEMU's image locks): a "
@@ -152,6 +179,8 @@ int eng_update_begin(struct qmig_migration *m)
       snprintf(sp->serial, sizeof sp->serial, "%s/%s.serial", u->dir, u->name);
       break;
     }
+  if (u->remote)
+    return remote_begin(m, u, sec, &argv, &out);
   const char *wait_path = u->mech == ENG_UPD_CPR ? u->cpr_path : sp->qmp + 5;
   if (eng_spawn_start(sp, &out, netns_of(u->old_pid), wait_path, u->mech == ENG_UPD_CPR,
                       (int)c->qmp.timeout_ms * 3, e, sizeof e) < 0) {
@@ -197,6 +226,16 @@ void eng_update_end(struct qmig_migration *m, enum qmig_outcome out)
   for (size_t i = 0; i < sizeof socks / sizeof socks[0]; i++)
     if (socks[i][0])
       unlink(socks[i]);
+  if (u->remote) {
+    /* Not ours to watch: the remote script ends it on "end" (sshspawn.c). */
+    bool end = out != QMIG_MIGRATED && out != QMIG_UNCERTAIN;
+    eng_ssh_verdict(m, end ? "end" : "keep");
+    if (end)
+      errbuf_appendf(m->err, sizeof m->err,
+                     "the new QEMU on %s (pid %d) is ended; its log there: %s/%s.log",
+                     m->cfg.tunnel.ssh, u->sp.pid, u->dir, u->name);
+    return;
+  }
   bool alive = eng_spawn_alive(&u->sp);
   if (out == QMIG_MIGRATED || out == QMIG_UNCERTAIN || !alive) {
     if (out == QMIG_MIGRATED && !alive)
@@ -212,6 +251,8 @@ void eng_update_end(struct qmig_migration *m, enum qmig_outcome out)
 
 void eng_update_free(struct qmig_migration *m)
 {
+  if (m->upd)
+    eng_strv_free(&m->upd->rargv);
   free(m->upd);
   m->upd = NULL;
 }

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stddef.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "engine/spawn.h"
@@ -21,6 +22,11 @@ struct eng_upd {
   /* cpr-transfer's channels: the main stream and the cpr state. */
   char main_path[PATH_MAX], cpr_path[PATH_MAX], main_uri[PATH_MAX + 8];
   char stream_path[PATH_MAX]; /* the unix stream socket of a local migration */
+  /* dst-spawn with tunnel ssh://: sp's process runs on the ssh host, started
+   * by the agent's ssh session (sshspawn.c); rargv is its command line and
+   * sp.pid its pid there (no process of ours). */
+  bool remote;
+  struct eng_strv rargv;
 };
 
 struct qmig_migration;
@@ -35,5 +41,15 @@ int eng_update_probe(struct qmig_migration *m, struct eng_upd *u, struct qmig_re
 void eng_update_machine(struct qmp_conn *c, char *out, size_t len);
 /* "cpr_transfer", "ignore_shared", "migrate" for ENG_UPD_CPR, _SHARED, _MIGRATE. */
 const char *eng_update_mech_name(int mech);
+
+/* sshspawn.c: the remote script's parts around the agent (the script is
+ * sshagent.c's; $d is its private dir, $v the verdict line read from ssh's
+ * stdin): start u's QEMU there and wait at most timeout_ms for its QMP
+ * socket; after the agent, stop it when the verdict is "end". */
+void eng_sshspawn_script_start(FILE *f, const struct eng_upd *u, int timeout_ms);
+void eng_sshspawn_script_end(FILE *f);
+/* What the script printed (log: ssh's output): 0 with the remote pid in
+ * m->upd and the report, -1 with the reason the QEMU did not start in why. */
+int eng_sshspawn_result(struct qmig_migration *m, const char *log, char *why, size_t len);
 
 #endif

@@ -139,6 +139,9 @@ struct qmig_report {
                                     the run: the thread that called qmig_run()
                                     and the tunnel's forwarders (not the rest
                                     of the embedding process) */
+  double cpu_stream_s;           /* the part of cpu_s spent by the run's thread
+                                    from `migrate` to the source's end (grows
+                                    with the guest; the rest is per run) */
   unsigned npasses;
   struct qmig_pass passes[QMIG_MAX_PASSES];
 };
@@ -530,7 +533,8 @@ struct qmig_report_update {
   char advice[700];      /* what would allow a faster one next time, or "" */
   int old_pid, new_pid;  /* the source QEMU, the spawned one (0: none) */
   char new_binary[512];
-  char new_qmp[512]; /* unix:PATH of the new process's QMP */
+  char new_qmp[512];  /* unix:PATH of the new process's QMP */
+  char new_host[300]; /* ssh://TARGET it was started on (tunnel ssh://); "": this host */
 };
 QMIG_API const struct qmig_report_update *qmig_report_update(const struct qmig_migration *m);
 

@@ -213,8 +213,15 @@ static json_t *load_info(const char *path, json_error_t *je)
     snprintf(je->text, sizeof je->text, "%s", strerror(errno));
     return NULL;
   }
-  j = json_loadfd(fd, 0, je);
-  close(fd);
+  /* Through stdio: json_loadfd reads one byte per read(). */
+  FILE *f = fdopen(fd, "r");
+  if (!f) {
+    snprintf(je->text, sizeof je->text, "%s", strerror(errno));
+    close(fd);
+    return NULL;
+  }
+  j = json_loadf(f, 0, je);
+  fclose(f);
   return j;
 }
 

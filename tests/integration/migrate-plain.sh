@@ -10,3 +10,10 @@ expect_migrated
 [ "$(jr '.warnings | length')" = 0 ] || fail "unexpected warning: $(jr .warnings)"
 [ "$(jr .heartbeat.dst_lines)" -gt 0 ] || fail "no destination heartbeats"
 expect_guest_on dst
+# qmig's CPU: the follow loop's share (migrate to the source's end) is part
+# of the whole; the heartbeat reader is measured apart, and it ran.
+[ "$(jr '.qmig_cpu_stream_s > 0 and .qmig_cpu_stream_s <= .qmig_cpu_s')" = true ] ||
+  fail "qmig_cpu_stream_s $(jr .qmig_cpu_stream_s) not within qmig_cpu_s $(jr .qmig_cpu_s)"
+[ "$(jr '.heartbeat.reader_cpu_s > 0')" = true ] ||
+  fail "heartbeat.reader_cpu_s $(jr .heartbeat.reader_cpu_s)"
+[ "$(jr .config.poll_adaptive)" = true ] || fail "poll-adaptive not on by default"

@@ -13,6 +13,11 @@ def mx: if length == 0 then null else max end;
 def f(d): if . == null then "n/a" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
 def cpg: if (.transferred_bytes // 0) > 0 and .qmig_cpu_s != null
   then (.qmig_cpu_s + .bench.helper_cpu_s) / (.transferred_bytes / 1e9) else null end;
+# CPU-s/GB of one part: the engine while the stream moved (qmig_cpu_stream_s,
+# the part that grows with the guest), the agent's start (before any
+# migration: a daemon pays it once), the agent per migration.
+def part(fig): if (.transferred_bytes // 0) > 0 and (fig) != null
+  then (fig) / (.transferred_bytes / 1e9) else null end;
 def pad(n): tostring | if length >= n then . else . + (" " * (n - length)) end;
 def lpad(n): tostring | if length >= n then . else (" " * (n - length)) + . end;
 
@@ -105,6 +110,11 @@ def lpad(n): tostring | if length >= n then . else (" " * (n - length)) + . end;
              pairs($ch; "tunnel-handoff"; "native"; .total_ms; "ratio") | median; 1.02; "x"),
         upto($ch; "P1 tunnel handoff <= 0.05 CPU-s/GB (engine + agent; native's engine alone: \(stat($ch; "native"; cpg) | median | f(3)))";
              stat($ch; "tunnel-handoff"; cpg) | median; 0.05; " CPU-s/GB"),
+        ["info", "  of which (medians, CPU-s/GB): engine while the stream moved "
+          + "\(stat($ch; "tunnel-handoff"; part(.qmig_cpu_stream_s)) | median | f(4)), "
+          + "engine in all \(stat($ch; "tunnel-handoff"; part(.qmig_cpu_s)) | median | f(3)), "
+          + "agent's start \(stat($ch; "tunnel-handoff"; part(.bench.helper_start_cpu_s // null)) | median | f(3)), "
+          + "agent per migration \(stat($ch; "tunnel-handoff"; part(if .bench.helper_start_cpu_s == null then null else .bench.helper_cpu_s - .bench.helper_start_cpu_s end)) | median | f(3))"],
         upto($ch; "P3 tunnel handoff adds <= 3 ms to the median pause";
              pairs($ch; "tunnel-handoff"; "native"; .stop_to_resume_pause_ms; "diff") | median;
              3; " ms") ]
@@ -113,5 +123,5 @@ def lpad(n): tostring | if length >= n then . else (" " * (n - length)) + . end;
   + (if ($t11 | length) > 0 then ["targets (issue 11, socket handoff)"] + ($t11 | map("  " + .[1]))
      else [] end)
   + [ "exit \(if $failed > 0 or $rounds < $runs then 2
-              elif ($t + $t11 | all(.[0] == "PASS")) then 0 else 1 end)" ]
+              elif ($t + $t11 | all(.[0] == "PASS" or .[0] == "info")) then 0 else 1 end)" ]
   | .[]

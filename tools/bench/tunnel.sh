@@ -179,7 +179,8 @@ stunnel_start() {
 
 # agent_start NS [agent TLS options...]: qmig agent in the destination's
 # namespace (pid in $HELPERS; not --once, so that its CPU can still be read
-# after the migration); returns once it listens (bounded: 10 s).
+# after the migration); returns once it listens (bounded: 10 s), with its
+# CPU so far (loading its credentials) in $helper_start_cpu.
 agent_start() {
   ns=$1
   shift
@@ -188,7 +189,10 @@ agent_start() {
     --run-dir "$WORK/agent" "$@" >"$WORK/agent.log" 2>&1 &
   echo $! >>"$HELPERS"
   for _ in $(seq 100); do
-    ip netns exec "$ns" ss -Hltn "sport = :$AGENT_PORT" 2>/dev/null | grep -q . && return 0
+    if ip netns exec "$ns" ss -Hltn "sport = :$AGENT_PORT" 2>/dev/null | grep -q .; then
+      helper_start_cpu=$(cpu_of "$!") # its start, before any migration
+      return 0
+    fi
     kill -0 "$!" 2>/dev/null || break
     sleep 0.1
   done
@@ -202,7 +206,7 @@ run_one() {
   round=$1 ch=$2 var=$3
   rep=$WORK/report.json
   rm -rf "$LAB" "$rep" "$WORK/migrate.out" "$WORK"/stunnel-*.log "$WORK/agent.log" "$WORK/agent"
-  lab_rc=0 mig_rc=-1 ver_rc=-1 ver_msg="" why="" helper_cpu=0 skipped=false
+  lab_rc=0 mig_rc=-1 ver_rc=-1 ver_msg="" why="" helper_cpu=0 helper_start_cpu=0 skipped=false
   # preflight off for all: its port check cannot tell stunnel's listener
   # from a busy port, and every variant must run the same engine path.
   opts="--preflight off --downtime-limit $DOWNTIME $MIGRATE_OPTS"
@@ -286,10 +290,12 @@ run_one() {
     --arg date "$(date -Is)" --arg load "$(cut -d' ' -f1 /proc/loadavg)" \
     --argjson lab_rc "$lab_rc" --argjson mig_rc "$mig_rc" --argjson ver_rc "$ver_rc" \
     --arg ver_msg "$ver_msg" --arg why "$why" --argjson helper_cpu "$helper_cpu" \
+    --argjson helper_start_cpu "$helper_start_cpu" \
     --argjson skipped "$skipped" \
     '. + {bench: {round: $round, channels: $ch, variant: $var, date: $date, load1: $load,
                   skipped: $skipped, lab_rc: $lab_rc, migrate_rc: $mig_rc, verify_rc: $ver_rc,
                   verify: $ver_msg, note: $why, helper_cpu_s: $helper_cpu,
+                  helper_start_cpu_s: $helper_start_cpu,
                   ok: (($skipped | not) and $lab_rc == 0 and $mig_rc == 0 and $ver_rc == 0)}}' \
     >>"$JSONL" || { say "bench: could not record a run"; exit 2; }
 
