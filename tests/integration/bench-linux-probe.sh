@@ -32,8 +32,11 @@ count() { jq -s "[.[] | select($1)] | length" "$J"; }
   fail "the ICMP run has no ICMP network section"
 [ "$(count '(.report.network.netns | endswith("-cli")) and .report.network.received > 100')" = 2 ] ||
   fail "probes not from the client namespace, or hardly answered"
-[ "$(count '[.report.network.gaps[] | select(.phase == "switchover")] | length == 1')" = 2 ] ||
-  fail "a run without exactly one switchover gap"
+# At least one gap holds the switchover.  A reply that was in flight when
+# the source stopped (stamped a few ms into the pause on a loaded host) can
+# split it in two; the figure takes the longest, as recomputed below.
+[ "$(count '[.report.network.gaps[] | select(.phase == "switchover")] | length >= 1')" = 2 ] ||
+  fail "a run without a switchover gap: $(jq -c '[.report.network.gaps[] | [.phase, .start_ms, .duration_ms]]' "$J")"
 # The figures, from the reports by hand: the largest gap, and the
 # switchover gap minus the heartbeat stall.
 for s in probe=udp probe=icmp; do
