@@ -50,7 +50,7 @@ void cli_print_summary(FILE *f, const struct qmig_report *r)
   ms(f, "destination tail", r->dst_tail_ms, "source completed -> destination RESUME");
   ms(f, "qmig wall", r->wall_ms, "whole run: connect .. destination resumed, source quit");
   ms(f, "qmig overhead", r->engine_overhead_ms, "wall - QEMU total - destination tail");
-  fprintf(f, "  %-22s %10.3f s   CPU of this process\n", "qmig CPU", r->cpu_s);
+  fprintf(f, "  %-22s %10.3f s   qmig's threads (run + forwarders)\n", "qmig CPU", r->cpu_s);
 }
 
 /* The "prediction" section of the report, if any: before the run (the
