@@ -201,21 +201,31 @@ static char *slurp(const char *path)
   return buf;
 }
 
-static void test_render(void **state)
+/* records[] as runs.jsonl in a new directory dir (a mkdtemp template),
+ * rendered there by a new bench; path gets the file's name. */
+static struct qmig_bench *render_records(char *dir, char *path, size_t pathlen,
+                                         const char *const *records, size_t n)
 {
-  (void)state;
-  char dir[] = "/tmp/qmig-test-bench-XXXXXX", path[256];
   assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/runs.jsonl", dir);
+  snprintf(path, pathlen, "%s/runs.jsonl", dir);
   FILE *f = fopen(path, "w");
   assert_non_null(f);
-  for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
-    fprintf(f, "%s\n", lines[i]);
+  for (size_t i = 0; i < n; i++)
+    fprintf(f, "%s\n", records[i]);
   fclose(f);
   struct qmig_bench *b = qmig_bench_new();
   assert_int_equal(qmig_bench_set(b, "out", dir), 0);
   if (qmig_bench_render(b, path) != 0)
     fail_msg("render: %s", qmig_bench_error(b));
+  return b;
+}
+
+static void test_render(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/qmig-test-bench-XXXXXX", path[256];
+  struct qmig_bench *b =
+      render_records(dir, path, sizeof path, lines, sizeof lines / sizeof lines[0]);
   assert_int_equal(qmig_bench_count(b), 2);
   char *s = qmig_bench_summary(b);
   assert_non_null(strstr(s, "b&c: 2 runs, 1 failed"));
@@ -249,17 +259,8 @@ static void test_render_network(void **state)
 {
   (void)state;
   char dir[] = "/tmp/qmig-test-bench-XXXXXX", path[256];
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/runs.jsonl", dir);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  for (size_t i = 0; i < sizeof probed / sizeof probed[0]; i++)
-    fprintf(f, "%s\n", probed[i]);
-  fclose(f);
-  struct qmig_bench *b = qmig_bench_new();
-  assert_int_equal(qmig_bench_set(b, "out", dir), 0);
-  if (qmig_bench_render(b, path) != 0)
-    fail_msg("render: %s", qmig_bench_error(b));
+  struct qmig_bench *b =
+      render_records(dir, path, sizeof path, probed, sizeof probed / sizeof probed[0]);
   char *j = qmig_bench_summary_json(b);
   assert_non_null(j);
   /* p: the largest gap 200, switchover gap - stall = 30, no ratio; q: none. */
