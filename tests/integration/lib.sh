@@ -297,6 +297,19 @@ wait_for() {
   fail "timed out waiting for: $*"
 }
 
+# wait_lines FILE PATTERN N PID SECONDS: until FILE has N lines matching
+# PATTERN, PID has ended, or SECONDS passed (polled every 0.1 s); the
+# caller checks which.
+wait_lines() {
+  local end=$((SECONDS + $5))
+  while [ "$SECONDS" -lt "$end" ]; do
+    [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ] && return 0
+    alive "$4" || return 0
+    sleep 0.1
+  done
+  return 0
+}
+
 # guest_stopped SIDE: the guest there printed no heartbeat for a second.
 guest_stopped() { [ "$(heartbeats "$1" 1)" = 0 ]; }
 

@@ -68,11 +68,7 @@ timeout 300 "$QMIG" pingpong --src "unix:$P/b.qmp" --src-serial "$P/b.serial" --
 PP=$!
 set -e
 echo "$PP" >>"$D/pids"
-for _ in $(seq 1200); do
-  [ "$(grep -c '^qmig: active' "$D/pp.out")" -ge 2 ] && break
-  alive "$PP" || break
-  sleep 0.1
-done
+wait_lines "$D/pp.out" '^qmig: active' 2 "$PP" 120
 [ "$(grep -c '^qmig: active' "$D/pp.out")" -ge 2 ] || { cat "$D/pp.out"; fail "leg 2 never became active"; }
 A=$(cat "$P/a.pid")
 kill -TERM "$PP"

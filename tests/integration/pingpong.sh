@@ -99,11 +99,7 @@ PP=$!
 set -e
 echo "$PP" >>"$D/pids"
 # Leg 2 is active once the second "active" state is printed.
-for _ in $(seq 1200); do
-  [ "$(grep -c '^qmig: active' "$D/pp.out")" -ge 2 ] && break
-  alive "$PP" || break
-  sleep 0.1
-done
+wait_lines "$D/pp.out" '^qmig: active' 2 "$PP" 120
 [ "$(grep -c '^qmig: active' "$D/pp.out")" -ge 2 ] || { cat "$D/pp.out"; fail "leg 2 never became active"; }
 L1=$(cat "$D/dst.pid") L2=$(cat "$D/src.pid")
 [ "$L2" != "$P0" ] && alive "$L2" || fail "leg 2's new process not found (src.pid $L2)"
