@@ -13,6 +13,19 @@
 need_netns
 need_linux_guest
 need python3
+
+# Bad options: exit 2, the option named, nothing on stdout, nothing paused.
+for bad in "pause:--pause 0" "repeat:--repeat 101" "qmp:--qmp tcp:127.0.0.1:4444" \
+  "heartbeat-ms:--qmp unix:$D/none.qmp --serial $D/none.serial"; do
+  set +e
+  # shellcheck disable=SC2086
+  "$QMIG" calibrate --probe udp:198.18.1.2:7 ${bad#*:} > "$D/bad.out" 2> "$D/bad.err"
+  rc=$?
+  set -e
+  [ $rc = 2 ] || fail "calibrate ${bad#*:}: exit $rc, want 2"
+  grep -q "'${bad%%:*}'" "$D/bad.err" || fail "calibrate ${bad#*:}: '$(cat "$D/bad.err")' does not name ${bad%%:*}"
+  [ ! -s "$D/bad.out" ] || fail "calibrate ${bad#*:} wrote to stdout"
+done
 start_lab --guest linux --netns --fill 32 --dirty 4
 CLI=$(jq -r .client_netns "$D/lab.json")
 ADDR=$(jq -r .guest_addr "$D/lab.json")
