@@ -239,8 +239,9 @@ static const struct opt_row rows[] = {
     .help = "tls|plain: migration and NBD channels over TLS 1.3 (default), or plaintext "
             "authenticated by the session (faster; readable and hijackable on the path)" },
   { .key = "tunnel-handoff", .type = OPT_ENUM, .off = O(tunnel.handoff), .choices = "auto|on|off",
-    .help = "auto|on|off: hand authenticated plain channels' sockets to QEMU (no byte through "
-            "qmig) where QEMU can take them (auto), must (on), or always forward (off)" },
+    .help = "auto|on|off: hand authenticated plain channels' sockets (and TLS ones where the "
+            "kernel does their TLS on both hosts) to QEMU, no byte through qmig, where QEMU "
+            "can take them (auto), must (on), or always forward (off)" },
   { .key = "tunnel-insecure-no-auth", .type = OPT_BOOL, .off = O(tunnel.insecure),
     .help = "on|off: tunnel without any credential (an agent run with --insecure-no-auth): "
             "anyone on the path can read, and anyone who can connect can use, the agent" },
@@ -508,10 +509,6 @@ int eng_config_check(struct qmig_migration *m)
       !tunnel)
     return eng_errorf(m,
                       "tunnel-tls/tunnel-data/tunnel-handoff/tunnel-insecure-no-auth need tunnel");
-  if (c->tunnel.handoff == ENG_HANDOFF_ON && c->tunnel.data != ENG_TDATA_PLAIN &&
-      !c->tunnel.insecure)
-    return eng_errorf(m, "tunnel-handoff on needs tunnel-data plain: TLS channels are forwarded "
-                         "(their TLS runs in qmig)");
   if (c->tunnel.agent && c->tunnel.tls == ENG_TLS_NONE && !c->tunnel.insecure)
     return eng_errorf(m, "tunnel needs a credential: tunnel-tls psk (tunnel-psk-file) or x509 "
                          "(tunnel-tls-dir), or tunnel-insecure-no-auth on for an agent run "
