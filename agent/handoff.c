@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* handoff.c - socket handoff on the destination (docs/TUNNEL.md "Socket
- * handoff"): an authenticated plain main channel's TCP socket goes to the
- * destination QEMU itself (SCM_RIGHTS + getfd, then migrate-incoming fd:),
+ * handoff"): an authenticated plain main channel's TCP socket (or a TLS one
+ * that OpenSSL switched to kernel TLS both ways, nothing pending:
+ * tp_conn_can_hand_off) goes to the destination QEMU itself (SCM_RIGHTS + getfd, then migrate-incoming fd:),
  * so no byte of the stream crosses the agent.  These are the agent's own
  * QMP commands, never the engine's: the allow-list still refuses getfd and
  * fd: URIs on the qmp channel.  QEMU serves one QMP client at a time, so

@@ -9,7 +9,9 @@
  * and an OpenSSL that offloads both directions of TLS 1.3: 3.0 and 3.1 only
  * offload sending (receive came with 3.2, openssl commit 7c78932b), and a
  * socket QEMU is to use must be kernel TLS both ways.  Anything less is
- * "user": the forwarder does the TLS in user space (fwd_tls.c). */
+ * "user": the forwarder does the TLS in user space (fwd_tls.c).  A "ktls"
+ * socket with nothing pending inside OpenSSL (tp_tls_offload_ktls) is what
+ * socket handoff gives to QEMU like a plain one. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -96,7 +98,7 @@ static const char *pending(const struct tp_conn *c, char *why, size_t len)
   if (SSL_pending(s) > 0)
     return errbuf_setf(why, len, "OpenSSL holds %d received byte(s) not read yet", SSL_pending(s)),
            why;
-  if (SSL_has_pending(s))
+  if (SSL_has_pending(s) || BIO_pending(SSL_get_rbio(s)) > 0)
     return errbuf_setf(why, len, "OpenSSL holds received TLS records not processed yet"), why;
   BIO *w = SSL_get_wbio(s);
   if (SSL_want_write(s) || BIO_wpending(w) > 0 || tp_sock_bio_staged(w) > 0)
