@@ -74,15 +74,18 @@ struct eng_handoff_in {
   /* The agent's handoff reply, NULL before it was asked: its offload is
    * the destination's side. */
   const struct tp_handoff_reply *dst;
-  bool multifd;       /* multifd-channels > 0 */
-  bool src_unix;      /* the source's QMP is a unix socket */
-  bool agent_handoff; /* the agent offers handoff (session reply) */
-  const char *agent;  /* its address, for messages */
+  bool multifd; /* multifd-channels > 0 */
+  /* Why not with multifd, from what the source QEMU offers; NULL: a
+   * general reason.  Called only when multifd decides. */
+  void (*multifd_why)(void *user_data, char *why, size_t whylen);
+  void *user_data;
+  const char *src_qmp; /* the source's QMP address: handoff needs unix: */
+  bool agent_handoff;  /* the agent offers handoff (session reply) */
+  const char *agent;   /* its address, for messages */
 };
 /* Whether such a channel can be handed to QEMU on both hosts: a TLS channel
  * only when kernel TLS does it on both ends (then it is a plain socket to
- * QEMU), else as a plain one.  true, or false with the reason in why (for
- * multifd a general one that eng_tunnel_can_hand_off details).  The
+ * QEMU), else as a plain one.  true, or false with the reason in why.  The
  * tunnel-handoff mode only switches it off: whether `on` makes false an
  * error is the caller's. */
 bool eng_handoff_decide(const struct eng_handoff_in *in, char *why, size_t whylen);

@@ -42,8 +42,9 @@ static const char *member_type(json_t *schema, const char *type, const char *mem
  * given.  QEMU opens multifd channels itself from the main channel's socket
  * address, which a descriptor does not have: why says so, naming what the
  * schema offers. */
-static void multifd_why(struct qmig_migration *m, char *why, size_t whylen)
+static void multifd_why(void *user_data, char *why, size_t whylen)
 {
+  struct qmig_migration *m = user_data;
   json_t *schema = NULL;
   char types[120] = "";
   if (qmp_cmd(m->src, &schema, QMP_TIMEOUT_DEFAULT, "query-qmp-schema", NULL) == 0) {
@@ -100,14 +101,17 @@ bool eng_handoff_decide(const struct eng_handoff_in *in, char *why, size_t whyle
              d->offload == TP_OFFLOAD_USER
                  ? d->offload_why
                  : "the agent does not report kernel TLS (an older qmig agent)");
+  else if (in->multifd && in->multifd_why)
+    in->multifd_why(in->user_data, why, whylen);
   else if (in->multifd)
     snprintf(why, whylen,
              "multifd: QEMU opens the multifd channels itself from the main channel's socket "
              "address, which a descriptor (fd) does not have");
-  else if (!in->src_unix)
+  else if (strncmp(in->src_qmp, "unix:", 5) != 0)
     snprintf(why, whylen,
-             "the source's QMP is not a unix socket: no descriptor can "
-             "be passed to it");
+             "the source's QMP (%.80s) is not a unix socket: no descriptor can "
+             "be passed to it",
+             in->src_qmp);
   else if (!in->agent_handoff)
     snprintf(why, whylen,
              "the agent at %s does not offer socket handoff (an older qmig "
@@ -132,20 +136,13 @@ bool eng_tunnel_can_hand_off(struct qmig_migration *m, unsigned kind,
     .src_offload_why = kwhy,
     .dst = dst,
     .multifd = m->cfg.stream.multifd_channels > 0,
-    .src_unix = strncmp(m->cfg.src, "unix:", 5) == 0,
+    .multifd_why = multifd_why,
+    .user_data = m,
+    .src_qmp = m->cfg.src,
     .agent_handoff = t->agent_handoff,
     .agent = t->agent,
   };
-  if (eng_handoff_decide(&in, why, whylen))
-    return true;
-  if (strncmp(why, "multifd:", 8) == 0)
-    multifd_why(m, why, whylen); /* what this source's schema offers */
-  else if (strncmp(why, "the source's QMP", 16) == 0)
-    snprintf(why, whylen,
-             "the source's QMP (%.80s) is not a unix socket: no descriptor can "
-             "be passed to it",
-             m->cfg.src);
-  return false;
+  return eng_handoff_decide(&in, why, whylen);
 }
 
 /* Ask the agent to start the incoming side on our main channel: 0 with its

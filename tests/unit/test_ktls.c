@@ -233,6 +233,11 @@ static void test_nothing_pending(void **state)
   psk_pair_free(&pp);
 }
 
+static void schema_why(void *user_data, char *why, size_t whylen)
+{
+  snprintf(why, whylen, "multifd: the source offers %s", (const char *)user_data);
+}
+
 /* The per-channel handoff decision: plain or TLS data, each side's offload
  * (kernel, user, not yet asked, an agent too old to say), tunnel-handoff
  * auto/on/off. */
@@ -258,7 +263,7 @@ static void test_handoff_table(void **state)
                                        .src_ktls = src,
                                        .src_offload_why = src ? "" : "OpenSSL 3.0 (A)",
                                        .dst = dst == NOT_ASKED ? NULL : &r,
-                                       .src_unix = true,
+                                       .src_qmp = "unix:/run/src.qmp",
                                        .agent_handoff = true,
                                        .agent = "198.18.0.2:7000" };
           char why[300] = "x", want[300] = "";
@@ -294,7 +299,7 @@ static void test_handoff_table(void **state)
                                  .tls = true,
                                  .src_ktls = true,
                                  .dst = &k,
-                                 .src_unix = true,
+                                 .src_qmp = "unix:/run/src.qmp",
                                  .agent_handoff = true,
                                  .agent = "198.18.0.2:7000" };
   char why[300];
@@ -310,10 +315,15 @@ static void test_handoff_table(void **state)
   in.multifd = true;
   assert_false(eng_handoff_decide(&in, why, sizeof why));
   assert_true(strncmp(why, "multifd: ", 9) == 0);
-  in = base;
-  in.src_unix = false;
+  in.multifd_why = schema_why; /* what the source QEMU offers, when it can tell */
+  in.user_data = "main, cpr";
   assert_false(eng_handoff_decide(&in, why, sizeof why));
-  assert_non_null(strstr(why, "not a unix socket"));
+  assert_string_equal(why, "multifd: the source offers main, cpr");
+  in = base;
+  in.src_qmp = "tcp:198.18.0.1:4444";
+  assert_false(eng_handoff_decide(&in, why, sizeof why));
+  assert_string_equal(why, "the source's QMP (tcp:198.18.0.1:4444) is not a unix socket: no "
+                           "descriptor can be passed to it");
   in = base;
   in.agent_handoff = false;
   assert_false(eng_handoff_decide(&in, why, sizeof why));
