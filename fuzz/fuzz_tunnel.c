@@ -36,7 +36,8 @@ static void control_text(const uint8_t *b, size_t size)
 {
   char err[256];
   struct tp_control_msg m;
-  if (tp_control_parse((const char *)b, size, &m, err, sizeof err) == 0 && m.op != TP_CTL_CLOCK)
+  if (tp_control_parse((const char *)b, size, &m, err, sizeof err) == 0 && m.op != TP_CTL_CLOCK &&
+      m.op != TP_CTL_HANDOFF)
     abort();
   int64_t t[3];
   tp_clock_reply_parse((const char *)b, size, t, err, sizeof err);
