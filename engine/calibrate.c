@@ -342,16 +342,19 @@ static int one_round(struct qmig_calibrate *c, struct qmp_conn *q, struct eng_he
     if (now >= min_end && hb_back && net_back)
       break;
   }
-  static struct eng_hb_track t; /* large: not on the stack; one run thread */
+  struct eng_hb_track *t = hb ? malloc(sizeof *t) : NULL; /* large: not on the stack */
+  if (hb && !t)
+    return cal_fail(c, QMIG_E_SYSTEM, "round %u: out of memory", n);
   if (hb) {
-    eng_hb_take(hb, 0, &t);
-    o.hb = eng_hb_gap_at(&t, o.resume_ns);
+    eng_hb_take(hb, 0, t);
+    o.hb = eng_hb_gap_at(t, o.resume_ns);
     o.period_ms = c->heartbeat_ms;
   }
   if (p)
     eng_probe_around(p, o.resume_ns, &o.net_before_ns, &o.net_after_ns);
   struct qmig_calibrate_round *r = &c->res.round[c->res.rounds];
   eng_cal_round(&o, n, r);
+  free(t);
   c->res.rounds++;
   if (c->fn)
     c->fn(c->ud, r);
@@ -444,10 +447,13 @@ out:
     free(net);
   }
   if (hb) {
-    static struct eng_hb_result r; /* large: not on the stack */
-    eng_hb_stop(hb, &r);
-    c->res.heartbeat_lines = r.src_lines;
-    c->res.reader_realtime = r.realtime;
+    struct eng_hb_result *r = malloc(sizeof *r); /* large: not on the stack */
+    eng_hb_stop(hb, r);
+    if (r) {
+      c->res.heartbeat_lines = r->src_lines;
+      c->res.reader_realtime = r->realtime;
+    }
+    free(r);
   }
   qmp_close(q);
   eng_cal_medians(&c->res);
