@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* fake_qmp.h - the scripted fake QMP server of test_qmp.c and its cmocka
- * fixture (one fake server thread and one client per test).  Included by
- * test_qmp.c only; the file includes it after the system headers it needs.
+/* fake_qmp.h - the scripted fake QMP server of test_qmp.c (and
+ * test_qmp_text.c) and its cmocka fixture (one fake server thread and one
+ * client per test).  Included by those tests only; each includes it after
+ * the system headers it needs.
  *
  * The fake server runs in a thread so that the client can block.  It never
  * calls cmocka asserts (they longjmp on the wrong stack); it records its
@@ -50,7 +51,7 @@ static int __attribute__((format(printf, 2, 3))) fake_fail(struct fake *f, const
   return -1;
 }
 
-static void sleep_ms(long ms)
+static void __attribute__((unused)) sleep_ms(long ms)
 {
   struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
   while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
@@ -94,7 +95,7 @@ static int __attribute__((format(printf, 2, 3))) fake_say(struct fake *f, const 
 }
 
 /* One byte per send, with a pause so that the client sees them apart. */
-static int fake_say_bytewise(struct fake *f, const char *s)
+static int __attribute__((unused)) fake_say_bytewise(struct fake *f, const char *s)
 {
   for (; *s; s++) {
     if (fake_write(f, s, 1, false) < 0)
