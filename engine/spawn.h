@@ -22,6 +22,18 @@ struct eng_strv {
 int eng_strv_push(struct eng_strv *s, const char *str);
 void eng_strv_free(struct eng_strv *s);
 
+/* QEMU's command-line syntax, for the rewrite (spawn_cmdline.c, where each
+ * is described): an option (without its dash) that takes no argument; a
+ * KEY's value in an "a=b,c=d" option string (1 found, 0 not); its first
+ * item; bytes [at, at+len) of s replaced by val (malloc'd, NULL out of
+ * memory); a path through the "OLD=NEW,..." map (1 mapped, 0 not). */
+bool eng_cmdline_is_flag(const char *o);
+int eng_cmdline_opt_get(const char *s, const char *key, char *out, size_t olen, size_t *at,
+                        size_t *len);
+void eng_cmdline_opt_first(const char *s, char *out, size_t olen);
+char *eng_cmdline_splice(const char *s, size_t at, size_t len, const char *val);
+int eng_cmdline_map_path(const char *map, const char *path, char *out, size_t olen);
+
 struct eng_spawn_spec {
   const char *binary; /* the new process's QEMU; NULL = the source's argv[0] */
   const char *dir;    /* where its sockets, pidfile and log go */

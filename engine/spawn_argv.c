@@ -18,7 +18,10 @@
  *   the map; a shared memory-backend-file's mem-path kept or given a file
  *   of the new process's own (spec->keep_shared_ram);
  * - appended: -pidfile DIR/NAME.pid and the -incoming arguments.
- * Everything else (-uuid, -name, -machine, devices) is kept as it is. */
+ * Everything else (-uuid, -name, -machine, devices) is kept as it is.
+ *
+ * The pieces of QEMU's command line these rules work on (option strings,
+ * options without an argument, the disk path map): spawn_cmdline.c. */
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,75 +29,6 @@
 #include <string.h>
 
 #include "engine/spawn.h"
-
-int eng_strv_push(struct eng_strv *s, const char *str)
-{
-  if (s->n + 2 > s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 32;
-    char **v = realloc(s->v, cap * sizeof *v);
-    if (!v)
-      return -1;
-    s->v = v;
-    s->cap = cap;
-  }
-  if (!(s->v[s->n] = strdup(str)))
-    return -1;
-  s->v[++s->n] = NULL;
-  return 0;
-}
-
-void eng_strv_free(struct eng_strv *s)
-{
-  for (size_t i = 0; s && i < s->n; i++)
-    free(s->v[i]);
-  if (s)
-    free(s->v);
-  if (s)
-    *s = (struct eng_strv){ 0 };
-}
-
-/* Options that take no argument (QEMU's qemu-options.hx, HAS_ARG unset). */
-static bool is_flag(const char *o)
-{
-  static const char *const flags[] = {
-    "S",
-    "daemonize",
-    "nodefaults",
-    "no-user-config",
-    "nographic",
-    "enable-kvm",
-    "no-reboot",
-    "no-shutdown",
-    "snapshot",
-    "no-hpet",
-    "no-acpi",
-    "full-screen",
-    "s",
-    "preconfig",
-    "only-migratable",
-    "no-fd-bootchk",
-    "win2k-hack",
-    "semihosting",
-    "usb",
-    "no-quit",
-    "alt-grab",
-    "ctrl-grab",
-    "portrait",
-    "enable-fips",
-    "curses",
-    "sdl",
-    "mem-prealloc",
-    "enable-sync-profile",
-    "no-frame",
-    "version",
-    "help",
-    "h",
-  };
-  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
-    if (!strcmp(o, flags[i]))
-      return true;
-  return false;
-}
 
 struct rw {
   const struct eng_spawn_spec *s;
@@ -123,85 +57,6 @@ static int refuse(struct rw *r, const char *fmt, ...)
   return -1;
 }
 
-/* The value of KEY in a QEMU "a=b,c=d" option string, commas doubled
- * undone, into out; the offset and length of the raw value in *at and *len.
- * 1 found, 0 not.  The first item may be a bare word (a backend). */
-static int opt_get(const char *s, const char *key, char *out, size_t olen, size_t *at, size_t *len)
-{
-  size_t kl = strlen(key), i = 0;
-  while (s[i]) {
-    size_t start = i, end = i;
-    while (s[end] && !(s[end] == ',' && s[end + 1] != ',')) /* ",," is a comma */
-      end += s[end] == ',' ? 2 : 1;
-    if (end - start > kl && !strncmp(s + start, key, kl) && s[start + kl] == '=') {
-      size_t o = 0;
-      for (size_t k = start + kl + 1; k < end && o + 1 < olen; k++) {
-        out[o++] = s[k];
-        if (s[k] == ',')
-          k++;
-      }
-      if (olen)
-        out[o] = '\0';
-      if (at)
-        *at = start + kl + 1;
-      if (len)
-        *len = end - (start + kl + 1);
-      return 1;
-    }
-    i = s[end] ? end + 1 : end;
-  }
-  return 0;
-}
-
-/* The first item (the backend word) of an option string into out. */
-static void opt_first(const char *s, char *out, size_t olen)
-{
-  size_t n = strcspn(s, ",=");
-  if (s[n] == '=')
-    n = 0;
-  snprintf(out, olen, "%.*s", (int)n, s);
-}
-
-/* s with its bytes [at, at+len) replaced by val (commas doubled), malloc'd. */
-static char *splice(const char *s, size_t at, size_t len, const char *val)
-{
-  size_t vl = strlen(val), commas = 0;
-  for (size_t i = 0; i < vl; i++)
-    commas += val[i] == ',';
-  size_t n = strlen(s) - len + vl + commas + 1;
-  char *o = malloc(n), *p = o;
-  if (!o)
-    return NULL;
-  memcpy(p, s, at);
-  p += at;
-  for (size_t i = 0; i < vl; i++) {
-    *p++ = val[i];
-    if (val[i] == ',')
-      *p++ = ',';
-  }
-  strcpy(p, s + at + len);
-  return o;
-}
-
-/* The map's NEW for path (equal to OLD, or below OLD/) into out: 1; 0 when
- * no entry applies. */
-static int map_path(const char *map, const char *path, char *out, size_t olen)
-{
-  while (map && *map) {
-    const char *end = strchr(map, ','), *eq = strchr(map, '=');
-    size_t n = end ? (size_t)(end - map) : strlen(map);
-    if (eq && eq < map + n) {
-      size_t ol = (size_t)(eq - map);
-      if (ol && !strncmp(path, map, ol) && (path[ol] == '\0' || path[ol] == '/')) {
-        snprintf(out, olen, "%.*s%s", (int)(map + n - eq - 1), eq + 1, path + ol);
-        return 1;
-      }
-    }
-    map += n + (end ? 1 : 0);
-  }
-  return 0;
-}
-
 static bool fd_key(const char *k)
 {
   return !strcmp(k, "fd") || !strcmp(k, "fds") || !strcmp(k, "vhostfd") || !strcmp(k, "vhostfds");
@@ -213,7 +68,7 @@ static int check_fds(struct rw *r, const char *s)
   static const char *const keys[] = { "fd", "fds", "vhostfd", "vhostfds" };
   char v[64];
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-    if (opt_get(s, keys[i], v, sizeof v, NULL, NULL))
+    if (eng_cmdline_opt_get(s, keys[i], v, sizeof v, NULL, NULL))
       return refuse(r,
                     "%s=%s is a file descriptor the source inherited from the process that "
                     "started it; a new process cannot get it (give the device a path or "
@@ -262,7 +117,7 @@ static int json_walk(struct rw *r, json_t *o)
     if (json_is_string(v) && strstr(json_string_value(v), "/dev/fdset/"))
       return refuse(r, "a /dev/fdset/ path names descriptors passed to the source (-add-fd)");
     if (!strcmp(k, "filename") && json_is_string(v) &&
-        map_path(r->s->map, json_string_value(v), nv, sizeof nv)) {
+        eng_cmdline_map_path(r->s->map, json_string_value(v), nv, sizeof nv)) {
       json_string_set(v, nv);
       if (r->s->mapped && eng_strv_push(r->s->mapped, nv) < 0)
         return refuse(r, "out of memory");
@@ -301,9 +156,9 @@ static int set_key(struct rw *r, char **arg, const char *key, const char *val)
 {
   char cur[8];
   size_t at, len;
-  if (!opt_get(*arg, key, cur, sizeof cur, &at, &len))
+  if (!eng_cmdline_opt_get(*arg, key, cur, sizeof cur, &at, &len))
     return 0;
-  char *n = splice(*arg, at, len, val);
+  char *n = eng_cmdline_splice(*arg, at, len, val);
   if (!n)
     return refuse(r, "out of memory");
   free(*arg);
@@ -320,13 +175,13 @@ static void path_in_dir(const struct rw *r, char *out, size_t olen, const char *
 static int chardev(struct rw *r, char **arg)
 {
   char be[32], id[128] = "", path[4200], v[8];
-  opt_first(*arg, be, sizeof be);
-  opt_get(*arg, "id", id, sizeof id, NULL, NULL);
+  eng_cmdline_opt_first(*arg, be, sizeof be);
+  eng_cmdline_opt_get(*arg, "id", id, sizeof id, NULL, NULL);
   if (!strcmp(be, "socket") || !strcmp(be, "udp")) {
-    if (opt_get(*arg, "host", v, sizeof v, NULL, NULL) ||
-        opt_get(*arg, "port", v, sizeof v, NULL, NULL))
+    if (eng_cmdline_opt_get(*arg, "host", v, sizeof v, NULL, NULL) ||
+        eng_cmdline_opt_get(*arg, "port", v, sizeof v, NULL, NULL))
       return refuse(r, "a TCP/UDP chardev: the source holds its port (use a unix socket, path=)");
-    if (!opt_get(*arg, "path", path, sizeof path, NULL, NULL))
+    if (!eng_cmdline_opt_get(*arg, "path", path, sizeof path, NULL, NULL))
       return 0;
     if (r->qmp_id && !strcmp(id, r->qmp_id) && !r->have_qmp) {
       r->have_qmp = true;
@@ -371,7 +226,7 @@ static int chr_spec(struct rw *r, const char *opt, char **arg, unsigned *nth)
     size_t len = strcspn(*arg + 5, ",");
     while ((*arg)[5 + len] == ',' && (*arg)[6 + len] == ',') /* a doubled comma */
       len += 2 + strcspn(*arg + 7 + len, ",");
-    char *n = splice(*arg, 5, len, path);
+    char *n = eng_cmdline_splice(*arg, 5, len, path);
     if (!n)
       return refuse(r, "out of memory");
     free(*arg);
@@ -395,8 +250,8 @@ static int map_disk(struct rw *r, char **arg)
   static const char *const keys[] = { "file", "filename" };
   for (size_t i = 0; i < 2; i++) {
     char cur[4200], nv[4200];
-    if (opt_get(*arg, keys[i], cur, sizeof cur, NULL, NULL) &&
-        map_path(r->s->map, cur, nv, sizeof nv) &&
+    if (eng_cmdline_opt_get(*arg, keys[i], cur, sizeof cur, NULL, NULL) &&
+        eng_cmdline_map_path(r->s->map, cur, nv, sizeof nv) &&
         (set_key(r, arg, keys[i], nv) < 0 || (r->s->mapped && eng_strv_push(r->s->mapped, nv) < 0)))
       return -1;
   }
@@ -411,9 +266,9 @@ static int machine(struct rw *r, char **arg)
   r->have_machine = true;
   if (!r->s->machine)
     return 0;
-  if (opt_get(*arg, "type", cur, sizeof cur, NULL, NULL))
+  if (eng_cmdline_opt_get(*arg, "type", cur, sizeof cur, NULL, NULL))
     return set_key(r, arg, "type", r->s->machine);
-  opt_first(*arg, first, sizeof first);
+  eng_cmdline_opt_first(*arg, first, sizeof first);
   size_t skip = first[0] ? strlen(first) : 0;
   const char *rest = *arg + skip;
   char *n = malloc(strlen(r->s->machine) + strlen(rest) + 2);
@@ -428,11 +283,11 @@ static int machine(struct rw *r, char **arg)
 static int object(struct rw *r, char **arg)
 {
   char qt[64], path[4200], share[8] = "", nv[4200];
-  opt_first(*arg, qt, sizeof qt);
+  eng_cmdline_opt_first(*arg, qt, sizeof qt);
   if (strcmp(qt, "memory-backend-file") ||
-      !opt_get(*arg, "mem-path", path, sizeof path, NULL, NULL))
+      !eng_cmdline_opt_get(*arg, "mem-path", path, sizeof path, NULL, NULL))
     return 0;
-  opt_get(*arg, "share", share, sizeof share, NULL, NULL);
+  eng_cmdline_opt_get(*arg, "share", share, sizeof share, NULL, NULL);
   bool sh = !strcmp(share, "on") || !strcmp(share, "yes") || !strcmp(share, "true");
   if (mem_path(r, path, sh, nv, sizeof nv) < 0)
     return refuse(r, "mem-path too long");
@@ -448,7 +303,7 @@ static void prescan(struct rw *r, char *const *argv, size_t argc)
       r->serial_id = argv[i + 1] + 8;
     if (!r->qmp_id && !strcmp(o, "-mon") && strstr(argv[i + 1], "mode=control")) {
       static char id[128];
-      if (opt_get(argv[i + 1], "chardev", id, sizeof id, NULL, NULL))
+      if (eng_cmdline_opt_get(argv[i + 1], "chardev", id, sizeof id, NULL, NULL))
         r->qmp_id = id;
     }
   }
@@ -482,7 +337,7 @@ static int one(struct rw *r, struct eng_strv *out, const char *opt, const char *
   if (!a)
     return refuse(r, "out of memory");
   int rc = 0;
-  if (!strcmp(opt, "netdev") && opt_get(a, "hostfwd", v, sizeof v, NULL, NULL))
+  if (!strcmp(opt, "netdev") && eng_cmdline_opt_get(a, "hostfwd", v, sizeof v, NULL, NULL))
     rc = refuse(r, "hostfwd= ports are held by the source");
   else if (!strcmp(opt, "chardev"))
     rc = chardev(r, &a);
@@ -534,7 +389,7 @@ int eng_spawn_rewrite(char *const *argv, size_t argc, const struct eng_spawn_spe
     char dashed[128];
     snprintf(dashed, sizeof dashed, "-%s", opt);
     const char *val = NULL;
-    if (!is_flag(opt)) {
+    if (!eng_cmdline_is_flag(opt)) {
       if (i + 1 >= argc) {
         refuse(&r, "option without its argument");
         goto fail;

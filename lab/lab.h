@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* lab/ internals: the lab pair (lab.c), its shared disk (labdisk.c) and
- * the guest checkers (memcheck.c, diskcheck.c, see their headers).  Public
- * entry points are in qmig.h. */
+/* lab/ internals: the lab pair (lab.c, its lab.json in labinfo.c), its
+ * shared disk (labdisk.c) and the guest checkers (memcheck.c, diskcheck.c,
+ * see their headers).  Public entry points are in qmig.h. */
 #ifndef QMIG_LAB_H
 #define QMIG_LAB_H
 
@@ -23,6 +23,15 @@ const char *lab_opt_why(enum opt_err e, const char *why);
  * *li, which the caller cleared; pids are left alone.  0, or -1 with
  * jansson's reason in err.  Pure: fuzzed by fuzz/fuzz_labjson.c. */
 int lab_info_from_json(json_t *j, struct qmig_lab_info *li, char *err, size_t errlen);
+
+struct lab_disk;
+struct lab_net;
+/* labinfo.c, for lab.c: DIR/lab.json written for a lab just started (0, or
+ * -1 with err); a lab.json at path loaded (NULL with the reason in je). */
+int lab_info_write(const struct qmig_lab_options *o, const char *dir, const char *accel,
+                   const char *uuid, const struct lab_disk *disk, const struct lab_net *net,
+                   const int tls_port[2], char machine[2][64], char *err, size_t errlen);
+json_t *lab_info_load(const char *path, json_error_t *je);
 
 /* Pid of the lab's QEMU on side 0 (source) or 1 (destination) in the run
  * directory `dir` (absolute), or 0 if it is not running. */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* fake_qmp.h - the scripted fake QMP server of test_qmp.c (and
- * test_qmp_text.c) and its cmocka fixture (one fake server thread and one
- * client per test).  Included by those tests only; each includes it after
- * the system headers it needs.
+/* fake_qmp.h - the scripted fake QMP server of test_qmp.c,
+ * test_qmp_faults.c, test_qmp_connect.c and test_qmp_text.c and its cmocka
+ * fixture (one fake server thread and one client per test).  Each includes
+ * it after the system headers it needs; its functions are static inline so
+ * that each test uses what it needs.
  *
  * The fake server runs in a thread so that the client can block.  It never
  * calls cmocka asserts (they longjmp on the wrong stack); it records its
@@ -40,7 +41,8 @@ struct fake {
   char fd_data[64];
 };
 
-static int __attribute__((format(printf, 2, 3))) fake_fail(struct fake *f, const char *fmt, ...)
+static inline int __attribute__((format(printf, 2, 3)))
+fake_fail(struct fake *f, const char *fmt, ...)
 {
   if (!f->fail[0]) {
     va_list ap;
@@ -51,14 +53,14 @@ static int __attribute__((format(printf, 2, 3))) fake_fail(struct fake *f, const
   return -1;
 }
 
-static void __attribute__((unused)) sleep_ms(long ms)
+static inline void sleep_ms(long ms)
 {
   struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
   while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
     ;
 }
 
-static long now_ms(void)
+static inline long now_ms(void)
 {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -66,7 +68,7 @@ static long now_ms(void)
 }
 
 /* quiet: the client may legitimately have gone (oversized test). */
-static int fake_write(struct fake *f, const char *p, size_t n, bool quiet)
+static inline int fake_write(struct fake *f, const char *p, size_t n, bool quiet)
 {
   while (n > 0) {
     ssize_t r = send(f->fd, p, n, MSG_NOSIGNAL);
@@ -80,7 +82,8 @@ static int fake_write(struct fake *f, const char *p, size_t n, bool quiet)
   return 0;
 }
 
-static int __attribute__((format(printf, 2, 3))) fake_say(struct fake *f, const char *fmt, ...)
+static inline int __attribute__((format(printf, 2, 3)))
+fake_say(struct fake *f, const char *fmt, ...)
 {
   char *s;
   va_list ap;
@@ -95,7 +98,7 @@ static int __attribute__((format(printf, 2, 3))) fake_say(struct fake *f, const 
 }
 
 /* One byte per send, with a pause so that the client sees them apart. */
-static int __attribute__((unused)) fake_say_bytewise(struct fake *f, const char *s)
+static inline int fake_say_bytewise(struct fake *f, const char *s)
 {
   for (; *s; s++) {
     if (fake_write(f, s, 1, false) < 0)
@@ -107,7 +110,7 @@ static int __attribute__((unused)) fake_say_bytewise(struct fake *f, const char 
 }
 
 /* Read one command (byte by byte, to catch SCM_RIGHTS on any byte). */
-static int fake_recv(struct fake *f, const char *want)
+static inline int fake_recv(struct fake *f, const char *want)
 {
   char buf[8192];
   size_t n = 0;
@@ -174,12 +177,12 @@ static int fake_recv(struct fake *f, const char *want)
   return 0;
 }
 
-static int fake_reply(struct fake *f, const char *ret_json)
+static inline int fake_reply(struct fake *f, const char *ret_json)
 {
   return fake_say(f, "{\"return\": %s, \"id\": \"%s\"}\r\n", ret_json, f->id);
 }
 
-static int fake_handshake(struct fake *f)
+static inline int fake_handshake(struct fake *f)
 {
   if (fake_say(f, GREETING) < 0 || fake_recv(f, "qmp_capabilities") < 0)
     return -1;
@@ -189,7 +192,7 @@ static int fake_handshake(struct fake *f)
 }
 
 /* Keep the connection open until the client closes it. */
-static void fake_wait_eof(struct fake *f)
+static inline void fake_wait_eof(struct fake *f)
 {
   char buf[4096];
   long end = now_ms() + 10000;
@@ -201,7 +204,7 @@ static void fake_wait_eof(struct fake *f)
   fake_fail(f, "client did not close within 10 s");
 }
 
-static void *fake_main(void *arg)
+static inline void *fake_main(void *arg)
 {
   struct fake *f = arg;
   if (f->listen_fd >= 0) {
@@ -228,7 +231,7 @@ struct fx {
   bool running;
 };
 
-static int fx_setup(void **state)
+static inline int fx_setup(void **state)
 {
   struct fx *x = calloc(1, sizeof *x);
   if (!x)
@@ -239,7 +242,7 @@ static int fx_setup(void **state)
   return 0;
 }
 
-static int fx_teardown(void **state)
+static inline int fx_teardown(void **state)
 {
   struct fx *x = *state;
   qmp_close(x->c);
@@ -256,14 +259,14 @@ static int fx_teardown(void **state)
   return 0;
 }
 
-static void fx_start_thread(struct fx *x, fake_script *script)
+static inline void fx_start_thread(struct fx *x, fake_script *script)
 {
   x->f.script = script;
   assert_int_equal(pthread_create(&x->f.thread, NULL, fake_main, &x->f), 0);
   x->running = true;
 }
 
-static void fx_start(struct fx *x, fake_script *script)
+static inline void fx_start(struct fx *x, fake_script *script)
 {
   int sv[2];
   assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
@@ -272,7 +275,7 @@ static void fx_start(struct fx *x, fake_script *script)
   fx_start_thread(x, script);
 }
 
-static struct qmp_conn *fx_open(struct fx *x, fake_script *script)
+static inline struct qmp_conn *fx_open(struct fx *x, fake_script *script)
 {
   char err[512] = "";
   fx_start(x, script);
@@ -284,7 +287,7 @@ static struct qmp_conn *fx_open(struct fx *x, fake_script *script)
 }
 
 /* Close the client, join the server, check what it saw. */
-static void fx_finish(struct fx *x)
+static inline void fx_finish(struct fx *x)
 {
   qmp_close(x->c);
   x->c = NULL;
@@ -297,5 +300,14 @@ static void fx_finish(struct fx *x)
 }
 
 #define FX ((struct fx *)*state)
+
+#define FXT(t) cmocka_unit_test_setup_teardown(t, fx_setup, fx_teardown)
+#define FXP(t, p) cmocka_unit_test_prestate_setup_teardown(t, fx_setup, fx_teardown, (void *)(p))
+
+/* The script of tests that need only a connected client. */
+static inline void script_handshake(struct fake *f)
+{
+  fake_handshake(f);
+}
 
 #endif

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tests/unit/test_qmp_qemu.c - the QMP client against a real QEMU (started
  * here with -S, no guest; skipped when qemu-system-x86_64 is missing).  The
- * cases a real QEMU will not produce are in test_qmp.c.  Also the schema
- * kept as text (qmp_execute_text, engine/schema.c) against that QEMU's
- * whole parsed query-qmp-schema. */
+ * cases a real QEMU will not produce are in test_qmp.c, test_qmp_faults.c
+ * and test_qmp_connect.c (a scripted fake server).  Also the schema kept as
+ * text (qmp_execute_text, engine/schema.c) against that QEMU's whole parsed
+ * query-qmp-schema. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
