@@ -4,8 +4,9 @@
  * text (engine/schema.c: the array cut into objects by a scan, objects
  * parsed as lookups want them) must not crash, read out of bounds or leak,
  * and a lookup only ever returns an object of that name.  The input is
- * also scanned as a whole QMP message for its "return" array
- * (qmp_frame_return_array), whose bounds must lie inside it.
+ * also taken as a whole QMP message whose "return" array is cut out before
+ * parsing (qmp_frame_return_array, qmp_frame_parse_cut): bounds inside it,
+ * a parsed message exactly when VALUE is returned.
  *
  *   make fuzz-schema && build-fuzz/fuzz_schema -max_total_time=60 fuzz/corpus/schema
  */
@@ -32,6 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (qmp_frame_return_array((const char *)data, size, &a0, &a1) &&
       (a0 >= a1 || a1 > size || data[a0] != '[' || data[a1 - 1] != ']'))
     abort();
+  json_t *msg = NULL;
+  char *cut = NULL, why[256];
+  size_t cutlen = 0;
+  int r = qmp_frame_parse_cut((const char *)data, size, &msg, &cut, &cutlen, why, sizeof why);
+  if ((r == QMP_FRAME_VALUE) != (msg != NULL) || (cut && (cutlen > size || strlen(cut) > cutlen)))
+    abort();
+  json_decref(msg);
+  free(cut);
   char *text = malloc(size + 1);
   if (!text)
     return 0;

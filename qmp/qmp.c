@@ -141,29 +141,18 @@ static int take(struct qmp_conn *c, json_t **msg, struct cut *cut)
 {
   char why[256];
   const char *p;
-  size_t n, a0, a1;
+  size_t n;
   *msg = NULL;
   int r = qmp_frame_next_span(&c->in, &p, &n, why, sizeof why);
   if (r == QMP_FRAME_VALUE && cut) {
     free(cut->text);
-    cut->text = NULL;
-  }
-  if (r == QMP_FRAME_VALUE && cut && qmp_frame_return_array(p, n, &a0, &a1)) {
-    size_t skel_len = n - (a1 - a0) + 2;
-    CLEANUP_FREE char *skel = malloc(skel_len);
-    if (!skel || !(cut->text = malloc(a1 - a0 + 1))) {
-      set_broken(c, "out of memory reading a %zu-byte message", n);
-      return -1;
-    }
-    memcpy(skel, p, a0);
-    memcpy(skel + a0, "[]", 2);
-    memcpy(skel + a0 + 2, p + a1, n - a1);
-    memcpy(cut->text, p + a0, a1 - a0);
-    cut->text[a1 - a0] = '\0';
-    cut->len = a1 - a0;
-    r = qmp_frame_parse(skel, skel_len, msg, why, sizeof why);
+    r = qmp_frame_parse_cut(p, n, msg, &cut->text, &cut->len, why, sizeof why);
   } else if (r == QMP_FRAME_VALUE) {
     r = qmp_frame_parse(p, n, msg, why, sizeof why);
+  }
+  if (r == QMP_FRAME_NOMEM) {
+    set_broken(c, "out of memory reading a %zu-byte message", n);
+    return -1;
   }
   if (r == QMP_FRAME_MALFORMED) {
     set_msg(c, true, false, "malformed JSON from %s: %s", c->name, why);

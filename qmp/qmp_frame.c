@@ -208,3 +208,36 @@ void qmp_frame_free(struct qmp_frame *f)
   free(f->buf);
   memset(f, 0, sizeof *f);
 }
+
+int qmp_frame_parse_cut(const char *p, size_t n, json_t **out, char **text, size_t *textlen,
+                        char *why, size_t whylen)
+{
+  size_t a0, a1;
+  *out = NULL;
+  *text = NULL;
+  *textlen = 0;
+  if (!qmp_frame_return_array(p, n, &a0, &a1))
+    return qmp_frame_parse(p, n, out, why, whylen);
+  size_t skel_len = n - (a1 - a0) + 2;
+  char *skel = malloc(skel_len);
+  char *arr = malloc(a1 - a0 + 1);
+  if (!skel || !arr) {
+    free(skel);
+    free(arr);
+    return QMP_FRAME_NOMEM;
+  }
+  memcpy(skel, p, a0);
+  memcpy(skel + a0, "[]", 2);
+  memcpy(skel + a0 + 2, p + a1, n - a1);
+  int r = qmp_frame_parse(skel, skel_len, out, why, whylen);
+  free(skel);
+  if (r != QMP_FRAME_VALUE) {
+    free(arr);
+    return r;
+  }
+  memcpy(arr, p + a0, a1 - a0);
+  arr[a1 - a0] = '\0';
+  *text = arr;
+  *textlen = a1 - a0;
+  return r;
+}
