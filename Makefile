@@ -94,7 +94,7 @@ $(BUILD)/qmig: $(CLI_OBJS) $(BUILD)/libqmig.a
 # every QMIG_API function of include/qmig.h with its comment, and the
 # completion every --option those help texts name.
 MAN_CMDS := migrate recover check dirty-rate lab verify-memory verify-disks create-disks \
-  verify-disk-image demo bench agent update pingpong
+  verify-disk-image demo bench agent update pingpong calibrate
 MAN_PAGES := $(BUILD)/man/qmig.1 $(MAN_CMDS:%=$(BUILD)/man/qmig-%.1) $(BUILD)/man/qmig.3
 DOCGEN := $(BUILD)/tools/qmig-docgen
 man: $(MAN_PAGES) $(BUILD)/man/qmig.bash

@@ -184,6 +184,15 @@ unsigned eng_stall_phase(const struct eng_stall_marks *mk, double s, double e, c
 /* The timeline from both sides' gaps and the gap across the switchover:
  * gaps longer than threshold_ms after one period is taken off per missing
  * heartbeat.  0, or -1 out of memory (out then holds no stalls). */
+/* The stall across one silence, as guest_stall_ms: the line before it
+ * (from_ns, from_seq) to the line after it (to_ns, to_seq), in ms, less
+ * one period_ms per heartbeat missing between them (a line cut in two: the
+ * guest ran then); -1 when to_seq does not follow from_seq (the lines
+ * cannot be trusted) or period_ms is 0. */
+double eng_stall_across_ms(int64_t from_ns, uint32_t from_seq, int64_t to_ns, uint32_t to_seq,
+                           double period_ms);
+/* The kept gap of t that spans t_ns (from_ns <= t_ns < to_ns), or NULL. */
+const struct eng_hb_gap *eng_hb_gap_at(const struct eng_hb_track *t, int64_t t_ns);
 int eng_stalls_build(const struct eng_stall_marks *mk, const struct eng_hb_track *src,
                      const struct eng_hb_track *dst, double period_ms, double threshold_ms,
                      struct qmig_report_stalls *out);
@@ -201,9 +210,16 @@ struct eng_hb_result {
   double reader_cpu_s;                         /* the reader thread's CPU */
   struct eng_hb_track track[2];                /* source, destination */
 };
-/* Gaps longer than gap_ns are kept for the stall timeline. */
+/* Gaps longer than gap_ns are kept for the stall timeline.  dst_path NULL:
+ * one guest only (calibrate.c), its lines on side 0. */
 struct eng_heartbeat *eng_hb_start(const char *src_path, const char *dst_path, int64_t gap_ns,
                                    char *err, size_t errlen);
+/* Side `side`'s latest line (CLOCK_MONOTONIC ns; 0 = none yet) and, when
+ * lines is not NULL, how many it has sent; while the reader runs. */
+int64_t eng_hb_last(struct eng_heartbeat *hb, int side, unsigned *lines);
+/* A copy of side `side`'s track into out, and its kept gaps forgotten (the
+ * next take has only those that came after): one calibration round's. */
+void eng_hb_take(struct eng_heartbeat *hb, int side, struct eng_hb_track *out);
 /* Wait up to timeout_ms until `lines` destination heartbeats have arrived. */
 bool eng_hb_wait_dst(struct eng_heartbeat *hb, unsigned lines, int timeout_ms);
 /* After the destination's first heartbeat the run waits for this many
