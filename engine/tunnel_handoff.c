@@ -25,11 +25,11 @@
 
 /* The type of object `type`'s member `member`, through an array to its
  * element type. */
-static const char *member_type(json_t *schema, const char *type, const char *member)
+static const char *member_type(struct eng_schema *schema, const char *type, const char *member)
 {
   const char *t =
       json_string_value(json_object_get(eng_schema_member(schema, type, member), "type"));
-  json_t *arr = eng_json_find(schema, "name", t);
+  json_t *arr = eng_schema_entity(schema, t);
   const char *meta = json_string_value(json_object_get(arr, "meta-type"));
   if (meta && strcmp(meta, "array") == 0)
     t = json_string_value(json_object_get(arr, "element-type"));
@@ -45,14 +45,13 @@ static const char *member_type(json_t *schema, const char *type, const char *mem
 static void multifd_why(void *user_data, char *why, size_t whylen)
 {
   struct qmig_migration *m = user_data;
-  json_t *schema = NULL;
   char types[120] = "";
-  if (qmp_cmd(m->src, &schema, QMP_TIMEOUT_DEFAULT, "query-qmp-schema", NULL) == 0) {
-    json_t *cmd = eng_json_find(schema, "name", "migrate");
+  struct eng_schema *schema = eng_schema_query(m->src);
+  if (schema) {
+    json_t *cmd = eng_schema_entity(schema, "migrate");
     const char *args = json_string_value(json_object_get(cmd, "arg-type"));
     const char *chan = args ? member_type(schema, args, "channels") : NULL;
-    json_t *en =
-        chan ? eng_json_find(schema, "name", member_type(schema, chan, "channel-type")) : NULL;
+    json_t *en = chan ? eng_schema_entity(schema, member_type(schema, chan, "channel-type")) : NULL;
     json_t *vals = json_object_get(en, "members"), *v; /* 7.2+: members, older: values */
     bool named = vals != NULL;
     if (!vals)
@@ -65,7 +64,7 @@ static void multifd_why(void *user_data, char *why, size_t whylen)
       snprintf(types + l, sizeof types - l, "%s%s", l ? ", " : "", n ? n : "?");
     }
   }
-  json_decref(schema);
+  eng_schema_free(schema);
   if (strstr(types, "multifd"))
     snprintf(why, whylen,
              "multifd: the source QEMU offers migrate channels of type %s, which "
