@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "qmig.h"
 #include "transport/transport.h"
@@ -94,6 +95,10 @@ static inline int agt_skew_qmp(int qmp_fd, long skew_ms, char *err, size_t errle
 /* handoff.c: socket handoff (docs/TUNNEL.md "Socket handoff").  Why this
  * agent cannot hand sockets to its QEMU at all, or NULL. */
 const char *agt_handoff_refusal(const struct qmig_agent *a);
+/* The answer to op handoff (docs/TUNNEL.md "Control connection"):
+ * {"handoff":BOOL[,"why":..],"offload":"ktls"|"user"[,"offload_why":..]},
+ * *on whether it is yes.  NULL out of memory; the caller owns it. */
+json_t *agt_handoff_answer(const struct qmig_agent *a, bool *on);
 /* A qmp channel's relay of session `id` becomes usable for our own
  * commands / stops being so (remove waits until no thread uses it). */
 void agt_relay_add(struct qmig_agent *a, const uint8_t *id, struct agt_qmp_relay *q);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* handoff.c - socket handoff on the destination (docs/TUNNEL.md "Socket
- * handoff"): an authenticated plain main channel's TCP socket goes to the
- * destination QEMU itself (SCM_RIGHTS + getfd, then migrate-incoming fd:),
+ * handoff"): an authenticated plain main channel's TCP socket (or a TLS one
+ * that OpenSSL switched to kernel TLS both ways, nothing pending:
+ * tp_conn_can_hand_off) goes to the destination QEMU itself (SCM_RIGHTS + getfd, then migrate-incoming fd:),
  * so no byte of the stream crosses the agent.  These are the agent's own
  * QMP commands, never the engine's: the allow-list still refuses getfd and
  * fd: URIs on the qmp channel.  QEMU serves one QMP client at a time, so
@@ -16,13 +17,41 @@
 #include "common/errbuf.h"
 #include "qmp/qmp.h"
 
+/* Whether our side of a TLS data channel can be kernel TLS (the same
+ * question tp_tls_new asked for our context); false with why. */
+static bool our_ktls(const struct qmig_agent *a, char *why, size_t len)
+{
+  if (!a->tls_ctx)
+    return errbuf_setf(why, len, "this agent has no TLS credential (insecure-no-auth)"), false;
+  return tp_ktls_available(why, len);
+}
+
 const char *agt_handoff_refusal(const struct qmig_agent *a)
 {
+  char why[200];
   if (a->skew_ms)
     return "test-clock-skew-ms relays QMP through a byte copy: no descriptor can pass";
-  if (a->refuse_plain_data && !a->insecure)
-    return "plain-data refuse: only plain channels can be handed off";
+  /* Only TLS data channels come: handed off only where the kernel does
+   * their TLS. */
+  if (a->refuse_plain_data && !a->insecure && !our_ktls(a, why, sizeof why))
+    return "plain-data refuse, and no kernel TLS here: only plain or kernel TLS channels can "
+           "be handed off";
   return NULL;
+}
+
+json_t *agt_handoff_answer(const struct qmig_agent *a, bool *on)
+{
+  char kwhy[200];
+  bool k = our_ktls(a, kwhy, sizeof kwhy);
+  const char *no = agt_handoff_refusal(a);
+  *on = no == NULL;
+  json_t *j = json_pack("{s:b,s:s}", "handoff", *on, "offload", k ? "ktls" : "user");
+  if (j && ((no && json_object_set_new(j, "why", json_string(no)) < 0) ||
+            (!k && json_object_set_new(j, "offload_why", json_string(kwhy)) < 0))) {
+    json_decref(j);
+    return NULL;
+  }
+  return j;
 }
 
 void agt_relay_add(struct qmig_agent *a, const uint8_t *id, struct agt_qmp_relay *q)

@@ -75,17 +75,16 @@ static void control_loop(struct qmig_agent *a, struct tp_conn *c)
       if (tp_control_parse(buf, (size_t)(nl - buf), &msg, why, sizeof why) < 0) {
         agt_log(a, "control: ignored a message: %s", why);
       } else if (msg.op == TP_CTL_HANDOFF) {
-        const char *no = agt_handoff_refusal(a);
-        json_t *j =
-            no ? json_pack("{s:b,s:s}", "handoff", 0, "why", no) : json_pack("{s:b}", "handoff", 1);
+        bool on = false;
+        json_t *j = agt_handoff_answer(a, &on);
         char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
         json_decref(j);
-        if (!no) {
+        if (on) {
           pthread_mutex_lock(&a->lock);
           a->s.handoff = true;
           pthread_mutex_unlock(&a->lock);
         }
-        agt_log(a, "control: socket handoff asked for: %s", no ? no : "on");
+        agt_log(a, "control: socket handoff asked for: %s", text ? text : "out of memory");
         bool oom = !text;
         int rc = oom ? -1 : tp_conn_write_all(c, text, strlen(text), (int)a->handshake_ms);
         if (rc == 0)

@@ -10,6 +10,7 @@
 int cmd_migrate(int argc, char **argv);
 int cmd_update(int argc, char **argv);   /* update.c */
 int cmd_pingpong(int argc, char **argv); /* pingpong.c */
+int cmd_calibrate(int argc, char **argv); /* calibrate.c */
 int cmd_check(int argc, char **argv);
 int cmd_dirty_rate(int argc, char **argv);
 int cmd_lab(int argc, char **argv);

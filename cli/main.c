@@ -15,6 +15,7 @@ static void usage(FILE *f)
              "  recover        after qmig migrate died: bring the pair to one running guest\n"
              "  update         live update: move a guest to a new QEMU process on this host\n"
              "  pingpong       migrate a guest back and forth on this host, with statistics\n"
+             "  calibrate      pause a running guest: how well heartbeat and probe agree\n"
              "  check          preflight only: report every problem, change nothing\n"
              "  dirty-rate     measure the source guest's dirty rate, predict a migration\n"
              "  lab            start|stop|status a local source/destination pair\n"
@@ -73,6 +74,7 @@ int main(int argc, char **argv)
     { "recover", cmd_recover },
     { "update", cmd_update },
     { "pingpong", cmd_pingpong },
+    { "calibrate", cmd_calibrate },
   };
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
     if (!strcmp(c, cmds[i].name))

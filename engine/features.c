@@ -22,17 +22,6 @@ static const char *const feature_names[ENG_FEAT_N] = {
   [ENG_FEAT_INCOMING_CHANNELS] = "incoming-channels",
 };
 
-/* Whether `command` takes argument `arg`, from a query-qmp-schema result
- * (entity names are masked: the command names its arg-type's entity). */
-static bool cmd_has_arg(json_t *schema, const char *command, const char *arg)
-{
-  json_t *cmd = eng_json_find(schema, "name", command);
-  const char *mt = json_string_value(json_object_get(cmd, "meta-type"));
-  if (!mt || strcmp(mt, "command"))
-    return false;
-  return eng_schema_member(schema, json_string_value(json_object_get(cmd, "arg-type")), arg);
-}
-
 /* Capability `cap` in a query-migrate-capabilities result: known or not. */
 static bool has_cap(json_t *caps, const char *cap)
 {
@@ -88,13 +77,11 @@ int eng_features_choose(struct qmig_migration *m)
   /* `migrate` with `channels` (QEMU 8.2+) instead of a URI string: the
    * source's schema says whether it takes one.  Only the source's command
    * matters; a schema that cannot be read counts as lacking it. */
-  json_t *schema = NULL;
   ft->lacks[1] &= ~(1u << ENG_FEAT_CHANNELS);
-  if (qmp_cmd(m->src, &schema, QMP_TIMEOUT_DEFAULT, "query-qmp-schema", NULL) < 0) {
-    if (qmp_broken(m->src))
-      return eng_errorf(m, "%s", qmp_error(m->src));
-  }
-  if (schema && cmd_has_arg(schema, "migrate", "channels"))
+  struct eng_schema *schema = eng_schema_query(m->src);
+  if (!schema && qmp_broken(m->src))
+    return eng_errorf(m, "%s", qmp_error(m->src));
+  if (eng_schema_cmd_has_arg(schema, "migrate", "channels"))
     ft->lacks[0] &= ~(1u << ENG_FEAT_CHANNELS);
   else
     ft->lacks[0] |= 1u << ENG_FEAT_CHANNELS;
@@ -102,24 +89,22 @@ int eng_features_choose(struct qmig_migration *m)
    * auto moves the running mirrors to write-blocking near the end
    * (mirror_mode.c).  Only the source runs the mirrors. */
   ft->lacks[1] &= ~(1u << ENG_FEAT_BLOCK_JOB_CHANGE);
-  if (schema && eng_schema_cmd_branch_member(schema, "block-job-change", "mirror", "copy-mode"))
+  if (eng_schema_cmd_branch_member(schema, "block-job-change", "mirror", "copy-mode"))
     ft->lacks[0] &= ~(1u << ENG_FEAT_BLOCK_JOB_CHANGE);
   else
     ft->lacks[0] |= 1u << ENG_FEAT_BLOCK_JOB_CHANGE;
-  json_decref(schema);
+  eng_schema_free(schema);
   /* `migrate-incoming` with `channels` (QEMU 9.1+): the destination's
    * schema, the same way. */
-  schema = NULL;
   ft->lacks[0] &= ~(1u << ENG_FEAT_INCOMING_CHANNELS);
-  if (qmp_cmd(m->dst, &schema, QMP_TIMEOUT_DEFAULT, "query-qmp-schema", NULL) < 0) {
-    if (qmp_broken(m->dst))
-      return eng_errorf(m, "%s", qmp_error(m->dst));
-  }
-  if (schema && cmd_has_arg(schema, "migrate-incoming", "channels"))
+  schema = eng_schema_query(m->dst);
+  if (!schema && qmp_broken(m->dst))
+    return eng_errorf(m, "%s", qmp_error(m->dst));
+  if (eng_schema_cmd_has_arg(schema, "migrate-incoming", "channels"))
     ft->lacks[1] &= ~(1u << ENG_FEAT_INCOMING_CHANNELS);
   else
     ft->lacks[1] |= 1u << ENG_FEAT_INCOMING_CHANNELS;
-  json_decref(schema);
+  eng_schema_free(schema);
   return 0; /* channels, block-job-change: used once sent */
 }
 

@@ -135,7 +135,7 @@ struct eng_heartbeat *eng_hb_start(const char *src_path, const char *dst_path, i
   pthread_mutex_init(&hb->lock, NULL);
   pthread_cond_init(&hb->cond, NULL);
   if ((hb->side[0].fd = connect_unix(src_path, err, errlen)) < 0 ||
-      (hb->side[1].fd = connect_unix(dst_path, err, errlen)) < 0)
+      (dst_path && (hb->side[1].fd = connect_unix(dst_path, err, errlen)) < 0))
     goto fail;
   if (pipe2(hb->stop_pipe, O_CLOEXEC) < 0) {
     snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -176,6 +176,26 @@ bool eng_hb_wait_dst(struct eng_heartbeat *hb, unsigned lines, int timeout_ms)
   bool got = hb->side[1].t.lines >= lines;
   pthread_mutex_unlock(&hb->lock);
   return got;
+}
+
+int64_t eng_hb_last(struct eng_heartbeat *hb, int side, unsigned *lines)
+{
+  pthread_mutex_lock(&hb->lock);
+  const struct eng_hb_track *t = &hb->side[side].t;
+  int64_t last = t->lines ? t->last_ns : 0;
+  if (lines)
+    *lines = t->lines;
+  pthread_mutex_unlock(&hb->lock);
+  return last;
+}
+
+void eng_hb_take(struct eng_heartbeat *hb, int side, struct eng_hb_track *out)
+{
+  pthread_mutex_lock(&hb->lock);
+  struct eng_hb_track *t = &hb->side[side].t;
+  *out = *t;
+  t->ngaps = 0; /* kept from here on: the next round's */
+  pthread_mutex_unlock(&hb->lock);
 }
 
 void eng_hb_stop(struct eng_heartbeat *hb, struct eng_hb_result *r)

@@ -184,6 +184,15 @@ unsigned eng_stall_phase(const struct eng_stall_marks *mk, double s, double e, c
 /* The timeline from both sides' gaps and the gap across the switchover:
  * gaps longer than threshold_ms after one period is taken off per missing
  * heartbeat.  0, or -1 out of memory (out then holds no stalls). */
+/* The stall across one silence, as guest_stall_ms: the line before it
+ * (from_ns, from_seq) to the line after it (to_ns, to_seq), in ms, less
+ * one period_ms per heartbeat missing between them (a line cut in two: the
+ * guest ran then); -1 when to_seq does not follow from_seq (the lines
+ * cannot be trusted) or period_ms is 0. */
+double eng_stall_across_ms(int64_t from_ns, uint32_t from_seq, int64_t to_ns, uint32_t to_seq,
+                           double period_ms);
+/* The kept gap of t that spans t_ns (from_ns <= t_ns < to_ns), or NULL. */
+const struct eng_hb_gap *eng_hb_gap_at(const struct eng_hb_track *t, int64_t t_ns);
 int eng_stalls_build(const struct eng_stall_marks *mk, const struct eng_hb_track *src,
                      const struct eng_hb_track *dst, double period_ms, double threshold_ms,
                      struct qmig_report_stalls *out);
@@ -201,9 +210,16 @@ struct eng_hb_result {
   double reader_cpu_s;                         /* the reader thread's CPU */
   struct eng_hb_track track[2];                /* source, destination */
 };
-/* Gaps longer than gap_ns are kept for the stall timeline. */
+/* Gaps longer than gap_ns are kept for the stall timeline.  dst_path NULL:
+ * one guest only (calibrate.c), its lines on side 0. */
 struct eng_heartbeat *eng_hb_start(const char *src_path, const char *dst_path, int64_t gap_ns,
                                    char *err, size_t errlen);
+/* Side `side`'s latest line (CLOCK_MONOTONIC ns; 0 = none yet) and, when
+ * lines is not NULL, how many it has sent; while the reader runs. */
+int64_t eng_hb_last(struct eng_heartbeat *hb, int side, unsigned *lines);
+/* A copy of side `side`'s track into out, and its kept gaps forgotten (the
+ * next take has only those that came after): one calibration round's. */
+void eng_hb_take(struct eng_heartbeat *hb, int side, struct eng_hb_track *out);
 /* Wait up to timeout_ms until `lines` destination heartbeats have arrived. */
 bool eng_hb_wait_dst(struct eng_heartbeat *hb, unsigned lines, int timeout_ms);
 /* After the destination's first heartbeat the run waits for this many
@@ -303,13 +319,13 @@ struct eng_facts {
   struct eng_hb_result hb_result;
   unsigned nmarks; /* pass starts: marks[0..nmarks) */
   struct eng_pass_mark marks[QMIG_MAX_PASSES + 1];
-  unsigned pass_pending;       /* pass whose start was just sampled */
-  uint64_t pass_remaining;     /* its ram.remaining */
-  struct eng_stats final;      /* the last query-migrate */
-  int64_t dst_clock_offset_us; /* destination wall clock minus ours (tunnel) */
-  bool dst_announce_known;     /* the next was read (announce.c) */
+  unsigned pass_pending;        /* pass whose start was just sampled */
+  uint64_t pass_remaining;      /* its ram.remaining */
+  struct eng_stats final;       /* the last query-migrate */
+  int64_t dst_clock_offset_us;  /* destination wall clock minus ours (tunnel) */
+  bool dst_announce_known;      /* the next was read (announce.c) */
   unsigned dst_announce_rounds; /* destination QEMU's announce-rounds */
-  unsigned npc_pauses;         /* post-copy paused and resumed (pclink.c) */
+  unsigned npc_pauses;          /* post-copy paused and resumed (pclink.c) */
   struct qmig_postcopy_pause pc_pauses[QMIG_MAX_PC_PAUSES];
 };
 
@@ -319,8 +335,8 @@ enum eng_feature {
   ENG_FEAT_SWITCHOVER_ACK,
   ENG_FEAT_POSTCOPY_PREEMPT,
   ENG_FEAT_DIRTY_LIMIT,
-  ENG_FEAT_CHANNELS,         /* `migrate` with a channels list (source only) */
-  ENG_FEAT_BLOCK_JOB_CHANGE, /* a running mirror to write-blocking (source only) */
+  ENG_FEAT_CHANNELS,          /* `migrate` with a channels list (source only) */
+  ENG_FEAT_BLOCK_JOB_CHANGE,  /* a running mirror to write-blocking (source only) */
   ENG_FEAT_INCOMING_CHANNELS, /* `migrate-incoming` with one (destination only) */
   ENG_FEAT_N
 };
@@ -502,14 +518,28 @@ int eng_spawn_config_check(struct qmig_migration *m); /* dst-spawn, live-update 
 json_t *eng_config_json(const struct eng_config *c);  /* new reference */
 
 /* schema.c: the first object of `array` whose string `key` is `value`
- * (NULL when none: absent array, key or value); the member `member` of the
- * schema entity named `type` (query-qmp-schema), NULL when none. */
+ * (NULL when none: absent array, key or value). */
 json_t *eng_json_find(json_t *array, const char *key, const char *value);
-json_t *eng_schema_member(json_t *schema, const char *type, const char *member);
+/* A query-qmp-schema answer kept as text, its entities parsed as lookups
+ * want them (schema.c says why).  eng_schema_query asks QEMU: NULL when
+ * the command failed (qmp_error(c) says why; qmp_broken(c) tells a broken
+ * connection) or the answer is not an array of objects.
+ * eng_schema_from_text takes a malloc'd JSON array text (freed on
+ * failure too).  eng_schema_free accepts NULL. */
+struct eng_schema;
+struct eng_schema *eng_schema_query(struct qmp_conn *c);
+struct eng_schema *eng_schema_from_text(char *text, size_t len);
+void eng_schema_free(struct eng_schema *s);
+/* The entity named `name`, NULL when none (or s NULL); borrowed: valid
+ * until eng_schema_free.  The member `member` of entity `type`, NULL when
+ * none.  Whether command `cmd` exists with an argument `arg`. */
+json_t *eng_schema_entity(struct eng_schema *s, const char *name);
+json_t *eng_schema_member(struct eng_schema *s, const char *type, const char *member);
+bool eng_schema_cmd_has_arg(struct eng_schema *s, const char *cmd, const char *arg);
 /* Whether command `cmd` exists with an argument type whose variant
  * `branch` (a union's case) has the member `member` (block-job-change's
  * mirror branch and its copy-mode). */
-bool eng_schema_cmd_branch_member(json_t *schema, const char *cmd, const char *branch,
+bool eng_schema_cmd_branch_member(struct eng_schema *s, const char *cmd, const char *branch,
                                   const char *member);
 
 /* run.c: the phases before the stream moves (connect and incoming through

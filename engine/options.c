@@ -240,8 +240,9 @@ static const struct opt_row rows[] = {
     .help = "tls|plain: migration and NBD channels over TLS 1.3 (default), or plaintext "
             "authenticated by the session (faster; readable and hijackable on the path)" },
   { .key = "tunnel-handoff", .type = OPT_ENUM, .off = O(tunnel.handoff), .choices = "auto|on|off",
-    .help = "auto|on|off: hand authenticated plain channels' sockets to QEMU (no byte through "
-            "qmig) where QEMU can take them (auto), must (on), or always forward (off)" },
+    .help = "auto|on|off: hand authenticated plain channels' sockets (and TLS ones where the "
+            "kernel does their TLS on both hosts) to QEMU, no byte through qmig, where QEMU "
+            "can take them (auto), must (on), or always forward (off)" },
   { .key = "tunnel-insecure-no-auth", .type = OPT_BOOL, .off = O(tunnel.insecure),
     .help = "on|off: tunnel without any credential (an agent run with --insecure-no-auth): "
             "anyone on the path can read, and anyone who can connect can use, the agent" },

@@ -62,10 +62,6 @@ int eng_config_check(struct qmig_migration *m)
       !tunnel)
     return eng_errorf(m,
                       "tunnel-tls/tunnel-data/tunnel-handoff/tunnel-insecure-no-auth need tunnel");
-  if (c->tunnel.handoff == ENG_HANDOFF_ON && c->tunnel.data != ENG_TDATA_PLAIN &&
-      !c->tunnel.insecure)
-    return eng_errorf(m, "tunnel-handoff on needs tunnel-data plain: TLS channels are forwarded "
-                         "(their TLS runs in qmig)");
   if (c->tunnel.agent && c->tunnel.tls == ENG_TLS_NONE && !c->tunnel.insecure)
     return eng_errorf(m, "tunnel needs a credential: tunnel-tls psk (tunnel-psk-file) or x509 "
                          "(tunnel-tls-dir), or tunnel-insecure-no-auth on for an agent run "

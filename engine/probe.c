@@ -314,10 +314,10 @@ fail:
   return NULL;
 }
 
-void eng_probe_settle(struct eng_probe *p, int64_t after_ns, int linger_ms, int64_t timeout_ns)
+bool eng_probe_settle(struct eng_probe *p, int64_t after_ns, int linger_ms, int64_t timeout_ns)
 {
   if (!p)
-    return;
+    return false;
   int64_t seen = 0;
   for (int64_t now; (now = eng_mono_ns()) < timeout_ns; usleep(5000)) {
     pthread_mutex_lock(&p->lock);
@@ -326,8 +326,25 @@ void eng_probe_settle(struct eng_probe *p, int64_t after_ns, int linger_ms, int6
     if (!seen && last > after_ns)
       seen = now;
     if (seen && now - seen >= (int64_t)linger_ms * 1000000)
-      return;
+      return true;
   }
+  return seen != 0;
+}
+
+void eng_probe_around(struct eng_probe *p, int64_t t_ns, int64_t *before_ns, int64_t *after_ns)
+{
+  *before_ns = *after_ns = 0;
+  pthread_mutex_lock(&p->lock);
+  uint64_t keep = p->nring < RING ? p->nring : RING;
+  for (uint64_t k = 0; k < keep; k++) {
+    int64_t rx = p->ring[(p->nring - 1 - k) % RING];
+    if (rx <= t_ns) {
+      *before_ns = rx;
+      break;
+    }
+    *after_ns = rx;
+  }
+  pthread_mutex_unlock(&p->lock);
 }
 
 /* The first reply after t (0: none), from the ring of the latest replies;

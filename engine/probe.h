@@ -78,8 +78,12 @@ int eng_probe_parse(const char *spec, char *why, size_t len);
 struct eng_probe *eng_probe_start(const char *spec, const char *netns, unsigned rate_hz,
                                   unsigned gap_ms, char *err, size_t errlen);
 /* Wait until a reply arrived after after_ns and linger_ms more, at most
- * until timeout_ns (CLOCK_MONOTONIC); accepts NULL. */
-void eng_probe_settle(struct eng_probe *p, int64_t after_ns, int linger_ms, int64_t timeout_ns);
+ * until timeout_ns (CLOCK_MONOTONIC); accepts NULL.  Whether a reply came
+ * after after_ns (false for NULL). */
+bool eng_probe_settle(struct eng_probe *p, int64_t after_ns, int linger_ms, int64_t timeout_ns);
+/* While it runs: the last reply at or before t_ns and the first after it
+ * (0 = none, or older than the ring of the latest 16 s of replies). */
+void eng_probe_around(struct eng_probe *p, int64_t t_ns, int64_t *before_ns, int64_t *after_ns);
 /* Stop the thread; fills *r from the accounting and pm (phases, times
  * since pm->migrate_ns) unless either is NULL; frees p.  Accepts p NULL
  * (r untouched). */

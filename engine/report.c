@@ -132,10 +132,10 @@ void eng_report_fill(struct qmig_migration *m)
    * period the guest ran: take it off.  A destination sequence that does
    * not follow the source's means the lines cannot be trusted: unknown. */
   r->guest_stall_ms = -1;
-  if (hb->last_src_mono_ns && hb->first_dst_mono_ns && hb->first_dst_seq > hb->last_src_seq &&
-      m->cfg.heartbeat_ms)
-    r->guest_stall_ms = (hb->first_dst_mono_ns - hb->last_src_mono_ns) / 1e6 -
-                        (double)(hb->first_dst_seq - hb->last_src_seq - 1) * m->cfg.heartbeat_ms;
+  if (hb->last_src_mono_ns && hb->first_dst_mono_ns)
+    r->guest_stall_ms =
+        eng_stall_across_ms(hb->last_src_mono_ns, hb->last_src_seq, hb->first_dst_mono_ns,
+                            hb->first_dst_seq, m->cfg.heartbeat_ms);
 
   fill_stalls(m);
 

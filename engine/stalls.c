@@ -39,6 +39,22 @@ void eng_hb_feed(struct eng_hb_track *t, int64_t now_ns, uint32_t seq)
   t->last_ns = now_ns;
 }
 
+double eng_stall_across_ms(int64_t from_ns, uint32_t from_seq, int64_t to_ns, uint32_t to_seq,
+                           double period_ms)
+{
+  if (to_seq <= from_seq || period_ms <= 0)
+    return -1;
+  return (to_ns - from_ns) / 1e6 - (double)(to_seq - from_seq - 1) * period_ms;
+}
+
+const struct eng_hb_gap *eng_hb_gap_at(const struct eng_hb_track *t, int64_t t_ns)
+{
+  for (unsigned i = 0; i < t->ngaps; i++)
+    if (t->gaps[i].from_ns <= t_ns && t_ns < t->gaps[i].to_ns)
+      return &t->gaps[i];
+  return NULL;
+}
+
 /* Whether the gap [s, e] contains time x. */
 static bool spans(double s, double e, double x)
 {

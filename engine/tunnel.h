@@ -63,10 +63,35 @@ struct eng_tunnel {
 };
 
 /* tunnel_handoff.c: socket handoff (docs/TUNNEL.md "Socket handoff"). */
-/* Whether a channel of `kind` can be handed to QEMU on both hosts: true, or
- * false with the reason in why.  One place decides per channel: kernel TLS
- * joins here. */
-bool eng_tunnel_can_hand_off(struct qmig_migration *m, unsigned kind, char *why, size_t whylen);
+/* Everything the per-channel handoff decision reads, so that its table can
+ * be tested without QEMUs (tests/unit/test_ktls.c). */
+struct eng_handoff_in {
+  int handoff;                 /* enum eng_handoff */
+  unsigned kind;               /* TP_K_* */
+  bool tls;                    /* the channel's data is TLS (tunnel-data tls) */
+  bool src_ktls;               /* our side can be kernel TLS (tp_ktls_available) */
+  const char *src_offload_why; /* !src_ktls: why not */
+  /* The agent's handoff reply, NULL before it was asked: its offload is
+   * the destination's side. */
+  const struct tp_handoff_reply *dst;
+  bool multifd; /* multifd-channels > 0 */
+  /* Why not with multifd, from what the source QEMU offers; NULL: a
+   * general reason.  Called only when multifd decides. */
+  void (*multifd_why)(void *user_data, char *why, size_t whylen);
+  void *user_data;
+  const char *src_qmp; /* the source's QMP address: handoff needs unix: */
+  bool agent_handoff;  /* the agent offers handoff (session reply) */
+  const char *agent;   /* its address, for messages */
+};
+/* Whether such a channel can be handed to QEMU on both hosts: a TLS channel
+ * only when kernel TLS does it on both ends (then it is a plain socket to
+ * QEMU), else as a plain one.  true, or false with the reason in why.  The
+ * tunnel-handoff mode only switches it off: whether `on` makes false an
+ * error is the caller's. */
+bool eng_handoff_decide(const struct eng_handoff_in *in, char *why, size_t whylen);
+/* eng_handoff_decide for a channel of `kind` of this run; dst as there. */
+bool eng_tunnel_can_hand_off(struct qmig_migration *m, unsigned kind,
+                             const struct tp_handoff_reply *dst, char *why, size_t whylen);
 /* The incoming phase with handoff asked for: the agent starts the
  * destination's incoming migration on our main channel (handing it to its
  * QEMU, or forwarding it), and we give the same socket to the source
@@ -84,6 +109,8 @@ void eng_tunnel_handoff_unused(struct qmig_migration *m);
 void eng_tunnel_record(struct eng_tunnel *t, const char *msg);
 /* Count channel c as kernel TLS or user-space TLS (tp_tls_offload_ktls). */
 void eng_tunnel_note_offload(struct eng_tunnel *t, struct tp_conn *c);
+/* Count a channel whose TLS the agent's side does in user space, why. */
+void eng_tunnel_note_user(struct eng_tunnel *t, const char *why);
 /* Track a started forwarder (aborted when there is no room), or with f NULL
  * a handed-off channel; why: why it is forwarded (NULL/"": handed off). */
 void eng_tunnel_add_chan(struct eng_tunnel *t, unsigned kind, unsigned index, size_t prefix,

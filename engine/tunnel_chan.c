@@ -32,18 +32,26 @@ void eng_tunnel_record(struct eng_tunnel *t, const char *msg)
   pthread_mutex_unlock(&t->lock);
 }
 
-void eng_tunnel_note_offload(struct eng_tunnel *t, struct tp_conn *c)
+static void count_offload(struct eng_tunnel *t, bool k, const char *why)
 {
-  char why[200];
-  if (!tp_conn_is_tls(c))
-    return;
-  bool k = tp_tls_offload_ktls(c, why, sizeof why) == 0;
   pthread_mutex_lock(&t->lock);
   if (k)
     t->n_ktls++;
   else if (t->n_user++ == 0)
     snprintf(t->offload_why, sizeof t->offload_why, "%s", why);
   pthread_mutex_unlock(&t->lock);
+}
+
+void eng_tunnel_note_offload(struct eng_tunnel *t, struct tp_conn *c)
+{
+  char why[200];
+  if (tp_conn_is_tls(c))
+    count_offload(t, tp_tls_offload_ktls(c, why, sizeof why) == 0, why);
+}
+
+void eng_tunnel_note_user(struct eng_tunnel *t, const char *why)
+{
+  count_offload(t, false, why);
 }
 
 void eng_tunnel_add_chan(struct eng_tunnel *t, unsigned kind, unsigned index, size_t prefix,

@@ -13,7 +13,10 @@
  * never read ahead, tp_conn_can_hand_off), and we send nothing of QEMU's
  * stream before the agent's reply, so the whole stream stays in the kernel.
  * Where either side cannot, that side forwards as before and the report
- * says why. */
+ * says why.  A TLS data channel joins when kernel TLS does its TLS on both
+ * ends (ours: tp_ktls_available, then tp_conn_can_hand_off on the
+ * connection; the agent's: "offload" in its handoff reply): then its fd is
+ * a plain socket to QEMU and goes the same way. */
 #include <stdio.h>
 #include <string.h>
 
@@ -22,11 +25,11 @@
 
 /* The type of object `type`'s member `member`, through an array to its
  * element type. */
-static const char *member_type(json_t *schema, const char *type, const char *member)
+static const char *member_type(struct eng_schema *schema, const char *type, const char *member)
 {
   const char *t =
       json_string_value(json_object_get(eng_schema_member(schema, type, member), "type"));
-  json_t *arr = eng_json_find(schema, "name", t);
+  json_t *arr = eng_schema_entity(schema, t);
   const char *meta = json_string_value(json_object_get(arr, "meta-type"));
   if (meta && strcmp(meta, "array") == 0)
     t = json_string_value(json_object_get(arr, "element-type"));
@@ -39,16 +42,16 @@ static const char *member_type(json_t *schema, const char *type, const char *mem
  * given.  QEMU opens multifd channels itself from the main channel's socket
  * address, which a descriptor does not have: why says so, naming what the
  * schema offers. */
-static void multifd_why(struct qmig_migration *m, char *why, size_t whylen)
+static void multifd_why(void *user_data, char *why, size_t whylen)
 {
-  json_t *schema = NULL;
+  struct qmig_migration *m = user_data;
   char types[120] = "";
-  if (qmp_cmd(m->src, &schema, QMP_TIMEOUT_DEFAULT, "query-qmp-schema", NULL) == 0) {
-    json_t *cmd = eng_json_find(schema, "name", "migrate");
+  struct eng_schema *schema = eng_schema_query(m->src);
+  if (schema) {
+    json_t *cmd = eng_schema_entity(schema, "migrate");
     const char *args = json_string_value(json_object_get(cmd, "arg-type"));
     const char *chan = args ? member_type(schema, args, "channels") : NULL;
-    json_t *en =
-        chan ? eng_json_find(schema, "name", member_type(schema, chan, "channel-type")) : NULL;
+    json_t *en = chan ? eng_schema_entity(schema, member_type(schema, chan, "channel-type")) : NULL;
     json_t *vals = json_object_get(en, "members"), *v; /* 7.2+: members, older: values */
     bool named = vals != NULL;
     if (!vals)
@@ -61,7 +64,7 @@ static void multifd_why(struct qmig_migration *m, char *why, size_t whylen)
       snprintf(types + l, sizeof types - l, "%s%s", l ? ", " : "", n ? n : "?");
     }
   }
-  json_decref(schema);
+  eng_schema_free(schema);
   if (strstr(types, "multifd"))
     snprintf(why, whylen,
              "multifd: the source QEMU offers migrate channels of type %s, which "
@@ -79,50 +82,82 @@ static void multifd_why(struct qmig_migration *m, char *why, size_t whylen)
              types);
 }
 
-bool eng_tunnel_can_hand_off(struct qmig_migration *m, unsigned kind, char *why, size_t whylen)
+bool eng_handoff_decide(const struct eng_handoff_in *in, char *why, size_t whylen)
 {
-  struct eng_tunnel *t = m->tunnel;
-  if (t->opts->handoff == ENG_HANDOFF_OFF)
+  const struct tp_handoff_reply *d = in->dst;
+  if (in->handoff == ENG_HANDOFF_OFF)
     snprintf(why, whylen, "tunnel-handoff off");
-  else if (kind == TP_K_NBD)
+  else if (in->kind == TP_K_NBD)
     snprintf(why, whylen,
              "disk copy: QEMU's NBD connections are forwarded (no handoff for "
              "them yet)");
-  else if (kind != TP_K_MAIN && kind != TP_K_MULTIFD)
+  else if (in->kind != TP_K_MAIN && in->kind != TP_K_MULTIFD)
     snprintf(why, whylen, "QMP always goes through the agent's allow-list (TLS)");
-  else if (t->tls && !t->data_plain) /* kernel TLS joins here */
-    snprintf(why, whylen, "TLS data channel: its TLS runs in qmig (no kernel TLS offload)");
-  else if (m->cfg.stream.multifd_channels)
-    multifd_why(m, why, whylen);
-  else if (strncmp(m->cfg.src, "unix:", 5) != 0)
+  else if (in->tls && !in->src_ktls)
+    snprintf(why, whylen, "tls: source offload user: %s", in->src_offload_why);
+  else if (in->tls && d && d->offload != TP_OFFLOAD_KTLS)
+    snprintf(why, whylen, "tls: destination offload user: %s",
+             d->offload == TP_OFFLOAD_USER
+                 ? d->offload_why
+                 : "the agent does not report kernel TLS (an older qmig agent)");
+  else if (in->multifd && in->multifd_why)
+    in->multifd_why(in->user_data, why, whylen);
+  else if (in->multifd)
+    snprintf(why, whylen,
+             "multifd: QEMU opens the multifd channels itself from the main channel's socket "
+             "address, which a descriptor (fd) does not have");
+  else if (strncmp(in->src_qmp, "unix:", 5) != 0)
     snprintf(why, whylen,
              "the source's QMP (%.80s) is not a unix socket: no descriptor can "
              "be passed to it",
-             m->cfg.src);
-  else if (!t->agent_handoff)
+             in->src_qmp);
+  else if (!in->agent_handoff)
     snprintf(why, whylen,
              "the agent at %s does not offer socket handoff (an older qmig "
              "agent, or one that cannot)",
-             t->agent);
+             in->agent);
   else
     return true;
   return false;
 }
 
-/* Ask the agent to start the incoming side on our main channel. */
-static int ask_agent(struct qmig_migration *m, struct eng_tunnel *t, char *why, size_t whylen)
+bool eng_tunnel_can_hand_off(struct qmig_migration *m, unsigned kind,
+                             const struct tp_handoff_reply *dst, char *why, size_t whylen)
+{
+  struct eng_tunnel *t = m->tunnel;
+  char kwhy[200] = "";
+  bool tls = t->tls && !t->data_plain;
+  struct eng_handoff_in in = {
+    .handoff = t->opts->handoff,
+    .kind = kind,
+    .tls = tls,
+    .src_ktls = tls && tp_ktls_available(kwhy, sizeof kwhy),
+    .src_offload_why = kwhy,
+    .dst = dst,
+    .multifd = m->cfg.stream.multifd_channels > 0,
+    .multifd_why = multifd_why,
+    .user_data = m,
+    .src_qmp = m->cfg.src,
+    .agent_handoff = t->agent_handoff,
+    .agent = t->agent,
+  };
+  return eng_handoff_decide(&in, why, whylen);
+}
+
+/* Ask the agent to start the incoming side on our main channel: 0 with its
+ * answer in r, or -1 (recorded on m). */
+static int ask_agent(struct qmig_migration *m, struct eng_tunnel *t, struct tp_handoff_reply *r)
 {
   static const char req[] = "{\"op\":\"handoff\"}\n";
-  char line[600], e[300];
-  bool on = false;
+  char line[800], e[300];
   if (tp_conn_write_all(t->control, req, sizeof req - 1, t->timeout_ms) < 0 ||
       eng_tunnel_control_line(t, line, sizeof line) < 0)
     return eng_errorf(m, "tunnel: asking for socket handoff: %s",
                       tp_conn_error(t->control)[0] ? tp_conn_error(t->control)
                                                    : "bad reply from the agent");
-  if (tp_handoff_reply_parse(line, strlen(line), &on, why, whylen, e, sizeof e) < 0)
+  if (tp_handoff_reply_parse(line, strlen(line), r, e, sizeof e) < 0)
     return eng_errorf(m, "tunnel: asking for socket handoff: %s", e);
-  return on ? 1 : 0;
+  return 0;
 }
 
 int eng_tunnel_handoff(struct qmig_migration *m)
@@ -130,22 +165,27 @@ int eng_tunnel_handoff(struct qmig_migration *m)
   struct eng_tunnel *t = m->tunnel;
   char why[300], msg[TP_REPLY_MAX_MSG + 1], e[512];
   bool must = t->opts->handoff == ENG_HANDOFF_ON;
-  if (t->resume || !eng_tunnel_can_hand_off(m, TP_K_MAIN, why, sizeof why)) {
+  if (t->resume || !eng_tunnel_can_hand_off(m, TP_K_MAIN, NULL, why, sizeof why)) {
     snprintf(t->fwd_why, sizeof t->fwd_why, "%s", why);
     if (must)
       return eng_errorf(m, "tunnel-handoff on, but the main channel cannot be handed off: %s", why);
     return 1;
   }
-  int asked = ask_agent(m, t, why, sizeof why);
-  if (asked < 0)
+  struct tp_handoff_reply r;
+  if (ask_agent(m, t, &r) < 0)
     return -1;
-  if (asked == 0) {
-    snprintf(t->fwd_why, sizeof t->fwd_why, "destination: %s", why);
+  if (!r.on) {
+    snprintf(t->fwd_why, sizeof t->fwd_why, "destination: %s", r.why);
     if (must)
-      return eng_errorf(m, "tunnel-handoff on, but the agent at %s declines it: %s", t->agent, why);
+      return eng_errorf(m, "tunnel-handoff on, but the agent at %s declines it: %s", t->agent,
+                        r.why);
     return 1;
   }
-  /* From here the agent starts the destination's incoming side. */
+  /* From here the agent starts the destination's incoming side.  With TLS
+   * data its answer says whether its side can be kernel TLS. */
+  bool both = eng_tunnel_can_hand_off(m, TP_K_MAIN, &r, why, sizeof why);
+  if (!both && must)
+    return eng_errorf(m, "tunnel-handoff on, but the main channel cannot be handed off: %s", why);
   struct tp_conn *c = eng_tunnel_open_channel_msg(t, TP_K_MAIN, 0, msg, sizeof msg, e, sizeof e);
   if (!c) {
     eng_tunnel_record(t, e);
@@ -156,17 +196,26 @@ int eng_tunnel_handoff(struct qmig_migration *m)
   if (strcmp(msg, "handoff") != 0)
     snprintf(dst_why, sizeof dst_why, "destination: %s",
              strncmp(msg, "forwarded: ", 11) == 0 ? msg + 11 : msg);
+  if (!both) { /* the agent forwards its side in user-space TLS: so do we */
+    snprintf(t->fwd_why, sizeof t->fwd_why, "%s", why);
+    eng_tunnel_note_user(t, strncmp(why, "tls: ", 5) == 0 ? why + 5 : why);
+    t->pre_main = c;
+    return 0;
+  }
   if (must && dst_why[0]) {
     tp_conn_free(c);
     return eng_errorf(m, "tunnel-handoff on, but the agent forwarded the main channel: %s",
                       dst_why);
   }
+  if (dst_why[0] && tp_conn_is_tls(c))
+    eng_tunnel_note_user(t, dst_why); /* its forwarder does the TLS there */
   /* Our side: the same socket to the source. */
   snprintf(t->src_fd, sizeof t->src_fd, "qmig-out-%.8s", t->session_hex);
   if (tp_conn_can_hand_off(c, why, sizeof why) &&
       qmp_execute_fd(m->src, "getfd", json_pack("{s:s}", "fdname", t->src_fd), tp_conn_fd(c), NULL,
                      QMP_TIMEOUT_DEFAULT) == 0) {
-    tp_conn_free(c); /* QEMU holds the connection now */
+    eng_tunnel_note_offload(t, c); /* kernel TLS, when TLS */
+    tp_conn_free(c);               /* QEMU holds the connection now */
     snprintf(m->uri, sizeof m->uri, "fd:%s", t->src_fd);
     eng_tunnel_add_chan(t, TP_K_MAIN, 0, 0, NULL, dst_why);
     return 0;

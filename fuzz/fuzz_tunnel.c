@@ -36,14 +36,15 @@ static void control_text(const uint8_t *b, size_t size)
 {
   char err[256];
   struct tp_control_msg m;
-  if (tp_control_parse((const char *)b, size, &m, err, sizeof err) == 0 && m.op != TP_CTL_CLOCK)
+  if (tp_control_parse((const char *)b, size, &m, err, sizeof err) == 0 && m.op != TP_CTL_CLOCK &&
+      m.op != TP_CTL_HANDOFF)
     abort();
   int64_t t[3];
   tp_clock_reply_parse((const char *)b, size, t, err, sizeof err);
-  bool on;
-  char why[64];
-  if (tp_handoff_reply_parse((const char *)b, size, &on, why, sizeof why, err, sizeof err) == 0 &&
-      strlen(why) >= sizeof why)
+  struct tp_handoff_reply hr;
+  if (tp_handoff_reply_parse((const char *)b, size, &hr, err, sizeof err) == 0 &&
+      (strlen(hr.why) >= sizeof hr.why || strlen(hr.offload_why) >= sizeof hr.offload_why ||
+       (hr.offload != TP_OFFLOAD_USER && hr.offload_why[0])))
     abort();
   struct tp_session_info s;
   if (tp_session_parse((const char *)b, size, &s, err, sizeof err) == 0 &&

@@ -971,6 +971,102 @@ QMIG_API const struct qmig_pingpong_stats *qmig_pingpong_stats(const struct qmig
  * when out of memory. */
 QMIG_API char *qmig_pingpong_json(const struct qmig_pingpong *p);
 
+/* ---- Calibration: a controlled pause seen by the migration's instruments ---- */
+
+/* qmig_calibrate_run() pauses the guest of ONE running QEMU (QMP `stop`,
+ * pause_ms, `cont`) `repeat` times, watched by the instruments a migration
+ * uses: QEMU's STOP and RESUME events (the pause), the guest's heartbeat
+ * lines on its serial (the stall across the pause: last line before, first
+ * after, as guest_stall_ms) and the network probe (the gap across it, as
+ * the probe's switchover gap).  No migration and no cold translation
+ * cache: what is left is the instruments' own disagreement
+ * (docs/REPORT.md, "Calibrating the instruments").  The guest runs again
+ * after every round, whatever happens (the run ends with `cont`). */
+#define QMIG_CALIBRATE_MAX_ROUNDS 100
+#define QMIG_CALIBRATE_OPTIONS_INIT               \
+  {                                               \
+    .size = sizeof(struct qmig_calibrate_options) \
+  }
+struct qmig_calibrate_options {
+  size_t size;             /* sizeof(struct qmig_calibrate_options), as the lab's */
+  const char *qmp;         /* unix:PATH of the QEMU's QMP monitor (required) */
+  const char *serial;      /* unix socket of its guest's heartbeat serial; NULL = none */
+  unsigned heartbeat_ms;   /* the heartbeat period (required with serial) */
+  unsigned pause_ms;       /* each pause, 1..10000; 0 = 100 */
+  unsigned repeat;         /* rounds, 1..QMIG_CALIBRATE_MAX_ROUNDS; 0 = 3 */
+  unsigned after_ms;       /* watching after each resume; 0 = 500 */
+  unsigned wait_s;         /* bound of each wait for heartbeats and replies; 0 = 5 */
+  const char *probe;       /* "icmp:ADDR" or "udp:ADDR:PORT" as migrate's; NULL = none */
+  const char *probe_netns; /* network namespace to probe from; NULL = ours */
+  unsigned probe_rate_hz;  /* 0 = 1000 */
+  unsigned probe_gap_ms;   /* gap threshold of the probe's totals; 0 = 3 periods */
+};
+/* Set one option by key (qmp, serial, heartbeat-ms, pause, repeat, after,
+ * wait, probe, probe-netns, probe-rate, probe-gap: the long options of
+ * `qmig calibrate`), as qmig_lab_set() does; value not copied.  0, or -1
+ * with "option 'KEY': 'VALUE' is ..." in err. */
+QMIG_API int qmig_calibrate_set(struct qmig_calibrate_options *o, const char *key,
+                                const char *value, char *err, size_t errlen);
+/* The options, ending with a NULL key; their help lines (caller frees). */
+QMIG_API const struct qmig_optkey *qmig_calibrate_option_keys(void);
+QMIG_API char *qmig_calibrate_help(void);
+
+/* One round's figures in ms; NAN where not measured (no heartbeats, no
+ * probe, or nothing seen on one side of the pause).  The differences may
+ * be negative. */
+struct qmig_calibrate_round {
+  unsigned round;                /* 1-based; 0 in the medians */
+  double pause_ms;               /* QEMU's RESUME event time - its STOP's */
+  double stall_ms;               /* heartbeat: last line before RESUME to the
+                                    first after, less one period per missing line */
+  double net_gap_ms;             /* probe: last reply before RESUME to the first after */
+  double first_reply_ms;         /* RESUME to the first reply after it */
+  double first_heartbeat_ms;     /* RESUME to the first heartbeat line after it */
+  double net_gap_minus_stall_ms; /* net_gap_ms - stall_ms */
+  double stall_minus_pause_ms;   /* stall_ms - pause_ms */
+};
+struct qmig_calibrate_result {
+  unsigned rounds; /* measured: round[0..rounds) */
+  struct qmig_calibrate_round round[QMIG_CALIBRATE_MAX_ROUNDS];
+  struct qmig_calibrate_round median; /* each figure over the rounds that have it */
+  char qemu_version[64];
+  /* the instruments: */
+  double heartbeat_period_ms; /* NAN without serial */
+  unsigned heartbeat_lines;
+  bool reader_realtime;
+  const char *probe_method; /* "udp", "icmp", "icmp-raw"; NULL without probe */
+  unsigned probe_rate_hz;
+  uint64_t probe_sent, probe_received;
+};
+
+struct qmig_calibrate;
+/* Returns NULL only when out of memory. */
+QMIG_API struct qmig_calibrate *qmig_calibrate_new(void);
+QMIG_API void qmig_calibrate_free(struct qmig_calibrate *c); /* accepts NULL */
+/* Called on the thread of qmig_calibrate_run() after each measured round;
+ * r belongs to c. */
+typedef void (*qmig_calibrate_round_fn)(void *user_data, const struct qmig_calibrate_round *r);
+QMIG_API void qmig_calibrate_on_round(struct qmig_calibrate *c, qmig_calibrate_round_fn fn,
+                                      void *user_data);
+/* Run the rounds.  QMIG_MIGRATED (0) when every round was measured;
+ * QMIG_USAGE for bad options; QMIG_NOT_STARTED when nothing was paused
+ * (QMP unreachable, the guest not running: paused, or a destination in
+ * incoming state, no heartbeat or probe reply within wait); QMIG_NOT_MIGRATED
+ * when a round failed or qmig_calibrate_cancel() came after the first pause
+ * (the guest runs again); QMIG_UNCERTAIN when the guest could not be
+ * resumed after a pause.  qmig_calibrate_error() says why.  Once per object. */
+QMIG_API enum qmig_outcome qmig_calibrate_run(struct qmig_calibrate *c,
+                                              const struct qmig_calibrate_options *o);
+/* Stop after the round under way (its pause ends at once).  Async-signal-safe. */
+QMIG_API void qmig_calibrate_cancel(struct qmig_calibrate *c);
+QMIG_API const char *qmig_calibrate_error(const struct qmig_calibrate *c);
+QMIG_API enum qmig_error_code qmig_calibrate_error_code(const struct qmig_calibrate *c);
+/* The rounds measured and their medians; owned by c. */
+QMIG_API const struct qmig_calibrate_result *qmig_calibrate_result(const struct qmig_calibrate *c);
+/* The run as JSON ({"schema": 1, "rounds": [...], "median": {...}, ...},
+ * docs/schema/calibrate.schema.json); caller frees; NULL when out of memory. */
+QMIG_API char *qmig_calibrate_json(const struct qmig_calibrate *c);
+
 /* ---- Tunnel agent: the destination side of a tunnelled migration ---- */
 
 /* `qmig agent` as a library: accepts the engine's tunnel connections (control,

@@ -127,11 +127,33 @@ static void event_push(struct qmp_conn *c, const json_t *msg)
 
 /* ---- input ---- */
 
-/* Next complete buffered message: 1 (*msg set), 0 (none), -1 (broken). */
-static int take(struct qmp_conn *c, json_t **msg)
+/* A "return" array kept as text (qmp_execute_text). */
+struct cut {
+  char *text;
+  size_t len;
+};
+
+/* Next complete buffered message: 1 (*msg set), 0 (none), -1 (broken).
+ * With `cut`, a message whose "return" is an array is parsed with that
+ * array replaced by [], and the array's text goes to cut (else cut is
+ * emptied). */
+static int take(struct qmp_conn *c, json_t **msg, struct cut *cut)
 {
   char why[256];
-  int r = qmp_frame_next(&c->in, msg, why, sizeof why);
+  const char *p;
+  size_t n;
+  *msg = NULL;
+  int r = qmp_frame_next_span(&c->in, &p, &n, why, sizeof why);
+  if (r == QMP_FRAME_VALUE && cut) {
+    free(cut->text);
+    r = qmp_frame_parse_cut(p, n, msg, &cut->text, &cut->len, why, sizeof why);
+  } else if (r == QMP_FRAME_VALUE) {
+    r = qmp_frame_parse(p, n, msg, why, sizeof why);
+  }
+  if (r == QMP_FRAME_NOMEM) {
+    set_broken(c, "out of memory reading a %zu-byte message", n);
+    return -1;
+  }
   if (r == QMP_FRAME_MALFORMED) {
     set_msg(c, true, false, "malformed JSON from %s: %s", c->name, why);
     return -1;
@@ -155,7 +177,7 @@ static void dispatch(struct qmp_conn *c, const json_t *msg)
 static void drain(struct qmp_conn *c)
 {
   json_t *msg;
-  while (!c->broken && take(c, &msg) > 0) {
+  while (!c->broken && take(c, &msg, NULL) > 0) {
     dispatch(c, msg);
     json_decref(msg);
   }
@@ -218,11 +240,11 @@ static int fill(struct qmp_conn *c, const struct qmp_deadline *d, const char *wh
  * the way are queued.  Returns the message (caller decrefs) or NULL with
  * the connection broken.  Callers drain() afterwards (see the invariant). */
 static json_t *await(struct qmp_conn *c, const char *id, const char *what,
-                     const struct qmp_deadline *d)
+                     const struct qmp_deadline *d, struct cut *cut)
 {
   for (;;) {
     json_t *msg;
-    int r = take(c, &msg);
+    int r = take(c, &msg, cut);
     if (r < 0)
       return NULL;
     if (r == 0) {
@@ -255,7 +277,7 @@ static bool is_unix_socket(int fd)
 }
 
 static int execute(struct qmp_conn *c, const char *cmd, json_t *stolen_args, bool with_fd, int fd,
-                   json_t **ret, const struct qmp_deadline *d)
+                   json_t **ret, struct cut *cut, const struct qmp_deadline *d)
 {
   CLEANUP_JSON json_t *args = stolen_args;
   if (ret)
@@ -302,7 +324,7 @@ static int execute(struct qmp_conn *c, const char *cmd, json_t *stolen_args, boo
 
   char what[128];
   snprintf(what, sizeof what, "reply to '%s'", cmd);
-  CLEANUP_JSON json_t *reply = await(c, id, what, d);
+  CLEANUP_JSON json_t *reply = await(c, id, what, d, cut);
   if (!reply)
     return -1;
   /* If what follows the reply breaks the connection, the reply still
@@ -326,7 +348,7 @@ int qmp_execute(struct qmp_conn *c, const char *cmd, json_t *args, json_t **ret,
 {
   struct qmp_deadline d;
   qmp_deadline_init(&d, timeout_ms == QMP_TIMEOUT_DEFAULT ? c->timeout_ms : timeout_ms);
-  return execute(c, cmd, args, false, -1, ret, &d);
+  return execute(c, cmd, args, false, -1, ret, NULL, &d);
 }
 
 int qmp_execute_fd(struct qmp_conn *c, const char *cmd, json_t *args, int fd, json_t **ret,
@@ -334,7 +356,28 @@ int qmp_execute_fd(struct qmp_conn *c, const char *cmd, json_t *args, int fd, js
 {
   struct qmp_deadline d;
   qmp_deadline_init(&d, timeout_ms == QMP_TIMEOUT_DEFAULT ? c->timeout_ms : timeout_ms);
-  return execute(c, cmd, args, true, fd, ret, &d);
+  return execute(c, cmd, args, true, fd, ret, NULL, &d);
+}
+
+int qmp_execute_text(struct qmp_conn *c, const char *cmd, json_t *args, char **text, size_t *len,
+                     int timeout_ms)
+{
+  struct qmp_deadline d;
+  struct cut cut = { NULL, 0 };
+  *text = NULL;
+  *len = 0;
+  qmp_deadline_init(&d, timeout_ms == QMP_TIMEOUT_DEFAULT ? c->timeout_ms : timeout_ms);
+  if (execute(c, cmd, args, false, -1, NULL, &cut, &d) < 0) {
+    free(cut.text);
+    return -1;
+  }
+  if (!cut.text) {
+    set_error(c, "%s: the reply's return is not an array", cmd);
+    return -1;
+  }
+  *text = cut.text;
+  *len = cut.len;
+  return 0;
 }
 
 int qmp_cmd(struct qmp_conn *c, json_t **ret, int timeout_ms, const char *cmd, const char *fmt, ...)
@@ -365,7 +408,7 @@ int qmp_cmd(struct qmp_conn *c, json_t **ret, int timeout_ms, const char *cmd, c
 
 static int handshake(struct qmp_conn *c, const struct qmp_deadline *d)
 {
-  CLEANUP_JSON json_t *g = await(c, NULL, "greeting", d);
+  CLEANUP_JSON json_t *g = await(c, NULL, "greeting", d, NULL);
   if (!g)
     return -1;
   drain(c);
@@ -381,7 +424,7 @@ static int handshake(struct qmp_conn *c, const struct qmp_deadline *d)
     return -1;
   }
   snprintf(v->package, sizeof v->package, "%s", pkg ? pkg : "");
-  return execute(c, "qmp_capabilities", NULL, false, -1, NULL, d);
+  return execute(c, "qmp_capabilities", NULL, false, -1, NULL, NULL, d);
 }
 
 /* Takes fd; `label` starts messages in errbuf ("source QMP unix:/x"). */

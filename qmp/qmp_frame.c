@@ -70,9 +70,11 @@ static bool is_ws(unsigned char ch)
   return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
-int qmp_frame_next(struct qmp_frame *f, json_t **out, char *why, size_t whylen)
+int qmp_frame_next_span(struct qmp_frame *f, const char **span, size_t *spanlen, char *why,
+                        size_t whylen)
 {
-  *out = NULL;
+  *span = NULL;
+  *spanlen = 0;
   while (f->scan < f->len) {
     unsigned char ch = (unsigned char)f->buf[f->scan++];
     if (f->depth == 0) {
@@ -109,13 +111,8 @@ int qmp_frame_next(struct qmp_frame *f, json_t **out, char *why, size_t whylen)
       f->start = f->scan;
       if (n > QMP_MAX_MESSAGE)
         return QMP_FRAME_TOOBIG;
-      /* Mismatched brackets and bad tokens are jansson's to find. */
-      json_error_t err;
-      *out = json_loadb(p, n, 0, &err);
-      if (!*out) {
-        snprintf(why, whylen, "%s (byte %d of a %zu-byte message)", err.text, err.position, n);
-        return QMP_FRAME_MALFORMED;
-      }
+      *span = p;
+      *spanlen = n;
       return QMP_FRAME_VALUE;
     }
   }
@@ -124,8 +121,123 @@ int qmp_frame_next(struct qmp_frame *f, json_t **out, char *why, size_t whylen)
   return QMP_FRAME_MORE;
 }
 
+int qmp_frame_parse(const char *p, size_t n, json_t **out, char *why, size_t whylen)
+{
+  /* Mismatched brackets and bad tokens are jansson's to find. */
+  json_error_t err;
+  *out = json_loadb(p, n, 0, &err);
+  if (!*out) {
+    snprintf(why, whylen, "%s (byte %d of a %zu-byte message)", err.text, err.position, n);
+    return QMP_FRAME_MALFORMED;
+  }
+  return QMP_FRAME_VALUE;
+}
+
+int qmp_frame_next(struct qmp_frame *f, json_t **out, char *why, size_t whylen)
+{
+  const char *p;
+  size_t n;
+  *out = NULL;
+  int r = qmp_frame_next_span(f, &p, &n, why, whylen);
+  return r == QMP_FRAME_VALUE ? qmp_frame_parse(p, n, out, why, whylen) : r;
+}
+
+bool qmp_frame_return_array(const char *p, size_t n, size_t *a0, size_t *a1)
+{
+  size_t depth = 0, key0 = 0;
+  bool in_str = false, esc = false, key_pos = false, is_return = false, value_pos = false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = p[i];
+    if (in_str) {
+      if (esc)
+        esc = false;
+      else if (ch == '\\')
+        esc = true;
+      else if (ch == '"') {
+        in_str = false;
+        if (depth == 1 && key_pos) /* a key of the top-level object */
+          is_return = i - key0 == 6 && memcmp(p + key0, "return", 6) == 0;
+      }
+      continue;
+    }
+    if (depth == 1 && value_pos && !is_ws((unsigned char)ch)) {
+      value_pos = false;
+      if (is_return && ch == '[') {
+        *a0 = i;
+        for (size_t d = 0; i < n; i++) { /* to its closing bracket */
+          ch = p[i];
+          if (in_str) {
+            if (esc)
+              esc = false;
+            else if (ch == '\\')
+              esc = true;
+            else if (ch == '"')
+              in_str = false;
+          } else if (ch == '"') {
+            in_str = true;
+          } else if (ch == '[' || ch == '{') {
+            d++;
+          } else if ((ch == ']' || ch == '}') && --d == 0) {
+            *a1 = i + 1;
+            return ch == ']'; /* inside, mismatches are jansson's to find */
+          }
+        }
+        return false;
+      }
+    }
+    if (ch == '"') {
+      in_str = true;
+      key0 = i + 1;
+    } else if (ch == '{' || ch == '[') {
+      key_pos = ++depth == 1 && ch == '{';
+    } else if (ch == '}' || ch == ']') {
+      if (depth == 0 || --depth == 0)
+        return false;
+    } else if (depth == 1 && ch == ',') {
+      key_pos = true;
+    } else if (depth == 1 && ch == ':') {
+      key_pos = false;
+      value_pos = true;
+    }
+  }
+  return false;
+}
+
 void qmp_frame_free(struct qmp_frame *f)
 {
   free(f->buf);
   memset(f, 0, sizeof *f);
+}
+
+int qmp_frame_parse_cut(const char *p, size_t n, json_t **out, char **text, size_t *textlen,
+                        char *why, size_t whylen)
+{
+  size_t a0, a1;
+  *out = NULL;
+  *text = NULL;
+  *textlen = 0;
+  if (!qmp_frame_return_array(p, n, &a0, &a1))
+    return qmp_frame_parse(p, n, out, why, whylen);
+  size_t skel_len = n - (a1 - a0) + 2;
+  char *skel = malloc(skel_len);
+  char *arr = malloc(a1 - a0 + 1);
+  if (!skel || !arr) {
+    free(skel);
+    free(arr);
+    return QMP_FRAME_NOMEM;
+  }
+  memcpy(skel, p, a0);
+  memcpy(skel + a0, "[]", 2);
+  memcpy(skel + a0 + 2, p + a1, n - a1);
+  int r = qmp_frame_parse(skel, skel_len, out, why, whylen);
+  free(skel);
+  if (r != QMP_FRAME_VALUE) {
+    free(arr);
+    return r;
+  }
+  memcpy(arr, p + a0, a1 - a0);
+  arr[a1 - a0] = '\0';
+  *text = arr;
+  *textlen = a1 - a0;
+  return r;
 }

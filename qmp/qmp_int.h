@@ -77,6 +77,7 @@ struct qmp_frame {
 };
 
 enum {
+  QMP_FRAME_NOMEM = -3,     /* out of memory (qmp_frame_parse_cut) */
   QMP_FRAME_TOOBIG = -2,    /* a value exceeds QMP_MAX_MESSAGE */
   QMP_FRAME_MALFORMED = -1, /* not JSON */
   QMP_FRAME_MORE = 0,       /* no complete value buffered */
@@ -91,6 +92,24 @@ QMP_INTERNAL void qmp_frame_commit(struct qmp_frame *f, size_t n);
 /* Take the next complete JSON value out of the buffer (see the enum).  On
  * MALFORMED, `why` says what was wrong. */
 QMP_INTERNAL int qmp_frame_next(struct qmp_frame *f, json_t **out, char *why, size_t whylen);
+/* The same in two steps: the next complete value's bytes, unparsed (*span
+ * stays valid until the next qmp_frame_space), then jansson's parse of
+ * such bytes (VALUE or MALFORMED). */
+QMP_INTERNAL int qmp_frame_next_span(struct qmp_frame *f, const char **span, size_t *spanlen,
+                                     char *why, size_t whylen);
+QMP_INTERNAL int qmp_frame_parse(const char *p, size_t n, json_t **out, char *why, size_t whylen);
+/* In a complete value p[0, n) (a span from qmp_frame_next_span), where the
+ * top-level object's "return" member is when it is an array: true with its
+ * bytes, brackets included, at [*a0, *a1).  Strings and escapes are
+ * tracked as the scanner does; the key is compared as written (QEMU never
+ * escapes the letters of "return"). */
+QMP_INTERNAL bool qmp_frame_return_array(const char *p, size_t n, size_t *a0, size_t *a1);
+/* qmp_frame_parse with that array cut out first (qmp_execute_text): the
+ * message is parsed with [] in its place, and the array's text goes to
+ * *text (malloc'd, NUL-terminated, *textlen bytes; NULL when the message
+ * has no such array).  VALUE, MALFORMED or NOMEM. */
+QMP_INTERNAL int qmp_frame_parse_cut(const char *p, size_t n, json_t **out, char **text,
+                                     size_t *textlen, char *why, size_t whylen);
 QMP_INTERNAL void qmp_frame_free(struct qmp_frame *f);
 
 #endif

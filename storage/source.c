@@ -18,9 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <libnbd.h>
-
 #include "common/errbuf.h"
+#include "storage/nbdlib.h"
 #include "storage/storage.h"
 
 /* Largest extent query; qemu-nbd and nbdkit take 32-bit counts. */
@@ -113,12 +112,12 @@ static int serve_file(struct stg_src *s, const char *file, const char *format, c
     logpath,
     NULL,
   };
-  int rc = nbd_connect_systemd_socket_activation(s->nbd, argv);
+  int rc = s->lib->connect_systemd_socket_activation(s->nbd, argv);
   unlink(logpath); /* the child has it open by now, or has exited */
   if (rc < 0) {
     char nbderr[512];
-    errbuf_setf(nbderr, sizeof nbderr, "%s", nbd_get_error());
-    nbd_close(s->nbd); /* waits for qemu-nbd, so its message is complete */
+    errbuf_setf(nbderr, sizeof nbderr, "%s", s->lib->get_error());
+    s->lib->close(s->nbd); /* waits for qemu-nbd, so its message is complete */
     s->nbd = NULL;
     log_tail(logfd, why, sizeof why);
     errbuf_setf(err, errlen, "%s: qemu-nbd (--format=%s) could not serve it: %s", s->what, format,
@@ -156,31 +155,36 @@ int stg_src_open(struct stg_src *s, const char *role, const char *spec, const ch
     errbuf_setf(err, errlen, "%s: format '%s' is not raw or qcow2", s->what, format);
     return -1;
   }
-  s->nbd = nbd_create();
+  char why[300];
+  if (!(s->lib = stg_nbd_lib(why, sizeof why))) {
+    errbuf_setf(err, errlen, "%s: %s", s->what, why);
+    return -1;
+  }
+  s->nbd = s->lib->create();
   if (!s->nbd) {
-    errbuf_setf(err, errlen, "%s: %s", s->what, nbd_get_error());
+    errbuf_setf(err, errlen, "%s: %s", s->what, s->lib->get_error());
     return -1;
   }
   /* Ask for holes and zeroes; a server without them is read in full. */
-  if (nbd_add_meta_context(s->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) < 0)
+  if (s->lib->add_meta_context(s->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) < 0)
     goto nbd_fail;
   if (uri) {
-    if (nbd_connect_uri(s->nbd, spec) < 0)
+    if (s->lib->connect_uri(s->nbd, spec) < 0)
       goto nbd_fail;
   } else if (serve_file(s, spec, format, err, errlen) < 0) {
     return -1;
   }
-  size = nbd_get_size(s->nbd);
+  size = s->lib->get_size(s->nbd);
   if (size < 0)
     goto nbd_fail;
   s->size = (uint64_t)size;
-  max = nbd_get_block_size(s->nbd, LIBNBD_SIZE_MAXIMUM);
+  max = s->lib->get_block_size(s->nbd, LIBNBD_SIZE_MAXIMUM);
   s->max_read = max > 0 ? (uint64_t)max : 0;
-  s->zero_info = nbd_can_meta_context(s->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
+  s->zero_info = s->lib->can_meta_context(s->nbd, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
   return 0;
 
 nbd_fail:
-  errbuf_setf(err, errlen, "%s: %s", s->what, nbd_get_error());
+  errbuf_setf(err, errlen, "%s: %s", s->what, s->lib->get_error());
   stg_src_close(s);
   return -1;
 }
@@ -191,9 +195,9 @@ void stg_src_close(struct stg_src *s)
     /* A clean disconnect when idle; after a failure (reads in flight, a
      * server that stopped answering) just drop the socket: waiting could
      * hang, and the server sees EOF either way. */
-    if (nbd_aio_is_ready(s->nbd) == 1 && nbd_aio_in_flight(s->nbd) == 0)
-      nbd_shutdown(s->nbd, 0);
-    nbd_close(s->nbd);
+    if (s->lib->aio_is_ready(s->nbd) == 1 && s->lib->aio_in_flight(s->nbd) == 0)
+      s->lib->shutdown(s->nbd, 0);
+    s->lib->close(s->nbd);
     s->nbd = NULL;
   }
 }
@@ -232,7 +236,7 @@ uint64_t stg_zero_until(struct stg_src *s, uint64_t off)
     nbd_extent_callback cb = { .callback = extent_cb, .user_data = s };
 
     s->run_start = s->run_end = 0;
-    if (nbd_block_status(s->nbd, count, off, cb, 0) < 0 || s->run_start != off ||
+    if (s->lib->block_status(s->nbd, count, off, cb, 0) < 0 || s->run_start != off ||
         s->run_end <= off) {
       s->zero_info = false; /* unreliable answers: read everything */
       return off;

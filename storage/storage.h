@@ -14,9 +14,12 @@
 #include <stdint.h>
 
 struct nbd_handle;
+struct stg_nbd;
 
 struct stg_src {
   struct nbd_handle *nbd;
+  /* libnbd's functions (storage/nbdlib.h), set before nbd */
+  const struct stg_nbd *lib;
   char what[300];    /* "source disk.qcow2", for messages */
   uint64_t size;     /* virtual size in bytes */
   uint64_t max_read; /* largest read the server takes; 0 = unknown */

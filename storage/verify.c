@@ -19,11 +19,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <libnbd.h>
 #include <openssl/evp.h>
 
 #include "common/errbuf.h"
 #include "qmig.h"
+#include "storage/nbdlib.h"
 #include "storage/storage.h"
 
 #define VD_CHUNK (4u << 20) /* bytes per read and per digest */
@@ -166,11 +166,11 @@ static int issue(struct vd *v, char *err, size_t errlen)
     s->off = v->next;
     s->len = (size_t)len;
     for (int k = 0; k < 2; k++) {
-      s->cookie[k] =
-          nbd_aio_pread(v->side[k].nbd, s->buf[k], s->len, s->off, NBD_NULL_COMPLETION, 0);
+      s->cookie[k] = v->side[k].lib->aio_pread(v->side[k].nbd, s->buf[k], s->len, s->off,
+                                               NBD_NULL_COMPLETION, 0);
       if (s->cookie[k] < 0) {
         errbuf_setf(err, errlen, "%s: read of %zu bytes at %" PRIu64 ": %s", v->side[k].what,
-                    s->len, s->off, nbd_get_error());
+                    s->len, s->off, v->side[k].lib->get_error());
         return -1;
       }
     }
@@ -186,13 +186,14 @@ static int pump(struct vd *v, char *err, size_t errlen)
   struct pollfd p[2];
 
   for (int k = 0; k < 2; k++) {
-    unsigned dir = nbd_aio_get_direction(v->side[k].nbd);
-    p[k].fd = nbd_aio_get_fd(v->side[k].nbd);
+    unsigned dir = v->side[k].lib->aio_get_direction(v->side[k].nbd);
+    p[k].fd = v->side[k].lib->aio_get_fd(v->side[k].nbd);
     p[k].events = (dir & LIBNBD_AIO_DIRECTION_READ ? POLLIN : 0) |
                   (dir & LIBNBD_AIO_DIRECTION_WRITE ? POLLOUT : 0);
     p[k].revents = 0;
     if (p[k].fd < 0) {
-      errbuf_setf(err, errlen, "%s: connection lost: %s", v->side[k].what, nbd_get_error());
+      errbuf_setf(err, errlen, "%s: connection lost: %s", v->side[k].what,
+                  v->side[k].lib->get_error());
       return -1;
     }
   }
@@ -210,11 +211,11 @@ static int pump(struct vd *v, char *err, size_t errlen)
   for (int k = 0; k < 2; k++) {
     int rc = 0;
     if (p[k].revents & (POLLIN | POLLHUP | POLLERR))
-      rc = nbd_aio_notify_read(v->side[k].nbd);
+      rc = v->side[k].lib->aio_notify_read(v->side[k].nbd);
     else if (p[k].revents & POLLOUT)
-      rc = nbd_aio_notify_write(v->side[k].nbd);
+      rc = v->side[k].lib->aio_notify_write(v->side[k].nbd);
     if (rc < 0) {
-      errbuf_setf(err, errlen, "%s: %s", v->side[k].what, nbd_get_error());
+      errbuf_setf(err, errlen, "%s: %s", v->side[k].what, v->side[k].lib->get_error());
       return -1;
     }
   }
@@ -230,10 +231,10 @@ static int retire(struct vd *v, char *err, size_t errlen)
     for (int k = 0; k < 2; k++) {
       if (!s->cookie[k])
         continue;
-      int rc = nbd_aio_command_completed(v->side[k].nbd, (uint64_t)s->cookie[k]);
+      int rc = v->side[k].lib->aio_command_completed(v->side[k].nbd, (uint64_t)s->cookie[k]);
       if (rc < 0) {
         errbuf_setf(err, errlen, "%s: read of %zu bytes at %" PRIu64 ": %s", v->side[k].what,
-                    s->len, s->off, nbd_get_error());
+                    s->len, s->off, v->side[k].lib->get_error());
         return -1;
       }
       if (rc == 1)

@@ -284,11 +284,11 @@ bool tp_conn_is_tls(const struct tp_conn *c)
 
 bool tp_conn_can_hand_off(const struct tp_conn *c, char *why, size_t whylen)
 {
-  if (c->ssl) {
-    errbuf_setf(why, whylen, "TLS data channel: its TLS runs in user space (no kernel TLS)");
-    return false;
-  }
-  return c->ops == &tp_plain_ops;
+  if (c->ssl)
+    return tp_tls_offload_ktls(c, why, whylen) == 0;
+  if (c->ops != &tp_plain_ops)
+    return errbuf_setf(why, whylen, "%s", c->err[0] ? c->err : "the connection is unusable"), false;
+  return true;
 }
 
 int tp_peek_tls(int fd, int timeout_ms)

@@ -169,19 +169,32 @@ int tp_session_parse(const char *msg, size_t len, struct tp_session_info *s, cha
   return 0;
 }
 
-int tp_handoff_reply_parse(const char *line, size_t len, bool *on, char *why, size_t whylen,
-                           char *err, size_t errlen)
+int tp_handoff_reply_parse(const char *line, size_t len, struct tp_handoff_reply *r, char *err,
+                           size_t errlen)
 {
   CLEANUP_JSON json_t *j = load_object(line, len, "handoff reply", err, errlen);
   if (!j)
     return -1;
+  *r = (struct tp_handoff_reply){ .offload = TP_OFFLOAD_UNKNOWN };
   json_t *v = json_object_get(j, "handoff");
   if (!json_is_boolean(v)) {
     errbuf_setf(err, errlen, "handoff reply: 'handoff' is missing or not a boolean");
     return -1;
   }
-  *on = json_is_true(v);
+  r->on = json_is_true(v);
   const char *w = json_string_value(json_object_get(j, "why"));
-  snprintf(why, whylen, "%s", w ? w : (*on ? "" : "the agent gave no reason"));
+  snprintf(r->why, sizeof r->why, "%s", w ? w : (r->on ? "" : "the agent gave no reason"));
+  /* Optional: agents before kernel TLS handoff do not send it. */
+  json_t *o = json_object_get(j, "offload");
+  const char *os = json_string_value(o);
+  if (o && !(os && (!strcmp(os, "ktls") || !strcmp(os, "user")))) {
+    errbuf_setf(err, errlen, "handoff reply: 'offload' is neither \"ktls\" nor \"user\"");
+    return -1;
+  }
+  if (os)
+    r->offload = !strcmp(os, "ktls") ? TP_OFFLOAD_KTLS : TP_OFFLOAD_USER;
+  const char *ow = json_string_value(json_object_get(j, "offload_why"));
+  if (r->offload == TP_OFFLOAD_USER)
+    snprintf(r->offload_why, sizeof r->offload_why, "%s", ow ? ow : "the agent gave no reason");
   return 0;
 }

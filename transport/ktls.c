@@ -9,7 +9,9 @@
  * and an OpenSSL that offloads both directions of TLS 1.3: 3.0 and 3.1 only
  * offload sending (receive came with 3.2, openssl commit 7c78932b), and a
  * socket QEMU is to use must be kernel TLS both ways.  Anything less is
- * "user": the forwarder does the TLS in user space (fwd_tls.c). */
+ * "user": the forwarder does the TLS in user space (fwd_tls.c).  A "ktls"
+ * socket with nothing pending inside OpenSSL (tp_tls_offload_ktls) is what
+ * socket handoff gives to QEMU like a plain one. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,10 +71,49 @@ bool tp_ktls_available(char *why, size_t len)
   return tp_ktls_possible(f ? ulps : NULL, OpenSSL_version_num(), why, len);
 }
 
-int tp_tls_offload_ktls(struct tp_conn *c, char *why, size_t len)
+/* What OpenSSL still holds on c that the next user of the fd would miss
+ * or trip over: NULL when nothing, else the reason in why. */
+static const char *pending(const struct tp_conn *c, char *why, size_t len)
+{
+  SSL *s = c->ssl;
+  /* (A scheduled key update also makes the handshake "not finished".) */
+  if (SSL_get_key_update_type(s) != SSL_KEY_UPDATE_NONE)
+    return errbuf_setf(why, len, "a TLS key update is scheduled and not sent yet"), why;
+  if (!SSL_is_init_finished(s))
+    return errbuf_setf(why, len, "the TLS handshake has not finished"), why;
+  if (SSL_version(s) != TLS1_3_VERSION)
+    return errbuf_setf(why, len, "%s, not TLSv1.3", SSL_get_version(s)), why;
+  /* A TLS 1.3 server sends its tickets after the handshake: they would
+   * reach the peer's QEMU as records that are not application data.  The
+   * contexts ask for none (tls.c); a client cannot see them coming, so the
+   * server's check stands for both ends. */
+  if (SSL_is_server(s) && SSL_get_num_tickets(s) != 0)
+    return errbuf_setf(why, len,
+                       "the TLS server side sends %zu session ticket(s) after the "
+                       "handshake (num_tickets must be 0)",
+                       SSL_get_num_tickets(s)),
+           why;
+  /* Plaintext or records OpenSSL already took off the socket would be lost
+   * to the next reader of the fd. */
+  if (SSL_pending(s) > 0)
+    return errbuf_setf(why, len, "OpenSSL holds %d received byte(s) not read yet", SSL_pending(s)),
+           why;
+  if (SSL_has_pending(s) || BIO_pending(SSL_get_rbio(s)) > 0)
+    return errbuf_setf(why, len, "OpenSSL holds received TLS records not processed yet"), why;
+  BIO *w = SSL_get_wbio(s);
+  if (SSL_want_write(s) || BIO_wpending(w) > 0 || tp_sock_bio_staged(w) > 0)
+    return errbuf_setf(why, len, "OpenSSL has TLS records not sent yet"), why;
+  return NULL;
+}
+
+int tp_tls_offload_ktls(const struct tp_conn *c, char *why, size_t len)
 {
   if (!c->ssl)
     return errbuf_setf(why, len, "not a TLS connection");
+  /* Pending state first: it is what could corrupt a handed-off stream even
+   * where the kernel has kTLS. */
+  if (pending(c, why, len))
+    return -1;
   if (!c->ktls_wanted) {
     if (tp_ktls_available(why, len))
       errbuf_setf(why, len, "kTLS was not requested for this connection");
@@ -87,10 +128,7 @@ int tp_tls_offload_ktls(struct tp_conn *c, char *why, size_t len)
                        !tx && !rx ? "either direction"
                        : !tx      ? "sending"
                                   : "receiving");
-  /* Plaintext OpenSSL already took off the socket would be lost to the
-   * next reader of the fd. */
-  if (SSL_has_pending(c->ssl))
-    return errbuf_setf(why, len, "OpenSSL holds received bytes not read yet");
+  why[0] = '\0';
   return 0;
 #endif
 }

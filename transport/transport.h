@@ -131,7 +131,9 @@ enum tp_control_op {
    * incoming migration on the session's main channel, with its socket
    * passed to QEMU (getfd + migrate-incoming fd:) or, if it cannot,
    * forwarded; the main channel's OK reply says "handoff" or
-   * "forwarded: WHY".  Answer {"handoff":true} or {"handoff":false,"why":..}. */
+   * "forwarded: WHY".  Answer {"handoff":true} or {"handoff":false,"why":..},
+   * and since kernel TLS also the agent's side of a TLS channel:
+   * "offload":"ktls", or "user" with "offload_why" (tp_handoff_reply). */
   TP_CTL_HANDOFF = 2,
 };
 struct tp_control_msg {
@@ -144,9 +146,23 @@ int tp_control_parse(const char *line, size_t len, struct tp_control_msg *m, cha
                      size_t errlen);
 /* The agent's clock answer {"t1":US,"t2":US,"t3":US} into t[0..2]. */
 int tp_clock_reply_parse(const char *line, size_t len, int64_t t[3], char *err, size_t errlen);
-/* The agent's answer to op handoff: *on, and its reason when off in why. */
-int tp_handoff_reply_parse(const char *line, size_t len, bool *on, char *why, size_t whylen,
-                           char *err, size_t errlen);
+/* Who would do a TLS channel's TLS on the agent's side. */
+enum tp_offload {
+  TP_OFFLOAD_UNKNOWN, /* an agent before kernel TLS handoff: no "offload" key */
+  TP_OFFLOAD_KTLS,    /* the kernel, both directions (tp_ktls_available) */
+  TP_OFFLOAD_USER,    /* the agent's forwarder; offload_why says why */
+};
+/* The agent's answer to op handoff. */
+struct tp_handoff_reply {
+  bool on;               /* the agent starts the incoming side itself */
+  int offload;           /* enum tp_offload */
+  char why[300];         /* !on: why not */
+  char offload_why[200]; /* TP_OFFLOAD_USER: why not the kernel */
+};
+/* 0 with r filled, or -1 with a reason in err (missing or mistyped key,
+ * an offload other than "ktls"/"user"). */
+int tp_handoff_reply_parse(const char *line, size_t len, struct tp_handoff_reply *r, char *err,
+                           size_t errlen);
 /* n bytes as 2n lower-case hex digits and a NUL. */
 void tp_hex(const uint8_t *b, size_t n, char *out);
 
@@ -241,8 +257,9 @@ bool tp_conn_is_tls(const struct tp_conn *c);
 /* Whether c's socket can be handed to QEMU as it is (socket handoff): true
  * for a plain connection, which never reads ahead (every read asks for
  * exactly the protocol's bytes, so QEMU's stream is still all in the
- * kernel).  A TLS connection runs in user space (its records and keys live
- * in OpenSSL): false, why says so.  The place where kernel TLS joins. */
+ * kernel); for a TLS connection what tp_tls_offload_ktls says (kernel TLS
+ * both ways, nothing pending inside OpenSSL).  false with the reason in
+ * why. */
 bool tp_conn_can_hand_off(const struct tp_conn *c, char *why, size_t whylen);
 /* tls.c: the session key, from the TLS 1.3 exporter of this (handshaken)
  * connection with label "EXPORTER-qmig-session" and the session id as
@@ -268,11 +285,16 @@ void tp_conn_split_last_byte(struct tp_conn *c, bool on);
  * TLS 1.3.  false with the reason in why.  tp_ktls_available reads both. */
 bool tp_ktls_possible(const char *ulps, unsigned long ssl_version, char *why, size_t len);
 bool tp_ktls_available(char *why, size_t len);
-/* After the handshake (and whatever setup I/O): 0 when c's socket is
- * kernel TLS both ways and OpenSSL holds nothing unread, so the fd can be
- * handed on like a plain socket ("offload": "ktls"); -1 with the reason
- * in why otherwise ("user": forward it with tp_fwd_start). */
-int tp_tls_offload_ktls(struct tp_conn *c, char *why, size_t len);
+/* After the handshake (and whatever setup I/O): 0 when c's fd can be
+ * handed on like a plain socket ("offload": "ktls"): a finished TLS 1.3
+ * handshake, nothing post-handshake to come from this end (a server that
+ * sends no session tickets, no key update scheduled), nothing received
+ * and not yet read or to be sent inside OpenSSL, and the socket kernel TLS
+ * both ways (BIO_get_ktls_send and BIO_get_ktls_recv).  -1 with the first
+ * reason that fails in why otherwise ("user": forward it with
+ * tp_fwd_start).  The one statement of that check: tp_conn_can_hand_off
+ * asks it for TLS connections. */
+int tp_tls_offload_ktls(const struct tp_conn *c, char *why, size_t len);
 
 /* Client side of a tunnel connection: send the hello, answer the agent's
  * challenge with the session key (key NULL: a control connection, or an

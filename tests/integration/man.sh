@@ -14,7 +14,7 @@ S=$D/root
 prefix=/usr/local
 make -s -C "$ROOT" install DESTDIR="$S" PREFIX=$prefix >"$D/install.log" 2>&1 || { cat "$D/install.log"; fail "make install"; }
 M=$S$prefix/share/man
-cmds="migrate recover check dirty-rate lab verify-memory verify-disks create-disks verify-disk-image demo bench agent update pingpong"
+cmds="migrate recover check dirty-rate lab verify-memory verify-disks create-disks verify-disk-image demo bench agent update pingpong calibrate"
 pages="$M/man1/qmig.1 $M/man3/qmig.3"
 for c in $cmds; do pages="$pages $M/man1/qmig-$c.1"; done
 for p in $pages; do
@@ -37,7 +37,7 @@ has_key() { # page key
   grep -qF -- "\\-\\-$(printf %s "$2" | sed 's/-/\\-/g')" "$1"
 }
 n=0
-for t in migrate:migrate migrate:check agent:agent lab:lab bench:bench pingpong:pingpong migrate:pingpong; do
+for t in migrate:migrate migrate:check agent:agent lab:lab bench:bench pingpong:pingpong migrate:pingpong calibrate:calibrate; do
   table=${t%%:*} page=$M/man1/qmig-${t#*:}.1
   keys=$("$docgen" keys "$table") || fail "qmig-docgen keys $table"
   [ -n "$keys" ] || fail "table $table has no keys"

@@ -32,6 +32,9 @@ case "$(jr .data_uri)" in fd:qmig-out-*) ;; *) fail "data_uri $(jr .data_uri), e
 [ "$(jr .transferred_bytes)" -gt $((64 << 20)) ] || fail "transferred $(jr .transferred_bytes)"
 grep -q "main channel: socket handed to QEMU (migrate-incoming fd:), 0 bytes through the agent" \
   "$D/agent.log" || fail "agent did not hand off: $(cat "$D/agent.log")"
+# Its answer to op handoff carried its side's TLS offload (docs/TUNNEL.md).
+grep -Eq 'socket handoff asked for: \{"handoff":true,"offload":"(ktls|user)"' "$D/agent.log" ||
+  fail "agent's handoff answer without offload: $(grep "handoff asked" "$D/agent.log")"
 grep -q "main channel ended" "$D/agent.log" && fail "the agent forwarded main: $(cat "$D/agent.log")"
 grep -q "refused" "$D/agent.log" && fail "agent refused something: $(cat "$D/agent.log")"
 echo "tunnel-handoff: ok"

@@ -144,6 +144,10 @@ tunnel_ok() {
   elif ! grep -qw tls /proc/sys/net/ipv4/tcp_available_ulp 2>/dev/null; then
     [ "$(jr .tunnel.offload)" = user ] || fail "offload: $(jr .tunnel.offload), expected user"
     jr .tunnel.offload_why | grep -q "no tls ULP" || fail "offload_why: $(jr .tunnel.offload_why)"
+    # and so no channel can go to QEMU: forwarded, saying why
+    jr '[.tunnel.channels[] | select(.kind=="main")][0] | "\(.path) \(.why)"' |
+      grep -q "^forwarded tls: source offload user: the kernel has no tls ULP" ||
+      fail "main channel: $(jr '[.tunnel.channels[] | select(.kind=="main")][0]')"
   else
     jr .tunnel.offload | grep -Eqx 'ktls|user' || fail "offload: $(jr .tunnel.offload)"
   fi

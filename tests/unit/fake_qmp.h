@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* fake_qmp.h - the scripted fake QMP server of test_qmp.c,
- * test_qmp_faults.c and test_qmp_connect.c and its cmocka fixture (one fake
- * server thread and one client per test).  Each includes it after the system
- * headers it needs; its functions are static inline so that each test uses
- * what it needs.
+ * test_qmp_faults.c, test_qmp_connect.c and test_qmp_text.c and its cmocka
+ * fixture (one fake server thread and one client per test).  Each includes
+ * it after the system headers it needs; its functions are static inline so
+ * that each test uses what it needs.
  *
  * The fake server runs in a thread so that the client can block.  It never
  * calls cmocka asserts (they longjmp on the wrong stack); it records its

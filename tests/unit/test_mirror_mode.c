@@ -130,23 +130,28 @@ static const char schema10[] =
     "\"meta-type\":\"object\"},"
     "{\"name\":\"0\",\"members\":[],\"meta-type\":\"object\"}]";
 
+static struct eng_schema *schema_of(const char *text)
+{
+  struct eng_schema *s = eng_schema_from_text(strdup(text), strlen(text));
+  assert_non_null(s);
+  return s;
+}
+
 static void schema_probe(void **state)
 {
   (void)state;
-  json_t *s = json_loads(schema10, 0, NULL);
-  assert_non_null(s);
+  struct eng_schema *s = schema_of(schema10);
   assert_true(eng_schema_cmd_branch_member(s, "block-job-change", "mirror", "copy-mode"));
   assert_false(eng_schema_cmd_branch_member(s, "block-job-change", "mirror", "speed"));
   assert_false(eng_schema_cmd_branch_member(s, "block-job-change", "commit", "copy-mode"));
   assert_false(eng_schema_cmd_branch_member(s, "block-job-cancel", "mirror", "copy-mode"));
   /* An entity of that name that is not a command. */
   assert_false(eng_schema_cmd_branch_member(s, "319", "mirror", "copy-mode"));
-  json_decref(s);
+  eng_schema_free(s);
   /* 7.2: no such command at all; an empty or absent schema. */
-  s = json_loads("[{\"name\":\"block-job-cancel\",\"meta-type\":\"command\",\"arg-type\":\"1\"}]",
-                 0, NULL);
+  s = schema_of("[{\"name\":\"block-job-cancel\",\"meta-type\":\"command\",\"arg-type\":\"1\"}]");
   assert_false(eng_schema_cmd_branch_member(s, "block-job-change", "mirror", "copy-mode"));
-  json_decref(s);
+  eng_schema_free(s);
   assert_false(eng_schema_cmd_branch_member(NULL, "block-job-change", "mirror", "copy-mode"));
 }
 

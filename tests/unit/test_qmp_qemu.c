@@ -2,7 +2,9 @@
 /* tests/unit/test_qmp_qemu.c - the QMP client against a real QEMU (started
  * here with -S, no guest; skipped when qemu-system-x86_64 is missing).  The
  * cases a real QEMU will not produce are in test_qmp.c, test_qmp_faults.c
- * and test_qmp_connect.c (a scripted fake server). */
+ * and test_qmp_connect.c (a scripted fake server).  Also the schema kept as
+ * text (qmp_execute_text, engine/schema.c) against that QEMU's whole parsed
+ * query-qmp-schema. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -22,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "engine/internal.h"
 #include "qmp/qmp.h"
 
 #define T 5000 /* ms: generous timeout for calls that should succeed */
@@ -156,6 +159,37 @@ static void test_real_qemu(void **state)
   assert_int_equal(json_integer_value(json_object_get(json_object_get(ret, "qemu"), "major")),
                    v->major);
   json_decref(ret);
+
+  /* query-qmp-schema as text: the same array as the parsed reply, and
+   * every entity of it found by name, equal to the parsed one. */
+  json_t *full = NULL;
+  assert_int_equal(qmp_cmd(q->c, &full, T, "query-qmp-schema", NULL), 0);
+  char *text = NULL;
+  size_t len = 0;
+  assert_int_equal(qmp_execute_text(q->c, "query-qmp-schema", NULL, &text, &len, T), 0);
+  json_t *again = json_loadb(text, len, 0, NULL);
+  assert_true(json_equal(again, full));
+  json_decref(again);
+  struct eng_schema *s = eng_schema_from_text(text, len);
+  assert_non_null(s);
+  size_t i, found = 0;
+  json_t *e;
+  json_array_foreach(full, i, e)
+  {
+    const char *name = json_string_value(json_object_get(e, "name"));
+    assert_non_null(name);
+    json_t *got = eng_schema_entity(s, name);
+    if (!got || !json_equal(got, e))
+      fail_msg("schema entity %s: %s", name, got ? "differs" : "not found");
+    found++;
+  }
+  print_message("    %zu schema entities, each found by name\n", found);
+  assert_true(found > 500);
+  assert_true(eng_schema_cmd_has_arg(s, "migrate", "uri"));
+  assert_false(eng_schema_cmd_has_arg(s, "migrate", "no-such-arg"));
+  assert_null(eng_schema_entity(s, "no-such-entity"));
+  eng_schema_free(s);
+  json_decref(full);
 }
 
 int main(void)

@@ -187,18 +187,29 @@ static void test_session_reply(void **state)
               "\"handoff\":1}",
               "'handoff' is not a boolean");
   /* The agent's answer to op handoff. */
-  bool on = false;
-  char why[100];
+  struct tp_handoff_reply hr;
   const char *yes = "{\"handoff\":true}", *no = "{\"handoff\":false,\"why\":\"skew\"}";
-  assert_int_equal(tp_handoff_reply_parse(yes, strlen(yes), &on, why, sizeof why, err, sizeof err),
-                   0);
-  assert_true(on);
-  assert_int_equal(tp_handoff_reply_parse(no, strlen(no), &on, why, sizeof why, err, sizeof err),
-                   0);
-  assert_false(on);
-  assert_string_equal(why, "skew");
-  assert_int_equal(tp_handoff_reply_parse("{}", 2, &on, why, sizeof why, err, sizeof err), -1);
+  assert_int_equal(tp_handoff_reply_parse(yes, strlen(yes), &hr, err, sizeof err), 0);
+  assert_true(hr.on);
+  /* An agent before kernel TLS handoff sends no "offload". */
+  assert_int_equal(hr.offload, TP_OFFLOAD_UNKNOWN);
+  assert_int_equal(tp_handoff_reply_parse(no, strlen(no), &hr, err, sizeof err), 0);
+  assert_false(hr.on);
+  assert_string_equal(hr.why, "skew");
+  assert_int_equal(tp_handoff_reply_parse("{}", 2, &hr, err, sizeof err), -1);
   assert_non_null(strstr(err, "'handoff' is missing"));
+  const char *k = "{\"handoff\":true,\"offload\":\"ktls\"}";
+  assert_int_equal(tp_handoff_reply_parse(k, strlen(k), &hr, err, sizeof err), 0);
+  assert_true(hr.on);
+  assert_int_equal(hr.offload, TP_OFFLOAD_KTLS);
+  assert_string_equal(hr.offload_why, "");
+  const char *u = "{\"handoff\":true,\"offload\":\"user\",\"offload_why\":\"no ULP\"}";
+  assert_int_equal(tp_handoff_reply_parse(u, strlen(u), &hr, err, sizeof err), 0);
+  assert_int_equal(hr.offload, TP_OFFLOAD_USER);
+  assert_string_equal(hr.offload_why, "no ULP");
+  const char *bad = "{\"handoff\":true,\"offload\":\"kernel\"}";
+  assert_int_equal(tp_handoff_reply_parse(bad, strlen(bad), &hr, err, sizeof err), -1);
+  assert_non_null(strstr(err, "'offload' is neither"));
   assert_int_equal(tp_session_encode(&s, msg, 20), -1); /* does not fit */
 
   session_bad("{\"incoming\":\"unix:/a\",\"nbd\":\"unix:/b\",\"agent\":\"q\",\"auth\":\"psk\","

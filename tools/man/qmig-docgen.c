@@ -4,7 +4,7 @@
  * `qmig COMMAND --help` text (which the tables print) set in roff, and the
  * key lists come from libqmig's public key functions.  Not installed.
  *
- *   qmig-docgen keys migrate|agent|lab|bench|knobs|pingpong   one key a line
+ *   qmig-docgen keys migrate|agent|lab|bench|knobs|pingpong|calibrate   one key a line
  *   qmig-docgen man NAME SECTION SUMMARY < HELP       a man page on stdout
  *   qmig-docgen completion DIR CMD...                 bash completion from
  *                                                     DIR/CMD.help files
@@ -33,6 +33,8 @@ static int keys(const char *table)
     k = qmig_bench_setting_keys();
   else if (!strcmp(table, "pingpong"))
     k = qmig_pingpong_option_keys();
+  else if (!strcmp(table, "calibrate"))
+    k = qmig_calibrate_option_keys();
   else {
     fprintf(stderr, "qmig-docgen: no table '%s'\n", table);
     return 2;
