@@ -122,23 +122,6 @@ static int apply_lab(struct qmig_calibrate_options *o, const char *dir, const ch
   return 0;
 }
 
-static int write_json(const struct qmig_calibrate *c, const char *path)
-{
-  bool to_stdout = !strcmp(path, "-");
-  char *s = qmig_calibrate_json(c);
-  FILE *f = s ? (to_stdout ? stdout : fopen(path, "we")) : NULL;
-  int rc = f ? 0 : -1;
-  if (f) {
-    fprintf(f, "%s\n", s);
-    if (!to_stdout && fclose(f) != 0)
-      rc = -1;
-  }
-  free(s);
-  if (rc < 0)
-    fprintf(stderr, "qmig calibrate: cannot write the JSON to %s\n", path);
-  return rc;
-}
-
 int cmd_calibrate(int argc, char **argv)
 {
   enum { O_LAB = 1, O_SIDE, O_JSON, O_QUIET, O_HELP };
@@ -228,7 +211,8 @@ int cmd_calibrate(int argc, char **argv)
   }
   if (rc != QMIG_MIGRATED)
     fprintf(stderr, "qmig calibrate: %s\n", qmig_calibrate_error(cal));
-  if (json && write_json(cal, json) < 0 && rc == QMIG_MIGRATED)
+  if (json && cli_write_text(qmig_calibrate_json(cal), json, "calibrate") < 0 &&
+      rc == QMIG_MIGRATED)
     rc = QMIG_NOT_MIGRATED;
   qmig_calibrate_free(cal);
   return rc;

@@ -8,8 +8,8 @@
 #include "qmig.h"
 
 int cmd_migrate(int argc, char **argv);
-int cmd_update(int argc, char **argv);   /* update.c */
-int cmd_pingpong(int argc, char **argv); /* pingpong.c */
+int cmd_update(int argc, char **argv);    /* update.c */
+int cmd_pingpong(int argc, char **argv);  /* pingpong.c */
 int cmd_calibrate(int argc, char **argv); /* calibrate.c */
 int cmd_check(int argc, char **argv);
 int cmd_dirty_rate(int argc, char **argv);
@@ -59,9 +59,11 @@ int cli_write_report(const struct qmig_migration *m, const char *path, const cha
 
 /* json.c: JSON documents of lab status and verify-memory (with "schema").
  * cli_write_json takes o (NULL: out of memory) and writes it to path ("-"
- * = stdout); -1 with a message on stderr. */
+ * = stdout); -1 with a message on stderr.  cli_write_text does the same
+ * with a document the library made as text (qmig_*_json; freed here). */
 typedef struct json_t json_t;
 int cli_write_json(json_t *o, const char *path, const char *who);
+int cli_write_text(char *s, const char *path, const char *who);
 json_t *cli_lab_json(const char *dir, const struct qmig_lab_info *li);
 json_t *cli_memcheck_json(const char *qmp, int rc, const struct qmig_memcheck *r, const char *err);
 json_t *cli_diskcheck_json(const char *image, const char *format, int rc,

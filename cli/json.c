@@ -10,11 +10,9 @@
 
 #include "cli/cli.h"
 
-int cli_write_json(json_t *o, const char *path, const char *who)
+int cli_write_text(char *s, const char *path, const char *who)
 {
   bool to_stdout = !strcmp(path, "-");
-  char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-  json_decref(o);
   FILE *f = s ? (to_stdout ? stdout : fopen(path, "we")) : NULL;
   int rc = f && fprintf(f, "%s\n", s) > 0 ? 0 : -1;
   if (f && !to_stdout && fclose(f) != 0)
@@ -23,6 +21,13 @@ int cli_write_json(json_t *o, const char *path, const char *who)
     fprintf(stderr, "qmig %s: cannot write the JSON to %s\n", who, path);
   free(s);
   return rc;
+}
+
+int cli_write_json(json_t *o, const char *path, const char *who)
+{
+  char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+  json_decref(o);
+  return cli_write_text(s, path, who);
 }
 
 static json_t *str_or_null(const char *s)

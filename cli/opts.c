@@ -115,19 +115,5 @@ void cli_print_option_help(FILE *f)
 
 int cli_write_report(const struct qmig_migration *m, const char *path, const char *who)
 {
-  bool to_stdout = !strcmp(path, "-");
-  char *s = qmig_report_json(m);
-  FILE *f = s ? (to_stdout ? stdout : fopen(path, "we")) : NULL;
-  if (!f) {
-    fprintf(stderr, "qmig %s: cannot write the report to %s\n", who, path);
-    free(s);
-    return -1;
-  }
-  fprintf(f, "%s\n", s);
-  free(s);
-  if (!to_stdout && fclose(f) != 0) {
-    fprintf(stderr, "qmig %s: cannot write the report to %s\n", who, path);
-    return -1;
-  }
-  return 0;
+  return cli_write_text(qmig_report_json(m), path, who);
 }

@@ -130,23 +130,6 @@ static int set_pp(void *ud, const char *key, const char *value)
   return -1;
 }
 
-static int write_json(const struct qmig_pingpong *p, const char *path)
-{
-  bool to_stdout = !strcmp(path, "-");
-  char *s = qmig_pingpong_json(p);
-  FILE *f = s ? (to_stdout ? stdout : fopen(path, "we")) : NULL;
-  int rc = f ? 0 : -1;
-  if (f) {
-    fprintf(f, "%s\n", s);
-    if (!to_stdout && fclose(f) != 0)
-      rc = -1;
-  }
-  free(s);
-  if (rc < 0)
-    fprintf(stderr, "qmig pingpong: cannot write the JSON to %s\n", path);
-  return rc;
-}
-
 int cmd_pingpong(int argc, char **argv)
 {
   struct qmig_migration *tmpl = qmig_new();
@@ -191,7 +174,7 @@ int cmd_pingpong(int argc, char **argv)
     fprintf(sum, "the guest runs on %s (pid %d)\n", qmig_pingpong_guest_qmp(p),
             qmig_pingpong_guest_pid(p));
   if (fl.json)
-    write_json(p, fl.json);
+    cli_write_text(qmig_pingpong_json(p), fl.json, "pingpong");
 out:
   qmig_pingpong_free(p);
   qmig_free(tmpl);
