@@ -24,7 +24,7 @@
 struct eng_schema {
   char *text; /* the JSON array, NUL-terminated */
   size_t len;
-  size_t n;             /* objects in the array */
+  size_t n, cap;        /* objects in the array, room in start/end */
   size_t *start, *end;  /* object i is text[start[i], end[i]) */
   json_t **parsed;      /* object i parsed, once a lookup wanted it */
   unsigned char *state; /* per object: 0 not parsed, 1 parsed, 2 refused */
@@ -59,64 +59,32 @@ void eng_schema_free(struct eng_schema *s)
   free(s);
 }
 
-static bool is_space(char ch)
+static int add_item(size_t start, size_t end, void *opaque)
 {
-  return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+  struct eng_schema *s = opaque;
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 1024;
+    size_t *ns = realloc(s->start, cap * sizeof *ns);
+    if (ns)
+      s->start = ns;
+    size_t *ne = realloc(s->end, cap * sizeof *ne);
+    if (ne)
+      s->end = ne;
+    if (!ns || !ne)
+      return -1;
+    s->cap = cap;
+  }
+  s->start[s->n] = start;
+  s->end[s->n++] = end;
+  return 0;
 }
 
 /* Cut the array's top-level objects apart: -1 when text is not a
  * well-bracketed array or out of memory. */
 static int split(struct eng_schema *s)
 {
-  size_t depth = 0, cap = 0, obj = 0;
-  bool in_str = false, esc = false;
-  const char *t = s->text;
-  size_t i = 0;
-  while (i < s->len && is_space(t[i]))
-    i++;
-  if (i == s->len || t[i] != '[')
+  if (qmp_text_array_items(s->text, s->len, add_item, s) < 0)
     return -1;
-  for (; i < s->len; i++) {
-    char ch = t[i];
-    if (in_str) {
-      if (esc)
-        esc = false;
-      else if (ch == '\\')
-        esc = true;
-      else if (ch == '"')
-        in_str = false;
-    } else if (ch == '"') {
-      in_str = true;
-    } else if (ch == '[' || ch == '{') {
-      if (++depth == 2 && ch == '{')
-        obj = i;
-    } else if (ch == ']' || ch == '}') {
-      if (depth == 0)
-        return -1;
-      if (depth-- == 2 && ch == '}' && t[obj] == '{') {
-        if (s->n == cap) {
-          cap = cap ? 2 * cap : 1024;
-          size_t *ns = realloc(s->start, cap * sizeof *ns);
-          if (ns)
-            s->start = ns;
-          size_t *ne = realloc(s->end, cap * sizeof *ne);
-          if (ne)
-            s->end = ne;
-          if (!ns || !ne)
-            return -1;
-        }
-        s->start[s->n] = obj;
-        s->end[s->n++] = i + 1;
-      }
-      if (depth == 0)
-        break;
-    }
-  }
-  if (depth != 0 || in_str)
-    return -1;
-  while (++i < s->len) /* nothing but space after the array */
-    if (!is_space(t[i]))
-      return -1;
   s->parsed = calloc(s->n ? s->n : 1, sizeof *s->parsed);
   s->state = calloc(s->n ? s->n : 1, 1);
   return s->parsed && s->state ? 0 : -1;

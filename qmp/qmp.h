@@ -86,6 +86,15 @@ int qmp_execute_fd(struct qmp_conn *c, const char *cmd, json_t *args, int fd, js
  * return value is not an array (the connection stays usable). */
 int qmp_execute_text(struct qmp_conn *c, const char *cmd, json_t *args, char **text, size_t *len,
                      int timeout_ms);
+
+/* The objects at the top level of the JSON array in text[0, len) (such as
+ * qmp_execute_text's): item(start, end, opaque) for each, in order, with
+ * the object at text[start, end).  Strings and escapes are skipped by the
+ * same scan the QMP framer uses; nothing else is validated (the caller
+ * parses what it uses).  -1 when text is not one well-bracketed array with
+ * only space around it, or when item returned -1. */
+int qmp_text_array_items(const char *text, size_t len, int (*item)(size_t, size_t, void *),
+                         void *opaque);
 /* Read whatever input is available within timeout_ms (0 = don't block) and
  * queue the events in it.  Returns the number of queued events, or -1 when
  * the connection is broken. */

@@ -70,6 +70,33 @@ static bool is_ws(unsigned char ch)
   return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
 }
 
+/* The one JSON lexer step every scan here uses: strings (with escapes)
+ * skipped, brackets outside them reported.  Nothing else is checked:
+ * mismatches and bad tokens are jansson's to find. */
+enum jtok { J_IN_STRING, J_STRING_START, J_STRING_END, J_OPEN, J_CLOSE, J_OTHER };
+
+static enum jtok jscan(bool *in_str, bool *esc, char ch)
+{
+  if (*in_str) {
+    if (*esc)
+      *esc = false;
+    else if (ch == '\\')
+      *esc = true;
+    else if (ch == '"') {
+      *in_str = false;
+      return J_STRING_END;
+    }
+    return J_IN_STRING;
+  }
+  if (ch == '"') {
+    *in_str = true;
+    return J_STRING_START;
+  }
+  if (ch == '{' || ch == '[')
+    return J_OPEN;
+  return ch == '}' || ch == ']' ? J_CLOSE : J_OTHER;
+}
+
 int qmp_frame_next_span(struct qmp_frame *f, const char **span, size_t *spanlen, char *why,
                         size_t whylen)
 {
@@ -92,20 +119,10 @@ int qmp_frame_next_span(struct qmp_frame *f, const char **span, size_t *spanlen,
       f->depth = 1;
       continue;
     }
-    if (f->in_str) {
-      if (f->esc)
-        f->esc = false;
-      else if (ch == '\\')
-        f->esc = true;
-      else if (ch == '"')
-        f->in_str = false;
-      continue;
-    }
-    if (ch == '"') {
-      f->in_str = true;
-    } else if (ch == '{' || ch == '[') {
+    enum jtok k = jscan(&f->in_str, &f->esc, (char)ch);
+    if (k == J_OPEN) {
       f->depth++;
-    } else if ((ch == '}' || ch == ']') && --f->depth == 0) {
+    } else if (k == J_CLOSE && --f->depth == 0) {
       size_t n = f->scan - f->start;
       const char *p = f->buf + f->start;
       f->start = f->scan;
@@ -142,55 +159,48 @@ int qmp_frame_next(struct qmp_frame *f, json_t **out, char *why, size_t whylen)
   return r == QMP_FRAME_VALUE ? qmp_frame_parse(p, n, out, why, whylen) : r;
 }
 
+/* One past the bracket that closes the value opening at p[i], with that
+ * bracket in *last; 0 when it does not close within n. */
+static size_t value_end(const char *p, size_t n, size_t i, char *last)
+{
+  bool in_str = false, esc = false;
+  for (size_t d = 0; i < n; i++) {
+    enum jtok k = jscan(&in_str, &esc, p[i]);
+    if (k == J_OPEN) {
+      d++;
+    } else if (k == J_CLOSE && --d == 0) {
+      *last = p[i];
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
 bool qmp_frame_return_array(const char *p, size_t n, size_t *a0, size_t *a1)
 {
   size_t depth = 0, key0 = 0;
   bool in_str = false, esc = false, key_pos = false, is_return = false, value_pos = false;
   for (size_t i = 0; i < n; i++) {
     char ch = p[i];
-    if (in_str) {
-      if (esc)
-        esc = false;
-      else if (ch == '\\')
-        esc = true;
-      else if (ch == '"') {
-        in_str = false;
-        if (depth == 1 && key_pos) /* a key of the top-level object */
-          is_return = i - key0 == 6 && memcmp(p + key0, "return", 6) == 0;
-      }
+    enum jtok k = jscan(&in_str, &esc, ch);
+    if (k == J_STRING_END && depth == 1 && key_pos) /* a key of the top-level object */
+      is_return = i - key0 == 6 && memcmp(p + key0, "return", 6) == 0;
+    if (k == J_IN_STRING || k == J_STRING_END)
       continue;
-    }
     if (depth == 1 && value_pos && !is_ws((unsigned char)ch)) {
       value_pos = false;
       if (is_return && ch == '[') {
+        char last = 0;
         *a0 = i;
-        for (size_t d = 0; i < n; i++) { /* to its closing bracket */
-          ch = p[i];
-          if (in_str) {
-            if (esc)
-              esc = false;
-            else if (ch == '\\')
-              esc = true;
-            else if (ch == '"')
-              in_str = false;
-          } else if (ch == '"') {
-            in_str = true;
-          } else if (ch == '[' || ch == '{') {
-            d++;
-          } else if ((ch == ']' || ch == '}') && --d == 0) {
-            *a1 = i + 1;
-            return ch == ']'; /* inside, mismatches are jansson's to find */
-          }
-        }
-        return false;
+        *a1 = value_end(p, n, i, &last);
+        return *a1 && last == ']'; /* inside, mismatches are jansson's to find */
       }
     }
-    if (ch == '"') {
-      in_str = true;
+    if (k == J_STRING_START) {
       key0 = i + 1;
-    } else if (ch == '{' || ch == '[') {
+    } else if (k == J_OPEN) {
       key_pos = ++depth == 1 && ch == '{';
-    } else if (ch == '}' || ch == ']') {
+    } else if (k == J_CLOSE) {
       if (depth == 0 || --depth == 0)
         return false;
     } else if (depth == 1 && ch == ',') {
@@ -201,6 +211,35 @@ bool qmp_frame_return_array(const char *p, size_t n, size_t *a0, size_t *a1)
     }
   }
   return false;
+}
+
+int qmp_text_array_items(const char *t, size_t len, int (*item)(size_t, size_t, void *),
+                         void *opaque)
+{
+  size_t i = 0, depth = 0, obj = 0;
+  bool in_str = false, esc = false;
+  while (i < len && is_ws((unsigned char)t[i]))
+    i++;
+  if (i == len || t[i] != '[')
+    return -1;
+  for (; i < len; i++) {
+    enum jtok k = jscan(&in_str, &esc, t[i]);
+    if (k == J_OPEN) {
+      if (++depth == 2 && t[i] == '{')
+        obj = i;
+    } else if (k == J_CLOSE) {
+      if (depth-- == 2 && t[i] == '}' && t[obj] == '{' && item(obj, i + 1, opaque) < 0)
+        return -1;
+      if (depth == 0)
+        break;
+    }
+  }
+  if (depth != 0 || in_str)
+    return -1;
+  while (++i < len) /* nothing but space after the array */
+    if (!is_ws((unsigned char)t[i]))
+      return -1;
+  return 0;
 }
 
 void qmp_frame_free(struct qmp_frame *f)
