@@ -3,10 +3,12 @@
  *
  * qmp_io.c:    deadlines, socket connect, poll waits, sendmsg (+SCM_RIGHTS).
  * qmp_frame.c: the input buffer that cuts the byte stream into JSON values.
- * qmp.c:       the connection: handshake, commands, replies, event queue.
+ * qmp.c:       the connection: handshake, commands, close, errors.
+ * qmp_recv.c:  its receiving side: replies, the event queue, qmp_pump.
  *
- * Nothing outside qmp/ includes this file.  The helpers here return -errno
- * (they sit next to system calls); qmp.c turns that into messages.
+ * Nothing outside qmp/ includes this file.  The helpers of qmp_io.c and
+ * qmp_frame.c return -errno (they sit next to system calls); qmp.c and
+ * qmp_recv.c turn that into messages recorded on the connection.
  */
 #ifndef QMIG_QMP_INT_H
 #define QMIG_QMP_INT_H
@@ -16,6 +18,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <jansson.h>
+
+#include "qmp/qmp.h"
 
 /* Keep the module's internal symbols out of libqmig.so's dynamic table. */
 #define QMP_INTERNAL __attribute__((visibility("hidden")))
@@ -111,5 +115,45 @@ QMP_INTERNAL bool qmp_frame_return_array(const char *p, size_t n, size_t *a0, si
 QMP_INTERNAL int qmp_frame_parse_cut(const char *p, size_t n, json_t **out, char **text,
                                      size_t *textlen, char *why, size_t whylen);
 QMP_INTERNAL void qmp_frame_free(struct qmp_frame *f);
+
+/* ---- qmp.c, qmp_recv.c ---- */
+
+struct qmp_conn {
+  char *name;
+  int fd;
+  bool broken;
+  uint64_t last_id;
+  struct qmp_version version;
+  struct qmp_frame in;
+  struct qmp_event *evq; /* FIFO ring, grown on demand up to QMP_MAX_EVENTS */
+  size_t ev_cap, ev_head, ev_len;
+  uint64_t ev_dropped;
+  size_t err_cause; /* where the cause starts in err, after "<name>: " */
+  int timeout_ms;   /* QMP_TIMEOUT_DEFAULT stands for this (from connect) */
+  char err[1024];
+  char err_class[64];
+};
+
+/* Record a message in c->err, after "<name>: " when prefix; brk marks the
+ * connection broken (qmp.c). */
+QMP_INTERNAL void qmp_set_msg(struct qmp_conn *c, bool brk, bool prefix, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+#define set_error(c, ...) qmp_set_msg((c), false, true, __VA_ARGS__)
+#define set_broken(c, ...) qmp_set_msg((c), true, true, __VA_ARGS__)
+
+/* A "return" array kept as text (qmp_execute_text). */
+struct qmp_cut {
+  char *text;
+  size_t len;
+};
+
+/* qmp_recv.c: wait for the reply with `id` (NULL: the greeting), queueing
+ * events on the way; the reply (caller decrefs) or NULL, broken.  With
+ * `cut`, a "return" array is kept as text there. */
+QMP_INTERNAL json_t *qmp_recv_await(struct qmp_conn *c, const char *id, const char *what,
+                                    const struct qmp_deadline *d, struct qmp_cut *cut);
+/* qmp_recv.c: dispatch every complete buffered message (events queued,
+ * the rest dropped), as every call does before it returns. */
+QMP_INTERNAL void qmp_recv_drain(struct qmp_conn *c);
 
 #endif
