@@ -5,11 +5,13 @@
 # while the guest rewrites its disk.  Two cases, each on a fresh netns lab
 # with a copied disk and Debian's sshd in the destination namespace
 # (ssh-lib.bash):
-# 1. the lab's destination QEMU, --copy-disks drive0 --copy-mode write-blocking;
+# 1. the lab's destination QEMU, --copy-disks drive0 --copy-mode write-blocking,
+#    the blocks in TLS (the session's PSK);
 # 2. --dst-spawn on: the destination QEMU started over the same ssh session
 #    from the source's command line, --map giving it its own image; first
 #    with that image locked by another process, as a QEMU holding it would
-#    (the remote script refuses before QEMU starts), then the migration.
+#    (the remote script refuses before QEMU starts), then the migration,
+#    data channels in authenticated plaintext.
 # Each: rc 0, the storage section (mirror bytes, completion, copy mode), the
 # destination's image holds what the guest wrote (verify-disk-image against
 # the RAM's counter), memory, one QEMU, no export nor NBD socket dir left,
@@ -72,9 +74,9 @@ start_lab "${LAB[@]}"
 start_sshd
 SSH=(--tunnel "ssh://root@$HOST:2222" --tunnel-ssh-config "$S/config" --tunnel-ssh-qmig "$QMIG")
 [ "$(jq -r .dst_disk "$D/lab.json")" = "$D/disk-dst.raw" ] || fail "lab disk not copied: $(cat "$D/lab.json")"
-migrate --verbose "${SSH[@]}" --dst "unix:$D/dst.qmp" --tunnel-data plain \
-  --copy-disks drive0 --copy-mode write-blocking
+migrate --verbose "${SSH[@]}" --dst "unix:$D/dst.qmp" --copy-disks drive0 --copy-mode write-blocking
 expect_migrated
+jr .tunnel.tls | grep -q "(psk); data TLS$" || fail "tunnel: $(jr .tunnel.tls)"
 expect_storage write-blocking
 [ "$(jr .storage.copy_mode_start)" = write-blocking ] || fail "started $(jr .storage.copy_mode_start)"
 [ "$(jr .storage.copy_mode_switch)" = none ] || fail "copy_mode_switch $(jr .storage.copy_mode_switch)"
@@ -127,6 +129,7 @@ wait "$LOCKER" 2>/dev/null || true
 
 migrate --verbose "${SSH[@]}" "${SPAWN[@]}"
 expect_migrated
+jr .tunnel.tls | grep -q "(psk); data plain (authenticated)" || fail "tunnel: $(jr .tunnel.tls)"
 expect_new_process
 [ "$(jr .update.new_host)" = "ssh://root@$HOST:2222" ] || fail "new_host $(jr .update.new_host)"
 [ "$(readlink "/proc/$DST_PID/ns/net")" = "$(ip netns exec "$DST_NS" readlink /proc/self/ns/net)" ] ||
