@@ -34,6 +34,34 @@ static void put_quoted(FILE *f, const char *s)
   fputc('\'', f);
 }
 
+void eng_sshspawn_script_locks(FILE *f, const struct eng_strv *images)
+{
+  if (!images || !images->n)
+    return;
+  /* lk FILE: a lock on bytes 100-299 of FILE in /proc/locks, the range
+   * eng_spawn_image_locked() asks F_OFD_GETLK about (QEMU's permission
+   * bytes).  /proc/locks names a file MAJ:MIN:INODE, major and minor in hex
+   * as the kernel's MAJOR()/MINOR() of st_dev, which glibc's major()/minor()
+   * decode from stat's %d.  Only fcntl locks count, as for F_OFD_GETLK:
+ * not flock(2) nor leases, nor a blocked waiter ("->", holding nothing). */
+  fputs("lk() { set -- $(stat -L -c '%d %i' \"$1\" 2>/dev/null); [ $# = 2 ] || return 1; "
+        "ik=$(printf '%02x:%02x:%s' $(( (($1 >> 8) & 4095) | (($1 >> 32) & ~4095) )) "
+        "$(( ($1 & 255) | (($1 >> 12) & ~255) )) \"$2\"); "
+        "awk -v k=\"$ik\" '$2 != \"POSIX\" && $2 != \"OFDLCK\" { next } "
+        "{ for (i = 1; i < NF; i++) if ($i == k) { e = $(i + 2) == \"EOF\" ? 1e18 : $(i + 2) + 0; "
+        "if ($(i + 1) + 0 <= 299 && e >= 100) f = 1 } } END { exit !f }' /proc/locks; }; ",
+        f);
+  for (size_t i = 0; i < images->n; i++) {
+    fputs("lk ", f);
+    put_quoted(f, images->v[i]);
+    fputs(" && sf \"image \"", f);
+    put_quoted(f, images->v[i]);
+    fputs("\" (--map) is locked by another process there (QEMU's image locks): a QEMU still has "
+          "it open; the new process could not take it over\"; ",
+          f);
+  }
+}
+
 void eng_sshspawn_script_start(FILE *f, const struct eng_upd *u, int timeout_ms)
 {
   fputs("S=", f);
@@ -49,8 +77,10 @@ void eng_sshspawn_script_start(FILE *f, const struct eng_upd *u, int timeout_ms)
         "[ -d \"$S\" ] || sf \"spawn-dir $S is not a directory there\"; "
         "if [ -s \"$S/$N.pid\" ] && p=$(cat \"$S/$N.pid\") && al \"$p\"; then "
         "sf \"$S/$N.pid names a running process (pid $p): not starting a second QEMU there\"; "
-        "fi; "
-        "rm -f \"$S/$N.qmp\" \"$S/$N.serial\" \"$S/$N.pid\"; "
+        "fi; ",
+        f);
+  eng_sshspawn_script_locks(f, &u->rmapped);
+  fputs("rm -f \"$S/$N.qmp\" \"$S/$N.serial\" \"$S/$N.pid\"; "
         "x=; command -v setsid >/dev/null 2>&1 && x=setsid; "
         "(umask 022; exec $x",
         f);

@@ -171,6 +171,10 @@ int eng_update_begin(struct qmig_migration *m)
       eng_strv_free(&mapped);
       goto fail;
     }
+  if (u->remote) { /* checked there, by the remote script (sshspawn.c) */
+    u->rmapped = mapped;
+    mapped = (struct eng_strv){ 0 };
+  }
   eng_strv_free(&mapped);
   /* The serial socket the rewrite gave the new process, if the source had
    * one (the heartbeats follow the guest there). */
@@ -251,8 +255,10 @@ void eng_update_end(struct qmig_migration *m, enum qmig_outcome out)
 
 void eng_update_free(struct qmig_migration *m)
 {
-  if (m->upd)
+  if (m->upd) {
     eng_strv_free(&m->upd->rargv);
+    eng_strv_free(&m->upd->rmapped);
+  }
   free(m->upd);
   m->upd = NULL;
 }

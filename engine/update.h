@@ -27,6 +27,9 @@ struct eng_upd {
    * sp.pid its pid there (no process of ours). */
   bool remote;
   struct eng_strv rargv;
+  /* The images --map gave it: the remote script checks their locks there
+   * (eng_spawn_image_locked() can only look at this host's files). */
+  struct eng_strv rmapped;
 };
 
 struct qmig_migration;
@@ -48,6 +51,11 @@ const char *eng_update_mech_name(int mech);
  * socket; after the agent, stop it when the verdict is "end". */
 void eng_sshspawn_script_start(FILE *f, const struct eng_upd *u, int timeout_ms);
 void eng_sshspawn_script_end(FILE *f);
+/* The script's check, before QEMU starts, that no process holds a lock on
+ * QEMU's permission bytes of any of images (as eng_spawn_image_locked(),
+ * read from /proc/locks there); a locked one ends the script through its
+ * sf() ("qmig-spawn: failed: image ... is locked ..."). Nothing for none. */
+void eng_sshspawn_script_locks(FILE *f, const struct eng_strv *images);
 /* What the script printed (log: ssh's output): 0 with the remote pid in
  * m->upd and the report, -1 with the reason the QEMU did not start in why. */
 int eng_sshspawn_result(struct qmig_migration *m, const char *log, char *why, size_t len);

@@ -6,7 +6,7 @@
 
 # start_sshd: sshd on $HOST:2222 (HOST: the destination's lab address); its
 # files in $S: config (ssh -F, the good key), config-bad (a key that does
-# not exist: refused).
+# not exist: refused); its pid in SSHD_PID (stop_sshd, or lib.sh's cleanup).
 start_sshd() {
   [ -x /usr/sbin/sshd ] || { echo "skip: no sshd (Debian's openssh-server)"; exit 77; }
   need ssh-keygen
@@ -39,12 +39,21 @@ EOC
   sed 's|IdentityFile .*|IdentityFile /nonexistent-qmig-key|' "$S/config" > "$S/config-bad"
   mkdir -p /run/sshd # sshd's privilege separation directory
   ip netns exec "$DST_NS" /usr/sbin/sshd -D -e -f "$S/sshd_config" 2>"$D/sshd.log" &
-  echo $! >> "$D/pids"
+  SSHD_PID=$!
+  echo "$SSHD_PID" >> "$D/pids"
   for _ in $(seq 100); do
     ip netns exec "$DST_NS" ss -Hltn "sport = :2222" | grep -q . && break
     sleep 0.1
   done
   ip netns exec "$DST_NS" ss -Hltn "sport = :2222" | grep -q . || { cat "$D/sshd.log"; fail "sshd did not listen"; }
+}
+
+# stop_sshd: end this test's sshd (before qmig lab stop: a process in the
+# lab's namespace keeps it alive) and forget its files, for a new lab.
+stop_sshd() {
+  kill "$SSHD_PID" 2>/dev/null || true
+  for _ in $(seq 50); do alive "$SSHD_PID" || break; sleep 0.1; done
+  rm -rf "$S"
 }
 
 # agent_listens: whether an agent listens on the ssh host's agent port.
