@@ -10,16 +10,7 @@ drop_lab_dst
 # First the destination's image locked by another process as QEMU locks
 # images (an OFD write lock on byte 100, as a QEMU that still has it open):
 # refused before anything starts.
-need python3
-python3 -c 'import fcntl, os, struct, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR)
-fcntl.fcntl(fd, 37, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 100, 1, 0))  # F_OFD_SETLK
-time.sleep(120)' "$D/disk-dst.raw" &
-LOCKER=$!
-echo "$LOCKER" >>"$D/pids"
-ino=$(stat -c %i "$D/disk-dst.raw")
-for _ in $(seq 100); do grep -q "OFDLCK .*:$ino " /proc/locks && break; sleep 0.1; done
-grep -q "OFDLCK .*:$ino " /proc/locks || fail "the test's lock on disk-dst.raw was not taken"
+lock_image "$D/disk-dst.raw"
 migrate --dst-spawn on --quit-source on --map "$D/disk.raw=$D/disk-dst.raw" --copy-all-disks on
 [ "$RC" = 3 ] || fail "locked image: exit $RC"
 grep -q "image $D/disk-dst.raw (--map) is locked by another process" "$D/migrate.out" ||

@@ -17,14 +17,8 @@ migrate --tunnel "$AGENT" "${ENGINE_PSK[@]}" --tunnel-data plain --tunnel-handof
 expect_migrated
 expect_guest_on dst
 [ "$(jr '.tunnel.error')" = null ] || fail "tunnel error: $(jr .tunnel.error)"
-main='[.tunnel.channels[] | select(.kind=="main")]'
-[ "$(jr "$main | length")" = 1 ] || fail "main channels: $(jr .tunnel.channels)"
-[ "$(jr "$main[0].path")" = handoff ] || fail "main not handed off: $(jr "$main[0]")"
-[ "$(jr "$main[0].why")" = null ] || fail "why for a handoff: $(jr "$main[0].why")"
-[ "$(jr "$main[0].bytes_to_dst + $main[0].bytes_from_dst")" = 0 ] ||
-  fail "the engine forwarded bytes of a handed-off channel: $(jr "$main[0]")"
+expect_main_handed_off
 [ "$(jr '[.tunnel.channels[] | select(.kind=="multifd")] | length')" = 0 ] || fail "multifd channels"
-case "$(jr .data_uri)" in fd:qmig-out-*) ;; *) fail "data_uri $(jr .data_uri), expected fd:qmig-out-*" ;; esac
 # The whole guest went through QEMU's own socket: the engine's forwarders
 # carried only QMP.
 [ "$(jr '[.tunnel.channels[] | select(.kind!="qmp") | .bytes_to_dst] | add // 0')" = 0 ] ||

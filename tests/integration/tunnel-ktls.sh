@@ -25,13 +25,7 @@ expect_guest_on dst
 [ "$(jr .tunnel.data)" = tls ] || fail "data: $(jr .tunnel.data)"
 [ "$(jr .tunnel.offload)" = ktls ] ||
   fail "offload: $(jr .tunnel.offload) ($(jr .tunnel.offload_why)), expected ktls"
-main='[.tunnel.channels[] | select(.kind=="main")]'
-[ "$(jr "$main | length")" = 1 ] || fail "main channels: $(jr .tunnel.channels)"
-[ "$(jr "$main[0].path")" = handoff ] || fail "main not handed off: $(jr "$main[0]")"
-[ "$(jr "$main[0].why")" = null ] || fail "why for a handoff: $(jr "$main[0].why")"
-[ "$(jr "$main[0].bytes_to_dst + $main[0].bytes_from_dst")" = 0 ] ||
-  fail "the engine forwarded bytes of a handed-off channel: $(jr "$main[0]")"
-case "$(jr .data_uri)" in fd:qmig-out-*) ;; *) fail "data_uri $(jr .data_uri), expected fd:qmig-out-*" ;; esac
+expect_main_handed_off
 [ "$(jr .transferred_bytes)" -gt $((64 << 20)) ] || fail "transferred $(jr .transferred_bytes)"
 grep -q '"offload":"ktls"' "$D/agent.log" || fail "agent did not report ktls: $(cat "$D/agent.log")"
 grep -q "main channel: socket handed to QEMU (migrate-incoming fd:), 0 bytes through the agent" \

@@ -107,6 +107,19 @@ expect_tunnel_report() {
   [ "$(jr '.tunnel.clock.samples')" -ge 8 ] || fail "clock samples: $(jr .tunnel.clock)"
 }
 
+# expect_main_handed_off: the report's one main channel went to QEMU on
+# both hosts (path handoff, no reason, not a byte through the engine) and
+# the source migrated to the descriptor (fd:qmig-out-*).
+expect_main_handed_off() {
+  local main='[.tunnel.channels[] | select(.kind=="main")]'
+  [ "$(jr "$main | length")" = 1 ] || fail "main channels: $(jr .tunnel.channels)"
+  [ "$(jr "$main[0].path")" = handoff ] || fail "main not handed off: $(jr "$main[0]")"
+  [ "$(jr "$main[0].why")" = null ] || fail "why for a handoff: $(jr "$main[0].why")"
+  [ "$(jr "$main[0].bytes_to_dst + $main[0].bytes_from_dst")" = 0 ] ||
+    fail "the engine forwarded bytes of a handed-off channel: $(jr "$main[0]")"
+  case "$(jr .data_uri)" in fd:qmig-out-*) ;; *) fail "data_uri $(jr .data_uri), expected fd:qmig-out-*" ;; esac
+}
+
 # tunnel_ok MODE CHANNELS: a full tunnelled migration of a dirtying guest
 # with MODE x509 or psk (TLS data with that credential) or plain (the PSK,
 # migration channels in authenticated plaintext) and CHANNELS multifd

@@ -107,15 +107,7 @@ SPAWN=(--dst-spawn on --spawn-dir "$D" --quit-source on --map "$D/disk.raw=$D/di
 
 # The mapped image locked (an OFD lock on byte 100, as a QEMU that has it
 # open): the remote script refuses before QEMU starts, naming the image.
-python3 -c 'import fcntl, os, struct, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR)
-fcntl.fcntl(fd, 37, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 100, 1, 0))  # F_OFD_SETLK
-time.sleep(120)' "$D/disk-dst.raw" &
-LOCKER=$!
-echo "$LOCKER" >>"$D/pids"
-ino=$(stat -c %i "$D/disk-dst.raw")
-for _ in $(seq 100); do grep -q "OFDLCK .*:$ino " /proc/locks && break; sleep 0.1; done
-grep -q "OFDLCK .*:$ino " /proc/locks || fail "the test's lock on disk-dst.raw was not taken"
+lock_image "$D/disk-dst.raw"
 migrate "${SSH[@]}" "${SPAWN[@]}"
 [ "$RC" = 3 ] || fail "locked image: exit $RC, expected 3 (not started)"
 grep -q "image $D/disk-dst.raw (--map) is locked by another process there" "$D/migrate.out" ||

@@ -43,3 +43,20 @@ expect_untouched() {
   [ "$(heartbeats src 1)" -ge 10 ] || fail "the source guest is not running"
   DST_PID=0 # expect_guest_on src: no other QEMU
 }
+
+# lock_image FILE: another process holds FILE as a QEMU that has it open
+# does (an OFD write lock on byte 100), until `kill "$LOCKER"`; returns once
+# /proc/locks shows the lock.
+lock_image() {
+  need python3
+  python3 -c 'import fcntl, os, struct, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR)
+fcntl.fcntl(fd, 37, struct.pack("hhqqi", fcntl.F_WRLCK, 0, 100, 1, 0))  # F_OFD_SETLK
+time.sleep(120)' "$1" &
+  LOCKER=$!
+  echo "$LOCKER" >>"$D/pids"
+  local ino
+  ino=$(stat -c %i "$1")
+  for _ in $(seq 100); do grep -q "OFDLCK .*:$ino " /proc/locks && break; sleep 0.1; done
+  grep -q "OFDLCK .*:$ino " /proc/locks || fail "the test's lock on $1 was not taken"
+}
