@@ -17,7 +17,15 @@ migrate_bg --lab "$D" "${TUN[@]}" --max-bandwidth 16M --postcopy on --postcopy-a
 wait_for 60 grep -q 'postcopy-active' "$D/migrate.out"
 kill -KILL "$MIG_PID"
 wait "$MIG_PID" 2>/dev/null || true
-src_paused() { [ "$(qmp_peek src query-migrate | jq -r .status)" = postcopy-paused ]; }
+# Each status the source shows on the way is printed, so a timeout says
+# where it stopped (once, in CI, it did not reach postcopy-paused in 30 s).
+SEEN=
+src_paused() {
+  local s
+  s=$(qmp_peek src query-migrate | jq -r .status)
+  [ "$s" = "$SEEN" ] || { echo "source migration status: ${s:-no QMP answer}"; SEEN=$s; }
+  [ "$s" = postcopy-paused ]
+}
 wait_for 30 src_paused
 
 recover "${TUN[@]}"
