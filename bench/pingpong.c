@@ -59,24 +59,8 @@ static const struct opt_table pp_table = { rows, NROWS, OPT_RANGE_FROM_TO, 18 };
 int qmig_pingpong_set(struct qmig_pingpong_options *o, const char *key, const char *value,
                       char *err, size_t errlen)
 {
-  char why[256];
-  if (key && !value)
-    return errbuf_setf(err, errlen, "option '%s' needs a value", key);
-  const struct opt_row *r = opt_find(&pp_table, key);
-  if (!o || o->size < sizeof o->size || (r && r->off >= o->size))
-    return errbuf_setf(err, errlen,
-                       "pingpong option '%s': struct qmig_pingpong_options has size %zu (start "
-                       "from QMIG_PINGPONG_OPTIONS_INIT)",
-                       key ? key : "(null)", o ? o->size : 0);
-  enum opt_err e = opt_set(&pp_table, o, key, value, why, sizeof why);
-  if (e == OPT_OK)
-    return 0;
-  if (e == OPT_E_UNKNOWN)
-    return errbuf_setf(err, errlen, "unknown pingpong option '%s'", key ? key : "(null)");
-  if (e == OPT_E_EMPTY)
-    return errbuf_setf(err, errlen, "option '%s': empty value", key);
-  return errbuf_setf(err, errlen, "option '%s': '%s' is %s", key, value,
-                     e == OPT_E_NOMEM ? "out of memory" : why);
+  return opt_set_sized(&pp_table, o, key, value, "pingpong", "qmig_pingpong_options",
+                       "QMIG_PINGPONG_OPTIONS_INIT", err, errlen);
 }
 
 static struct qmig_optkey public_keys[NROWS + 1];

@@ -214,6 +214,30 @@ int opt_set_msg(const struct opt_table *t, void *obj, const char *key, const cha
   return errbuf_setf(err, len, "%s '%s': '%s' is %s", what, key, value ? value : "", why);
 }
 
+int opt_set_sized(const struct opt_table *t, void *obj, const char *key, const char *value,
+                  const char *who, const char *type, const char *init, char *err, size_t len)
+{
+  char why[256];
+  size_t size = 0;
+  if (key && !value)
+    return errbuf_setf(err, len, "option '%s' needs a value", key);
+  if (obj)
+    memcpy(&size, obj, sizeof size);
+  const struct opt_row *r = opt_find(t, key);
+  if (!obj || size < sizeof size || (r && r->off >= size))
+    return errbuf_setf(err, len, "%s option '%s': struct %s has size %zu (start from %s)", who,
+                       key ? key : "(null)", type, size, init);
+  enum opt_err e = opt_set(t, obj, key, value, why, sizeof why);
+  if (e == OPT_OK)
+    return 0;
+  if (e == OPT_E_UNKNOWN)
+    return errbuf_setf(err, len, "unknown %s option '%s'", who, key ? key : "(null)");
+  if (e == OPT_E_EMPTY)
+    return errbuf_setf(err, len, "option '%s': empty value", key);
+  return errbuf_setf(err, len, "option '%s': '%s' is %s", key, value,
+                     e == OPT_E_NOMEM ? "out of memory" : why);
+}
+
 enum opt_err opt_set(const struct opt_table *t, void *obj, const char *key, const char *value,
                      char *why, size_t len)
 {

@@ -102,6 +102,14 @@ enum opt_err opt_set(const struct opt_table *t, void *obj, const char *key, cons
  * memory" (what: "option", "agent option", "bench setting").  0 or -1. */
 int opt_set_msg(const struct opt_table *t, void *obj, const char *key, const char *value,
                 const char *what, char *err, size_t len);
+/* opt_set into a size-tagged options struct of the public API (its first
+ * member `size_t size`, set by TYPE's _INIT macro), with the refusals the
+ * pingpong and calibrate setters give: "option 'K' needs a value", "WHO
+ * option 'K': struct TYPE has size N (start from INIT)", "unknown WHO
+ * option 'K'", "option 'K': empty value", "option 'K': 'V' is WHY".
+ * obj may be NULL (refused).  0 or -1. */
+int opt_set_sized(const struct opt_table *t, void *obj, const char *key, const char *value,
+                  const char *who, const char *type, const char *init, char *err, size_t len);
 /* Every row's default into obj (whose other fields are left alone). */
 void opt_defaults(const struct opt_table *t, void *obj);
 /* Free the owned strings (OPT_STR, OPT_ADDR) of obj and NULL them. */
